@@ -1,0 +1,121 @@
+package attnc.front;
+
+import attnc.grammar.AttnParser;
+import attnc.ir.Pattern;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The front end's entry point: reads a .attn file and the files it imports, parses them and
+ * checks them into a {@link Pattern}. All errors of a run are collected and thrown together.
+ */
+public final class Frontend {
+    private final Diagnostics diagnostics = new Diagnostics();
+    private final Map<Path, Unit> loaded = new HashMap<>();
+    private final List<Path> importStack = new ArrayList<>();
+
+    private Frontend() {}
+
+    /** Compiles a pattern file; a file without sections (a library) is an error here. */
+    public static Pattern compile(Path file) throws CompileException {
+        return check(file).orElseThrow(() -> libraryError(file.toString()));
+    }
+
+    /** Compiles pattern text; imports resolve against the current directory. */
+    public static Pattern compile(String name, String text) throws CompileException {
+        return check(name, text).orElseThrow(() -> libraryError(name));
+    }
+
+    /** Checks a file: its pattern, or empty when the file only holds definitions for others to import. */
+    public static Optional<Pattern> check(Path file) throws CompileException {
+        Frontend frontend = new Frontend();
+        Path absolute = file.toAbsolutePath().normalize();
+        String text;
+        try {
+            text = Files.readString(absolute);
+        } catch (IOException e) {
+            throw new CompileException(List.of(new Diagnostic(file.toString(), 1, 1, 1, "cannot read file: " + e.getMessage(), "")));
+        }
+        return frontend.run(new Source(file.toString(), text), absolute);
+    }
+
+    public static Optional<Pattern> check(String name, String text) throws CompileException {
+        return new Frontend().run(new Source(name, text), Path.of(name).toAbsolutePath().normalize());
+    }
+
+    private Optional<Pattern> run(Source source, Path path) throws CompileException {
+        Unit main = load(source, path);
+        Optional<Pattern> pattern = Optional.empty();
+        if (!diagnostics.any()) {
+            pattern = new Checker(main, diagnostics, patternName(path)).check();
+        }
+        if (diagnostics.any()) throw new CompileException(diagnostics.all());
+        return pattern;
+    }
+
+    private Unit load(Source source, Path path) {
+        AttnParser.FileContext tree = SyntaxParser.parse(source, diagnostics);
+        Unit unit = new Unit(source, path.getParent() == null ? Path.of(".") : path.getParent(), tree);
+        loaded.put(path, unit);
+        importStack.add(path);
+        for (AttnParser.ItemContext item : tree.item()) {
+            if (item.importDecl() != null) loadImport(unit, item.importDecl());
+        }
+        importStack.removeLast();
+        return unit;
+    }
+
+    private void loadImport(Unit importer, AttnParser.ImportDeclContext decl) {
+        if (decl.STRING() == null) return;
+        String quoted = decl.STRING().getText();
+        String relative = quoted.substring(1, quoted.length() - 1);
+        Path target = importer.directory.resolve(relative).toAbsolutePath().normalize();
+        if (importStack.contains(target)) {
+            List<String> cycle = new ArrayList<>();
+            for (Path p : importStack.subList(importStack.indexOf(target), importStack.size())) cycle.add(p.getFileName().toString());
+            cycle.add(target.getFileName().toString());
+            diagnostics.report(importer.source, decl.STRING().getSymbol(),
+                    "cyclic import: " + String.join(" -> ", cycle) + "; expected imports that form no cycle");
+            return;
+        }
+        Unit already = loaded.get(target);
+        if (already != null) {
+            importer.imports.add(already);
+            return;
+        }
+        String text;
+        try {
+            text = Files.readString(target);
+        } catch (IOException e) {
+            diagnostics.report(importer.source, decl.STRING().getSymbol(),
+                    "cannot import " + quoted + ": no readable file at " + target + "; expected a path relative to this file");
+            return;
+        }
+        String shownName = importer.directory.equals(target.getParent())
+                ? siblingName(importer.source.name(), target) : target.toString();
+        importer.imports.add(load(new Source(shownName, text), target));
+    }
+
+    /** Names an imported file the way the importer was named, so diagnostics read naturally. */
+    private static String siblingName(String importerName, Path target) {
+        Path parent = Path.of(importerName).getParent();
+        return parent == null ? target.getFileName().toString() : parent.resolve(target.getFileName()).toString();
+    }
+
+    private static String patternName(Path path) {
+        String file = path.getFileName() == null ? "pattern" : path.getFileName().toString();
+        return file.endsWith(".attn") ? file.substring(0, file.length() - 5) : file;
+    }
+
+    private static CompileException libraryError(String name) {
+        return new CompileException(List.of(new Diagnostic(name, 1, 1, 1,
+                "missing section 'mask': this file has no sections, so it can only be imported; "
+                        + "expected at least `mask: ...` (write `mask: true` for dense attention)", "")));
+    }
+}

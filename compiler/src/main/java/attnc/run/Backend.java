@@ -1,0 +1,28 @@
+package attnc.run;
+
+import attnc.ir.Pattern;
+
+/**
+ * A code generator behind a name ({@code reference}, {@code jvm}, {@code ptx}). Backends are
+ * found with {@link java.util.ServiceLoader}, so the command line and the runtime API pick one by
+ * name without depending on it.
+ */
+public interface Backend {
+
+    String name();
+
+    /** Whether this machine can run the backend's kernels (a GPU backend needs a GPU). */
+    default boolean available() { return true; }
+
+    /** Compiles an optimised pattern (see {@link attnc.pass.Passes}). */
+    Kernel compile(Pattern pattern);
+
+    static java.util.Optional<Backend> named(String name) {
+        return java.util.ServiceLoader.load(Backend.class).stream().map(java.util.ServiceLoader.Provider::get)
+                .filter(b -> b.name().equals(name)).findFirst();
+    }
+
+    static java.util.List<String> names() {
+        return java.util.ServiceLoader.load(Backend.class).stream().map(p -> p.get().name()).toList();
+    }
+}

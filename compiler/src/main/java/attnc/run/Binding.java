@@ -1,0 +1,144 @@
+package attnc.run;
+
+import attnc.ir.Expr;
+import attnc.ir.Input;
+import attnc.ir.Param;
+import attnc.ir.Pattern;
+import attnc.ir.Printer;
+import attnc.ir.Type;
+import attnc.pass.FoldConstants;
+import attnc.tensor.Tensor;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Everything a launch fixes: the sizes (standard and symbolic), the query offset and every
+ * param's value. Built by checking a {@link Problem} against a pattern; every mismatch is a
+ * {@link ShapeException} naming what was expected and what came, before any kernel runs.
+ */
+public record Binding(Map<String, Integer> sizes, int queryOffset, Map<String, Expr> params) {
+
+    public int size(String name) { return sizes.get(name); }
+
+    public static Binding of(Pattern pattern, Problem problem) {
+        Map<String, Integer> sizes = new LinkedHashMap<>();
+        Tensor q = problem.q(), k = problem.k(), v = problem.v();
+        requireRank("q", q, 4, "[B, H, Nq, D]");
+        requireRank("k", k, 4, "[B, Hkv, Nkv, D]");
+        requireRank("v", v, 4, "[B, Hkv, Nkv, Dv]");
+        sizes.put("B", q.dim(0));
+        sizes.put("H", q.dim(1));
+        sizes.put("Nq", q.dim(2));
+        sizes.put("D", q.dim(3));
+        sizes.put("Hkv", k.dim(1));
+        sizes.put("Nkv", k.dim(2));
+        sizes.put("Dv", v.dim(3));
+        int[] expectedK = {q.dim(0), k.dim(1), k.dim(2), q.dim(3)};
+        if (!Arrays.equals(k.shape(), expectedK)) {
+            throw new ShapeException("k: expected shape " + Arrays.toString(expectedK) + " [B, Hkv, Nkv, D] to match q " + q.shapeText() + ", got " + k.shapeText());
+        }
+        int[] expectedV = {q.dim(0), k.dim(1), k.dim(2), v.dim(3)};
+        if (!Arrays.equals(v.shape(), expectedV)) {
+            throw new ShapeException("v: expected shape " + Arrays.toString(expectedV) + " [B, Hkv, Nkv, Dv] to match k " + k.shapeText() + ", got " + v.shapeText());
+        }
+        if (k.dim(1) == 0 || q.dim(1) % k.dim(1) != 0) {
+            throw new ShapeException("heads: H = " + q.dim(1) + " must be a multiple of Hkv = " + k.dim(1) + " (GQA/MQA)");
+        }
+        for (var entry : Map.of("q", q, "k", k, "v", v).entrySet()) {
+            if (entry.getValue().dtype().loadsAs() != Type.FLOAT) {
+                throw new ShapeException(entry.getKey() + ": expected a float dtype (float32, bfloat16, float16), got " + entry.getValue().dtype());
+            }
+        }
+        for (String name : problem.inputs().keySet()) {
+            if (pattern.input(name).isEmpty()) {
+                throw new ShapeException("unknown input '" + name + "'; the pattern declares "
+                        + (pattern.inputs().isEmpty() ? "no inputs" : pattern.inputs().stream().map(Input::name).collect(Collectors.joining(", "))));
+            }
+        }
+        for (Input input : pattern.inputs()) bindInput(input, problem.inputs().get(input.name()), sizes);
+        int offset = problem.queryOffset() >= 0 ? problem.queryOffset() : Math.max(0, k.dim(2) - q.dim(2));
+        return new Binding(Map.copyOf(sizes), offset, params(pattern, problem.params()));
+    }
+
+    private static void requireRank(String name, Tensor t, int rank, String layout) {
+        if (t == null) throw new ShapeException(name + ": missing; expected a tensor " + layout);
+        if (t.rank() != rank) throw new ShapeException(name + ": expected rank " + rank + " " + layout + ", got shape " + t.shapeText());
+    }
+
+    private static void bindInput(Input input, Tensor tensor, Map<String, Integer> sizes) {
+        String declared = input.shape().stream().map(Printer::expr).collect(Collectors.joining(", ", "[", "]"));
+        if (tensor == null) throw new ShapeException("input '" + input.name() + "' is missing; expected " + input.dtype() + declared);
+        boolean dtypeFits = tensor.dtype() == input.dtype()
+                || input.dtype().loadsAs() == Type.FLOAT && tensor.dtype().loadsAs() == Type.FLOAT;
+        if (!dtypeFits) {
+            throw new ShapeException("input '" + input.name() + "': expected dtype " + input.dtype() + ", got " + tensor.dtype());
+        }
+        if (tensor.rank() != input.shape().size()) {
+            throw new ShapeException("input '" + input.name() + "': expected rank " + input.shape().size() + " " + declared + ", got shape " + tensor.shapeText());
+        }
+        for (int i = 0; i < tensor.rank(); i++) {
+            if (input.shape().get(i) instanceof Expr.SizeRef(String name) && !sizes.containsKey(name)) sizes.put(name, tensor.dim(i));
+        }
+        int[] expected = new int[tensor.rank()];
+        for (int i = 0; i < expected.length; i++) expected[i] = evaluateSize(input.shape().get(i), sizes, input);
+        if (!Arrays.equals(expected, tensor.shape())) {
+            throw new ShapeException("input '" + input.name() + "': expected shape " + Arrays.toString(expected) + " " + declared + ", got " + tensor.shapeText());
+        }
+    }
+
+    private static int evaluateSize(Expr dim, Map<String, Integer> sizes, Input input) {
+        Map<String, Expr> known = new HashMap<>();
+        Expr substituted = attnc.ir.ExprTree.rewrite(dim, e -> {
+            if (e instanceof Expr.SizeRef(String name)) {
+                Integer value = sizes.get(name);
+                if (value == null) throw new ShapeException("input '" + input.name() + "': size " + name + " is not bound by any earlier dimension");
+                return new Expr.IntLit(value);
+            }
+            return e;
+        });
+        if (FoldConstants.fold(substituted, known) instanceof Expr.IntLit(int v)) return v;
+        throw new ShapeException("input '" + input.name() + "': cannot evaluate dimension " + Printer.expr(dim));
+    }
+
+    private static Map<String, Expr> params(Pattern pattern, Map<String, Expr> given) {
+        for (String name : given.keySet()) {
+            if (pattern.param(name).isEmpty()) {
+                throw new ShapeException("unknown param '" + name + "'; the pattern declares "
+                        + (pattern.params().isEmpty() ? "no params" : pattern.params().stream().map(Param::name).collect(Collectors.joining(", "))));
+            }
+        }
+        Map<String, Expr> values = new LinkedHashMap<>();
+        for (Param p : pattern.params()) {
+            Expr value = given.containsKey(p.name()) ? given.get(p.name()) : p.defaultValue().orElseThrow(
+                    () -> new ShapeException("param '" + p.name() + "' has no default; expected a value (" + p.type() + ")"));
+            values.put(p.name(), convert(p, value));
+        }
+        return values;
+    }
+
+    private static Expr convert(Param p, Expr value) {
+        if (value.type() == p.type()) return value;
+        if (p.type() == Type.FLOAT && value instanceof Expr.IntLit(int v)) return new Expr.FloatLit(v);
+        throw new ShapeException("param '" + p.name() + "': expected " + p.type() + ", got " + value.type() + " " + Printer.expr(value));
+    }
+
+    /** Parses a command-line value for a param: true/false, an integer, or a number. */
+    public static Expr parseValue(String text) {
+        String t = text.trim();
+        if (t.equals("true") || t.equals("false")) return new Expr.BoolLit(Boolean.parseBoolean(t));
+        try {
+            return new Expr.IntLit(Integer.parseInt(t));
+        } catch (NumberFormatException notInt) {
+            try {
+                double d = Double.parseDouble(t);
+                if (Double.isFinite(d)) return new Expr.FloatLit(d);
+            } catch (NumberFormatException notNumber) {
+                // reported below
+            }
+        }
+        throw new ShapeException("cannot read param value '" + text + "'; expected true, false, an integer or a number");
+    }
+}
