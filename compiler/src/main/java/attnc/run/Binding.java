@@ -58,8 +58,9 @@ public record Binding(Map<String, Integer> sizes, int queryOffset, Map<String, E
                         + (pattern.inputs().isEmpty() ? "no inputs" : pattern.inputs().stream().map(Input::name).collect(Collectors.joining(", "))));
             }
         }
-        for (Input input : pattern.inputs()) bindInput(input, problem.inputs().get(input.name()), sizes);
         int offset = problem.queryOffset() >= 0 ? problem.queryOffset() : Math.max(0, k.dim(2) - q.dim(2));
+        sizes.put("Q0", offset);
+        for (Input input : pattern.inputs()) bindInput(input, problem.inputs().get(input.name()), sizes);
         return new Binding(Map.copyOf(sizes), offset, params(pattern, problem.params()));
     }
 
