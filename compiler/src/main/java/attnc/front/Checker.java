@@ -558,8 +558,8 @@ final class Checker {
     }
 
     private Expr call(Scope scope, AttnParser.CallContext c) {
-        String callee = c.NAME().getText();
-        Token token = c.NAME().getSymbol();
+        String callee = c.callee.getText();
+        Token token = c.callee;
         Optional<Builtin> builtin = Builtin.ofSpelling(callee);
         List<Expr> args = new ArrayList<>();
         boolean ok = true;
@@ -624,7 +624,7 @@ final class Checker {
         AttnParser.FnDeclContext fn = found.item().fnDecl();
         String callee = fn.NAME().getText();
         if (args.size() != fn.fnParam().size()) {
-            diagnostics.report(scope.unit.source, c.NAME().getSymbol(), callee + " takes " + fn.fnParam().size()
+            diagnostics.report(scope.unit.source, c.callee, callee + " takes " + fn.fnParam().size()
                     + " arguments; expected " + fn.fnParam().size() + ", found " + args.size());
             return null;
         }
@@ -637,7 +637,7 @@ final class Checker {
         }
         String key = found.unit().source.name() + ":" + callee + "()";
         if (expanding.contains(key)) {
-            diagnostics.report(scope.unit.source, c.NAME().getSymbol(), "'" + callee + "' calls itself; expected a function without recursion");
+            diagnostics.report(scope.unit.source, c.callee, "'" + callee + "' calls itself; expected a function without recursion");
             return null;
         }
         expanding.add(key);

@@ -19,7 +19,7 @@ import org.antlr.v4.runtime.misc.IntervalSet;
 /** Text to parse tree, with syntax errors turned into diagnostics that say what was expected. */
 final class SyntaxParser {
     private static final Set<String> EXPRESSION_STARTS =
-            Set.of("'('", "'-'", "'!'", "'~'", "INT", "FLOAT", "'true'", "'false'", "NAME");
+            Set.of("'('", "'-'", "'!'", "'~'", "INT", "FLOAT", "'true'", "'false'", "NAME", "'int'", "'float'");
 
     private SyntaxParser() {}
 

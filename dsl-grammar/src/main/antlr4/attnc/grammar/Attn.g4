@@ -31,7 +31,8 @@ section
 expr
   : '(' 'let' NAME '=' expr ';' letBody ')'                 # letExpr
   | '(' expr ')'                                            # parens
-  | NAME '(' (expr (',' expr)*)? ')'                        # call
+  // int and float are keywords (param types) and also the conversion functions.
+  | callee=(NAME | 'int' | 'float') '(' (expr (',' expr)*)? ')'  # call
   | NAME '[' expr (',' expr)* ']'                           # load
   | INT                                                     # intLit
   | FLOAT                                                   # floatLit
