@@ -409,6 +409,8 @@ final class Checker {
             if (!index.spelling().equals(text)) continue;
             if (scope.place == Place.SHAPE || scope.place == Place.CONSTANT) return notHere(scope, token, "the index " + text);
             if (index == Index.D && scope.place != Place.OUTPUT) return notHere(scope, token, "the output channel d");
+            // Scale, norm options and output are computed once per row, not per key.
+            if (index == Index.KV && scope.place != Place.MASK && scope.place != Place.SCORE) return notHere(scope, token, "the key index kv");
             return new Expr.IndexRef(index);
         }
         if (text.equals("s")) {
@@ -473,7 +475,7 @@ final class Checker {
         };
         diagnostics.report(scope.unit.source, token, what + " is not available in " + where
                 + "; expected " + (scope.place == Place.SHAPE ? "sizes and integers" : scope.place == Place.CONSTANT ? "a constant"
-                : "names available here (s only in score; o and d only in output)"));
+                : "names available here (kv only in mask, select and score; s only in score; o and d only in output)"));
         return null;
     }
 
