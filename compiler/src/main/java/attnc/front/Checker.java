@@ -149,10 +149,10 @@ final class Checker {
 
     private void checkInput(Unit unit, AttnParser.ItemContext item) {
         AttnParser.InputDeclContext decl = item.inputDecl();
-        String dtypeName = decl.NAME(1).getText();
+        String dtypeName = decl.dtype.getText();
         Optional<DType> dtype = DType.ofSpelling(dtypeName);
         if (dtype.isEmpty()) {
-            diagnostics.report(unit.source, decl.NAME(1).getSymbol(), "unknown dtype '" + dtypeName + "'; expected one of "
+            diagnostics.report(unit.source, decl.dtype, "unknown dtype '" + dtypeName + "'; expected one of "
                     + java.util.Arrays.stream(DType.values()).map(DType::spelling).collect(Collectors.joining(", "))
                     + suggestion(dtypeName, java.util.Arrays.stream(DType.values()).map(DType::spelling).toList()));
             return;

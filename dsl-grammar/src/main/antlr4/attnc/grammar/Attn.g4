@@ -10,7 +10,8 @@ item      : DOC* (importDecl | paramDecl | inputDecl | letDecl | fnDecl | sectio
 
 importDecl: 'import' STRING ;
 paramDecl : 'param' NAME ':' scalarType ('=' expr)? ;
-inputDecl : 'input' NAME ':' NAME '[' expr (',' expr)* ']' ;
+// bool is a keyword (a param type) and also a dtype.
+inputDecl : 'input' NAME ':' dtype=(NAME | 'bool') '[' expr (',' expr)* ']' ;
 letDecl   : 'let' NAME '=' expr ;
 fnDecl    : 'fn' NAME '(' (fnParam (',' fnParam)*)? ')' '=' expr ;
 fnParam   : NAME ':' scalarType ;
