@@ -208,9 +208,9 @@ final class Checker {
                 continue;
             }
             switch (section) {
-                case AttnParser.MaskSectionContext m -> mask = expect(main, m.expr(), expr(scope(Place.MASK), m.expr()), Type.BOOL);
+                case AttnParser.MaskSectionContext m -> mask = expect(main, m.expr(), expr(scope(Place.MASK), m.expr()), Type.BOOL, "the mask section");
                 case AttnParser.SelectSectionContext s -> {
-                    Expr e = expect(main, s.expr(), expr(scope(Place.MASK), s.expr()), Type.BOOL);
+                    Expr e = expect(main, s.expr(), expr(scope(Place.MASK), s.expr()), Type.BOOL, "the select section");
                     ok &= e != null;
                     select = Optional.ofNullable(e);
                 }
@@ -503,7 +503,8 @@ final class Checker {
         }
         switch (op.kind()) {
             case INT_ONLY -> {
-                if (expect(scope.unit, leftTree, left, Type.INT) == null || expect(scope.unit, rightTree, right, Type.INT) == null) return null;
+                String what = "an operand of '" + op.symbol() + "' (ints only)";
+                if (expect(scope.unit, leftTree, left, Type.INT, what) == null || expect(scope.unit, rightTree, right, Type.INT, what) == null) return null;
                 return new Expr.Binary(op, left, right);
             }
             case ARITH, COMPARE -> {
@@ -540,13 +541,14 @@ final class Checker {
     }
 
     private Expr logic(Scope scope, BinaryOp op, ExprContext leftTree, ExprContext rightTree) {
-        Expr left = expect(scope.unit, leftTree, expr(scope, leftTree), Type.BOOL);
-        Expr right = expect(scope.unit, rightTree, expr(scope, rightTree), Type.BOOL);
+        String what = "an operand of '" + op.symbol() + "'";
+        Expr left = expect(scope.unit, leftTree, expr(scope, leftTree), Type.BOOL, what);
+        Expr right = expect(scope.unit, rightTree, expr(scope, rightTree), Type.BOOL, what);
         return left == null || right == null ? null : new Expr.Binary(op, left, right);
     }
 
     private Expr conditional(Scope scope, AttnParser.ConditionalContext c) {
-        Expr condition = expect(scope.unit, c.expr(0), expr(scope, c.expr(0)), Type.BOOL);
+        Expr condition = expect(scope.unit, c.expr(0), expr(scope, c.expr(0)), Type.BOOL, "the condition of ?:");
         Expr ifTrue = expr(scope, c.expr(1));
         Expr ifFalse = expr(scope, c.expr(2));
         if (condition == null || ifTrue == null || ifFalse == null) return null;
@@ -672,7 +674,7 @@ final class Checker {
         }
         List<Expr> indices = new ArrayList<>();
         for (int i = 0; i < indexTrees.size(); i++) {
-            Expr index = expect(scope.unit, indexTrees.get(i), expr(scope, indexTrees.get(i)), Type.INT);
+            Expr index = expect(scope.unit, indexTrees.get(i), expr(scope, indexTrees.get(i)), Type.INT, "an index of '" + input.name() + "'");
             if (index == null) return null;
             if (!indexFits(index, input.shape().get(i))) {
                 diagnostics.report(scope.unit.source, indexTrees.get(i), "index " + indexTrees.get(i).getText() + " runs over "
@@ -737,9 +739,14 @@ final class Checker {
     }
 
     private Expr expect(Unit unit, ParserRuleContext where, Expr e, Type wanted) {
+        return expect(unit, where, e, wanted, "");
+    }
+
+    /** {@code what} names the place that wants the type ("an index of 'doc'"), so the message says why. */
+    private Expr expect(Unit unit, ParserRuleContext where, Expr e, Type wanted, String what) {
         if (e == null) return null;
         if (e.type() == wanted) return e;
-        diagnostics.report(unit.source, where, "type mismatch: expected " + wanted + ", found " + e.type());
+        diagnostics.report(unit.source, where, "type mismatch" + (what.isEmpty() ? "" : " in " + what) + ": expected " + wanted + ", found " + e.type());
         return null;
     }
 
