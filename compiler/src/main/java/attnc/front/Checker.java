@@ -149,10 +149,10 @@ final class Checker {
 
     private void checkInput(Unit unit, AttnParser.ItemContext item) {
         AttnParser.InputDeclContext decl = item.inputDecl();
-        String dtypeName = decl.NAME(1).getText();
+        String dtypeName = decl.dtype.getText();
         Optional<DType> dtype = DType.ofSpelling(dtypeName);
         if (dtype.isEmpty()) {
-            diagnostics.report(unit.source, decl.NAME(1).getSymbol(), "unknown dtype '" + dtypeName + "'; expected one of "
+            diagnostics.report(unit.source, decl.dtype, "unknown dtype '" + dtypeName + "'; expected one of "
                     + java.util.Arrays.stream(DType.values()).map(DType::spelling).collect(Collectors.joining(", "))
                     + suggestion(dtypeName, java.util.Arrays.stream(DType.values()).map(DType::spelling).toList()));
             return;
@@ -208,9 +208,9 @@ final class Checker {
                 continue;
             }
             switch (section) {
-                case AttnParser.MaskSectionContext m -> mask = expect(main, m.expr(), expr(scope(Place.MASK), m.expr()), Type.BOOL);
+                case AttnParser.MaskSectionContext m -> mask = expect(main, m.expr(), expr(scope(Place.MASK), m.expr()), Type.BOOL, "the mask section");
                 case AttnParser.SelectSectionContext s -> {
-                    Expr e = expect(main, s.expr(), expr(scope(Place.MASK), s.expr()), Type.BOOL);
+                    Expr e = expect(main, s.expr(), expr(scope(Place.MASK), s.expr()), Type.BOOL, "the select section");
                     ok &= e != null;
                     select = Optional.ofNullable(e);
                 }
@@ -409,6 +409,8 @@ final class Checker {
             if (!index.spelling().equals(text)) continue;
             if (scope.place == Place.SHAPE || scope.place == Place.CONSTANT) return notHere(scope, token, "the index " + text);
             if (index == Index.D && scope.place != Place.OUTPUT) return notHere(scope, token, "the output channel d");
+            // Scale, norm options and output are computed once per row, not per key.
+            if (index == Index.KV && scope.place != Place.MASK && scope.place != Place.SCORE) return notHere(scope, token, "the key index kv");
             return new Expr.IndexRef(index);
         }
         if (text.equals("s")) {
@@ -473,7 +475,7 @@ final class Checker {
         };
         diagnostics.report(scope.unit.source, token, what + " is not available in " + where
                 + "; expected " + (scope.place == Place.SHAPE ? "sizes and integers" : scope.place == Place.CONSTANT ? "a constant"
-                : "names available here (s only in score; o and d only in output)"));
+                : "names available here (kv only in mask, select and score; s only in score; o and d only in output)"));
         return null;
     }
 
@@ -501,7 +503,8 @@ final class Checker {
         }
         switch (op.kind()) {
             case INT_ONLY -> {
-                if (expect(scope.unit, leftTree, left, Type.INT) == null || expect(scope.unit, rightTree, right, Type.INT) == null) return null;
+                String what = "an operand of '" + op.symbol() + "' (ints only)";
+                if (expect(scope.unit, leftTree, left, Type.INT, what) == null || expect(scope.unit, rightTree, right, Type.INT, what) == null) return null;
                 return new Expr.Binary(op, left, right);
             }
             case ARITH, COMPARE -> {
@@ -538,13 +541,14 @@ final class Checker {
     }
 
     private Expr logic(Scope scope, BinaryOp op, ExprContext leftTree, ExprContext rightTree) {
-        Expr left = expect(scope.unit, leftTree, expr(scope, leftTree), Type.BOOL);
-        Expr right = expect(scope.unit, rightTree, expr(scope, rightTree), Type.BOOL);
+        String what = "an operand of '" + op.symbol() + "'";
+        Expr left = expect(scope.unit, leftTree, expr(scope, leftTree), Type.BOOL, what);
+        Expr right = expect(scope.unit, rightTree, expr(scope, rightTree), Type.BOOL, what);
         return left == null || right == null ? null : new Expr.Binary(op, left, right);
     }
 
     private Expr conditional(Scope scope, AttnParser.ConditionalContext c) {
-        Expr condition = expect(scope.unit, c.expr(0), expr(scope, c.expr(0)), Type.BOOL);
+        Expr condition = expect(scope.unit, c.expr(0), expr(scope, c.expr(0)), Type.BOOL, "the condition of ?:");
         Expr ifTrue = expr(scope, c.expr(1));
         Expr ifFalse = expr(scope, c.expr(2));
         if (condition == null || ifTrue == null || ifFalse == null) return null;
@@ -558,8 +562,8 @@ final class Checker {
     }
 
     private Expr call(Scope scope, AttnParser.CallContext c) {
-        String callee = c.NAME().getText();
-        Token token = c.NAME().getSymbol();
+        String callee = c.callee.getText();
+        Token token = c.callee;
         Optional<Builtin> builtin = Builtin.ofSpelling(callee);
         List<Expr> args = new ArrayList<>();
         boolean ok = true;
@@ -624,7 +628,7 @@ final class Checker {
         AttnParser.FnDeclContext fn = found.item().fnDecl();
         String callee = fn.NAME().getText();
         if (args.size() != fn.fnParam().size()) {
-            diagnostics.report(scope.unit.source, c.NAME().getSymbol(), callee + " takes " + fn.fnParam().size()
+            diagnostics.report(scope.unit.source, c.callee, callee + " takes " + fn.fnParam().size()
                     + " arguments; expected " + fn.fnParam().size() + ", found " + args.size());
             return null;
         }
@@ -637,7 +641,7 @@ final class Checker {
         }
         String key = found.unit().source.name() + ":" + callee + "()";
         if (expanding.contains(key)) {
-            diagnostics.report(scope.unit.source, c.NAME().getSymbol(), "'" + callee + "' calls itself; expected a function without recursion");
+            diagnostics.report(scope.unit.source, c.callee, "'" + callee + "' calls itself; expected a function without recursion");
             return null;
         }
         expanding.add(key);
@@ -670,7 +674,7 @@ final class Checker {
         }
         List<Expr> indices = new ArrayList<>();
         for (int i = 0; i < indexTrees.size(); i++) {
-            Expr index = expect(scope.unit, indexTrees.get(i), expr(scope, indexTrees.get(i)), Type.INT);
+            Expr index = expect(scope.unit, indexTrees.get(i), expr(scope, indexTrees.get(i)), Type.INT, "an index of '" + input.name() + "'");
             if (index == null) return null;
             if (!indexFits(index, input.shape().get(i))) {
                 diagnostics.report(scope.unit.source, indexTrees.get(i), "index " + indexTrees.get(i).getText() + " runs over "
@@ -735,9 +739,14 @@ final class Checker {
     }
 
     private Expr expect(Unit unit, ParserRuleContext where, Expr e, Type wanted) {
+        return expect(unit, where, e, wanted, "");
+    }
+
+    /** {@code what} names the place that wants the type ("an index of 'doc'"), so the message says why. */
+    private Expr expect(Unit unit, ParserRuleContext where, Expr e, Type wanted, String what) {
         if (e == null) return null;
         if (e.type() == wanted) return e;
-        diagnostics.report(unit.source, where, "type mismatch: expected " + wanted + ", found " + e.type());
+        diagnostics.report(unit.source, where, "type mismatch" + (what.isEmpty() ? "" : " in " + what) + ": expected " + wanted + ", found " + e.type());
         return null;
     }
 

@@ -50,10 +50,16 @@ public final class Frontend {
     }
 
     private Optional<Pattern> run(Source source, Path path) throws CompileException {
-        Unit main = load(source, path);
         Optional<Pattern> pattern = Optional.empty();
-        if (!diagnostics.any()) {
-            pattern = new Checker(main, diagnostics, patternName(path)).check();
+        try {
+            Unit main = load(source, path);
+            if (!diagnostics.any()) {
+                pattern = new Checker(main, diagnostics, patternName(path)).check();
+            }
+        } catch (StackOverflowError tooDeep) {
+            // Parser and checker recurse per nesting level; tens of thousands of levels must still be a diagnostic, not a crash.
+            throw new CompileException(List.of(new Diagnostic(source.name(), 1, 1, 1,
+                    "expressions nest too deeply to compile; expected fewer nested parentheses, operators or lets", "")));
         }
         if (diagnostics.any()) throw new CompileException(diagnostics.all());
         return pattern;

@@ -19,7 +19,12 @@ import org.antlr.v4.runtime.misc.IntervalSet;
 /** Text to parse tree, with syntax errors turned into diagnostics that say what was expected. */
 final class SyntaxParser {
     private static final Set<String> EXPRESSION_STARTS =
-            Set.of("'('", "'-'", "'!'", "'~'", "INT", "FLOAT", "'true'", "'false'", "NAME");
+            Set.of("'('", "'-'", "'!'", "'~'", "INT", "FLOAT", "'true'", "'false'", "NAME", "'int'", "'float'");
+
+    /** Keywords that start a declaration or a section: an expected list naming them all reads as one phrase. */
+    private static final List<String> DECLARATION_STARTS = List.of("'import'", "'param'", "'input'", "'let'", "'fn'");
+    private static final List<String> SECTION_STARTS =
+            List.of("'mask'", "'select'", "'score'", "'scale'", "'norm'", "'output'", "'tile'");
 
     private SyntaxParser() {}
 
@@ -57,6 +62,14 @@ final class SyntaxParser {
         if (names.contains("NAME") && names.contains("INT") && names.contains("'('")) {
             names.removeAll(EXPRESSION_STARTS);
             words.add("an expression");
+        }
+        if (names.containsAll(DECLARATION_STARTS)) {
+            names.removeAll(DECLARATION_STARTS);
+            words.add("a declaration (" + String.join(", ", DECLARATION_STARTS.stream().map(k -> k.replace("'", "")).toList()) + ")");
+        }
+        if (names.containsAll(SECTION_STARTS)) {
+            names.removeAll(SECTION_STARTS);
+            words.add("a section");
         }
         for (String name : names) {
             words.add(switch (name) {

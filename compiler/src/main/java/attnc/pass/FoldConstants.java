@@ -20,7 +20,7 @@ public final class FoldConstants {
 
     public static Expr fold(Expr e, Map<String, Expr> knownParams) {
         return switch (e) {
-            case Expr.ParamRef p -> knownParams.getOrDefault(p.name(), p);
+            case Expr.ParamRef p -> known(p, knownParams);
             case Expr.Let(String name, Expr value, Expr body) -> new Expr.Let(name, fold(value, knownParams), fold(body, knownParams));
             case Expr.Unary(UnaryOp op, Expr operand) -> unary(op, fold(operand, knownParams));
             case Expr.Binary(BinaryOp op, Expr left, Expr right) -> binary(op, fold(left, knownParams), fold(right, knownParams));
@@ -35,6 +35,12 @@ public final class FoldConstants {
                     new Expr.Member(fold(value, knownParams), input, dtype, foldAll(leading, knownParams));
             default -> e;
         };
+    }
+
+    /** A float param given as an int literal (as `--param t=2` reads) becomes a float literal, so the IR stays typed. */
+    private static Expr known(Expr.ParamRef p, Map<String, Expr> knownParams) {
+        Expr value = knownParams.getOrDefault(p.name(), p);
+        return p.type() == Type.FLOAT && value instanceof Expr.IntLit(int v) ? new Expr.FloatLit(v) : value;
     }
 
     private static List<Expr> foldAll(List<Expr> es, Map<String, Expr> knownParams) {

@@ -35,7 +35,10 @@ final class Evaluator {
 
     private final Binding binding;
     private final Map<String, Tensor> inputs;
+    /** The slot of each local name in scope while compiling; a let shadows an outer one of the same name only in its body. */
     private final Map<String, Integer> slots = new HashMap<>();
+    /** What each enclosing let's name meant before it (null: nothing), restored when its body is compiled. */
+    private final java.util.Deque<java.util.Map.Entry<String, Integer>> shadowed = new java.util.ArrayDeque<>();
 
     Evaluator(Binding binding, Map<String, Tensor> inputs) {
         this.binding = binding;
@@ -64,6 +67,7 @@ final class Evaluator {
             case Expr.Let let -> {
                 Runnable1 bind = bind(let);
                 IntFn body = ints(let.body());
+                unbind();
                 yield env -> { bind.run(env); return body.eval(env); };
             }
             case Expr.Unary(UnaryOp op, Expr x) -> {
@@ -114,6 +118,7 @@ final class Evaluator {
             case Expr.Let let -> {
                 Runnable1 bind = bind(let);
                 FloatFn body = floats(let.body());
+                unbind();
                 yield env -> { bind.run(env); return body.eval(env); };
             }
             case Expr.Unary(UnaryOp op, Expr x) -> {
@@ -160,6 +165,7 @@ final class Evaluator {
             case Expr.Let let -> {
                 Runnable1 bind = bind(let);
                 BoolFn body = bools(let.body());
+                unbind();
                 yield env -> { bind.run(env); return body.eval(env); };
             }
             case Expr.Unary(UnaryOp op, Expr x) -> {
@@ -208,13 +214,23 @@ final class Evaluator {
     private interface Indexer { int flat(Env env); }
 
     private Runnable1 bind(Expr.Let let) {
-        int slot = slots.computeIfAbsent(let.name(), n -> slots.size());
-        if (slot >= 64) throw new IllegalStateException("more than 64 local bindings");
-        return switch (let.value().type()) {
+        // Slots follow let nesting: a let's body runs inside it, so a sibling let may reuse the slot afterwards.
+        int slot = shadowed.size();
+        if (slot >= 64) throw new IllegalStateException("lets nested more than 64 deep");
+        // The value sees the names outside the let, so it is compiled before the name is rebound.
+        Runnable1 store = switch (let.value().type()) {
             case INT -> { IntFn f = ints(let.value()); yield env -> env.ints[slot] = f.eval(env); }
             case FLOAT -> { FloatFn f = floats(let.value()); yield env -> env.floats[slot] = f.eval(env); }
             case BOOL -> { BoolFn f = bools(let.value()); yield env -> env.bools[slot] = f.eval(env); }
         };
+        shadowed.push(new java.util.AbstractMap.SimpleEntry<>(let.name(), slots.get(let.name())));
+        slots.put(let.name(), slot);
+        return store;
+    }
+
+    private void unbind() {
+        var outer = shadowed.pop();
+        if (outer.getValue() == null) slots.remove(outer.getKey()); else slots.put(outer.getKey(), outer.getValue());
     }
 
     private Expr param(Expr.ParamRef p) {

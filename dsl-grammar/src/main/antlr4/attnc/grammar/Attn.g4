@@ -10,7 +10,8 @@ item      : DOC* (importDecl | paramDecl | inputDecl | letDecl | fnDecl | sectio
 
 importDecl: 'import' STRING ;
 paramDecl : 'param' NAME ':' scalarType ('=' expr)? ;
-inputDecl : 'input' NAME ':' NAME '[' expr (',' expr)* ']' ;
+// bool is a keyword (a param type) and also a dtype.
+inputDecl : 'input' NAME ':' dtype=(NAME | 'bool') '[' expr (',' expr)* ']' ;
 letDecl   : 'let' NAME '=' expr ;
 fnDecl    : 'fn' NAME '(' (fnParam (',' fnParam)*)? ')' '=' expr ;
 fnParam   : NAME ':' scalarType ;
@@ -31,7 +32,8 @@ section
 expr
   : '(' 'let' NAME '=' expr ';' letBody ')'                 # letExpr
   | '(' expr ')'                                            # parens
-  | NAME '(' (expr (',' expr)*)? ')'                        # call
+  // int and float are keywords (param types) and also the conversion functions.
+  | callee=(NAME | 'int' | 'float') '(' (expr (',' expr)*)? ')'  # call
   | NAME '[' expr (',' expr)* ']'                           # load
   | INT                                                     # intLit
   | FLOAT                                                   # floatLit
