@@ -25,9 +25,10 @@ final class NpyFolder {
 
     static Tensors read(Path folder, Pattern pattern) throws IOException {
         if (!Files.isDirectory(folder)) throw new UserError("--inputs " + folder + ": no such folder");
+        Tensor q = readOne(folder, "q", pattern), k = readOne(folder, "k", pattern), v = readOne(folder, "v", pattern);
         Map<String, Tensor> inputs = new LinkedHashMap<>();
         for (Input input : pattern.inputs()) inputs.put(input.name(), readOne(folder, input.name(), pattern));
-        return new Tensors(readOne(folder, "q", pattern), readOne(folder, "k", pattern), readOne(folder, "v", pattern), inputs);
+        return new Tensors(q, k, v, inputs);
     }
 
     private static Tensor readOne(Path folder, String name, Pattern pattern) throws IOException {
