@@ -1,0 +1,67 @@
+package attnc.cli;
+
+import attnc.front.CompileException;
+import attnc.run.ShapeException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.NoSuchFileException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code attnc} command. Every user error (a bad .attn file, a shape that does not fit, a
+ * missing file) ends with a one-line message and exit code 1; usage errors are picocli's (exit
+ * code 2); anything else is a bug in attnc and keeps its stack trace.
+ */
+@Command(name = "attnc", mixinStandardHelpOptions = true, version = "attnc 0.1.0",
+        description = "Compiles .attn attention patterns into fused kernels, runs them against the reference and draws them.",
+        subcommands = {CheckCommand.class, ExplainCommand.class, RunCommand.class, PlotCommand.class})
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.setProperty("java.awt.headless", "true");
+        PrintWriter out = new PrintWriter(System.out, true);
+        PrintWriter err = new PrintWriter(System.err, true);
+        int exitCode = run(out, err, args);
+        out.flush();
+        err.flush();
+        System.exit(exitCode);
+    }
+
+    /** Runs one command line with the given streams; returns the exit code (tests call this in-process). */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine commandLine = new CommandLine(new Main());
+        commandLine.setOut(out);
+        commandLine.setErr(err);
+        commandLine.setExecutionExceptionHandler((exception, command, parseResult) -> {
+            String message = userMessage(exception);
+            if (message == null) throw exception;
+            command.getErr().println(message);
+            command.getErr().flush();
+            return 1;
+        });
+        int exitCode = commandLine.execute(args);
+        out.flush();
+        err.flush();
+        return exitCode;
+    }
+
+    /** What to tell the user about an exception, or null when it is a bug that should show its trace. */
+    static String userMessage(Exception exception) {
+        return switch (exception) {
+            case CompileException e -> e.getMessage();
+            case ShapeException e -> "attnc: " + e.getMessage();
+            case UserError e -> "attnc: " + e.getMessage();
+            case NoSuchFileException e -> "attnc: no such file: " + e.getFile();
+            case IOException e -> "attnc: " + e.getMessage();
+            default -> null;
+        };
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+}
