@@ -87,7 +87,7 @@ final class RunCommand implements Callable<Integer> {
         Problem problem = problem(pattern, params);
         Binding binding = Binding.of(pattern, problem);
         RunReport report = new RunReport(out, pattern, file, binding, problem);
-        report.header(inputsFolder == null ? inputOptions : null, fold ? "compiled in (--fold)" : "launch time");
+        report.header(inputsFolder == null ? inputOptions : null, fold ? "folded at compile time: --fold" : "launch time");
 
         Map<String, Expr> compileTime = fold && !isReference(backend) ? params : Map.of();
         long compileStart = System.nanoTime();
