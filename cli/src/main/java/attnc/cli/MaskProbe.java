@@ -12,7 +12,7 @@ import java.util.Arrays;
 /**
  * Which (q, kv) pairs a pattern keeps, found by running the reference itself on a probe: the same
  * mask and selection, every weight fixed at 1 (score 1, no normalisation, output o) and V chosen
- * so that the output counts the visible keys (V all ones) or lists them (V one-hot over kv). The
+ * so that the output counts the visible keys (V all ones) or lists them (V a bit per key). The
  * counts are therefore exactly the reference's own mask evaluation, with no second evaluator.
  */
 final class MaskProbe {
@@ -31,25 +31,37 @@ final class MaskProbe {
         return Math.round(total);
     }
 
+    /** Keys packed into one output channel of the grid probe: distinct powers of two below 2^32 sum exactly in double. */
+    private static final int KEYS_PER_CHANNEL = 32;
+
+    /** The Dv a problem must have for {@link #grid}: one channel per 32 keys. */
+    static int gridValueDim(int keys) {
+        return (keys + KEYS_PER_CHANNEL - 1) / KEYS_PER_CHANNEL;
+    }
+
     /**
      * The visibility of every (q, kv) at one batch and head: [Nq][Nkv]. The problem's V must be
-     * [B, Hkv, Nkv, Nkv] (Dv = Nkv), so that each output channel stands for one key.
+     * [B, Hkv, Nkv, gridValueDim(Nkv)]: key kv gets the value 2^(kv % 32) in channel kv / 32, so
+     * each output channel is the bit set of the visible keys of its group.
      */
     static boolean[][] grid(Pattern pattern, Problem problem, int b, int h) {
         Tensor v = problem.v();
-        int kvHeads = v.dim(1), keys = v.dim(2);
-        if (v.dim(3) != keys) throw new IllegalArgumentException("the probe needs Dv = Nkv, got V " + v.shapeText());
-        float[] oneHot = new float[v.size()];
-        for (int bh = 0; bh < v.dim(0) * kvHeads; bh++) {
-            for (int kv = 0; kv < keys; kv++) oneHot[(bh * keys + kv) * keys + kv] = 1f;
+        int keys = v.dim(2), channels = gridValueDim(keys);
+        if (v.dim(3) != channels) throw new IllegalArgumentException("the probe needs Dv = " + channels + ", got V " + v.shapeText());
+        float[] bits = new float[v.size()];
+        for (int bh = 0; bh < v.dim(0) * v.dim(1); bh++) {
+            for (int kv = 0; kv < keys; kv++) bits[(bh * keys + kv) * channels + kv / KEYS_PER_CHANNEL] = (float) Math.scalb(1.0, kv % KEYS_PER_CHANNEL);
         }
-        Problem probe = withV(problem, Tensor.ofFloats(DType.FLOAT32, v.shape(), oneHot));
+        Problem probe = withV(problem, Tensor.ofFloats(DType.FLOAT32, v.shape(), bits));
         double[] out = Reference.run(probe(pattern), probe).out();
         int heads = problem.q().dim(1), queries = problem.q().dim(2);
         boolean[][] visible = new boolean[queries][keys];
         for (int qi = 0; qi < queries; qi++) {
-            int row = ((b * heads + h) * queries + qi) * keys;
-            for (int kv = 0; kv < keys; kv++) visible[qi][kv] = out[row + kv] != 0;
+            int row = ((b * heads + h) * queries + qi) * channels;
+            for (int kv = 0; kv < keys; kv++) {
+                long set = (long) out[row + kv / KEYS_PER_CHANNEL];
+                visible[qi][kv] = (set >>> (kv % KEYS_PER_CHANNEL) & 1) != 0;
+            }
         }
         return visible;
     }

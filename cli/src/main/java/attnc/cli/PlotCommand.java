@@ -81,15 +81,16 @@ final class PlotCommand implements Callable<Integer> {
         return Optional.empty();
     }
 
-    /** A self-attention problem of n positions with Dv = n, as {@link MaskProbe#grid} needs. */
+    /** A self-attention problem of n positions with the Dv {@link MaskProbe#grid} needs. */
     private Problem probeProblem(Pattern pattern, Map<String, Expr> params) {
         Random random = new Random(inputOptions.seed);
         int[] shape = {1, heads, positions, HEAD_DIM};
         Tensor q = Tensor.random(DType.FLOAT32, shape, random);
         Tensor k = Tensor.random(DType.FLOAT32, shape, random);
-        Tensor v = Tensor.random(DType.FLOAT32, new int[] {1, heads, positions, positions}, random);
+        int valueDim = MaskProbe.gridValueDim(positions);
+        Tensor v = Tensor.random(DType.FLOAT32, new int[] {1, heads, positions, valueDim}, random);
         Map<String, Integer> sizes = new LinkedHashMap<>(Map.of("B", 1, "H", heads, "Hkv", heads,
-                "Nq", positions, "Nkv", positions, "D", HEAD_DIM, "Dv", positions));
+                "Nq", positions, "Nkv", positions, "D", HEAD_DIM, "Dv", valueDim));
         sizes.putAll(RandomInputs.symbolicSizes(pattern, inputOptions.sizes));
         return new Problem(q, k, v, RandomInputs.make(pattern, sizes, random, inputOptions.intBound), params, 0);
     }

@@ -87,31 +87,37 @@ final class RunCommand implements Callable<Integer> {
         Problem problem = problem(pattern, params);
         Binding binding = Binding.of(pattern, problem);
         RunReport report = new RunReport(out, pattern, file, binding, problem);
-        report.header(inputsFolder == null ? inputOptions : null, fold ? "compiled in (--fold)" : "launch time");
-
+        // The reference interprets the IR at every launch: folding would change nothing there.
         Map<String, Expr> compileTime = fold && !isReference(backend) ? params : Map.of();
+        report.header(inputsFolder == null ? inputOptions : null, compileTime.isEmpty() ? "launch time" : "folded at compile time: --fold");
+
         long compileStart = System.nanoTime();
-        Pattern optimized = Passes.optimize(pattern, compileTime);
-        Result result;
-        long best = Long.MAX_VALUE;
-        try (Kernel kernel = backend.compile(optimized)) {
+        try (Kernel kernel = backend.compile(Passes.optimize(pattern, compileTime))) {
             long compileNanos = System.nanoTime() - compileStart;
-            Problem launch = compileTime.isEmpty() ? problem : withoutParams(problem, compileTime);
-            result = null;
+            Problem launch = withoutParams(problem, compileTime);
+            Result result = null;
+            long fastest = Long.MAX_VALUE;
             for (int i = 0; i < repeat; i++) {
                 long start = System.nanoTime();
                 result = kernel.forward(launch);
-                best = Math.min(best, System.nanoTime() - start);
+                fastest = Math.min(fastest, System.nanoTime() - start);
             }
-            report.timing(backendName, compileNanos, best, repeat);
+            report.timing(backendName, compileNanos, fastest, repeat);
+            return finish(out, pattern, problem, backend, result, report, fastest) ? 0 : 1;
         }
-        report.speed(MaskProbe.visibleCount(pattern, problem), best);
-        boolean ok = isReference(backend) ? report.selfComparison(result) : report.comparison(result, Reference.run(pattern, problem), problem.q().dtype());
+    }
+
+    /** Speed, error against the reference and the saved files; false when the output is wrong. */
+    private boolean finish(PrintWriter out, Pattern pattern, Problem problem, Backend backend, Result result, RunReport report, long runNanos)
+            throws IOException {
+        report.speed(MaskProbe.visibleCount(pattern, problem), runNanos);
+        boolean ok = isReference(backend) ? report.selfComparison(result)
+                : report.comparison(result, Reference.run(pattern, problem), problem.q().dtype());
         if (saveFolder != null) {
             NpyFolder.save(saveFolder, problem, result);
             out.println("saved     " + saveFolder + " (q, k, v, inputs, out" + (result.lse() != null ? ", lse" : "") + ")");
         }
-        return ok ? 0 : 1;
+        return ok;
     }
 
     private Problem problem(Pattern pattern, Map<String, Expr> params) throws IOException {
@@ -139,6 +145,7 @@ final class RunCommand implements Callable<Integer> {
         return backend.name().equals("reference");
     }
 
+    /** The launch without the params folded into the kernel: its pattern no longer declares them. */
     private static Problem withoutParams(Problem problem, Map<String, Expr> folded) {
         Map<String, Expr> rest = new LinkedHashMap<>(problem.params());
         rest.keySet().removeAll(folded.keySet());

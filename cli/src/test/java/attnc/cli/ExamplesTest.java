@@ -117,7 +117,7 @@ class ExamplesTest {
     }
 
     private void plot(Path file) throws Exception {
-        Path png = temp.resolve("plot.png");
+        Path png = temp.resolve(file.getFileName() + ".png");
         Cli cli = Cli.run("plot", file.toString(), "--n", "70", "-o", png.toString());
         assertEquals(0, cli.exitCode(), cli.transcript());
         BufferedImage image = ImageIO.read(png.toFile());

@@ -1,0 +1,53 @@
+package attnc.cli;
+
+import attnc.ir.Pattern;
+import attnc.reference.Reference;
+import attnc.run.Backend;
+import attnc.run.Kernel;
+import attnc.run.Problem;
+import attnc.run.Result;
+
+/**
+ * Backends that exist only in the tests, so that {@code attnc run}'s comparison with the reference
+ * is exercised before the real backends exist: one honest (the reference on the pattern it is
+ * given, so folding must be right), one that is off by a fixed amount.
+ */
+final class TestBackends {
+    private TestBackends() {}
+
+    /** Runs the reference on exactly the pattern and problem it is handed; remembers the pattern. */
+    public static final class Honest implements Backend {
+        static volatile Pattern lastCompiled;
+
+        @Override public String name() { return "test-honest"; }
+
+        @Override
+        public Kernel compile(Pattern pattern) {
+            lastCompiled = pattern;
+            return new Kernel() {
+                @Override public Pattern pattern() { return pattern; }
+                @Override public Result forward(Problem problem) { return Reference.run(pattern, problem).toResult(); }
+            };
+        }
+    }
+
+    /** Adds 0.01 to every output element: a relative error far above fp32's tolerance. */
+    public static final class OffByOneHundredth implements Backend {
+        @Override public String name() { return "test-off"; }
+
+        @Override
+        public Kernel compile(Pattern pattern) {
+            return new Kernel() {
+                @Override public Pattern pattern() { return pattern; }
+
+                @Override
+                public Result forward(Problem problem) {
+                    Result exact = Reference.run(pattern, problem).toResult();
+                    float[] out = exact.out().clone();
+                    for (int i = 0; i < out.length; i++) out[i] += 0.01f;
+                    return new Result(out, exact.lse(), exact.outShape());
+                }
+            };
+        }
+    }
+}
