@@ -17,6 +17,12 @@ public interface Backend {
     /** Compiles an optimised pattern (see {@link attnc.pass.Passes}). */
     Kernel compile(Pattern pattern);
 
+    /**
+     * The files that make up the compiled kernel (class files, PTX text), by relative path, for
+     * build-time precompilation and export; empty when the backend compiles only in memory.
+     */
+    default java.util.Map<String, byte[]> export(Pattern pattern) { return java.util.Map.of(); }
+
     static java.util.Optional<Backend> named(String name) {
         return java.util.ServiceLoader.load(Backend.class).stream().map(java.util.ServiceLoader.Provider::get)
                 .filter(b -> b.name().equals(name)).findFirst();
