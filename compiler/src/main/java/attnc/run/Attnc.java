@@ -11,7 +11,8 @@ import java.util.Map;
 /**
  * The runtime API: compile a pattern from a file or from text and get a {@link Kernel} — the
  * same kernel object the generated wrappers use. Params given here are fixed at compile time and
- * folded into the kernel; the others stay launch-time params.
+ * folded into the kernel; the others stay launch-time params. When the tuner's cache is on the
+ * class path, each launch uses the configuration tuned for its shape.
  */
 public final class Attnc {
     private Attnc() {}
@@ -28,6 +29,9 @@ public final class Attnc {
         Backend chosen = Backend.named(backend).orElseThrow(() -> new IllegalArgumentException(
                 "unknown backend '" + backend + "'; expected one of " + Backend.names()));
         if (!chosen.available()) throw new IllegalArgumentException("backend '" + backend + "' cannot run on this machine");
-        return chosen.compile(Passes.optimize(pattern, compileTimeParams));
+        Pattern optimized = Passes.optimize(pattern, compileTimeParams);
+        return TuningLookup.installed()
+                .<Kernel>map(lookup -> new TunedKernel(chosen, optimized, lookup))
+                .orElseGet(() -> chosen.compile(optimized));
     }
 }
