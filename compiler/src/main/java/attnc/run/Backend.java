@@ -17,6 +17,27 @@ public interface Backend {
     /** Compiles an optimised pattern (see {@link attnc.pass.Passes}). */
     Kernel compile(Pattern pattern);
 
+    /**
+     * The files that make up the compiled kernel (class files, PTX text), by relative path, for
+     * build-time precompilation and export; empty when the backend compiles only in memory.
+     */
+    default java.util.Map<String, byte[]> export(Pattern pattern) { return java.util.Map.of(); }
+
+    /**
+     * The configurations worth timing for a launch like {@code binding}, already pruned of those
+     * that cannot work (tiles larger than the sequence, too many registers or too much shared
+     * memory); empty when the backend has nothing to tune.
+     */
+    default java.util.List<TuningConfig> configurations(Pattern pattern, Binding binding) { return java.util.List.of(); }
+
+    /** Compiles with one configuration from {@link #configurations}. */
+    default Kernel compile(Pattern pattern, TuningConfig config) { return compile(pattern); }
+
+    /** The machine timings are for: tuned configurations are kept per device. */
+    default String device() {
+        return System.getProperty("os.arch") + "/" + Runtime.getRuntime().availableProcessors() + "cpu";
+    }
+
     static java.util.Optional<Backend> named(String name) {
         return java.util.ServiceLoader.load(Backend.class).stream().map(java.util.ServiceLoader.Provider::get)
                 .filter(b -> b.name().equals(name)).findFirst();

@@ -1,0 +1,194 @@
+package attnc.export;
+
+import attnc.ir.Input;
+import attnc.ir.Param;
+import attnc.ir.Pattern;
+import attnc.ir.Printer;
+import attnc.pass.Passes;
+import attnc.run.Backend;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+
+/**
+ * {@code attnc export}: writes a pattern's kernel in one of several forms, with a JSON manifest
+ * describing it (pattern, source hash, params, inputs and shape constraints, and the backend's
+ * own description of the kernel: entry point, argument ABI, tile sizes, launch grid rule, which a
+ * backend puts in the {@code kernel.json} it exports).
+ */
+public final class Exporter {
+    public enum Target { PTX, CUBIN, CLASSES, JAR, JAVA }
+
+    /** What was written, for the command to list. */
+    public record Written(List<Path> files, List<String> notes) {}
+
+    private static final String KERNEL_DESCRIPTION = "kernel.json";
+
+    private Exporter() {}
+
+    public static Written export(Pattern pattern, String sourceSha256, Target target, Path out) throws IOException {
+        Files.createDirectories(out);
+        List<Path> files = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        JsonObject kernel = new JsonObject();
+        switch (target) {
+            case JAVA -> {
+                var javaFile = WrapperGenerator.generate(pattern, "attnc.generated", pattern.name() + ".attn", sourceSha256);
+                javaFile.writeTo(out);
+                files.add(out.resolve("attnc/generated/" + javaFile.typeSpec().name() + ".java"));
+                kernel.addProperty("wrapper", "attnc.generated." + javaFile.typeSpec().name());
+            }
+            case PTX, CUBIN -> {
+                Map<String, byte[]> artifacts = artifacts("ptx", pattern);
+                kernel = description(artifacts);
+                for (var a : artifacts.entrySet()) {
+                    if (a.getKey().equals(KERNEL_DESCRIPTION)) continue;
+                    Path written = write(out, a.getKey(), a.getValue());
+                    if (target == Target.PTX) {
+                        files.add(written);
+                    } else {
+                        files.addAll(assemble(written, notes));
+                        Files.delete(written);
+                    }
+                }
+            }
+            case CLASSES, JAR -> {
+                Map<String, byte[]> artifacts = artifacts("jvm", pattern);
+                kernel = description(artifacts);
+                if (target == Target.CLASSES) {
+                    for (var a : artifacts.entrySet()) if (!a.getKey().equals(KERNEL_DESCRIPTION)) files.add(write(out, a.getKey(), a.getValue()));
+                } else {
+                    files.add(jar(out.resolve(pattern.name() + ".jar"), artifacts));
+                }
+            }
+        }
+        JsonObject manifest = manifest(pattern, sourceSha256, target, kernel);
+        Path manifestFile = out.resolve(pattern.name() + ".manifest.json");
+        Files.writeString(manifestFile, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(manifest));
+        files.add(manifestFile);
+        return new Written(files, notes);
+    }
+
+    private static Map<String, byte[]> artifacts(String backendName, Pattern pattern) {
+        Backend backend = Backend.named(backendName).orElseThrow(() -> new IllegalArgumentException(
+                "the " + backendName + " backend is not on the class path; expected one of " + Backend.names()));
+        Map<String, byte[]> artifacts = backend.export(Passes.optimize(pattern, Map.of()));
+        if (artifacts.isEmpty()) throw new IllegalArgumentException("the " + backendName + " backend cannot export kernels yet");
+        return artifacts;
+    }
+
+    private static JsonObject description(Map<String, byte[]> artifacts) {
+        byte[] json = artifacts.get(KERNEL_DESCRIPTION);
+        if (json == null) return new JsonObject();
+        JsonElement parsed = JsonParser.parseString(new String(json, StandardCharsets.UTF_8));
+        return parsed.isJsonObject() ? parsed.getAsJsonObject() : new JsonObject();
+    }
+
+    private static Path write(Path out, String relative, byte[] bytes) throws IOException {
+        Path target = out.resolve(relative);
+        Files.createDirectories(target.getParent());
+        Files.write(target, bytes);
+        return target;
+    }
+
+    /** cubin per architecture the PTX allows, through ptxas; says so when ptxas is missing. */
+    private static List<Path> assemble(Path ptx, List<String> notes) throws IOException {
+        List<Path> cubins = new ArrayList<>();
+        String ptxas = findPtxas();
+        if (ptxas == null) {
+            notes.add("ptxas not found (looked in $CUDA_HOME/bin, /usr/local/cuda/bin, /usr/local/bin and PATH): no cubin written; export --target ptx and assemble on the target machine");
+            return cubins;
+        }
+        for (String arch : List.of("sm_80", "sm_90")) {
+            Path cubin = ptx.resolveSibling(ptx.getFileName().toString().replace(".ptx", "") + "." + arch + ".cubin");
+            Process p = new ProcessBuilder(ptxas, "-arch=" + arch, ptx.toString(), "-o", cubin.toString()).redirectErrorStream(true).start();
+            String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            try {
+                if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) throw new IOException("ptxas failed for " + arch + ": " + log);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while running ptxas", e);
+            }
+            cubins.add(cubin);
+        }
+        notes.add("assembled with " + ptxas);
+        return cubins;
+    }
+
+    static String findPtxas() {
+        List<Path> candidates = new ArrayList<>();
+        String cudaHome = System.getenv("CUDA_HOME");
+        if (cudaHome != null) candidates.add(Path.of(cudaHome, "bin", "ptxas"));
+        candidates.add(Path.of("/usr/local/cuda/bin/ptxas"));
+        candidates.add(Path.of("/usr/local/bin/ptxas"));
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+            if (!dir.isEmpty()) candidates.add(Path.of(dir, "ptxas"));
+        }
+        return candidates.stream().filter(Files::isExecutable).findFirst().map(Path::toString).orElse(null);
+    }
+
+    private static Path jar(Path target, Map<String, byte[]> artifacts) throws IOException {
+        Manifest manifest = new Manifest();
+        manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        manifest.getMainAttributes().putValue("Created-By", "attnc");
+        try (OutputStream file = Files.newOutputStream(target); JarOutputStream jar = new JarOutputStream(file, manifest)) {
+            for (var a : new java.util.TreeMap<>(artifacts).entrySet()) {
+                jar.putNextEntry(new JarEntry(a.getKey()));
+                jar.write(a.getValue());
+                jar.closeEntry();
+            }
+        }
+        return target;
+    }
+
+    private static JsonObject manifest(Pattern pattern, String sourceSha256, Target target, JsonObject kernel) {
+        JsonObject m = new JsonObject();
+        m.addProperty("pattern", pattern.name());
+        m.addProperty("sourceSha256", sourceSha256);
+        m.addProperty("target", target.name().toLowerCase());
+        m.addProperty("printedPattern", Printer.pattern(pattern));
+        JsonArray params = new JsonArray();
+        for (Param p : pattern.params()) {
+            JsonObject o = new JsonObject();
+            o.addProperty("name", p.name());
+            o.addProperty("type", p.type().spelling());
+            p.defaultValue().ifPresent(v -> o.addProperty("default", Printer.expr(v)));
+            params.add(o);
+        }
+        m.add("params", params);
+        JsonArray inputs = new JsonArray();
+        for (Input i : pattern.inputs()) {
+            JsonObject o = new JsonObject();
+            o.addProperty("name", i.name());
+            o.addProperty("dtype", i.dtype().spelling());
+            JsonArray shape = new JsonArray();
+            i.shape().forEach(d -> shape.add(Printer.expr(d)));
+            o.add("shape", shape);
+            inputs.add(o);
+        }
+        m.add("inputs", inputs);
+        JsonObject constraints = new JsonObject();
+        constraints.addProperty("q", "[B, H, Nq, D]");
+        constraints.addProperty("k", "[B, Hkv, Nkv, D]");
+        constraints.addProperty("v", "[B, Hkv, Nkv, Dv]");
+        constraints.addProperty("heads", "H % Hkv == 0");
+        m.add("shapes", constraints);
+        m.add("kernel", kernel);
+        return m;
+    }
+}

@@ -1,0 +1,144 @@
+package attnc.tune;
+
+import attnc.ir.Pattern;
+import attnc.run.Backend;
+import attnc.run.Binding;
+import attnc.run.Kernel;
+import attnc.run.Problem;
+import attnc.run.Result;
+import attnc.run.TuningConfig;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * Times every configuration a backend offers for one pattern and shape, honestly: each
+ * configuration is compiled, checked against the default configuration's output (a fast wrong
+ * kernel is no candidate), warmed up, then timed {@code repeats} times on fresh inputs; its time
+ * is the median. The default is timed the same way, so the speed-up is measured, not assumed.
+ */
+public final class Tuner {
+    /** A configuration's outcome: its median time, or why it was dropped. */
+    public record Trial(TuningConfig config, double millis, String rejected) {}
+
+    public record Outcome(TuningConfig best, double bestMillis, double defaultMillis, List<Trial> trials) {
+        public double speedup() { return defaultMillis / bestMillis; }
+    }
+
+    /** Largest difference from the default's output a configuration may show: fp32 sums in another order. */
+    static final double AGREEMENT = 1e-4;
+
+    private final Backend backend;
+    private final Pattern pattern;
+    private final Supplier<Problem> freshInputs;
+    private final PrintStream progress;
+    private final int warmups;
+    private final int repeats;
+
+    public Tuner(Backend backend, Pattern pattern, Supplier<Problem> freshInputs, PrintStream progress, int warmups, int repeats) {
+        this.backend = backend;
+        this.pattern = pattern;
+        this.freshInputs = freshInputs;
+        this.progress = progress;
+        this.warmups = warmups;
+        this.repeats = repeats;
+    }
+
+    public Outcome tune() {
+        Problem probe = freshInputs.get();
+        Binding binding = Binding.of(pattern, probe);
+        List<TuningConfig> space = backend.configurations(pattern, binding);
+        Result expected;
+        double defaultMillis;
+        try (Kernel fallback = backend.compile(pattern)) {
+            expected = fallback.forward(probe);
+            defaultMillis = time(fallback);
+        }
+        List<Trial> trials = new ArrayList<>();
+        TuningConfig best = null;
+        double bestMillis = defaultMillis;
+        ProgressBar bar = new ProgressBar(progress, space.size());
+        for (TuningConfig config : space) {
+            Trial trial = trial(config, probe, expected);
+            trials.add(trial);
+            if (trial.rejected() == null && trial.millis() < bestMillis) {
+                best = config;
+                bestMillis = trial.millis();
+            }
+            bar.step(best == null ? "default" : best.toString(), bestMillis);
+        }
+        bar.done();
+        return new Outcome(best, bestMillis, defaultMillis, trials);
+    }
+
+    private Trial trial(TuningConfig config, Problem probe, Result expected) {
+        try (Kernel kernel = backend.compile(pattern, config)) {
+            Result got = kernel.forward(probe);
+            double difference = maxDifference(expected.out(), got.out());
+            if (!(difference <= AGREEMENT)) {
+                return new Trial(config, Double.NaN, "output differs from the default by " + difference);
+            }
+            return new Trial(config, time(kernel), null);
+        } catch (RuntimeException e) {
+            return new Trial(config, Double.NaN, e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+    }
+
+    private double time(Kernel kernel) {
+        for (int i = 0; i < warmups; i++) kernel.forward(freshInputs.get());
+        double[] samples = new double[repeats];
+        for (int i = 0; i < repeats; i++) {
+            Problem fresh = freshInputs.get();
+            long start = System.nanoTime();
+            kernel.forward(fresh);
+            samples[i] = (System.nanoTime() - start) / 1e6;
+        }
+        Arrays.sort(samples);
+        return samples[repeats / 2];
+    }
+
+    static double maxDifference(float[] a, float[] b) {
+        if (a.length != b.length) return Double.POSITIVE_INFINITY;
+        double max = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = Math.abs((double) a[i] - b[i]);
+            if (Double.isNaN(d)) return Double.NaN;
+            max = Math.max(max, d);
+        }
+        return max;
+    }
+
+    /** A one-line bar on a terminal; a line per tenth otherwise, so logs stay readable. */
+    private static final class ProgressBar {
+        private final PrintStream out;
+        private final int total;
+        private final boolean terminal = System.console() != null;
+        private int done;
+        private int lastTenth = -1;
+
+        ProgressBar(PrintStream out, int total) {
+            this.out = out;
+            this.total = Math.max(1, total);
+        }
+
+        void step(String best, double bestMillis) {
+            done++;
+            int width = 30;
+            int filled = done * width / total;
+            String line = "[" + "#".repeat(filled) + ".".repeat(width - filled) + "] " + done + "/" + total
+                    + String.format("  best %.3f ms (%s)", bestMillis, best);
+            if (terminal) {
+                out.print("\r" + line);
+            } else if (done * 10 / total != lastTenth) {
+                lastTenth = done * 10 / total;
+                out.println(line);
+            }
+        }
+
+        void done() {
+            if (terminal) out.println();
+        }
+    }
+}
