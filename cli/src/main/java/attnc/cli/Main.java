@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "attnc", mixinStandardHelpOptions = true, version = "attnc 0.1.0",
         description = "Compiles .attn attention patterns into fused kernels, runs them against the reference and draws them.",
-        subcommands = {CheckCommand.class, ExplainCommand.class, RunCommand.class, PlotCommand.class})
+        subcommands = {CheckCommand.class, ExplainCommand.class, RunCommand.class, PlotCommand.class, TuneCommand.class, ExportCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;

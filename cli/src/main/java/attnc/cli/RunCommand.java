@@ -1,23 +1,20 @@
 package attnc.cli;
 
 import attnc.front.CompileException;
-import attnc.ir.DType;
 import attnc.ir.Expr;
 import attnc.ir.Pattern;
-import attnc.pass.Passes;
+import attnc.run.Attnc;
 import attnc.reference.Reference;
 import attnc.run.Backend;
 import attnc.run.Binding;
 import attnc.run.Kernel;
 import attnc.run.Problem;
 import attnc.run.Result;
-import attnc.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -41,30 +38,12 @@ final class RunCommand implements Callable<Integer> {
     @Parameters(paramLabel = "FILE", description = "The .attn pattern file.")
     private Path file;
 
-    @Option(names = "--shape", paramLabel = "B,H,Nq,Nkv,D", defaultValue = "1,4,512,512,64", converter = ShapeConverter.class,
-            description = "Sizes of the random problem (Dv = D; default: ${DEFAULT-VALUE}). Ignored with --inputs.")
-    private ProblemShape shape;
-
-    @Option(names = "--heads-kv", paramLabel = "N", description = "KV heads for GQA/MQA (default: H).")
-    private Integer kvHeads;
-
-    @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "float32", converter = FloatDTypeConverter.class,
-            description = "float32 or bfloat16: the random q, k, v are rounded to it (default: ${DEFAULT-VALUE}).")
-    private DType dtype;
-
     @Option(names = "--backend", paramLabel = "NAME", defaultValue = "reference",
             description = "Which backend compiles the kernel (default: ${DEFAULT-VALUE}).")
     private String backendName;
 
     @Option(names = "--fold", description = "Compile the --param values into the kernel (constant-folded) instead of passing them at launch.")
     private boolean fold;
-
-    @Option(names = "--offset", paramLabel = "N",
-            description = "Absolute position of the first query (default: Nkv - Nq when Nq <= Nkv, else 0).")
-    private Integer offset;
-
-    @Option(names = "--inputs", paramLabel = "DIR", description = "Read q.npy, k.npy, v.npy and NAME.npy for each declared input from DIR.")
-    private Path inputsFolder;
 
     @Option(names = "--save", paramLabel = "DIR", description = "Write the tensors used and out.npy [B,H,Nq,Dv] (and lse.npy [B,H,Nq]) to DIR.")
     private Path saveFolder;
@@ -73,7 +52,7 @@ final class RunCommand implements Callable<Integer> {
     private int repeat;
 
     @Mixin
-    private InputOptions inputOptions;
+    private ProblemOptions problemOptions;
 
     @Override
     public Integer call() throws CompileException, IOException {
@@ -83,16 +62,16 @@ final class RunCommand implements Callable<Integer> {
         Backend backend = Backend.named(backendName).orElseThrow(() ->
                 new UserError("unknown backend '" + backendName + "'; available: " + String.join(", ", Backend.names())));
         if (!backend.available()) throw new UserError("backend '" + backendName + "' cannot run on this machine");
-        Map<String, Expr> params = Patterns.paramValues(pattern, inputOptions.params);
-        Problem problem = problem(pattern, params);
+        Map<String, Expr> params = Patterns.paramValues(pattern, problemOptions.inputOptions.params);
+        Problem problem = problemOptions.build(pattern, params, problemOptions.inputOptions.seed);
         Binding binding = Binding.of(pattern, problem);
         RunReport report = new RunReport(out, pattern, file, binding, problem);
         // The reference interprets the IR at every launch: folding would change nothing there.
         Map<String, Expr> compileTime = fold && !isReference(backend) ? params : Map.of();
-        report.header(inputsFolder == null ? inputOptions : null, compileTime.isEmpty() ? "launch time" : "folded at compile time: --fold");
+        report.header(problemOptions.inputsFolder == null ? problemOptions.inputOptions : null, compileTime.isEmpty() ? "launch time" : "folded at compile time: --fold");
 
         long compileStart = System.nanoTime();
-        try (Kernel kernel = backend.compile(Passes.optimize(pattern, compileTime))) {
+        try (Kernel kernel = Attnc.compile(pattern, backendName, compileTime)) {
             long compileNanos = System.nanoTime() - compileStart;
             Problem launch = withoutParams(problem, compileTime);
             Result result = null;
@@ -120,27 +99,6 @@ final class RunCommand implements Callable<Integer> {
         return ok;
     }
 
-    private Problem problem(Pattern pattern, Map<String, Expr> params) throws IOException {
-        int queryOffset = offset == null ? Problem.BOTTOM_RIGHT : offset;
-        if (offset != null && offset < 0) throw new UserError("--offset must be >= 0, got " + offset);
-        if (inputsFolder != null) {
-            NpyFolder.Tensors t = NpyFolder.read(inputsFolder, pattern);
-            return new Problem(t.q(), t.k(), t.v(), t.inputs(), params, queryOffset);
-        }
-        int hkv = kvHeads == null ? shape.heads() : kvHeads;
-        if (hkv < 1 || shape.heads() % hkv != 0) {
-            throw new UserError("--heads-kv " + hkv + ": expected a divisor of H = " + shape.heads() + " (GQA/MQA)");
-        }
-        Random random = new Random(inputOptions.seed);
-        Tensor q = Tensor.random(dtype, new int[] {shape.batch(), shape.heads(), shape.queries(), shape.headDim()}, random);
-        Tensor k = Tensor.random(dtype, new int[] {shape.batch(), hkv, shape.keys(), shape.headDim()}, random);
-        Tensor v = Tensor.random(dtype, new int[] {shape.batch(), hkv, shape.keys(), shape.headDim()}, random);
-        Map<String, Integer> sizes = new LinkedHashMap<>(Map.of("B", shape.batch(), "H", shape.heads(), "Hkv", hkv,
-                "Nq", shape.queries(), "Nkv", shape.keys(), "D", shape.headDim(), "Dv", shape.headDim()));
-        sizes.putAll(RandomInputs.symbolicSizes(pattern, inputOptions.sizes));
-        return new Problem(q, k, v, RandomInputs.make(pattern, sizes, random, inputOptions.intBound), params, queryOffset);
-    }
-
     private static boolean isReference(Backend backend) {
         return backend.name().equals("reference");
     }
@@ -150,18 +108,5 @@ final class RunCommand implements Callable<Integer> {
         Map<String, Expr> rest = new LinkedHashMap<>(problem.params());
         rest.keySet().removeAll(folded.keySet());
         return new Problem(problem.q(), problem.k(), problem.v(), problem.inputs(), rest, problem.queryOffset());
-    }
-
-    static final class ShapeConverter implements CommandLine.ITypeConverter<ProblemShape> {
-        @Override public ProblemShape convert(String value) { return ProblemShape.parse(value); }
-    }
-
-    static final class FloatDTypeConverter implements CommandLine.ITypeConverter<DType> {
-        @Override
-        public DType convert(String value) {
-            if (value.equals("float32")) return DType.FLOAT32;
-            if (value.equals("bfloat16")) return DType.BFLOAT16;
-            throw new CommandLine.TypeConversionException("expected float32 or bfloat16, got '" + value + "'");
-        }
     }
 }

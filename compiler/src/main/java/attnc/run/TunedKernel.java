@@ -31,7 +31,7 @@ final class TunedKernel implements Kernel {
     @Override
     public Result forward(Problem problem) {
         Binding binding = Binding.of(pattern, problem);
-        Optional<TuningConfig> tuned = lookup.lookup(pattern, binding, backend.name(), backend.device());
+        Optional<TuningConfig> tuned = lookup.lookup(pattern, binding, problem.q().dtype(), backend.name(), backend.device());
         Kernel kernel = tuned.filter(config -> usable(config, binding))
                 .map(config -> compiled.computeIfAbsent(config, c -> backend.compile(pattern, c)))
                 .orElse(fallback);

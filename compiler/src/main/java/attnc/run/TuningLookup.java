@@ -1,5 +1,6 @@
 package attnc.run;
 
+import attnc.ir.DType;
 import attnc.ir.Pattern;
 import java.util.Optional;
 
@@ -8,7 +9,7 @@ import java.util.Optional;
  * path; found with {@link java.util.ServiceLoader}). A kernel asks once per shape class.
  */
 public interface TuningLookup {
-    Optional<TuningConfig> lookup(Pattern pattern, Binding binding, String backend, String device);
+    Optional<TuningConfig> lookup(Pattern pattern, Binding binding, DType dtype, String backend, String device);
 
     static Optional<TuningLookup> installed() {
         return java.util.ServiceLoader.load(TuningLookup.class).findFirst();

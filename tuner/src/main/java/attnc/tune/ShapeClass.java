@@ -7,9 +7,9 @@ import attnc.run.Binding;
  * rounded up to a power of two (the best tiles change slowly with N, and a cache keyed by exact N
  * would never hit); the query offset only as "decode" (few queries) or not.
  */
-record ShapeClass(int b, int h, int hkv, int nqBucket, int nkvBucket, int d, int dv) {
+public record ShapeClass(int b, int h, int hkv, int nqBucket, int nkvBucket, int d, int dv) {
 
-    static ShapeClass of(Binding binding) {
+    public static ShapeClass of(Binding binding) {
         return new ShapeClass(binding.size("B"), binding.size("H"), binding.size("Hkv"),
                 bucket(binding.size("Nq")), bucket(binding.size("Nkv")), binding.size("D"), binding.size("Dv"));
     }

@@ -1,5 +1,6 @@
 package attnc.tune;
 
+import attnc.ir.DType;
 import attnc.ir.Pattern;
 import attnc.ir.Printer;
 import attnc.run.Binding;
@@ -73,13 +74,17 @@ public final class TuningCache implements TuningLookup {
         return String.join("|", patternHash, shape, dtype, backend, device);
     }
 
+    public String key(Pattern pattern, Binding binding, DType dtype, String backend, String device) {
+        return key(patternHash(pattern), ShapeClass.of(binding).toString(), dtype.spelling(), backend, device);
+    }
+
     public String patternHash(Pattern pattern) {
         return hashes.computeIfAbsent(pattern, p -> sha256(Printer.pattern(p)).substring(0, 16));
     }
 
     @Override
-    public Optional<TuningConfig> lookup(Pattern pattern, Binding binding, String backend, String device) {
-        return entry(pattern, binding, "float32", backend, device).flatMap(e -> {
+    public Optional<TuningConfig> lookup(Pattern pattern, Binding binding, DType dtype, String backend, String device) {
+        return entry(pattern, binding, dtype.spelling(), backend, device).flatMap(e -> {
             try {
                 return Optional.of(TuningConfig.parse(e.config()));
             } catch (RuntimeException bad) {
