@@ -16,24 +16,31 @@ final class BruteForce {
         this.visibility = Visibility.of(pattern, binding, inputs);
     }
 
-    TileClass classify(int b, int h, int qTile, int kvTile) {
-        boolean any = false, all = true;
-        for (int q = grid.qStart(qTile); q <= grid.qEnd(qTile); q++) {
-            for (int kv = grid.kvStart(kvTile); kv <= grid.kvEnd(kvTile); kv++) {
-                boolean v = visibility.visible(b, h, q, kv);
-                any |= v;
-                all &= v;
+    /** Classes of every tile of one (b, h), [qTile][kvTile], and the number of visible elements, in one pass. */
+    record Tiles(TileClass[][] classes, long visible) {}
+
+    Tiles tiles(int b, int h) {
+        int qTiles = grid.qTiles(), kvTiles = grid.kvTiles();
+        boolean[][] any = new boolean[qTiles][kvTiles], masked = new boolean[qTiles][kvTiles];
+        long visible = 0;
+        for (int i = 0; i < grid.nq(); i++) {
+            int q = grid.qStart(0) + i, qt = i / grid.tileQ();
+            for (int kv = 0; kv < grid.nkv(); kv++) {
+                int kt = kv / grid.tileKv();
+                if (visibility.visible(b, h, q, kv)) {
+                    any[qt][kt] = true;
+                    visible++;
+                } else {
+                    masked[qt][kt] = true;
+                }
             }
         }
-        return !any ? TileClass.EMPTY : all ? TileClass.FULL : TileClass.PARTIAL;
-    }
-
-    /** Classes of every tile of one (b, h): [qTile][kvTile]. */
-    TileClass[][] grid(int b, int h) {
-        TileClass[][] classes = new TileClass[grid.qTiles()][grid.kvTiles()];
-        for (int qt = 0; qt < grid.qTiles(); qt++) {
-            for (int kt = 0; kt < grid.kvTiles(); kt++) classes[qt][kt] = classify(b, h, qt, kt);
+        TileClass[][] classes = new TileClass[qTiles][kvTiles];
+        for (int qt = 0; qt < qTiles; qt++) {
+            for (int kt = 0; kt < kvTiles; kt++) {
+                classes[qt][kt] = !any[qt][kt] ? TileClass.EMPTY : masked[qt][kt] ? TileClass.PARTIAL : TileClass.FULL;
+            }
         }
-        return classes;
+        return new Tiles(classes, visible);
     }
 }

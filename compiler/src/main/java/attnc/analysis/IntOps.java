@@ -22,9 +22,9 @@ final class IntOps {
             case MOD -> modulo(a, b);
             case SHL -> shiftLeft(a, shiftCount(b));
             case SHR -> shiftRight(a, shiftCount(b));
-            case BIT_AND -> bitAnd(a, b);
-            case BIT_OR -> bitOr(a, b);
-            case BIT_XOR -> bitXor(a, b);
+            case BIT_AND -> KnownBits.refine(op, a, b, bitAnd(a, b));
+            case BIT_OR -> KnownBits.refine(op, a, b, bitOr(a, b));
+            case BIT_XOR -> KnownBits.refine(op, a, b, bitXor(a, b));
             default -> throw new IllegalArgumentException(op + " does not give an int");
         };
     }

@@ -42,7 +42,7 @@ class SoundnessTest {
         BruteForce truth = new BruteForce(launch.pattern(), launch.binding(), launch.inputs(), grid);
         for (int b = 0; b < grid.batch(); b++) {
             for (int h = 0; h < grid.heads(); h++) {
-                TileClass[][] actual = truth.grid(b, h);
+                TileClass[][] actual = truth.tiles(b, h).classes();
                 for (int qt = 0; qt < grid.qTiles(); qt++) {
                     TileClassifier.KvRange range = derived.kvRange(b, h, qt);
                     java.util.Set<Integer> listed = new java.util.HashSet<>();
