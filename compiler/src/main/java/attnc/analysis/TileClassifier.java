@@ -14,21 +14,21 @@ import java.util.Arrays;
  * <pre>{@code
  * TileClassifier tiles = ClassifyTiles.classifier(pattern, binding, problem.inputs(), 64, 64);
  * for (int qt = 0; qt < tiles.grid().qTiles(); qt++) {
- *     KvRange band = tiles.kvRange(b, h, qt);              // first..last non-empty KV tile
- *     for (int kt = band.first(); kt <= band.last(); kt++) {
- *         switch (tiles.classify(b, h, qt, kt)) {
- *             case EMPTY -> { }                            // skip (only sinks/strides leave holes)
- *             case FULL -> computeWithoutMask(qt, kt);
- *             case PARTIAL -> computeWithMask(qt, kt);
+ *     TileRow row = tiles.row(b, h, qt);                  // runs of non-empty KV tiles
+ *     for (int r = 0; r < row.runs(); r++) {
+ *         for (int kt = row.first()[r]; kt <= row.last()[r]; kt++) {
+ *             if (row.full()[r]) computeWithoutMask(qt, kt); else computeWithMask(qt, kt);
  *         }
  *     }
  * }
  * }</pre>
  *
- * For masks with holes inside the band (sinks + window, dilated strides, selected blocks),
- * {@link #nonEmptyKvTiles} lists only the non-empty tiles, and {@link #blockList} gives the same
- * for every query tile in CSR form, ready to copy to a GPU. When {@link #dependsOnBatch()} or
- * {@link #dependsOnHead()} is false, answers for one b (or h) hold for all.
+ * {@link #row} finds the runs by bisection over spans of KV tiles: a span that is EMPTY as a whole
+ * is skipped and one that is FULL as a whole is taken without looking at its tiles, so a causal
+ * row costs O(log tiles) evaluations, not one per tile. {@link #kvRange} gives only the first and
+ * last non-empty tile; {@link #classify} one tile; {@link #blockList} every row of one (b, h) in
+ * CSR form, ready to copy to a GPU. When {@link #dependsOnBatch()} or {@link #dependsOnHead()} is
+ * false, answers for one b (or h) hold for all.
  *
  * <p>Soundness: EMPTY means no element of the tile is visible; FULL means every element is.
  * Tile indices follow {@link TileGrid}: query tiles start at the query offset.
@@ -82,56 +82,87 @@ public final class TileClassifier {
         return new KvRange(first, lastNonEmpty(b, h, qTile, first, last));
     }
 
-    /** Every KV tile that {@link #classify} does not call EMPTY, in order. */
-    public int[] nonEmptyKvTiles(int b, int h, int qTile) {
-        TileList found = new TileList();
-        collect(b, h, qTile, 0, grid.kvTiles() - 1, found);
-        return found.toArray();
+    /**
+     * Runs of consecutive non-empty KV tiles of one query tile, in order: run r covers tiles
+     * {@code first[r]..last[r]}, all FULL when {@code full[r]}, else all PARTIAL. Tiles between
+     * runs are EMPTY.
+     */
+    public record TileRow(int[] first, int[] last, boolean[] full) {
+        public int runs() { return first.length; }
+
+        /** Number of non-empty tiles in the row. */
+        public int tiles() {
+            int n = 0;
+            for (int r = 0; r < first.length; r++) n += last[r] - first[r] + 1;
+            return n;
+        }
+    }
+
+    public TileRow row(int b, int h, int qTile) {
+        Runs runs = new Runs();
+        collect(b, h, qTile, 0, grid.kvTiles() - 1, runs);
+        return runs.toRow();
     }
 
     public BlockList blockList(int b, int h) {
         int[] rowStart = new int[grid.qTiles() + 1];
-        int[] tiles = new int[16];
-        byte[] full = new byte[16];
+        TileRow[] rows = new TileRow[grid.qTiles()];
         int n = 0;
-        for (int qt = 0; qt < grid.qTiles(); qt++) {
+        for (int qt = 0; qt < rows.length; qt++) {
+            rows[qt] = row(b, h, qt);
             rowStart[qt] = n;
-            for (int kt : nonEmptyKvTiles(b, h, qt)) {
-                if (n == tiles.length) {
-                    tiles = Arrays.copyOf(tiles, 2 * n);
-                    full = Arrays.copyOf(full, 2 * n);
+            n += rows[qt].tiles();
+        }
+        rowStart[rows.length] = n;
+        int[] tiles = new int[n];
+        byte[] full = new byte[n];
+        int i = 0;
+        for (TileRow row : rows) {
+            for (int r = 0; r < row.runs(); r++) {
+                for (int kt = row.first()[r]; kt <= row.last()[r]; kt++) {
+                    tiles[i] = kt;
+                    full[i++] = (byte) (row.full()[r] ? 1 : 0);
                 }
-                tiles[n] = kt;
-                full[n] = (byte) (classify(b, h, qt, kt) == TileClass.FULL ? 1 : 0);
-                n++;
             }
         }
-        rowStart[grid.qTiles()] = n;
-        return new BlockList(rowStart, Arrays.copyOf(tiles, n), Arrays.copyOf(full, n));
+        return new BlockList(rowStart, tiles, full);
     }
 
-    /** Descends into spans that are not EMPTY: cost grows with the non-empty tiles, not with all tiles. */
-    private void collect(int b, int h, int qTile, int lo, int hi, TileList found) {
-        if (classifyKvSpan(b, h, qTile, lo, hi) == TileClass.EMPTY) return;
-        if (lo == hi) {
-            found.add(lo);
+    /** Descends only into PARTIAL spans: cost grows with the PARTIAL tiles, not with all tiles. */
+    private void collect(int b, int h, int qTile, int lo, int hi, Runs runs) {
+        TileClass span = classifyKvSpan(b, h, qTile, lo, hi);
+        if (span == TileClass.EMPTY) return;
+        if (span == TileClass.FULL || lo == hi) {
+            runs.add(lo, hi, span == TileClass.FULL);
             return;
         }
         int mid = (lo + hi) >>> 1;
-        collect(b, h, qTile, lo, mid, found);
-        collect(b, h, qTile, mid + 1, hi, found);
+        collect(b, h, qTile, lo, mid, runs);
+        collect(b, h, qTile, mid + 1, hi, runs);
     }
 
-    private static final class TileList {
-        private int[] items = new int[16];
+    /** Runs being gathered in order; a run adjacent to the last one of the same class extends it. */
+    private static final class Runs {
+        private int[] first = new int[8], last = new int[8];
+        private boolean[] full = new boolean[8];
         private int size;
 
-        void add(int tile) {
-            if (size == items.length) items = Arrays.copyOf(items, 2 * size);
-            items[size++] = tile;
+        void add(int lo, int hi, boolean isFull) {
+            if (size > 0 && last[size - 1] == lo - 1 && full[size - 1] == isFull) {
+                last[size - 1] = hi;
+                return;
+            }
+            if (size == first.length) {
+                first = Arrays.copyOf(first, 2 * size);
+                last = Arrays.copyOf(last, 2 * size);
+                full = Arrays.copyOf(full, 2 * size);
+            }
+            first[size] = lo;
+            last[size] = hi;
+            full[size++] = isFull;
         }
 
-        int[] toArray() { return Arrays.copyOf(items, size); }
+        TileRow toRow() { return new TileRow(Arrays.copyOf(first, size), Arrays.copyOf(last, size), Arrays.copyOf(full, size)); }
     }
 
     private int firstNonEmpty(int b, int h, int qTile, int lo, int hi) {
