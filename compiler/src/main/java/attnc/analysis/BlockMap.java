@@ -74,6 +74,15 @@ public final class BlockMap implements DataBounds {
         return t;
     }
 
+    private static java.util.Set<String> readInputs(Expr visibility) {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (Expr e : nodes(visibility)) {
+            if (e instanceof Expr.Load load) names.add(load.input());
+            if (e instanceof Expr.Member m) names.add(m.input());
+        }
+        return names;
+    }
+
     private static List<Expr> nodes(Expr root) {
         List<Expr> all = new ArrayList<>();
         List<Expr> pending = new ArrayList<>(List.of(root));
@@ -106,12 +115,12 @@ public final class BlockMap implements DataBounds {
 
         private record Key(Expr visibility, TileGrid grid, List<Object> tensors) {}
 
-        /** Tensors compare by identity; the list pairs each with its contents hash. */
-        private static List<Object> fingerprint(Map<String, Tensor> inputs) {
+        /** The tensors the visibility reads, by name: each by identity (Tensor keeps Object's equals) and its contents hash. */
+        private static List<Object> fingerprint(Expr visibility, Map<String, Tensor> inputs) {
             List<Object> parts = new ArrayList<>();
-            inputs.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
-                Tensor t = e.getValue();
-                parts.add(e.getKey());
+            readInputs(visibility).stream().sorted().forEach(name -> {
+                Tensor t = require(inputs, name);
+                parts.add(name);
                 parts.add(t);
                 parts.add(t.dtype().loadsAs() == attnc.ir.Type.FLOAT ? Arrays.hashCode(t.floats()) : Arrays.hashCode(t.ints()));
             });
@@ -120,7 +129,7 @@ public final class BlockMap implements DataBounds {
 
         public BlockMap get(Pattern pattern, TileGrid grid, Map<String, Tensor> inputs) {
             if (capacity == 0) return build(pattern, grid, inputs);
-            Key key = new Key(pattern.visibility(), grid, fingerprint(inputs));
+            Key key = new Key(pattern.visibility(), grid, fingerprint(pattern.visibility(), inputs));
             synchronized (this) {
                 BlockMap known = maps.get(key);
                 if (known != null) return known;
