@@ -41,6 +41,7 @@ public final class ClassifyTiles {
 
     private static TileClassifier build(Pattern pattern, Binding binding, DataBounds data, int tileQ, int tileKv, boolean relational) {
         IntervalAnalysis analysis = IntervalAnalysis.of(pattern.visibility(), binding.sizes(), binding.params(), data, relational);
-        return new TileClassifier(analysis, TileGrid.of(binding, tileQ, tileKv), pattern.visibility());
+        PeriodSplit periods = new PeriodSplit(pattern.visibility(), binding.sizes(), binding.params());
+        return new TileClassifier(analysis, TileGrid.of(binding, tileQ, tileKv), pattern.visibility(), periods);
     }
 }

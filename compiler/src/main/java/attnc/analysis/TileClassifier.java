@@ -50,12 +50,14 @@ public final class TileClassifier {
 
     private final IntervalAnalysis analysis;
     private final TileGrid grid;
+    private final PeriodSplit periods;
     private final boolean dependsOnBatch;
     private final boolean dependsOnHead;
 
-    TileClassifier(IntervalAnalysis analysis, TileGrid grid, Expr visibility) {
+    TileClassifier(IntervalAnalysis analysis, TileGrid grid, Expr visibility, PeriodSplit periods) {
         this.analysis = analysis;
         this.grid = grid;
+        this.periods = periods;
         this.dependsOnBatch = ExprTree.any(visibility, e -> e instanceof Expr.IndexRef(Index i) && i == Index.B);
         this.dependsOnHead = ExprTree.any(visibility, e -> e instanceof Expr.IndexRef(Index i) && i == Index.H);
     }
@@ -64,12 +66,16 @@ public final class TileClassifier {
     public boolean dependsOnBatch() { return dependsOnBatch; }
     public boolean dependsOnHead() { return dependsOnHead; }
 
+    /** One tile; a PARTIAL tile of a mask with periods in q or kv gets a second look ({@link PeriodSplit}). */
     public TileClass classify(int b, int h, int qTile, int kvTile) {
-        return classifyKvSpan(b, h, qTile, kvTile, kvTile);
+        Box box = Box.tile(b, h, grid.qStart(qTile), grid.qEnd(qTile), grid.kvStart(kvTile), grid.kvEnd(kvTile));
+        TileClass whole = TileClass.of(analysis.evaluate(box));
+        return whole == TileClass.PARTIAL && periods.applies() ? periods.refine(box, analysis) : whole;
     }
 
     /** The class of the union of KV tiles {@code firstKv..lastKv} against one query tile. */
     public TileClass classifyKvSpan(int b, int h, int qTile, int firstKv, int lastKv) {
+        if (firstKv == lastKv) return classify(b, h, qTile, firstKv);
         Box box = Box.tile(b, h, grid.qStart(qTile), grid.qEnd(qTile), grid.kvStart(firstKv), grid.kvEnd(lastKv));
         return TileClass.of(analysis.evaluate(box));
     }

@@ -44,16 +44,16 @@ class ExactnessTest {
             new Case("1-D neighborhood", "param radius: int = 100\nmask: abs(q - kv) <= radius", true),
             new Case("1-D neighborhood, dilated", "param radius: int = 40\nparam dilation: int = 3\nmask: abs(q - kv) <= radius * dilation && (q - kv) % dilation == 0", true),
             new Case("2-D neighborhood", "param width: int = 32\nparam radius: int = 3\n"
-                    + "mask: abs(q / width - kv / width) <= radius && abs(q % width - kv % width) <= radius", false),
+                    + "mask: abs(q / width - kv / width) <= radius && abs(q % width - kv % width) <= radius", true),
             new Case("3-D neighborhood", "param w: int = 8\nparam r: int = 1\n"
-                    + "mask: abs(q / (w * w) - kv / (w * w)) <= r && abs(q / w % w - kv / w % w) <= r && abs(q % w - kv % w) <= r", false),
-            new Case("exponentially spaced", "mask: (let dist = q - kv; dist >= 0 && (dist & (dist - 1)) == 0)", false),
+                    + "mask: abs(q / (w * w) - kv / (w * w)) <= r && abs(q / w % w - kv / w % w) <= r && abs(q % w - kv % w) <= r", true),
+            new Case("exponentially spaced", "mask: (let dist = q - kv; dist >= 0 && (dist & (dist - 1)) == 0)", true),
             new Case("per-head", "mask: h % 2 == 0 ? q >= kv : abs(q - kv) < 128", true),
             new Case("document", "input doc: int32[B, Nkv]\nmask: doc[b, q] == doc[b, kv]", true),
             new Case("document causal", "input doc: int32[B, Nkv]\nmask: doc[b, q] == doc[b, kv] && q >= kv", true),
             new Case("document (unsorted ids)", "input shuffled: int32[B, Nkv]\nmask: shuffled[b, q] == shuffled[b, kv]", false),
             new Case("padding by lengths", "input len: int32[B]\nmask: kv < len[b] && q >= kv", true),
-            new Case("top-k blocks (MoBA)", "input sel: int32[B, H, S, K]\nmask: q >= kv\nselect: kv / 64 in sel[b, h, q / 64]", false));
+            new Case("top-k blocks (MoBA)", "input sel: int32[B, H, S, K]\nmask: q >= kv\nselect: kv / 64 in sel[b, h, q / 64]", true));
 
     private static final Map<String, Boolean> ALIGNED_ONLY = Map.of("top-k blocks (MoBA)", true);
 
