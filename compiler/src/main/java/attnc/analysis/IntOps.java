@@ -19,7 +19,7 @@ final class IntOps {
                     a.rlo() - b.rhi(), a.rhi() - b.rlo(), box);
             case MUL -> multiply(a, b, box);
             case DIV -> divide(a, b);
-            case MOD -> modulo(a, b);
+            case MOD -> modulo(a, b, box);
             case SHL -> shiftLeft(a, shiftCount(b));
             case SHR -> shiftRight(a, shiftCount(b));
             case BIT_AND -> KnownBits.refine(op, a, b, bitAnd(a, b));
@@ -117,13 +117,16 @@ final class IntOps {
         return new long[0][];
     }
 
-    /** Floored modulo: in [0, d-1] for d > 0, [d+1, 0] for d < 0, 0 for d = 0; exact inside one period. */
-    private static IntBound modulo(IntBound a, IntBound b) {
+    /**
+     * Floored modulo: in [0, d-1] for d > 0, [d+1, 0] for d < 0, 0 for d = 0. Inside one period of
+     * a constant d it is a − d·k for the period's k, linear: {@code q - q % 64} then stays exactly
+     * 64·k over a tile cut at the period (see {@link PeriodSplit}).
+     */
+    private static IntBound modulo(IntBound a, IntBound b, Box box) {
         if (b.isConstant() && b.lo() != 0) {
-            long d = b.lo();
-            if (Math.floorDiv(a.lo(), d) == Math.floorDiv(a.hi(), d)) {
-                long x = Math.floorMod(a.lo(), d), y = Math.floorMod(a.hi(), d);
-                return IntBound.range(Math.min(x, y), Math.max(x, y));
+            long d = b.lo(), k = Math.floorDiv(a.lo(), d);
+            if (k == Math.floorDiv(a.hi(), d)) {
+                return IntBound.of(a.lo() - d * k, a.hi() - d * k, a.cq(), a.ckv(), a.rlo() - d * k, a.rhi() - d * k, box);
             }
         }
         long low = 0, high = 0;

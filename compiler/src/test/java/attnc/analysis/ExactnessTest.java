@@ -48,6 +48,8 @@ class ExactnessTest {
             new Case("3-D neighborhood", "param w: int = 8\nparam r: int = 1\n"
                     + "mask: abs(q / (w * w) - kv / (w * w)) <= r && abs(q / w % w - kv / w % w) <= r && abs(q % w - kv % w) <= r", true),
             new Case("exponentially spaced", "mask: (let dist = q - kv; dist >= 0 && (dist & (dist - 1)) == 0)", true),
+            new Case("block causal (q - q % chunk)", "param chunk: int = 64\nmask: kv < q - q % chunk + chunk && kv >= q - q % chunk - 256", true),
+            new Case("window, rewritten", "param window: int = 100\nmask: 2 * kv <= q + kv && q - kv < window", true),
             new Case("per-head", "mask: h % 2 == 0 ? q >= kv : abs(q - kv) < 128", true),
             new Case("document", "input doc: int32[B, Nkv]\nmask: doc[b, q] == doc[b, kv]", true),
             new Case("document causal", "input doc: int32[B, Nkv]\nmask: doc[b, q] == doc[b, kv] && q >= kv", true),

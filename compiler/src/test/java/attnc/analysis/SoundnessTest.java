@@ -18,12 +18,12 @@ import net.jqwik.api.constraints.IntRange;
  */
 class SoundnessTest {
 
-    @Property(tries = 3000)
+    @Property(tries = 8000)
     void indexMasksAreSound(@ForAll long seed, @ForAll @IntRange(min = 0, max = 4) int depth) {
         check(seed, depth, false);
     }
 
-    @Property(tries = 1500)
+    @Property(tries = 4000)
     void dataMasksAreSound(@ForAll long seed, @ForAll @IntRange(min = 0, max = 4) int depth) {
         check(seed, depth, true);
     }
