@@ -73,6 +73,16 @@ public final class TileClassifier {
         return whole == TileClass.PARTIAL && periods.applies() ? periods.refine(box, analysis) : whole;
     }
 
+    /**
+     * One tile for heads {@code hFirst..hLast} at once (a GQA group sharing its K/V tiles): EMPTY
+     * only if EMPTY for every head, FULL only if FULL for every head.
+     */
+    public TileClass classifyHeads(int b, int hFirst, int hLast, int qTile, int kvTile) {
+        if (!dependsOnHead || hFirst == hLast) return classify(b, hFirst, qTile, kvTile);
+        Box box = new Box(b, b, hFirst, hLast, grid.qStart(qTile), grid.qEnd(qTile), grid.kvStart(kvTile), grid.kvEnd(kvTile));
+        return TileClass.of(analysis.evaluate(box));
+    }
+
     /** The class of the union of KV tiles {@code firstKv..lastKv} against one query tile. */
     public TileClass classifyKvSpan(int b, int h, int qTile, int firstKv, int lastKv) {
         if (firstKv == lastKv) return classify(b, h, qTile, firstKv);

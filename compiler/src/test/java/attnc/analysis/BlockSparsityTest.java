@@ -67,6 +67,18 @@ class BlockSparsityTest {
     }
 
     @Test
+    void aGroupOfHeadsIsAsDecidedAsItsLeastDecidedHead() throws Exception {
+        Pattern perHead = Frontend.compile("per-head", "mask: h % 2 == 0 ? q >= kv : abs(q - kv) < 64");
+        Binding binding = new Binding(Map.of("B", 1, "H", 4, "Hkv", 2, "Nq", 256, "Nkv", 256, "D", 8, "Dv", 8), 0, Map.of());
+        TileClassifier tiles = ClassifyTiles.classifier(perHead, binding, 64, 64);
+        // Tile (q 3, kv 0): FULL for the causal heads, EMPTY for the local ones.
+        assertEquals(TileClass.FULL, tiles.classify(0, 0, 3, 0));
+        assertEquals(TileClass.EMPTY, tiles.classify(0, 1, 3, 0));
+        assertEquals(TileClass.PARTIAL, tiles.classifyHeads(0, 0, 1, 3, 0));
+        assertEquals(TileClass.EMPTY, tiles.classifyHeads(0, 0, 1, 0, 3));
+    }
+
+    @Test
     void cachedBlockMapsAreReusedUntilTheDataChanges() throws Exception {
         Pattern document = Frontend.compile("document", "input doc: int32[B, Nkv]\nmask: doc[b, q] == doc[b, kv]");
         int[] ids = new int[256];
