@@ -16,34 +16,45 @@ import java.util.Map;
  * O(elements + tiles·log tiles), never O(N²): per-tile minima and maxima of every tensor the
  * visibility loads ({@link RangeTable}: document ids give FULL when both tiles hold one equal id,
  * EMPTY when their id ranges do not meet; lengths give exact bounds), and the sorted rows of
- * every tensor it tests with {@code in} ({@link MemberSets}: selected KV blocks). It covers every
+ * every tensor it tests with {@code in} ({@link MemberSets}: selected KV blocks), and the few
+ * distinct values per tile of int tensors whose loads are compared for equality
+ * ({@link ValueSets}: documents with ids in any order). It covers every
  * b and h, so all heads share it. Loads are bounded as the kernels read them: indices clamped
  * into the tensor.
  *
- * <p>Document ids need not be sorted; unsorted ids make tiles' id ranges overlap more, which
- * keeps tiles PARTIAL (sound, looser).
+ * <p>Document ids need not be sorted: a tile holding more than {@value ValueSets#LIMIT} distinct
+ * ids falls back to its id range, which keeps tiles PARTIAL (sound, looser).
  */
 public final class BlockMap implements DataBounds {
     private final Map<String, RangeTable> ranges;
     private final Map<String, MemberSets> members;
+    private final Map<String, ValueSets> valueSets;
 
-    private BlockMap(Map<String, RangeTable> ranges, Map<String, MemberSets> members) {
+    private BlockMap(Map<String, RangeTable> ranges, Map<String, MemberSets> members, Map<String, ValueSets> valueSets) {
         this.ranges = ranges;
         this.members = members;
+        this.valueSets = valueSets;
     }
 
     /** Summarises the inputs that {@code pattern.visibility()} reads, for tiles of {@code grid}. */
     public static BlockMap build(Pattern pattern, TileGrid grid, Map<String, Tensor> inputs) {
         Map<String, RangeTable> ranges = new HashMap<>();
         Map<String, MemberSets> members = new HashMap<>();
+        Map<String, ValueSets> valueSets = new HashMap<>();
         for (Expr e : nodes(pattern.visibility())) {
             if (e instanceof Expr.Load load && !ranges.containsKey(load.input())) {
                 ranges.put(load.input(), new RangeTable(require(inputs, load.input()), grid.tileQ(), grid.tileKv(), grid.queryOffset()));
             } else if (e instanceof Expr.Member m && !members.containsKey(m.input())) {
                 members.put(m.input(), new MemberSets(require(inputs, m.input())));
             }
+            if (IntervalAnalysis.comparedLoads(e) instanceof Expr.Load[] loads) {
+                for (Expr.Load load : loads) {
+                    valueSets.computeIfAbsent(load.input(), name -> new ValueSets(require(inputs, name),
+                            BlockGrid.kv(grid.tileKv()), BlockGrid.q(grid.tileQ(), grid.queryOffset())));
+                }
+            }
         }
-        return new BlockMap(ranges, members);
+        return new BlockMap(ranges, members, valueSets);
     }
 
     @Override
@@ -60,6 +71,12 @@ public final class BlockMap implements DataBounds {
         double[] b = table == null ? null : table.bounds(indices);
         if (b == null || b[0] > b[1]) return FloatBound.TOP;
         return new FloatBound(b[0], b[1], table.hasNaN());
+    }
+
+    @Override
+    public int[] distinct(String input, IntBound[] indices) {
+        ValueSets sets = valueSets.get(input);
+        return sets == null ? null : sets.distinct(indices);
     }
 
     @Override

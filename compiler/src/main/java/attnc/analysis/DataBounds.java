@@ -12,12 +12,16 @@ interface DataBounds {
 
     FloatBound floatLoad(String input, IntBound[] indices);
 
+    /** The few distinct values of an int32 element over the index ranges, sorted; null if unknown or many. */
+    int[] distinct(String input, IntBound[] indices);
+
     /** {@code value in input[leading...]}. */
     BoolBound member(String input, IntBound value, IntBound[] leading);
 
     DataBounds NONE = new DataBounds() {
         public IntBound intLoad(String input, IntBound[] indices) { return IntBound.TOP; }
         public FloatBound floatLoad(String input, IntBound[] indices) { return FloatBound.TOP; }
+        public int[] distinct(String input, IntBound[] indices) { return null; }
         public BoolBound member(String input, IntBound value, IntBound[] leading) { return BoolBound.UNKNOWN; }
     };
 }

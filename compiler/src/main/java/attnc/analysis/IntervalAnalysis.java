@@ -193,6 +193,7 @@ public final class IntervalAnalysis {
             BoolNode a = bools(l), b = bools(r);
             return op == BinaryOp.AND ? f -> a.eval(f).and(b.eval(f), f.box) : f -> a.eval(f).or(b.eval(f), f.box);
         }
+        if (comparedLoads(new Expr.Binary(op, l, r)) instanceof Expr.Load[] loads) return loadEquality(op, loads[0], loads[1]);
         return switch (l.type()) {
             case INT -> { IntNode a = ints(l), b = ints(r); yield f -> Comparisons.ints(op, a.eval(f), b.eval(f), f.box); }
             case FLOAT -> { FloatNode a = floats(l), b = floats(r); yield f -> Comparisons.floats(op, a.eval(f), b.eval(f)); }
@@ -202,6 +203,39 @@ public final class IntervalAnalysis {
                         : f -> BoolBound.equal(a.eval(f), b.eval(f), f.box).not();
             }
         };
+    }
+
+    /** The two int32 loads of {@code a == b} or {@code a != b} (document ids of q and kv), or null. */
+    static Expr.Load[] comparedLoads(Expr e) {
+        if (e instanceof Expr.Binary(BinaryOp op, Expr.Load a, Expr.Load b) && (op == BinaryOp.EQ || op == BinaryOp.NE)
+                && a.dtype() == attnc.ir.DType.INT32 && b.dtype() == attnc.ir.DType.INT32) {
+            return new Expr.Load[] {a, b};
+        }
+        return null;
+    }
+
+    /** Ranges first; then, if each side holds few distinct values and they share none, never equal. */
+    private BoolNode loadEquality(BinaryOp op, Expr.Load left, Expr.Load right) {
+        IntNode a = ints(left), b = ints(right);
+        IntNode[] at = indexNodes(left.indices()), bt = indexNodes(right.indices());
+        return f -> {
+            BoolBound equal = Comparisons.ints(BinaryOp.EQ, a.eval(f), b.eval(f), f.box);
+            if (equal.canTrue() && disjoint(data.distinct(left.input(), evalAll(at, f)), data.distinct(right.input(), evalAll(bt, f)))) {
+                equal = BoolBound.constant(false);
+            }
+            return op == BinaryOp.EQ ? equal : equal.not();
+        };
+    }
+
+    private static boolean disjoint(int[] x, int[] y) {
+        if (x == null || y == null) return false;
+        int i = 0, j = 0;
+        while (i < x.length && j < y.length) {
+            if (x[i] == y[j]) return false;
+            if (x[i] < y[j]) i++;
+            else j++;
+        }
+        return true;
     }
 
     /** Two branches joined: ranges hulled; the form kept when both branches share its direction. */

@@ -41,8 +41,8 @@ final class RangeTable {
         this.globalMax = max;
         this.hasNaN = nan;
         int rows = length == 0 ? 0 : values.length / length;
-        this.kvGrid = new SparseGrid(values, rows, length, tileKv, 0);
-        this.qGrid = new SparseGrid(values, rows, length, tileQ, Math.floorMod(queryOffset, tileQ));
+        this.kvGrid = new SparseGrid(values, rows, length, BlockGrid.kv(tileKv));
+        this.qGrid = new SparseGrid(values, rows, length, BlockGrid.q(tileQ, queryOffset));
     }
 
     boolean hasNaN() { return hasNaN; }
@@ -88,7 +88,7 @@ final class RangeTable {
             }
             return;
         }
-        SparseGrid grid = kvGrid.slack(lo, hi) <= qGrid.slack(lo, hi) ? kvGrid : qGrid;
+        SparseGrid grid = kvGrid.grid.slack(lo, hi) <= qGrid.grid.slack(lo, hi) ? kvGrid : qGrid;
         grid.bounds(row, lo, hi, acc);
     }
 
@@ -98,14 +98,14 @@ final class RangeTable {
 
     /** Block minima and maxima of every row along one grid, with sparse tables over blocks. */
     private static final class SparseGrid {
-        private final int size, shift, blocks;
+        private final BlockGrid grid;
+        private final int blocks;
         /** [row][level][block]: min (resp. max) of blocks block .. block + 2^level − 1. */
         private final double[][][] min, max;
 
-        SparseGrid(double[] values, int rows, int length, int size, int phase) {
-            this.size = size;
-            this.shift = (size - phase) % size;
-            this.blocks = blockOf(length - 1) + 1;
+        SparseGrid(double[] values, int rows, int length, BlockGrid grid) {
+            this.grid = grid;
+            this.blocks = grid.blocks(length);
             int levels = 32 - Integer.numberOfLeadingZeros(blocks);
             this.min = new double[rows][levels][];
             this.max = new double[rows][levels][];
@@ -116,7 +116,7 @@ final class RangeTable {
                 for (int i = 0; i < length; i++) {
                     double v = values[r * length + i];
                     if (Double.isNaN(v)) continue;
-                    int bl = blockOf(i);
+                    int bl = grid.blockOf(i);
                     lo[bl] = Math.min(lo[bl], v);
                     hi[bl] = Math.max(hi[bl], v);
                 }
@@ -136,17 +136,8 @@ final class RangeTable {
             }
         }
 
-        int blockOf(int position) { return (position + shift) / size; }
-
-        private int blockStart(int block) { return Math.max(0, block * size - shift); }
-
-        /** Elements outside [lo, hi] that the enclosing blocks would include. */
-        long slack(int lo, int hi) {
-            return (lo - blockStart(blockOf(lo))) + (blockStart(blockOf(hi) + 1) - 1 - hi);
-        }
-
         void bounds(int row, int lo, int hi, double[] acc) {
-            int first = blockOf(lo), last = blockOf(hi);
+            int first = grid.blockOf(lo), last = grid.blockOf(hi);
             int k = 31 - Integer.numberOfLeadingZeros(last - first + 1);
             double[] l = min[row][k], h = max[row][k];
             acc[0] = Math.min(acc[0], Math.min(l[first], l[last - (1 << k) + 1]));

@@ -30,7 +30,7 @@ final class MaskGenerator {
 
     Expr bool(int depth) {
         if (depth <= 0) return comparison(0);
-        return switch (random.nextInt(data ? 13 : 11)) {
+        return switch (random.nextInt(data ? 14 : 11)) {
             case 0, 1, 2 -> comparison(depth - 1);
             case 3 -> new Expr.Binary(BinaryOp.AND, bool(depth - 1), bool(depth - 1));
             case 4 -> new Expr.Binary(BinaryOp.OR, bool(depth - 1), bool(depth - 1));
@@ -41,6 +41,9 @@ final class MaskGenerator {
             case 9 -> local(Type.BOOL, () -> random.nextInt(8) == 0 ? new Expr.BoolLit(random.nextBoolean()) : new Expr.ParamRef("flagp", Type.BOOL));
             case 10 -> floatComparison(depth - 1);
             case 11 -> new Expr.Load("flag", DType.BOOL, List.of(index(Index.B), position()));
+            case 12 -> new Expr.Binary(random.nextBoolean() ? BinaryOp.EQ : BinaryOp.NE,
+                    new Expr.Load("doc", DType.INT32, List.of(index(Index.B), position())),
+                    new Expr.Load("doc", DType.INT32, List.of(index(Index.B), position())));
             default -> new Expr.Member(intExpr(depth - 1), "sel", DType.INT32,
                     List.of(index(Index.B), index(Index.H), new Expr.Binary(BinaryOp.DIV, index(Index.Q), new Expr.SizeRef("C"))));
         };

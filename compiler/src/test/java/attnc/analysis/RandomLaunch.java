@@ -54,19 +54,19 @@ record RandomLaunch(Pattern pattern, Binding binding, Map<String, Tensor> inputs
         return new Input(name, dtype, java.util.Arrays.stream(dims).<Expr>map(Expr.SizeRef::new).toList(), "");
     }
 
-    /** Sorted runs (packed documents) half the time, scattered small ids otherwise. */
+    /** Runs (packed documents) with ids sorted or in random order, or scattered small ids. */
     private static int[] documents(int batch, int positions, Random random) {
         int[] ids = new int[batch * positions];
-        boolean sorted = random.nextBoolean();
+        int kind = random.nextInt(3);
         for (int b = 0; b < batch; b++) {
-            int id = 0;
+            int id = random.nextInt(9);
             for (int p = 0; p < positions; p++) {
-                if (sorted) {
-                    if (random.nextInt(12) == 0) id++;
-                    ids[b * positions + p] = id;
-                } else {
-                    ids[b * positions + p] = random.nextInt(4);
+                if (kind == 2) {
+                    ids[b * positions + p] = random.nextInt(6);
+                    continue;
                 }
+                if (random.nextInt(12) == 0) id = kind == 0 ? id + 1 : random.nextInt(9);
+                ids[b * positions + p] = id;
             }
         }
         return ids;
