@@ -42,11 +42,14 @@ public final class TileClassifier {
     }
 
     /**
-     * Non-empty tiles of every query tile of one (b, h), CSR: query tile t owns entries
-     * {@code rowStart[t] .. rowStart[t+1]-1}; {@code kvTile[i]} is a KV tile index and
-     * {@code full[i]} is 1 for FULL, 0 for PARTIAL.
+     * The {@link #row} runs of every query tile of one (b, h), CSR, for a GPU: query tile t owns
+     * runs {@code rowStart[t] .. rowStart[t+1]-1}; run r covers KV tiles {@code first[r]..last[r]},
+     * all FULL when {@code full[r]} is 1, all PARTIAL when 0. A causal launch has two runs per
+     * query tile, so the list is O(query tiles), not O(visited tiles).
      */
-    public record BlockList(int[] rowStart, int[] kvTile, byte[] full) {}
+    public record BlockList(int[] rowStart, int[] first, int[] last, byte[] full) {
+        public int runs() { return first.length; }
+    }
 
     private final IntervalAnalysis analysis;
     private final TileGrid grid;
@@ -127,21 +130,20 @@ public final class TileClassifier {
         for (int qt = 0; qt < rows.length; qt++) {
             rows[qt] = row(b, h, qt);
             rowStart[qt] = n;
-            n += rows[qt].tiles();
+            n += rows[qt].runs();
         }
         rowStart[rows.length] = n;
-        int[] tiles = new int[n];
+        int[] first = new int[n], last = new int[n];
         byte[] full = new byte[n];
         int i = 0;
         for (TileRow row : rows) {
-            for (int r = 0; r < row.runs(); r++) {
-                for (int kt = row.first()[r]; kt <= row.last()[r]; kt++) {
-                    tiles[i] = kt;
-                    full[i++] = (byte) (row.full()[r] ? 1 : 0);
-                }
+            for (int r = 0; r < row.runs(); r++, i++) {
+                first[i] = row.first()[r];
+                last[i] = row.last()[r];
+                full[i] = (byte) (row.full()[r] ? 1 : 0);
             }
         }
-        return new BlockList(rowStart, tiles, full);
+        return new BlockList(rowStart, first, last, full);
     }
 
     /** Descends only into PARTIAL spans: cost grows with the PARTIAL tiles, not with all tiles. */

@@ -49,15 +49,12 @@ class BlockSparsityTest {
         TileClassifier tiles = ClassifyTiles.classifier(sinks, square(512), 64, 64);
         TileClassifier.BlockList list = tiles.blockList(0, 0);
         for (int qt = 0; qt < tiles.grid().qTiles(); qt++) {
-            int n = 0;
-            for (int kt = 0; kt < tiles.grid().kvTiles(); kt++) {
-                TileClass c = tiles.classify(0, 0, qt, kt);
-                if (c == TileClass.EMPTY) continue;
-                int at = list.rowStart()[qt] + n++;
-                assertEquals(kt, list.kvTile()[at]);
-                assertEquals(c == TileClass.FULL ? 1 : 0, list.full()[at]);
+            TileClass[] listed = new TileClass[tiles.grid().kvTiles()];
+            java.util.Arrays.fill(listed, TileClass.EMPTY);
+            for (int r = list.rowStart()[qt]; r < list.rowStart()[qt + 1]; r++) {
+                for (int kt = list.first()[r]; kt <= list.last()[r]; kt++) listed[kt] = list.full()[r] == 1 ? TileClass.FULL : TileClass.PARTIAL;
             }
-            assertEquals(list.rowStart()[qt] + n, list.rowStart()[qt + 1], "row " + qt);
+            for (int kt = 0; kt < listed.length; kt++) assertEquals(tiles.classify(0, 0, qt, kt), listed[kt], "tile " + qt + ", " + kt);
         }
         // Row 7 (q 448..511): the sink tile 0, then the band tiles 5 (partial), 6 and 7.
         TileClassifier.TileRow row = tiles.row(0, 0, 7);
