@@ -96,6 +96,7 @@ public final class TileClassifier {
     /** First and last KV tiles that {@link #classify} does not call EMPTY, by bisection over spans. */
     public KvRange kvRange(int b, int h, int qTile) {
         int last = grid.kvTiles() - 1;
+        if (last < 0) return new KvRange(0, -1);
         int first = firstNonEmpty(b, h, qTile, 0, last);
         if (first < 0) return new KvRange(0, -1);
         return new KvRange(first, lastNonEmpty(b, h, qTile, first, last));
@@ -119,7 +120,7 @@ public final class TileClassifier {
 
     public TileRow row(int b, int h, int qTile) {
         Runs runs = new Runs();
-        collect(b, h, qTile, 0, grid.kvTiles() - 1, runs);
+        if (grid.kvTiles() > 0) collect(b, h, qTile, 0, grid.kvTiles() - 1, runs);
         return runs.toRow();
     }
 
