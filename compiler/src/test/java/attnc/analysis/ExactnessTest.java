@@ -30,8 +30,16 @@ import org.junit.jupiter.api.Test;
  */
 class ExactnessTest {
 
-    /** name, source, whether the derived classification is claimed exact. */
-    record Case(String name, String source, boolean claimedExact) {}
+    /** name, source (or the file, for examples: imports resolve against it), whether claimed exact. */
+    record Case(String name, String source, Path file, boolean claimedExact) {
+        Case(String name, String source, boolean claimedExact) {
+            this(name, source, null, claimedExact);
+        }
+
+        Pattern compile() throws CompileException {
+            return file != null ? Frontend.compile(file) : Frontend.compile(name, source);
+        }
+    }
 
     static final List<Case> CASES = List.of(
             new Case("causal", "mask: q >= kv", true),
@@ -65,7 +73,7 @@ class ExactnessTest {
         StringBuilder table = new StringBuilder(String.format(Locale.ROOT, "%-28s %-9s %10s %10s %10s %8s%n",
                 "pattern", "launch", "derived", "brute", "intervals", "exact"));
         for (Case c : allCases()) {
-            Pattern pattern = Frontend.compile(c.name(), c.source());
+            Pattern pattern = c.compile();
             String unsupported = unsupported(pattern);
             if (unsupported != null) {
                 table.append(String.format(Locale.ROOT, "%-28s skipped: %s%n", c.name(), unsupported));
@@ -119,7 +127,7 @@ class ExactnessTest {
         if (Files.isDirectory(examples)) {
             try (Stream<Path> files = Files.list(examples)) {
                 for (Path f : files.filter(p -> p.toString().endsWith(".attn")).sorted().toList()) {
-                    all.add(new Case("examples/" + f.getFileName(), Files.readString(f), false));
+                    all.add(new Case("examples/" + f.getFileName(), Files.readString(f), f, false));
                 }
             }
         }
@@ -181,7 +189,4 @@ class ExactnessTest {
                 "sel", Tensor.ofInts(DType.INT32, new int[] {batch, heads, s, k}, sel));
     }
 
-    static Pattern compile(Case c) throws CompileException {
-        return Frontend.compile(c.name(), c.source());
-    }
 }
