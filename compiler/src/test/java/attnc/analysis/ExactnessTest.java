@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import attnc.front.CompileException;
 import attnc.front.Frontend;
-import attnc.ir.DType;
 import attnc.ir.Pattern;
 import attnc.run.Binding;
 import attnc.tensor.Tensor;
@@ -63,7 +62,8 @@ class ExactnessTest {
             new Case("document causal", "input doc: int32[B, Nkv]\nmask: doc[b, q] == doc[b, kv] && q >= kv", true),
             new Case("document (ids in random order)", "input shuffled: int32[B, Nkv]\nmask: shuffled[b, q] == shuffled[b, kv]", true),
             new Case("padding by lengths", "input len: int32[B]\nmask: kv < len[b] && q >= kv", true),
-            new Case("top-k blocks (MoBA)", "input sel: int32[B, H, S, K]\nmask: q >= kv\nselect: kv / 64 in sel[b, h, q / 64]", true));
+            new Case("per-head windows", "input windows: int32[H]\nmask: q >= kv && (windows[h] <= 0 || q - kv < windows[h])", true),
+            new Case("top-k blocks (MoBA)", "input sel: int32[B, H, (Nkv + 63) / 64, TopK]\nmask: q >= kv\nselect: kv / 64 in sel[b, h, q / 64]", true));
 
     private static final Map<String, Boolean> ALIGNED_ONLY = Map.of("top-k blocks (MoBA)", true);
 
@@ -81,7 +81,7 @@ class ExactnessTest {
             }
             for (Launch launch : List.of(Launch.ALIGNED, Launch.UNALIGNED)) {
                 Binding binding = launch.binding(pattern);
-                Map<String, Tensor> inputs = inputs(binding);
+                Map<String, Tensor> inputs = LaunchInputs.make(pattern, binding.sizes(), new Random(7));
                 BlockSparsity.Summary s = BlockSparsity.summarize(pattern, binding, inputs, launch.tileQ, launch.tileKv, Long.MAX_VALUE);
                 String plain = "-";
                 if (!attnc.lower.Lowering.readsInputs(pattern.visibility())) {
@@ -100,23 +100,9 @@ class ExactnessTest {
         assertEquals(List.of(), failures);
     }
 
-    private static final List<String> PROVIDED_INPUTS = List.of("doc", "shuffled", "len", "sel");
-
-    /** Why this test cannot make a launch for the pattern (an input it does not provide, a param without default), or null. */
+    /** Why this test cannot make a launch for the pattern (a param without default), or null. */
     private static String unsupported(Pattern pattern) {
         for (var p : pattern.params()) if (p.defaultValue().isEmpty()) return "param " + p.name() + " has no default";
-        List<String> read = new ArrayList<>();
-        attnc.ir.ExprTree.any(pattern.visibility(), e -> {
-            if (e instanceof attnc.ir.Expr.Load load) read.add(load.input());
-            if (e instanceof attnc.ir.Expr.Member m) read.add(m.input());
-            return false;
-        });
-        for (String name : read) {
-            var declared = pattern.input(name).orElseThrow();
-            var expected = Map.of("doc", "[B, Nkv]", "shuffled", "[B, Nkv]", "len", "[B]", "sel", "[B, H, S, K]");
-            String shape = declared.shape().stream().map(attnc.ir.Printer::expr).collect(java.util.stream.Collectors.joining(", ", "[", "]"));
-            if (!PROVIDED_INPUTS.contains(name) || !expected.get(name).equals(shape)) return "reads input " + name + shape + ", not made here";
-        }
         return null;
     }
 
@@ -148,45 +134,10 @@ class ExactnessTest {
         }
 
         Binding binding(Pattern pattern) {
-            Map<String, Integer> sizes = new HashMap<>(Map.of("B", 2, "H", 2, "Hkv", 2, "Nq", nq, "Nkv", nkv, "D", 16, "Dv", 16));
-            sizes.put("S", (offset + nq - 1) / 64 + 1);
-            sizes.put("K", 3);
+            Map<String, Integer> sizes = LaunchInputs.sizes(pattern, Map.of("B", 2, "H", 2, "Hkv", 2, "Nq", nq, "Nkv", nkv, "D", 16, "Dv", 16));
             Map<String, attnc.ir.Expr> params = new HashMap<>();
             for (var p : pattern.params()) params.put(p.name(), p.defaultValue().orElseThrow());
-            return new Binding(Map.copyOf(sizes), offset, Map.copyOf(params));
+            return new Binding(sizes, offset, Map.copyOf(params));
         }
     }
-
-    /** Packed documents (sorted ids), the same with ids in random order, lengths, and three selected blocks per query block. */
-    static Map<String, Tensor> inputs(Binding binding) {
-        Random random = new Random(7);
-        int batch = binding.size("B"), heads = binding.size("H"), nkv = binding.size("Nkv"), s = binding.size("S"), k = binding.size("K");
-        int[] doc = new int[batch * nkv];
-        for (int b = 0; b < batch; b++) {
-            int id = 0;
-            for (int p = 0; p < nkv; p++) {
-                if (random.nextInt(150) == 0) id++;
-                doc[b * nkv + p] = id;
-            }
-        }
-        // The same packed documents, their ids renumbered at random: contiguous runs, unsorted ids.
-        int[] renumber = new int[java.util.Arrays.stream(doc).max().orElse(0) + 1];
-        for (int i = 0; i < renumber.length; i++) renumber[i] = i;
-        for (int i = renumber.length - 1; i > 0; i--) {
-            int j = random.nextInt(i + 1), t = renumber[i];
-            renumber[i] = renumber[j];
-            renumber[j] = t;
-        }
-        int[] shuffled = new int[doc.length];
-        for (int i = 0; i < doc.length; i++) shuffled[i] = renumber[doc[i]];
-        int[] sel = new int[batch * heads * s * k];
-        for (int i = 0; i < sel.length; i++) sel[i] = i % k == 0 ? (i / k) % s : random.nextInt(nkv / 64 + 1);
-        int[] len = {nkv - 100, nkv / 3};
-        return Map.of(
-                "doc", Tensor.ofInts(DType.INT32, new int[] {batch, nkv}, doc),
-                "shuffled", Tensor.ofInts(DType.INT32, new int[] {batch, nkv}, shuffled),
-                "len", Tensor.ofInts(DType.INT32, new int[] {batch}, len),
-                "sel", Tensor.ofInts(DType.INT32, new int[] {batch, heads, s, k}, sel));
-    }
-
 }
