@@ -15,8 +15,6 @@ public record Box(long bLo, long bHi, long hLo, long hHi, long qLo, long qHi, lo
         return new Box(b, b, h, h, qLo, qHi, kvLo, kvHi);
     }
 
-    public Box withKv(long lo, long hi) { return new Box(bLo, bHi, hLo, hHi, qLo, qHi, lo, hi); }
-
     /** Smallest and largest value of {@code a·q + c·kv} over the box. */
     long formMin(long a, long c) {
         return (a >= 0 ? a * qLo : a * qHi) + (c >= 0 ? c * kvLo : c * kvHi);

@@ -48,7 +48,4 @@ record IntBound(long lo, long hi, long cq, long ckv, long rlo, long rhi) {
     boolean isConstant() { return lo == hi; }
 
     boolean nonNegative() { return lo >= 0; }
-
-    /** True when the value does not move with q or kv through its form (it may still through its range). */
-    boolean unrelated() { return cq == 0 && ckv == 0; }
 }
