@@ -5,13 +5,13 @@ package attnc.analysis;
  * closed range. A tile is a box with one b and one h; the KV-range search uses boxes spanning
  * many KV tiles. Bounds are longs so that sums of bounds never overflow.
  */
-public record Box(long bLo, long bHi, long hLo, long hHi, long qLo, long qHi, long kvLo, long kvHi) {
+record Box(long bLo, long bHi, long hLo, long hHi, long qLo, long qHi, long kvLo, long kvHi) {
 
     public Box {
         if (bLo > bHi || hLo > hHi || qLo > qHi || kvLo > kvHi) throw new IllegalArgumentException("empty box " + this);
     }
 
-    public static Box tile(int b, int h, int qLo, int qHi, int kvLo, int kvHi) {
+    static Box tile(int b, int h, int qLo, int qHi, int kvLo, int kvHi) {
         return new Box(b, b, h, h, qLo, qHi, kvLo, kvHi);
     }
 

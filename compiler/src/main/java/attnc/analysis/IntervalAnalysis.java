@@ -23,7 +23,7 @@ import java.util.Map;
  * NaN flag ({@link FloatBound}); booleans are three-valued with linear constraints
  * ({@link BoolBound}). Loads and {@code in} ask a {@link DataBounds}.
  */
-public final class IntervalAnalysis {
+final class IntervalAnalysis {
 
     private interface IntNode { IntBound eval(Frame f); }
     private interface FloatNode { FloatBound eval(Frame f); }

@@ -10,7 +10,7 @@
  *
  * <p>For {@code attnc explain} and {@code attnc plot}: {@link attnc.analysis.BlockSparsity#summarize}.
  *
- * <p>How: {@link attnc.analysis.IntervalAnalysis} bounds every sub-expression over a box of
+ * <p>How: {@code IntervalAnalysis} bounds every sub-expression over a box of
  * (b, h, q, kv) with ranges plus linear forms in q and kv, three-valued booleans with linear
  * constraints, sound for {@link attnc.ir.Semantics} (32-bit wrapping widens to unknown).
  * {@link attnc.analysis.BlockMap} bounds loads of input tensors per tile; every decision is
