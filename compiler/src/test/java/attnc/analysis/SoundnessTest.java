@@ -1,0 +1,73 @@
+package attnc.analysis;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import attnc.ir.Expr;
+import attnc.ir.Printer;
+import java.util.Random;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+
+/**
+ * Soundness against brute force over random masks (every operator, lets, params, sizes, inputs),
+ * random tile sizes, sizes not multiples of the tile and random query offsets: never EMPTY where
+ * an element is visible, never FULL where one is masked; kvRange never leaves out a tile that holds
+ * a visible element, and the runs of {@code row} are as sound as single tiles.
+ */
+class SoundnessTest {
+
+    @Property(tries = 8000)
+    void indexMasksAreSound(@ForAll long seed, @ForAll @IntRange(min = 0, max = 4) int depth) {
+        check(seed, depth, false);
+    }
+
+    @Property(tries = 4000)
+    void dataMasksAreSound(@ForAll long seed, @ForAll @IntRange(min = 0, max = 4) int depth) {
+        check(seed, depth, true);
+    }
+
+    private static void check(long seed, int depth, boolean data) {
+        Random random = new Random(seed);
+        Expr mask = new MaskGenerator(random, data).bool(depth);
+        RandomLaunch launch = RandomLaunch.of(mask, random);
+        int tileQ = 1 + random.nextInt(random.nextBoolean() ? 8 : 40);
+        int tileKv = 1 + random.nextInt(random.nextBoolean() ? 8 : 40);
+        TileClassifier derived = data
+                ? ClassifyTiles.classifier(launch.pattern(), launch.binding(), launch.inputs(), tileQ, tileKv)
+                : ClassifyTiles.classifier(launch.pattern(), launch.binding(), tileQ, tileKv);
+        TileClassifier plain = ClassifyTiles.intervalsOnly(launch.pattern(), launch.binding(), tileQ, tileKv);
+        TileGrid grid = derived.grid();
+        BruteForce truth = new BruteForce(launch.pattern(), launch.binding(), launch.inputs(), grid);
+        for (int b = 0; b < grid.batch(); b++) {
+            for (int h = 0; h < grid.heads(); h++) {
+                TileClass[][] actual = truth.tiles(b, h).classes();
+                for (int qt = 0; qt < grid.qTiles(); qt++) {
+                    TileClassifier.KvRange range = derived.kvRange(b, h, qt);
+                    TileClass[] byRow = new TileClass[grid.kvTiles()];
+                    java.util.Arrays.fill(byRow, TileClass.EMPTY);
+                    TileClassifier.TileRow row = derived.row(b, h, qt);
+                    for (int r = 0; r < row.runs(); r++) {
+                        for (int kt = row.first()[r]; kt <= row.last()[r]; kt++) byRow[kt] = row.full()[r] ? TileClass.FULL : TileClass.PARTIAL;
+                    }
+                    for (int kt = 0; kt < grid.kvTiles(); kt++) {
+                        String where = "seed " + seed + ", mask " + Printer.expr(mask) + ", grid " + grid
+                                + ", tile (b=" + b + ", h=" + h + ", q " + qt + ", kv " + kt + ")";
+                        requireSound(actual[qt][kt], derived.classify(b, h, qt, kt), where);
+                        requireSound(actual[qt][kt], plain.classify(b, h, qt, kt), "intervals only: " + where);
+                        requireSound(actual[qt][kt], byRow[kt], "row: " + where);
+                        if (actual[qt][kt] != TileClass.EMPTY) {
+                            assertTrue(range.first() <= kt && kt <= range.last(), "kvRange " + range + " misses a visible tile: " + where);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void requireSound(TileClass actual, TileClass derived, String where) {
+        if (derived == TileClass.EMPTY && actual != TileClass.EMPTY) fail("EMPTY but an element is visible: " + where);
+        if (derived == TileClass.FULL && actual != TileClass.FULL) fail("FULL but an element is masked: " + where);
+    }
+}
