@@ -190,7 +190,7 @@ public final class ExprGenerator {
     /** {@code (let x = value; body)}: a fresh name mostly, now and then one that shadows a local in scope. */
     private Expr let(Type type, int depth) {
         Expr value = of(pick(List.of(Type.values())), depth);
-        String name = !locals.isEmpty() && random.nextInt(8) == 0 ? pick(locals).name() : "x" + nextLocal++;
+        String name = !locals.isEmpty() && random.nextInt(4) == 0 ? pick(locals).name() : "x" + nextLocal++;
         locals.add(new Local(name, value.type()));
         try {
             return new Expr.Let(name, value, of(type, depth));

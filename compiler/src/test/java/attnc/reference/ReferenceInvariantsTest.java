@@ -83,6 +83,15 @@ class ReferenceInvariantsTest {
         for (double out : result.out()) assertEquals(0.0, out);
     }
 
+    /** An inner let of the same name hides the outer one inside its body only (lexical scope, as the checker resolves names). */
+    @Example
+    void aLetShadowsOnlyInsideItsBody() throws CompileException {
+        Pattern shadowing = Frontend.compile("shadow.attn", "mask: (let x = 1; (let x = 2; x) + x) == 3 && (let y = kv; (let y = q; y) - y) == q - kv");
+        Pattern plain = Frontend.compile("plain.attn", "mask: true");
+        Problem p = problem(1, 1, 1, 4, 4, 0);
+        assertArrayEquals(Reference.run(plain, p).out(), Reference.run(shadowing, p).out());
+    }
+
     /** GQA: each group of H / Hkv query heads reads one kv head, the same as giving every query head its own copy. */
     @Example
     void groupedQueryAttentionEqualsRepeatedKvHeads() throws CompileException {
