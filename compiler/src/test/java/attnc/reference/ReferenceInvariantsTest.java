@@ -83,6 +83,18 @@ class ReferenceInvariantsTest {
         for (double out : result.out()) assertEquals(0.0, out);
     }
 
+    /** A row whose visible scores are all −∞ is as good as masked: output 0 and LSE −∞, not 0/0. */
+    @Example
+    void scoresOfMinusInfinityEverywhereActAsAMaskedRow() throws CompileException {
+        Pattern pattern = Frontend.compile("minus_infinity.attn", "mask: true\nscore: q >= kv ? s : log(0.0 * s)");
+        Reference.Exact result = Reference.run(pattern, problem(1, 1, 1, 4, 4, 0));
+        // Query 0 sees key 0 with a finite score; queries 1..3 see every key, but only the causal ones count.
+        for (int row = 0; row < 4; row++) assertTrue(Double.isFinite(result.lse()[row]), "row " + row);
+        Reference.Exact none = Reference.run(Frontend.compile("none.attn", "mask: true\nscore: log(0.0 * s)"), problem(1, 1, 1, 4, 4, 0));
+        for (double lse : none.lse()) assertEquals(Double.NEGATIVE_INFINITY, lse);
+        for (double out : none.out()) assertEquals(0.0, out);
+    }
+
     /** An inner let of the same name hides the outer one inside its body only (lexical scope, as the checker resolves names). */
     @Example
     void aLetShadowsOnlyInsideItsBody() throws CompileException {

@@ -89,7 +89,8 @@ class ReferenceRandomPatternsTest {
                                 double sink = sinkExpr.map(e -> (Double) eval.eval(e, row)).orElse(Double.NEGATIVE_INFINITY);
                                 double m = Math.max(max, sink);
                                 double sum = sink == Double.NEGATIVE_INFINITY ? 0 : Math.exp(sink - m);
-                                for (int j = 0; j < nkv; j++) if (visible[j]) sum += weights[j] = Math.exp(x[j] - m);
+                                // Scores of −∞ weigh nothing: a row whose scores are all −∞ is a masked row, never 0/0.
+                                if (m != Double.NEGATIVE_INFINITY) for (int j = 0; j < nkv; j++) if (visible[j]) sum += weights[j] = Math.exp(x[j] - m);
                                 denominator = m == Double.NEGATIVE_INFINITY ? 1 : sum;
                                 lse[r] = m == Double.NEGATIVE_INFINITY ? m : m + Math.log(sum);
                             }
