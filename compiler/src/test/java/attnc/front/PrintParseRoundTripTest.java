@@ -12,7 +12,7 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 
 /** Random checked IR, printed, parses back to the same IR. */
-class PrintParseRoundTripProperties {
+class PrintParseRoundTripTest {
 
     @Property(tries = 1500)
     void printedPatternParsesBackToItself(@ForAll("patterns") Pattern pattern) throws CompileException {

@@ -22,7 +22,7 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 
 /** A lowered program computes what its expression computes, and its dependences are sound. */
-class LoweringProperties {
+class LoweringTest {
 
     @Property(tries = 400)
     void programEqualsExpression(@ForAll("launches") Launch launch) {
