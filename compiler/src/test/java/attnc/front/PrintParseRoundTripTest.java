@@ -31,6 +31,11 @@ class PrintParseRoundTripTest {
         assertEquals(pattern, parsed, () -> "round trip changed the pattern:\n" + text + "\nparsed back as:\n" + Printer.pattern(parsed));
     }
 
+    @Property(tries = 300)
+    void tamePatternParsesBackToItself(@ForAll("tamePatterns") Pattern pattern) {
+        printedPatternParsesBackToItself(pattern);
+    }
+
     /** What `attnc explain` shows, the IR after the passes, is also text that parses back to that IR. */
     @Property(tries = 1000)
     void optimisedPatternParsesBackToItself(@ForAll("patterns") Pattern pattern) {
@@ -43,6 +48,11 @@ class PrintParseRoundTripTest {
 
     private static boolean dividesByFloatZero(Expr e) {
         return ExprTree.any(e, x -> x instanceof Expr.Binary(BinaryOp op, Expr l, Expr.FloatLit(double v)) && op == BinaryOp.DIV && v == 0.0);
+    }
+
+    @Provide
+    Arbitrary<Pattern> tamePatterns() {
+        return Patterns.tameLaunches(5).map(attnc.gen.Launch::pattern);
     }
 
     @Provide

@@ -27,15 +27,21 @@ public final class PatternGenerator {
 
     private final Random random;
     private final int depth;
+    private final Style style;
 
-    private PatternGenerator(Random random, int depth) {
+    private PatternGenerator(Random random, int depth, Style style) {
         this.random = random;
         this.depth = depth;
+        this.style = style;
     }
 
     /** A pattern whose expressions are at most {@code depth} operations deep. */
     public static Pattern generate(Random random, int depth) {
-        return new PatternGenerator(random, depth).pattern();
+        return generate(random, depth, Style.ANY);
+    }
+
+    public static Pattern generate(Random random, int depth, Style style) {
+        return new PatternGenerator(random, depth, style).pattern();
     }
 
     private Pattern pattern() {
@@ -64,14 +70,14 @@ public final class PatternGenerator {
     }
 
     private Expr expr(Declarations declarations, Place place, Type type) {
-        return new ExprGenerator(random, declarations, place).of(type, depth);
+        return new ExprGenerator(random, declarations, place, style).of(type, depth);
     }
 
     private Param param(String name) {
         Type type = Type.values()[random.nextInt(3)];
         Optional<Expr> defaultValue = random.nextInt(4) == 0 ? Optional.empty() : Optional.of(switch (type) {
-            case INT -> new Expr.IntLit(random.nextInt(4096) - 64);
-            case FLOAT -> new Expr.FloatLit(random.nextInt(3) == 0 ? -0.0 : random.nextGaussian() * 8);
+            case INT -> new Expr.IntLit(style == Style.TAME ? random.nextInt(20) - 4 : random.nextInt(4096) - 64);
+            case FLOAT -> new Expr.FloatLit(random.nextInt(3) == 0 ? -0.0 : random.nextGaussian() * (style == Style.TAME ? 2 : 8));
             case BOOL -> new Expr.BoolLit(random.nextBoolean());
         });
         return new Param(name, type, defaultValue, doc());
