@@ -72,8 +72,11 @@ class FrontendFuzzTest {
             Frontend.compile("fuzz.attn", text);
         } catch (CompileException e) {
             assertFalse(e.diagnostics().isEmpty(), "a CompileException without diagnostics");
+            long lines = text.lines().count();
             for (Diagnostic d : e.diagnostics()) {
-                assertTrue(d.line() >= 1 && d.column() >= 1, () -> "diagnostic outside the file: " + d.format());
+                // An error at the end of the file may sit on the line after the last one; imported files are checked by their own name.
+                boolean inside = d.line() >= 1 && d.column() >= 1 && (!d.file().equals("fuzz.attn") || d.line() <= lines + 1);
+                assertTrue(inside, () -> "diagnostic outside the file: " + d.format());
                 assertFalse(d.message().isBlank(), "a diagnostic without a message");
                 assertFalse(d.format().isBlank());
             }
