@@ -80,6 +80,16 @@ class CheckerRulesTest {
         assertEquals(expected, p.mask());
     }
 
+    @Test
+    void kvExistsOnlyWhereEachKeyIsSeen() throws CompileException {
+        compile("mask: q - kv < 4\nselect: kv % 2 == 0\nscore: s - float(q - kv)");
+        for (String section : List.of("scale: float(kv)", "norm: softmax(sink = float(kv))", "norm: sigmoid(bias = float(kv))", "output: o * float(kv)")) {
+            CompileException e = assertThrows(CompileException.class, () -> compile("mask: true\n" + section), section);
+            assertEquals(1, e.diagnostics().size(), section);
+            org.junit.jupiter.api.Assertions.assertTrue(e.diagnostics().getFirst().message().startsWith("the key index kv is not available in the "), section);
+        }
+    }
+
     private static Expr mask(String expression) throws CompileException {
         return compile("mask: " + expression).mask();
     }
