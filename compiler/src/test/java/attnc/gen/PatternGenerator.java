@@ -23,6 +23,8 @@ import java.util.Random;
 public final class PatternGenerator {
     public static final String NAME = "gen";
 
+    /** Sizes a shape may use: the tensor sizes, always at least 1 (the query offset, which may be 0, is left out). */
+    private static final List<String> DIMENSION_SIZES = List.of("B", "H", "Hkv", "Nq", "Nkv", "D", "Dv");
     private static final String[] WORDS = {"causal", "window", "keys", "the", "ALiBi", "slope", "per", "head", "x = 1", "(see DESIGN.md)"};
 
     private final Random random;
@@ -91,10 +93,10 @@ public final class PatternGenerator {
         return new Input(name, dtype, shape, doc());
     }
 
-    /** A standard size, a new or known symbolic size (always bare), a literal, or {@code Size / k + 1}. */
+    /** A tensor size, a new or known symbolic size (always bare), a literal, or {@code Size / k + 1}. */
     private Expr dimension(List<String> sizes) {
         return switch (random.nextInt(6)) {
-            case 0, 1 -> new Expr.SizeRef(Sizes.STANDARD.get(random.nextInt(Sizes.STANDARD.size())));
+            case 0, 1 -> new Expr.SizeRef(DIMENSION_SIZES.get(random.nextInt(DIMENSION_SIZES.size())));
             case 2 -> {
                 String symbolic = random.nextBoolean() || sizes.size() == Sizes.STANDARD.size() ? "S" + (sizes.size() - Sizes.STANDARD.size())
                         : sizes.get(Sizes.STANDARD.size() + random.nextInt(sizes.size() - Sizes.STANDARD.size()));
@@ -103,7 +105,7 @@ public final class PatternGenerator {
             }
             case 3 -> new Expr.IntLit(1 + random.nextInt(6));
             default -> new Expr.Binary(BinaryOp.ADD, new Expr.Binary(BinaryOp.DIV,
-                    new Expr.SizeRef(Sizes.STANDARD.get(random.nextInt(Sizes.STANDARD.size()))), new Expr.IntLit(1 + random.nextInt(4))),
+                    new Expr.SizeRef(DIMENSION_SIZES.get(random.nextInt(DIMENSION_SIZES.size()))), new Expr.IntLit(1 + random.nextInt(4))),
                     new Expr.IntLit(1));
         };
     }
