@@ -4,6 +4,7 @@ import attnc.grammar.AttnParser;
 import attnc.ir.Pattern;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -81,7 +82,14 @@ public final class Frontend {
         if (decl.STRING() == null) return;
         String quoted = decl.STRING().getText();
         String relative = quoted.substring(1, quoted.length() - 1);
-        Path target = importer.directory.resolve(relative).toAbsolutePath().normalize();
+        Path target;
+        try {
+            target = importer.directory.resolve(relative).toAbsolutePath().normalize();
+        } catch (InvalidPathException e) {
+            diagnostics.report(importer.source, decl.STRING().getSymbol(),
+                    "cannot import " + quoted + ": not a valid path (" + e.getReason() + "); expected a path relative to this file");
+            return;
+        }
         if (importStack.contains(target)) {
             List<String> cycle = new ArrayList<>();
             for (Path p : importStack.subList(importStack.indexOf(target), importStack.size())) cycle.add(p.getFileName().toString());

@@ -29,10 +29,11 @@ public final class ShareCommonSubexpressions {
         shared.sort((a, b) -> Integer.compare(ExprTree.size(b), ExprTree.size(a)));
         Expr body = root;
         List<Binding> bindings = new ArrayList<>();
+        String prefix = freshPrefix(root);
         int next = 0;
         for (Expr candidate : shared) {
             if (occurrences(body, candidate) + bindings.stream().mapToInt(b -> occurrences(b.value(), candidate)).sum() < 2) continue;
-            Expr.LocalRef local = new Expr.LocalRef(PREFIX + next++, candidate.type());
+            Expr.LocalRef local = new Expr.LocalRef(prefix + next++, candidate.type());
             body = replace(body, candidate, local);
             List<Binding> updated = new ArrayList<>();
             for (Binding b : bindings) updated.add(new Binding(b.name(), replace(b.value(), candidate, local)));
@@ -45,6 +46,17 @@ public final class ShareCommonSubexpressions {
     }
 
     private record Binding(String name, Expr value) {}
+
+    /** A name prefix no let of the expression starts with, so a user's let never captures a shared value. */
+    private static String freshPrefix(Expr root) {
+        String prefix = PREFIX;
+        while (usesPrefix(root, prefix)) prefix = "_" + prefix;
+        return prefix;
+    }
+
+    private static boolean usesPrefix(Expr root, String prefix) {
+        return ExprTree.any(root, x -> x instanceof Expr.Let let && let.name().startsWith(prefix));
+    }
 
     private static void count(Expr e, Map<Expr, Integer> counts) {
         counts.merge(e, 1, Integer::sum);

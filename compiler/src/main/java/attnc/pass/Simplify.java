@@ -37,7 +37,9 @@ public final class Simplify {
             case ADD -> isIntZero(r) ? l : isIntZero(l) ? r : e;
             case SUB -> isIntZero(r) ? l : l.type() == Type.INT && l.equals(r) ? new Expr.IntLit(0) : e;
             case MUL -> isOne(r) ? l : isOne(l) ? r : isIntZero(l) || isIntZero(r) ? new Expr.IntLit(0) : e;
-            case DIV -> isOne(r) ? l : e;
+            // An int divided by zero is 0 (Semantics); zero divisors appear once x - x has become 0.
+            case DIV -> isOne(r) ? l : isIntZero(r) ? new Expr.IntLit(0) : e;
+            case MOD -> isIntZero(r) ? new Expr.IntLit(0) : e;
             case EQ, LE, GE -> l.type() == Type.INT && l.equals(r) ? new Expr.BoolLit(true) : e;
             case NE, LT, GT -> l.type() == Type.INT && l.equals(r) ? new Expr.BoolLit(false) : e;
             default -> e;

@@ -35,15 +35,17 @@ public final class ExprGenerator {
     private final Random random;
     private final Declarations declarations;
     private final Place place;
+    private final Style style;
     private final List<Local> locals = new ArrayList<>();
     /** Subtrees made so far (free of locals), reused now and then so that common subexpressions occur. */
     private final List<Expr> made = new ArrayList<>();
     private int nextLocal;
 
-    public ExprGenerator(Random random, Declarations declarations, Place place) {
+    public ExprGenerator(Random random, Declarations declarations, Place place, Style style) {
         this.random = random;
         this.declarations = declarations;
         this.place = place;
+        this.style = style;
     }
 
     /** An expression of the given type, at most {@code depth} operations deep. */
@@ -79,7 +81,7 @@ public final class ExprGenerator {
             }
             case FLOAT -> {
                 options.add(this::floatLiteral);
-                options.add(() -> new Expr.Call(Builtin.FLOAT, List.of(leaf(Type.INT))));
+                options.add(() -> toFloat(leaf(Type.INT)));
                 if (place.hasScore()) for (int i = 0; i < 3; i++) options.add(Expr.ScoreRef::new);
                 if (place.hasOutput()) for (int i = 0; i < 3; i++) options.add(Expr.OutputRef::new);
             }
@@ -95,7 +97,7 @@ public final class ExprGenerator {
     }
 
     private Expr intLiteral() {
-        return switch (random.nextInt(10)) {
+        return switch (style == Style.TAME ? 9 : random.nextInt(10)) {
             case 0 -> new Expr.IntLit(random.nextInt());
             case 1 -> new Expr.IntLit(pick(List.of(Integer.MIN_VALUE, Integer.MAX_VALUE, 1 << 20, -1, 31, 32)));
             default -> new Expr.IntLit(random.nextInt(24) - 8);
@@ -103,6 +105,7 @@ public final class ExprGenerator {
     }
 
     private Expr floatLiteral() {
+        if (style == Style.TAME) return new Expr.FloatLit(Math.round(random.nextGaussian() * 1000) / 1000.0);
         return switch (random.nextInt(8)) {
             case 0 -> new Expr.FloatLit(pick(List.of(0.0, -0.0, 1.0, 0.5, -1.0, 1e-3, 1e10, -2.5e-7)));
             case 1 -> new Expr.FloatLit(random.nextInt(17) - 8);
@@ -151,14 +154,11 @@ public final class ExprGenerator {
 
     private Expr floatNode(int depth) {
         return switch (random.nextInt(10)) {
-            case 0, 1, 2 -> {
-                BinaryOp op = pick(List.of(FLOAT_OPS));
-                yield new Expr.Binary(op, of(Type.FLOAT, depth), divisor(op, of(Type.FLOAT, depth)));
-            }
+            case 0, 1, 2 -> floatBinary(pick(List.of(FLOAT_OPS)), of(Type.FLOAT, depth), of(Type.FLOAT, depth));
             case 3 -> new Expr.Unary(UnaryOp.NEG, of(Type.FLOAT, depth));
             case 4 -> new Expr.Call(pick(List.of(Builtin.MIN, Builtin.MAX)), List.of(of(Type.FLOAT, depth), of(Type.FLOAT, depth)));
-            case 5 -> new Expr.Call(random.nextInt(4) == 0 ? Builtin.ABS : pick(List.of(FLOAT_FUNCTIONS)), List.of(of(Type.FLOAT, depth)));
-            case 6 -> new Expr.Call(Builtin.FLOAT, List.of(of(Type.INT, depth)));
+            case 5 -> floatCall(random.nextInt(4) == 0 ? Builtin.ABS : pick(List.of(FLOAT_FUNCTIONS)), of(Type.FLOAT, depth));
+            case 6 -> toFloat(of(Type.INT, depth));
             case 7 -> new Expr.Conditional(of(Type.BOOL, depth), of(Type.FLOAT, depth), of(Type.FLOAT, depth));
             case 8 -> let(Type.FLOAT, depth);
             default -> loadOr(Type.FLOAT, depth);
@@ -179,6 +179,33 @@ public final class ExprGenerator {
         };
     }
 
+    private Expr floatBinary(BinaryOp op, Expr left, Expr right) {
+        if (style == Style.TAME && op == BinaryOp.DIV) return new Expr.Binary(op, left, atLeastOne(right));
+        if (style == Style.TAME && op == BinaryOp.MUL) return new Expr.Binary(op, left, new Expr.Call(Builtin.TANH, List.of(right)));
+        return new Expr.Binary(op, left, divisor(op, right));
+    }
+
+    private Expr floatCall(Builtin fn, Expr arg) {
+        if (style != Style.TAME) return new Expr.Call(fn, List.of(arg));
+        return switch (fn) {
+            case EXP -> new Expr.Call(fn, List.of(new Expr.Call(Builtin.TANH, List.of(arg))));
+            case LOG, LOG2, SQRT -> new Expr.Call(fn, List.of(atLeastOne(arg)));
+            default -> new Expr.Call(fn, List.of(arg));
+        };
+    }
+
+    /** {@code abs(x) + 1.0}: never below one, so tame logs, roots and quotients stay finite. */
+    private static Expr atLeastOne(Expr x) {
+        return new Expr.Binary(BinaryOp.ADD, new Expr.Call(Builtin.ABS, List.of(x)), new Expr.FloatLit(1.0));
+    }
+
+    /** {@code float(i)}, or {@code float(i % 16)} when tame, as int arithmetic wraps to huge values. */
+    private Expr toFloat(Expr i) {
+        boolean small = i instanceof Expr.IntLit || i instanceof Expr.IndexRef || i instanceof Expr.SizeRef;
+        Expr value = style == Style.TAME && !small ? new Expr.Binary(BinaryOp.MOD, i, new Expr.IntLit(16)) : i;
+        return new Expr.Call(Builtin.FLOAT, List.of(value));
+    }
+
     /** The checker rejects a zero literal divisor; anything else divides (ints by zero give 0). */
     private Expr divisor(BinaryOp op, Expr right) {
         if (op != BinaryOp.DIV && op != BinaryOp.MOD) return right;
@@ -190,7 +217,7 @@ public final class ExprGenerator {
     /** {@code (let x = value; body)}: a fresh name mostly, now and then one that shadows a local in scope. */
     private Expr let(Type type, int depth) {
         Expr value = of(pick(List.of(Type.values())), depth);
-        String name = !locals.isEmpty() && random.nextInt(8) == 0 ? pick(locals).name() : "x" + nextLocal++;
+        String name = !locals.isEmpty() && random.nextInt(4) == 0 ? pick(locals).name() : "x" + nextLocal++;
         locals.add(new Local(name, value.type()));
         try {
             return new Expr.Let(name, value, of(type, depth));

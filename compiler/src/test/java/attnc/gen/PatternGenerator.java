@@ -23,19 +23,27 @@ import java.util.Random;
 public final class PatternGenerator {
     public static final String NAME = "gen";
 
+    /** Sizes a shape may use: the tensor sizes, always at least 1 (the query offset, which may be 0, is left out). */
+    private static final List<String> DIMENSION_SIZES = List.of("B", "H", "Hkv", "Nq", "Nkv", "D", "Dv");
     private static final String[] WORDS = {"causal", "window", "keys", "the", "ALiBi", "slope", "per", "head", "x = 1", "(see DESIGN.md)"};
 
     private final Random random;
     private final int depth;
+    private final Style style;
 
-    private PatternGenerator(Random random, int depth) {
+    private PatternGenerator(Random random, int depth, Style style) {
         this.random = random;
         this.depth = depth;
+        this.style = style;
     }
 
     /** A pattern whose expressions are at most {@code depth} operations deep. */
     public static Pattern generate(Random random, int depth) {
-        return new PatternGenerator(random, depth).pattern();
+        return generate(random, depth, Style.ANY);
+    }
+
+    public static Pattern generate(Random random, int depth, Style style) {
+        return new PatternGenerator(random, depth, style).pattern();
     }
 
     private Pattern pattern() {
@@ -64,14 +72,14 @@ public final class PatternGenerator {
     }
 
     private Expr expr(Declarations declarations, Place place, Type type) {
-        return new ExprGenerator(random, declarations, place).of(type, depth);
+        return new ExprGenerator(random, declarations, place, style).of(type, depth);
     }
 
     private Param param(String name) {
         Type type = Type.values()[random.nextInt(3)];
         Optional<Expr> defaultValue = random.nextInt(4) == 0 ? Optional.empty() : Optional.of(switch (type) {
-            case INT -> new Expr.IntLit(random.nextInt(4096) - 64);
-            case FLOAT -> new Expr.FloatLit(random.nextInt(3) == 0 ? -0.0 : random.nextGaussian() * 8);
+            case INT -> new Expr.IntLit(style == Style.TAME ? random.nextInt(20) - 4 : random.nextInt(4096) - 64);
+            case FLOAT -> new Expr.FloatLit(random.nextInt(3) == 0 ? -0.0 : random.nextGaussian() * (style == Style.TAME ? 2 : 8));
             case BOOL -> new Expr.BoolLit(random.nextBoolean());
         });
         return new Param(name, type, defaultValue, doc());
@@ -85,10 +93,10 @@ public final class PatternGenerator {
         return new Input(name, dtype, shape, doc());
     }
 
-    /** A standard size, a new or known symbolic size (always bare), a literal, or {@code Size / k + 1}. */
+    /** A tensor size, a new or known symbolic size (always bare), a literal, or {@code Size / k + 1}. */
     private Expr dimension(List<String> sizes) {
         return switch (random.nextInt(6)) {
-            case 0, 1 -> new Expr.SizeRef(Sizes.STANDARD.get(random.nextInt(Sizes.STANDARD.size())));
+            case 0, 1 -> new Expr.SizeRef(DIMENSION_SIZES.get(random.nextInt(DIMENSION_SIZES.size())));
             case 2 -> {
                 String symbolic = random.nextBoolean() || sizes.size() == Sizes.STANDARD.size() ? "S" + (sizes.size() - Sizes.STANDARD.size())
                         : sizes.get(Sizes.STANDARD.size() + random.nextInt(sizes.size() - Sizes.STANDARD.size()));
@@ -97,7 +105,7 @@ public final class PatternGenerator {
             }
             case 3 -> new Expr.IntLit(1 + random.nextInt(6));
             default -> new Expr.Binary(BinaryOp.ADD, new Expr.Binary(BinaryOp.DIV,
-                    new Expr.SizeRef(Sizes.STANDARD.get(random.nextInt(Sizes.STANDARD.size()))), new Expr.IntLit(1 + random.nextInt(4))),
+                    new Expr.SizeRef(DIMENSION_SIZES.get(random.nextInt(DIMENSION_SIZES.size()))), new Expr.IntLit(1 + random.nextInt(4))),
                     new Expr.IntLit(1));
         };
     }

@@ -21,9 +21,18 @@ public final class Patterns {
 
     /** A random pattern together with a random launch of it (small shapes, every input and param filled in). */
     public static Arbitrary<Launch> launches(int maxDepth) {
+        return launches(maxDepth, Style.ANY);
+    }
+
+    /** Launches whose every value is finite and moderate (see {@link Style#TAME}): for kernels held to a tolerance. */
+    public static Arbitrary<Launch> tameLaunches(int maxDepth) {
+        return launches(maxDepth, Style.TAME);
+    }
+
+    private static Arbitrary<Launch> launches(int maxDepth, Style style) {
         return Combinators.combine(Arbitraries.longs(), Arbitraries.integers().between(0, maxDepth)).as((seed, depth) -> {
             Random random = new Random(seed);
-            Pattern pattern = PatternGenerator.generate(random, depth);
+            Pattern pattern = PatternGenerator.generate(random, depth, style);
             return new Launch(pattern, RandomProblems.problem(pattern, random));
         });
     }

@@ -15,7 +15,7 @@ import java.util.Map;
 /**
  * A test oracle for one expression at one point: a plain tree walk over {@link Semantics}, written
  * apart from the reference's closure compiler so that each checks the other. Values are
- * Integer, Double or Boolean. Lets bind lexically (an inner let of the same name shadows the outer
+ * Integer, Double or Boolean, compared with equals (NaN equals NaN, 0.0 differs from -0.0). Lets bind lexically (an inner let of the same name shadows the outer
  * one only inside its body); {@code ?:} evaluates only the branch taken; a load out of bounds is an error.
  */
 public final class ScalarEvaluator {
@@ -134,10 +134,5 @@ public final class ScalarEvaluator {
     private static <T> T required(T value, String what) {
         if (value == null) throw new IllegalStateException("no value for " + what);
         return value;
-    }
-
-    /** Equal values, NaN equal to NaN and 0.0 unequal to -0.0 (as records compare doubles). */
-    public static boolean same(Object a, Object b) {
-        return a.equals(b);
     }
 }

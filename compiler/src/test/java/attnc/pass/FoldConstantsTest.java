@@ -65,6 +65,14 @@ class FoldConstantsTest {
     }
 
     @Example
+    void anIntDividedByAFoldedZeroIsZero() {
+        // q / (1 - 1) and q % (1 - 1) are 0 by Semantics; folding them whole leaves no zero-literal divisor to print.
+        Expr zero = new Expr.Binary(BinaryOp.SUB, new Expr.IntLit(1), new Expr.IntLit(1));
+        assertEquals(new Expr.IntLit(0), FoldConstants.fold(new Expr.Binary(BinaryOp.DIV, Q, zero), Map.of()));
+        assertEquals(new Expr.IntLit(0), FoldConstants.fold(new Expr.Binary(BinaryOp.MOD, Q, zero), Map.of()));
+    }
+
+    @Example
     void aLiteralConditionPicksItsBranch() {
         Expr e = new Expr.Conditional(new Expr.Binary(BinaryOp.LT, new Expr.IntLit(1), new Expr.IntLit(2)), Q,
                 new Expr.Load("missing", attnc.ir.DType.INT32, List.of(KV)));

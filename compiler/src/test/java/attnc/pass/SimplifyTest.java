@@ -55,6 +55,8 @@ class SimplifyTest {
         assertEquals(zero, simplify(BinaryOp.MUL, Q, zero));
         assertEquals(zero, simplify(BinaryOp.MUL, zero, Q));
         assertEquals(Q, simplify(BinaryOp.DIV, Q, one));
+        assertEquals(zero, simplify(BinaryOp.DIV, KV, bin(BinaryOp.SUB, Q, Q)), "kv / (q - q): division by zero is 0");
+        assertEquals(zero, simplify(BinaryOp.MOD, KV, bin(BinaryOp.SUB, Q, Q)));
     }
 
     @Example
