@@ -8,6 +8,7 @@ import picocli.CommandLine.Option;
 final class InputOptions {
     /** Symbolic sizes (a top-k count, a bucket count) need a value before random inputs can be made. */
     static final int DEFAULT_SYMBOLIC_SIZE = 8;
+    static final int DEFAULT_INT_BOUND = 8;
 
     @Option(names = "--param", paramLabel = "NAME=VALUE", description = "Sets a param (repeatable).")
     Map<String, String> params = new LinkedHashMap<>();
@@ -15,7 +16,7 @@ final class InputOptions {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "Seed of the random tensors (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--int-max", paramLabel = "N", defaultValue = "8",
+    @Option(names = "--int-max", paramLabel = "N", defaultValue = "" + DEFAULT_INT_BOUND,
             description = "Random int32 inputs are uniform in [0, N) (default: ${DEFAULT-VALUE}); pass real ids, lengths or "
                     + "selections with --inputs.")
     int intBound;

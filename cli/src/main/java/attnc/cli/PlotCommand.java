@@ -5,6 +5,9 @@ import attnc.ir.DType;
 import attnc.ir.Expr;
 import attnc.ir.Input;
 import attnc.ir.Pattern;
+import attnc.analysis.ClassifyTiles;
+import attnc.analysis.TileClassifier;
+import attnc.run.Binding;
 import attnc.run.Problem;
 import attnc.tensor.Tensor;
 import java.io.IOException;
@@ -65,7 +68,7 @@ final class PlotCommand implements Callable<Integer> {
         for (boolean[] row : visible) for (boolean cell : row) if (cell) count++;
         String title = pattern.name() + ": mask at b=0, h=" + head + ", " + positions + "x" + positions
                 + " (queries down, keys across)" + inputsNote(pattern);
-        MaskImage.writePng(MaskImage.render(visible, tileClasses(pattern)), output, title);
+        MaskImage.writePng(MaskImage.render(visible, tileClasses(pattern, problem)), output, title);
         out.println("wrote " + output + ": " + title);
         out.printf(Locale.ROOT, "visible %.2f%% of %d cells; image %dx%d pixels, grid lines every %d positions%n",
                 100.0 * count / ((long) positions * positions), (long) positions * positions,
@@ -73,26 +76,27 @@ final class PlotCommand implements Callable<Integer> {
         return 0;
     }
 
-    /**
-     * Where the tile classes drawn under the mask come from; empty until the block analysis is
-     * wired in here.
-     */
-    private static Optional<TileClasses> tileClasses(Pattern pattern) {
-        return Optional.empty();
+    /** The tile analysis's classes of this head, drawn under the mask in tiles of {@link MaskImage#GRID}. */
+    private Optional<TileClasses> tileClasses(Pattern pattern, Problem problem) {
+        TileClassifier classifier = ClassifyTiles.classifier(pattern, Binding.of(pattern, problem), problem.inputs(),
+                MaskImage.GRID, MaskImage.GRID);
+        int drawn = head;
+        return Optional.of(new TileClasses() {
+            @Override public int tileQ() { return MaskImage.GRID; }
+
+            @Override public int tileKv() { return MaskImage.GRID; }
+
+            @Override
+            public TileClass classOf(int queryTile, int keyTile) {
+                return TileClass.valueOf(classifier.classify(0, drawn, queryTile, keyTile).name());
+            }
+        });
     }
 
     /** A self-attention problem of n positions with the Dv {@link MaskProbe#grid} needs. */
     private Problem probeProblem(Pattern pattern, Map<String, Expr> params) {
-        Random random = new Random(inputOptions.seed);
-        int[] shape = {1, heads, positions, HEAD_DIM};
-        Tensor q = Tensor.random(DType.FLOAT32, shape, random);
-        Tensor k = Tensor.random(DType.FLOAT32, shape, random);
-        int valueDim = MaskProbe.gridValueDim(positions);
-        Tensor v = Tensor.random(DType.FLOAT32, new int[] {1, heads, positions, valueDim}, random);
-        Map<String, Integer> sizes = new LinkedHashMap<>(Map.of("B", 1, "H", heads, "Hkv", heads,
-                "Nq", positions, "Nkv", positions, "D", HEAD_DIM, "Dv", valueDim));
-        sizes.putAll(RandomInputs.symbolicSizes(pattern, inputOptions.sizes));
-        return new Problem(q, k, v, RandomInputs.make(pattern, sizes, random, inputOptions.intBound), params, 0);
+        return ProbeLaunch.problem(pattern, params, new Random(inputOptions.seed), 1, heads, positions, HEAD_DIM,
+                MaskProbe.gridValueDim(positions), inputOptions.sizes, inputOptions.intBound);
     }
 
     private String inputsNote(Pattern pattern) {

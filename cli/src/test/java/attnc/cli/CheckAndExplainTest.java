@@ -43,7 +43,8 @@ class CheckAndExplainTest {
         assertTrue(out.contains("IR after passes (folded: window=32):\n"), out);
         assertTrue(out.contains("  mask: q >= kv && q - kv < 32\n"), out);
         assertTrue(out.contains("  norm: softmax(sink = sinks[h])\n"), out);
-        assertTrue(out.contains("block sparsity:\n  not computed yet"), out);
+        assertTrue(out.contains("block sparsity (B=2, H=2, N=1024"), out);
+        assertTrue(out.contains("classification exact"), out);
     }
 
     @Test
