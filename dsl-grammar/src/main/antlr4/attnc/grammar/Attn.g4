@@ -44,7 +44,7 @@ expr
   | expr op=('+' | '-' | '|' | '^') expr                    # addLevel
   | expr op=('<' | '<=' | '>' | '>=') expr                  # compare
   | expr op=('==' | '!=') expr                              # equality
-  | expr 'in' NAME '[' expr (',' expr)* ']'                 # member
+  | expr 'in' NAME '[' (expr (',' expr)*)? ']'                 # member
   | expr '&&' expr                                          # and
   | expr '||' expr                                          # or
   | <assoc=right> expr '?' expr ':' expr                    # conditional
