@@ -48,6 +48,9 @@ final class PtxKernel implements Kernel {
             DeviceTensor v = own(owned, DeviceTensor.upload(device, problem.v(), dtype));
             DeviceTensor out = own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, dv));
             DeviceTensor lse = softmax ? own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq)) : null;
+            // Poisoned with NaN: an element the kernel fails to write cannot pass a comparison.
+            out.fill(0xFF);
+            if (lse != null) lse.fill(0xFF);
             Map<String, DeviceTensor> inputs = new LinkedHashMap<>();
             for (Input input : pattern.inputs()) {
                 inputs.put(input.name(), own(owned, DeviceTensor.upload(device, problem.inputs().get(input.name()), input.dtype())));

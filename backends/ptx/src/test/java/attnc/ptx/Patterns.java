@@ -14,7 +14,7 @@ final class Patterns {
     private Patterns() {}
 
     static List<Path> files() {
-        return Stream.concat(list(Path.of("../../examples")), list(Path.of("src/test/resources/patterns"))).toList();
+        return Stream.of(Path.of("../../examples"), Path.of("../../bench/gpu/patterns"), Path.of("src/test/resources/patterns")).flatMap(Patterns::list).toList();
     }
 
     private static Stream<Path> list(Path dir) {
