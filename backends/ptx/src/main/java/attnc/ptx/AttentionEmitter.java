@@ -202,8 +202,9 @@ final class AttentionEmitter {
     /** Scale, the score expression, then the mask: FULL tiles branch past it. */
     private void maskAndScore() {
         out.comment("kv position of each column this thread holds");
+        out.op("mad.lo.s32 " + out.s32("%kv_lane") + ", %t, 2, %kv_first");
         for (int c = 0; c < cols; c++) {
-            out.op("add.s32 " + out.s32("%kv_c" + c) + ", %kv_first, " + ((c / 2) * 8 + (c % 2)));
+            out.op("add.s32 " + out.s32("%kv_c" + c) + ", %kv_lane, " + ((c / 2) * 8 + (c % 2)));
         }
         out.comment(identityScore() ? "s = scale·q·k" : "s = scale·q·k; score: " + Printer.expr(pattern.score()));
         for (int c = 0; c < cols; c++) score.emit(ProgramRenderer.COL, 0, c);
