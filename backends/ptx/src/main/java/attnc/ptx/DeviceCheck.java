@@ -56,6 +56,13 @@ public final class DeviceCheck {
                     Files.writeString(outDir.resolve("ptx").resolve(name + ".ptx"), module.text());
                     if (manifest.length() > 2) manifest.append(",\n");
                     manifest.append(manifestEntry(name, pattern, module));
+                    for (KernelConfig variant : variants(config)) {
+                        if (!pattern.name().equals("dense") && !pattern.name().equals("causal")) break;
+                        PtxModule other = PtxModule.render(pattern, variant);
+                        String variantName = name + "_" + variant.tag();
+                        Files.writeString(outDir.resolve("ptx").resolve(variantName + ".ptx"), other.text());
+                        manifest.append(",\n").append(manifestEntry(variantName, pattern, other));
+                    }
                     double ms = time(device, pattern, module, shape);
                     System.out.printf("java %-16s B=%d H=%d N=%d D=%d: %.3f ms%n", pattern.name(), shape[0], shape[1], shape[2], shape[3], ms);
                     if (times.length() > 2) times.append(",\n");
@@ -159,6 +166,15 @@ public final class DeviceCheck {
         boolean ok = before - after < (1 << 20);
         System.out.printf("%s leak check: free memory before %d, after 10000 launches %d%n", ok ? "ok  " : "FAIL", before, after);
         return ok ? 0 : 1;
+    }
+
+    /** Other tilings timed beside the default (CuPy only), to choose the default from measurements. */
+    private static List<KernelConfig> variants(KernelConfig c) {
+        int[][] tilings = c.headDim() <= 64 ? new int[][] {{4, 2, 64, 3}, {8, 1, 128, 2}, {8, 1, 64, 2}}
+                : new int[][] {{8, 1, 64, 3}, {8, 1, 128, 2}, {4, 2, 32, 3}};
+        List<KernelConfig> list = new ArrayList<>();
+        for (int[] t : tilings) list.add(new KernelConfig(c.sm(), c.dtype(), c.headDim(), c.valueDim(), t[0], t[1], t[2], t[3]));
+        return list;
     }
 
     private static DeviceTensor randomDevice(Device device, Random random, int... shape) {

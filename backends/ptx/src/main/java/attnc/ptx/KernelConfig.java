@@ -24,7 +24,8 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     public static KernelConfig of(int sm, DType dtype, int headDim, int valueDim) {
         int widest = Math.max(headDim, valueDim);
         if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 2);
-        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 64, 2);
+        // D=128: 128-key tiles measured 303 vs 253 TFLOP/s dense (H100, bench/gpu/RESULTS-ptx.md).
+        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2);
         return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2);
     }
 

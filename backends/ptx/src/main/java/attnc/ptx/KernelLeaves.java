@@ -1,9 +1,7 @@
 package attnc.ptx;
 
 import attnc.ir.Index;
-import attnc.ir.Param;
 import attnc.ir.Pattern;
-import attnc.ir.Type;
 
 /**
  * The attention kernel's thread set-up (thread, warp and lane indices, batch and head, the
@@ -83,6 +81,4 @@ final class KernelLeaves implements Leaves {
 
     @Override
     public String input(String name) { return "%in_" + name; }
-
-    static boolean isFloat(Param p) { return p.type() == Type.FLOAT; }
 }
