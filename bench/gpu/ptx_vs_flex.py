@@ -172,10 +172,11 @@ for (p, B, H, N, D, frac, a, j, fl, fa, cu) in rows:
 print("\n== tiling variants (attnc through CuPy; same inputs; TFLOP/s) ==")
 for (B, H, N, D) in [(4, 16, 4096, 64), (2, 16, 8192, 128)]:
     q, k, v = [torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16) for _ in range(3)]
-    for p in ("dense", "causal"):
-        frac = dense_mask(p, {}, B, N).float().mean().item()
+    for p in ("dense", "causal", "document"):
+        extra = inputs_for(p, B, H, N)
+        frac = dense_mask(p, extra, B, N).float().mean().item()
         for name in sorted(n for n in manifest if n.startswith(f"{p}_d{D}")):
-            ours = Ours(manifest[name]); ours.prepare(q, k, v, {})
+            ours = Ours(manifest[name]); ours.prepare(q, k, v, extra)
             ms = bench(ours)
             print(f"{name:40s} {4 * B * H * N * N * D * frac / ms / 1e9 if ms else float('nan'):7.1f}", flush=True)
 json.dump(rows, open(os.path.join(os.environ.get("OUT", "."), "bench_rows.json"), "w"))

@@ -158,8 +158,9 @@ final class AttentionEmitter {
         out.op("@%tiles_end bra.uni " + done);
         out.op("cp.async.wait_group " + (config.stages() - 2));
         out.op("bar.sync 0");
-        loader.prefetchNext();
         loader.currentTile();
+        loader.prefetchNext();
+        maskColumns();
         scores();
         maskAndScore();
         if (softmax()) softmaxUpdate();
@@ -199,18 +200,48 @@ final class AttentionEmitter {
         }
     }
 
-    /** Scale, the score expression, then the mask: FULL tiles branch past it. */
-    private void maskAndScore() {
+    /**
+     * The kv position of each column the thread holds and, for PARTIAL tiles, the column-only
+     * part of the mask, issued before S = Q·Kᵀ so that its loads (document ids of the keys, say)
+     * complete under the matrix products.
+     */
+    private void maskColumns() {
         out.comment("kv position of each column this thread holds");
         out.op("mad.lo.s32 " + out.s32("%kv_lane") + ", %t, 2, %kv_first");
         for (int c = 0; c < cols; c++) {
             out.op("add.s32 " + out.s32("%kv_c" + c) + ", %kv_lane, " + ((c / 2) * 8 + (c % 2)));
         }
+        if (earlyColumns()) maskColumnLevel();
+    }
+
+    /** Column work that reads memory goes before the products; index arithmetic stays late, where it costs no registers across them. */
+    private boolean earlyColumns() { return config.earlyMaskLoads() && mask.loadsAt(ProgramRenderer.COL); }
+
+    private void maskColumnLevel() {
+        String full = out.newLabel("full_columns");
+        out.op("@%tile_full bra.uni " + full);
+        out.comment("PARTIAL tile, per column: " + Printer.expr(pattern.visibility()));
+        for (int c = 0; c < cols; c++) {
+            mask.emit(ProgramRenderer.COL, 0, c);
+            out.op("setp.lt.s32 " + out.pred("%kv_ok_c" + c) + ", %kv_c" + c + ", %Nkv");
+        }
+        out.label(full);
+    }
+
+    /** Softmax with the default (positive) scale and no score expression: FlashAttention-2's fold of the scale into one fma. */
+    private boolean foldScale() {
+        return softmax() && identityScore()
+                && (pattern.scale().equals(Pattern.DEFAULT_SCALE) || pattern.scale() instanceof Expr.FloatLit(double v) && v > 0);
+    }
+
+    /** Scale, the score expression; the mask follows in {@link #applyMask}. */
+    private void maskAndScore() {
         out.comment(identityScore() ? "s = scale·q·k" : "s = scale·q·k; score: " + Printer.expr(pattern.score()));
         for (int c = 0; c < cols; c++) score.emit(ProgramRenderer.COL, 0, c);
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
                 String s = Fragments.scoreAt(r, c);
+                if (foldScale()) continue;
                 out.op("mul.f32 " + s + ", " + s + ", %scale2_r" + r);
                 if (!identityScore()) {
                     score.emit(ProgramRenderer.ELEMENT, r, c);
@@ -241,9 +272,11 @@ final class AttentionEmitter {
         out.op("@%tile_full bra.uni " + full);
         out.comment("PARTIAL tile: mask " + Printer.expr(pattern.visibility()));
         String masked = softmax() ? NEG_INF : "0f00000000";
-        for (int c = 0; c < cols; c++) {
-            mask.emit(ProgramRenderer.COL, 0, c);
-            out.op("setp.lt.s32 " + out.pred("%kv_ok_c" + c) + ", %kv_c" + c + ", %Nkv");
+        if (!earlyColumns()) {
+            for (int c = 0; c < cols; c++) {
+                mask.emit(ProgramRenderer.COL, 0, c);
+                out.op("setp.lt.s32 " + out.pred("%kv_ok_c" + c) + ", %kv_c" + c + ", %Nkv");
+            }
         }
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
@@ -269,6 +302,8 @@ final class AttentionEmitter {
                 out.op("shfl.sync.bfly.b32 " + partner + ", " + tileMax + ", " + lane + ", 0x1f, 0xffffffff");
                 out.op("max.f32 " + tileMax + ", " + tileMax + ", " + partner);
             }
+            // Folded scale: the max was taken over raw q·k; scaling it (scale > 0) gives the max of the scaled scores.
+            if (foldScale()) out.op("mul.f32 " + tileMax + ", " + tileMax + ", %scale2_r" + r);
             String max = "%row_max_r" + r, newMax = out.f32("%new_max_r" + r), safeMax = out.f32("%safe_max_r" + r);
             String alpha = out.f32("%alpha_r" + r), allMasked = out.pred("%all_masked_r" + r);
             out.op("max.f32 " + newMax + ", " + max + ", " + tileMax);
@@ -281,9 +316,12 @@ final class AttentionEmitter {
             String sum = "%row_sum_r" + r;
             out.op("mul.f32 " + sum + ", " + sum + ", " + alpha);
             for (int c = 0; c < valueCols; c++) out.op("mul.f32 " + Fragments.accAt(r, c) + ", " + Fragments.accAt(r, c) + ", " + alpha);
+            String negativeMax = out.f32("%neg_max_r" + r);
+            out.op("neg.f32 " + negativeMax + ", " + safeMax);
             for (int c = 0; c < cols; c++) {
                 String s = Fragments.scoreAt(r, c);
-                out.op("sub.f32 " + s + ", " + s + ", " + safeMax);
+                if (foldScale()) out.op("fma.rn.f32 " + s + ", " + s + ", %scale2_r" + r + ", " + negativeMax);
+                else out.op("add.f32 " + s + ", " + s + ", " + negativeMax);
                 out.op("ex2.approx.ftz.f32 " + s + ", " + s);
                 out.op("add.f32 " + sum + ", " + sum + ", " + s);
             }

@@ -56,8 +56,7 @@ public final class DeviceCheck {
                     Files.writeString(outDir.resolve("ptx").resolve(name + ".ptx"), module.text());
                     if (manifest.length() > 2) manifest.append(",\n");
                     manifest.append(manifestEntry(name, pattern, module));
-                    for (KernelConfig variant : variants(config)) {
-                        if (!pattern.name().equals("dense") && !pattern.name().equals("causal")) break;
+                    for (KernelConfig variant : variants(pattern.name(), config)) {
                         PtxModule other = PtxModule.render(pattern, variant);
                         String variantName = name + "_" + variant.tag();
                         Files.writeString(outDir.resolve("ptx").resolve(variantName + ".ptx"), other.text());
@@ -168,13 +167,16 @@ public final class DeviceCheck {
         return ok ? 0 : 1;
     }
 
-    /** Other tilings timed beside the default (CuPy only), to choose the default from measurements. */
-    private static List<KernelConfig> variants(KernelConfig c) {
-        int[][] tilings = c.headDim() <= 64 ? new int[][] {{4, 2, 64, 3}, {8, 1, 128, 2}, {8, 1, 64, 2}}
-                : new int[][] {{8, 1, 64, 3}, {8, 1, 128, 2}, {4, 2, 32, 3}};
-        List<KernelConfig> list = new ArrayList<>();
-        for (int[] t : tilings) list.add(new KernelConfig(c.sm(), c.dtype(), c.headDim(), c.valueDim(), t[0], t[1], t[2], t[3]));
-        return list;
+    /** Other schedules timed beside the default (CuPy only), to choose the default from measurements. */
+    private static List<KernelConfig> variants(String patternName, KernelConfig c) {
+        boolean wide = c.headDim() > 64;
+        return switch (patternName) {
+            case "dense", "causal" -> wide
+                    ? List.of(c.withTiling(8, 1, 64, 2, true), c.withTiling(4, 2, 32, 3, true))
+                    : List.of(c.withTiling(4, 2, 64, 3, true), c.withTiling(4, 2, 32, 2, true));
+            case "document" -> List.of(c.withTiling(c.warps(), c.mTiles(), c.blockN(), c.stages(), false));
+            default -> List.of();
+        };
     }
 
     private static DeviceTensor randomDevice(Device device, Random random, int... shape) {

@@ -6,8 +6,11 @@ import attnc.ir.DType;
  * The shape of one generated kernel: target, input precision, head dims and the tiling. A
  * thread block has {@code warps} warps; each warp owns {@code mTiles} slices of 16 query rows
  * and walks the key/value tiles of {@code blockN} keys, loaded {@code stages} deep with cp.async.
+ * {@code earlyMaskLoads}: a mask that reads memory per key (document ids) is loaded before
+ * S = Q·Kᵀ, hiding the loads under the products at the cost of registers held across them.
  */
-public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int warps, int mTiles, int blockN, int stages) {
+public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int warps, int mTiles, int blockN, int stages,
+                           boolean earlyMaskLoads) {
 
     public KernelConfig {
         if (sm < 80) throw new IllegalArgumentException("the PTX backend needs sm_80 or newer (mma.sync bf16, cp.async), got sm_" + sm);
@@ -23,10 +26,14 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     /** The tiling measured best for each head dim (see bench/gpu/RESULTS-ptx.md). */
     public static KernelConfig of(int sm, DType dtype, int headDim, int valueDim) {
         int widest = Math.max(headDim, valueDim);
-        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 2);
+        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 2, true);
         // D=128: 128-key tiles measured 303 vs 253 TFLOP/s dense (H100, bench/gpu/RESULTS-ptx.md).
-        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2);
-        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2);
+        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, true);
+        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, true);
+    }
+
+    public KernelConfig withTiling(int warps, int mTiles, int blockN, int stages, boolean earlyMaskLoads) {
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads);
     }
 
     public int threads() { return warps * 32; }
@@ -47,6 +54,6 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     /** A short name for file names and cache keys. */
     public String tag() {
         return "sm" + sm + "_" + mmaType() + "_d" + headDim + (valueDim != headDim ? "v" + valueDim : "")
-                + "_w" + warps + "m" + mTiles + "n" + blockN + "s" + stages;
+                + "_w" + warps + "m" + mTiles + "n" + blockN + "s" + stages + (earlyMaskLoads ? "" : "_late");
     }
 }

@@ -77,6 +77,15 @@ final class ProgramRenderer {
         }
     }
 
+    /** Whether the instructions of exactly {@code level} read memory (input loads or membership scans). */
+    boolean loadsAt(int level) {
+        for (int i = 0; i < levels.length; i++) {
+            Instr instr = program.instrs().get(i);
+            if (levels[i] == level && needed(i) && (instr instanceof Instr.Load || instr instanceof Instr.Member)) return true;
+        }
+        return false;
+    }
+
     /** Emits every level for one site, in order: for kernels that evaluate everything per element. */
     void emitAll(int row, int col) {
         for (int level : new int[] {UNIFORM, ROW, COL, ELEMENT}) emit(level, row, col);

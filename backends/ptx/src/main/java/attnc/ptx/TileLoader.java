@@ -123,6 +123,8 @@ final class TileLoader {
 
     /** The first stages − 1 tiles of the list. */
     void prefetch() {
+        out.comment("entries of tiles already requested, oldest first: the loop reads its tile from here, not from memory");
+        for (int s = 0; s < config.stages() - 1; s++) out.op("mov.s32 " + out.s32("%pending_" + s) + ", 0");
         for (int s = 0; s < config.stages() - 1; s++) {
             String skip = out.newLabel("prefetch_skip");
             out.op("setp.le.s32 " + out.pred("%no_tile") + ", %tile_count, " + s);
@@ -130,12 +132,13 @@ final class TileLoader {
             out.op("mov.s32 " + out.s32("%load_i") + ", " + s);
             out.op("mov.s32 " + out.s32("%load_stage") + ", " + s);
             loadTile();
+            out.op("mov.s32 %pending_" + s + ", %load_entry");
             out.label(skip);
             out.op("cp.async.commit_group");
         }
     }
 
-    /** Inside the loop: the tile stages − 1 ahead of the current one, into the stage just freed. */
+    /** Inside the loop, after {@link #currentTile}: the tile stages − 1 ahead, into the stage just freed. */
     void prefetchNext() {
         String skip = out.newLabel("prefetch_skip");
         out.op("add.s32 %load_i, %tile_i, " + (config.stages() - 1));
@@ -143,6 +146,7 @@ final class TileLoader {
         out.op("@%no_tile bra.uni " + skip);
         out.op("mov.s32 %load_stage, %stage_write");
         loadTile();
+        out.op("mov.s32 %pending_" + (config.stages() - 2) + ", %load_entry");
         out.label(skip);
         out.op("cp.async.commit_group");
     }
@@ -177,9 +181,8 @@ final class TileLoader {
 
     /** Reads the current entry: its first kv position, whether it is FULL, and the stage's ldmatrix addresses. */
     void currentTile() {
-        out.op("mul.wide.s32 %row_index, %tile_i, 4");
-        out.op("add.s64 %entry_addr, %tile_list, %row_index");
-        out.op("ld.global.s32 " + out.s32("%entry") + ", [%entry_addr+4]");
+        out.op("mov.s32 " + out.s32("%entry") + ", %pending_0");
+        for (int k = 0; k + 1 < config.stages() - 1; k++) out.op("mov.s32 %pending_" + k + ", %pending_" + (k + 1));
         out.op("and.b32 " + out.s32("%kv_tile") + ", %entry, " + (FULL_BIT - 1));
         out.op("mul.lo.s32 " + out.s32("%kv_first") + ", %kv_tile, " + config.blockN());
         out.op("and.b32 " + out.s32("%full_bit") + ", %entry, " + FULL_BIT);
