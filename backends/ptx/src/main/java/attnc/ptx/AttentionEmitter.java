@@ -175,12 +175,10 @@ final class AttentionEmitter {
 
     /** S = Q·Kᵀ for the tile, one mma per 16×8 block and 16-wide slice of the head dim. */
     private void scores() {
-        out.comment("S = Q·Kᵀ");
-        for (int mt = 0; mt < config.mTiles(); mt++) {
-            for (int nt = 0; nt < config.blockN() / 8; nt++) {
-                for (int i = 0; i < 4; i++) out.op("mov.f32 " + out.f32(Fragments.score(mt, nt, i)) + ", 0f00000000");
-            }
-        }
+        out.comment("S = Q·Kᵀ (the first slice of the head dim accumulates onto zero registers, so S needs no clearing)");
+        String zero = out.f32("%zero");
+        out.op("mov.f32 " + zero + ", 0f00000000");
+        String[] zeros = {zero, zero, zero, zero};
         String address = out.u32("%k_frag_addr");
         String[] b = {out.b32("%kb0"), out.b32("%kb1"), out.b32("%kb2"), out.b32("%kb3")};
         for (int kc = 0; kc < config.headDim() / 16; kc++) {
@@ -192,8 +190,9 @@ final class AttentionEmitter {
                     for (int j = 0; j < 4; j++) a[j] = Fragments.queryA(mt, kc, j);
                     for (int half = 0; half < 2; half++) {
                         int nt = 2 * np + half;
-                        String[] d = {Fragments.score(mt, nt, 0), Fragments.score(mt, nt, 1), Fragments.score(mt, nt, 2), Fragments.score(mt, nt, 3)};
-                        out.op(Fragments.mma(config.mmaType(), d, a, b[2 * half], b[2 * half + 1]));
+                        String[] d = new String[4];
+                        for (int i = 0; i < 4; i++) d[i] = out.f32(Fragments.score(mt, nt, i));
+                        out.op(Fragments.mma(config.mmaType(), d, a, b[2 * half], b[2 * half + 1], kc == 0 ? zeros : d));
                     }
                 }
             }
@@ -358,7 +357,7 @@ final class AttentionEmitter {
                     for (int half = 0; half < 2; half++) {
                         int dt = 2 * dp + half;
                         String[] d = {Fragments.acc(mt, dt, 0), Fragments.acc(mt, dt, 1), Fragments.acc(mt, dt, 2), Fragments.acc(mt, dt, 3)};
-                        out.op(Fragments.mma(type, d, a, b[2 * half], b[2 * half + 1]));
+                        out.op(Fragments.mma(type, d, a, b[2 * half], b[2 * half + 1], d));
                     }
                 }
             }

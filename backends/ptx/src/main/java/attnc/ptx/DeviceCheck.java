@@ -86,7 +86,8 @@ public final class DeviceCheck {
         int failures = 0;
         Kernel kernel = new PtxBackend().compile(pattern);
         // {B, H, Hkv, Nq, Nkv, D, query offset}: ragged sizes, GQA, a short query block at the end of the keys.
-        int[][] cases = {{2, 4, 2, 200, 200, 64, 0}, {1, 4, 1, 77, 300, 128, -1}, {1, 2, 2, 130, 130, 32, 0}};
+        // The last element picks the input precision: 0 bf16, 1 fp16.
+        int[][] cases = {{2, 4, 2, 200, 200, 64, 0, 0}, {1, 4, 1, 77, 300, 128, -1, 0}, {1, 2, 2, 130, 130, 32, 0, 0}, {1, 2, 1, 96, 96, 64, 0, 1}};
         Random random = new Random(file.toString().hashCode());
         for (int[] c : cases) {
             Problem problem = problem(pattern, c, random);
@@ -109,8 +110,8 @@ public final class DeviceCheck {
             double lseErr = ref.lse() == null ? 0 : compare(gpu.lse(), ref.lse())[0];
             boolean ok = err[2] < 1e-2 && lseErr < 2e-2 && !Double.isNaN(err[0]);
             if (!ok) failures++;
-            System.out.printf("%s %-20s B=%d H=%d Hkv=%d Nq=%d Nkv=%d D=%d: max %.2e mean %.2e relL2 %.2e lse max %.2e%n",
-                    ok ? "ok  " : "FAIL", pattern.name(), c[0], c[1], c[2], c[3], c[4], c[5], err[0], err[1], err[2], lseErr);
+            System.out.printf("%s %-20s %s B=%d H=%d Hkv=%d Nq=%d Nkv=%d D=%d: max %.2e mean %.2e relL2 %.2e lse max %.2e%n",
+                    ok ? "ok  " : "FAIL", pattern.name(), c[7] == 1 ? "fp16" : "bf16", c[0], c[1], c[2], c[3], c[4], c[5], err[0], err[1], err[2], lseErr);
         }
         return failures;
     }
@@ -132,9 +133,10 @@ public final class DeviceCheck {
 
     private static Problem problem(Pattern pattern, int[] c, Random random) {
         int b = c[0], h = c[1], hkv = c[2], nq = c[3], nkv = c[4], d = c[5];
-        Tensor q = Tensor.random(DType.BFLOAT16, new int[] {b, h, nq, d}, random);
-        Tensor k = Tensor.random(DType.BFLOAT16, new int[] {b, hkv, nkv, d}, random);
-        Tensor v = Tensor.random(DType.BFLOAT16, new int[] {b, hkv, nkv, d}, random);
+        DType precision = c.length > 7 && c[7] == 1 ? DType.FLOAT16 : DType.BFLOAT16;
+        Tensor q = Tensor.random(precision, new int[] {b, h, nq, d}, random);
+        Tensor k = Tensor.random(precision, new int[] {b, hkv, nkv, d}, random);
+        Tensor v = Tensor.random(precision, new int[] {b, hkv, nkv, d}, random);
         Map<String, Integer> sizes = Map.of("B", b, "H", h, "Hkv", hkv, "Nq", nq, "Nkv", nkv, "D", d, "Dv", d);
         Map<String, Tensor> inputs = new LinkedHashMap<>();
         for (Input input : pattern.inputs()) {
@@ -172,9 +174,9 @@ public final class DeviceCheck {
         boolean wide = c.headDim() > 64;
         return switch (patternName) {
             case "dense", "causal" -> wide
-                    ? List.of(c.withTiling(8, 1, 64, 2, true), c.withTiling(4, 2, 32, 3, true))
-                    : List.of(c.withTiling(4, 2, 64, 3, true), c.withTiling(4, 2, 32, 2, true));
-            case "document" -> List.of(c.withTiling(c.warps(), c.mTiles(), c.blockN(), c.stages(), false));
+                    ? List.of(c.withTiling(8, 1, 64, 2, false), c.withTiling(4, 2, 32, 3, false))
+                    : List.of(c.withTiling(4, 2, 64, 2, false), c.withTiling(4, 2, 128, 2, false));
+            case "document" -> List.of(c.withTiling(c.warps(), c.mTiles(), c.blockN(), c.stages(), true));
             default -> List.of();
         };
     }

@@ -25,9 +25,9 @@ final class Fragments {
     /** P operand register j of m-tile mt, kv chunk kk. */
     static String probA(int mt, int kk, int j) { return "%pa_m" + mt + "_k" + kk + "_" + j; }
 
-    /** One mma.sync: D = A·B + D over a 16×8×16 tile, fp32 accumulate. */
-    static String mma(String type, String[] d, String[] a, String b0, String b1) {
+    /** One mma.sync: D = A·B + C over a 16×8×16 tile, fp32 accumulate. */
+    static String mma(String type, String[] d, String[] a, String b0, String b1, String[] c) {
         return "mma.sync.aligned.m16n8k16.row.col.f32." + type + "." + type + ".f32 {" + String.join(", ", d) + "}, {"
-                + String.join(", ", a) + "}, {" + b0 + ", " + b1 + "}, {" + String.join(", ", d) + "}";
+                + String.join(", ", a) + "}, {" + b0 + ", " + b1 + "}, {" + String.join(", ", c) + "}";
     }
 }

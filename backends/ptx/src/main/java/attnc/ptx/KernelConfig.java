@@ -26,10 +26,12 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     /** The tiling measured best for each head dim (see bench/gpu/RESULTS-ptx.md). */
     public static KernelConfig of(int sm, DType dtype, int headDim, int valueDim) {
         int widest = Math.max(headDim, valueDim);
-        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 2, true);
+        // Measured (H200, bench/gpu/RESULTS-ptx.md): three stages +1.4% at D=64; loading per-key mask
+        // inputs early costs spills and 7% on the document mask, so it stays off.
+        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 3, false);
         // D=128: 128-key tiles measured 303 vs 253 TFLOP/s dense (H100, bench/gpu/RESULTS-ptx.md).
-        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, true);
-        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, true);
+        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, false);
+        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, false);
     }
 
     public KernelConfig withTiling(int warps, int mTiles, int blockN, int stages, boolean earlyMaskLoads) {
@@ -54,6 +56,6 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     /** A short name for file names and cache keys. */
     public String tag() {
         return "sm" + sm + "_" + mmaType() + "_d" + headDim + (valueDim != headDim ? "v" + valueDim : "")
-                + "_w" + warps + "m" + mTiles + "n" + blockN + "s" + stages + (earlyMaskLoads ? "" : "_late");
+                + "_w" + warps + "m" + mTiles + "n" + blockN + "s" + stages + (earlyMaskLoads ? "_early" : "");
     }
 }
