@@ -141,7 +141,7 @@ public final class DeviceCheck {
         Map<String, Tensor> inputs = new LinkedHashMap<>();
         for (Input input : pattern.inputs()) {
             int[] shape = input.shape().stream().mapToInt(e -> e instanceof Expr.SizeRef(String n) && Sizes.STANDARD.contains(n) ? sizes.get(n)
-                    : e instanceof Expr.IntLit(int v2) ? v2 : 3).toArray();
+                    : e instanceof Expr.IntLit(int v2) ? v2 : 8).toArray();
             int count = (int) Tensor.elementCount(shape);
             if (input.dtype().loadsAs() == attnc.ir.Type.FLOAT) {
                 inputs.put(input.name(), Tensor.random(input.dtype(), shape, random));
@@ -176,7 +176,9 @@ public final class DeviceCheck {
             case "dense", "causal" -> wide
                     ? List.of(c.withTiling(8, 1, 64, 2, false), c.withTiling(4, 2, 32, 3, false))
                     : List.of(c.withTiling(4, 2, 64, 2, false), c.withTiling(4, 2, 128, 2, false));
-            case "document" -> List.of(c.withTiling(c.warps(), c.mTiles(), c.blockN(), c.stages(), true));
+            case "document" -> wide
+                    ? List.of(c.withTiling(8, 1, 64, 2, false), c.withTiling(4, 1, 64, 2, false), c.withTiling(8, 1, 32, 2, false))
+                    : List.of(c.withTiling(4, 1, 64, 3, false), c.withTiling(4, 2, 32, 3, false), c.withTiling(8, 1, 64, 3, false));
             default -> List.of();
         };
     }
