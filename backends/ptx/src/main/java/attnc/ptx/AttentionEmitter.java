@@ -164,7 +164,7 @@ final class AttentionEmitter {
         scores();
         maskAndScore();
         if (softmax()) softmaxUpdate();
-        else weights();
+        else applyMask();
         accumulate();
         loader.advance();
         out.op("add.s32 %tile_i, %tile_i, 1");
@@ -289,10 +289,18 @@ final class AttentionEmitter {
         out.label(full);
     }
 
+    /**
+     * Growth of the row max (base 2) tolerated before O and the row sum are rescaled: weights stay
+     * below 2^8 against a stale max, exact in fp32 and bf16 alike, and most tiles of a long row
+     * skip the rescale (64 multiplications a thread) altogether.
+     */
+    static final String RESCALE_THRESHOLD = PtxWriter.f32Literal(8.0);
+
     private void softmaxUpdate() {
         applyMask();
-        out.comment("online softmax, base 2: new row max, rescale, p = 2^(x − max)");
-        String partner = out.f32("%shuffled");
+        out.comment("online softmax, base 2: row max of the tile, rescale only when some row's max grew by more than 2^8");
+        String partner = out.f32("%shuffled"), grows = out.pred("%max_grows");
+        out.op("setp.ne.s32 " + grows + ", 0, 0");
         for (int r = 0; r < rows; r++) {
             String tileMax = out.f32("%tile_max_r" + r);
             out.op("mov.f32 " + tileMax + ", " + Fragments.scoreAt(r, 0));
@@ -303,20 +311,28 @@ final class AttentionEmitter {
             }
             // Folded scale: the max was taken over raw q·k; scaling it (scale > 0) gives the max of the scaled scores.
             if (foldScale()) out.op("mul.f32 " + tileMax + ", " + tileMax + ", %scale2_r" + r);
-            String max = "%row_max_r" + r, newMax = out.f32("%new_max_r" + r), safeMax = out.f32("%safe_max_r" + r);
-            String alpha = out.f32("%alpha_r" + r), allMasked = out.pred("%all_masked_r" + r);
-            out.op("max.f32 " + newMax + ", " + max + ", " + tileMax);
-            // A row with nothing visible yet keeps max −∞; subtracting 0 instead keeps 2^(−∞) = 0, never NaN.
-            out.op("setp.eq.f32 " + allMasked + ", " + newMax + ", " + NEG_INF);
-            out.op("selp.f32 " + safeMax + ", 0f00000000, " + newMax + ", " + allMasked);
-            out.op("sub.f32 " + alpha + ", " + max + ", " + safeMax);
+            String newMax = out.f32("%new_max_r" + r), growth = out.f32("%growth_r" + r), rowGrows = out.pred("%grows_r" + r);
+            out.op("max.f32 " + newMax + ", %row_max_r" + r + ", " + tileMax);
+            // −∞ − (−∞) is NaN and compares false: a row with nothing visible yet needs no rescale.
+            out.op("sub.f32 " + growth + ", " + newMax + ", %row_max_r" + r);
+            out.op("setp.gt.f32 " + rowGrows + ", " + growth + ", " + RESCALE_THRESHOLD);
+            out.op("or.pred " + grows + ", " + grows + ", " + rowGrows);
+        }
+        String noRescale = out.newLabel("no_rescale");
+        out.op("vote.sync.any.pred " + grows + ", " + grows + ", 0xffffffff");
+        out.op("@!" + grows + " bra.uni " + noRescale);
+        for (int r = 0; r < rows; r++) {
+            String max = "%row_max_r" + r, newMax = "%new_max_r" + r, alpha = out.f32("%alpha_r" + r);
+            out.op("sub.f32 " + alpha + ", " + max + ", " + safe(newMax, r));
             out.op("ex2.approx.ftz.f32 " + alpha + ", " + alpha);
             out.op("mov.f32 " + max + ", " + newMax);
-            String sum = "%row_sum_r" + r;
-            out.op("mul.f32 " + sum + ", " + sum + ", " + alpha);
+            out.op("mul.f32 %row_sum_r" + r + ", %row_sum_r" + r + ", " + alpha);
             for (int c = 0; c < valueCols; c++) out.op("mul.f32 " + Fragments.accAt(r, c) + ", " + Fragments.accAt(r, c) + ", " + alpha);
-            String negativeMax = out.f32("%neg_max_r" + r);
-            out.op("neg.f32 " + negativeMax + ", " + safeMax);
+        }
+        out.label(noRescale);
+        for (int r = 0; r < rows; r++) {
+            String negativeMax = out.f32("%neg_max_r" + r), sum = "%row_sum_r" + r;
+            out.op("neg.f32 " + negativeMax + ", " + safe("%row_max_r" + r, r));
             for (int c = 0; c < cols; c++) {
                 String s = Fragments.scoreAt(r, c);
                 if (foldScale()) out.op("fma.rn.f32 " + s + ", " + s + ", %scale2_r" + r + ", " + negativeMax);
@@ -327,8 +343,12 @@ final class AttentionEmitter {
         }
     }
 
-    private void weights() {
-        applyMask();
+    /** The max to subtract: 0 while the row has seen nothing (max −∞), so 2^(−∞ − 0) = 0, never NaN. */
+    private String safe(String max, int r) {
+        String allMasked = out.pred("%all_masked_r" + r), safeMax = out.f32("%safe_max_r" + r);
+        out.op("setp.eq.f32 " + allMasked + ", " + max + ", " + NEG_INF);
+        out.op("selp.f32 " + safeMax + ", 0f00000000, " + max + ", " + allMasked);
+        return safeMax;
     }
 
     /** O += P·V, P converted to the input precision straight from the score registers. */
