@@ -63,7 +63,8 @@ class Ours:
         self.qb, self.kt = -(-N // m["block_m"]), -(-N // m["block_n"])
         sb = B if m["mask_per_batch"] else 1
         sh = H if m["mask_per_head"] else 1
-        self.out = torch.empty(B, H, N, v.shape[-1], device="cuda", dtype=torch.float32)
+        out_dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[m.get("output", "float32")]
+        self.out = torch.empty(B, H, N, v.shape[-1], device="cuda", dtype=out_dtype)
         self.lse = torch.empty(B, H, N, device="cuda", dtype=torch.float32)
         self.tiles = torch.zeros(sb * sh * self.qb * (self.kt + 1), device="cuda", dtype=torch.int32)
         self.grid = (self.qb, B * H, 1)
@@ -119,7 +120,7 @@ for (B, H, N, D) in [(2, 4, 4096, 64), (1, 4, 8192, 128)]:
         extra = inputs_for(p, B, H, N)
         ours = Ours(m); ours.prepare(q, k, v, extra)
         ours.out.fill_(float("nan"))
-        o = ours().clone(); torch.cuda.synchronize()
+        o = ours().float(); torch.cuda.synchronize()
         ref = reference(p, q, k, v, extra)
         err = (o - ref).abs()
         rel = ((o - ref).norm() / ref.norm()).item()

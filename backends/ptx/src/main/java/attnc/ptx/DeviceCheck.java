@@ -50,7 +50,8 @@ public final class DeviceCheck {
             for (Path file : files.filter(f -> f.toString().endsWith(".attn")).sorted().toList()) {
                 Pattern pattern = Passes.optimize(Frontend.compile(file), Map.of());
                 for (int[] shape : shapes) {
-                    KernelConfig config = KernelConfig.of(device.sm() >= 90 ? 90 : 80, DType.BFLOAT16, shape[3], shape[3]);
+                    // bf16 output, as FlexAttention and SDPA give (forward() keeps float32 for its Result).
+                    KernelConfig config = KernelConfig.of(device.sm() >= 90 ? 90 : 80, DType.BFLOAT16, shape[3], shape[3]).withOutput(DType.BFLOAT16);
                     PtxModule module = PtxModule.render(pattern, config);
                     String name = pattern.name() + "_d" + shape[3];
                     Files.writeString(outDir.resolve("ptx").resolve(name + ".ptx"), module.text());
@@ -205,7 +206,7 @@ public final class DeviceCheck {
         List<String> params = new ArrayList<>();
         for (String[] d : Signature.of(pattern).declarations()) params.add("[\"" + d[0] + "\", \"" + d[1] + "\"]");
         return "  {\"name\": \"" + name + "\", \"pattern\": \"" + pattern.name() + "\", \"file\": \"ptx/" + name + ".ptx\", \"threads\": " + c.threads()
-                + ", \"shared\": " + c.sharedBytes() + ", \"block_m\": " + c.blockM() + ", \"block_n\": " + c.blockN()
+                + ", \"shared\": " + c.sharedBytes() + ", \"output\": \"" + c.output() + "\"" + ", \"block_m\": " + c.blockM() + ", \"block_n\": " + c.blockN()
                 + ", \"classifies\": " + module.classifies() + ", \"mask_per_batch\": " + module.maskPerBatch()
                 + ", \"mask_per_head\": " + module.maskPerHead() + ", \"softmax\": " + (pattern.norm() instanceof Norm.Softmax)
                 + ", \"params\": [" + String.join(", ", params) + "]}";
@@ -222,7 +223,7 @@ public final class DeviceCheck {
             DeviceTensor q = own(owned, randomDevice(device, random, b, h, n, d));
             DeviceTensor k = own(owned, randomDevice(device, random, b, h, n, d));
             DeviceTensor v = own(owned, randomDevice(device, random, b, h, n, d));
-            DeviceTensor out = own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, n, d));
+            DeviceTensor out = own(owned, DeviceTensor.allocate(device, module.config().output(), b, h, n, d));
             DeviceTensor lse = own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, n));
             Map<String, DeviceTensor> inputs = new LinkedHashMap<>();
             Map<String, Tensor> hostInputs = new LinkedHashMap<>();

@@ -1,5 +1,6 @@
 package attnc.ptx;
 
+import attnc.ir.DType;
 import attnc.ir.Norm;
 import attnc.ir.Pattern;
 import attnc.ir.Printer;
@@ -82,7 +83,7 @@ final class Epilogue {
     }
 
     private void store(boolean softmax) {
-        out.comment("store rows inside Nq: out[b, h, q, d] fp32" + (softmax ? ", lse[b, h, q] from the first thread of each quad" : ""));
+        out.comment("store rows inside Nq: out[b, h, q, d] " + config.output() + (softmax ? ", lse[b, h, q] from the first thread of each quad" : ""));
         String rowIndex = out.s32("%out_row"), address = out.u64("%out_addr"), inside = out.pred("%row_inside");
         String lsePresent = out.pred("%lse_present"), lseWriter = out.pred("%lse_writer");
         if (softmax) {
@@ -102,13 +103,21 @@ final class Epilogue {
                 out.op("add.s64 " + lseAddress + ", %lse, " + lseAddress);
                 out.op("@" + lseWriter + " st.global.f32 [" + lseAddress + "], %lse_r" + r);
             }
-            out.op("mul.wide.s32 " + address + ", " + rowIndex + ", " + config.valueDim() * 4);
+            int elementBytes = config.output().bytes();
+            out.op("mul.wide.s32 " + address + ", " + rowIndex + ", " + config.valueDim() * elementBytes);
             out.op("add.s64 " + address + ", %out, " + address);
             String column = out.u64("%out_col");
-            out.op("mul.wide.s32 " + column + ", %t, 8");
+            out.op("mul.wide.s32 " + column + ", %t, " + 2 * elementBytes);
             out.op("add.s64 " + address + ", " + address + ", " + column);
             for (int c = 0; c < valueCols; c += 2) {
-                out.op("st.global.v2.f32 [" + address + "+" + (c / 2) * 32 + "], {" + output.result(r, c) + ", " + output.result(r, c + 1) + "}");
+                String offset = "+" + (c / 2) * 8 * elementBytes;
+                if (config.output() == DType.FLOAT32) {
+                    out.op("st.global.v2.f32 [" + address + offset + "], {" + output.result(r, c) + ", " + output.result(r, c + 1) + "}");
+                } else {
+                    String packed = out.b32("%out_pair");
+                    out.op("cvt.rn." + config.mmaType() + "x2.f32 " + packed + ", " + output.result(r, c + 1) + ", " + output.result(r, c));
+                    out.op("st.global.b32 [" + address + offset + "], " + packed);
+                }
             }
             out.label(skip);
         }

@@ -8,9 +8,11 @@ import attnc.ir.DType;
  * and walks the key/value tiles of {@code blockN} keys, loaded {@code stages} deep with cp.async.
  * {@code earlyMaskLoads}: a mask that reads memory per key (document ids) is loaded before
  * S = Q·Kᵀ, hiding the loads under the products at the cost of registers held across them.
+ * {@code output}: float32 (what {@link attnc.run.Result} holds) or the input dtype (what
+ * PyTorch callers expect, and half the bytes to store).
  */
 public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int warps, int mTiles, int blockN, int stages,
-                           boolean earlyMaskLoads) {
+                           boolean earlyMaskLoads, DType output) {
 
     public KernelConfig {
         if (sm < 80) throw new IllegalArgumentException("the PTX backend needs sm_80 or newer (mma.sync bf16, cp.async), got sm_" + sm);
@@ -21,6 +23,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         if (valueDim % 16 != 0) throw new IllegalArgumentException("value dim must be a multiple of 16");
         if (blockN % 16 != 0) throw new IllegalArgumentException("blockN must be a multiple of 16");
         if (stages < 2) throw new IllegalArgumentException("at least two stages");
+        if (output != DType.FLOAT32 && output != dtype) throw new IllegalArgumentException("output must be float32 or the input dtype, got " + output);
     }
 
     /** The tiling measured best for each head dim (see bench/gpu/RESULTS-ptx.md). */
@@ -28,14 +31,19 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         int widest = Math.max(headDim, valueDim);
         // Measured (H200, bench/gpu/RESULTS-ptx.md): three stages +1.4% at D=64; loading per-key mask
         // inputs early costs spills and 7% on the document mask, so it stays off.
-        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 3, false);
+        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 3, false, DType.FLOAT32);
         // D=128: 128-key tiles measured 303 vs 253 TFLOP/s dense (H100, bench/gpu/RESULTS-ptx.md).
-        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, false);
-        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, false);
+        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, false, DType.FLOAT32);
+        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, false, DType.FLOAT32);
     }
 
     public KernelConfig withTiling(int warps, int mTiles, int blockN, int stages, boolean earlyMaskLoads) {
-        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads);
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output);
+    }
+
+    /** The same kernel storing its output as {@code dtype} (float32 or the input dtype). */
+    public KernelConfig withOutput(DType dtype) {
+        return new KernelConfig(sm, this.dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, dtype);
     }
 
     public int threads() { return warps * 32; }
@@ -56,6 +64,6 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     /** A short name for file names and cache keys. */
     public String tag() {
         return "sm" + sm + "_" + mmaType() + "_d" + headDim + (valueDim != headDim ? "v" + valueDim : "")
-                + "_w" + warps + "m" + mTiles + "n" + blockN + "s" + stages + (earlyMaskLoads ? "_early" : "");
+                + "_w" + warps + "m" + mTiles + "n" + blockN + "s" + stages + (earlyMaskLoads ? "_early" : "") + (output != DType.FLOAT32 ? "_out" + mmaType() : "");
     }
 }

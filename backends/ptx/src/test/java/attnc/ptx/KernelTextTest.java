@@ -51,6 +51,14 @@ class KernelTextTest {
     }
 
     @Test
+    void outputsInTheInputPrecisionArePackedPairs() throws Exception {
+        Pattern pattern = Frontend.compile("t", "input gate: float32[H]\nmask: q >= kv\noutput: o * sigmoid(gate[h])");
+        String text = PtxModule.render(pattern, KernelConfig.of(90, DType.BFLOAT16, 64, 64).withOutput(DType.BFLOAT16)).text();
+        assertTrue(text.contains("st.global.b32") && !text.contains("st.global.v2.f32"), "bf16 pairs, no fp32 stores");
+        PtxAssemblesTest.assemble(text, 90);
+    }
+
+    @Test
     void allVisibleListsMarkOnlyTheRaggedLastTilePartial() {
         TilePlan plan = new TilePlan(2, 3, 1, 1);
         int[] lists = plan.allVisible(130, 64);
