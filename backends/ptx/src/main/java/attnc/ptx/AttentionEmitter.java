@@ -267,26 +267,39 @@ final class AttentionEmitter {
 
     /** Masks PARTIAL tiles (kv beyond Nkv, and the pattern's mask); FULL tiles jump over this. */
     private void applyMask() {
-        String full = out.newLabel("full_tile");
+        String full = out.newLabel("full_tile"), ragged = out.newLabel("ragged_tile");
         out.op("@%tile_full bra.uni " + full);
         out.comment("PARTIAL tile: mask " + Printer.expr(pattern.visibility()));
-        String masked = softmax() ? NEG_INF : "0f00000000";
+        if (!earlyColumns()) for (int c = 0; c < cols; c++) mask.emit(ProgramRenderer.COL, 0, c);
+        // Only the last tile of a ragged Nkv needs the bounds test; the others skip its 2 instructions a score.
+        out.op("add.s32 " + out.s32("%kv_end") + ", %kv_first, " + config.blockN());
+        out.op("setp.gt.s32 " + out.pred("%tile_ragged") + ", %kv_end, %Nkv");
+        out.op("@%tile_ragged bra.uni " + ragged);
+        if (!mask.constantTrue()) maskElements(false);
+        out.op("bra.uni " + full);
+        out.label(ragged);
         if (!earlyColumns()) {
-            for (int c = 0; c < cols; c++) {
-                mask.emit(ProgramRenderer.COL, 0, c);
-                out.op("setp.lt.s32 " + out.pred("%kv_ok_c" + c) + ", %kv_c" + c + ", %Nkv");
-            }
+            for (int c = 0; c < cols; c++) out.op("setp.lt.s32 " + out.pred("%kv_ok_c" + c) + ", %kv_c" + c + ", %Nkv");
         }
+        maskElements(true);
+        out.label(full);
+    }
+
+    /** Removes invisible scores (−∞ for softmax, weight 0 otherwise); with {@code bounds}, also keys past Nkv. */
+    private void maskElements(boolean bounds) {
+        String masked = softmax() ? NEG_INF : "0f00000000";
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
                 mask.emit(ProgramRenderer.ELEMENT, r, c);
-                String visible = out.pred("%visible_r" + r + "_c" + c);
-                out.op("and.pred " + visible + ", %kv_ok_c" + c + ", " + mask.result(r, c));
+                String visible = mask.result(r, c);
+                if (bounds) {
+                    visible = out.pred("%visible_r" + r + "_c" + c);
+                    out.op("and.pred " + visible + ", %kv_ok_c" + c + ", " + mask.result(r, c));
+                }
                 String s = Fragments.scoreAt(r, c);
                 out.op("selp.f32 " + s + ", " + s + ", " + masked + ", " + visible);
             }
         }
-        out.label(full);
     }
 
     /**

@@ -51,7 +51,7 @@ public final class DeviceCheck {
                 Pattern pattern = Passes.optimize(Frontend.compile(file), Map.of());
                 for (int[] shape : shapes) {
                     // bf16 output, as FlexAttention and SDPA give (forward() keeps float32 for its Result).
-                    KernelConfig config = KernelConfig.of(device.sm() >= 90 ? 90 : 80, DType.BFLOAT16, shape[3], shape[3]).withOutput(DType.BFLOAT16);
+                    KernelConfig config = KernelConfig.of(pattern, device.sm() >= 90 ? 90 : 80, DType.BFLOAT16, shape[3], shape[3]).withOutput(DType.BFLOAT16);
                     PtxModule module = PtxModule.render(pattern, config);
                     String name = pattern.name() + "_d" + shape[3];
                     Files.writeString(outDir.resolve("ptx").resolve(name + ".ptx"), module.text());
@@ -178,7 +178,7 @@ public final class DeviceCheck {
                     ? List.of(c.withTiling(8, 1, 64, 2, false), c.withTiling(4, 2, 32, 3, false))
                     : List.of(c.withTiling(4, 2, 64, 2, false), c.withTiling(4, 2, 128, 2, false));
             case "document" -> wide
-                    ? List.of(c.withTiling(8, 1, 64, 2, false), c.withTiling(4, 1, 64, 2, false), c.withTiling(8, 1, 32, 2, false))
+                    ? List.of(c.withTiling(8, 1, 128, 2, false), c.withTiling(8, 1, 64, 2, false))
                     : List.of(c.withTiling(4, 1, 64, 3, false), c.withTiling(4, 2, 32, 3, false), c.withTiling(8, 1, 64, 3, false));
             default -> List.of();
         };

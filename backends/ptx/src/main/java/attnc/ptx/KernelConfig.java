@@ -37,6 +37,17 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, false, DType.FLOAT32);
     }
 
+    /**
+     * The tiling for a pattern: as {@link #of}, except that a mask reading inputs (document ids,
+     * block lists) at D=128 takes 64×64 tiles, which waste less on PARTIAL tiles (measured +9%).
+     */
+    public static KernelConfig of(attnc.ir.Pattern pattern, int sm, DType dtype, int headDim, int valueDim) {
+        KernelConfig standard = of(sm, dtype, headDim, valueDim);
+        boolean dataDependent = attnc.lower.Lowering.readsInputs(pattern.visibility());
+        int widest = Math.max(headDim, valueDim);
+        return dataDependent && widest > 64 && widest <= 128 ? standard.withTiling(4, 1, 64, 2, false) : standard;
+    }
+
     public KernelConfig withTiling(int warps, int mTiles, int blockN, int stages, boolean earlyMaskLoads) {
         return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output);
     }

@@ -37,7 +37,7 @@ final class PtxKernel implements Kernel {
         Binding binding = Binding.of(pattern, problem);
         Device device = Device.get(0);
         DType dtype = problem.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
-        KernelConfig config = KernelConfig.of(device.sm() >= 90 ? 90 : 80, dtype, binding.size("D"), binding.size("Dv"));
+        KernelConfig config = KernelConfig.of(pattern, device.sm() >= 90 ? 90 : 80, dtype, binding.size("D"), binding.size("Dv"));
         GpuAttention gpu = loaded.computeIfAbsent(config, c -> new GpuAttention(device, pattern, PtxModule.render(pattern, c)));
         int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), dv = binding.size("Dv");
         boolean softmax = pattern.norm() instanceof Norm.Softmax;
