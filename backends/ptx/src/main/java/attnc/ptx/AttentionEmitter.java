@@ -220,10 +220,7 @@ final class AttentionEmitter {
         String full = out.newLabel("full_columns");
         out.op("@%tile_full bra.uni " + full);
         out.comment("PARTIAL tile, per column: " + Printer.expr(pattern.visibility()));
-        for (int c = 0; c < cols; c++) {
-            mask.emit(ProgramRenderer.COL, 0, c);
-            out.op("setp.lt.s32 " + out.pred("%kv_ok_c" + c) + ", %kv_c" + c + ", %Nkv");
-        }
+        for (int c = 0; c < cols; c++) mask.emit(ProgramRenderer.COL, 0, c);
         out.label(full);
     }
 
@@ -278,9 +275,7 @@ final class AttentionEmitter {
         if (!mask.constantTrue()) maskElements(false);
         out.op("bra.uni " + full);
         out.label(ragged);
-        if (!earlyColumns()) {
-            for (int c = 0; c < cols; c++) out.op("setp.lt.s32 " + out.pred("%kv_ok_c" + c) + ", %kv_c" + c + ", %Nkv");
-        }
+        for (int c = 0; c < cols; c++) out.op("setp.lt.s32 " + out.pred("%kv_ok_c" + c) + ", %kv_c" + c + ", %Nkv");
         maskElements(true);
         out.label(full);
     }

@@ -178,8 +178,8 @@ public final class DeviceCheck {
                     ? List.of(c.withTiling(8, 1, 64, 2, false), c.withTiling(4, 2, 32, 3, false))
                     : List.of(c.withTiling(4, 2, 64, 2, false), c.withTiling(4, 2, 128, 2, false));
             case "document" -> wide
-                    ? List.of(c.withTiling(8, 1, 128, 2, false), c.withTiling(8, 1, 64, 2, false))
-                    : List.of(c.withTiling(4, 1, 64, 3, false), c.withTiling(4, 2, 32, 3, false), c.withTiling(8, 1, 64, 3, false));
+                    ? List.of(c.withTiling(4, 1, 64, 2, true), c.withTiling(8, 1, 128, 2, false))
+                    : List.of(c.withTiling(4, 2, 64, 3, true), c.withTiling(4, 2, 64, 2, true), c.withTiling(4, 1, 64, 3, true));
             default -> List.of();
         };
     }
