@@ -175,11 +175,11 @@ public final class DeviceCheck {
         boolean wide = c.headDim() > 64;
         return switch (patternName) {
             case "dense", "causal" -> wide
-                    ? List.of(c.withTiling(8, 1, 64, 2, false), c.withTiling(4, 2, 32, 3, false))
-                    : List.of(c.withTiling(4, 2, 64, 2, false), c.withTiling(4, 2, 128, 2, false));
+                    ? List.of(c.withTiling(8, 1, 64, 2, true), c.withTiling(4, 2, 32, 3, true))
+                    : List.of(c.withTiling(4, 2, 64, 2, true), c.withTiling(4, 2, 128, 2, true));
             case "document" -> wide
-                    ? List.of(c.withTiling(4, 1, 64, 2, true), c.withTiling(8, 1, 128, 2, false))
-                    : List.of(c.withTiling(4, 2, 64, 3, true), c.withTiling(4, 2, 64, 2, true), c.withTiling(4, 1, 64, 3, true));
+                    ? List.of(c.withTiling(4, 1, 64, 2, false), c.withTiling(8, 1, 128, 2, true))
+                    : List.of(c.withTiling(4, 2, 64, 2, false), c.withTiling(4, 2, 64, 3, true));
             default -> List.of();
         };
     }

@@ -7,7 +7,7 @@ import attnc.ir.DType;
  * thread block has {@code warps} warps; each warp owns {@code mTiles} slices of 16 query rows
  * and walks the key/value tiles of {@code blockN} keys, loaded {@code stages} deep with cp.async.
  * {@code earlyMaskLoads}: a mask that reads memory per key (document ids) is loaded before
- * S = Q·Kᵀ, hiding the loads under the products at the cost of registers held across them.
+ * S = Q·Kᵀ, hiding the loads under the products (measured +2–3.5% on the document mask).
  * {@code output}: float32 (what {@link attnc.run.Result} holds) or the input dtype (what
  * PyTorch callers expect, and half the bytes to store).
  */
@@ -26,26 +26,28 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         if (output != DType.FLOAT32 && output != dtype) throw new IllegalArgumentException("output must be float32 or the input dtype, got " + output);
     }
 
-    /** The tiling measured best for each head dim (see bench/gpu/RESULTS-ptx.md). */
+    /** The tiling measured best for each head dim (H100, see bench/gpu/RESULTS-ptx.md). */
     public static KernelConfig of(int sm, DType dtype, int headDim, int valueDim) {
         int widest = Math.max(headDim, valueDim);
-        // Measured (H200, bench/gpu/RESULTS-ptx.md): three stages +1.4% at D=64; loading per-key mask
-        // inputs early costs spills and 7% on the document mask, so it stays off.
-        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 3, false, DType.FLOAT32);
-        // D=128: 128-key tiles measured 303 vs 253 TFLOP/s dense (H100, bench/gpu/RESULTS-ptx.md).
-        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, false, DType.FLOAT32);
-        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, false, DType.FLOAT32);
+        // D=64: three stages measured level with two (±1%); 32 query rows a warp halve the K/V fragment loads.
+        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 3, true, DType.FLOAT32);
+        // D=128: 128-key tiles measured 303 vs 253 TFLOP/s dense against 64-key tiles.
+        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, true, DType.FLOAT32);
+        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, true, DType.FLOAT32);
     }
 
     /**
-     * The tiling for a pattern: as {@link #of}, except that a mask reading inputs (document ids,
-     * block lists) at D=128 takes 64×64 tiles, which waste less on PARTIAL tiles (measured +9%).
+     * The tiling for a pattern: as {@link #of}, except for masks that read inputs (document ids,
+     * block lists), where PARTIAL tiles are common: 64×64 tiles at D=128 (measured +9%) and two
+     * stages at D=64 (+1–3%, near the noise).
      */
     public static KernelConfig of(attnc.ir.Pattern pattern, int sm, DType dtype, int headDim, int valueDim) {
         KernelConfig standard = of(sm, dtype, headDim, valueDim);
-        boolean dataDependent = attnc.lower.Lowering.readsInputs(pattern.visibility());
+        if (!attnc.lower.Lowering.readsInputs(pattern.visibility())) return standard;
         int widest = Math.max(headDim, valueDim);
-        return dataDependent && widest > 64 && widest <= 128 ? standard.withTiling(4, 1, 64, 2, false) : standard;
+        if (widest <= 64) return standard.withTiling(4, 2, 64, 2, true);
+        if (widest <= 128) return standard.withTiling(4, 1, 64, 2, true);
+        return standard;
     }
 
     public KernelConfig withTiling(int warps, int mTiles, int blockN, int stages, boolean earlyMaskLoads) {
