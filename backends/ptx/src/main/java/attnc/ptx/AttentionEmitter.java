@@ -1,11 +1,9 @@
 package attnc.ptx;
 
 import attnc.ir.Expr;
-import attnc.ir.Index;
 import attnc.ir.Norm;
 import attnc.ir.Pattern;
 import attnc.ir.Printer;
-import attnc.lower.Instr;
 import attnc.lower.Lowering;
 import attnc.lower.Program;
 import java.util.Optional;

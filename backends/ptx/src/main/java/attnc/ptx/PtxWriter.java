@@ -40,7 +40,7 @@ final class PtxWriter {
     /** ptxas accepts only ASCII, even in comments. */
     static String ascii(String text) {
         String plain = text.replace("\u00b7", "*").replace("\u2192", "->").replace("\u2212", "-").replace("\u221e", "inf")
-                .replace("\u1d40", "^T").replace("\u2264", "<=").replace("\u2265", ">=").replace("\u2014", "--");
+                .replace("\u1d40", "^T").replace("\u2264", "<=").replace("\u2265", ">=").replace("\u2014", "--").replace("\u00d7", "x");
         StringBuilder out = new StringBuilder();
         plain.codePoints().forEach(c -> out.append(c < 128 ? (char) c : '?'));
         return out.toString();
