@@ -1,0 +1,76 @@
+package attnc.ptx;
+
+import attnc.gpu.Device;
+import attnc.gpu.DeviceTensor;
+import attnc.gpu.GpuFunction;
+import attnc.ir.Expr;
+import attnc.ir.Param;
+import attnc.ir.Pattern;
+import attnc.run.Binding;
+import java.util.Map;
+
+/**
+ * A pattern's module loaded on a device, launched on device tensors: builds the argument list
+ * of {@link Signature}, the tile lists ({@link TilePlan}), and runs the kernels. Used by
+ * {@link PtxKernel} for host tensors and directly by benchmarks on resident tensors.
+ */
+public final class GpuAttention {
+    private final Device device;
+    private final Pattern pattern;
+    private final PtxModule module;
+    private final GpuFunction attention;
+    private final GpuFunction classifier;
+
+    public GpuAttention(Device device, Pattern pattern, PtxModule module) {
+        this.device = device;
+        this.pattern = pattern;
+        this.module = module;
+        this.attention = device.modules().function(module.text(), PtxModule.ATTENTION_ENTRY);
+        this.classifier = module.classifies() ? device.modules().function(module.text(), PtxModule.CLASSIFY_ENTRY) : null;
+    }
+
+    /** Device tensors of one launch; lse may be null, inputs by name. */
+    public record Tensors(DeviceTensor q, DeviceTensor k, DeviceTensor v, DeviceTensor out, DeviceTensor lse, Map<String, DeviceTensor> inputs) {}
+
+    public TilePlan plan(Binding binding) {
+        return TilePlan.of(module, binding.size("B"), binding.size("H"), binding.size("Nq"), binding.size("Nkv"));
+    }
+
+    /** Fills the tile lists for this binding (once; reuse them across launches with the same inputs). */
+    public void prepareTiles(Binding binding, Tensors tensors, DeviceTensor tiles) {
+        TilePlan plan = plan(binding);
+        if (classifier == null) tiles.write(plan.allVisible(binding.size("Nkv"), module.config().blockN()));
+        else plan.classify(classifier, args(binding, tensors, tiles));
+    }
+
+    /** Launches the attention kernel (asynchronously, on the default stream). */
+    public void launch(Binding binding, Tensors tensors, DeviceTensor tiles) {
+        TilePlan plan = plan(binding);
+        KernelConfig c = module.config();
+        attention.launch(new int[] {plan.queryBlocks(), binding.size("B") * binding.size("H"), 1},
+                new int[] {c.threads(), 1, 1}, c.sharedBytes(), args(binding, tensors, tiles));
+    }
+
+    private GpuFunction.Args args(Binding binding, Tensors t, DeviceTensor tiles) {
+        TilePlan plan = plan(binding);
+        GpuFunction.Args args = new GpuFunction.Args().pointer(t.q()).pointer(t.k()).pointer(t.v()).pointer(t.out()).pointer(t.lse()).pointer(tiles);
+        Signature signature = Signature.of(pattern);
+        for (String input : signature.inputs()) args.pointer(t.inputs().get(input));
+        args.s32(binding.size("B")).s32(binding.size("H")).s32(binding.size("Hkv")).s32(binding.size("Nq")).s32(binding.size("Nkv"))
+                .s32(binding.queryOffset()).s32(plan.kvTiles()).s32(plan.slotsH()).s32(plan.slotStrideB()).s32(plan.slotStrideH());
+        for (String size : signature.extraSizes()) args.s32(binding.size(size));
+        for (Param p : signature.params()) {
+            switch (binding.params().get(p.name())) {
+                case Expr.IntLit(int v) -> args.s32(v);
+                case Expr.FloatLit(double v) -> args.f32((float) v);
+                case Expr.BoolLit(boolean v) -> args.s32(v ? 1 : 0);
+                case Expr other -> throw new IllegalStateException("param " + p.name() + " is not a literal: " + other);
+            }
+        }
+        return args;
+    }
+
+    public PtxModule module() { return module; }
+    public Device device() { return device; }
+    public GpuFunction attentionFunction() { return attention; }
+}

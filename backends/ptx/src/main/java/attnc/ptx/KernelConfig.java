@@ -1,0 +1,82 @@
+package attnc.ptx;
+
+import attnc.ir.DType;
+
+/**
+ * The shape of one generated kernel: target, input precision, head dims and the tiling. A
+ * thread block has {@code warps} warps; each warp owns {@code mTiles} slices of 16 query rows
+ * and walks the key/value tiles of {@code blockN} keys, loaded {@code stages} deep with cp.async.
+ * {@code earlyMaskLoads}: a mask that reads memory per key (document ids) is loaded before
+ * S = Q·Kᵀ, hiding the loads under the products (measured +2–3.5% on the document mask).
+ * {@code output}: float32 (what {@link attnc.run.Result} holds) or the input dtype (what
+ * PyTorch callers expect, and half the bytes to store).
+ */
+public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int warps, int mTiles, int blockN, int stages,
+                           boolean earlyMaskLoads, DType output) {
+
+    public KernelConfig {
+        if (sm < 80) throw new IllegalArgumentException("the PTX backend needs sm_80 or newer (mma.sync bf16, cp.async), got sm_" + sm);
+        if (dtype != DType.BFLOAT16 && dtype != DType.FLOAT16) throw new IllegalArgumentException("inputs must be bfloat16 or float16, got " + dtype);
+        for (int dim : new int[] {headDim, valueDim}) {
+            if (dim % 16 != 0 || dim < 16 || dim > 256) throw new IllegalArgumentException("head dims must be multiples of 16 up to 256, got " + dim);
+        }
+        if (valueDim % 16 != 0) throw new IllegalArgumentException("value dim must be a multiple of 16");
+        if (blockN % 16 != 0) throw new IllegalArgumentException("blockN must be a multiple of 16");
+        if (stages < 2) throw new IllegalArgumentException("at least two stages");
+        if (output != DType.FLOAT32 && output != dtype) throw new IllegalArgumentException("output must be float32 or the input dtype, got " + output);
+    }
+
+    /** The tiling measured best for each head dim (H100, see bench/gpu/RESULTS-ptx.md). */
+    public static KernelConfig of(int sm, DType dtype, int headDim, int valueDim) {
+        int widest = Math.max(headDim, valueDim);
+        // D=64: three stages measured level with two (±1%); 32 query rows a warp halve the K/V fragment loads.
+        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 3, true, DType.FLOAT32);
+        // D=128: 128-key tiles measured 303 vs 253 TFLOP/s dense against 64-key tiles.
+        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, true, DType.FLOAT32);
+        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, true, DType.FLOAT32);
+    }
+
+    /**
+     * The tiling for a pattern: as {@link #of}, except for masks that read inputs (document ids,
+     * block lists), where PARTIAL tiles are common: 64×64 tiles at D=128 (measured +9%) and two
+     * stages at D=64 (+1–3%, near the noise).
+     */
+    public static KernelConfig of(attnc.ir.Pattern pattern, int sm, DType dtype, int headDim, int valueDim) {
+        KernelConfig standard = of(sm, dtype, headDim, valueDim);
+        if (!attnc.lower.Lowering.readsInputs(pattern.visibility())) return standard;
+        int widest = Math.max(headDim, valueDim);
+        if (widest <= 64) return standard.withTiling(4, 2, 64, 2, true);
+        if (widest <= 128) return standard.withTiling(4, 1, 64, 2, true);
+        return standard;
+    }
+
+    public KernelConfig withTiling(int warps, int mTiles, int blockN, int stages, boolean earlyMaskLoads) {
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output);
+    }
+
+    /** The same kernel storing its output as {@code dtype} (float32 or the input dtype). */
+    public KernelConfig withOutput(DType dtype) {
+        return new KernelConfig(sm, this.dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, dtype);
+    }
+
+    public int threads() { return warps * 32; }
+    public int blockM() { return warps * mTiles * 16; }
+
+    /** Shared-memory row strides in bytes: a 16-byte pad keeps ldmatrix's eight rows on distinct banks. */
+    public int qStride() { return headDim * 2 + 16; }
+    public int vStride() { return valueDim * 2 + 16; }
+
+    public int qBytes() { return blockM() * qStride(); }
+    public int kStageBytes() { return blockN * qStride(); }
+    public int vStageBytes() { return blockN * vStride(); }
+    public int sharedBytes() { return qBytes() + stages * (kStageBytes() + vStageBytes()); }
+
+    /** mma operand type in PTX: bf16 or f16. */
+    String mmaType() { return dtype == DType.BFLOAT16 ? "bf16" : "f16"; }
+
+    /** A short name for file names and cache keys. */
+    public String tag() {
+        return "sm" + sm + "_" + mmaType() + "_d" + headDim + (valueDim != headDim ? "v" + valueDim : "")
+                + "_w" + warps + "m" + mTiles + "n" + blockN + "s" + stages + (earlyMaskLoads ? "_early" : "") + (output != DType.FLOAT32 ? "_out" + mmaType() : "");
+    }
+}

@@ -1,0 +1,33 @@
+package attnc.ptx;
+
+import attnc.ir.Pattern;
+import attnc.lower.Instr;
+import attnc.lower.Lowering;
+import attnc.lower.Program;
+import attnc.ir.Index;
+
+/**
+ * One pattern's PTX module for one {@link KernelConfig}: the attention entry and, unless every
+ * (q, kv) is visible by construction, the tile classifier. The text depends only on the pattern
+ * and the config, so it is the same on every run and can be diffed, cached by hash and exported.
+ */
+public record PtxModule(String text, KernelConfig config, boolean classifies, boolean maskPerBatch, boolean maskPerHead) {
+
+    public static final String ATTENTION_ENTRY = AttentionEmitter.ENTRY;
+    public static final String CLASSIFY_ENTRY = ClassifyEmitter.ENTRY;
+
+    public static PtxModule render(Pattern pattern, KernelConfig config) {
+        Program visibility = Lowering.lower(pattern, pattern.visibility());
+        boolean alwaysVisible = visibility.resultInstr() instanceof Instr.BoolConst(boolean v) && v;
+        StringBuilder text = new StringBuilder();
+        text.append("//\n// attnc ").append(pattern.name()).append(": fused attention forward, ").append(config.tag()).append("\n");
+        for (String line : pattern.doc().lines().toList()) text.append("// ").append(PtxWriter.ascii(line)).append("\n");
+        text.append("//\n.version 8.0\n.target sm_").append(config.sm()).append("\n.address_size 64\n\n");
+        text.append("// dynamic shared memory: ").append(config.sharedBytes()).append(" bytes per block\n");
+        text.append(".extern .shared .align 16 .b8 attnc_smem[];\n\n");
+        text.append(AttentionEmitter.render(pattern, config));
+        if (!alwaysVisible) text.append("\n").append(ClassifyEmitter.render(pattern, config));
+        var deps = visibility.dependsOn(visibility.result());
+        return new PtxModule(text.toString(), config, !alwaysVisible, deps.contains(Index.B), deps.contains(Index.H));
+    }
+}

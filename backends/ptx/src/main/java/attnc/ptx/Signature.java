@@ -1,0 +1,56 @@
+package attnc.ptx;
+
+import attnc.ir.Expr;
+import attnc.ir.ExprTree;
+import attnc.ir.Input;
+import attnc.ir.Param;
+import attnc.ir.Pattern;
+import attnc.ir.Sizes;
+import attnc.ir.Type;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+
+/**
+ * The parameter list that every kernel of a pattern shares, in order: tensors (q, k, v, out, lse,
+ * the tile list, then the pattern's inputs), the launch sizes, the symbolic sizes of inputs, and
+ * the pattern's params. The Java launcher and the exported manifest both follow it.
+ */
+record Signature(List<String> inputs, List<String> extraSizes, List<Param> params) {
+    static final List<String> TENSORS = List.of("q", "k", "v", "out", "lse", "tiles");
+    static final List<String> SIZES = List.of("B", "H", "Hkv", "Nq", "Nkv", "query_offset", "kv_tiles", "slots_h", "slot_stride_b", "slot_stride_h");
+
+    static Signature of(Pattern pattern) {
+        TreeSet<String> extra = new TreeSet<>();
+        for (Input input : pattern.inputs()) {
+            for (Expr dim : input.shape()) {
+                ExprTree.any(dim, e -> {
+                    if (e instanceof Expr.SizeRef(String name) && !Sizes.STANDARD.contains(name)) extra.add(name);
+                    return false;
+                });
+            }
+        }
+        return new Signature(pattern.inputs().stream().map(Input::name).toList(), List.copyOf(extra), pattern.params());
+    }
+
+    /** Every parameter as (PTX type, name), in launch order. */
+    List<String[]> declarations() {
+        List<String[]> all = new ArrayList<>();
+        for (String t : TENSORS) all.add(new String[] {".u64", "p_" + t});
+        for (String i : inputs) all.add(new String[] {".u64", "p_in_" + i});
+        for (String s : SIZES) all.add(new String[] {".s32", "p_" + s});
+        for (String s : extraSizes) all.add(new String[] {".s32", "p_size_" + s});
+        for (Param p : params) all.add(new String[] {p.type() == Type.FLOAT ? ".f32" : ".s32", "p_param_" + p.name()});
+        return all;
+    }
+
+    /** The entry header: {@code .visible .entry name(.param ... )}. */
+    String header(String entry) {
+        StringBuilder text = new StringBuilder(".visible .entry " + entry + "(\n");
+        List<String[]> all = declarations();
+        for (int i = 0; i < all.size(); i++) {
+            text.append("\t.param ").append(all.get(i)[0]).append(" ").append(all.get(i)[1]).append(i + 1 < all.size() ? ",\n" : "\n");
+        }
+        return text.append(")").toString();
+    }
+}

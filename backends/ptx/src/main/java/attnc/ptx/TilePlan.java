@@ -1,0 +1,51 @@
+package attnc.ptx;
+
+import attnc.gpu.DeviceTensor;
+import attnc.gpu.GpuFunction;
+import attnc.ir.DType;
+
+/**
+ * The tile lists one launch walks: for each slot (batch and/or head the mask depends on) and
+ * query block, {@code [count, entry...]} with entry = kv tile | FULL bit. Built on the host when
+ * every (q, kv) is visible by construction (all tiles FULL but a ragged last one), else by the
+ * classifier kernel on the device. This is the plug-in point for a symbolic tile analysis
+ * ({@code attnc.analysis}): it can fill the same lists on the host for index-only masks.
+ */
+public record TilePlan(int queryBlocks, int kvTiles, int slotsB, int slotsH) {
+
+    public static TilePlan of(PtxModule module, int batch, int heads, int nq, int nkv) {
+        KernelConfig c = module.config();
+        return new TilePlan(ceilDiv(nq, c.blockM()), ceilDiv(nkv, c.blockN()),
+                module.maskPerBatch() ? batch : 1, module.maskPerHead() ? heads : 1);
+    }
+
+    public int slots() { return slotsB * slotsH; }
+    public int slotStrideB() { return slotsB > 1 ? slotsH : 0; }
+    public int slotStrideH() { return slotsH > 1 ? 1 : 0; }
+    public int listLength() { return slots() * queryBlocks * (kvTiles + 1); }
+
+    /** Lists where every tile is visible: FULL, except a last tile that runs past Nkv. */
+    public int[] allVisible(int nkv, int blockN) {
+        int[] lists = new int[listLength()];
+        for (int qb = 0; qb < slots() * queryBlocks; qb++) {
+            int base = qb * (kvTiles + 1);
+            lists[base] = kvTiles;
+            for (int t = 0; t < kvTiles; t++) {
+                boolean whole = (t + 1) * blockN <= nkv;
+                lists[base + 1 + t] = t | (whole ? TileLoader.FULL_BIT : 0);
+            }
+        }
+        return lists;
+    }
+
+    /** Fills {@code lists} on the device with the classifier (same arguments as the attention kernel). */
+    public void classify(GpuFunction classifier, GpuFunction.Args args) {
+        classifier.launch(new int[] {queryBlocks, slots(), 1}, new int[] {ClassifyEmitter.THREADS, 1, 1}, 0, args);
+    }
+
+    public DeviceTensor allocate(attnc.gpu.Device device) {
+        return DeviceTensor.allocate(device, DType.INT32, listLength());
+    }
+
+    static int ceilDiv(int a, int b) { return (a + b - 1) / b; }
+}

@@ -1,0 +1,76 @@
+package attnc.ptx;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import attnc.front.Frontend;
+import attnc.ir.DType;
+import attnc.ir.Pattern;
+import attnc.pass.Passes;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** What the generated module contains for a few patterns, and the host side of the tile lists. */
+class KernelTextTest {
+    private static final KernelConfig D64 = KernelConfig.of(80, DType.BFLOAT16, 64, 64);
+
+    private static PtxModule module(String text) throws Exception {
+        Pattern pattern = Passes.optimize(Frontend.compile("t", text), Map.of());
+        return PtxModule.render(pattern, D64);
+    }
+
+    @Test
+    void denseKernelUsesTheTensorCorePathAndNeedsNoClassifier() throws Exception {
+        PtxModule dense = module("mask: true");
+        String text = dense.text();
+        for (String instruction : new String[] {"mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32", "ldmatrix.sync.aligned.m8n8.x4.shared.b16",
+                "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16", "cp.async.cg.shared.global", "ex2.approx.ftz.f32", "shfl.sync.bfly.b32"}) {
+            assertTrue(text.contains(instruction), instruction);
+        }
+        assertFalse(dense.classifies(), "an all-visible mask has no classifier");
+        assertFalse(text.contains(PtxModule.CLASSIFY_ENTRY));
+    }
+
+    @Test
+    void softcapUsesHardwareTanhAndMasksGetAClassifier() throws Exception {
+        assertTrue(module("mask: true\nscore: 30.0 * tanh(s / 30.0)").text().contains("tanh.approx.f32"));
+        PtxModule document = module("input doc: int32[B, Nkv]\nmask: doc[b, q] == doc[b, kv]");
+        assertTrue(document.classifies());
+        assertTrue(document.maskPerBatch() && !document.maskPerHead(), "document ids vary by batch, not by head");
+        assertTrue(document.text().contains("// mask: doc[b, q] == doc[b, kv]"), "comments name the pattern's expressions");
+    }
+
+    @Test
+    void fp16InputsUseTheFp16Mma() throws Exception {
+        Pattern pattern = Frontend.compile("t", "mask: q >= kv");
+        String text = PtxModule.render(pattern, KernelConfig.of(90, DType.FLOAT16, 128, 128)).text();
+        assertTrue(text.contains("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32") && text.contains(".target sm_90"));
+    }
+
+    @Test
+    void outputsInTheInputPrecisionArePackedPairs() throws Exception {
+        Pattern pattern = Frontend.compile("t", "input gate: float32[H]\nmask: q >= kv\noutput: o * sigmoid(gate[h])");
+        String text = PtxModule.render(pattern, KernelConfig.of(90, DType.BFLOAT16, 64, 64).withOutput(DType.BFLOAT16)).text();
+        assertTrue(text.contains("st.global.b32") && !text.contains("st.global.v2.f32"), "bf16 pairs, no fp32 stores");
+        PtxAssemblesTest.assemble(text, 90);
+    }
+
+    @Test
+    void allVisibleListsMarkOnlyTheRaggedLastTilePartial() {
+        TilePlan plan = new TilePlan(2, 3, 1, 1);
+        int[] lists = plan.allVisible(130, 64);
+        int full = TileLoader.FULL_BIT;
+        assertArrayEquals(new int[] {3, full, 1 | full, 2, 3, full, 1 | full, 2}, lists);
+        assertEquals(0, plan.slotStrideB());
+    }
+
+    @Test
+    void configsRejectWhatTheKernelCannotDo() {
+        assertThrows(IllegalArgumentException.class, () -> KernelConfig.of(75, DType.BFLOAT16, 64, 64));
+        assertThrows(IllegalArgumentException.class, () -> KernelConfig.of(80, DType.FLOAT32, 64, 64));
+        assertThrows(IllegalArgumentException.class, () -> KernelConfig.of(80, DType.BFLOAT16, 72, 72));
+    }
+}

@@ -1,0 +1,69 @@
+package attnc.ptx;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import attnc.ir.DType;
+import attnc.ir.Pattern;
+import attnc.pass.Passes;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+/** Every pattern's PTX is accepted by ptxas for sm_80 and sm_90 (no GPU needed), and is deterministic. */
+class PtxAssemblesTest {
+    static final String PTXAS = System.getProperty("attnc.ptxas", "/usr/local/bin/ptxas");
+
+    @TestFactory
+    List<DynamicTest> everyPatternAssembles() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Path file : Patterns.files()) {
+            record Target(int sm, DType dtype, int headDim) {}
+            for (Target t : List.of(new Target(80, DType.BFLOAT16, 64), new Target(90, DType.BFLOAT16, 128), new Target(90, DType.FLOAT16, 64))) {
+                tests.add(DynamicTest.dynamicTest(file.getFileName() + " sm_" + t.sm() + " " + t.dtype() + " D=" + t.headDim(), () -> {
+                    Pattern pattern = Patterns.compile(file);
+                    if (pattern == null) return;
+                    pattern = Passes.optimize(pattern, Map.of());
+                    PtxModule module = PtxModule.render(pattern, KernelConfig.of(t.sm(), t.dtype(), t.headDim(), t.headDim()));
+                    assemble(module.text(), t.sm());
+                }));
+            }
+        }
+        return tests;
+    }
+
+    @Test
+    void sameInputSameText() throws Exception {
+        for (Path file : Patterns.files()) {
+            Pattern pattern = Patterns.compile(file);
+            if (pattern == null) continue;
+            KernelConfig config = KernelConfig.of(80, DType.BFLOAT16, 64, 64);
+            String first = PtxModule.render(pattern, config).text();
+            String second = PtxModule.render(Patterns.compile(file), config).text();
+            assertEquals(first, second, file.toString());
+            assertTrue(first.chars().allMatch(c -> c < 128), "PTX is ASCII");
+        }
+    }
+
+    static void assemble(String ptx, int sm) throws IOException, InterruptedException {
+        if (!Files.isExecutable(Path.of(PTXAS))) fail("ptxas not found at " + PTXAS + " (set -Dattnc.ptxas=...)");
+        Path file = Files.createTempFile("attnc", ".ptx");
+        try {
+            Files.writeString(file, ptx);
+            Process process = new ProcessBuilder(PTXAS, "-arch=sm_" + sm, file.toString(), "-o", "/dev/null").redirectErrorStream(true).start();
+            String log = new String(process.getInputStream().readAllBytes());
+            assertTrue(process.waitFor(120, TimeUnit.SECONDS), "ptxas timed out");
+            assertEquals(0, process.exitValue(), "ptxas rejected the PTX:\n" + log);
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+}

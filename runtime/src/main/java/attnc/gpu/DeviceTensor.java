@@ -1,0 +1,132 @@
+package attnc.gpu;
+
+import attnc.ir.DType;
+import attnc.tensor.Tensor;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * A dense row-major tensor in device memory: dtype, shape, bytes. Closing it frees the memory;
+ * use try-with-resources. bf16 and fp16 values travel as their 16-bit encodings, bool as bytes.
+ */
+public final class DeviceTensor implements AutoCloseable {
+    private final Device device;
+    private final DType dtype;
+    private final int[] shape;
+    private final long bytes;
+    private CUdeviceptr pointer;
+
+    private DeviceTensor(Device device, DType dtype, int[] shape) {
+        this.device = device;
+        this.dtype = dtype;
+        this.shape = shape.clone();
+        this.bytes = Tensor.elementCount(shape) * dtype.bytes();
+        device.makeCurrent();
+        pointer = new CUdeviceptr();
+        Cuda.check("cuMemAlloc(" + bytes + " bytes)", JCudaDriver.cuMemAlloc(pointer, Math.max(bytes, 1)));
+    }
+
+    /** Uninitialised device memory for a tensor of this dtype and shape. */
+    public static DeviceTensor allocate(Device device, DType dtype, int... shape) {
+        return new DeviceTensor(device, dtype, shape);
+    }
+
+    /** Copies a host tensor to the device, converting its values to {@code as} (e.g. float32 to bf16). */
+    public static DeviceTensor upload(Device device, Tensor host, DType as) {
+        if (host.dtype().loadsAs() != as.loadsAs()) {
+            throw new IllegalArgumentException("cannot store a " + host.dtype() + " tensor as " + as);
+        }
+        DeviceTensor tensor = new DeviceTensor(device, as, host.shape());
+        try {
+            tensor.write(encode(host, as));
+        } catch (RuntimeException e) {
+            tensor.close();
+            throw e;
+        }
+        return tensor;
+    }
+
+    private static ByteBuffer encode(Tensor host, DType as) {
+        ByteBuffer buffer = ByteBuffer.allocateDirect(Math.toIntExact(Tensor.elementCount(host.shape()) * as.bytes()))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        int n = host.size();
+        switch (as) {
+            case FLOAT32 -> { for (int i = 0; i < n; i++) buffer.putFloat((float) host.getDouble(i)); }
+            case BFLOAT16 -> { for (int i = 0; i < n; i++) buffer.putShort(bf16Bits((float) host.getDouble(i))); }
+            case FLOAT16 -> { for (int i = 0; i < n; i++) buffer.putShort(Float.floatToFloat16((float) host.getDouble(i))); }
+            case INT32 -> { for (int i = 0; i < n; i++) buffer.putInt(host.ints()[i]); }
+            case BOOL -> { for (int i = 0; i < n; i++) buffer.put((byte) (host.ints()[i] != 0 ? 1 : 0)); }
+        }
+        return buffer.flip();
+    }
+
+    private static short bf16Bits(float x) {
+        return (short) (Float.floatToRawIntBits(Tensor.bfloat16(x)) >>> 16);
+    }
+
+    /** Copies bytes from the host into this tensor (the whole tensor). */
+    public void write(ByteBuffer data) {
+        requireOpen();
+        if (data.remaining() != bytes) throw new IllegalArgumentException("expected " + bytes + " bytes, got " + data.remaining());
+        device.makeCurrent();
+        Cuda.check("cuMemcpyHtoD(" + bytes + " bytes)", JCudaDriver.cuMemcpyHtoD(pointer, Pointer.to(data), bytes));
+    }
+
+    public void write(int[] values) {
+        ByteBuffer buffer = ByteBuffer.allocateDirect(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int v : values) buffer.putInt(v);
+        write(buffer.flip());
+    }
+
+    /** Fills every byte with {@code value}: poisons outputs before a check (0xFF gives NaN floats). */
+    public void fill(int value) {
+        requireOpen();
+        device.makeCurrent();
+        Cuda.check("cuMemsetD8", JCudaDriver.cuMemsetD8(pointer, (byte) value, bytes));
+    }
+
+    /** Reads a float32 tensor back. */
+    public float[] readFloats() {
+        requireOpen();
+        if (dtype != DType.FLOAT32) throw new IllegalStateException("readFloats on a " + dtype + " tensor");
+        float[] out = new float[Math.toIntExact(bytes / 4)];
+        device.makeCurrent();
+        Cuda.check("cuMemcpyDtoH(" + bytes + " bytes)", JCudaDriver.cuMemcpyDtoH(Pointer.to(out), pointer, bytes));
+        return out;
+    }
+
+    public int[] readInts() {
+        requireOpen();
+        if (dtype != DType.INT32) throw new IllegalStateException("readInts on a " + dtype + " tensor");
+        int[] out = new int[Math.toIntExact(bytes / 4)];
+        device.makeCurrent();
+        Cuda.check("cuMemcpyDtoH(" + bytes + " bytes)", JCudaDriver.cuMemcpyDtoH(Pointer.to(out), pointer, bytes));
+        return out;
+    }
+
+    CUdeviceptr pointer() {
+        requireOpen();
+        return pointer;
+    }
+
+    private void requireOpen() {
+        if (pointer == null) throw new IllegalStateException("device tensor " + Arrays.toString(shape) + " is closed");
+    }
+
+    public DType dtype() { return dtype; }
+    public int[] shape() { return shape.clone(); }
+    public long bytes() { return bytes; }
+    public Device device() { return device; }
+
+    @Override
+    public void close() {
+        if (pointer == null) return;
+        device.makeCurrent();
+        Cuda.check("cuMemFree", JCudaDriver.cuMemFree(pointer));
+        pointer = null;
+    }
+}
