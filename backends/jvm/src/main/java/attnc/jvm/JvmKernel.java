@@ -1,0 +1,86 @@
+package attnc.jvm;
+
+import attnc.ir.Expr;
+import attnc.ir.Norm;
+import attnc.ir.Pattern;
+import attnc.jvm.emit.GeneratedKernel;
+import attnc.jvm.kernel.Driver;
+import attnc.jvm.kernel.KernelLoader;
+import attnc.jvm.kernel.Launch;
+import attnc.jvm.kernel.Operand;
+import attnc.jvm.kernel.OutputSink;
+import attnc.jvm.kernel.TileClassifier;
+import attnc.jvm.kernel.TileKernel;
+import attnc.jvm.sparsity.IntervalClassifier;
+import attnc.lower.Lowering;
+import attnc.run.Binding;
+import attnc.run.Kernel;
+import attnc.run.Problem;
+import attnc.run.Result;
+import attnc.tensor.Tensor;
+import java.util.Map;
+
+/**
+ * A pattern compiled for the CPU: its generated class, loaded, plus what a launch needs to feed
+ * it. Holds no per-call state (scratch is per thread), so concurrent {@code forward} calls are safe.
+ */
+public final class JvmKernel implements Kernel {
+    private final Pattern pattern;
+    private final GeneratedKernel generated;
+    private final TileKernel tiles;
+    private final IntervalClassifier classifier;
+    private final boolean masked;
+
+    JvmKernel(Pattern pattern, GeneratedKernel generated) {
+        this.pattern = pattern;
+        this.generated = generated;
+        this.tiles = KernelLoader.load(generated.bytes());
+        var maskProgram = Lowering.lower(pattern, pattern.visibility());
+        this.masked = !(maskProgram.resultInstr() instanceof attnc.lower.Instr.BoolConst(boolean v) && v);
+        this.classifier = new IntervalClassifier(maskProgram, generated.slots());
+    }
+
+    @Override public Pattern pattern() { return pattern; }
+
+    /** The generated class (name and bytes), for export and the Maven plugin. */
+    public GeneratedKernel generated() { return generated; }
+
+    public boolean producesLse() { return pattern.norm() instanceof Norm.Softmax; }
+
+    @Override
+    public Result forward(Problem problem) {
+        Binding binding = Binding.of(pattern, problem);
+        int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), dv = binding.size("Dv");
+        float[] out = new float[b * h * nq * dv];
+        float[] lse = producesLse() ? new float[b * h * nq] : null;
+        Launch launch = launch(binding, problem.inputs(),
+                Operand.Heap.dense(problem.q().floats(), h, nq, binding.size("D")),
+                Operand.Heap.dense(problem.k().floats(), binding.size("Hkv"), binding.size("Nkv"), binding.size("D")),
+                Operand.Heap.dense(problem.v().floats(), binding.size("Hkv"), binding.size("Nkv"), dv),
+                new OutputSink.Heap(out, (long) h * nq * dv, (long) nq * dv, dv), lse);
+        Driver.run(tiles, launch);
+        return new Result(out, lse, new int[] {b, h, nq, dv});
+    }
+
+    /**
+     * Runs on tensors in place (heap or off-heap, [B, H, N, D] or [B, N, H, D], fp32/bf16/fp16),
+     * writing fp32 output through {@code out} and, when {@code lse} is not null, the natural-log
+     * LSE [B, H, Nq]. {@code queryOffset} < 0 means bottom-right aligned, as in {@link Problem}.
+     */
+    public void forward(StridedTensor q, StridedTensor k, StridedTensor v, OutputSink out, float[] lse,
+                        Map<String, Tensor> inputs, Map<String, Expr> params, int queryOffset) {
+        Binding binding = LaunchBinding.of(pattern, q, k, v, inputs, params, queryOffset);
+        if (lse != null && (!producesLse() || lse.length < q.batch() * q.heads() * q.n())) {
+            throw new IllegalArgumentException("lse: needs a softmax pattern and B·H·Nq = " + q.batch() * q.heads() * q.n() + " floats");
+        }
+        Driver.run(tiles, launch(binding, inputs, q.operand(), k.operand(), v.operand(), out, lse));
+    }
+
+    private Launch launch(Binding binding, Map<String, Tensor> inputs, Operand q, Operand k, Operand v, OutputSink out, float[] lse) {
+        var env = generated.slots().env(binding, inputs);
+        TileClassifier classify = masked ? classifier.bind(env) : TileClassifier.ALWAYS_FULL;
+        return new Launch(q, k, v, out, lse, env, classify,
+                binding.size("B"), binding.size("H"), binding.size("Hkv"), binding.size("Nq"), binding.size("Nkv"),
+                binding.size("D"), binding.size("Dv"), binding.queryOffset());
+    }
+}

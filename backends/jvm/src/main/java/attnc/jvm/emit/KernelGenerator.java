@@ -1,0 +1,272 @@
+package attnc.jvm.emit;
+
+import attnc.ir.Expr;
+import attnc.ir.Index;
+import attnc.ir.Norm;
+import attnc.ir.Pattern;
+import attnc.ir.Type;
+import attnc.jvm.kernel.FlashTemplate;
+import attnc.lower.Instr;
+import attnc.lower.Lowering;
+import attnc.lower.Program;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.objectweb.asm.ClassReader;
+import org.objectweb.asm.ClassVisitor;
+import org.objectweb.asm.ClassWriter;
+import org.objectweb.asm.Label;
+import org.objectweb.asm.MethodVisitor;
+import org.objectweb.asm.Opcodes;
+import org.objectweb.asm.commons.ClassRemapper;
+import org.objectweb.asm.commons.SimpleRemapper;
+
+/**
+ * Generates one kernel class per pattern: the bytecode of {@link FlashTemplate} copied under a new
+ * name ({@link ClassRemapper}), with its hook methods dropped and re-emitted from the pattern's
+ * lowered programs ({@link ProgramRenderer}). Why a template rather than emitting the whole
+ * kernel: the tiling, packing and online softmax are pattern-independent and far easier to read,
+ * test and tune as Java; only the hooks differ, and because each pattern has its own copy of
+ * the driver, every hook call site is monomorphic and C2 inlines the pattern into the loop.
+ *
+ * <p>The result is an ordinary class file: {@link GeneratedKernel#bytes()} can be loaded as a
+ * hidden class ({@link attnc.jvm.kernel.KernelLoader}) or written to disk (the Maven plugin,
+ * export, {@code -Dattnc.dump=DIR}); it needs only the {@code attnc.jvm.kernel} runtime classes.
+ */
+public final class KernelGenerator {
+    private static final String TEMPLATE = FlashTemplate.class.getName().replace('.', '/');
+    private static final String PACKAGE = "attnc/jvm/kernel/";
+    private static final Set<String> HOOKS = Set.of("tileQSize", "tileKvSize", "norm", "hasScore", "hasMask",
+            "hasNormValue", "hasOutput", "rowScale", "normValue", "scoreRow", "maskRow", "output");
+    private static final String ENV = "L" + ProgramRenderer.ENV + ";";
+    private static final String ROW_HOOK = "(" + ENV + "IIII[FII)";
+
+    /** Default tile sizes: 64 queries × 4 vectors of keys (64 keys with AVX-512). */
+    public static final int DEFAULT_TILE_Q = 64;
+
+    private KernelGenerator() {}
+
+    /** Class bytes for a pattern (already optimised by {@link attnc.pass.Passes}), with tile sizes. */
+    public static GeneratedKernel generate(Pattern pattern, int tileQ, int tileKv) {
+        if (tileQ <= 0 || tileQ % 4 != 0) throw new IllegalArgumentException("tile q must be a positive multiple of 4, got " + tileQ);
+        int blockKv = 4 * attnc.jvm.kernel.Lanes.L;
+        if (tileKv <= 0 || tileKv % blockKv != 0) throw new IllegalArgumentException("tile kv must be a positive multiple of " + blockKv + ", got " + tileKv);
+        String name = PACKAGE + "Flash_" + sanitize(pattern.name()) + "_" + tileQ + "x" + tileKv;
+        Slots slots = new Slots(pattern);
+        Hooks hooks = Hooks.of(pattern);
+        ClassWriter writer = new ClassWriter(ClassWriter.COMPUTE_MAXS);
+        ClassVisitor dropHooks = new ClassVisitor(Opcodes.ASM9, writer) {
+            @Override
+            public MethodVisitor visitMethod(int access, String method, String desc, String signature, String[] exceptions) {
+                return HOOKS.contains(method) ? null : super.visitMethod(access, method, desc, signature, exceptions);
+            }
+
+            @Override
+            public void visitEnd() {
+                emitHooks(writer, hooks, slots, tileQ, tileKv);
+                super.visitEnd();
+            }
+        };
+        new ClassReader(templateBytes()).accept(new ClassRemapper(dropHooks, new SimpleRemapper(TEMPLATE, name)), 0);
+        return new GeneratedKernel(name.replace('/', '.'), writer.toByteArray(), slots);
+    }
+
+    public static int defaultTileKv() { return 4 * attnc.jvm.kernel.Lanes.L; }
+
+    /** The pattern's lowered parts, and which of them are trivial (their hook is then skipped). */
+    record Hooks(Program scale, Program score, Program mask, Optional<Program> normValue, Program output, int norm) {
+        static Hooks of(Pattern p) {
+            Optional<Expr> normExpr = switch (p.norm()) {
+                case Norm.Softmax(Optional<Expr> sink) -> sink;
+                case Norm.Sigmoid(Expr bias) -> Optional.of(bias);
+                case Norm.Identity() -> Optional.empty();
+            };
+            int norm = switch (p.norm()) { case Norm.Softmax s -> 0; case Norm.Sigmoid s -> 1; case Norm.Identity i -> 2; };
+            Hooks hooks = new Hooks(Lowering.lower(p, p.scale()), Lowering.lower(p, p.score()), Lowering.lower(p, p.visibility()),
+                    normExpr.map(e -> Lowering.lower(p, e)), Lowering.lower(p, p.output()), norm);
+            requireIndependent(hooks.scale, "scale", Index.KV, Index.D);
+            hooks.normValue.ifPresent(v -> requireIndependent(v, "the normalisation's value", Index.KV, Index.D));
+            requireIndependent(hooks.output, "output", Index.KV);
+            requireIndependent(hooks.score, "score", Index.D);
+            requireIndependent(hooks.mask, "mask", Index.D);
+            return hooks;
+        }
+
+        boolean hasScore() { return !(score.resultInstr() instanceof Instr.Score); }
+        boolean hasMask() { return !(mask.resultInstr() instanceof Instr.BoolConst(boolean v) && v); }
+        boolean hasOutput() { return !(output.resultInstr() instanceof Instr.Output); }
+
+        private static void requireIndependent(Program program, String part, Index... indices) {
+            for (Index i : indices) {
+                if (program.dependsOn(program.result()).contains(i)) {
+                    throw new IllegalArgumentException("the JVM backend cannot compile a " + part + " that depends on " + i);
+                }
+            }
+        }
+    }
+
+    private static void emitHooks(ClassWriter cw, Hooks hooks, Slots slots, int tileQ, int tileKv) {
+        constant(cw, "tileQSize", tileQ);
+        constant(cw, "tileKvSize", tileKv);
+        constant(cw, "norm", hooks.norm());
+        flag(cw, "hasScore", hooks.hasScore());
+        flag(cw, "hasMask", hooks.hasMask());
+        flag(cw, "hasNormValue", hooks.normValue().isPresent());
+        flag(cw, "hasOutput", hooks.hasOutput());
+        rowValue(cw, "rowScale", hooks.scale(), slots);
+        rowValue(cw, "normValue", hooks.normValue().orElse(Lowering.lower(Pattern.of("zero", new Expr.BoolLit(true)), new Expr.FloatLit(0))), slots);
+        keyLoop(cw, "scoreRow", hooks.score(), slots, false);
+        keyLoop(cw, "maskRow", hooks.mask(), slots, true);
+        outputHook(cw, hooks.output(), slots);
+    }
+
+    private static void constant(ClassWriter cw, String name, int value) {
+        MethodVisitor mv = cw.visitMethod(Opcodes.ACC_STATIC, name, "()I", null, null);
+        mv.visitCode();
+        mv.visitLdcInsn(value);
+        mv.visitInsn(Opcodes.IRETURN);
+        mv.visitMaxs(0, 0);
+        mv.visitEnd();
+    }
+
+    private static void flag(ClassWriter cw, String name, boolean value) {
+        MethodVisitor mv = cw.visitMethod(Opcodes.ACC_STATIC, name, "()Z", null, null);
+        mv.visitCode();
+        mv.visitInsn(value ? Opcodes.ICONST_1 : Opcodes.ICONST_0);
+        mv.visitInsn(Opcodes.IRETURN);
+        mv.visitMaxs(0, 0);
+        mv.visitEnd();
+    }
+
+    /** {@code static float name(Env env, int b, int h, int q)}: a per-row value, all scalar. */
+    private static void rowValue(ClassWriter cw, String name, Program program, Slots slots) {
+        MethodVisitor mv = cw.visitMethod(Opcodes.ACC_STATIC, name, "(" + ENV + "III)F", null, null);
+        mv.visitCode();
+        var context = new ProgramRenderer.Context(0, 1, 2, 3, -1, -1, -1, -1);
+        ProgramRenderer r = new ProgramRenderer(mv, program, slots, context, 4, false);
+        r.emitScalars();
+        r.pushResult(false);
+        toFloat(mv, r.resultType());
+        mv.visitInsn(Opcodes.FRETURN);
+        mv.visitMaxs(0, 0);
+        mv.visitEnd();
+    }
+
+    /** {@code static float output(Env env, int b, int h, int q, int d, float o)}. */
+    private static void outputHook(ClassWriter cw, Program program, Slots slots) {
+        MethodVisitor mv = cw.visitMethod(Opcodes.ACC_STATIC, "output", "(" + ENV + "IIIIF)F", null, null);
+        mv.visitCode();
+        var context = new ProgramRenderer.Context(0, 1, 2, 3, 4, 5, -1, -1);
+        ProgramRenderer r = new ProgramRenderer(mv, program, slots, context, 6, false);
+        r.emitScalars();
+        r.pushResult(false);
+        toFloat(mv, r.resultType());
+        mv.visitInsn(Opcodes.FRETURN);
+        mv.visitMaxs(0, 0);
+        mv.visitEnd();
+    }
+
+    private static void toFloat(MethodVisitor mv, Type type) {
+        if (type == Type.INT) mv.visitInsn(Opcodes.I2F);
+    }
+
+    /**
+     * {@code scoreRow} (rewrites s[off ..] with the score expression) or {@code maskRow} (writes
+     * 0/−∞ to bias[off ..] and returns the visible count), over {@code vectors} vectors of keys
+     * from kv0. Registers that do not depend on kv are computed once before the loop.
+     * Locals: 0 env, 1 b, 2 h, 3 q, 4 kv0, 5 array, 6 off, 7 vectors, 8 count, 9 i, 10 kv lanes,
+     * 11 score lanes, 12.. registers.
+     */
+    private static void keyLoop(ClassWriter cw, String name, Program program, Slots slots, boolean mask) {
+        MethodVisitor mv = cw.visitMethod(Opcodes.ACC_STATIC, name, ROW_HOOK + (mask ? "I" : "V"), null, null);
+        mv.visitCode();
+        var context = new ProgramRenderer.Context(0, 1, 2, 3, -1, -1, 10, 11);
+        ProgramRenderer r = new ProgramRenderer(mv, program, slots, context, 12, true);
+        mv.visitInsn(Opcodes.ICONST_0);
+        mv.visitVarInsn(Opcodes.ISTORE, 8);
+        r.emitScalars();
+        mv.visitInsn(Opcodes.ICONST_0);
+        mv.visitVarInsn(Opcodes.ISTORE, 9);
+        Label head = new Label(), end = new Label();
+        mv.visitLabel(head);
+        List<Object> frame = new ArrayList<>(List.of(ProgramRenderer.ENV, Opcodes.INTEGER, Opcodes.INTEGER, Opcodes.INTEGER,
+                Opcodes.INTEGER, "[F", Opcodes.INTEGER, Opcodes.INTEGER, Opcodes.INTEGER, Opcodes.INTEGER, Opcodes.TOP, Opcodes.TOP));
+        frame.addAll(r.frameLocals());
+        while (frame.getLast() == Opcodes.TOP) frame.removeLast();
+        mv.visitFrame(Opcodes.F_FULL, frame.size(), frame.toArray(), 0, new Object[0]);
+        mv.visitVarInsn(Opcodes.ILOAD, 9);
+        mv.visitVarInsn(Opcodes.ILOAD, 7);
+        mv.visitJumpInsn(Opcodes.IF_ICMPGE, end);
+        // kv lanes = kv0 + i·L + (0 .. L-1); scores from s[off + i·L]
+        mv.visitVarInsn(Opcodes.ILOAD, 4);
+        laneOffset(mv);
+        mv.visitMethodInsn(Opcodes.INVOKESTATIC, ProgramRenderer.LANES, "kvLanes", "(I)Ljdk/incubator/vector/IntVector;", false);
+        mv.visitVarInsn(Opcodes.ASTORE, 10);
+        if (!mask) {
+            mv.visitVarInsn(Opcodes.ALOAD, 5);
+            mv.visitVarInsn(Opcodes.ILOAD, 6);
+            laneOffset(mv);
+            mv.visitMethodInsn(Opcodes.INVOKESTATIC, ProgramRenderer.LANES, "scores", "([FI)Ljdk/incubator/vector/FloatVector;", false);
+            mv.visitVarInsn(Opcodes.ASTORE, 11);
+        }
+        r.emitVectors();
+        if (mask) {
+            mv.visitVarInsn(Opcodes.ILOAD, 8);
+            r.pushResult(false);
+            mv.visitVarInsn(Opcodes.ALOAD, 5);
+            mv.visitVarInsn(Opcodes.ILOAD, 6);
+            laneOffset(mv);
+            mv.visitMethodInsn(Opcodes.INVOKESTATIC, ProgramRenderer.LANES, "storeBias",
+                    "(" + ProgramRenderer.descriptor(Type.BOOL, r.resultIsVector()) + "[FI)I", false);
+            mv.visitInsn(Opcodes.IADD);
+            mv.visitVarInsn(Opcodes.ISTORE, 8);
+        } else {
+            r.pushResult(true);
+            if (r.resultType() == Type.INT) {
+                mv.visitMethodInsn(Opcodes.INVOKESTATIC, ProgramRenderer.LANES, "I2F",
+                        "(Ljdk/incubator/vector/IntVector;)Ljdk/incubator/vector/FloatVector;", false);
+            }
+            mv.visitVarInsn(Opcodes.ALOAD, 5);
+            mv.visitVarInsn(Opcodes.ILOAD, 6);
+            laneOffset(mv);
+            mv.visitMethodInsn(Opcodes.INVOKESTATIC, ProgramRenderer.LANES, "storeScores", "(Ljdk/incubator/vector/FloatVector;[FI)V", false);
+        }
+        mv.visitIincInsn(9, 1);
+        mv.visitJumpInsn(Opcodes.GOTO, head);
+        mv.visitLabel(end);
+        mv.visitFrame(Opcodes.F_SAME, 0, null, 0, null);
+        if (mask) {
+            mv.visitVarInsn(Opcodes.ILOAD, 8);
+            mv.visitInsn(Opcodes.IRETURN);
+        } else {
+            mv.visitInsn(Opcodes.RETURN);
+        }
+        mv.visitMaxs(0, 0);
+        mv.visitEnd();
+    }
+
+    /** Adds i·L to the int on the stack. */
+    private static void laneOffset(MethodVisitor mv) {
+        mv.visitVarInsn(Opcodes.ILOAD, 9);
+        mv.visitFieldInsn(Opcodes.GETSTATIC, ProgramRenderer.LANES, "L", "I");
+        mv.visitInsn(Opcodes.IMUL);
+        mv.visitInsn(Opcodes.IADD);
+    }
+
+    private static byte[] templateBytes() {
+        try (InputStream in = FlashTemplate.class.getResourceAsStream("FlashTemplate.class")) {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the kernel template", e);
+        }
+    }
+
+    private static String sanitize(String name) {
+        String s = name.replaceAll("[^A-Za-z0-9_]", "_");
+        return s.isEmpty() ? "pattern" : s;
+    }
+}
