@@ -66,6 +66,7 @@ public final class JvmKernel implements Kernel {
      * Runs on tensors in place (heap or off-heap, [B, H, N, D] or [B, N, H, D], fp32/bf16/fp16),
      * writing fp32 output through {@code out} and, when {@code lse} is not null, the natural-log
      * LSE [B, H, Nq]. {@code queryOffset} < 0 means bottom-right aligned, as in {@link Problem}.
+     * Segments must be readable from the kernel's pool threads (a shared or global arena).
      */
     public void forward(StridedTensor q, StridedTensor k, StridedTensor v, OutputSink out, float[] lse,
                         Map<String, Tensor> inputs, Map<String, Expr> params, int queryOffset) {
