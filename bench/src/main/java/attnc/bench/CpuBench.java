@@ -23,15 +23,22 @@ import java.util.Random;
  * to ONNX Runtime. Outputs are cross-checked (max |Δ| against ONNX Runtime where it computes the
  * same function, else against the Java loop's rows).
  *
- * <pre>bench/run [--quick] [--only SUBSTRING] [--reps N]</pre>
+ * <pre>bench/run [--quick] [--only SUBSTRING] [--reps N] [--kernel-only] [--tile QxKV]</pre>
+ * {@code --kernel-only} times the generated kernel alone (for tuning and profiling).
  */
 public final class CpuBench {
+    private static int tileQ, tileKv;
+
     private CpuBench() {}
 
     public static void main(String[] args) throws Exception {
         boolean quick = List.of(args).contains("--quick");
         String only = option(args, "--only", "");
         int reps = Integer.parseInt(option(args, "--reps", quick ? "3" : "5"));
+        boolean kernelOnly = List.of(args).contains("--kernel-only");
+        String[] tile = option(args, "--tile", "").split("x");
+        tileQ = tile.length == 2 ? Integer.parseInt(tile[0]) : 0;
+        tileKv = tile.length == 2 ? Integer.parseInt(tile[1]) : 0;
         List<Workload> cases = new ArrayList<>();
         if (quick) {
             cases.addAll(List.of(Workload.dense(2048, 64), Workload.causal(2048, 64), Workload.slidingWindow(8192, 64),
@@ -53,7 +60,7 @@ public final class CpuBench {
             System.out.println();
             System.out.println("| case | visible | attnc ms | attnc GFLOP/s | ORT ms | ORT GFLOP/s | attnc/ORT | Java loop ms* | Java loop GFLOP/s | max abs diff |");
             System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
-            for (Workload w : cases) measure(w, ort, reps);
+            for (Workload w : cases) measure(w, kernelOnly ? null : ort, reps);
         }
         System.out.println("\n* the Java loop computes every k-th query row (k = Nq/64) and its time is multiplied by k.");
     }
@@ -64,7 +71,7 @@ public final class CpuBench {
         float[] k = randoms(w.heads() * w.nkv() * w.d(), random);
         float[] v = randoms(w.heads() * w.nkv() * w.d(), random);
         Pattern pattern = Passes.optimize(Frontend.compile(w.name().replaceAll("\\W", "_"), w.source()), Map.of());
-        JvmKernel kernel = new JvmBackend().compile(pattern);
+        JvmKernel kernel = tileQ > 0 ? new JvmBackend().compile(pattern, tileQ, tileKv) : new JvmBackend().compile(pattern);
         Problem problem = new Problem(Tensor.ofFloats(DType.FLOAT32, new int[] {1, w.heads(), w.nq(), w.d()}, q),
                 Tensor.ofFloats(DType.FLOAT32, new int[] {1, w.heads(), w.nkv(), w.d()}, k),
                 Tensor.ofFloats(DType.FLOAT32, new int[] {1, w.heads(), w.nkv(), w.d()}, v), inputs(w), Map.of(), Problem.BOTTOM_RIGHT);
@@ -74,6 +81,15 @@ public final class CpuBench {
 
         String ortMs = "n/a", ortRate = "n/a", ratio = "n/a", diff;
         float[][] theirs = new float[1][];
+        if (ort == null) {
+            var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+            long cpu0 = os.getProcessCpuTime();
+            double cpuWall = Timing.median(0, reps, () -> kernel.forward(problem));
+            double cpuSeconds = (os.getProcessCpuTime() - cpu0) / 1e9 / reps;
+            System.out.printf("| %s | attnc %s ms, %s GFLOP/s; %.0f GFLOP per CPU-second (%.2f cores busy) |%n", w.label(), ms(attnc),
+                    rate(flops, attnc), flops / cpuSeconds / 1e9, cpuSeconds / cpuWall);
+            return;
+        }
         try (OrtPeer.Call call = ort.new Call(w, q, k, v)) {
             double peer = Timing.median(1, reps, () -> theirs[0] = Timing.unchecked(call::run));
             ortMs = ms(peer);

@@ -70,13 +70,13 @@ public class FlashTemplate implements TileKernel {
                 if (hasScore()) scoreRow(env, b, h, firstQuery + r, kv0, s, off, bk / Lanes.L);
                 if (partial) Tiles.addBias(s, bias, off, bk);
                 if (keys < bk) Arrays.fill(s, off + keys, off + bk, Float.NEGATIVE_INFINITY);
-                switch (norm()) {
-                    case 0 -> Tiles.softmaxRow(s, off, bk, m, l, r, o, vs);
-                    case 1 -> Tiles.sigmoidRow(s, off, bk, scratch.normValue[r]);
-                    default -> Tiles.identityRow(s, off, bk);
-                }
             }
             Arrays.fill(s, rows * bk, rows4 * bk, 0f);
+            switch (norm()) {
+                case 0 -> { for (int r = 0; r < rows; r++) Tiles.softmaxRow(s, r * bk, bk, m, l, r, o, vs); }
+                case 1 -> { for (int r = 0; r < rows; r++) Tiles.sigmoidRow(s, r * bk, bk, scratch.normValue[r]); }
+                default -> { for (int r = 0; r < rows; r++) Tiles.identityRow(s, r * bk, bk); }
+            }
             Tiles.pv(s, bk, scratch.v, vs, o, rows4);
         }
     }

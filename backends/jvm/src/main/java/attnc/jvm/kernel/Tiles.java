@@ -108,12 +108,12 @@ public final class Tiles {
 
     /**
      * Online softmax over one tile row: raises the running max m[r], turns scores into
-     * exp(s − m) in place, rescales the row's sum and output by exp(m_old − m_new). A row with
-     * every score −∞ so far keeps m = −∞ and gets weights 0 (never exp(−∞ + ∞) = NaN).
+     * e^(s − m) in place, rescales the row's sum and output by e^(m_old − m_new). A row with
+     * every score −∞ so far keeps m = −∞ and gets weights 0 (never e^(−∞ + ∞) = NaN).
      */
     public static void softmaxRow(float[] s, int off, int bk, float[] m, float[] l, int r, float[] o, int vs) {
-        FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        for (int j = 0; j < bk; j += L) max = max.max(FloatVector.fromArray(F, s, off + j));
+        FloatVector max = FloatVector.fromArray(F, s, off);
+        for (int j = L; j < bk; j += L) max = max.max(FloatVector.fromArray(F, s, off + j));
         float oldMax = m[r];
         float newMax = Math.max(oldMax, max.reduceLanes(VectorOperators.MAX));
         if (newMax == Float.NEGATIVE_INFINITY) {
@@ -123,11 +123,12 @@ public final class Tiles {
         FloatVector shift = FloatVector.broadcast(F, newMax);
         FloatVector sum = FloatVector.zero(F);
         for (int j = 0; j < bk; j += L) {
-            FloatVector p = FloatVector.fromArray(F, s, off + j).sub(shift).lanewise(VectorOperators.EXP);
+            FloatVector x = FloatVector.fromArray(F, s, off + j).sub(shift);
+            FloatVector p = x.lanewise(VectorOperators.EXP);
             p.intoArray(s, off + j);
             sum = sum.add(p);
         }
-        float alpha = (float) Math.exp(oldMax - newMax);
+        float alpha = oldMax == newMax ? 1f : (float) Math.exp(oldMax - newMax);
         m[r] = newMax;
         l[r] = l[r] * alpha + sum.reduceLanes(VectorOperators.ADD);
         if (alpha != 1f) {
