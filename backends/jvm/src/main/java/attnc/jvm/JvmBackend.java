@@ -19,17 +19,17 @@ public final class JvmBackend implements Backend {
 
     @Override
     public JvmKernel compile(Pattern pattern) {
-        int tileQ = KernelGenerator.DEFAULT_TILE_Q, tileKv = KernelGenerator.defaultTileKv();
+        int tileQ = KernelGenerator.defaultTileQ(), tileKv = KernelGenerator.DEFAULT_TILE_KV;
         if (pattern.tile().isPresent()) {
             var t = pattern.tile().get();
-            if (t.q() > 0 && t.q() % 4 == 0) tileQ = t.q();
-            if (t.kv() > 0 && t.kv() % KernelGenerator.defaultTileKv() == 0) tileKv = t.kv();
+            if (t.q() > 0 && t.q() % attnc.jvm.kernel.Lanes.L == 0) tileQ = t.q();
+            if (t.kv() > 0 && t.kv() % 4 == 0) tileKv = t.kv();
         }
         return compile(pattern, tileQ, tileKv);
     }
 
     public JvmKernel compile(Pattern pattern, int tileQ, int tileKv) {
-        return new JvmKernel(pattern, generate(pattern, tileQ, tileKv));
+        return new JvmKernel(pattern, generate(pattern, tileQ, tileKv), generate(pattern, attnc.jvm.kernel.Lanes.L, tileKv));
     }
 
     /** The class file for a pattern, without loading it: what the Maven plugin and export write. */

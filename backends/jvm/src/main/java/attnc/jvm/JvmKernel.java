@@ -21,20 +21,25 @@ import attnc.tensor.Tensor;
 import java.util.Map;
 
 /**
- * A pattern compiled for the CPU: its generated class, loaded, plus what a launch needs to feed
- * it. Holds no per-call state (scratch is per thread), so concurrent {@code forward} calls are safe.
+ * A pattern compiled for the CPU: its generated classes, loaded, plus what a launch needs to feed
+ * them. Two classes of the same pattern: the main one with the requested tiles, and a narrow one
+ * (one vector of queries per tile) for launches with at most that many queries, such as decode,
+ * where a wide query tile would compute mostly padding. Holds no per-call state (scratch is per
+ * thread), so concurrent {@code forward} calls are safe.
  */
 public final class JvmKernel implements Kernel {
     private final Pattern pattern;
-    private final GeneratedKernel generated;
-    private final TileKernel tiles;
+    private final GeneratedKernel generated, narrowGenerated;
+    private final TileKernel tiles, narrow;
     private final IntervalClassifier classifier;
     private final boolean masked;
 
-    JvmKernel(Pattern pattern, GeneratedKernel generated) {
+    JvmKernel(Pattern pattern, GeneratedKernel generated, GeneratedKernel narrowGenerated) {
         this.pattern = pattern;
         this.generated = generated;
+        this.narrowGenerated = narrowGenerated;
         this.tiles = KernelLoader.load(generated.bytes());
+        this.narrow = KernelLoader.load(narrowGenerated.bytes());
         var maskProgram = Lowering.lower(pattern, pattern.visibility());
         this.masked = !(maskProgram.resultInstr() instanceof attnc.lower.Instr.BoolConst(boolean v) && v);
         this.classifier = new IntervalClassifier(maskProgram, generated.slots());
@@ -42,8 +47,10 @@ public final class JvmKernel implements Kernel {
 
     @Override public Pattern pattern() { return pattern; }
 
-    /** The generated class (name and bytes), for export and the Maven plugin. */
-    public GeneratedKernel generated() { return generated; }
+    /** The generated classes (names and bytes), main then narrow, for export and the Maven plugin. */
+    public java.util.List<GeneratedKernel> generated() { return java.util.List.of(generated, narrowGenerated); }
+
+    private TileKernel pick(int queries) { return queries <= narrow.tileQ() ? narrow : tiles; }
 
     public boolean producesLse() { return pattern.norm() instanceof Norm.Softmax; }
 
@@ -58,7 +65,7 @@ public final class JvmKernel implements Kernel {
                 Operand.Heap.dense(problem.k().floats(), binding.size("Hkv"), binding.size("Nkv"), binding.size("D")),
                 Operand.Heap.dense(problem.v().floats(), binding.size("Hkv"), binding.size("Nkv"), dv),
                 new OutputSink.Heap(out, (long) h * nq * dv, (long) nq * dv, dv), lse);
-        Driver.run(tiles, launch);
+        Driver.run(pick(nq), launch);
         return new Result(out, lse, new int[] {b, h, nq, dv});
     }
 
@@ -74,7 +81,7 @@ public final class JvmKernel implements Kernel {
         if (lse != null && (!producesLse() || lse.length < q.batch() * q.heads() * q.n())) {
             throw new IllegalArgumentException("lse: needs a softmax pattern and B·H·Nq = " + q.batch() * q.heads() * q.n() + " floats");
         }
-        Driver.run(tiles, launch(binding, inputs, q.operand(), k.operand(), v.operand(), out, lse));
+        Driver.run(pick(q.n()), launch(binding, inputs, q.operand(), k.operand(), v.operand(), out, lse));
     }
 
     private Launch launch(Binding binding, Map<String, Tensor> inputs, Operand q, Operand k, Operand v, OutputSink out, float[] lse) {

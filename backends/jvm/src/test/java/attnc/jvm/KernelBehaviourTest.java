@@ -147,10 +147,10 @@ class KernelBehaviourTest {
 
     @Test
     void generatedClassIsAPlainClassFile(@TempDir Path dir) throws Exception {
-        var generated = JvmBackend.generate(pattern("mask: q >= kv\n"), 64, attnc.jvm.emit.KernelGenerator.defaultTileKv());
+        var generated = JvmBackend.generate(pattern("mask: q >= kv\n"), 64, 32);
         Path file = generated.writeTo(dir);
         byte[] bytes = Files.readAllBytes(file);
         assertEquals(0xCAFEBABE, ((bytes[0] & 0xff) << 24) | ((bytes[1] & 0xff) << 16) | ((bytes[2] & 0xff) << 8) | (bytes[3] & 0xff));
-        assertEquals("attnc.jvm.kernel.Flash_t_64x" + attnc.jvm.emit.KernelGenerator.defaultTileKv(), generated.className());
+        assertEquals("attnc.jvm.kernel.Flash_t_64x32", generated.className());
     }
 }

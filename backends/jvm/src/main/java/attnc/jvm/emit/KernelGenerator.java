@@ -41,20 +41,20 @@ public final class KernelGenerator {
     private static final String TEMPLATE = FlashTemplate.class.getName().replace('.', '/');
     private static final String PACKAGE = "attnc/jvm/kernel/";
     private static final Set<String> HOOKS = Set.of("tileQSize", "tileKvSize", "norm", "hasScore", "hasMask",
-            "hasNormValue", "hasOutput", "rowScale", "normValue", "scoreRow", "maskRow", "output");
+            "hasNormValue", "hasOutput", "rowScale", "normValue", "scoreColumn", "maskColumn", "output");
     private static final String ENV = "L" + ProgramRenderer.ENV + ";";
     private static final String ROW_HOOK = "(" + ENV + "IIII[FII)";
 
-    /** Default tile sizes: 64 queries × 4 vectors of keys (64 keys with AVX-512). */
-    public static final int DEFAULT_TILE_Q = 64;
+    /** Default keys per tile. */
+    public static final int DEFAULT_TILE_KV = 64;
 
     private KernelGenerator() {}
 
     /** Class bytes for a pattern (already optimised by {@link attnc.pass.Passes}), with tile sizes. */
     public static GeneratedKernel generate(Pattern pattern, int tileQ, int tileKv) {
-        if (tileQ <= 0 || tileQ % 4 != 0) throw new IllegalArgumentException("tile q must be a positive multiple of 4, got " + tileQ);
-        int blockKv = 4 * attnc.jvm.kernel.Lanes.L;
-        if (tileKv <= 0 || tileKv % blockKv != 0) throw new IllegalArgumentException("tile kv must be a positive multiple of " + blockKv + ", got " + tileKv);
+        int lanes = attnc.jvm.kernel.Lanes.L;
+        if (tileQ <= 0 || tileQ % lanes != 0) throw new IllegalArgumentException("tile q must be a positive multiple of " + lanes + " (one vector), got " + tileQ);
+        if (tileKv <= 0 || tileKv % 4 != 0) throw new IllegalArgumentException("tile kv must be a positive multiple of 4, got " + tileKv);
         String name = PACKAGE + "Flash_" + sanitize(pattern.name()) + "_" + tileQ + "x" + tileKv;
         Slots slots = new Slots(pattern);
         Hooks hooks = Hooks.of(pattern);
@@ -75,7 +75,8 @@ public final class KernelGenerator {
         return new GeneratedKernel(name.replace('/', '.'), writer.toByteArray(), slots);
     }
 
-    public static int defaultTileKv() { return 4 * attnc.jvm.kernel.Lanes.L; }
+    /** Default queries per tile: 4 vectors (64 with AVX-512), the width of the register block. */
+    public static int defaultTileQ() { return 4 * attnc.jvm.kernel.Lanes.L; }
 
     /** The pattern's lowered parts, and which of them are trivial (their hook is then skipped). */
     record Hooks(Program scale, Program score, Program mask, Optional<Program> normValue, Program output, int norm) {
@@ -119,8 +120,8 @@ public final class KernelGenerator {
         flag(cw, "hasOutput", hooks.hasOutput());
         rowValue(cw, "rowScale", hooks.scale(), slots);
         rowValue(cw, "normValue", hooks.normValue().orElse(Lowering.lower(Pattern.of("zero", new Expr.BoolLit(true)), new Expr.FloatLit(0))), slots);
-        keyLoop(cw, "scoreRow", hooks.score(), slots, false);
-        keyLoop(cw, "maskRow", hooks.mask(), slots, true);
+        queryLoop(cw, "scoreColumn", hooks.score(), slots, false);
+        queryLoop(cw, "maskColumn", hooks.mask(), slots, true);
         outputHook(cw, hooks.output(), slots);
     }
 
@@ -146,7 +147,7 @@ public final class KernelGenerator {
     private static void rowValue(ClassWriter cw, String name, Program program, Slots slots) {
         MethodVisitor mv = cw.visitMethod(Opcodes.ACC_STATIC, name, "(" + ENV + "III)F", null, null);
         mv.visitCode();
-        var context = new ProgramRenderer.Context(0, 1, 2, 3, -1, -1, -1, -1);
+        var context = new ProgramRenderer.Context(0, 1, 2, 3, -1, -1, -1, -1, -1);
         ProgramRenderer r = new ProgramRenderer(mv, program, slots, context, 4, false);
         r.emitScalars();
         r.pushResult(false);
@@ -160,7 +161,7 @@ public final class KernelGenerator {
     private static void outputHook(ClassWriter cw, Program program, Slots slots) {
         MethodVisitor mv = cw.visitMethod(Opcodes.ACC_STATIC, "output", "(" + ENV + "IIIIF)F", null, null);
         mv.visitCode();
-        var context = new ProgramRenderer.Context(0, 1, 2, 3, 4, 5, -1, -1);
+        var context = new ProgramRenderer.Context(0, 1, 2, 3, -1, -1, 4, 5, -1);
         ProgramRenderer r = new ProgramRenderer(mv, program, slots, context, 6, false);
         r.emitScalars();
         r.pushResult(false);
@@ -175,16 +176,17 @@ public final class KernelGenerator {
     }
 
     /**
-     * {@code scoreRow} (rewrites s[off ..] with the score expression) or {@code maskRow} (writes
-     * 0/−∞ to bias[off ..] and returns the visible count), over {@code vectors} vectors of keys
-     * from kv0. Registers that do not depend on kv are computed once before the loop.
-     * Locals: 0 env, 1 b, 2 h, 3 q, 4 kv0, 5 array, 6 off, 7 vectors, 8 count, 9 i, 10 kv lanes,
-     * 11 score lanes, 12.. registers.
+     * {@code scoreColumn} (rewrites s[off ..] with the score expression) or {@code maskColumn}
+     * (writes 0/−∞ to bias[off ..] and returns the visible count) for one key kv, over
+     * {@code vectors} vectors of queries from q0. Registers that do not depend on q or s (per key
+     * column) are computed once, before the loop over query vectors.
+     * Locals: 0 env, 1 b, 2 h, 3 kv, 4 q0, 5 array, 6 off, 7 vectors, 8 count, 9 i, 10 query
+     * lanes, 11 score lanes, 12.. registers.
      */
-    private static void keyLoop(ClassWriter cw, String name, Program program, Slots slots, boolean mask) {
+    private static void queryLoop(ClassWriter cw, String name, Program program, Slots slots, boolean mask) {
         MethodVisitor mv = cw.visitMethod(Opcodes.ACC_STATIC, name, ROW_HOOK + (mask ? "I" : "V"), null, null);
         mv.visitCode();
-        var context = new ProgramRenderer.Context(0, 1, 2, 3, -1, -1, 10, 11);
+        var context = new ProgramRenderer.Context(0, 1, 2, -1, 10, 3, -1, -1, 11);
         ProgramRenderer r = new ProgramRenderer(mv, program, slots, context, 12, true);
         mv.visitInsn(Opcodes.ICONST_0);
         mv.visitVarInsn(Opcodes.ISTORE, 8);
@@ -201,10 +203,10 @@ public final class KernelGenerator {
         mv.visitVarInsn(Opcodes.ILOAD, 9);
         mv.visitVarInsn(Opcodes.ILOAD, 7);
         mv.visitJumpInsn(Opcodes.IF_ICMPGE, end);
-        // kv lanes = kv0 + i·L + (0 .. L-1); scores from s[off + i·L]
+        // query lanes = q0 + i·L + (0 .. L-1); scores from s[off + i·L]
         mv.visitVarInsn(Opcodes.ILOAD, 4);
         laneOffset(mv);
-        mv.visitMethodInsn(Opcodes.INVOKESTATIC, ProgramRenderer.LANES, "kvLanes", "(I)Ljdk/incubator/vector/IntVector;", false);
+        mv.visitMethodInsn(Opcodes.INVOKESTATIC, ProgramRenderer.LANES, "lanes", "(I)Ljdk/incubator/vector/IntVector;", false);
         mv.visitVarInsn(Opcodes.ASTORE, 10);
         if (!mask) {
             mv.visitVarInsn(Opcodes.ALOAD, 5);

@@ -1,6 +1,7 @@
 package attnc.jvm.emit;
 
 import attnc.ir.DType;
+import attnc.ir.Index;
 import attnc.ir.Type;
 import attnc.lower.Instr;
 import attnc.lower.Program;
@@ -10,10 +11,11 @@ import org.objectweb.asm.MethodVisitor;
 import org.objectweb.asm.Opcodes;
 
 /**
- * Prints a lowered {@link Program} as bytecode. A register that does not depend on kv is a
- * scalar local ({@code int}, {@code float}, {@code boolean}) computed once per call, before the
- * key loop ({@link #emitScalars}); a register that does is a vector local holding one lane per
- * key ({@link #emitVectors}, inside the loop). Every operation is an {@code invokestatic} of the
+ * Prints a lowered {@link Program} as bytecode. Kernels keep queries in vector lanes, so in a
+ * vector hook a register that depends on q (or on the score s) is a vector local holding one lane
+ * per query ({@link #emitVectors}, inside the loop over query vectors); every other register
+ * (b, h, kv and what derives from them: per key column) is a scalar local ({@code int},
+ * {@code float}, {@code boolean}) computed once per call, before that loop ({@link #emitScalars}). Every operation is an {@code invokestatic} of the
  * {@code attnc.jvm.kernel.Lanes} method named after its opcode, with the descriptor picked by the
  * operand shapes, so this class only chooses descriptors and locals: the semantics live in one
  * readable Java class and C2 inlines them. Register i lives in local {@code firstLocal + i}.
@@ -25,8 +27,8 @@ final class ProgramRenderer {
     private static final String FLOAT_VECTOR = "Ljdk/incubator/vector/FloatVector;";
     private static final String MASK = "Ljdk/incubator/vector/VectorMask;";
 
-    /** Locals the hook method provides; -1 where the hook has none. */
-    record Context(int env, int b, int h, int q, int d, int o, int kv, int score) {}
+    /** Locals the hook method provides; -1 where the hook has none. {@code qLanes} is the vector of query positions. */
+    record Context(int env, int b, int h, int q, int qLanes, int kv, int d, int o, int score) {}
 
     private final MethodVisitor mv;
     private final Program program;
@@ -35,6 +37,7 @@ final class ProgramRenderer {
     private final int firstLocal;
     private final boolean vectorMode;
     private final boolean[] needed;
+    private final boolean[] perQuery;
 
     ProgramRenderer(MethodVisitor mv, Program program, Slots slots, Context context, int firstLocal, boolean vectorMode) {
         this.mv = mv;
@@ -48,12 +51,20 @@ final class ProgramRenderer {
         for (int i = needed.length - 1; i >= 0; i--) {
             if (needed[i]) for (int r : program.instrs().get(i).reads()) needed[r] = true;
         }
+        // The lowering's dependences say which registers change with q; the score s changes with
+        // every element, so whatever reads it is per query too.
+        this.perQuery = new boolean[needed.length];
+        for (int i = 0; i < needed.length; i++) {
+            Instr instr = program.instrs().get(i);
+            perQuery[i] = program.dependsOn(i).contains(Index.Q) || instr instanceof Instr.Score;
+            for (int r : instr.reads()) perQuery[i] |= perQuery[r];
+        }
     }
 
     /** Locals this program occupies, counted from {@code firstLocal}. */
     int localCount() { return needed.length; }
 
-    boolean isVector(int register) { return vectorMode && program.perKey(register); }
+    boolean isVector(int register) { return vectorMode && perQuery[register]; }
 
     boolean resultIsVector() { return isVector(program.result()); }
 
@@ -91,9 +102,11 @@ final class ProgramRenderer {
                 switch (index) {
                     case B -> load(Opcodes.ILOAD, context.b(), "b");
                     case H -> load(Opcodes.ILOAD, context.h(), "h");
-                    case Q -> load(Opcodes.ILOAD, context.q(), "q");
+                    case Q -> {
+                        if (vector) load(Opcodes.ALOAD, context.qLanes(), "q"); else load(Opcodes.ILOAD, context.q(), "q");
+                    }
                     case D -> load(Opcodes.ILOAD, context.d(), "d");
-                    case KV -> load(Opcodes.ALOAD, context.kv(), "kv");
+                    case KV -> load(Opcodes.ILOAD, context.kv(), "kv");
                 }
             }
             case Instr.SizeValue(String name) -> envArray("sizes", "[I", slots.size(name), Opcodes.IALOAD);

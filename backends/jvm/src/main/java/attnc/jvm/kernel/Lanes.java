@@ -20,14 +20,15 @@ import jdk.incubator.vector.VectorSpecies;
 public final class Lanes {
     public static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     public static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
-    /** Keys per vector. */
+    /** Queries per vector. */
     public static final int L = F.length();
     private static final IntVector IOTA = IntVector.zero(I).addIndex(1);
 
     private Lanes() {}
 
     // ---- lane sources ----
-    public static IntVector kvLanes(int first) { return IOTA.add(first); }
+    /** first, first + 1, ..., first + L − 1: the positions of a vector of queries. */
+    public static IntVector lanes(int first) { return IOTA.add(first); }
     public static FloatVector scores(float[] s, int off) { return FloatVector.fromArray(F, s, off); }
     public static void storeScores(FloatVector v, float[] s, int off) { v.intoArray(s, off); }
 

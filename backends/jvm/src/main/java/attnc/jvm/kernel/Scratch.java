@@ -3,14 +3,14 @@ package attnc.jvm.kernel;
 import java.util.Arrays;
 
 /**
- * One worker thread's buffers, O(tile) in size and reused across tiles and calls: the packed
- * query tile, the key tile transposed (d-major, so a vector holds one d of several keys), the
- * value tile, scores/weights, the mask bias, and the running softmax state of every row.
+ * One worker thread's buffers, O(tile) in size and reused across tiles and calls: the query
+ * tile transposed (d-major, so a vector holds one d of several queries), the key and value
+ * tiles, transposed scores/weights, the mask bias, and the running softmax state of every query.
  * Grown on demand, never shrunk; a thread owns its scratch, so no call shares one.
  */
 public final class Scratch {
-    public float[] q = new float[0], kt = new float[0], v = new float[0], s = new float[0], bias = new float[0];
-    public float[] o = new float[0], m = new float[0], l = new float[0], rowScale = new float[0], normValue = new float[0];
+    public float[] qt = new float[0], k = new float[0], v = new float[0], s = new float[0], bias = new float[0];
+    public float[] o = new float[0], m = new float[0], l = new float[0], alpha = new float[0], normValue = new float[0];
     public float[] row = new float[0];
 
     private static final ThreadLocal<Scratch> MINE = ThreadLocal.withInitial(Scratch::new);
@@ -19,15 +19,15 @@ public final class Scratch {
 
     /** Makes every buffer big enough for the given tile and head sizes. */
     public Scratch ensure(int tileQ, int tileKv, int headDim, int valueStride) {
-        q = grow(q, tileQ * headDim);
-        kt = grow(kt, headDim * tileKv);
+        qt = grow(qt, tileQ * headDim);
+        k = grow(k, tileKv * headDim);
         v = grow(v, tileKv * valueStride);
         s = grow(s, tileQ * tileKv);
         bias = grow(bias, tileQ * tileKv);
         o = grow(o, tileQ * valueStride);
         m = grow(m, tileQ);
         l = grow(l, tileQ);
-        rowScale = grow(rowScale, tileQ);
+        alpha = grow(alpha, tileQ);
         normValue = grow(normValue, tileQ);
         row = grow(row, Math.max(headDim, valueStride));
         return this;

@@ -5,10 +5,10 @@ package attnc.jvm.kernel;
  * pattern's hooks). The {@link Driver} schedules calls; the class does the arithmetic.
  */
 public interface TileKernel {
-    /** Queries per tile (a multiple of 4). */
+    /** Queries per tile (a multiple of 4 vectors: the queries are the vector lanes). */
     int tileQ();
 
-    /** Keys per tile (a multiple of 4 vectors). */
+    /** Keys per tile (a multiple of 4). */
     int tileKv();
 
     /** 0 softmax, 1 sigmoid, 2 identity: how a split-KV merge combines partial rows. */
