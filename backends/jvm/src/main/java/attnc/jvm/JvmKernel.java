@@ -4,6 +4,7 @@ import attnc.ir.Expr;
 import attnc.ir.Norm;
 import attnc.ir.Pattern;
 import attnc.jvm.emit.GeneratedKernel;
+import attnc.jvm.kernel.BlockMap;
 import attnc.jvm.kernel.Driver;
 import attnc.jvm.kernel.KernelLoader;
 import attnc.jvm.kernel.Launch;
@@ -32,7 +33,7 @@ public final class JvmKernel implements Kernel {
     private final GeneratedKernel generated, narrowGenerated;
     private final TileKernel tiles, narrow;
     private final IntervalClassifier classifier;
-    private final boolean masked;
+    private final boolean masked, maskPerBatch, maskPerHead;
 
     JvmKernel(Pattern pattern, GeneratedKernel generated, GeneratedKernel narrowGenerated) {
         this.pattern = pattern;
@@ -42,6 +43,9 @@ public final class JvmKernel implements Kernel {
         this.narrow = KernelLoader.load(narrowGenerated.bytes());
         var maskProgram = Lowering.lower(pattern, pattern.visibility());
         this.masked = !(maskProgram.resultInstr() instanceof attnc.lower.Instr.BoolConst(boolean v) && v);
+        var dependences = maskProgram.dependsOn(maskProgram.result());
+        this.maskPerBatch = dependences.contains(attnc.ir.Index.B);
+        this.maskPerHead = dependences.contains(attnc.ir.Index.H);
         this.classifier = new IntervalClassifier(maskProgram, generated.slots());
     }
 
@@ -60,12 +64,13 @@ public final class JvmKernel implements Kernel {
         int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), dv = binding.size("Dv");
         float[] out = new float[b * h * nq * dv];
         float[] lse = producesLse() ? new float[b * h * nq] : null;
-        Launch launch = launch(binding, problem.inputs(),
+        TileKernel kernel = pick(nq);
+        Launch launch = launch(kernel, binding, problem.inputs(),
                 Operand.Heap.dense(problem.q().floats(), h, nq, binding.size("D")),
                 Operand.Heap.dense(problem.k().floats(), binding.size("Hkv"), binding.size("Nkv"), binding.size("D")),
                 Operand.Heap.dense(problem.v().floats(), binding.size("Hkv"), binding.size("Nkv"), dv),
                 new OutputSink.Heap(out, (long) h * nq * dv, (long) nq * dv, dv), lse);
-        Driver.run(pick(nq), launch);
+        Driver.run(kernel, launch);
         return new Result(out, lse, new int[] {b, h, nq, dv});
     }
 
@@ -81,13 +86,18 @@ public final class JvmKernel implements Kernel {
         if (lse != null && (!producesLse() || lse.length < q.batch() * q.heads() * q.n())) {
             throw new IllegalArgumentException("lse: needs a softmax pattern and B·H·Nq = " + q.batch() * q.heads() * q.n() + " floats");
         }
-        Driver.run(pick(q.n()), launch(binding, inputs, q.operand(), k.operand(), v.operand(), out, lse));
+        TileKernel kernel = pick(q.n());
+        Driver.run(kernel, launch(kernel, binding, inputs, q.operand(), k.operand(), v.operand(), out, lse));
     }
 
-    private Launch launch(Binding binding, Map<String, Tensor> inputs, Operand q, Operand k, Operand v, OutputSink out, float[] lse) {
+    private Launch launch(TileKernel kernel, Binding binding, Map<String, Tensor> inputs, Operand q, Operand k, Operand v,
+                          OutputSink out, float[] lse) {
         var env = generated.slots().env(binding, inputs);
         TileClassifier classify = masked ? classifier.bind(env) : TileClassifier.ALWAYS_FULL;
-        return new Launch(q, k, v, out, lse, env, classify,
+        int qTiles = (binding.size("Nq") + kernel.tileQ() - 1) / kernel.tileQ();
+        int kvTiles = (binding.size("Nkv") + kernel.tileKv() - 1) / kernel.tileKv();
+        BlockMap blocks = new BlockMap(binding.size("B"), binding.size("H"), masked ? qTiles : 0, kvTiles, maskPerBatch, maskPerHead);
+        return new Launch(q, k, v, out, lse, env, classify, blocks,
                 binding.size("B"), binding.size("H"), binding.size("Hkv"), binding.size("Nq"), binding.size("Nkv"),
                 binding.size("D"), binding.size("Dv"), binding.queryOffset());
     }

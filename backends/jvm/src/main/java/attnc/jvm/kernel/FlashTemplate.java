@@ -10,9 +10,10 @@ import java.util.Arrays;
  * which every hook call is a monomorphic static call that C2 inlines, and the flags
  * ({@link #hasMask()} ...) are constants that fold away the code a pattern does not need.
  *
- * <p>Per query tile: transpose the tile's queries (scaled) once; then for each key tile: classify
- * it (skip EMPTY tiles; UNKNOWN tiles evaluate the mask into a 0/−∞ bias first, which may still
- * prove them empty or full), copy K and V, compute Sᵀ = K·Qᵀ (queries in lanes, see
+ * <p>Per query tile: transpose the tile's queries (scaled) once; bisect away the key tiles the
+ * classifier proves EMPTY at both ends ({@link KvRange}); then for each key tile: classify it
+ * (skip EMPTY tiles; UNKNOWN tiles look up the launch's {@link BlockMap}, else evaluate the mask
+ * into a 0/−∞ bias, which may still prove them empty or full, and record what they found), copy K and V, compute Sᵀ = K·Qᵀ (queries in lanes, see
  * {@link Tiles}), apply the score hook and the bias one key column at a time, turn Sᵀ into
  * weights (online softmax, sigmoid or identity) and add P·V to the tile's output rows.
  */
@@ -55,16 +56,26 @@ public class FlashTemplate implements TileKernel {
         Arrays.fill(l, 0, bq, 0f);
         Arrays.fill(o, 0, bq * vs, 0f);
         if (norm() == 1) for (int r = 0; r < bq; r++) scratch.normValue[r] = normValue(env, b, h, firstQuery + r);
-        for (int kv0 = kvFrom; kv0 < kvTo; kv0 += bk) {
+        TileClassifier classifier = launch.classifier();
+        int kvStart = KvRange.first(classifier, b, h, firstQuery, lastQuery, kvFrom, kvTo, bk);
+        int kvEnd = KvRange.last(classifier, b, h, firstQuery, lastQuery, kvStart, kvTo, bk);
+        for (int kv0 = kvStart; kv0 < kvEnd; kv0 += bk) {
             int keys = Math.min(bk, launch.nkv() - kv0), keys4 = (keys + 3) & ~3;
-            int kind = launch.classifier().classify(b, h, firstQuery, lastQuery, kv0, kv0 + keys - 1);
+            int kind = classifier.classify(b, h, firstQuery, lastQuery, kv0, kv0 + keys - 1);
             if (kind == TileClassifier.EMPTY) continue;
             boolean partial = false;
             if (kind == TileClassifier.UNKNOWN && hasMask()) {
-                int visible = 0;
-                for (int j = 0; j < keys; j++) visible += maskColumn(env, b, h, kv0 + j, firstQuery, bias, j * bq, vectors);
-                if (visible == 0) continue;
-                partial = visible != keys * bq;
+                BlockMap blocks = launch.blocks();
+                byte known = blocks.get(b, h, q0 / bq, kv0 / bk);
+                if (known == BlockMap.EMPTY) continue;
+                if (known != BlockMap.FULL) {
+                    int visible = 0;
+                    for (int j = 0; j < keys; j++) visible += maskColumn(env, b, h, kv0 + j, firstQuery, bias, j * bq, vectors);
+                    byte found = visible == 0 ? BlockMap.EMPTY : visible == keys * bq ? BlockMap.FULL : BlockMap.PARTIAL;
+                    blocks.put(b, h, q0 / bq, kv0 / bk, found);
+                    if (found == BlockMap.EMPTY) continue;
+                    partial = found == BlockMap.PARTIAL;
+                }
             }
             packKeys(launch, scratch, b, kvHead, kv0, keys, keys4);
             Tiles.qk(scratch.k, d, scratch.qt, bq, s, keys4);

@@ -1,12 +1,13 @@
 package attnc.jvm.kernel;
 
 /**
- * One forward call's data, shared read-only by every thread working on it. {@code lse} is
- * [B, H, Nq] or null when not wanted (or not defined: sigmoid and unnormalised patterns).
+ * One forward call's data, shared by every thread working on it (read-only except the block
+ * map's idempotent entries). {@code lse} is [B, H, Nq] or null when not wanted (or not defined:
+ * sigmoid and unnormalised patterns).
  */
 public record Launch(
         Operand q, Operand k, Operand v, OutputSink out, float[] lse,
-        Env env, TileClassifier classifier,
+        Env env, TileClassifier classifier, BlockMap blocks,
         int batch, int heads, int kvHeads, int nq, int nkv, int headDim, int valueDim, int queryOffset) {
 
     /** Query heads per key/value head (GQA group size). */
