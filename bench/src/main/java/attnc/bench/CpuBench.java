@@ -77,6 +77,7 @@ public final class CpuBench {
                 Tensor.ofFloats(DType.FLOAT32, new int[] {1, w.heads(), w.nkv(), w.d()}, v), inputs(w), Map.of(), Problem.BOTTOM_RIGHT);
         double flops = 4.0 * w.heads() * w.d() * w.visiblePairs();
         float[][] ours = new float[1][];
+        quiesce();
         // The generated class is new to the JIT: enough untimed calls for C2 to compile its loops.
         double attnc = Timing.median(5, reps, () -> ours[0] = kernel.forward(problem).out());
 
@@ -92,6 +93,7 @@ public final class CpuBench {
             return;
         }
         try (OrtPeer.Call call = ort.new Call(w, q, k, v)) {
+            quiesce();
             double peer = Timing.median(1, reps, () -> theirs[0] = Timing.unchecked(call::run));
             ortMs = ms(peer);
             ortRate = rate(flops, peer);
@@ -100,6 +102,7 @@ public final class CpuBench {
             ortMs = "failed: " + e.getClass().getSimpleName();
         }
         int rowStep = Math.max(1, w.nq() / 64);
+        quiesce();
         float[] naiveOut = new float[w.heads() * w.nq() * w.d()];
         double naive = Timing.median(1, Math.min(reps, 3), () -> NaiveAttention.run(w, q, k, v, naiveOut, rowStep)) * rowStep;
         if (theirs[0] != null && w.peerExact()) {
@@ -110,6 +113,15 @@ public final class CpuBench {
         String visible = String.format("%.3f", w.visiblePairs() / ((double) w.nq() * w.nkv()));
         System.out.printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", w.label(), visible, ms(attnc), rate(flops, attnc),
                 ortMs, ortRate, ratio + (w.peerExact() ? "" : " †"), ms(naive), rate(flops, naive), diff);
+    }
+
+    /**
+     * Lets the previous measurement's threads go idle (ONNX Runtime's pool spins for a while
+     * after each run, which would steal a core from whatever is timed next) and collects garbage.
+     */
+    private static void quiesce() throws InterruptedException {
+        System.gc();
+        Thread.sleep(500);
     }
 
     private static Map<String, Tensor> inputs(Workload w) {

@@ -45,7 +45,7 @@ record Workload(String name, String source, int heads, int nq, int nkv, int d, P
     }
 
     static Workload softcap(int n, int d) {
-        return new Workload("softcap 30", "score: 30.0 * tanh(s / 30.0)\n", 16, n, n, d, Peer.DENSE, false,
+        return new Workload("softcap 30", "mask: true\nscore: 30.0 * tanh(s / 30.0)\n", 16, n, n, d, Peer.DENSE, false,
                 (h, q, kv) -> true, (s, h, q, kv) -> (float) (30 * Math.tanh(s / 30)), 0);
     }
 

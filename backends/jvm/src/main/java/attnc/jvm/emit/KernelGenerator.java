@@ -41,9 +41,9 @@ public final class KernelGenerator {
     private static final String TEMPLATE = FlashTemplate.class.getName().replace('.', '/');
     private static final String PACKAGE = "attnc/jvm/kernel/";
     private static final Set<String> HOOKS = Set.of("tileQSize", "tileKvSize", "norm", "hasScore", "hasMask",
-            "hasNormValue", "hasOutput", "rowScale", "normValue", "scoreColumn", "maskColumn", "output");
+            "hasNormValue", "hasOutput", "rowScale", "normValue", "scoreTile", "maskTile", "output");
     private static final String ENV = "L" + ProgramRenderer.ENV + ";";
-    private static final String ROW_HOOK = "(" + ENV + "IIII[FII)";
+    private static final String TILE_HOOK = "(" + ENV + "IIIII[FI)";
 
     /**
      * Default keys per tile. With 128 queries × 128 keys the per-tile work (softmax per column,
@@ -125,8 +125,8 @@ public final class KernelGenerator {
         flag(cw, "hasOutput", hooks.hasOutput());
         rowValue(cw, "rowScale", hooks.scale(), slots);
         rowValue(cw, "normValue", hooks.normValue().orElse(Lowering.lower(Pattern.of("zero", new Expr.BoolLit(true)), new Expr.FloatLit(0))), slots);
-        queryLoop(cw, "scoreColumn", hooks.score(), slots, false);
-        queryLoop(cw, "maskColumn", hooks.mask(), slots, true);
+        tileLoops(cw, "scoreTile", hooks.score(), slots, false);
+        tileLoops(cw, "maskTile", hooks.mask(), slots, true);
         outputHook(cw, hooks.output(), slots);
     }
 
@@ -154,7 +154,7 @@ public final class KernelGenerator {
         mv.visitCode();
         var context = new ProgramRenderer.Context(0, 1, 2, 3, -1, -1, -1, -1, -1);
         ProgramRenderer r = new ProgramRenderer(mv, program, slots, context, 4, false);
-        r.emitScalars();
+        r.emitAll();
         r.pushResult(false);
         toFloat(mv, r.resultType());
         mv.visitInsn(Opcodes.FRETURN);
@@ -168,7 +168,7 @@ public final class KernelGenerator {
         mv.visitCode();
         var context = new ProgramRenderer.Context(0, 1, 2, 3, -1, -1, 4, 5, -1);
         ProgramRenderer r = new ProgramRenderer(mv, program, slots, context, 6, false);
-        r.emitScalars();
+        r.emitAll();
         r.pushResult(false);
         toFloat(mv, r.resultType());
         mv.visitInsn(Opcodes.FRETURN);
@@ -180,74 +180,90 @@ public final class KernelGenerator {
         if (type == Type.INT) mv.visitInsn(Opcodes.I2F);
     }
 
+    private static final String INT_VECTOR = "jdk/incubator/vector/IntVector";
+    private static final int ENV_LOCAL = 0, B = 1, H = 2, KV0 = 3, KEYS = 4, Q0 = 5, ARRAY = 6, VECTORS = 7,
+            COUNT = 8, V = 9, J = 10, Q_LANES = 11, KV = 12, SCORE = 13, REGISTERS = 14;
+
     /**
-     * {@code scoreColumn} (rewrites s[off ..] with the score expression) or {@code maskColumn}
-     * (writes 0/−∞ to bias[off ..] and returns the visible count) for one key kv, over
-     * {@code vectors} vectors of queries from q0. Registers that do not depend on q or s (per key
-     * column) are computed once, before the loop over query vectors.
-     * Locals: 0 env, 1 b, 2 h, 3 kv, 4 q0, 5 array, 6 off, 7 vectors, 8 count, 9 i, 10 query
-     * lanes, 11 score lanes, 12.. registers.
+     * {@code scoreTile} (rewrites s with the score expression) or {@code maskTile} (writes 0/−∞
+     * to bias and returns the visible count) over a tile laid out [key j][query i], i.e. at
+     * {@code j·(vectors·L) + i}, for keys kv0 .. kv0 + keys and queries q0 .. q0 + vectors·L:
+     * <pre>
+     *   uniform registers
+     *   for v in 0 until vectors:       q lanes = q0 + v·L + (0 .. L-1); per-query registers
+     *     for j in 0 until keys:        kv = kv0 + j; per-key registers; store the result
+     * </pre>
      */
-    private static void queryLoop(ClassWriter cw, String name, Program program, Slots slots, boolean mask) {
-        MethodVisitor mv = cw.visitMethod(Opcodes.ACC_STATIC, name, ROW_HOOK + (mask ? "I" : "V"), null, null);
+    private static void tileLoops(ClassWriter cw, String name, Program program, Slots slots, boolean mask) {
+        MethodVisitor mv = cw.visitMethod(Opcodes.ACC_STATIC, name, TILE_HOOK + (mask ? "I" : "V"), null, null);
         mv.visitCode();
-        var context = new ProgramRenderer.Context(0, 1, 2, -1, 10, 3, -1, -1, 11);
-        ProgramRenderer r = new ProgramRenderer(mv, program, slots, context, 12, true);
+        var context = new ProgramRenderer.Context(ENV_LOCAL, B, H, -1, Q_LANES, KV, -1, -1, SCORE);
+        ProgramRenderer r = new ProgramRenderer(mv, program, slots, context, REGISTERS, true);
         mv.visitInsn(Opcodes.ICONST_0);
-        mv.visitVarInsn(Opcodes.ISTORE, 8);
-        r.emitScalars();
+        mv.visitVarInsn(Opcodes.ISTORE, COUNT);
+        r.emitUniform();
         mv.visitInsn(Opcodes.ICONST_0);
-        mv.visitVarInsn(Opcodes.ISTORE, 9);
-        Label head = new Label(), end = new Label();
-        mv.visitLabel(head);
-        List<Object> frame = new ArrayList<>(List.of(ProgramRenderer.ENV, Opcodes.INTEGER, Opcodes.INTEGER, Opcodes.INTEGER,
-                Opcodes.INTEGER, "[F", Opcodes.INTEGER, Opcodes.INTEGER, Opcodes.INTEGER, Opcodes.INTEGER, Opcodes.TOP, Opcodes.TOP));
-        frame.addAll(r.frameLocals());
-        while (frame.getLast() == Opcodes.TOP) frame.removeLast();
-        mv.visitFrame(Opcodes.F_FULL, frame.size(), frame.toArray(), 0, new Object[0]);
-        mv.visitVarInsn(Opcodes.ILOAD, 9);
-        mv.visitVarInsn(Opcodes.ILOAD, 7);
-        mv.visitJumpInsn(Opcodes.IF_ICMPGE, end);
-        // query lanes = q0 + i·L + (0 .. L-1); scores from s[off + i·L]
-        mv.visitVarInsn(Opcodes.ILOAD, 4);
-        laneOffset(mv);
-        mv.visitMethodInsn(Opcodes.INVOKESTATIC, ProgramRenderer.LANES, "lanes", "(I)Ljdk/incubator/vector/IntVector;", false);
-        mv.visitVarInsn(Opcodes.ASTORE, 10);
+        mv.visitVarInsn(Opcodes.ISTORE, V);
+        Label outer = new Label(), outerEnd = new Label(), inner = new Label(), innerEnd = new Label();
+        Object[] outerFrame = frame(r, 1, false);
+        mv.visitLabel(outer);
+        mv.visitFrame(Opcodes.F_FULL, outerFrame.length, outerFrame, 0, new Object[0]);
+        mv.visitVarInsn(Opcodes.ILOAD, V);
+        mv.visitVarInsn(Opcodes.ILOAD, VECTORS);
+        mv.visitJumpInsn(Opcodes.IF_ICMPGE, outerEnd);
+        mv.visitVarInsn(Opcodes.ILOAD, Q0);
+        vectorOffset(mv);
+        mv.visitMethodInsn(Opcodes.INVOKESTATIC, ProgramRenderer.LANES, "lanes", "(I)L" + INT_VECTOR + ";", false);
+        mv.visitVarInsn(Opcodes.ASTORE, Q_LANES);
+        r.emitPerQuery();
+        mv.visitInsn(Opcodes.ICONST_0);
+        mv.visitVarInsn(Opcodes.ISTORE, J);
+        Object[] innerFrame = frame(r, 2, true);
+        mv.visitLabel(inner);
+        mv.visitFrame(Opcodes.F_FULL, innerFrame.length, innerFrame, 0, new Object[0]);
+        mv.visitVarInsn(Opcodes.ILOAD, J);
+        mv.visitVarInsn(Opcodes.ILOAD, KEYS);
+        mv.visitJumpInsn(Opcodes.IF_ICMPGE, innerEnd);
+        mv.visitVarInsn(Opcodes.ILOAD, KV0);
+        mv.visitVarInsn(Opcodes.ILOAD, J);
+        mv.visitInsn(Opcodes.IADD);
+        mv.visitVarInsn(Opcodes.ISTORE, KV);
         if (!mask) {
-            mv.visitVarInsn(Opcodes.ALOAD, 5);
-            mv.visitVarInsn(Opcodes.ILOAD, 6);
-            laneOffset(mv);
+            mv.visitVarInsn(Opcodes.ALOAD, ARRAY);
+            elementOffset(mv);
             mv.visitMethodInsn(Opcodes.INVOKESTATIC, ProgramRenderer.LANES, "scores", "([FI)Ljdk/incubator/vector/FloatVector;", false);
-            mv.visitVarInsn(Opcodes.ASTORE, 11);
+            mv.visitVarInsn(Opcodes.ASTORE, SCORE);
         }
-        r.emitVectors();
+        r.emitPerKey();
         if (mask) {
-            mv.visitVarInsn(Opcodes.ILOAD, 8);
+            mv.visitVarInsn(Opcodes.ILOAD, COUNT);
             r.pushResult(false);
-            mv.visitVarInsn(Opcodes.ALOAD, 5);
-            mv.visitVarInsn(Opcodes.ILOAD, 6);
-            laneOffset(mv);
+            mv.visitVarInsn(Opcodes.ALOAD, ARRAY);
+            elementOffset(mv);
             mv.visitMethodInsn(Opcodes.INVOKESTATIC, ProgramRenderer.LANES, "storeBias",
                     "(" + ProgramRenderer.descriptor(Type.BOOL, r.resultIsVector()) + "[FI)I", false);
             mv.visitInsn(Opcodes.IADD);
-            mv.visitVarInsn(Opcodes.ISTORE, 8);
+            mv.visitVarInsn(Opcodes.ISTORE, COUNT);
         } else {
             r.pushResult(true);
             if (r.resultType() == Type.INT) {
                 mv.visitMethodInsn(Opcodes.INVOKESTATIC, ProgramRenderer.LANES, "I2F",
-                        "(Ljdk/incubator/vector/IntVector;)Ljdk/incubator/vector/FloatVector;", false);
+                        "(L" + INT_VECTOR + ";)Ljdk/incubator/vector/FloatVector;", false);
             }
-            mv.visitVarInsn(Opcodes.ALOAD, 5);
-            mv.visitVarInsn(Opcodes.ILOAD, 6);
-            laneOffset(mv);
+            mv.visitVarInsn(Opcodes.ALOAD, ARRAY);
+            elementOffset(mv);
             mv.visitMethodInsn(Opcodes.INVOKESTATIC, ProgramRenderer.LANES, "storeScores", "(Ljdk/incubator/vector/FloatVector;[FI)V", false);
         }
-        mv.visitIincInsn(9, 1);
-        mv.visitJumpInsn(Opcodes.GOTO, head);
-        mv.visitLabel(end);
-        mv.visitFrame(Opcodes.F_SAME, 0, null, 0, null);
+        mv.visitIincInsn(J, 1);
+        mv.visitJumpInsn(Opcodes.GOTO, inner);
+        mv.visitLabel(innerEnd);
+        mv.visitFrame(Opcodes.F_FULL, innerFrame.length, innerFrame, 0, new Object[0]);
+        mv.visitIincInsn(V, 1);
+        mv.visitJumpInsn(Opcodes.GOTO, outer);
+        mv.visitLabel(outerEnd);
+        mv.visitFrame(Opcodes.F_FULL, outerFrame.length, outerFrame, 0, new Object[0]);
         if (mask) {
-            mv.visitVarInsn(Opcodes.ILOAD, 8);
+            mv.visitVarInsn(Opcodes.ILOAD, COUNT);
             mv.visitInsn(Opcodes.IRETURN);
         } else {
             mv.visitInsn(Opcodes.RETURN);
@@ -256,12 +272,33 @@ public final class KernelGenerator {
         mv.visitEnd();
     }
 
-    /** Adds i·L to the int on the stack. */
-    private static void laneOffset(MethodVisitor mv) {
-        mv.visitVarInsn(Opcodes.ILOAD, 9);
+    /** Locals at a loop head: the parameters, counters, and the registers of lower levels. */
+    private static Object[] frame(ProgramRenderer r, int level, boolean inner) {
+        List<Object> frame = new ArrayList<>(List.of(ProgramRenderer.ENV, Opcodes.INTEGER, Opcodes.INTEGER, Opcodes.INTEGER,
+                Opcodes.INTEGER, Opcodes.INTEGER, "[F", Opcodes.INTEGER, Opcodes.INTEGER, Opcodes.INTEGER,
+                inner ? Opcodes.INTEGER : Opcodes.TOP, inner ? INT_VECTOR : Opcodes.TOP, Opcodes.TOP, Opcodes.TOP));
+        frame.addAll(r.frameLocals(level));
+        while (frame.getLast() == Opcodes.TOP) frame.removeLast();
+        return frame.toArray();
+    }
+
+    /** Adds v·L to the int on the stack. */
+    private static void vectorOffset(MethodVisitor mv) {
+        mv.visitVarInsn(Opcodes.ILOAD, V);
         mv.visitFieldInsn(Opcodes.GETSTATIC, ProgramRenderer.LANES, "L", "I");
         mv.visitInsn(Opcodes.IMUL);
         mv.visitInsn(Opcodes.IADD);
+    }
+
+    /** Pushes j·(vectors·L) + v·L: where the current (key, query vector) starts in the tile. */
+    private static void elementOffset(MethodVisitor mv) {
+        mv.visitVarInsn(Opcodes.ILOAD, J);
+        mv.visitVarInsn(Opcodes.ILOAD, VECTORS);
+        mv.visitInsn(Opcodes.IMUL);
+        mv.visitVarInsn(Opcodes.ILOAD, V);
+        mv.visitInsn(Opcodes.IADD);
+        mv.visitFieldInsn(Opcodes.GETSTATIC, ProgramRenderer.LANES, "L", "I");
+        mv.visitInsn(Opcodes.IMUL);
     }
 
     private static byte[] templateBytes() {

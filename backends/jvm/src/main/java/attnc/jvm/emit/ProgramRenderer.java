@@ -12,10 +12,14 @@ import org.objectweb.asm.Opcodes;
 
 /**
  * Prints a lowered {@link Program} as bytecode. Kernels keep queries in vector lanes, so in a
- * vector hook a register that depends on q (or on the score s) is a vector local holding one lane
- * per query ({@link #emitVectors}, inside the loop over query vectors); every other register
- * (b, h, kv and what derives from them: per key column) is a scalar local ({@code int},
- * {@code float}, {@code boolean}) computed once per call, before that loop ({@link #emitScalars}). Every operation is an {@code invokestatic} of the
+ * tile hook a register that depends on q (or on the score s) is a vector local holding one lane
+ * per query, and any other register is a scalar local ({@code int}, {@code float},
+ * {@code boolean}). The hook loops over query vectors, then over keys, and each register is
+ * computed in the outermost place its dependences allow ({@link Program#dependsOn}): neither q
+ * nor kv — once per call ({@link #emitUniform}); q but not kv — once per query vector
+ * ({@link #emitPerQuery}); kv — per key ({@link #emitPerKey}). A document mask
+ * {@code doc[b, q] == doc[b, kv]} thus gathers doc[b, q] once per query vector and loads
+ * doc[b, kv] as one scalar per key. Every operation is an {@code invokestatic} of the
  * {@code attnc.jvm.kernel.Lanes} method named after its opcode, with the descriptor picked by the
  * operand shapes, so this class only chooses descriptors and locals: the semantics live in one
  * readable Java class and C2 inlines them. Register i lives in local {@code firstLocal + i}.
@@ -70,25 +74,42 @@ final class ProgramRenderer {
 
     Type resultType() { return program.resultInstr().type(); }
 
-    void emitScalars() {
-        for (int i = 0; i < needed.length; i++) if (needed[i] && !isVector(i)) emit(i);
+    /** Where a register is computed: 0 once per call, 1 per query vector, 2 per key. */
+    private int level(int register) {
+        if (program.dependsOn(register).contains(Index.KV)) return 2;
+        return isVector(register) ? 1 : 0;
     }
 
-    void emitVectors() {
-        for (int i = 0; i < needed.length; i++) if (needed[i] && isVector(i)) emit(i);
+    /** Scalar hooks (no loops) compute everything at once. */
+    void emitAll() {
+        for (int i = 0; i < needed.length; i++) if (needed[i]) emit(i);
+    }
+
+    void emitUniform() { emitLevel(0); }
+
+    void emitPerQuery() { emitLevel(1); }
+
+    void emitPerKey() { emitLevel(2); }
+
+    private void emitLevel(int level) {
+        for (int i = 0; i < needed.length; i++) if (needed[i] && level(i) == level) emit(i);
     }
 
     /** Pushes the result, broadcast to a vector when {@code asVector} and it is a scalar. */
     void pushResult(boolean asVector) { push(program.result(), asVector); }
 
-    /** Frame entries of the scalar registers (TOP for vectors and unused ones), for the loop head. */
-    List<Object> frameLocals() {
+    /** Frame entries of the registers live at a loop head: those of levels below {@code level}, TOP for the rest. */
+    List<Object> frameLocals(int level) {
         List<Object> types = new ArrayList<>();
-        for (int i = 0; i < needed.length; i++) {
-            types.add(!needed[i] || isVector(i) ? Opcodes.TOP
-                    : program.instrs().get(i).type() == Type.FLOAT ? Opcodes.FLOAT : Opcodes.INTEGER);
-        }
+        for (int i = 0; i < needed.length; i++) types.add(!needed[i] || level(i) >= level ? Opcodes.TOP : frameType(i));
         return types;
+    }
+
+    private Object frameType(int register) {
+        Type type = program.instrs().get(register).type();
+        if (!isVector(register)) return type == Type.FLOAT ? Opcodes.FLOAT : Opcodes.INTEGER;
+        String desc = descriptor(type, true);
+        return desc.substring(1, desc.length() - 1);
     }
 
     private void emit(int register) {

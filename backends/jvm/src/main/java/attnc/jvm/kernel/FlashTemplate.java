@@ -14,7 +14,7 @@ import java.util.Arrays;
  * classifier proves EMPTY at both ends ({@link KvRange}); then for each key tile: classify it
  * (skip EMPTY tiles; UNKNOWN tiles look up the launch's {@link BlockMap}, else evaluate the mask
  * into a 0/−∞ bias, which may still prove them empty or full, and record what they found), copy K and V, compute Sᵀ = K·Qᵀ (queries in lanes, see
- * {@link Tiles}), apply the score hook and the bias one key column at a time, turn Sᵀ into
+ * {@link Tiles}), apply the score hook and the bias, turn Sᵀ into
  * weights (online softmax, sigmoid or identity) and add P·V to the tile's output rows.
  */
 public class FlashTemplate implements TileKernel {
@@ -29,10 +29,10 @@ public class FlashTemplate implements TileKernel {
     static boolean hasOutput() { return false; }
     static float rowScale(Env env, int b, int h, int q) { return 1f; }
     static float normValue(Env env, int b, int h, int q) { return 0f; }
-    /** Rewrites s[off .. off + vectors·L) (key kv, queries q0 ..) with the score expression. */
-    static void scoreColumn(Env env, int b, int h, int kv, int q0, float[] s, int off, int vectors) {}
-    /** Writes 0 (visible) or −∞ to bias[off ..] for key kv and queries q0 ..; returns the visible count. */
-    static int maskColumn(Env env, int b, int h, int kv, int q0, float[] bias, int off, int vectors) { return vectors * Lanes.L; }
+    /** Rewrites s[j·bq + i] (key kv0 + j, query q0 + i; bq = vectors·L) with the score expression. */
+    static void scoreTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, int vectors) {}
+    /** Writes 0 (visible) or −∞ to bias[j·bq + i]; returns the visible count. */
+    static int maskTile(Env env, int b, int h, int kv0, int keys, int q0, float[] bias, int vectors) { return keys * vectors * Lanes.L; }
     static float output(Env env, int b, int h, int q, int d, float o) { return o; }
     // ---- end of hooks ----
 
@@ -69,8 +69,7 @@ public class FlashTemplate implements TileKernel {
                 byte known = blocks.get(b, h, q0 / bq, kv0 / bk);
                 if (known == BlockMap.EMPTY) continue;
                 if (known != BlockMap.FULL) {
-                    int visible = 0;
-                    for (int j = 0; j < keys; j++) visible += maskColumn(env, b, h, kv0 + j, firstQuery, bias, j * bq, vectors);
+                    int visible = maskTile(env, b, h, kv0, keys, firstQuery, bias, vectors);
                     byte found = visible == 0 ? BlockMap.EMPTY : visible == keys * bq ? BlockMap.FULL : BlockMap.PARTIAL;
                     blocks.put(b, h, q0 / bq, kv0 / bk, found);
                     if (found == BlockMap.EMPTY) continue;
@@ -79,7 +78,7 @@ public class FlashTemplate implements TileKernel {
             }
             packKeys(launch, scratch, b, kvHead, kv0, keys, keys4);
             Tiles.qk(scratch.k, d, scratch.qt, bq, s, keys4);
-            if (hasScore()) for (int j = 0; j < keys; j++) scoreColumn(env, b, h, kv0 + j, firstQuery, s, j * bq, vectors);
+            if (hasScore()) scoreTile(env, b, h, kv0, keys, firstQuery, s, vectors);
             if (partial) Tiles.addBias(s, bias, 0, keys * bq);
             Arrays.fill(s, keys * bq, keys4 * bq, Float.NEGATIVE_INFINITY);
             switch (norm()) {
