@@ -145,6 +145,34 @@ class KernelBehaviourTest {
         assertThrows(ShapeException.class, () -> new JvmBackend().compile(p).forward(bad));
     }
 
+    /** The class as written to disk loads in an ordinary class loader of its own and computes the same as the hidden class. */
+    @Test
+    void generatedClassRunsFromAnotherClassLoader() throws Exception {
+        Pattern p = pattern("mask: true\nscore: 2.0 * tanh(s / 2.0) - 0.01 * abs(q - kv)\n");
+        var generated = JvmBackend.generate(p, 32, 16);
+        ClassLoader loader = new ClassLoader(getClass().getClassLoader()) {
+            @Override
+            protected Class<?> findClass(String name) throws ClassNotFoundException {
+                if (!name.equals(generated.className())) throw new ClassNotFoundException(name);
+                return defineClass(name, generated.bytes(), 0, generated.bytes().length);
+            }
+        };
+        var kernel = (attnc.jvm.kernel.TileKernel) loader.loadClass(generated.className()).getConstructor().newInstance();
+        assertEquals(32, kernel.tileQ());
+        Problem problem = problem(DType.FLOAT32, 1, 2, 1, 50, 50, 24, Map.of(), 5);
+        float[] out = new float[2 * 50 * 24], lse = new float[2 * 50];
+        var binding = attnc.run.Binding.of(p, problem);
+        var launch = new attnc.jvm.kernel.Launch(
+                attnc.jvm.kernel.Operand.Heap.dense(problem.q().floats(), 2, 50, 24),
+                attnc.jvm.kernel.Operand.Heap.dense(problem.k().floats(), 1, 50, 24),
+                attnc.jvm.kernel.Operand.Heap.dense(problem.v().floats(), 1, 50, 24),
+                new OutputSink.Heap(out, 2 * 50 * 24, 50 * 24, 24), lse, generated.slots().env(binding, Map.of()),
+                attnc.jvm.kernel.TileClassifier.ALWAYS_FULL, new attnc.jvm.kernel.BlockMap(1, 2, 0, 0, false, false),
+                1, 2, 1, 50, 50, 24, 24, binding.queryOffset());
+        attnc.jvm.kernel.Driver.run(kernel, launch);
+        Agreement.check(Reference.run(p, problem), new Result(out, lse, null), "plain class");
+    }
+
     @Test
     void generatedClassIsAPlainClassFile(@TempDir Path dir) throws Exception {
         var generated = JvmBackend.generate(pattern("mask: q >= kv\n"), 64, 32);

@@ -8,7 +8,7 @@ package attnc.jvm.kernel;
  * so a racing reader at worst sees "not known yet" and evaluates the mask itself.
  */
 public final class BlockMap {
-    static final byte UNSEEN = 0, EMPTY = 1, FULL = 2, PARTIAL = 3;
+    public static final byte UNSEEN = 0, EMPTY = 1, FULL = 2, PARTIAL = 3;
     private final byte[] kinds;
     private final int heads, qTiles, kvTiles;
     private final boolean perBatch, perHead;
@@ -27,7 +27,7 @@ public final class BlockMap {
         return (((perBatch ? b : 0) * heads + (perHead ? h : 0)) * qTiles + qTile) * kvTiles + kvTile;
     }
 
-    byte get(int b, int h, int qTile, int kvTile) { return kinds[index(b, h, qTile, kvTile)]; }
+    public byte get(int b, int h, int qTile, int kvTile) { return kinds[index(b, h, qTile, kvTile)]; }
 
-    void put(int b, int h, int qTile, int kvTile, byte kind) { kinds[index(b, h, qTile, kvTile)] = kind; }
+    public void put(int b, int h, int qTile, int kvTile, byte kind) { kinds[index(b, h, qTile, kvTile)] = kind; }
 }

@@ -5,13 +5,14 @@ package attnc.jvm.kernel;
  * range EMPTY, found by bisection over whole ranges rather than tile by tile, so a sliding
  * window at N = 8192 costs a few classifications per query tile instead of N / tile. Bisection is
  * sound because interval classification is monotone: a range inside one proven EMPTY is proven
- * EMPTY too.
+ * EMPTY too. Public, as everything generated code calls: a generated class written to disk may be
+ * loaded by another class loader than this package's.
  */
-final class KvRange {
+public final class KvRange {
     private KvRange() {}
 
     /** Start of the first key tile not proven empty, in [kvFrom, kvTo] (kvTo: all empty). */
-    static int first(TileClassifier c, int b, int h, int q0, int q1, int kvFrom, int kvTo, int bk) {
+    public static int first(TileClassifier c, int b, int h, int q0, int q1, int kvFrom, int kvTo, int bk) {
         int tiles = (kvTo - kvFrom + bk - 1) / bk, low = 0, high = tiles;
         while (low < high) {
             int mid = (low + high + 1) >>> 1;
@@ -22,7 +23,7 @@ final class KvRange {
     }
 
     /** End of the last key tile not proven empty (tile-aligned from kvFrom, at most kvTo). */
-    static int last(TileClassifier c, int b, int h, int q0, int q1, int kvFrom, int kvTo, int bk) {
+    public static int last(TileClassifier c, int b, int h, int q0, int q1, int kvFrom, int kvTo, int bk) {
         int tiles = (kvTo - kvFrom + bk - 1) / bk, low = 0, high = tiles;
         while (low < high) {
             int mid = (low + high + 1) >>> 1;
