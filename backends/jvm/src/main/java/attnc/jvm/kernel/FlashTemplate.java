@@ -11,11 +11,12 @@ import java.util.Arrays;
  * ({@link #hasMask()} ...) are constants that fold away the code a pattern does not need.
  *
  * <p>Per query tile: transpose the tile's queries (scaled) once; bisect away the key tiles the
- * classifier proves EMPTY at both ends ({@link KvRange}); then for each key tile: classify it
- * (skip EMPTY tiles; UNKNOWN tiles look up the launch's {@link BlockMap}, else evaluate the mask
- * into a 0/−∞ bias, which may still prove them empty or full, and record what they found), copy K and V, compute Sᵀ = K·Qᵀ (queries in lanes, see
- * {@link Tiles}), apply the score hook and the bias, turn Sᵀ into
- * weights (online softmax, sigmoid or identity) and add P·V to the tile's output rows.
+ * classifier proves EMPTY at both ends ({@link KvRange}); then for each key tile: classify it (skip
+ * EMPTY tiles; UNKNOWN tiles look up the launch's {@link BlockMap}, else evaluate the mask into a
+ * 0/−∞ bias, which may still prove them empty or full, and record what they found), locate or copy
+ * K and V, compute Sᵀ = K·Qᵀ (queries in lanes, see {@link Tiles}), apply the score hook and the
+ * bias, turn Sᵀ into weights (online softmax, sigmoid or identity) and add P·V to the tile's output
+ * rows.
  */
 public class FlashTemplate implements TileKernel {
 
@@ -77,7 +78,7 @@ public class FlashTemplate implements TileKernel {
                 }
             }
             packKeys(launch, scratch, b, kvHead, kv0, keys, keys4);
-            Tiles.qk(scratch.k, d, scratch.qt, bq, s, keys4);
+            Tiles.qk(scratch.kRows, scratch.kOffset, d, scratch.qt, bq, s, keys4);
             if (hasScore()) scoreTile(env, b, h, kv0, keys, firstQuery, s, vectors);
             if (partial) Tiles.addBias(s, bias, 0, keys * bq);
             Arrays.fill(s, keys * bq, keys4 * bq, Float.NEGATIVE_INFINITY);
@@ -89,7 +90,7 @@ public class FlashTemplate implements TileKernel {
                 case 1 -> Tiles.sigmoidColumns(s, bq, keys4, scratch.normValue);
                 default -> Tiles.identity(s, keys4 * bq);
             }
-            Tiles.pv(s, bq, scratch.v, vs, o, rows4, keys4);
+            Tiles.pv(s, bq, scratch.vRows, scratch.vOffset, vs, o, rows4, keys4);
         }
     }
 
@@ -105,16 +106,34 @@ public class FlashTemplate implements TileKernel {
         for (int i = rows; i < bq; i++) for (int t = 0, at = i; t < d; t++, at += bq) qt[at] = 0f;
     }
 
-    /** K rows to k[j·d + t] and V rows to v[j·vs + c]; rows past Nkv (up to keys4) are zero. */
+    /**
+     * Points the scratch at the tile's K and V rows: read in place when the input is an fp32
+     * heap array whose rows are consecutive (and, for V, whole vectors wide) and the tile has no
+     * padding rows; else copied (converted) to k[j·d + t] and v[j·vs + c], padding rows zero.
+     */
     private static void packKeys(Launch launch, Scratch scratch, int b, int kvHead, int kv0, int keys, int keys4) {
         int d = launch.headDim(), vs = launch.valueStride();
-        float[] k = scratch.k, v = scratch.v;
-        for (int j = 0; j < keys; j++) {
-            launch.k().readRow(b, kvHead, kv0 + j, k, j * d);
-            launch.v().readRow(b, kvHead, kv0 + j, v, j * vs);
+        boolean whole = keys == keys4;
+        if (whole && launch.k() instanceof Operand.Heap k && k.strideN() == d) {
+            scratch.kRows = k.data();
+            scratch.kOffset = Math.toIntExact(k.base() + b * k.strideB() + kvHead * k.strideH() + kv0 * k.strideN());
+        } else {
+            float[] rows = scratch.k;
+            for (int j = 0; j < keys; j++) launch.k().readRow(b, kvHead, kv0 + j, rows, j * d);
+            Arrays.fill(rows, keys * d, keys4 * d, 0f);
+            scratch.kRows = rows;
+            scratch.kOffset = 0;
         }
-        Arrays.fill(k, keys * d, keys4 * d, 0f);
-        Arrays.fill(v, keys * vs, keys4 * vs, 0f);
+        if (whole && launch.v() instanceof Operand.Heap v && v.strideN() == vs && v.width() == vs) {
+            scratch.vRows = v.data();
+            scratch.vOffset = Math.toIntExact(v.base() + b * v.strideB() + kvHead * v.strideH() + kv0 * v.strideN());
+        } else {
+            float[] rows = scratch.v;
+            for (int j = 0; j < keys; j++) launch.v().readRow(b, kvHead, kv0 + j, rows, j * vs);
+            Arrays.fill(rows, keys * vs, keys4 * vs, 0f);
+            scratch.vRows = rows;
+            scratch.vOffset = 0;
+        }
     }
 
     @Override

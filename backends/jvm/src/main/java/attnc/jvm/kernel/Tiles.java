@@ -23,14 +23,14 @@ public final class Tiles {
     private Tiles() {}
 
     /**
-     * s[j·bq + i] = Σ_t k[j·d + t] · qt[t·bq + i] for keys [0, keys) (a multiple of 4) and
-     * queries [0, bq) (whole vectors).
+     * s[j·bq + i] = Σ_t k[kOff + j·d + t] · qt[t·bq + i] for keys [0, keys) (a multiple of 4)
+     * and queries [0, bq) (whole vectors).
      */
-    public static void qk(float[] k, int d, float[] qt, int bq, float[] s, int keys) {
+    public static void qk(float[] k, int kOff, int d, float[] qt, int bq, float[] s, int keys) {
         for (int j = 0; j < keys; j += 4) {
             int c = 0;
-            for (; c + 4 * L <= bq; c += 4 * L) qkBlock(k, j * d, d, qt, bq, s, j * bq + c, c);
-            for (; c < bq; c += L) qkVector(k, j * d, d, qt, bq, s, j * bq + c, c);
+            for (; c + 4 * L <= bq; c += 4 * L) qkBlock(k, kOff + j * d, d, qt, bq, s, j * bq + c, c);
+            for (; c < bq; c += L) qkVector(k, kOff + j * d, d, qt, bq, s, j * bq + c, c);
         }
     }
 
@@ -79,10 +79,10 @@ public final class Tiles {
     }
 
     /**
-     * o[i·vs + c] += Σ_j p[j·bq + i] · v[j·vs + c] for queries [0, rows) (a multiple of 4), keys
-     * [0, keys) and columns [0, vs) (whole vectors): blocks of 4 vectors, then single vectors.
+     * o[i·vs + c] += Σ_j p[j·bq + i] · v[vOff + j·vs + c] for queries [0, rows) (a multiple of 4),
+     * keys [0, keys) and columns [0, vs) (whole vectors): blocks of 4 vectors, then single vectors.
      */
-    public static void pv(float[] p, int bq, float[] v, int vs, float[] o, int rows, int keys) {
+    public static void pv(float[] p, int bq, float[] v, int vOff, int vs, float[] o, int rows, int keys) {
         for (int r = 0; r < rows; r += 4) {
             int c = 0;
             for (; c + 4 * L <= vs; c += 4 * L) {
@@ -95,7 +95,7 @@ public final class Tiles {
                 FloatVector a22 = FloatVector.fromArray(F, o, o2 + 2 * L), a23 = FloatVector.fromArray(F, o, o2 + 3 * L);
                 FloatVector a30 = FloatVector.fromArray(F, o, o3), a31 = FloatVector.fromArray(F, o, o3 + L);
                 FloatVector a32 = FloatVector.fromArray(F, o, o3 + 2 * L), a33 = FloatVector.fromArray(F, o, o3 + 3 * L);
-                for (int j = 0, vb = c, pb = r; j < keys; j++, vb += vs, pb += bq) {
+                for (int j = 0, vb = vOff + c, pb = r; j < keys; j++, vb += vs, pb += bq) {
                     FloatVector v0 = FloatVector.fromArray(F, v, vb);
                     FloatVector v1 = FloatVector.fromArray(F, v, vb + L);
                     FloatVector v2 = FloatVector.fromArray(F, v, vb + 2 * L);
@@ -118,7 +118,7 @@ public final class Tiles {
                 int o0 = r * vs + c, o1 = o0 + vs, o2 = o1 + vs, o3 = o2 + vs;
                 FloatVector a0 = FloatVector.fromArray(F, o, o0), a1 = FloatVector.fromArray(F, o, o1);
                 FloatVector a2 = FloatVector.fromArray(F, o, o2), a3 = FloatVector.fromArray(F, o, o3);
-                for (int j = 0, vb = c, pb = r; j < keys; j++, vb += vs, pb += bq) {
+                for (int j = 0, vb = vOff + c, pb = r; j < keys; j++, vb += vs, pb += bq) {
                     FloatVector v0 = FloatVector.fromArray(F, v, vb);
                     a0 = v0.fma(FloatVector.broadcast(F, p[pb]), a0);
                     a1 = v0.fma(FloatVector.broadcast(F, p[pb + 1]), a1);
