@@ -90,7 +90,7 @@ public class FlashTemplate implements TileKernel {
                 case 1 -> Tiles.sigmoidColumns(s, bq, keys4, scratch.normValue);
                 default -> Tiles.identity(s, keys4 * bq);
             }
-            Tiles.pv(s, bq, scratch.vRows, scratch.vOffset, vs, o, rows4, keys4);
+            Tiles.pv(s, bq, scratch.vRows, scratch.vOffset, vs, o, rows, keys4);
         }
     }
 

@@ -79,54 +79,69 @@ public final class Tiles {
     }
 
     /**
-     * o[i·vs + c] += Σ_j p[j·bq + i] · v[vOff + j·vs + c] for queries [0, rows) (a multiple of 4),
-     * keys [0, keys) and columns [0, vs) (whole vectors): blocks of 4 vectors, then single vectors.
+     * o[i·vs + c] += Σ_j p[j·bq + i] · v[vOff + j·vs + c] for queries [0, rows), keys [0, keys)
+     * and columns [0, vs) (whole vectors): four rows at a time in blocks of 4 vectors, then single
+     * vectors; leftover rows (a decode step has one) one at a time.
      */
     public static void pv(float[] p, int bq, float[] v, int vOff, int vs, float[] o, int rows, int keys) {
-        for (int r = 0; r < rows; r += 4) {
-            int c = 0;
-            for (; c + 4 * L <= vs; c += 4 * L) {
-                int o0 = r * vs + c, o1 = o0 + vs, o2 = o1 + vs, o3 = o2 + vs;
-                FloatVector a00 = FloatVector.fromArray(F, o, o0), a01 = FloatVector.fromArray(F, o, o0 + L);
-                FloatVector a02 = FloatVector.fromArray(F, o, o0 + 2 * L), a03 = FloatVector.fromArray(F, o, o0 + 3 * L);
-                FloatVector a10 = FloatVector.fromArray(F, o, o1), a11 = FloatVector.fromArray(F, o, o1 + L);
-                FloatVector a12 = FloatVector.fromArray(F, o, o1 + 2 * L), a13 = FloatVector.fromArray(F, o, o1 + 3 * L);
-                FloatVector a20 = FloatVector.fromArray(F, o, o2), a21 = FloatVector.fromArray(F, o, o2 + L);
-                FloatVector a22 = FloatVector.fromArray(F, o, o2 + 2 * L), a23 = FloatVector.fromArray(F, o, o2 + 3 * L);
-                FloatVector a30 = FloatVector.fromArray(F, o, o3), a31 = FloatVector.fromArray(F, o, o3 + L);
-                FloatVector a32 = FloatVector.fromArray(F, o, o3 + 2 * L), a33 = FloatVector.fromArray(F, o, o3 + 3 * L);
-                for (int j = 0, vb = vOff + c, pb = r; j < keys; j++, vb += vs, pb += bq) {
-                    FloatVector v0 = FloatVector.fromArray(F, v, vb);
-                    FloatVector v1 = FloatVector.fromArray(F, v, vb + L);
-                    FloatVector v2 = FloatVector.fromArray(F, v, vb + 2 * L);
-                    FloatVector v3 = FloatVector.fromArray(F, v, vb + 3 * L);
-                    FloatVector x = FloatVector.broadcast(F, p[pb]);
-                    a00 = v0.fma(x, a00); a01 = v1.fma(x, a01); a02 = v2.fma(x, a02); a03 = v3.fma(x, a03);
-                    x = FloatVector.broadcast(F, p[pb + 1]);
-                    a10 = v0.fma(x, a10); a11 = v1.fma(x, a11); a12 = v2.fma(x, a12); a13 = v3.fma(x, a13);
-                    x = FloatVector.broadcast(F, p[pb + 2]);
-                    a20 = v0.fma(x, a20); a21 = v1.fma(x, a21); a22 = v2.fma(x, a22); a23 = v3.fma(x, a23);
-                    x = FloatVector.broadcast(F, p[pb + 3]);
-                    a30 = v0.fma(x, a30); a31 = v1.fma(x, a31); a32 = v2.fma(x, a32); a33 = v3.fma(x, a33);
-                }
-                a00.intoArray(o, o0); a01.intoArray(o, o0 + L); a02.intoArray(o, o0 + 2 * L); a03.intoArray(o, o0 + 3 * L);
-                a10.intoArray(o, o1); a11.intoArray(o, o1 + L); a12.intoArray(o, o1 + 2 * L); a13.intoArray(o, o1 + 3 * L);
-                a20.intoArray(o, o2); a21.intoArray(o, o2 + L); a22.intoArray(o, o2 + 2 * L); a23.intoArray(o, o2 + 3 * L);
-                a30.intoArray(o, o3); a31.intoArray(o, o3 + L); a32.intoArray(o, o3 + 2 * L); a33.intoArray(o, o3 + 3 * L);
+        int r = 0;
+        for (; r + 4 <= rows; r += 4) pvRows4(p, bq, v, vOff, vs, o, r, keys);
+        for (; r < rows; r++) pvRow(p, bq, v, vOff, vs, o, r, keys);
+    }
+
+    private static void pvRow(float[] p, int bq, float[] v, int vOff, int vs, float[] o, int r, int keys) {
+        for (int c = 0; c < vs; c += L) {
+            FloatVector a = FloatVector.fromArray(F, o, r * vs + c);
+            for (int j = 0, vb = vOff + c, pb = r; j < keys; j++, vb += vs, pb += bq) {
+                a = FloatVector.fromArray(F, v, vb).fma(FloatVector.broadcast(F, p[pb]), a);
             }
-            for (; c < vs; c += L) {
-                int o0 = r * vs + c, o1 = o0 + vs, o2 = o1 + vs, o3 = o2 + vs;
-                FloatVector a0 = FloatVector.fromArray(F, o, o0), a1 = FloatVector.fromArray(F, o, o1);
-                FloatVector a2 = FloatVector.fromArray(F, o, o2), a3 = FloatVector.fromArray(F, o, o3);
-                for (int j = 0, vb = vOff + c, pb = r; j < keys; j++, vb += vs, pb += bq) {
-                    FloatVector v0 = FloatVector.fromArray(F, v, vb);
-                    a0 = v0.fma(FloatVector.broadcast(F, p[pb]), a0);
-                    a1 = v0.fma(FloatVector.broadcast(F, p[pb + 1]), a1);
-                    a2 = v0.fma(FloatVector.broadcast(F, p[pb + 2]), a2);
-                    a3 = v0.fma(FloatVector.broadcast(F, p[pb + 3]), a3);
-                }
-                a0.intoArray(o, o0); a1.intoArray(o, o1); a2.intoArray(o, o2); a3.intoArray(o, o3);
+            a.intoArray(o, r * vs + c);
+        }
+    }
+
+    private static void pvRows4(float[] p, int bq, float[] v, int vOff, int vs, float[] o, int r, int keys) {
+        int c = 0;
+        for (; c + 4 * L <= vs; c += 4 * L) {
+            int o0 = r * vs + c, o1 = o0 + vs, o2 = o1 + vs, o3 = o2 + vs;
+            FloatVector a00 = FloatVector.fromArray(F, o, o0), a01 = FloatVector.fromArray(F, o, o0 + L);
+            FloatVector a02 = FloatVector.fromArray(F, o, o0 + 2 * L), a03 = FloatVector.fromArray(F, o, o0 + 3 * L);
+            FloatVector a10 = FloatVector.fromArray(F, o, o1), a11 = FloatVector.fromArray(F, o, o1 + L);
+            FloatVector a12 = FloatVector.fromArray(F, o, o1 + 2 * L), a13 = FloatVector.fromArray(F, o, o1 + 3 * L);
+            FloatVector a20 = FloatVector.fromArray(F, o, o2), a21 = FloatVector.fromArray(F, o, o2 + L);
+            FloatVector a22 = FloatVector.fromArray(F, o, o2 + 2 * L), a23 = FloatVector.fromArray(F, o, o2 + 3 * L);
+            FloatVector a30 = FloatVector.fromArray(F, o, o3), a31 = FloatVector.fromArray(F, o, o3 + L);
+            FloatVector a32 = FloatVector.fromArray(F, o, o3 + 2 * L), a33 = FloatVector.fromArray(F, o, o3 + 3 * L);
+            for (int j = 0, vb = vOff + c, pb = r; j < keys; j++, vb += vs, pb += bq) {
+                FloatVector v0 = FloatVector.fromArray(F, v, vb);
+                FloatVector v1 = FloatVector.fromArray(F, v, vb + L);
+                FloatVector v2 = FloatVector.fromArray(F, v, vb + 2 * L);
+                FloatVector v3 = FloatVector.fromArray(F, v, vb + 3 * L);
+                FloatVector x = FloatVector.broadcast(F, p[pb]);
+                a00 = v0.fma(x, a00); a01 = v1.fma(x, a01); a02 = v2.fma(x, a02); a03 = v3.fma(x, a03);
+                x = FloatVector.broadcast(F, p[pb + 1]);
+                a10 = v0.fma(x, a10); a11 = v1.fma(x, a11); a12 = v2.fma(x, a12); a13 = v3.fma(x, a13);
+                x = FloatVector.broadcast(F, p[pb + 2]);
+                a20 = v0.fma(x, a20); a21 = v1.fma(x, a21); a22 = v2.fma(x, a22); a23 = v3.fma(x, a23);
+                x = FloatVector.broadcast(F, p[pb + 3]);
+                a30 = v0.fma(x, a30); a31 = v1.fma(x, a31); a32 = v2.fma(x, a32); a33 = v3.fma(x, a33);
             }
+            a00.intoArray(o, o0); a01.intoArray(o, o0 + L); a02.intoArray(o, o0 + 2 * L); a03.intoArray(o, o0 + 3 * L);
+            a10.intoArray(o, o1); a11.intoArray(o, o1 + L); a12.intoArray(o, o1 + 2 * L); a13.intoArray(o, o1 + 3 * L);
+            a20.intoArray(o, o2); a21.intoArray(o, o2 + L); a22.intoArray(o, o2 + 2 * L); a23.intoArray(o, o2 + 3 * L);
+            a30.intoArray(o, o3); a31.intoArray(o, o3 + L); a32.intoArray(o, o3 + 2 * L); a33.intoArray(o, o3 + 3 * L);
+        }
+        for (; c < vs; c += L) {
+            int o0 = r * vs + c, o1 = o0 + vs, o2 = o1 + vs, o3 = o2 + vs;
+            FloatVector a0 = FloatVector.fromArray(F, o, o0), a1 = FloatVector.fromArray(F, o, o1);
+            FloatVector a2 = FloatVector.fromArray(F, o, o2), a3 = FloatVector.fromArray(F, o, o3);
+            for (int j = 0, vb = vOff + c, pb = r; j < keys; j++, vb += vs, pb += bq) {
+                FloatVector v0 = FloatVector.fromArray(F, v, vb);
+                a0 = v0.fma(FloatVector.broadcast(F, p[pb]), a0);
+                a1 = v0.fma(FloatVector.broadcast(F, p[pb + 1]), a1);
+                a2 = v0.fma(FloatVector.broadcast(F, p[pb + 2]), a2);
+                a3 = v0.fma(FloatVector.broadcast(F, p[pb + 3]), a3);
+            }
+            a0.intoArray(o, o0); a1.intoArray(o, o1); a2.intoArray(o, o2); a3.intoArray(o, o3);
         }
     }
 
