@@ -39,7 +39,7 @@ class DifferentialPropertiesTest {
     @Provide
     Arbitrary<RandomPatterns.Case> patterns() { return RandomPatterns.cases(); }
 
-    @Property(tries = 500)
+    @Property(tries = 2000)
     void kernelAgreesWithReference(@ForAll("patterns") RandomPatterns.Case c, @ForAll("shapes") Shape s, @ForAll long seed) throws Exception {
         Pattern pattern = Passes.optimize(Frontend.compile("random", c.source()), Map.of());
         Random r = new Random(seed);
