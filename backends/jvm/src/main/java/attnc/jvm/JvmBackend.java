@@ -32,6 +32,14 @@ public final class JvmBackend implements Backend {
         return new JvmKernel(pattern, generate(pattern, tileQ, tileKv), generate(pattern, attnc.jvm.kernel.Lanes.L, tileKv));
     }
 
+    /**
+     * A kernel from classes generated earlier (by {@link #generate}, e.g. at build time by the
+     * Maven plugin): the main class and the narrow one (tile q = one vector) for few-query launches.
+     */
+    public JvmKernel load(Pattern pattern, GeneratedKernel main, GeneratedKernel narrow) {
+        return new JvmKernel(pattern, main, narrow);
+    }
+
     /** The class file for a pattern, without loading it: what the Maven plugin and export write. */
     public static GeneratedKernel generate(Pattern pattern, int tileQ, int tileKv) {
         GeneratedKernel generated = KernelGenerator.generate(pattern, tileQ, tileKv);
