@@ -1,0 +1,104 @@
+package attnc.jvm;
+
+import attnc.ir.Expr;
+import attnc.ir.Norm;
+import attnc.ir.Pattern;
+import attnc.jvm.emit.GeneratedKernel;
+import attnc.jvm.kernel.BlockMap;
+import attnc.jvm.kernel.Driver;
+import attnc.jvm.kernel.KernelLoader;
+import attnc.jvm.kernel.Launch;
+import attnc.jvm.kernel.Operand;
+import attnc.jvm.kernel.OutputSink;
+import attnc.jvm.kernel.TileClassifier;
+import attnc.jvm.kernel.TileKernel;
+import attnc.jvm.sparsity.IntervalClassifier;
+import attnc.lower.Lowering;
+import attnc.run.Binding;
+import attnc.run.Kernel;
+import attnc.run.Problem;
+import attnc.run.Result;
+import attnc.tensor.Tensor;
+import java.util.Map;
+
+/**
+ * A pattern compiled for the CPU: its generated classes, loaded, plus what a launch needs to feed
+ * them. Two classes of the same pattern: the main one with the requested tiles, and a narrow one
+ * (one vector of queries per tile) for launches with at most that many queries, such as decode,
+ * where a wide query tile would compute mostly padding. Holds no per-call state (scratch is per
+ * thread), so concurrent {@code forward} calls are safe.
+ */
+public final class JvmKernel implements Kernel {
+    private final Pattern pattern;
+    private final GeneratedKernel generated, narrowGenerated;
+    private final TileKernel tiles, narrow;
+    private final IntervalClassifier classifier;
+    private final boolean masked, maskPerBatch, maskPerHead;
+
+    JvmKernel(Pattern pattern, GeneratedKernel generated, GeneratedKernel narrowGenerated) {
+        this.pattern = pattern;
+        this.generated = generated;
+        this.narrowGenerated = narrowGenerated;
+        this.tiles = KernelLoader.load(generated.bytes());
+        this.narrow = KernelLoader.load(narrowGenerated.bytes());
+        var maskProgram = Lowering.lower(pattern, pattern.visibility());
+        this.masked = !(maskProgram.resultInstr() instanceof attnc.lower.Instr.BoolConst(boolean v) && v);
+        var dependences = maskProgram.dependsOn(maskProgram.result());
+        this.maskPerBatch = dependences.contains(attnc.ir.Index.B);
+        this.maskPerHead = dependences.contains(attnc.ir.Index.H);
+        this.classifier = new IntervalClassifier(maskProgram, generated.slots());
+    }
+
+    @Override public Pattern pattern() { return pattern; }
+
+    /** The generated classes (names and bytes), main then narrow, for export and the Maven plugin. */
+    public java.util.List<GeneratedKernel> generated() { return java.util.List.of(generated, narrowGenerated); }
+
+    private TileKernel pick(int queries) { return queries <= narrow.tileQ() ? narrow : tiles; }
+
+    public boolean producesLse() { return pattern.norm() instanceof Norm.Softmax; }
+
+    @Override
+    public Result forward(Problem problem) {
+        Binding binding = Binding.of(pattern, problem);
+        int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), dv = binding.size("Dv");
+        float[] out = new float[b * h * nq * dv];
+        float[] lse = producesLse() ? new float[b * h * nq] : null;
+        TileKernel kernel = pick(nq);
+        Launch launch = launch(kernel, binding, problem.inputs(),
+                Operand.Heap.dense(problem.q().floats(), h, nq, binding.size("D")),
+                Operand.Heap.dense(problem.k().floats(), binding.size("Hkv"), binding.size("Nkv"), binding.size("D")),
+                Operand.Heap.dense(problem.v().floats(), binding.size("Hkv"), binding.size("Nkv"), dv),
+                new OutputSink.Heap(out, (long) h * nq * dv, (long) nq * dv, dv), lse);
+        Driver.run(kernel, launch);
+        return new Result(out, lse, new int[] {b, h, nq, dv});
+    }
+
+    /**
+     * Runs on tensors in place (heap or off-heap, [B, H, N, D] or [B, N, H, D], fp32/bf16/fp16),
+     * writing fp32 output through {@code out} and, when {@code lse} is not null, the natural-log
+     * LSE [B, H, Nq]. {@code queryOffset} < 0 means bottom-right aligned, as in {@link Problem}.
+     * Segments must be readable from the kernel's pool threads (a shared or global arena).
+     */
+    public void forward(StridedTensor q, StridedTensor k, StridedTensor v, OutputSink out, float[] lse,
+                        Map<String, Tensor> inputs, Map<String, Expr> params, int queryOffset) {
+        Binding binding = LaunchBinding.of(pattern, q, k, v, inputs, params, queryOffset);
+        if (lse != null && (!producesLse() || lse.length < q.batch() * q.heads() * q.n())) {
+            throw new IllegalArgumentException("lse: needs a softmax pattern and B·H·Nq = " + q.batch() * q.heads() * q.n() + " floats");
+        }
+        TileKernel kernel = pick(q.n());
+        Driver.run(kernel, launch(kernel, binding, inputs, q.operand(), k.operand(), v.operand(), out, lse));
+    }
+
+    private Launch launch(TileKernel kernel, Binding binding, Map<String, Tensor> inputs, Operand q, Operand k, Operand v,
+                          OutputSink out, float[] lse) {
+        var env = generated.slots().env(binding, inputs);
+        TileClassifier classify = masked ? classifier.bind(env) : TileClassifier.ALWAYS_FULL;
+        int qTiles = (binding.size("Nq") + kernel.tileQ() - 1) / kernel.tileQ();
+        int kvTiles = (binding.size("Nkv") + kernel.tileKv() - 1) / kernel.tileKv();
+        BlockMap blocks = new BlockMap(binding.size("B"), binding.size("H"), masked ? qTiles : 0, kvTiles, maskPerBatch, maskPerHead);
+        return new Launch(q, k, v, out, lse, env, classify, blocks,
+                binding.size("B"), binding.size("H"), binding.size("Hkv"), binding.size("Nq"), binding.size("Nkv"),
+                binding.size("D"), binding.size("Dv"), binding.queryOffset());
+    }
+}

@@ -1,0 +1,172 @@
+package attnc.jvm.kernel;
+
+import java.util.Arrays;
+
+/**
+ * The tiled online-softmax ("flash") kernel, written once as ordinary Java. It is never run as
+ * it is: {@link attnc.jvm.emit.KernelGenerator} copies this class's bytecode under a new name for
+ * each pattern and replaces the static hook methods below (everything under "hooks") with
+ * bytecode rendered from the pattern's lowered programs. Each pattern thus gets its own class in
+ * which every hook call is a monomorphic static call that C2 inlines, and the flags
+ * ({@link #hasMask()} ...) are constants that fold away the code a pattern does not need.
+ *
+ * <p>Per query tile: transpose the tile's queries (scaled) once; bisect away the key tiles the
+ * classifier proves EMPTY at both ends ({@link KvRange}); then for each key tile: classify it (skip
+ * EMPTY tiles; UNKNOWN tiles look up the launch's {@link BlockMap}, else evaluate the mask into a
+ * 0/−∞ bias, which may still prove them empty or full, and record what they found), locate or copy
+ * K and V, compute Sᵀ = K·Qᵀ (queries in lanes, see {@link Tiles}), apply the score hook and the
+ * bias, turn Sᵀ into weights (online softmax, sigmoid or identity) and add P·V to the tile's output
+ * rows.
+ */
+public class FlashTemplate implements TileKernel {
+
+    // ---- hooks: replaced in every generated class ----
+    static int tileQSize() { return 4 * Lanes.L; }
+    static int tileKvSize() { return 64; }
+    static int norm() { return 0; }
+    static boolean hasScore() { return false; }
+    static boolean hasMask() { return false; }
+    static boolean hasNormValue() { return false; }
+    static boolean hasOutput() { return false; }
+    static float rowScale(Env env, int b, int h, int q) { return 1f; }
+    static float normValue(Env env, int b, int h, int q) { return 0f; }
+    /** Rewrites s[j·bq + i] (key kv0 + j, query q0 + i; bq = vectors·L) with the score expression. */
+    static void scoreTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, int vectors) {}
+    /** Writes 0 (visible) or −∞ to bias[j·bq + i]; returns the visible count. */
+    static int maskTile(Env env, int b, int h, int kv0, int keys, int q0, float[] bias, int vectors) { return keys * vectors * Lanes.L; }
+    static float output(Env env, int b, int h, int q, int d, float o) { return o; }
+    // ---- end of hooks ----
+
+    public FlashTemplate() {}
+
+    @Override public int tileQ() { return tileQSize(); }
+    @Override public int tileKv() { return tileKvSize(); }
+    @Override public int normKind() { return norm(); }
+
+    @Override
+    public void accumulate(Launch launch, Scratch scratch, int b, int h, int q0, int kvFrom, int kvTo) {
+        int bq = tileQSize(), bk = tileKvSize(), d = launch.headDim(), vs = launch.valueStride();
+        int rows = Math.min(bq, launch.nq() - q0), rows4 = (rows + 3) & ~3, vectors = bq / Lanes.L;
+        int firstQuery = launch.queryOffset() + q0, lastQuery = firstQuery + rows - 1;
+        int kvHead = h / launch.group();
+        Env env = launch.env();
+        scratch.ensure(bq, bk, d, vs);
+        float[] s = scratch.s, bias = scratch.bias, o = scratch.o, m = scratch.m, l = scratch.l;
+        packQueries(launch, scratch, b, h, q0, rows, bq);
+        Arrays.fill(m, 0, bq, norm() == 0 ? Float.NEGATIVE_INFINITY : 0f);
+        Arrays.fill(l, 0, bq, 0f);
+        Arrays.fill(o, 0, bq * vs, 0f);
+        if (norm() == 1) for (int r = 0; r < bq; r++) scratch.normValue[r] = normValue(env, b, h, firstQuery + r);
+        TileClassifier classifier = launch.classifier();
+        int kvStart = KvRange.first(classifier, b, h, firstQuery, lastQuery, kvFrom, kvTo, bk);
+        int kvEnd = KvRange.last(classifier, b, h, firstQuery, lastQuery, kvStart, kvTo, bk);
+        for (int kv0 = kvStart; kv0 < kvEnd; kv0 += bk) {
+            int keys = Math.min(bk, launch.nkv() - kv0), keys4 = (keys + 3) & ~3;
+            int kind = classifier.classify(b, h, firstQuery, lastQuery, kv0, kv0 + keys - 1);
+            if (kind == TileClassifier.EMPTY) continue;
+            boolean partial = false;
+            if (kind == TileClassifier.UNKNOWN && hasMask()) {
+                BlockMap blocks = launch.blocks();
+                byte known = blocks.get(b, h, q0 / bq, kv0 / bk);
+                if (known == BlockMap.EMPTY) continue;
+                if (known != BlockMap.FULL) {
+                    int visible = maskTile(env, b, h, kv0, keys, firstQuery, bias, vectors);
+                    byte found = visible == 0 ? BlockMap.EMPTY : visible == keys * bq ? BlockMap.FULL : BlockMap.PARTIAL;
+                    blocks.put(b, h, q0 / bq, kv0 / bk, found);
+                    if (found == BlockMap.EMPTY) continue;
+                    partial = found == BlockMap.PARTIAL;
+                }
+            }
+            packKeys(launch, scratch, b, kvHead, kv0, keys, keys4);
+            Tiles.qk(scratch.kRows, scratch.kOffset, d, scratch.qt, bq, s, keys4);
+            if (hasScore()) scoreTile(env, b, h, kv0, keys, firstQuery, s, vectors);
+            if (partial) Tiles.addBias(s, bias, 0, keys * bq);
+            Arrays.fill(s, keys * bq, keys4 * bq, Float.NEGATIVE_INFINITY);
+            switch (norm()) {
+                case 0 -> {
+                    for (int i0 = 0; i0 < bq; i0 += Lanes.L) Tiles.softmaxColumns(s, bq, keys4, m, l, scratch.alpha, i0);
+                    Tiles.rescaleRows(o, vs, scratch.alpha, rows4);
+                }
+                case 1 -> Tiles.sigmoidColumns(s, bq, keys4, scratch.normValue);
+                default -> Tiles.identity(s, keys4 * bq);
+            }
+            Tiles.pv(s, bq, scratch.vRows, scratch.vOffset, vs, o, rows, keys4);
+        }
+    }
+
+    /** Queries times their row's scale, transposed to qt[t·bq + i]; queries past Nq are zero. */
+    private static void packQueries(Launch launch, Scratch scratch, int b, int h, int q0, int rows, int bq) {
+        int d = launch.headDim();
+        float[] qt = scratch.qt, row = scratch.row;
+        for (int i = 0; i < rows; i++) {
+            launch.q().readRow(b, h, q0 + i, row, 0);
+            float scale = rowScale(launch.env(), b, h, launch.queryOffset() + q0 + i);
+            for (int t = 0, at = i; t < d; t++, at += bq) qt[at] = row[t] * scale;
+        }
+        for (int i = rows; i < bq; i++) for (int t = 0, at = i; t < d; t++, at += bq) qt[at] = 0f;
+    }
+
+    /**
+     * Points the scratch at the tile's K and V rows: read in place when the input is an fp32
+     * heap array whose rows are consecutive (and, for V, whole vectors wide) and the tile has no
+     * padding rows; else copied (converted) to k[j·d + t] and v[j·vs + c], padding rows zero.
+     */
+    private static void packKeys(Launch launch, Scratch scratch, int b, int kvHead, int kv0, int keys, int keys4) {
+        int d = launch.headDim(), vs = launch.valueStride();
+        boolean whole = keys == keys4;
+        if (whole && launch.k() instanceof Operand.Heap k && k.strideN() == d) {
+            scratch.kRows = k.data();
+            scratch.kOffset = Math.toIntExact(k.base() + b * k.strideB() + kvHead * k.strideH() + kv0 * k.strideN());
+        } else {
+            float[] rows = scratch.k;
+            for (int j = 0; j < keys; j++) launch.k().readRow(b, kvHead, kv0 + j, rows, j * d);
+            Arrays.fill(rows, keys * d, keys4 * d, 0f);
+            scratch.kRows = rows;
+            scratch.kOffset = 0;
+        }
+        if (whole && launch.v() instanceof Operand.Heap v && v.strideN() == vs && v.width() == vs) {
+            scratch.vRows = v.data();
+            scratch.vOffset = Math.toIntExact(v.base() + b * v.strideB() + kvHead * v.strideH() + kv0 * v.strideN());
+        } else {
+            float[] rows = scratch.v;
+            for (int j = 0; j < keys; j++) launch.v().readRow(b, kvHead, kv0 + j, rows, j * vs);
+            Arrays.fill(rows, keys * vs, keys4 * vs, 0f);
+            scratch.vRows = rows;
+            scratch.vOffset = 0;
+        }
+    }
+
+    @Override
+    public void finish(Launch launch, Scratch scratch, int b, int h, int q0) {
+        int bq = tileQSize(), dv = launch.valueDim(), vs = launch.valueStride();
+        int rows = Math.min(bq, launch.nq() - q0);
+        float[] o = scratch.o, m = scratch.m, l = scratch.l, row = scratch.row;
+        Env env = launch.env();
+        for (int r = 0; r < rows; r++) {
+            int query = launch.queryOffset() + q0 + r;
+            float factor = 1f;
+            if (norm() == 0) {
+                float max = m[r], sum = l[r];
+                if (hasNormValue()) {
+                    float sink = normValue(env, b, h, query);
+                    float top = Math.max(max, sink);
+                    float keep = top == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(max - top);
+                    sum = sum * keep + (top == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(sink - top));
+                    factor = sum == 0f ? 0f : keep / sum;
+                    max = top;
+                } else {
+                    factor = sum == 0f ? 0f : 1f / sum;
+                }
+                if (launch.lse() != null) {
+                    launch.lse()[(b * launch.heads() + h) * launch.nq() + q0 + r] =
+                            sum == 0f ? Float.NEGATIVE_INFINITY : max + (float) Math.log(sum);
+                }
+            }
+            for (int c = 0; c < dv; c++) {
+                float value = o[r * vs + c] * factor;
+                row[c] = hasOutput() ? output(env, b, h, query, c, value) : value;
+            }
+            launch.out().writeRow(b, h, q0 + r, row, 0, dv);
+        }
+    }
+}

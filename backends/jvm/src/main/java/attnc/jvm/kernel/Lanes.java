@@ -1,0 +1,216 @@
+package attnc.jvm.kernel;
+
+import attnc.ir.Semantics;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The operations generated code calls, one static method per {@link attnc.lower.Opcode} and
+ * operand shape: scalars ({@code int}, {@code float}, {@code boolean}) for registers that do not
+ * change with kv, and {@link IntVector}, {@link FloatVector} and {@code VectorMask<Integer>} for
+ * registers that do, one lane per key. The renderer emits only {@code invokestatic} calls to
+ * these, named after the opcode; every method is a few bytecodes, so C2 inlines them into the
+ * generated hook and the vectors never leave registers. Semantics follow
+ * {@link attnc.ir.Semantics}; where the Vector API has no matching lanewise operation (floored
+ * integer division, floor, float to int) a lane loop keeps the exact meaning.
+ */
+public final class Lanes {
+    public static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    public static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    /** Queries per vector. */
+    public static final int L = F.length();
+    private static final IntVector IOTA = IntVector.zero(I).addIndex(1);
+
+    private Lanes() {}
+
+    // ---- lane sources ----
+    /** first, first + 1, ..., first + L − 1: the positions of a vector of queries. */
+    public static IntVector lanes(int first) { return IOTA.add(first); }
+    public static FloatVector scores(float[] s, int off) { return FloatVector.fromArray(F, s, off); }
+    public static void storeScores(FloatVector v, float[] s, int off) { v.intoArray(s, off); }
+
+    /** Writes 0 where visible and -inf where masked; returns the number of visible lanes. */
+    public static int storeBias(VectorMask<Integer> visible, float[] bias, int off) {
+        FloatVector.broadcast(F, Float.NEGATIVE_INFINITY).blend(0f, visible.cast(F)).intoArray(bias, off);
+        return visible.trueCount();
+    }
+
+    public static int storeBias(boolean visible, float[] bias, int off) {
+        FloatVector.broadcast(F, visible ? 0f : Float.NEGATIVE_INFINITY).intoArray(bias, off);
+        return visible ? L : 0;
+    }
+
+    public static IntVector bcast(int x) { return IntVector.broadcast(I, x); }
+    public static FloatVector bcast(float x) { return FloatVector.broadcast(F, x); }
+    public static VectorMask<Integer> bcast(boolean x) { return x ? I.maskAll(true) : I.maskAll(false); }
+
+    // ---- loads (indices already clamped by the lowering) ----
+    public static int loadInt(int[] data, int offset) { return data[offset]; }
+    public static float loadFloat(float[] data, int offset) { return data[offset]; }
+    public static boolean loadBool(int[] data, int offset) { return data[offset] != 0; }
+
+    public static IntVector loadInt(int[] data, IntVector offsets) {
+        int[] lanes = offsets.toArray();
+        return IntVector.fromArray(I, data, 0, lanes, 0);
+    }
+
+    public static FloatVector loadFloat(float[] data, IntVector offsets) {
+        int[] lanes = offsets.toArray();
+        return FloatVector.fromArray(F, data, 0, lanes, 0);
+    }
+
+    public static VectorMask<Integer> loadBool(int[] data, IntVector offsets) {
+        return loadInt(data, offsets).compare(VectorOperators.NE, 0);
+    }
+
+    public static boolean member(int[] data, int value, int rowOffset, int width) {
+        for (int i = 0; i < width; i++) if (data[rowOffset + i] == value) return true;
+        return false;
+    }
+
+    public static VectorMask<Integer> member(int[] data, IntVector value, IntVector rowOffset, int width) {
+        VectorMask<Integer> found = I.maskAll(false);
+        for (int i = 0; i < width; i++) found = found.or(loadInt(data, rowOffset.add(i)).compare(VectorOperators.EQ, value));
+        return found;
+    }
+
+    // ---- int scalars ----
+    public static int ADD(int a, int b) { return a + b; }
+    public static int SUB(int a, int b) { return a - b; }
+    public static int MUL(int a, int b) { return a * b; }
+    public static int DIV(int a, int b) { return b == 0 ? 0 : Math.floorDiv(a, b); }
+    public static int MOD(int a, int b) { return b == 0 ? 0 : Math.floorMod(a, b); }
+    public static int SHL(int a, int b) { return a << b; }
+    public static int SHR(int a, int b) { return a >> b; }
+    public static int BIT_AND(int a, int b) { return a & b; }
+    public static int BIT_OR(int a, int b) { return a | b; }
+    public static int BIT_XOR(int a, int b) { return a ^ b; }
+    public static int MIN(int a, int b) { return Math.min(a, b); }
+    public static int MAX(int a, int b) { return Math.max(a, b); }
+    public static int NEG(int a) { return -a; }
+    public static int BIT_NOT(int a) { return ~a; }
+    public static int ABS(int a) { return Math.abs(a); }
+    public static int BITLEN(int a) { return Semantics.bitlen(a); }
+    public static float I2F(int a) { return a; }
+    public static boolean LT(int a, int b) { return a < b; }
+    public static boolean LE(int a, int b) { return a <= b; }
+    public static boolean GT(int a, int b) { return a > b; }
+    public static boolean GE(int a, int b) { return a >= b; }
+    public static boolean EQ(int a, int b) { return a == b; }
+    public static boolean NE(int a, int b) { return a != b; }
+    public static int SELECT(boolean c, int a, int b) { return c ? a : b; }
+
+    // ---- float scalars ----
+    public static float ADD(float a, float b) { return a + b; }
+    public static float SUB(float a, float b) { return a - b; }
+    public static float MUL(float a, float b) { return a * b; }
+    public static float DIV(float a, float b) { return a / b; }
+    public static float MIN(float a, float b) { return Math.min(a, b); }
+    public static float MAX(float a, float b) { return Math.max(a, b); }
+    public static float NEG(float a) { return -a; }
+    public static float ABS(float a) { return Math.abs(a); }
+    public static float EXP(float a) { return (float) Math.exp(a); }
+    public static float LOG(float a) { return (float) Math.log(a); }
+    public static float LOG2(float a) { return (float) (Math.log(a) / Math.log(2.0)); }
+    public static float SQRT(float a) { return (float) Math.sqrt(a); }
+    public static float TANH(float a) { return (float) Math.tanh(a); }
+    public static float SIGMOID(float a) { return (float) Semantics.sigmoid(a); }
+    public static float FLOOR(float a) { return (float) Math.floor(a); }
+    public static int F2I(float a) { return Semantics.toInt(a); }
+    public static boolean LT(float a, float b) { return a < b; }
+    public static boolean LE(float a, float b) { return a <= b; }
+    public static boolean GT(float a, float b) { return a > b; }
+    public static boolean GE(float a, float b) { return a >= b; }
+    public static boolean EQ(float a, float b) { return a == b; }
+    public static boolean NE(float a, float b) { return a != b; }
+    public static float SELECT(boolean c, float a, float b) { return c ? a : b; }
+
+    // ---- bool scalars ----
+    public static boolean AND(boolean a, boolean b) { return a & b; }
+    public static boolean OR(boolean a, boolean b) { return a | b; }
+    public static boolean NOT(boolean a) { return !a; }
+    public static boolean EQ(boolean a, boolean b) { return a == b; }
+    public static boolean NE(boolean a, boolean b) { return a != b; }
+    public static boolean SELECT(boolean c, boolean a, boolean b) { return c ? a : b; }
+
+    // ---- int vectors ----
+    public static IntVector ADD(IntVector a, IntVector b) { return a.add(b); }
+    public static IntVector SUB(IntVector a, IntVector b) { return a.sub(b); }
+    public static IntVector MUL(IntVector a, IntVector b) { return a.mul(b); }
+    public static IntVector DIV(IntVector a, IntVector b) { return laneWise(a, b, true); }
+    public static IntVector MOD(IntVector a, IntVector b) { return laneWise(a, b, false); }
+    public static IntVector SHL(IntVector a, IntVector b) { return a.lanewise(VectorOperators.LSHL, b); }
+    public static IntVector SHR(IntVector a, IntVector b) { return a.lanewise(VectorOperators.ASHR, b); }
+    public static IntVector BIT_AND(IntVector a, IntVector b) { return a.and(b); }
+    public static IntVector BIT_OR(IntVector a, IntVector b) { return a.or(b); }
+    public static IntVector BIT_XOR(IntVector a, IntVector b) { return a.lanewise(VectorOperators.XOR, b); }
+    public static IntVector MIN(IntVector a, IntVector b) { return a.min(b); }
+    public static IntVector MAX(IntVector a, IntVector b) { return a.max(b); }
+    public static IntVector NEG(IntVector a) { return a.neg(); }
+    public static IntVector BIT_NOT(IntVector a) { return a.not(); }
+    public static IntVector ABS(IntVector a) { return a.abs(); }
+    public static IntVector BITLEN(IntVector a) { return bcast(32).sub(a.lanewise(VectorOperators.LEADING_ZEROS_COUNT)); }
+    public static FloatVector I2F(IntVector a) { return (FloatVector) a.convertShape(VectorOperators.I2F, F, 0); }
+    public static VectorMask<Integer> LT(IntVector a, IntVector b) { return a.compare(VectorOperators.LT, b); }
+    public static VectorMask<Integer> LE(IntVector a, IntVector b) { return a.compare(VectorOperators.LE, b); }
+    public static VectorMask<Integer> GT(IntVector a, IntVector b) { return a.compare(VectorOperators.GT, b); }
+    public static VectorMask<Integer> GE(IntVector a, IntVector b) { return a.compare(VectorOperators.GE, b); }
+    public static VectorMask<Integer> EQ(IntVector a, IntVector b) { return a.compare(VectorOperators.EQ, b); }
+    public static VectorMask<Integer> NE(IntVector a, IntVector b) { return a.compare(VectorOperators.NE, b); }
+    public static IntVector SELECT(VectorMask<Integer> c, IntVector a, IntVector b) { return b.blend(a, c); }
+
+    /** Floored division or modulo with a zero divisor giving 0; no lanewise instruction exists for it. */
+    private static IntVector laneWise(IntVector a, IntVector b, boolean divide) {
+        int[] x = a.toArray(), y = b.toArray();
+        for (int i = 0; i < x.length; i++) x[i] = divide ? DIV(x[i], y[i]) : MOD(x[i], y[i]);
+        return IntVector.fromArray(I, x, 0);
+    }
+
+    // ---- float vectors ----
+    public static FloatVector ADD(FloatVector a, FloatVector b) { return a.add(b); }
+    public static FloatVector SUB(FloatVector a, FloatVector b) { return a.sub(b); }
+    public static FloatVector MUL(FloatVector a, FloatVector b) { return a.mul(b); }
+    public static FloatVector DIV(FloatVector a, FloatVector b) { return a.div(b); }
+    public static FloatVector MIN(FloatVector a, FloatVector b) { return a.min(b); }
+    public static FloatVector MAX(FloatVector a, FloatVector b) { return a.max(b); }
+    public static FloatVector NEG(FloatVector a) { return a.neg(); }
+    public static FloatVector ABS(FloatVector a) { return a.abs(); }
+    public static FloatVector EXP(FloatVector a) { return a.lanewise(VectorOperators.EXP); }
+    public static FloatVector LOG(FloatVector a) { return a.lanewise(VectorOperators.LOG); }
+    public static FloatVector LOG2(FloatVector a) { return a.lanewise(VectorOperators.LOG).mul((float) (1 / Math.log(2.0))); }
+    public static FloatVector SQRT(FloatVector a) { return a.sqrt(); }
+    public static FloatVector TANH(FloatVector a) { return a.lanewise(VectorOperators.TANH); }
+    public static FloatVector SIGMOID(FloatVector a) { return bcast(1f).div(a.neg().lanewise(VectorOperators.EXP).add(1f)); }
+
+    public static FloatVector FLOOR(FloatVector a) {
+        float[] x = a.toArray();
+        for (int i = 0; i < x.length; i++) x[i] = (float) Math.floor(x[i]);
+        return FloatVector.fromArray(F, x, 0);
+    }
+
+    public static IntVector F2I(FloatVector a) {
+        float[] x = a.toArray();
+        int[] y = new int[x.length];
+        for (int i = 0; i < x.length; i++) y[i] = Semantics.toInt(x[i]);
+        return IntVector.fromArray(I, y, 0);
+    }
+
+    public static VectorMask<Integer> LT(FloatVector a, FloatVector b) { return a.compare(VectorOperators.LT, b).cast(I); }
+    public static VectorMask<Integer> LE(FloatVector a, FloatVector b) { return a.compare(VectorOperators.LE, b).cast(I); }
+    public static VectorMask<Integer> GT(FloatVector a, FloatVector b) { return a.compare(VectorOperators.GT, b).cast(I); }
+    public static VectorMask<Integer> GE(FloatVector a, FloatVector b) { return a.compare(VectorOperators.GE, b).cast(I); }
+    public static VectorMask<Integer> EQ(FloatVector a, FloatVector b) { return a.compare(VectorOperators.EQ, b).cast(I); }
+    public static VectorMask<Integer> NE(FloatVector a, FloatVector b) { return a.compare(VectorOperators.NE, b).cast(I); }
+    public static FloatVector SELECT(VectorMask<Integer> c, FloatVector a, FloatVector b) { return b.blend(a, c.cast(F)); }
+
+    // ---- bool vectors ----
+    public static VectorMask<Integer> AND(VectorMask<Integer> a, VectorMask<Integer> b) { return a.and(b); }
+    public static VectorMask<Integer> OR(VectorMask<Integer> a, VectorMask<Integer> b) { return a.or(b); }
+    public static VectorMask<Integer> NOT(VectorMask<Integer> a) { return a.not(); }
+    public static VectorMask<Integer> EQ(VectorMask<Integer> a, VectorMask<Integer> b) { return a.eq(b); }
+    public static VectorMask<Integer> NE(VectorMask<Integer> a, VectorMask<Integer> b) { return a.eq(b).not(); }
+    public static VectorMask<Integer> SELECT(VectorMask<Integer> c, VectorMask<Integer> a, VectorMask<Integer> b) { return a.and(c).or(b.andNot(c)); }
+}
