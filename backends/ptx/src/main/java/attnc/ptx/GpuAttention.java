@@ -51,6 +51,12 @@ public final class GpuAttention {
         else plan.classify(classifier, args(binding, tensors, tiles));
     }
 
+    /** Fills the lists with the classifier kernel whatever the mask (to check the host analysis against it). */
+    void classifyOnDevice(Binding binding, Tensors tensors, DeviceTensor tiles) {
+        if (classifier == null) throw new IllegalStateException(pattern.name() + " has no classifier: every element is visible");
+        plan(binding).classify(classifier, args(binding, tensors, tiles));
+    }
+
     /** Launches the attention kernel (asynchronously, on the default stream). */
     public void launch(Binding binding, Tensors tensors, DeviceTensor tiles) {
         TilePlan plan = plan(binding);

@@ -43,7 +43,7 @@ class TilePlanTest {
                 int b = 2, h = 2;
                 Map<String, Expr> params = new HashMap<>();
                 for (Param p : pattern.params()) params.put(p.name(), p.defaultValue().orElseThrow());
-                Binding binding = new Binding(Map.of("B", b, "H", h, "Hkv", h, "Nq", nq, "Nkv", nkv, "D", d, "Dv", d), nkv - nq, params);
+                Binding binding = new Binding(Map.of("B", b, "H", h, "Hkv", h, "Nq", nq, "Nkv", nkv, "D", d, "Dv", d, "Q0", nkv - nq), nkv - nq, params);
                 TilePlan plan = TilePlan.of(module, b, h, nq, nkv);
                 int[] lists = plan.analysed(ClassifyTiles.classifier(pattern, binding, config.blockM(), config.blockN()), nkv, config.blockN());
                 Visibility visibility = Visibility.of(pattern, binding, Map.of());
