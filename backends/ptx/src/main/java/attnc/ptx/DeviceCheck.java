@@ -9,7 +9,6 @@ import attnc.ir.Expr;
 import attnc.ir.Input;
 import attnc.ir.Norm;
 import attnc.ir.Pattern;
-import attnc.ir.Sizes;
 import attnc.pass.Passes;
 import attnc.reference.Reference;
 import attnc.run.Binding;
@@ -149,8 +148,7 @@ public final class DeviceCheck {
         Map<String, Integer> sizes = Map.of("B", b, "H", h, "Hkv", hkv, "Nq", nq, "Nkv", nkv, "D", d, "Dv", d, "Q0", c[6] < 0 ? nkv - nq : c[6]);
         Map<String, Tensor> inputs = new LinkedHashMap<>();
         for (Input input : pattern.inputs()) {
-            int[] shape = input.shape().stream().mapToInt(e -> e instanceof Expr.SizeRef(String n) && Sizes.STANDARD.contains(n) ? sizes.get(n)
-                    : e instanceof Expr.IntLit(int v2) ? v2 : 8).toArray();
+            int[] shape = input.shape().stream().mapToInt(e -> dimension(e, sizes, pattern)).toArray();
             int count = (int) Tensor.elementCount(shape);
             if (input.dtype().loadsAs() == attnc.ir.Type.FLOAT) {
                 inputs.put(input.name(), Tensor.random(input.dtype(), shape, random));
@@ -163,6 +161,14 @@ public final class DeviceCheck {
             }
         }
         return new Problem(q, k, v, inputs, Map.of(), c[6]);
+    }
+
+    /** A declared input dimension evaluated with the launch sizes and the params' defaults; other sizes (TopK, ...) are 8. */
+    private static int dimension(Expr dim, Map<String, Integer> sizes, Pattern pattern) {
+        Map<String, Expr> params = new java.util.HashMap<>();
+        for (attnc.ir.Param p : pattern.params()) p.defaultValue().ifPresent(v -> params.put(p.name(), v));
+        Expr bound = attnc.ir.ExprTree.rewrite(dim, e -> e instanceof Expr.SizeRef(String n) ? new Expr.IntLit(sizes.getOrDefault(n, 8)) : e);
+        return attnc.pass.FoldConstants.fold(bound, params) instanceof Expr.IntLit(int v) ? v : 8;
     }
 
     private static int leakCheck(Device device) throws Exception {
