@@ -37,6 +37,7 @@ final class ClassifyEmitter {
                     case "D" -> Integer.toString(config.headDim());
                     case "Dv" -> Integer.toString(config.valueDim());
                     case "B", "H", "Hkv", "Nq", "Nkv" -> "%" + name;
+            case "Q0" -> "%query_offset";
                     default -> "%size_" + name;
                 };
             }

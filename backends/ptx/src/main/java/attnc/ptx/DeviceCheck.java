@@ -9,7 +9,6 @@ import attnc.ir.Expr;
 import attnc.ir.Input;
 import attnc.ir.Norm;
 import attnc.ir.Pattern;
-import attnc.ir.Sizes;
 import attnc.pass.Passes;
 import attnc.reference.Reference;
 import attnc.run.Binding;
@@ -29,7 +28,9 @@ import java.util.Random;
  * The GPU machine's check, run from a jlink'd JRE: every pattern against the reference at small
  * shapes (random inputs, GQA, ragged N, a query offset), a leak check over 10,000 launches, the
  * benchmark patterns' PTX exported for the Python comparison, and their kernels timed from Java.
- * Usage: DeviceCheck OUT_DIR BENCH_PATTERN_DIR PATTERN_FILE...
+ * Every index-only mask's host-built tile lists are also compared with the classifier kernel's
+ * ({@link TileListCheck}). Usage: DeviceCheck OUT_DIR BENCH_PATTERN_DIR PATTERN_FILE... ("-" for
+ * BENCH_PATTERN_DIR: the correctness checks only).
  */
 public final class DeviceCheck {
     private DeviceCheck() {}
@@ -41,6 +42,12 @@ public final class DeviceCheck {
         System.out.println("device: " + device);
         int failures = 0;
         for (int i = 2; i < args.length; i++) failures += check(Path.of(args[i]));
+        for (int i = 2; i < args.length; i++) failures += TileListCheck.check(device, Path.of(args[i]));
+        if (args[1].equals("-")) {
+            // Correctness only: no leak check, no benchmark export.
+            System.out.println(failures == 0 ? "DEVICE CHECK PASSED" : "DEVICE CHECK FAILED: " + failures);
+            System.exit(failures == 0 ? 0 : 1);
+        }
         failures += leakCheck(device);
         Files.createDirectories(outDir.resolve("ptx"));
         StringBuilder manifest = new StringBuilder("[\n");
@@ -132,17 +139,16 @@ public final class DeviceCheck {
         return new double[] {max, sum / want.length, Math.sqrt(diff2 / Math.max(ref2, 1e-30))};
     }
 
-    private static Problem problem(Pattern pattern, int[] c, Random random) {
+    static Problem problem(Pattern pattern, int[] c, Random random) {
         int b = c[0], h = c[1], hkv = c[2], nq = c[3], nkv = c[4], d = c[5];
         DType precision = c.length > 7 && c[7] == 1 ? DType.FLOAT16 : DType.BFLOAT16;
         Tensor q = Tensor.random(precision, new int[] {b, h, nq, d}, random);
         Tensor k = Tensor.random(precision, new int[] {b, hkv, nkv, d}, random);
         Tensor v = Tensor.random(precision, new int[] {b, hkv, nkv, d}, random);
-        Map<String, Integer> sizes = Map.of("B", b, "H", h, "Hkv", hkv, "Nq", nq, "Nkv", nkv, "D", d, "Dv", d);
+        Map<String, Integer> sizes = Map.of("B", b, "H", h, "Hkv", hkv, "Nq", nq, "Nkv", nkv, "D", d, "Dv", d, "Q0", c[6] < 0 ? nkv - nq : c[6]);
         Map<String, Tensor> inputs = new LinkedHashMap<>();
         for (Input input : pattern.inputs()) {
-            int[] shape = input.shape().stream().mapToInt(e -> e instanceof Expr.SizeRef(String n) && Sizes.STANDARD.contains(n) ? sizes.get(n)
-                    : e instanceof Expr.IntLit(int v2) ? v2 : 8).toArray();
+            int[] shape = input.shape().stream().mapToInt(e -> dimension(e, sizes, pattern)).toArray();
             int count = (int) Tensor.elementCount(shape);
             if (input.dtype().loadsAs() == attnc.ir.Type.FLOAT) {
                 inputs.put(input.name(), Tensor.random(input.dtype(), shape, random));
@@ -155,6 +161,14 @@ public final class DeviceCheck {
             }
         }
         return new Problem(q, k, v, inputs, Map.of(), c[6]);
+    }
+
+    /** A declared input dimension evaluated with the launch sizes and the params' defaults; other sizes (TopK, ...) are 8. */
+    private static int dimension(Expr dim, Map<String, Integer> sizes, Pattern pattern) {
+        Map<String, Expr> params = new java.util.HashMap<>();
+        for (attnc.ir.Param p : pattern.params()) p.defaultValue().ifPresent(v -> params.put(p.name(), v));
+        Expr bound = attnc.ir.ExprTree.rewrite(dim, e -> e instanceof Expr.SizeRef(String n) ? new Expr.IntLit(sizes.getOrDefault(n, 8)) : e);
+        return attnc.pass.FoldConstants.fold(bound, params) instanceof Expr.IntLit(int v) ? v : 8;
     }
 
     private static int leakCheck(Device device) throws Exception {

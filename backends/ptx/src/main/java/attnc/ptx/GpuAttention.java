@@ -1,11 +1,13 @@
 package attnc.ptx;
 
+import attnc.analysis.ClassifyTiles;
 import attnc.gpu.Device;
 import attnc.gpu.DeviceTensor;
 import attnc.gpu.GpuFunction;
 import attnc.ir.Expr;
 import attnc.ir.Param;
 import attnc.ir.Pattern;
+import attnc.lower.Lowering;
 import attnc.run.Binding;
 import java.util.Map;
 
@@ -36,11 +38,23 @@ public final class GpuAttention {
         return TilePlan.of(module, binding.size("B"), binding.size("H"), binding.size("Nq"), binding.size("Nkv"));
     }
 
-    /** Fills the tile lists for this binding (once; reuse them across launches with the same inputs). */
+    /**
+     * Fills the tile lists for this binding (once; reuse them across launches with the same
+     * inputs): on the host when every element is visible or the mask reads no inputs (the
+     * block-sparsity analysis), else with the classifier kernel.
+     */
     public void prepareTiles(Binding binding, Tensors tensors, DeviceTensor tiles) {
         TilePlan plan = plan(binding);
-        if (classifier == null) tiles.write(plan.allVisible(binding.size("Nkv"), module.config().blockN()));
+        KernelConfig c = module.config();
+        if (classifier == null) tiles.write(plan.allVisible(binding.size("Nkv"), c.blockN()));
+        else if (!Lowering.readsInputs(pattern.visibility())) tiles.write(plan.analysed(ClassifyTiles.classifier(pattern, binding, c.blockM(), c.blockN()), binding.size("Nkv"), c.blockN()));
         else plan.classify(classifier, args(binding, tensors, tiles));
+    }
+
+    /** Fills the lists with the classifier kernel whatever the mask (to check the host analysis against it). */
+    void classifyOnDevice(Binding binding, Tensors tensors, DeviceTensor tiles) {
+        if (classifier == null) throw new IllegalStateException(pattern.name() + " has no classifier: every element is visible");
+        plan(binding).classify(classifier, args(binding, tensors, tiles));
     }
 
     /** Launches the attention kernel (asynchronously, on the default stream). */

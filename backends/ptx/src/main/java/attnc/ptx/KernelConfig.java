@@ -32,7 +32,9 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         // D=64: three stages measured level with two (±1%); 32 query rows a warp halve the K/V fragment loads.
         if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 3, true, DType.FLOAT32);
         // D=128: 128-key tiles measured 303 vs 253 TFLOP/s dense against 64-key tiles.
-        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, true, DType.FLOAT32);
+        if (widest <= 128 && sm >= 90) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, true, DType.FLOAT32);
+        // 174 KB of shared memory above does not fit sm_8x; 4 warps x 32 rows x 32 keys, 3 stages (87 KB) measured 332 dense on the H100.
+        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 32, 3, true, DType.FLOAT32);
         return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, true, DType.FLOAT32);
     }
 
@@ -57,6 +59,26 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     /** The same kernel storing its output as {@code dtype} (float32 or the input dtype). */
     public KernelConfig withOutput(DType dtype) {
         return new KernelConfig(sm, this.dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, dtype);
+    }
+
+    /** Dynamic shared memory a block may use: 227 KiB on sm_90, 163 KiB on sm_80, 99 KiB on sm_86/89. */
+    public static int sharedLimit(int sm) {
+        return sm >= 90 ? 232_448 : sm == 80 ? 166_912 : 101_376;
+    }
+
+    /**
+     * Fp32 accumulator registers a thread holds for O and S ({@code mTiles} × (Dv + blockN) / 2).
+     * The measured kernels hold up to 160 and use 228–255 registers without spilling (Q fragments,
+     * addresses, softmax state take the rest), so more than that would spill.
+     */
+    public int accumulatorRegisters() { return mTiles * (valueDim + blockN) / 2; }
+    public static final int ACCUMULATOR_LIMIT = 160;
+
+    /** Why this tiling cannot run on sm_{@code sm}, or null when it can. */
+    public String limitExceeded(int sm) {
+        if (sharedBytes() > sharedLimit(sm)) return "shared memory " + sharedBytes() + " B > " + sharedLimit(sm) + " B";
+        if (accumulatorRegisters() > ACCUMULATOR_LIMIT) return accumulatorRegisters() + " accumulator registers > " + ACCUMULATOR_LIMIT;
+        return null;
     }
 
     public int threads() { return warps * 32; }

@@ -66,6 +66,7 @@ final class KernelLeaves implements Leaves {
             case "D" -> Integer.toString(config.headDim());
             case "Dv" -> Integer.toString(config.valueDim());
             case "B", "H", "Hkv", "Nq", "Nkv" -> "%" + name;
+            case "Q0" -> "%query_offset";
             default -> "%size_" + name;
         };
     }

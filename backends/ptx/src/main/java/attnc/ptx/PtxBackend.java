@@ -1,9 +1,14 @@
 package attnc.ptx;
 
 import attnc.gpu.Cuda;
+import attnc.gpu.Device;
 import attnc.ir.Pattern;
 import attnc.run.Backend;
+import attnc.run.Binding;
 import attnc.run.Kernel;
+import attnc.run.TuningConfig;
+import java.util.List;
+import java.util.Map;
 
 /** The GPU backend: PTX text rendered per pattern, JIT-loaded and launched through JCuda. */
 public final class PtxBackend implements Backend {
@@ -12,5 +17,23 @@ public final class PtxBackend implements Backend {
     /** True only where a CUDA driver and a device exist; the classes load without either. */
     @Override public boolean available() { return Cuda.available(); }
 
-    @Override public Kernel compile(Pattern pattern) { return new PtxKernel(pattern); }
+    @Override public Kernel compile(Pattern pattern) { return new PtxKernel(pattern, new TuningConfig(Map.of())); }
+
+    /** {@code <pattern>.ptx} (D=64), {@code <pattern>_d128.ptx} and {@code kernel.json}; see {@link PtxExport}. */
+    @Override public Map<String, byte[]> export(Pattern pattern) { return PtxExport.files(pattern); }
+
+    /** The tilings of {@link TuningSpace} that fit this device (sm_80 limits where there is no GPU). */
+    @Override
+    public List<TuningConfig> configurations(Pattern pattern, Binding binding) {
+        return TuningSpace.configurations(pattern, binding, available() ? Device.get(0).sm() : 80);
+    }
+
+    @Override
+    public Kernel compile(Pattern pattern, TuningConfig config) {
+        TuningSpace.apply(KernelConfig.of(80, attnc.ir.DType.BFLOAT16, 64, 64), config);  // unknown knobs fail here, not at the first launch
+        return new PtxKernel(pattern, config);
+    }
+
+    @Override
+    public String device() { return available() ? Device.get(0).name().replace(' ', '_') : "no-gpu"; }
 }

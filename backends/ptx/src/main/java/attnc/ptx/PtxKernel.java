@@ -10,6 +10,7 @@ import attnc.run.Binding;
 import attnc.run.Kernel;
 import attnc.run.Problem;
 import attnc.run.Result;
+import attnc.run.TuningConfig;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -24,10 +25,13 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class PtxKernel implements Kernel {
     private final Pattern pattern;
+    private final TuningConfig tuning;
     private final Map<KernelConfig, GpuAttention> loaded = new ConcurrentHashMap<>();
 
-    PtxKernel(Pattern pattern) {
+    /** {@code tuning}: knobs of {@link TuningSpace} over the default tiling (empty for the default). */
+    PtxKernel(Pattern pattern, TuningConfig tuning) {
         this.pattern = pattern;
+        this.tuning = tuning;
     }
 
     @Override public Pattern pattern() { return pattern; }
@@ -37,7 +41,7 @@ final class PtxKernel implements Kernel {
         Binding binding = Binding.of(pattern, problem);
         Device device = Device.get(0);
         DType dtype = problem.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
-        KernelConfig config = KernelConfig.of(pattern, device.sm() >= 90 ? 90 : 80, dtype, binding.size("D"), binding.size("Dv"));
+        KernelConfig config = TuningSpace.apply(KernelConfig.of(pattern, device.sm() >= 90 ? 90 : 80, dtype, binding.size("D"), binding.size("Dv")), tuning);
         GpuAttention gpu = loaded.computeIfAbsent(config, c -> new GpuAttention(device, pattern, PtxModule.render(pattern, c)));
         int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), dv = binding.size("Dv");
         boolean softmax = pattern.norm() instanceof Norm.Softmax;

@@ -1,5 +1,6 @@
 package attnc.ptx;
 
+import attnc.analysis.TileClassifier;
 import attnc.gpu.DeviceTensor;
 import attnc.gpu.GpuFunction;
 import attnc.ir.DType;
@@ -7,9 +8,10 @@ import attnc.ir.DType;
 /**
  * The tile lists one launch walks: for each slot (batch and/or head the mask depends on) and
  * query block, {@code [count, entry...]} with entry = kv tile | FULL bit. Built on the host when
- * every (q, kv) is visible by construction (all tiles FULL but a ragged last one), else by the
- * classifier kernel on the device. This is the plug-in point for a symbolic tile analysis
- * ({@code attnc.analysis}): it can fill the same lists on the host for index-only masks.
+ * every (q, kv) is visible by construction (all tiles FULL but a ragged last one) or when the mask
+ * reads only indices and params ({@link #analysed}: the block-sparsity analysis, microseconds, no
+ * per-element work), else by the classifier kernel on the device (exact for data-dependent masks,
+ * one mask evaluation per element, on inputs that are already resident).
  */
 public record TilePlan(int queryBlocks, int kvTiles, int slotsB, int slotsH) {
 
@@ -33,6 +35,33 @@ public record TilePlan(int queryBlocks, int kvTiles, int slotsB, int slotsH) {
             for (int t = 0; t < kvTiles; t++) {
                 boolean whole = (t + 1) * blockN <= nkv;
                 lists[base + 1 + t] = t | (whole ? TileLoader.FULL_BIT : 0);
+            }
+        }
+        return lists;
+    }
+
+    /**
+     * Lists from the block-sparsity analysis ({@code tiles} built with tile sizes blockM × blockN):
+     * its runs of non-EMPTY tiles, FULL where it proved every element visible, except a last tile
+     * that runs past Nkv, which the kernel must bound per element. The analysis is sound, so no
+     * visible element is skipped and no tile with a hidden element is FULL.
+     */
+    public int[] analysed(TileClassifier tiles, int nkv, int blockN) {
+        if (tiles.grid().qTiles() != queryBlocks || tiles.grid().kvTiles() != kvTiles || tiles.grid().tileKv() != blockN) {
+            throw new IllegalArgumentException("the analysis' tile grid " + tiles.grid() + " is not this plan's");
+        }
+        int[] lists = new int[listLength()];
+        for (int slot = 0; slot < slots(); slot++) {
+            TileClassifier.BlockList runs = tiles.blockList(slot / slotsH, slot % slotsH);
+            for (int qb = 0; qb < queryBlocks; qb++) {
+                int base = (slot * queryBlocks + qb) * (kvTiles + 1), count = 0;
+                for (int r = runs.rowStart()[qb]; r < runs.rowStart()[qb + 1]; r++) {
+                    for (int t = runs.first()[r]; t <= runs.last()[r]; t++) {
+                        boolean full = runs.full()[r] == 1 && (t + 1) * blockN <= nkv;
+                        lists[base + 1 + count++] = t | (full ? TileLoader.FULL_BIT : 0);
+                    }
+                }
+                lists[base] = count;
             }
         }
         return lists;

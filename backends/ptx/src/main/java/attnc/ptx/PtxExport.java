@@ -1,0 +1,163 @@
+package attnc.ptx;
+
+import attnc.ir.DType;
+import attnc.ir.Expr;
+import attnc.ir.Input;
+import attnc.ir.Norm;
+import attnc.ir.Param;
+import attnc.ir.Pattern;
+import attnc.ir.Type;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What {@code attnc export --target ptx} writes for a pattern: one PTX module per supported head
+ * dim (bf16 inputs and output, sm_80 target, so it loads on every GPU from Ampere on) and
+ * {@code kernel.json}, which tells a caller with no attnc at hand how to launch them: the entry,
+ * the arguments in order with their meaning, grid and block dims, shared memory, and how to fill
+ * the tile list (on the host when every element is visible, else with the classifier entry).
+ */
+final class PtxExport {
+    static final String DESCRIPTION = "kernel.json";
+    /** The head dims exported: the two the default tilings were measured for. */
+    static final List<Integer> HEAD_DIMS = List.of(64, 128);
+    static final int TARGET_SM = 80;
+
+    private PtxExport() {}
+
+    static Map<String, byte[]> files(Pattern pattern) {
+        Map<String, byte[]> files = new LinkedHashMap<>();
+        JsonArray variants = new JsonArray();
+        PtxModule first = null;
+        for (int d : HEAD_DIMS) {
+            KernelConfig config = KernelConfig.of(pattern, TARGET_SM, DType.BFLOAT16, d, d).withOutput(DType.BFLOAT16);
+            PtxModule module = PtxModule.render(pattern, config);
+            if (first == null) first = module;
+            String file = fileName(pattern, d);
+            files.put(file, module.text().getBytes(StandardCharsets.US_ASCII));
+            variants.add(variant(file, config));
+        }
+        JsonObject kernel = new JsonObject();
+        kernel.addProperty("entry", PtxModule.ATTENTION_ENTRY);
+        kernel.addProperty("target", "sm_" + TARGET_SM);
+        kernel.addProperty("dtype", "bfloat16");
+        kernel.addProperty("output_dtype", "bfloat16");
+        kernel.addProperty("head_dims", "D == Dv, one of " + HEAD_DIMS + " (see variants)");
+        kernel.addProperty("writes_lse", pattern.norm() instanceof Norm.Softmax);
+        kernel.add("grid", strings("ceil(Nq / block_m)", "B * H", "1"));
+        kernel.add("block", strings("threads", "1", "1"));
+        kernel.add("variants", variants);
+        kernel.add("arguments", arguments(pattern));
+        kernel.add("tile_list", tileList(first));
+        files.put(DESCRIPTION, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(kernel).getBytes(StandardCharsets.UTF_8));
+        return files;
+    }
+
+    /** {@code causal.ptx} for D=64, {@code causal_d128.ptx} for the others. */
+    static String fileName(Pattern pattern, int headDim) {
+        return pattern.name() + (headDim == HEAD_DIMS.getFirst() ? "" : "_d" + headDim) + ".ptx";
+    }
+
+    private static JsonObject variant(String file, KernelConfig c) {
+        JsonObject v = new JsonObject();
+        v.addProperty("file", file);
+        v.addProperty("head_dim", c.headDim());
+        v.addProperty("value_dim", c.valueDim());
+        v.addProperty("threads", c.threads());
+        v.addProperty("shared_bytes", c.sharedBytes());
+        v.addProperty("block_m", c.blockM());
+        v.addProperty("block_n", c.blockN());
+        v.addProperty("warps", c.warps());
+        v.addProperty("m_tiles", c.mTiles());
+        v.addProperty("stages", c.stages());
+        return v;
+    }
+
+    private static JsonArray arguments(Pattern pattern) {
+        Signature signature = Signature.of(pattern);
+        Map<String, String> meaning = new LinkedHashMap<>();
+        meaning.put("p_q", "queries, bfloat16 [B, H, Nq, D], contiguous");
+        meaning.put("p_k", "keys, bfloat16 [B, Hkv, Nkv, D], contiguous");
+        meaning.put("p_v", "values, bfloat16 [B, Hkv, Nkv, Dv], contiguous");
+        meaning.put("p_out", "output, bfloat16 [B, H, Nq, Dv]; rows with no visible key are 0");
+        meaning.put("p_lse", "log-sum-exp of the scores, float32 [B, H, Nq] (natural log; -inf for empty rows); 0 to skip; unused without softmax");
+        meaning.put("p_tiles", "int32 tile lists, see tile_list");
+        for (Input input : pattern.inputs()) {
+            meaning.put("p_in_" + input.name(), "input '" + input.name() + "', " + input.dtype().spelling() + " "
+                    + input.shape().stream().map(attnc.ir.Printer::expr).toList() + ", contiguous");
+        }
+        meaning.put("p_B", "batch size");
+        meaning.put("p_H", "query heads");
+        meaning.put("p_Hkv", "key/value heads (H % Hkv == 0)");
+        meaning.put("p_Nq", "queries");
+        meaning.put("p_Nkv", "keys");
+        meaning.put("p_query_offset", "absolute position of query 0 (Nkv - Nq for bottom-right alignment, else 0)");
+        meaning.put("p_kv_tiles", "ceil(Nkv / block_n)");
+        meaning.put("p_slots_h", "H if tile_list.per_head else 1");
+        meaning.put("p_slot_stride_b", "p_slots_h if tile_list.per_batch else 0");
+        meaning.put("p_slot_stride_h", "1 if tile_list.per_head else 0");
+        for (String size : signature.extraSizes()) meaning.put("p_size_" + size, "size " + size + " " + whereSized(pattern, size));
+        for (Param p : signature.params()) {
+            meaning.put("p_param_" + p.name(), "param '" + p.name() + "' (" + p.type().spelling() + (p.type() == Type.BOOL ? " as 0/1" : "")
+                    + p.defaultValue().map(v -> ", default " + attnc.ir.Printer.expr(v)).orElse("") + ")");
+        }
+        JsonArray args = new JsonArray();
+        for (String[] declaration : signature.declarations()) {
+            JsonObject a = new JsonObject();
+            a.addProperty("name", declaration[1]);
+            a.addProperty("type", declaration[0].substring(1));
+            a.addProperty("meaning", meaning.get(declaration[1]));
+            args.add(a);
+        }
+        return args;
+    }
+
+    /** "(dim 1 of input 'blocks')": where a caller reads a symbolic size from. */
+    private static String whereSized(Pattern pattern, String size) {
+        for (Input input : pattern.inputs()) {
+            for (int axis = 0; axis < input.shape().size(); axis++) {
+                if (input.shape().get(axis) instanceof Expr.SizeRef(String name) && name.equals(size)) {
+                    return "(dim " + axis + " of input '" + input.name() + "')";
+                }
+            }
+        }
+        return "(from the shapes of the inputs)";
+    }
+
+    private static JsonObject tileList(PtxModule module) {
+        JsonObject t = new JsonObject();
+        t.addProperty("dtype", "int32");
+        t.addProperty("per_batch", module.maskPerBatch());
+        t.addProperty("per_head", module.maskPerHead());
+        t.addProperty("slots", "slots_b * slots_h, slots_b = B if per_batch else 1, slots_h = H if per_head else 1");
+        t.addProperty("length", "slots * ceil(Nq / block_m) * (kv_tiles + 1)");
+        t.addProperty("layout", "row (slot * ceil(Nq / block_m) + query_block) of kv_tiles + 1 ints: [count, entry_0 .. entry_{count-1}, unused...];"
+                + " slot = b * slot_stride_b + h * slot_stride_h; entry = kv tile index | full_bit");
+        t.addProperty("full_bit", TileLoader.FULL_BIT);
+        t.addProperty("rule", "list every kv tile holding a visible (q, kv) of the query block, in any order; set full_bit only when every (q < Nq, kv) of the tile is visible and the tile lies inside Nkv");
+        if (module.classifies()) {
+            t.addProperty("builder", "classifier");
+            JsonObject c = new JsonObject();
+            c.addProperty("entry", PtxModule.CLASSIFY_ENTRY);
+            c.add("grid", strings("ceil(Nq / block_m)", "slots", "1"));
+            c.add("block", strings(Integer.toString(ClassifyEmitter.THREADS), "1", "1"));
+            c.addProperty("shared_bytes", 0);
+            c.addProperty("arguments", "the same as the attention entry, once per set of inputs, before the attention launch");
+            t.add("classifier", c);
+        } else {
+            t.addProperty("builder", "host: every row is [kv_tiles, 0 | F, 1 | F, ...], F = full_bit except for a last tile that runs past Nkv");
+        }
+        return t;
+    }
+
+    private static JsonArray strings(String... values) {
+        JsonArray array = new JsonArray();
+        for (String v : values) array.add(v);
+        return array;
+    }
+}

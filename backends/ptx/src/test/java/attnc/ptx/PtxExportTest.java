@@ -1,0 +1,47 @@
+package attnc.ptx;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import attnc.front.Frontend;
+import attnc.ir.Pattern;
+import attnc.pass.Passes;
+import attnc.run.Backend;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** {@code export}: every PTX file assembles, and kernel.json describes the entry and arguments that the PTX really has. */
+class PtxExportTest {
+
+    @Test
+    void exportedKernelsAssembleAndMatchTheirDescription() throws Exception {
+        for (String source : List.of("mask: q >= kv", "input doc: int32[B, Nkv]\nparam w: int = 7\nmask: doc[b, q] == doc[b, kv] && q - kv < w")) {
+            Pattern pattern = Passes.optimize(Frontend.compile("p", source), Map.of());
+            Map<String, byte[]> files = Backend.named("ptx").orElseThrow().export(pattern);
+            JsonObject kernel = JsonParser.parseString(new String(files.get("kernel.json"), StandardCharsets.UTF_8)).getAsJsonObject();
+            String entry = kernel.get("entry").getAsString();
+            List<String> arguments = new ArrayList<>();
+            kernel.getAsJsonArray("arguments").forEach(a -> arguments.add(a.getAsJsonObject().get("name").getAsString()));
+            assertEquals(Signature.of(pattern).declarations().stream().map(d -> d[1]).toList(), arguments);
+            kernel.getAsJsonArray("arguments").forEach(a -> assertTrue(a.getAsJsonObject().has("meaning"), a.toString()));
+            assertEquals(2, kernel.getAsJsonArray("variants").size());
+            for (var v : kernel.getAsJsonArray("variants")) {
+                JsonObject variant = v.getAsJsonObject();
+                String ptx = new String(files.get(variant.get("file").getAsString()), StandardCharsets.US_ASCII);
+                assertTrue(ptx.contains(".visible .entry " + entry + "("), "the described entry is in " + variant.get("file"));
+                assertTrue(ptx.contains(".target sm_80"), "runs on sm_80 and newer");
+                String header = ptx.substring(ptx.indexOf(".visible .entry " + entry), ptx.indexOf(")", ptx.indexOf(".visible .entry " + entry)));
+                for (String a : arguments) assertTrue(header.contains(" " + a + ",") || header.contains(" " + a + "\n"), a + " in the entry's parameters");
+                assertTrue(ptx.contains(variant.get("shared_bytes").getAsInt() + " bytes per block"));
+                PtxAssemblesTest.assemble(ptx, 80);
+            }
+            boolean classifies = kernel.getAsJsonObject("tile_list").get("builder").getAsString().equals("classifier");
+            assertTrue(classifies, "both masks hide elements, so the lists need the classifier");
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package attnc.ptx;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import attnc.front.Frontend;
+import attnc.ir.DType;
+import attnc.ir.Pattern;
+import attnc.pass.Passes;
+import attnc.run.Binding;
+import attnc.run.TuningConfig;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The tuning space: every configuration offered renders and assembles; the prune removes what cannot work. */
+class TuningSpaceTest {
+
+    static Binding binding(int n, int d) {
+        return new Binding(Map.of("B", 4, "H", 16, "Hkv", 16, "Nq", n, "Nkv", n, "D", d, "Dv", d), 0, Map.of());
+    }
+
+    @Test
+    void everyOfferedConfigurationAssembles() throws Exception {
+        Pattern causal = Passes.optimize(Frontend.compile("causal", "mask: q >= kv"), Map.of());
+        Pattern document = Passes.optimize(Frontend.compile("document", "input doc: int32[B, Nkv]\nmask: doc[b, q] == doc[b, kv]"), Map.of());
+        Map<String, String> texts = new LinkedHashMap<>();
+        record Case(Pattern pattern, int n, int d, int sm) {}
+        // Tilings differ in their loops and addressing, masks only in a few lines: each tiling is assembled once.
+        for (Case c : List.of(new Case(causal, 4096, 64, 90), new Case(document, 4096, 128, 80), new Case(document, 100, 64, 80))) {
+            List<TuningConfig> space = TuningSpace.configurations(c.pattern(), binding(c.n(), c.d()), c.sm());
+            assertFalse(space.isEmpty(), c.toString());
+            for (TuningConfig knobs : space) {
+                KernelConfig config = TuningSpace.apply(KernelConfig.of(c.pattern(), 80, DType.BFLOAT16, c.d(), c.d()), knobs);
+                assertTrue(config.blockM() <= c.n() && config.blockN() <= c.n(), config.tag());
+                assertEquals(null, config.limitExceeded(c.sm()), config.tag());
+                texts.putIfAbsent(config.tag(), PtxModule.render(c.pattern(), config).text());
+            }
+        }
+        PtxAssemblesTest.assembleAll(texts.values(), 80);
+    }
+
+    @Test
+    void pruneDropsTilesLongerThanTheSequenceAndOversizedTilings() throws Exception {
+        Pattern causal = Passes.optimize(Frontend.compile("causal", "mask: q >= kv"), Map.of());
+        assertTrue(TuningSpace.configurations(causal, binding(100, 64), 90).stream()
+                .allMatch(k -> k.get("warps", 0) * k.get("m_tiles", 0) * 16 <= 100 && k.get("block_n", 0) <= 100));
+        assertFalse(TuningSpace.configurations(causal, binding(4096, 128), 80).contains(TuningSpace.knobs(8, 1, 128, 2)),
+                "128 x 128 tiles, 2 stages at D=128 need 174 KB of shared memory, more than sm_80 has");
+        List<TuningConfig> d128 = TuningSpace.configurations(causal, binding(4096, 128), 90);
+        assertFalse(d128.contains(TuningSpace.knobs(8, 2, 64, 2)), "256 rows at D=128 would spill accumulators");
+        assertTrue(d128.contains(TuningSpace.knobs(8, 1, 128, 2)), "the default tiling is offered");
+    }
+}
