@@ -25,6 +25,29 @@ public final class Attnc {
         return compile(Frontend.compile(name, text), backend, compileTimeParams);
     }
 
+    /**
+     * The kernel a backend exported for this pattern (with every param left to launch time), read
+     * from the class-path resources {@code attnc/<backend>/<anchor's class path>/...} the Maven plugin
+     * writes; empty when a resource is missing or the
+     * backend cannot load them, and the caller compiles instead.
+     */
+    public static java.util.Optional<Kernel> loadPrecompiled(Class<?> anchor, String name, String text, String backend,
+                                                             java.util.List<String> resources) throws CompileException {
+        Backend chosen = Backend.named(backend).orElse(null);
+        if (chosen == null || !chosen.available() || resources.isEmpty()) return java.util.Optional.empty();
+        Map<String, byte[]> files = new java.util.LinkedHashMap<>();
+        for (String resource : resources) {
+            String path = "/attnc/" + backend + "/" + anchor.getName().replace('.', '/') + "/" + resource;
+            try (java.io.InputStream in = anchor.getResourceAsStream(path)) {
+                if (in == null) return java.util.Optional.empty();
+                files.put(resource, in.readAllBytes());
+            } catch (java.io.IOException e) {
+                return java.util.Optional.empty();
+            }
+        }
+        return chosen.load(Passes.optimize(Frontend.compile(name, text), Map.of()), files);
+    }
+
     public static Kernel compile(Pattern pattern, String backend, Map<String, Expr> compileTimeParams) {
         Backend chosen = Backend.named(backend).orElseThrow(() -> new IllegalArgumentException(
                 "unknown backend '" + backend + "'; expected one of " + Backend.names()));

@@ -24,6 +24,13 @@ public interface Backend {
     default java.util.Map<String, byte[]> export(Pattern pattern) { return java.util.Map.of(); }
 
     /**
+     * A kernel from files this backend exported earlier (by {@link #export}, e.g. at build time),
+     * so nothing is generated at run time; empty when the backend cannot load exported files or
+     * they do not belong to this pattern.
+     */
+    default java.util.Optional<Kernel> load(Pattern pattern, java.util.Map<String, byte[]> exported) { return java.util.Optional.empty(); }
+
+    /**
      * The configurations worth timing for a launch like {@code binding}, already pruned of those
      * that cannot work (tiles larger than the sequence, too many registers or too much shared
      * memory); empty when the backend has nothing to tune.

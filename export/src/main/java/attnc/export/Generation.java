@@ -21,7 +21,9 @@ import java.util.stream.Stream;
 
 /**
  * One build-time generation over a source tree of .attn files: a wrapper per pattern (libraries,
- * files without sections, only serve imports), precompiled kernels from the backends asked for.
+ * files without sections, only serve imports), precompiled kernels from the backends asked for
+ * (resources under {@code attnc/<backend>/<wrapper class path>/}, which the wrapper loads instead
+ * of generating code at run time).
  * Incremental twice over: a stamp of every input's content skips the whole run when nothing
  * changed, and a file whose content would not change is never rewritten (its timestamp stays,
  * so javac sees nothing new).
@@ -69,9 +71,8 @@ public final class Generation {
             patterns++;
             String packageName = packageFor(sources.relativize(file).getParent());
             String source = sources.relativize(file).toString();
-            var javaFile = WrapperGenerator.generate(pattern.get(), packageName, source, sha256(Files.readAllBytes(file)));
-            Path target = javaOutput.resolve(packageName.replace('.', '/')).resolve(javaFile.typeSpec().name() + ".java");
-            written += writeIfChanged(target, javaFile.toString().getBytes(StandardCharsets.UTF_8));
+            String wrapperPath = packageName.replace('.', '/') + "/" + WrapperGenerator.className(pattern.get().name());
+            Map<String, List<String>> precompiled = new java.util.LinkedHashMap<>();
             for (String backendName : precompile) {
                 Backend backend = Backend.named(backendName).orElse(null);
                 if (backend == null) {
@@ -80,9 +81,14 @@ public final class Generation {
                 }
                 Map<String, byte[]> artifacts = backend.export(Passes.optimize(pattern.get(), Map.of()));
                 for (var artifact : artifacts.entrySet()) {
-                    written += writeIfChanged(resourceOutput.resolve("attnc").resolve(backendName).resolve(artifact.getKey()), artifact.getValue());
+                    Path target = resourceOutput.resolve("attnc").resolve(backendName).resolve(wrapperPath).resolve(artifact.getKey());
+                    written += writeIfChanged(target, artifact.getValue());
                 }
+                if (!artifacts.isEmpty()) precompiled.put(backendName, List.copyOf(artifacts.keySet()));
             }
+            var javaFile = WrapperGenerator.generate(pattern.get(), packageName, source, sha256(Files.readAllBytes(file)), precompiled);
+            Path target = javaOutput.resolve(packageName.replace('.', '/')).resolve(javaFile.typeSpec().name() + ".java");
+            written += writeIfChanged(target, javaFile.toString().getBytes(StandardCharsets.UTF_8));
         }
         if (errors.isEmpty()) {
             Files.createDirectories(javaOutput);

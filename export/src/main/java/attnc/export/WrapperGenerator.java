@@ -17,9 +17,11 @@ import com.palantir.javapoet.CodeBlock;
 import com.palantir.javapoet.FieldSpec;
 import com.palantir.javapoet.JavaFile;
 import com.palantir.javapoet.MethodSpec;
+import com.palantir.javapoet.ParameterizedTypeName;
 import com.palantir.javapoet.TypeName;
 import com.palantir.javapoet.TypeSpec;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.stream.Collectors;
@@ -28,8 +30,9 @@ import javax.lang.model.element.Modifier;
 /**
  * A typed Java wrapper for one pattern: a builder with the pattern's params (typed, with their
  * defaults), {@code forward} taking the pattern's inputs as named arguments, and javadoc from the
- * pattern's doc comments. The wrapper carries the printed pattern and compiles it once, when
- * built; params set on the builder are folded into the kernel.
+ * pattern's doc comments. The wrapper carries the printed pattern; when built, it loads the kernel
+ * the Maven plugin precompiled for the chosen backend (params then go in at launch), or else
+ * compiles the pattern with the builder's params folded in.
  */
 public final class WrapperGenerator {
     private static final ClassName TENSOR = ClassName.get(Tensor.class);
@@ -56,6 +59,16 @@ public final class WrapperGenerator {
     }
 
     public static JavaFile generate(Pattern pattern, String packageName, String sourceName, String sourceSha256) {
+        return generate(pattern, packageName, sourceName, sourceSha256, Map.of());
+    }
+
+    /**
+     * @param precompiled for each backend whose kernel was exported at build time, the resource
+     *     names of its files; a wrapper built for such a backend loads them instead of generating
+     *     code, and passes its params at launch.
+     */
+    public static JavaFile generate(Pattern pattern, String packageName, String sourceName, String sourceSha256,
+                                    Map<String, List<String>> precompiled) {
         String simpleName = className(pattern.name());
         ClassName self = ClassName.get(packageName, simpleName);
         ClassName builder = self.nestedClass("Builder");
@@ -71,9 +84,14 @@ public final class WrapperGenerator {
                 .addField(FieldSpec.builder(String.class, "SOURCE_SHA256", Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
                         .addJavadoc("SHA-256 of the .attn source this wrapper was generated from.\n")
                         .initializer("$S", sourceSha256).build())
+                .addField(precompiledField(precompiled))
                 .addField(KERNEL, "kernel", Modifier.PRIVATE, Modifier.FINAL)
+                .addField(ParameterizedTypeName.get(ClassName.get(Map.class), ClassName.get(String.class), EXPR),
+                        "launchParams", Modifier.PRIVATE, Modifier.FINAL)
                 .addMethod(MethodSpec.constructorBuilder().addModifiers(Modifier.PRIVATE)
-                        .addParameter(KERNEL, "kernel").addStatement("this.kernel = kernel").build())
+                        .addParameter(KERNEL, "kernel")
+                        .addParameter(ParameterizedTypeName.get(ClassName.get(Map.class), ClassName.get(String.class), EXPR), "launchParams")
+                        .addStatement("this.kernel = kernel").addStatement("this.launchParams = launchParams").build())
                 .addMethod(MethodSpec.methodBuilder("builder").addModifiers(Modifier.PUBLIC, Modifier.STATIC)
                         .returns(builder).addStatement("return new $T()", builder).build())
                 .addMethod(forward(pattern, false))
@@ -126,7 +144,7 @@ public final class WrapperGenerator {
             String name = javaName(input.name());
             m.addStatement("inputs.put($S, $T.requireNonNull($L, $S))", input.name(), Objects.class, name, input.name());
         }
-        return m.addStatement("return kernel.forward(new $T(q, k, v, inputs, $T.of(), queryOffset))", Problem.class, Map.class).build();
+        return m.addStatement("return kernel.forward(new $T(q, k, v, inputs, launchParams, queryOffset))", Problem.class).build();
     }
 
     private static TypeSpec builderType(Pattern pattern, ClassName self, ClassName builder) {
@@ -164,11 +182,33 @@ public final class WrapperGenerator {
                 .addStatement("this.backend = $T.requireNonNull(backend, $S)", Objects.class, "backend")
                 .addStatement("return this").build());
         build.beginControlFlow("try")
-                .addStatement("return new $T($T.compile($S, PATTERN, backend, params))", self, Attnc.class, pattern.name())
+                .addStatement("$T<$T> precompiled = $T.loadPrecompiled($T.class, $S, PATTERN, backend, PRECOMPILED.getOrDefault(backend, $T.of()))",
+                        java.util.Optional.class, KERNEL, Attnc.class, self, pattern.name(), List.class)
+                .beginControlFlow("if (precompiled.isPresent())")
+                .addStatement("return new $T(precompiled.get(), params)", self)
+                .endControlFlow()
+                .addStatement("return new $T($T.compile($S, PATTERN, backend, params), $T.of())", self, Attnc.class, pattern.name(), Map.class)
                 .nextControlFlow("catch ($T e)", CompileException.class)
                 .addStatement("throw new $T($S + e.getMessage(), e)", IllegalStateException.class, "attnc wrapper out of step with attnc: ")
                 .endControlFlow();
         return b.addMethod(build.build()).build();
+    }
+
+    private static FieldSpec precompiledField(Map<String, List<String>> precompiled) {
+        CodeBlock.Builder value = CodeBlock.builder().add("$T.of(", Map.class);
+        boolean first = true;
+        for (var entry : precompiled.entrySet()) {
+            if (!first) value.add(", ");
+            first = false;
+            value.add("$S, $T.of(", entry.getKey(), List.class);
+            for (int i = 0; i < entry.getValue().size(); i++) value.add(i == 0 ? "$S" : ", $S", entry.getValue().get(i));
+            value.add(")");
+        }
+        value.add(")");
+        return FieldSpec.builder(ParameterizedTypeName.get(ClassName.get(Map.class), ClassName.get(String.class),
+                        ParameterizedTypeName.get(List.class, String.class)), "PRECOMPILED", Modifier.PRIVATE, Modifier.STATIC, Modifier.FINAL)
+                .addJavadoc("Kernel files exported at build time, by backend (resources under attnc/<backend>/<this class>/).\n")
+                .initializer(value.build()).build();
     }
 
     private static TypeName javaType(Type type) {
