@@ -38,7 +38,7 @@ final class RunCommand implements Callable<Integer> {
     @Parameters(paramLabel = "FILE", description = "The .attn pattern file.")
     private Path file;
 
-    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "reference",
+    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "jvm",
             description = "Which backend compiles the kernel (default: ${DEFAULT-VALUE}).")
     private String backendName;
 
@@ -48,7 +48,8 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--save", paramLabel = "DIR", description = "Write the tensors used and out.npy [B,H,Nq,Dv] (and lse.npy [B,H,Nq]) to DIR.")
     private Path saveFolder;
 
-    @Option(names = "--repeat", paramLabel = "N", defaultValue = "1", description = "Run the kernel N times and report the fastest (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--repeat", paramLabel = "N", defaultValue = "5",
+            description = "Run the kernel N times and report the fastest (default: ${DEFAULT-VALUE}; the first runs include JIT warm-up).")
     private int repeat;
 
     @Mixin
