@@ -27,7 +27,8 @@ def equivalent(pattern, params, inputs):
     return table.get(pattern)
 
 def make_input(spec, sizes, pattern, gen):
-    shape = [sizes[d] for d in spec["shape"]]
+    # Dimensions are attnc expressions over sizes ("B", "(Nkv + 64 - 1) / 64"); attnc's integer / is floored, Python's //.
+    shape = [int(eval(d.replace("/", "//"), {"__builtins__": {}}, dict(sizes))) for d in spec["shape"]]
     if pattern == "document" and spec["name"] == "doc":
         # Sorted ids: packed documents of random lengths, as in FlexAttention's document mask.
         return torch.randint(0, 8, shape, device="cuda", generator=gen, dtype=torch.int32).sort(dim=-1).values.contiguous()

@@ -9,8 +9,11 @@ import attnc.lower.Lowering;
  * The tile classifier: a small kernel that evaluates the pattern's mask on every (q, kv) of
  * every tile and writes, per query block, the list the attention kernel walks: the non-EMPTY kv
  * tiles in order, each marked FULL when every element of it is visible. It is exact for any
- * mask (index-only or data-dependent) and costs one mask evaluation per element, once per launch;
- * a symbolic tile analysis can replace it for index-only masks (see {@link TilePlan}).
+ * mask (index-only or data-dependent) and costs one mask evaluation per element, once per launch.
+ * {@code forward} builds the lists on the host with the block-sparsity analysis instead
+ * ({@link TilePlan#analysed}: equal to this kernel's lists on every index-only example, run 12);
+ * it runs for launches on resident tensors whose mask reads inputs, and exported modules keep it
+ * so that callers without attnc can build the lists.
  */
 final class ClassifyEmitter {
     static final String ENTRY = "attnc_classify";

@@ -9,6 +9,7 @@ import attnc.ir.Param;
 import attnc.ir.Pattern;
 import attnc.lower.Lowering;
 import attnc.run.Binding;
+import attnc.tensor.Tensor;
 import java.util.Map;
 
 /**
@@ -44,11 +45,27 @@ public final class GpuAttention {
      * block-sparsity analysis), else with the classifier kernel.
      */
     public void prepareTiles(Binding binding, Tensors tensors, DeviceTensor tiles) {
+        prepareTiles(binding, tensors, tiles, null);
+    }
+
+    /**
+     * As above; with the host copies of the inputs ({@code hostInputs}, may be null), masks that
+     * read inputs are classified on the host too (the analysis' block map of the inputs: exact on
+     * every example, see TilePlanTest), which saves the classifier launch.
+     */
+    public void prepareTiles(Binding binding, Tensors tensors, DeviceTensor tiles, Map<String, Tensor> hostInputs) {
         TilePlan plan = plan(binding);
         KernelConfig c = module.config();
-        if (classifier == null) tiles.write(plan.allVisible(binding.size("Nkv"), c.blockN()));
-        else if (!Lowering.readsInputs(pattern.visibility())) tiles.write(plan.analysed(ClassifyTiles.classifier(pattern, binding, c.blockM(), c.blockN()), binding.size("Nkv"), c.blockN()));
-        else plan.classify(classifier, args(binding, tensors, tiles));
+        int nkv = binding.size("Nkv");
+        if (classifier == null) {
+            tiles.write(plan.allVisible(nkv, c.blockN()));
+        } else if (!Lowering.readsInputs(pattern.visibility())) {
+            tiles.write(plan.analysed(ClassifyTiles.classifier(pattern, binding, c.blockM(), c.blockN()), nkv, c.blockN()));
+        } else if (hostInputs != null) {
+            tiles.write(plan.analysed(ClassifyTiles.classifier(pattern, binding, hostInputs, c.blockM(), c.blockN()), nkv, c.blockN()));
+        } else {
+            plan.classify(classifier, args(binding, tensors, tiles));
+        }
     }
 
     /** Fills the lists with the classifier kernel whatever the mask (to check the host analysis against it). */

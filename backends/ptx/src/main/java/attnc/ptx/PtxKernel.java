@@ -61,7 +61,7 @@ final class PtxKernel implements Kernel {
             }
             GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, inputs);
             DeviceTensor tiles = own(owned, gpu.plan(binding).allocate(device));
-            gpu.prepareTiles(binding, tensors, tiles);
+            gpu.prepareTiles(binding, tensors, tiles, problem.inputs());
             gpu.launch(binding, tensors, tiles);
             device.synchronize();
             return new Result(out.readFloats(), lse == null ? null : lse.readFloats(), new int[] {b, h, nq, dv});

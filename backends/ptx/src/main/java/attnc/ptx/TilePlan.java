@@ -8,10 +8,10 @@ import attnc.ir.DType;
 /**
  * The tile lists one launch walks: for each slot (batch and/or head the mask depends on) and
  * query block, {@code [count, entry...]} with entry = kv tile | FULL bit. Built on the host when
- * every (q, kv) is visible by construction (all tiles FULL but a ragged last one) or when the mask
- * reads only indices and params ({@link #analysed}: the block-sparsity analysis, microseconds, no
- * per-element work), else by the classifier kernel on the device (exact for data-dependent masks,
- * one mask evaluation per element, on inputs that are already resident).
+ * every (q, kv) is visible by construction (all tiles FULL but a ragged last one), or by the
+ * block-sparsity analysis ({@link #analysed}: microseconds, no per-element work) when the mask
+ * reads only indices and params, or reads inputs whose host copies are at hand; else (inputs
+ * resident on the device only) by the classifier kernel, one mask evaluation per element.
  */
 public record TilePlan(int queryBlocks, int kvTiles, int slotsB, int slotsH) {
 
