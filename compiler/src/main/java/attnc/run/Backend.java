@@ -40,6 +40,13 @@ public interface Backend {
     /** Compiles with one configuration from {@link #configurations}. */
     default Kernel compile(Pattern pattern, TuningConfig config) { return compile(pattern); }
 
+    /**
+     * Relative precision of the kernels' arithmetic: two configurations of this backend may
+     * differ by this much times the output's magnitude (sums in another order; on GPUs, weights
+     * rounded to bf16 against another running max).
+     */
+    default double precision() { return 1e-5; }
+
     /** The machine timings are for: tuned configurations are kept per device. */
     default String device() {
         return System.getProperty("os.arch") + "/" + Runtime.getRuntime().availableProcessors() + "cpu";

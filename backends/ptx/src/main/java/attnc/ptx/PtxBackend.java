@@ -19,6 +19,9 @@ public final class PtxBackend implements Backend {
 
     @Override public Kernel compile(Pattern pattern) { return new PtxKernel(pattern, new TuningConfig(Map.of())); }
 
+    /** Q, K, V and the weights P go through bf16 (8 significant bits): about 4e-3 relative. */
+    @Override public double precision() { return 4e-3; }
+
     /** {@code <pattern>.ptx} (D=64), {@code <pattern>_d128.ptx} and {@code kernel.json}; see {@link PtxExport}. */
     @Override public Map<String, byte[]> export(Pattern pattern) { return PtxExport.files(pattern); }
 
