@@ -4,14 +4,17 @@ import attnc.ir.Pattern;
 import attnc.jvm.emit.GeneratedKernel;
 import attnc.jvm.emit.KernelGenerator;
 import attnc.run.Backend;
+import attnc.run.Binding;
+import attnc.run.TuningConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The CPU backend ({@code jvm}): one generated Vector API class per pattern. Tile sizes come from
  * the pattern's {@code tile:} section when it fits the kernel's blocking, else the defaults; the
- * autotuner passes its own through {@link #compile(Pattern, int, int)}. With
+ * tuner picks one of {@link #configurations} and passes it to {@link #compile(Pattern, TuningConfig)}. With
  * {@code -Dattnc.dump=DIR} every generated class is also written under DIR.
  */
 public final class JvmBackend implements Backend {
@@ -27,6 +30,18 @@ public final class JvmBackend implements Backend {
         }
         return compile(pattern, tileQ, tileKv);
     }
+
+    /** Query and key tile sizes, pruned for the launch's shape (see {@link TuningSpace}). */
+    @Override
+    public List<TuningConfig> configurations(Pattern pattern, Binding binding) { return TuningSpace.of(binding); }
+
+    @Override
+    public JvmKernel compile(Pattern pattern, TuningConfig config) {
+        return compile(pattern, config.get(TuningSpace.TILE_Q, KernelGenerator.defaultTileQ()),
+                config.get(TuningSpace.TILE_KV, KernelGenerator.DEFAULT_TILE_KV));
+    }
+
+    @Override public String device() { return CpuName.describe(); }
 
     public JvmKernel compile(Pattern pattern, int tileQ, int tileKv) {
         return new JvmKernel(pattern, generate(pattern, tileQ, tileKv), generate(pattern, attnc.jvm.kernel.Lanes.L, tileKv));
