@@ -3,10 +3,9 @@ package attnc.jvm;
 import attnc.ir.Expr;
 import attnc.ir.Norm;
 import attnc.ir.Pattern;
-import attnc.jvm.emit.GeneratedKernel;
+import attnc.jvm.emit.Slots;
 import attnc.jvm.kernel.BlockMap;
 import attnc.jvm.kernel.Driver;
-import attnc.jvm.kernel.KernelLoader;
 import attnc.jvm.kernel.Launch;
 import attnc.jvm.kernel.Operand;
 import attnc.jvm.kernel.OutputSink;
@@ -30,29 +29,25 @@ import java.util.Map;
  */
 public final class JvmKernel implements Kernel {
     private final Pattern pattern;
-    private final GeneratedKernel generated, narrowGenerated;
+    private final Slots slots;
     private final TileKernel tiles, narrow;
     private final IntervalClassifier classifier;
     private final boolean masked, maskPerBatch, maskPerHead;
 
-    JvmKernel(Pattern pattern, GeneratedKernel generated, GeneratedKernel narrowGenerated) {
+    JvmKernel(Pattern pattern, Slots slots, TileKernel tiles, TileKernel narrow) {
         this.pattern = pattern;
-        this.generated = generated;
-        this.narrowGenerated = narrowGenerated;
-        this.tiles = KernelLoader.load(generated.bytes());
-        this.narrow = KernelLoader.load(narrowGenerated.bytes());
+        this.slots = slots;
+        this.tiles = tiles;
+        this.narrow = narrow;
         var maskProgram = Lowering.lower(pattern, pattern.visibility());
         this.masked = !(maskProgram.resultInstr() instanceof attnc.lower.Instr.BoolConst(boolean v) && v);
         var dependences = maskProgram.dependsOn(maskProgram.result());
         this.maskPerBatch = dependences.contains(attnc.ir.Index.B);
         this.maskPerHead = dependences.contains(attnc.ir.Index.H);
-        this.classifier = new IntervalClassifier(maskProgram, generated.slots());
+        this.classifier = new IntervalClassifier(maskProgram, slots);
     }
 
     @Override public Pattern pattern() { return pattern; }
-
-    /** The generated classes (names and bytes), main then narrow, for export and the Maven plugin. */
-    public java.util.List<GeneratedKernel> generated() { return java.util.List.of(generated, narrowGenerated); }
 
     private TileKernel pick(int queries) { return queries <= narrow.tileQ() ? narrow : tiles; }
 
@@ -92,7 +87,7 @@ public final class JvmKernel implements Kernel {
 
     private Launch launch(TileKernel kernel, Binding binding, Map<String, Tensor> inputs, Operand q, Operand k, Operand v,
                           OutputSink out, float[] lse) {
-        var env = generated.slots().env(binding, inputs);
+        var env = slots.env(binding, inputs);
         TileClassifier classify = masked ? classifier.bind(env) : TileClassifier.ALWAYS_FULL;
         int qTiles = (binding.size("Nq") + kernel.tileQ() - 1) / kernel.tileQ();
         int kvTiles = (binding.size("Nkv") + kernel.tileKv() - 1) / kernel.tileKv();
