@@ -9,12 +9,14 @@ import attnc.jvm.kernel.Lanes;
 import attnc.jvm.kernel.TileKernel;
 import attnc.run.Backend;
 import attnc.run.Binding;
+import attnc.run.Kernel;
 import attnc.run.TuningConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The CPU backend ({@code jvm}): one generated Vector API class per pattern. Tile sizes come from
@@ -57,8 +59,24 @@ public final class JvmBackend implements Backend {
     public Map<String, byte[]> export(Pattern pattern) {
         int[] tiles = defaultTiles(pattern);
         GeneratedKernel main = generate(pattern, tiles[0], tiles[1]), narrow = generate(pattern, Lanes.L, tiles[1]);
-        return Map.of(path(main), main.bytes(), path(narrow), narrow.bytes(),
-                "kernel.json", ExportDescription.json(main.className(), tiles[0], narrow.className(), Lanes.L, tiles[1]));
+        return Map.of(path(main), main.bytes(), path(narrow), narrow.bytes(), ExportDescription.FILE,
+                ExportDescription.json(pattern, main.className(), tiles[0], narrow.className(), Lanes.L, tiles[1]));
+    }
+
+    /**
+     * A kernel from the files {@link #export} wrote (e.g. class-path resources of the Maven
+     * plugin), defined as hidden classes like freshly generated ones; empty when a file is missing
+     * or they were exported from another pattern, another attnc version's layout or a CPU with
+     * other vector lanes (the caller then compiles).
+     */
+    @Override
+    public Optional<Kernel> load(Pattern pattern, Map<String, byte[]> exported) {
+        var classes = ExportDescription.classes(pattern, exported.get(ExportDescription.FILE));
+        if (classes.isEmpty()) return Optional.empty();
+        byte[] main = exported.get(classes.get().main().replace('.', '/') + ".class");
+        byte[] narrow = exported.get(classes.get().narrow().replace('.', '/') + ".class");
+        if (main == null || narrow == null) return Optional.empty();
+        return Optional.of(new JvmKernel(pattern, new Slots(pattern), KernelLoader.load(main), KernelLoader.load(narrow)));
     }
 
     /**

@@ -57,6 +57,21 @@ class ExportTest {
         }
     }
 
+    /** The path the Maven plugin's precompiled resources take: {@code load(pattern, files)}. */
+    @Test
+    void exportedFilesLoadBackForTheirPatternOnly() throws Exception {
+        Pattern window = Passes.optimize(Frontend.compile(Path.of("../../examples/sliding_window.attn")), Map.of());
+        Pattern causal = Passes.optimize(Frontend.compile(Path.of("../../examples/causal.attn")), Map.of());
+        Map<String, byte[]> files = new JvmBackend().export(window);
+        assertTrue(new JvmBackend().load(causal, files).isEmpty(), "another pattern's classes are refused");
+        var kernel = new JvmBackend().load(window, files).orElseThrow();
+        Random r = new Random(11);
+        Problem problem = new Problem(Tensor.random(DType.FLOAT32, new int[] {1, 2, 70, 16}, r),
+                Tensor.random(DType.FLOAT32, new int[] {1, 1, 200, 16}, r), Tensor.random(DType.FLOAT32, new int[] {1, 1, 200, 16}, r),
+                Map.of(), Map.of("window", new attnc.ir.Expr.IntLit(40)), Problem.BOTTOM_RIGHT);
+        Agreement.check(Reference.run(window, problem), kernel.forward(problem), "loaded sliding window");
+    }
+
     private static String classOf(String json, String role) {
         Matcher m = java.util.regex.Pattern.compile("\"" + role + "\": \"([A-Za-z0-9_.]+)\"").matcher(json);
         assertTrue(m.find(), role + " class in " + json);
