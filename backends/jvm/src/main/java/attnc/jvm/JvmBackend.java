@@ -3,45 +3,119 @@ package attnc.jvm;
 import attnc.ir.Pattern;
 import attnc.jvm.emit.GeneratedKernel;
 import attnc.jvm.emit.KernelGenerator;
+import attnc.jvm.emit.Slots;
+import attnc.jvm.kernel.KernelLoader;
+import attnc.jvm.kernel.Lanes;
+import attnc.jvm.kernel.TileKernel;
 import attnc.run.Backend;
+import attnc.run.Binding;
+import attnc.run.Kernel;
+import attnc.run.TuningConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 /**
  * The CPU backend ({@code jvm}): one generated Vector API class per pattern. Tile sizes come from
  * the pattern's {@code tile:} section when it fits the kernel's blocking, else the defaults; the
- * autotuner passes its own through {@link #compile(Pattern, int, int)}. With
- * {@code -Dattnc.dump=DIR} every generated class is also written under DIR.
+ * tuner picks one of {@link #configurations} and passes it to {@link #compile(Pattern, TuningConfig)}.
+ * With {@code -Dattnc.dump=DIR} every generated class is also written under DIR.
  */
 public final class JvmBackend implements Backend {
     @Override public String name() { return "jvm"; }
 
     @Override
     public JvmKernel compile(Pattern pattern) {
-        int tileQ = KernelGenerator.defaultTileQ(), tileKv = KernelGenerator.DEFAULT_TILE_KV;
-        if (pattern.tile().isPresent()) {
-            var t = pattern.tile().get();
-            if (t.q() > 0 && t.q() % attnc.jvm.kernel.Lanes.L == 0) tileQ = t.q();
-            if (t.kv() > 0 && t.kv() % 4 == 0) tileKv = t.kv();
-        }
-        return compile(pattern, tileQ, tileKv);
+        int[] tiles = defaultTiles(pattern);
+        return compile(pattern, tiles[0], tiles[1]);
     }
 
+    /** Query and key tile sizes, pruned for the launch's shape (see {@link TuningSpace}). */
+    @Override
+    public List<TuningConfig> configurations(Pattern pattern, Binding binding) { return TuningSpace.of(binding); }
+
+    @Override
+    public JvmKernel compile(Pattern pattern, TuningConfig config) {
+        return compile(pattern, config.get(TuningSpace.TILE_Q, KernelGenerator.defaultTileQ()),
+                config.get(TuningSpace.TILE_KV, KernelGenerator.DEFAULT_TILE_KV));
+    }
+
+    @Override public String device() { return CpuName.describe(); }
+
     public JvmKernel compile(Pattern pattern, int tileQ, int tileKv) {
-        return new JvmKernel(pattern, generate(pattern, tileQ, tileKv), generate(pattern, attnc.jvm.kernel.Lanes.L, tileKv));
+        GeneratedKernel main = generate(pattern, tileQ, tileKv), narrow = generate(pattern, Lanes.L, tileKv);
+        return new JvmKernel(pattern, main.slots(), KernelLoader.load(main.bytes()), KernelLoader.load(narrow.bytes()));
     }
 
     /**
-     * A kernel from classes generated earlier (by {@link #generate}, e.g. at build time by the
-     * Maven plugin): the main class and the narrow one (tile q = one vector) for few-query launches.
+     * The default kernel's class files by path ({@code attnc/jvm/kernel/Flash_....class}: the main
+     * class and the narrow one for few-query launches) and a {@code kernel.json} describing them;
+     * {@link #load} turns them back into a kernel.
      */
-    public JvmKernel load(Pattern pattern, GeneratedKernel main, GeneratedKernel narrow) {
-        return new JvmKernel(pattern, main, narrow);
+    @Override
+    public Map<String, byte[]> export(Pattern pattern) {
+        int[] tiles = defaultTiles(pattern);
+        GeneratedKernel main = generate(pattern, tiles[0], tiles[1]), narrow = generate(pattern, Lanes.L, tiles[1]);
+        return Map.of(path(main), main.bytes(), path(narrow), narrow.bytes(), ExportDescription.FILE,
+                ExportDescription.json(pattern, main.className(), tiles[0], narrow.className(), Lanes.L, tiles[1]));
     }
 
-    /** The class file for a pattern, without loading it: what the Maven plugin and export write. */
-    public static GeneratedKernel generate(Pattern pattern, int tileQ, int tileKv) {
+    /**
+     * A kernel from the files {@link #export} wrote (e.g. class-path resources of the Maven
+     * plugin), defined as hidden classes like freshly generated ones; empty when a file is missing
+     * or they were exported from another pattern, another attnc version's layout or a CPU with
+     * other vector lanes (the caller then compiles).
+     */
+    @Override
+    public Optional<Kernel> load(Pattern pattern, Map<String, byte[]> exported) {
+        var classes = ExportDescription.classes(pattern, exported.get(ExportDescription.FILE));
+        if (classes.isEmpty()) return Optional.empty();
+        byte[] main = exported.get(classes.get().main().replace('.', '/') + ".class");
+        byte[] narrow = exported.get(classes.get().narrow().replace('.', '/') + ".class");
+        if (main == null || narrow == null) return Optional.empty();
+        return Optional.of(new JvmKernel(pattern, new Slots(pattern), KernelLoader.load(main), KernelLoader.load(narrow)));
+    }
+
+    /**
+     * A kernel from classes generated earlier ({@link #export}, the Maven plugin), found through
+     * {@code loader}: the main class and the narrow one (tile q = one vector). {@code pattern} must
+     * be the optimised pattern they were generated from; its inputs and params fix the launch slots.
+     */
+    public JvmKernel load(Pattern pattern, ClassLoader loader, String mainClass, String narrowClass) {
+        return new JvmKernel(pattern, new Slots(pattern), instantiate(loader, mainClass), instantiate(loader, narrowClass));
+    }
+
+    private static TileKernel instantiate(ClassLoader loader, String className) {
+        TileKernel kernel;
+        try {
+            kernel = (TileKernel) Class.forName(className, true, loader).getConstructor().newInstance();
+        } catch (ReflectiveOperationException | ClassCastException e) {
+            throw new IllegalArgumentException("cannot load the generated kernel class " + className + ": " + e, e);
+        }
+        if (kernel.tileQ() % Lanes.L != 0) {
+            throw new IllegalArgumentException(className + " has tile q " + kernel.tileQ() + ", not a multiple of this CPU's "
+                    + Lanes.L + " float lanes; export it again on a machine like this one");
+        }
+        return kernel;
+    }
+
+    private static String path(GeneratedKernel kernel) { return kernel.className().replace('.', '/') + ".class"; }
+
+    private static int[] defaultTiles(Pattern pattern) {
+        int tileQ = KernelGenerator.defaultTileQ(), tileKv = KernelGenerator.DEFAULT_TILE_KV;
+        if (pattern.tile().isPresent()) {
+            var t = pattern.tile().get();
+            if (t.q() > 0 && t.q() % Lanes.L == 0) tileQ = t.q();
+            if (t.kv() > 0 && t.kv() % 4 == 0) tileKv = t.kv();
+        }
+        return new int[] {tileQ, tileKv};
+    }
+
+    /** The class file for a pattern, without loading it (also written under -Dattnc.dump). */
+    static GeneratedKernel generate(Pattern pattern, int tileQ, int tileKv) {
         GeneratedKernel generated = KernelGenerator.generate(pattern, tileQ, tileKv);
         String dump = System.getProperty("attnc.dump");
         if (dump != null && !dump.isBlank()) {

@@ -3,17 +3,14 @@ package attnc.jvm;
 import attnc.ir.Expr;
 import attnc.ir.Norm;
 import attnc.ir.Pattern;
-import attnc.jvm.emit.GeneratedKernel;
-import attnc.jvm.kernel.BlockMap;
+import attnc.jvm.emit.Slots;
 import attnc.jvm.kernel.Driver;
-import attnc.jvm.kernel.KernelLoader;
 import attnc.jvm.kernel.Launch;
 import attnc.jvm.kernel.Operand;
 import attnc.jvm.kernel.OutputSink;
 import attnc.jvm.kernel.TileClassifier;
 import attnc.jvm.kernel.TileKernel;
-import attnc.jvm.sparsity.IntervalClassifier;
-import attnc.lower.Lowering;
+import attnc.jvm.sparsity.AnalysedTiles;
 import attnc.run.Binding;
 import attnc.run.Kernel;
 import attnc.run.Problem;
@@ -30,29 +27,19 @@ import java.util.Map;
  */
 public final class JvmKernel implements Kernel {
     private final Pattern pattern;
-    private final GeneratedKernel generated, narrowGenerated;
+    private final Slots slots;
     private final TileKernel tiles, narrow;
-    private final IntervalClassifier classifier;
-    private final boolean masked, maskPerBatch, maskPerHead;
+    private final boolean masked;
 
-    JvmKernel(Pattern pattern, GeneratedKernel generated, GeneratedKernel narrowGenerated) {
+    JvmKernel(Pattern pattern, Slots slots, TileKernel tiles, TileKernel narrow) {
         this.pattern = pattern;
-        this.generated = generated;
-        this.narrowGenerated = narrowGenerated;
-        this.tiles = KernelLoader.load(generated.bytes());
-        this.narrow = KernelLoader.load(narrowGenerated.bytes());
-        var maskProgram = Lowering.lower(pattern, pattern.visibility());
-        this.masked = !(maskProgram.resultInstr() instanceof attnc.lower.Instr.BoolConst(boolean v) && v);
-        var dependences = maskProgram.dependsOn(maskProgram.result());
-        this.maskPerBatch = dependences.contains(attnc.ir.Index.B);
-        this.maskPerHead = dependences.contains(attnc.ir.Index.H);
-        this.classifier = new IntervalClassifier(maskProgram, generated.slots());
+        this.slots = slots;
+        this.tiles = tiles;
+        this.narrow = narrow;
+        this.masked = !(pattern.visibility() instanceof Expr.BoolLit(boolean v) && v);
     }
 
     @Override public Pattern pattern() { return pattern; }
-
-    /** The generated classes (names and bytes), main then narrow, for export and the Maven plugin. */
-    public java.util.List<GeneratedKernel> generated() { return java.util.List.of(generated, narrowGenerated); }
 
     private TileKernel pick(int queries) { return queries <= narrow.tileQ() ? narrow : tiles; }
 
@@ -92,12 +79,12 @@ public final class JvmKernel implements Kernel {
 
     private Launch launch(TileKernel kernel, Binding binding, Map<String, Tensor> inputs, Operand q, Operand k, Operand v,
                           OutputSink out, float[] lse) {
-        var env = generated.slots().env(binding, inputs);
-        TileClassifier classify = masked ? classifier.bind(env) : TileClassifier.ALWAYS_FULL;
-        int qTiles = (binding.size("Nq") + kernel.tileQ() - 1) / kernel.tileQ();
+        var env = slots.env(binding, inputs);
         int kvTiles = (binding.size("Nkv") + kernel.tileKv() - 1) / kernel.tileKv();
-        BlockMap blocks = new BlockMap(binding.size("B"), binding.size("H"), masked ? qTiles : 0, kvTiles, maskPerBatch, maskPerHead);
-        return new Launch(q, k, v, out, lse, env, classify, blocks,
+        TileClassifier classify = masked
+                ? AnalysedTiles.of(pattern, binding, inputs, kernel.tileQ(), kernel.tileKv())
+                : TileClassifier.allFull(kvTiles);
+        return new Launch(q, k, v, out, lse, env, classify,
                 binding.size("B"), binding.size("H"), binding.size("Hkv"), binding.size("Nq"), binding.size("Nkv"),
                 binding.size("D"), binding.size("Dv"), binding.queryOffset());
     }

@@ -167,7 +167,7 @@ class KernelBehaviourTest {
                 attnc.jvm.kernel.Operand.Heap.dense(problem.k().floats(), 1, 50, 24),
                 attnc.jvm.kernel.Operand.Heap.dense(problem.v().floats(), 1, 50, 24),
                 new OutputSink.Heap(out, 2 * 50 * 24, 50 * 24, 24), lse, generated.slots().env(binding, Map.of()),
-                attnc.jvm.kernel.TileClassifier.ALWAYS_FULL, new attnc.jvm.kernel.BlockMap(1, 2, 0, 0, false, false),
+                attnc.jvm.kernel.TileClassifier.allFull(4),
                 1, 2, 1, 50, 50, 24, 24, binding.queryOffset());
         attnc.jvm.kernel.Driver.run(kernel, launch);
         Agreement.check(Reference.run(p, problem), new Result(out, lse, null), "plain class");

@@ -1,5 +1,6 @@
 package attnc.jvm.kernel;
 
+import attnc.analysis.TileClassifier.TileRow;
 import java.util.Arrays;
 
 /**
@@ -10,13 +11,13 @@ import java.util.Arrays;
  * which every hook call is a monomorphic static call that C2 inlines, and the flags
  * ({@link #hasMask()} ...) are constants that fold away the code a pattern does not need.
  *
- * <p>Per query tile: transpose the tile's queries (scaled) once; bisect away the key tiles the
- * classifier proves EMPTY at both ends ({@link KvRange}); then for each key tile: classify it (skip
- * EMPTY tiles; UNKNOWN tiles look up the launch's {@link BlockMap}, else evaluate the mask into a
- * 0/−∞ bias, which may still prove them empty or full, and record what they found), locate or copy
- * K and V, compute Sᵀ = K·Qᵀ (queries in lanes, see {@link Tiles}), apply the score hook and the
- * bias, turn Sᵀ into weights (online softmax, sigmoid or identity) and add P·V to the tile's output
- * rows.
+ * <p>Per query tile: transpose the tile's queries (scaled) once; ask the launch's
+ * {@link TileClassifier} for the row's runs of non-empty key tiles (EMPTY tiles are never
+ * visited); then for each key tile of a run: in a PARTIAL run evaluate the mask into a 0/−∞ bias
+ * (which may still find the tile empty or full), locate or copy K and V, compute Sᵀ = K·Qᵀ
+ * (queries in lanes, see {@link Tiles}), apply the score hook and the bias, turn Sᵀ into weights
+ * (online softmax, sigmoid or identity) and add P·V to the tile's output rows. FULL runs never
+ * touch the mask.
  */
 public class FlashTemplate implements TileKernel {
 
@@ -46,52 +47,53 @@ public class FlashTemplate implements TileKernel {
     @Override
     public void accumulate(Launch launch, Scratch scratch, int b, int h, int q0, int kvFrom, int kvTo) {
         int bq = tileQSize(), bk = tileKvSize(), d = launch.headDim(), vs = launch.valueStride();
-        int rows = Math.min(bq, launch.nq() - q0), rows4 = (rows + 3) & ~3, vectors = bq / Lanes.L;
-        int firstQuery = launch.queryOffset() + q0, lastQuery = firstQuery + rows - 1;
-        int kvHead = h / launch.group();
+        int rows = Math.min(bq, launch.nq() - q0), vectors = bq / Lanes.L;
+        int firstQuery = launch.queryOffset() + q0, kvHead = h / launch.group();
         Env env = launch.env();
         scratch.ensure(bq, bk, d, vs);
-        float[] s = scratch.s, bias = scratch.bias, o = scratch.o, m = scratch.m, l = scratch.l;
+        float[] bias = scratch.bias, o = scratch.o, m = scratch.m, l = scratch.l;
         packQueries(launch, scratch, b, h, q0, rows, bq);
         Arrays.fill(m, 0, bq, norm() == 0 ? Float.NEGATIVE_INFINITY : 0f);
         Arrays.fill(l, 0, bq, 0f);
         Arrays.fill(o, 0, bq * vs, 0f);
         if (norm() == 1) for (int r = 0; r < bq; r++) scratch.normValue[r] = normValue(env, b, h, firstQuery + r);
-        TileClassifier classifier = launch.classifier();
-        int kvStart = KvRange.first(classifier, b, h, firstQuery, lastQuery, kvFrom, kvTo, bk);
-        int kvEnd = KvRange.last(classifier, b, h, firstQuery, lastQuery, kvStart, kvTo, bk);
-        for (int kv0 = kvStart; kv0 < kvEnd; kv0 += bk) {
-            int keys = Math.min(bk, launch.nkv() - kv0), keys4 = (keys + 3) & ~3;
-            int kind = classifier.classify(b, h, firstQuery, lastQuery, kv0, kv0 + keys - 1);
-            if (kind == TileClassifier.EMPTY) continue;
-            boolean partial = false;
-            if (kind == TileClassifier.UNKNOWN && hasMask()) {
-                BlockMap blocks = launch.blocks();
-                byte known = blocks.get(b, h, q0 / bq, kv0 / bk);
-                if (known == BlockMap.EMPTY) continue;
-                if (known != BlockMap.FULL) {
+        TileRow row = launch.classifier().row(b, h, q0 / bq);
+        int tileFrom = kvFrom / bk, tileTo = (kvTo + bk - 1) / bk;
+        for (int run = 0; run < row.runs(); run++) {
+            boolean full = row.full()[run] || !hasMask();
+            for (int tile = Math.max(tileFrom, row.first()[run]), last = Math.min(tileTo - 1, row.last()[run]); tile <= last; tile++) {
+                int kv0 = tile * bk, keys = Math.min(bk, launch.nkv() - kv0);
+                boolean partial = false;
+                if (!full) {
+                    // The analysis may call a tile PARTIAL that is not (a loose bound on a data-dependent
+                    // mask); the mask's visible count still skips it or drops the bias.
                     int visible = maskTile(env, b, h, kv0, keys, firstQuery, bias, vectors);
-                    byte found = visible == 0 ? BlockMap.EMPTY : visible == keys * bq ? BlockMap.FULL : BlockMap.PARTIAL;
-                    blocks.put(b, h, q0 / bq, kv0 / bk, found);
-                    if (found == BlockMap.EMPTY) continue;
-                    partial = found == BlockMap.PARTIAL;
+                    if (visible == 0) continue;
+                    partial = visible != keys * bq;
                 }
+                tile(launch, scratch, b, h, kvHead, kv0, keys, firstQuery, rows, partial);
             }
-            packKeys(launch, scratch, b, kvHead, kv0, keys, keys4);
-            Tiles.qk(scratch.kRows, scratch.kOffset, d, scratch.qt, bq, s, keys4);
-            if (hasScore()) scoreTile(env, b, h, kv0, keys, firstQuery, s, vectors);
-            if (partial) Tiles.addBias(s, bias, 0, keys * bq);
-            Arrays.fill(s, keys * bq, keys4 * bq, Float.NEGATIVE_INFINITY);
-            switch (norm()) {
-                case 0 -> {
-                    for (int i0 = 0; i0 < bq; i0 += Lanes.L) Tiles.softmaxColumns(s, bq, keys4, m, l, scratch.alpha, i0);
-                    Tiles.rescaleRows(o, vs, scratch.alpha, rows4);
-                }
-                case 1 -> Tiles.sigmoidColumns(s, bq, keys4, scratch.normValue);
-                default -> Tiles.identity(s, keys4 * bq);
-            }
-            Tiles.pv(s, bq, scratch.vRows, scratch.vOffset, vs, o, rows, keys4);
         }
+    }
+
+    /** One key tile: Sᵀ = K·Qᵀ, score hook, the mask's bias when partial, weights, then O += P·V. */
+    private static void tile(Launch launch, Scratch scratch, int b, int h, int kvHead, int kv0, int keys, int firstQuery, int rows, boolean partial) {
+        int bq = tileQSize(), vs = launch.valueStride(), keys4 = (keys + 3) & ~3;
+        float[] s = scratch.s;
+        packKeys(launch, scratch, b, kvHead, kv0, keys, keys4);
+        Tiles.qk(scratch.kRows, scratch.kOffset, launch.headDim(), scratch.qt, bq, s, keys4);
+        if (hasScore()) scoreTile(launch.env(), b, h, kv0, keys, firstQuery, s, bq / Lanes.L);
+        if (partial) Tiles.addBias(s, scratch.bias, 0, keys * bq);
+        Arrays.fill(s, keys * bq, keys4 * bq, Float.NEGATIVE_INFINITY);
+        switch (norm()) {
+            case 0 -> {
+                for (int i0 = 0; i0 < bq; i0 += Lanes.L) Tiles.softmaxColumns(s, bq, keys4, scratch.m, scratch.l, scratch.alpha, i0);
+                Tiles.rescaleRows(scratch.o, vs, scratch.alpha, (rows + 3) & ~3);
+            }
+            case 1 -> Tiles.sigmoidColumns(s, bq, keys4, scratch.normValue);
+            default -> Tiles.identity(s, keys4 * bq);
+        }
+        Tiles.pv(s, bq, scratch.vRows, scratch.vOffset, vs, scratch.o, rows, keys4);
     }
 
     /** Queries times their row's scale, transposed to qt[t·bq + i]; queries past Nq are zero. */

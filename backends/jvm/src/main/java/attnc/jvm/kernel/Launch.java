@@ -1,13 +1,13 @@
 package attnc.jvm.kernel;
 
 /**
- * One forward call's data, shared by every thread working on it (read-only except the block
- * map's idempotent entries). {@code lse} is [B, H, Nq] or null when not wanted (or not defined:
+ * One forward call's data, shared by every thread working on it (read-only except the
+ * classifier's idempotent row cache). {@code lse} is [B, H, Nq] or null when not wanted (or not defined:
  * sigmoid and unnormalised patterns).
  */
 public record Launch(
         Operand q, Operand k, Operand v, OutputSink out, float[] lse,
-        Env env, TileClassifier classifier, BlockMap blocks,
+        Env env, TileClassifier classifier,
         int batch, int heads, int kvHeads, int nq, int nkv, int headDim, int valueDim, int queryOffset) {
 
     /** Query heads per key/value head (GQA group size). */

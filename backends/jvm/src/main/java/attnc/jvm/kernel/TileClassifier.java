@@ -1,15 +1,21 @@
 package attnc.jvm.kernel;
 
+import attnc.analysis.TileClassifier.TileRow;
+
 /**
- * Says, for a block of queries × keys, whether the mask hides every element, shows every
- * element, or cannot tell. Must be sound: never EMPTY where an element is visible, never FULL
- * where one is hidden. Kernels evaluate the mask per element only where it says UNKNOWN.
+ * Which key tiles a query tile must visit, and which of them need the mask: for each query tile,
+ * runs of consecutive non-empty key tiles, each run all FULL (computed without evaluating the
+ * mask) or all PARTIAL (mask evaluated per element). Tiles between runs are skipped. Must be
+ * sound: no visible element in a skipped tile, no hidden one in a FULL run. Tiles follow the
+ * launch's grid: query tile t starts at query offset + t·tileQ, key tile t at t·tileKv.
  */
 public interface TileClassifier {
-    int EMPTY = 0, FULL = 1, UNKNOWN = 2;
+    TileRow row(int b, int h, int qTile);
 
-    /** Classifies queries [q0, q1] × keys [kv0, kv1] (inclusive, absolute positions) of head (b, h). */
-    int classify(int b, int h, int q0, int q1, int kv0, int kv1);
-
-    TileClassifier ALWAYS_FULL = (b, h, q0, q1, kv0, kv1) -> FULL;
+    /** Every key tile FULL: for patterns without a mask. */
+    static TileClassifier allFull(int kvTiles) {
+        TileRow all = kvTiles == 0 ? new TileRow(new int[0], new int[0], new boolean[0])
+                : new TileRow(new int[] {0}, new int[] {kvTiles - 1}, new boolean[] {true});
+        return (b, h, qTile) -> all;
+    }
 }
