@@ -35,6 +35,18 @@ class LocalWindowAttentionTest {
     }
 
     @Test
+    void theJvmKernelWasGeneratedAtBuildTime() {
+        try (LocalWindowAttention attention = LocalWindowAttention.builder().build();
+             LocalWindowAttention oracle = LocalWindowAttention.builder().backend("reference").build()) {
+            assertTrue(attention.precompiled(), "the Maven plugin's class files are loaded, nothing generated at run time");
+            assertTrue(!oracle.precompiled(), "the reference has nothing to precompile");
+            Result got = attention.forward(q, k, v, temperature);
+            Result want = oracle.forward(q, k, v, temperature);
+            for (int i = 0; i < want.out().length; i++) assertEquals(want.out()[i], got.out()[i], 1e-5, "out[" + i + "]");
+        }
+    }
+
+    @Test
     void wrongShapeIsRefusedWithExpectedAndActual() {
         Tensor wrong = Tensor.ofFloats(DType.FLOAT32, new int[] {3}, new float[] {1, 1, 1});
         try (LocalWindowAttention attention = LocalWindowAttention.builder().build()) {

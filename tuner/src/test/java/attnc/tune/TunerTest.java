@@ -32,7 +32,13 @@ class TunerTest {
 
         @Override
         public List<TuningConfig> configurations(Pattern pattern, Binding binding) {
-            return List.of(TuningConfig.parse("sleep=8"), TuningConfig.parse("sleep=1"), TuningConfig.parse("sleep=0,wrong=1"));
+            return List.of(TuningConfig.parse("sleep=8"), TuningConfig.parse("sleep=4"), TuningConfig.parse("sleep=1"),
+                    TuningConfig.parse("sleep=0,wrong=1"));
+        }
+
+        @Override
+        public java.util.Optional<TuningConfig> defaultConfiguration(Pattern pattern) {
+            return java.util.Optional.of(TuningConfig.parse("sleep=4"));
         }
 
         @Override
@@ -75,6 +81,7 @@ class TunerTest {
         assertNotNull(wrong.rejected());
         assertTrue(wrong.rejected().contains("differs"), wrong.rejected());
         assertNull(outcome.trials().get(1).rejected());
-        assertTrue(progress.toString().contains("3/3"), progress.toString());
+        assertTrue(progress.toString().contains("3/3"), "the default (sleep=4) is not timed again as a candidate: " + progress);
+        assertEquals(3, outcome.trials().size());
     }
 }

@@ -38,6 +38,12 @@ public final class JvmBackend implements Backend {
     public List<TuningConfig> configurations(Pattern pattern, Binding binding) { return TuningSpace.of(binding); }
 
     @Override
+    public Optional<TuningConfig> defaultConfiguration(Pattern pattern) {
+        int[] tiles = defaultTiles(pattern);
+        return Optional.of(new TuningConfig(Map.of(TuningSpace.TILE_Q, tiles[0], TuningSpace.TILE_KV, tiles[1])));
+    }
+
+    @Override
     public JvmKernel compile(Pattern pattern, TuningConfig config) {
         return compile(pattern, config.get(TuningSpace.TILE_Q, KernelGenerator.defaultTileQ()),
                 config.get(TuningSpace.TILE_KV, KernelGenerator.DEFAULT_TILE_KV));
