@@ -87,7 +87,7 @@ final class TuneCommand implements Callable<Integer> {
         }
         out.printf("default   %.3f ms%n", outcome.defaultMillis());
         if (outcome.best() == null) {
-            out.println("best      the default (no configuration beat it); cache unchanged");
+            out.println("best      the default (no configuration beat it by " + Math.round((Tuner.MIN_GAIN - 1) * 100) + "% or more); cache unchanged");
             return 0;
         }
         out.printf("best      %s: %.3f ms, %.2fx the default%n", outcome.best(), outcome.bestMillis(), outcome.speedup());

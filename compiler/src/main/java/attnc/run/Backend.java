@@ -41,7 +41,7 @@ public interface Backend {
      * The configuration {@link #compile(Pattern)} uses, when it is one of {@link #configurations}:
      * the tuner times it once, as the default, and not again as a candidate.
      */
-    default java.util.Optional<TuningConfig> defaultConfiguration(Pattern pattern) { return java.util.Optional.empty(); }
+    default java.util.Optional<TuningConfig> defaultConfiguration(Pattern pattern, Binding binding) { return java.util.Optional.empty(); }
 
     /** Compiles with one configuration from {@link #configurations}. */
     default Kernel compile(Pattern pattern, TuningConfig config) { return compile(pattern); }

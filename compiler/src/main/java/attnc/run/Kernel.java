@@ -13,6 +13,25 @@ public interface Kernel extends AutoCloseable {
 
     Result forward(Problem problem);
 
+    /**
+     * Median milliseconds of one launch, after {@code warmups} untimed ones: what the tuner
+     * compares. By default each run is a whole {@link #forward} on fresh inputs; a kernel whose
+     * launch moves data to a device overrides this to time the device work on resident data,
+     * since host transfers would swamp the differences between its configurations.
+     */
+    default double medianMillis(java.util.function.Supplier<Problem> freshInputs, int warmups, int repeats) {
+        for (int i = 0; i < warmups; i++) forward(freshInputs.get());
+        double[] samples = new double[repeats];
+        for (int i = 0; i < repeats; i++) {
+            Problem fresh = freshInputs.get();
+            long start = System.nanoTime();
+            forward(fresh);
+            samples[i] = (System.nanoTime() - start) / 1e6;
+        }
+        java.util.Arrays.sort(samples);
+        return samples[repeats / 2];
+    }
+
     /** Releases native resources (GPU modules, thread pools); a no-op for most CPU kernels. */
     @Override
     default void close() {}

@@ -9,7 +9,6 @@ import attnc.run.Result;
 import attnc.run.TuningConfig;
 import java.io.PrintStream;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -17,8 +16,8 @@ import java.util.function.Supplier;
  * Times every configuration a backend offers for one pattern and shape, honestly: each
  * configuration is compiled, checked against the default configuration's output (a fast wrong
  * kernel is no candidate), warmed up, then timed {@code repeats} times on fresh inputs; its time
- * is the median. The default is timed the same way, so the speed-up is measured, not assumed. Times
- * are of whole {@code forward} calls: for a GPU backend they include host transfers.
+ * is the median ({@link Kernel#medianMillis}: whole calls on the CPU, device work on resident data
+ * for a GPU kernel). The default is timed the same way, so the speed-up is measured, not assumed.
  */
 public final class Tuner {
     /** A configuration's outcome: its median time, or why it was dropped. */
@@ -27,6 +26,13 @@ public final class Tuner {
     public record Outcome(TuningConfig best, double bestMillis, double defaultMillis, List<Trial> trials) {
         public double speedup() { return defaultMillis / bestMillis; }
     }
+
+    /**
+     * A configuration replaces the default only if it is this much faster: on a shared machine two
+     * timings of one kernel differ by several percent, and a tuner that caches noise slows
+     * launches down as often as it speeds them up.
+     */
+    public static final double MIN_GAIN = 1.05;
 
     /** How many times the backend's precision, relative to the output's magnitude, a configuration may differ from the default. */
     static final double AGREEMENT_FACTOR = 10;
@@ -52,7 +58,7 @@ public final class Tuner {
         Binding binding = Binding.of(pattern, probe);
         List<TuningConfig> space = new ArrayList<>(backend.configurations(pattern, binding));
         // The default is timed once, below; timing it again as a candidate would only measure noise.
-        backend.defaultConfiguration(pattern).ifPresent(space::remove);
+        backend.defaultConfiguration(pattern, binding).ifPresent(space::remove);
         Result expected;
         double defaultMillis;
         try (Kernel fallback = backend.compile(pattern)) {
@@ -66,7 +72,7 @@ public final class Tuner {
         for (TuningConfig config : space) {
             Trial trial = trial(config, probe, expected);
             trials.add(trial);
-            if (trial.rejected() == null && trial.millis() < bestMillis) {
+            if (trial.rejected() == null && trial.millis() < bestMillis && trial.millis() * MIN_GAIN < defaultMillis) {
                 best = config;
                 bestMillis = trial.millis();
             }
@@ -91,16 +97,7 @@ public final class Tuner {
     }
 
     private double time(Kernel kernel) {
-        for (int i = 0; i < warmups; i++) kernel.forward(freshInputs.get());
-        double[] samples = new double[repeats];
-        for (int i = 0; i < repeats; i++) {
-            Problem fresh = freshInputs.get();
-            long start = System.nanoTime();
-            kernel.forward(fresh);
-            samples[i] = (System.nanoTime() - start) / 1e6;
-        }
-        Arrays.sort(samples);
-        return samples[repeats / 2];
+        return kernel.medianMillis(freshInputs, warmups, repeats);
     }
 
     static double maxMagnitude(float[] a) {

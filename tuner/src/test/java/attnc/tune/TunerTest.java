@@ -37,7 +37,7 @@ class TunerTest {
         }
 
         @Override
-        public java.util.Optional<TuningConfig> defaultConfiguration(Pattern pattern) {
+        public java.util.Optional<TuningConfig> defaultConfiguration(Pattern pattern, Binding binding) {
             return java.util.Optional.of(TuningConfig.parse("sleep=4"));
         }
 

@@ -38,7 +38,7 @@ public final class JvmBackend implements Backend {
     public List<TuningConfig> configurations(Pattern pattern, Binding binding) { return TuningSpace.of(binding); }
 
     @Override
-    public Optional<TuningConfig> defaultConfiguration(Pattern pattern) {
+    public Optional<TuningConfig> defaultConfiguration(Pattern pattern, Binding binding) {
         int[] tiles = defaultTiles(pattern);
         return Optional.of(new TuningConfig(Map.of(TuningSpace.TILE_Q, tiles[0], TuningSpace.TILE_KV, tiles[1])));
     }

@@ -31,6 +31,14 @@ public final class PtxBackend implements Backend {
         return TuningSpace.configurations(pattern, binding, available() ? Device.get(0).sm() : 80);
     }
 
+    /** The tiling {@link #compile(Pattern)} uses on this device, in the tuning space's knobs. */
+    @Override
+    public java.util.Optional<TuningConfig> defaultConfiguration(Pattern pattern, Binding binding) {
+        KernelConfig standard = KernelConfig.of(pattern, available() ? Device.get(0).sm() : 80, attnc.ir.DType.BFLOAT16,
+                binding.size("D"), binding.size("Dv"));
+        return java.util.Optional.of(TuningSpace.knobs(standard.warps(), standard.mTiles(), standard.blockN(), standard.stages()));
+    }
+
     @Override
     public Kernel compile(Pattern pattern, TuningConfig config) {
         TuningSpace.apply(KernelConfig.of(80, attnc.ir.DType.BFLOAT16, 64, 64), config);  // unknown knobs fail here, not at the first launch

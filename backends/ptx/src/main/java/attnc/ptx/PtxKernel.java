@@ -2,6 +2,7 @@ package attnc.ptx;
 
 import attnc.gpu.Device;
 import attnc.gpu.DeviceTensor;
+import attnc.gpu.EventTimer;
 import attnc.ir.DType;
 import attnc.ir.Input;
 import attnc.ir.Norm;
@@ -38,40 +39,70 @@ final class PtxKernel implements Kernel {
 
     @Override
     public Result forward(Problem problem) {
-        Binding binding = Binding.of(pattern, problem);
-        Device device = Device.get(0);
-        DType dtype = problem.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
-        KernelConfig config = TuningSpace.apply(KernelConfig.of(pattern, device.sm() >= 90 ? 90 : 80, dtype, binding.size("D"), binding.size("Dv")), tuning);
-        GpuAttention gpu = loaded.computeIfAbsent(config, c -> new GpuAttention(device, pattern, PtxModule.render(pattern, c)));
-        int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), dv = binding.size("Dv");
-        boolean softmax = pattern.norm() instanceof Norm.Softmax;
-        List<DeviceTensor> owned = new ArrayList<>();
-        try {
-            DeviceTensor q = own(owned, DeviceTensor.upload(device, problem.q(), dtype));
-            DeviceTensor k = own(owned, DeviceTensor.upload(device, problem.k(), dtype));
-            DeviceTensor v = own(owned, DeviceTensor.upload(device, problem.v(), dtype));
-            DeviceTensor out = own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, dv));
-            DeviceTensor lse = softmax ? own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq)) : null;
-            // Poisoned with NaN: an element the kernel fails to write cannot pass a comparison.
-            out.fill(0xFF);
-            if (lse != null) lse.fill(0xFF);
-            Map<String, DeviceTensor> inputs = new LinkedHashMap<>();
-            for (Input input : pattern.inputs()) {
-                inputs.put(input.name(), own(owned, DeviceTensor.upload(device, problem.inputs().get(input.name()), input.dtype())));
-            }
-            GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, inputs);
-            DeviceTensor tiles = own(owned, gpu.plan(binding).allocate(device));
-            gpu.prepareTiles(binding, tensors, tiles, problem.inputs());
-            gpu.launch(binding, tensors, tiles);
-            device.synchronize();
-            return new Result(out.readFloats(), lse == null ? null : lse.readFloats(), new int[] {b, h, nq, dv});
-        } finally {
-            for (DeviceTensor t : owned) t.close();
+        try (Launch launch = new Launch(problem)) {
+            launch.gpu.launch(launch.binding, launch.tensors, launch.tiles);
+            launch.device.synchronize();
+            GpuAttention.Tensors t = launch.tensors;
+            return new Result(t.out().readFloats(), t.lse() == null ? null : t.lse().readFloats(), new int[] {
+                    launch.binding.size("B"), launch.binding.size("H"), launch.binding.size("Nq"), launch.binding.size("Dv")});
         }
     }
 
-    private static DeviceTensor own(List<DeviceTensor> owned, DeviceTensor t) {
-        owned.add(t);
-        return t;
+    /** Device time only: inputs uploaded and tile lists built once, then CUDA-event-timed launches. */
+    @Override
+    public double medianMillis(java.util.function.Supplier<Problem> freshInputs, int warmups, int repeats) {
+        try (Launch launch = new Launch(freshInputs.get())) {
+            return EventTimer.medianMillis(launch.device, () -> launch.gpu.launch(launch.binding, launch.tensors, launch.tiles),
+                    warmups, repeats);
+        }
+    }
+
+    /** One problem on the device: checked, uploaded, output poisoned, tile lists built; freed on close. */
+    private final class Launch implements AutoCloseable {
+        final Binding binding;
+        final Device device = Device.get(0);
+        final GpuAttention gpu;
+        final GpuAttention.Tensors tensors;
+        final DeviceTensor tiles;
+        private final List<DeviceTensor> owned = new ArrayList<>();
+
+        Launch(Problem problem) {
+            binding = Binding.of(pattern, problem);
+            DType dtype = problem.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
+            KernelConfig config = TuningSpace.apply(KernelConfig.of(pattern, device.sm() >= 90 ? 90 : 80, dtype,
+                    binding.size("D"), binding.size("Dv")), tuning);
+            gpu = loaded.computeIfAbsent(config, c -> new GpuAttention(device, pattern, PtxModule.render(pattern, c)));
+            int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), dv = binding.size("Dv");
+            try {
+                DeviceTensor q = own(DeviceTensor.upload(device, problem.q(), dtype));
+                DeviceTensor k = own(DeviceTensor.upload(device, problem.k(), dtype));
+                DeviceTensor v = own(DeviceTensor.upload(device, problem.v(), dtype));
+                DeviceTensor out = own(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, dv));
+                DeviceTensor lse = pattern.norm() instanceof Norm.Softmax ? own(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq)) : null;
+                // Poisoned with NaN: an element the kernel fails to write cannot pass a comparison.
+                out.fill(0xFF);
+                if (lse != null) lse.fill(0xFF);
+                Map<String, DeviceTensor> inputs = new LinkedHashMap<>();
+                for (Input input : pattern.inputs()) {
+                    inputs.put(input.name(), own(DeviceTensor.upload(device, problem.inputs().get(input.name()), input.dtype())));
+                }
+                tensors = new GpuAttention.Tensors(q, k, v, out, lse, inputs);
+                tiles = own(gpu.plan(binding).allocate(device));
+                gpu.prepareTiles(binding, tensors, tiles, problem.inputs());
+            } catch (RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        private DeviceTensor own(DeviceTensor t) {
+            owned.add(t);
+            return t;
+        }
+
+        @Override
+        public void close() {
+            for (DeviceTensor t : owned) t.close();
+        }
     }
 }

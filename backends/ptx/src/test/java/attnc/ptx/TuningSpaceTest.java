@@ -23,6 +23,18 @@ class TuningSpaceTest {
     }
 
     @Test
+    void theDefaultTilingIsNamedInTheSpaceSoTheTunerTimesItOnce() throws Exception {
+        Pattern causal = Passes.optimize(Frontend.compile("causal", "mask: q >= kv"), Map.of());
+        for (int d : new int[] {64, 128}) {
+            Binding launch = binding(4096, d);
+            TuningConfig standard = new PtxBackend().defaultConfiguration(causal, launch).orElseThrow();
+            assertTrue(TuningSpace.configurations(causal, launch, 80).contains(standard), standard + " at D=" + d);
+            KernelConfig expected = KernelConfig.of(causal, 80, DType.BFLOAT16, d, d);
+            assertEquals(expected.tag(), TuningSpace.apply(expected, standard).tag());
+        }
+    }
+
+    @Test
     void everyOfferedConfigurationAssembles() throws Exception {
         Pattern causal = Passes.optimize(Frontend.compile("causal", "mask: q >= kv"), Map.of());
         Pattern document = Passes.optimize(Frontend.compile("document", "input doc: int32[B, Nkv]\nmask: doc[b, q] == doc[b, kv]"), Map.of());
