@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device call, from the root of a checkout that carries .device (make_bundle.sh):
 # the exported-PTX Python check, DeviceCheck's correctness part (analysis-built tile lists),
-# the kernel-only tuning table (GpuTune) and `attnc tune` for dense and causal. Logs go to $1.
+# and `attnc tune` (kernel-only timing on the GPU) for dense and causal. Logs go to $1.
 set -u
 out="$1"; d=.device
 java=("$d/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp "$d/cli/*")
@@ -28,14 +28,10 @@ echo "== DeviceCheck (correctness, tile lists)"
 timeout 200 "${java[@]}" attnc.ptx.DeviceCheck "$out/run" - examples/*.attn bench/gpu/patterns/*.attn backends/ptx/src/test/resources/patterns/*.attn > "$out/devicecheck.log" 2>&1
 echo "rc $?" >> "$out/devicecheck.log"; grep -E "FAIL|tile lists|PASSED|rc " "$out/devicecheck.log" | head -60
 
-echo "== GpuTune (kernel only)"
-timeout 150 "${java[@]}" attnc.ptx.GpuTune "$out/gputune.md" 4,16,4096,64 examples/dense.attn examples/causal.attn > "$out/gputune.log" 2>&1
-echo "rc $?" >> "$out/gputune.log"; cat "$out/gputune.log" | grep -v WARNING
-
-echo "== attnc tune (whole forward calls)"
+echo "== attnc tune (kernel-only timing)"
 for p in dense causal; do
   timeout 140 "${java[@]}" attnc.cli.Main tune examples/$p.attn --backend ptx --shape 4,16,4096,4096,64 --dtype bfloat16 \
-    --warmup 0 --repeats 3 --cache "$out/tuning.json" > "$out/tune_$p.log" 2> "$out/tune_$p.err"
+    --warmup 10 --repeats 30 --cache "$out/tuning.json" > "$out/tune_$p.log" 2> "$out/tune_$p.err"
   echo "rc $?" >> "$out/tune_$p.log"; cat "$out/tune_$p.log"
 done
 "${java[@]}" attnc.cli.Main tune --report --cache "$out/tuning.json" > "$out/tune_report.txt" 2>&1; cat "$out/tune_report.txt"
