@@ -2,11 +2,9 @@ package attnc.front;
 
 import attnc.grammar.AttnParser;
 import attnc.grammar.AttnParser.ExprContext;
-import attnc.ir.BinaryOp;
 import attnc.ir.Builtin;
 import attnc.ir.DType;
 import attnc.ir.Expr;
-import attnc.ir.Index;
 import attnc.ir.Input;
 import attnc.ir.Norm;
 import attnc.ir.Param;
@@ -14,7 +12,6 @@ import attnc.ir.Pattern;
 import attnc.ir.Sizes;
 import attnc.ir.Tile;
 import attnc.ir.Type;
-import attnc.ir.UnaryOp;
 import attnc.pass.FoldConstants;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,16 +26,12 @@ import org.antlr.v4.runtime.ParserRuleContext;
 import org.antlr.v4.runtime.Token;
 
 /**
- * Parse tree to checked IR: resolves names across imports, inlines lets and functions, infers
- * types (inserting int→float conversions), checks input ranks and index ranges, and reports
- * every error it finds with its position. Returns empty for a file without sections.
+ * Parse tree to checked IR, declarations and sections: names declared once across imports,
+ * params with constant defaults, inputs with dtypes and shapes, each section once and of the
+ * right type ({@link ExprChecker} checks the expressions). Reports every error it finds with its
+ * position; returns empty for a file without sections.
  */
 final class Checker {
-    /** Where an expression stands decides which names it may use. */
-    private enum Place { MASK, SCORE, SCALE, NORM, OUTPUT, SHAPE, CONSTANT }
-
-    private static final Set<String> RESERVED = Set.of("b", "h", "q", "kv", "d", "s", "o");
-
     private final Unit main;
     private final Diagnostics diagnostics;
     private final String name;
@@ -46,12 +39,13 @@ final class Checker {
     private final Map<AttnParser.ItemContext, Param> params = new LinkedHashMap<>();
     private final Map<AttnParser.ItemContext, Input> inputs = new LinkedHashMap<>();
     private final Set<AttnParser.ItemContext> used = new LinkedHashSet<>();
-    private final List<String> expanding = new ArrayList<>();
+    private final ExprChecker exprs;
 
     Checker(Unit main, Diagnostics diagnostics, String name) {
         this.main = main;
         this.diagnostics = diagnostics;
         this.name = name;
+        this.exprs = new ExprChecker(diagnostics, sizes, params, inputs, used);
     }
 
     Optional<Pattern> check() {
@@ -82,7 +76,7 @@ final class Checker {
             Token nameToken = declaredName(item);
             if (nameToken == null) continue;
             String declared = nameToken.getText();
-            if (RESERVED.contains(declared) || Sizes.STANDARD.contains(declared) || Builtin.ofSpelling(declared).isPresent()) {
+            if (ExprChecker.RESERVED.contains(declared) || Sizes.STANDARD.contains(declared) || Builtin.ofSpelling(declared).isPresent()) {
                 diagnostics.report(unit.source, nameToken, "'" + declared + "' is a built-in name and cannot be declared; expected another name");
                 continue;
             }
@@ -113,7 +107,7 @@ final class Checker {
     private void collectSizeNames(Unit unit, ParserRuleContext tree) {
         if (tree instanceof AttnParser.NameContext n) {
             String text = n.NAME().getText();
-            if (unit.find(text) == null && !RESERVED.contains(text) && Character.isUpperCase(text.charAt(0))) sizes.add(text);
+            if (unit.find(text) == null && !ExprChecker.RESERVED.contains(text) && Character.isUpperCase(text.charAt(0))) sizes.add(text);
         }
         for (int i = 0; i < tree.getChildCount(); i++) {
             if (tree.getChild(i) instanceof ParserRuleContext child) collectSizeNames(unit, child);
@@ -133,7 +127,7 @@ final class Checker {
         Type type = Type.ofSpelling(decl.scalarType().getText());
         Optional<Expr> defaultValue = Optional.empty();
         if (decl.expr() != null) {
-            Expr value = coerce(unit, decl.expr(), expr(new Scope(unit, Place.CONSTANT, Map.of()), decl.expr()), type);
+            Expr value = exprs.coerce(unit, decl.expr(), exprs.expr(new Scope(unit, Place.CONSTANT, Map.of()), decl.expr()), type);
             if (value != null) {
                 Expr folded = FoldConstants.fold(value, Map.of());
                 if (folded instanceof Expr.IntLit || folded instanceof Expr.FloatLit || folded instanceof Expr.BoolLit) {
@@ -154,12 +148,12 @@ final class Checker {
         if (dtype.isEmpty()) {
             diagnostics.report(unit.source, decl.dtype, "unknown dtype '" + dtypeName + "'; expected one of "
                     + java.util.Arrays.stream(DType.values()).map(DType::spelling).collect(Collectors.joining(", "))
-                    + suggestion(dtypeName, java.util.Arrays.stream(DType.values()).map(DType::spelling).toList()));
+                    + Suggestions.closest(dtypeName, java.util.Arrays.stream(DType.values()).map(DType::spelling).toList()));
             return;
         }
         List<Expr> shape = new ArrayList<>();
         for (ExprContext dim : decl.expr()) {
-            Expr checked = expect(unit, dim, expr(new Scope(unit, Place.SHAPE, Map.of()), dim), Type.INT);
+            Expr checked = exprs.expect(unit, dim, exprs.expr(new Scope(unit, Place.SHAPE, Map.of()), dim), Type.INT);
             if (checked == null) return;
             shape.add(checked);
         }
@@ -208,18 +202,18 @@ final class Checker {
                 continue;
             }
             switch (section) {
-                case AttnParser.MaskSectionContext m -> mask = expect(main, m.expr(), expr(scope(Place.MASK), m.expr()), Type.BOOL, "the mask section");
+                case AttnParser.MaskSectionContext m -> mask = exprs.expect(main, m.expr(), exprs.expr(scope(Place.MASK), m.expr()), Type.BOOL, "the mask section");
                 case AttnParser.SelectSectionContext s -> {
-                    Expr e = expect(main, s.expr(), expr(scope(Place.MASK), s.expr()), Type.BOOL, "the select section");
+                    Expr e = exprs.expect(main, s.expr(), exprs.expr(scope(Place.MASK), s.expr()), Type.BOOL, "the select section");
                     ok &= e != null;
                     select = Optional.ofNullable(e);
                 }
                 case AttnParser.ScoreSectionContext s -> {
-                    score = coerce(main, s.expr(), expr(scope(Place.SCORE), s.expr()), Type.FLOAT);
+                    score = exprs.coerce(main, s.expr(), exprs.expr(scope(Place.SCORE), s.expr()), Type.FLOAT);
                     ok &= score != null;
                 }
                 case AttnParser.ScaleSectionContext s -> {
-                    scale = coerce(main, s.expr(), expr(scope(Place.SCALE), s.expr()), Type.FLOAT);
+                    scale = exprs.coerce(main, s.expr(), exprs.expr(scope(Place.SCALE), s.expr()), Type.FLOAT);
                     ok &= scale != null;
                 }
                 case AttnParser.NormSectionContext n -> {
@@ -227,7 +221,7 @@ final class Checker {
                     ok &= norm != null;
                 }
                 case AttnParser.OutputSectionContext o -> {
-                    output = coerce(main, o.expr(), expr(scope(Place.OUTPUT), o.expr()), Type.FLOAT);
+                    output = exprs.coerce(main, o.expr(), exprs.expr(scope(Place.OUTPUT), o.expr()), Type.FLOAT);
                     ok &= output != null;
                 }
                 case AttnParser.TileSectionContext t -> {
@@ -265,7 +259,7 @@ final class Checker {
     private Norm norm(AttnParser.NormSectionContext n) {
         String kind = n.NAME(0).getText();
         String option = n.NAME().size() > 1 ? n.NAME(1).getText() : null;
-        Expr value = n.expr() == null ? null : coerce(main, n.expr(), expr(scope(Place.NORM), n.expr()), Type.FLOAT);
+        Expr value = n.expr() == null ? null : exprs.coerce(main, n.expr(), exprs.expr(scope(Place.NORM), n.expr()), Type.FLOAT);
         if (n.expr() != null && value == null) return null;
         switch (kind) {
             case "softmax" -> {
@@ -282,7 +276,7 @@ final class Checker {
             }
             default -> {
                 diagnostics.report(main.source, n.NAME(0).getSymbol(), "unknown normalisation '" + kind
-                        + "'; expected softmax, sigmoid or none" + suggestion(kind, List.of("softmax", "sigmoid", "none")));
+                        + "'; expected softmax, sigmoid or none" + Suggestions.closest(kind, List.of("softmax", "sigmoid", "none")));
                 return null;
             }
         }
@@ -319,471 +313,5 @@ final class Checker {
             }
         }
         return Optional.of(new Tile(q, kv));
-    }
-
-    // ---- expressions -------------------------------------------------------------------
-
-    /** Where an expression is checked: its file, its section, and the local names bound around it. */
-    private record Scope(Unit unit, Place place, Map<String, Expr> locals) {
-        Scope with(String local, Expr value) {
-            Map<String, Expr> more = new HashMap<>(locals);
-            more.put(local, value);
-            return new Scope(unit, place, more);
-        }
-
-        Scope in(Unit other) {
-            return new Scope(other, place, Map.of());
-        }
-    }
-
-    /** Checks an expression; null means an error was reported. */
-    private Expr expr(Scope scope, ExprContext e) {
-        return switch (e) {
-            case AttnParser.ParensContext p -> expr(scope, p.expr());
-            case AttnParser.IntLitContext i -> intLiteral(scope, i.INT().getSymbol(), false);
-            case AttnParser.FloatLitContext f -> floatLiteral(scope, f.FLOAT().getSymbol(), false);
-            case AttnParser.BoolLitContext b -> new Expr.BoolLit(b.getText().equals("true"));
-            case AttnParser.NameContext n -> name(scope, n);
-            case AttnParser.LetExprContext l -> let(scope, l.NAME().getSymbol(), l.expr(), l.letBody());
-            case AttnParser.UnaryContext u -> unary(scope, u);
-            case AttnParser.MulLevelContext m -> binary(scope, m, m.op, m.expr(0), m.expr(1));
-            case AttnParser.AddLevelContext a -> binary(scope, a, a.op, a.expr(0), a.expr(1));
-            case AttnParser.CompareContext c -> binary(scope, c, c.op, c.expr(0), c.expr(1));
-            case AttnParser.EqualityContext q -> binary(scope, q, q.op, q.expr(0), q.expr(1));
-            case AttnParser.AndContext a -> logic(scope, BinaryOp.AND, a.expr(0), a.expr(1));
-            case AttnParser.OrContext o -> logic(scope, BinaryOp.OR, o.expr(0), o.expr(1));
-            case AttnParser.ConditionalContext c -> conditional(scope, c);
-            case AttnParser.CallContext c -> call(scope, c);
-            case AttnParser.LoadContext l -> load(scope, l.NAME().getSymbol(), l.expr(), 0);
-            case AttnParser.MemberContext m -> member(scope, m);
-            default -> throw new IllegalStateException("unhandled expression " + e.getClass());
-        };
-    }
-
-    private Expr intLiteral(Scope scope, Token token, boolean negated) {
-        try {
-            long value = Long.parseLong(token.getText());
-            if (negated) value = -value;
-            if (value < Integer.MIN_VALUE || value > Integer.MAX_VALUE) throw new NumberFormatException();
-            return new Expr.IntLit((int) value);
-        } catch (NumberFormatException ex) {
-            diagnostics.report(scope.unit.source, token, "integer " + token.getText() + " does not fit in 32 bits; expected a value within ±2147483647");
-            return null;
-        }
-    }
-
-    private Expr floatLiteral(Scope scope, Token token, boolean negated) {
-        double value = Double.parseDouble(token.getText());
-        if (!Double.isFinite(value)) {
-            diagnostics.report(scope.unit.source, token, "number " + token.getText() + " is out of range; expected a finite value");
-            return null;
-        }
-        return new Expr.FloatLit(negated ? -value : value);
-    }
-
-    private Expr let(Scope scope, Token name, ExprContext valueTree, AttnParser.LetBodyContext body) {
-        Expr bound = expr(scope, valueTree);
-        if (bound == null || isReservedOrKnown(scope, name)) return null;
-        Scope inner = scope.with(name.getText(), new Expr.LocalRef(name.getText(), bound.type()));
-        Expr result = body.NAME() != null
-                ? let(inner, body.NAME().getSymbol(), body.expr(), body.letBody())
-                : expr(inner, body.expr());
-        return result == null ? null : new Expr.Let(name.getText(), bound, result);
-    }
-
-    private boolean isReservedOrKnown(Scope scope, Token name) {
-        String text = name.getText();
-        if (RESERVED.contains(text) || sizes.contains(text) || Builtin.ofSpelling(text).isPresent() || scope.unit.find(text) != null) {
-            diagnostics.report(scope.unit.source, name, "'" + text + "' already names something; expected a new local name");
-            return true;
-        }
-        return false;
-    }
-
-    private Expr name(Scope scope, AttnParser.NameContext n) {
-        String text = n.NAME().getText();
-        Token token = n.NAME().getSymbol();
-        Expr local = scope.locals.get(text);
-        if (local != null) return local;
-        for (Index index : Index.values()) {
-            if (!index.spelling().equals(text)) continue;
-            if (scope.place == Place.SHAPE || scope.place == Place.CONSTANT) return notHere(scope, token, "the index " + text);
-            if (index == Index.D && scope.place != Place.OUTPUT) return notHere(scope, token, "the output channel d");
-            // Scale, norm options and output are computed once per row, not per key.
-            if (index == Index.KV && scope.place != Place.MASK && scope.place != Place.SCORE) return notHere(scope, token, "the key index kv");
-            return new Expr.IndexRef(index);
-        }
-        if (text.equals("s")) {
-            return scope.place == Place.SCORE ? new Expr.ScoreRef() : notHere(scope, token, "the score s");
-        }
-        if (text.equals("o")) {
-            return scope.place == Place.OUTPUT ? new Expr.OutputRef() : notHere(scope, token, "the output o");
-        }
-        if (sizes.contains(text)) {
-            return scope.place == Place.CONSTANT ? notHere(scope, token, "the size " + text) : new Expr.SizeRef(text);
-        }
-        Unit.Found found = scope.unit.find(text);
-        if (found == null) {
-            List<String> candidates = new ArrayList<>(scope.unit.visibleNames());
-            candidates.addAll(scope.locals.keySet());
-            candidates.addAll(sizes);
-            candidates.addAll(List.of("b", "h", "q", "kv"));
-            if (scope.place == Place.SCORE) candidates.add("s");
-            if (scope.place == Place.OUTPUT) candidates.addAll(List.of("o", "d"));
-            diagnostics.report(scope.unit.source, token, "unknown name '" + text + "'" + suggestion(text, candidates)
-                    + (suggestion(text, candidates).isEmpty() ? "; expected a param, input, let, size or index" : ""));
-            return null;
-        }
-        AttnParser.ItemContext item = found.item();
-        if (item.paramDecl() != null) {
-            if (scope.place == Place.CONSTANT || scope.place == Place.SHAPE) return notHere(scope, token, "the param " + text);
-            used.add(item);
-            Param p = params.get(item);
-            return p == null ? null : new Expr.ParamRef(p.name(), p.type());
-        }
-        if (item.inputDecl() != null) {
-            diagnostics.report(scope.unit.source, token, "input '" + text + "' is a tensor; expected it indexed, like "
-                    + text + "[" + String.join(", ", java.util.Collections.nCopies(item.inputDecl().expr().size(), "...")) + "]");
-            return null;
-        }
-        if (item.fnDecl() != null) {
-            diagnostics.report(scope.unit.source, token, "'" + text + "' is a function; expected a call, like " + text + "(...)");
-            return null;
-        }
-        return expandLet(scope, token, found);
-    }
-
-    private Expr expandLet(Scope scope, Token use, Unit.Found found) {
-        String key = found.unit().source.name() + ":" + use.getText();
-        if (expanding.contains(key)) {
-            diagnostics.report(scope.unit.source, use, "'" + use.getText() + "' is defined in terms of itself; expected a definition without a cycle");
-            return null;
-        }
-        expanding.add(key);
-        try {
-            return expr(scope.in(found.unit()), found.item().letDecl().expr());
-        } finally {
-            expanding.removeLast();
-        }
-    }
-
-    private Expr notHere(Scope scope, Token token, String what) {
-        String where = switch (scope.place) {
-            case SHAPE -> "an input's shape";
-            case CONSTANT -> "a param's default";
-            default -> "the " + scope.place.name().toLowerCase() + " section";
-        };
-        diagnostics.report(scope.unit.source, token, what + " is not available in " + where
-                + "; expected " + (scope.place == Place.SHAPE ? "sizes and integers" : scope.place == Place.CONSTANT ? "a constant"
-                : "names available here (kv only in mask, select and score; s only in score; o and d only in output)"));
-        return null;
-    }
-
-    private Expr unary(Scope scope, AttnParser.UnaryContext u) {
-        String op = u.op.getText();
-        if (op.equals("-") && u.expr() instanceof AttnParser.IntLitContext i) return intLiteral(scope, i.INT().getSymbol(), true);
-        if (op.equals("-") && u.expr() instanceof AttnParser.FloatLitContext f) return floatLiteral(scope, f.FLOAT().getSymbol(), true);
-        Expr operand = expr(scope, u.expr());
-        if (operand == null) return null;
-        return switch (op) {
-            case "-" -> numeric(scope, u.expr(), operand, "-") ? new Expr.Unary(UnaryOp.NEG, operand) : null;
-            case "!" -> expect(scope.unit, u.expr(), operand, Type.BOOL) == null ? null : new Expr.Unary(UnaryOp.NOT, operand);
-            default -> expect(scope.unit, u.expr(), operand, Type.INT) == null ? null : new Expr.Unary(UnaryOp.BIT_NOT, operand);
-        };
-    }
-
-    private Expr binary(Scope scope, ParserRuleContext where, Token opToken, ExprContext leftTree, ExprContext rightTree) {
-        BinaryOp op = BinaryOp.ofSymbol(opToken.getText()).orElseThrow();
-        Expr left = expr(scope, leftTree);
-        Expr right = expr(scope, rightTree);
-        if (left == null || right == null) return null;
-        if ((op == BinaryOp.DIV || op == BinaryOp.MOD) && isZeroLiteral(right)) {
-            diagnostics.report(scope.unit.source, rightTree, "division by zero; expected a non-zero divisor");
-            return null;
-        }
-        switch (op.kind()) {
-            case INT_ONLY -> {
-                String what = "an operand of '" + op.symbol() + "' (ints only)";
-                if (expect(scope.unit, leftTree, left, Type.INT, what) == null || expect(scope.unit, rightTree, right, Type.INT, what) == null) return null;
-                return new Expr.Binary(op, left, right);
-            }
-            case ARITH, COMPARE -> {
-                if (!numeric(scope, leftTree, left, op.symbol()) || !numeric(scope, rightTree, right, op.symbol())) return null;
-                return unified(op, left, right);
-            }
-            case EQUALITY -> {
-                if (left.type() == Type.BOOL || right.type() == Type.BOOL) {
-                    if (left.type() != right.type()) {
-                        diagnostics.report(scope.unit.source, where, "cannot compare " + left.type() + " with " + right.type()
-                                + "; expected operands of the same type");
-                        return null;
-                    }
-                    return new Expr.Binary(op, left, right);
-                }
-                return unified(op, left, right);
-            }
-            default -> throw new IllegalStateException(op.toString());
-        }
-    }
-
-    private static boolean isZeroLiteral(Expr e) {
-        return e instanceof Expr.IntLit(int i) && i == 0 || e instanceof Expr.FloatLit(double f) && f == 0.0;
-    }
-
-    private static Expr unified(BinaryOp op, Expr left, Expr right) {
-        if (left.type() == right.type()) return new Expr.Binary(op, left, right);
-        return new Expr.Binary(op, toFloat(left), toFloat(right));
-    }
-
-    static Expr toFloat(Expr e) {
-        if (e.type() == Type.FLOAT) return e;
-        return new Expr.Call(Builtin.FLOAT, List.of(e));
-    }
-
-    private Expr logic(Scope scope, BinaryOp op, ExprContext leftTree, ExprContext rightTree) {
-        String what = "an operand of '" + op.symbol() + "'";
-        Expr left = expect(scope.unit, leftTree, expr(scope, leftTree), Type.BOOL, what);
-        Expr right = expect(scope.unit, rightTree, expr(scope, rightTree), Type.BOOL, what);
-        return left == null || right == null ? null : new Expr.Binary(op, left, right);
-    }
-
-    private Expr conditional(Scope scope, AttnParser.ConditionalContext c) {
-        Expr condition = expect(scope.unit, c.expr(0), expr(scope, c.expr(0)), Type.BOOL, "the condition of ?:");
-        Expr ifTrue = expr(scope, c.expr(1));
-        Expr ifFalse = expr(scope, c.expr(2));
-        if (condition == null || ifTrue == null || ifFalse == null) return null;
-        if (ifTrue.type() == ifFalse.type()) return new Expr.Conditional(condition, ifTrue, ifFalse);
-        if (ifTrue.type() != Type.BOOL && ifFalse.type() != Type.BOOL) {
-            return new Expr.Conditional(condition, toFloat(ifTrue), toFloat(ifFalse));
-        }
-        diagnostics.report(scope.unit.source, c, "the branches of ?: have types " + ifTrue.type() + " and " + ifFalse.type()
-                + "; expected the same type");
-        return null;
-    }
-
-    private Expr call(Scope scope, AttnParser.CallContext c) {
-        String callee = c.callee.getText();
-        Token token = c.callee;
-        Optional<Builtin> builtin = Builtin.ofSpelling(callee);
-        List<Expr> args = new ArrayList<>();
-        boolean ok = true;
-        for (ExprContext a : c.expr()) {
-            Expr arg = expr(scope, a);
-            ok &= arg != null;
-            args.add(arg);
-        }
-        if (builtin.isPresent()) {
-            Builtin fn = builtin.get();
-            if (args.size() != fn.arity()) {
-                diagnostics.report(scope.unit.source, token, callee + " takes " + fn.arity() + " argument" + (fn.arity() == 1 ? "" : "s")
-                        + "; expected " + fn.arity() + ", found " + args.size());
-                return null;
-            }
-            return ok ? builtinCall(scope, c, fn, args) : null;
-        }
-        Unit.Found found = scope.unit.find(callee);
-        if (found == null || found.item().fnDecl() == null) {
-            List<String> functions = new ArrayList<>();
-            for (Builtin b : Builtin.values()) functions.add(b.spelling());
-            for (String visible : scope.unit.visibleNames()) {
-                Unit.Found f = scope.unit.find(visible);
-                if (f != null && f.item().fnDecl() != null) functions.add(visible);
-            }
-            diagnostics.report(scope.unit.source, token, (found == null ? "unknown function '" : "'" + callee + "' is not a function: '")
-                    + callee + "'" + suggestion(callee, functions)
-                    + (suggestion(callee, functions).isEmpty() ? "; expected a built-in or a declared fn" : ""));
-            return null;
-        }
-        if (!ok) return null;
-        return inlineCall(scope, c, found, args);
-    }
-
-    private Expr builtinCall(Scope scope, AttnParser.CallContext c, Builtin fn, List<Expr> args) {
-        switch (fn) {
-            case MIN, MAX -> {
-                for (int i = 0; i < 2; i++) if (!numeric(scope, c.expr(i), args.get(i), fn.spelling())) return null;
-                Type common = args.get(0).type() == args.get(1).type() ? args.get(0).type() : Type.FLOAT;
-                return new Expr.Call(fn, common == Type.FLOAT ? List.of(toFloat(args.get(0)), toFloat(args.get(1))) : args);
-            }
-            case ABS -> {
-                return numeric(scope, c.expr(0), args.getFirst(), "abs") ? new Expr.Call(fn, args) : null;
-            }
-            case BITLEN -> {
-                return expect(scope.unit, c.expr(0), args.getFirst(), Type.INT) == null ? null : new Expr.Call(fn, args);
-            }
-            case FLOAT -> {
-                return numeric(scope, c.expr(0), args.getFirst(), "float") ? toFloat(args.getFirst()) : null;
-            }
-            case INT -> {
-                if (!numeric(scope, c.expr(0), args.getFirst(), "int")) return null;
-                return args.getFirst().type() == Type.INT ? args.getFirst() : new Expr.Call(fn, args);
-            }
-            default -> {
-                return numeric(scope, c.expr(0), args.getFirst(), fn.spelling()) ? new Expr.Call(fn, List.of(toFloat(args.getFirst()))) : null;
-            }
-        }
-    }
-
-    private Expr inlineCall(Scope scope, AttnParser.CallContext c, Unit.Found found, List<Expr> args) {
-        AttnParser.FnDeclContext fn = found.item().fnDecl();
-        String callee = fn.NAME().getText();
-        if (args.size() != fn.fnParam().size()) {
-            diagnostics.report(scope.unit.source, c.callee, callee + " takes " + fn.fnParam().size()
-                    + " arguments; expected " + fn.fnParam().size() + ", found " + args.size());
-            return null;
-        }
-        Scope body = new Scope(found.unit(), scope.place, Map.of());
-        for (int i = 0; i < args.size(); i++) {
-            Type declared = Type.ofSpelling(fn.fnParam(i).scalarType().getText());
-            Expr arg = coerce(scope.unit, c.expr(i), args.get(i), declared);
-            if (arg == null) return null;
-            body = body.with(fn.fnParam(i).NAME().getText(), arg);
-        }
-        String key = found.unit().source.name() + ":" + callee + "()";
-        if (expanding.contains(key)) {
-            diagnostics.report(scope.unit.source, c.callee, "'" + callee + "' calls itself; expected a function without recursion");
-            return null;
-        }
-        expanding.add(key);
-        try {
-            return expr(body, fn.expr());
-        } finally {
-            expanding.removeLast();
-        }
-    }
-
-    private Expr load(Scope scope, Token name, List<ExprContext> indexTrees, int missing) {
-        Unit.Found found = scope.unit.find(name.getText());
-        if (found == null || found.item().inputDecl() == null) {
-            List<String> tensors = scope.unit.visibleNames().stream()
-                    .filter(n -> scope.unit.find(n).item().inputDecl() != null).toList();
-            diagnostics.report(scope.unit.source, name, (found == null ? "unknown input '" : "'" + name.getText() + "' is not an input tensor: '")
-                    + name.getText() + "'" + suggestion(name.getText(), tensors)
-                    + (suggestion(name.getText(), tensors).isEmpty() ? "; expected a declared input" : ""));
-            return null;
-        }
-        if (scope.place == Place.SHAPE || scope.place == Place.CONSTANT) return notHere(scope, name, "the input " + name.getText());
-        Input input = inputs.get(found.item());
-        if (input == null) return null;
-        used.add(found.item());
-        int rank = input.shape().size();
-        if (indexTrees.size() + missing != rank) {
-            diagnostics.report(scope.unit.source, name, "input '" + input.name() + "' has rank " + rank + " " + shapeText(input)
-                    + "; expected " + (rank - missing) + " ind" + (rank - missing == 1 ? "ex" : "ices") + ", found " + indexTrees.size());
-            return null;
-        }
-        List<Expr> indices = new ArrayList<>();
-        for (int i = 0; i < indexTrees.size(); i++) {
-            Expr index = expect(scope.unit, indexTrees.get(i), expr(scope, indexTrees.get(i)), Type.INT, "an index of '" + input.name() + "'");
-            if (index == null) return null;
-            if (!indexFits(index, input.shape().get(i))) {
-                diagnostics.report(scope.unit.source, indexTrees.get(i), "index " + indexTrees.get(i).getText() + " runs over "
-                        + rangeOf(((Expr.IndexRef) index).index()) + " but dimension " + i + " of '" + input.name() + "' "
-                        + shapeText(input) + " has size " + printSize(input.shape().get(i)) + "; expected an index within that size");
-                return null;
-            }
-            indices.add(index);
-        }
-        return new Expr.Load(input.name(), input.dtype(), indices);
-    }
-
-    private Expr member(Scope scope, AttnParser.MemberContext m) {
-        Expr value = expect(scope.unit, m.expr(0), expr(scope, m.expr(0)), Type.INT);
-        Expr row = load(scope, m.NAME().getSymbol(), m.expr().subList(1, m.expr().size()), 1);
-        if (value == null || !(row instanceof Expr.Load load)) return null;
-        if (load.dtype() != DType.INT32) {
-            diagnostics.report(scope.unit.source, m.NAME().getSymbol(), "'in' needs an int32 input of indices; '" + load.input()
-                    + "' holds " + load.dtype() + "; expected int32");
-            return null;
-        }
-        return new Expr.Member(value, load.input(), load.dtype(), load.indices());
-    }
-
-    /** An index that is a bare index variable must run over the dimension it indexes. */
-    private static boolean indexFits(Expr index, Expr dim) {
-        if (!(index instanceof Expr.IndexRef(Index i)) || !(dim instanceof Expr.SizeRef(String size))) return true;
-        if (!Sizes.STANDARD.contains(size)) return true;
-        return switch (i) {
-            case B -> size.equals("B");
-            case H -> size.equals("H");
-            case Q -> size.equals("Nq") || size.equals("Nkv");
-            case KV -> size.equals("Nkv");
-            case D -> size.equals("D") || size.equals("Dv");
-        };
-    }
-
-    private static String rangeOf(Index index) {
-        return switch (index) {
-            case B -> "0..B-1";
-            case H -> "0..H-1";
-            case Q -> "the query positions";
-            case KV -> "0..Nkv-1";
-            case D -> "0..Dv-1";
-        };
-    }
-
-    private static String shapeText(Input input) {
-        return input.shape().stream().map(Checker::printSize).collect(Collectors.joining(", ", "[", "]"));
-    }
-
-    private static String printSize(Expr e) {
-        return attnc.ir.Printer.expr(e);
-    }
-
-    // ---- types -------------------------------------------------------------------------
-
-    private boolean numeric(Scope scope, ParserRuleContext where, Expr e, String op) {
-        if (e.type() != Type.BOOL) return true;
-        diagnostics.report(scope.unit.source, where, "'" + op + "' needs a number; expected int or float, found bool");
-        return false;
-    }
-
-    private Expr expect(Unit unit, ParserRuleContext where, Expr e, Type wanted) {
-        return expect(unit, where, e, wanted, "");
-    }
-
-    /** {@code what} names the place that wants the type ("an index of 'doc'"), so the message says why. */
-    private Expr expect(Unit unit, ParserRuleContext where, Expr e, Type wanted, String what) {
-        if (e == null) return null;
-        if (e.type() == wanted) return e;
-        diagnostics.report(unit.source, where, "type mismatch" + (what.isEmpty() ? "" : " in " + what) + ": expected " + wanted + ", found " + e.type());
-        return null;
-    }
-
-    /** Like {@link #expect} but an int is accepted (and converted) where a float is wanted. */
-    private Expr coerce(Unit unit, ParserRuleContext where, Expr e, Type wanted) {
-        if (e != null && wanted == Type.FLOAT && e.type() == Type.INT) return toFloat(e);
-        return expect(unit, where, e, wanted);
-    }
-
-    static String suggestion(String wrong, List<String> candidates) {
-        String best = null;
-        int bestDistance = Integer.MAX_VALUE;
-        for (String candidate : new LinkedHashSet<>(candidates)) {
-            int distance = editDistance(wrong, candidate);
-            if (distance < bestDistance) {
-                bestDistance = distance;
-                best = candidate;
-            }
-        }
-        if (best == null || bestDistance > Math.max(1, Math.min(3, wrong.length() / 2))) return "";
-        return "; did you mean '" + best + "'?";
-    }
-
-    private static int editDistance(String a, String b) {
-        int[] previous = new int[b.length() + 1];
-        int[] current = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) previous[j] = j;
-        for (int i = 1; i <= a.length(); i++) {
-            current[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int substitute = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-                current[j] = Math.min(substitute, Math.min(previous[j] + 1, current[j - 1] + 1));
-            }
-            int[] swap = previous;
-            previous = current;
-            current = swap;
-        }
-        return previous[b.length()];
     }
 }
