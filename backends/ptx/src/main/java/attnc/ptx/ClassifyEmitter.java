@@ -35,32 +35,12 @@ final class ClassifyEmitter {
                 };
             }
 
-            @Override public String size(String name) {
-                return switch (name) {
-                    case "D" -> Integer.toString(config.headDim());
-                    case "Dv" -> Integer.toString(config.valueDim());
-                    case "B", "H", "Hkv", "Nq", "Nkv" -> "%" + name;
-            case "Q0" -> "%query_offset";
-                    default -> "%size_" + name;
-                };
-            }
-
-            @Override public String param(String name) { return "%param_" + name; }
-
-            @Override public String input(String name) { return "%in_" + name; }
+            @Override public String size(String name) { return Signature.sizeRegister(name, config); }
         };
         ProgramRenderer mask = new ProgramRenderer(out, Lowering.lower(pattern, pattern.visibility()), "mask", leaves);
         int blockM = config.blockM(), blockN = config.blockN();
         out.op("mov.u32 " + out.s32("%thread") + ", %tid.x");
-        for (String[] declaration : signature.declarations()) {
-            String reg = "%" + declaration[1].substring(2);
-            if (declaration[0].equals(".u64")) {
-                out.op("ld.param.u64 " + out.u64(reg) + ", [" + declaration[1] + "]");
-                out.op("cvta.to.global.u64 " + reg + ", " + reg);
-            } else {
-                out.op("ld.param" + declaration[0] + " " + out.reg(declaration[0], reg) + ", [" + declaration[1] + "]");
-            }
-        }
+        signature.loadParams(out);
         out.comment("block (x = query block, y = slot: one per batch and/or head the mask depends on)");
         out.op("mov.u32 " + out.s32("%q_block") + ", %ctaid.x");
         out.op("mov.u32 " + out.s32("%slot") + ", %ctaid.y");

@@ -24,17 +24,7 @@ final class KernelLeaves implements Leaves {
         out.op("and.b32 " + out.s32("%lane") + ", %thread, 31");
         out.op("shr.s32 " + out.s32("%g") + ", %lane, 2");
         out.op("and.b32 " + out.s32("%t") + ", %lane, 3");
-        for (String[] declaration : signature.declarations()) {
-            String name = declaration[1];
-            String type = declaration[0];
-            String reg = "%" + name.substring(2);
-            if (type.equals(".u64")) {
-                out.op("ld.param.u64 " + out.u64(reg) + ", [" + name + "]");
-                out.op("cvta.to.global.u64 " + reg + ", " + reg);
-            } else {
-                out.op("ld.param" + type + " " + out.reg(type, reg) + ", [" + name + "]");
-            }
-        }
+        signature.loadParams(out);
         out.comment("query block (the heaviest blocks of a causal mask first), batch, head, kv head (GQA)");
         out.op("mov.u32 " + out.s32("%ctaid_x") + ", %ctaid.x");
         out.op("mov.u32 " + out.s32("%nctaid_x") + ", %nctaid.x");
@@ -61,25 +51,11 @@ final class KernelLeaves implements Leaves {
     }
 
     @Override
-    public String size(String name) {
-        return switch (name) {
-            case "D" -> Integer.toString(config.headDim());
-            case "Dv" -> Integer.toString(config.valueDim());
-            case "B", "H", "Hkv", "Nq", "Nkv" -> "%" + name;
-            case "Q0" -> "%query_offset";
-            default -> "%size_" + name;
-        };
-    }
-
-    @Override
-    public String param(String name) { return "%param_" + name; }
+    public String size(String name) { return Signature.sizeRegister(name, config); }
 
     @Override
     public String score(int row, int col) { return Fragments.scoreAt(row, col); }
 
     @Override
     public String output(int row, int col) { return "%o_norm_r" + row + "_c" + col; }
-
-    @Override
-    public String input(String name) { return "%in_" + name; }
 }

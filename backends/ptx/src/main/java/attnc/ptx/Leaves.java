@@ -15,8 +15,8 @@ interface Leaves {
     /** An s32 register or immediate holding the size. */
     String size(String name);
 
-    /** A register holding the launch-time param (.s32, .f32 or, for bools, .s32 0/1). */
-    String param(String name);
+    /** A register holding the launch-time param (.s32, .f32 or, for bools, .s32 0/1), as {@link Signature#loadParams} fills it. */
+    default String param(String name) { return "%param_" + name; }
 
     /** The .f32 scaled score s at a site. */
     default String score(int row, int col) { throw new IllegalStateException("s is not available here"); }
@@ -24,6 +24,6 @@ interface Leaves {
     /** The .f32 output element o at a site. */
     default String output(int row, int col) { throw new IllegalStateException("o is not available here"); }
 
-    /** The .u64 register holding the global address of an input tensor. */
-    String input(String name);
+    /** The .u64 register holding the global address of an input tensor, as {@link Signature#loadParams} fills it. */
+    default String input(String name) { return "%in_" + name; }
 }

@@ -44,6 +44,34 @@ record Signature(List<String> inputs, List<String> extraSizes, List<Param> param
         return all;
     }
 
+    /**
+     * Loads every parameter into the register of the same name without {@code p_} (so
+     * {@code p_in_doc} lands in {@code %in_doc}), global pointers converted from generic.
+     */
+    void loadParams(PtxWriter out) {
+        for (String[] declaration : declarations()) {
+            String type = declaration[0], name = declaration[1];
+            String reg = "%" + name.substring(2);
+            if (type.equals(".u64")) {
+                out.op("ld.param.u64 " + out.u64(reg) + ", [" + name + "]");
+                out.op("cvta.to.global.u64 " + reg + ", " + reg);
+            } else {
+                out.op("ld.param" + type + " " + out.reg(type, reg) + ", [" + name + "]");
+            }
+        }
+    }
+
+    /** The register (or immediate: head dims are constants of a module) {@link #loadParams} gives a size. */
+    static String sizeRegister(String name, KernelConfig config) {
+        return switch (name) {
+            case "D" -> Integer.toString(config.headDim());
+            case "Dv" -> Integer.toString(config.valueDim());
+            case "B", "H", "Hkv", "Nq", "Nkv" -> "%" + name;
+            case "Q0" -> "%query_offset";
+            default -> "%size_" + name;
+        };
+    }
+
     /** The entry header: {@code .visible .entry name(.param ... )}. */
     String header(String entry) {
         StringBuilder text = new StringBuilder(".visible .entry " + entry + "(\n");
