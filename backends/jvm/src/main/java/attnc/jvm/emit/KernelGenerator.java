@@ -150,24 +150,20 @@ public final class KernelGenerator {
 
     /** {@code static float name(Env env, int b, int h, int q)}: a per-row value, all scalar. */
     private static void rowValue(ClassWriter cw, String name, Program program, Slots slots) {
-        MethodVisitor mv = cw.visitMethod(Opcodes.ACC_STATIC, name, "(" + ENV + "III)F", null, null);
-        mv.visitCode();
-        var context = new ProgramRenderer.Context(0, 1, 2, 3, -1, -1, -1, -1, -1);
-        ProgramRenderer r = new ProgramRenderer(mv, program, slots, context, 4, false);
-        r.emitAll();
-        r.pushResult(false);
-        toFloat(mv, r.resultType());
-        mv.visitInsn(Opcodes.FRETURN);
-        mv.visitMaxs(0, 0);
-        mv.visitEnd();
+        scalarHook(cw, name, "(" + ENV + "III)F", new ProgramRenderer.Context(0, 1, 2, 3, -1, -1, -1, -1, -1), 4, program, slots);
     }
 
     /** {@code static float output(Env env, int b, int h, int q, int d, float o)}. */
     private static void outputHook(ClassWriter cw, Program program, Slots slots) {
-        MethodVisitor mv = cw.visitMethod(Opcodes.ACC_STATIC, "output", "(" + ENV + "IIIIF)F", null, null);
+        scalarHook(cw, "output", "(" + ENV + "IIIIF)F", new ProgramRenderer.Context(0, 1, 2, 3, -1, -1, 4, 5, -1), 6, program, slots);
+    }
+
+    /** A static method returning the program's value as a float, its arguments in the locals {@code context} names. */
+    private static void scalarHook(ClassWriter cw, String name, String descriptor, ProgramRenderer.Context context, int firstFreeLocal,
+                                   Program program, Slots slots) {
+        MethodVisitor mv = cw.visitMethod(Opcodes.ACC_STATIC, name, descriptor, null, null);
         mv.visitCode();
-        var context = new ProgramRenderer.Context(0, 1, 2, 3, -1, -1, 4, 5, -1);
-        ProgramRenderer r = new ProgramRenderer(mv, program, slots, context, 6, false);
+        ProgramRenderer r = new ProgramRenderer(mv, program, slots, context, firstFreeLocal, false);
         r.emitAll();
         r.pushResult(false);
         toFloat(mv, r.resultType());
