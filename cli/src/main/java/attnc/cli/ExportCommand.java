@@ -1,7 +1,7 @@
 package attnc.cli;
 
 import attnc.export.Exporter;
-import attnc.export.Generation;
+import attnc.run.Sha256;
 import attnc.ir.Pattern;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +32,7 @@ final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Pattern pattern = Patterns.load(file);
-        String sha = Generation.sha256(Files.readAllBytes(file));
+        String sha = Sha256.hex(Files.readAllBytes(file));
         Exporter.Written written;
         try {
             written = Exporter.export(pattern, sha, target, output);

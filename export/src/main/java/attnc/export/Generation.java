@@ -6,14 +6,12 @@ import attnc.front.Frontend;
 import attnc.ir.Pattern;
 import attnc.pass.Passes;
 import attnc.run.Backend;
+import attnc.run.Sha256;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -86,7 +84,7 @@ public final class Generation {
                 }
                 if (!artifacts.isEmpty()) precompiled.put(backendName, List.copyOf(artifacts.keySet()));
             }
-            var javaFile = WrapperGenerator.generate(pattern.get(), packageName, source, sha256(Files.readAllBytes(file)), precompiled);
+            var javaFile = WrapperGenerator.generate(pattern.get(), packageName, source, Sha256.hex(Files.readAllBytes(file)), precompiled);
             Path target = javaOutput.resolve(packageName.replace('.', '/')).resolve(javaFile.typeSpec().name() + ".java");
             written += writeIfChanged(target, javaFile.toString().getBytes(StandardCharsets.UTF_8));
         }
@@ -113,15 +111,7 @@ public final class Generation {
 
     private String stamp(List<Path> files) throws IOException {
         StringBuilder all = new StringBuilder("attnc-generation-1 ").append(basePackage).append(' ').append(precompile).append('\n');
-        for (Path file : files) all.append(sources.relativize(file)).append(' ').append(sha256(Files.readAllBytes(file))).append('\n');
+        for (Path file : files) all.append(sources.relativize(file)).append(' ').append(Sha256.hex(Files.readAllBytes(file))).append('\n');
         return all.toString();
-    }
-
-    public static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JDK", e);
-        }
     }
 }

@@ -1,9 +1,7 @@
 package attnc.gpu;
 
+import attnc.run.Sha256;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import jcuda.driver.CUfunction;
@@ -44,11 +42,6 @@ public final class ModuleCache {
 
     /** Hex SHA-256 of the PTX text: the cache key, also usable as a file name for exports. */
     public static String hash(String ptx) {
-        try {
-            MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            return HexFormat.of().formatHex(digest.digest(ptx.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException impossible) {
-            throw new IllegalStateException("SHA-256 is part of every JDK", impossible);
-        }
+        return Sha256.hex(ptx);
     }
 }

@@ -2,8 +2,8 @@ package attnc.tune;
 
 import attnc.ir.DType;
 import attnc.ir.Pattern;
-import attnc.ir.Printer;
 import attnc.run.Binding;
+import attnc.run.Sha256;
 import attnc.run.TuningConfig;
 import attnc.run.TuningLookup;
 import com.google.gson.Gson;
@@ -20,9 +20,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -79,7 +76,7 @@ public final class TuningCache implements TuningLookup {
     }
 
     public String patternHash(Pattern pattern) {
-        return hashes.computeIfAbsent(pattern, p -> sha256(Printer.pattern(p)).substring(0, 16));
+        return hashes.computeIfAbsent(pattern, p -> Sha256.of(p).substring(0, 16));
     }
 
     @Override
@@ -171,13 +168,5 @@ public final class TuningCache implements TuningLookup {
             }
         }
         return valid;
-    }
-
-    static String sha256(String text) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JDK", e);
-        }
     }
 }

@@ -1,12 +1,9 @@
 package attnc.jvm;
 
 import attnc.ir.Pattern;
-import attnc.ir.Printer;
+import attnc.run.Sha256;
 import attnc.jvm.kernel.Lanes;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Optional;
 import java.util.regex.Matcher;
 
@@ -38,7 +35,7 @@ final class ExportDescription {
                   "runtime": "attnc-backend-jvm (package attnc.jvm.kernel) and attnc-compiler of the exporting attnc version, JDK 25 with --add-modules jdk.incubator.vector",
                   "vectorLanes": %d
                 }
-                """.formatted(LAYOUT, hash(pattern), mainClass, narrowClass, tileQ, tileKv, narrowTileQ, tileKv, narrowTileQ, narrowTileQ, Lanes.L);
+                """.formatted(LAYOUT, Sha256.of(pattern), mainClass, narrowClass, tileQ, tileKv, narrowTileQ, tileKv, narrowTileQ, narrowTileQ, Lanes.L);
         return text.getBytes(StandardCharsets.UTF_8);
     }
 
@@ -47,7 +44,7 @@ final class ExportDescription {
         if (json == null) return Optional.empty();
         String text = new String(json, StandardCharsets.UTF_8);
         if (!field(text, "layout", "\\d+").equals(Optional.of(String.valueOf(LAYOUT)))
-                || !field(text, "patternSha256", "\"([0-9a-f]+)\"").equals(Optional.of(hash(pattern)))
+                || !field(text, "patternSha256", "\"([0-9a-f]+)\"").equals(Optional.of(Sha256.of(pattern)))
                 || !field(text, "vectorLanes", "\\d+").equals(Optional.of(String.valueOf(Lanes.L)))) {
             return Optional.empty();
         }
@@ -60,14 +57,5 @@ final class ExportDescription {
         Matcher m = java.util.regex.Pattern.compile("\"" + name + "\": (" + value + ")").matcher(text);
         if (!m.find()) return Optional.empty();
         return Optional.of(m.groupCount() > 1 && m.group(2) != null ? m.group(2) : m.group(1));
-    }
-
-    static String hash(Pattern pattern) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(Printer.pattern(pattern).getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(digest);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JDK", e);
-        }
     }
 }
