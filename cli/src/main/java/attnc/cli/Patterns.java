@@ -3,9 +3,7 @@ package attnc.cli;
 import attnc.front.CompileException;
 import attnc.front.Frontend;
 import attnc.ir.Expr;
-import attnc.ir.Param;
 import attnc.ir.Pattern;
-import attnc.ir.Type;
 import attnc.run.Binding;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -21,22 +19,11 @@ final class Patterns {
 
     /**
      * {@code --param k=v} values as literals of the param's type. They are typed here, not only by
-     * {@link Binding}, because compile-time values are folded into the IR before any launch.
+     * {@link Binding#of}, because compile-time values are folded into the IR before any launch.
      */
     static Map<String, Expr> paramValues(Pattern pattern, Map<String, String> given) {
         Map<String, Expr> values = new LinkedHashMap<>();
-        given.forEach((name, text) -> {
-            Param param = pattern.param(name).orElseThrow(() -> new UserError("unknown param '" + name + "'; "
-                    + pattern.name() + " declares " + (pattern.params().isEmpty() ? "no params"
-                    : String.join(", ", pattern.params().stream().map(Param::name).toList()))));
-            values.put(name, typed(param, Binding.parseValue(text), text));
-        });
+        given.forEach((name, text) -> values.put(name, Binding.paramValue(pattern, name, Binding.parseValue(text))));
         return values;
-    }
-
-    private static Expr typed(Param param, Expr value, String text) {
-        if (value.type() == param.type()) return value;
-        if (param.type() == Type.FLOAT && value instanceof Expr.IntLit(int v)) return new Expr.FloatLit(v);
-        throw new UserError("param '" + param.name() + "' is " + param.type() + "; expected " + (param.type() == Type.INT ? "an " : "a ") + param.type() + " value, got '" + text + "'");
     }
 }

@@ -105,12 +105,7 @@ public record Binding(Map<String, Integer> sizes, int queryOffset, Map<String, E
     }
 
     private static Map<String, Expr> params(Pattern pattern, Map<String, Expr> given) {
-        for (String name : given.keySet()) {
-            if (pattern.param(name).isEmpty()) {
-                throw new ShapeException("unknown param '" + name + "'; the pattern declares "
-                        + (pattern.params().isEmpty() ? "no params" : pattern.params().stream().map(Param::name).collect(Collectors.joining(", "))));
-            }
-        }
+        given.forEach((name, value) -> paramValue(pattern, name, value));
         Map<String, Expr> values = new LinkedHashMap<>();
         for (Param p : pattern.params()) {
             Expr value = given.containsKey(p.name()) ? given.get(p.name()) : p.defaultValue().orElseThrow(
@@ -118,6 +113,13 @@ public record Binding(Map<String, Integer> sizes, int queryOffset, Map<String, E
             values.put(p.name(), convert(p, value));
         }
         return values;
+    }
+
+    /** A value given for a param, as a literal of the param's type (an int is accepted for a float). */
+    public static Expr paramValue(Pattern pattern, String name, Expr value) {
+        Param param = pattern.param(name).orElseThrow(() -> new ShapeException("unknown param '" + name + "'; the pattern declares "
+                + (pattern.params().isEmpty() ? "no params" : pattern.params().stream().map(Param::name).collect(Collectors.joining(", ")))));
+        return convert(param, value);
     }
 
     private static Expr convert(Param p, Expr value) {
