@@ -1,15 +1,18 @@
 package attnc.run;
 
+import attnc.ir.DType;
 import attnc.ir.Pattern;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A kernel that picks, per launch, the configuration the tuning cache holds for the launch's
- * shape, compiling each configuration once. A cached configuration the backend no longer offers
- * (a stale entry from another version) is ignored with one warning, and the default is used.
+ * A kernel that picks, for each launch shape, the configuration the tuning cache holds for it
+ * (looked up at the shape's first launch), compiling each configuration once. A cached
+ * configuration the backend no longer offers (a stale entry from another version) is ignored
+ * with one warning, and the default is used.
  */
 final class TunedKernel implements Kernel {
     private final Backend backend;
@@ -18,6 +21,8 @@ final class TunedKernel implements Kernel {
     private final Kernel fallback;
     private final Map<TuningConfig, Kernel> compiled = new ConcurrentHashMap<>();
     private final Set<TuningConfig> stale = ConcurrentHashMap.newKeySet();
+    /** The kernel each launch shape (sizes and dtype) uses, looked up once: no cache I/O on the launch path. */
+    private final Map<List<Object>, Kernel> chosen = new ConcurrentHashMap<>();
 
     TunedKernel(Backend backend, Pattern pattern, TuningLookup lookup) {
         this.backend = backend;
@@ -31,15 +36,18 @@ final class TunedKernel implements Kernel {
     @Override
     public Result forward(Problem problem) {
         Binding binding = Binding.of(pattern, problem);
-        Optional<TuningConfig> tuned = lookup.lookup(pattern, binding, problem.q().dtype(), backend.name(), backend.device());
-        Kernel kernel = tuned.filter(config -> usable(config, binding))
+        DType dtype = problem.q().dtype();
+        return chosen.computeIfAbsent(List.of(binding.sizes(), dtype), shape -> choose(binding, dtype)).forward(problem);
+    }
+
+    private Kernel choose(Binding binding, DType dtype) {
+        Optional<TuningConfig> tuned = lookup.lookup(pattern, binding, dtype, backend.name(), backend.device());
+        return tuned.filter(config -> usable(config, binding))
                 .map(config -> compiled.computeIfAbsent(config, c -> backend.compile(pattern, c)))
                 .orElse(fallback);
-        return kernel.forward(problem);
     }
 
     private boolean usable(TuningConfig config, Binding binding) {
-        if (compiled.containsKey(config)) return true;
         if (backend.configurations(pattern, binding).contains(config)) return true;
         if (stale.add(config)) {
             System.err.println("attnc: warning: tuned configuration " + config + " is not one the " + backend.name()
