@@ -7,7 +7,7 @@ import attnc.jvm.JvmBackend;
 import attnc.jvm.JvmKernel;
 import attnc.jvm.kernel.Driver;
 import attnc.pass.Passes;
-import attnc.run.Problem;
+import attnc.launch.Problem;
 import attnc.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;

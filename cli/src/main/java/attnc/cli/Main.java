@@ -1,7 +1,7 @@
 package attnc.cli;
 
 import attnc.front.CompileException;
-import attnc.run.ShapeException;
+import attnc.launch.ShapeException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.NoSuchFileException;

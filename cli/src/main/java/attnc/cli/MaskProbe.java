@@ -5,7 +5,7 @@ import attnc.ir.Expr;
 import attnc.ir.Norm;
 import attnc.ir.Pattern;
 import attnc.reference.Reference;
-import attnc.run.Problem;
+import attnc.launch.Problem;
 import attnc.tensor.Tensor;
 import java.util.Arrays;
 

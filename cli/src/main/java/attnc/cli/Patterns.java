@@ -4,7 +4,7 @@ import attnc.front.CompileException;
 import attnc.front.Frontend;
 import attnc.ir.Expr;
 import attnc.ir.Pattern;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -3,7 +3,7 @@ package attnc.cli;
 import attnc.ir.DType;
 import attnc.ir.Expr;
 import attnc.ir.Pattern;
-import attnc.run.Problem;
+import attnc.launch.Problem;
 import attnc.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;

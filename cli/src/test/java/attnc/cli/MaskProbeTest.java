@@ -6,7 +6,7 @@ import attnc.front.Frontend;
 import attnc.ir.DType;
 import attnc.ir.Expr;
 import attnc.ir.Pattern;
-import attnc.run.Problem;
+import attnc.launch.Problem;
 import attnc.tensor.Tensor;
 import java.util.Map;
 import java.util.Random;

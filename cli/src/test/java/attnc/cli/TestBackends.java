@@ -4,8 +4,8 @@ import attnc.ir.Pattern;
 import attnc.reference.Reference;
 import attnc.run.Backend;
 import attnc.run.Kernel;
-import attnc.run.Problem;
-import attnc.run.Result;
+import attnc.launch.Problem;
+import attnc.launch.Result;
 
 /**
  * Backends that exist only in the tests, so that {@code attnc run}'s comparison with the reference

@@ -2,7 +2,7 @@ package attnc.analysis;
 
 import attnc.ir.Pattern;
 import attnc.reference.Visibility;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.tensor.Tensor;
 import java.util.Map;
 

@@ -1,6 +1,6 @@
 package attnc.analysis;
 
-import attnc.run.Binding;
+import attnc.launch.Binding;
 
 /**
  * How a launch's (q, kv) plane is cut into tiles. Query tile t covers absolute positions

@@ -4,9 +4,9 @@ import attnc.ir.Expr;
 import attnc.ir.Norm;
 import attnc.ir.Pattern;
 import attnc.ir.Semantics;
-import attnc.run.Binding;
-import attnc.run.Problem;
-import attnc.run.Result;
+import attnc.launch.Binding;
+import attnc.launch.Problem;
+import attnc.launch.Result;
 import attnc.tensor.Tensor;
 
 /**

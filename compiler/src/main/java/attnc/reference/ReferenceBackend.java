@@ -3,8 +3,8 @@ package attnc.reference;
 import attnc.ir.Pattern;
 import attnc.run.Backend;
 import attnc.run.Kernel;
-import attnc.run.Problem;
-import attnc.run.Result;
+import attnc.launch.Problem;
+import attnc.launch.Result;
 
 /** The reference as a backend, so it runs through the same {@link Kernel} call as the others. */
 public final class ReferenceBackend implements Backend {

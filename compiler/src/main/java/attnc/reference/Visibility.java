@@ -1,7 +1,7 @@
 package attnc.reference;
 
 import attnc.ir.Pattern;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.tensor.Tensor;
 import java.util.Map;
 

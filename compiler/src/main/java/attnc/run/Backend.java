@@ -1,6 +1,7 @@
 package attnc.run;
 
 import attnc.ir.Pattern;
+import attnc.launch.Binding;
 
 /**
  * A code generator behind a name ({@code reference}, {@code jvm}, {@code ptx}). Backends are

@@ -1,6 +1,9 @@
 package attnc.run;
 
 import attnc.ir.Pattern;
+import attnc.launch.Binding;
+import attnc.launch.Problem;
+import attnc.launch.Result;
 
 /**
  * A compiled pattern, ready to run. Every backend's kernels have this call shape, so a user

@@ -2,6 +2,9 @@ package attnc.run;
 
 import attnc.ir.DType;
 import attnc.ir.Pattern;
+import attnc.launch.Binding;
+import attnc.launch.Problem;
+import attnc.launch.Result;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;

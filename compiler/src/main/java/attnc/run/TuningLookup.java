@@ -2,6 +2,7 @@ package attnc.run;
 
 import attnc.ir.DType;
 import attnc.ir.Pattern;
+import attnc.launch.Binding;
 import java.util.Optional;
 
 /**

@@ -5,7 +5,7 @@ import attnc.ir.DType;
 import attnc.ir.Expr;
 import attnc.ir.Pattern;
 import attnc.reference.Visibility;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.tensor.Tensor;
 import java.util.Arrays;
 import java.util.HashMap;

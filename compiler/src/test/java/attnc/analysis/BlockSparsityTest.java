@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import attnc.front.Frontend;
 import attnc.ir.DType;
 import attnc.ir.Pattern;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.tensor.Tensor;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import attnc.front.CompileException;
 import attnc.front.Frontend;
 import attnc.ir.Pattern;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;

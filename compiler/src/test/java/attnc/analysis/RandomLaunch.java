@@ -6,7 +6,7 @@ import attnc.ir.Input;
 import attnc.ir.Param;
 import attnc.ir.Pattern;
 import attnc.ir.Type;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.tensor.Tensor;
 import java.util.HashMap;
 import java.util.List;

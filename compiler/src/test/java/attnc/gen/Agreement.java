@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import attnc.ir.Expr;
 import attnc.ir.Printer;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import java.util.Random;
 import java.util.function.UnaryOperator;
 

@@ -2,7 +2,7 @@ package attnc.gen;
 
 import attnc.ir.Pattern;
 import attnc.ir.Printer;
-import attnc.run.Problem;
+import attnc.launch.Problem;
 import java.util.Arrays;
 
 /** A pattern and one launch of it; prints as the pattern's text and the shapes, so a failing case reads well. */

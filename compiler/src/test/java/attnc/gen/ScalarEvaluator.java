@@ -6,7 +6,7 @@ import attnc.ir.Expr;
 import attnc.ir.Semantics;
 import attnc.ir.Type;
 import attnc.ir.UnaryOp;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.tensor.Tensor;
 import java.util.HashMap;
 import java.util.List;

@@ -13,7 +13,7 @@ import attnc.ir.Expr;
 import attnc.ir.Index;
 import attnc.ir.Printer;
 import attnc.pass.Passes;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import java.util.Map;
 import java.util.Random;
 import net.jqwik.api.Arbitrary;

@@ -5,7 +5,7 @@ import attnc.ir.BinaryOp;
 import attnc.ir.Builtin;
 import attnc.ir.Semantics;
 import attnc.ir.Type;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.tensor.Tensor;
 import java.util.Map;
 

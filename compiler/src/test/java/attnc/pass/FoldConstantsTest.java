@@ -17,7 +17,7 @@ import attnc.ir.Index;
 import attnc.ir.Pattern;
 import attnc.ir.Semantics;
 import attnc.ir.UnaryOp;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import java.util.List;
 import java.util.Map;
 import net.jqwik.api.Arbitrary;

@@ -104,7 +104,7 @@ class SimplifyTest {
     /** Simplification after folding, as the pass pipeline runs it: folding makes the literals the rules look for. */
     @Property(tries = 300)
     void simplifyingFoldedExpressionsKeepsValues(@ForAll("launches") Launch launch) {
-        var known = attnc.run.Binding.of(launch.pattern(), launch.problem()).params();
+        var known = attnc.launch.Binding.of(launch.pattern(), launch.problem()).params();
         Agreement.rewriteKeepsValues(launch, e -> Simplify.simplify(FoldConstants.fold(e, known)), 20, 3);
     }
 

@@ -12,7 +12,7 @@ import attnc.ir.DType;
 import attnc.ir.Expr;
 import attnc.ir.Norm;
 import attnc.ir.Pattern;
-import attnc.run.Problem;
+import attnc.launch.Problem;
 import attnc.tensor.Tensor;
 import java.util.Arrays;
 import java.util.Map;

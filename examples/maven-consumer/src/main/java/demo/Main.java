@@ -1,7 +1,7 @@
 package demo;
 
 import attnc.ir.DType;
-import attnc.run.Result;
+import attnc.launch.Result;
 import attnc.tensor.Tensor;
 import java.util.Random;
 

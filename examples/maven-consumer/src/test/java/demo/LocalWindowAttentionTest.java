@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import attnc.ir.DType;
-import attnc.run.Result;
-import attnc.run.ShapeException;
+import attnc.launch.Result;
+import attnc.launch.ShapeException;
 import attnc.tensor.Tensor;
 import java.util.Random;
 import org.junit.jupiter.api.Test;

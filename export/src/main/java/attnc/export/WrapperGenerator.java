@@ -9,8 +9,8 @@ import attnc.ir.Printer;
 import attnc.ir.Type;
 import attnc.run.Attnc;
 import attnc.run.Kernel;
-import attnc.run.Problem;
-import attnc.run.Result;
+import attnc.launch.Problem;
+import attnc.launch.Result;
 import attnc.tensor.Tensor;
 import com.palantir.javapoet.ClassName;
 import com.palantir.javapoet.CodeBlock;
@@ -127,7 +127,7 @@ public final class WrapperGenerator {
     private static MethodSpec forward(Pattern pattern, boolean withOffset) {
         MethodSpec.Builder m = MethodSpec.methodBuilder("forward").addModifiers(Modifier.PUBLIC).returns(RESULT)
                 .addJavadoc("Runs the pattern. Shapes are checked before anything runs; a mismatch throws\n")
-                .addJavadoc("{@link $T} naming the expected and the actual shape.\n\n", attnc.run.ShapeException.class)
+                .addJavadoc("{@link $T} naming the expected and the actual shape.\n\n", attnc.launch.ShapeException.class)
                 .addJavadoc("@param q queries [B, H, Nq, D]\n@param k keys [B, Hkv, Nkv, D]\n@param v values [B, Hkv, Nkv, Dv]\n");
         m.addParameter(TENSOR, "q").addParameter(TENSOR, "k").addParameter(TENSOR, "v");
         for (Input input : pattern.inputs()) {

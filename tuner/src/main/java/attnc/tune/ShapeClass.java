@@ -1,6 +1,6 @@
 package attnc.tune;
 
-import attnc.run.Binding;
+import attnc.launch.Binding;
 
 /**
  * The shapes one tuned configuration serves: batch, heads, head dims exact; sequence lengths

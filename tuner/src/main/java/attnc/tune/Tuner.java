@@ -2,10 +2,10 @@ package attnc.tune;
 
 import attnc.ir.Pattern;
 import attnc.run.Backend;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.run.Kernel;
-import attnc.run.Problem;
-import attnc.run.Result;
+import attnc.launch.Problem;
+import attnc.launch.Result;
 import attnc.run.TuningConfig;
 import java.io.PrintStream;
 import java.util.ArrayList;

@@ -2,7 +2,7 @@ package attnc.tune;
 
 import attnc.ir.DType;
 import attnc.ir.Pattern;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.run.Sha256;
 import attnc.run.TuningConfig;
 import attnc.run.TuningLookup;

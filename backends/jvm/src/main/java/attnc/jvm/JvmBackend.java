@@ -8,7 +8,7 @@ import attnc.jvm.kernel.KernelLoader;
 import attnc.jvm.kernel.Lanes;
 import attnc.jvm.kernel.TileKernel;
 import attnc.run.Backend;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.run.Kernel;
 import attnc.run.TuningConfig;
 import java.io.IOException;

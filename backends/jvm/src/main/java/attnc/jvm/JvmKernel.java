@@ -8,13 +8,13 @@ import attnc.jvm.kernel.Driver;
 import attnc.jvm.kernel.Launch;
 import attnc.jvm.kernel.Operand;
 import attnc.jvm.kernel.OutputSink;
-import attnc.jvm.kernel.TileClassifier;
+import attnc.jvm.kernel.TileRows;
 import attnc.jvm.kernel.TileKernel;
 import attnc.jvm.sparsity.AnalysedTiles;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.run.Kernel;
-import attnc.run.Problem;
-import attnc.run.Result;
+import attnc.launch.Problem;
+import attnc.launch.Result;
 import attnc.tensor.Tensor;
 import java.util.Map;
 
@@ -81,9 +81,9 @@ public final class JvmKernel implements Kernel {
                           OutputSink out, float[] lse) {
         var env = slots.env(binding, inputs);
         int kvTiles = (binding.size("Nkv") + kernel.tileKv() - 1) / kernel.tileKv();
-        TileClassifier classify = masked
+        TileRows classify = masked
                 ? AnalysedTiles.of(pattern, binding, inputs, kernel.tileQ(), kernel.tileKv())
-                : TileClassifier.allFull(kvTiles);
+                : TileRows.allFull(kvTiles);
         return new Launch(q, k, v, out, lse, env, classify,
                 binding.size("B"), binding.size("H"), binding.size("Hkv"), binding.size("Nq"), binding.size("Nkv"),
                 binding.size("D"), binding.size("Dv"), binding.queryOffset());

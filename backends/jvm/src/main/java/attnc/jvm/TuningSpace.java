@@ -1,7 +1,7 @@
 package attnc.jvm;
 
 import attnc.jvm.kernel.Lanes;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.run.TuningConfig;
 import java.util.ArrayList;
 import java.util.List;

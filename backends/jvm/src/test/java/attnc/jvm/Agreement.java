@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import attnc.reference.Reference;
-import attnc.run.Result;
+import attnc.launch.Result;
 
 /**
  * How close a kernel must be to the reference. The kernel computes in fp32 and the reference in

@@ -11,7 +11,7 @@ import attnc.ir.Type;
 import attnc.pass.FoldConstants;
 import attnc.pass.Passes;
 import attnc.reference.Reference;
-import attnc.run.Problem;
+import attnc.launch.Problem;
 import attnc.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -8,7 +8,7 @@ import attnc.ir.DType;
 import attnc.ir.Pattern;
 import attnc.pass.Passes;
 import attnc.reference.Reference;
-import attnc.run.Problem;
+import attnc.launch.Problem;
 import attnc.tensor.Tensor;
 import java.io.OutputStream;
 import java.net.URL;

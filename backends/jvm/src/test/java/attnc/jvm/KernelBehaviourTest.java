@@ -11,9 +11,9 @@ import attnc.jvm.kernel.OutputSink;
 import attnc.pass.Passes;
 import attnc.reference.Reference;
 import attnc.run.Backend;
-import attnc.run.Problem;
-import attnc.run.Result;
-import attnc.run.ShapeException;
+import attnc.launch.Problem;
+import attnc.launch.Result;
+import attnc.launch.ShapeException;
 import attnc.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -161,13 +161,13 @@ class KernelBehaviourTest {
         assertEquals(32, kernel.tileQ());
         Problem problem = problem(DType.FLOAT32, 1, 2, 1, 50, 50, 24, Map.of(), 5);
         float[] out = new float[2 * 50 * 24], lse = new float[2 * 50];
-        var binding = attnc.run.Binding.of(p, problem);
+        var binding = attnc.launch.Binding.of(p, problem);
         var launch = new attnc.jvm.kernel.Launch(
                 attnc.jvm.kernel.Operand.Heap.dense(problem.q().floats(), 2, 50, 24),
                 attnc.jvm.kernel.Operand.Heap.dense(problem.k().floats(), 1, 50, 24),
                 attnc.jvm.kernel.Operand.Heap.dense(problem.v().floats(), 1, 50, 24),
                 new OutputSink.Heap(out, 2 * 50 * 24, 50 * 24, 24), lse, generated.slots().env(binding, Map.of()),
-                attnc.jvm.kernel.TileClassifier.allFull(4),
+                attnc.jvm.kernel.TileRows.allFull(4),
                 1, 2, 1, 50, 50, 24, 24, binding.queryOffset());
         attnc.jvm.kernel.Driver.run(kernel, launch);
         Agreement.check(Reference.run(p, problem), new Result(out, lse, null), "plain class");

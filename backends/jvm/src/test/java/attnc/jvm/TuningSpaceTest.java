@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.run.TuningConfig;
 import java.util.List;
 import java.util.Map;

@@ -8,7 +8,7 @@ import attnc.ir.Expr;
 import attnc.ir.Param;
 import attnc.ir.Pattern;
 import attnc.lower.Lowering;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.tensor.Tensor;
 import java.util.Map;
 

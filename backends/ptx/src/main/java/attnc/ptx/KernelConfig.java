@@ -8,7 +8,7 @@ import attnc.ir.DType;
  * and walks the key/value tiles of {@code blockN} keys, loaded {@code stages} deep with cp.async.
  * {@code earlyMaskLoads}: a mask that reads memory per key (document ids) is loaded before
  * S = Q·Kᵀ, hiding the loads under the products (measured +2–3.5% on the document mask).
- * {@code output}: float32 (what {@link attnc.run.Result} holds) or the input dtype (what
+ * {@code output}: float32 (what {@link attnc.launch.Result} holds) or the input dtype (what
  * PyTorch callers expect, and half the bytes to store).
  */
 public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int warps, int mTiles, int blockN, int stages,

@@ -4,7 +4,7 @@ import attnc.gpu.Cuda;
 import attnc.gpu.Device;
 import attnc.ir.Pattern;
 import attnc.run.Backend;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.run.Kernel;
 import attnc.run.TuningConfig;
 import java.util.List;

@@ -2,7 +2,7 @@ package attnc.ptx;
 
 import attnc.ir.DType;
 import attnc.ir.Pattern;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.run.TuningConfig;
 import java.util.ArrayList;
 import java.util.List;

@@ -8,7 +8,7 @@ import attnc.front.Frontend;
 import attnc.ir.DType;
 import attnc.ir.Pattern;
 import attnc.pass.Passes;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.run.TuningConfig;
 import java.util.LinkedHashMap;
 import java.util.List;

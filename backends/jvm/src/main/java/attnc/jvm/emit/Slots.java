@@ -8,7 +8,7 @@ import attnc.ir.Pattern;
 import attnc.ir.Sizes;
 import attnc.ir.Type;
 import attnc.jvm.kernel.Env;
-import attnc.run.Binding;
+import attnc.launch.Binding;
 import attnc.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,6 +1,5 @@
 package attnc.jvm.kernel;
 
-import attnc.analysis.TileClassifier.TileRow;
 import java.util.Arrays;
 
 /**
@@ -12,7 +11,7 @@ import java.util.Arrays;
  * ({@link #hasMask()} ...) are constants that fold away the code a pattern does not need.
  *
  * <p>Per query tile: transpose the tile's queries (scaled) once; ask the launch's
- * {@link TileClassifier} for the row's runs of non-empty key tiles (EMPTY tiles are never
+ * {@link TileRows} for the row's runs of non-empty key tiles (EMPTY tiles are never
  * visited); then for each key tile of a run: in a PARTIAL run evaluate the mask into a 0/−∞ bias
  * (which may still find the tile empty or full), locate or copy K and V, compute Sᵀ = K·Qᵀ
  * (queries in lanes, see {@link Tiles}), apply the score hook and the bias, turn Sᵀ into weights
@@ -57,7 +56,7 @@ public class FlashTemplate implements TileKernel {
         Arrays.fill(l, 0, bq, 0f);
         Arrays.fill(o, 0, bq * vs, 0f);
         if (norm() == 1) for (int r = 0; r < bq; r++) scratch.normValue[r] = normValue(env, b, h, firstQuery + r);
-        TileRow row = launch.classifier().row(b, h, q0 / bq);
+        KvRuns row = launch.tiles().row(b, h, q0 / bq);
         int tileFrom = kvFrom / bk, tileTo = (kvTo + bk - 1) / bk;
         for (int run = 0; run < row.runs(); run++) {
             boolean full = row.full()[run] || !hasMask();

@@ -2,12 +2,12 @@ package attnc.jvm.kernel;
 
 /**
  * One forward call's data, shared by every thread working on it (read-only except the
- * classifier's idempotent row cache). {@code lse} is [B, H, Nq] or null when not wanted (or not defined:
+ * tile rows' idempotent cache). {@code lse} is [B, H, Nq] or null when not wanted (or not defined:
  * sigmoid and unnormalised patterns).
  */
 public record Launch(
         Operand q, Operand k, Operand v, OutputSink out, float[] lse,
-        Env env, TileClassifier classifier,
+        Env env, TileRows tiles,
         int batch, int heads, int kvHeads, int nq, int nkv, int headDim, int valueDim, int queryOffset) {
 
     /** Query heads per key/value head (GQA group size). */

@@ -1,4 +1,4 @@
-package attnc.run;
+package attnc.launch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,4 +1,4 @@
-package attnc.run;
+package attnc.launch;
 
 /**
  * A kernel's output [B, H, Nq, Dv] and, for softmax patterns, the natural-log LSE [B, H, Nq]

@@ -1,4 +1,4 @@
-package attnc.run;
+package attnc.launch;
 
 import attnc.ir.Expr;
 import attnc.tensor.Tensor;
