@@ -1,27 +1,27 @@
 package attnc.cli;
 
+import attnc.analysis.BlockSparsity;
 import attnc.front.CompileException;
 import attnc.ir.Expr;
 import attnc.ir.Input;
 import attnc.ir.Param;
 import attnc.ir.Pattern;
 import attnc.ir.Printer;
-import attnc.analysis.BlockSparsity;
 import attnc.ir.Tile;
-import attnc.pass.Passes;
 import attnc.launch.Binding;
 import attnc.launch.Problem;
-import java.util.Random;
+import attnc.pass.Passes;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /**
  * {@code attnc explain FILE}: what the compiler made of a pattern: its doc, params, inputs and

@@ -4,8 +4,8 @@ import attnc.ir.DType;
 import attnc.ir.Expr;
 import attnc.ir.Norm;
 import attnc.ir.Pattern;
-import attnc.reference.Reference;
 import attnc.launch.Problem;
+import attnc.reference.Reference;
 import attnc.tensor.Tensor;
 import java.util.Arrays;
 

@@ -1,12 +1,12 @@
 package attnc.cli;
 
+import attnc.analysis.ClassifyTiles;
+import attnc.analysis.TileClassifier;
 import attnc.front.CompileException;
 import attnc.ir.DType;
 import attnc.ir.Expr;
 import attnc.ir.Input;
 import attnc.ir.Pattern;
-import attnc.analysis.ClassifyTiles;
-import attnc.analysis.TileClassifier;
 import attnc.launch.Binding;
 import attnc.launch.Problem;
 import attnc.tensor.Tensor;
@@ -19,11 +19,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /**
  * {@code attnc plot FILE -o mask.png}: the mask (with the selection) of batch 0 and one head over

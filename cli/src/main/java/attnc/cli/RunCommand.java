@@ -3,24 +3,24 @@ package attnc.cli;
 import attnc.front.CompileException;
 import attnc.ir.Expr;
 import attnc.ir.Pattern;
-import attnc.run.Attnc;
-import attnc.reference.Reference;
-import attnc.run.Backend;
 import attnc.launch.Binding;
-import attnc.run.Kernel;
 import attnc.launch.Problem;
 import attnc.launch.Result;
+import attnc.reference.Reference;
+import attnc.run.Attnc;
+import attnc.run.Backend;
+import attnc.run.Kernel;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /**
  * {@code attnc run FILE}: compiles a pattern with a backend, runs it once (or {@code --repeat}

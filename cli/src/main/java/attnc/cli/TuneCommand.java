@@ -2,10 +2,10 @@ package attnc.cli;
 
 import attnc.ir.Expr;
 import attnc.ir.Pattern;
-import attnc.pass.Passes;
-import attnc.run.Backend;
 import attnc.launch.Binding;
 import attnc.launch.Problem;
+import attnc.pass.Passes;
+import attnc.run.Backend;
 import attnc.tune.ShapeClass;
 import attnc.tune.Tuner;
 import attnc.tune.TuningCache;
@@ -17,11 +17,11 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /**
  * {@code attnc tune FILE}: times every configuration the backend offers for this pattern and

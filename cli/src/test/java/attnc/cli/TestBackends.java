@@ -1,11 +1,11 @@
 package attnc.cli;
 
 import attnc.ir.Pattern;
+import attnc.launch.Problem;
+import attnc.launch.Result;
 import attnc.reference.Reference;
 import attnc.run.Backend;
 import attnc.run.Kernel;
-import attnc.launch.Problem;
-import attnc.launch.Result;
 
 /**
  * Backends that exist only in the tests, so that {@code attnc run}'s comparison with the reference

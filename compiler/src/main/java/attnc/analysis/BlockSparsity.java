@@ -1,7 +1,7 @@
 package attnc.analysis;
 
+import attnc.ir.ExprTree;
 import attnc.ir.Pattern;
-import attnc.lower.Lowering;
 import attnc.launch.Binding;
 import attnc.tensor.Tensor;
 import java.util.Locale;
@@ -75,7 +75,7 @@ public final class BlockSparsity {
     }
 
     public static Summary summarize(Pattern pattern, Binding binding, Map<String, Tensor> inputs, int tileQ, int tileKv, long bruteForceLimit) {
-        TileClassifier derived = Lowering.readsInputs(pattern.visibility())
+        TileClassifier derived = ExprTree.readsInputs(pattern.visibility())
                 ? ClassifyTiles.classifier(pattern, binding, inputs, tileQ, tileKv)
                 : ClassifyTiles.classifier(pattern, binding, tileQ, tileKv);
         return summarize(pattern, binding, inputs, derived, bruteForceLimit);

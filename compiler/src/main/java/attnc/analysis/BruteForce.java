@@ -1,8 +1,8 @@
 package attnc.analysis;
 
 import attnc.ir.Pattern;
-import attnc.reference.Visibility;
 import attnc.launch.Binding;
+import attnc.reference.Visibility;
 import attnc.tensor.Tensor;
 import java.util.Map;
 

@@ -1,7 +1,7 @@
 package attnc.analysis;
 
+import attnc.ir.ExprTree;
 import attnc.ir.Pattern;
-import attnc.lower.Lowering;
 import attnc.launch.Binding;
 import attnc.tensor.Tensor;
 import java.util.Map;
@@ -24,7 +24,7 @@ public final class ClassifyTiles {
     /** Builds (or takes from {@code cache}) the block map of the inputs the visibility reads. */
     public static TileClassifier classifier(Pattern pattern, Binding binding, Map<String, Tensor> inputs,
                                             int tileQ, int tileKv, BlockMap.Cache cache) {
-        if (!Lowering.readsInputs(pattern.visibility())) return classifier(pattern, binding, tileQ, tileKv);
+        if (!ExprTree.readsInputs(pattern.visibility())) return classifier(pattern, binding, tileQ, tileKv);
         TileGrid grid = TileGrid.of(binding, tileQ, tileKv);
         BlockMap map = cache.get(pattern, grid, inputs);
         return build(pattern, binding, map, tileQ, tileKv, true);

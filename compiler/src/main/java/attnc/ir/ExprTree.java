@@ -61,6 +61,11 @@ public final class ExprTree {
         return false;
     }
 
+    /** Whether an expression reads any input tensor (its value then depends on data, not only on indices). */
+    public static boolean readsInputs(Expr e) {
+        return any(e, x -> x instanceof Expr.Load || x instanceof Expr.Member);
+    }
+
     /** Applies a rewrite to every expression of a pattern (sections, norm options), leaving declarations alone. */
     public static Pattern mapPattern(Pattern p, UnaryOperator<Expr> f) {
         Norm norm = switch (p.norm()) {

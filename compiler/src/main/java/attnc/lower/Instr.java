@@ -80,4 +80,24 @@ public sealed interface Instr {
 
         public List<Integer> reads() { return List.of(value, rowOffset, width); }
     }
+
+    /** The instruction as {@link Program#toString} prints it, registers as {@code rN}. */
+    static String describe(Instr instr) {
+        return switch (instr) {
+            case IntConst(int v) -> "const " + v;
+            case FloatConst(double v) -> "const " + v;
+            case BoolConst(boolean v) -> "const " + v;
+            case IndexValue(Index index) -> "index " + index.name().toLowerCase(java.util.Locale.ROOT);
+            case SizeValue(String name) -> "size " + name;
+            case ParamValue(String name, Type type) -> "param " + name;
+            case Score() -> "s";
+            case Output() -> "o";
+            case Load(String input, DType dtype, int offset) -> "load " + input + "[r" + offset + "]";
+            case Member(String input, int value, int rowOffset, int width) ->
+                    "r" + value + " in " + input + "[r" + rowOffset + " .. +r" + width + "]";
+            case Op(Opcode op, Type type, Type operandType, java.util.List<Integer> args) ->
+                    op.name().toLowerCase(java.util.Locale.ROOT) + "." + operandType.name().toLowerCase(java.util.Locale.ROOT) + " "
+                            + String.join(", ", args.stream().map(a -> "r" + a).toList());
+        };
+    }
 }

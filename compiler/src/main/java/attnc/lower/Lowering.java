@@ -3,29 +3,24 @@ package attnc.lower;
 import attnc.ir.BinaryOp;
 import attnc.ir.Builtin;
 import attnc.ir.Expr;
-import attnc.ir.ExprTree;
 import attnc.ir.Index;
 import attnc.ir.Input;
 import attnc.ir.Pattern;
 import attnc.ir.Type;
 import attnc.ir.UnaryOp;
-import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Expression to {@link Program}: one instruction per distinct operation (equal instructions are
  * shared, so lets and repeated subtrees cost nothing), tensor indices clamped into bounds and
- * flattened to one offset. Both the JVM and the PTX backend print programs, never expressions.
+ * flattened to one offset. Used by {@link LowerPattern} only: backends read the programs of a
+ * {@link LoweredPattern}, never expressions.
  */
-public final class Lowering {
+final class Lowering {
     private final Pattern pattern;
-    private final List<Instr> instrs = new ArrayList<>();
-    private final List<Set<Index>> dependences = new ArrayList<>();
-    private final Map<Instr, Integer> existing = new HashMap<>();
+    private final ProgramBuilder program = new ProgramBuilder();
     private final Map<String, Integer> locals = new HashMap<>();
 
     private Lowering(Pattern pattern) {
@@ -33,33 +28,15 @@ public final class Lowering {
     }
 
     /** Lowers one expression of {@code pattern} (the pattern supplies input shapes). */
-    public static Program lower(Pattern pattern, Expr e) {
+    static Program lower(Pattern pattern, Expr e) {
         Lowering lowering = new Lowering(pattern);
-        int result = lowering.emit(e);
-        return new Program(lowering.instrs, result, lowering.dependences);
+        return lowering.program.build(lowering.emit(e));
     }
 
-    private int add(Instr instr) {
-        Integer known = existing.get(instr);
-        if (known != null) return known;
-        Set<Index> deps = EnumSet.noneOf(Index.class);
-        for (int r : instr.reads()) deps.addAll(dependences.get(r));
-        switch (instr) {
-            case Instr.IndexValue(Index i) -> deps.add(i);
-            case Instr.Score() -> deps.add(Index.KV);
-            case Instr.Output() -> deps.add(Index.D);
-            default -> { }
-        }
-        instrs.add(instr);
-        dependences.add(deps);
-        existing.put(instr, instrs.size() - 1);
-        return instrs.size() - 1;
-    }
+    private int add(Instr instr) { return program.add(instr); }
 
     private int op(Opcode op, Type type, Type operandType, int... args) {
-        List<Integer> list = new ArrayList<>();
-        for (int a : args) list.add(a);
-        return add(new Instr.Op(op, type, operandType, list));
+        return add(new Instr.Op(op, type, operandType, java.util.Arrays.stream(args).boxed().toList()));
     }
 
     private int emit(Expr e) {
@@ -118,10 +95,5 @@ public final class Lowering {
             flat = i == 0 ? clamped : op(Opcode.ADD, Type.INT, Type.INT, op(Opcode.MUL, Type.INT, Type.INT, flat, dim), clamped);
         }
         return flat;
-    }
-
-    /** Whether an expression reads any input tensor (its value then depends on data, not only indices). */
-    public static boolean readsInputs(Expr e) {
-        return ExprTree.any(e, x -> x instanceof Expr.Load || x instanceof Expr.Member);
     }
 }

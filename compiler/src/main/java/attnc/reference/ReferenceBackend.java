@@ -1,10 +1,10 @@
 package attnc.reference;
 
 import attnc.ir.Pattern;
-import attnc.run.Backend;
-import attnc.run.Kernel;
 import attnc.launch.Problem;
 import attnc.launch.Result;
+import attnc.run.Backend;
+import attnc.run.Kernel;
 
 /** The reference as a backend, so it runs through the same {@link Kernel} call as the others. */
 public final class ReferenceBackend implements Backend {

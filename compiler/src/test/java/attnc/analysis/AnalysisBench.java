@@ -4,8 +4,8 @@ import attnc.front.Frontend;
 import attnc.ir.DType;
 import attnc.ir.Expr;
 import attnc.ir.Pattern;
-import attnc.reference.Visibility;
 import attnc.launch.Binding;
+import attnc.reference.Visibility;
 import attnc.tensor.Tensor;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -49,7 +49,7 @@ public final class AnalysisBench {
             double firstBuild = (CPU.getCurrentThreadCpuTime() - c0) / 1e3;
             // A process that launches often runs the build compiled by the JIT: warm it up as such a process would be, and
             // time a batch, since one index-only build is shorter than the clock's useful resolution.
-            boolean readsData = attnc.lower.Lowering.readsInputs(pattern.visibility());
+            boolean readsData = attnc.ir.ExprTree.readsInputs(pattern.visibility());
             int batch = readsData ? 10 : 20000;
             for (int i = 0; i < batch; i++) ClassifyTiles.classifier(pattern, binding, inputs, TILE, TILE);
             long w0 = CPU.getCurrentThreadCpuTime();

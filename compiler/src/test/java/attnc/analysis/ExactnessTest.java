@@ -84,7 +84,7 @@ class ExactnessTest {
                 Map<String, Tensor> inputs = LaunchInputs.make(pattern, binding.sizes(), new Random(7));
                 BlockSparsity.Summary s = BlockSparsity.summarize(pattern, binding, inputs, launch.tileQ, launch.tileKv, Long.MAX_VALUE);
                 String plain = "-";
-                if (!attnc.lower.Lowering.readsInputs(pattern.visibility())) {
+                if (!attnc.ir.ExprTree.readsInputs(pattern.visibility())) {
                     TileClassifier intervals = ClassifyTiles.intervalsOnly(pattern, binding, launch.tileQ, launch.tileKv);
                     plain = String.format(Locale.ROOT, "%.4f", BlockSparsity.summarize(pattern, binding, inputs, intervals, Long.MAX_VALUE).derived().visitedFraction());
                 }

@@ -1,11 +1,11 @@
 package attnc.tune;
 
 import attnc.ir.Pattern;
-import attnc.run.Backend;
 import attnc.launch.Binding;
-import attnc.run.Kernel;
 import attnc.launch.Problem;
 import attnc.launch.Result;
+import attnc.run.Backend;
+import attnc.run.Kernel;
 import attnc.run.TuningConfig;
 import java.io.PrintStream;
 import java.util.ArrayList;

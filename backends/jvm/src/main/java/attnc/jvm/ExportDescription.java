@@ -1,8 +1,8 @@
 package attnc.jvm;
 
 import attnc.ir.Pattern;
-import attnc.run.Sha256;
 import attnc.jvm.kernel.Lanes;
+import attnc.run.Sha256;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.regex.Matcher;

@@ -7,8 +7,10 @@ import attnc.jvm.emit.Slots;
 import attnc.jvm.kernel.KernelLoader;
 import attnc.jvm.kernel.Lanes;
 import attnc.jvm.kernel.TileKernel;
-import attnc.run.Backend;
 import attnc.launch.Binding;
+import attnc.lower.LowerPattern;
+import attnc.lower.LoweredPattern;
+import attnc.run.Backend;
 import attnc.run.Kernel;
 import attnc.run.TuningConfig;
 import java.io.IOException;
@@ -52,8 +54,9 @@ public final class JvmBackend implements Backend {
     @Override public String device() { return CpuName.describe(); }
 
     public JvmKernel compile(Pattern pattern, int tileQ, int tileKv) {
-        GeneratedKernel main = generate(pattern, tileQ, tileKv), narrow = generate(pattern, Lanes.L, tileKv);
-        return new JvmKernel(pattern, main.slots(), KernelLoader.load(main.bytes()), KernelLoader.load(narrow.bytes()));
+        LoweredPattern lowered = LowerPattern.lower(pattern);
+        GeneratedKernel main = generate(lowered, tileQ, tileKv), narrow = generate(lowered, Lanes.L, tileKv);
+        return new JvmKernel(lowered, main.slots(), KernelLoader.load(main.bytes()), KernelLoader.load(narrow.bytes()));
     }
 
     /**
@@ -64,7 +67,8 @@ public final class JvmBackend implements Backend {
     @Override
     public Map<String, byte[]> export(Pattern pattern) {
         int[] tiles = defaultTiles(pattern);
-        GeneratedKernel main = generate(pattern, tiles[0], tiles[1]), narrow = generate(pattern, Lanes.L, tiles[1]);
+        LoweredPattern lowered = LowerPattern.lower(pattern);
+        GeneratedKernel main = generate(lowered, tiles[0], tiles[1]), narrow = generate(lowered, Lanes.L, tiles[1]);
         return Map.of(path(main), main.bytes(), path(narrow), narrow.bytes(), ExportDescription.FILE,
                 ExportDescription.json(pattern, main.className(), tiles[0], narrow.className(), Lanes.L, tiles[1]));
     }
@@ -82,7 +86,7 @@ public final class JvmBackend implements Backend {
         byte[] main = exported.get(classes.get().main().replace('.', '/') + ".class");
         byte[] narrow = exported.get(classes.get().narrow().replace('.', '/') + ".class");
         if (main == null || narrow == null) return Optional.empty();
-        return Optional.of(new JvmKernel(pattern, new Slots(pattern), KernelLoader.load(main), KernelLoader.load(narrow)));
+        return Optional.of(new JvmKernel(LowerPattern.lower(pattern), new Slots(pattern), KernelLoader.load(main), KernelLoader.load(narrow)));
     }
 
     /**
@@ -91,7 +95,7 @@ public final class JvmBackend implements Backend {
      * be the optimised pattern they were generated from; its inputs and params fix the launch slots.
      */
     public JvmKernel load(Pattern pattern, ClassLoader loader, String mainClass, String narrowClass) {
-        return new JvmKernel(pattern, new Slots(pattern), instantiate(loader, mainClass), instantiate(loader, narrowClass));
+        return new JvmKernel(LowerPattern.lower(pattern), new Slots(pattern), instantiate(loader, mainClass), instantiate(loader, narrowClass));
     }
 
     private static TileKernel instantiate(ClassLoader loader, String className) {
@@ -121,7 +125,7 @@ public final class JvmBackend implements Backend {
     }
 
     /** The class file for a pattern, without loading it (also written under -Dattnc.dump). */
-    static GeneratedKernel generate(Pattern pattern, int tileQ, int tileKv) {
+    static GeneratedKernel generate(LoweredPattern pattern, int tileQ, int tileKv) {
         GeneratedKernel generated = KernelGenerator.generate(pattern, tileQ, tileKv);
         String dump = System.getProperty("attnc.dump");
         if (dump != null && !dump.isBlank()) {

@@ -1,20 +1,20 @@
 package attnc.jvm;
 
 import attnc.ir.Expr;
-import attnc.ir.Norm;
 import attnc.ir.Pattern;
 import attnc.jvm.emit.Slots;
 import attnc.jvm.kernel.Driver;
 import attnc.jvm.kernel.Launch;
 import attnc.jvm.kernel.Operand;
 import attnc.jvm.kernel.OutputSink;
-import attnc.jvm.kernel.TileRows;
 import attnc.jvm.kernel.TileKernel;
+import attnc.jvm.kernel.TileRows;
 import attnc.jvm.sparsity.AnalysedTiles;
 import attnc.launch.Binding;
-import attnc.run.Kernel;
 import attnc.launch.Problem;
 import attnc.launch.Result;
+import attnc.lower.LoweredPattern;
+import attnc.run.Kernel;
 import attnc.tensor.Tensor;
 import java.util.Map;
 
@@ -26,24 +26,26 @@ import java.util.Map;
  * thread), so concurrent {@code forward} calls are safe.
  */
 public final class JvmKernel implements Kernel {
+    private final LoweredPattern lowered;
     private final Pattern pattern;
     private final Slots slots;
     private final TileKernel tiles, narrow;
     private final boolean masked;
 
-    JvmKernel(Pattern pattern, Slots slots, TileKernel tiles, TileKernel narrow) {
-        this.pattern = pattern;
+    JvmKernel(LoweredPattern lowered, Slots slots, TileKernel tiles, TileKernel narrow) {
+        this.lowered = lowered;
+        this.pattern = lowered.pattern();
         this.slots = slots;
         this.tiles = tiles;
         this.narrow = narrow;
-        this.masked = !(pattern.visibility() instanceof Expr.BoolLit(boolean v) && v);
+        this.masked = !lowered.alwaysVisible();
     }
 
     @Override public Pattern pattern() { return pattern; }
 
     private TileKernel pick(int queries) { return queries <= narrow.tileQ() ? narrow : tiles; }
 
-    public boolean producesLse() { return pattern.norm() instanceof Norm.Softmax; }
+    public boolean producesLse() { return lowered.writesLse(); }
 
     @Override
     public Result forward(Problem problem) {

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import attnc.reference.Reference;
 import attnc.launch.Result;
+import attnc.reference.Reference;
 
 /**
  * How close a kernel must be to the reference. The kernel computes in fp32 and the reference in

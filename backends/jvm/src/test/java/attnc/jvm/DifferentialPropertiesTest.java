@@ -1,15 +1,15 @@
 package attnc.jvm;
 
-import attnc.front.Frontend;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import attnc.front.Frontend;
 import attnc.ir.DType;
 import attnc.ir.Pattern;
 import attnc.jvm.kernel.Lanes;
-import attnc.pass.Passes;
-import attnc.reference.Reference;
 import attnc.launch.Binding;
 import attnc.launch.Problem;
+import attnc.pass.Passes;
+import attnc.reference.Reference;
 import attnc.run.TuningConfig;
 import attnc.tensor.Tensor;
 import java.util.List;

@@ -8,16 +8,15 @@ import attnc.ir.Input;
 import attnc.ir.Param;
 import attnc.ir.Pattern;
 import attnc.ir.Type;
+import attnc.launch.Problem;
 import attnc.pass.FoldConstants;
 import attnc.pass.Passes;
 import attnc.reference.Reference;
-import attnc.launch.Problem;
 import attnc.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
-
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;

@@ -8,12 +8,12 @@ import attnc.front.Frontend;
 import attnc.ir.DType;
 import attnc.ir.Pattern;
 import attnc.jvm.kernel.OutputSink;
-import attnc.pass.Passes;
-import attnc.reference.Reference;
-import attnc.run.Backend;
 import attnc.launch.Problem;
 import attnc.launch.Result;
 import attnc.launch.ShapeException;
+import attnc.pass.Passes;
+import attnc.reference.Reference;
+import attnc.run.Backend;
 import attnc.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -149,7 +149,7 @@ class KernelBehaviourTest {
     @Test
     void generatedClassRunsFromAnotherClassLoader() throws Exception {
         Pattern p = pattern("mask: true\nscore: 2.0 * tanh(s / 2.0) - 0.01 * abs(q - kv)\n");
-        var generated = JvmBackend.generate(p, 32, 16);
+        var generated = JvmBackend.generate(attnc.lower.LowerPattern.lower(p), 32, 16);
         ClassLoader loader = new ClassLoader(getClass().getClassLoader()) {
             @Override
             protected Class<?> findClass(String name) throws ClassNotFoundException {
@@ -175,7 +175,7 @@ class KernelBehaviourTest {
 
     @Test
     void generatedClassIsAPlainClassFile(@TempDir Path dir) throws Exception {
-        var generated = JvmBackend.generate(pattern("mask: q >= kv\n"), 64, 32);
+        var generated = JvmBackend.generate(attnc.lower.LowerPattern.lower(pattern("mask: q >= kv\n")), 64, 32);
         Path file = generated.writeTo(dir);
         byte[] bytes = Files.readAllBytes(file);
         assertEquals(0xCAFEBABE, ((bytes[0] & 0xff) << 24) | ((bytes[1] & 0xff) << 16) | ((bytes[2] & 0xff) << 8) | (bytes[3] & 0xff));

@@ -6,9 +6,11 @@ import attnc.gpu.DeviceTensor;
 import attnc.gpu.GpuFunction;
 import attnc.ir.Expr;
 import attnc.ir.Param;
-import attnc.ir.Pattern;
-import attnc.lower.Lowering;
 import attnc.launch.Binding;
+import attnc.lower.LoweredPattern;
+import attnc.ptx.emit.KernelConfig;
+import attnc.ptx.emit.PtxModule;
+import attnc.ptx.emit.Signature;
 import attnc.tensor.Tensor;
 import java.util.Map;
 
@@ -19,12 +21,12 @@ import java.util.Map;
  */
 public final class GpuAttention {
     private final Device device;
-    private final Pattern pattern;
+    private final LoweredPattern pattern;
     private final PtxModule module;
     private final GpuFunction attention;
     private final GpuFunction classifier;
 
-    public GpuAttention(Device device, Pattern pattern, PtxModule module) {
+    public GpuAttention(Device device, LoweredPattern pattern, PtxModule module) {
         this.device = device;
         this.pattern = pattern;
         this.module = module;
@@ -59,17 +61,17 @@ public final class GpuAttention {
         int nkv = binding.size("Nkv");
         if (classifier == null) {
             tiles.write(plan.allVisible(nkv, c.blockN()));
-        } else if (!Lowering.readsInputs(pattern.visibility())) {
-            tiles.write(plan.analysed(ClassifyTiles.classifier(pattern, binding, c.blockM(), c.blockN()), nkv, c.blockN()));
+        } else if (!pattern.readsInputs()) {
+            tiles.write(plan.analysed(ClassifyTiles.classifier(pattern.pattern(), binding, c.blockM(), c.blockN()), nkv, c.blockN()));
         } else if (hostInputs != null) {
-            tiles.write(plan.analysed(ClassifyTiles.classifier(pattern, binding, hostInputs, c.blockM(), c.blockN()), nkv, c.blockN()));
+            tiles.write(plan.analysed(ClassifyTiles.classifier(pattern.pattern(), binding, hostInputs, c.blockM(), c.blockN()), nkv, c.blockN()));
         } else {
             plan.classify(classifier, args(binding, tensors, tiles));
         }
     }
 
     /** Fills the lists with the classifier kernel whatever the mask (to check the host analysis against it). */
-    void classifyOnDevice(Binding binding, Tensors tensors, DeviceTensor tiles) {
+    public void classifyOnDevice(Binding binding, Tensors tensors, DeviceTensor tiles) {
         if (classifier == null) throw new IllegalStateException(pattern.name() + " has no classifier: every element is visible");
         plan(binding).classify(classifier, args(binding, tensors, tiles));
     }
@@ -85,7 +87,7 @@ public final class GpuAttention {
     private GpuFunction.Args args(Binding binding, Tensors t, DeviceTensor tiles) {
         TilePlan plan = plan(binding);
         GpuFunction.Args args = new GpuFunction.Args().pointer(t.q()).pointer(t.k()).pointer(t.v()).pointer(t.out()).pointer(t.lse()).pointer(tiles);
-        Signature signature = Signature.of(pattern);
+        Signature signature = Signature.of(pattern.pattern());
         for (String input : signature.inputs()) args.pointer(t.inputs().get(input));
         args.s32(binding.size("B")).s32(binding.size("H")).s32(binding.size("Hkv")).s32(binding.size("Nq")).s32(binding.size("Nkv"))
                 .s32(binding.queryOffset()).s32(plan.kvTiles()).s32(plan.slotsH()).s32(plan.slotStrideB()).s32(plan.slotStrideH());

@@ -3,8 +3,10 @@ package attnc.ptx;
 import attnc.gpu.Cuda;
 import attnc.gpu.Device;
 import attnc.ir.Pattern;
-import attnc.run.Backend;
 import attnc.launch.Binding;
+import attnc.lower.LowerPattern;
+import attnc.ptx.emit.KernelConfig;
+import attnc.run.Backend;
 import attnc.run.Kernel;
 import attnc.run.TuningConfig;
 import java.util.List;
@@ -17,24 +19,24 @@ public final class PtxBackend implements Backend {
     /** True only where a CUDA driver and a device exist; the classes load without either. */
     @Override public boolean available() { return Cuda.available(); }
 
-    @Override public Kernel compile(Pattern pattern) { return new PtxKernel(pattern, new TuningConfig(Map.of())); }
+    @Override public Kernel compile(Pattern pattern) { return new PtxKernel(LowerPattern.lower(pattern), new TuningConfig(Map.of())); }
 
     /** Q, K, V and the weights P go through bf16 (8 significant bits): about 4e-3 relative. */
     @Override public double precision() { return 4e-3; }
 
     /** {@code <pattern>.ptx} (D=64), {@code <pattern>_d128.ptx} and {@code kernel.json}; see {@link PtxExport}. */
-    @Override public Map<String, byte[]> export(Pattern pattern) { return PtxExport.files(pattern); }
+    @Override public Map<String, byte[]> export(Pattern pattern) { return PtxExport.files(LowerPattern.lower(pattern)); }
 
     /** The tilings of {@link TuningSpace} that fit this device (sm_80 limits where there is no GPU). */
     @Override
     public List<TuningConfig> configurations(Pattern pattern, Binding binding) {
-        return TuningSpace.configurations(pattern, binding, available() ? Device.get(0).sm() : 80);
+        return TuningSpace.configurations(LowerPattern.lower(pattern), binding, available() ? Device.get(0).sm() : 80);
     }
 
     /** The tiling {@link #compile(Pattern)} uses on this device, in the tuning space's knobs. */
     @Override
     public java.util.Optional<TuningConfig> defaultConfiguration(Pattern pattern, Binding binding) {
-        KernelConfig standard = KernelConfig.of(pattern, available() ? Device.get(0).sm() : 80, attnc.ir.DType.BFLOAT16,
+        KernelConfig standard = KernelConfig.of(LowerPattern.lower(pattern), available() ? Device.get(0).sm() : 80, attnc.ir.DType.BFLOAT16,
                 binding.size("D"), binding.size("Dv"));
         return java.util.Optional.of(TuningSpace.knobs(standard.warps(), standard.mTiles(), standard.blockN(), standard.stages()));
     }
@@ -42,7 +44,7 @@ public final class PtxBackend implements Backend {
     @Override
     public Kernel compile(Pattern pattern, TuningConfig config) {
         TuningSpace.apply(KernelConfig.of(80, attnc.ir.DType.BFLOAT16, 64, 64), config);  // unknown knobs fail here, not at the first launch
-        return new PtxKernel(pattern, config);
+        return new PtxKernel(LowerPattern.lower(pattern), config);
     }
 
     @Override

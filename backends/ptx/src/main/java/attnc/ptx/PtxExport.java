@@ -3,10 +3,14 @@ package attnc.ptx;
 import attnc.ir.DType;
 import attnc.ir.Expr;
 import attnc.ir.Input;
-import attnc.ir.Norm;
 import attnc.ir.Param;
 import attnc.ir.Pattern;
 import attnc.ir.Type;
+import attnc.lower.LoweredPattern;
+import attnc.ptx.emit.ClassifyEmitter;
+import attnc.ptx.emit.KernelConfig;
+import attnc.ptx.emit.PtxModule;
+import attnc.ptx.emit.Signature;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
@@ -30,13 +34,14 @@ final class PtxExport {
 
     private PtxExport() {}
 
-    static Map<String, byte[]> files(Pattern pattern) {
+    static Map<String, byte[]> files(LoweredPattern lowered) {
+        Pattern pattern = lowered.pattern();
         Map<String, byte[]> files = new LinkedHashMap<>();
         JsonArray variants = new JsonArray();
         PtxModule first = null;
         for (int d : HEAD_DIMS) {
-            KernelConfig config = KernelConfig.of(pattern, TARGET_SM, DType.BFLOAT16, d, d).withOutput(DType.BFLOAT16);
-            PtxModule module = PtxModule.render(pattern, config);
+            KernelConfig config = KernelConfig.of(lowered, TARGET_SM, DType.BFLOAT16, d, d).withOutput(DType.BFLOAT16);
+            PtxModule module = PtxModule.render(lowered, config);
             if (first == null) first = module;
             String file = fileName(pattern, d);
             files.put(file, module.text().getBytes(StandardCharsets.US_ASCII));
@@ -48,7 +53,7 @@ final class PtxExport {
         kernel.addProperty("dtype", "bfloat16");
         kernel.addProperty("output_dtype", "bfloat16");
         kernel.addProperty("head_dims", "D == Dv, one of " + HEAD_DIMS + " (see variants)");
-        kernel.addProperty("writes_lse", pattern.norm() instanceof Norm.Softmax);
+        kernel.addProperty("writes_lse", lowered.writesLse());
         kernel.add("grid", strings("ceil(Nq / block_m)", "B * H", "1"));
         kernel.add("block", strings("threads", "1", "1"));
         kernel.add("variants", variants);
@@ -138,7 +143,7 @@ final class PtxExport {
         t.addProperty("length", "slots * ceil(Nq / block_m) * (kv_tiles + 1)");
         t.addProperty("layout", "row (slot * ceil(Nq / block_m) + query_block) of kv_tiles + 1 ints: [count, entry_0 .. entry_{count-1}, unused...];"
                 + " slot = b * slot_stride_b + h * slot_stride_h; entry = kv tile index | full_bit");
-        t.addProperty("full_bit", TileLoader.FULL_BIT);
+        t.addProperty("full_bit", PtxModule.FULL_BIT);
         t.addProperty("rule", "list every kv tile holding a visible (q, kv) of the query block, in any order; set full_bit only when every (q < Nq, kv) of the tile is visible and the tile lies inside Nkv");
         if (module.classifies()) {
             t.addProperty("builder", "classifier");

@@ -5,12 +5,14 @@ import attnc.gpu.DeviceTensor;
 import attnc.gpu.EventTimer;
 import attnc.ir.DType;
 import attnc.ir.Input;
-import attnc.ir.Norm;
 import attnc.ir.Pattern;
 import attnc.launch.Binding;
-import attnc.run.Kernel;
 import attnc.launch.Problem;
 import attnc.launch.Result;
+import attnc.lower.LoweredPattern;
+import attnc.ptx.emit.KernelConfig;
+import attnc.ptx.emit.PtxModule;
+import attnc.run.Kernel;
 import attnc.run.TuningConfig;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -25,13 +27,15 @@ import java.util.concurrent.ConcurrentHashMap;
  * buffer. Modules are rendered per head-dim and dtype on first use and cached.
  */
 final class PtxKernel implements Kernel {
+    private final LoweredPattern lowered;
     private final Pattern pattern;
     private final TuningConfig tuning;
     private final Map<KernelConfig, GpuAttention> loaded = new ConcurrentHashMap<>();
 
     /** {@code tuning}: knobs of {@link TuningSpace} over the default tiling (empty for the default). */
-    PtxKernel(Pattern pattern, TuningConfig tuning) {
-        this.pattern = pattern;
+    PtxKernel(LoweredPattern lowered, TuningConfig tuning) {
+        this.lowered = lowered;
+        this.pattern = lowered.pattern();
         this.tuning = tuning;
     }
 
@@ -69,16 +73,16 @@ final class PtxKernel implements Kernel {
         Launch(Problem problem) {
             binding = Binding.of(pattern, problem);
             DType dtype = problem.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
-            KernelConfig config = TuningSpace.apply(KernelConfig.of(pattern, device.sm() >= 90 ? 90 : 80, dtype,
+            KernelConfig config = TuningSpace.apply(KernelConfig.of(lowered, device.sm() >= 90 ? 90 : 80, dtype,
                     binding.size("D"), binding.size("Dv")), tuning);
-            gpu = loaded.computeIfAbsent(config, c -> new GpuAttention(device, pattern, PtxModule.render(pattern, c)));
+            gpu = loaded.computeIfAbsent(config, c -> new GpuAttention(device, lowered, PtxModule.render(lowered, c)));
             int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), dv = binding.size("Dv");
             try {
                 DeviceTensor q = own(DeviceTensor.upload(device, problem.q(), dtype));
                 DeviceTensor k = own(DeviceTensor.upload(device, problem.k(), dtype));
                 DeviceTensor v = own(DeviceTensor.upload(device, problem.v(), dtype));
                 DeviceTensor out = own(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, dv));
-                DeviceTensor lse = pattern.norm() instanceof Norm.Softmax ? own(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq)) : null;
+                DeviceTensor lse = lowered.writesLse() ? own(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq)) : null;
                 // Poisoned with NaN: an element the kernel fails to write cannot pass a comparison.
                 out.fill(0xFF);
                 if (lse != null) lse.fill(0xFF);

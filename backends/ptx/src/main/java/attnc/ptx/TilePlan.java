@@ -4,6 +4,9 @@ import attnc.analysis.TileClassifier;
 import attnc.gpu.DeviceTensor;
 import attnc.gpu.GpuFunction;
 import attnc.ir.DType;
+import attnc.ptx.emit.ClassifyEmitter;
+import attnc.ptx.emit.KernelConfig;
+import attnc.ptx.emit.PtxModule;
 
 /**
  * The tile lists one launch walks: for each slot (batch and/or head the mask depends on) and
@@ -34,7 +37,7 @@ public record TilePlan(int queryBlocks, int kvTiles, int slotsB, int slotsH) {
             lists[base] = kvTiles;
             for (int t = 0; t < kvTiles; t++) {
                 boolean whole = (t + 1) * blockN <= nkv;
-                lists[base + 1 + t] = t | (whole ? TileLoader.FULL_BIT : 0);
+                lists[base + 1 + t] = t | (whole ? PtxModule.FULL_BIT : 0);
             }
         }
         return lists;
@@ -58,7 +61,7 @@ public record TilePlan(int queryBlocks, int kvTiles, int slotsB, int slotsH) {
                 for (int r = runs.rowStart()[qb]; r < runs.rowStart()[qb + 1]; r++) {
                     for (int t = runs.first()[r]; t <= runs.last()[r]; t++) {
                         boolean full = runs.full()[r] == 1 && (t + 1) * blockN <= nkv;
-                        lists[base + 1 + count++] = t | (full ? TileLoader.FULL_BIT : 0);
+                        lists[base + 1 + count++] = t | (full ? PtxModule.FULL_BIT : 0);
                     }
                 }
                 lists[base] = count;

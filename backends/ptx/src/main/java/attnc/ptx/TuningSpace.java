@@ -1,8 +1,9 @@
 package attnc.ptx;
 
 import attnc.ir.DType;
-import attnc.ir.Pattern;
 import attnc.launch.Binding;
+import attnc.lower.LoweredPattern;
+import attnc.ptx.emit.KernelConfig;
 import attnc.run.TuningConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +23,7 @@ final class TuningSpace {
 
     private TuningSpace() {}
 
-    static List<TuningConfig> configurations(Pattern pattern, Binding binding, int sm) {
+    static List<TuningConfig> configurations(LoweredPattern pattern, Binding binding, int sm) {
         KernelConfig standard = KernelConfig.of(pattern, sm, DType.BFLOAT16, binding.size("D"), binding.size("Dv"));
         List<TuningConfig> space = new ArrayList<>();
         for (int warps : WARPS) {

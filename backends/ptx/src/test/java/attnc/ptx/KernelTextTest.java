@@ -9,7 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import attnc.front.Frontend;
 import attnc.ir.DType;
 import attnc.ir.Pattern;
+import attnc.lower.LowerPattern;
 import attnc.pass.Passes;
+import attnc.ptx.emit.KernelConfig;
+import attnc.ptx.emit.PtxModule;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -19,7 +22,7 @@ class KernelTextTest {
 
     private static PtxModule module(String text) throws Exception {
         Pattern pattern = Passes.optimize(Frontend.compile("t", text), Map.of());
-        return PtxModule.render(pattern, D64);
+        return PtxModule.render(LowerPattern.lower(pattern), D64);
     }
 
     @Test
@@ -46,14 +49,14 @@ class KernelTextTest {
     @Test
     void fp16InputsUseTheFp16Mma() throws Exception {
         Pattern pattern = Frontend.compile("t", "mask: q >= kv");
-        String text = PtxModule.render(pattern, KernelConfig.of(90, DType.FLOAT16, 128, 128)).text();
+        String text = PtxModule.render(LowerPattern.lower(pattern), KernelConfig.of(90, DType.FLOAT16, 128, 128)).text();
         assertTrue(text.contains("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32") && text.contains(".target sm_90"));
     }
 
     @Test
     void outputsInTheInputPrecisionArePackedPairs() throws Exception {
         Pattern pattern = Frontend.compile("t", "input gate: float32[H]\nmask: q >= kv\noutput: o * sigmoid(gate[h])");
-        String text = PtxModule.render(pattern, KernelConfig.of(90, DType.BFLOAT16, 64, 64).withOutput(DType.BFLOAT16)).text();
+        String text = PtxModule.render(LowerPattern.lower(pattern), KernelConfig.of(90, DType.BFLOAT16, 64, 64).withOutput(DType.BFLOAT16)).text();
         assertTrue(text.contains("st.global.b32") && !text.contains("st.global.v2.f32"), "bf16 pairs, no fp32 stores");
         PtxAssemblesTest.assemble(text, 90);
     }
@@ -62,7 +65,7 @@ class KernelTextTest {
     void allVisibleListsMarkOnlyTheRaggedLastTilePartial() {
         TilePlan plan = new TilePlan(2, 3, 1, 1);
         int[] lists = plan.allVisible(130, 64);
-        int full = TileLoader.FULL_BIT;
+        int full = PtxModule.FULL_BIT;
         assertArrayEquals(new int[] {3, full, 1 | full, 2, 3, full, 1 | full, 2}, lists);
         assertEquals(0, plan.slotStrideB());
     }

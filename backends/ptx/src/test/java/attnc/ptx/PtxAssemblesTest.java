@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import attnc.ir.DType;
 import attnc.ir.Pattern;
+import attnc.lower.LowerPattern;
 import attnc.pass.Passes;
+import attnc.ptx.emit.KernelConfig;
+import attnc.ptx.emit.PtxModule;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,7 +40,7 @@ class PtxAssemblesTest {
                 Pattern pattern = Patterns.compile(file);
                 if (pattern == null) return;
                 pattern = Passes.optimize(pattern, Map.of());
-                PtxModule module = PtxModule.render(pattern, KernelConfig.of(t.sm(), t.dtype(), t.headDim(), t.headDim()));
+                PtxModule module = PtxModule.render(LowerPattern.lower(pattern), KernelConfig.of(t.sm(), t.dtype(), t.headDim(), t.headDim()));
                 assemble(module.text(), t.sm());
             }));
         }
@@ -50,8 +53,8 @@ class PtxAssemblesTest {
             Pattern pattern = Patterns.compile(file);
             if (pattern == null) continue;
             KernelConfig config = KernelConfig.of(80, DType.BFLOAT16, 64, 64);
-            String first = PtxModule.render(pattern, config).text();
-            String second = PtxModule.render(Patterns.compile(file), config).text();
+            String first = PtxModule.render(LowerPattern.lower(pattern), config).text();
+            String second = PtxModule.render(LowerPattern.lower(Patterns.compile(file)), config).text();
             assertEquals(first, second, file.toString());
             assertTrue(first.chars().allMatch(c -> c < 128), "PTX is ASCII");
         }

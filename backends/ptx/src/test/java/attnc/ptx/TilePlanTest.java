@@ -8,11 +8,14 @@ import attnc.analysis.ClassifyTiles;
 import attnc.analysis.TileClassifier;
 import attnc.ir.DType;
 import attnc.ir.Pattern;
-import attnc.lower.Lowering;
-import attnc.pass.Passes;
-import attnc.reference.Visibility;
 import attnc.launch.Binding;
 import attnc.launch.Problem;
+import attnc.launch.SampleProblems;
+import attnc.lower.LowerPattern;
+import attnc.pass.Passes;
+import attnc.ptx.emit.KernelConfig;
+import attnc.ptx.emit.PtxModule;
+import attnc.reference.Visibility;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Random;
@@ -35,14 +38,14 @@ class TilePlanTest {
             Pattern pattern = Patterns.compile(file);
             if (pattern == null) continue;
             pattern = Passes.optimize(pattern, Map.of());
-            boolean readsInputs = Lowering.readsInputs(pattern.visibility());
+            boolean readsInputs = attnc.ir.ExprTree.readsInputs(pattern.visibility());
             for (int trial = 0; trial < 2; trial++) {
                 int d = trial == 1 ? 128 : 64;
-                KernelConfig config = KernelConfig.of(pattern, 80, DType.BFLOAT16, d, d);
-                PtxModule module = PtxModule.render(pattern, config);
+                KernelConfig config = KernelConfig.of(LowerPattern.lower(pattern), 80, DType.BFLOAT16, d, d);
+                PtxModule module = PtxModule.render(LowerPattern.lower(pattern), config);
                 if (!module.classifies()) continue;
                 int nkv = 100 + random.nextInt(250), nq = trial == 1 ? 1 + random.nextInt(nkv) : nkv;
-                Problem problem = DeviceCheck.problem(pattern, new int[] {2, 4, 2, nq, nkv, d, -1}, random);
+                Problem problem = SampleProblems.of(pattern, new SampleProblems.Shape(2, 4, 2, nq, nkv, d, -1), DType.BFLOAT16, random);
                 Binding binding = Binding.of(pattern, problem);
                 TileClassifier tiles = readsInputs
                         ? ClassifyTiles.classifier(pattern, binding, problem.inputs(), config.blockM(), config.blockN())
@@ -72,7 +75,7 @@ class TilePlanTest {
                 for (int qb = 0; qb < plan.queryBlocks(); qb++) {
                     int base = (slot * plan.queryBlocks() + qb) * (plan.kvTiles() + 1);
                     Boolean[] listed = new Boolean[plan.kvTiles()];
-                    for (int i = 0; i < lists[base]; i++) listed[lists[base + 1 + i] & (TileLoader.FULL_BIT - 1)] = (lists[base + 1 + i] & TileLoader.FULL_BIT) != 0;
+                    for (int i = 0; i < lists[base]; i++) listed[lists[base + 1 + i] & (PtxModule.FULL_BIT - 1)] = (lists[base + 1 + i] & PtxModule.FULL_BIT) != 0;
                     boolean rowExact = true;
                     for (int t = 0; t < plan.kvTiles(); t++) {
                         boolean any = false, all = (t + 1) * config.blockN() <= nkv;

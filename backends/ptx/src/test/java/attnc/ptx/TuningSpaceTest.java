@@ -7,8 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import attnc.front.Frontend;
 import attnc.ir.DType;
 import attnc.ir.Pattern;
-import attnc.pass.Passes;
 import attnc.launch.Binding;
+import attnc.lower.LowerPattern;
+import attnc.pass.Passes;
+import attnc.ptx.emit.KernelConfig;
+import attnc.ptx.emit.PtxModule;
 import attnc.run.TuningConfig;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,8 +31,8 @@ class TuningSpaceTest {
         for (int d : new int[] {64, 128}) {
             Binding launch = binding(4096, d);
             TuningConfig standard = new PtxBackend().defaultConfiguration(causal, launch).orElseThrow();
-            assertTrue(TuningSpace.configurations(causal, launch, 80).contains(standard), standard + " at D=" + d);
-            KernelConfig expected = KernelConfig.of(causal, 80, DType.BFLOAT16, d, d);
+            assertTrue(TuningSpace.configurations(LowerPattern.lower(causal), launch, 80).contains(standard), standard + " at D=" + d);
+            KernelConfig expected = KernelConfig.of(LowerPattern.lower(causal), 80, DType.BFLOAT16, d, d);
             assertEquals(expected.tag(), TuningSpace.apply(expected, standard).tag());
         }
     }
@@ -42,13 +45,13 @@ class TuningSpaceTest {
         record Case(Pattern pattern, int n, int d, int sm) {}
         // Tilings differ in their loops and addressing, masks only in a few lines: each tiling is assembled once.
         for (Case c : List.of(new Case(causal, 4096, 64, 90), new Case(document, 4096, 128, 80), new Case(document, 100, 64, 80))) {
-            List<TuningConfig> space = TuningSpace.configurations(c.pattern(), binding(c.n(), c.d()), c.sm());
+            List<TuningConfig> space = TuningSpace.configurations(LowerPattern.lower(c.pattern()), binding(c.n(), c.d()), c.sm());
             assertFalse(space.isEmpty(), c.toString());
             for (TuningConfig knobs : space) {
-                KernelConfig config = TuningSpace.apply(KernelConfig.of(c.pattern(), 80, DType.BFLOAT16, c.d(), c.d()), knobs);
+                KernelConfig config = TuningSpace.apply(KernelConfig.of(LowerPattern.lower(c.pattern()), 80, DType.BFLOAT16, c.d(), c.d()), knobs);
                 assertTrue(config.blockM() <= c.n() && config.blockN() <= c.n(), config.tag());
                 assertEquals(null, config.limitExceeded(c.sm()), config.tag());
-                texts.putIfAbsent(config.tag(), PtxModule.render(c.pattern(), config).text());
+                texts.putIfAbsent(config.tag(), PtxModule.render(LowerPattern.lower(c.pattern()), config).text());
             }
         }
         PtxAssemblesTest.assembleAll(texts.values(), 80);
@@ -57,11 +60,11 @@ class TuningSpaceTest {
     @Test
     void pruneDropsTilesLongerThanTheSequenceAndOversizedTilings() throws Exception {
         Pattern causal = Passes.optimize(Frontend.compile("causal", "mask: q >= kv"), Map.of());
-        assertTrue(TuningSpace.configurations(causal, binding(100, 64), 90).stream()
+        assertTrue(TuningSpace.configurations(LowerPattern.lower(causal), binding(100, 64), 90).stream()
                 .allMatch(k -> k.get("warps", 0) * k.get("m_tiles", 0) * 16 <= 100 && k.get("block_n", 0) <= 100));
-        assertFalse(TuningSpace.configurations(causal, binding(4096, 128), 80).contains(TuningSpace.knobs(8, 1, 128, 2)),
+        assertFalse(TuningSpace.configurations(LowerPattern.lower(causal), binding(4096, 128), 80).contains(TuningSpace.knobs(8, 1, 128, 2)),
                 "128 x 128 tiles, 2 stages at D=128 need 174 KB of shared memory, more than sm_80 has");
-        List<TuningConfig> d128 = TuningSpace.configurations(causal, binding(4096, 128), 90);
+        List<TuningConfig> d128 = TuningSpace.configurations(LowerPattern.lower(causal), binding(4096, 128), 90);
         assertFalse(d128.contains(TuningSpace.knobs(8, 2, 64, 2)), "256 rows at D=128 would spill accumulators");
         assertTrue(d128.contains(TuningSpace.knobs(8, 1, 128, 2)), "the default tiling is offered");
     }

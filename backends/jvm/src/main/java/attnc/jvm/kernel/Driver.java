@@ -57,7 +57,7 @@ public final class Driver {
         parallelFor(items, item -> {
             int bh = item % heads, q0 = (qTiles - 1 - item / heads) * bq;
             Scratch scratch = Scratch.mine().ensure(bq, bk, launch.headDim(), launch.valueStride());
-            partials.merge(item * splits, splits, scratch, kernel.normKind() == 0);
+            partials.merge(item * splits, splits, scratch, kernel.normalisation().hasRowSum());
             kernel.finish(launch, scratch, bh / launch.heads(), bh % launch.heads(), q0);
         });
     }

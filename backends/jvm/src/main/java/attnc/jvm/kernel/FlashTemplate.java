@@ -23,7 +23,7 @@ public class FlashTemplate implements TileKernel {
     // ---- hooks: replaced in every generated class ----
     static int tileQSize() { return 4 * Lanes.L; }
     static int tileKvSize() { return 64; }
-    static int norm() { return 0; }
+    static Normalisation norm() { return Normalisation.SOFTMAX; }
     static boolean hasScore() { return false; }
     static boolean hasMask() { return false; }
     static boolean hasNormValue() { return false; }
@@ -41,7 +41,7 @@ public class FlashTemplate implements TileKernel {
 
     @Override public int tileQ() { return tileQSize(); }
     @Override public int tileKv() { return tileKvSize(); }
-    @Override public int normKind() { return norm(); }
+    @Override public Normalisation normalisation() { return norm(); }
 
     @Override
     public void accumulate(Launch launch, Scratch scratch, int b, int h, int q0, int kvFrom, int kvTo) {
@@ -52,10 +52,10 @@ public class FlashTemplate implements TileKernel {
         scratch.ensure(bq, bk, d, vs);
         float[] bias = scratch.bias, o = scratch.o, m = scratch.m, l = scratch.l;
         packQueries(launch, scratch, b, h, q0, rows, bq);
-        Arrays.fill(m, 0, bq, norm() == 0 ? Float.NEGATIVE_INFINITY : 0f);
+        Arrays.fill(m, 0, bq, norm() == Normalisation.SOFTMAX ? Float.NEGATIVE_INFINITY : 0f);
         Arrays.fill(l, 0, bq, 0f);
         Arrays.fill(o, 0, bq * vs, 0f);
-        if (norm() == 1) for (int r = 0; r < bq; r++) scratch.normValue[r] = normValue(env, b, h, firstQuery + r);
+        if (norm() == Normalisation.SIGMOID) for (int r = 0; r < bq; r++) scratch.normValue[r] = normValue(env, b, h, firstQuery + r);
         KvRuns row = launch.tiles().row(b, h, q0 / bq);
         int tileFrom = kvFrom / bk, tileTo = (kvTo + bk - 1) / bk;
         for (int run = 0; run < row.runs(); run++) {
@@ -84,13 +84,13 @@ public class FlashTemplate implements TileKernel {
         if (hasScore()) scoreTile(launch.env(), b, h, kv0, keys, firstQuery, s, bq / Lanes.L);
         if (partial) Tiles.addBias(s, scratch.bias, 0, keys * bq);
         Arrays.fill(s, keys * bq, keys4 * bq, Float.NEGATIVE_INFINITY);
-        switch (norm()) {
-            case 0 -> {
-                for (int i0 = 0; i0 < bq; i0 += Lanes.L) Tiles.softmaxColumns(s, bq, keys4, scratch.m, scratch.l, scratch.alpha, i0);
-                Tiles.rescaleRows(scratch.o, vs, scratch.alpha, (rows + 3) & ~3);
-            }
-            case 1 -> Tiles.sigmoidColumns(s, bq, keys4, scratch.normValue);
-            default -> Tiles.identity(s, keys4 * bq);
+        if (norm() == Normalisation.SOFTMAX) {
+            for (int i0 = 0; i0 < bq; i0 += Lanes.L) Tiles.softmaxColumns(s, bq, keys4, scratch.m, scratch.l, scratch.alpha, i0);
+            Tiles.rescaleRows(scratch.o, vs, scratch.alpha, (rows + 3) & ~3);
+        } else if (norm() == Normalisation.SIGMOID) {
+            Tiles.sigmoidColumns(s, bq, keys4, scratch.normValue);
+        } else {
+            Tiles.identity(s, keys4 * bq);
         }
         Tiles.pv(s, bq, scratch.vRows, scratch.vOffset, vs, scratch.o, rows, keys4);
     }
@@ -146,7 +146,7 @@ public class FlashTemplate implements TileKernel {
         for (int r = 0; r < rows; r++) {
             int query = launch.queryOffset() + q0 + r;
             float factor = 1f;
-            if (norm() == 0) {
+            if (norm() == Normalisation.SOFTMAX) {
                 float max = m[r], sum = l[r];
                 if (hasNormValue()) {
                     float sink = normValue(env, b, h, query);

@@ -11,8 +11,8 @@ public interface TileKernel {
     /** Keys per tile (a multiple of 4). */
     int tileKv();
 
-    /** 0 softmax, 1 sigmoid, 2 identity: how a split-KV merge combines partial rows. */
-    int normKind();
+    /** How scores become weights; decides how a split-KV merge combines partial rows. */
+    Normalisation normalisation();
 
     /**
      * Accumulates keys [kvFrom, kvTo) for the query tile starting at row {@code q0} of head

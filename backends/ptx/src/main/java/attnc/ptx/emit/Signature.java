@@ -1,4 +1,4 @@
-package attnc.ptx;
+package attnc.ptx.emit;
 
 import attnc.ir.Expr;
 import attnc.ir.ExprTree;
@@ -16,11 +16,11 @@ import java.util.TreeSet;
  * the tile list, then the pattern's inputs), the launch sizes, the symbolic sizes of inputs, and
  * the pattern's params. The Java launcher and the exported manifest both follow it.
  */
-record Signature(List<String> inputs, List<String> extraSizes, List<Param> params) {
-    static final List<String> TENSORS = List.of("q", "k", "v", "out", "lse", "tiles");
-    static final List<String> SIZES = List.of("B", "H", "Hkv", "Nq", "Nkv", "query_offset", "kv_tiles", "slots_h", "slot_stride_b", "slot_stride_h");
+public record Signature(List<String> inputs, List<String> extraSizes, List<Param> params) {
+    public static final List<String> TENSORS = List.of("q", "k", "v", "out", "lse", "tiles");
+    public static final List<String> SIZES = List.of("B", "H", "Hkv", "Nq", "Nkv", "query_offset", "kv_tiles", "slots_h", "slot_stride_b", "slot_stride_h");
 
-    static Signature of(Pattern pattern) {
+    public static Signature of(Pattern pattern) {
         TreeSet<String> extra = new TreeSet<>();
         for (Input input : pattern.inputs()) {
             for (Expr dim : input.shape()) {
@@ -34,7 +34,7 @@ record Signature(List<String> inputs, List<String> extraSizes, List<Param> param
     }
 
     /** Every parameter as (PTX type, name), in launch order. */
-    List<String[]> declarations() {
+    public List<String[]> declarations() {
         List<String[]> all = new ArrayList<>();
         for (String t : TENSORS) all.add(new String[] {".u64", "p_" + t});
         for (String i : inputs) all.add(new String[] {".u64", "p_in_" + i});

@@ -1,22 +1,25 @@
-package attnc.ptx;
+package attnc.ptx.emit;
 
 import attnc.ir.Index;
 import attnc.ir.Type;
 import attnc.lower.Instr;
 import attnc.lower.Opcode;
+import attnc.lower.Program.Level;
 import attnc.lower.Program;
 import java.util.List;
 
 /**
  * Prints a lowered {@link Program} as PTX, one instruction (or a short fixed sequence) per
- * {@link Instr}. Each instruction gets a level: whether its value changes along the thread's rows
- * (q), along its columns (kv, or the output channel d), both, or neither. The kernel emits each
- * level where it belongs ({@link #emit}): uniform values once per thread, row values once per row,
- * column values once per column of a tile, and only the rest per element. Register names carry
- * the program's prefix, the instruction number and the site: {@code %mask7_r1_c5}.
+ * {@link Instr}. The program says each register's {@link Level} (whether it changes along the
+ * thread's rows, its columns, both or neither) and whether the result needs it; the kernel emits
+ * each level where it belongs ({@link #emit}): uniform values once per thread, row values once
+ * per row, column values once per column of a tile, and only the rest per element. Register
+ * names carry the program's prefix, the instruction number and the site: {@code %mask7_r1_c5}.
+ * Target-independent rewrites ({@link attnc.lower.StrengthReduce}) are already in the program;
+ * the one rewrite made here is PTX's own: a float division by a constant becomes a multiplication
+ * by its reciprocal, which may differ from the quotient in the last bit.
  */
 final class ProgramRenderer {
-    static final int UNIFORM = 0, ROW = 1, COL = 2, ELEMENT = ROW | COL;
     private static final String LOG2E = PtxWriter.f32Literal(1.4426950408889634);
     private static final String LN2 = PtxWriter.f32Literal(0.6931471805599453);
 
@@ -24,90 +27,34 @@ final class ProgramRenderer {
     private final Program program;
     private final String prefix;
     private final Leaves leaves;
-    private final int[] levels;
 
     ProgramRenderer(PtxWriter out, Program program, String prefix, Leaves leaves) {
         this.out = out;
         this.program = program;
         this.prefix = prefix;
         this.leaves = leaves;
-        this.levels = levels(program);
     }
 
-    private static int[] levels(Program program) {
-        List<Instr> instrs = program.instrs();
-        int[] levels = new int[instrs.size()];
-        for (int i = 0; i < levels.length; i++) {
-            int level = switch (instrs.get(i)) {
-                case Instr.IndexValue(Index index) -> switch (index) {
-                    case Q -> ROW;
-                    case KV, D -> COL;
-                    case B, H -> UNIFORM;
-                };
-                case Instr.Score s -> ELEMENT;
-                case Instr.Output o -> ELEMENT;
-                default -> UNIFORM;
-            };
-            for (int read : instrs.get(i).reads()) level |= levels[read];
-            levels[i] = level;
-        }
-        return levels;
-    }
-
-    /** The level of the program's result. */
-    int resultLevel() { return levels[program.result()]; }
-
-    /** True when the result is a constant the kernel can decide on while generating code. */
-    boolean constantTrue() {
-        return program.resultInstr() instanceof Instr.BoolConst(boolean v) && v;
-    }
-
-    /** True when the program is the score itself (the pattern has no score expression). */
-    boolean constantScore() {
-        return program.resultInstr() instanceof Instr.Score;
-    }
+    Program program() { return program; }
 
     /** The register of the result at a site. */
     String result(int row, int col) { return name(program.result(), row, col); }
 
-    /** Emits the instructions of exactly {@code level}, for one site (row/col ignored where the level lacks them). */
-    void emit(int level, int row, int col) {
-        for (int i = 0; i < levels.length; i++) {
-            if (levels[i] == level && needed(i)) render(i, row, col);
+    /** Emits the live instructions of exactly {@code level}, for one site (row/col ignored where the level lacks them). */
+    void emit(Level level, int row, int col) {
+        for (int i = 0; i < program.instrs().size(); i++) {
+            if (program.live(i) && program.level(i) == level) render(i, row, col);
         }
-    }
-
-    /** Whether the instructions of exactly {@code level} read memory (input loads or membership scans). */
-    boolean loadsAt(int level) {
-        for (int i = 0; i < levels.length; i++) {
-            Instr instr = program.instrs().get(i);
-            if (levels[i] == level && needed(i) && (instr instanceof Instr.Load || instr instanceof Instr.Member)) return true;
-        }
-        return false;
     }
 
     /** Emits every level for one site, in order: for kernels that evaluate everything per element. */
     void emitAll(int row, int col) {
-        for (int level : new int[] {UNIFORM, ROW, COL, ELEMENT}) emit(level, row, col);
-    }
-
-    private boolean[] needed;
-
-    /** Only instructions the result depends on are printed (lowering may leave shared constants unused). */
-    private boolean needed(int i) {
-        if (needed == null) {
-            needed = new boolean[levels.length];
-            needed[program.result()] = true;
-            for (int j = levels.length - 1; j >= 0; j--) {
-                if (needed[j]) for (int read : program.instrs().get(j).reads()) needed[read] = true;
-            }
-        }
-        return needed[i];
+        for (Level level : Level.values()) emit(level, row, col);
     }
 
     private String name(int i, int row, int col) {
-        int level = levels[i];
-        return "%" + prefix + i + ((level & ROW) != 0 ? "_r" + row : "") + ((level & COL) != 0 ? "_c" + col : "");
+        Level level = program.level(i);
+        return "%" + prefix + i + (level.variesAlongRows() ? "_r" + row : "") + (level.variesAlongColumns() ? "_c" + col : "");
     }
 
     private String declare(int i, int row, int col) {
@@ -212,8 +159,14 @@ final class ProgramRenderer {
             }
             case MOD -> renderFlooredDivide(d, op, a, true);
             case SHL, SHR -> {
-                String count = tmp(d, "count", ".b32");
-                out.op("and.b32 " + count + ", " + a.get(1) + ", 31");
+                // PTX clamps shift counts; Semantics takes their low 5 bits, as Java does.
+                String count;
+                if (program.instrs().get(op.args().get(1)) instanceof Instr.IntConst(int c)) {
+                    count = Integer.toString(c & 31);
+                } else {
+                    count = tmp(d, "count", ".b32");
+                    out.op("and.b32 " + count + ", " + a.get(1) + ", 31");
+                }
                 out.op((op.op() == Opcode.SHL ? "shl.b32 " : "shr.s32 ") + d + ", " + a.get(0) + ", " + count);
             }
             case BIT_AND, BIT_OR, BIT_XOR -> {
@@ -261,7 +214,7 @@ final class ProgramRenderer {
         }
     }
 
-    /** Division by a constant becomes a multiplication by its reciprocal (softcap's s / 30 runs per element). */
+    /** PTX's own rewrite: division by a constant becomes a multiplication by its reciprocal (softcap's s / 30 runs per element). */
     private void renderFloatDivide(String d, Instr.Op op, List<String> a) {
         if (program.instrs().get(op.args().get(1)) instanceof Instr.FloatConst(double c) && c != 0) {
             out.op("mul.f32 " + d + ", " + a.get(0) + ", " + PtxWriter.f32Literal(1.0 / c));
@@ -270,13 +223,8 @@ final class ProgramRenderer {
         }
     }
 
-    /** Floored int division or modulo with a zero divisor giving 0; a shift or mask for a positive power of two. */
+    /** Floored int division or modulo, a zero divisor giving 0 (powers of two arrive as shifts and masks). */
     private void renderFlooredDivide(String d, Instr.Op op, List<String> a, boolean modulo) {
-        if (program.instrs().get(op.args().get(1)) instanceof Instr.IntConst(int c) && c > 0 && Integer.bitCount(c) == 1) {
-            if (modulo) out.op("and.b32 " + d + ", " + a.get(0) + ", " + (c - 1));
-            else out.op("shr.s32 " + d + ", " + a.get(0) + ", " + Integer.numberOfTrailingZeros(c));
-            return;
-        }
         String x = a.get(0), y = a.get(1);
         String quotient = tmp(d, "quot", ".s32"), remainder = tmp(d, "rem", ".s32"), signs = tmp(d, "signs", ".b32");
         String inexact = tmp(d, "inexact", ".pred"), opposite = tmp(d, "opposite", ".pred"), zero = tmp(d, "zero", ".pred");

@@ -1,4 +1,4 @@
-package attnc.ptx;
+package attnc.ptx.emit;
 
 import attnc.ir.Index;
 

@@ -1,12 +1,11 @@
-package attnc.ptx;
+package attnc.ptx.emit;
 
-import attnc.ir.Expr;
-import attnc.ir.Norm;
 import attnc.ir.Pattern;
 import attnc.ir.Printer;
-import attnc.lower.Lowering;
+import attnc.lower.LoweredNorm;
+import attnc.lower.LoweredPattern;
+import attnc.lower.Program.Level;
 import attnc.lower.Program;
-import java.util.Optional;
 
 /**
  * The flash-attention forward kernel of one pattern as PTX (FlashAttention-2's schedule on
@@ -22,6 +21,7 @@ final class AttentionEmitter {
     static final String LOG2E = PtxWriter.f32Literal(1.4426950408889634);
     static final String LN2 = PtxWriter.f32Literal(0.6931471805599453);
 
+    private final LoweredPattern lowered;
     private final Pattern pattern;
     private final KernelConfig config;
     private final Signature signature;
@@ -32,8 +32,9 @@ final class AttentionEmitter {
 
     private ProgramRenderer mask, score, scale, output, normValue;
 
-    private AttentionEmitter(Pattern pattern, KernelConfig config) {
-        this.pattern = pattern;
+    private AttentionEmitter(LoweredPattern lowered, KernelConfig config) {
+        this.lowered = lowered;
+        this.pattern = lowered.pattern();
         this.config = config;
         this.signature = Signature.of(pattern);
         this.leaves = new KernelLeaves(config, signature);
@@ -44,25 +45,16 @@ final class AttentionEmitter {
     }
 
     /** The entry's text (without the module header). */
-    static String render(Pattern pattern, KernelConfig config) {
+    static String render(LoweredPattern pattern, KernelConfig config) {
         return new AttentionEmitter(pattern, config).emit();
     }
 
     private String emit() {
-        mask = program("mask", pattern.visibility());
-        score = program("score", pattern.score());
-        scale = program("scale", pattern.scale());
-        output = program("out", pattern.output());
-        normValue = switch (pattern.norm()) {
-            case Norm.Softmax(Optional<Expr> sink) -> sink.map(e -> program("sink", e)).orElse(null);
-            case Norm.Sigmoid(Expr bias) -> program("bias", bias);
-            case Norm.Identity() -> null;
-        };
-        for (ProgramRenderer rowWise : new ProgramRenderer[] {scale, normValue}) {
-            if (rowWise != null && (rowWise.resultLevel() & ProgramRenderer.COL) != 0) {
-                throw new UnsupportedOperationException("the scale and the norm's value may not depend on kv");
-            }
-        }
+        mask = program("mask", lowered.visibility());
+        score = program("score", lowered.score());
+        scale = program("scale", lowered.scale());
+        output = program("out", lowered.output());
+        normValue = lowered.norm().value().map(v -> program(lowered.norm() instanceof LoweredNorm.Sigmoid ? "bias" : "sink", v)).orElse(null);
         leaves.setUp(out, pattern);
         setUpRows();
         loader.setUp(leaves);
@@ -73,14 +65,13 @@ final class AttentionEmitter {
         return signature.header(ENTRY) + "\n.maxntid " + config.threads() + ", 1, 1\n{\n" + out.render() + "}\n";
     }
 
-    private ProgramRenderer program(String prefix, Expr e) {
-        Program program = Lowering.lower(pattern, e);
+    private ProgramRenderer program(String prefix, Program program) {
         return new ProgramRenderer(out, program, prefix, leaves);
     }
 
-    private boolean softmax() { return pattern.norm() instanceof Norm.Softmax; }
+    private boolean softmax() { return lowered.norm() instanceof LoweredNorm.Softmax; }
 
-    private boolean identityScore() { return score.constantScore(); }
+    private boolean identityScore() { return lowered.identityScore(); }
 
     /** Row indices, absolute query positions, and everything that depends on the row but not on kv. */
     private void setUpRows() {
@@ -114,8 +105,8 @@ final class AttentionEmitter {
     }
 
     private void emitRowLevels(ProgramRenderer program) {
-        program.emit(ProgramRenderer.UNIFORM, 0, 0);
-        for (int r = 0; r < rows; r++) program.emit(ProgramRenderer.ROW, r, 0);
+        program.emit(Level.UNIFORM, 0, 0);
+        for (int r = 0; r < rows; r++) program.emit(Level.ROW, r, 0);
     }
 
     private void loadQuery() {
@@ -212,33 +203,32 @@ final class AttentionEmitter {
     }
 
     /** Column work that reads memory goes before the products; index arithmetic stays late, where it costs no registers across them. */
-    private boolean earlyColumns() { return config.earlyMaskLoads() && mask.loadsAt(ProgramRenderer.COL); }
+    private boolean earlyColumns() { return config.earlyMaskLoads() && mask.program().loadsAt(Level.COL); }
 
     private void maskColumnLevel() {
         String full = out.newLabel("full_columns");
         out.op("@%tile_full bra.uni " + full);
         out.comment("PARTIAL tile, per column: " + Printer.expr(pattern.visibility()));
-        for (int c = 0; c < cols; c++) mask.emit(ProgramRenderer.COL, 0, c);
+        for (int c = 0; c < cols; c++) mask.emit(Level.COL, 0, c);
         out.label(full);
     }
 
     /** Softmax with the default (positive) scale and no score expression: FlashAttention-2's fold of the scale into one fma. */
     private boolean foldScale() {
-        return softmax() && identityScore()
-                && (pattern.scale().equals(Pattern.DEFAULT_SCALE) || pattern.scale() instanceof Expr.FloatLit(double v) && v > 0);
+        return softmax() && identityScore() && lowered.positiveScale();
     }
 
     /** Scale, the score expression; the mask follows in {@link #applyMask}. */
     private void maskAndScore() {
         out.comment(identityScore() ? "s = scale·q·k" : "s = scale·q·k; score: " + Printer.expr(pattern.score()));
-        for (int c = 0; c < cols; c++) score.emit(ProgramRenderer.COL, 0, c);
+        for (int c = 0; c < cols; c++) score.emit(Level.COL, 0, c);
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
                 String s = Fragments.scoreAt(r, c);
                 if (foldScale()) continue;
                 out.op("mul.f32 " + s + ", " + s + ", %scale2_r" + r);
                 if (!identityScore()) {
-                    score.emit(ProgramRenderer.ELEMENT, r, c);
+                    score.emit(Level.ELEMENT, r, c);
                     if (softmax()) out.op("mul.f32 " + s + ", " + score.result(r, c) + ", " + LOG2E);
                     else out.op("mov.f32 " + s + ", " + score.result(r, c));
                 }
@@ -250,7 +240,7 @@ final class AttentionEmitter {
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
                 String s = Fragments.scoreAt(r, c);
-                if (pattern.norm() instanceof Norm.Sigmoid) {
+                if (lowered.norm() instanceof LoweredNorm.Sigmoid) {
                     out.op("add.f32 " + s + ", " + s + ", " + normValue.result(r, 0));
                     out.op("mul.f32 " + s + ", " + s + ", 0f3F000000");
                     out.op("tanh.approx.f32 " + s + ", " + s);
@@ -265,12 +255,12 @@ final class AttentionEmitter {
         String full = out.newLabel("full_tile"), ragged = out.newLabel("ragged_tile");
         out.op("@%tile_full bra.uni " + full);
         out.comment("PARTIAL tile: mask " + Printer.expr(pattern.visibility()));
-        if (!earlyColumns()) for (int c = 0; c < cols; c++) mask.emit(ProgramRenderer.COL, 0, c);
+        if (!earlyColumns()) for (int c = 0; c < cols; c++) mask.emit(Level.COL, 0, c);
         // Only the last tile of a ragged Nkv needs the bounds test; the others skip its 2 instructions a score.
         out.op("add.s32 " + out.s32("%kv_end") + ", %kv_first, " + config.blockN());
         out.op("setp.gt.s32 " + out.pred("%tile_ragged") + ", %kv_end, %Nkv");
         out.op("@%tile_ragged bra.uni " + ragged);
-        if (!mask.constantTrue()) maskElements(false);
+        if (!lowered.alwaysVisible()) maskElements(false);
         out.op("bra.uni " + full);
         out.label(ragged);
         for (int c = 0; c < cols; c++) out.op("setp.lt.s32 " + out.pred("%kv_ok_c" + c) + ", %kv_c" + c + ", %Nkv");
@@ -283,7 +273,7 @@ final class AttentionEmitter {
         String masked = softmax() ? NEG_INF : "0f00000000";
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
-                mask.emit(ProgramRenderer.ELEMENT, r, c);
+                mask.emit(Level.ELEMENT, r, c);
                 String visible = mask.result(r, c);
                 if (bounds) {
                     visible = out.pred("%visible_r" + r + "_c" + c);
@@ -393,6 +383,6 @@ final class AttentionEmitter {
     /** Row sums across the quad, the sink, the division, the output expression, stores. */
     private void finish() {
         out.blank().comment("epilogue: normalise, output expression, store");
-        new Epilogue(out, pattern, config, rows, valueCols, output, normValue).emit();
+        new Epilogue(out, lowered, config, rows, valueCols, output, normValue).emit();
     }
 }

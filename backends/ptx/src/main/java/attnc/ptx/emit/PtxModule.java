@@ -1,10 +1,8 @@
-package attnc.ptx;
+package attnc.ptx.emit;
 
-import attnc.ir.Pattern;
-import attnc.lower.Instr;
-import attnc.lower.Lowering;
-import attnc.lower.Program;
 import attnc.ir.Index;
+import attnc.ir.Pattern;
+import attnc.lower.LoweredPattern;
 
 /**
  * One pattern's PTX module for one {@link KernelConfig}: the attention entry and, unless every
@@ -15,19 +13,20 @@ public record PtxModule(String text, KernelConfig config, boolean classifies, bo
 
     public static final String ATTENTION_ENTRY = AttentionEmitter.ENTRY;
     public static final String CLASSIFY_ENTRY = ClassifyEmitter.ENTRY;
+    /** Bit set in a tile-list entry when the tile is FULL (every element visible). */
+    public static final int FULL_BIT = 1 << 30;
 
-    public static PtxModule render(Pattern pattern, KernelConfig config) {
-        Program visibility = Lowering.lower(pattern, pattern.visibility());
-        boolean alwaysVisible = visibility.resultInstr() instanceof Instr.BoolConst(boolean v) && v;
+    public static PtxModule render(LoweredPattern lowered, KernelConfig config) {
+        Pattern pattern = lowered.pattern();
+        boolean alwaysVisible = lowered.alwaysVisible();
         StringBuilder text = new StringBuilder();
         text.append("//\n// attnc ").append(pattern.name()).append(": fused attention forward, ").append(config.tag()).append("\n");
         for (String line : pattern.doc().lines().toList()) text.append("// ").append(PtxWriter.ascii(line)).append("\n");
         text.append("//\n.version 8.0\n.target sm_").append(config.sm()).append("\n.address_size 64\n\n");
         text.append("// dynamic shared memory: ").append(config.sharedBytes()).append(" bytes per block\n");
         text.append(".extern .shared .align 16 .b8 attnc_smem[];\n\n");
-        text.append(AttentionEmitter.render(pattern, config));
-        if (!alwaysVisible) text.append("\n").append(ClassifyEmitter.render(pattern, config));
-        var deps = visibility.dependsOn(visibility.result());
-        return new PtxModule(text.toString(), config, !alwaysVisible, deps.contains(Index.B), deps.contains(Index.H));
+        text.append(AttentionEmitter.render(lowered, config));
+        if (!alwaysVisible) text.append("\n").append(ClassifyEmitter.render(lowered, config));
+        return new PtxModule(text.toString(), config, !alwaysVisible, lowered.visibilityDependsOn(Index.B), lowered.visibilityDependsOn(Index.H));
     }
 }

@@ -1,9 +1,10 @@
-package attnc.ptx;
+package attnc.ptx.emit;
 
 import attnc.ir.DType;
-import attnc.ir.Norm;
 import attnc.ir.Pattern;
 import attnc.ir.Printer;
+import attnc.lower.LoweredPattern;
+import attnc.lower.Program.Level;
 
 /**
  * The end of the attention kernel: finishes the row sums across the four threads that share a
@@ -12,14 +13,16 @@ import attnc.ir.Printer;
  */
 final class Epilogue {
     private final PtxWriter out;
+    private final LoweredPattern lowered;
     private final Pattern pattern;
     private final KernelConfig config;
     private final int rows, valueCols;
     private final ProgramRenderer output, normValue;
 
-    Epilogue(PtxWriter out, Pattern pattern, KernelConfig config, int rows, int valueCols, ProgramRenderer output, ProgramRenderer normValue) {
+    Epilogue(PtxWriter out, LoweredPattern lowered, KernelConfig config, int rows, int valueCols, ProgramRenderer output, ProgramRenderer normValue) {
         this.out = out;
-        this.pattern = pattern;
+        this.lowered = lowered;
+        this.pattern = lowered.pattern();
         this.config = config;
         this.rows = rows;
         this.valueCols = valueCols;
@@ -28,7 +31,7 @@ final class Epilogue {
     }
 
     void emit() {
-        boolean softmax = pattern.norm() instanceof Norm.Softmax;
+        boolean softmax = lowered.writesLse();
         for (int r = 0; r < rows; r++) {
             String inverse = out.f32("%inverse_r" + r);
             if (softmax) normalise(r, inverse);
@@ -40,10 +43,10 @@ final class Epilogue {
         out.comment("output: " + Printer.expr(pattern.output()));
         for (int c = 0; c < valueCols; c++) {
             out.op("mad.lo.s32 " + out.s32("%d_c" + c) + ", %t, 2, " + ((c / 2) * 8 + c % 2));
-            output.emit(ProgramRenderer.COL, 0, c);
+            output.emit(Level.COL, 0, c);
         }
         for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < valueCols; c++) output.emit(ProgramRenderer.ELEMENT, r, c);
+            for (int c = 0; c < valueCols; c++) output.emit(Level.ELEMENT, r, c);
         }
         store(softmax);
     }

@@ -1,4 +1,4 @@
-package attnc.ptx;
+package attnc.ptx.emit;
 
 /**
  * cp.async traffic of the attention kernel: the Q tile once, and key/value tiles from the tile
@@ -6,8 +6,7 @@ package attnc.ptx;
  * fixed columns; rows past Nq or Nkv are zero-filled (source size 0) so no garbage reaches an mma.
  */
 final class TileLoader {
-    /** Bit set in a tile-list entry when the tile is FULL (every element visible). */
-    static final int FULL_BIT = 1 << 30;
+    static final int FULL_BIT = PtxModule.FULL_BIT;
 
     private final PtxWriter out;
     private final KernelConfig config;

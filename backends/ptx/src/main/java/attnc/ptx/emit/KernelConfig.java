@@ -1,6 +1,7 @@
-package attnc.ptx;
+package attnc.ptx.emit;
 
 import attnc.ir.DType;
+import attnc.lower.LoweredPattern;
 
 /**
  * The shape of one generated kernel: target, input precision, head dims and the tiling. A
@@ -43,9 +44,9 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * block lists), where PARTIAL tiles are common: 64×64 tiles at D=128 (measured +9%) and two
      * stages at D=64 (+1–3%, near the noise).
      */
-    public static KernelConfig of(attnc.ir.Pattern pattern, int sm, DType dtype, int headDim, int valueDim) {
+    public static KernelConfig of(LoweredPattern pattern, int sm, DType dtype, int headDim, int valueDim) {
         KernelConfig standard = of(sm, dtype, headDim, valueDim);
-        if (!attnc.lower.Lowering.readsInputs(pattern.visibility())) return standard;
+        if (!pattern.readsInputs()) return standard;
         int widest = Math.max(headDim, valueDim);
         if (widest <= 64) return standard.withTiling(4, 2, 64, 2, true);
         if (widest <= 128) return standard.withTiling(4, 1, 64, 2, true);
@@ -94,7 +95,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     public int sharedBytes() { return qBytes() + stages * (kStageBytes() + vStageBytes()); }
 
     /** mma operand type in PTX: bf16 or f16. */
-    String mmaType() { return dtype == DType.BFLOAT16 ? "bf16" : "f16"; }
+    public String mmaType() { return dtype == DType.BFLOAT16 ? "bf16" : "f16"; }
 
     /** A short name for file names and cache keys. */
     public String tag() {

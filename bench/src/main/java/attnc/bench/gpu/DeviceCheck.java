@@ -1,20 +1,26 @@
-package attnc.ptx;
+package attnc.bench.gpu;
 
 import attnc.front.Frontend;
 import attnc.gpu.Device;
 import attnc.gpu.DeviceTensor;
 import attnc.gpu.EventTimer;
 import attnc.ir.DType;
-import attnc.ir.Expr;
 import attnc.ir.Input;
 import attnc.ir.Norm;
 import attnc.ir.Pattern;
-import attnc.pass.Passes;
-import attnc.reference.Reference;
 import attnc.launch.Binding;
-import attnc.run.Kernel;
 import attnc.launch.Problem;
 import attnc.launch.Result;
+import attnc.launch.SampleProblems;
+import attnc.lower.LowerPattern;
+import attnc.pass.Passes;
+import attnc.ptx.GpuAttention;
+import attnc.ptx.PtxBackend;
+import attnc.ptx.emit.KernelConfig;
+import attnc.ptx.emit.PtxModule;
+import attnc.ptx.emit.Signature;
+import attnc.reference.Reference;
+import attnc.run.Kernel;
 import attnc.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,14 +64,14 @@ public final class DeviceCheck {
                 Pattern pattern = Passes.optimize(Frontend.compile(file), Map.of());
                 for (int[] shape : shapes) {
                     // bf16 output, as FlexAttention and SDPA give (forward() keeps float32 for its Result).
-                    KernelConfig config = KernelConfig.of(pattern, device.sm() >= 90 ? 90 : 80, DType.BFLOAT16, shape[3], shape[3]).withOutput(DType.BFLOAT16);
-                    PtxModule module = PtxModule.render(pattern, config);
+                    KernelConfig config = KernelConfig.of(LowerPattern.lower(pattern), device.sm() >= 90 ? 90 : 80, DType.BFLOAT16, shape[3], shape[3]).withOutput(DType.BFLOAT16);
+                    PtxModule module = PtxModule.render(LowerPattern.lower(pattern), config);
                     String name = pattern.name() + "_d" + shape[3];
                     Files.writeString(outDir.resolve("ptx").resolve(name + ".ptx"), module.text());
                     if (manifest.length() > 2) manifest.append(",\n");
                     manifest.append(manifestEntry(name, pattern, module));
                     for (KernelConfig variant : variants(pattern.name(), config)) {
-                        PtxModule other = PtxModule.render(pattern, variant);
+                        PtxModule other = PtxModule.render(LowerPattern.lower(pattern), variant);
                         String variantName = name + "_" + variant.tag();
                         Files.writeString(outDir.resolve("ptx").resolve(variantName + ".ptx"), other.text());
                         manifest.append(",\n").append(manifestEntry(variantName, pattern, other));
@@ -139,36 +145,10 @@ public final class DeviceCheck {
         return new double[] {max, sum / want.length, Math.sqrt(diff2 / Math.max(ref2, 1e-30))};
     }
 
+    /** {B, H, Hkv, Nq, Nkv, D, query offset (-1 bottom right)[, 1 for fp16]}. */
     static Problem problem(Pattern pattern, int[] c, Random random) {
-        int b = c[0], h = c[1], hkv = c[2], nq = c[3], nkv = c[4], d = c[5];
         DType precision = c.length > 7 && c[7] == 1 ? DType.FLOAT16 : DType.BFLOAT16;
-        Tensor q = Tensor.random(precision, new int[] {b, h, nq, d}, random);
-        Tensor k = Tensor.random(precision, new int[] {b, hkv, nkv, d}, random);
-        Tensor v = Tensor.random(precision, new int[] {b, hkv, nkv, d}, random);
-        Map<String, Integer> sizes = Map.of("B", b, "H", h, "Hkv", hkv, "Nq", nq, "Nkv", nkv, "D", d, "Dv", d, "Q0", c[6] < 0 ? nkv - nq : c[6]);
-        Map<String, Tensor> inputs = new LinkedHashMap<>();
-        for (Input input : pattern.inputs()) {
-            int[] shape = input.shape().stream().mapToInt(e -> dimension(e, sizes, pattern)).toArray();
-            int count = (int) Tensor.elementCount(shape);
-            if (input.dtype().loadsAs() == attnc.ir.Type.FLOAT) {
-                inputs.put(input.name(), Tensor.random(input.dtype(), shape, random));
-            } else {
-                int[] values = new int[count];
-                // Small ids (documents, block indices) so that equal ids and hits actually occur; sorted runs like packed documents.
-                for (int i = 0; i < count; i++) values[i] = random.nextInt(4);
-                if (input.name().startsWith("doc")) java.util.Arrays.sort(values);
-                inputs.put(input.name(), Tensor.ofInts(input.dtype(), shape, values));
-            }
-        }
-        return new Problem(q, k, v, inputs, Map.of(), c[6]);
-    }
-
-    /** A declared input dimension evaluated with the launch sizes and the params' defaults; other sizes (TopK, ...) are 8. */
-    private static int dimension(Expr dim, Map<String, Integer> sizes, Pattern pattern) {
-        Map<String, Expr> params = new java.util.HashMap<>();
-        for (attnc.ir.Param p : pattern.params()) p.defaultValue().ifPresent(v -> params.put(p.name(), v));
-        Expr bound = attnc.ir.ExprTree.rewrite(dim, e -> e instanceof Expr.SizeRef(String n) ? new Expr.IntLit(sizes.getOrDefault(n, 8)) : e);
-        return attnc.pass.FoldConstants.fold(bound, params) instanceof Expr.IntLit(int v) ? v : 8;
+        return SampleProblems.of(pattern, new SampleProblems.Shape(c[0], c[1], c[2], c[3], c[4], c[5], c[6]), precision, random);
     }
 
     private static int leakCheck(Device device) throws Exception {
@@ -231,7 +211,7 @@ public final class DeviceCheck {
         int b = shape[0], h = shape[1], n = shape[2], d = shape[3];
         Random random = new Random(7);
         Problem problem = problem(pattern, new int[] {1, 1, 1, 16, 16, d, 0}, random);
-        GpuAttention gpu = new GpuAttention(device, pattern, module);
+        GpuAttention gpu = new GpuAttention(device, LowerPattern.lower(pattern), module);
         List<DeviceTensor> owned = new ArrayList<>();
         try {
             DeviceTensor q = own(owned, randomDevice(device, random, b, h, n, d));

@@ -1,4 +1,4 @@
-package attnc.ptx;
+package attnc.ptx.emit;
 
 /**
  * Register names for a warp's mma.m16n8k16 fragments, so the emitters agree on them. A thread

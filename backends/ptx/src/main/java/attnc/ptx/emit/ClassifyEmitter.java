@@ -1,9 +1,9 @@
-package attnc.ptx;
+package attnc.ptx.emit;
 
 import attnc.ir.Index;
 import attnc.ir.Pattern;
 import attnc.ir.Printer;
-import attnc.lower.Lowering;
+import attnc.lower.LoweredPattern;
 
 /**
  * The tile classifier: a small kernel that evaluates the pattern's mask on every (q, kv) of
@@ -15,13 +15,14 @@ import attnc.lower.Lowering;
  * it runs for launches on resident tensors whose mask reads inputs, and exported modules keep it
  * so that callers without attnc can build the lists.
  */
-final class ClassifyEmitter {
+public final class ClassifyEmitter {
     static final String ENTRY = "attnc_classify";
-    static final int THREADS = 128;
+    public static final int THREADS = 128;
 
     private ClassifyEmitter() {}
 
-    static String render(Pattern pattern, KernelConfig config) {
+    static String render(LoweredPattern lowered, KernelConfig config) {
+        Pattern pattern = lowered.pattern();
         Signature signature = Signature.of(pattern);
         PtxWriter out = new PtxWriter();
         Leaves leaves = new Leaves() {
@@ -37,7 +38,7 @@ final class ClassifyEmitter {
 
             @Override public String size(String name) { return Signature.sizeRegister(name, config); }
         };
-        ProgramRenderer mask = new ProgramRenderer(out, Lowering.lower(pattern, pattern.visibility()), "mask", leaves);
+        ProgramRenderer mask = new ProgramRenderer(out, lowered.visibility(), "mask", leaves);
         int blockM = config.blockM(), blockN = config.blockN();
         out.op("mov.u32 " + out.s32("%thread") + ", %tid.x");
         signature.loadParams(out);

@@ -1,4 +1,4 @@
-package attnc.ptx;
+package attnc.bench.gpu;
 
 import attnc.analysis.ClassifyTiles;
 import attnc.front.Frontend;
@@ -6,10 +6,14 @@ import attnc.gpu.Device;
 import attnc.gpu.DeviceTensor;
 import attnc.ir.DType;
 import attnc.ir.Pattern;
-import attnc.lower.Lowering;
-import attnc.pass.Passes;
 import attnc.launch.Binding;
 import attnc.launch.Problem;
+import attnc.lower.LowerPattern;
+import attnc.pass.Passes;
+import attnc.ptx.GpuAttention;
+import attnc.ptx.TilePlan;
+import attnc.ptx.emit.KernelConfig;
+import attnc.ptx.emit.PtxModule;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,16 +37,16 @@ final class TileListCheck {
         } catch (Exception e) {
             return 0;
         }
-        if (Lowering.readsInputs(pattern.visibility())) return 0;
+        if (attnc.ir.ExprTree.readsInputs(pattern.visibility())) return 0;
         int failures = 0;
         // {B, H, Hkv, Nq, Nkv, D, query offset (-1: bottom right)}
         for (int[] c : new int[][] {{2, 4, 2, 1000, 1000, 64, 0}, {1, 4, 1, 300, 2000, 128, -1}}) {
-            KernelConfig config = KernelConfig.of(pattern, device.sm() >= 90 ? 90 : 80, DType.BFLOAT16, c[5], c[5]);
-            PtxModule module = PtxModule.render(pattern, config);
+            KernelConfig config = KernelConfig.of(LowerPattern.lower(pattern), device.sm() >= 90 ? 90 : 80, DType.BFLOAT16, c[5], c[5]);
+            PtxModule module = PtxModule.render(LowerPattern.lower(pattern), config);
             if (!module.classifies()) return 0;
             Problem problem = DeviceCheck.problem(pattern, c, new Random(3));
             Binding binding = Binding.of(pattern, problem);
-            GpuAttention gpu = new GpuAttention(device, pattern, module);
+            GpuAttention gpu = new GpuAttention(device, LowerPattern.lower(pattern), module);
             TilePlan plan = gpu.plan(binding);
             int[] host = plan.analysed(ClassifyTiles.classifier(pattern, binding, config.blockM(), config.blockN()), c[4], config.blockN());
             List<DeviceTensor> owned = new ArrayList<>();
@@ -86,7 +90,7 @@ final class TileListCheck {
     /** Per kv tile of one list row: null when absent, else its FULL bit (0 for PARTIAL). */
     private static Integer[] classes(int[] lists, int base, int kvTiles) {
         Integer[] classes = new Integer[kvTiles];
-        for (int i = 0; i < lists[base]; i++) classes[lists[base + 1 + i] & (TileLoader.FULL_BIT - 1)] = lists[base + 1 + i] & TileLoader.FULL_BIT;
+        for (int i = 0; i < lists[base]; i++) classes[lists[base + 1 + i] & (PtxModule.FULL_BIT - 1)] = lists[base + 1 + i] & PtxModule.FULL_BIT;
         return classes;
     }
 
