@@ -9,9 +9,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine;
 
 /** {@code attnc check FILE...}: reports every file's diagnostics; exit code 0 when all are clean. */
 @Command(name = "check", description = "Checks .attn files and reports their errors (file:line:col, caret, expected).")

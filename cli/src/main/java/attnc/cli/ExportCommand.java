@@ -6,10 +6,10 @@ import attnc.run.Sha256;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine;
 
 /** {@code attnc export FILE --target ...}: writes the kernel for use elsewhere, with a JSON manifest. */
 @Command(name = "export", description = {

@@ -5,8 +5,8 @@ import attnc.launch.ShapeException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.NoSuchFileException;
-import picocli.CommandLine.Command;
 import picocli.CommandLine;
+import picocli.CommandLine.Command;
 
 /**
  * The {@code attnc} command. Every user error (a bad .attn file, a shape that does not fit, a

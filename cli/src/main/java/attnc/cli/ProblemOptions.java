@@ -10,9 +10,9 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
+import picocli.CommandLine;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine;
 
 /** The options of {@code run} and {@code tune} that describe one launch: sizes, dtype, offset, inputs. */
 final class ProblemOptions {

@@ -1,7 +1,7 @@
 package attnc.front;
 
-import attnc.grammar.AttnParser.ExprContext;
 import attnc.grammar.AttnParser;
+import attnc.grammar.AttnParser.ExprContext;
 import attnc.ir.BinaryOp;
 import attnc.ir.Builtin;
 import attnc.ir.DType;

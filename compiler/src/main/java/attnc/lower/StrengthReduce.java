@@ -51,13 +51,15 @@ public final class StrengthReduce {
         return out.add(renamed);
     }
 
-    /** ±2^k whose reciprocal is a normal float: x / c and x · (1/c) then round the same exact value. */
+    /**
+     * ±2^k, exact in fp32, whose reciprocal is a normal fp32 number: x / c and x · (1/c) then
+     * round the same exact value, in double (the reference) and in fp32 (the kernels) alike.
+     */
     static boolean exactReciprocal(double c) {
-        float f = (float) c;
-        if (f != c || f == 0 || Float.isInfinite(f) || Float.isNaN(f)) return false;
-        int bits = Float.floatToRawIntBits(Math.abs(f));
-        boolean powerOfTwo = (bits & 0x7FFFFF) == 0 && bits >= 0x00800000;
-        return powerOfTwo && Math.abs(1.0f / f) >= Float.MIN_NORMAL && !Float.isInfinite(1.0f / f);
+        double magnitude = Math.abs(c);
+        boolean powerOfTwo = magnitude > 0 && magnitude == Math.scalb(1.0, Math.getExponent(magnitude));
+        double reciprocal = 1.0 / magnitude;
+        return powerOfTwo && (float) c == c && reciprocal >= Float.MIN_NORMAL && reciprocal <= Float.MAX_VALUE;
     }
 
     private static Instr renamed(Instr instr, int[] moved) {

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import attnc.front.Frontend;
 import attnc.ir.Pattern;
-import attnc.ptx.emit.Signature;
 import attnc.pass.Passes;
+import attnc.ptx.emit.Signature;
 import attnc.run.Backend;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;

@@ -2,8 +2,8 @@ package attnc.jvm.emit;
 
 import attnc.ir.DType;
 import attnc.lower.Instr;
-import attnc.lower.Program.Level;
 import attnc.lower.Program;
+import attnc.lower.Program.Level;
 import java.util.Set;
 import org.objectweb.asm.Type;
 import org.objectweb.asm.commons.GeneratorAdapter;

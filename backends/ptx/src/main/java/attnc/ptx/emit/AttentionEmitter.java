@@ -4,8 +4,8 @@ import attnc.ir.Pattern;
 import attnc.ir.Printer;
 import attnc.lower.LoweredNorm;
 import attnc.lower.LoweredPattern;
-import attnc.lower.Program.Level;
 import attnc.lower.Program;
+import attnc.lower.Program.Level;
 
 /**
  * The flash-attention forward kernel of one pattern as PTX (FlashAttention-2's schedule on
@@ -78,9 +78,9 @@ final class AttentionEmitter {
         out.blank().comment("rows of this thread: g and g+8 of each 16-row slice the warp owns");
         for (int r = 0; r < rows; r++) {
             String row = out.s32("%row_r" + r);
-            out.op("mad.lo.s32 " + row + ", %warp, " + (16 * config.mTiles()) + ", %g");
-            out.op("add.s32 " + row + ", " + row + ", " + ((r / 2) * 16 + (r % 2) * 8));
-            out.op("add.s32 " + out.s32("%q_abs_r" + r) + ", " + row + ", %q_first");
+            out.op("mad.lo.s32", row, "%warp", (16 * config.mTiles()), "%g");
+            out.op("add.s32", row, row, ((r / 2) * 16 + (r % 2) * 8));
+            out.op("add.s32", out.s32("%q_abs_r" + r), row, "%q_first");
         }
         out.comment("scale: " + Printer.expr(pattern.scale()));
         emitRowLevels(scale);
@@ -99,8 +99,8 @@ final class AttentionEmitter {
         for (int r = 0; r < rows; r++) {
             String rowScale = out.f32("%scale2_r" + r);
             // Softmax works in base 2: log2(e) joins the scale once per row instead of once per score.
-            if (softmax() && identityScore()) out.op("mul.f32 " + rowScale + ", " + scale.result(r, 0) + ", " + LOG2E);
-            else out.op("mov.f32 " + rowScale + ", " + scale.result(r, 0));
+            if (softmax() && identityScore()) out.op("mul.f32", rowScale, scale.result(r, 0), LOG2E);
+            else out.op("mov.f32", rowScale, scale.result(r, 0));
         }
     }
 
@@ -113,16 +113,16 @@ final class AttentionEmitter {
         out.blank().comment("Q tile → shared memory (cp.async), then into mma A fragments held for the whole loop");
         loader.loadQuery();
         loader.prefetch();
-        out.op("cp.async.wait_group " + (config.stages() - 1));
-        out.op("bar.sync 0");
+        out.op("cp.async.wait_group", (config.stages() - 1));
+        out.op("bar.sync", 0);
         String address = out.u32("%q_frag_addr");
         for (int mt = 0; mt < config.mTiles(); mt++) {
             for (int kc = 0; kc < config.headDim() / 16; kc++) {
                 int offset = mt * 16 * config.qStride() + kc * 32;
-                out.op("add.u32 " + address + ", %lane_q_addr, " + offset);
+                out.op("add.u32", address, "%lane_q_addr", offset);
                 String[] regs = new String[4];
                 for (int j = 0; j < 4; j++) regs[j] = out.b32(Fragments.queryA(mt, kc, j));
-                out.op("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {" + String.join(", ", regs) + "}, [" + address + "]");
+                out.op("ldmatrix.sync.aligned.m8n8.x4.shared.b16", "{" + String.join(", ", regs) + "}", "[" + address + "]");
             }
         }
     }
@@ -131,22 +131,22 @@ final class AttentionEmitter {
         out.blank().comment("running row state: max (base 2), partial row sum, output accumulators");
         for (int r = 0; r < rows; r++) {
             if (softmax()) {
-                out.op("mov.f32 " + out.f32("%row_max_r" + r) + ", " + NEG_INF);
-                out.op("mov.f32 " + out.f32("%row_sum_r" + r) + ", 0f00000000");
+                out.op("mov.f32", out.f32("%row_max_r" + r), NEG_INF);
+                out.op("mov.f32", out.f32("%row_sum_r" + r), "0f00000000");
             }
-            for (int c = 0; c < valueCols; c++) out.op("mov.f32 " + out.f32(Fragments.accAt(r, c)) + ", 0f00000000");
+            for (int c = 0; c < valueCols; c++) out.op("mov.f32", out.f32(Fragments.accAt(r, c)), "0f00000000");
         }
     }
 
     private void tileLoop() {
         String loop = out.newLabel("tile_loop"), done = out.newLabel("tiles_done");
         out.blank().comment("walk the visible key/value tiles of this query block");
-        out.op("mov.s32 " + out.s32("%tile_i") + ", 0");
+        out.op("mov.s32", out.s32("%tile_i"), 0);
         out.label(loop);
-        out.op("setp.ge.s32 " + out.pred("%tiles_end") + ", %tile_i, %tile_count");
-        out.op("@%tiles_end bra.uni " + done);
-        out.op("cp.async.wait_group " + (config.stages() - 2));
-        out.op("bar.sync 0");
+        out.op("setp.ge.s32", out.pred("%tiles_end"), "%tile_i", "%tile_count");
+        out.op("@%tiles_end bra.uni", done);
+        out.op("cp.async.wait_group", (config.stages() - 2));
+        out.op("bar.sync", 0);
         loader.currentTile();
         loader.prefetchNext();
         maskColumns();
@@ -156,24 +156,24 @@ final class AttentionEmitter {
         else applyMask();
         accumulate();
         loader.advance();
-        out.op("add.s32 %tile_i, %tile_i, 1");
-        out.op("bra.uni " + loop);
+        out.op("add.s32", "%tile_i", "%tile_i", 1);
+        out.op("bra.uni", loop);
         out.label(done);
-        out.op("cp.async.wait_group 0");
+        out.op("cp.async.wait_group", 0);
     }
 
     /** S = Q·Kᵀ for the tile, one mma per 16×8 block and 16-wide slice of the head dim. */
     private void scores() {
         out.comment("S = Q·Kᵀ (the first slice of the head dim accumulates onto zero registers, so S needs no clearing)");
         String zero = out.f32("%zero");
-        out.op("mov.f32 " + zero + ", 0f00000000");
+        out.op("mov.f32", zero, "0f00000000");
         String[] zeros = {zero, zero, zero, zero};
         String address = out.u32("%k_frag_addr");
         String[] b = {out.b32("%kb0"), out.b32("%kb1"), out.b32("%kb2"), out.b32("%kb3")};
         for (int kc = 0; kc < config.headDim() / 16; kc++) {
             for (int np = 0; np < config.blockN() / 16; np++) {
-                out.op("add.u32 " + address + ", %lane_k_addr, " + (np * 16 * config.qStride() + kc * 32));
-                out.op("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {" + String.join(", ", b) + "}, [" + address + "]");
+                out.op("add.u32", address, "%lane_k_addr", (np * 16 * config.qStride() + kc * 32));
+                out.op("ldmatrix.sync.aligned.m8n8.x4.shared.b16", "{" + String.join(", ", b) + "}", "[" + address + "]");
                 for (int mt = 0; mt < config.mTiles(); mt++) {
                     String[] a = new String[4];
                     for (int j = 0; j < 4; j++) a[j] = Fragments.queryA(mt, kc, j);
@@ -195,9 +195,9 @@ final class AttentionEmitter {
      */
     private void maskColumns() {
         out.comment("kv position of each column this thread holds");
-        out.op("mad.lo.s32 " + out.s32("%kv_lane") + ", %t, 2, %kv_first");
+        out.op("mad.lo.s32", out.s32("%kv_lane"), "%t", 2, "%kv_first");
         for (int c = 0; c < cols; c++) {
-            out.op("add.s32 " + out.s32("%kv_c" + c) + ", %kv_lane, " + ((c / 2) * 8 + (c % 2)));
+            out.op("add.s32", out.s32("%kv_c" + c), "%kv_lane", ((c / 2) * 8 + (c % 2)));
         }
         if (earlyColumns()) maskColumnLevel();
     }
@@ -207,7 +207,7 @@ final class AttentionEmitter {
 
     private void maskColumnLevel() {
         String full = out.newLabel("full_columns");
-        out.op("@%tile_full bra.uni " + full);
+        out.op("@%tile_full bra.uni", full);
         out.comment("PARTIAL tile, per column: " + Printer.expr(pattern.visibility()));
         for (int c = 0; c < cols; c++) mask.emit(Level.COL, 0, c);
         out.label(full);
@@ -226,11 +226,11 @@ final class AttentionEmitter {
             for (int c = 0; c < cols; c++) {
                 String s = Fragments.scoreAt(r, c);
                 if (foldScale()) continue;
-                out.op("mul.f32 " + s + ", " + s + ", %scale2_r" + r);
+                out.op("mul.f32", s, s, "%scale2_r" + r);
                 if (!identityScore()) {
                     score.emit(Level.ELEMENT, r, c);
-                    if (softmax()) out.op("mul.f32 " + s + ", " + score.result(r, c) + ", " + LOG2E);
-                    else out.op("mov.f32 " + s + ", " + score.result(r, c));
+                    if (softmax()) out.op("mul.f32", s, score.result(r, c), LOG2E);
+                    else out.op("mov.f32", s, score.result(r, c));
                 }
             }
         }
@@ -241,10 +241,10 @@ final class AttentionEmitter {
             for (int c = 0; c < cols; c++) {
                 String s = Fragments.scoreAt(r, c);
                 if (lowered.norm() instanceof LoweredNorm.Sigmoid) {
-                    out.op("add.f32 " + s + ", " + s + ", " + normValue.result(r, 0));
-                    out.op("mul.f32 " + s + ", " + s + ", 0f3F000000");
-                    out.op("tanh.approx.f32 " + s + ", " + s);
-                    out.op("fma.rn.f32 " + s + ", " + s + ", 0f3F000000, 0f3F000000");
+                    out.op("add.f32", s, s, normValue.result(r, 0));
+                    out.op("mul.f32", s, s, "0f3F000000");
+                    out.op("tanh.approx.f32", s, s);
+                    out.op("fma.rn.f32", s, s, "0f3F000000", "0f3F000000");
                 }
             }
         }
@@ -253,17 +253,17 @@ final class AttentionEmitter {
     /** Masks PARTIAL tiles (kv beyond Nkv, and the pattern's mask); FULL tiles jump over this. */
     private void applyMask() {
         String full = out.newLabel("full_tile"), ragged = out.newLabel("ragged_tile");
-        out.op("@%tile_full bra.uni " + full);
+        out.op("@%tile_full bra.uni", full);
         out.comment("PARTIAL tile: mask " + Printer.expr(pattern.visibility()));
         if (!earlyColumns()) for (int c = 0; c < cols; c++) mask.emit(Level.COL, 0, c);
         // Only the last tile of a ragged Nkv needs the bounds test; the others skip its 2 instructions a score.
-        out.op("add.s32 " + out.s32("%kv_end") + ", %kv_first, " + config.blockN());
-        out.op("setp.gt.s32 " + out.pred("%tile_ragged") + ", %kv_end, %Nkv");
-        out.op("@%tile_ragged bra.uni " + ragged);
+        out.op("add.s32", out.s32("%kv_end"), "%kv_first", config.blockN());
+        out.op("setp.gt.s32", out.pred("%tile_ragged"), "%kv_end", "%Nkv");
+        out.op("@%tile_ragged bra.uni", ragged);
         if (!lowered.alwaysVisible()) maskElements(false);
-        out.op("bra.uni " + full);
+        out.op("bra.uni", full);
         out.label(ragged);
-        for (int c = 0; c < cols; c++) out.op("setp.lt.s32 " + out.pred("%kv_ok_c" + c) + ", %kv_c" + c + ", %Nkv");
+        for (int c = 0; c < cols; c++) out.op("setp.lt.s32", out.pred("%kv_ok_c" + c), "%kv_c" + c, "%Nkv");
         maskElements(true);
         out.label(full);
     }
@@ -277,10 +277,10 @@ final class AttentionEmitter {
                 String visible = mask.result(r, c);
                 if (bounds) {
                     visible = out.pred("%visible_r" + r + "_c" + c);
-                    out.op("and.pred " + visible + ", %kv_ok_c" + c + ", " + mask.result(r, c));
+                    out.op("and.pred", visible, "%kv_ok_c" + c, mask.result(r, c));
                 }
                 String s = Fragments.scoreAt(r, c);
-                out.op("selp.f32 " + s + ", " + s + ", " + masked + ", " + visible);
+                out.op("selp.f32", s, s, masked, visible);
             }
         }
     }
@@ -296,45 +296,45 @@ final class AttentionEmitter {
         applyMask();
         out.comment("online softmax, base 2: row max of the tile, rescale only when some row's max grew by more than 2^8");
         String partner = out.f32("%shuffled"), grows = out.pred("%max_grows");
-        out.op("setp.ne.s32 " + grows + ", 0, 0");
+        out.op("setp.ne.s32", grows, 0, 0);
         for (int r = 0; r < rows; r++) {
             String tileMax = out.f32("%tile_max_r" + r);
-            out.op("mov.f32 " + tileMax + ", " + Fragments.scoreAt(r, 0));
-            for (int c = 1; c < cols; c++) out.op("max.f32 " + tileMax + ", " + tileMax + ", " + Fragments.scoreAt(r, c));
+            out.op("mov.f32", tileMax, Fragments.scoreAt(r, 0));
+            for (int c = 1; c < cols; c++) out.op("max.f32", tileMax, tileMax, Fragments.scoreAt(r, c));
             for (int lane = 1; lane <= 2; lane *= 2) {
-                out.op("shfl.sync.bfly.b32 " + partner + ", " + tileMax + ", " + lane + ", 0x1f, 0xffffffff");
-                out.op("max.f32 " + tileMax + ", " + tileMax + ", " + partner);
+                out.op("shfl.sync.bfly.b32", partner, tileMax, lane, "0x1f", "0xffffffff");
+                out.op("max.f32", tileMax, tileMax, partner);
             }
             // Folded scale: the max was taken over raw q·k; scaling it (scale > 0) gives the max of the scaled scores.
-            if (foldScale()) out.op("mul.f32 " + tileMax + ", " + tileMax + ", %scale2_r" + r);
+            if (foldScale()) out.op("mul.f32", tileMax, tileMax, "%scale2_r" + r);
             String newMax = out.f32("%new_max_r" + r), growth = out.f32("%growth_r" + r), rowGrows = out.pred("%grows_r" + r);
-            out.op("max.f32 " + newMax + ", %row_max_r" + r + ", " + tileMax);
+            out.op("max.f32", newMax, "%row_max_r" + r, tileMax);
             // −∞ − (−∞) is NaN and compares false: a row with nothing visible yet needs no rescale.
-            out.op("sub.f32 " + growth + ", " + newMax + ", %row_max_r" + r);
-            out.op("setp.gt.f32 " + rowGrows + ", " + growth + ", " + RESCALE_THRESHOLD);
-            out.op("or.pred " + grows + ", " + grows + ", " + rowGrows);
+            out.op("sub.f32", growth, newMax, "%row_max_r" + r);
+            out.op("setp.gt.f32", rowGrows, growth, RESCALE_THRESHOLD);
+            out.op("or.pred", grows, grows, rowGrows);
         }
         String noRescale = out.newLabel("no_rescale");
-        out.op("vote.sync.any.pred " + grows + ", " + grows + ", 0xffffffff");
-        out.op("@!" + grows + " bra.uni " + noRescale);
+        out.op("vote.sync.any.pred", grows, grows, "0xffffffff");
+        out.op("@!" + grows + " bra.uni", noRescale);
         for (int r = 0; r < rows; r++) {
             String max = "%row_max_r" + r, newMax = "%new_max_r" + r, alpha = out.f32("%alpha_r" + r);
-            out.op("sub.f32 " + alpha + ", " + max + ", " + safe(newMax, r));
-            out.op("ex2.approx.ftz.f32 " + alpha + ", " + alpha);
-            out.op("mov.f32 " + max + ", " + newMax);
-            out.op("mul.f32 %row_sum_r" + r + ", %row_sum_r" + r + ", " + alpha);
-            for (int c = 0; c < valueCols; c++) out.op("mul.f32 " + Fragments.accAt(r, c) + ", " + Fragments.accAt(r, c) + ", " + alpha);
+            out.op("sub.f32", alpha, max, safe(newMax, r));
+            out.op("ex2.approx.ftz.f32", alpha, alpha);
+            out.op("mov.f32", max, newMax);
+            out.op("mul.f32", "%row_sum_r" + r, "%row_sum_r" + r, alpha);
+            for (int c = 0; c < valueCols; c++) out.op("mul.f32", Fragments.accAt(r, c), Fragments.accAt(r, c), alpha);
         }
         out.label(noRescale);
         for (int r = 0; r < rows; r++) {
             String negativeMax = out.f32("%neg_max_r" + r), sum = "%row_sum_r" + r;
-            out.op("neg.f32 " + negativeMax + ", " + safe("%row_max_r" + r, r));
+            out.op("neg.f32", negativeMax, safe("%row_max_r" + r, r));
             for (int c = 0; c < cols; c++) {
                 String s = Fragments.scoreAt(r, c);
-                if (foldScale()) out.op("fma.rn.f32 " + s + ", " + s + ", %scale2_r" + r + ", " + negativeMax);
-                else out.op("add.f32 " + s + ", " + s + ", " + negativeMax);
-                out.op("ex2.approx.ftz.f32 " + s + ", " + s);
-                out.op("add.f32 " + sum + ", " + sum + ", " + s);
+                if (foldScale()) out.op("fma.rn.f32", s, s, "%scale2_r" + r, negativeMax);
+                else out.op("add.f32", s, s, negativeMax);
+                out.op("ex2.approx.ftz.f32", s, s);
+                out.op("add.f32", sum, sum, s);
             }
         }
     }
@@ -342,8 +342,8 @@ final class AttentionEmitter {
     /** The max to subtract: 0 while the row has seen nothing (max −∞), so 2^(−∞ − 0) = 0, never NaN. */
     private String safe(String max, int r) {
         String allMasked = out.pred("%all_masked_r" + r), safeMax = out.f32("%safe_max_r" + r);
-        out.op("setp.eq.f32 " + allMasked + ", " + max + ", " + NEG_INF);
-        out.op("selp.f32 " + safeMax + ", 0f00000000, " + max + ", " + allMasked);
+        out.op("setp.eq.f32", allMasked, max, NEG_INF);
+        out.op("selp.f32", safeMax, "0f00000000", max, allMasked);
         return safeMax;
     }
 
@@ -356,8 +356,7 @@ final class AttentionEmitter {
                 for (int j = 0; j < 4; j++) {
                     int nt = 2 * kk + j / 2;
                     int base = (j % 2) * 2;
-                    out.op("cvt.rn." + type + "x2.f32 " + out.b32(Fragments.probA(mt, kk, j)) + ", "
-                            + Fragments.score(mt, nt, base + 1) + ", " + Fragments.score(mt, nt, base));
+                    out.op("cvt.rn." + type + "x2.f32", out.b32(Fragments.probA(mt, kk, j)), Fragments.score(mt, nt, base + 1), Fragments.score(mt, nt, base));
                 }
             }
         }
@@ -365,8 +364,8 @@ final class AttentionEmitter {
         String[] b = {out.b32("%vb0"), out.b32("%vb1"), out.b32("%vb2"), out.b32("%vb3")};
         for (int kk = 0; kk < config.blockN() / 16; kk++) {
             for (int dp = 0; dp < config.valueDim() / 16; dp++) {
-                out.op("add.u32 " + address + ", %lane_v_addr, " + (kk * 16 * config.vStride() + dp * 32));
-                out.op("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {" + String.join(", ", b) + "}, [" + address + "]");
+                out.op("add.u32", address, "%lane_v_addr", (kk * 16 * config.vStride() + dp * 32));
+                out.op("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16", "{" + String.join(", ", b) + "}", "[" + address + "]");
                 for (int mt = 0; mt < config.mTiles(); mt++) {
                     String[] a = new String[4];
                     for (int j = 0; j < 4; j++) a[j] = Fragments.probA(mt, kk, j);

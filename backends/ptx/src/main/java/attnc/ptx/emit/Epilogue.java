@@ -35,14 +35,14 @@ final class Epilogue {
         for (int r = 0; r < rows; r++) {
             String inverse = out.f32("%inverse_r" + r);
             if (softmax) normalise(r, inverse);
-            else out.op("mov.f32 " + inverse + ", 0f3F800000");
+            else out.op("mov.f32", inverse, "0f3F800000");
             for (int c = 0; c < valueCols; c++) {
-                out.op("mul.f32 " + out.f32("%o_norm_r" + r + "_c" + c) + ", " + Fragments.accAt(r, c) + ", " + inverse);
+                out.op("mul.f32", out.f32("%o_norm_r" + r + "_c" + c), Fragments.accAt(r, c), inverse);
             }
         }
         out.comment("output: " + Printer.expr(pattern.output()));
         for (int c = 0; c < valueCols; c++) {
-            out.op("mad.lo.s32 " + out.s32("%d_c" + c) + ", %t, 2, " + ((c / 2) * 8 + c % 2));
+            out.op("mad.lo.s32", out.s32("%d_c" + c), "%t", 2, ((c / 2) * 8 + c % 2));
             output.emit(Level.COL, 0, c);
         }
         for (int r = 0; r < rows; r++) {
@@ -55,34 +55,34 @@ final class Epilogue {
     private void normalise(int r, String inverse) {
         String sum = "%row_sum_r" + r, max = "%row_max_r" + r, partner = "%shuffled";
         for (int lane = 1; lane <= 2; lane *= 2) {
-            out.op("shfl.sync.bfly.b32 " + partner + ", " + sum + ", " + lane + ", 0x1f, 0xffffffff");
-            out.op("add.f32 " + sum + ", " + sum + ", " + partner);
+            out.op("shfl.sync.bfly.b32", partner, sum, lane, "0x1f", "0xffffffff");
+            out.op("add.f32", sum, sum, partner);
         }
         if (normValue != null) {
             out.comment("sink logit joins the denominator only");
             String sink = out.f32("%sink2_r" + r), top = out.f32("%top_r" + r), safe = out.f32("%top_safe_r" + r);
             String empty = out.pred("%top_empty_r" + r), rescale = out.f32("%rescale_r" + r), sinkWeight = out.f32("%sink_w_r" + r);
-            out.op("mul.f32 " + sink + ", " + normValue.result(r, 0) + ", " + AttentionEmitter.LOG2E);
-            out.op("max.f32 " + top + ", " + max + ", " + sink);
-            out.op("setp.eq.f32 " + empty + ", " + top + ", " + AttentionEmitter.NEG_INF);
-            out.op("selp.f32 " + safe + ", 0f00000000, " + top + ", " + empty);
-            out.op("sub.f32 " + rescale + ", " + max + ", " + safe);
-            out.op("ex2.approx.ftz.f32 " + rescale + ", " + rescale);
-            out.op("sub.f32 " + sinkWeight + ", " + sink + ", " + safe);
-            out.op("ex2.approx.ftz.f32 " + sinkWeight + ", " + sinkWeight);
-            out.op("mul.f32 " + sum + ", " + sum + ", " + rescale);
-            for (int c = 0; c < valueCols; c++) out.op("mul.f32 " + Fragments.accAt(r, c) + ", " + Fragments.accAt(r, c) + ", " + rescale);
-            out.op("add.f32 " + sum + ", " + sum + ", " + sinkWeight);
-            out.op("mov.f32 " + max + ", " + top);
+            out.op("mul.f32", sink, normValue.result(r, 0), AttentionEmitter.LOG2E);
+            out.op("max.f32", top, max, sink);
+            out.op("setp.eq.f32", empty, top, AttentionEmitter.NEG_INF);
+            out.op("selp.f32", safe, "0f00000000", top, empty);
+            out.op("sub.f32", rescale, max, safe);
+            out.op("ex2.approx.ftz.f32", rescale, rescale);
+            out.op("sub.f32", sinkWeight, sink, safe);
+            out.op("ex2.approx.ftz.f32", sinkWeight, sinkWeight);
+            out.op("mul.f32", sum, sum, rescale);
+            for (int c = 0; c < valueCols; c++) out.op("mul.f32", Fragments.accAt(r, c), Fragments.accAt(r, c), rescale);
+            out.op("add.f32", sum, sum, sinkWeight);
+            out.op("mov.f32", max, top);
         }
         String empty = out.pred("%empty_r" + r), lse = out.f32("%lse_r" + r), log = out.f32("%log_sum_r" + r);
-        out.op("setp.le.f32 " + empty + ", " + sum + ", 0f00000000");
-        out.op("rcp.rn.f32 " + inverse + ", " + sum);
-        out.op("selp.f32 " + inverse + ", 0f00000000, " + inverse + ", " + empty);
-        out.op("lg2.approx.f32 " + log + ", " + sum);
-        out.op("add.f32 " + lse + ", " + max + ", " + log);
-        out.op("mul.f32 " + lse + ", " + lse + ", " + AttentionEmitter.LN2);
-        out.op("selp.f32 " + lse + ", " + AttentionEmitter.NEG_INF + ", " + lse + ", " + empty);
+        out.op("setp.le.f32", empty, sum, "0f00000000");
+        out.op("rcp.rn.f32", inverse, sum);
+        out.op("selp.f32", inverse, "0f00000000", inverse, empty);
+        out.op("lg2.approx.f32", log, sum);
+        out.op("add.f32", lse, max, log);
+        out.op("mul.f32", lse, lse, AttentionEmitter.LN2);
+        out.op("selp.f32", lse, AttentionEmitter.NEG_INF, lse, empty);
     }
 
     private void store(boolean softmax) {
@@ -90,36 +90,36 @@ final class Epilogue {
         String rowIndex = out.s32("%out_row"), address = out.u64("%out_addr"), inside = out.pred("%row_inside");
         String lsePresent = out.pred("%lse_present"), lseWriter = out.pred("%lse_writer");
         if (softmax) {
-            out.op("setp.ne.u64 " + lsePresent + ", %lse, 0");
-            out.op("setp.eq.s32 " + lseWriter + ", %t, 0");
-            out.op("and.pred " + lseWriter + ", " + lseWriter + ", " + lsePresent);
+            out.op("setp.ne.u64", lsePresent, "%lse", 0);
+            out.op("setp.eq.s32", lseWriter, "%t", 0);
+            out.op("and.pred", lseWriter, lseWriter, lsePresent);
         }
         for (int r = 0; r < rows; r++) {
             String skip = out.newLabel("row_outside");
-            out.op("add.s32 " + rowIndex + ", %q_start, %row_r" + r);
-            out.op("setp.lt.s32 " + inside + ", " + rowIndex + ", %Nq");
-            out.op("@!" + inside + " bra " + skip);
-            out.op("mad.lo.s32 " + rowIndex + ", %bh, %Nq, " + rowIndex);
+            out.op("add.s32", rowIndex, "%q_start", "%row_r" + r);
+            out.op("setp.lt.s32", inside, rowIndex, "%Nq");
+            out.op("@!" + inside + " bra", skip);
+            out.op("mad.lo.s32", rowIndex, "%bh", "%Nq", rowIndex);
             if (softmax) {
                 String lseAddress = out.u64("%lse_addr");
-                out.op("mul.wide.s32 " + lseAddress + ", " + rowIndex + ", 4");
-                out.op("add.s64 " + lseAddress + ", %lse, " + lseAddress);
-                out.op("@" + lseWriter + " st.global.f32 [" + lseAddress + "], %lse_r" + r);
+                out.op("mul.wide.s32", lseAddress, rowIndex, 4);
+                out.op("add.s64", lseAddress, "%lse", lseAddress);
+                out.op("@" + lseWriter + " st.global.f32", "[" + lseAddress + "]", "%lse_r" + r);
             }
             int elementBytes = config.output().bytes();
-            out.op("mul.wide.s32 " + address + ", " + rowIndex + ", " + config.valueDim() * elementBytes);
-            out.op("add.s64 " + address + ", %out, " + address);
+            out.op("mul.wide.s32", address, rowIndex, config.valueDim() * elementBytes);
+            out.op("add.s64", address, "%out", address);
             String column = out.u64("%out_col");
-            out.op("mul.wide.s32 " + column + ", %t, " + 2 * elementBytes);
-            out.op("add.s64 " + address + ", " + address + ", " + column);
+            out.op("mul.wide.s32", column, "%t", 2 * elementBytes);
+            out.op("add.s64", address, address, column);
             for (int c = 0; c < valueCols; c += 2) {
                 String offset = "+" + (c / 2) * 8 * elementBytes;
                 if (config.output() == DType.FLOAT32) {
-                    out.op("st.global.v2.f32 [" + address + offset + "], {" + output.result(r, c) + ", " + output.result(r, c + 1) + "}");
+                    out.op("st.global.v2.f32", "[" + address + offset + "]", "{" + output.result(r, c) + ", " + output.result(r, c + 1) + "}");
                 } else {
                     String packed = out.b32("%out_pair");
-                    out.op("cvt.rn." + config.mmaType() + "x2.f32 " + packed + ", " + output.result(r, c + 1) + ", " + output.result(r, c));
-                    out.op("st.global.b32 [" + address + offset + "], " + packed);
+                    out.op("cvt.rn." + config.mmaType() + "x2.f32", packed, output.result(r, c + 1), output.result(r, c));
+                    out.op("st.global.b32", "[" + address + offset + "]", packed);
                 }
             }
             out.label(skip);

@@ -19,24 +19,24 @@ final class KernelLeaves implements Leaves {
 
     void setUp(PtxWriter out, Pattern pattern) {
         out.comment("thread, warp, lane; g = lane/4 is the row within an 8-row group, t = lane%4 the column pair");
-        out.op("mov.u32 " + out.s32("%thread") + ", %tid.x");
-        out.op("shr.s32 " + out.s32("%warp") + ", %thread, 5");
-        out.op("and.b32 " + out.s32("%lane") + ", %thread, 31");
-        out.op("shr.s32 " + out.s32("%g") + ", %lane, 2");
-        out.op("and.b32 " + out.s32("%t") + ", %lane, 3");
+        out.op("mov.u32", out.s32("%thread"), "%tid.x");
+        out.op("shr.s32", out.s32("%warp"), "%thread", 5);
+        out.op("and.b32", out.s32("%lane"), "%thread", 31);
+        out.op("shr.s32", out.s32("%g"), "%lane", 2);
+        out.op("and.b32", out.s32("%t"), "%lane", 3);
         signature.loadParams(out);
         out.comment("query block (the heaviest blocks of a causal mask first), batch, head, kv head (GQA)");
-        out.op("mov.u32 " + out.s32("%ctaid_x") + ", %ctaid.x");
-        out.op("mov.u32 " + out.s32("%nctaid_x") + ", %nctaid.x");
-        out.op("sub.s32 " + out.s32("%q_block") + ", %nctaid_x, %ctaid_x");
-        out.op("sub.s32 %q_block, %q_block, 1");
-        out.op("mov.u32 " + out.s32("%bh") + ", %ctaid.y");
-        out.op("div.s32 " + out.s32("%b") + ", %bh, %H");
-        out.op("rem.s32 " + out.s32("%h") + ", %bh, %H");
-        out.op("div.s32 " + out.s32("%group") + ", %H, %Hkv");
-        out.op("div.s32 " + out.s32("%hk") + ", %h, %group");
-        out.op("mul.lo.s32 " + out.s32("%q_start") + ", %q_block, " + config.blockM());
-        out.op("add.s32 " + out.s32("%q_first") + ", %q_start, %query_offset");
+        out.op("mov.u32", out.s32("%ctaid_x"), "%ctaid.x");
+        out.op("mov.u32", out.s32("%nctaid_x"), "%nctaid.x");
+        out.op("sub.s32", out.s32("%q_block"), "%nctaid_x", "%ctaid_x");
+        out.op("sub.s32", "%q_block", "%q_block", 1);
+        out.op("mov.u32", out.s32("%bh"), "%ctaid.y");
+        out.op("div.s32", out.s32("%b"), "%bh", "%H");
+        out.op("rem.s32", out.s32("%h"), "%bh", "%H");
+        out.op("div.s32", out.s32("%group"), "%H", "%Hkv");
+        out.op("div.s32", out.s32("%hk"), "%h", "%group");
+        out.op("mul.lo.s32", out.s32("%q_start"), "%q_block", config.blockM());
+        out.op("add.s32", out.s32("%q_first"), "%q_start", "%query_offset");
     }
 
     @Override

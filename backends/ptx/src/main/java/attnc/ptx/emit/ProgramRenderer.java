@@ -4,9 +4,10 @@ import attnc.ir.Index;
 import attnc.ir.Type;
 import attnc.lower.Instr;
 import attnc.lower.Opcode;
-import attnc.lower.Program.Level;
 import attnc.lower.Program;
+import attnc.lower.Program.Level;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Prints a lowered {@link Program} as PTX, one instruction (or a short fixed sequence) per
@@ -74,20 +75,20 @@ final class ProgramRenderer {
         Instr instr = program.instrs().get(i);
         String d = declare(i, row, col);
         switch (instr) {
-            case Instr.IntConst(int v) -> out.op("mov.s32 " + d + ", " + v);
-            case Instr.FloatConst(double v) -> out.op("mov.f32 " + d + ", " + PtxWriter.f32Literal(v));
-            case Instr.BoolConst(boolean v) -> out.op("setp." + (v ? "eq" : "ne") + ".s32 " + d + ", 0, 0");
-            case Instr.IndexValue(Index index) -> out.op("mov.s32 " + d + ", " + leaves.index(index, row, col));
-            case Instr.SizeValue(String n) -> out.op("mov.s32 " + d + ", " + leaves.size(n));
+            case Instr.IntConst(int v) -> out.op("mov.s32", d, v);
+            case Instr.FloatConst(double v) -> out.op("mov.f32", d, PtxWriter.f32Literal(v));
+            case Instr.BoolConst(boolean v) -> out.op(v ? "setp.eq.s32" : "setp.ne.s32", d, 0, 0);
+            case Instr.IndexValue(Index index) -> out.op("mov.s32", d, leaves.index(index, row, col));
+            case Instr.SizeValue(String n) -> out.op("mov.s32", d, leaves.size(n));
             case Instr.ParamValue(String n, Type t) -> {
-                if (t == Type.BOOL) out.op("setp.ne.s32 " + d + ", " + leaves.param(n) + ", 0");
-                else out.op("mov" + regType(t) + " " + d + ", " + leaves.param(n));
+                if (t == Type.BOOL) out.op("setp.ne.s32", d, leaves.param(n), 0);
+                else out.op("mov" + regType(t), d, leaves.param(n));
             }
-            case Instr.Score s -> out.op("mov.f32 " + d + ", " + leaves.score(row, col));
-            case Instr.Output o -> out.op("mov.f32 " + d + ", " + leaves.output(row, col));
+            case Instr.Score s -> out.op("mov.f32", d, leaves.score(row, col));
+            case Instr.Output o -> out.op("mov.f32", d, leaves.output(row, col));
             case Instr.Load load -> renderLoad(d, load, arg(load.offset(), row, col));
             case Instr.Member m -> renderMember(d, m, row, col);
-            case Instr.Op op -> renderOp(d, op, op.args().stream().map(a -> arg(a, row, col)).toList(), row, col);
+            case Instr.Op op -> renderOp(d, op, op.args().stream().map(a -> arg(a, row, col)).toList());
         }
     }
 
@@ -99,26 +100,26 @@ final class ProgramRenderer {
 
     private void renderLoad(String d, Instr.Load load, String offset) {
         String address = tmp(d, "addr", ".u64");
-        out.op("mul.wide.s32 " + address + ", " + offset + ", " + load.dtype().bytes());
-        out.op("add.s64 " + address + ", " + address + ", " + leaves.input(load.input()));
+        out.op("mul.wide.s32", address, offset, load.dtype().bytes());
+        out.op("add.s64", address, address, leaves.input(load.input()));
         switch (load.dtype()) {
-            case FLOAT32 -> out.op("ld.global.nc.f32 " + d + ", [" + address + "]");
-            case INT32 -> out.op("ld.global.nc.s32 " + d + ", [" + address + "]");
+            case FLOAT32 -> out.op("ld.global.nc.f32", d, "[" + address + "]");
+            case INT32 -> out.op("ld.global.nc.s32", d, "[" + address + "]");
             case BFLOAT16 -> {
                 String bits = tmp(d, "bits", ".b32");
-                out.op("ld.global.nc.u16 " + bits + ", [" + address + "]");
-                out.op("shl.b32 " + bits + ", " + bits + ", 16");
-                out.op("mov.b32 " + d + ", " + bits);
+                out.op("ld.global.nc.u16", bits, "[" + address + "]");
+                out.op("shl.b32", bits, bits, 16);
+                out.op("mov.b32", d, bits);
             }
             case FLOAT16 -> {
                 String half = tmp(d, "half", ".b16");
-                out.op("ld.global.nc.b16 " + half + ", [" + address + "]");
-                out.op("cvt.f32.f16 " + d + ", " + half);
+                out.op("ld.global.nc.b16", half, "[" + address + "]");
+                out.op("cvt.f32.f16", d, half);
             }
             case BOOL -> {
                 String bits = tmp(d, "byte", ".u32");
-                out.op("ld.global.nc.u8 " + bits + ", [" + address + "]");
-                out.op("setp.ne.u32 " + d + ", " + bits + ", 0");
+                out.op("ld.global.nc.u8", bits, "[" + address + "]");
+                out.op("setp.ne.u32", d, bits, 0);
             }
         }
     }
@@ -129,35 +130,58 @@ final class ProgramRenderer {
         String i = tmp(d, "i", ".s32"), address = tmp(d, "addr", ".u64"), element = tmp(d, "elem", ".s32");
         String done = tmp(d, "done", ".pred"), hit = tmp(d, "hit", ".pred");
         String loop = out.newLabel("member"), exit = out.newLabel("member_done");
-        out.op("setp.ne.s32 " + d + ", 0, 0");
-        out.op("mov.s32 " + i + ", 0");
+        out.op("setp.ne.s32", d, 0, 0);
+        out.op("mov.s32", i, 0);
         out.label(loop);
-        out.op("setp.ge.s32 " + done + ", " + i + ", " + width);
-        out.op("@" + done + " bra " + exit);
-        out.op("add.s32 " + element + ", " + rowOffset + ", " + i);
-        out.op("mul.wide.s32 " + address + ", " + element + ", 4");
-        out.op("add.s64 " + address + ", " + address + ", " + leaves.input(m.input()));
-        out.op("ld.global.nc.s32 " + element + ", [" + address + "]");
-        out.op("setp.eq.s32 " + hit + ", " + element + ", " + value);
-        out.op("or.pred " + d + ", " + d + ", " + hit);
-        out.op("add.s32 " + i + ", " + i + ", 1");
-        out.op("bra " + loop);
+        out.op("setp.ge.s32", done, i, width);
+        out.op("@" + done + " bra", exit);
+        out.op("add.s32", element, rowOffset, i);
+        out.op("mul.wide.s32", address, element, 4);
+        out.op("add.s64", address, address, leaves.input(m.input()));
+        out.op("ld.global.nc.s32", element, "[" + address + "]");
+        out.op("setp.eq.s32", hit, element, value);
+        out.op("or.pred", d, d, hit);
+        out.op("add.s32", i, i, 1);
+        out.op("bra", loop);
         out.label(exit);
     }
 
-    private void renderOp(String d, Instr.Op op, List<String> a, int row, int col) {
-        Type operand = op.operandType();
-        boolean isFloat = operand == Type.FLOAT, isBool = operand == Type.BOOL;
-        String t = isFloat ? ".f32" : ".s32";
+    /** An opcode over operands of one type. */
+    private record Typed(Opcode op, Type operand) {}
+
+    /** The operations that are one PTX instruction, by opcode and operand type: {@code opcode d, a[, b]}. */
+    private static final Map<Typed, String> SINGLE = Map.ofEntries(
+            Map.entry(new Typed(Opcode.ADD, Type.INT), "add.s32"), Map.entry(new Typed(Opcode.ADD, Type.FLOAT), "add.f32"),
+            Map.entry(new Typed(Opcode.SUB, Type.INT), "sub.s32"), Map.entry(new Typed(Opcode.SUB, Type.FLOAT), "sub.f32"),
+            Map.entry(new Typed(Opcode.MUL, Type.INT), "mul.lo.s32"), Map.entry(new Typed(Opcode.MUL, Type.FLOAT), "mul.f32"),
+            Map.entry(new Typed(Opcode.NEG, Type.INT), "neg.s32"), Map.entry(new Typed(Opcode.NEG, Type.FLOAT), "neg.f32"),
+            Map.entry(new Typed(Opcode.MIN, Type.INT), "min.s32"), Map.entry(new Typed(Opcode.MIN, Type.FLOAT), "min.f32"),
+            Map.entry(new Typed(Opcode.MAX, Type.INT), "max.s32"), Map.entry(new Typed(Opcode.MAX, Type.FLOAT), "max.f32"),
+            Map.entry(new Typed(Opcode.ABS, Type.INT), "abs.s32"), Map.entry(new Typed(Opcode.ABS, Type.FLOAT), "abs.f32"),
+            Map.entry(new Typed(Opcode.BIT_AND, Type.INT), "and.b32"), Map.entry(new Typed(Opcode.BIT_AND, Type.BOOL), "and.pred"),
+            Map.entry(new Typed(Opcode.BIT_OR, Type.INT), "or.b32"), Map.entry(new Typed(Opcode.BIT_OR, Type.BOOL), "or.pred"),
+            Map.entry(new Typed(Opcode.BIT_XOR, Type.INT), "xor.b32"), Map.entry(new Typed(Opcode.BIT_XOR, Type.BOOL), "xor.pred"),
+            Map.entry(new Typed(Opcode.BIT_NOT, Type.INT), "not.b32"), Map.entry(new Typed(Opcode.NOT, Type.BOOL), "not.pred"),
+            Map.entry(new Typed(Opcode.AND, Type.BOOL), "and.pred"), Map.entry(new Typed(Opcode.OR, Type.BOOL), "or.pred"),
+            Map.entry(new Typed(Opcode.LOG2, Type.FLOAT), "lg2.approx.ftz.f32"), Map.entry(new Typed(Opcode.SQRT, Type.FLOAT), "sqrt.rn.f32"),
+            Map.entry(new Typed(Opcode.TANH, Type.FLOAT), "tanh.approx.f32"), Map.entry(new Typed(Opcode.FLOOR, Type.FLOAT), "cvt.rmi.f32.f32"),
+            Map.entry(new Typed(Opcode.I2F, Type.INT), "cvt.rn.f32.s32"), Map.entry(new Typed(Opcode.F2I, Type.FLOAT), "cvt.rmi.s32.f32"));
+
+    private void renderOp(String d, Instr.Op op, List<String> a) {
+        String single = SINGLE.get(new Typed(op.op(), op.operandType()));
+        if (single != null) {
+            Object[] operands = new Object[a.size() + 1];
+            operands[0] = d;
+            for (int i = 0; i < a.size(); i++) operands[i + 1] = a.get(i);
+            out.op(single, operands);
+            return;
+        }
         switch (op.op()) {
-            case ADD -> out.op("add" + t + " " + d + ", " + a.get(0) + ", " + a.get(1));
-            case SUB -> out.op("sub" + t + " " + d + ", " + a.get(0) + ", " + a.get(1));
-            case MUL -> out.op((isFloat ? "mul.f32 " : "mul.lo.s32 ") + d + ", " + a.get(0) + ", " + a.get(1));
             case DIV -> {
-                if (isFloat) renderFloatDivide(d, op, a);
-                else renderFlooredDivide(d, op, a, false);
+                if (op.operandType() == Type.FLOAT) renderFloatDivide(d, op, a);
+                else renderFlooredDivide(d, a, false);
             }
-            case MOD -> renderFlooredDivide(d, op, a, true);
+            case MOD -> renderFlooredDivide(d, a, true);
             case SHL, SHR -> {
                 // PTX clamps shift counts; Semantics takes their low 5 bits, as Java does.
                 String count;
@@ -165,93 +189,76 @@ final class ProgramRenderer {
                     count = Integer.toString(c & 31);
                 } else {
                     count = tmp(d, "count", ".b32");
-                    out.op("and.b32 " + count + ", " + a.get(1) + ", 31");
+                    out.op("and.b32", count, a.get(1), 31);
                 }
-                out.op((op.op() == Opcode.SHL ? "shl.b32 " : "shr.s32 ") + d + ", " + a.get(0) + ", " + count);
+                out.op(op.op() == Opcode.SHL ? "shl.b32" : "shr.s32", d, a.get(0), count);
             }
-            case BIT_AND, BIT_OR, BIT_XOR -> {
-                String name = switch (op.op()) { case BIT_AND -> "and"; case BIT_OR -> "or"; default -> "xor"; };
-                out.op(name + (isBool ? ".pred " : ".b32 ") + d + ", " + a.get(0) + ", " + a.get(1));
-            }
-            case NEG -> out.op("neg" + t + " " + d + ", " + a.get(0));
-            case NOT -> out.op("not.pred " + d + ", " + a.get(0));
-            case BIT_NOT -> out.op("not.b32 " + d + ", " + a.get(0));
-            case LT, LE, GT, GE, EQ, NE -> renderCompare(d, op.op(), operand, a);
-            case AND -> out.op("and.pred " + d + ", " + a.get(0) + ", " + a.get(1));
-            case OR -> out.op("or.pred " + d + ", " + a.get(0) + ", " + a.get(1));
+            case LT, LE, GT, GE, EQ, NE -> renderCompare(d, op.op(), op.operandType(), a);
             case SELECT -> renderSelect(d, op.type(), a);
-            case MIN -> out.op("min" + regType(op.type()) + " " + d + ", " + a.get(0) + ", " + a.get(1));
-            case MAX -> out.op("max" + regType(op.type()) + " " + d + ", " + a.get(0) + ", " + a.get(1));
-            case ABS -> out.op("abs" + regType(op.type()) + " " + d + ", " + a.get(0));
             case EXP -> {
                 String scaled = tmp(d, "log2", ".f32");
-                out.op("mul.f32 " + scaled + ", " + a.get(0) + ", " + LOG2E);
-                out.op("ex2.approx.ftz.f32 " + d + ", " + scaled);
+                out.op("mul.f32", scaled, a.get(0), LOG2E);
+                out.op("ex2.approx.ftz.f32", d, scaled);
             }
             case LOG -> {
                 String log2 = tmp(d, "log2", ".f32");
-                out.op("lg2.approx.ftz.f32 " + log2 + ", " + a.get(0));
-                out.op("mul.f32 " + d + ", " + log2 + ", " + LN2);
+                out.op("lg2.approx.ftz.f32", log2, a.get(0));
+                out.op("mul.f32", d, log2, LN2);
             }
-            case LOG2 -> out.op("lg2.approx.ftz.f32 " + d + ", " + a.get(0));
-            case SQRT -> out.op("sqrt.rn.f32 " + d + ", " + a.get(0));
-            case TANH -> out.op("tanh.approx.f32 " + d + ", " + a.get(0));
             case SIGMOID -> {
                 // sigmoid(x) = 0.5 + 0.5·tanh(x/2): one hardware tanh, no division.
                 String half = tmp(d, "half", ".f32");
-                out.op("mul.f32 " + half + ", " + a.get(0) + ", 0f3F000000");
-                out.op("tanh.approx.f32 " + half + ", " + half);
-                out.op("fma.rn.f32 " + d + ", " + half + ", 0f3F000000, 0f3F000000");
+                out.op("mul.f32", half, a.get(0), "0f3F000000");
+                out.op("tanh.approx.f32", half, half);
+                out.op("fma.rn.f32", d, half, "0f3F000000", "0f3F000000");
             }
-            case FLOOR -> out.op("cvt.rmi.f32.f32 " + d + ", " + a.get(0));
             case BITLEN -> {
                 String zeros = tmp(d, "clz", ".u32");
-                out.op("clz.b32 " + zeros + ", " + a.get(0));
-                out.op("sub.s32 " + d + ", 32, " + zeros);
+                out.op("clz.b32", zeros, a.get(0));
+                out.op("sub.s32", d, 32, zeros);
             }
-            case I2F -> out.op("cvt.rn.f32.s32 " + d + ", " + a.get(0));
-            case F2I -> out.op("cvt.rmi.s32.f32 " + d + ", " + a.get(0));
+            default -> throw new IllegalStateException(op.op() + " on " + op.operandType() + " operands");
         }
     }
 
     /** PTX's own rewrite: division by a constant becomes a multiplication by its reciprocal (softcap's s / 30 runs per element). */
     private void renderFloatDivide(String d, Instr.Op op, List<String> a) {
         if (program.instrs().get(op.args().get(1)) instanceof Instr.FloatConst(double c) && c != 0) {
-            out.op("mul.f32 " + d + ", " + a.get(0) + ", " + PtxWriter.f32Literal(1.0 / c));
+            out.op("mul.f32", d, a.get(0), PtxWriter.f32Literal(1.0 / c));
         } else {
-            out.op("div.rn.f32 " + d + ", " + a.get(0) + ", " + a.get(1));
+            out.op("div.rn.f32", d, a.get(0), a.get(1));
         }
     }
 
     /** Floored int division or modulo, a zero divisor giving 0 (powers of two arrive as shifts and masks). */
-    private void renderFlooredDivide(String d, Instr.Op op, List<String> a, boolean modulo) {
+    private void renderFlooredDivide(String d, List<String> a, boolean modulo) {
         String x = a.get(0), y = a.get(1);
         String quotient = tmp(d, "quot", ".s32"), remainder = tmp(d, "rem", ".s32"), signs = tmp(d, "signs", ".b32");
         String inexact = tmp(d, "inexact", ".pred"), opposite = tmp(d, "opposite", ".pred"), zero = tmp(d, "zero", ".pred");
-        out.op("rem.s32 " + remainder + ", " + x + ", " + y);
-        out.op("setp.ne.s32 " + inexact + ", " + remainder + ", 0");
-        out.op("xor.b32 " + signs + ", " + remainder + ", " + y);
-        out.op("setp.lt.s32 " + opposite + ", " + signs + ", 0");
-        out.op("and.pred " + opposite + ", " + opposite + ", " + inexact);
-        out.op("setp.eq.s32 " + zero + ", " + y + ", 0");
+        out.op("rem.s32", remainder, x, y);
+        out.op("setp.ne.s32", inexact, remainder, 0);
+        out.op("xor.b32", signs, remainder, y);
+        out.op("setp.lt.s32", opposite, signs, 0);
+        out.op("and.pred", opposite, opposite, inexact);
+        out.op("setp.eq.s32", zero, y, 0);
         if (modulo) {
             String adjusted = tmp(d, "adjusted", ".s32");
-            out.op("add.s32 " + adjusted + ", " + remainder + ", " + y);
-            out.op("selp.s32 " + remainder + ", " + adjusted + ", " + remainder + ", " + opposite);
-            out.op("selp.s32 " + d + ", 0, " + remainder + ", " + zero);
+            out.op("add.s32", adjusted, remainder, y);
+            out.op("selp.s32", remainder, adjusted, remainder, opposite);
+            out.op("selp.s32", d, 0, remainder, zero);
         } else {
-            out.op("div.s32 " + quotient + ", " + x + ", " + y);
+            out.op("div.s32", quotient, x, y);
             String adjusted = tmp(d, "adjusted", ".s32");
-            out.op("sub.s32 " + adjusted + ", " + quotient + ", 1");
-            out.op("selp.s32 " + quotient + ", " + adjusted + ", " + quotient + ", " + opposite);
-            out.op("selp.s32 " + d + ", 0, " + quotient + ", " + zero);
+            out.op("sub.s32", adjusted, quotient, 1);
+            out.op("selp.s32", quotient, adjusted, quotient, opposite);
+            out.op("selp.s32", d, 0, quotient, zero);
         }
     }
 
     private void renderCompare(String d, Opcode code, Type operand, List<String> a) {
         if (operand == Type.BOOL) {
-            out.op("xor.pred " + d + ", " + a.get(0) + ", " + a.get(1));
-            if (code == Opcode.EQ) out.op("not.pred " + d + ", " + d);
+            out.op("xor.pred", d, a.get(0), a.get(1));
+            if (code == Opcode.EQ) out.op("not.pred", d, d);
             else if (code != Opcode.NE) throw new IllegalStateException(code + " on bools");
             return;
         }
@@ -260,19 +267,19 @@ final class ProgramRenderer {
             // Java's != is true when either side is NaN: the unordered form.
             default -> operand == Type.FLOAT ? "neu" : "ne";
         };
-        out.op("setp." + cmp + (operand == Type.FLOAT ? ".f32 " : ".s32 ") + d + ", " + a.get(0) + ", " + a.get(1));
+        out.op("setp." + cmp + (operand == Type.FLOAT ? ".f32" : ".s32"), d, a.get(0), a.get(1));
     }
 
     private void renderSelect(String d, Type type, List<String> a) {
         String c = a.get(0), t = a.get(1), f = a.get(2);
         if (type != Type.BOOL) {
-            out.op("selp" + (type == Type.FLOAT ? ".f32 " : ".s32 ") + d + ", " + t + ", " + f + ", " + c);
+            out.op("selp" + (type == Type.FLOAT ? ".f32" : ".s32"), d, t, f, c);
             return;
         }
         String whenTrue = tmp(d, "if_true", ".pred"), whenFalse = tmp(d, "if_false", ".pred");
-        out.op("and.pred " + whenTrue + ", " + c + ", " + t);
-        out.op("not.pred " + whenFalse + ", " + c);
-        out.op("and.pred " + whenFalse + ", " + whenFalse + ", " + f);
-        out.op("or.pred " + d + ", " + whenTrue + ", " + whenFalse);
+        out.op("and.pred", whenTrue, c, t);
+        out.op("not.pred", whenFalse, c);
+        out.op("and.pred", whenFalse, whenFalse, f);
+        out.op("or.pred", d, whenTrue, whenFalse);
     }
 }

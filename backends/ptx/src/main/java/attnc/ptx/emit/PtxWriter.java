@@ -26,9 +26,20 @@ final class PtxWriter {
     String u64(String name) { return reg(".u64", name); }
     String pred(String name) { return reg(".pred", name); }
 
-    /** One instruction; the semicolon is added. */
+    /** One instruction written out whole; the semicolon is added. */
     PtxWriter op(String instruction) {
         body.append("\t").append(instruction).append(";\n");
+        return this;
+    }
+
+    /**
+     * {@code opcode operand, operand, ...;}: the opcode (with its guard, {@code @%p bra}) and its
+     * operands, registers, immediates or addresses as PTX spells them.
+     */
+    PtxWriter op(String opcode, Object... operands) {
+        body.append("\t").append(opcode);
+        for (int i = 0; i < operands.length; i++) body.append(i == 0 ? " " : ", ").append(operands[i]);
+        body.append(";\n");
         return this;
     }
 

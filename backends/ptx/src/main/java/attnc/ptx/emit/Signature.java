@@ -53,10 +53,10 @@ public record Signature(List<String> inputs, List<String> extraSizes, List<Param
             String type = declaration[0], name = declaration[1];
             String reg = "%" + name.substring(2);
             if (type.equals(".u64")) {
-                out.op("ld.param.u64 " + out.u64(reg) + ", [" + name + "]");
-                out.op("cvta.to.global.u64 " + reg + ", " + reg);
+                out.op("ld.param.u64", out.u64(reg), "[" + name + "]");
+                out.op("cvta.to.global.u64", reg, reg);
             } else {
-                out.op("ld.param" + type + " " + out.reg(type, reg) + ", [" + name + "]");
+                out.op("ld.param" + type, out.reg(type, reg), "[" + name + "]");
             }
         }
     }

@@ -29,84 +29,84 @@ final class TileLoader {
     void setUp(KernelLeaves leaves) {
         int d2 = config.headDim() * 2, dv2 = config.valueDim() * 2;
         out.blank().comment("shared memory: Q tile, then K stages, then V stages (rows padded by 16 bytes)");
-        out.op("mov.u32 " + out.u32("%smem_q") + ", attnc_smem");
-        out.op("add.u32 " + out.u32("%smem_k") + ", %smem_q, " + config.qBytes());
-        out.op("add.u32 " + out.u32("%smem_v") + ", %smem_k, " + config.stages() * config.kStageBytes());
+        out.op("mov.u32", out.u32("%smem_q"), "attnc_smem");
+        out.op("add.u32", out.u32("%smem_k"), "%smem_q", config.qBytes());
+        out.op("add.u32", out.u32("%smem_v"), "%smem_k", config.stages() * config.kStageBytes());
         out.comment("global bases of this (b, h): Q rows from q_start, K/V of the kv head");
         String index = out.u64("%row_index");
-        out.op("mad.lo.s32 " + out.s32("%q_row0") + ", %bh, %Nq, %q_start");
-        out.op("mul.wide.s32 " + index + ", %q_row0, " + d2);
-        out.op("add.s64 " + out.u64("%q_base") + ", %q, " + index);
-        out.op("mad.lo.s32 " + out.s32("%kv_head") + ", %b, %Hkv, %hk");
-        out.op("mul.lo.s32 " + out.s32("%kv_row0") + ", %kv_head, %Nkv");
-        out.op("mul.wide.s32 " + index + ", %kv_row0, " + d2);
-        out.op("add.s64 " + out.u64("%k_base") + ", %k, " + index);
-        out.op("mul.wide.s32 " + index + ", %kv_row0, " + dv2);
-        out.op("add.s64 " + out.u64("%v_base") + ", %v, " + index);
+        out.op("mad.lo.s32", out.s32("%q_row0"), "%bh", "%Nq", "%q_start");
+        out.op("mul.wide.s32", index, "%q_row0", d2);
+        out.op("add.s64", out.u64("%q_base"), "%q", index);
+        out.op("mad.lo.s32", out.s32("%kv_head"), "%b", "%Hkv", "%hk");
+        out.op("mul.lo.s32", out.s32("%kv_row0"), "%kv_head", "%Nkv");
+        out.op("mul.wide.s32", index, "%kv_row0", d2);
+        out.op("add.s64", out.u64("%k_base"), "%k", index);
+        out.op("mul.wide.s32", index, "%kv_row0", dv2);
+        out.op("add.s64", out.u64("%v_base"), "%v", index);
         out.comment("this thread's 16-byte chunks: column chunk tid % chunks of rows tid / chunks + pass · rows per pass");
         chunkOffsets("k", kChunks, d2, config.qStride());
         chunkOffsets("v", vChunks, dv2, config.vStride());
         out.comment("ldmatrix lane addresses: lanes 8j..8j+7 point at the rows of 8×8 matrix j");
-        out.op("shr.s32 " + out.s32("%matrix") + ", %lane, 3");
-        out.op("and.b32 " + out.s32("%matrix_row") + ", %lane, 7");
+        out.op("shr.s32", out.s32("%matrix"), "%lane", 3);
+        out.op("and.b32", out.s32("%matrix_row"), "%lane", 7);
         // Q (A operand): matrices (rows 0-7, k 0-7), (rows 8-15, k 0-7), (rows 0-7, k 8-15), (rows 8-15, k 8-15).
         laneAddress("%lane_q_off", 1, 2, config.qStride());
         // K (B operand, not transposed): (n 0-7, k lo), (n 0-7, k hi), (n 8-15, k lo), (n 8-15, k hi).
         laneAddress("%lane_k_off", 2, 1, config.qStride());
         // V (B operand, transposed): (kv 0-7, d lo), (kv 8-15, d lo), (kv 0-7, d hi), (kv 8-15, d hi).
         laneAddress("%lane_v_off", 1, 2, config.vStride());
-        out.op("mad.lo.s32 " + out.s32("%warp_q_off") + ", %warp, " + 16 * config.mTiles() * config.qStride() + ", %lane_q_off");
-        out.op("add.u32 " + out.u32("%lane_q_addr") + ", %smem_q, %warp_q_off");
+        out.op("mad.lo.s32", out.s32("%warp_q_off"), "%warp", 16 * config.mTiles() * config.qStride(), "%lane_q_off");
+        out.op("add.u32", out.u32("%lane_q_addr"), "%smem_q", "%warp_q_off");
         out.comment("the tile list of this query block: [count, entries...], entry = kv tile | FULL bit");
-        out.op("mad.lo.s32 " + out.s32("%slot") + ", %b, %slot_stride_b, 0");
-        out.op("mad.lo.s32 %slot, %h, %slot_stride_h, %slot");
-        out.op("mad.lo.s32 " + out.s32("%list_row") + ", %slot, %nctaid_x, %q_block");
-        out.op("add.s32 " + out.s32("%list_width") + ", %kv_tiles, 1");
-        out.op("mul.lo.s32 %list_row, %list_row, %list_width");
-        out.op("mul.wide.s32 " + index + ", %list_row, 4");
-        out.op("add.s64 " + out.u64("%tile_list") + ", %tiles, " + index);
-        out.op("ld.global.s32 " + out.s32("%tile_count") + ", [%tile_list]");
-        out.op("mov.s32 " + out.s32("%stage_read") + ", 0");
-        out.op("mov.s32 " + out.s32("%stage_write") + ", " + (config.stages() - 1));
+        out.op("mad.lo.s32", out.s32("%slot"), "%b", "%slot_stride_b", 0);
+        out.op("mad.lo.s32", "%slot", "%h", "%slot_stride_h", "%slot");
+        out.op("mad.lo.s32", out.s32("%list_row"), "%slot", "%nctaid_x", "%q_block");
+        out.op("add.s32", out.s32("%list_width"), "%kv_tiles", 1);
+        out.op("mul.lo.s32", "%list_row", "%list_row", "%list_width");
+        out.op("mul.wide.s32", index, "%list_row", 4);
+        out.op("add.s64", out.u64("%tile_list"), "%tiles", index);
+        out.op("ld.global.s32", out.s32("%tile_count"), "[%tile_list]");
+        out.op("mov.s32", out.s32("%stage_read"), 0);
+        out.op("mov.s32", out.s32("%stage_write"), (config.stages() - 1));
     }
 
     /** Lane offset into a tile for ldmatrix: row (matrix & rowBit ? 8 : 0) + matrix_row, chunk (matrix & colBit ? 1 : 0). */
     private void laneAddress(String reg, int rowBit, int colBit, int stride) {
         String rowSel = out.s32(reg + "_rowsel"), colSel = out.s32(reg + "_colsel");
-        out.op("and.b32 " + rowSel + ", %matrix, " + rowBit);
-        out.op("shr.s32 " + rowSel + ", " + rowSel + ", " + Integer.numberOfTrailingZeros(rowBit));
-        out.op("mad.lo.s32 " + rowSel + ", " + rowSel + ", 8, %matrix_row");
-        out.op("and.b32 " + colSel + ", %matrix, " + colBit);
-        out.op("shr.s32 " + colSel + ", " + colSel + ", " + Integer.numberOfTrailingZeros(colBit));
-        out.op("mul.lo.s32 " + colSel + ", " + colSel + ", 16");
-        out.op("mad.lo.s32 " + out.s32(reg) + ", " + rowSel + ", " + stride + ", " + colSel);
+        out.op("and.b32", rowSel, "%matrix", rowBit);
+        out.op("shr.s32", rowSel, rowSel, Integer.numberOfTrailingZeros(rowBit));
+        out.op("mad.lo.s32", rowSel, rowSel, 8, "%matrix_row");
+        out.op("and.b32", colSel, "%matrix", colBit);
+        out.op("shr.s32", colSel, colSel, Integer.numberOfTrailingZeros(colBit));
+        out.op("mul.lo.s32", colSel, colSel, 16);
+        out.op("mad.lo.s32", out.s32(reg), rowSel, stride, colSel);
     }
 
     private void chunkOffsets(String tensor, int chunks, int rowBytes, int stride) {
         String row = out.s32("%" + tensor + "_chunk_row"), col = out.s32("%" + tensor + "_chunk_col");
-        out.op("div.s32 " + row + ", %thread, " + chunks);
-        out.op("rem.s32 " + col + ", %thread, " + chunks);
+        out.op("div.s32", row, "%thread", chunks);
+        out.op("rem.s32", col, "%thread", chunks);
         String global = out.s32("%" + tensor + "_chunk_goff");
-        out.op("mul.lo.s32 " + global + ", " + col + ", 16");
-        out.op("mad.lo.s32 " + global + ", " + row + ", " + rowBytes + ", " + global);
+        out.op("mul.lo.s32", global, col, 16);
+        out.op("mad.lo.s32", global, row, rowBytes, global);
         String shared = out.s32("%" + tensor + "_chunk_soff");
-        out.op("mul.lo.s32 " + shared + ", " + col + ", 16");
-        out.op("mad.lo.s32 " + shared + ", " + row + ", " + stride + ", " + shared);
+        out.op("mul.lo.s32", shared, col, 16);
+        out.op("mad.lo.s32", shared, row, stride, shared);
     }
 
     void loadQuery() {
         int rowsPerPass = config.threads() / kChunks;
         String global = out.u64("%q_src"), shared = out.u32("%q_dst"), ok = out.pred("%row_in"), bytes = out.u32("%copy_bytes");
         String left = out.s32("%q_rows_left");
-        out.op("sub.s32 " + left + ", %Nq, %q_start");
-        out.op("cvt.s64.s32 " + global + ", %k_chunk_goff");
-        out.op("add.s64 " + global + ", %q_base, " + global);
-        out.op("add.u32 " + shared + ", %smem_q, %k_chunk_soff");
+        out.op("sub.s32", left, "%Nq", "%q_start");
+        out.op("cvt.s64.s32", global, "%k_chunk_goff");
+        out.op("add.s64", global, "%q_base", global);
+        out.op("add.u32", shared, "%smem_q", "%k_chunk_soff");
         String rowReg = out.s32("%copy_row");
         for (int pass = 0; pass < config.blockM() / rowsPerPass; pass++) {
-            out.op("add.s32 " + rowReg + ", %k_chunk_row, " + pass * rowsPerPass);
-            out.op("setp.lt.s32 " + ok + ", " + rowReg + ", " + left);
-            out.op("selp.u32 " + bytes + ", 16, 0, " + ok);
+            out.op("add.s32", rowReg, "%k_chunk_row", pass * rowsPerPass);
+            out.op("setp.lt.s32", ok, rowReg, left);
+            out.op("selp.u32", bytes, 16, 0, ok);
             copy(shared, pass * rowsPerPass * config.qStride(), global, "%q_base", (long) pass * rowsPerPass * config.headDim() * 2, ok, bytes);
         }
         out.op("cp.async.commit_group");
@@ -115,23 +115,23 @@ final class TileLoader {
     /** One 16-byte copy; a row out of range reads nothing from a valid address and writes zeros. */
     private void copy(String shared, int sharedOffset, String global, String fallback, long globalOffset, String ok, String bytes) {
         String source = out.u64("%copy_src");
-        out.op("add.s64 " + source + ", " + global + ", " + globalOffset);
-        out.op("selp.b64 " + source + ", " + source + ", " + fallback + ", " + ok);
-        out.op("cp.async.cg.shared.global [" + shared + "+" + sharedOffset + "], [" + source + "], 16, " + bytes);
+        out.op("add.s64", source, global, globalOffset);
+        out.op("selp.b64", source, source, fallback, ok);
+        out.op("cp.async.cg.shared.global", "[" + shared + "+" + sharedOffset + "]", "[" + source + "]", 16, bytes);
     }
 
     /** The first stages − 1 tiles of the list. */
     void prefetch() {
         out.comment("entries of tiles already requested, oldest first: the loop reads its tile from here, not from memory");
-        for (int s = 0; s < config.stages() - 1; s++) out.op("mov.s32 " + out.s32("%pending_" + s) + ", 0");
+        for (int s = 0; s < config.stages() - 1; s++) out.op("mov.s32", out.s32("%pending_" + s), 0);
         for (int s = 0; s < config.stages() - 1; s++) {
             String skip = out.newLabel("prefetch_skip");
-            out.op("setp.le.s32 " + out.pred("%no_tile") + ", %tile_count, " + s);
-            out.op("@%no_tile bra.uni " + skip);
-            out.op("mov.s32 " + out.s32("%load_i") + ", " + s);
-            out.op("mov.s32 " + out.s32("%load_stage") + ", " + s);
+            out.op("setp.le.s32", out.pred("%no_tile"), "%tile_count", s);
+            out.op("@%no_tile bra.uni", skip);
+            out.op("mov.s32", out.s32("%load_i"), s);
+            out.op("mov.s32", out.s32("%load_stage"), s);
             loadTile();
-            out.op("mov.s32 %pending_" + s + ", %load_entry");
+            out.op("mov.s32", "%pending_" + s, "%load_entry");
             out.label(skip);
             out.op("cp.async.commit_group");
         }
@@ -140,23 +140,23 @@ final class TileLoader {
     /** Inside the loop, after {@link #currentTile}: the tile stages − 1 ahead, into the stage just freed. */
     void prefetchNext() {
         String skip = out.newLabel("prefetch_skip");
-        out.op("add.s32 %load_i, %tile_i, " + (config.stages() - 1));
-        out.op("setp.ge.s32 %no_tile, %load_i, %tile_count");
-        out.op("@%no_tile bra.uni " + skip);
-        out.op("mov.s32 %load_stage, %stage_write");
+        out.op("add.s32", "%load_i", "%tile_i", (config.stages() - 1));
+        out.op("setp.ge.s32", "%no_tile", "%load_i", "%tile_count");
+        out.op("@%no_tile bra.uni", skip);
+        out.op("mov.s32", "%load_stage", "%stage_write");
         loadTile();
-        out.op("mov.s32 %pending_" + (config.stages() - 2) + ", %load_entry");
+        out.op("mov.s32", "%pending_" + (config.stages() - 2), "%load_entry");
         out.label(skip);
         out.op("cp.async.commit_group");
     }
 
     private void loadTile() {
-        out.op("mul.wide.s32 %row_index, %load_i, 4");
-        out.op("add.s64 " + out.u64("%entry_addr") + ", %tile_list, %row_index");
-        out.op("ld.global.s32 " + out.s32("%load_entry") + ", [%entry_addr+4]");
-        out.op("and.b32 " + out.s32("%load_tile") + ", %load_entry, " + (FULL_BIT - 1));
-        out.op("mul.lo.s32 " + out.s32("%load_kv") + ", %load_tile, " + config.blockN());
-        out.op("sub.s32 " + out.s32("%kv_rows_left") + ", %Nkv, %load_kv");
+        out.op("mul.wide.s32", "%row_index", "%load_i", 4);
+        out.op("add.s64", out.u64("%entry_addr"), "%tile_list", "%row_index");
+        out.op("ld.global.s32", out.s32("%load_entry"), "[%entry_addr+4]");
+        out.op("and.b32", out.s32("%load_tile"), "%load_entry", (FULL_BIT - 1));
+        out.op("mul.lo.s32", out.s32("%load_kv"), "%load_tile", config.blockN());
+        out.op("sub.s32", out.s32("%kv_rows_left"), "%Nkv", "%load_kv");
         copyTile("k", "%k_base", config.headDim() * 2, kChunks, "%smem_k", config.kStageBytes(), config.qStride());
         copyTile("v", "%v_base", config.valueDim() * 2, vChunks, "%smem_v", config.vStageBytes(), config.vStride());
     }
@@ -164,40 +164,40 @@ final class TileLoader {
     private void copyTile(String tensor, String base, int rowBytes, int chunks, String smem, int stageBytes, int stride) {
         int rowsPerPass = config.threads() / chunks;
         String global = out.u64("%" + tensor + "_src"), shared = out.u32("%" + tensor + "_dst");
-        out.op("mul.wide.s32 " + global + ", %load_kv, " + rowBytes);
-        out.op("add.s64 " + global + ", " + global + ", " + base);
-        out.op("cvt.s64.s32 %row_index, %" + tensor + "_chunk_goff");
-        out.op("add.s64 " + global + ", " + global + ", %row_index");
-        out.op("mad.lo.s32 " + shared + ", %load_stage, " + stageBytes + ", %" + tensor + "_chunk_soff");
-        out.op("add.u32 " + shared + ", " + shared + ", " + smem);
+        out.op("mul.wide.s32", global, "%load_kv", rowBytes);
+        out.op("add.s64", global, global, base);
+        out.op("cvt.s64.s32", "%row_index", "%" + tensor + "_chunk_goff");
+        out.op("add.s64", global, global, "%row_index");
+        out.op("mad.lo.s32", shared, "%load_stage", stageBytes, "%" + tensor + "_chunk_soff");
+        out.op("add.u32", shared, shared, smem);
         for (int pass = 0; pass < config.blockN() / rowsPerPass; pass++) {
-            out.op("add.s32 %copy_row, %" + tensor + "_chunk_row, " + pass * rowsPerPass);
-            out.op("setp.lt.s32 %row_in, %copy_row, %kv_rows_left");
-            out.op("selp.u32 %copy_bytes, 16, 0, %row_in");
+            out.op("add.s32", "%copy_row", "%" + tensor + "_chunk_row", pass * rowsPerPass);
+            out.op("setp.lt.s32", "%row_in", "%copy_row", "%kv_rows_left");
+            out.op("selp.u32", "%copy_bytes", 16, 0, "%row_in");
             copy(shared, pass * rowsPerPass * stride, global, base, (long) pass * rowsPerPass * rowBytes, "%row_in", "%copy_bytes");
         }
     }
 
     /** Reads the current entry: its first kv position, whether it is FULL, and the stage's ldmatrix addresses. */
     void currentTile() {
-        out.op("mov.s32 " + out.s32("%entry") + ", %pending_0");
-        for (int k = 0; k + 1 < config.stages() - 1; k++) out.op("mov.s32 %pending_" + k + ", %pending_" + (k + 1));
-        out.op("and.b32 " + out.s32("%kv_tile") + ", %entry, " + (FULL_BIT - 1));
-        out.op("mul.lo.s32 " + out.s32("%kv_first") + ", %kv_tile, " + config.blockN());
-        out.op("and.b32 " + out.s32("%full_bit") + ", %entry, " + FULL_BIT);
-        out.op("setp.ne.s32 " + out.pred("%tile_full") + ", %full_bit, 0");
-        out.op("mad.lo.s32 " + out.s32("%k_stage") + ", %stage_read, " + config.kStageBytes() + ", %lane_k_off");
-        out.op("add.u32 " + out.u32("%lane_k_addr") + ", %smem_k, %k_stage");
-        out.op("mad.lo.s32 " + out.s32("%v_stage") + ", %stage_read, " + config.vStageBytes() + ", %lane_v_off");
-        out.op("add.u32 " + out.u32("%lane_v_addr") + ", %smem_v, %v_stage");
+        out.op("mov.s32", out.s32("%entry"), "%pending_0");
+        for (int k = 0; k + 1 < config.stages() - 1; k++) out.op("mov.s32", "%pending_" + k, "%pending_" + (k + 1));
+        out.op("and.b32", out.s32("%kv_tile"), "%entry", (FULL_BIT - 1));
+        out.op("mul.lo.s32", out.s32("%kv_first"), "%kv_tile", config.blockN());
+        out.op("and.b32", out.s32("%full_bit"), "%entry", FULL_BIT);
+        out.op("setp.ne.s32", out.pred("%tile_full"), "%full_bit", 0);
+        out.op("mad.lo.s32", out.s32("%k_stage"), "%stage_read", config.kStageBytes(), "%lane_k_off");
+        out.op("add.u32", out.u32("%lane_k_addr"), "%smem_k", "%k_stage");
+        out.op("mad.lo.s32", out.s32("%v_stage"), "%stage_read", config.vStageBytes(), "%lane_v_off");
+        out.op("add.u32", out.u32("%lane_v_addr"), "%smem_v", "%v_stage");
     }
 
     /** Rotates the read and write stages of the ring. */
     void advance() {
         for (String stage : new String[] {"%stage_read", "%stage_write"}) {
-            out.op("add.s32 " + stage + ", " + stage + ", 1");
-            out.op("setp.eq.s32 %no_tile, " + stage + ", " + config.stages());
-            out.op("selp.s32 " + stage + ", 0, " + stage + ", %no_tile");
+            out.op("add.s32", stage, stage, 1);
+            out.op("setp.eq.s32", "%no_tile", stage, config.stages());
+            out.op("selp.s32", stage, 0, stage, "%no_tile");
         }
     }
 }

@@ -1,0 +1,91 @@
+package attnc.lower;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import attnc.front.Frontend;
+import attnc.ir.Expr;
+import attnc.ir.Index;
+import attnc.ir.Pattern;
+import attnc.lower.Program.Level;
+import attnc.pass.Passes;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The lowered stage: levels, liveness and the facts kernels shape themselves by. */
+class LoweredPatternTest {
+
+    private static LoweredPattern lower(String text) throws Exception {
+        return LowerPattern.lower(Passes.optimize(Frontend.compile("t", text), Map.of()));
+    }
+
+    @Test
+    void levelsFollowTheIndicesAndTheScoreIsPerElement() throws Exception {
+        LoweredPattern p = lower("input slopes: float32[H]\nmask: q + 1 > kv\nscore: s + slopes[h] * float(kv - q)\noutput: o * float(d + 1)");
+        Program mask = p.visibility();
+        assertEquals(Level.ELEMENT, mask.resultLevel());
+        for (int i = 0; i < mask.instrs().size(); i++) {
+            Level expected = switch (mask.instrs().get(i)) {
+                case Instr.IndexValue(Index index) when index == Index.Q -> Level.ROW;
+                case Instr.IndexValue(Index index) when index == Index.KV -> Level.COL;
+                case Instr.IntConst c -> Level.UNIFORM;
+                default -> null;
+            };
+            if (expected != null) assertEquals(expected, mask.level(i), mask.toString());
+        }
+        int score = indexOf(p.score(), new Instr.Score());
+        assertEquals(Set.of(Index.Q, Index.KV), p.score().dependsOn(score), "s is one value per (q, kv)");
+        assertEquals(Level.ELEMENT, p.score().level(score));
+        assertEquals(Level.ELEMENT, p.output().level(indexOf(p.output(), new Instr.Output())), "o is one value per (q, d)");
+        assertEquals(Set.of("slopes"), p.score().inputs());
+        assertEquals(Set.of("slopes"), p.inputs());
+    }
+
+    @Test
+    void onlyWhatTheResultNeedsIsLive() {
+        // Register 1 (kv) is computed by nobody the result needs.
+        Program program = new Program(List.of(new Instr.IndexValue(Index.Q), new Instr.IndexValue(Index.KV), new Instr.IntConst(3),
+                new Instr.Op(Opcode.ADD, attnc.ir.Type.INT, attnc.ir.Type.INT, List.of(0, 2))), 3);
+        assertTrue(program.live(0) && program.live(2) && program.live(3));
+        assertFalse(program.live(1));
+        assertEquals(Level.ROW, program.resultLevel());
+        assertFalse(program.toString().contains("index kv"), program.toString());
+    }
+
+    @Test
+    void factsOfCommonPatterns() throws Exception {
+        LoweredPattern dense = lower("mask: true");
+        assertTrue(dense.alwaysVisible() && dense.identityScore() && dense.identityOutput() && dense.writesLse() && dense.positiveScale());
+        assertFalse(dense.readsInputs());
+        LoweredPattern document = lower("input doc: int32[B, Nkv]\nmask: doc[b, q] == doc[b, kv] && q >= kv");
+        assertTrue(document.readsInputs() && document.visibilityDependsOn(Index.B));
+        assertFalse(document.alwaysVisible() || document.visibilityDependsOn(Index.H));
+        LoweredPattern sigmoid = lower("mask: q >= kv\nnorm: sigmoid(bias = -1.0)\nscale: -0.5");
+        assertFalse(sigmoid.writesLse() || sigmoid.positiveScale());
+        assertTrue(sigmoid.norm() instanceof LoweredNorm.Sigmoid s && s.bias().resultInstr() instanceof Instr.FloatConst);
+        LoweredPattern softcap = lower("mask: true\nscore: 30.0 * tanh(s / 30.0)");
+        assertFalse(softcap.identityScore());
+        assertTrue(softcap.describe().contains("tanh"), softcap.describe());
+    }
+
+    /** The checker refuses these; a pattern built in Java that skips the checker is refused here, before any kernel. */
+    @Test
+    void independenceRulesAreAssertedOnce() {
+        Pattern perKeyScale = Pattern.of("t", new Expr.BoolLit(true))
+                .withScale(new Expr.Call(attnc.ir.Builtin.FLOAT, List.of(new Expr.IndexRef(Index.KV))));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LowerPattern.lower(perKeyScale));
+        assertTrue(e.getMessage().contains("scale may not depend on kv"), e.getMessage());
+        Pattern perKeyOutput = Pattern.of("t", new Expr.BoolLit(true))
+                .withOutput(new Expr.Binary(attnc.ir.BinaryOp.MUL, new Expr.OutputRef(),
+                        new Expr.Call(attnc.ir.Builtin.FLOAT, List.of(new Expr.IndexRef(Index.KV)))));
+        assertThrows(IllegalArgumentException.class, () -> LowerPattern.lower(perKeyOutput));
+    }
+
+    private static int indexOf(Program program, Instr instr) {
+        return program.instrs().indexOf(instr);
+    }
+}
