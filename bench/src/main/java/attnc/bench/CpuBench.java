@@ -5,6 +5,7 @@ import attnc.ir.DType;
 import attnc.ir.Pattern;
 import attnc.jvm.JvmBackend;
 import attnc.jvm.JvmKernel;
+import attnc.jvm.emit.Tiling;
 import attnc.jvm.kernel.Driver;
 import attnc.launch.Problem;
 import attnc.pass.Passes;
@@ -71,7 +72,7 @@ public final class CpuBench {
         float[] k = randoms(w.heads() * w.nkv() * w.d(), random);
         float[] v = randoms(w.heads() * w.nkv() * w.d(), random);
         Pattern pattern = Passes.optimize(Frontend.compile(w.name().replaceAll("\\W", "_"), w.source()), Map.of());
-        JvmKernel kernel = tileQ > 0 ? new JvmBackend().compile(pattern, tileQ, tileKv) : new JvmBackend().compile(pattern);
+        JvmKernel kernel = tileQ > 0 ? new JvmBackend().compile(pattern, new Tiling(tileQ, tileKv)) : new JvmBackend().compile(pattern);
         Problem problem = new Problem(Tensor.ofFloats(DType.FLOAT32, new int[] {1, w.heads(), w.nq(), w.d()}, q),
                 Tensor.ofFloats(DType.FLOAT32, new int[] {1, w.heads(), w.nkv(), w.d()}, k),
                 Tensor.ofFloats(DType.FLOAT32, new int[] {1, w.heads(), w.nkv(), w.d()}, v), inputs(w), Map.of(), Problem.BOTTOM_RIGHT);

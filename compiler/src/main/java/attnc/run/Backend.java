@@ -44,6 +44,13 @@ public interface Backend {
      */
     default java.util.Optional<TuningConfig> defaultConfiguration(Pattern pattern, Binding binding) { return java.util.Optional.empty(); }
 
+    /**
+     * What a launch like {@code binding} runs ({@link #compile(Pattern)}'s tiles, warps, stages),
+     * one line as {@code attnc explain} prints it; the pattern's {@code tile:} section is either
+     * honoured there or refused by {@link #compile(Pattern)} with a message.
+     */
+    default java.util.Optional<String> plan(Pattern pattern, Binding binding) { return java.util.Optional.empty(); }
+
     /** Compiles with one configuration from {@link #configurations}. */
     default Kernel compile(Pattern pattern, TuningConfig config) { return compile(pattern); }
 

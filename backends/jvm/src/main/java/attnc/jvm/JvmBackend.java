@@ -4,6 +4,7 @@ import attnc.ir.Pattern;
 import attnc.jvm.emit.GeneratedKernel;
 import attnc.jvm.emit.KernelGenerator;
 import attnc.jvm.emit.Slots;
+import attnc.jvm.emit.Tiling;
 import attnc.jvm.kernel.KernelLoader;
 import attnc.jvm.kernel.Lanes;
 import attnc.jvm.kernel.TileKernel;
@@ -30,32 +31,39 @@ public final class JvmBackend implements Backend {
     @Override public String name() { return "jvm"; }
 
     @Override
-    public JvmKernel compile(Pattern pattern) {
-        int[] tiles = defaultTiles(pattern);
-        return compile(pattern, tiles[0], tiles[1]);
-    }
+    public JvmKernel compile(Pattern pattern) { return compile(pattern, Tiling.of(pattern)); }
 
-    /** Query and key tile sizes, pruned for the launch's shape (see {@link TuningSpace}). */
+    /**
+     * Query and key tile sizes, pruned for the launch's shape (see {@link TuningSpace}); only the
+     * pattern's own when it has a {@code tile:} section.
+     */
     @Override
-    public List<TuningConfig> configurations(Pattern pattern, Binding binding) { return TuningSpace.of(binding); }
+    public List<TuningConfig> configurations(Pattern pattern, Binding binding) {
+        return pattern.tile().isPresent() ? List.of(TuningSpace.knobs(Tiling.of(pattern))) : TuningSpace.of(binding);
+    }
 
     @Override
     public Optional<TuningConfig> defaultConfiguration(Pattern pattern, Binding binding) {
-        int[] tiles = defaultTiles(pattern);
-        return Optional.of(new TuningConfig(Map.of(TuningSpace.TILE_Q, tiles[0], TuningSpace.TILE_KV, tiles[1])));
+        return Optional.of(TuningSpace.knobs(Tiling.of(pattern)));
     }
 
     @Override
     public JvmKernel compile(Pattern pattern, TuningConfig config) {
-        return compile(pattern, config.get(TuningSpace.TILE_Q, KernelGenerator.defaultTileQ()),
-                config.get(TuningSpace.TILE_KV, KernelGenerator.DEFAULT_TILE_KV));
+        Tiling standard = Tiling.of(pattern);
+        return compile(pattern, new Tiling(config.get(TuningSpace.TILE_Q, standard.q()), config.get(TuningSpace.TILE_KV, standard.kv())));
+    }
+
+    @Override
+    public Optional<String> plan(Pattern pattern, Binding binding) {
+        return Optional.of("tiles " + Tiling.of(pattern) + (pattern.tile().isPresent() ? " (the pattern's tile: section)" : " (default)")
+                + "; launches of at most " + Lanes.L + " queries run " + Tiling.of(pattern).narrow());
     }
 
     @Override public String device() { return CpuName.describe(); }
 
-    public JvmKernel compile(Pattern pattern, int tileQ, int tileKv) {
+    public JvmKernel compile(Pattern pattern, Tiling tiling) {
         LoweredPattern lowered = LowerPattern.lower(pattern);
-        GeneratedKernel main = generate(lowered, tileQ, tileKv), narrow = generate(lowered, Lanes.L, tileKv);
+        GeneratedKernel main = generate(lowered, tiling), narrow = generate(lowered, tiling.narrow());
         return new JvmKernel(lowered, main.slots(), KernelLoader.load(main.bytes()), KernelLoader.load(narrow.bytes()));
     }
 
@@ -66,11 +74,11 @@ public final class JvmBackend implements Backend {
      */
     @Override
     public Map<String, byte[]> export(Pattern pattern) {
-        int[] tiles = defaultTiles(pattern);
+        Tiling tiling = Tiling.of(pattern);
         LoweredPattern lowered = LowerPattern.lower(pattern);
-        GeneratedKernel main = generate(lowered, tiles[0], tiles[1]), narrow = generate(lowered, Lanes.L, tiles[1]);
+        GeneratedKernel main = generate(lowered, tiling), narrow = generate(lowered, tiling.narrow());
         return Map.of(path(main), main.bytes(), path(narrow), narrow.bytes(), ExportDescription.FILE,
-                ExportDescription.json(pattern, main.className(), tiles[0], narrow.className(), Lanes.L, tiles[1]));
+                ExportDescription.json(pattern, main.className(), tiling.q(), narrow.className(), tiling.narrow().q(), tiling.kv()));
     }
 
     /**
@@ -114,19 +122,9 @@ public final class JvmBackend implements Backend {
 
     private static String path(GeneratedKernel kernel) { return kernel.className().replace('.', '/') + ".class"; }
 
-    private static int[] defaultTiles(Pattern pattern) {
-        int tileQ = KernelGenerator.defaultTileQ(), tileKv = KernelGenerator.DEFAULT_TILE_KV;
-        if (pattern.tile().isPresent()) {
-            var t = pattern.tile().get();
-            if (t.q() > 0 && t.q() % Lanes.L == 0) tileQ = t.q();
-            if (t.kv() > 0 && t.kv() % 4 == 0) tileKv = t.kv();
-        }
-        return new int[] {tileQ, tileKv};
-    }
-
     /** The class file for a pattern, without loading it (also written under -Dattnc.dump). */
-    static GeneratedKernel generate(LoweredPattern pattern, int tileQ, int tileKv) {
-        GeneratedKernel generated = KernelGenerator.generate(pattern, tileQ, tileKv);
+    static GeneratedKernel generate(LoweredPattern pattern, Tiling tiling) {
+        GeneratedKernel generated = KernelGenerator.generate(pattern, tiling);
         String dump = System.getProperty("attnc.dump");
         if (dump != null && !dump.isBlank()) {
             try {

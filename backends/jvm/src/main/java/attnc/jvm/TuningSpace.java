@@ -1,5 +1,6 @@
 package attnc.jvm;
 
+import attnc.jvm.emit.Tiling;
 import attnc.jvm.kernel.Lanes;
 import attnc.launch.Binding;
 import attnc.run.TuningConfig;
@@ -33,6 +34,10 @@ final class TuningSpace {
             }
         }
         return space;
+    }
+
+    static TuningConfig knobs(Tiling tiling) {
+        return new TuningConfig(java.util.Map.of(TILE_Q, tiling.q(), TILE_KV, tiling.kv()));
     }
 
     /** The smallest size always fits (some tile is needed); larger ones up to the rounded length. */

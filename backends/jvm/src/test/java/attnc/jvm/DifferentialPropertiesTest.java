@@ -69,7 +69,7 @@ class DifferentialPropertiesTest {
             kernel = backend.compile(pattern, config);
         } else {
             tiles = "tiles " + s.tileQ() * Lanes.L + "x" + s.tileKv();
-            kernel = backend.compile(pattern, s.tileQ() * Lanes.L, s.tileKv());
+            kernel = backend.compile(pattern, new attnc.jvm.emit.Tiling(s.tileQ() * Lanes.L, s.tileKv()));
         }
         Agreement.check(Reference.run(pattern, problem), kernel.forward(problem), c.source() + " at " + s + ", " + tiles);
     }

@@ -3,10 +3,12 @@ package attnc.jvm;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import attnc.front.Frontend;
 import attnc.ir.DType;
 import attnc.ir.Pattern;
+import attnc.jvm.kernel.Lanes;
 import attnc.jvm.kernel.OutputSink;
 import attnc.launch.Problem;
 import attnc.launch.Result;
@@ -149,7 +151,7 @@ class KernelBehaviourTest {
     @Test
     void generatedClassRunsFromAnotherClassLoader() throws Exception {
         Pattern p = pattern("mask: true\nscore: 2.0 * tanh(s / 2.0) - 0.01 * abs(q - kv)\n");
-        var generated = JvmBackend.generate(attnc.lower.LowerPattern.lower(p), 32, 16);
+        var generated = JvmBackend.generate(attnc.lower.LowerPattern.lower(p), new attnc.jvm.emit.Tiling(32, 16));
         ClassLoader loader = new ClassLoader(getClass().getClassLoader()) {
             @Override
             protected Class<?> findClass(String name) throws ClassNotFoundException {
@@ -175,10 +177,21 @@ class KernelBehaviourTest {
 
     @Test
     void generatedClassIsAPlainClassFile(@TempDir Path dir) throws Exception {
-        var generated = JvmBackend.generate(attnc.lower.LowerPattern.lower(pattern("mask: q >= kv\n")), 64, 32);
+        var generated = JvmBackend.generate(attnc.lower.LowerPattern.lower(pattern("mask: q >= kv\n")), new attnc.jvm.emit.Tiling(64, 32));
         Path file = generated.writeTo(dir);
         byte[] bytes = Files.readAllBytes(file);
         assertEquals(0xCAFEBABE, ((bytes[0] & 0xff) << 24) | ((bytes[1] & 0xff) << 16) | ((bytes[2] & 0xff) << 8) | (bytes[3] & 0xff));
         assertEquals("attnc.jvm.kernel.Flash_t_64x32", generated.className());
+    }
+
+    @Test
+    void aTileSectionIsHonouredOrRefusedWithWhatFits() throws Exception {
+        JvmKernel tiled = new JvmBackend().compile(pattern("mask: q >= kv\ntile: q = " + 2 * Lanes.L + ", kv = 12\n"));
+        Problem problem = problem(DType.FLOAT32, 1, 1, 1, 70, 70, 8, Map.of(), 3);
+        Agreement.check(Reference.run(tiled.pattern(), problem), tiled.forward(problem), "tile section");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new JvmBackend().compile(pattern("mask: q >= kv\ntile: q = " + (Lanes.L + 1) + ", kv = 12\n")));
+        assertTrue(e.getMessage().contains("multiple of " + Lanes.L), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new JvmBackend().compile(pattern("mask: q >= kv\ntile: q = " + Lanes.L + ", kv = 10\n")));
     }
 }

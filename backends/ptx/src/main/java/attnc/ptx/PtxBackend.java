@@ -19,7 +19,12 @@ public final class PtxBackend implements Backend {
     /** True only where a CUDA driver and a device exist; the classes load without either. */
     @Override public boolean available() { return Cuda.available(); }
 
-    @Override public Kernel compile(Pattern pattern) { return new PtxKernel(LowerPattern.lower(pattern), new TuningConfig(Map.of())); }
+    /** A {@code tile:} section is checked here as far as it can be without the head dims (the rest at launch, before any device work). */
+    @Override
+    public Kernel compile(Pattern pattern) {
+        pattern.tile().ifPresent(t -> KernelConfig.checkTile(t.q(), t.kv()));
+        return new PtxKernel(LowerPattern.lower(pattern), new TuningConfig(Map.of()));
+    }
 
     /** Q, K, V and the weights P go through bf16 (8 significant bits): about 4e-3 relative. */
     @Override public double precision() { return 4e-3; }
@@ -30,7 +35,17 @@ public final class PtxBackend implements Backend {
     /** The tilings of {@link TuningSpace} that fit this device (sm_80 limits where there is no GPU). */
     @Override
     public List<TuningConfig> configurations(Pattern pattern, Binding binding) {
+        if (pattern.tile().isPresent()) return defaultConfiguration(pattern, binding).stream().toList();
         return TuningSpace.configurations(LowerPattern.lower(pattern), binding, available() ? Device.get(0).sm() : 80);
+    }
+
+    /** The tiling this device (sm_90 where there is none) runs for the launch's head dims. */
+    @Override
+    public java.util.Optional<String> plan(Pattern pattern, Binding binding) {
+        int sm = available() ? Device.get(0).sm() : 90;
+        KernelConfig c = KernelConfig.of(LowerPattern.lower(pattern), sm, attnc.ir.DType.BFLOAT16, binding.size("D"), binding.size("Dv"));
+        return java.util.Optional.of("sm_" + sm + (available() ? "" : " (no GPU here)") + ": " + c.blockM() + " x " + c.blockN() + " tiles, "
+                + c.warps() + " warps, " + c.stages() + " stages" + (pattern.tile().isPresent() ? " (the pattern's tile: section)" : ""));
     }
 
     /** The tiling {@link #compile(Pattern)} uses on this device, in the tuning space's knobs. */

@@ -10,6 +10,7 @@ import attnc.front.Frontend;
 import attnc.ir.DType;
 import attnc.ir.Pattern;
 import attnc.lower.LowerPattern;
+import attnc.lower.LoweredPattern;
 import attnc.pass.Passes;
 import attnc.ptx.emit.KernelConfig;
 import attnc.ptx.emit.PtxModule;
@@ -21,8 +22,8 @@ class KernelTextTest {
     private static final KernelConfig D64 = KernelConfig.of(80, DType.BFLOAT16, 64, 64);
 
     private static PtxModule module(String text) throws Exception {
-        Pattern pattern = Passes.optimize(Frontend.compile("t", text), Map.of());
-        return PtxModule.render(LowerPattern.lower(pattern), D64);
+        LoweredPattern pattern = LowerPattern.lower(Passes.optimize(Frontend.compile("t", text), Map.of()));
+        return PtxModule.render(pattern, KernelConfig.of(pattern, 80, DType.BFLOAT16, 64, 64));
     }
 
     @Test
@@ -75,5 +76,17 @@ class KernelTextTest {
         assertThrows(IllegalArgumentException.class, () -> KernelConfig.of(75, DType.BFLOAT16, 64, 64));
         assertThrows(IllegalArgumentException.class, () -> KernelConfig.of(80, DType.FLOAT32, 64, 64));
         assertThrows(IllegalArgumentException.class, () -> KernelConfig.of(80, DType.BFLOAT16, 72, 72));
+    }
+
+    @Test
+    void aTileSectionIsHonouredOrRefusedWithWhatFits() throws Exception {
+        PtxModule tiled = module("mask: q >= kv\ntile: q = 64, kv = 32");
+        assertEquals(64, tiled.config().blockM());
+        assertEquals(32, tiled.config().blockN());
+        IllegalArgumentException q = assertThrows(IllegalArgumentException.class, () -> module("mask: q >= kv\ntile: q = 96, kv = 64"));
+        assertTrue(q.getMessage().contains("q = 64, 128 or 256"), q.getMessage());
+        Pattern odd = Passes.optimize(Frontend.compile("t", "mask: true\ntile: q = 64, kv = 40"), Map.of());
+        IllegalArgumentException kv = assertThrows(IllegalArgumentException.class, () -> new PtxBackend().compile(odd));
+        assertTrue(kv.getMessage().contains("multiple of 16"), kv.getMessage());
     }
 }

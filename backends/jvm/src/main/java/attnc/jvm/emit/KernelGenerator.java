@@ -44,22 +44,11 @@ public final class KernelGenerator {
     private static final Type NORMALISATION = Type.getType(Normalisation.class);
     private static final String ENV = ProgramRenderer.ENV.getDescriptor();
 
-    /**
-     * Default keys per tile. With 128 queries × 128 keys the per-tile work (softmax per column,
-     * packing, classification) is amortised over the most FMAs while the tile's buffers still
-     * fit in L2; measured on this 2-core AVX-512 machine at D = 64 (single thread, GFLOP per
-     * CPU-second): 64×64 ≈ 104, 128×64 ≈ 98, 64×128 ≈ 86, 128×128 ≈ 120.
-     */
-    public static final int DEFAULT_TILE_KV = 128;
-
     private KernelGenerator() {}
 
-    /** Class bytes for a lowered pattern, with tile sizes. */
-    public static GeneratedKernel generate(LoweredPattern pattern, int tileQ, int tileKv) {
-        int lanes = attnc.jvm.kernel.Lanes.L;
-        if (tileQ <= 0 || tileQ % lanes != 0) throw new IllegalArgumentException("tile q must be a positive multiple of " + lanes + " (one vector), got " + tileQ);
-        if (tileKv <= 0 || tileKv % 4 != 0) throw new IllegalArgumentException("tile kv must be a positive multiple of 4, got " + tileKv);
-        String name = PACKAGE + "Flash_" + sanitize(pattern.name()) + "_" + tileQ + "x" + tileKv;
+    /** Class bytes for a lowered pattern, with its tile sizes. */
+    public static GeneratedKernel generate(LoweredPattern pattern, Tiling tiling) {
+        String name = PACKAGE + "Flash_" + sanitize(pattern.name()) + "_" + tiling.q() + "x" + tiling.kv();
         Slots slots = new Slots(pattern.pattern());
         ClassWriter writer = new FrameComputingWriter(name);
         ClassVisitor dropHooks = new ClassVisitor(Opcodes.ASM9, writer) {
@@ -70,7 +59,7 @@ public final class KernelGenerator {
 
             @Override
             public void visitEnd() {
-                emitHooks(writer, pattern, slots, tileQ, tileKv);
+                emitHooks(writer, pattern, slots, tiling);
                 super.visitEnd();
             }
         };
@@ -78,12 +67,9 @@ public final class KernelGenerator {
         return new GeneratedKernel(name.replace('/', '.'), writer.toByteArray(), slots);
     }
 
-    /** Default queries per tile: 8 vectors (128 with AVX-512), two register blocks wide (see {@link #DEFAULT_TILE_KV}). */
-    public static int defaultTileQ() { return 8 * attnc.jvm.kernel.Lanes.L; }
-
-    private static void emitHooks(ClassWriter cw, LoweredPattern pattern, Slots slots, int tileQ, int tileKv) {
-        constant(cw, "tileQSize", tileQ);
-        constant(cw, "tileKvSize", tileKv);
+    private static void emitHooks(ClassWriter cw, LoweredPattern pattern, Slots slots, Tiling tiling) {
+        constant(cw, "tileQSize", tiling.q());
+        constant(cw, "tileKvSize", tiling.kv());
         normalisation(cw, pattern.norm());
         flag(cw, "hasScore", !pattern.identityScore());
         flag(cw, "hasMask", !pattern.alwaysVisible());

@@ -1,6 +1,7 @@
 package attnc.ptx.emit;
 
 import attnc.ir.DType;
+import attnc.ir.Tile;
 import attnc.lower.LoweredPattern;
 
 /**
@@ -40,17 +41,45 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     }
 
     /**
-     * The tiling for a pattern: as {@link #of}, except for masks that read inputs (document ids,
-     * block lists), where PARTIAL tiles are common: 64×64 tiles at D=128 (measured +9%) and two
-     * stages at D=64 (+1–3%, near the noise).
+     * The tiling for a pattern: its {@code tile:} section when it has one ({@link #ofTile}), else
+     * as {@link #of}, except for masks that read inputs (document ids, block lists), where
+     * PARTIAL tiles are common: 64×64 tiles at D=128 (measured +9%) and two stages at D=64
+     * (+1–3%, near the noise).
      */
     public static KernelConfig of(LoweredPattern pattern, int sm, DType dtype, int headDim, int valueDim) {
         KernelConfig standard = of(sm, dtype, headDim, valueDim);
+        if (pattern.pattern().tile().isPresent()) {
+            Tile tile = pattern.pattern().tile().get();
+            return ofTile(standard, tile.q(), tile.kv());
+        }
         if (!pattern.readsInputs()) return standard;
         int widest = Math.max(headDim, valueDim);
         if (widest <= 64) return standard.withTiling(4, 2, 64, 2, true);
         if (widest <= 128) return standard.withTiling(4, 1, 64, 2, true);
         return standard;
+    }
+
+    /**
+     * A {@code tile: q = .., kv = ..} section as this kernel's tiling: q = 16 rows × warps (4 or 8)
+     * × m tiles (1 or 2), so 64, 128 or 256; kv a multiple of 16 up to 256; or a message saying
+     * what fits.
+     */
+    static KernelConfig ofTile(KernelConfig standard, int q, int kv) {
+        checkTile(q, kv);
+        int warps = q == 64 ? 4 : q == 128 ? standard.warps() : 8;
+        KernelConfig config = standard.withTiling(warps, q / (16 * warps), kv, standard.stages(), standard.earlyMaskLoads());
+        String limit = config.limitExceeded(standard.sm());
+        if (limit != null) {
+            throw new IllegalArgumentException("tile q = " + q + ", kv = " + kv + " does not fit sm_" + standard.sm() + " at D = "
+                    + standard.headDim() + ": " + limit);
+        }
+        return config;
+    }
+
+    /** The rules of {@link #ofTile} that hold whatever the head dims and the device. */
+    public static void checkTile(int q, int kv) {
+        if (q != 64 && q != 128 && q != 256) throw new IllegalArgumentException("tile q = " + q + ": the PTX backend takes q = 64, 128 or 256 (16 rows × 4 or 8 warps × 1 or 2)");
+        if (kv < 16 || kv > 256 || kv % 16 != 0) throw new IllegalArgumentException("tile kv = " + kv + ": the PTX backend takes a multiple of 16 up to 256");
     }
 
     public KernelConfig withTiling(int warps, int mTiles, int blockN, int stages, boolean earlyMaskLoads) {
