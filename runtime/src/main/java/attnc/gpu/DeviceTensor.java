@@ -108,6 +108,20 @@ public final class DeviceTensor implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The device address as a number, for what JCuda does not wrap (tensor maps). JCuda has it
+     * behind a method of its pointer class that it does not make public.
+     */
+    public long address() {
+        try {
+            java.lang.reflect.Method nativePointer = jcuda.NativePointerObject.class.getDeclaredMethod("getNativePointer");
+            nativePointer.setAccessible(true);
+            return (long) nativePointer.invoke(pointer());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot read the device address from JCuda's pointer", e);
+        }
+    }
+
     CUdeviceptr pointer() {
         requireOpen();
         return pointer;

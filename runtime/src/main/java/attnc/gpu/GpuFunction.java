@@ -65,6 +65,12 @@ public final class GpuFunction {
             return this;
         }
 
+        /** A parameter passed by value as raw bytes (a {@link TensorMap}). */
+        public Args bytes(byte[] value) {
+            values.add(Pointer.to(value.clone()));
+            return this;
+        }
+
         public Args f32(float value) {
             values.add(Pointer.to(new float[] {value}));
             return this;

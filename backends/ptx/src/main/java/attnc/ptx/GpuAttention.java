@@ -4,6 +4,7 @@ import attnc.analysis.ClassifyTiles;
 import attnc.gpu.Device;
 import attnc.gpu.DeviceTensor;
 import attnc.gpu.GpuFunction;
+import attnc.gpu.TensorMap;
 import attnc.ir.Expr;
 import attnc.ir.Param;
 import attnc.launch.Binding;
@@ -87,7 +88,14 @@ public final class GpuAttention {
     private GpuFunction.Args args(Binding binding, Tensors t, DeviceTensor tiles) {
         TilePlan plan = plan(binding);
         GpuFunction.Args args = new GpuFunction.Args().pointer(t.q()).pointer(t.k()).pointer(t.v()).pointer(t.out()).pointer(t.lse()).pointer(tiles);
-        Signature signature = Signature.of(pattern.pattern());
+        KernelConfig c = module.config();
+        Signature signature = Signature.of(pattern.pattern(), c);
+        if (!signature.tensorMaps().isEmpty()) {
+            int b = binding.size("B"), h = binding.size("H"), hkv = binding.size("Hkv"), nq = binding.size("Nq"), nkv = binding.size("Nkv");
+            args.bytes(rows(t.q(), c.headDim(), nq, b * h, c.blockM()));
+            args.bytes(rows(t.k(), c.headDim(), nkv, b * hkv, c.blockN()));
+            args.bytes(rows(t.v(), c.valueDim(), nkv, b * hkv, c.blockN()));
+        }
         for (String input : signature.inputs()) args.pointer(t.inputs().get(input));
         args.s32(binding.size("B")).s32(binding.size("H")).s32(binding.size("Hkv")).s32(binding.size("Nq")).s32(binding.size("Nkv"))
                 .s32(binding.queryOffset()).s32(plan.kvTiles()).s32(plan.slotsH()).s32(plan.slotStrideB()).s32(plan.slotStrideH());
@@ -101,6 +109,15 @@ public final class GpuAttention {
             }
         }
         return args;
+    }
+
+    /**
+     * A [heads][rows][width] tensor as the wgmma kernel copies it: boxes of 64 columns × {@code
+     * box} rows of one head, 128-byte swizzled; rows past the end of a head read as zero.
+     */
+    private static byte[] rows(DeviceTensor tensor, int width, int rows, int heads, int box) {
+        return TensorMap.tiled(tensor, new long[] {width, rows, heads}, new long[] {2L * width, 2L * width * rows},
+                new int[] {KernelConfig.SWIZZLE_ELEMENTS, box, 1}, TensorMap.Swizzle.BYTES_128);
     }
 
     public PtxModule module() { return module; }

@@ -4,6 +4,7 @@ import attnc.ir.DType;
 import attnc.launch.Binding;
 import attnc.lower.LoweredPattern;
 import attnc.ptx.emit.KernelConfig;
+import attnc.ptx.emit.Schedule;
 import attnc.run.TuningConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,13 +46,24 @@ final class TuningSpace {
         return new TuningConfig(Map.of("warps", warps, "m_tiles", mTiles, "block_n", blockN, "stages", stages));
     }
 
+    /** The Hopper path's knobs: the schedule (by {@link Schedule#ordinal}), keys per tile and stages. */
+    static TuningConfig wgmmaKnobs(Schedule schedule, int blockN, int stages) {
+        return new TuningConfig(Map.of(SCHEDULE, schedule.ordinal(), "block_n", blockN, "stages", stages));
+    }
+
+    static final String SCHEDULE = "schedule";
+
     /** {@code base} with the knobs a configuration sets (unset knobs keep the base's values). */
     static KernelConfig apply(KernelConfig base, TuningConfig knobs) {
         for (String name : knobs.knobs().keySet()) {
-            if (!List.of("warps", "m_tiles", "block_n", "stages").contains(name)) {
-                throw new IllegalArgumentException("unknown PTX tuning knob '" + name + "'; expected warps, m_tiles, block_n, stages");
+            if (!List.of("warps", "m_tiles", "block_n", "stages", SCHEDULE).contains(name)) {
+                throw new IllegalArgumentException("unknown PTX tuning knob '" + name + "'; expected warps, m_tiles, block_n, stages, schedule");
             }
         }
+        int ordinal = knobs.get(SCHEDULE, base.schedule().ordinal());
+        if (ordinal < 0 || ordinal >= Schedule.values().length) throw new IllegalArgumentException("unknown schedule " + ordinal);
+        Schedule schedule = Schedule.values()[ordinal];
+        if (schedule.wgmma()) return base.withWgmma(schedule, knobs.get("block_n", base.blockN()), knobs.get("stages", base.stages()));
         return base.withTiling(knobs.get("warps", base.warps()), knobs.get("m_tiles", base.mTiles()), knobs.get("block_n", base.blockN()),
                 knobs.get("stages", base.stages()), base.earlyMaskLoads());
     }

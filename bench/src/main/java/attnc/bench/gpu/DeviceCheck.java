@@ -131,7 +131,7 @@ public final class DeviceCheck {
     }
 
     /** max |a−b|, mean |a−b|, ‖a−b‖/‖b‖; NaN anywhere gives NaN (never passes). Infinite LSEs must match exactly. */
-    private static double[] compare(float[] got, double[] want) {
+    static double[] compare(float[] got, double[] want) {
         double max = 0, sum = 0, diff2 = 0, ref2 = 0;
         for (int i = 0; i < want.length; i++) {
             if (Double.isInfinite(want[i]) && got[i] == want[i]) continue;

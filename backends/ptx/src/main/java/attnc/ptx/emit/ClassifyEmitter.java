@@ -23,7 +23,7 @@ public final class ClassifyEmitter {
 
     static String render(LoweredPattern lowered, KernelConfig config) {
         Pattern pattern = lowered.pattern();
-        Signature signature = Signature.of(pattern);
+        Signature signature = Signature.of(pattern, config);
         PtxWriter out = new PtxWriter();
         Leaves leaves = new Leaves() {
             @Override public String index(Index index, int row, int col) {

@@ -62,9 +62,9 @@ final class Epilogue {
             out.comment("sink logit joins the denominator only");
             String sink = out.f32("%sink2_r" + r), top = out.f32("%top_r" + r), safe = out.f32("%top_safe_r" + r);
             String empty = out.pred("%top_empty_r" + r), rescale = out.f32("%rescale_r" + r), sinkWeight = out.f32("%sink_w_r" + r);
-            out.op("mul.f32", sink, normValue.result(r, 0), AttentionEmitter.LOG2E);
+            out.op("mul.f32", sink, normValue.result(r, 0), FlashEmitter.LOG2E);
             out.op("max.f32", top, max, sink);
-            out.op("setp.eq.f32", empty, top, AttentionEmitter.NEG_INF);
+            out.op("setp.eq.f32", empty, top, FlashEmitter.NEG_INF);
             out.op("selp.f32", safe, "0f00000000", top, empty);
             out.op("sub.f32", rescale, max, safe);
             out.op("ex2.approx.ftz.f32", rescale, rescale);
@@ -81,8 +81,8 @@ final class Epilogue {
         out.op("selp.f32", inverse, "0f00000000", inverse, empty);
         out.op("lg2.approx.f32", log, sum);
         out.op("add.f32", lse, max, log);
-        out.op("mul.f32", lse, lse, AttentionEmitter.LN2);
-        out.op("selp.f32", lse, AttentionEmitter.NEG_INF, lse, empty);
+        out.op("mul.f32", lse, lse, FlashEmitter.LN2);
+        out.op("selp.f32", lse, FlashEmitter.NEG_INF, lse, empty);
     }
 
     private void store(boolean softmax) {

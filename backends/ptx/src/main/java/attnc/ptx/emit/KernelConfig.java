@@ -14,7 +14,7 @@ import attnc.lower.LoweredPattern;
  * PyTorch callers expect, and half the bytes to store).
  */
 public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int warps, int mTiles, int blockN, int stages,
-                           boolean earlyMaskLoads, DType output) {
+                           boolean earlyMaskLoads, DType output, Schedule schedule) {
 
     public KernelConfig {
         if (sm < 80) throw new IllegalArgumentException("the PTX backend needs sm_80 or newer (mma.sync bf16, cp.async), got sm_" + sm);
@@ -26,18 +26,29 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         if (blockN % 16 != 0) throw new IllegalArgumentException("blockN must be a multiple of 16");
         if (stages < 2) throw new IllegalArgumentException("at least two stages");
         if (output != DType.FLOAT32 && output != dtype) throw new IllegalArgumentException("output must be float32 or the input dtype, got " + output);
+        if (schedule.wgmma()) {
+            if (sm < 90) throw new IllegalArgumentException("the wgmma schedule needs sm_90a, got sm_" + sm);
+            for (int dim : new int[] {headDim, valueDim}) {
+                if (dim % SWIZZLE_ELEMENTS != 0) throw new IllegalArgumentException("the wgmma schedule takes head dims that are multiples of 64, got " + dim);
+            }
+            if (warps != 8 || mTiles != 1) throw new IllegalArgumentException("the wgmma schedule has two consumer warpgroups of 64 rows: 8 warps, 1 m tile");
+            if (blockN % 64 != 0 || blockN > 256) throw new IllegalArgumentException("the wgmma schedule takes 64, 128, 192 or 256 keys a tile, got " + blockN);
+        }
     }
+
+    /** Elements of a 128-byte swizzle row: the column chunk a TMA box and a wgmma descriptor cover. */
+    public static final int SWIZZLE_ELEMENTS = 64;
 
     /** The tiling measured best for each head dim (H100, see bench/gpu/RESULTS-ptx.md). */
     public static KernelConfig of(int sm, DType dtype, int headDim, int valueDim) {
         int widest = Math.max(headDim, valueDim);
         // D=64: three stages measured level with two (±1%); 32 query rows a warp halve the K/V fragment loads.
-        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 3, true, DType.FLOAT32);
+        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 3, true, DType.FLOAT32, Schedule.MMA_SYNC);
         // D=128: 128-key tiles measured 303 vs 253 TFLOP/s dense against 64-key tiles.
-        if (widest <= 128 && sm >= 90) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, true, DType.FLOAT32);
+        if (widest <= 128 && sm >= 90) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, true, DType.FLOAT32, Schedule.MMA_SYNC);
         // 174 KB of shared memory above does not fit sm_8x; 4 warps x 32 rows x 32 keys, 3 stages (87 KB) measured 332 dense on the H100.
-        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 32, 3, true, DType.FLOAT32);
-        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, true, DType.FLOAT32);
+        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 32, 3, true, DType.FLOAT32, Schedule.MMA_SYNC);
+        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, true, DType.FLOAT32, Schedule.MMA_SYNC);
     }
 
     /**
@@ -83,12 +94,20 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     }
 
     public KernelConfig withTiling(int warps, int mTiles, int blockN, int stages, boolean earlyMaskLoads) {
-        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output);
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule);
+    }
+
+    /**
+     * The Hopper path with {@code schedule}: two consumer warpgroups (128 query rows), {@code blockN}
+     * keys a tile, {@code stages} K and V buffers in flight.
+     */
+    public KernelConfig withWgmma(Schedule schedule, int blockN, int stages) {
+        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, blockN, stages, earlyMaskLoads, output, schedule);
     }
 
     /** The same kernel storing its output as {@code dtype} (float32 or the input dtype). */
     public KernelConfig withOutput(DType dtype) {
-        return new KernelConfig(sm, this.dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, dtype);
+        return new KernelConfig(sm, this.dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, dtype, schedule);
     }
 
     /** Dynamic shared memory a block may use: 227 KiB on sm_90, 163 KiB on sm_80, 99 KiB on sm_86/89. */
@@ -97,31 +116,49 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     }
 
     /**
-     * Fp32 accumulator registers a thread holds for O and S ({@code mTiles} × (Dv + blockN) / 2).
-     * The measured kernels hold up to 160 and use 228–255 registers without spilling (Q fragments,
-     * addresses, softmax state take the rest), so more than that would spill.
+     * Fp32 accumulator registers a thread holds for O and S ({@code mTiles} × (Dv + blockN) / 2),
+     * and, on the wgmma path, P's bf16 pairs (blockN / 4). The measured mma.sync kernels hold up
+     * to 160 and use 228–255 registers without spilling (Q fragments, addresses, softmax state
+     * take the rest); a wgmma consumer has 240 and no Q fragments, so up to 192.
      */
-    public int accumulatorRegisters() { return mTiles * (valueDim + blockN) / 2; }
-    public static final int ACCUMULATOR_LIMIT = 160;
+    public int accumulatorRegisters() { return mTiles * (valueDim + blockN) / 2 + (schedule.wgmma() ? blockN / 4 : 0); }
+
+    private int accumulatorLimit() { return schedule.wgmma() ? 192 : 160; }
 
     /** Why this tiling cannot run on sm_{@code sm}, or null when it can. */
     public String limitExceeded(int sm) {
         if (sharedBytes() > sharedLimit(sm)) return "shared memory " + sharedBytes() + " B > " + sharedLimit(sm) + " B";
-        if (accumulatorRegisters() > ACCUMULATOR_LIMIT) return accumulatorRegisters() + " accumulator registers > " + ACCUMULATOR_LIMIT;
+        if (accumulatorRegisters() > accumulatorLimit()) return accumulatorRegisters() + " accumulator registers > " + accumulatorLimit();
         return null;
     }
 
-    public int threads() { return warps * 32; }
+    /** The wgmma path's producer warpgroup comes on top of the consumer warps. */
+    public int threads() { return warps * 32 + (schedule.wgmma() ? PRODUCER_THREADS : 0); }
     public int blockM() { return warps * mTiles * 16; }
+    public static final int PRODUCER_THREADS = 128;
 
-    /** Shared-memory row strides in bytes: a 16-byte pad keeps ldmatrix's eight rows on distinct banks. */
-    public int qStride() { return headDim * 2 + 16; }
-    public int vStride() { return valueDim * 2 + 16; }
+    /**
+     * Shared-memory row strides in bytes: on the mma.sync path a 16-byte pad keeps ldmatrix's
+     * eight rows on distinct banks; the wgmma path's rows are 128-byte swizzled, unpadded.
+     */
+    public int qStride() { return headDim * 2 + (schedule.wgmma() ? 0 : 16); }
+    public int vStride() { return valueDim * 2 + (schedule.wgmma() ? 0 : 16); }
 
     public int qBytes() { return blockM() * qStride(); }
     public int kStageBytes() { return blockN * qStride(); }
     public int vStageBytes() { return blockN * vStride(); }
-    public int sharedBytes() { return qBytes() + stages * (kStageBytes() + vStageBytes()); }
+
+    /** mbarriers of the wgmma path: Q, then full and empty for every K and V stage. */
+    public int barriers() { return schedule.wgmma() ? 1 + 4 * stages : 0; }
+
+    /**
+     * Q, the K and V stages and, on the wgmma path, the mbarriers and 1 KiB for aligning the
+     * base to the 128-byte swizzle's 1024-byte pattern.
+     */
+    public int sharedBytes() {
+        int tiles = qBytes() + stages * (kStageBytes() + vStageBytes());
+        return schedule.wgmma() ? tiles + 8 * barriers() + 1024 : tiles;
+    }
 
     /** mma operand type in PTX: bf16 or f16. */
     public String mmaType() { return dtype == DType.BFLOAT16 ? "bf16" : "f16"; }
@@ -129,6 +166,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     /** A short name for file names and cache keys. */
     public String tag() {
         return "sm" + sm + "_" + mmaType() + "_d" + headDim + (valueDim != headDim ? "v" + valueDim : "")
-                + "_w" + warps + "m" + mTiles + "n" + blockN + "s" + stages + (earlyMaskLoads ? "_early" : "") + (output != DType.FLOAT32 ? "_out" + mmaType() : "");
+                + "_w" + warps + "m" + mTiles + "n" + blockN + "s" + stages + (earlyMaskLoads ? "_early" : "") + (output != DType.FLOAT32 ? "_out" + mmaType() : "")
+                + (schedule.wgmma() ? "_" + schedule.key() : "");
     }
 }

@@ -1,7 +1,6 @@
 package attnc.ptx.emit;
 
 import attnc.ir.Index;
-import attnc.ir.Pattern;
 
 /**
  * The attention kernel's thread set-up (thread, warp and lane indices, batch and head, the
@@ -17,14 +16,30 @@ final class KernelLeaves implements Leaves {
         this.signature = signature;
     }
 
-    void setUp(PtxWriter out, Pattern pattern) {
+    /** Everything a thread of the mma.sync kernel needs first: its indices, the parameters, the block's indices. */
+    void setUp(PtxWriter out) {
+        threadIndices(out, 0);
+        signature.loadParams(out);
+        blockIndices(out);
+    }
+
+    /**
+     * This thread's index among the {@code firstThread}.. threads that compute (the wgmma path's
+     * consumers start after the producer warpgroup), its warp, lane, and the lane's place in the
+     * mma fragments.
+     */
+    void threadIndices(PtxWriter out, int firstThread) {
         out.comment("thread, warp, lane; g = lane/4 is the row within an 8-row group, t = lane%4 the column pair");
         out.op("mov.u32", out.s32("%thread"), "%tid.x");
+        if (firstThread > 0) out.op("sub.s32", "%thread", "%thread", firstThread);
         out.op("shr.s32", out.s32("%warp"), "%thread", 5);
         out.op("and.b32", out.s32("%lane"), "%thread", 31);
         out.op("shr.s32", out.s32("%g"), "%lane", 2);
         out.op("and.b32", out.s32("%t"), "%lane", 3);
-        signature.loadParams(out);
+    }
+
+    /** The query block (heaviest first), batch, head and kv head this block computes. */
+    void blockIndices(PtxWriter out) {
         out.comment("query block (the heaviest blocks of a causal mask first), batch, head, kv head (GQA)");
         out.op("mov.u32", out.s32("%ctaid_x"), "%ctaid.x");
         out.op("mov.u32", out.s32("%nctaid_x"), "%nctaid.x");

@@ -11,7 +11,7 @@ import attnc.lower.LoweredPattern;
  */
 public record PtxModule(String text, KernelConfig config, boolean classifies, boolean maskPerBatch, boolean maskPerHead) {
 
-    public static final String ATTENTION_ENTRY = AttentionEmitter.ENTRY;
+    public static final String ATTENTION_ENTRY = MmaSyncEmitter.ENTRY;
     public static final String CLASSIFY_ENTRY = ClassifyEmitter.ENTRY;
     /** Bit set in a tile-list entry when the tile is FULL (every element visible). */
     public static final int FULL_BIT = 1 << 30;
@@ -22,10 +22,12 @@ public record PtxModule(String text, KernelConfig config, boolean classifies, bo
         StringBuilder text = new StringBuilder();
         text.append("//\n// attnc ").append(pattern.name()).append(": fused attention forward, ").append(config.tag()).append("\n");
         for (String line : pattern.doc().lines().toList()) text.append("// ").append(PtxWriter.ascii(line)).append("\n");
-        text.append("//\n.version 8.0\n.target sm_").append(config.sm()).append("\n.address_size 64\n\n");
+        // wgmma and setmaxnreg exist only for sm_90a; the swizzled buffers want a 1024-byte aligned base.
+        boolean wgmma = config.schedule().wgmma();
+        text.append("//\n.version 8.0\n.target sm_").append(config.sm()).append(wgmma ? "a" : "").append("\n.address_size 64\n\n");
         text.append("// dynamic shared memory: ").append(config.sharedBytes()).append(" bytes per block\n");
-        text.append(".extern .shared .align 16 .b8 attnc_smem[];\n\n");
-        text.append(AttentionEmitter.render(lowered, config));
+        text.append(".extern .shared .align ").append(wgmma ? 1024 : 16).append(" .b8 attnc_smem[];\n\n");
+        text.append(wgmma ? WgmmaEmitter.render(lowered, config) : MmaSyncEmitter.render(lowered, config));
         if (!alwaysVisible) text.append("\n").append(ClassifyEmitter.render(lowered, config));
         return new PtxModule(text.toString(), config, !alwaysVisible, lowered.visibilityDependsOn(Index.B), lowered.visibilityDependsOn(Index.H));
     }

@@ -24,6 +24,7 @@ final class PtxWriter {
     String u32(String name) { return reg(".u32", name); }
     String b32(String name) { return reg(".b32", name); }
     String u64(String name) { return reg(".u64", name); }
+    String b64(String name) { return reg(".b64", name); }
     String pred(String name) { return reg(".pred", name); }
 
     /** One instruction written out whole; the semicolon is added. */

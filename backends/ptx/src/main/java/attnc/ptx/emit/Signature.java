@@ -16,9 +16,17 @@ import java.util.TreeSet;
  * the tile list, then the pattern's inputs), the launch sizes, the symbolic sizes of inputs, and
  * the pattern's params. The Java launcher and the exported manifest both follow it.
  */
-public record Signature(List<String> inputs, List<String> extraSizes, List<Param> params) {
+public record Signature(List<String> inputs, List<String> extraSizes, List<Param> params, List<String> tensorMaps) {
     public static final List<String> TENSORS = List.of("q", "k", "v", "out", "lse", "tiles");
+    /** The PTX type of a tensor-map parameter: a 128-byte CUtensorMap passed by value, 64-byte aligned. */
+    public static final String TENSOR_MAP = ".tensormap";
     public static final List<String> SIZES = List.of("B", "H", "Hkv", "Nq", "Nkv", "query_offset", "kv_tiles", "slots_h", "slot_stride_b", "slot_stride_h");
+
+    /** The parameters of {@code config}'s kernels: the wgmma path also takes TMA tensor maps of Q, K and V. */
+    public static Signature of(Pattern pattern, KernelConfig config) {
+        Signature plain = of(pattern);
+        return config.schedule().wgmma() ? new Signature(plain.inputs, plain.extraSizes, plain.params, List.of("q", "k", "v")) : plain;
+    }
 
     public static Signature of(Pattern pattern) {
         TreeSet<String> extra = new TreeSet<>();
@@ -30,13 +38,14 @@ public record Signature(List<String> inputs, List<String> extraSizes, List<Param
                 });
             }
         }
-        return new Signature(pattern.inputs().stream().map(Input::name).toList(), List.copyOf(extra), pattern.params());
+        return new Signature(pattern.inputs().stream().map(Input::name).toList(), List.copyOf(extra), pattern.params(), List.of());
     }
 
     /** Every parameter as (PTX type, name), in launch order. */
     public List<String[]> declarations() {
         List<String[]> all = new ArrayList<>();
         for (String t : TENSORS) all.add(new String[] {".u64", "p_" + t});
+        for (String t : tensorMaps) all.add(new String[] {TENSOR_MAP, "p_tmap_" + t});
         for (String i : inputs) all.add(new String[] {".u64", "p_in_" + i});
         for (String s : SIZES) all.add(new String[] {".s32", "p_" + s});
         for (String s : extraSizes) all.add(new String[] {".s32", "p_size_" + s});
@@ -46,13 +55,18 @@ public record Signature(List<String> inputs, List<String> extraSizes, List<Param
 
     /**
      * Loads every parameter into the register of the same name without {@code p_} (so
-     * {@code p_in_doc} lands in {@code %in_doc}), global pointers converted from generic.
+     * {@code p_in_doc} lands in {@code %in_doc}), global pointers converted from generic; a
+     * tensor map stays in parameter space and its register holds its generic address, which is
+     * what a bulk tensor copy takes.
      */
     void loadParams(PtxWriter out) {
         for (String[] declaration : declarations()) {
             String type = declaration[0], name = declaration[1];
             String reg = "%" + name.substring(2);
-            if (type.equals(".u64")) {
+            if (type.equals(TENSOR_MAP)) {
+                out.op("mov.b64", out.u64(reg), name);
+                out.op("cvta.param.u64", reg, reg);
+            } else if (type.equals(".u64")) {
                 out.op("ld.param.u64", out.u64(reg), "[" + name + "]");
                 out.op("cvta.to.global.u64", reg, reg);
             } else {
@@ -77,7 +91,9 @@ public record Signature(List<String> inputs, List<String> extraSizes, List<Param
         StringBuilder text = new StringBuilder(".visible .entry " + entry + "(\n");
         List<String[]> all = declarations();
         for (int i = 0; i < all.size(); i++) {
-            text.append("\t.param ").append(all.get(i)[0]).append(" ").append(all.get(i)[1]).append(i + 1 < all.size() ? ",\n" : "\n");
+            String type = all.get(i)[0], name = all.get(i)[1];
+            text.append("\t.param ").append(type.equals(TENSOR_MAP) ? ".align 64 .b8 " + name + "[128]" : type + " " + name)
+                    .append(i + 1 < all.size() ? ",\n" : "\n");
         }
         return text.append(")").toString();
     }

@@ -57,6 +57,17 @@ final class TileLoader {
         laneAddress("%lane_v_off", 1, 2, config.vStride());
         out.op("mad.lo.s32", out.s32("%warp_q_off"), "%warp", 16 * config.mTiles() * config.qStride(), "%lane_q_off");
         out.op("add.u32", out.u32("%lane_q_addr"), "%smem_q", "%warp_q_off");
+        tileList(out);
+        out.op("mov.s32", out.s32("%stage_read"), 0);
+        out.op("mov.s32", out.s32("%stage_write"), (config.stages() - 1));
+    }
+
+    /**
+     * The address of this query block's tile list ({@code %tile_list}: [count, entries...], an
+     * entry is a kv tile | FULL bit) and its count ({@code %tile_count}).
+     */
+    static void tileList(PtxWriter out) {
+        String index = out.u64("%row_index");
         out.comment("the tile list of this query block: [count, entries...], entry = kv tile | FULL bit");
         out.op("mad.lo.s32", out.s32("%slot"), "%b", "%slot_stride_b", 0);
         out.op("mad.lo.s32", "%slot", "%h", "%slot_stride_h", "%slot");
@@ -66,8 +77,6 @@ final class TileLoader {
         out.op("mul.wide.s32", index, "%list_row", 4);
         out.op("add.s64", out.u64("%tile_list"), "%tiles", index);
         out.op("ld.global.s32", out.s32("%tile_count"), "[%tile_list]");
-        out.op("mov.s32", out.s32("%stage_read"), 0);
-        out.op("mov.s32", out.s32("%stage_write"), (config.stages() - 1));
     }
 
     /** Lane offset into a tile for ldmatrix: row (matrix & rowBit ? 8 : 0) + matrix_row, chunk (matrix & colBit ? 1 : 0). */

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One device call for the Hopper path, from the root of a checkout that carries .device
+# (make_bundle.sh): correctness of every wgmma schedule against the reference (HopperCheck check),
+# compute-sanitizer memcheck and racecheck on one small case per schedule, kernel-only TFLOP/s of
+# every schedule and of the mma.sync kernel (HopperCheck time) and, with PEERS=1, FlexAttention,
+# SDPA flash and cuDNN on the same shapes (peers_hopper.py). Logs go to $1.
+set -u
+out="$1"; d=.device
+java=("$d/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx48g -cp "$d/cli/*")
+mkdir -p "$out"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv > "$out/gpu.txt" 2>&1; cat "$out/gpu.txt"
+CHECK=${CHECK:-"examples/causal.attn examples/dense.attn examples/document.attn examples/softcap.attn examples/alibi.attn
+  examples/sliding_window.attn examples/softmax_sink.attn examples/sigmoid_attention.attn examples/gated.attn examples/decayed_linear.attn
+  examples/topk_blocks.attn examples/per_head.attn examples/padding.attn examples/t5_bias.attn"}
+echo "== check"
+timeout ${CHECK_S:-200} "${java[@]}" attnc.bench.gpu.HopperCheck check $CHECK > "$out/check.log" 2>&1; echo "rc $?" >> "$out/check.log"
+grep -E "FAIL|rows|cols|qblock|correctness|PASSED|rc |Exception" "$out/check.log" | head -60
+if [ "${SANITIZE:-1}" = 1 ]; then
+  for tool in memcheck racecheck; do
+    echo "== $tool"
+    timeout 120 compute-sanitizer --tool $tool --print-limit 5 "${java[@]}" attnc.bench.gpu.HopperCheck small examples/causal.attn > "$out/$tool.log" 2>&1
+    echo "rc $?" >> "$out/$tool.log"; grep -E "ERROR SUMMARY|RACECHECK SUMMARY|correctness|rc |Invalid|Race|hazard" "$out/$tool.log" | head -8
+  done
+fi
+echo "== time"
+timeout ${TIME_S:-240} "${java[@]}" attnc.bench.gpu.HopperCheck time "$out" bench/gpu/patterns/*.attn > "$out/time.log" 2>&1; echo "rc $?" >> "$out/time.log"
+cat "$out/time.log" | tail -150
+if [ "${PEERS:-0}" = 1 ]; then
+  echo "== peers"
+  OUT="$out" PYTHONUNBUFFERED=1 timeout ${PEERS_S:-300} python3 bench/gpu/peers_hopper.py > "$out/peers.log" 2>&1; echo "rc $?" >> "$out/peers.log"
+  tail -40 "$out/peers.log"
+fi

@@ -1,0 +1,278 @@
+package attnc.bench.gpu;
+
+import attnc.analysis.ClassifyTiles;
+import attnc.analysis.TileClassifier;
+import attnc.front.Frontend;
+import attnc.gpu.Device;
+import attnc.gpu.DeviceTensor;
+import attnc.gpu.EventTimer;
+import attnc.ir.DType;
+import attnc.ir.Input;
+import attnc.ir.Pattern;
+import attnc.launch.Binding;
+import attnc.launch.Problem;
+import attnc.launch.Result;
+import attnc.launch.SampleProblems;
+import attnc.lower.LowerPattern;
+import attnc.lower.LoweredPattern;
+import attnc.pass.Passes;
+import attnc.ptx.GpuAttention;
+import attnc.ptx.PtxBackend;
+import attnc.ptx.emit.KernelConfig;
+import attnc.ptx.emit.PtxModule;
+import attnc.ptx.emit.Schedule;
+import attnc.reference.Reference;
+import attnc.reference.Visibility;
+import attnc.run.Kernel;
+import attnc.run.TuningConfig;
+import attnc.tensor.Tensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The Hopper path on the device, in one call: every schedule of the wgmma kernel against the
+ * double-precision reference on ragged shapes (GQA, query offsets, Nq ≠ Nkv, bf16 and fp16) for
+ * every pattern given, with a map of where the error sits when a case fails; then kernel-only
+ * TFLOP/s of each schedule and of the mma.sync kernel on the benchmark shapes (resident inputs,
+ * tile lists built once, CUDA events, median). Usage:
+ * {@code HopperCheck check PATTERN...} | {@code HopperCheck time OUT_DIR PATTERN...} | {@code HopperCheck small PATTERN}
+ * (one small case per schedule, for compute-sanitizer).
+ */
+public final class HopperCheck {
+    private static final List<Schedule> SCHEDULES = List.of(Schedule.WGMMA, Schedule.WGMMA_OVERLAP, Schedule.WGMMA_PINGPONG);
+
+    private HopperCheck() {}
+
+    public static void main(String[] args) throws Exception {
+        Device device = Device.get(0);
+        System.out.println("device: " + device + ", sm_" + device.sm());
+        List<Path> files = new ArrayList<>();
+        int first = args[0].equals("time") ? 2 : 1;
+        for (int i = first; i < args.length; i++) files.add(Path.of(args[i]));
+        int failures = switch (args[0]) {
+            case "check" -> check(files, false);
+            case "small" -> check(files, true);
+            case "time" -> time(device, Path.of(args[1]), files);
+            default -> throw new IllegalArgumentException("expected check, small or time, got " + args[0]);
+        };
+        System.out.println(failures == 0 ? "HOPPER CHECK PASSED" : "HOPPER CHECK FAILED: " + failures);
+        System.exit(failures == 0 ? 0 : 1);
+    }
+
+    private static Pattern load(Path file) throws Exception {
+        return Passes.optimize(Frontend.compile(file), Map.of());
+    }
+
+    static TuningConfig knobs(Schedule schedule, int blockN, int stages) {
+        return new TuningConfig(Map.of("schedule", schedule.ordinal(), "block_n", blockN, "stages", stages));
+    }
+
+    // ---- correctness ----
+
+    private static int check(List<Path> files, boolean small) throws Exception {
+        // {B, H, Hkv, Nq, Nkv, D, query offset (-1 bottom right), 1 for fp16}
+        int[][] cases = small ? new int[][] {{1, 2, 1, 100, 200, 64, -1, 0}} : new int[][] {
+                {2, 4, 2, 300, 300, 64, 0, 0}, {1, 4, 1, 77, 300, 128, -1, 0}, {1, 2, 2, 130, 130, 64, 0, 1},
+                {1, 2, 1, 200, 450, 128, 0, 0}, {2, 2, 2, 1, 257, 64, -1, 0}, {1, 2, 2, 129, 640, 128, -1, 1}};
+        int failures = 0, passed = 0;
+        for (Path file : files) {
+            Pattern pattern;
+            try {
+                pattern = load(file);
+            } catch (Exception e) {
+                continue;
+            }
+            Random random = new Random(file.toString().hashCode());
+            for (int[] c : cases) {
+                Problem problem = SampleProblems.of(pattern, new SampleProblems.Shape(c[0], c[1], c[2], c[3], c[4], c[5], c[6]),
+                        c[7] == 1 ? DType.FLOAT16 : DType.BFLOAT16, random);
+                Reference.Exact ref;
+                try {
+                    ref = Reference.run(pattern, problem);
+                } catch (RuntimeException e) {
+                    continue;
+                }
+                for (Schedule schedule : SCHEDULES) {
+                    String label = String.format(Locale.ROOT, "%-20s %-14s %s B=%d H=%d Hkv=%d Nq=%d Nkv=%d D=%d off=%d", pattern.name(), schedule,
+                            c[7] == 1 ? "fp16" : "bf16", c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
+                    try (Kernel kernel = new PtxBackend().compile(pattern, knobs(schedule, 128, 2))) {
+                        Result got = kernel.forward(problem);
+                        double[] err = DeviceCheck.compare(got.out(), ref.out());
+                        double lseErr = ref.lse() == null ? 0 : DeviceCheck.compare(got.lse(), ref.lse())[0];
+                        boolean ok = err[2] < 1e-2 && lseErr < 2e-2 && !Double.isNaN(err[0]);
+                        if (ok) {
+                            passed++;
+                        } else {
+                            failures++;
+                            System.out.printf("FAIL %s: max %.2e relL2 %.2e lse %.2e%n", label, err[0], err[2], lseErr);
+                            if (failures <= 12) System.out.print(errorMap(got.out(), ref.out(), problem));
+                        }
+                    } catch (RuntimeException e) {
+                        failures++;
+                        System.out.printf("FAIL %s: %s%n", label, e);
+                    }
+                }
+            }
+        }
+        System.out.printf("correctness: %d passed, %d failed%n", passed, failures);
+        return failures;
+    }
+
+    /**
+     * Where a wrong output's error sits: by query row within the 64 rows of a warpgroup (in
+     * groups of 8), by output column in 16-column groups, and by query block, so a layout or
+     * descriptor mistake shows its stride.
+     */
+    private static String errorMap(float[] got, double[] want, Problem problem) {
+        int nq = problem.q().dim(2), dv = problem.v().dim(3);
+        double[] byRow = new double[8], byCol = new double[(dv + 15) / 16], byBlock = new double[(nq + 127) / 128];
+        for (int i = 0; i < want.length; i++) {
+            double e = Double.isNaN(got[i]) ? 1e9 : Math.abs(got[i] - want[i]);
+            int d = i % dv, q = (i / dv) % nq;
+            byRow[(q % 64) / 8] = Math.max(byRow[(q % 64) / 8], e);
+            byCol[d / 16] = Math.max(byCol[d / 16], e);
+            byBlock[q / 128] = Math.max(byBlock[q / 128], e);
+        }
+        return "     rows%64/8 " + fmt(byRow) + "\n     cols/16   " + fmt(byCol) + "\n     qblock    " + fmt(byBlock) + "\n";
+    }
+
+    private static String fmt(double[] values) {
+        StringBuilder s = new StringBuilder();
+        for (double v : values) s.append(String.format(Locale.ROOT, " %.1e", v));
+        return s.toString();
+    }
+
+    // ---- timing ----
+
+    private record Variant(String name, KernelConfig config) {}
+
+    private static int time(Device device, Path outDir, List<Path> files) throws Exception {
+        Files.createDirectories(outDir);
+        StringBuilder json = new StringBuilder("[\n");
+        // {B, H, N, D}
+        int[][] shapes = {{4, 16, 4096, 64}, {2, 16, 8192, 128}, {1, 16, 16384, 128}, {1, 16, 8192, 256}};
+        System.out.println("pattern          B,H,N,D           visible  variant                                   ms      TFLOP/s");
+        for (int[] shape : shapes) {
+            int b = shape[0], h = shape[1], n = shape[2], d = shape[3];
+            Random random = new Random(1);
+            List<DeviceTensor> owned = new ArrayList<>();
+            try {
+                DeviceTensor q = own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, n, d}, random), DType.BFLOAT16));
+                DeviceTensor k = own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, n, d}, random), DType.BFLOAT16));
+                DeviceTensor v = own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, n, d}, random), DType.BFLOAT16));
+                DeviceTensor out = own(owned, DeviceTensor.allocate(device, DType.BFLOAT16, b, h, n, d));
+                DeviceTensor lse = own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, n));
+                for (Path file : files) {
+                    Pattern pattern = load(file);
+                    if (d == 256 && !List.of("dense", "causal").contains(pattern.name())) continue;
+                    LoweredPattern lowered = LowerPattern.lower(pattern);
+                    Map<String, Tensor> hostInputs = benchInputs(pattern, b, h, n, new Random(2));
+                    Map<String, DeviceTensor> inputs = new LinkedHashMap<>();
+                    for (Input input : pattern.inputs()) inputs.put(input.name(), own(owned, DeviceTensor.upload(device, hostInputs.get(input.name()), input.dtype())));
+                    Problem small = SampleProblems.of(pattern, new SampleProblems.Shape(1, 1, 1, 8, 8, d, 0), DType.BFLOAT16, random);
+                    Binding binding = new Binding(Map.of("B", b, "H", h, "Hkv", h, "Nq", n, "Nkv", n, "D", d, "Dv", d, "Q0", 0), 0,
+                            Binding.of(pattern, small).params());
+                    double visible = visibleFraction(pattern, binding, hostInputs);
+                    double flops = 4.0 * b * h * (double) n * n * d * visible;
+                    KernelConfig standard = KernelConfig.of(lowered, 90, DType.BFLOAT16, d, d).withOutput(DType.BFLOAT16);
+                    List<Variant> variants = new ArrayList<>();
+                    variants.add(new Variant("mma.sync " + standard.tag(), KernelConfig.of(lowered, 90, DType.BFLOAT16, d, d).withOutput(DType.BFLOAT16)));
+                    for (Schedule schedule : SCHEDULES) {
+                        for (int blockN : d >= 256 ? new int[] {64} : new int[] {128}) {
+                            for (int stages : d <= 64 ? new int[] {2, 3} : new int[] {2}) {
+                                KernelConfig c = standard.withWgmma(schedule, blockN, stages);
+                                if (c.limitExceeded(90) == null) variants.add(new Variant(c.tag(), c));
+                            }
+                        }
+                    }
+                    for (Variant variant : variants) {
+                        double ms;
+                        try {
+                            GpuAttention gpu = new GpuAttention(device, lowered, PtxModule.render(lowered, variant.config()));
+                            GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, inputs);
+                            try (DeviceTensor tiles = gpu.plan(binding).allocate(device)) {
+                                gpu.prepareTiles(binding, tensors, tiles, hostInputs);
+                                device.synchronize();
+                                ms = EventTimer.medianMillis(device, () -> gpu.launch(binding, tensors, tiles), 10, 40);
+                            }
+                        } catch (RuntimeException e) {
+                            System.out.printf("%-16s %-17s %s: %s%n", pattern.name(), b + "," + h + "," + n + "," + d, variant.name(), e);
+                            continue;
+                        }
+                        double tflops = flops / ms / 1e9;
+                        System.out.printf(Locale.ROOT, "%-16s %-17s %7.4f  %-40s %8.3f %8.1f%n", pattern.name(), b + "," + h + "," + n + "," + d,
+                                visible, variant.name(), ms, tflops);
+                        if (json.length() > 2) json.append(",\n");
+                        json.append(String.format(Locale.ROOT, "  {\"pattern\": \"%s\", \"B\": %d, \"H\": %d, \"N\": %d, \"D\": %d, \"visible\": %.6f, "
+                                + "\"variant\": \"%s\", \"ms\": %.5f, \"tflops\": %.2f}", pattern.name(), b, h, n, d, visible, variant.name(), ms, tflops));
+                    }
+                }
+            } finally {
+                for (DeviceTensor t : owned) t.close();
+            }
+        }
+        Files.writeString(outDir.resolve("hopper_times.json"), json.append("\n]\n").toString());
+        return 0;
+    }
+
+    /** The benchmark's inputs: 8 sorted document ids per sequence (as the Python peers draw them), ALiBi slopes 2^(−8(i+1)/H). */
+    private static Map<String, Tensor> benchInputs(Pattern pattern, int b, int h, int n, Random random) {
+        Map<String, Tensor> inputs = new LinkedHashMap<>();
+        for (Input input : pattern.inputs()) {
+            Tensor t = switch (input.name()) {
+                case "doc" -> {
+                    int[] ids = new int[b * n];
+                    for (int i = 0; i < ids.length; i++) ids[i] = random.nextInt(8);
+                    for (int row = 0; row < b; row++) java.util.Arrays.sort(ids, row * n, (row + 1) * n);
+                    yield Tensor.ofInts(DType.INT32, new int[] {b, n}, ids);
+                }
+                case "slopes" -> {
+                    float[] slopes = new float[h];
+                    for (int i = 0; i < h; i++) slopes[i] = (float) Math.pow(2, -8.0 * (i + 1) / h);
+                    yield Tensor.ofFloats(DType.FLOAT32, new int[] {h}, slopes);
+                }
+                default -> throw new IllegalArgumentException("no benchmark values for input " + input.name());
+            };
+            inputs.put(input.name(), t);
+        }
+        return inputs;
+    }
+
+    /**
+     * Visible (q, kv) pairs over all of them, counted exactly but cheaply: FULL runs of 64 × 64
+     * tiles by their area, PARTIAL ones element by element (every batch, head 0: the benchmark
+     * masks ignore heads).
+     */
+    private static double visibleFraction(Pattern pattern, Binding binding, Map<String, Tensor> inputs) {
+        Visibility visibility = Visibility.of(pattern, binding, inputs);
+        TileClassifier tiles = ClassifyTiles.classifier(pattern, binding, inputs, 64, 64);
+        int b = binding.size("B"), n = binding.size("Nq");
+        long count = 0;
+        for (int bi = 0; bi < b; bi++) {
+            for (int qt = 0; qt * 64 < n; qt++) {
+                TileClassifier.TileRow row = tiles.row(bi, 0, qt);
+                int q0 = qt * 64, q1 = Math.min(n, q0 + 64);
+                for (int r = 0; r < row.runs(); r++) {
+                    int kv0 = row.first()[r] * 64, kv1 = Math.min(n, (row.last()[r] + 1) * 64);
+                    if (row.full()[r]) {
+                        count += (long) (q1 - q0) * (kv1 - kv0);
+                        continue;
+                    }
+                    for (int q = q0; q < q1; q++) for (int kv = kv0; kv < kv1; kv++) if (visibility.visible(bi, 0, q, kv)) count++;
+                }
+            }
+        }
+        return count / ((double) b * n * n);
+    }
+
+    private static DeviceTensor own(List<DeviceTensor> owned, DeviceTensor t) {
+        owned.add(t);
+        return t;
+    }
+}
