@@ -13,8 +13,10 @@ CHECK=${CHECK:-"examples/causal.attn examples/dense.attn examples/document.attn 
   examples/sliding_window.attn examples/softmax_sink.attn examples/sigmoid_attention.attn examples/gated.attn examples/decayed_linear.attn
   examples/topk_blocks.attn examples/per_head.attn examples/padding.attn examples/t5_bias.attn"}
 echo "== check"
-timeout ${CHECK_S:-200} "${java[@]}" attnc.bench.gpu.HopperCheck check $CHECK > "$out/check.log" 2>&1; echo "rc $?" >> "$out/check.log"
+timeout ${CHECK_S:-200} "${java[@]}" attnc.bench.gpu.HopperCheck check $CHECK > "$out/check.log" 2>&1; rc=$?; echo "rc $rc" >> "$out/check.log"
 grep -E "FAIL|rows|cols|qblock|correctness|PASSED|rc |Exception" "$out/check.log" | head -60
+# A kernel that never finishes (a barrier waited on forever) would hang every later step too.
+[ $rc = 124 ] && { echo "check timed out: stopping"; exit 1; }
 if [ "${SANITIZE:-1}" = 1 ]; then
   for tool in memcheck racecheck; do
     echo "== $tool"
