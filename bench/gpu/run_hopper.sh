@@ -24,9 +24,11 @@ if [ "${SANITIZE:-1}" = 1 ]; then
     echo "rc $?" >> "$out/$tool.log"; grep -E "ERROR SUMMARY|RACECHECK SUMMARY|correctness|rc |Invalid|Race|hazard" "$out/$tool.log" | head -8
   done
 fi
-echo "== time"
-timeout ${TIME_S:-240} "${java[@]}" attnc.bench.gpu.HopperCheck time "$out" bench/gpu/patterns/*.attn > "$out/time.log" 2>&1; echo "rc $?" >> "$out/time.log"
-cat "$out/time.log" | tail -150
+if [ "${TIME:-1}" = 1 ]; then
+  echo "== time"
+  timeout ${TIME_S:-240} "${java[@]}" attnc.bench.gpu.HopperCheck time "$out" bench/gpu/patterns/*.attn > "$out/time.log" 2>&1; echo "rc $?" >> "$out/time.log"
+  cat "$out/time.log" | tail -150
+fi
 if [ "${PEERS:-0}" = 1 ]; then
   echo "== peers"
   OUT="$out" PYTHONUNBUFFERED=1 timeout ${PEERS_S:-300} python3 bench/gpu/peers_hopper.py > "$out/peers.log" 2>&1; echo "rc $?" >> "$out/peers.log"

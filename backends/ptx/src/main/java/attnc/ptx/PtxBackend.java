@@ -58,7 +58,7 @@ public final class PtxBackend implements Backend {
 
     @Override
     public Kernel compile(Pattern pattern, TuningConfig config) {
-        TuningSpace.apply(KernelConfig.of(80, attnc.ir.DType.BFLOAT16, 64, 64), config);  // unknown knobs fail here, not at the first launch
+        TuningSpace.check(config);  // unknown knobs fail here, not at the first launch
         return new PtxKernel(LowerPattern.lower(pattern), config);
     }
 

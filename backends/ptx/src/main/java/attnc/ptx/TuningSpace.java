@@ -53,16 +53,23 @@ final class TuningSpace {
 
     static final String SCHEDULE = "schedule";
 
-    /** {@code base} with the knobs a configuration sets (unset knobs keep the base's values). */
-    static KernelConfig apply(KernelConfig base, TuningConfig knobs) {
+    /** Refuses knobs this space does not have, or a schedule that does not exist. */
+    static void check(TuningConfig knobs) {
         for (String name : knobs.knobs().keySet()) {
             if (!List.of("warps", "m_tiles", "block_n", "stages", SCHEDULE).contains(name)) {
                 throw new IllegalArgumentException("unknown PTX tuning knob '" + name + "'; expected warps, m_tiles, block_n, stages, schedule");
             }
         }
-        int ordinal = knobs.get(SCHEDULE, base.schedule().ordinal());
-        if (ordinal < 0 || ordinal >= Schedule.values().length) throw new IllegalArgumentException("unknown schedule " + ordinal);
-        Schedule schedule = Schedule.values()[ordinal];
+        int ordinal = knobs.get(SCHEDULE, 0);
+        if (ordinal < 0 || ordinal >= Schedule.values().length) {
+            throw new IllegalArgumentException("unknown schedule " + ordinal + "; expected 0.." + (Schedule.values().length - 1));
+        }
+    }
+
+    /** {@code base} with the knobs a configuration sets (unset knobs keep the base's values). */
+    static KernelConfig apply(KernelConfig base, TuningConfig knobs) {
+        check(knobs);
+        Schedule schedule = Schedule.values()[knobs.get(SCHEDULE, base.schedule().ordinal())];
         if (schedule.wgmma()) return base.withWgmma(schedule, knobs.get("block_n", base.blockN()), knobs.get("stages", base.stages()));
         return base.withTiling(knobs.get("warps", base.warps()), knobs.get("m_tiles", base.mTiles()), knobs.get("block_n", base.blockN()),
                 knobs.get("stages", base.stages()), base.earlyMaskLoads());
