@@ -4,6 +4,7 @@ import attnc.ir.BinaryOp;
 import attnc.ir.Builtin;
 import attnc.ir.Expr;
 import attnc.ir.ExprTree;
+import attnc.ir.Printer;
 import attnc.ir.Type;
 import attnc.ir.UnaryOp;
 import java.util.List;
@@ -39,10 +40,10 @@ public final class Differentiate {
     public static Expr derivative(Expr e, Expr variable) {
         boolean supported = variable instanceof Expr.ScoreRef || variable instanceof Expr.OutputRef
                 || variable instanceof Expr.Load load && load.type() == Type.FLOAT;
-        if (!supported) throw new IllegalArgumentException("cannot differentiate with respect to " + attnc.ir.Printer.expr(variable));
-        if (e.type() != Type.FLOAT) throw new IllegalArgumentException("only float expressions have derivatives: " + attnc.ir.Printer.expr(e));
+        if (!supported) throw new IllegalArgumentException("cannot differentiate with respect to " + Printer.expr(variable));
+        if (e.type() != Type.FLOAT) throw new IllegalArgumentException("only float expressions have derivatives: " + Printer.expr(e));
         if (ExprTree.any(e, x -> x instanceof Expr.Let || x instanceof Expr.LocalRef)) {
-            throw new IllegalArgumentException("inline lets before differentiating: " + attnc.ir.Printer.expr(e));
+            throw new IllegalArgumentException("inline lets before differentiating: " + Printer.expr(e));
         }
         Expr d = new Differentiate(variable).d(e);
         return d == null ? ZERO : d;

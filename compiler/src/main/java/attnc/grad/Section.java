@@ -18,7 +18,8 @@ public enum Section {
     SCORE("score", EnumSet.of(Index.B, Index.H, Index.Q, Index.KV)),
     /**
      * The scale, per (b, h, q). Upstream: Σ over visible kv of dS · (d score/d s) · (q·k), which
-     * equals q · dq / scale: a kernel can take it from dq once the row is done.
+     * equals (q · dq) / scale for a non-zero scale: a kernel can take it from the row's dq once
+     * the row is done, with no reduction of its own.
      */
     SCALE("scale", EnumSet.of(Index.B, Index.H, Index.Q)),
     /**

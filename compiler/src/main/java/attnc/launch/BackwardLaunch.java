@@ -6,6 +6,7 @@ import attnc.ir.Pattern;
 import attnc.ir.Type;
 import attnc.tensor.Tensor;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -19,7 +20,7 @@ import java.util.stream.Collectors;
 public record BackwardLaunch(Binding binding, Result forward, Tensor dOut, Set<Wrt> wanted) {
 
     public BackwardLaunch {
-        wanted = java.util.Collections.unmodifiableSet(new LinkedHashSet<>(wanted));
+        wanted = Collections.unmodifiableSet(new LinkedHashSet<>(wanted));
     }
 
     public static BackwardLaunch of(Pattern pattern, Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted) {

@@ -7,8 +7,8 @@ import java.util.Map;
 import java.util.stream.Collectors;
 
 /**
- * The gradients a backward launch computed, by what they are of, in the order they were asked
- * for. dq is [B, H, Nq, D], dk [B, Hkv, Nkv, D] and dv [B, Hkv, Nkv, Dv] (GQA: summed over the
+ * The gradients a backward launch computed, by what they are of, in {@link Wrt#all}'s order
+ * (dq, dk, dv, then inputs in declaration order). dq is [B, H, Nq, D], dk [B, Hkv, Nkv, D] and dv [B, Hkv, Nkv, Dv] (GQA: summed over the
  * query heads that share a KV head); an input's gradient has the input's shape. All are
  * float32, whatever the storage dtype of what they are the gradient of.
  */
