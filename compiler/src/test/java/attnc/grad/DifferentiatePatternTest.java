@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import attnc.front.CompileException;
 import attnc.front.Frontend;
+import attnc.ir.Expr;
 import attnc.ir.Index;
 import attnc.ir.Pattern;
 import attnc.ir.Printer;
@@ -48,7 +49,7 @@ class DifferentiatePatternTest {
         for (LoadPartial p : loads) {
             assertEquals(Section.SCORE, p.section());
             assertEquals(p.input().equals("q_factor") ? EnumSet.of(Index.KV) : EnumSet.of(Index.Q), p.summedOver(), p.toString());
-            assertEquals(p.input().equals("q_factor") ? "k_factor" : "q_factor", ((attnc.ir.Expr.Load) p.partial()).input());
+            assertEquals(p.input().equals("q_factor") ? "k_factor" : "q_factor", ((Expr.Load) p.partial()).input());
         }
     }
 

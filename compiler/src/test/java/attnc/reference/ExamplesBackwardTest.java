@@ -12,6 +12,7 @@ import attnc.ir.Pattern;
 import attnc.ir.Sizes;
 import attnc.ir.Type;
 import attnc.launch.Problem;
+import attnc.launch.Wrt;
 import attnc.pass.FoldConstants;
 import attnc.pass.Passes;
 import attnc.tensor.Tensor;
@@ -54,6 +55,9 @@ class ExamplesBackwardTest {
             GradientCheck.Outcome outcome = GradientCheck.run(pattern, problem(pattern, random), random, ELEMENTS_PER_GRADIENT);
             assertEquals(List.of(), outcome.failures());
             assertTrue(outcome.skipped() * 20 <= outcome.checked(), () -> outcome.skipped() + " of " + outcome.checked() + " elements skipped");
+            // Not vacuous: each gradient had non-zero elements among those compared.
+            outcome.nonZeroChecks().forEach((wrt, count) -> assertTrue(count > 0, () -> wrt.label() + ": only zeros compared"));
+            assertEquals(Wrt.all(pattern), outcome.nonZeroChecks().keySet());
         }));
     }
 

@@ -1,5 +1,6 @@
 package attnc.reference;
 
+import attnc.grad.FiniteDifference;
 import attnc.ir.DType;
 import attnc.ir.Pattern;
 import attnc.launch.Binding;
@@ -11,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.stream.IntStream;
 
 /**
  * The reference backward of one launch against {@link FiniteDifferences} of the reference
@@ -34,7 +36,7 @@ final class GradientCheck {
         Problem problem = FiniteDifferences.onGrid(original);
         Binding binding = Binding.of(pattern, problem);
         int[] outShape = {binding.size("B"), binding.size("H"), binding.size("Nq"), binding.size("Dv")};
-        Tensor dOut = attnc.grad.FiniteDifference.onGrid(Tensor.random(DType.FLOAT32, outShape, random));
+        Tensor dOut = FiniteDifference.onGrid(Tensor.random(DType.FLOAT32, outShape, random));
         ReferenceBackward.Exact gradients = ReferenceBackward.run(pattern, problem, Reference.run(pattern, problem).toResult(), dOut,
                 Wrt.all(pattern));
         FiniteDifferences.Loss base = FiniteDifferences.loss(pattern, problem, dOut);
@@ -48,7 +50,7 @@ final class GradientCheck {
                 if (!Double.isFinite(analytic[i])) failures.add(wrt.label() + "[" + i + "] = " + analytic[i]);
             }
             for (int element : elements(analytic.length, perGradient, random)) {
-                attnc.grad.FiniteDifference.Check check = FiniteDifferences.at(pattern, problem, dOut, wrt, element, analytic[element], base);
+                FiniteDifference.Check check = FiniteDifferences.at(pattern, problem, dOut, wrt, element, analytic[element], base);
                 if (!check.smooth()) {
                     skipped++;
                     continue;
@@ -65,7 +67,7 @@ final class GradientCheck {
     }
 
     private static int[] elements(int size, int wanted, Random random) {
-        if (wanted == 0 || size <= wanted) return java.util.stream.IntStream.range(0, size).toArray();
+        if (wanted == 0 || size <= wanted) return IntStream.range(0, size).toArray();
         return random.ints(0, size).distinct().limit(wanted).toArray();
     }
 }

@@ -8,8 +8,8 @@ import attnc.grad.DifferentiatePattern;
 import attnc.grad.LoadPartial;
 import attnc.grad.Section;
 import attnc.ir.Norm;
+import attnc.launch.Wrt;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -54,14 +54,15 @@ class ReferenceBackwardFiniteDifferenceTest {
             outcome.failures().forEach(f -> failures.add(f + "\n" + launch));
             outcome.nonZeroChecks().forEach((wrt, count) -> {
                 if (count == 0) return;
-                if (wrt instanceof attnc.launch.Wrt.Operand) nonZero.merge(normName(launch.pattern().norm()), 1, Integer::sum);
+                if (wrt instanceof Wrt.Operand) nonZero.merge(normName(launch.pattern().norm()), 1, Integer::sum);
                 else for (LoadPartial p : DifferentiatePattern.differentiate(launch.pattern()).loads()) {
-                    if (p.input().equals(((attnc.launch.Wrt.Input) wrt).name())) nonZero.merge(p.section().spelling(), 1, Integer::sum);
+                    if (p.input().equals(((Wrt.Input) wrt).name())) nonZero.merge(p.section().spelling(), 1, Integer::sum);
                 }
             });
         }
         assertEquals(List.of(), failures);
-        System.out.println("finite differences: " + checked + " elements compared, " + skipped + " skipped as not smooth; launches with non-zero gradients compared: " + nonZero);
+        System.out.println("finite differences: " + checked + " elements compared, " + skipped + " skipped as not smooth; gradients with non-zero elements compared, "
+                + "by norm (q, k, v) and by section (inputs): " + nonZero);
         assertTrue(skipped * 20 < checked, "more than 5% of elements skipped");
         for (String kind : List.of("softmax", "softmax with sink", "sigmoid", "none")) {
             assertTrue(nonZero.getOrDefault(kind, 0) >= 10, () -> "few non-zero q/k/v gradients compared under " + kind + ": " + nonZero);
