@@ -24,10 +24,13 @@ final class Evaluator {
     static final class Env {
         int b, h, q, kv, d;
         double s, o;
-        final int[] ints = new int[64];
-        final double[] floats = new double[64];
-        final boolean[] bools = new boolean[64];
+        final int[] ints = new int[MAX_NESTED_LETS];
+        final double[] floats = new double[MAX_NESTED_LETS];
+        final boolean[] bools = new boolean[MAX_NESTED_LETS];
     }
+
+    /** Lets in scope at once; derivative programs nest a let per shared subexpression. */
+    private static final int MAX_NESTED_LETS = 256;
 
     interface IntFn { int eval(Env env); }
     interface FloatFn { double eval(Env env); }
@@ -209,6 +212,12 @@ final class Evaluator {
         };
     }
 
+    /** The row-major offset of the element a load reads, checked against the tensor's bounds as the load itself is. */
+    IntFn offset(Expr.Load load) {
+        Indexer at = indexer(load.input(), inputs.get(load.input()), load.indices());
+        return at::flat;
+    }
+
     private interface Runnable1 { void run(Env env); }
 
     private interface Indexer { int flat(Env env); }
@@ -216,7 +225,7 @@ final class Evaluator {
     private Runnable1 bind(Expr.Let let) {
         // Slots follow let nesting: a let's body runs inside it, so a sibling let may reuse the slot afterwards.
         int slot = shadowed.size();
-        if (slot >= 64) throw new IllegalStateException("lets nested more than 64 deep");
+        if (slot >= MAX_NESTED_LETS) throw new IllegalStateException("lets nested more than " + MAX_NESTED_LETS + " deep");
         // The value sees the names outside the let, so it is compiled before the name is rebound.
         Runnable1 store = switch (let.value().type()) {
             case INT -> { IntFn f = ints(let.value()); yield env -> env.ints[slot] = f.eval(env); }

@@ -4,6 +4,7 @@ import attnc.ir.Expr;
 import attnc.ir.Norm;
 import attnc.ir.Pattern;
 import attnc.ir.Semantics;
+import attnc.launch.BackwardLaunch;
 import attnc.launch.Binding;
 import attnc.launch.Problem;
 import attnc.launch.Result;
@@ -17,17 +18,20 @@ import attnc.tensor.Tensor;
 public final class Reference {
     private Reference() {}
 
-    /** Outputs in double precision, [B, H, Nq, Dv], and LSE [B, H, Nq] (null unless softmax). */
-    public record Exact(double[] out, double[] lse, int[] outShape) {
+    /**
+     * Outputs in double precision, [B, H, Nq, Dv], LSE [B, H, Nq] (null unless softmax), and o
+     * before the output transform (null when the output is o; see {@link Result#preOutput}).
+     */
+    public record Exact(double[] out, double[] lse, int[] outShape, double[] preOutput) {
         public Result toResult() {
-            float[] o = new float[out.length];
-            for (int i = 0; i < o.length; i++) o[i] = (float) out[i];
-            float[] l = null;
-            if (lse != null) {
-                l = new float[lse.length];
-                for (int i = 0; i < l.length; i++) l[i] = (float) lse[i];
-            }
-            return new Result(o, l, outShape);
+            return new Result(floats(out), floats(lse), outShape, floats(preOutput));
+        }
+
+        private static float[] floats(double[] values) {
+            if (values == null) return null;
+            float[] f = new float[values.length];
+            for (int i = 0; i < f.length; i++) f[i] = (float) values[i];
+            return f;
         }
     }
 
@@ -50,6 +54,7 @@ public final class Reference {
         boolean softmax = pattern.norm() instanceof Norm.Softmax;
         double[] out = new double[batch * heads * nq * valueDim];
         double[] lse = softmax ? new double[batch * heads * nq] : null;
+        double[] preOutput = BackwardLaunch.needsPreOutput(pattern) ? new double[out.length] : null;
         double[] scores = new double[nkv];
         boolean[] kept = new boolean[nkv];
         double[] acc = new double[valueDim];
@@ -83,11 +88,12 @@ public final class Reference {
                         env.d = d;
                         env.o = acc[d];
                         out[row * valueDim + d] = output.eval(env);
+                        if (preOutput != null) preOutput[row * valueDim + d] = acc[d];
                     }
                 }
             }
         }
-        return new Exact(out, lse, new int[] {batch, heads, nq, valueDim});
+        return new Exact(out, lse, new int[] {batch, heads, nq, valueDim}, preOutput);
     }
 
     /** Accumulates the weighted sum of V into acc; returns the row's LSE (softmax) or NaN. */

@@ -1,14 +1,20 @@
 package attnc.reference;
 
 import attnc.ir.Pattern;
+import attnc.launch.Gradients;
 import attnc.launch.Problem;
 import attnc.launch.Result;
+import attnc.launch.Wrt;
 import attnc.run.Backend;
 import attnc.run.Kernel;
+import attnc.tensor.Tensor;
+import java.util.Set;
 
-/** The reference as a backend, so it runs through the same {@link Kernel} call as the others. */
+/** The reference as a backend, so it runs through the same {@link Kernel} calls as the others. */
 public final class ReferenceBackend implements Backend {
     @Override public String name() { return "reference"; }
+
+    @Override public boolean hasBackward() { return true; }
 
     @Override
     public Kernel compile(Pattern pattern) {
@@ -16,6 +22,11 @@ public final class ReferenceBackend implements Backend {
             @Override public Pattern pattern() { return pattern; }
 
             @Override public Result forward(Problem problem) { return Reference.run(pattern, problem).toResult(); }
+
+            @Override
+            public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted) {
+                return ReferenceBackward.run(pattern, problem, forward, dOut, wanted).toGradients();
+            }
         };
     }
 }

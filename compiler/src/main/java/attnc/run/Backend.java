@@ -15,6 +15,9 @@ public interface Backend {
     /** Whether this machine can run the backend's kernels (a GPU backend needs a GPU). */
     default boolean available() { return true; }
 
+    /** Whether its kernels implement {@link Kernel#backward}; a caller asks before running a forward it would then waste. */
+    default boolean hasBackward() { return false; }
+
     /** Compiles an optimised pattern (see {@link attnc.pass.Passes}). */
     Kernel compile(Pattern pattern);
 

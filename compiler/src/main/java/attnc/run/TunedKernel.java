@@ -3,8 +3,11 @@ package attnc.run;
 import attnc.ir.DType;
 import attnc.ir.Pattern;
 import attnc.launch.Binding;
+import attnc.launch.Gradients;
 import attnc.launch.Problem;
 import attnc.launch.Result;
+import attnc.launch.Wrt;
+import attnc.tensor.Tensor;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -41,6 +44,12 @@ final class TunedKernel implements Kernel {
         Binding binding = Binding.of(pattern, problem);
         DType dtype = problem.q().dtype();
         return chosen.computeIfAbsent(List.of(binding.sizes(), dtype), shape -> choose(binding, dtype)).forward(problem);
+    }
+
+    /** Backward has no tuned configurations yet: the default kernel runs it. */
+    @Override
+    public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted) {
+        return fallback.backward(problem, forward, dOut, wanted);
     }
 
     private Kernel choose(Binding binding, DType dtype) {
