@@ -33,6 +33,12 @@ final class Lowering {
         return lowering.program.build(lowering.emit(e));
     }
 
+    /** The clamped row-major element offset a load of {@code pattern} reads: where a kernel adds that element's gradient. */
+    static Program offsetOf(Pattern pattern, Expr.Load load) {
+        Lowering lowering = new Lowering(pattern);
+        return lowering.program.build(lowering.offset(load.input(), load.indices()));
+    }
+
     private int add(Instr instr) { return program.add(instr); }
 
     private int op(Opcode op, Type type, Type operandType, int... args) {

@@ -1,0 +1,38 @@
+package attnc.lower;
+
+import attnc.grad.Section;
+import attnc.ir.Index;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A pattern's backward as kernels read it: the forward's {@link LoweredPattern}, d score/d s,
+ * d output/d o, and for every float load site the program of its partial derivative and the
+ * program of the element offset it reads, where the kernel adds upstream × partial. Built once by
+ * {@link LowerBackward} from the derivative pass's expressions ({@link attnc.grad}).
+ *
+ * @param scoreByS  d score/d s, over (b, h, q, kv) with s bound
+ * @param outputByO d output/d o, over (b, h, q, d) with o bound
+ */
+public record LoweredBackward(LoweredPattern forward, Program scoreByS, Program outputByO, List<Site> sites) {
+
+    public LoweredBackward {
+        sites = List.copyOf(sites);
+    }
+
+    /**
+     * One float load site: its section, the input it reads, the clamped element offset it reads
+     * (an int program over the section's indices) and the partial derivative there (a float
+     * program); a kernel sums upstream × partial over {@code summedOver} before it adds.
+     */
+    public record Site(Section section, String input, Program offset, Program partial, Set<Index> summedOver) {}
+
+    public List<Site> sites(Section section) {
+        return sites.stream().filter(s -> s.section() == section).toList();
+    }
+
+    /** The float inputs that get a gradient, in the order their first site appears. */
+    public List<String> inputs() {
+        return sites.stream().map(Site::input).distinct().toList();
+    }
+}
