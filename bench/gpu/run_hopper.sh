@@ -29,6 +29,20 @@ if [ "${TIME:-1}" = 1 ]; then
   timeout ${TIME_S:-240} "${java[@]}" attnc.bench.gpu.HopperCheck time "$out" bench/gpu/patterns/*.attn > "$out/time.log" 2>&1; echo "rc $?" >> "$out/time.log"
   cat "$out/time.log" | tail -150
 fi
+if [ "${PROFILE:-0}" = 1 ]; then
+  ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
+  $ncu --query-metrics 2>/dev/null | grep -E "^(sm__pipe_tensor|sm__inst_executed_pipe_(xu|fma|alu|fp16)|smsp__issue_active|sm__pipe_(fma|alu|xu|shared))" | head -30 > "$out/ncu_metrics.txt"
+  i=0
+  for spec in "dense.attn 4 16 4096 64 WGMMA_PINGPONG 128 2 0" "dense.attn 4 16 4096 64 WGMMA_PINGPONG 128 2 1" \
+              "dense.attn 2 16 8192 128 WGMMA_PINGPONG 128 2 0" "causal.attn 2 16 8192 128 WGMMA_PINGPONG 128 2 0"; do
+    i=$((i + 1)); set -- $spec
+    echo "== ncu $spec"
+    timeout 120 $ncu --clock-control none -k attnc_attention --launch-skip 1 --launch-count 1 --section SpeedOfLight \
+      --section ComputeWorkloadAnalysis --section SchedulerStats --section WarpStateStats --section Occupancy --print-details all \
+      "${java[@]}" attnc.bench.gpu.HopperCheck profile bench/gpu/patterns/$spec > "$out/ncu_$i.log" 2>&1
+    grep -E "profiled|Duration|Compute \(SM\) Throughput|Memory Throughput|Issue Slots Busy|Issued Ipc|Executed Ipc A|SM Busy|No Eligible|Registers Per|Achieved Occupancy|Stall|Tensor|XU|FMA|ALU|pipe" "$out/ncu_$i.log" | head -40
+  done
+fi
 if [ "${PEERS:-0}" = 1 ]; then
   echo "== peers"
   OUT="$out" PYTHONUNBUFFERED=1 timeout ${PEERS_S:-300} python3 bench/gpu/peers_hopper.py > "$out/peers.log" 2>&1; echo "rc $?" >> "$out/peers.log"

@@ -51,13 +51,13 @@ final class TuningSpace {
         return new TuningConfig(Map.of(SCHEDULE, schedule.ordinal(), "block_n", blockN, "stages", stages));
     }
 
-    static final String SCHEDULE = "schedule";
+    static final String SCHEDULE = "schedule", FMA_EXP = "fma_exp";
 
     /** Refuses knobs this space does not have, or a schedule that does not exist. */
     static void check(TuningConfig knobs) {
         for (String name : knobs.knobs().keySet()) {
-            if (!List.of("warps", "m_tiles", "block_n", "stages", SCHEDULE).contains(name)) {
-                throw new IllegalArgumentException("unknown PTX tuning knob '" + name + "'; expected warps, m_tiles, block_n, stages, schedule");
+            if (!List.of("warps", "m_tiles", "block_n", "stages", SCHEDULE, FMA_EXP).contains(name)) {
+                throw new IllegalArgumentException("unknown PTX tuning knob '" + name + "'; expected warps, m_tiles, block_n, stages, schedule, fma_exp");
             }
         }
         int ordinal = knobs.get(SCHEDULE, 0);
@@ -70,7 +70,10 @@ final class TuningSpace {
     static KernelConfig apply(KernelConfig base, TuningConfig knobs) {
         check(knobs);
         Schedule schedule = Schedule.values()[knobs.get(SCHEDULE, base.schedule().ordinal())];
-        if (schedule.wgmma()) return base.withWgmma(schedule, knobs.get("block_n", base.blockN()), knobs.get("stages", base.stages()));
+        if (schedule.wgmma()) {
+            return base.withWgmma(schedule, knobs.get("block_n", base.blockN()), knobs.get("stages", base.stages()))
+                    .withFmaExp(knobs.get(FMA_EXP, base.fmaExp()));
+        }
         return base.withTiling(knobs.get("warps", base.warps()), knobs.get("m_tiles", base.mTiles()), knobs.get("block_n", base.blockN()),
                 knobs.get("stages", base.stages()), base.earlyMaskLoads());
     }

@@ -76,7 +76,9 @@ final class Epilogue {
             out.op("mov.f32", max, top);
         }
         String empty = out.pred("%empty_r" + r), lse = out.f32("%lse_r" + r), log = out.f32("%log_sum_r" + r);
-        out.op("setp.le.f32", empty, sum, "0f00000000");
+        // A row that saw a key has a sum of at least 1 (the weight of its max); exponentials on the FMA pipe
+        // leave masked weights of up to 2^-126 instead of 0, so that kernel tests against 1/2.
+        out.op("setp.le.f32", empty, sum, config.fmaExp() > 0 ? "0f3F000000" : "0f00000000");
         out.op("rcp.rn.f32", inverse, sum);
         out.op("selp.f32", inverse, "0f00000000", inverse, empty);
         out.op("lg2.approx.f32", log, sum);

@@ -277,7 +277,10 @@ abstract class FlashEmitter {
         return grows;
     }
 
-    /** Scores to weights against each row's current max, 2^(s − max), summed into {@code sum} + row. */
+    /**
+     * Scores to weights against each row's current max, 2^(s − max), summed into {@code sum} +
+     * row. With {@link KernelConfig#fmaExp} quarters of the columns go to {@link #exp2OnFma}.
+     */
     void exponentiate(String sum) {
         for (int r = 0; r < rows; r++) {
             String negativeMax = out.f32("%neg_max_r" + r), rowSum = sum + r;
@@ -286,9 +289,35 @@ abstract class FlashEmitter {
                 String s = Fragments.scoreAt(r, c);
                 if (foldScale()) out.op("fma.rn.f32", s, s, "%scale2_r" + r, negativeMax);
                 else out.op("add.f32", s, s, negativeMax);
-                out.op("ex2.approx.ftz.f32", s, s);
+                if ((c / 2) % 4 < config.fmaExp()) exp2OnFma(s);
+                else out.op("ex2.approx.ftz.f32", s, s);
                 out.op("add.f32", rowSum, rowSum, s);
             }
         }
+    }
+
+    /** A cubic for 2^f on [−1/2, 1/2] (relative error 7.5e-5, far below the bf16 rounding of P), highest power first. */
+    private static final String[] EXP2_POLY = {"0f3D61FBB0", "0f3E786F0F", "0f3F31798D", "0f3F7FFB49"};
+    private static final String ROUNDING = "0f4B400000";
+
+    /**
+     * 2^x on the FMA pipe: x = j + f with j = round(x) (adding 1.5·2^23 leaves j in the low
+     * mantissa bits), 2^f by {@link #EXP2_POLY}, then j added to the exponent field. x is first
+     * clamped at −126, where 2^x is a subnormal or less: a masked (−∞) score becomes a weight of
+     * at most 2^−126 instead of 0, which no row that sees a key can tell (its sum is at least 1;
+     * see {@link Epilogue}'s empty-row test).
+     */
+    private void exp2OnFma(String x) {
+        String rounded = out.b32("%exp_rounded"), f = out.f32("%exp_fraction"), p = out.b32("%exp_poly"), shift = out.b32("%exp_shift");
+        out.op("max.f32", x, x, "0fC2FC0000");
+        out.op("add.f32", rounded, x, ROUNDING);
+        out.op("sub.f32", f, rounded, ROUNDING);
+        out.op("sub.f32", f, x, f);
+        out.op("fma.rn.f32", p, f, EXP2_POLY[0], EXP2_POLY[1]);
+        out.op("fma.rn.f32", p, p, f, EXP2_POLY[2]);
+        out.op("fma.rn.f32", p, p, f, EXP2_POLY[3]);
+        out.op("shl.b32", shift, rounded, 23);
+        out.op("add.s32", p, p, shift);
+        out.op("mov.b32", x, p);
     }
 }

@@ -14,7 +14,7 @@ import attnc.lower.LoweredPattern;
  * PyTorch callers expect, and half the bytes to store).
  */
 public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int warps, int mTiles, int blockN, int stages,
-                           boolean earlyMaskLoads, DType output, Schedule schedule) {
+                           boolean earlyMaskLoads, DType output, Schedule schedule, int fmaExp) {
 
     public KernelConfig {
         if (sm < 80) throw new IllegalArgumentException("the PTX backend needs sm_80 or newer (mma.sync bf16, cp.async), got sm_" + sm);
@@ -26,6 +26,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         if (blockN % 16 != 0) throw new IllegalArgumentException("blockN must be a multiple of 16");
         if (stages < 2) throw new IllegalArgumentException("at least two stages");
         if (output != DType.FLOAT32 && output != dtype) throw new IllegalArgumentException("output must be float32 or the input dtype, got " + output);
+        if (fmaExp < 0 || fmaExp > 3) throw new IllegalArgumentException("fmaExp counts quarters of the exponentials, 0 to 3, got " + fmaExp);
         if (schedule.wgmma()) {
             if (sm < 90) throw new IllegalArgumentException("the wgmma schedule needs sm_90a, got sm_" + sm);
             for (int dim : new int[] {headDim, valueDim}) {
@@ -43,12 +44,12 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     public static KernelConfig of(int sm, DType dtype, int headDim, int valueDim) {
         int widest = Math.max(headDim, valueDim);
         // D=64: three stages measured level with two (±1%); 32 query rows a warp halve the K/V fragment loads.
-        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 3, true, DType.FLOAT32, Schedule.MMA_SYNC);
+        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 3, true, DType.FLOAT32, Schedule.MMA_SYNC, 0);
         // D=128: 128-key tiles measured 303 vs 253 TFLOP/s dense against 64-key tiles.
-        if (widest <= 128 && sm >= 90) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, true, DType.FLOAT32, Schedule.MMA_SYNC);
+        if (widest <= 128 && sm >= 90) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, true, DType.FLOAT32, Schedule.MMA_SYNC, 0);
         // 174 KB of shared memory above does not fit sm_8x; 4 warps x 32 rows x 32 keys, 3 stages (87 KB) measured 332 dense on the H100.
-        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 32, 3, true, DType.FLOAT32, Schedule.MMA_SYNC);
-        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, true, DType.FLOAT32, Schedule.MMA_SYNC);
+        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 32, 3, true, DType.FLOAT32, Schedule.MMA_SYNC, 0);
+        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, true, DType.FLOAT32, Schedule.MMA_SYNC, 0);
     }
 
     /**
@@ -94,7 +95,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     }
 
     public KernelConfig withTiling(int warps, int mTiles, int blockN, int stages, boolean earlyMaskLoads) {
-        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule);
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, fmaExp);
     }
 
     /**
@@ -102,12 +103,21 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * keys a tile, {@code stages} K and V buffers in flight.
      */
     public KernelConfig withWgmma(Schedule schedule, int blockN, int stages) {
-        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, blockN, stages, earlyMaskLoads, output, schedule);
+        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, blockN, stages, earlyMaskLoads, output, schedule, fmaExp);
+    }
+
+    /**
+     * The same kernel computing {@code quarters}/4 of its softmax exponentials with a polynomial
+     * on the FMA pipe instead of the special-function unit (ex2), whose throughput bounds the
+     * softmax at small head dims.
+     */
+    public KernelConfig withFmaExp(int quarters) {
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, quarters);
     }
 
     /** The same kernel storing its output as {@code dtype} (float32 or the input dtype). */
     public KernelConfig withOutput(DType dtype) {
-        return new KernelConfig(sm, this.dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, dtype, schedule);
+        return new KernelConfig(sm, this.dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, dtype, schedule, fmaExp);
     }
 
     /** Dynamic shared memory a block may use: 227 KiB on sm_90, 163 KiB on sm_80, 99 KiB on sm_86/89. */
@@ -167,6 +177,6 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     public String tag() {
         return "sm" + sm + "_" + mmaType() + "_d" + headDim + (valueDim != headDim ? "v" + valueDim : "")
                 + "_w" + warps + "m" + mTiles + "n" + blockN + "s" + stages + (earlyMaskLoads ? "_early" : "") + (output != DType.FLOAT32 ? "_out" + mmaType() : "")
-                + (schedule.wgmma() ? "_" + schedule.key() : "");
+                + (schedule.wgmma() ? "_" + schedule.key() : "") + (fmaExp > 0 ? "_e" + fmaExp : "");
     }
 }

@@ -188,6 +188,8 @@ final class WgmmaEmitter extends FlashEmitter {
         out.op("mov.s32", out.s32("%c_i"), 0);
         out.op("mov.s32", out.s32("%c_stage"), 0);
         out.op("mov.u32", out.u32("%c_phase"), 0);
+        out.op("sub.s32", out.s32("%tile_last"), "%tile_count", 1);
+        entry("%c_i", "%next_entry");
         if (config.schedule().overlap()) overlappedLoop(); else sequentialLoop();
         out.label(epilogue);
         finish();
@@ -305,18 +307,27 @@ final class WgmmaEmitter extends FlashEmitter {
         exponentiate("%tile_sum_r");
     }
 
-    /** O and the row sums brought to the tile's max, then the tile's weights added to the sums. */
+    /** O brought to the tile's max when some row's max grew (alpha is 1 otherwise), then the tile's weights added to the sums. */
     private void rescaleAfterValues() {
+        String kept = out.newLabel("o_kept");
+        out.op("@!%max_grows bra.uni", kept);
         for (int r = 0; r < rows; r++) {
-            String alpha = "%alpha_r" + r, sum = "%row_sum_r" + r;
-            out.op("fma.rn.f32", sum, sum, alpha, "%tile_sum_r" + r);
-            for (int c = 0; c < valueCols; c++) out.op("mul.f32", Fragments.accAt(r, c), Fragments.accAt(r, c), alpha);
+            for (int c = 0; c < valueCols; c++) out.op("mul.f32", Fragments.accAt(r, c), Fragments.accAt(r, c), "%alpha_r" + r);
         }
+        out.label(kept);
+        for (int r = 0; r < rows; r++) out.op("fma.rn.f32", "%row_sum_r" + r, "%row_sum_r" + r, "%alpha_r" + r, "%tile_sum_r" + r);
     }
 
-    /** The current entry of the tile list: its first kv, whether it is FULL, and its stage's buffers and barriers. */
+    /**
+     * The current entry of the tile list (loaded a tile ahead, so its latency hides under the
+     * previous tile's work): its first kv, whether it is FULL, and its stage's buffers and
+     * barriers; then the load of the next entry.
+     */
     private void currentTile() {
-        entry("%c_i", "%entry");
+        out.op("mov.s32", out.s32("%entry"), "%next_entry");
+        out.op("add.s32", out.s32("%c_next"), "%c_i", 1);
+        out.op("min.s32", "%c_next", "%c_next", "%tile_last");
+        entry("%c_next", "%next_entry");
         out.op("and.b32", out.s32("%kv_tile"), "%entry", PtxModule.FULL_BIT - 1);
         out.op("mul.lo.s32", out.s32("%kv_first"), "%kv_tile", config.blockN());
         out.op("and.b32", out.s32("%full_bit"), "%entry", PtxModule.FULL_BIT);
