@@ -44,8 +44,10 @@ public final class PtxBackend implements Backend {
     public java.util.Optional<String> plan(Pattern pattern, Binding binding) {
         int sm = available() ? Device.get(0).sm() : 90;
         KernelConfig c = KernelConfig.of(LowerPattern.lower(pattern), sm, attnc.ir.DType.BFLOAT16, binding.size("D"), binding.size("Dv"));
-        return java.util.Optional.of("sm_" + sm + (available() ? "" : " (no GPU here)") + ": " + c.blockM() + " x " + c.blockN() + " tiles, "
-                + c.warps() + " warps, " + c.stages() + " stages" + (pattern.tile().isPresent() ? " (the pattern's tile: section)" : ""));
+        String schedule = c.schedule().wgmma() ? c.schedule().name().toLowerCase(java.util.Locale.ROOT) + " (TMA, " + c.consumerGroups() + " consumer warpgroups)"
+                : "mma.sync (" + c.warps() + " warps)";
+        return java.util.Optional.of("sm_" + sm + (c.schedule().wgmma() ? "a" : "") + (available() ? "" : " (no GPU here)") + ": " + c.blockM() + " x "
+                + c.blockN() + " tiles, " + schedule + ", " + c.stages() + " stages" + (pattern.tile().isPresent() ? " (the pattern's tile: section)" : ""));
     }
 
     /** The tiling {@link #compile(Pattern)} uses on this device, in the tuning space's knobs. */
@@ -53,7 +55,7 @@ public final class PtxBackend implements Backend {
     public java.util.Optional<TuningConfig> defaultConfiguration(Pattern pattern, Binding binding) {
         KernelConfig standard = KernelConfig.of(LowerPattern.lower(pattern), available() ? Device.get(0).sm() : 80, attnc.ir.DType.BFLOAT16,
                 binding.size("D"), binding.size("Dv"));
-        return java.util.Optional.of(TuningSpace.knobs(standard.warps(), standard.mTiles(), standard.blockN(), standard.stages()));
+        return java.util.Optional.of(TuningSpace.knobsOf(standard));
     }
 
     @Override

@@ -24,17 +24,40 @@ final class TuningSpace {
 
     private TuningSpace() {}
 
+    static final List<Schedule> WGMMA_SCHEDULES = List.of(Schedule.WGMMA_OVERLAP, Schedule.WGMMA_PINGPONG);
+    static final List<Integer> WGMMA_BLOCK_N = List.of(64, 96, 128, 192);
+    static final List<Integer> GROUP_COUNTS = List.of(2, 3);
+
+    /**
+     * The mma.sync tilings and, from sm_90 on, the wgmma ones: schedule (overlap, ping-pong) ×
+     * consumer warpgroups (2, 3) × BLOCK_N × stages × exponentials on the FMA pipe (none, a quarter).
+     */
     static List<TuningConfig> configurations(LoweredPattern pattern, Binding binding, int sm) {
-        KernelConfig standard = KernelConfig.of(pattern, sm, DType.BFLOAT16, binding.size("D"), binding.size("Dv"));
+        int d = binding.size("D"), dv = binding.size("Dv"), nq = binding.size("Nq"), nkv = binding.size("Nkv");
+        KernelConfig mma = KernelConfig.of(sm, DType.BFLOAT16, d, dv);
         List<TuningConfig> space = new ArrayList<>();
         for (int warps : WARPS) {
             for (int mTiles : M_TILES) {
                 for (int blockN : BLOCK_N) {
                     for (int stages : STAGES) {
                         TuningConfig knobs = knobs(warps, mTiles, blockN, stages);
-                        KernelConfig c = apply(standard, knobs);
-                        if (c.blockM() > binding.size("Nq") || blockN > binding.size("Nkv")) continue;
+                        KernelConfig c = apply(mma, knobs);
+                        if (c.blockM() > nq || blockN > nkv) continue;
                         if (c.limitExceeded(sm) == null) space.add(knobs);
+                    }
+                }
+            }
+        }
+        if (sm < 90 || d % 16 != 0 || dv % 16 != 0) return space;
+        for (Schedule schedule : WGMMA_SCHEDULES) {
+            for (int groups : GROUP_COUNTS) {
+                for (int blockN : WGMMA_BLOCK_N) {
+                    for (int stages : STAGES) {
+                        for (int fmaExp : new int[] {0, 1}) {
+                            KernelConfig c = mma.withWgmma(schedule, groups, blockN, stages).withFmaExp(fmaExp);
+                            if (c.blockM() > Math.max(nq, 128) || blockN > Math.max(nkv, 64) || c.limitExceeded(sm) != null) continue;
+                            space.add(knobsOf(c));
+                        }
                     }
                 }
             }
@@ -42,22 +65,24 @@ final class TuningSpace {
         return space;
     }
 
+    /** The knobs that give {@code config} back through {@link #apply}. */
+    static TuningConfig knobsOf(KernelConfig config) {
+        if (!config.schedule().wgmma()) return knobs(config.warps(), config.mTiles(), config.blockN(), config.stages());
+        return new TuningConfig(Map.of(SCHEDULE, config.schedule().ordinal(), GROUPS, config.consumerGroups(), "block_n", config.blockN(),
+                "stages", config.stages(), FMA_EXP, config.fmaExp()));
+    }
+
     static TuningConfig knobs(int warps, int mTiles, int blockN, int stages) {
-        return new TuningConfig(Map.of("warps", warps, "m_tiles", mTiles, "block_n", blockN, "stages", stages));
+        return new TuningConfig(Map.of(SCHEDULE, Schedule.MMA_SYNC.ordinal(), "warps", warps, "m_tiles", mTiles, "block_n", blockN, "stages", stages));
     }
 
-    /** The Hopper path's knobs: the schedule (by {@link Schedule#ordinal}), keys per tile and stages. */
-    static TuningConfig wgmmaKnobs(Schedule schedule, int blockN, int stages) {
-        return new TuningConfig(Map.of(SCHEDULE, schedule.ordinal(), "block_n", blockN, "stages", stages));
-    }
-
-    static final String SCHEDULE = "schedule", FMA_EXP = "fma_exp";
+    static final String SCHEDULE = "schedule", FMA_EXP = "fma_exp", GROUPS = "consumer_groups";
 
     /** Refuses knobs this space does not have, or a schedule that does not exist. */
     static void check(TuningConfig knobs) {
         for (String name : knobs.knobs().keySet()) {
-            if (!List.of("warps", "m_tiles", "block_n", "stages", SCHEDULE, FMA_EXP).contains(name)) {
-                throw new IllegalArgumentException("unknown PTX tuning knob '" + name + "'; expected warps, m_tiles, block_n, stages, schedule, fma_exp");
+            if (!List.of("warps", "m_tiles", "block_n", "stages", SCHEDULE, FMA_EXP, GROUPS).contains(name)) {
+                throw new IllegalArgumentException("unknown PTX tuning knob '" + name + "'; expected warps, m_tiles, block_n, stages, schedule, fma_exp, consumer_groups");
             }
         }
         int ordinal = knobs.get(SCHEDULE, 0);
@@ -71,10 +96,12 @@ final class TuningSpace {
         check(knobs);
         Schedule schedule = Schedule.values()[knobs.get(SCHEDULE, base.schedule().ordinal())];
         if (schedule.wgmma()) {
-            return base.withWgmma(schedule, knobs.get("block_n", base.blockN()), knobs.get("stages", base.stages()))
+            int groups = knobs.get(GROUPS, base.schedule().wgmma() ? base.consumerGroups() : 2);
+            return base.withWgmma(schedule, groups, knobs.get("block_n", base.blockN()), knobs.get("stages", base.stages()))
                     .withFmaExp(knobs.get(FMA_EXP, base.fmaExp()));
         }
-        return base.withTiling(knobs.get("warps", base.warps()), knobs.get("m_tiles", base.mTiles()), knobs.get("block_n", base.blockN()),
-                knobs.get("stages", base.stages()), base.earlyMaskLoads());
+        KernelConfig mma = base.schedule().wgmma() ? KernelConfig.of(base.sm(), base.dtype(), base.headDim(), base.valueDim()).withOutput(base.output()) : base;
+        return mma.withTiling(knobs.get("warps", mma.warps()), knobs.get("m_tiles", mma.mTiles()), knobs.get("block_n", mma.blockN()),
+                knobs.get("stages", mma.stages()), mma.earlyMaskLoads());
     }
 }

@@ -84,7 +84,7 @@ class KernelTextTest {
         assertEquals(64, tiled.config().blockM());
         assertEquals(32, tiled.config().blockN());
         IllegalArgumentException q = assertThrows(IllegalArgumentException.class, () -> module("mask: q >= kv\ntile: q = 96, kv = 64"));
-        assertTrue(q.getMessage().contains("q = 64, 128 or 256"), q.getMessage());
+        assertTrue(q.getMessage().contains("q = 64, 128, 192 (sm_90) or 256"), q.getMessage());
         Pattern odd = Passes.optimize(Frontend.compile("t", "mask: true\ntile: q = 64, kv = 40"), Map.of());
         IllegalArgumentException kv = assertThrows(IllegalArgumentException.class, () -> new PtxBackend().compile(odd));
         assertTrue(kv.getMessage().contains("multiple of 16"), kv.getMessage());

@@ -34,6 +34,10 @@ class TuningSpaceTest {
             assertTrue(TuningSpace.configurations(LowerPattern.lower(causal), launch, 80).contains(standard), standard + " at D=" + d);
             KernelConfig expected = KernelConfig.of(LowerPattern.lower(causal), 80, DType.BFLOAT16, d, d);
             assertEquals(expected.tag(), TuningSpace.apply(expected, standard).tag());
+            KernelConfig hopper = KernelConfig.of(LowerPattern.lower(causal), 90, DType.BFLOAT16, d, d);
+            assertTrue(hopper.schedule().wgmma(), "sm_90 runs the wgmma path at D=" + d);
+            assertTrue(TuningSpace.configurations(LowerPattern.lower(causal), launch, 90).contains(TuningSpace.knobsOf(hopper)), hopper.tag());
+            assertEquals(hopper.tag(), TuningSpace.apply(KernelConfig.of(90, DType.BFLOAT16, d, d), TuningSpace.knobsOf(hopper)).tag());
         }
     }
 
@@ -48,13 +52,14 @@ class TuningSpaceTest {
             List<TuningConfig> space = TuningSpace.configurations(LowerPattern.lower(c.pattern()), binding(c.n(), c.d()), c.sm());
             assertFalse(space.isEmpty(), c.toString());
             for (TuningConfig knobs : space) {
-                KernelConfig config = TuningSpace.apply(KernelConfig.of(LowerPattern.lower(c.pattern()), 80, DType.BFLOAT16, c.d(), c.d()), knobs);
-                assertTrue(config.blockM() <= c.n() && config.blockN() <= c.n(), config.tag());
+                KernelConfig config = TuningSpace.apply(KernelConfig.of(LowerPattern.lower(c.pattern()), c.sm(), DType.BFLOAT16, c.d(), c.d()), knobs);
+                assertTrue(config.blockM() <= Math.max(c.n(), 128) && config.blockN() <= Math.max(c.n(), 64), config.tag());
                 assertEquals(null, config.limitExceeded(c.sm()), config.tag());
                 texts.putIfAbsent(config.tag(), PtxModule.render(LowerPattern.lower(c.pattern()), config).text());
             }
         }
-        PtxAssemblesTest.assembleAll(texts.values(), 80);
+        PtxAssemblesTest.assembleAll(texts.values().stream().filter(t -> !t.contains(".target sm_90")).toList(), 80);
+        PtxAssemblesTest.assembleAll(texts.values().stream().filter(t -> t.contains(".target sm_90")).toList(), 90);
     }
 
     @Test

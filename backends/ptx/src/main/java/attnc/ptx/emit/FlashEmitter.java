@@ -246,7 +246,7 @@ abstract class FlashEmitter {
             for (int c = 0; c < valueCols; c++) out.op("mul.f32", Fragments.accAt(r, c), Fragments.accAt(r, c), alpha);
         }
         out.label(noRescale);
-        exponentiate("%row_sum_r");
+        exponentiate("%row_sum_r", true);
     }
 
     /**
@@ -259,8 +259,7 @@ abstract class FlashEmitter {
         out.op("setp.ne.s32", grows, 0, 0);
         for (int r = 0; r < rows; r++) {
             String tileMax = out.f32("%tile_max_r" + r);
-            out.op("mov.f32", tileMax, Fragments.scoreAt(r, 0));
-            for (int c = 1; c < cols; c++) out.op("max.f32", tileMax, tileMax, Fragments.scoreAt(r, c));
+            reduce("max.f32", tileMax, r);
             for (int lane = 1; lane <= 2; lane *= 2) {
                 out.op("shfl.sync.bfly.b32", partner, tileMax, lane, "0x1f", "0xffffffff");
                 out.op("max.f32", tileMax, tileMax, partner);
@@ -278,12 +277,13 @@ abstract class FlashEmitter {
     }
 
     /**
-     * Scores to weights against each row's current max, 2^(s − max), summed into {@code sum} +
-     * row. With {@link KernelConfig#fmaExp} quarters of the columns go to {@link #exp2OnFma}.
+     * Scores to weights against each row's current max, 2^(s − max); their row sums are added to
+     * {@code sum} + row ({@code accumulate}) or replace it. With {@link KernelConfig#fmaExp}
+     * quarters of the columns go to {@link #exp2OnFma}.
      */
-    void exponentiate(String sum) {
+    void exponentiate(String sum, boolean accumulate) {
         for (int r = 0; r < rows; r++) {
-            String negativeMax = out.f32("%neg_max_r" + r), rowSum = sum + r;
+            String negativeMax = out.f32("%neg_max_r" + r);
             out.op("neg.f32", negativeMax, safe("%row_max_r" + r, r));
             for (int c = 0; c < cols; c++) {
                 String s = Fragments.scoreAt(r, c);
@@ -291,8 +291,31 @@ abstract class FlashEmitter {
                 else out.op("add.f32", s, s, negativeMax);
                 if ((c / 2) % 4 < config.fmaExp()) exp2OnFma(s);
                 else out.op("ex2.approx.ftz.f32", s, s);
-                out.op("add.f32", rowSum, rowSum, s);
             }
+            String weights = out.f32("%weights_r" + r);
+            reduce("add.f32", weights, r);
+            if (accumulate) out.op("add.f32", sum + r, sum + r, weights);
+            else out.op("mov.f32", out.f32(sum + r), weights);
+        }
+    }
+
+    /** Independent chains a row's reductions are split into, so consecutive max or add instructions do not wait on each other. */
+    private static final int CHAINS = 4;
+
+    /**
+     * {@code result} = op over the thread's scores of row {@code r}: {@link #CHAINS} independent
+     * chains over every CHAINS-th column, then combined pairwise.
+     */
+    private void reduce(String op, String result, int r) {
+        int chains = Math.min(CHAINS, cols);
+        String[] partial = new String[chains];
+        for (int k = 0; k < chains; k++) {
+            partial[k] = k == 0 ? result : out.f32("%reduce_" + k + "_r" + r);
+            out.op("mov.f32", partial[k], Fragments.scoreAt(r, k));
+        }
+        for (int c = chains; c < cols; c++) out.op(op, partial[c % chains], partial[c % chains], Fragments.scoreAt(r, c));
+        for (int width = 1; width < chains; width *= 2) {
+            for (int k = 0; k + width < chains; k += 2 * width) out.op(op, partial[k], partial[k], partial[k + width]);
         }
     }
 

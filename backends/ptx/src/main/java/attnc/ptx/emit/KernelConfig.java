@@ -3,6 +3,7 @@ package attnc.ptx.emit;
 import attnc.ir.DType;
 import attnc.ir.Tile;
 import attnc.lower.LoweredPattern;
+import java.util.Optional;
 
 /**
  * The shape of one generated kernel: target, input precision, head dims and the tiling. A
@@ -29,11 +30,10 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         if (fmaExp < 0 || fmaExp > 3) throw new IllegalArgumentException("fmaExp counts quarters of the exponentials, 0 to 3, got " + fmaExp);
         if (schedule.wgmma()) {
             if (sm < 90) throw new IllegalArgumentException("the wgmma schedule needs sm_90a, got sm_" + sm);
-            for (int dim : new int[] {headDim, valueDim}) {
-                if (dim % SWIZZLE_ELEMENTS != 0) throw new IllegalArgumentException("the wgmma schedule takes head dims that are multiples of 64, got " + dim);
+            if ((warps != 8 && warps != 12) || mTiles != 1) {
+                throw new IllegalArgumentException("the wgmma schedule has two or three consumer warpgroups of 64 rows: 8 or 12 warps, 1 m tile");
             }
-            if (warps != 8 || mTiles != 1) throw new IllegalArgumentException("the wgmma schedule has two consumer warpgroups of 64 rows: 8 warps, 1 m tile");
-            if (blockN % 64 != 0 || blockN > 256) throw new IllegalArgumentException("the wgmma schedule takes 64, 128, 192 or 256 keys a tile, got " + blockN);
+            if (blockN % 16 != 0 || blockN > 256) throw new IllegalArgumentException("the wgmma schedule takes a multiple of 16 keys a tile, up to 256, got " + blockN);
         }
     }
 
@@ -53,17 +53,20 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     }
 
     /**
-     * The tiling for a pattern: its {@code tile:} section when it has one ({@link #ofTile}), else
-     * as {@link #of}, except for masks that read inputs (document ids, block lists), where
-     * PARTIAL tiles are common: 64×64 tiles at D=128 (measured +9%) and two stages at D=64
-     * (+1–3%, near the noise).
+     * The kernel for a pattern on sm_{@code sm}: from sm_90 on, the wgmma path ({@link #hopper})
+     * when the head dims allow it; else the mma.sync tiling of {@link #of}, except for masks that
+     * read inputs (document ids, block lists), where PARTIAL tiles are common: 64×64 tiles at
+     * D=128 (measured +9%) and two stages at D=64 (+1–3%, near the noise). A {@code tile:}
+     * section is honoured by {@link #ofTile}.
      */
     public static KernelConfig of(LoweredPattern pattern, int sm, DType dtype, int headDim, int valueDim) {
         KernelConfig standard = of(sm, dtype, headDim, valueDim);
+        Optional<KernelConfig> hopper = sm >= 90 ? hopper(standard) : Optional.empty();
         if (pattern.pattern().tile().isPresent()) {
             Tile tile = pattern.pattern().tile().get();
-            return ofTile(standard, tile.q(), tile.kv());
+            return ofTile(hopper.filter(h -> tile.q() % 64 == 0 && tile.q() / 64 >= 2 && tile.q() / 64 <= 3).orElse(standard), tile.q(), tile.kv());
         }
+        if (hopper.isPresent()) return hopper.get();
         if (!pattern.readsInputs()) return standard;
         int widest = Math.max(headDim, valueDim);
         if (widest <= 64) return standard.withTiling(4, 2, 64, 2, true);
@@ -72,25 +75,49 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     }
 
     /**
-     * A {@code tile: q = .., kv = ..} section as this kernel's tiling: q = 16 rows × warps (4 or 8)
-     * × m tiles (1 or 2), so 64, 128 or 256; kv a multiple of 16 up to 256; or a message saying
-     * what fits.
+     * The Hopper path (sm_90a) as measured best on the H200 (bench/gpu/RESULTS-hopper.md): two
+     * consumer warpgroups taking turns (ping-pong), 128 keys a tile up to D = 128 and 64 beyond,
+     * two stages; empty where the head dims are not multiples of 16 or the accumulators would not
+     * fit.
      */
-    static KernelConfig ofTile(KernelConfig standard, int q, int kv) {
+    static Optional<KernelConfig> hopper(KernelConfig standard) {
+        if (standard.headDim() % 16 != 0 || standard.valueDim() % 16 != 0) return Optional.empty();
+        int widest = Math.max(standard.headDim(), standard.valueDim());
+        for (int blockN : widest <= 128 ? new int[] {128, 64} : new int[] {64, 32}) {
+            KernelConfig c = standard.withWgmma(Schedule.WGMMA_PINGPONG, 2, blockN, 2);
+            if (c.limitExceeded(standard.sm()) == null) return Optional.of(c);
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * A {@code tile: q = .., kv = ..} section as this kernel's tiling, or a message saying what
+     * fits. mma.sync: q = 16 rows × warps (4 or 8) × m tiles (1 or 2), so 64, 128 or 256; wgmma:
+     * q = 64 rows × consumer warpgroups (2 or 3), so 128 or 192; kv a multiple of 16 up to 256.
+     */
+    static KernelConfig ofTile(KernelConfig base, int q, int kv) {
         checkTile(q, kv);
-        int warps = q == 64 ? 4 : q == 128 ? standard.warps() : 8;
-        KernelConfig config = standard.withTiling(warps, q / (16 * warps), kv, standard.stages(), standard.earlyMaskLoads());
-        String limit = config.limitExceeded(standard.sm());
+        KernelConfig config;
+        if (base.schedule().wgmma()) {
+            config = base.withWgmma(base.schedule(), q / 64, kv, base.stages());
+        } else {
+            if (q == 192) throw new IllegalArgumentException("tile q = 192 needs the wgmma path (sm_90); mma.sync takes q = 64, 128 or 256");
+            int warps = q == 64 ? 4 : q == 128 ? base.warps() : 8;
+            config = base.withTiling(warps, q / (16 * warps), kv, base.stages(), base.earlyMaskLoads());
+        }
+        String limit = config.limitExceeded(base.sm());
         if (limit != null) {
-            throw new IllegalArgumentException("tile q = " + q + ", kv = " + kv + " does not fit sm_" + standard.sm() + " at D = "
-                    + standard.headDim() + ": " + limit);
+            throw new IllegalArgumentException("tile q = " + q + ", kv = " + kv + " does not fit sm_" + base.sm() + " at D = "
+                    + base.headDim() + ": " + limit);
         }
         return config;
     }
 
     /** The rules of {@link #ofTile} that hold whatever the head dims and the device. */
     public static void checkTile(int q, int kv) {
-        if (q != 64 && q != 128 && q != 256) throw new IllegalArgumentException("tile q = " + q + ": the PTX backend takes q = 64, 128 or 256 (16 rows × 4 or 8 warps × 1 or 2)");
+        if (q != 64 && q != 128 && q != 192 && q != 256) {
+            throw new IllegalArgumentException("tile q = " + q + ": the PTX backend takes q = 64, 128, 192 (sm_90) or 256");
+        }
         if (kv < 16 || kv > 256 || kv % 16 != 0) throw new IllegalArgumentException("tile kv = " + kv + ": the PTX backend takes a multiple of 16 up to 256");
     }
 
@@ -103,8 +130,25 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * keys a tile, {@code stages} K and V buffers in flight.
      */
     public KernelConfig withWgmma(Schedule schedule, int blockN, int stages) {
-        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, blockN, stages, earlyMaskLoads, output, schedule, fmaExp);
+        return withWgmma(schedule, 2, blockN, stages);
     }
+
+    /** As above with {@code groups} consumer warpgroups (2 or 3: 128 or 192 query rows). */
+    public KernelConfig withWgmma(Schedule schedule, int groups, int blockN, int stages) {
+        return new KernelConfig(sm, dtype, headDim, valueDim, 4 * groups, 1, blockN, stages, earlyMaskLoads, output, schedule, fmaExp);
+    }
+
+    /** Consumer warpgroups of the wgmma path. */
+    public int consumerGroups() { return warps / 4; }
+
+    /**
+     * Registers a thread of a consumer and of the producer warpgroup keep after setmaxnreg: the
+     * producer needs few, and the block's 64K are shared out (240 × 256 + 24 × 128 with two
+     * consumer warpgroups, 160 × 384 + 32 × 128 with three).
+     */
+    public int consumerRegisters() { return consumerGroups() == 2 ? 240 : 160; }
+
+    public int producerRegisters() { return consumerGroups() == 2 ? 24 : 32; }
 
     /**
      * The same kernel computing {@code quarters}/4 of its softmax exponentials with a polynomial
@@ -133,7 +177,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      */
     public int accumulatorRegisters() { return mTiles * (valueDim + blockN) / 2 + (schedule.wgmma() ? blockN / 4 : 0); }
 
-    private int accumulatorLimit() { return schedule.wgmma() ? 192 : 160; }
+    private int accumulatorLimit() { return schedule.wgmma() ? consumerRegisters() - 48 : 160; }
 
     /** Why this tiling cannot run on sm_{@code sm}, or null when it can. */
     public String limitExceeded(int sm) {
@@ -149,10 +193,14 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
 
     /**
      * Shared-memory row strides in bytes: on the mma.sync path a 16-byte pad keeps ldmatrix's
-     * eight rows on distinct banks; the wgmma path's rows are 128-byte swizzled, unpadded.
+     * eight rows on distinct banks; the wgmma path's rows are 64-column chunks of 128-byte
+     * swizzled rows, the bytes per row of a tile being the chunks' 128 bytes each.
      */
-    public int qStride() { return headDim * 2 + (schedule.wgmma() ? 0 : 16); }
-    public int vStride() { return valueDim * 2 + (schedule.wgmma() ? 0 : 16); }
+    public int qStride() { return schedule.wgmma() ? swizzleChunks(headDim) * 128 : headDim * 2 + 16; }
+    public int vStride() { return schedule.wgmma() ? swizzleChunks(valueDim) * 128 : valueDim * 2 + 16; }
+
+    /** 64-column chunks a row of {@code width} takes on the wgmma path (a last, partial one is filled with zeros by TMA). */
+    public static int swizzleChunks(int width) { return (width + SWIZZLE_ELEMENTS - 1) / SWIZZLE_ELEMENTS; }
 
     public int qBytes() { return blockM() * qStride(); }
     public int kStageBytes() { return blockN * qStride(); }

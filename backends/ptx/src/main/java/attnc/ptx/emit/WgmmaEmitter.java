@@ -24,7 +24,7 @@ import attnc.lower.LoweredPattern;
  * products.
  */
 final class WgmmaEmitter extends FlashEmitter {
-    private static final int ROW_BYTES = 128, GROUP_BYTES = 8 * ROW_BYTES, CONSUMERS = 256;
+    private static final int ROW_BYTES = 128, GROUP_BYTES = 8 * ROW_BYTES, WARPGROUP = 128;
 
     private final int qChunk, kChunk, vChunk;
     private final int kBase, vBase, barrierBase;
@@ -92,8 +92,8 @@ final class WgmmaEmitter extends FlashEmitter {
         for (int s = 0; s < config.stages(); s++) {
             out.op("mbarrier.init.shared::cta.b64", "[%bar_full_k+" + 8 * s + "]", 1);
             out.op("mbarrier.init.shared::cta.b64", "[%bar_full_v+" + 8 * s + "]", 1);
-            out.op("mbarrier.init.shared::cta.b64", "[%bar_empty_k+" + 8 * s + "]", CONSUMERS);
-            out.op("mbarrier.init.shared::cta.b64", "[%bar_empty_v+" + 8 * s + "]", CONSUMERS);
+            out.op("mbarrier.init.shared::cta.b64", "[%bar_empty_k+" + 8 * s + "]", WARPGROUP * config.consumerGroups());
+            out.op("mbarrier.init.shared::cta.b64", "[%bar_empty_v+" + 8 * s + "]", WARPGROUP * config.consumerGroups());
         }
         out.op("fence.mbarrier_init.release.cluster");
         out.label(done);
@@ -104,13 +104,13 @@ final class WgmmaEmitter extends FlashEmitter {
 
     private void producer() {
         out.blank().comment("producer warpgroup: one thread issues every copy; the others leave their registers to the consumers");
-        out.op("setmaxnreg.dec.sync.aligned.u32", 24);
+        out.op("setmaxnreg.dec.sync.aligned.u32", config.producerRegisters());
         String done = out.newLabel("producer_done");
         out.op("setp.ne.u32", out.pred("%not_issuer"), "%tid_x", 0);
         out.op("@%not_issuer bra", done);
         out.comment("Q: " + config.blockM() + " rows from q_start, once");
         out.op("mbarrier.arrive.expect_tx.shared::cta.b64", "_", "[%bar_q]", config.qBytes());
-        for (int c = 0; c < config.headDim() / KernelConfig.SWIZZLE_ELEMENTS; c++) {
+        for (int c = 0; c < KernelConfig.swizzleChunks(config.headDim()); c++) {
             copy("%smem_q", c * qChunk, "%tmap_q", c, "%q_start", "%bh", "%bar_q");
         }
         out.comment("K and V tiles of the list into the ring, each stage once the consumers have released it");
@@ -148,7 +148,7 @@ final class WgmmaEmitter extends FlashEmitter {
         waitParity("%p_bar_empty_" + tensor, "%p_free");
         out.op("mbarrier.arrive.expect_tx.shared::cta.b64", "_", "[%p_bar_full_" + tensor + "]", stageBytes);
         out.op("mad.lo.s32", out.u32(destination), "%p_stage", stageBytes, "%smem_" + tensor);
-        for (int c = 0; c < width / KernelConfig.SWIZZLE_ELEMENTS; c++) {
+        for (int c = 0; c < KernelConfig.swizzleChunks(width); c++) {
             copy(destination, c * chunkBytes, "%tmap_" + tensor, c, "%p_kv", "%kv_bh", "%p_bar_full_" + tensor);
         }
     }
@@ -166,7 +166,7 @@ final class WgmmaEmitter extends FlashEmitter {
 
     private void consumer() {
         out.blank().comment("consumer warpgroups: 64 query rows each");
-        out.op("setmaxnreg.inc.sync.aligned.u32", 240);
+        out.op("setmaxnreg.inc.sync.aligned.u32", config.consumerRegisters());
         leaves.threadIndices(out, KernelConfig.PRODUCER_THREADS);
         out.op("shr.s32", out.s32("%wg"), "%warp", 2);
         setUpRows();
@@ -181,9 +181,12 @@ final class WgmmaEmitter extends FlashEmitter {
         out.op("setp.ne.s32", out.pred("%scale_zero"), 0, 0);
         out.op("setp.eq.s32", out.pred("%scale_one"), 0, 0);
         if (config.schedule().pingPong()) {
-            out.comment("ping-pong: warpgroup 0 issues first");
-            out.op("setp.eq.s32", out.pred("%second_wg"), "%wg", 1);
-            out.op("@%second_wg bar.arrive", 1, CONSUMERS);
+            out.comment("ping-pong: the consumer warpgroups issue in turn, warpgroup 0 first");
+            out.op("add.s32", out.s32("%my_turn"), "%wg", 1);
+            out.op("rem.s32", out.s32("%their_turn"), "%my_turn", config.consumerGroups());
+            out.op("add.s32", "%their_turn", "%their_turn", 1);
+            out.op("setp.eq.s32", out.pred("%last_wg"), "%wg", config.consumerGroups() - 1);
+            out.op("@%last_wg bar.arrive", 1, 2 * WARPGROUP);
         }
         out.op("mov.s32", out.s32("%c_i"), 0);
         out.op("mov.s32", out.s32("%c_stage"), 0);
@@ -303,8 +306,7 @@ final class WgmmaEmitter extends FlashEmitter {
             out.op("mov.f32", max, newMax);
         }
         out.label(keep);
-        for (int r = 0; r < rows; r++) out.op("mov.f32", out.f32("%tile_sum_r" + r), "0f00000000");
-        exponentiate("%tile_sum_r");
+        exponentiate("%tile_sum_r", false);
     }
 
     /** O brought to the tile's max when some row's max grew (alpha is 1 otherwise), then the tile's weights added to the sums. */
@@ -398,32 +400,27 @@ final class WgmmaEmitter extends FlashEmitter {
         }
     }
 
-    /** A block of wgmma issues: fenced (registers they read or write were touched), in turn with the other warpgroup under ping-pong. */
+    /**
+     * A block of wgmma issues: fenced (registers they read or write were touched); under
+     * ping-pong, after the previous warpgroup's block, and then the next warpgroup's turn.
+     */
     private void issue(Runnable products) {
-        if (config.schedule().pingPong()) {
-            out.op("add.s32", out.s32("%my_turn"), "%wg", 1);
-            out.op("bar.sync", "%my_turn", CONSUMERS);
-        }
+        if (config.schedule().pingPong()) out.op("bar.sync", "%my_turn", 2 * WARPGROUP);
         out.op("wgmma.fence.sync.aligned");
         products.run();
-        if (config.schedule().pingPong()) {
-            out.op("sub.s32", out.s32("%their_turn"), 2, "%wg");
-            out.op("bar.arrive", "%their_turn", CONSUMERS);
-        }
+        if (config.schedule().pingPong()) out.op("bar.arrive", "%their_turn", 2 * WARPGROUP);
     }
 
-    /** The last issue block: warpgroup 1 signals no turn after it, so no arrival is left on a barrier. */
+    /** The last issue block: the last warpgroup gives no turn after it, so no arrival is left on a barrier. */
     private void issueLast(Runnable products) {
         if (!config.schedule().pingPong()) {
             issue(products);
             return;
         }
-        out.op("add.s32", out.s32("%my_turn"), "%wg", 1);
-        out.op("bar.sync", "%my_turn", CONSUMERS);
+        out.op("bar.sync", "%my_turn", 2 * WARPGROUP);
         out.op("wgmma.fence.sync.aligned");
         products.run();
-        out.op("setp.eq.s32", out.pred("%first_wg"), "%wg", 0);
-        out.op("@%first_wg bar.arrive", 2, CONSUMERS);
+        out.op("@!%last_wg bar.arrive", "%their_turn", 2 * WARPGROUP);
     }
 
     // ---- shared by both roles ----
