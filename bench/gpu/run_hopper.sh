@@ -31,17 +31,15 @@ if [ "${TIME:-1}" = 1 ]; then
 fi
 if [ "${PROFILE:-0}" = 1 ]; then
   ncu=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)
-  $ncu --query-metrics 2>/dev/null | grep -E "^(sm__pipe_tensor|sm__inst_executed_pipe_(xu|fma|alu|fp16)|smsp__issue_active|sm__pipe_(fma|alu|xu|shared))" | head -30 > "$out/ncu_metrics.txt"
-  i=0
-  for spec in "dense.attn 4 16 4096 64 WGMMA_PINGPONG 128 2 0" "dense.attn 4 16 4096 64 WGMMA_PINGPONG 128 2 1" \
-              "dense.attn 2 16 8192 128 WGMMA_PINGPONG 128 2 0" "causal.attn 2 16 8192 128 WGMMA_PINGPONG 128 2 0"; do
-    i=$((i + 1)); set -- $spec
-    echo "== ncu $spec"
+  for spec in ${PROFILES:-"dense.attn,4,16,4096,64,WGMMA_PINGPONG,96,2,0,3 dense.attn,2,16,8192,128,WGMMA_PINGPONG,128,2,0,2"}; do
+    echo "== ncu $spec" | tee -a "$out/ncu.log"
     timeout 120 $ncu --clock-control none -k attnc_attention --launch-skip 1 --launch-count 1 --section SpeedOfLight \
       --section ComputeWorkloadAnalysis --section SchedulerStats --section WarpStateStats --section Occupancy --print-details all \
-      "${java[@]}" attnc.bench.gpu.HopperCheck profile bench/gpu/patterns/$spec > "$out/ncu_$i.log" 2>&1
-    grep -E "profiled|Duration|Compute \(SM\) Throughput|Memory Throughput|Issue Slots Busy|Issued Ipc|Executed Ipc A|SM Busy|No Eligible|Registers Per|Achieved Occupancy|Stall|Tensor|XU|FMA|ALU|pipe" "$out/ncu_$i.log" | head -40
+      "${java[@]}" attnc.bench.gpu.HopperCheck profile bench/gpu/patterns/${spec//,/ } > "$out/ncu_one.log" 2>&1
+    cat "$out/ncu_one.log" >> "$out/ncu.log"
+    grep -E "profiled|Duration|Issue Slots Busy|No Eligible|Eligible Warps|Stall (Wait|Long|Dispatch|MIO|Barrier|Not Sel)|Tensor \(FP\)|XU" "$out/ncu_one.log" | head -24
   done
+  rm -f "$out/ncu_one.log"
 fi
 if [ "${PEERS:-0}" = 1 ]; then
   echo "== peers"

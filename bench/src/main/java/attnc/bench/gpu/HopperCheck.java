@@ -42,11 +42,19 @@ import java.util.Random;
  * TFLOP/s of each schedule and of the mma.sync kernel on the benchmark shapes (resident inputs,
  * tile lists built once, CUDA events, median). Usage:
  * {@code HopperCheck check PATTERN...} | {@code HopperCheck time OUT_DIR PATTERN...} | {@code HopperCheck small PATTERN}
- * (one small case per schedule, for compute-sanitizer) | {@code HopperCheck profile PATTERN B H N D SCHEDULE BLOCK_N STAGES FMA_EXP}
+ * (one small case per schedule, for compute-sanitizer) | {@code HopperCheck profile PATTERN B H N D SCHEDULE BLOCK_N STAGES FMA_EXP GROUPS}
  * (two launches of one kernel, for ncu).
  */
 public final class HopperCheck {
-    private static final List<Schedule> SCHEDULES = List.of(Schedule.WGMMA, Schedule.WGMMA_OVERLAP, Schedule.WGMMA_PINGPONG);
+    /** The configurations the correctness check runs: every schedule, three consumer warpgroups, exponentials on the FMA pipe. */
+    private static final Map<String, TuningConfig> CHECKED = new LinkedHashMap<>();
+
+    static {
+        CHECKED.put("wgmma", knobs(Schedule.WGMMA, 2, 128, 2, 0));
+        CHECKED.put("overlap+fma-exp", knobs(Schedule.WGMMA_OVERLAP, 2, 128, 2, 1));
+        CHECKED.put("pingpong", knobs(Schedule.WGMMA_PINGPONG, 2, 128, 2, 0));
+        CHECKED.put("pingpong 3wg n96", knobs(Schedule.WGMMA_PINGPONG, 3, 96, 2, 0));
+    }
 
     private HopperCheck() {}
 
@@ -71,8 +79,8 @@ public final class HopperCheck {
         return Passes.optimize(Frontend.compile(file), Map.of());
     }
 
-    static TuningConfig knobs(Schedule schedule, int blockN, int stages, int fmaExp) {
-        return new TuningConfig(Map.of("schedule", schedule.ordinal(), "block_n", blockN, "stages", stages, "fma_exp", fmaExp));
+    static TuningConfig knobs(Schedule schedule, int groups, int blockN, int stages, int fmaExp) {
+        return new TuningConfig(Map.of("schedule", schedule.ordinal(), "consumer_groups", groups, "block_n", blockN, "stages", stages, "fma_exp", fmaExp));
     }
 
     // ---- correctness ----
@@ -81,7 +89,7 @@ public final class HopperCheck {
         // {B, H, Hkv, Nq, Nkv, D, query offset (-1 bottom right), 1 for fp16}
         int[][] cases = small ? new int[][] {{1, 2, 1, 100, 200, 64, -1, 0}} : new int[][] {
                 {2, 4, 2, 300, 300, 64, 0, 0}, {1, 4, 1, 77, 300, 128, -1, 0}, {1, 2, 2, 130, 130, 64, 0, 1},
-                {1, 2, 1, 200, 450, 128, 0, 0}, {2, 2, 2, 1, 257, 64, -1, 0}, {1, 2, 2, 129, 640, 128, -1, 1}};
+                {1, 2, 1, 200, 450, 128, 0, 0}, {2, 2, 2, 1, 257, 64, -1, 0}, {1, 2, 2, 129, 640, 128, -1, 1}, {1, 3, 1, 150, 333, 96, -1, 0}};
         int failures = 0, passed = 0;
         Map<String, double[]> worst = new java.util.TreeMap<>();
         for (Path file : files) {
@@ -101,16 +109,15 @@ public final class HopperCheck {
                 } catch (RuntimeException e) {
                     continue;
                 }
-                for (Schedule schedule : SCHEDULES) {
-                    int fmaExp = schedule == Schedule.WGMMA_OVERLAP ? 1 : 0;
-                    String label = String.format(Locale.ROOT, "%-20s %-14s %s B=%d H=%d Hkv=%d Nq=%d Nkv=%d D=%d off=%d", pattern.name(), schedule,
+                for (Map.Entry<String, TuningConfig> variant : CHECKED.entrySet()) {
+                    String label = String.format(Locale.ROOT, "%-20s %-22s %s B=%d H=%d Hkv=%d Nq=%d Nkv=%d D=%d off=%d", pattern.name(), variant.getKey(),
                             c[7] == 1 ? "fp16" : "bf16", c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
-                    try (Kernel kernel = new PtxBackend().compile(pattern, knobs(schedule, 128, 2, fmaExp))) {
+                    try (Kernel kernel = new PtxBackend().compile(pattern, variant.getValue())) {
                         Result got = kernel.forward(problem);
                         double[] err = DeviceCheck.compare(got.out(), ref.out());
                         double lseErr = ref.lse() == null ? 0 : DeviceCheck.compare(got.lse(), ref.lse())[0];
                         boolean ok = err[2] < 1e-2 && lseErr < 2e-2 && !Double.isNaN(err[0]);
-                        double[] w = worst.computeIfAbsent(schedule + (fmaExp > 0 ? "+fma-exp" : "") + (c[7] == 1 ? " fp16" : " bf16"), key -> new double[3]);
+                        double[] w = worst.computeIfAbsent(variant.getKey() + (c[7] == 1 ? " fp16" : " bf16"), key -> new double[3]);
                         w[0] = Math.max(w[0], err[2]);
                         w[1] = Math.max(w[1], lseErr);
                         w[2]++;
@@ -190,10 +197,11 @@ public final class HopperCheck {
                     double visible = visibleFraction(pattern, binding, hostInputs);
                     double flops = 4.0 * b * h * (double) n * n * d * visible;
                     KernelConfig standard = KernelConfig.of(lowered, 90, DType.BFLOAT16, d, d).withOutput(DType.BFLOAT16);
+                    KernelConfig mma = KernelConfig.of(90, DType.BFLOAT16, d, d).withOutput(DType.BFLOAT16);
                     List<Variant> variants = new ArrayList<>();
-                    variants.add(new Variant("mma.sync " + standard.tag(), KernelConfig.of(lowered, 90, DType.BFLOAT16, d, d).withOutput(DType.BFLOAT16)));
+                    variants.add(new Variant("mma.sync " + mma.tag(), mma));
                     for (int[] knob : variants(d, lowered.readsInputs())) {
-                        KernelConfig c = standard.withWgmma(Schedule.values()[knob[0]], knob[1], knob[2]).withFmaExp(knob[3]);
+                        KernelConfig c = standard.withWgmma(Schedule.values()[knob[0]], knob[1], knob[2], knob[3]).withFmaExp(knob[4]);
                         if (c.limitExceeded(90) == null) variants.add(new Variant(c.tag(), c));
                     }
                     for (Variant variant : variants) {
@@ -233,7 +241,7 @@ public final class HopperCheck {
         LoweredPattern lowered = LowerPattern.lower(pattern);
         Schedule schedule = Schedule.valueOf(args[6]);
         KernelConfig config = KernelConfig.of(lowered, 90, DType.BFLOAT16, d, d).withOutput(DType.BFLOAT16);
-        if (schedule.wgmma()) config = config.withWgmma(schedule, Integer.parseInt(args[7]), Integer.parseInt(args[8])).withFmaExp(Integer.parseInt(args[9]));
+        if (schedule.wgmma()) config = config.withWgmma(schedule, Integer.parseInt(args[10]), Integer.parseInt(args[7]), Integer.parseInt(args[8])).withFmaExp(Integer.parseInt(args[9]));
         Random random = new Random(1);
         List<DeviceTensor> owned = new ArrayList<>();
         try {
@@ -261,15 +269,15 @@ public final class HopperCheck {
         return 0;
     }
 
-    /** {schedule ordinal, blockN, stages, fmaExp} worth timing at head dim {@code d}. */
+    /** {schedule ordinal, consumer groups, blockN, stages, fmaExp} worth timing at head dim {@code d}. */
     private static List<int[]> variants(int d, boolean readsInputs) {
-        int wg = Schedule.WGMMA.ordinal(), wgo = Schedule.WGMMA_OVERLAP.ordinal(), wgp = Schedule.WGMMA_PINGPONG.ordinal();
-        if (d <= 64) return List.of(new int[] {wg, 128, 2, 0}, new int[] {wgo, 128, 2, 0}, new int[] {wgp, 128, 2, 0},
-                new int[] {wgo, 128, 2, 1}, new int[] {wgp, 128, 2, 1}, new int[] {wgp, 128, 2, 2}, new int[] {wgp, 192, 2, 1},
-                readsInputs ? new int[] {wgp, 64, 3, 0} : new int[] {wgp, 128, 3, 1});
-        if (d <= 128) return List.of(new int[] {wg, 128, 2, 0}, new int[] {wgo, 128, 2, 0}, new int[] {wgp, 128, 2, 0},
-                new int[] {wgp, 128, 2, 1}, readsInputs ? new int[] {wgp, 64, 3, 0} : new int[] {wgo, 128, 2, 1});
-        return List.of(new int[] {wgo, 64, 2, 0}, new int[] {wgp, 64, 2, 0}, new int[] {wgp, 64, 2, 1});
+        int wgo = Schedule.WGMMA_OVERLAP.ordinal(), wgp = Schedule.WGMMA_PINGPONG.ordinal();
+        if (d <= 64) return List.of(new int[] {wgo, 2, 128, 2, 0}, new int[] {wgp, 2, 128, 2, 0}, new int[] {wgp, 2, 128, 2, 1},
+                new int[] {wgo, 3, 96, 2, 0}, new int[] {wgp, 3, 96, 2, 0}, new int[] {wgp, 3, 96, 2, 1}, new int[] {wgp, 3, 128, 2, 0},
+                readsInputs ? new int[] {wgp, 2, 64, 3, 0} : new int[] {wgp, 3, 64, 3, 0});
+        if (d <= 128) return List.of(new int[] {wgo, 2, 128, 2, 0}, new int[] {wgp, 2, 128, 2, 0}, new int[] {wgp, 2, 128, 3, 0},
+                readsInputs ? new int[] {wgp, 2, 64, 3, 0} : new int[] {wgp, 2, 112, 2, 0});
+        return List.of(new int[] {wgo, 2, 64, 2, 0}, new int[] {wgp, 2, 64, 2, 0}, new int[] {wgo, 2, 80, 2, 0});
     }
 
     /** The benchmark's inputs: 8 sorted document ids per sequence (as the Python peers draw them), ALiBi slopes 2^(−8(i+1)/H). */
