@@ -285,17 +285,24 @@ abstract class FlashEmitter {
         for (int r = 0; r < rows; r++) {
             String negativeMax = out.f32("%neg_max_r" + r);
             out.op("neg.f32", negativeMax, safe("%row_max_r" + r, r));
+            // Each weight joins one of CHAINS partial sums right after its exponential: the adds
+            // interleave with the ex2s and no add waits on the one before it.
+            int chains = Math.min(CHAINS, cols);
+            String[] partial = new String[chains];
             for (int c = 0; c < cols; c++) {
                 String s = Fragments.scoreAt(r, c);
                 if (foldScale()) out.op("fma.rn.f32", s, s, "%scale2_r" + r, negativeMax);
                 else out.op("add.f32", s, s, negativeMax);
                 if ((c / 2) % 4 < config.fmaExp()) exp2OnFma(s);
                 else out.op("ex2.approx.ftz.f32", s, s);
+                if (c < chains) out.op("mov.f32", partial[c] = out.f32("%weights_" + c + "_r" + r), s);
+                else out.op("add.f32", partial[c % chains], partial[c % chains], s);
             }
-            String weights = out.f32("%weights_r" + r);
-            reduce("add.f32", weights, r);
-            if (accumulate) out.op("add.f32", sum + r, sum + r, weights);
-            else out.op("mov.f32", out.f32(sum + r), weights);
+            for (int width = 1; width < chains; width *= 2) {
+                for (int k = 0; k + width < chains; k += 2 * width) out.op("add.f32", partial[k], partial[k], partial[k + width]);
+            }
+            if (accumulate) out.op("add.f32", sum + r, sum + r, partial[0]);
+            else out.op("mov.f32", out.f32(sum + r), partial[0]);
         }
     }
 

@@ -3,6 +3,7 @@ package attnc.ptx.emit;
 import attnc.ir.DType;
 import attnc.ir.Tile;
 import attnc.lower.LoweredPattern;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -61,7 +62,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      */
     public static KernelConfig of(LoweredPattern pattern, int sm, DType dtype, int headDim, int valueDim) {
         KernelConfig standard = of(sm, dtype, headDim, valueDim);
-        Optional<KernelConfig> hopper = sm >= 90 ? hopper(standard) : Optional.empty();
+        Optional<KernelConfig> hopper = sm >= 90 ? hopper(standard, pattern) : Optional.empty();
         if (pattern.pattern().tile().isPresent()) {
             Tile tile = pattern.pattern().tile().get();
             return ofTile(hopper.filter(h -> tile.q() % 64 == 0 && tile.q() / 64 >= 2 && tile.q() / 64 <= 3).orElse(standard), tile.q(), tile.kv());
@@ -75,19 +76,25 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     }
 
     /**
-     * The Hopper path (sm_90a) as measured best on the H200 (bench/gpu/RESULTS-hopper.md): two
-     * consumer warpgroups taking turns (ping-pong), 128 keys a tile up to D = 128 and 64 beyond,
-     * two stages; empty where the head dims are not multiples of 16 or the accumulators would not
-     * fit.
+     * The Hopper path (sm_90a) as measured best on the H200 (BENCHMARKS.md, "The Hopper path"):
+     * up to D = 64, three consumer warpgroups (192 query rows) of 96-key tiles taking turns
+     * (ping-pong); up to D = 128, two warpgroups of 128-key tiles, overlapped without turns when
+     * the score is s itself (dense, causal, masks) and ping-pong when a score expression adds
+     * per-element work (ALiBi, softcap); beyond, 64-key tiles, ping-pong. Empty where the head
+     * dims are not multiples of 16, the accumulators would not fit, or mma.sync measured faster.
      */
-    static Optional<KernelConfig> hopper(KernelConfig standard) {
+    static Optional<KernelConfig> hopper(KernelConfig standard, LoweredPattern pattern) {
         if (standard.headDim() % 16 != 0 || standard.valueDim() % 16 != 0) return Optional.empty();
         int widest = Math.max(standard.headDim(), standard.valueDim());
-        for (int blockN : widest <= 128 ? new int[] {128, 64} : new int[] {64, 32}) {
-            KernelConfig c = standard.withWgmma(Schedule.WGMMA_PINGPONG, 2, blockN, 2);
-            if (c.limitExceeded(standard.sm()) == null) return Optional.of(c);
-        }
-        return Optional.empty();
+        // Masks that read inputs at D ≤ 64: the mma.sync kernel's 64 × 64 tiles measured fastest (163 against 152 TFLOP/s, document).
+        if (widest <= 64 && pattern.readsInputs()) return Optional.empty();
+        List<KernelConfig> candidates = widest <= 64
+                ? List.of(standard.withWgmma(Schedule.WGMMA_PINGPONG, 3, 96, 2), standard.withWgmma(Schedule.WGMMA_PINGPONG, 2, 128, 2))
+                : widest <= 128
+                ? List.of(standard.withWgmma(pattern.identityScore() ? Schedule.WGMMA_OVERLAP : Schedule.WGMMA_PINGPONG, 2, 128, 2),
+                        standard.withWgmma(Schedule.WGMMA_PINGPONG, 2, 64, 2))
+                : List.of(standard.withWgmma(Schedule.WGMMA_PINGPONG, 2, 64, 2), standard.withWgmma(Schedule.WGMMA_PINGPONG, 2, 32, 2));
+        return candidates.stream().filter(c -> c.limitExceeded(standard.sm()) == null).findFirst();
     }
 
     /**
