@@ -51,6 +51,7 @@ public final class HopperCheck {
 
     static {
         CHECKED.put("wgmma", knobs(Schedule.WGMMA, 2, 128, 2, 0));
+        CHECKED.put("overlap", knobs(Schedule.WGMMA_OVERLAP, 2, 128, 2, 0));
         CHECKED.put("overlap+fma-exp", knobs(Schedule.WGMMA_OVERLAP, 2, 128, 2, 1));
         CHECKED.put("pingpong", knobs(Schedule.WGMMA_PINGPONG, 2, 128, 2, 0));
         CHECKED.put("pingpong 3wg n96", knobs(Schedule.WGMMA_PINGPONG, 3, 96, 2, 0));
