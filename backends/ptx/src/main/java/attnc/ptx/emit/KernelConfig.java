@@ -78,9 +78,9 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     /**
      * The Hopper path (sm_90a) as measured best on the H200 (BENCHMARKS.md, "The Hopper path"):
      * up to D = 64, three consumer warpgroups (192 query rows) of 96-key tiles taking turns
-     * (ping-pong); up to D = 128, two warpgroups of 128-key tiles, overlapped without turns when
-     * the score is s itself (dense, causal, masks) and ping-pong when a score expression adds
-     * per-element work (ALiBi, softcap); beyond, 64-key tiles, ping-pong. Empty where the head
+     * (ping-pong); up to D = 128, two warpgroups of 128-key tiles, overlapped without turns for
+     * plain dense attention and ping-pong for the rest (masks, ALiBi, softcap: +1–8%); beyond,
+     * 64-key tiles, ping-pong. Empty where the head
      * dims are not multiples of 16, the accumulators would not fit, or mma.sync measured faster.
      */
     static Optional<KernelConfig> hopper(KernelConfig standard, LoweredPattern pattern) {
@@ -91,7 +91,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         List<KernelConfig> candidates = widest <= 64
                 ? List.of(standard.withWgmma(Schedule.WGMMA_PINGPONG, 3, 96, 2), standard.withWgmma(Schedule.WGMMA_PINGPONG, 2, 128, 2))
                 : widest <= 128
-                ? List.of(standard.withWgmma(pattern.identityScore() ? Schedule.WGMMA_OVERLAP : Schedule.WGMMA_PINGPONG, 2, 128, 2),
+                ? List.of(standard.withWgmma(pattern.identityScore() && pattern.alwaysVisible() ? Schedule.WGMMA_OVERLAP : Schedule.WGMMA_PINGPONG, 2, 128, 2),
                         standard.withWgmma(Schedule.WGMMA_PINGPONG, 2, 64, 2))
                 : List.of(standard.withWgmma(Schedule.WGMMA_PINGPONG, 2, 64, 2), standard.withWgmma(Schedule.WGMMA_PINGPONG, 2, 32, 2));
         return candidates.stream().filter(c -> c.limitExceeded(standard.sm()) == null).findFirst();
