@@ -25,26 +25,43 @@ import java.util.Optional;
  * With {@code -Dattnc.dump=DIR} every generated class is also written under DIR.
  */
 public final class JvmBackend implements Backend {
+    private static final System.Logger LOG = System.getLogger("attnc");
+    /** Whether the warning about precompiled kernels passed over was given (once a process). */
+    static final java.util.concurrent.atomic.AtomicBoolean WARNED = new java.util.concurrent.atomic.AtomicBoolean();
+    private static final boolean VECTOR_MODULE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
+    /** The message a JVM without the Vector API module gets, instead of a NoClassDefFoundError from deep inside a kernel. */
+    static final String NO_VECTOR_MODULE = "attnc: the jvm backend needs the incubating Vector API, and this JVM was started"
+            + " without it: add --add-modules jdk.incubator.vector to the java command that runs this code (Maven tests:"
+            + " <argLine>--add-modules jdk.incubator.vector</argLine> in maven-surefire-plugin's <configuration>; any java"
+            + " command: the option itself, or the environment variable JDK_JAVA_OPTIONS=--add-modules=jdk.incubator.vector)";
+
     @Override public String name() { return "jvm"; }
 
     @Override
     public JvmKernel compile(Pattern pattern) {
+        requireVectorModule();
         int[] tiles = defaultTiles(pattern);
         return compile(pattern, tiles[0], tiles[1]);
     }
 
     /** Query and key tile sizes, pruned for the launch's shape (see {@link TuningSpace}). */
     @Override
-    public List<TuningConfig> configurations(Pattern pattern, Binding binding) { return TuningSpace.of(binding); }
+    public List<TuningConfig> configurations(Pattern pattern, Binding binding) {
+        requireVectorModule();
+        return TuningSpace.of(binding);
+    }
 
     @Override
     public Optional<TuningConfig> defaultConfiguration(Pattern pattern, Binding binding) {
+        requireVectorModule();
         int[] tiles = defaultTiles(pattern);
         return Optional.of(new TuningConfig(Map.of(TuningSpace.TILE_Q, tiles[0], TuningSpace.TILE_KV, tiles[1])));
     }
 
     @Override
     public JvmKernel compile(Pattern pattern, TuningConfig config) {
+        requireVectorModule();
         return compile(pattern, config.get(TuningSpace.TILE_Q, KernelGenerator.defaultTileQ()),
                 config.get(TuningSpace.TILE_KV, KernelGenerator.DEFAULT_TILE_KV));
     }
@@ -52,6 +69,7 @@ public final class JvmBackend implements Backend {
     @Override public String device() { return CpuName.describe(); }
 
     public JvmKernel compile(Pattern pattern, int tileQ, int tileKv) {
+        requireVectorModule();
         GeneratedKernel main = generate(pattern, tileQ, tileKv), narrow = generate(pattern, Lanes.L, tileKv);
         return new JvmKernel(pattern, main.slots(), KernelLoader.load(main.bytes()), KernelLoader.load(narrow.bytes()));
     }
@@ -63,25 +81,40 @@ public final class JvmBackend implements Backend {
      */
     @Override
     public Map<String, byte[]> export(Pattern pattern) {
+        requireVectorModule();
         int[] tiles = defaultTiles(pattern);
         GeneratedKernel main = generate(pattern, tiles[0], tiles[1]), narrow = generate(pattern, Lanes.L, tiles[1]);
-        return Map.of(path(main), main.bytes(), path(narrow), narrow.bytes(), ExportDescription.FILE,
-                ExportDescription.json(pattern, main.className(), tiles[0], narrow.className(), Lanes.L, tiles[1]));
+        return new java.util.TreeMap<>(Map.of(path(main), main.bytes(), path(narrow), narrow.bytes(), ExportDescription.FILE,
+                ExportDescription.json(pattern, main.className(), tiles[0], narrow.className(), Lanes.L, tiles[1])));
     }
 
     /**
      * A kernel from the files {@link #export} wrote (e.g. class-path resources of the Maven
      * plugin), defined as hidden classes like freshly generated ones; empty when a file is missing
      * or they were exported from another pattern, another attnc version's layout or a CPU with
-     * other vector lanes (the caller then compiles).
+     * other vector lanes (the caller then compiles). The first time in a process that exported
+     * files are passed over, a warning says why, once: a jar built on an AVX-512 machine and run on
+     * an AVX2 one still works, but pays for code generation at run time.
      */
     @Override
     public Optional<Kernel> load(Pattern pattern, Map<String, byte[]> exported) {
-        var classes = ExportDescription.classes(pattern, exported.get(ExportDescription.FILE));
-        if (classes.isEmpty()) return Optional.empty();
-        byte[] main = exported.get(classes.get().main().replace('.', '/') + ".class");
-        byte[] narrow = exported.get(classes.get().narrow().replace('.', '/') + ".class");
-        if (main == null || narrow == null) return Optional.empty();
+        requireVectorModule();
+        var reading = ExportDescription.read(pattern, exported.get(ExportDescription.FILE));
+        String unfit = reading.unfit();
+        byte[] main = null, narrow = null;
+        if (unfit == null) {
+            main = exported.get(reading.classes().main().replace('.', '/') + ".class");
+            narrow = exported.get(reading.classes().narrow().replace('.', '/') + ".class");
+            if (main == null || narrow == null) unfit = "a class file it names is missing";
+        }
+        if (unfit != null) {
+            if (WARNED.compareAndSet(false, true)) {
+                LOG.log(System.Logger.Level.WARNING, "attnc: the precompiled jvm kernel of pattern '" + pattern.name()
+                        + "' is not used because " + unfit + "; it is compiled at run time instead (later kernels passed over"
+                        + " for the same kind of reason are not reported)");
+            }
+            return Optional.empty();
+        }
         return Optional.of(new JvmKernel(pattern, new Slots(pattern), KernelLoader.load(main), KernelLoader.load(narrow)));
     }
 
@@ -91,6 +124,7 @@ public final class JvmBackend implements Backend {
      * be the optimised pattern they were generated from; its inputs and params fix the launch slots.
      */
     public JvmKernel load(Pattern pattern, ClassLoader loader, String mainClass, String narrowClass) {
+        requireVectorModule();
         return new JvmKernel(pattern, new Slots(pattern), instantiate(loader, mainClass), instantiate(loader, narrowClass));
     }
 
@@ -106,6 +140,14 @@ public final class JvmBackend implements Backend {
                     + Lanes.L + " float lanes; export it again on a machine like this one");
         }
         return kernel;
+    }
+
+    /**
+     * Kernels are first made here (compile, export, load), so this is where a JVM started without
+     * the incubator module is told which flag to add, before any class that needs it is loaded.
+     */
+    private static void requireVectorModule() {
+        if (!VECTOR_MODULE) throw new IllegalStateException(NO_VECTOR_MODULE);
     }
 
     private static String path(GeneratedKernel kernel) { return kernel.className().replace('.', '/') + ".class"; }
