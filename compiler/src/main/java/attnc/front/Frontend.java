@@ -124,7 +124,8 @@ public final class Frontend {
         } catch (IOException e) {
             diagnostics.report(importer.source, decl.STRING().getSymbol(),
                     "cannot import " + quoted + ": no readable file at " + target + "; expected a path relative to this file"
-                            + (libraries.isEmpty() ? "" : " or to one of " + libraries.size() + " libraries (attn/ folders of dependencies)"));
+                            + (libraries.isEmpty() ? "" : " or to the attn/ folder" + (libraries.size() == 1 ? " of a dependency"
+                                    : "s of " + libraries.size() + " dependencies")));
             return;
         }
         String shownName = importer.directory.equals(target.getParent()) ? siblingName(importer.source.name(), target)

@@ -24,7 +24,7 @@ import java.util.concurrent.Executor;
  * code generation, not this warm-up.
  *
  * <p><b>Lifetime.</b> A kernel is meant to be made once and reused; {@link #close} releases what it
- * holds, and launches after it fail.
+ * holds, after which it is not launched again.
  */
 public interface Kernel extends AutoCloseable {
 
@@ -79,8 +79,9 @@ public interface Kernel extends AutoCloseable {
     }
 
     /**
-     * Releases what the kernel holds (GPU modules); launches afterwards throw
-     * {@link IllegalStateException}. Generated classes are unloaded with the last reference to them.
+     * Releases what the kernel holds (GPU modules); the kernel is not to be launched afterwards
+     * (a JVM kernel refuses with {@link IllegalStateException}). Generated classes are unloaded
+     * with the last reference to them.
      */
     @Override
     default void close() {}

@@ -34,9 +34,10 @@ import javax.lang.model.element.Modifier;
 /**
  * A typed Java wrapper for one pattern: a builder with the pattern's params (typed, with their
  * defaults), {@code forward} and {@code forwardInto} taking the pattern's inputs as named
- * arguments, and complete javadoc (from the pattern's doc comments, escaped for HTML). The wrapper carries the printed pattern; when built, it loads the kernel
- * the Maven plugin precompiled for the chosen backend (params then go in at launch), or else
- * compiles the pattern with the builder's params folded in.
+ * arguments, and complete javadoc (from the pattern's doc comments, escaped for HTML). The wrapper
+ * carries the printed pattern; when built, it loads the kernel the Maven plugin precompiled for
+ * the chosen backend (params then go in at launch), or else compiles the pattern with the
+ * builder's params folded in.
  */
 public final class WrapperGenerator {
     private static final ClassName TENSOR = ClassName.get(Tensor.class);
@@ -117,7 +118,8 @@ public final class WrapperGenerator {
                         .addJavadoc("@return the kernel this wrapper launches; closed with the wrapper\n")
                         .addStatement("return kernel").build())
                 .addMethod(MethodSpec.methodBuilder("close").addAnnotation(Override.class).addModifiers(Modifier.PUBLIC)
-                        .addJavadoc("Releases the kernel (GPU modules); later launches throw {@link $T}.\n", IllegalStateException.class)
+                        .addJavadoc("Releases the kernel (GPU modules); the wrapper is not launched afterwards (with the jvm\n")
+                        .addJavadoc("backend, a launch then throws {@link $T}).\n", IllegalStateException.class)
                         .addStatement("kernel.close()").build())
                 .addType(builderType(pattern, self, builder));
         return JavaFile.builder(packageName, type.build())

@@ -2,10 +2,8 @@ package attnc.maven;
 
 import java.io.File;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.stream.Stream;
 import org.apache.maven.model.Resource;
 import org.apache.maven.plugins.annotations.LifecyclePhase;
 import org.apache.maven.plugins.annotations.Mojo;
@@ -51,20 +49,10 @@ public final class GenerateMojo extends AbstractGenerateMojo {
         return dependencyFiles(List.of("compile", "provided", "system"));
     }
 
-    /**
-     * The resources plugin copies .attn files to the classes but never deletes one: a file removed
-     * from the sources would stay in the jar.
-     */
     private void removePackagedSourcesThatAreGone() {
         Path packaged = classesDirectory().toPath().resolve("attn");
-        if (!Files.isDirectory(packaged)) return;
-        try (Stream<Path> files = Files.walk(packaged)) {
-            for (Path copy : files.filter(p -> p.toString().endsWith(".attn")).toList()) {
-                if (!Files.exists(sourceDirectory.toPath().resolve(packaged.relativize(copy).toString()))) {
-                    Files.delete(copy);
-                    buildContext.refresh(copy.toFile());
-                }
-            }
+        try {
+            for (Path gone : PackagedSources.removeGone(sourceDirectory.toPath(), packaged)) buildContext.refresh(gone.toFile());
         } catch (IOException e) {
             getLog().warn("attnc: cannot check " + packaged + " for .attn files whose source is gone: " + e.getMessage());
         }

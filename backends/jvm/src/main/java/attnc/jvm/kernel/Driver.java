@@ -34,30 +34,40 @@ public final class Driver {
          * The pool kernels share unless given another: daemon threads, as many workers as
          * {@code -Dattnc.threads} says, else one per available processor.
          */
-        public static Pool shared() { return Shared.POOL; }
+        public static Pool shared() {
+            if (Shared.POOL == null) throw new IllegalArgumentException(Shared.PROBLEM);
+            return Shared.POOL;
+        }
     }
 
     /** Created on first use, so a program that passes its own executor starts no threads. */
     private static final class Shared {
-        static final Pool POOL = create();
+        static final String PROBLEM;
+        static final Pool POOL;
 
-        private static Pool create() {
-            int threads = Runtime.getRuntime().availableProcessors();
+        static {
             String configured = System.getProperty("attnc.threads");
+            int threads = Runtime.getRuntime().availableProcessors();
             if (configured != null && !configured.isBlank()) {
                 try {
                     threads = Integer.parseInt(configured.trim());
                 } catch (NumberFormatException e) {
                     threads = 0;
                 }
-                if (threads < 1) throw new IllegalArgumentException("-Dattnc.threads=" + configured + ": expected a whole number of threads, at least 1");
             }
-            ExecutorService helpers = Executors.newFixedThreadPool(Math.max(1, threads - 1), r -> {
-                Thread t = new Thread(r, "attnc-jvm-kernel");
-                t.setDaemon(true);
-                return t;
-            });
-            return new Pool(helpers, threads);
+            if (threads < 1) {
+                // Said at every launch, not as an ExceptionInInitializerError once and NoClassDefFoundError after.
+                PROBLEM = "-Dattnc.threads=" + configured + ": expected a whole number of threads, at least 1";
+                POOL = null;
+            } else {
+                PROBLEM = null;
+                ExecutorService helpers = Executors.newFixedThreadPool(Math.max(1, threads - 1), r -> {
+                    Thread t = new Thread(r, "attnc-jvm-kernel");
+                    t.setDaemon(true);
+                    return t;
+                });
+                POOL = new Pool(helpers, threads);
+            }
         }
     }
 
