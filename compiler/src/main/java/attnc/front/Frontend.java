@@ -16,7 +16,9 @@ import java.util.Optional;
  * The front end's entry point: reads a .attn file and the files it imports, parses them and
  * checks them into a {@link Pattern}. All errors of a run are collected and thrown together.
  * An import names a path relative to the importing file; one found nowhere there is looked up in
- * each library folder given (in order), such as the {@code attn/} folder of a dependency's jar.
+ * each library folder given (in order), such as the {@code attn/} folder of a dependency's jar,
+ * and last in attnc's own library ({@code import "attnc/masks.attn"}), which ships in this
+ * module's jar.
  */
 public final class Frontend {
     private final Diagnostics diagnostics = new Diagnostics();
@@ -135,7 +137,9 @@ public final class Frontend {
 
     /** The first library holding {@code relative}, if any. */
     private Optional<Path> inLibrary(String relative) {
-        for (Path root : libraries) {
+        List<Path> roots = new ArrayList<>(libraries);
+        Bundled.ROOT.ifPresent(roots::add);
+        for (Path root : roots) {
             try {
                 Path candidate = root.resolve(relative).toAbsolutePath().normalize();
                 if (candidate.startsWith(root.toAbsolutePath().normalize()) && Files.isRegularFile(candidate)) return Optional.of(candidate);
@@ -144,6 +148,31 @@ public final class Frontend {
             }
         }
         return Optional.empty();
+    }
+
+    /** The {@code attn/} folder on this class's class path (in its jar, or among its classes), opened once. */
+    private static final class Bundled {
+        static final Optional<Path> ROOT = find();
+
+        private static Optional<Path> find() {
+            java.net.URL marker = Frontend.class.getResource("/attn/attnc/masks.attn");
+            if (marker == null) return Optional.empty();
+            try {
+                java.net.URI uri = marker.toURI();
+                if (uri.getScheme().equals("jar")) {
+                    java.nio.file.FileSystem jar;
+                    try {
+                        jar = java.nio.file.FileSystems.newFileSystem(uri, Map.of());
+                    } catch (java.nio.file.FileSystemAlreadyExistsException e) {
+                        jar = java.nio.file.FileSystems.getFileSystem(uri);
+                    }
+                    return Optional.of(jar.getPath("/attn"));
+                }
+                return Optional.of(Path.of(uri).getParent().getParent());
+            } catch (java.net.URISyntaxException | IOException | RuntimeException e) {
+                return Optional.empty();
+            }
+        }
     }
 
     /** Names an imported file the way the importer was named, so diagnostics read naturally. */
