@@ -93,6 +93,8 @@ abstract class AbstractGenerateMojo extends AbstractMojo {
     @Component
     BuildContext buildContext;
 
+    /** The goal's name, which keeps its exchange files with the generator apart from the other goal's. */
+    abstract String goal();
     abstract File sources();
     abstract File javaOutput();
     abstract File resourceOutput();
@@ -162,7 +164,7 @@ abstract class AbstractGenerateMojo extends AbstractMojo {
                     .resolve(plugin.getGroupId(), plugin.getVersion()));
         }
         try {
-            return new Generator(java, classPath, getLog(), Path.of(project.getBuild().getDirectory(), "attnc"));
+            return new Generator(java, classPath, getLog(), Path.of(project.getBuild().getDirectory(), "attnc", goal()));
         } catch (IOException e) {
             throw new MojoExecutionException("attnc: cannot prepare the generator: " + e.getMessage(), e);
         }

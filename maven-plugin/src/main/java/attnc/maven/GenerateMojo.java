@@ -39,6 +39,7 @@ public final class GenerateMojo extends AbstractGenerateMojo {
     @Parameter(property = "attnc.packageSources", defaultValue = "true")
     private boolean packageSources;
 
+    @Override String goal() { return "generate"; }
     @Override File sources() { return sourceDirectory; }
     @Override File javaOutput() { return outputDirectory; }
     @Override File resourceOutput() { return resourceDirectory; }

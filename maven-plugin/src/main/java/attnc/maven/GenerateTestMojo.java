@@ -34,6 +34,7 @@ public final class GenerateTestMojo extends AbstractGenerateMojo {
     @Parameter(defaultValue = "${project.build.directory}/generated-test-resources/attnc", required = true)
     private File testResourceDirectory;
 
+    @Override String goal() { return "generate-test"; }
     @Override File sources() { return testSourceDirectory; }
     @Override File javaOutput() { return testOutputDirectory; }
     @Override File resourceOutput() { return testResourceDirectory; }

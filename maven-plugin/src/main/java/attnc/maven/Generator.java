@@ -21,7 +21,7 @@ import org.apache.maven.plugin.logging.Log;
  * Runs {@code attnc.export.GenerationMain} in a JVM of its own: Java 25 (whatever Maven runs on),
  * with {@code --add-modules jdk.incubator.vector}, on the plugin's class path plus the backends
  * the build asks for. Settings go in and the outcome comes back as JSON files under
- * {@code target/attnc}; the generator's progress lines are logged as they come.
+ * {@code target/attnc/<goal>}; the generator's progress lines are logged as they come.
  */
 final class Generator {
     static final String MAIN = "attnc.export.GenerationMain";
