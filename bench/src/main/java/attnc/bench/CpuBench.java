@@ -55,8 +55,8 @@ public final class CpuBench {
             for (int d : new int[] {64, 128}) cases.add(Workload.decode(32768, d));
         }
         cases.removeIf(w -> !w.label().contains(only));
-        System.out.printf("threads %d, %d repeats (median), B=1 H=16 fp32%n%n", Driver.THREADS, reps);
-        try (OrtPeer ort = new OrtPeer(Driver.THREADS)) {
+        System.out.printf("threads %d, %d repeats (median), B=1 H=16 fp32%n%n", Driver.Pool.shared().parallelism(), reps);
+        try (OrtPeer ort = new OrtPeer(Driver.Pool.shared().parallelism())) {
             System.out.print(ort.describe());
             System.out.println();
             System.out.println("| case | visible | attnc ms | attnc GFLOP/s | ORT ms | ORT GFLOP/s | attnc/ORT | Java loop ms* | Java loop GFLOP/s | max abs diff |");

@@ -15,13 +15,24 @@ import java.util.Optional;
 /**
  * The front end's entry point: reads a .attn file and the files it imports, parses them and
  * checks them into a {@link Pattern}. All errors of a run are collected and thrown together.
+ * An import names a path relative to the importing file; one found nowhere there is looked up in
+ * each library folder given (in order), such as the {@code attn/} folder of a dependency's jar,
+ * and last in attnc's own library ({@code import "attnc/masks.attn"}), which ships in this
+ * module's jar.
  */
 public final class Frontend {
     private final Diagnostics diagnostics = new Diagnostics();
     private final Map<Path, Unit> loaded = new HashMap<>();
     private final List<Path> importStack = new ArrayList<>();
+    private final List<Path> libraries;
 
-    private Frontend() {}
+    private Frontend(List<Path> libraries) {
+        this.libraries = List.copyOf(libraries);
+    }
+
+    private Frontend() {
+        this(List.of());
+    }
 
     /** Compiles a pattern file; a file without sections (a library) is an error here. */
     public static Pattern compile(Path file) throws CompileException {
@@ -35,7 +46,12 @@ public final class Frontend {
 
     /** Checks a file: its pattern, or empty when the file only holds definitions for others to import. */
     public static Optional<Pattern> check(Path file) throws CompileException {
-        Frontend frontend = new Frontend();
+        return check(file, List.of());
+    }
+
+    /** Checks a file whose imports may also come from {@code libraries} (folders, of any file system). */
+    public static Optional<Pattern> check(Path file, List<Path> libraries) throws CompileException {
+        Frontend frontend = new Frontend(libraries);
         Path absolute = file.toAbsolutePath().normalize();
         String text;
         try {
@@ -90,6 +106,7 @@ public final class Frontend {
                     "cannot import " + quoted + ": not a valid path (" + e.getReason() + "); expected a path relative to this file");
             return;
         }
+        if (!Files.isRegularFile(target)) target = inLibrary(relative).orElse(target);
         if (importStack.contains(target)) {
             List<String> cycle = new ArrayList<>();
             for (Path p : importStack.subList(importStack.indexOf(target), importStack.size())) cycle.add(p.getFileName().toString());
@@ -108,12 +125,54 @@ public final class Frontend {
             text = Files.readString(target);
         } catch (IOException e) {
             diagnostics.report(importer.source, decl.STRING().getSymbol(),
-                    "cannot import " + quoted + ": no readable file at " + target + "; expected a path relative to this file");
+                    "cannot import " + quoted + ": no readable file at " + target + "; expected a path relative to this file"
+                            + (libraries.isEmpty() ? "" : " or to the attn/ folder" + (libraries.size() == 1 ? " of a dependency"
+                                    : "s of " + libraries.size() + " dependencies")));
             return;
         }
-        String shownName = importer.directory.equals(target.getParent())
-                ? siblingName(importer.source.name(), target) : target.toString();
+        String shownName = importer.directory.equals(target.getParent()) ? siblingName(importer.source.name(), target)
+                : target.getFileSystem() == java.nio.file.FileSystems.getDefault() ? target.toString() : target.toUri().toString();
         importer.imports.add(load(new Source(shownName, text), target));
+    }
+
+    /** The first library holding {@code relative}, if any. */
+    private Optional<Path> inLibrary(String relative) {
+        List<Path> roots = new ArrayList<>(libraries);
+        Bundled.ROOT.ifPresent(roots::add);
+        for (Path root : roots) {
+            try {
+                Path candidate = root.resolve(relative).toAbsolutePath().normalize();
+                if (candidate.startsWith(root.toAbsolutePath().normalize()) && Files.isRegularFile(candidate)) return Optional.of(candidate);
+            } catch (InvalidPathException e) {
+                // not a path in this library's file system; the import is reported if no library has it
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The {@code attn/} folder on this class's class path (in its jar, or among its classes), opened once. */
+    private static final class Bundled {
+        static final Optional<Path> ROOT = find();
+
+        private static Optional<Path> find() {
+            java.net.URL marker = Frontend.class.getResource("/attn/attnc/masks.attn");
+            if (marker == null) return Optional.empty();
+            try {
+                java.net.URI uri = marker.toURI();
+                if (uri.getScheme().equals("jar")) {
+                    java.nio.file.FileSystem jar;
+                    try {
+                        jar = java.nio.file.FileSystems.newFileSystem(uri, Map.of());
+                    } catch (java.nio.file.FileSystemAlreadyExistsException e) {
+                        jar = java.nio.file.FileSystems.getFileSystem(uri);
+                    }
+                    return Optional.of(jar.getPath("/attn"));
+                }
+                return Optional.of(Path.of(uri).getParent().getParent());
+            } catch (java.net.URISyntaxException | IOException | RuntimeException e) {
+                return Optional.empty();
+            }
+        }
     }
 
     /** Names an imported file the way the importer was named, so diagnostics read naturally. */

@@ -47,7 +47,8 @@ public final class Reference {
             case Norm.Sigmoid(Expr bias) -> evaluator.floats(bias);
             case Norm.Identity() -> null;
         };
-        Tensor q = problem.q(), k = problem.k(), v = problem.v();
+        // Read once: a tensor over a segment or a strided view gives its values as a fresh array.
+        float[] q = problem.q().floats(), k = problem.k().floats(), v = problem.v().floats();
         int batch = binding.size("B"), heads = binding.size("H"), nq = binding.size("Nq"), headDim = binding.size("D");
         int kvHeads = binding.size("Hkv"), nkv = binding.size("Nkv"), valueDim = binding.size("Dv");
         int group = heads / kvHeads;
@@ -75,7 +76,7 @@ public final class Reference {
                         if (!kept[kv]) continue;
                         int kBase = ((b * kvHeads + hk) * nkv + kv) * headDim;
                         double dot = 0;
-                        for (int d = 0; d < headDim; d++) dot += (double) q.floats()[qBase + d] * k.floats()[kBase + d];
+                        for (int d = 0; d < headDim; d++) dot += (double) q[qBase + d] * k[kBase + d];
                         env.s = rowScale * dot;
                         scores[kv] = score.eval(env);
                         max = Math.max(max, scores[kv]);
@@ -98,8 +99,7 @@ public final class Reference {
 
     /** Accumulates the weighted sum of V into acc; returns the row's LSE (softmax) or NaN. */
     private static double weigh(Norm norm, Evaluator.FloatFn normValue, Evaluator.Env env, double[] scores, boolean[] kept,
-                                double max, Tensor v, int vRowBase, int valueDim, double[] acc) {
-        float[] values = v.floats();
+                                double max, float[] values, int vRowBase, int valueDim, double[] acc) {
         switch (norm) {
             case Norm.Softmax softmax -> {
                 double sink = normValue == null ? Double.NEGATIVE_INFINITY : normValue.eval(env);

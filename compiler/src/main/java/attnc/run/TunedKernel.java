@@ -13,6 +13,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.function.UnaryOperator;
 
 /**
  * A kernel that picks, for each launch shape, the configuration the tuning cache holds for it
@@ -24,26 +26,55 @@ final class TunedKernel implements Kernel {
     private final Backend backend;
     private final Pattern pattern;
     private final TuningLookup lookup;
+    /** Compiled once, shared with the kernels {@link #withExecutor} derives from this one. */
+    private final Kernel compiledDefault;
+    private final Map<TuningConfig, Kernel> compiled;
+    private final Set<TuningConfig> stale;
+    /** Applied to each compiled kernel this one launches: the executor a caller chose, or nothing. */
+    private final UnaryOperator<Kernel> placed;
     private final Kernel fallback;
-    private final Map<TuningConfig, Kernel> compiled = new ConcurrentHashMap<>();
-    private final Set<TuningConfig> stale = ConcurrentHashMap.newKeySet();
     /** The kernel each launch shape (sizes and dtype) uses, looked up once: no cache I/O on the launch path. */
     private final Map<List<Object>, Kernel> chosen = new ConcurrentHashMap<>();
 
     TunedKernel(Backend backend, Pattern pattern, TuningLookup lookup) {
+        this(backend, pattern, lookup, backend.compile(pattern), new ConcurrentHashMap<>(), ConcurrentHashMap.newKeySet(),
+                UnaryOperator.identity());
+    }
+
+    private TunedKernel(Backend backend, Pattern pattern, TuningLookup lookup, Kernel compiledDefault,
+                        Map<TuningConfig, Kernel> compiled, Set<TuningConfig> stale, UnaryOperator<Kernel> placed) {
         this.backend = backend;
         this.pattern = pattern;
         this.lookup = lookup;
-        this.fallback = backend.compile(pattern);
+        this.compiledDefault = compiledDefault;
+        this.compiled = compiled;
+        this.stale = stale;
+        this.placed = placed;
+        this.fallback = placed.apply(compiledDefault);
+    }
+
+    @Override
+    public Kernel withExecutor(Executor executor, int parallelism) {
+        Kernel.super.withExecutor(executor, parallelism);
+        return new TunedKernel(backend, pattern, lookup, compiledDefault, compiled, stale, k -> k.withExecutor(executor, parallelism));
     }
 
     @Override public Pattern pattern() { return pattern; }
 
     @Override
     public Result forward(Problem problem) {
+        return kernelFor(problem).forward(problem);
+    }
+
+    @Override
+    public void forward(Problem problem, Tensor out, Tensor lse) {
+        kernelFor(problem).forward(problem, out, lse);
+    }
+
+    private Kernel kernelFor(Problem problem) {
         Binding binding = Binding.of(pattern, problem);
         DType dtype = problem.q().dtype();
-        return chosen.computeIfAbsent(List.of(binding.sizes(), dtype), shape -> choose(binding, dtype)).forward(problem);
+        return chosen.computeIfAbsent(List.of(binding.sizes(), dtype), shape -> choose(binding, dtype));
     }
 
     /** Backward has no tuned configurations yet: the default kernel runs it. */
@@ -55,7 +86,7 @@ final class TunedKernel implements Kernel {
     private Kernel choose(Binding binding, DType dtype) {
         Optional<TuningConfig> tuned = lookup.lookup(pattern, binding, dtype, backend.name(), backend.device());
         return tuned.filter(config -> usable(config, binding))
-                .map(config -> compiled.computeIfAbsent(config, c -> backend.compile(pattern, c)))
+                .map(config -> placed.apply(compiled.computeIfAbsent(config, c -> backend.compile(pattern, c))))
                 .orElse(fallback);
     }
 
@@ -71,6 +102,6 @@ final class TunedKernel implements Kernel {
     @Override
     public void close() {
         fallback.close();
-        compiled.values().forEach(Kernel::close);
+        chosen.values().forEach(Kernel::close);
     }
 }

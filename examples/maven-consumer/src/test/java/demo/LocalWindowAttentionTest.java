@@ -1,14 +1,18 @@
 package demo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import attnc.ir.DType;
 import attnc.launch.Result;
 import attnc.launch.ShapeException;
+import attnc.run.Backend;
 import attnc.tensor.Tensor;
 import java.util.Random;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 class LocalWindowAttentionTest {
@@ -17,38 +21,53 @@ class LocalWindowAttentionTest {
     private final Tensor q = Tensor.random(DType.FLOAT32, shape, random);
     private final Tensor k = Tensor.random(DType.FLOAT32, shape, random);
     private final Tensor v = Tensor.random(DType.FLOAT32, shape, random);
-    private final Tensor temperature = Tensor.ofFloats(DType.FLOAT32, new int[] {2}, new float[] {0.7f, 1.3f});
+    private final Tensor temperature = Tensor.wrap(new float[] {0.7f, 1.3f}, 2);
 
-    @Test
-    void generatedKernelMatchesTheReference() {
-        try (LocalWindowAttention fast = LocalWindowAttention.builder().window(16).build();
-             LocalWindowAttention oracle = LocalWindowAttention.builder().window(16).backend("reference").build()) {
-            Result got = fast.forward(q, k, v, temperature);
-            Result want = oracle.forward(q, k, v, temperature);
-            // fp32 kernel against the double-precision reference: outputs are convex combinations
-            // of values in [-1, 1], so 1e-5 absolute is a few ulps of accumulated rounding.
-            for (int i = 0; i < want.out().length; i++) {
-                assertTrue(Float.isFinite(got.out()[i]), "finite at " + i);
-                assertEquals(want.out()[i], got.out()[i], 1e-5, "out[" + i + "]");
-            }
+    /** fp32 kernel against the double-precision reference: outputs are averages of values in [-1, 1], so 1e-5 is a few ulps. */
+    private static void assertClose(Result want, Result got, double tolerance) {
+        for (int i = 0; i < want.out().length; i++) {
+            assertTrue(Float.isFinite(got.out()[i]), "finite at " + i);
+            assertEquals(want.out()[i], got.out()[i], tolerance, "out[" + i + "]");
         }
     }
 
     @Test
-    void theJvmKernelWasGeneratedAtBuildTime() {
-        try (LocalWindowAttention attention = LocalWindowAttention.builder().build();
-             LocalWindowAttention oracle = LocalWindowAttention.builder().backend("reference").build()) {
-            assertTrue(attention.precompiled(), "the Maven plugin's class files are loaded, nothing generated at run time");
-            assertTrue(!oracle.precompiled(), "the reference has nothing to precompile");
-            Result got = attention.forward(q, k, v, temperature);
-            Result want = oracle.forward(q, k, v, temperature);
-            for (int i = 0; i < want.out().length; i++) assertEquals(want.out()[i], got.out()[i], 1e-5, "out[" + i + "]");
+    void theJvmKernelWasGeneratedAtBuildTimeAndMatchesTheReference() {
+        try (LocalWindowAttention fast = LocalWindowAttention.builder().window(16).build();
+             LocalWindowAttention oracle = LocalWindowAttention.builder().window(16).backend("reference").build()) {
+            assertTrue(fast.precompiled(), "the Maven plugin's class files are loaded, nothing generated at run time");
+            assertFalse(oracle.precompiled(), "the reference has nothing to precompile");
+            assertClose(oracle.forward(q, k, v, temperature), fast.forward(q, k, v, temperature), 1e-5);
+        }
+    }
+
+    @Test
+    void thePtxKernelWasPrecompiledAndRunsWhereThereIsAGpu() {
+        assertNotNull(LocalWindowAttention.class.getResource("/attnc/ptx/demo/LocalWindowAttention/kernel.json"),
+                "PTX generated at build time, packaged with the classes");
+        Assumptions.assumeTrue(Backend.named("ptx").map(Backend::available).orElse(false), "no NVIDIA GPU here");
+        // The GPU computes on bf16 inputs: give both the same bf16 values; 2e-2 covers bf16 weights.
+        Tensor q16 = Tensor.random(DType.BFLOAT16, shape, random), k16 = Tensor.random(DType.BFLOAT16, shape, random);
+        Tensor v16 = Tensor.random(DType.BFLOAT16, shape, random);
+        try (LocalWindowAttention gpu = LocalWindowAttention.builder().window(16).backend("ptx").build();
+             LocalWindowAttention oracle = LocalWindowAttention.builder().window(16).backend("reference").build()) {
+            assertTrue(gpu.precompiled(), "the packaged PTX is loaded");
+            assertClose(oracle.forward(q16, k16, v16, temperature), gpu.forward(q16, k16, v16, temperature), 2e-2);
+        }
+    }
+
+    @Test
+    void testPatternsGetWrappersToo() {
+        try (DenseAttention dense = DenseAttention.builder().build();
+             DenseAttention oracle = DenseAttention.builder().backend("reference").build()) {
+            assertTrue(dense.precompiled(), "generate-test precompiles as generate does");
+            assertClose(oracle.forward(q, k, v), dense.forward(q, k, v), 1e-5);
         }
     }
 
     @Test
     void wrongShapeIsRefusedWithExpectedAndActual() {
-        Tensor wrong = Tensor.ofFloats(DType.FLOAT32, new int[] {3}, new float[] {1, 1, 1});
+        Tensor wrong = Tensor.wrap(new float[] {1, 1, 1}, 3);
         try (LocalWindowAttention attention = LocalWindowAttention.builder().build()) {
             ShapeException e = assertThrows(ShapeException.class, () -> attention.forward(q, k, v, wrong));
             assertTrue(e.getMessage().contains("expected shape [2]") && e.getMessage().contains("got [3]"), e.getMessage());

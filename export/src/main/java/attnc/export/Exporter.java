@@ -5,6 +5,7 @@ import attnc.ir.Param;
 import attnc.ir.Pattern;
 import attnc.ir.Printer;
 import attnc.pass.Passes;
+import attnc.run.Attnc;
 import attnc.run.Backend;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
@@ -22,6 +23,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
 
@@ -38,6 +40,8 @@ public final class Exporter {
     public record Written(List<Path> files, List<String> notes) {}
 
     private static final String KERNEL_DESCRIPTION = "kernel.json";
+    /** The time of every entry of an exported jar (the zip format's earliest), so exports are reproducible. */
+    private static final java.time.LocalDateTime JAR_TIME = java.time.LocalDateTime.of(1980, 1, 1, 0, 0, 0);
 
     private Exporter() {}
 
@@ -85,8 +89,7 @@ public final class Exporter {
     }
 
     private static Map<String, byte[]> artifacts(String backendName, Pattern pattern) {
-        Backend backend = Backend.named(backendName).orElseThrow(() -> new IllegalArgumentException(
-                "the " + backendName + " backend is not on the class path; expected one of " + Backend.names()));
+        Backend backend = Backend.named(backendName).orElseThrow(() -> Attnc.unknownBackend(backendName));
         Map<String, byte[]> artifacts = backend.export(Passes.optimize(pattern, Map.of()));
         if (artifacts.isEmpty()) throw new IllegalArgumentException("the " + backendName + " backend cannot export kernels yet");
         return artifacts;
@@ -142,18 +145,28 @@ public final class Exporter {
         return candidates.stream().filter(Files::isExecutable).findFirst().map(Path::toString).orElse(null);
     }
 
+    /** A jar whose bytes depend only on its content: entries sorted, each with one fixed time. */
     private static Path jar(Path target, Map<String, byte[]> artifacts) throws IOException {
         Manifest manifest = new Manifest();
         manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
         manifest.getMainAttributes().putValue("Created-By", "attnc");
-        try (OutputStream file = Files.newOutputStream(target); JarOutputStream jar = new JarOutputStream(file, manifest)) {
+        try (OutputStream file = Files.newOutputStream(target); JarOutputStream jar = new JarOutputStream(file)) {
+            jar.putNextEntry(entry(JarFile.MANIFEST_NAME));
+            manifest.write(jar);
+            jar.closeEntry();
             for (var a : new java.util.TreeMap<>(artifacts).entrySet()) {
-                jar.putNextEntry(new JarEntry(a.getKey()));
+                jar.putNextEntry(entry(a.getKey()));
                 jar.write(a.getValue());
                 jar.closeEntry();
             }
         }
         return target;
+    }
+
+    private static JarEntry entry(String name) {
+        JarEntry entry = new JarEntry(name);
+        entry.setTimeLocal(JAR_TIME);
+        return entry;
     }
 
     private static JsonObject manifest(Pattern pattern, String sourceSha256, Target target, JsonObject kernel) {

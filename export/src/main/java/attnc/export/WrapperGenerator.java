@@ -9,6 +9,7 @@ import attnc.ir.Printer;
 import attnc.ir.Type;
 import attnc.launch.Problem;
 import attnc.launch.Result;
+import attnc.launch.ShapeException;
 import attnc.run.Attnc;
 import attnc.run.Kernel;
 import attnc.tensor.Tensor;
@@ -24,15 +25,19 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.Executor;
 import java.util.stream.Collectors;
 import javax.lang.model.element.Modifier;
 
 /**
  * A typed Java wrapper for one pattern: a builder with the pattern's params (typed, with their
- * defaults), {@code forward} taking the pattern's inputs as named arguments, and javadoc from the
- * pattern's doc comments. The wrapper carries the printed pattern; when built, it loads the kernel
- * the Maven plugin precompiled for the chosen backend (params then go in at launch), or else
- * compiles the pattern with the builder's params folded in.
+ * defaults), {@code forward} and {@code forwardInto} taking the pattern's inputs as named
+ * arguments, and complete javadoc (from the pattern's doc comments, escaped for HTML). The wrapper
+ * carries the printed pattern; when built, it loads the kernel the Maven plugin precompiled for
+ * the chosen backend (params then go in at launch), or else compiles the pattern with the
+ * builder's params folded in.
  */
 public final class WrapperGenerator {
     private static final ClassName TENSOR = ClassName.get(Tensor.class);
@@ -65,7 +70,7 @@ public final class WrapperGenerator {
     /**
      * @param precompiled for each backend whose kernel was exported at build time, the resource
      *     names of its files; a wrapper built for such a backend loads them instead of generating
-     *     code, and passes its params at launch.
+     *     code, and passes its params at launch. Written in sorted order, whatever the map's.
      */
     public static JavaFile generate(Pattern pattern, String packageName, String sourceName, String sourceSha256,
                                     Map<String, List<String>> precompiled) {
@@ -73,11 +78,12 @@ public final class WrapperGenerator {
         ClassName self = ClassName.get(packageName, simpleName);
         ClassName builder = self.nestedClass("Builder");
         String printed = Printer.pattern(pattern);
+        TypeName paramMap = ParameterizedTypeName.get(ClassName.get(Map.class), ClassName.get(String.class), EXPR);
 
         TypeSpec.Builder type = TypeSpec.classBuilder(simpleName)
                 .addModifiers(Modifier.PUBLIC, Modifier.FINAL)
                 .addSuperinterface(AutoCloseable.class)
-                .addJavadoc(classDoc(pattern, sourceName))
+                .addJavadoc(classDoc(pattern, sourceName, simpleName))
                 .addField(FieldSpec.builder(String.class, "PATTERN", Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
                         .addJavadoc("The pattern as attnc prints it, imports resolved; compiled when a wrapper is built.\n")
                         .initializer("$S", printed).build())
@@ -87,26 +93,33 @@ public final class WrapperGenerator {
                 .addField(precompiledField(precompiled))
                 .addField(KERNEL, "kernel", Modifier.PRIVATE, Modifier.FINAL)
                 .addField(boolean.class, "precompiled", Modifier.PRIVATE, Modifier.FINAL)
-                .addField(ParameterizedTypeName.get(ClassName.get(Map.class), ClassName.get(String.class), EXPR),
-                        "launchParams", Modifier.PRIVATE, Modifier.FINAL)
+                .addField(paramMap, "launchParams", Modifier.PRIVATE, Modifier.FINAL)
                 .addMethod(MethodSpec.constructorBuilder().addModifiers(Modifier.PRIVATE)
                         .addParameter(KERNEL, "kernel")
-                        .addParameter(ParameterizedTypeName.get(ClassName.get(Map.class), ClassName.get(String.class), EXPR), "launchParams")
+                        .addParameter(paramMap, "launchParams")
                         .addParameter(boolean.class, "precompiled")
                         .addStatement("this.kernel = kernel").addStatement("this.launchParams = launchParams")
                         .addStatement("this.precompiled = precompiled").build())
                 .addMethod(MethodSpec.methodBuilder("precompiled").addModifiers(Modifier.PUBLIC).returns(boolean.class)
-                        .addJavadoc("Whether the kernel was loaded from files the Maven plugin generated at build time\n")
-                        .addJavadoc("(no code generation at run time).\n")
+                        .addJavadoc("Whether the kernel was loaded from files the Maven plugin generated at build time.\n\n")
+                        .addJavadoc("@return true when no code was generated at run time for this wrapper\n")
                         .addStatement("return precompiled").build())
                 .addMethod(MethodSpec.methodBuilder("builder").addModifiers(Modifier.PUBLIC, Modifier.STATIC)
+                        .addJavadoc("Starts a wrapper: set params and the backend, then {@link Builder#build()}.\n\n")
+                        .addJavadoc("@return a builder holding every param's default and the {@code jvm} backend\n")
                         .returns(builder).addStatement("return new $T()", builder).build())
                 .addMethod(forward(pattern, false))
                 .addMethod(forward(pattern, true))
+                .addMethod(forwardInto(pattern))
+                .addMethod(problemMethod(pattern))
                 .addMethod(MethodSpec.methodBuilder("kernel").addModifiers(Modifier.PUBLIC).returns(KERNEL)
-                        .addJavadoc("The compiled kernel, for callers that build {@link $T}s themselves.\n", Problem.class)
+                        .addJavadoc("The compiled kernel, for callers that build {@link $T}s themselves (launch-time\n", Problem.class)
+                        .addJavadoc("params, a query offset, tensors by name).\n\n")
+                        .addJavadoc("@return the kernel this wrapper launches; closed with the wrapper\n")
                         .addStatement("return kernel").build())
                 .addMethod(MethodSpec.methodBuilder("close").addAnnotation(Override.class).addModifiers(Modifier.PUBLIC)
+                        .addJavadoc("Releases the kernel (GPU modules); the wrapper is not launched afterwards (with the jvm\n")
+                        .addJavadoc("backend, a launch then throws {@link $T}).\n", IllegalStateException.class)
                         .addStatement("kernel.close()").build())
                 .addType(builderType(pattern, self, builder));
         return JavaFile.builder(packageName, type.build())
@@ -115,52 +128,85 @@ public final class WrapperGenerator {
                 .build();
     }
 
-    private static CodeBlock classDoc(Pattern pattern, String sourceName) {
+    private static CodeBlock classDoc(Pattern pattern, String sourceName, String simpleName) {
         CodeBlock.Builder doc = CodeBlock.builder();
         if (!pattern.doc().isEmpty()) doc.add("$L\n\n", escape(pattern.doc()));
-        doc.add("<p>Attention pattern {@code $L}, generated by attnc from {@code $L}.\n", pattern.name(), sourceName);
+        doc.add("<p>Attention pattern <code>$L</code>, generated by attnc from <code>$L</code>:\n", escape(pattern.name()), escape(sourceName));
         doc.add("<pre>\n$L</pre>\n", escape(Printer.pattern(pattern).lines()
                 .filter(l -> !l.startsWith("//")).collect(Collectors.joining("\n")) + "\n"));
+        doc.add("<p>Use: {@code try ($L attention = $L.builder().build()) { Result r = attention.forward(q, k, v$L); }}\n",
+                simpleName, simpleName, pattern.inputs().stream().map(i -> ", " + javaName(i.name())).collect(Collectors.joining()));
+        doc.add("with {@link $T}s [B, H, N, D] (see {@link $T#transpose} for [B, N, H, D] data).\n\n", Tensor.class, Tensor.class);
+        doc.add("<p>Thread safety: a wrapper is immutable and its kernel holds no per-call state, so one wrapper\n");
+        doc.add("serves any number of threads at once; build it once and reuse it. {@link #close()} releases the\n");
+        doc.add("kernel.\n");
         return doc.build();
     }
 
-    private static MethodSpec forward(Pattern pattern, boolean withOffset) {
-        MethodSpec.Builder m = MethodSpec.methodBuilder("forward").addModifiers(Modifier.PUBLIC).returns(RESULT)
-                .addJavadoc("Runs the pattern. Shapes are checked before anything runs; a mismatch throws\n")
-                .addJavadoc("{@link $T} naming the expected and the actual shape.\n\n", attnc.launch.ShapeException.class)
-                .addJavadoc("@param q queries [B, H, Nq, D]\n@param k keys [B, Hkv, Nkv, D]\n@param v values [B, Hkv, Nkv, Dv]\n");
+    private static MethodSpec.Builder launchDoc(MethodSpec.Builder m, Pattern pattern) {
+        m.addJavadoc("@param q queries [B, H, Nq, D]\n@param k keys [B, Hkv, Nkv, D]\n@param v values [B, Hkv, Nkv, Dv]\n");
         m.addParameter(TENSOR, "q").addParameter(TENSOR, "k").addParameter(TENSOR, "v");
         for (Input input : pattern.inputs()) {
             String shape = input.shape().stream().map(Printer::expr).collect(Collectors.joining(", ", "[", "]"));
             m.addParameter(TENSOR, javaName(input.name()));
-            m.addJavadoc("@param $L $L $L$L\n", javaName(input.name()), input.dtype(), shape,
+            m.addJavadoc("@param $L $L $L$L\n", javaName(input.name()), input.dtype(), escape(shape),
                     input.doc().isEmpty() ? "" : ": " + escape(input.doc()));
         }
+        return m;
+    }
+
+    private static MethodSpec forward(Pattern pattern, boolean withOffset) {
+        MethodSpec.Builder m = MethodSpec.methodBuilder("forward").addModifiers(Modifier.PUBLIC).returns(RESULT)
+                .addJavadoc("Runs the pattern into fresh arrays. Shapes are checked before anything runs.\n\n");
+        launchDoc(m, pattern);
         if (withOffset) {
             m.addParameter(int.class, "queryOffset");
             m.addJavadoc("@param queryOffset absolute position of the first query (decode against a KV cache)\n");
         }
         m.addJavadoc("@return the output [B, H, Nq, Dv] and, for softmax patterns, the LSE [B, H, Nq]\n");
+        m.addJavadoc("@throws $T when a tensor's shape or dtype does not fit, naming the expected and the actual\n", ShapeException.class);
         if (!withOffset) {
             String args = pattern.inputs().stream().map(i -> ", " + javaName(i.name())).collect(Collectors.joining());
             return m.addStatement("return forward(q, k, v$L, $T.BOTTOM_RIGHT)", args, Problem.class).build();
         }
-        for (String name : new String[] {"q", "k", "v"}) m.addStatement("$T.requireNonNull($L, $S)", Objects.class, name, name);
-        m.addStatement("$T<String, $T> inputs = new $T<>()", Map.class, TENSOR, LinkedHashMap.class);
-        for (Input input : pattern.inputs()) {
-            String name = javaName(input.name());
-            m.addStatement("inputs.put($S, $T.requireNonNull($L, $S))", input.name(), Objects.class, name, input.name());
-        }
-        return m.addStatement("return kernel.forward(new $T(q, k, v, inputs, launchParams, queryOffset))", Problem.class).build();
+        return m.addStatement("return kernel.forward(problem(q, k, v$L, queryOffset))", inputArguments(pattern)).build();
+    }
+
+    private static MethodSpec forwardInto(Pattern pattern) {
+        MethodSpec.Builder m = MethodSpec.methodBuilder("forwardInto").addModifiers(Modifier.PUBLIC)
+                .addJavadoc("Runs the pattern into the caller's tensors: rows are written straight into {@code out}'s storage\n")
+                .addJavadoc("(an array, a segment or a buffer, in any layout), with no array of the output's size in between.\n")
+                .addJavadoc("Everything is checked before anything is written.\n\n");
+        launchDoc(m, pattern);
+        m.addParameter(TENSOR, "out").addParameter(TENSOR, "lse");
+        m.addJavadoc("@param out the output [B, H, Nq, Dv], float32, bfloat16 or float16\n");
+        m.addJavadoc("@param lse the natural-log LSE [B, H, Nq] (float32, softmax patterns), or null\n");
+        m.addJavadoc("@throws $T when a tensor's shape or dtype does not fit, naming the expected and the actual\n", ShapeException.class);
+        return m.addStatement("kernel.forward(problem(q, k, v$L, $T.BOTTOM_RIGHT), out, lse)", inputArguments(pattern), Problem.class).build();
+    }
+
+    private static CodeBlock inputArguments(Pattern pattern) {
+        return CodeBlock.of("$L", pattern.inputs().stream().map(i -> ", " + javaName(i.name())).collect(Collectors.joining()));
     }
 
     private static TypeSpec builderType(Pattern pattern, ClassName self, ClassName builder) {
         TypeSpec.Builder b = TypeSpec.classBuilder("Builder").addModifiers(Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
-                .addJavadoc("Sets the params (fixed in the compiled kernel) and the backend.\n")
+                .addJavadoc("Sets the params, the backend and where launches run, then builds the wrapper. Not thread-safe;\n")
+                .addJavadoc("the wrapper it builds is.\n")
                 .addField(FieldSpec.builder(String.class, "backend", Modifier.PRIVATE).initializer("$S", "jvm").build())
+                .addField(Executor.class, "executor", Modifier.PRIVATE)
+                .addField(int.class, "parallelism", Modifier.PRIVATE)
                 .addMethod(MethodSpec.constructorBuilder().addModifiers(Modifier.PRIVATE).build());
         MethodSpec.Builder build = MethodSpec.methodBuilder("build").addModifiers(Modifier.PUBLIC).returns(self)
-                .addJavadoc("Compiles the kernel with these params.\n")
+                .addJavadoc("Makes the kernel: loads the one the Maven plugin precompiled for this backend, if any (class\n")
+                .addJavadoc("loading: milliseconds), else compiles the pattern with these params folded in (code generation:\n")
+                .addJavadoc("tens to hundreds of milliseconds). Either way the first launches run before the JIT has compiled\n")
+                .addJavadoc("the kernel; warm it up on the shapes you use before timing.\n\n")
+                .addJavadoc("@return a wrapper ready to launch, safe to share between threads\n")
+                .addJavadoc("@throws $T when a param without default was not set, or the jvm backend runs on a JVM without\n", IllegalStateException.class)
+                .addJavadoc("    {@code --add-modules jdk.incubator.vector}\n")
+                .addJavadoc("@throws $T when the backend's artifact is not on the class path (the message names it), or the\n", IllegalArgumentException.class)
+                .addJavadoc("    backend cannot run on this machine\n")
                 .addStatement("$T<String, $T> params = new $T<>()", Map.class, EXPR, LinkedHashMap.class);
         for (Param p : pattern.params()) {
             String name = javaName(p.name());
@@ -169,8 +215,9 @@ public final class WrapperGenerator {
             p.defaultValue().ifPresent(v -> field.initializer(literal(v)));
             b.addField(field.build());
             b.addMethod(MethodSpec.methodBuilder(name).addModifiers(Modifier.PUBLIC).returns(builder)
-                    .addJavadoc("$L\n", p.doc().isEmpty() ? "Sets param {@code " + p.name() + "}." : escape(p.doc()))
-                    .addJavadoc(p.defaultValue().map(v -> "<p>Default: {@code " + Printer.expr(v) + "}.\n").orElse("<p>Required.\n"))
+                    .addJavadoc("$L\n", p.doc().isEmpty() ? "Sets param <code>" + escape(p.name()) + "</code>." : escape(p.doc()))
+                    .addJavadoc(p.defaultValue().map(v -> "<p>Default: <code>" + escape(Printer.expr(v)) + "</code>.\n\n").orElse("<p>Required.\n\n"))
+                    .addJavadoc("@param $L the value, fixed in the compiled kernel\n@return this builder\n", name)
                     .addParameter(javaType(p.type()), name)
                     .addStatement("this.$L = $L", name, name).addStatement("return this").build());
             if (p.defaultValue().isEmpty()) {
@@ -184,37 +231,69 @@ public final class WrapperGenerator {
             });
         }
         b.addMethod(MethodSpec.methodBuilder("backend").addModifiers(Modifier.PUBLIC).returns(builder)
-                .addJavadoc("The backend to compile for: {@code jvm} (default), {@code ptx} or {@code reference}.\n")
+                .addJavadoc("The backend to compile for: {@code jvm} (default; artifact {@code dev.attnc:attnc-backend-jvm}),\n")
+                .addJavadoc("{@code ptx} ({@code dev.attnc:attnc-backend-ptx}, an NVIDIA GPU) or {@code reference} (exact, slow).\n\n")
+                .addJavadoc("@param backend the backend's name\n@return this builder\n")
                 .addParameter(String.class, "backend")
                 .addStatement("this.backend = $T.requireNonNull(backend, $S)", Objects.class, "backend")
                 .addStatement("return this").build());
-        build.beginControlFlow("try")
+        b.addMethod(MethodSpec.methodBuilder("executor").addModifiers(Modifier.PUBLIC).returns(builder)
+                .addJavadoc("Runs launches on the caller's executor instead of attnc's shared pool (one daemon thread per\n")
+                .addJavadoc("core, or {@code -Dattnc.threads=N}): at most {@code parallelism} threads work on one launch, the\n")
+                .addJavadoc("calling thread included. {@code executor(Runnable::run, 1)} keeps launches on the calling thread.\n")
+                .addJavadoc("GPU kernels ignore it.\n\n")
+                .addJavadoc("@param executor where helper tasks of a launch run\n")
+                .addJavadoc("@param parallelism threads per launch, at least 1\n@return this builder\n")
+                .addParameter(Executor.class, "executor").addParameter(int.class, "parallelism")
+                .addStatement("this.executor = $T.requireNonNull(executor, $S)", Objects.class, "executor")
+                .addStatement("if (parallelism < 1) throw new $T($S + parallelism)", IllegalArgumentException.class, "parallelism must be at least 1, got ")
+                .addStatement("this.parallelism = parallelism")
+                .addStatement("return this").build());
+        build.addStatement("$T kernel", KERNEL)
+                .addStatement("boolean loaded")
+                .beginControlFlow("try")
                 .addStatement("$T<$T> precompiled = $T.loadPrecompiled($T.class, $S, PATTERN, backend, PRECOMPILED.getOrDefault(backend, $T.of()))",
-                        java.util.Optional.class, KERNEL, Attnc.class, self, pattern.name(), List.class)
-                .beginControlFlow("if (precompiled.isPresent())")
-                .addStatement("return new $T(precompiled.get(), params, true)", self)
-                .endControlFlow()
-                .addStatement("return new $T($T.compile($S, PATTERN, backend, params), $T.of(), false)", self, Attnc.class, pattern.name(), Map.class)
+                        Optional.class, KERNEL, Attnc.class, self, pattern.name(), List.class)
+                .addStatement("loaded = precompiled.isPresent()")
+                .addStatement("kernel = loaded ? precompiled.get() : $T.compile($S, PATTERN, backend, params)", Attnc.class, pattern.name())
                 .nextControlFlow("catch ($T e)", CompileException.class)
                 .addStatement("throw new $T($S + e.getMessage(), e)", IllegalStateException.class, "attnc wrapper out of step with attnc: ")
-                .endControlFlow();
+                .endControlFlow()
+                .addStatement("if (executor != null) kernel = kernel.withExecutor(executor, parallelism)")
+                .addStatement("return new $T(kernel, loaded ? params : $T.of(), loaded)", self, Map.class);
         return b.addMethod(build.build()).build();
+    }
+
+    /** The launch problem from the wrapper's arguments, its launch-time params and an offset. */
+    private static MethodSpec problemMethod(Pattern pattern) {
+        MethodSpec.Builder m = MethodSpec.methodBuilder("problem").addModifiers(Modifier.PRIVATE).returns(Problem.class);
+        m.addParameter(TENSOR, "q").addParameter(TENSOR, "k").addParameter(TENSOR, "v");
+        for (Input input : pattern.inputs()) m.addParameter(TENSOR, javaName(input.name()));
+        m.addParameter(int.class, "queryOffset");
+        for (String name : new String[] {"q", "k", "v"}) m.addStatement("$T.requireNonNull($L, $S)", Objects.class, name, name);
+        m.addStatement("$T<String, $T> inputs = new $T<>()", Map.class, TENSOR, LinkedHashMap.class);
+        for (Input input : pattern.inputs()) {
+            String name = javaName(input.name());
+            m.addStatement("inputs.put($S, $T.requireNonNull($L, $S))", input.name(), Objects.class, name, input.name());
+        }
+        return m.addStatement("return new $T(q, k, v, inputs, launchParams, queryOffset)", Problem.class).build();
     }
 
     private static FieldSpec precompiledField(Map<String, List<String>> precompiled) {
         CodeBlock.Builder value = CodeBlock.builder().add("$T.of(", Map.class);
         boolean first = true;
-        for (var entry : precompiled.entrySet()) {
+        for (var entry : new TreeMap<>(precompiled).entrySet()) {
             if (!first) value.add(", ");
             first = false;
             value.add("$S, $T.of(", entry.getKey(), List.class);
-            for (int i = 0; i < entry.getValue().size(); i++) value.add(i == 0 ? "$S" : ", $S", entry.getValue().get(i));
+            List<String> files = entry.getValue().stream().sorted().toList();
+            for (int i = 0; i < files.size(); i++) value.add(i == 0 ? "$S" : ", $S", files.get(i));
             value.add(")");
         }
         value.add(")");
         return FieldSpec.builder(ParameterizedTypeName.get(ClassName.get(Map.class), ClassName.get(String.class),
                         ParameterizedTypeName.get(List.class, String.class)), "PRECOMPILED", Modifier.PRIVATE, Modifier.STATIC, Modifier.FINAL)
-                .addJavadoc("Kernel files exported at build time, by backend (resources under attnc/<backend>/<this class>/).\n")
+                .addJavadoc("Kernel files exported at build time, by backend (resources under {@code attnc/<backend>/<this class>/}).\n")
                 .initializer(value.build()).build();
     }
 
@@ -240,7 +319,24 @@ public final class WrapperGenerator {
         return javax.lang.model.SourceVersion.isKeyword(name) ? name + "_" : name;
     }
 
-    private static String escape(String doc) {
-        return doc.replace("*/", "*&#47;");
+    /**
+     * Text from a pattern as javadoc shows it: HTML's specials as entities (patterns are full of
+     * {@code &&} and {@code <}), {@code @} so no line reads as a block tag or {@code {@...}} as an
+     * inline one, and the comment's end.
+     */
+    static String escape(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            switch (c) {
+                case '&' -> out.append("&amp;");
+                case '<' -> out.append("&lt;");
+                case '>' -> out.append("&gt;");
+                case '@' -> out.append("&#64;");
+                case '/' -> out.append(i > 0 && text.charAt(i - 1) == '*' ? "&#47;" : "/");
+                default -> out.append(c);
+            }
+        }
+        return out.toString();
     }
 }

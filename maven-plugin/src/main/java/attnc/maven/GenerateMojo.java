@@ -1,29 +1,33 @@
 package attnc.maven;
 
-import attnc.export.Generation;
 import java.io.File;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
-import org.apache.maven.plugin.AbstractMojo;
-import org.apache.maven.plugin.MojoExecutionException;
-import org.apache.maven.plugin.MojoFailureException;
+import org.apache.maven.model.Resource;
 import org.apache.maven.plugins.annotations.LifecyclePhase;
 import org.apache.maven.plugins.annotations.Mojo;
 import org.apache.maven.plugins.annotations.Parameter;
-import org.apache.maven.project.MavenProject;
+import org.apache.maven.plugins.annotations.ResolutionScope;
 
 /**
  * Compiles every {@code .attn} file under {@code src/main/attn} into a typed Java wrapper (and the
  * kernels the configured backends can precompile), like the antlr4 and protobuf plugins do for
  * their sources: generated code goes under {@code target/generated-sources/attnc} and joins the
- * compile. A pattern error fails the build with {@code file:[line,col] message}, as javac does.
+ * compile; precompiled kernels go under {@code target/generated-resources/attnc} and into the jar.
+ * The .attn files themselves are packaged under {@code attn/}, so projects depending on this one
+ * can import them. A pattern error fails the build with {@code file:[line,col] message}, as javac
+ * does.
  */
-@Mojo(name = "generate", defaultPhase = LifecyclePhase.GENERATE_SOURCES, threadSafe = true)
-public final class GenerateMojo extends AbstractMojo {
+@Mojo(name = "generate", defaultPhase = LifecyclePhase.GENERATE_SOURCES, threadSafe = true,
+        requiresDependencyResolution = ResolutionScope.COMPILE)
+public final class GenerateMojo extends AbstractGenerateMojo {
 
-    @Parameter(defaultValue = "${project.basedir}/src/main/attn", required = true)
+    /** Where the .attn files are. */
+    @Parameter(property = "attnc.sourceDirectory", defaultValue = "${project.basedir}/src/main/attn", required = true)
     private File sourceDirectory;
 
+    /** Where the wrappers' Java sources go. */
     @Parameter(defaultValue = "${project.build.directory}/generated-sources/attnc", required = true)
     private File outputDirectory;
 
@@ -31,40 +35,43 @@ public final class GenerateMojo extends AbstractMojo {
     @Parameter(defaultValue = "${project.build.directory}/generated-resources/attnc", required = true)
     private File resourceDirectory;
 
-    /** Package of wrappers for files directly in the source directory; subfolders add to it. */
-    @Parameter(defaultValue = "attnc.generated")
-    private String packageName;
+    /** Whether the .attn files are packaged under {@code attn/}, importable by projects that depend on this one. */
+    @Parameter(property = "attnc.packageSources", defaultValue = "true")
+    private boolean packageSources;
 
-    /** Backends whose kernels are precompiled at build time, if they can export (e.g. jvm, ptx). */
-    @Parameter
-    private List<String> precompile = List.of();
-
-    @Parameter(defaultValue = "${project}", readonly = true, required = true)
-    private MavenProject project;
+    @Override String goal() { return "generate"; }
+    @Override File sources() { return sourceDirectory; }
+    @Override File javaOutput() { return outputDirectory; }
+    @Override File resourceOutput() { return resourceDirectory; }
+    @Override File classesDirectory() { return new File(project.getBuild().getOutputDirectory()); }
 
     @Override
-    public void execute() throws MojoExecutionException, MojoFailureException {
-        if (!sourceDirectory.isDirectory()) {
-            getLog().info("attnc: no patterns (" + sourceDirectory + " does not exist)");
-            return;
-        }
-        Generation.Outcome outcome;
+    List<File> libraries() {
+        return dependencyFiles(List.of("compile", "provided", "system"));
+    }
+
+    private void removePackagedSourcesThatAreGone() {
+        Path packaged = classesDirectory().toPath().resolve("attn");
         try {
-            outcome = new Generation(sourceDirectory.toPath(), outputDirectory.toPath(), resourceDirectory.toPath(),
-                    packageName, precompile).run();
+            for (Path gone : PackagedSources.removeGone(sourceDirectory.toPath(), packaged)) buildContext.refresh(gone.toFile());
         } catch (IOException e) {
-            throw new MojoExecutionException("attnc: cannot generate sources: " + e.getMessage(), e);
+            getLog().warn("attnc: cannot check " + packaged + " for .attn files whose source is gone: " + e.getMessage());
         }
-        if (!outcome.errors().isEmpty()) {
-            outcome.errors().forEach(getLog()::error);
-            throw new MojoFailureException("attnc: " + outcome.errors().size() + " error(s) in .attn files; first: "
-                    + outcome.errors().getFirst());
+    }
+
+    @Override
+    void register(File javaOutput, File resourceOutput) {
+        project.addCompileSourceRoot(javaOutput.getPath());
+        Resource resources = new Resource();
+        resources.setDirectory(resourceOutput.getPath());
+        project.addResource(resources);
+        if (packageSources) {
+            removePackagedSourcesThatAreGone();
+            Resource sources = new Resource();
+            sources.setDirectory(sourceDirectory.getPath());
+            sources.setTargetPath("attn");
+            sources.addInclude("**/*.attn");
+            project.addResource(sources);
         }
-        getLog().info("attnc: " + outcome.patterns() + " pattern(s), " + outcome.written() + " file(s) written"
-                + (outcome.upToDate() ? " (up to date)" : ""));
-        project.addCompileSourceRoot(outputDirectory.getPath());
-        org.apache.maven.model.Resource resource = new org.apache.maven.model.Resource();
-        resource.setDirectory(resourceDirectory.getPath());
-        project.addResource(resource);
     }
 }

@@ -3,16 +3,18 @@ package attnc.jvm;
 import attnc.ir.Pattern;
 import attnc.jvm.kernel.Lanes;
 import attnc.run.Sha256;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
 import java.nio.charset.StandardCharsets;
-import java.util.Optional;
-import java.util.regex.Matcher;
 
 /**
  * The {@code kernel.json} of an exported JVM kernel (the exporter copies it into its manifest):
  * which classes, their tiles, how to load them, what they need at run time, and a hash of the
  * optimised pattern they were generated from, so {@link JvmBackend#load(Pattern, java.util.Map)}
- * never pairs classes with another pattern's launch slots. Class names are made of [A-Za-z0-9_.]
- * by the generator, so no JSON escaping is needed.
+ * never pairs classes with another pattern's launch slots.
  */
 final class ExportDescription {
     static final String FILE = "kernel.json";
@@ -20,42 +22,78 @@ final class ExportDescription {
 
     record Classes(String main, String narrow) {}
 
+    /** What a kernel.json says about this pattern on this CPU: the classes to load, or why it does not fit. */
+    record Reading(Classes classes, String unfit) {
+        static Reading fits(String main, String narrow) { return new Reading(new Classes(main, narrow), null); }
+        static Reading unfit(String reason) { return new Reading(null, reason); }
+    }
+
     private ExportDescription() {}
 
     static byte[] json(Pattern pattern, String mainClass, int tileQ, String narrowClass, int narrowTileQ, int tileKv) {
-        String text = """
-                {
-                  "backend": "jvm",
-                  "layout": %d,
-                  "patternSha256": "%s",
-                  "classes": {"main": "%s", "narrow": "%s"},
-                  "tiles": {"main": {"q": %d, "kv": %d}, "narrow": {"q": %d, "kv": %d}},
-                  "narrowUpTo": "launches with Nq <= %d queries run the narrow class",
-                  "entry": "attnc.jvm.JvmBackend: load(pattern, files) with every exported file by path, or load(pattern, classLoader, main, narrow) with a class loader that sees these classes; pattern = Passes.optimize(the .attn file, no params)",
-                  "runtime": "attnc-backend-jvm (package attnc.jvm.kernel) and attnc-compiler of the exporting attnc version, JDK 25 with --add-modules jdk.incubator.vector",
-                  "vectorLanes": %d
-                }
-                """.formatted(LAYOUT, Sha256.of(pattern), mainClass, narrowClass, tileQ, tileKv, narrowTileQ, tileKv, narrowTileQ, narrowTileQ, Lanes.L);
+        JsonObject root = new JsonObject();
+        root.addProperty("backend", "jvm");
+        root.addProperty("layout", LAYOUT);
+        root.addProperty("patternSha256", Sha256.of(pattern));
+        JsonObject classes = new JsonObject();
+        classes.addProperty("main", mainClass);
+        classes.addProperty("narrow", narrowClass);
+        root.add("classes", classes);
+        JsonObject tiles = new JsonObject();
+        tiles.add("main", tile(tileQ, tileKv));
+        tiles.add("narrow", tile(narrowTileQ, tileKv));
+        root.add("tiles", tiles);
+        root.addProperty("narrowUpTo", "launches with Nq <= " + narrowTileQ + " queries run the narrow class");
+        root.addProperty("entry", "attnc.jvm.JvmBackend: load(pattern, files) with every exported file by path, or "
+                + "load(pattern, classLoader, main, narrow) with a class loader that sees these classes; "
+                + "pattern = Passes.optimize(the .attn file, no params)");
+        root.addProperty("runtime", "attnc-backend-jvm (package attnc.jvm.kernel) and attnc-compiler of the exporting "
+                + "attnc version, JDK 25 with --add-modules jdk.incubator.vector");
+        root.addProperty("vectorLanes", Lanes.L);
+        String text = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(root) + "\n";
         return text.getBytes(StandardCharsets.UTF_8);
     }
 
-    /** The class names a kernel.json names, if it was written for this pattern, layout and vector width. */
-    static Optional<Classes> classes(Pattern pattern, byte[] json) {
-        if (json == null) return Optional.empty();
-        String text = new String(json, StandardCharsets.UTF_8);
-        if (!field(text, "layout", "\\d+").equals(Optional.of(String.valueOf(LAYOUT)))
-                || !field(text, "patternSha256", "\"([0-9a-f]+)\"").equals(Optional.of(Sha256.of(pattern)))
-                || !field(text, "vectorLanes", "\\d+").equals(Optional.of(String.valueOf(Lanes.L)))) {
-            return Optional.empty();
-        }
-        Optional<String> main = field(text, "main", "\"([A-Za-z0-9_.]+)\""), narrow = field(text, "narrow", "\"([A-Za-z0-9_.]+)\"");
-        return main.isPresent() && narrow.isPresent() ? Optional.of(new Classes(main.get(), narrow.get())) : Optional.empty();
+    private static JsonObject tile(int q, int kv) {
+        JsonObject tile = new JsonObject();
+        tile.addProperty("q", q);
+        tile.addProperty("kv", kv);
+        return tile;
     }
 
-    /** The first value of {@code "name": value} matching {@code value} (its group 1 if it has one). */
-    private static Optional<String> field(String text, String name, String value) {
-        Matcher m = java.util.regex.Pattern.compile("\"" + name + "\": (" + value + ")").matcher(text);
-        if (!m.find()) return Optional.empty();
-        return Optional.of(m.groupCount() > 1 && m.group(2) != null ? m.group(2) : m.group(1));
+    /** Reads a kernel.json: the class names, if it was written for this pattern, layout and vector width. */
+    static Reading read(Pattern pattern, byte[] json) {
+        if (json == null) return Reading.unfit("its " + FILE + " is missing");
+        JsonObject root;
+        try {
+            JsonElement parsed = JsonParser.parseString(new String(json, StandardCharsets.UTF_8));
+            if (!parsed.isJsonObject()) return Reading.unfit("its " + FILE + " is not a JSON object");
+            root = parsed.getAsJsonObject();
+        } catch (JsonParseException e) {
+            return Reading.unfit("its " + FILE + " is not valid JSON (" + e.getMessage() + ")");
+        }
+        int layout = integer(root, "layout");
+        if (layout != LAYOUT) return Reading.unfit("it has layout " + layout + ", and this attnc reads layout " + LAYOUT + " (export it again with this attnc)");
+        if (!Sha256.of(pattern).equals(string(root, "patternSha256"))) {
+            return Reading.unfit("it was generated from another pattern or by another attnc version (pattern hash differs)");
+        }
+        int lanes = integer(root, "vectorLanes");
+        if (lanes != Lanes.L) {
+            return Reading.unfit("it was generated for a CPU with " + lanes + " float lanes per vector, and this CPU has " + Lanes.L);
+        }
+        JsonObject classes = root.has("classes") && root.get("classes").isJsonObject() ? root.getAsJsonObject("classes") : new JsonObject();
+        String main = string(classes, "main"), narrow = string(classes, "narrow");
+        if (main == null || narrow == null) return Reading.unfit("its " + FILE + " names no main and narrow classes");
+        return Reading.fits(main, narrow);
+    }
+
+    private static String string(JsonObject object, String name) {
+        JsonElement e = object.get(name);
+        return e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isString() ? e.getAsString() : null;
+    }
+
+    private static int integer(JsonObject object, String name) {
+        JsonElement e = object.get(name);
+        return e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber() ? e.getAsInt() : -1;
     }
 }

@@ -28,10 +28,24 @@ import java.util.Optional;
  * With {@code -Dattnc.dump=DIR} every generated class is also written under DIR.
  */
 public final class JvmBackend implements Backend {
+    private static final System.Logger LOG = System.getLogger("attnc");
+    /** Whether the warning about precompiled kernels passed over was given (once a process). */
+    static final java.util.concurrent.atomic.AtomicBoolean WARNED = new java.util.concurrent.atomic.AtomicBoolean();
+    private static final boolean VECTOR_MODULE = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
+    /** The message a JVM without the Vector API module gets, instead of a NoClassDefFoundError from deep inside a kernel. */
+    static final String NO_VECTOR_MODULE = "attnc: the jvm backend needs the incubating Vector API, and this JVM was started"
+            + " without it: add --add-modules jdk.incubator.vector to the java command that runs this code (Maven tests:"
+            + " <argLine>--add-modules jdk.incubator.vector</argLine> in maven-surefire-plugin's <configuration>; any java"
+            + " command: the option itself, or the environment variable JDK_JAVA_OPTIONS=--add-modules=jdk.incubator.vector)";
+
     @Override public String name() { return "jvm"; }
 
     @Override
-    public JvmKernel compile(Pattern pattern) { return compile(pattern, Tiling.of(pattern)); }
+    public JvmKernel compile(Pattern pattern) {
+        requireVectorModule();
+        return compile(pattern, Tiling.of(pattern));
+    }
 
     /**
      * Query and key tile sizes, pruned for the launch's shape (see {@link TuningSpace}); only the
@@ -39,22 +53,26 @@ public final class JvmBackend implements Backend {
      */
     @Override
     public List<TuningConfig> configurations(Pattern pattern, Binding binding) {
+        requireVectorModule();
         return pattern.tile().isPresent() ? List.of(TuningSpace.knobs(Tiling.of(pattern))) : TuningSpace.of(binding);
     }
 
     @Override
     public Optional<TuningConfig> defaultConfiguration(Pattern pattern, Binding binding) {
+        requireVectorModule();
         return Optional.of(TuningSpace.knobs(Tiling.of(pattern)));
     }
 
     @Override
     public JvmKernel compile(Pattern pattern, TuningConfig config) {
+        requireVectorModule();
         Tiling standard = Tiling.of(pattern);
         return compile(pattern, new Tiling(config.get(TuningSpace.TILE_Q, standard.q()), config.get(TuningSpace.TILE_KV, standard.kv())));
     }
 
     @Override
     public Optional<String> plan(Pattern pattern, Binding binding) {
+        requireVectorModule();
         return Optional.of("tiles " + Tiling.of(pattern) + (pattern.tile().isPresent() ? " (the pattern's tile: section)" : " (default)")
                 + "; launches of at most " + Lanes.L + " queries run " + Tiling.of(pattern).narrow());
     }
@@ -62,6 +80,7 @@ public final class JvmBackend implements Backend {
     @Override public String device() { return CpuName.describe(); }
 
     public JvmKernel compile(Pattern pattern, Tiling tiling) {
+        requireVectorModule();
         LoweredPattern lowered = LowerPattern.lower(pattern);
         GeneratedKernel main = generate(lowered, tiling), narrow = generate(lowered, tiling.narrow());
         return new JvmKernel(lowered, main.slots(), KernelLoader.load(main.bytes()), KernelLoader.load(narrow.bytes()));
@@ -74,26 +93,41 @@ public final class JvmBackend implements Backend {
      */
     @Override
     public Map<String, byte[]> export(Pattern pattern) {
+        requireVectorModule();
         Tiling tiling = Tiling.of(pattern);
         LoweredPattern lowered = LowerPattern.lower(pattern);
         GeneratedKernel main = generate(lowered, tiling), narrow = generate(lowered, tiling.narrow());
-        return Map.of(path(main), main.bytes(), path(narrow), narrow.bytes(), ExportDescription.FILE,
-                ExportDescription.json(pattern, main.className(), tiling.q(), narrow.className(), tiling.narrow().q(), tiling.kv()));
+        return new java.util.TreeMap<>(Map.of(path(main), main.bytes(), path(narrow), narrow.bytes(), ExportDescription.FILE,
+                ExportDescription.json(pattern, main.className(), tiling.q(), narrow.className(), tiling.narrow().q(), tiling.kv())));
     }
 
     /**
      * A kernel from the files {@link #export} wrote (e.g. class-path resources of the Maven
      * plugin), defined as hidden classes like freshly generated ones; empty when a file is missing
      * or they were exported from another pattern, another attnc version's layout or a CPU with
-     * other vector lanes (the caller then compiles).
+     * other vector lanes (the caller then compiles). The first time in a process that exported
+     * files are passed over, a warning says why, once: a jar built on an AVX-512 machine and run on
+     * an AVX2 one still works, but pays for code generation at run time.
      */
     @Override
     public Optional<Kernel> load(Pattern pattern, Map<String, byte[]> exported) {
-        var classes = ExportDescription.classes(pattern, exported.get(ExportDescription.FILE));
-        if (classes.isEmpty()) return Optional.empty();
-        byte[] main = exported.get(classes.get().main().replace('.', '/') + ".class");
-        byte[] narrow = exported.get(classes.get().narrow().replace('.', '/') + ".class");
-        if (main == null || narrow == null) return Optional.empty();
+        requireVectorModule();
+        var reading = ExportDescription.read(pattern, exported.get(ExportDescription.FILE));
+        String unfit = reading.unfit();
+        byte[] main = null, narrow = null;
+        if (unfit == null) {
+            main = exported.get(reading.classes().main().replace('.', '/') + ".class");
+            narrow = exported.get(reading.classes().narrow().replace('.', '/') + ".class");
+            if (main == null || narrow == null) unfit = "a class file it names is missing";
+        }
+        if (unfit != null) {
+            if (WARNED.compareAndSet(false, true)) {
+                LOG.log(System.Logger.Level.WARNING, "attnc: the precompiled jvm kernel of pattern '" + pattern.name()
+                        + "' is not used because " + unfit + "; it is compiled at run time instead (later kernels passed over"
+                        + " for the same kind of reason are not reported)");
+            }
+            return Optional.empty();
+        }
         return Optional.of(new JvmKernel(LowerPattern.lower(pattern), new Slots(pattern), KernelLoader.load(main), KernelLoader.load(narrow)));
     }
 
@@ -103,6 +137,7 @@ public final class JvmBackend implements Backend {
      * be the optimised pattern they were generated from; its inputs and params fix the launch slots.
      */
     public JvmKernel load(Pattern pattern, ClassLoader loader, String mainClass, String narrowClass) {
+        requireVectorModule();
         return new JvmKernel(LowerPattern.lower(pattern), new Slots(pattern), instantiate(loader, mainClass), instantiate(loader, narrowClass));
     }
 
@@ -118,6 +153,14 @@ public final class JvmBackend implements Backend {
                     + Lanes.L + " float lanes; export it again on a machine like this one");
         }
         return kernel;
+    }
+
+    /**
+     * Kernels are first made here (compile, export, load), so this is where a JVM started without
+     * the incubator module is told which flag to add, before any class that needs it is loaded.
+     */
+    private static void requireVectorModule() {
+        if (!VECTOR_MODULE) throw new IllegalStateException(NO_VECTOR_MODULE);
     }
 
     private static String path(GeneratedKernel kernel) { return kernel.className().replace('.', '/') + ".class"; }

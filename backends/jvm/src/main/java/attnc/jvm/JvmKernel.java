@@ -1,6 +1,5 @@
 package attnc.jvm;
 
-import attnc.ir.Expr;
 import attnc.ir.Pattern;
 import attnc.jvm.emit.Slots;
 import attnc.jvm.kernel.Driver;
@@ -11,34 +10,52 @@ import attnc.jvm.kernel.TileKernel;
 import attnc.jvm.kernel.TileRows;
 import attnc.jvm.sparsity.AnalysedTiles;
 import attnc.launch.Binding;
+import attnc.launch.Outputs;
 import attnc.launch.Problem;
 import attnc.launch.Result;
 import attnc.lower.LoweredPattern;
 import attnc.run.Kernel;
 import attnc.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
 import java.util.Map;
+import java.util.concurrent.Executor;
 
 /**
  * A pattern compiled for the CPU: its generated classes, loaded, plus what a launch needs to feed
  * them. Two classes of the same pattern: the main one with the requested tiles, and a narrow one
  * (one vector of queries per tile) for launches with at most that many queries, such as decode,
- * where a wide query tile would compute mostly padding. Holds no per-call state (scratch is per
- * thread), so concurrent {@code forward} calls are safe.
+ * where a wide query tile would compute mostly padding.
+ *
+ * <p>Q, K and V are read where they are: a {@code float[]} or a segment (fp32, bf16 or fp16), in any
+ * layout whose rows (D) are contiguous; other layouts are copied first. Output goes straight into
+ * a caller's tensor with {@link #forward(Problem, Tensor, Tensor)}. Holds no per-call state (scratch
+ * is per thread), so concurrent {@code forward} calls are safe. Launches run on the shared pool
+ * ({@link Driver.Pool#shared()}) or on the executor given to {@link #withExecutor}.
  */
 public final class JvmKernel implements Kernel {
+    /** Never started: asks a segment whether threads other than its owner may read it. */
+    private static final Thread OTHER_THREAD = Thread.ofVirtual().unstarted(() -> {});
+
     private final LoweredPattern lowered;
     private final Pattern pattern;
     private final Slots slots;
     private final TileKernel tiles, narrow;
     private final boolean masked;
+    private final Driver.Pool pool;
+    private volatile boolean closed;
 
     JvmKernel(LoweredPattern lowered, Slots slots, TileKernel tiles, TileKernel narrow) {
+        this(lowered, slots, tiles, narrow, null);
+    }
+
+    private JvmKernel(LoweredPattern lowered, Slots slots, TileKernel tiles, TileKernel narrow, Driver.Pool pool) {
         this.lowered = lowered;
         this.pattern = lowered.pattern();
         this.slots = slots;
         this.tiles = tiles;
         this.narrow = narrow;
         this.masked = !lowered.alwaysVisible();
+        this.pool = pool;
     }
 
     @Override public Pattern pattern() { return pattern; }
@@ -47,47 +64,100 @@ public final class JvmKernel implements Kernel {
 
     public boolean producesLse() { return lowered.writesLse(); }
 
+    /** This kernel's compiled classes, launched on {@code executor} by at most {@code parallelism} threads (the caller's included). */
+    @Override
+    public JvmKernel withExecutor(Executor executor, int parallelism) {
+        return new JvmKernel(lowered, slots, tiles, narrow, new Driver.Pool(executor, parallelism));
+    }
+
     @Override
     public Result forward(Problem problem) {
         Binding binding = Binding.of(pattern, problem);
         int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), dv = binding.size("Dv");
         float[] out = new float[b * h * nq * dv];
         float[] lse = producesLse() ? new float[b * h * nq] : null;
-        TileKernel kernel = pick(nq);
-        Launch launch = launch(kernel, binding, problem.inputs(),
-                Operand.Heap.dense(problem.q().floats(), h, nq, binding.size("D")),
-                Operand.Heap.dense(problem.k().floats(), binding.size("Hkv"), binding.size("Nkv"), binding.size("D")),
-                Operand.Heap.dense(problem.v().floats(), binding.size("Hkv"), binding.size("Nkv"), dv),
-                new OutputSink.Heap(out, (long) h * nq * dv, (long) nq * dv, dv), lse);
-        Driver.run(kernel, launch);
+        run(binding, problem, new OutputSink.Heap(out, (long) h * nq * dv, (long) nq * dv, dv), lse);
         return new Result(out, lse, new int[] {b, h, nq, dv});
     }
 
     /**
-     * Runs on tensors in place (heap or off-heap, [B, H, N, D] or [B, N, H, D], fp32/bf16/fp16),
-     * writing fp32 output through {@code out} and, when {@code lse} is not null, the natural-log
-     * LSE [B, H, Nq]. {@code queryOffset} < 0 means bottom-right aligned, as in {@link Problem}.
-     * Segments must be readable from the kernel's pool threads (a shared or global arena).
+     * Writes the output into {@code out} and, unless null, the LSE into {@code lse}, in place: no
+     * array of the output's size is made when {@code out}'s rows are contiguous. An LSE tensor
+     * that is not a contiguous {@code float[]} is filled from a temporary array (B·H·Nq floats).
      */
-    public void forward(StridedTensor q, StridedTensor k, StridedTensor v, OutputSink out, float[] lse,
-                        Map<String, Tensor> inputs, Map<String, Expr> params, int queryOffset) {
-        Binding binding = LaunchBinding.of(pattern, q, k, v, inputs, params, queryOffset);
-        if (lse != null && (!producesLse() || lse.length < q.batch() * q.heads() * q.n())) {
-            throw new IllegalArgumentException("lse: needs a softmax pattern and B·H·Nq = " + q.batch() * q.heads() * q.n() + " floats");
+    @Override
+    public void forward(Problem problem, Tensor out, Tensor lse) {
+        Binding binding = Binding.of(pattern, problem);
+        Outputs.check(pattern, binding, out, lse);
+        float[] lseRows = lse == null ? null
+                : lse.isContiguous() && lse.storage() instanceof Tensor.Storage.Floats(float[] a) ? a
+                : new float[lse.size()];
+        OutputSink sink = sink(out);
+        if (sink == null) {
+            float[] rows = new float[out.size()];
+            run(binding, problem, new OutputSink.Heap(rows, (long) out.dim(1) * out.dim(2) * out.dim(3), (long) out.dim(2) * out.dim(3), out.dim(3)), lseRows);
+            out.copyFrom(rows);
+        } else {
+            run(binding, problem, sink, lseRows);
         }
-        TileKernel kernel = pick(q.n());
-        Driver.run(kernel, launch(kernel, binding, inputs, q.operand(), k.operand(), v.operand(), out, lse));
+        if (lse != null && lseRows != null && !(lse.storage() instanceof Tensor.Storage.Floats(float[] a) && a == lseRows)) {
+            lse.copyFrom(lseRows);
+        }
     }
 
-    private Launch launch(TileKernel kernel, Binding binding, Map<String, Tensor> inputs, Operand q, Operand k, Operand v,
-                          OutputSink out, float[] lse) {
+    private void run(Binding binding, Problem problem, OutputSink out, float[] lse) {
+        if (closed) throw new IllegalStateException("kernel for pattern '" + pattern.name() + "' is closed");
+        Driver.Pool on = pool != null ? pool : Driver.Pool.shared();
+        Operand q = operand("q", problem.q(), on), k = operand("k", problem.k(), on), v = operand("v", problem.v(), on);
+        TileKernel kernel = pick(binding.size("Nq"));
+        Map<String, Tensor> inputs = problem.inputs();
         var env = slots.env(binding, inputs);
         int kvTiles = (binding.size("Nkv") + kernel.tileKv() - 1) / kernel.tileKv();
         TileRows classify = masked
                 ? AnalysedTiles.of(pattern, binding, inputs, kernel.tileQ(), kernel.tileKv())
                 : TileRows.allFull(kvTiles);
-        return new Launch(q, k, v, out, lse, env, classify,
+        Driver.run(kernel, new Launch(q, k, v, out, lse, env, classify,
                 binding.size("B"), binding.size("H"), binding.size("Hkv"), binding.size("Nq"), binding.size("Nkv"),
-                binding.size("D"), binding.size("Dv"), binding.queryOffset());
+                binding.size("D"), binding.size("Dv"), binding.queryOffset()), on);
+    }
+
+    /** Q, K or V read in place when its rows are contiguous, else from a dense copy. */
+    private static Operand operand(String name, Tensor t, Driver.Pool pool) {
+        if (t.stride(3) != 1 && t.dim(3) > 1) t = Tensor.ofFloats(t.dtype(), t.shape(), t.floats());
+        return switch (t.storage()) {
+            case Tensor.Storage.Floats(float[] a) -> new Operand.Heap(a, t.offset(), t.stride(0), t.stride(1), t.stride(2), t.dim(3));
+            case Tensor.Storage.Segment(MemorySegment s) -> {
+                requireShared(name, s, pool);
+                yield new Operand.Segment(s, t.dtype(), t.offset(), t.stride(0), t.stride(1), t.stride(2), t.dim(3));
+            }
+            case Tensor.Storage.Ints ignored -> throw new IllegalStateException(name + ": float tensor over int storage");
+        };
+    }
+
+    /** Where output rows go in place, or null when {@code out}'s rows are not contiguous. */
+    private OutputSink sink(Tensor out) {
+        if (out.stride(3) != 1 && out.dim(3) > 1) return null;
+        return switch (out.storage()) {
+            case Tensor.Storage.Floats(float[] a) -> new OutputSink.Heap(a, out.dtype(), out.offset(), out.stride(0), out.stride(1), out.stride(2));
+            case Tensor.Storage.Segment(MemorySegment s) -> {
+                requireShared("out", s, pool != null ? pool : Driver.Pool.shared());
+                yield new OutputSink.Segment(s, out.dtype(), out.offset(), out.stride(0), out.stride(1), out.stride(2));
+            }
+            case Tensor.Storage.Ints ignored -> throw new IllegalStateException("out: float tensor over int storage");
+        };
+    }
+
+    private static void requireShared(String name, MemorySegment segment, Driver.Pool pool) {
+        if (pool.parallelism() > 1 && !segment.isAccessibleBy(OTHER_THREAD)) {
+            throw new IllegalArgumentException(name + ": the segment is confined to one thread (Arena.ofConfined()), and this kernel"
+                    + " runs on " + pool.parallelism() + " threads; expected a segment of Arena.ofShared(), ofAuto() or global(),"
+                    + " or a kernel on its caller's thread alone: kernel.withExecutor(Runnable::run, 1)");
+        }
+    }
+
+    /** Later launches throw; the generated classes are unloaded with the last reference to them. */
+    @Override
+    public void close() {
+        closed = true;
     }
 }

@@ -72,6 +72,51 @@ class ExportTest {
         Agreement.check(Reference.run(window, problem), kernel.forward(problem), "loaded sliding window");
     }
 
+    /** kernel.json is JSON: any formatting and key order reads back. */
+    @Test
+    void kernelJsonIsReadAsJson() throws Exception {
+        Pattern causal = Passes.optimize(Frontend.compile(Path.of("../../examples/causal.attn")), Map.of());
+        Map<String, byte[]> files = new java.util.HashMap<>(new JvmBackend().export(causal));
+        var parsed = com.google.gson.JsonParser.parseString(new String(files.get("kernel.json"), StandardCharsets.UTF_8)).getAsJsonObject();
+        var reordered = new com.google.gson.JsonObject();
+        java.util.List<String> keys = new java.util.ArrayList<>(parsed.keySet());
+        java.util.Collections.reverse(keys);
+        for (String key : keys) reordered.add(key, parsed.get(key));
+        files.put("kernel.json", reordered.toString().getBytes(StandardCharsets.UTF_8));
+        assertTrue(new String(files.get("kernel.json"), StandardCharsets.UTF_8).contains("\"layout\":1"), "compact, unlike the exporter's");
+        assertTrue(new JvmBackend().load(causal, files).isPresent(), "compact JSON with keys in another order loads");
+    }
+
+    /** Kernels precompiled on a CPU with another vector width are compiled again, with one warning a process. */
+    @Test
+    void anotherVectorWidthIsPassedOverWithOneWarning() throws Exception {
+        Pattern causal = Passes.optimize(Frontend.compile(Path.of("../../examples/causal.attn")), Map.of());
+        Map<String, byte[]> files = new java.util.HashMap<>(new JvmBackend().export(causal));
+        var json = com.google.gson.JsonParser.parseString(new String(files.get("kernel.json"), StandardCharsets.UTF_8)).getAsJsonObject();
+        int lanes = json.get("vectorLanes").getAsInt();
+        json.addProperty("vectorLanes", lanes * 2);
+        files.put("kernel.json", json.toString().getBytes(StandardCharsets.UTF_8));
+        java.util.List<String> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override public void publish(java.util.logging.LogRecord record) { warnings.add(record.getMessage()); }
+            @Override public void flush() {}
+            @Override public void close() {}
+        };
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger("attnc");
+        logger.addHandler(handler);
+        JvmBackend.WARNED.set(false);
+        try {
+            assertTrue(new JvmBackend().load(causal, files).isEmpty());
+            assertTrue(new JvmBackend().load(causal, files).isEmpty());
+        } finally {
+            logger.removeHandler(handler);
+        }
+        assertEquals(1, warnings.size(), warnings.toString());
+        assertEquals("attnc: the precompiled jvm kernel of pattern 'causal' is not used because it was generated for a CPU with "
+                + lanes * 2 + " float lanes per vector, and this CPU has " + lanes + "; it is compiled at run time instead"
+                + " (later kernels passed over for the same kind of reason are not reported)", warnings.getFirst());
+    }
+
     private static String classOf(String json, String role) {
         Matcher m = java.util.regex.Pattern.compile("\"" + role + "\": \"([A-Za-z0-9_.]+)\"").matcher(json);
         assertTrue(m.find(), role + " class in " + json);

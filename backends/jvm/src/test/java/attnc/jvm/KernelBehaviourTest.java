@@ -85,14 +85,19 @@ class KernelBehaviourTest {
             MemorySegment q = packed(arena, problem.q(), dtype), k = packed(arena, problem.k(), dtype), v = packed(arena, problem.v(), dtype);
             MemorySegment out = arena.allocate(4L * b * n * h * d);
             float[] lse = new float[b * h * n];
-            kernel.forward(StridedTensor.bnhd(q, dtype, b, n, h, d), StridedTensor.bnhd(k, dtype, b, n, hkv, d), StridedTensor.bnhd(v, dtype, b, n, hkv, d),
-                    new OutputSink.Segment(out, (long) n * h * d, d, (long) h * d), lse, Map.of(), Map.of(), Problem.BOTTOM_RIGHT);
+            Problem views = new Problem(bnhd(q, dtype, b, n, h, d), bnhd(k, dtype, b, n, hkv, d), bnhd(v, dtype, b, n, hkv, d), Map.of());
+            kernel.forward(views, bnhd(out, DType.FLOAT32, b, n, h, d), Tensor.wrap(lse, b, h, n));
             float[] dense = new float[b * h * n * d];
             for (int bi = 0; bi < b; bi++) for (int hi = 0; hi < h; hi++) for (int qi = 0; qi < n; qi++) for (int c = 0; c < d; c++) {
                 dense[((bi * h + hi) * n + qi) * d + c] = out.getAtIndex(ValueLayout.JAVA_FLOAT, ((long) (bi * n + qi) * h + hi) * d + c);
             }
             Agreement.check(expected, new Result(dense, lse, null), "bnhd " + dtype);
         }
+    }
+
+    /** A [B, N, H, D] segment seen as [B, H, N, D]. */
+    private static Tensor bnhd(MemorySegment segment, DType dtype, int b, int n, int h, int d) {
+        return Tensor.wrap(segment, dtype, b, n, h, d).transpose(1, 2);
     }
 
     /** Copies a [B, H, N, D] tensor into a [B, N, H, D] segment stored as dtype (exact: values are already rounded). */
@@ -171,7 +176,7 @@ class KernelBehaviourTest {
                 new OutputSink.Heap(out, 2 * 50 * 24, 50 * 24, 24), lse, generated.slots().env(binding, Map.of()),
                 attnc.jvm.kernel.TileRows.allFull(4),
                 1, 2, 1, 50, 50, 24, 24, binding.queryOffset());
-        attnc.jvm.kernel.Driver.run(kernel, launch);
+        attnc.jvm.kernel.Driver.run(kernel, launch, attnc.jvm.kernel.Driver.Pool.shared());
         Agreement.check(Reference.run(p, problem), new Result(out, lse, null), "plain class");
     }
 

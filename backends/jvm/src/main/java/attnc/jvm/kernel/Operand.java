@@ -31,8 +31,8 @@ public sealed interface Operand {
         }
     }
 
-    /** fp32, bf16 or fp16 in a memory segment (on or off heap), with element strides. */
-    record Segment(MemorySegment segment, DType dtype, long strideB, long strideH, long strideN, int width) implements Operand {
+    /** fp32, bf16 or fp16 in a memory segment (on or off heap), from element {@code base}, with element strides. */
+    record Segment(MemorySegment segment, DType dtype, long base, long strideB, long strideH, long strideN, int width) implements Operand {
         private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
         private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
 
@@ -43,9 +43,9 @@ public sealed interface Operand {
         }
 
         public void readRow(int b, int head, int n, float[] dst, int off) {
-            long from = b * strideB + head * strideH + n * strideN;
+            long from = base + b * strideB + head * strideH + n * strideN;
             switch (dtype) {
-                case FLOAT32 -> { for (int i = 0; i < width; i++) dst[off + i] = segment.getAtIndex(FLOAT, from + i); }
+                case FLOAT32 -> MemorySegment.copy(segment, FLOAT, from * Float.BYTES, dst, off, width);
                 case BFLOAT16 -> { for (int i = 0; i < width; i++) dst[off + i] = Float.intBitsToFloat(segment.getAtIndex(SHORT, from + i) << 16); }
                 default -> { for (int i = 0; i < width; i++) dst[off + i] = Float.float16ToFloat(segment.getAtIndex(SHORT, from + i)); }
             }
