@@ -206,14 +206,7 @@ final class WgmmaEmitter extends FlashEmitter {
         out.label(loop);
         out.op("setp.ge.s32", out.pred("%tiles_end"), "%c_i", "%tile_count");
         out.op("@%tiles_end bra.uni", done);
-        currentTile();
-        waitParity("%c_bar_full_k", "%c_phase");
-        maskColumns();
-        issue(() -> scores());
-        out.op("wgmma.wait_group.sync.aligned", 0);
-        arrive("%c_bar_empty_k");
-        weights(true);
-        packWeights();
+        scoresAlone();
         waitParity("%c_bar_full_v", "%c_phase");
         issue(() -> values());
         out.op("wgmma.wait_group.sync.aligned", 0);
@@ -229,14 +222,7 @@ final class WgmmaEmitter extends FlashEmitter {
      */
     private void overlappedLoop() {
         out.blank().comment("first tile: S alone");
-        currentTile();
-        waitParity("%c_bar_full_k", "%c_phase");
-        maskColumns();
-        issue(() -> scores());
-        out.op("wgmma.wait_group.sync.aligned", 0);
-        arrive("%c_bar_empty_k");
-        weights(true);
-        packWeights();
+        scoresAlone();
         keepPrevious();
         advance("%c_i", "%c_stage", "%c_phase");
         String loop = out.newLabel("tile_loop"), done = out.newLabel("tiles_done");
@@ -268,6 +254,18 @@ final class WgmmaEmitter extends FlashEmitter {
         issueLast(() -> values("%c_prev_v"));
         out.op("wgmma.wait_group.sync.aligned", 0);
         arrive("%c_prev_bar_empty_v");
+    }
+
+    /** The current tile's S with nothing else in flight, then the whole softmax and P packed for O += P·V. */
+    private void scoresAlone() {
+        currentTile();
+        waitParity("%c_bar_full_k", "%c_phase");
+        maskColumns();
+        issue(() -> scores());
+        out.op("wgmma.wait_group.sync.aligned", 0);
+        arrive("%c_bar_empty_k");
+        weights(true);
+        packWeights();
     }
 
     /** The stage just consumed, whose V is multiplied with the next tile's S. */
