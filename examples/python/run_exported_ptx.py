@@ -49,7 +49,9 @@ class ExportedKernel:
     """One head dim's PTX module and the launch rules of kernel.json."""
     def __init__(self, directory, manifest, head_dim):
         self.k = manifest["kernel"]
-        variants = [v for v in self.k["variants"] if v["head_dim"] == head_dim]
+        # The sm_80 (mma.sync) variants take plain pointers; the sm_90a ones also take TMA tensor maps,
+        # which this example does not build (variants[].tensor_maps says how).
+        variants = [v for v in self.k["variants"] if v["head_dim"] == head_dim and v.get("arch", "sm_80") == "sm_80"]
         if not variants: sys.exit(f"no exported variant for D={head_dim}; have {[v['head_dim'] for v in self.k['variants']]}")
         self.v = variants[0]
         module = cupy.RawModule(path=os.path.join(directory, self.v["file"]))

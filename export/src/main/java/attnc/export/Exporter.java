@@ -117,7 +117,9 @@ public final class Exporter {
             notes.add("ptxas not found (looked in $CUDA_HOME/bin, /usr/local/cuda/bin, /usr/local/bin and PATH): no cubin written; export --target ptx and assemble on the target machine");
             return cubins;
         }
-        for (String arch : List.of("sm_80", "sm_90")) {
+        // A module for sm_80 runs natively on sm_80 and sm_90; one for sm_90a (wgmma) only there.
+        String text = Files.readString(ptx);
+        for (String arch : text.contains(".target sm_90a") ? List.of("sm_90a") : List.of("sm_80", "sm_90")) {
             Path cubin = ptx.resolveSibling(ptx.getFileName().toString().replace(".ptx", "") + "." + arch + ".cubin");
             Process p = new ProcessBuilder(ptxas, "-arch=" + arch, ptx.toString(), "-o", cubin.toString()).redirectErrorStream(true).start();
             String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -20,17 +20,20 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What {@code attnc export --target ptx} writes for a pattern: one PTX module per supported head
- * dim (bf16 inputs and output, sm_80 target, so it loads on every GPU from Ampere on) and
- * {@code kernel.json}, which tells a caller with no attnc at hand how to launch them: the entry,
- * the arguments in order with their meaning, grid and block dims, shared memory, and how to fill
- * the tile list (on the host when every element is visible, else with the classifier entry).
+ * What {@code attnc export --target ptx} writes for a pattern: one PTX module per architecture and
+ * supported head dim (bf16 inputs and output): the mma.sync kernel for sm_80, which loads on every
+ * GPU from Ampere on, and the Hopper kernel for sm_90a (wgmma and TMA: it also takes three tensor
+ * maps, described per variant). {@code kernel.json} tells a caller with no attnc at hand how to
+ * launch them: the entry, the arguments in order with their meaning, grid and block dims, shared
+ * memory, and how to fill the tile list (on the host when every element is visible, else with the
+ * classifier entry).
  */
 final class PtxExport {
     static final String DESCRIPTION = "kernel.json";
     /** The head dims exported: the two the default tilings were measured for. */
     static final List<Integer> HEAD_DIMS = List.of(64, 128);
-    static final int TARGET_SM = 80;
+    /** The architectures exported: sm_80 (mma.sync, runs on every GPU from Ampere on) and sm_90a (the Hopper path). */
+    static final List<Integer> ARCHITECTURES = List.of(80, 90);
 
     private PtxExport() {}
 
@@ -39,22 +42,25 @@ final class PtxExport {
         Map<String, byte[]> files = new LinkedHashMap<>();
         JsonArray variants = new JsonArray();
         PtxModule first = null;
-        for (int d : HEAD_DIMS) {
-            KernelConfig config = KernelConfig.of(lowered, TARGET_SM, DType.BFLOAT16, d, d).withOutput(DType.BFLOAT16);
-            PtxModule module = PtxModule.render(lowered, config);
-            if (first == null) first = module;
-            String file = fileName(pattern, d);
-            files.put(file, module.text().getBytes(StandardCharsets.US_ASCII));
-            variants.add(variant(file, config));
+        for (int sm : ARCHITECTURES) {
+            for (int d : HEAD_DIMS) {
+                KernelConfig config = KernelConfig.of(lowered, sm, DType.BFLOAT16, d, d).withOutput(DType.BFLOAT16);
+                PtxModule module = PtxModule.render(lowered, config);
+                if (first == null) first = module;
+                String file = fileName(pattern, config);
+                files.put(file, module.text().getBytes(StandardCharsets.US_ASCII));
+                variants.add(variant(file, config, pattern));
+            }
         }
         JsonObject kernel = new JsonObject();
         kernel.addProperty("entry", PtxModule.ATTENTION_ENTRY);
-        kernel.addProperty("target", "sm_" + TARGET_SM);
+        kernel.addProperty("targets", "sm_80 (mma.sync, every GPU from Ampere on) and sm_90a (Hopper only): see variants[].arch");
         kernel.addProperty("dtype", "bfloat16");
         kernel.addProperty("output_dtype", "bfloat16");
         kernel.addProperty("head_dims", "D == Dv, one of " + HEAD_DIMS + " (see variants)");
         kernel.addProperty("writes_lse", lowered.writesLse());
         kernel.add("grid", strings("ceil(Nq / block_m)", "B * H", "1"));
+        kernel.addProperty("arguments_note", "the sm_80 variants' arguments; an sm_90a variant lists its own, with three tensor maps after p_tiles");
         kernel.add("block", strings("threads", "1", "1"));
         kernel.add("variants", variants);
         kernel.add("arguments", arguments(pattern));
@@ -63,14 +69,19 @@ final class PtxExport {
         return files;
     }
 
-    /** {@code causal.ptx} for D=64, {@code causal_d128.ptx} for the others. */
-    static String fileName(Pattern pattern, int headDim) {
-        return pattern.name() + (headDim == HEAD_DIMS.getFirst() ? "" : "_d" + headDim) + ".ptx";
+    /** {@code causal.ptx} for sm_80 at D=64, {@code causal_d128.ptx}, {@code causal_sm90a.ptx}, {@code causal_sm90a_d128.ptx}. */
+    static String fileName(Pattern pattern, KernelConfig config) {
+        return pattern.name() + (config.sm() == ARCHITECTURES.getFirst() ? "" : "_" + arch(config))
+                + (config.headDim() == HEAD_DIMS.getFirst() ? "" : "_d" + config.headDim()) + ".ptx";
     }
 
-    private static JsonObject variant(String file, KernelConfig c) {
+    private static String arch(KernelConfig c) { return "sm_" + c.sm() + (c.schedule().wgmma() ? "a" : ""); }
+
+    private static JsonObject variant(String file, KernelConfig c, Pattern pattern) {
         JsonObject v = new JsonObject();
         v.addProperty("file", file);
+        v.addProperty("arch", arch(c));
+        v.addProperty("schedule", c.schedule().name().toLowerCase(java.util.Locale.ROOT));
         v.addProperty("head_dim", c.headDim());
         v.addProperty("value_dim", c.valueDim());
         v.addProperty("threads", c.threads());
@@ -80,11 +91,42 @@ final class PtxExport {
         v.addProperty("warps", c.warps());
         v.addProperty("m_tiles", c.mTiles());
         v.addProperty("stages", c.stages());
+        if (c.schedule().wgmma()) {
+            v.add("arguments", arguments(pattern, Signature.of(pattern, c)));
+            JsonArray maps = new JsonArray();
+            maps.add(tensorMap("p_tmap_q", "q", "[D, Nq, B*H]", "[2*D, 2*D*Nq]", "[64, block_m, 1]"));
+            maps.add(tensorMap("p_tmap_k", "k", "[D, Nkv, B*Hkv]", "[2*D, 2*D*Nkv]", "[64, block_n, 1]"));
+            maps.add(tensorMap("p_tmap_v", "v", "[Dv, Nkv, B*Hkv]", "[2*Dv, 2*Dv*Nkv]", "[64, block_n, 1]"));
+            v.add("tensor_maps", maps);
+        }
         return v;
     }
 
+    /**
+     * One CUtensorMap argument as cuTensorMapEncodeTiled builds it: bf16, rank 3, dims innermost
+     * first, byte strides of dims 1 and 2, the box one copy moves, 128-byte swizzle, elements
+     * outside the dims read as zero, L2 promotion 128 bytes, interleave none, element strides 1.
+     */
+    private static JsonObject tensorMap(String name, String tensor, String dims, String strides, String box) {
+        JsonObject m = new JsonObject();
+        m.addProperty("argument", name);
+        m.addProperty("tensor", tensor);
+        m.addProperty("data_type", "CU_TENSOR_MAP_DATA_TYPE_BFLOAT16");
+        m.addProperty("dims", dims);
+        m.addProperty("strides_bytes", strides);
+        m.addProperty("box", box);
+        m.addProperty("swizzle", "CU_TENSOR_MAP_SWIZZLE_128B");
+        m.addProperty("oob_fill", "CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE (zeros)");
+        m.addProperty("l2_promotion", "CU_TENSOR_MAP_L2_PROMOTION_L2_128B");
+        m.addProperty("passed", "by value: the 128 bytes of the CUtensorMap, 64-byte aligned");
+        return m;
+    }
+
     private static JsonArray arguments(Pattern pattern) {
-        Signature signature = Signature.of(pattern);
+        return arguments(pattern, Signature.of(pattern));
+    }
+
+    private static JsonArray arguments(Pattern pattern, Signature signature) {
         Map<String, String> meaning = new LinkedHashMap<>();
         meaning.put("p_q", "queries, bfloat16 [B, H, Nq, D], contiguous");
         meaning.put("p_k", "keys, bfloat16 [B, Hkv, Nkv, D], contiguous");
@@ -92,6 +134,7 @@ final class PtxExport {
         meaning.put("p_out", "output, bfloat16 [B, H, Nq, Dv]; rows with no visible key are 0");
         meaning.put("p_lse", "log-sum-exp of the scores, float32 [B, H, Nq] (natural log; -inf for empty rows); 0 to skip; unused without softmax");
         meaning.put("p_tiles", "int32 tile lists, see tile_list");
+        for (String t : signature.tensorMaps()) meaning.put("p_tmap_" + t, "tensor map of " + t + ", see this variant's tensor_maps");
         for (Input input : pattern.inputs()) {
             meaning.put("p_in_" + input.name(), "input '" + input.name() + "', " + input.dtype().spelling() + " "
                     + input.shape().stream().map(attnc.ir.Printer::expr).toList() + ", contiguous");
@@ -115,7 +158,7 @@ final class PtxExport {
         for (String[] declaration : signature.declarations()) {
             JsonObject a = new JsonObject();
             a.addProperty("name", declaration[1]);
-            a.addProperty("type", declaration[0].substring(1));
+            a.addProperty("type", declaration[0].equals(Signature.TENSOR_MAP) ? "CUtensorMap" : declaration[0].substring(1));
             a.addProperty("meaning", meaning.get(declaration[1]));
             args.add(a);
         }
