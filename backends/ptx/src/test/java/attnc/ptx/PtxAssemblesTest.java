@@ -30,9 +30,10 @@ class PtxAssemblesTest {
     List<DynamicTest> everyPatternAssembles() {
         List<DynamicTest> tests = new ArrayList<>();
         record Target(int sm, DType dtype, int headDim) {}
-        // sm_90 targets get the wgmma path (D = 96 with a partial 64-column chunk), sm_80 the mma.sync one.
+        // sm_90 targets get the wgmma path (D = 96 with a partial 64-column chunk), sm_80 the mma.sync one
+        // (D = 96 and 160: rows of 12 and 20 chunks copied by 16 and 32 lanes).
         List<Target> targets = List.of(new Target(80, DType.BFLOAT16, 64), new Target(90, DType.BFLOAT16, 128), new Target(90, DType.FLOAT16, 64),
-                new Target(90, DType.BFLOAT16, 96));
+                new Target(90, DType.BFLOAT16, 96), new Target(80, DType.BFLOAT16, 96), new Target(80, DType.FLOAT16, 160));
         List<Path> files = Patterns.files();
         // Each pattern on one target, the targets taken in turn: ~40 patterns spread every target
         // over many masks at a third of the ptxas time (the test budget); the tilings have their own test.

@@ -46,10 +46,11 @@ import java.util.Random;
  * (two launches of one kernel, for ncu).
  */
 public final class HopperCheck {
-    /** The configurations the correctness check runs: every schedule, three consumer warpgroups, exponentials on the FMA pipe. */
+    /** The configurations the correctness check runs: mma.sync, every wgmma schedule, three consumer warpgroups, exponentials on the FMA pipe. */
     private static final Map<String, TuningConfig> CHECKED = new LinkedHashMap<>();
 
     static {
+        CHECKED.put("mma.sync", new TuningConfig(Map.of("schedule", Schedule.MMA_SYNC.ordinal())));
         CHECKED.put("wgmma", knobs(Schedule.WGMMA, 2, 128, 2, 0));
         CHECKED.put("overlap", knobs(Schedule.WGMMA_OVERLAP, 2, 128, 2, 0));
         CHECKED.put("overlap+fma-exp", knobs(Schedule.WGMMA_OVERLAP, 2, 128, 2, 1));

@@ -4,26 +4,39 @@ package attnc.ptx.emit;
  * cp.async traffic of the attention kernel: the Q tile once, and key/value tiles from the tile
  * list into a ring of {@code stages} shared-memory buffers. Each thread copies 16-byte chunks of
  * fixed columns; rows past Nq or Nkv are zero-filled (source size 0) so no garbage reaches an mma.
+ * A row of D/8 chunks is spread over a power-of-two number of threads (lanes) so that every pass
+ * copies whole rows; where D/8 is not one (D = 96, 160), the lanes past the row copy nothing.
  */
 final class TileLoader {
     static final int FULL_BIT = PtxModule.FULL_BIT;
 
     private final PtxWriter out;
     private final KernelConfig config;
-    private final int kChunks, vChunks;
+    private final int kChunks, vChunks, kLanes, vLanes;
 
     TileLoader(PtxWriter out, KernelConfig config) {
         this.out = out;
         this.config = config;
         this.kChunks = config.headDim() / 8;
         this.vChunks = config.valueDim() / 8;
-        if (config.threads() % kChunks != 0 || config.threads() % vChunks != 0) {
-            throw new IllegalArgumentException("threads must cover whole rows of 16-byte chunks: " + config.tag());
-        }
-        if (config.blockN() % (config.threads() / kChunks) != 0 || config.blockN() % (config.threads() / vChunks) != 0
-                || config.blockM() % (config.threads() / kChunks) != 0) {
+        this.kLanes = lanes(kChunks, config.threads());
+        this.vLanes = lanes(vChunks, config.threads());
+        if (config.blockN() % (config.threads() / kLanes) != 0 || config.blockN() % (config.threads() / vLanes) != 0
+                || config.blockM() % (config.threads() / kLanes) != 0) {
             throw new IllegalArgumentException("tile rows must be a multiple of the rows one pass copies: " + config.tag());
         }
+    }
+
+    /** The threads a row of {@code chunks} is copied by: the chunks themselves when they divide the block, else the next power of two. */
+    private static int lanes(int chunks, int threads) {
+        int lanes = threads % chunks == 0 ? chunks : Integer.highestOneBit(chunks - 1) * 2;
+        if (lanes > threads) throw new IllegalArgumentException("a row of " + chunks + " 16-byte chunks needs more than " + threads + " threads");
+        return lanes;
+    }
+
+    /** The predicate of the threads that copy a chunk of {@code tensor}'s rows, or null when every thread does. */
+    private String live(String tensor, int chunks, int lanes) {
+        return chunks == lanes ? null : "%" + tensor + "_chunk_live";
     }
 
     void setUp(KernelLeaves leaves) {
@@ -44,8 +57,8 @@ final class TileLoader {
         out.op("mul.wide.s32", index, "%kv_row0", dv2);
         out.op("add.s64", out.u64("%v_base"), "%v", index);
         out.comment("this thread's 16-byte chunks: column chunk tid % chunks of rows tid / chunks + pass · rows per pass");
-        chunkOffsets("k", kChunks, d2, config.qStride());
-        chunkOffsets("v", vChunks, dv2, config.vStride());
+        chunkOffsets("k", kChunks, kLanes, d2, config.qStride());
+        chunkOffsets("v", vChunks, vLanes, dv2, config.vStride());
         out.comment("ldmatrix lane addresses: lanes 8j..8j+7 point at the rows of 8×8 matrix j");
         out.op("shr.s32", out.s32("%matrix"), "%lane", 3);
         out.op("and.b32", out.s32("%matrix_row"), "%lane", 7);
@@ -91,10 +104,12 @@ final class TileLoader {
         out.op("mad.lo.s32", out.s32(reg), rowSel, stride, colSel);
     }
 
-    private void chunkOffsets(String tensor, int chunks, int rowBytes, int stride) {
+    private void chunkOffsets(String tensor, int chunks, int lanes, int rowBytes, int stride) {
         String row = out.s32("%" + tensor + "_chunk_row"), col = out.s32("%" + tensor + "_chunk_col");
-        out.op("div.s32", row, "%thread", chunks);
-        out.op("rem.s32", col, "%thread", chunks);
+        out.op("div.s32", row, "%thread", lanes);
+        out.op("rem.s32", col, "%thread", lanes);
+        String live = live(tensor, chunks, lanes);
+        if (live != null) out.op("setp.lt.s32", out.pred(live), col, chunks);
         String global = out.s32("%" + tensor + "_chunk_goff");
         out.op("mul.lo.s32", global, col, 16);
         out.op("mad.lo.s32", global, row, rowBytes, global);
@@ -104,7 +119,7 @@ final class TileLoader {
     }
 
     void loadQuery() {
-        int rowsPerPass = config.threads() / kChunks;
+        int rowsPerPass = config.threads() / kLanes;
         String global = out.u64("%q_src"), shared = out.u32("%q_dst"), ok = out.pred("%row_in"), bytes = out.u32("%copy_bytes");
         String left = out.s32("%q_rows_left");
         out.op("sub.s32", left, "%Nq", "%q_start");
@@ -116,17 +131,21 @@ final class TileLoader {
             out.op("add.s32", rowReg, "%k_chunk_row", pass * rowsPerPass);
             out.op("setp.lt.s32", ok, rowReg, left);
             out.op("selp.u32", bytes, 16, 0, ok);
-            copy(shared, pass * rowsPerPass * config.qStride(), global, "%q_base", (long) pass * rowsPerPass * config.headDim() * 2, ok, bytes);
+            copy(shared, pass * rowsPerPass * config.qStride(), global, "%q_base", (long) pass * rowsPerPass * config.headDim() * 2, ok, bytes,
+                    live("k", kChunks, kLanes));
         }
         out.op("cp.async.commit_group");
     }
 
-    /** One 16-byte copy; a row out of range reads nothing from a valid address and writes zeros. */
-    private void copy(String shared, int sharedOffset, String global, String fallback, long globalOffset, String ok, String bytes) {
+    /**
+     * One 16-byte copy; a row out of range reads nothing from a valid address and writes zeros;
+     * a thread outside {@code live} (a lane past the row) copies nothing at all.
+     */
+    private void copy(String shared, int sharedOffset, String global, String fallback, long globalOffset, String ok, String bytes, String live) {
         String source = out.u64("%copy_src");
         out.op("add.s64", source, global, globalOffset);
         out.op("selp.b64", source, source, fallback, ok);
-        out.op("cp.async.cg.shared.global", "[" + shared + "+" + sharedOffset + "]", "[" + source + "]", 16, bytes);
+        out.op((live == null ? "" : "@" + live + " ") + "cp.async.cg.shared.global", "[" + shared + "+" + sharedOffset + "]", "[" + source + "]", 16, bytes);
     }
 
     /** The first stages − 1 tiles of the list. */
@@ -166,12 +185,12 @@ final class TileLoader {
         out.op("and.b32", out.s32("%load_tile"), "%load_entry", (FULL_BIT - 1));
         out.op("mul.lo.s32", out.s32("%load_kv"), "%load_tile", config.blockN());
         out.op("sub.s32", out.s32("%kv_rows_left"), "%Nkv", "%load_kv");
-        copyTile("k", "%k_base", config.headDim() * 2, kChunks, "%smem_k", config.kStageBytes(), config.qStride());
-        copyTile("v", "%v_base", config.valueDim() * 2, vChunks, "%smem_v", config.vStageBytes(), config.vStride());
+        copyTile("k", "%k_base", config.headDim() * 2, kChunks, kLanes, "%smem_k", config.kStageBytes(), config.qStride());
+        copyTile("v", "%v_base", config.valueDim() * 2, vChunks, vLanes, "%smem_v", config.vStageBytes(), config.vStride());
     }
 
-    private void copyTile(String tensor, String base, int rowBytes, int chunks, String smem, int stageBytes, int stride) {
-        int rowsPerPass = config.threads() / chunks;
+    private void copyTile(String tensor, String base, int rowBytes, int chunks, int lanes, String smem, int stageBytes, int stride) {
+        int rowsPerPass = config.threads() / lanes;
         String global = out.u64("%" + tensor + "_src"), shared = out.u32("%" + tensor + "_dst");
         out.op("mul.wide.s32", global, "%load_kv", rowBytes);
         out.op("add.s64", global, global, base);
@@ -183,7 +202,8 @@ final class TileLoader {
             out.op("add.s32", "%copy_row", "%" + tensor + "_chunk_row", pass * rowsPerPass);
             out.op("setp.lt.s32", "%row_in", "%copy_row", "%kv_rows_left");
             out.op("selp.u32", "%copy_bytes", 16, 0, "%row_in");
-            copy(shared, pass * rowsPerPass * stride, global, base, (long) pass * rowsPerPass * rowBytes, "%row_in", "%copy_bytes");
+            copy(shared, pass * rowsPerPass * stride, global, base, (long) pass * rowsPerPass * rowBytes, "%row_in", "%copy_bytes",
+                    live(tensor, chunks, lanes));
         }
     }
 
