@@ -99,6 +99,11 @@ public final class GpuAttention {
         for (String input : signature.inputs()) args.pointer(t.inputs().get(input));
         args.s32(binding.size("B")).s32(binding.size("H")).s32(binding.size("Hkv")).s32(binding.size("Nq")).s32(binding.size("Nkv"))
                 .s32(binding.queryOffset()).s32(plan.kvTiles()).s32(plan.slotsH()).s32(plan.slotStrideB()).s32(plan.slotStrideH());
+        return symbolicSizesAndParams(args, signature, binding);
+    }
+
+    /** The tail every kernel of a pattern shares: the symbolic sizes of its inputs and its params, in {@code signature}'s order. */
+    static GpuFunction.Args symbolicSizesAndParams(GpuFunction.Args args, Signature signature, Binding binding) {
         for (String size : signature.extraSizes()) args.s32(binding.size(size));
         for (Param p : signature.params()) {
             switch (binding.params().get(p.name())) {

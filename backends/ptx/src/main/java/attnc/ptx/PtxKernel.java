@@ -6,18 +6,28 @@ import attnc.gpu.EventTimer;
 import attnc.ir.DType;
 import attnc.ir.Input;
 import attnc.ir.Pattern;
+import attnc.launch.BackwardLaunch;
 import attnc.launch.Binding;
+import attnc.launch.Gradients;
 import attnc.launch.Problem;
 import attnc.launch.Result;
+import attnc.launch.ShapeException;
+import attnc.launch.Wrt;
+import attnc.lower.LowerBackward;
+import attnc.lower.LoweredBackward;
 import attnc.lower.LoweredPattern;
+import attnc.ptx.emit.BackwardConfig;
+import attnc.ptx.emit.BackwardModule;
 import attnc.ptx.emit.KernelConfig;
 import attnc.ptx.emit.PtxModule;
 import attnc.run.Kernel;
 import attnc.run.TuningConfig;
+import attnc.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -31,6 +41,8 @@ final class PtxKernel implements Kernel {
     private final Pattern pattern;
     private final TuningConfig tuning;
     private final Map<KernelConfig, GpuAttention> loaded = new ConcurrentHashMap<>();
+    private final Map<BackwardConfig, GpuBackward> backwards = new ConcurrentHashMap<>();
+    private volatile LoweredBackward lowerBackward;
 
     /** {@code tuning}: knobs of {@link TuningSpace} over the default tiling (empty for the default). */
     PtxKernel(LoweredPattern lowered, TuningConfig tuning) {
@@ -50,6 +62,75 @@ final class PtxKernel implements Kernel {
             return new Result(t.out().readFloats(), t.lse() == null ? null : t.lse().readFloats(), new int[] {
                     launch.binding.size("B"), launch.binding.size("H"), launch.binding.size("Nq"), launch.binding.size("Dv")});
         }
+    }
+
+    /**
+     * The gradients on the device (FlashAttention-2's backward, {@link GpuBackward}): Q, K, V and
+     * dOut in bf16 (fp16 when Q is), the forward's fp32 output and LSE; every gradient is fp32.
+     * Refused before any device work: patterns with an output transform (the kernels do not take
+     * the forward's pre-transform output yet) and head dims beyond 128.
+     */
+    @Override
+    public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted) {
+        if (BackwardLaunch.needsPreOutput(pattern)) {
+            throw new UnsupportedOperationException("the GPU backward does not take patterns with an output transform yet ('" + pattern.name()
+                    + "' has output: " + attnc.ir.Printer.expr(pattern.output()) + "); the JVM and reference backends do");
+        }
+        BackwardLaunch checked = BackwardLaunch.of(pattern, problem, forward, dOut, wanted);
+        Binding binding = checked.binding();
+        int headDim = binding.size("D"), valueDim = binding.size("Dv");
+        if (Math.max(headDim, valueDim) > BackwardConfig.MAX_HEAD_DIM || headDim % 16 != 0 || valueDim % 16 != 0) {
+            throw new ShapeException("the GPU backward takes head dims D and Dv that are multiples of 16 up to " + BackwardConfig.MAX_HEAD_DIM
+                    + ", got D = " + headDim + ", Dv = " + valueDim);
+        }
+        Device device = Device.get(0);
+        DType dtype = problem.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
+        BackwardConfig config = BackwardConfig.of(device.sm() >= 90 ? 90 : 80, dtype, headDim, valueDim);
+        LoweredBackward lb = loweredBackward();
+        GpuBackward gpu = backwards.computeIfAbsent(config, c -> new GpuBackward(device, lb, BackwardModule.render(lb, c)));
+        Map<String, int[]> inputShapes = new LinkedHashMap<>();
+        problem.inputs().forEach((name, t) -> inputShapes.put(name, t.shape()));
+        Map<String, DeviceTensor> byName = new LinkedHashMap<>();
+        try {
+            byName.put("q", DeviceTensor.upload(device, problem.q(), dtype));
+            byName.put("k", DeviceTensor.upload(device, problem.k(), dtype));
+            byName.put("v", DeviceTensor.upload(device, problem.v(), dtype));
+            byName.put("dout", DeviceTensor.upload(device, dOut, dtype));
+            if (lowered.writesLse()) {
+                int[] outShape = {binding.size("B"), binding.size("H"), binding.size("Nq"), valueDim};
+                byName.put("out", DeviceTensor.upload(device, Tensor.ofFloats(DType.FLOAT32, outShape, forward.out()), DType.FLOAT32));
+                byName.put("lse", DeviceTensor.upload(device, Tensor.ofFloats(DType.FLOAT32, new int[] {outShape[0], outShape[1], outShape[2]},
+                        forward.lse()), DType.FLOAT32));
+            }
+            for (Input input : pattern.inputs()) {
+                byName.put("in_" + input.name(), DeviceTensor.upload(device, problem.inputs().get(input.name()), input.dtype()));
+            }
+            byName.putAll(gpu.allocateOutputs(device, binding, inputShapes));
+            byName.get("tiles").write(gpu.tileLists(binding, problem.inputs()));
+            gpu.launch(binding, new GpuBackward.Tensors(byName));
+            device.synchronize();
+            Map<Wrt, Tensor> gradients = new LinkedHashMap<>();
+            for (Wrt w : checked.wanted()) {
+                Tensor like = switch (w) {
+                    case Wrt.Operand o -> switch (o) { case Q -> problem.q(); case K -> problem.k(); case V -> problem.v(); };
+                    case Wrt.Input(String name) -> problem.inputs().get(name);
+                };
+                String buffer = switch (w) {
+                    case Wrt.Operand o -> o.label();
+                    case Wrt.Input(String name) -> "grad_" + name;
+                };
+                gradients.put(w, Tensor.ofFloats(DType.FLOAT32, like.shape(), byName.get(buffer).readFloats()));
+            }
+            return new Gradients(gradients);
+        } finally {
+            for (DeviceTensor t : byName.values()) t.close();
+        }
+    }
+
+    private LoweredBackward loweredBackward() {
+        LoweredBackward lb = lowerBackward;
+        if (lb == null) lowerBackward = lb = LowerBackward.lower(pattern);
+        return lb;
     }
 
     /** Device time only: inputs uploaded and tile lists built once, then CUDA-event-timed launches. */

@@ -281,7 +281,7 @@ public final class HopperCheck {
     }
 
     /** The benchmark's inputs: 8 sorted document ids per sequence (as the Python peers draw them), ALiBi slopes 2^(−8(i+1)/H). */
-    private static Map<String, Tensor> benchInputs(Pattern pattern, int b, int h, int n, Random random) {
+    static Map<String, Tensor> benchInputs(Pattern pattern, int b, int h, int n, Random random) {
         Map<String, Tensor> inputs = new LinkedHashMap<>();
         for (Input input : pattern.inputs()) {
             Tensor t = switch (input.name()) {
@@ -308,7 +308,7 @@ public final class HopperCheck {
      * tiles by their area, PARTIAL ones element by element (every batch, head 0: the benchmark
      * masks ignore heads).
      */
-    private static double visibleFraction(Pattern pattern, Binding binding, Map<String, Tensor> inputs) {
+    static double visibleFraction(Pattern pattern, Binding binding, Map<String, Tensor> inputs) {
         Visibility visibility = Visibility.of(pattern, binding, inputs);
         TileClassifier tiles = ClassifyTiles.classifier(pattern, binding, inputs, 64, 64);
         int b = binding.size("B"), n = binding.size("Nq");

@@ -36,7 +36,7 @@ public final class ClassifyEmitter {
                 };
             }
 
-            @Override public String size(String name) { return Signature.sizeRegister(name, config); }
+            @Override public String size(String name) { return Signature.sizeRegister(name, config.headDim(), config.valueDim()); }
         };
         ProgramRenderer mask = new ProgramRenderer(out, lowered.visibility(), "mask", leaves);
         int blockM = config.blockM(), blockN = config.blockN();

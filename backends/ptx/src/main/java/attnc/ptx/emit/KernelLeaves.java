@@ -28,7 +28,7 @@ final class KernelLeaves implements Leaves {
      * consumers start after the producer warpgroup), its warp, lane, and the lane's place in the
      * mma fragments.
      */
-    void threadIndices(PtxWriter out, int firstThread) {
+    static void threadIndices(PtxWriter out, int firstThread) {
         out.comment("thread, warp, lane; g = lane/4 is the row within an 8-row group, t = lane%4 the column pair");
         out.op("mov.u32", out.s32("%thread"), "%tid.x");
         if (firstThread > 0) out.op("sub.s32", "%thread", "%thread", firstThread);
@@ -66,7 +66,7 @@ final class KernelLeaves implements Leaves {
     }
 
     @Override
-    public String size(String name) { return Signature.sizeRegister(name, config); }
+    public String size(String name) { return Signature.sizeRegister(name, config.headDim(), config.valueDim()); }
 
     @Override
     public String score(int row, int col) { return Fragments.scoreAt(row, col); }

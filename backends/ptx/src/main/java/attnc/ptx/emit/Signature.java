@@ -12,11 +12,14 @@ import java.util.List;
 import java.util.TreeSet;
 
 /**
- * The parameter list that every kernel of a pattern shares, in order: tensors (q, k, v, out, lse,
- * the tile list, then the pattern's inputs), the launch sizes, the symbolic sizes of inputs, and
- * the pattern's params. The Java launcher and the exported manifest both follow it.
+ * The parameter list that every kernel of a pattern's launch shares, in order: tensors (for the
+ * forward q, k, v, out, lse, the tile list), tensor maps (the wgmma path), the pattern's inputs,
+ * the launch sizes, the symbolic sizes of inputs, and the pattern's params. The Java launcher and
+ * the exported manifest both follow it. The backward's kernels have their own tensors and sizes
+ * ({@link BackwardEmitter#signature}).
  */
-public record Signature(List<String> inputs, List<String> extraSizes, List<Param> params, List<String> tensorMaps) {
+public record Signature(List<String> tensors, List<String> tensorMaps, List<String> inputs, List<String> sizes, List<String> extraSizes,
+                        List<Param> params) {
     public static final List<String> TENSORS = List.of("q", "k", "v", "out", "lse", "tiles");
     /** The PTX type of a tensor-map parameter: a 128-byte CUtensorMap passed by value, 64-byte aligned. */
     public static final String TENSOR_MAP = ".tensormap";
@@ -25,7 +28,7 @@ public record Signature(List<String> inputs, List<String> extraSizes, List<Param
     /** The parameters of {@code config}'s kernels: the wgmma path also takes TMA tensor maps of Q, K and V. */
     public static Signature of(Pattern pattern, KernelConfig config) {
         Signature plain = of(pattern);
-        return config.schedule().wgmma() ? new Signature(plain.inputs, plain.extraSizes, plain.params, List.of("q", "k", "v")) : plain;
+        return config.schedule().wgmma() ? plain.withTensorMaps(List.of("q", "k", "v")) : plain;
     }
 
     public static Signature of(Pattern pattern) {
@@ -38,16 +41,23 @@ public record Signature(List<String> inputs, List<String> extraSizes, List<Param
                 });
             }
         }
-        return new Signature(pattern.inputs().stream().map(Input::name).toList(), List.copyOf(extra), pattern.params(), List.of());
+        return new Signature(TENSORS, List.of(), pattern.inputs().stream().map(Input::name).toList(), SIZES, List.copyOf(extra), pattern.params());
+    }
+
+    public Signature withTensorMaps(List<String> maps) { return new Signature(tensors, maps, inputs, sizes, extraSizes, params); }
+
+    /** The same inputs, symbolic sizes and params with other tensors and launch sizes. */
+    public Signature with(List<String> otherTensors, List<String> otherSizes) {
+        return new Signature(otherTensors, tensorMaps, inputs, otherSizes, extraSizes, params);
     }
 
     /** Every parameter as (PTX type, name), in launch order. */
     public List<String[]> declarations() {
         List<String[]> all = new ArrayList<>();
-        for (String t : TENSORS) all.add(new String[] {".u64", "p_" + t});
+        for (String t : tensors) all.add(new String[] {".u64", "p_" + t});
         for (String t : tensorMaps) all.add(new String[] {TENSOR_MAP, "p_tmap_" + t});
         for (String i : inputs) all.add(new String[] {".u64", "p_in_" + i});
-        for (String s : SIZES) all.add(new String[] {".s32", "p_" + s});
+        for (String s : sizes) all.add(new String[] {".s32", "p_" + s});
         for (String s : extraSizes) all.add(new String[] {".s32", "p_size_" + s});
         for (Param p : params) all.add(new String[] {p.type() == Type.FLOAT ? ".f32" : ".s32", "p_param_" + p.name()});
         return all;
@@ -76,10 +86,10 @@ public record Signature(List<String> inputs, List<String> extraSizes, List<Param
     }
 
     /** The register (or immediate: head dims are constants of a module) {@link #loadParams} gives a size. */
-    static String sizeRegister(String name, KernelConfig config) {
+    static String sizeRegister(String name, int headDim, int valueDim) {
         return switch (name) {
-            case "D" -> Integer.toString(config.headDim());
-            case "Dv" -> Integer.toString(config.valueDim());
+            case "D" -> Integer.toString(headDim);
+            case "Dv" -> Integer.toString(valueDim);
             case "B", "H", "Hkv", "Nq", "Nkv" -> "%" + name;
             case "Q0" -> "%query_offset";
             default -> "%size_" + name;

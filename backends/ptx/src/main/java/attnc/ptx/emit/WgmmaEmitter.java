@@ -167,7 +167,7 @@ final class WgmmaEmitter extends FlashEmitter {
     private void consumer() {
         out.blank().comment("consumer warpgroups: 64 query rows each");
         out.op("setmaxnreg.inc.sync.aligned.u32", config.consumerRegisters());
-        leaves.threadIndices(out, KernelConfig.PRODUCER_THREADS);
+        KernelLeaves.threadIndices(out, KernelConfig.PRODUCER_THREADS);
         out.op("shr.s32", out.s32("%wg"), "%warp", 2);
         setUpRows();
         initialiseRowState();

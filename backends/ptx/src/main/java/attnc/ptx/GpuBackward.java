@@ -1,0 +1,106 @@
+package attnc.ptx;
+
+import attnc.gpu.Device;
+import attnc.gpu.DeviceTensor;
+import attnc.gpu.GpuFunction;
+import attnc.ir.DType;
+import attnc.launch.Binding;
+import attnc.lower.LoweredBackward;
+import attnc.ptx.emit.BackwardConfig;
+import attnc.ptx.emit.BackwardModule;
+import attnc.ptx.emit.Signature;
+import attnc.tensor.Tensor;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A pattern's backward module loaded on a device, launched on device tensors: the transposed
+ * tile lists (per kv tile, the query tiles its keys see), then Δ, the main kernel and the row
+ * kernel, with the gradient buffers zeroed first. Used by {@link PtxKernel#backward} for host
+ * tensors and by benchmarks on resident ones.
+ */
+public final class GpuBackward {
+    private final LoweredBackward backward;
+    private final BackwardModule module;
+    private final GpuFunction main, delta, rows;
+
+    public GpuBackward(Device device, LoweredBackward backward, BackwardModule module) {
+        this.backward = backward;
+        this.module = module;
+        this.main = device.modules().function(module.text(), BackwardModule.BACKWARD_ENTRY);
+        this.delta = module.hasDelta() ? device.modules().function(module.text(), BackwardModule.DELTA_ENTRY) : null;
+        this.rows = module.hasRows() ? device.modules().function(module.text(), BackwardModule.ROWS_ENTRY) : null;
+    }
+
+    /**
+     * Device tensors of one launch by parameter name: q, k, v, dout (input precision), out and lse
+     * of the forward (fp32; out only for softmax), the pattern's inputs as {@code in_<name>}, the
+     * gradients dq, dk, dv and {@code grad_<name>} (fp32, zeroed by {@link #launch}), and the
+     * scratch {@code delta} [B, H, Nq], {@code row_grads} [ROW_SUMS, B, H, Nq] and {@code tiles}.
+     */
+    public record Tensors(Map<String, DeviceTensor> byName) {
+        public DeviceTensor get(String name) { return byName.get(name); }
+    }
+
+    public BackwardModule module() { return module; }
+
+    public BackwardTilePlan plan(Binding binding) {
+        return BackwardTilePlan.of(backward.forward(), module.config().blockQ(), binding);
+    }
+
+    /** The transposed tile lists of this launch ({@link BackwardTilePlan#lists}). */
+    public int[] tileLists(Binding binding, Map<String, Tensor> hostInputs) {
+        return plan(binding).lists(backward.forward(), binding, hostInputs);
+    }
+
+    /** Zeroes the gradients, then launches Δ, the main kernel and the row kernel (asynchronously, on the default stream). */
+    public void launch(Binding binding, Tensors t) {
+        for (Map.Entry<String, DeviceTensor> e : t.byName().entrySet()) {
+            if (accumulated(e.getKey())) e.getValue().fill(0);
+        }
+        int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), rowsAll = b * h * nq;
+        if (delta != null) {
+            GpuFunction.Args args = tensors(new GpuFunction.Args(), module.deltaSignature(), t).s32(rowsAll);
+            delta.launch(new int[] {ceilDiv(rowsAll, BackwardModule.DELTA_ROWS_PER_BLOCK), 1, 1}, new int[] {BackwardModule.ROW_THREADS, 1, 1}, 0, args);
+        }
+        BackwardTilePlan plan = plan(binding);
+        GpuFunction.Args args = tensors(new GpuFunction.Args(), module.signature(), t);
+        args.s32(b).s32(h).s32(binding.size("Hkv")).s32(nq).s32(binding.size("Nkv")).s32(binding.queryOffset())
+                .s32(plan.qTiles()).s32(plan.kvTiles()).s32(plan.slotStrideB()).s32(plan.slotStrideH());
+        main.launch(new int[] {plan.kvTiles(), b * binding.size("Hkv"), 1}, new int[] {BackwardConfig.THREADS, 1, 1}, module.config().sharedBytes(),
+                GpuAttention.symbolicSizesAndParams(args, module.signature(), binding));
+        if (rows != null) {
+            GpuFunction.Args rowArgs = tensors(new GpuFunction.Args(), module.rowsSignature(), t).s32(b).s32(h).s32(nq).s32(binding.queryOffset());
+            rows.launch(new int[] {ceilDiv(rowsAll, BackwardModule.ROW_THREADS), 1, 1}, new int[] {BackwardModule.ROW_THREADS, 1, 1}, 0,
+                    GpuAttention.symbolicSizesAndParams(rowArgs, module.rowsSignature(), binding));
+        }
+    }
+
+    /** Whether the kernels add into the tensor (atomically), so that it starts at zero. */
+    private static boolean accumulated(String name) {
+        return name.equals("dq") || name.equals("dk") || name.equals("dv") || name.equals("row_grads") || name.startsWith("grad_");
+    }
+
+    /** The signature's tensors, then its inputs ({@code in_<name>}), by name; a missing one is passed as null. */
+    private static GpuFunction.Args tensors(GpuFunction.Args args, Signature signature, Tensors t) {
+        for (String name : signature.tensors()) args.pointer(t.get(name));
+        for (String input : signature.inputs()) args.pointer(t.get("in_" + input));
+        return args;
+    }
+
+    /** The scratch and gradient buffers of a launch, fp32, by name, for {@link Tensors}. */
+    public Map<String, DeviceTensor> allocateOutputs(Device device, Binding binding, Map<String, int[]> inputShapes) {
+        int b = binding.size("B"), h = binding.size("H"), hkv = binding.size("Hkv"), nq = binding.size("Nq"), nkv = binding.size("Nkv");
+        Map<String, DeviceTensor> outputs = new HashMap<>();
+        outputs.put("dq", DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, binding.size("D")));
+        outputs.put("dk", DeviceTensor.allocate(device, DType.FLOAT32, b, hkv, nkv, binding.size("D")));
+        outputs.put("dv", DeviceTensor.allocate(device, DType.FLOAT32, b, hkv, nkv, binding.size("Dv")));
+        outputs.put("delta", DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq));
+        outputs.put("row_grads", DeviceTensor.allocate(device, DType.FLOAT32, BackwardModule.ROW_SUMS, b, h, nq));
+        outputs.put("tiles", DeviceTensor.allocate(device, DType.INT32, plan(binding).listLength()));
+        for (String input : backward.inputs()) outputs.put("grad_" + input, DeviceTensor.allocate(device, DType.FLOAT32, inputShapes.get(input)));
+        return outputs;
+    }
+
+    private static int ceilDiv(int a, int b) { return (a + b - 1) / b; }
+}

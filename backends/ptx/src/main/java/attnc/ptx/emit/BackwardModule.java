@@ -1,0 +1,36 @@
+package attnc.ptx.emit;
+
+import attnc.lower.LoweredBackward;
+import attnc.lower.LoweredNorm;
+
+/**
+ * One pattern's backward as a PTX module for one {@link BackwardConfig}: the main kernel and,
+ * where the pattern needs them, the kernels over rows before it (Δ, softmax) and after it (the
+ * gradients of inputs the scale or the norm's value read). Like {@link PtxModule}, the text
+ * depends only on the pattern and the config.
+ */
+public record BackwardModule(String text, BackwardConfig config, boolean hasDelta, boolean hasRows, Signature signature, Signature deltaSignature,
+                             Signature rowsSignature) {
+    public static final String BACKWARD_ENTRY = BackwardEmitter.ENTRY;
+    public static final String DELTA_ENTRY = BackwardRowsEmitter.DELTA_ENTRY;
+    public static final String ROWS_ENTRY = BackwardRowsEmitter.ROWS_ENTRY;
+    public static final int DELTA_ROWS_PER_BLOCK = BackwardRowsEmitter.DELTA_ROWS_PER_BLOCK;
+    public static final int ROW_THREADS = BackwardRowsEmitter.THREADS;
+    /** Rows of the row-gradient buffer [ROW_SUMS, B, H, Nq]. */
+    public static final int ROW_SUMS = 2;
+
+    public static BackwardModule render(LoweredBackward backward, BackwardConfig config) {
+        boolean delta = backward.forward().norm() instanceof LoweredNorm.Softmax;
+        boolean rows = BackwardRowsEmitter.hasRowSites(backward);
+        StringBuilder text = new StringBuilder();
+        text.append("//\n// attnc ").append(backward.forward().name()).append(": backward, ").append(config.tag()).append("\n");
+        text.append("//\n.version 8.0\n.target sm_").append(config.sm()).append("\n.address_size 64\n\n");
+        text.append("// dynamic shared memory: ").append(config.sharedBytes()).append(" bytes per block\n");
+        text.append(".extern .shared .align 16 .b8 attnc_smem[];\n\n");
+        text.append(BackwardEmitter.render(backward, config));
+        if (delta) text.append("\n").append(BackwardRowsEmitter.delta(config));
+        if (rows) text.append("\n").append(BackwardRowsEmitter.rows(backward, config));
+        return new BackwardModule(text.toString(), config, delta, rows, BackwardEmitter.signature(backward), BackwardRowsEmitter.deltaSignature(),
+                BackwardRowsEmitter.rowsSignature(backward));
+    }
+}

@@ -1,0 +1,45 @@
+package attnc.ptx;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import attnc.ir.DType;
+import attnc.ir.Pattern;
+import attnc.launch.BackwardLaunch;
+import attnc.lower.LowerBackward;
+import attnc.pass.Passes;
+import attnc.ptx.emit.BackwardConfig;
+import attnc.ptx.emit.BackwardModule;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/** Every pattern's backward module (those without an output transform) is accepted by ptxas, on sm_80 and sm_90, bf16 and fp16. */
+class BackwardAssemblesTest {
+
+    @TestFactory
+    List<DynamicTest> everyBackwardAssembles() {
+        record Target(int sm, DType dtype, int headDim) {}
+        List<Target> targets = List.of(new Target(80, DType.BFLOAT16, 64), new Target(90, DType.FLOAT16, 128), new Target(90, DType.BFLOAT16, 96),
+                new Target(80, DType.BFLOAT16, 128));
+        List<DynamicTest> tests = new ArrayList<>();
+        List<Path> files = Patterns.files();
+        for (int i = 0; i < files.size(); i++) {
+            Path file = files.get(i);
+            Target t = targets.get(i % targets.size());
+            tests.add(DynamicTest.dynamicTest(file.getFileName() + " sm_" + t.sm() + " " + t.dtype() + " D=" + t.headDim(), () -> {
+                Pattern pattern = Patterns.compile(file);
+                if (pattern == null || BackwardLaunch.needsPreOutput(pattern)) return;
+                pattern = Passes.optimize(pattern, Map.of());
+                BackwardModule module = BackwardModule.render(LowerBackward.lower(pattern), BackwardConfig.of(t.sm(), t.dtype(), t.headDim(), t.headDim()));
+                assertTrue(module.text().chars().allMatch(c -> c < 128), "PTX is ASCII");
+                assertEquals(module.text(), BackwardModule.render(LowerBackward.lower(pattern), module.config()).text(), "deterministic");
+                PtxAssemblesTest.assemble(module.text(), t.sm());
+            }));
+        }
+        return tests;
+    }
+}

@@ -1,0 +1,50 @@
+package attnc.ptx;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import attnc.ir.DType;
+import attnc.ir.Pattern;
+import attnc.launch.Problem;
+import attnc.launch.Result;
+import attnc.launch.SampleProblems;
+import attnc.launch.ShapeException;
+import attnc.reference.ReferenceBackend;
+import attnc.run.Kernel;
+import attnc.tensor.Tensor;
+import java.nio.file.Path;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** What the GPU backward refuses, it refuses before touching a device (these run without one), in one line that says why. */
+class BackwardRefusalTest {
+
+    private static Problem problem(Pattern pattern, int headDim) {
+        return SampleProblems.of(pattern, new SampleProblems.Shape(1, 2, 1, 40, 40, headDim, 0), DType.BFLOAT16, new Random(3));
+    }
+
+    private static Tensor dOut(Problem problem) {
+        return Tensor.random(DType.BFLOAT16, new int[] {1, 2, 40, problem.v().dim(3)}, new Random(4));
+    }
+
+    @Test
+    void outputTransformsAreRefusedWithTheReason() {
+        Pattern gated = Patterns.compile(Path.of("../../examples/gated.attn"));
+        Problem problem = problem(gated, 64);
+        Result forward = new ReferenceBackend().compile(gated).forward(problem);
+        Kernel kernel = new PtxBackend().compile(gated);
+        var e = assertThrows(UnsupportedOperationException.class, () -> kernel.backward(problem, forward, dOut(problem)));
+        assertTrue(e.getMessage().contains("output transform") && e.getMessage().contains("gated"), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count());
+    }
+
+    @Test
+    void headDimsBeyond128AreRefusedWithExpectedAndActual() {
+        Pattern causal = Patterns.compile(Path.of("../../examples/causal.attn"));
+        Problem problem = problem(causal, 256);
+        Result forward = new ReferenceBackend().compile(causal).forward(problem);
+        var e = assertThrows(ShapeException.class, () -> new PtxBackend().compile(causal).backward(problem, forward, dOut(problem)));
+        assertTrue(e.getMessage().contains("up to 128") && e.getMessage().contains("D = 256"), e.getMessage());
+    }
+}

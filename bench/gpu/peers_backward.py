@@ -1,0 +1,79 @@
+# The peers of the GPU backward on the lent GPU: FlexAttention (compiled) and SDPA's
+# FlashAttention-2 and cuDNN backends, backward only (the forward's graph kept), on the shapes
+# and patterns attnc.bench.gpu.BackwardCheck times in the same device call.
+# TFLOP/s = 2.5 * 4*B*H*N*N*D*visible / time, as FlashAttention counts the backward.
+# Usage: python3 peers_backward.py   (writes $OUT/peers_backward.json)
+import json, os
+import torch
+from triton.testing import do_bench
+from torch.nn.attention import sdpa_kernel, SDPBackend
+from torch.nn.attention.flex_attention import flex_attention, create_block_mask
+
+print("torch", torch.__version__, torch.cuda.get_device_name(0), flush=True)
+torch._dynamo.config.cache_size_limit = 256
+if hasattr(torch._dynamo.config, "recompile_limit"): torch._dynamo.config.recompile_limit = 256
+flex = torch.compile(flex_attention, dynamic=False)
+WINDOW = 1024
+SHAPES = [(4, 16, 4096, 64), (2, 16, 8192, 128)]
+PATTERNS = ["dense", "causal", "sliding_window", "document", "softcap", "alibi"]
+
+def extras(p, B, H, N):
+    g = torch.Generator(device="cuda").manual_seed(0)
+    if p == "document":
+        return {"doc": torch.randint(0, 8, (B, N), device="cuda", generator=g, dtype=torch.int32).sort(dim=1).values.contiguous()}
+    if p == "alibi":
+        return {"slopes": torch.tensor([2 ** (-8 * (i + 1) / H) for i in range(H)], device="cuda", dtype=torch.float32)}
+    return {}
+
+def mask_mod(p, e):
+    if p in ("causal", "alibi", "softcap"): return lambda b, h, q, k: q >= k
+    if p == "sliding_window": return lambda b, h, q, k: (q >= k) & (q - k < WINDOW)
+    if p == "document":
+        doc = e["doc"]; return lambda b, h, q, k: doc[b, q] == doc[b, k]
+    return None
+
+def score_mod(p, e):
+    if p == "softcap": return lambda s, b, h, q, k: 30.0 * torch.tanh(s / 30.0)
+    if p == "alibi":
+        sl = e["slopes"]; return lambda s, b, h, q, k: s - sl[h] * (q - k)
+    return None
+
+def visible(p, e, B, N):
+    i = torch.arange(N, device="cuda")
+    q, k = i[:, None], i[None, :]
+    if p in ("causal", "alibi", "softcap"): return (q >= k).float().mean().item()
+    if p == "sliding_window": return ((q >= k) & (q - k < WINDOW)).float().mean().item()
+    if p == "document":
+        doc = e["doc"]; return sum((doc[b][:, None] == doc[b][None, :]).float().mean().item() for b in range(B)) / B
+    return 1.0
+
+def bench(make):
+    try:
+        o, g = make()
+        fn = lambda: o.backward(g, retain_graph=True)
+        fn(); torch.cuda.synchronize()
+        return do_bench(fn, warmup=20, rep=100, return_mode="median")
+    except Exception as ex:
+        print("   failed:", type(ex).__name__, str(ex)[:160], flush=True); return None
+
+rows = []
+for (B, H, N, D) in SHAPES:
+    q, k, v = [torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16, requires_grad=True) for _ in range(3)]
+    g = torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16)
+    for p in PATTERNS:
+        e = extras(p, B, H, N)
+        vis = visible(p, e, B, N)
+        flops = 2.5 * 4 * B * H * N * N * D * vis
+        mm, sm = mask_mod(p, e), score_mod(p, e)
+        bm = create_block_mask(mm, B if p == "document" else None, None, N, N, device="cuda") if mm else None
+        t = {"flex": bench(lambda: (flex(q, k, v, score_mod=sm, block_mask=bm), g))}
+        if p in ("dense", "causal"):
+            for name, be in (("sdpa-flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION)):
+                def make(be=be):
+                    with sdpa_kernel(be): return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=(p == "causal")), g
+                t[name] = bench(make)
+        for name, ms in t.items():
+            tf = None if ms is None else flops / ms / 1e9
+            rows.append({"pattern": p, "B": B, "H": H, "N": N, "D": D, "visible": vis, "peer": name, "ms": ms, "tflops": tf})
+            print(f"{p:16s} {B},{H},{N},{D}  vis {vis:.4f}  {name:10s} {'-' if ms is None else f'{ms:8.3f} ms {tf:7.1f} TFLOP/s'}", flush=True)
+json.dump(rows, open(os.path.join(os.environ.get("OUT", "."), "peers_backward.json"), "w"), indent=1)

@@ -1,0 +1,244 @@
+package attnc.bench.gpu;
+
+import attnc.front.Frontend;
+import attnc.gpu.Device;
+import attnc.gpu.DeviceTensor;
+import attnc.gpu.EventTimer;
+import attnc.ir.DType;
+import attnc.ir.Input;
+import attnc.ir.Pattern;
+import attnc.launch.BackwardLaunch;
+import attnc.launch.Binding;
+import attnc.launch.Gradients;
+import attnc.launch.Problem;
+import attnc.launch.Result;
+import attnc.launch.SampleProblems;
+import attnc.launch.ShapeException;
+import attnc.launch.Wrt;
+import attnc.lower.LowerBackward;
+import attnc.lower.LowerPattern;
+import attnc.lower.LoweredBackward;
+import attnc.lower.LoweredPattern;
+import attnc.pass.Passes;
+import attnc.ptx.GpuAttention;
+import attnc.ptx.GpuBackward;
+import attnc.ptx.PtxBackend;
+import attnc.ptx.emit.BackwardConfig;
+import attnc.ptx.emit.BackwardModule;
+import attnc.ptx.emit.KernelConfig;
+import attnc.ptx.emit.PtxModule;
+import attnc.reference.ReferenceBackend;
+import attnc.reference.ReferenceBackward;
+import attnc.run.Kernel;
+import attnc.tensor.Tensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+
+/**
+ * The GPU backward on the device, in one call: every gradient of every pattern given against the
+ * double-precision {@link ReferenceBackward} on ragged shapes (GQA, query offsets, Nq ≠ Nkv, bf16
+ * and fp16), given the PTX forward's own output and LSE; then kernel-only TFLOP/s of the backward
+ * (Δ, main and row kernels, gradient zeroing included) on the benchmark shapes, resident inputs,
+ * CUDA events, median. Usage: {@code BackwardCheck check PATTERN...} | {@code BackwardCheck small
+ * PATTERN} (one small case, for compute-sanitizer) | {@code BackwardCheck time OUT_DIR PATTERN...}.
+ */
+public final class BackwardCheck {
+    /**
+     * Relative L2 error allowed per gradient: Q, K, V, dO, P and dS all go through bf16 (8
+     * significant bits, 4e-3 relative each) and dS is a difference of such products, so ~1e-2.
+     */
+    private static final double TOLERANCE = 2e-2;
+
+    private BackwardCheck() {}
+
+    public static void main(String[] args) throws Exception {
+        Device device = Device.get(0);
+        System.out.println("device: " + device + ", sm_" + device.sm());
+        int first = args[0].equals("time") ? 2 : 1;
+        List<Path> files = new ArrayList<>();
+        for (int i = first; i < args.length; i++) files.add(Path.of(args[i]));
+        int failures = switch (args[0]) {
+            case "check" -> check(files, false);
+            case "small" -> check(files, true);
+            case "time" -> time(device, Path.of(args[1]), files);
+            default -> throw new IllegalArgumentException("expected check, small or time, got " + args[0]);
+        };
+        System.out.println(failures == 0 ? "BACKWARD CHECK PASSED" : "BACKWARD CHECK FAILED: " + failures);
+        System.exit(failures == 0 ? 0 : 1);
+    }
+
+    private static Pattern load(Path file) throws Exception {
+        return Passes.optimize(Frontend.compile(file), Map.of());
+    }
+
+    /**
+     * Each case twice: given the reference's forward (exact O and LSE), every gradient must be
+     * within {@link #TOLERANCE}, which isolates the backward's own error; given the PTX forward's
+     * (what a user passes), dq, dk and dv must be, and input gradients are reported: Δ = rowsum(dO∘O)
+     * inherits the forward's bf16 rounding of P, and an input gradient that sums dS over whole rows
+     * (a per-head slope, say) cancels to a small difference of large sums, as in FlashAttention.
+     */
+    private static int check(List<Path> files, boolean small) throws Exception {
+        // {B, H, Hkv, Nq, Nkv, D, query offset (-1 bottom right), 1 for fp16}
+        int[][] cases = small ? new int[][] {{1, 2, 1, 70, 130, 64, -1, 0}} : new int[][] {
+                {2, 4, 2, 150, 150, 64, 0, 0}, {1, 4, 1, 77, 300, 128, -1, 0}, {1, 2, 2, 130, 97, 64, 0, 1},
+                {1, 2, 1, 200, 260, 128, 0, 0}, {2, 2, 2, 1, 257, 64, -1, 0}, {1, 3, 1, 100, 160, 96, -1, 1}, {1, 2, 2, 64, 64, 32, 0, 0}};
+        int failures = 0, passed = 0;
+        Map<String, double[]> worst = new TreeMap<>();
+        for (Path file : files) {
+            Pattern pattern = load(file);
+            if (BackwardLaunch.needsPreOutput(pattern)) {
+                System.out.println("skip " + pattern.name() + ": output transform (the GPU backward refuses it)");
+                continue;
+            }
+            Random random = new Random(file.toString().hashCode());
+            for (int[] c : cases) {
+                DType dtype = c[7] == 1 ? DType.FLOAT16 : DType.BFLOAT16;
+                String label = String.format(Locale.ROOT, "%-20s %s B=%d H=%d Hkv=%d Nq=%d Nkv=%d D=%d off=%d", pattern.name(), dtype, c[0], c[1], c[2],
+                        c[3], c[4], c[5], c[6]);
+                Problem problem = SampleProblems.of(pattern, new SampleProblems.Shape(c[0], c[1], c[2], c[3], c[4], c[5], c[6]), dtype, random);
+                Result exactForward;
+                try {
+                    exactForward = new ReferenceBackend().compile(pattern).forward(problem);
+                } catch (ShapeException e) {
+                    System.out.println("skip " + label + ": " + e.getMessage());
+                    continue;
+                }
+                try (Kernel kernel = new PtxBackend().compile(pattern)) {
+                    Tensor dOut = Tensor.random(dtype, new int[] {c[0], c[1], c[3], c[5]}, random);
+                    ReferenceBackward.Exact want = ReferenceBackward.run(pattern, problem, exactForward, dOut, Wrt.all(pattern));
+                    StringBuilder line = new StringBuilder();
+                    boolean ok = compare("exact forward:", kernel.backward(problem, exactForward, dOut), want, true, line, worst, "");
+                    ok &= compare("; PTX forward:", kernel.backward(problem, kernel.forward(problem), dOut), want, false, line, worst, " (PTX forward)");
+                    if (ok) passed++;
+                    else failures++;
+                    System.out.println((ok ? "ok   " : "FAIL ") + label + ": " + line);
+                } catch (RuntimeException e) {
+                    failures++;
+                    System.out.printf("FAIL %s: %s%n", label, e);
+                    if (failures < 3) e.printStackTrace(System.out);
+                }
+            }
+        }
+        worst.forEach((key, w) -> System.out.printf(Locale.ROOT, "  %-22s %4.0f gradients: worst relL2 %.2e%n", key, w[1], w[0]));
+        System.out.printf("correctness: %d passed, %d failed%n", passed, failures);
+        return failures;
+    }
+
+    /**
+     * Appends each gradient's relative L2 error to {@code line}; false if one that must pass does
+     * not (NaN never does). A gradient the reference has as (near) zero passes on a max error
+     * below 1e-5 and stays out of the worst-case table, where its ratio would say nothing.
+     */
+    private static boolean compare(String what, Gradients got, ReferenceBackward.Exact want, boolean inputsMustPass, StringBuilder line,
+                                   Map<String, double[]> worst, String suffix) {
+        boolean ok = true;
+        line.append(what);
+        for (Wrt w : want.values().keySet()) {
+            double[] err = DeviceCheck.compare(got.get(w).floats(), want.values().get(w));
+            boolean degenerate = err[0] < 1e-5;
+            boolean fine = err[2] < TOLERANCE || degenerate;
+            boolean counts = inputsMustPass || !(w instanceof Wrt.Input);
+            if (counts) ok &= fine;
+            line.append(String.format(Locale.ROOT, " %s %.1e%s", w.label(), err[2], fine ? "" : counts ? "!" : "?"));
+            if (degenerate && !Double.isNaN(err[0])) continue;
+            double[] wst = worst.computeIfAbsent((w instanceof Wrt.Input ? "inputs" : w.label()) + suffix, key -> new double[2]);
+            wst[0] = Double.isNaN(err[2]) || Double.isNaN(wst[0]) ? Double.NaN : Math.max(wst[0], err[2]);
+            wst[1]++;
+        }
+        return ok;
+    }
+
+    /** TFLOP/s as FlashAttention counts the backward: 2.5 × the forward's 4·B·H·N²·D, times the visible fraction. */
+    private static int time(Device device, Path outDir, List<Path> files) throws Exception {
+        Files.createDirectories(outDir);
+        StringBuilder json = new StringBuilder("[\n");
+        int[][] shapes = {{4, 16, 4096, 64}, {2, 16, 8192, 128}};
+        System.out.println("pattern          B,H,N,D           visible  config                              ms      TFLOP/s");
+        for (int[] shape : shapes) {
+            int b = shape[0], h = shape[1], n = shape[2], d = shape[3];
+            Random random = new Random(1);
+            List<DeviceTensor> owned = new ArrayList<>();
+            try {
+                int[] dims = {b, h, n, d};
+                DeviceTensor q = own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, dims, random), DType.BFLOAT16));
+                DeviceTensor k = own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, dims, random), DType.BFLOAT16));
+                DeviceTensor v = own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, dims, random), DType.BFLOAT16));
+                DeviceTensor dOut = own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, dims, random), DType.BFLOAT16));
+                DeviceTensor out = own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, n, d));
+                DeviceTensor lse = own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, n));
+                for (Path file : files) {
+                    Pattern pattern = load(file);
+                    LoweredPattern lowered = LowerPattern.lower(pattern);
+                    LoweredBackward backward = LowerBackward.lower(pattern);
+                    Map<String, Tensor> hostInputs = HopperCheck.benchInputs(pattern, b, h, n, new Random(2));
+                    Map<String, DeviceTensor> byName = new LinkedHashMap<>(Map.of("q", q, "k", k, "v", v, "dout", dOut, "out", out, "lse", lse));
+                    Map<String, DeviceTensor> inputs = new LinkedHashMap<>();
+                    Map<String, int[]> shapesOf = new LinkedHashMap<>();
+                    for (Input input : pattern.inputs()) {
+                        DeviceTensor t = own(owned, DeviceTensor.upload(device, hostInputs.get(input.name()), input.dtype()));
+                        inputs.put(input.name(), t);
+                        byName.put("in_" + input.name(), t);
+                        shapesOf.put(input.name(), hostInputs.get(input.name()).shape());
+                    }
+                    Problem small = SampleProblems.of(pattern, new SampleProblems.Shape(1, 1, 1, 8, 8, d, 0), DType.BFLOAT16, random);
+                    Binding binding = new Binding(Map.of("B", b, "H", h, "Hkv", h, "Nq", n, "Nkv", n, "D", d, "Dv", d, "Q0", 0), 0,
+                            Binding.of(pattern, small).params());
+                    double visible = HopperCheck.visibleFraction(pattern, binding, hostInputs);
+                    double flops = 2.5 * 4.0 * b * h * (double) n * n * d * visible;
+                    // The forward's output and LSE, which the backward reads.
+                    GpuAttention forward = new GpuAttention(device, lowered, PtxModule.render(lowered, KernelConfig.of(lowered, 90, DType.BFLOAT16, d, d)));
+                    try (DeviceTensor tiles = forward.plan(binding).allocate(device)) {
+                        GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, inputs);
+                        forward.prepareTiles(binding, tensors, tiles, hostInputs);
+                        forward.launch(binding, tensors, tiles);
+                    }
+                    for (int blockQ : new int[] {32, 64}) {
+                        BackwardConfig config = new BackwardConfig(90, DType.BFLOAT16, d, d, blockQ);
+                        double ms;
+                        List<DeviceTensor> scratch = new ArrayList<>();
+                        try {
+                            GpuBackward gpu = new GpuBackward(device, backward, BackwardModule.render(backward, config));
+                            Map<String, DeviceTensor> outputs = gpu.allocateOutputs(device, binding, shapesOf);
+                            scratch.addAll(outputs.values());
+                            Map<String, DeviceTensor> all = new LinkedHashMap<>(byName);
+                            all.putAll(outputs);
+                            outputs.get("tiles").write(gpu.tileLists(binding, hostInputs));
+                            GpuBackward.Tensors tensors = new GpuBackward.Tensors(all);
+                            device.synchronize();
+                            ms = EventTimer.medianMillis(device, () -> gpu.launch(binding, tensors), 5, 20);
+                        } catch (RuntimeException e) {
+                            System.out.printf("%-16s %-17s %s: %s%n", pattern.name(), b + "," + h + "," + n + "," + d, config.tag(), e);
+                            continue;
+                        } finally {
+                            for (DeviceTensor t : scratch) t.close();
+                        }
+                        double tflops = flops / ms / 1e9;
+                        String name = config.tag() + " q" + blockQ;
+                        System.out.printf(Locale.ROOT, "%-16s %-17s %7.4f  %-34s %8.3f %8.1f%n", pattern.name(), b + "," + h + "," + n + "," + d, visible,
+                                name, ms, tflops);
+                        if (json.length() > 2) json.append(",\n");
+                        json.append(String.format(Locale.ROOT, "  {\"pattern\": \"%s\", \"B\": %d, \"H\": %d, \"N\": %d, \"D\": %d, \"visible\": %.6f, "
+                                + "\"config\": \"%s\", \"ms\": %.5f, \"tflops\": %.2f}", pattern.name(), b, h, n, d, visible, name, ms, tflops));
+                    }
+                }
+            } finally {
+                for (DeviceTensor t : owned) t.close();
+            }
+        }
+        Files.writeString(outDir.resolve("backward_times.json"), json.append("\n]\n").toString());
+        return 0;
+    }
+
+    private static DeviceTensor own(List<DeviceTensor> owned, DeviceTensor t) {
+        owned.add(t);
+        return t;
+    }
+}
