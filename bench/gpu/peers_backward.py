@@ -1,6 +1,7 @@
 # The peers of the GPU backward on the lent GPU: FlexAttention (compiled) and SDPA's
 # FlashAttention-2 and cuDNN backends, backward only (the forward's graph kept), on the shapes
-# and patterns attnc.bench.gpu.BackwardCheck times in the same device call.
+# and patterns attnc.bench.gpu.BackwardCheck times in the same device call (bench/gpu/patterns:
+# softcap is dense, ALiBi causal). PATTERNS="softcap alibi" limits the run.
 # TFLOP/s = 2.5 * 4*B*H*N*N*D*visible / time, as FlashAttention counts the backward.
 # Usage: python3 peers_backward.py   (writes $OUT/peers_backward.json)
 import json, os
@@ -15,7 +16,7 @@ if hasattr(torch._dynamo.config, "recompile_limit"): torch._dynamo.config.recomp
 flex = torch.compile(flex_attention, dynamic=False)
 WINDOW = 1024
 SHAPES = [(4, 16, 4096, 64), (2, 16, 8192, 128)]
-PATTERNS = ["dense", "causal", "sliding_window", "document", "softcap", "alibi"]
+PATTERNS = os.environ.get("PATTERNS", "dense causal sliding_window document softcap alibi").split()
 
 def extras(p, B, H, N):
     g = torch.Generator(device="cuda").manual_seed(0)
@@ -26,7 +27,7 @@ def extras(p, B, H, N):
     return {}
 
 def mask_mod(p, e):
-    if p in ("causal", "alibi", "softcap"): return lambda b, h, q, k: q >= k
+    if p in ("causal", "alibi"): return lambda b, h, q, k: q >= k
     if p == "sliding_window": return lambda b, h, q, k: (q >= k) & (q - k < WINDOW)
     if p == "document":
         doc = e["doc"]; return lambda b, h, q, k: doc[b, q] == doc[b, k]
@@ -41,7 +42,7 @@ def score_mod(p, e):
 def visible(p, e, B, N):
     i = torch.arange(N, device="cuda")
     q, k = i[:, None], i[None, :]
-    if p in ("causal", "alibi", "softcap"): return (q >= k).float().mean().item()
+    if p in ("causal", "alibi"): return (q >= k).float().mean().item()
     if p == "sliding_window": return ((q >= k) & (q - k < WINDOW)).float().mean().item()
     if p == "document":
         doc = e["doc"]; return sum((doc[b][:, None] == doc[b][None, :]).float().mean().item() for b in range(B)) / B

@@ -17,13 +17,13 @@ grep -vE "^\s+at " "$out/check.log" | head -70
 if [ "${SANITIZE:-1}" = 1 ]; then
   for tool in memcheck racecheck; do
     echo "== $tool"
-    timeout 120 compute-sanitizer --tool $tool --print-limit 5 "${java[@]}" attnc.bench.gpu.BackwardCheck small ${SMALL:-examples/alibi.attn} > "$out/$tool.log" 2>&1
+    timeout ${SANITIZE_S:-120} compute-sanitizer --tool $tool --print-limit 5 "${java[@]}" attnc.bench.gpu.BackwardCheck small ${SMALL:-examples/alibi.attn} > "$out/$tool.log" 2>&1
     echo "rc $?" >> "$out/$tool.log"; grep -E "ERROR SUMMARY|RACECHECK SUMMARY|correctness|rc |Invalid|Race|hazard|B=" "$out/$tool.log" | head -8
   done
 fi
 if [ "${TIME:-1}" = 1 ]; then
   echo "== time"
-  timeout ${TIME_S:-200} "${java[@]}" attnc.bench.gpu.BackwardCheck time "$out" bench/gpu/patterns/*.attn > "$out/time.log" 2>&1; echo "rc $?" >> "$out/time.log"
+  timeout ${TIME_S:-200} "${java[@]}" attnc.bench.gpu.BackwardCheck time "$out" ${TIME_PATTERNS:-bench/gpu/patterns/*.attn} > "$out/time.log" 2>&1; echo "rc $?" >> "$out/time.log"
   tail -40 "$out/time.log"
 fi
 if [ "${PEERS:-0}" = 1 ]; then

@@ -5,7 +5,6 @@ import attnc.analysis.TileClassifier;
 import attnc.ir.Index;
 import attnc.launch.Binding;
 import attnc.lower.LoweredPattern;
-import attnc.ptx.emit.BackwardConfig;
 import attnc.ptx.emit.PtxModule;
 import attnc.tensor.Tensor;
 import java.util.Map;
@@ -15,11 +14,11 @@ import java.util.Map;
  * {@code [count, entry...]} with entry = query tile | FULL bit, the query tiles in increasing
  * order. They are the forward's lists transposed, at the backward's tiling.
  */
-public record BackwardTilePlan(int blockQ, int qTiles, int kvTiles, int slotsB, int slotsH) {
+public record BackwardTilePlan(int blockQ, int blockKv, int qTiles, int kvTiles, int slotsB, int slotsH) {
 
-    public static BackwardTilePlan of(LoweredPattern lowered, int blockQ, Binding binding) {
+    public static BackwardTilePlan of(LoweredPattern lowered, int blockQ, int blockKv, Binding binding) {
         boolean masked = !lowered.alwaysVisible();
-        return new BackwardTilePlan(blockQ, ceilDiv(binding.size("Nq"), blockQ), ceilDiv(binding.size("Nkv"), BackwardConfig.BLOCK_KV),
+        return new BackwardTilePlan(blockQ, blockKv, ceilDiv(binding.size("Nq"), blockQ), ceilDiv(binding.size("Nkv"), blockKv),
                 masked && lowered.visibilityDependsOn(Index.B) ? binding.size("B") : 1, masked && lowered.visibilityDependsOn(Index.H) ? binding.size("H") : 1);
     }
 
@@ -35,8 +34,8 @@ public record BackwardTilePlan(int blockQ, int qTiles, int kvTiles, int slotsB, 
     public int[] lists(LoweredPattern lowered, Binding binding, Map<String, Tensor> hostInputs) {
         int nq = binding.size("Nq"), nkv = binding.size("Nkv");
         TileClassifier classifier = lowered.alwaysVisible() ? null
-                : lowered.readsInputs() ? ClassifyTiles.classifier(lowered.pattern(), binding, hostInputs, blockQ, BackwardConfig.BLOCK_KV)
-                : ClassifyTiles.classifier(lowered.pattern(), binding, blockQ, BackwardConfig.BLOCK_KV);
+                : lowered.readsInputs() ? ClassifyTiles.classifier(lowered.pattern(), binding, hostInputs, blockQ, blockKv)
+                : ClassifyTiles.classifier(lowered.pattern(), binding, blockQ, blockKv);
         int[] lists = new int[listLength()];
         for (int sb = 0; sb < slotsB; sb++) {
             for (int sh = 0; sh < slotsH; sh++) {
@@ -44,13 +43,13 @@ public record BackwardTilePlan(int blockQ, int qTiles, int kvTiles, int slotsB, 
                 for (int qt = 0; qt < qTiles; qt++) {
                     boolean qInside = (qt + 1) * blockQ <= nq;
                     if (classifier == null) {
-                        for (int kt = 0; kt < kvTiles; kt++) add(lists, first, kt, qt, qInside && (kt + 1) * BackwardConfig.BLOCK_KV <= nkv);
+                        for (int kt = 0; kt < kvTiles; kt++) add(lists, first, kt, qt, qInside && (kt + 1) * blockKv <= nkv);
                         continue;
                     }
                     TileClassifier.TileRow row = classifier.row(sb, sh, qt);
                     for (int r = 0; r < row.runs(); r++) {
                         for (int kt = row.first()[r]; kt <= row.last()[r]; kt++) {
-                            add(lists, first, kt, qt, row.full()[r] && qInside && (kt + 1) * BackwardConfig.BLOCK_KV <= nkv);
+                            add(lists, first, kt, qt, row.full()[r] && qInside && (kt + 1) * blockKv <= nkv);
                         }
                     }
                 }

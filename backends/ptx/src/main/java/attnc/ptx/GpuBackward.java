@@ -6,7 +6,6 @@ import attnc.gpu.GpuFunction;
 import attnc.ir.DType;
 import attnc.launch.Binding;
 import attnc.lower.LoweredBackward;
-import attnc.ptx.emit.BackwardConfig;
 import attnc.ptx.emit.BackwardModule;
 import attnc.ptx.emit.Signature;
 import attnc.tensor.Tensor;
@@ -45,7 +44,7 @@ public final class GpuBackward {
     public BackwardModule module() { return module; }
 
     public BackwardTilePlan plan(Binding binding) {
-        return BackwardTilePlan.of(backward.forward(), module.config().blockQ(), binding);
+        return BackwardTilePlan.of(backward.forward(), module.config().blockQ(), module.config().blockKv(), binding);
     }
 
     /** The transposed tile lists of this launch ({@link BackwardTilePlan#lists}). */
@@ -67,7 +66,7 @@ public final class GpuBackward {
         GpuFunction.Args args = tensors(new GpuFunction.Args(), module.signature(), t);
         args.s32(b).s32(h).s32(binding.size("Hkv")).s32(nq).s32(binding.size("Nkv")).s32(binding.queryOffset())
                 .s32(plan.qTiles()).s32(plan.kvTiles()).s32(plan.slotStrideB()).s32(plan.slotStrideH());
-        main.launch(new int[] {plan.kvTiles(), b * binding.size("Hkv"), 1}, new int[] {BackwardConfig.THREADS, 1, 1}, module.config().sharedBytes(),
+        main.launch(new int[] {plan.kvTiles(), b * binding.size("Hkv"), 1}, new int[] {module.config().threads(), 1, 1}, module.config().sharedBytes(),
                 GpuAttention.symbolicSizesAndParams(args, module.signature(), binding));
         if (rows != null) {
             GpuFunction.Args rowArgs = tensors(new GpuFunction.Args(), module.rowsSignature(), t).s32(b).s32(h).s32(nq).s32(binding.queryOffset());

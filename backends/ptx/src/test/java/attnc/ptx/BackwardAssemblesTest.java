@@ -22,19 +22,19 @@ class BackwardAssemblesTest {
 
     @TestFactory
     List<DynamicTest> everyBackwardAssembles() {
-        record Target(int sm, DType dtype, int headDim) {}
-        List<Target> targets = List.of(new Target(80, DType.BFLOAT16, 64), new Target(90, DType.FLOAT16, 128), new Target(90, DType.BFLOAT16, 96),
-                new Target(80, DType.BFLOAT16, 128));
+        record Target(int sm, DType dtype, int headDim, int blockQ, int warps) {}
+        List<Target> targets = List.of(new Target(80, DType.BFLOAT16, 64, 32, 4), new Target(90, DType.FLOAT16, 128, 64, 8),
+                new Target(90, DType.BFLOAT16, 96, 32, 8), new Target(80, DType.BFLOAT16, 128, 64, 4), new Target(90, DType.BFLOAT16, 32, 32, 8));
         List<DynamicTest> tests = new ArrayList<>();
         List<Path> files = Patterns.files();
         for (int i = 0; i < files.size(); i++) {
             Path file = files.get(i);
             Target t = targets.get(i % targets.size());
-            tests.add(DynamicTest.dynamicTest(file.getFileName() + " sm_" + t.sm() + " " + t.dtype() + " D=" + t.headDim(), () -> {
+            tests.add(DynamicTest.dynamicTest(file.getFileName() + " sm_" + t.sm() + " " + t.dtype() + " D=" + t.headDim() + " q" + t.blockQ() + " w" + t.warps(), () -> {
                 Pattern pattern = Patterns.compile(file);
                 if (pattern == null || BackwardLaunch.needsPreOutput(pattern)) return;
                 pattern = Passes.optimize(pattern, Map.of());
-                BackwardModule module = BackwardModule.render(LowerBackward.lower(pattern), BackwardConfig.of(t.sm(), t.dtype(), t.headDim(), t.headDim()));
+                BackwardModule module = BackwardModule.render(LowerBackward.lower(pattern), new BackwardConfig(t.sm(), t.dtype(), t.headDim(), t.headDim(), t.blockQ(), t.warps()));
                 assertTrue(module.text().chars().allMatch(c -> c < 128), "PTX is ASCII");
                 assertEquals(module.text(), BackwardModule.render(LowerBackward.lower(pattern), module.config()).text(), "deterministic");
                 PtxAssemblesTest.assemble(module.text(), t.sm());

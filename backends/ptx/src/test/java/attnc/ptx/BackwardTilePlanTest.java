@@ -11,7 +11,6 @@ import attnc.launch.SampleProblems;
 import attnc.lower.LowerPattern;
 import attnc.lower.LoweredPattern;
 import attnc.pass.Passes;
-import attnc.ptx.emit.BackwardConfig;
 import attnc.ptx.emit.PtxModule;
 import attnc.reference.Visibility;
 import java.nio.file.Path;
@@ -39,7 +38,7 @@ class BackwardTilePlanTest {
                 int nkv = 60 + random.nextInt(250), nq = random.nextBoolean() ? nkv : 1 + random.nextInt(nkv);
                 Problem problem = SampleProblems.of(pattern, new SampleProblems.Shape(2, 4, 2, nq, nkv, 64, -1), DType.BFLOAT16, random);
                 Binding binding = Binding.of(pattern, problem);
-                BackwardTilePlan plan = BackwardTilePlan.of(lowered, blockQ, binding);
+                BackwardTilePlan plan = BackwardTilePlan.of(lowered, blockQ, blockQ == 32 ? 64 : 128, binding);
                 int[] lists = plan.lists(lowered, binding, problem.inputs());
                 boolean exact = check(file + " blockQ=" + blockQ + " nq=" + nq + " nkv=" + nkv, plan, lists, Visibility.of(pattern, binding, problem.inputs()),
                         binding);
@@ -52,7 +51,7 @@ class BackwardTilePlanTest {
 
     /** Fails on an unsound list; returns whether every list is exact. */
     private static boolean check(String label, BackwardTilePlan plan, int[] lists, Visibility visibility, Binding binding) {
-        int nq = binding.size("Nq"), nkv = binding.size("Nkv"), offset = binding.queryOffset(), blockQ = plan.blockQ(), blockKv = BackwardConfig.BLOCK_KV;
+        int nq = binding.size("Nq"), nkv = binding.size("Nkv"), offset = binding.queryOffset(), blockQ = plan.blockQ(), blockKv = plan.blockKv();
         boolean exact = true;
         for (int b = 0; b < binding.size("B"); b++) {
             for (int h = 0; h < binding.size("H"); h++) {

@@ -200,8 +200,8 @@ public final class BackwardCheck {
                         forward.prepareTiles(binding, tensors, tiles, hostInputs);
                         forward.launch(binding, tensors, tiles);
                     }
-                    for (int blockQ : new int[] {32, 64}) {
-                        BackwardConfig config = new BackwardConfig(90, DType.BFLOAT16, d, d, blockQ);
+                    for (int[] tiling : new int[][] {{32, 4}, {64, 4}, {32, 8}, {64, 8}}) {
+                        BackwardConfig config = new BackwardConfig(90, DType.BFLOAT16, d, d, tiling[0], tiling[1]);
                         double ms;
                         List<DeviceTensor> scratch = new ArrayList<>();
                         try {
@@ -221,7 +221,7 @@ public final class BackwardCheck {
                             for (DeviceTensor t : scratch) t.close();
                         }
                         double tflops = flops / ms / 1e9;
-                        String name = config.tag() + " q" + blockQ;
+                        String name = config.tag();
                         System.out.printf(Locale.ROOT, "%-16s %-17s %7.4f  %-34s %8.3f %8.1f%n", pattern.name(), b + "," + h + "," + n + "," + d, visible,
                                 name, ms, tflops);
                         if (json.length() > 2) json.append(",\n");

@@ -3,15 +3,12 @@ package attnc.ptx.emit;
 import attnc.ir.DType;
 
 /**
- * The shape of one backward kernel: target, input precision and head dims. The tiling is fixed
- * (FlashAttention-2's backward on mma.sync): a block owns {@link #BLOCK_KV} keys, each of its
- * {@link #WARPS} warps 16 of them, and walks query tiles of {@code blockQ} rows, Q and dO
- * double-buffered with cp.async while K and V stay in shared memory.
+ * The shape of one backward kernel: target, input precision, head dims and the tiling
+ * (FlashAttention-2's backward on mma.sync): a block of {@code warps} warps owns 16 keys a warp
+ * ({@link #blockKv}) and walks query tiles of {@code blockQ} rows, Q and dO double-buffered with
+ * cp.async while K and V stay in shared memory.
  */
-public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int blockQ) {
-    public static final int BLOCK_KV = 64;
-    public static final int WARPS = 4;
-    public static final int THREADS = 32 * WARPS;
+public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int blockQ, int warps) {
     /** The widest head dim whose dK and dV accumulators (D/2 + Dv/2 registers a thread) leave room for the rest. */
     public static final int MAX_HEAD_DIM = 128;
 
@@ -24,11 +21,22 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
             }
         }
         if (blockQ != 32 && blockQ != 64) throw new IllegalArgumentException("query tiles of 32 or 64 rows, got " + blockQ);
+        if (warps != 4 && warps != 8) throw new IllegalArgumentException("4 or 8 warps, got " + warps);
     }
 
+    /**
+     * The tiling measured best on the H200 (BENCHMARKS.md, "GPU: the backward"): 64-query tiles
+     * everywhere (ALiBi at D = 64: 164 against 105 TFLOP/s with 32); up to D = 64, 4 warps (64
+     * keys), beyond, 8 warps (128 keys: dense D = 128, 244 against 220).
+     */
     public static BackwardConfig of(int sm, DType dtype, int headDim, int valueDim) {
-        return new BackwardConfig(sm, dtype, headDim, valueDim, 32);
+        return new BackwardConfig(sm, dtype, headDim, valueDim, 64, Math.max(headDim, valueDim) <= 64 ? 4 : 8);
     }
+
+    /** Keys a block owns: 16 a warp. */
+    public int blockKv() { return 16 * warps; }
+
+    public int threads() { return 32 * warps; }
 
     /** bf16 or f16, as mma.sync spells it. */
     String mmaType() { return dtype == DType.FLOAT16 ? "f16" : "bf16"; }
@@ -38,13 +46,18 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
     int vStride() { return 2 * valueDim + 16; }
     int dsStride() { return 2 * blockQ + 16; }
 
-    int kBytes() { return BLOCK_KV * kStride(); }
-    int vBytes() { return BLOCK_KV * vStride(); }
+    int kBytes() { return blockKv() * kStride(); }
+    int vBytes() { return blockKv() * vStride(); }
     int qStageBytes() { return blockQ * kStride(); }
     int doStageBytes() { return blockQ * vStride(); }
 
-    /** K, V, two stages of Q and of dO, and the block's dS tile. */
-    public int sharedBytes() { return kBytes() + vBytes() + 2 * qStageBytes() + 2 * doStageBytes() + BLOCK_KV * dsStride(); }
+    /** Per stage, the tile's LSE and Δ (fp32). */
+    int rowStageBytes() { return 2 * 4 * blockQ; }
 
-    public String tag() { return "sm" + sm + "_" + mmaType() + "_d" + headDim + (valueDim == headDim ? "" : "_dv" + valueDim) + "_backward"; }
+    /** K, V, two stages of Q, of dO and of the rows' LSE and Δ, and the block's dx tile. */
+    public int sharedBytes() { return kBytes() + vBytes() + 2 * qStageBytes() + 2 * doStageBytes() + 2 * rowStageBytes() + blockKv() * dsStride(); }
+
+    public String tag() {
+        return "sm" + sm + "_" + mmaType() + "_d" + headDim + (valueDim == headDim ? "" : "_dv" + valueDim) + "_backward_q" + blockQ + "_kv" + blockKv();
+    }
 }

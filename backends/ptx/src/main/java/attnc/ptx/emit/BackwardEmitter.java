@@ -15,7 +15,7 @@ import java.util.function.BiFunction;
 
 /**
  * The backward kernel of one pattern as PTX, FlashAttention-2's schedule on mma.sync: a block
- * owns {@link BackwardConfig#BLOCK_KV} keys of one kv head and, for each query head of its group,
+ * owns {@link BackwardConfig#blockKv} keys of one kv head and, for each query head of its group,
  * walks the query tiles its keys see (a transposed tile list: EMPTY tiles absent, FULL tiles skip
  * the mask), Q and dO double-buffered with cp.async. Per tile, with Sᵀ held as each warp's 16 keys
  * × 64 queries:
@@ -49,7 +49,7 @@ final class BackwardEmitter {
     private final PtxWriter out = new PtxWriter();
     private final ProgramRenderer mask, score, scale, scoreByS, bias;
     private final List<SiteRenderers> sites = new ArrayList<>();
-    private final boolean softmax, needsS, scaleSums, biasSums;
+    private final boolean softmax, needsS, scaleSums, biasSums, positionsEverywhere;
     private final int kStride, vStride, dsStride;
     /** Query n-tiles of 8 and the query slots (two an n-tile) a thread holds. */
     private final int qTiles, qSlots;
@@ -79,6 +79,9 @@ final class BackwardEmitter {
                 || sites.stream().anyMatch(s -> readsScore(s.offset.program()) || readsScore(s.partial.program()));
         scaleSums = !backward.sites(Section.SCALE).isEmpty();
         biasSums = bias != null && !backward.sites(Section.NORM).isEmpty();
+        // Query positions and bounds cost a few instructions a column; FULL tiles of plain masks need none.
+        positionsEverywhere = scaleSums || biasSums || !sites.isEmpty()
+                || programs().stream().anyMatch(p -> p != mask && readsIndex(p.program()));
         kStride = config.kStride();
         vStride = config.vStride();
         dsStride = config.dsStride();
@@ -95,6 +98,13 @@ final class BackwardEmitter {
 
     static String render(LoweredBackward backward, BackwardConfig config) {
         return new BackwardEmitter(backward, config).emit();
+    }
+
+    private static boolean readsIndex(Program program) {
+        for (int i = 0; i < program.instrs().size(); i++) {
+            if (program.live(i) && program.instrs().get(i) instanceof Instr.IndexValue(Index index) && (index == Index.Q || index == Index.KV)) return true;
+        }
+        return false;
     }
 
     private static boolean readsScore(Program program) {
@@ -116,7 +126,7 @@ final class BackwardEmitter {
         for (int dt = 0; dt < config.valueDim() / 8; dt++) for (int i = 0; i < 4; i++) out.op("mov.f32", out.f32(dv(dt, i)), "0f00000000");
         headLoop();
         storeKeyGradients();
-        return signature.header(ENTRY) + "\n.maxntid " + BackwardConfig.THREADS + ", 1, 1\n{\n" + out.render() + "}\n";
+        return signature.header(ENTRY) + "\n.maxntid " + config.threads() + ", 1, 1\n{\n" + out.render() + "}\n";
     }
 
     // Register names. A thread holds, of each 16 × 8 fragment, keys g and g+8 (kv slot 0 and 1) and
@@ -158,7 +168,7 @@ final class BackwardEmitter {
         out.op("div.s32", out.s32("%b"), "%bhk", "%Hkv");
         out.op("rem.s32", out.s32("%hk"), "%bhk", "%Hkv");
         out.op("div.s32", out.s32("%group"), "%H", "%Hkv");
-        out.op("mul.lo.s32", out.s32("%kv_start"), "%kv_block", BackwardConfig.BLOCK_KV);
+        out.op("mul.lo.s32", out.s32("%kv_start"), "%kv_block", config.blockKv());
         out.op("add.s32", out.s32("%list_width"), "%q_tiles", 1);
         for (int kr = 0; kr < KV_SLOTS; kr++) {
             out.op("mad.lo.s32", out.s32("%kv_abs_c" + kr), "%warp", 16, "%g");
@@ -173,7 +183,8 @@ final class BackwardEmitter {
         out.op("add.u32", out.u32("%smem_v"), "%smem_k", config.kBytes());
         out.op("add.u32", out.u32("%smem_q"), "%smem_v", config.vBytes());
         out.op("add.u32", out.u32("%smem_do"), "%smem_q", 2 * config.qStageBytes());
-        out.op("add.u32", out.u32("%smem_ds"), "%smem_do", 2 * config.doStageBytes());
+        out.op("add.u32", out.u32("%smem_rows"), "%smem_do", 2 * config.doStageBytes());
+        out.op("add.u32", out.u32("%smem_ds"), "%smem_rows", 2 * config.rowStageBytes());
         out.comment("this thread's 16-byte chunks of a row of Q or K (D) and of dO or V (Dv)");
         chunkOffsets("k", config.headDim() / 8, 2 * config.headDim(), kStride);
         chunkOffsets("v", config.valueDim() / 8, 2 * config.valueDim(), vStride);
@@ -184,6 +195,16 @@ final class BackwardEmitter {
         out.op("mul.wide.s32", index, "%kv_row0", 2 * config.valueDim());
         out.op("add.s64", out.u64("%v_tile"), "%v", index);
         out.op("sub.s32", out.s32("%kv_rows_left"), "%Nkv", "%kv_start");
+        if (softmax) {
+            out.comment("the first 2 x blockQ threads copy a tile's LSE (the first half) and delta (the second), one row each");
+            String which = out.s32("%row_copy_which");
+            out.op("rem.s32", out.s32("%row_copy_i"), "%thread", config.blockQ());
+            out.op("div.s32", which, "%thread", config.blockQ());
+            out.op("setp.lt.s32", out.pred("%row_copier"), which, 2);
+            out.op("setp.eq.s32", out.pred("%row_copy_lse"), which, 0);
+            out.op("selp.b64", out.u64("%row_copy_base"), "%lse", "%delta", "%row_copy_lse");
+            out.op("mul.lo.s32", out.s32("%row_copy_soff"), "%thread", 4);
+        }
     }
 
     /** A row of {@code chunks} 16-byte chunks is copied by a power of two of lanes; those past the row copy nothing. */
@@ -208,7 +229,7 @@ final class BackwardEmitter {
      * {@code shared}; rows from {@code rowsLeft} on are zero-filled, read from the tile's first row.
      */
     private void copyRows(String chunk, int width, int rows, String global, String shared, int stride, String rowsLeft) {
-        int chunks = width / 8, lanes = lanes(chunks), rowsPerPass = BackwardConfig.THREADS / lanes;
+        int chunks = width / 8, lanes = lanes(chunks), rowsPerPass = config.threads() / lanes;
         // Threads past the row's chunks, or past the tile's rows when one pass covers more, copy nothing.
         String live = null;
         if (lanes != chunks || rowsPerPass > rows) {
@@ -234,8 +255,8 @@ final class BackwardEmitter {
 
     private void loadKeysAndValues() {
         out.blank().comment("K and V of this block's keys: loaded once, read by every query tile");
-        copyRows("k", config.headDim(), BackwardConfig.BLOCK_KV, "%k_tile", "%smem_k", kStride, "%kv_rows_left");
-        copyRows("v", config.valueDim(), BackwardConfig.BLOCK_KV, "%v_tile", "%smem_v", vStride, "%kv_rows_left");
+        copyRows("k", config.headDim(), config.blockKv(), "%k_tile", "%smem_k", kStride, "%kv_rows_left");
+        copyRows("v", config.valueDim(), config.blockKv(), "%v_tile", "%smem_v", vStride, "%kv_rows_left");
         out.op("cp.async.commit_group");
     }
 
@@ -358,6 +379,18 @@ final class BackwardEmitter {
         out.op("add.u32", out.u32("%do_dst_stage"), "%smem_do", "%do_stage_off");
         copyRows("k", config.headDim(), config.blockQ(), "%q_tile", "%q_dst_stage", kStride, "%q_rows_left");
         copyRows("v", config.valueDim(), config.blockQ(), "%do_tile", "%do_dst_stage", vStride, "%q_rows_left");
+        if (!softmax) return;
+        String row = out.s32("%row_copy_q"), inside = out.pred("%row_copy_inside"), source = out.u64("%row_copy_src");
+        out.op("add.s32", row, "%load_q", "%row_copy_i");
+        out.op("setp.lt.s32", inside, row, "%Nq");
+        out.op("add.s32", row, row, "%bh_row0");
+        out.op("mul.wide.s32", "%offset64", row, 4);
+        out.op("add.s64", source, "%row_copy_base", "%offset64");
+        out.op("selp.b64", source, source, "%row_copy_base", inside);
+        out.op("selp.u32", "%copy_bytes", 4, 0, inside);
+        out.op("mad.lo.s32", out.s32("%row_stage_off"), "%stage", config.rowStageBytes(), "%row_copy_soff");
+        out.op("add.u32", "%copy_dst", "%smem_rows", "%row_stage_off");
+        out.op("@%row_copier cp.async.ca.shared.global", "[%copy_dst]", "[" + source + "]", 4, "%copy_bytes");
     }
 
     private void queryLoop() {
@@ -415,30 +448,37 @@ final class BackwardEmitter {
         out.op("cp.async.commit_group");
     }
 
-    /** Each query slot's position, bounds, LSE and Δ (softmax), and the parts of the pattern that change with q only. */
+    /** Each query slot's LSE (base 2) and Δ (softmax), and the parts of the pattern that change with q only. */
     private void queryPositions() {
-        out.comment("query positions of this thread's columns, their LSE (base 2) and delta = rowsum(dO o)");
-        String index = "%offset64", clamped = out.s32("%q_clamped"), last = out.s32("%q_last");
-        out.op("sub.s32", last, "%Nq", 1);
-        for (int qc = 0; qc < qSlots; qc++) {
-            String rel = out.s32("%q_rel_r" + qc);
-            out.op("mad.lo.s32", rel, "%t", 2, "%q_start");
-            out.op("add.s32", rel, rel, 8 * (qc / 2) + qc % 2);
-            out.op("add.s32", out.s32("%q_abs_r" + qc), rel, "%query_offset");
-            out.op("setp.lt.s32", out.pred("%q_ok_r" + qc), rel, "%Nq");
-            if (!softmax) continue;
-            out.op("min.s32", clamped, rel, last);
-            out.op("add.s32", clamped, clamped, "%bh_row0");
-            out.op("mul.wide.s32", index, clamped, 4);
-            out.op("add.s64", out.u64("%row_addr"), "%lse", index);
-            out.op("ld.global.nc.f32", out.f32("%lse2_r" + qc), "[%row_addr]");
-            out.op("mul.f32", "%lse2_r" + qc, "%lse2_r" + qc, FlashEmitter.LOG2E);
-            out.op("add.s64", "%row_addr", "%delta", index);
-            out.op("ld.global.nc.f32", out.f32("%delta_r" + qc), "[%row_addr]");
+        if (softmax) {
+            out.comment("the tile's LSE (base 2) and delta = rowsum(dO o) of this thread's query columns, from shared memory");
+            out.op("mad.lo.s32", out.s32("%rows_stage"), "%stage", config.rowStageBytes(), "%smem_rows");
+            out.op("mad.lo.s32", "%rows_stage", "%t", 8, "%rows_stage");
+            for (int nt = 0; nt < qTiles; nt++) {
+                String lo = out.f32("%lse2_r" + 2 * nt), hi = out.f32("%lse2_r" + (2 * nt + 1));
+                out.op("ld.shared.v2.f32", "{" + lo + ", " + hi + "}", "[%rows_stage+" + 32 * nt + "]");
+                out.op("mul.f32", lo, lo, FlashEmitter.LOG2E);
+                out.op("mul.f32", hi, hi, FlashEmitter.LOG2E);
+                out.op("ld.shared.v2.f32", "{" + out.f32("%delta_r" + 2 * nt) + ", " + out.f32("%delta_r" + (2 * nt + 1)) + "}",
+                        "[%rows_stage+" + (4 * config.blockQ() + 32 * nt) + "]");
+            }
         }
+        if (positionsEverywhere) positions();
         for (ProgramRenderer program : programs()) {
             if (program == mask) continue;
             for (int qc = 0; qc < qSlots; qc++) program.emit(Level.ROW, qc, 0);
+        }
+    }
+
+    /** The query position of each slot, relative (for Nq) and absolute (for the pattern), and whether it is inside Nq. */
+    private void positions() {
+        out.comment("query positions of this thread's columns");
+        out.op("mad.lo.s32", out.s32("%q_lane"), "%t", 2, "%q_start");
+        for (int qc = 0; qc < qSlots; qc++) {
+            String rel = out.s32("%q_rel_r" + qc);
+            out.op("add.s32", rel, "%q_lane", 8 * (qc / 2) + qc % 2);
+            out.op("add.s32", out.s32("%q_abs_r" + qc), rel, "%query_offset");
+            out.op("setp.lt.s32", out.pred("%q_ok_r" + qc), rel, "%Nq");
         }
     }
 
@@ -510,6 +550,7 @@ final class BackwardEmitter {
         }
         partialOnly(() -> {
             out.comment("PARTIAL tile: mask " + Printer.expr(lowered.pattern().visibility()) + ", queries past Nq, keys past Nkv");
+            if (!positionsEverywhere) positions();
             for (int qc = 0; qc < qSlots; qc++) mask.emit(Level.ROW, qc, 0);
             for (int kr = 0; kr < KV_SLOTS; kr++) out.op("setp.lt.s32", out.pred("%kv_ok_c" + kr), "%kv_abs_c" + kr, "%Nkv");
             for (int qc = 0; qc < qSlots; qc++) {
@@ -762,7 +803,7 @@ final class BackwardEmitter {
      */
     private void queryGradients() {
         out.op("bar.sync", 0);
-        int blocks = config.blockQ() / 16, parts = BackwardConfig.WARPS / blocks, chunks = config.headDim() / 16;
+        int blocks = config.blockQ() / 16, parts = config.warps() / blocks, chunks = config.headDim() / 16;
         int perPart = (chunks + parts - 1) / parts;
         out.comment("dQ = dx K: this warp's 16 queries against the block's 64 keys, " + (parts == 1 ? "all" : "its part") + " of the head dim");
         String address = out.u32("%frag_addr");
@@ -777,7 +818,7 @@ final class BackwardEmitter {
                 out.op("setp.ne.s32", out.pred("%other_part"), "%dq_part", part);
                 out.op("@%other_part bra.uni", skip);
             }
-            for (int kk = 0; kk < BackwardConfig.BLOCK_KV / 16; kk++) {
+            for (int kk = 0; kk < config.blockKv() / 16; kk++) {
                 out.op("add.u32", address, "%lane_ds_at", kk * 16 * dsStride);
                 out.op("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16", "{" + String.join(", ", a) + "}", "[" + address + "]");
                 for (int dp = from; dp < to; dp++) {
@@ -801,11 +842,11 @@ final class BackwardEmitter {
                 out.op("mad.lo.s32", row, "%t", 2, row);
                 out.op("mul.wide.s32", "%offset64", row, 4);
                 out.op("add.s64", rowAddress, "%dq_head", "%offset64");
-                for (int dt = 2 * from; dt < 2 * to; dt++) {
-                    for (int c = 0; c < 2; c++) {
-                        out.op("@" + inside + " red.global.add.f32", "[" + rowAddress + "+" + (dt * 8 + c) * 4 + "]", dq(dt, 2 * half + c));
-                    }
-                }
+                // One branch around the row's adds: a predicate on each would cost ptxas a branch apiece.
+                String outside = out.newLabel("dq_row_outside");
+                out.op("@!" + inside + " bra", outside);
+                for (int dt = 2 * from; dt < 2 * to; dt++) addPair(rowAddress, dt * 8 * 4, dq(dt, 2 * half), dq(dt, 2 * half + 1));
+                out.label(outside);
             }
             out.label(skip);
         }
@@ -819,19 +860,30 @@ final class BackwardEmitter {
             out.op("setp.lt.s32", inside, "%kv_abs_c" + half, "%Nkv");
             out.op("add.s32", row, "%kv_row0", "%kv_abs_c" + half);
             out.op("sub.s32", row, row, "%kv_start");
-            store(row, inside, address, "%dk", config.headDim(), BackwardEmitter::dk, half);
-            store(row, inside, address, "%dv", config.valueDim(), BackwardEmitter::dv, half);
+            String outside = out.newLabel("kv_row_outside");
+            out.op("@!" + inside + " bra", outside);
+            store(row, address, "%dk", config.headDim(), BackwardEmitter::dk, half);
+            store(row, address, "%dv", config.valueDim(), BackwardEmitter::dv, half);
+            out.label(outside);
         }
     }
 
-    private void store(String row, String inside, String address, String base, int width, BiFunction<Integer, Integer, String> acc, int half) {
+    private void store(String row, String address, String base, int width, BiFunction<Integer, Integer, String> acc, int half) {
         String element = out.s32("%grad_element");
         out.op("mul.lo.s32", element, row, width);
         out.op("mad.lo.s32", element, "%t", 2, element);
         out.op("mul.wide.s32", "%offset64", element, 4);
         out.op("add.s64", address, base, "%offset64");
-        for (int dt = 0; dt < width / 8; dt++) {
-            for (int c = 0; c < 2; c++) out.op("@" + inside + " red.global.add.f32", "[" + address + "+" + (dt * 8 + c) * 4 + "]", acc.apply(dt, 2 * half + c));
+        for (int dt = 0; dt < width / 8; dt++) addPair(address, dt * 8 * 4, acc.apply(dt, 2 * half), acc.apply(dt, 2 * half + 1));
+    }
+
+    /** Adds two adjacent floats at {@code address + offset}: one vector reduction on sm_90, two scalar ones before. */
+    private void addPair(String address, int offset, String first, String second) {
+        if (config.sm() >= 90) {
+            out.op("red.global.add.v2.f32", "[" + address + "+" + offset + "]", "{" + first + ", " + second + "}");
+        } else {
+            out.op("red.global.add.f32", "[" + address + "+" + offset + "]", first);
+            out.op("red.global.add.f32", "[" + address + "+" + (offset + 4) + "]", second);
         }
     }
 }

@@ -24,7 +24,8 @@ public record BackwardModule(String text, BackwardConfig config, boolean hasDelt
         boolean rows = BackwardRowsEmitter.hasRowSites(backward);
         StringBuilder text = new StringBuilder();
         text.append("//\n// attnc ").append(backward.forward().name()).append(": backward, ").append(config.tag()).append("\n");
-        text.append("//\n.version 8.0\n.target sm_").append(config.sm()).append("\n.address_size 64\n\n");
+        // Vector reductions (red.global.add.v2.f32) need PTX 8.1 and sm_90.
+        text.append("//\n.version ").append(config.sm() >= 90 ? "8.1" : "8.0").append("\n.target sm_").append(config.sm()).append("\n.address_size 64\n\n");
         text.append("// dynamic shared memory: ").append(config.sharedBytes()).append(" bytes per block\n");
         text.append(".extern .shared .align 16 .b8 attnc_smem[];\n\n");
         text.append(BackwardEmitter.render(backward, config));
