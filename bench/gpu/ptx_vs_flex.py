@@ -68,7 +68,7 @@ class Ours:
         self.lse = torch.empty(B, H, N, device="cuda", dtype=torch.float32)
         self.tiles = torch.zeros(sb * sh * self.qb * (self.kt + 1), device="cuda", dtype=torch.int32)
         self.grid = (self.qb, B * H, 1)
-        vals = {"p_q": q, "p_k": k, "p_v": v, "p_out": self.out, "p_lse": self.lse, "p_tiles": self.tiles,
+        vals = {"p_q": q, "p_k": k, "p_v": v, "p_out": self.out, "p_lse": self.lse, "p_pre_out": None, "p_tiles": self.tiles,
                 "p_B": B, "p_H": H, "p_Hkv": k.shape[1], "p_Nq": N, "p_Nkv": N, "p_query_offset": 0, "p_kv_tiles": self.kt,
                 "p_slots_h": sh, "p_slot_stride_b": sh if sb > 1 else 0, "p_slot_stride_h": 1 if sh > 1 else 0,
                 "p_param_window": WINDOW}
@@ -76,7 +76,7 @@ class Ours:
         args = []
         for ty, name in m["params"]:
             x = vals[name]
-            if ty == ".u64": args.append(np.uint64(x.data_ptr()))
+            if ty == ".u64": args.append(np.uint64(0 if x is None else x.data_ptr()))
             elif ty == ".f32": args.append(np.float32(x))
             else: args.append(np.int32(x))
         self.args = tuple(args)

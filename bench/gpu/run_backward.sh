@@ -9,7 +9,8 @@ java=("$d/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-acces
 mkdir -p "$out"
 CHECK=${CHECK:-"examples/causal.attn examples/dense.attn examples/document.attn examples/softcap.attn examples/alibi.attn
   examples/sliding_window.attn examples/softmax_sink.attn examples/sigmoid_attention.attn examples/t5_bias.attn examples/temperature.attn
-  examples/per_head.attn examples/padding.attn examples/additive_bias.attn examples/decayed_linear.attn"}
+  examples/per_head.attn examples/padding.attn examples/additive_bias.attn examples/decayed_linear.attn examples/gated.attn
+  examples/headwise_gate.attn"}
 echo "== check"
 timeout ${CHECK_S:-240} "${java[@]}" attnc.bench.gpu.BackwardCheck check $CHECK > "$out/check.log" 2>&1; rc=$?; echo "rc $rc" >> "$out/check.log"
 grep -vE "^\s+at " "$out/check.log" | head -70

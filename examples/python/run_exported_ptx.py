@@ -69,7 +69,7 @@ class ExportedKernel:
         out = torch.full((B, H, Nq, v.shape[-1]), float("nan"), device="cuda", dtype=torch.bfloat16)
         lse = torch.empty(B, H, Nq, device="cuda", dtype=torch.float32) if self.k["writes_lse"] else None
         tiles = torch.zeros(slots_b * slots_h * query_blocks * (kv_tiles + 1), device="cuda", dtype=torch.int32)
-        values = {"p_q": q, "p_k": k, "p_v": v, "p_out": out, "p_lse": lse, "p_tiles": tiles,
+        values = {"p_q": q, "p_k": k, "p_v": v, "p_out": out, "p_lse": lse, "p_pre_out": None, "p_tiles": tiles,
                   "p_B": B, "p_H": H, "p_Hkv": Hkv, "p_Nq": Nq, "p_Nkv": Nkv, "p_query_offset": Nkv - Nq,
                   "p_kv_tiles": kv_tiles, "p_slots_h": slots_h, "p_slot_stride_b": slots_h if slots_b > 1 else 0,
                   "p_slot_stride_h": 1 if slots_h > 1 else 0}

@@ -35,8 +35,16 @@ public final class GpuAttention {
         this.classifier = module.classifies() ? device.modules().function(module.text(), PtxModule.CLASSIFY_ENTRY) : null;
     }
 
-    /** Device tensors of one launch; lse may be null, inputs by name. */
-    public record Tensors(DeviceTensor q, DeviceTensor k, DeviceTensor v, DeviceTensor out, DeviceTensor lse, Map<String, DeviceTensor> inputs) {}
+    /**
+     * Device tensors of one launch; lse may be null, inputs by name; {@code preOutput} (fp32
+     * [B, H, Nq, Dv]) receives o before the output transform where there is one and it is not null.
+     */
+    public record Tensors(DeviceTensor q, DeviceTensor k, DeviceTensor v, DeviceTensor out, DeviceTensor lse, DeviceTensor preOutput,
+                          Map<String, DeviceTensor> inputs) {
+        public Tensors(DeviceTensor q, DeviceTensor k, DeviceTensor v, DeviceTensor out, DeviceTensor lse, Map<String, DeviceTensor> inputs) {
+            this(q, k, v, out, lse, null, inputs);
+        }
+    }
 
     public TilePlan plan(Binding binding) {
         return TilePlan.of(module, binding.size("B"), binding.size("H"), binding.size("Nq"), binding.size("Nkv"));
@@ -87,9 +95,21 @@ public final class GpuAttention {
 
     private GpuFunction.Args args(Binding binding, Tensors t, DeviceTensor tiles) {
         TilePlan plan = plan(binding);
-        GpuFunction.Args args = new GpuFunction.Args().pointer(t.q()).pointer(t.k()).pointer(t.v()).pointer(t.out()).pointer(t.lse()).pointer(tiles);
         KernelConfig c = module.config();
         Signature signature = Signature.of(pattern.pattern(), c);
+        GpuFunction.Args args = new GpuFunction.Args();
+        for (String tensor : signature.tensors()) {
+            args.pointer(switch (tensor) {
+                case "q" -> t.q();
+                case "k" -> t.k();
+                case "v" -> t.v();
+                case "out" -> t.out();
+                case "lse" -> t.lse();
+                case "pre_out" -> t.preOutput();
+                case "tiles" -> tiles;
+                default -> throw new IllegalStateException("no tensor " + tensor + " in a forward launch");
+            });
+        }
         if (!signature.tensorMaps().isEmpty()) {
             int b = binding.size("B"), h = binding.size("H"), hkv = binding.size("Hkv"), nq = binding.size("Nq"), nkv = binding.size("Nkv");
             args.bytes(rows(t.q(), c.headDim(), nq, b * h, c.blockM()));

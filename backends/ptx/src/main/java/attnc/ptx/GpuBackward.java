@@ -32,10 +32,11 @@ public final class GpuBackward {
     }
 
     /**
-     * Device tensors of one launch by parameter name: q, k, v, dout (input precision), out and lse
-     * of the forward (fp32; out only for softmax), the pattern's inputs as {@code in_<name>}, the
+     * Device tensors of one launch by parameter name: q, k, v, dout (input precision), out, lse and
+     * pre_out of the forward (fp32; out for softmax, pre_out where the output is transformed), the pattern's inputs as {@code in_<name>}, the
      * gradients dq, dk, dv and {@code grad_<name>} (fp32, zeroed by {@link #launch}), and the
-     * scratch {@code delta} [B, H, Nq], {@code row_grads} [ROW_SUMS, B, H, Nq] and {@code tiles}.
+     * scratch {@code delta} [B, H, Nq], {@code row_grads} [ROW_SUMS, B, H, Nq], {@code tiles} and,
+     * with an output transform, {@code dout_eff} (dO after the transform, input precision).
      */
     public record Tensors(Map<String, DeviceTensor> byName) {
         public DeviceTensor get(String name) { return byName.get(name); }
@@ -60,10 +61,16 @@ public final class GpuBackward {
         int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), rowsAll = b * h * nq;
         if (delta != null) {
             GpuFunction.Args args = tensors(new GpuFunction.Args(), module.deltaSignature(), t).s32(rowsAll);
+            if (module.transformsOutput()) {
+                args.s32(b).s32(h).s32(binding.size("Hkv")).s32(nq).s32(binding.size("Nkv")).s32(binding.queryOffset());
+                args = GpuAttention.symbolicSizesAndParams(args, module.deltaSignature(), binding);
+            }
             delta.launch(new int[] {ceilDiv(rowsAll, BackwardModule.DELTA_ROWS_PER_BLOCK), 1, 1}, new int[] {BackwardModule.ROW_THREADS, 1, 1}, 0, args);
         }
         BackwardTilePlan plan = plan(binding);
-        GpuFunction.Args args = tensors(new GpuFunction.Args(), module.signature(), t);
+        // With an output transform, the main kernel reads dO after it (dout_eff), not dOut.
+        GpuFunction.Args args = tensors(new GpuFunction.Args(), module.signature(),
+                module.transformsOutput() ? new Tensors(withAlias(t.byName(), "dout", "dout_eff")) : t);
         args.s32(b).s32(h).s32(binding.size("Hkv")).s32(nq).s32(binding.size("Nkv")).s32(binding.queryOffset())
                 .s32(plan.qTiles()).s32(plan.kvTiles()).s32(plan.slotStrideB()).s32(plan.slotStrideH());
         main.launch(new int[] {plan.kvTiles(), b * binding.size("Hkv"), 1}, new int[] {module.config().threads(), 1, 1}, module.config().sharedBytes(),
@@ -73,6 +80,12 @@ public final class GpuBackward {
             rows.launch(new int[] {ceilDiv(rowsAll, BackwardModule.ROW_THREADS), 1, 1}, new int[] {BackwardModule.ROW_THREADS, 1, 1}, 0,
                     GpuAttention.symbolicSizesAndParams(rowArgs, module.rowsSignature(), binding));
         }
+    }
+
+    private static Map<String, DeviceTensor> withAlias(Map<String, DeviceTensor> byName, String name, String from) {
+        Map<String, DeviceTensor> aliased = new HashMap<>(byName);
+        aliased.put(name, byName.get(from));
+        return aliased;
     }
 
     /** Whether the kernels add into the tensor (atomically), so that it starts at zero. */
@@ -98,6 +111,7 @@ public final class GpuBackward {
         outputs.put("row_grads", DeviceTensor.allocate(device, DType.FLOAT32, BackwardModule.ROW_SUMS, b, h, nq));
         outputs.put("tiles", DeviceTensor.allocate(device, DType.INT32, plan(binding).listLength()));
         for (String input : backward.inputs()) outputs.put("grad_" + input, DeviceTensor.allocate(device, DType.FLOAT32, inputShapes.get(input)));
+        if (module.transformsOutput()) outputs.put("dout_eff", DeviceTensor.allocate(device, module.config().dtype(), b, h, nq, binding.size("Dv")));
         return outputs;
     }
 

@@ -133,6 +133,7 @@ final class PtxExport {
         meaning.put("p_v", "values, bfloat16 [B, Hkv, Nkv, Dv], contiguous");
         meaning.put("p_out", "output, bfloat16 [B, H, Nq, Dv]; rows with no visible key are 0");
         meaning.put("p_lse", "log-sum-exp of the scores, float32 [B, H, Nq] (natural log; -inf for empty rows); 0 to skip; unused without softmax");
+        meaning.put("p_pre_out", "o before the output transform, float32 [B, H, Nq, Dv], kept for a backward pass; 0 to skip");
         meaning.put("p_tiles", "int32 tile lists, see tile_list");
         for (String t : signature.tensorMaps()) meaning.put("p_tmap_" + t, "tensor map of " + t + ", see this variant's tensor_maps");
         for (Input input : pattern.inputs()) {

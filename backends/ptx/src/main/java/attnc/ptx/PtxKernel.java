@@ -60,22 +60,19 @@ final class PtxKernel implements Kernel {
             launch.device.synchronize();
             GpuAttention.Tensors t = launch.tensors;
             return new Result(t.out().readFloats(), t.lse() == null ? null : t.lse().readFloats(), new int[] {
-                    launch.binding.size("B"), launch.binding.size("H"), launch.binding.size("Nq"), launch.binding.size("Dv")});
+                    launch.binding.size("B"), launch.binding.size("H"), launch.binding.size("Nq"), launch.binding.size("Dv")},
+                    t.preOutput() == null ? null : t.preOutput().readFloats());
         }
     }
 
     /**
      * The gradients on the device (FlashAttention-2's backward, {@link GpuBackward}): Q, K, V and
      * dOut in bf16 (fp16 when Q is), the forward's fp32 output and LSE; every gradient is fp32.
-     * Refused before any device work: patterns with an output transform (the kernels do not take
-     * the forward's pre-transform output yet) and head dims beyond 128.
+     * Head dims beyond 128 are refused before any device work. Patterns with an output transform
+     * need the forward's {@link Result#preOutput}, which this backend's forward keeps.
      */
     @Override
     public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted) {
-        if (BackwardLaunch.needsPreOutput(pattern)) {
-            throw new UnsupportedOperationException("the GPU backward does not take patterns with an output transform yet ('" + pattern.name()
-                    + "' has output: " + attnc.ir.Printer.expr(pattern.output()) + "); the JVM and reference backends do");
-        }
         BackwardLaunch checked = BackwardLaunch.of(pattern, problem, forward, dOut, wanted);
         Binding binding = checked.binding();
         int headDim = binding.size("D"), valueDim = binding.size("Dv");
@@ -101,6 +98,10 @@ final class PtxKernel implements Kernel {
                 byName.put("out", DeviceTensor.upload(device, Tensor.ofFloats(DType.FLOAT32, outShape, forward.out()), DType.FLOAT32));
                 byName.put("lse", DeviceTensor.upload(device, Tensor.ofFloats(DType.FLOAT32, new int[] {outShape[0], outShape[1], outShape[2]},
                         forward.lse()), DType.FLOAT32));
+            }
+            if (forward.preOutput() != null) {
+                int[] outShape = {binding.size("B"), binding.size("H"), binding.size("Nq"), valueDim};
+                byName.put("pre_out", DeviceTensor.upload(device, Tensor.ofFloats(DType.FLOAT32, outShape, forward.preOutput()), DType.FLOAT32));
             }
             for (Input input : pattern.inputs()) {
                 byName.put("in_" + input.name(), DeviceTensor.upload(device, problem.inputs().get(input.name()), input.dtype()));
@@ -171,7 +172,10 @@ final class PtxKernel implements Kernel {
                 for (Input input : pattern.inputs()) {
                     inputs.put(input.name(), own(DeviceTensor.upload(device, problem.inputs().get(input.name()), input.dtype())));
                 }
-                tensors = new GpuAttention.Tensors(q, k, v, out, lse, inputs);
+                // o before the output transform, which the backward reads: one more fp32 store of the output's size.
+                DeviceTensor preOutput = lowered.identityOutput() ? null : own(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, dv));
+                if (preOutput != null) preOutput.fill(0xFF);
+                tensors = new GpuAttention.Tensors(q, k, v, out, lse, preOutput, inputs);
                 tiles = own(gpu.plan(binding).allocate(device));
                 gpu.prepareTiles(binding, tensors, tiles, problem.inputs());
             } catch (RuntimeException e) {

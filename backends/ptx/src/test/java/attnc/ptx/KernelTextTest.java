@@ -58,7 +58,10 @@ class KernelTextTest {
     void outputsInTheInputPrecisionArePackedPairs() throws Exception {
         Pattern pattern = Frontend.compile("t", "input gate: float32[H]\nmask: q >= kv\noutput: o * sigmoid(gate[h])");
         String text = PtxModule.render(LowerPattern.lower(pattern), KernelConfig.of(90, DType.BFLOAT16, 64, 64).withOutput(DType.BFLOAT16)).text();
-        assertTrue(text.contains("st.global.b32") && !text.contains("st.global.v2.f32"), "bf16 pairs, no fp32 stores");
+        // The only fp32 stores are of o before the transform, for the backward, and only where the caller asks for it.
+        assertTrue(text.contains("st.global.b32") && text.lines().filter(l -> l.contains("st.global.v2.f32")).allMatch(l -> l.contains("%pre_addr")),
+                "bf16 pairs; fp32 stores only of o before the transform");
+        assertTrue(text.contains("@!%pre_present bra.uni"), "o is kept only where pre_out is not null");
         PtxAssemblesTest.assemble(text, 90);
     }
 

@@ -5,12 +5,13 @@ import attnc.lower.LoweredNorm;
 
 /**
  * One pattern's backward as a PTX module for one {@link BackwardConfig}: the main kernel and,
- * where the pattern needs them, the kernels over rows before it (Δ, softmax) and after it (the
+ * where the pattern needs them, the kernels over rows before it (Δ for softmax; dO through the
+ * output transform, {@code transformsOutput}, which the main kernel then reads) and after it (the
  * gradients of inputs the scale or the norm's value read). Like {@link PtxModule}, the text
  * depends only on the pattern and the config.
  */
-public record BackwardModule(String text, BackwardConfig config, boolean hasDelta, boolean hasRows, Signature signature, Signature deltaSignature,
-                             Signature rowsSignature) {
+public record BackwardModule(String text, BackwardConfig config, boolean hasDelta, boolean hasRows, boolean transformsOutput, Signature signature,
+                             Signature deltaSignature, Signature rowsSignature) {
     public static final String BACKWARD_ENTRY = BackwardEmitter.ENTRY;
     public static final String DELTA_ENTRY = BackwardRowsEmitter.DELTA_ENTRY;
     public static final String ROWS_ENTRY = BackwardRowsEmitter.ROWS_ENTRY;
@@ -20,7 +21,8 @@ public record BackwardModule(String text, BackwardConfig config, boolean hasDelt
     public static final int ROW_SUMS = 2;
 
     public static BackwardModule render(LoweredBackward backward, BackwardConfig config) {
-        boolean delta = backward.forward().norm() instanceof LoweredNorm.Softmax;
+        boolean transform = !backward.forward().identityOutput();
+        boolean delta = backward.forward().norm() instanceof LoweredNorm.Softmax || transform;
         boolean rows = BackwardRowsEmitter.hasRowSites(backward);
         StringBuilder text = new StringBuilder();
         text.append("//\n// attnc ").append(backward.forward().name()).append(": backward, ").append(config.tag()).append("\n");
@@ -29,9 +31,9 @@ public record BackwardModule(String text, BackwardConfig config, boolean hasDelt
         text.append("// dynamic shared memory: ").append(config.sharedBytes()).append(" bytes per block\n");
         text.append(".extern .shared .align 16 .b8 attnc_smem[];\n\n");
         text.append(BackwardEmitter.render(backward, config));
-        if (delta) text.append("\n").append(BackwardRowsEmitter.delta(config));
+        if (delta) text.append("\n").append(BackwardRowsEmitter.delta(backward, config));
         if (rows) text.append("\n").append(BackwardRowsEmitter.rows(backward, config));
-        return new BackwardModule(text.toString(), config, delta, rows, BackwardEmitter.signature(backward), BackwardRowsEmitter.deltaSignature(),
-                BackwardRowsEmitter.rowsSignature(backward));
+        return new BackwardModule(text.toString(), config, delta, rows, transform, BackwardEmitter.signature(backward),
+                BackwardRowsEmitter.deltaSignature(backward), BackwardRowsEmitter.rowsSignature(backward));
     }
 }

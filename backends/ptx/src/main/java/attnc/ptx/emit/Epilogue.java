@@ -87,10 +87,25 @@ final class Epilogue {
         out.op("selp.f32", lse, FlashEmitter.NEG_INF, lse, empty);
     }
 
+    /** o of row r before the output transform, fp32, when the caller passed somewhere to keep it (the backward needs it). */
+    private void storePreOutput(int r, String rowIndex) {
+        String address = out.u64("%pre_addr"), column = out.u64("%pre_col"), skip = out.newLabel("no_pre_output");
+        out.op("@!%pre_present bra.uni", skip);
+        out.op("mul.wide.s32", address, rowIndex, config.valueDim() * 4);
+        out.op("add.s64", address, "%pre_out", address);
+        out.op("mul.wide.s32", column, "%t", 8);
+        out.op("add.s64", address, address, column);
+        for (int c = 0; c < valueCols; c += 2) {
+            out.op("st.global.v2.f32", "[" + address + "+" + (c / 2) * 32 + "]", "{%o_norm_r" + r + "_c" + c + ", %o_norm_r" + r + "_c" + (c + 1) + "}");
+        }
+        out.label(skip);
+    }
+
     private void store(boolean softmax) {
         out.comment("store rows inside Nq: out[b, h, q, d] " + config.output() + (softmax ? ", lse[b, h, q] from the first thread of each quad" : ""));
         String rowIndex = out.s32("%out_row"), address = out.u64("%out_addr"), inside = out.pred("%row_inside");
         String lsePresent = out.pred("%lse_present"), lseWriter = out.pred("%lse_writer");
+        if (!lowered.identityOutput()) out.op("setp.ne.u64", out.pred("%pre_present"), "%pre_out", 0);
         if (softmax) {
             out.op("setp.ne.u64", lsePresent, "%lse", 0);
             out.op("setp.eq.s32", lseWriter, "%t", 0);
@@ -108,6 +123,7 @@ final class Epilogue {
                 out.op("add.s64", lseAddress, "%lse", lseAddress);
                 out.op("@" + lseWriter + " st.global.f32", "[" + lseAddress + "]", "%lse_r" + r);
             }
+            if (!lowered.identityOutput()) storePreOutput(r, rowIndex);
             int elementBytes = config.output().bytes();
             out.op("mul.wide.s32", address, rowIndex, config.valueDim() * elementBytes);
             out.op("add.s64", address, "%out", address);

@@ -13,7 +13,7 @@ import java.util.TreeSet;
 
 /**
  * The parameter list that every kernel of a pattern's launch shares, in order: tensors (for the
- * forward q, k, v, out, lse, the tile list), tensor maps (the wgmma path), the pattern's inputs,
+ * forward q, k, v, out, lse, pre_out where the output is transformed, the tile list), tensor maps (the wgmma path), the pattern's inputs,
  * the launch sizes, the symbolic sizes of inputs, and the pattern's params. The Java launcher and
  * the exported manifest both follow it. The backward's kernels have their own tensors and sizes
  * ({@link BackwardEmitter#signature}).
@@ -21,6 +21,11 @@ import java.util.TreeSet;
 public record Signature(List<String> tensors, List<String> tensorMaps, List<String> inputs, List<String> sizes, List<String> extraSizes,
                         List<Param> params) {
     public static final List<String> TENSORS = List.of("q", "k", "v", "out", "lse", "tiles");
+    /**
+     * A pattern with an output transform also takes {@code pre_out}: where to keep o, the
+     * normalised sum before the transform (fp32 [B, H, Nq, Dv], for the backward), or null.
+     */
+    public static final List<String> WITH_PRE_OUTPUT = List.of("q", "k", "v", "out", "lse", "pre_out", "tiles");
     /** The PTX type of a tensor-map parameter: a 128-byte CUtensorMap passed by value, 64-byte aligned. */
     public static final String TENSOR_MAP = ".tensormap";
     public static final List<String> SIZES = List.of("B", "H", "Hkv", "Nq", "Nkv", "query_offset", "kv_tiles", "slots_h", "slot_stride_b", "slot_stride_h");
@@ -41,7 +46,8 @@ public record Signature(List<String> tensors, List<String> tensorMaps, List<Stri
                 });
             }
         }
-        return new Signature(TENSORS, List.of(), pattern.inputs().stream().map(Input::name).toList(), SIZES, List.copyOf(extra), pattern.params());
+        List<String> tensors = pattern.output() instanceof attnc.ir.Expr.OutputRef ? TENSORS : WITH_PRE_OUTPUT;
+        return new Signature(tensors, List.of(), pattern.inputs().stream().map(Input::name).toList(), SIZES, List.copyOf(extra), pattern.params());
     }
 
     public Signature withTensorMaps(List<String> maps) { return new Signature(tensors, maps, inputs, sizes, extraSizes, params); }
