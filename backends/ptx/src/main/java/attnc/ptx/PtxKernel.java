@@ -82,7 +82,7 @@ final class PtxKernel implements Kernel {
         }
         Device device = Device.get(0);
         DType dtype = problem.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
-        BackwardConfig config = BackwardConfig.of(device.sm() >= 90 ? 90 : 80, dtype, headDim, valueDim);
+        BackwardConfig config = TuningSpace.applyBackward(BackwardConfig.of(device.sm() >= 90 ? 90 : 80, dtype, headDim, valueDim), tuning);
         LoweredBackward lb = loweredBackward();
         GpuBackward gpu = backwards.computeIfAbsent(config, c -> new GpuBackward(device, lb, BackwardModule.render(lb, c)));
         Map<String, int[]> inputShapes = new LinkedHashMap<>();

@@ -3,6 +3,7 @@ package attnc.ptx;
 import attnc.ir.DType;
 import attnc.launch.Binding;
 import attnc.lower.LoweredPattern;
+import attnc.ptx.emit.BackwardConfig;
 import attnc.ptx.emit.KernelConfig;
 import attnc.ptx.emit.Schedule;
 import attnc.run.TuningConfig;
@@ -77,12 +78,22 @@ final class TuningSpace {
     }
 
     static final String SCHEDULE = "schedule", FMA_EXP = "fma_exp", GROUPS = "consumer_groups";
+    /** The backward's tiling: query rows a tile (32, 64) and warps a block (4, 8: 64 or 128 keys). */
+    static final String BACKWARD_BLOCK_Q = "backward_block_q", BACKWARD_WARPS = "backward_warps";
+
+    /** {@code base} with the backward knobs a configuration sets. */
+    static BackwardConfig applyBackward(BackwardConfig base, TuningConfig knobs) {
+        check(knobs);
+        return new BackwardConfig(base.sm(), base.dtype(), base.headDim(), base.valueDim(), knobs.get(BACKWARD_BLOCK_Q, base.blockQ()),
+                knobs.get(BACKWARD_WARPS, base.warps()));
+    }
 
     /** Refuses knobs this space does not have, or a schedule that does not exist. */
     static void check(TuningConfig knobs) {
         for (String name : knobs.knobs().keySet()) {
-            if (!List.of("warps", "m_tiles", "block_n", "stages", SCHEDULE, FMA_EXP, GROUPS).contains(name)) {
-                throw new IllegalArgumentException("unknown PTX tuning knob '" + name + "'; expected warps, m_tiles, block_n, stages, schedule, fma_exp, consumer_groups");
+            if (!List.of("warps", "m_tiles", "block_n", "stages", SCHEDULE, FMA_EXP, GROUPS, BACKWARD_BLOCK_Q, BACKWARD_WARPS).contains(name)) {
+                throw new IllegalArgumentException("unknown PTX tuning knob '" + name + "'; expected warps, m_tiles, block_n, stages, schedule, fma_exp, "
+                        + "consumer_groups, " + BACKWARD_BLOCK_Q + ", " + BACKWARD_WARPS);
             }
         }
         int ordinal = knobs.get(SCHEDULE, 0);

@@ -29,6 +29,7 @@ import attnc.ptx.emit.PtxModule;
 import attnc.reference.ReferenceBackend;
 import attnc.reference.ReferenceBackward;
 import attnc.run.Kernel;
+import attnc.run.TuningConfig;
 import attnc.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,6 +55,16 @@ public final class BackwardCheck {
      * significant bits, 4e-3 relative each) and dS is a difference of such products, so ~1e-2.
      */
     private static final double TOLERANCE = 2e-2;
+
+    /** The default tiling and the others {@code time} measures: each is checked before it can become a default. */
+    private static final Map<String, TuningConfig> TILINGS = new LinkedHashMap<>();
+
+    static {
+        TILINGS.put("default q32/w4", new TuningConfig(Map.of()));
+        for (int[] t : new int[][] {{64, 4}, {32, 8}, {64, 8}}) {
+            TILINGS.put("q" + t[0] + "/w" + t[1], new TuningConfig(Map.of("backward_block_q", t[0], "backward_warps", t[1])));
+        }
+    }
 
     private BackwardCheck() {}
 
@@ -106,19 +117,24 @@ public final class BackwardCheck {
                     System.out.println("skip " + label + ": " + e.getMessage());
                     continue;
                 }
-                try (Kernel kernel = new PtxBackend().compile(pattern)) {
-                    Tensor dOut = Tensor.random(dtype, new int[] {c[0], c[1], c[3], c[5]}, random);
-                    ReferenceBackward.Exact want = ReferenceBackward.run(pattern, problem, exactForward, dOut, Wrt.all(pattern));
-                    StringBuilder line = new StringBuilder();
-                    boolean ok = compare("exact forward:", kernel.backward(problem, exactForward, dOut), want, true, line, worst, "");
-                    ok &= compare("; PTX forward:", kernel.backward(problem, kernel.forward(problem), dOut), want, false, line, worst, " (PTX forward)");
-                    if (ok) passed++;
-                    else failures++;
-                    System.out.println((ok ? "ok   " : "FAIL ") + label + ": " + line);
-                } catch (RuntimeException e) {
-                    failures++;
-                    System.out.printf("FAIL %s: %s%n", label, e);
-                    if (failures < 3) e.printStackTrace(System.out);
+                Tensor dOut = Tensor.random(dtype, new int[] {c[0], c[1], c[3], c[5]}, random);
+                ReferenceBackward.Exact want = ReferenceBackward.run(pattern, problem, exactForward, dOut, Wrt.all(pattern));
+                for (Map.Entry<String, TuningConfig> tiling : TILINGS.entrySet()) {
+                    boolean standard = tiling.getValue().knobs().isEmpty();
+                    if (small && !standard) continue;
+                    try (Kernel kernel = new PtxBackend().compile(pattern, tiling.getValue())) {
+                        StringBuilder line = new StringBuilder();
+                        boolean ok = compare("exact forward:", kernel.backward(problem, exactForward, dOut), want, true, line, worst, "");
+                        // The PTX forward's own result once per case: the tilings differ in the backward only.
+                        if (standard) ok &= compare("; PTX forward:", kernel.backward(problem, kernel.forward(problem), dOut), want, false, line, worst, " (PTX forward)");
+                        if (ok) passed++;
+                        else failures++;
+                        System.out.println((ok ? "ok   " : "FAIL ") + label + " " + tiling.getKey() + ": " + line);
+                    } catch (RuntimeException e) {
+                        failures++;
+                        System.out.printf("FAIL %s %s: %s%n", label, tiling.getKey(), e);
+                        if (failures < 3) e.printStackTrace(System.out);
+                    }
                 }
             }
         }
