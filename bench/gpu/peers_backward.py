@@ -9,44 +9,14 @@ import torch
 from triton.testing import do_bench
 from torch.nn.attention import sdpa_kernel, SDPBackend
 from torch.nn.attention.flex_attention import flex_attention, create_block_mask
+from bench_patterns import extras, mask_mod, score_mod, visible
 
 print("torch", torch.__version__, torch.cuda.get_device_name(0), flush=True)
 torch._dynamo.config.cache_size_limit = 256
 if hasattr(torch._dynamo.config, "recompile_limit"): torch._dynamo.config.recompile_limit = 256
 flex = torch.compile(flex_attention, dynamic=False)
-WINDOW = 1024
 SHAPES = [(4, 16, 4096, 64), (2, 16, 8192, 128)]
 PATTERNS = os.environ.get("PATTERNS", "dense causal sliding_window document softcap alibi").split()
-
-def extras(p, B, H, N):
-    g = torch.Generator(device="cuda").manual_seed(0)
-    if p == "document":
-        return {"doc": torch.randint(0, 8, (B, N), device="cuda", generator=g, dtype=torch.int32).sort(dim=1).values.contiguous()}
-    if p == "alibi":
-        return {"slopes": torch.tensor([2 ** (-8 * (i + 1) / H) for i in range(H)], device="cuda", dtype=torch.float32)}
-    return {}
-
-def mask_mod(p, e):
-    if p in ("causal", "alibi"): return lambda b, h, q, k: q >= k
-    if p == "sliding_window": return lambda b, h, q, k: (q >= k) & (q - k < WINDOW)
-    if p == "document":
-        doc = e["doc"]; return lambda b, h, q, k: doc[b, q] == doc[b, k]
-    return None
-
-def score_mod(p, e):
-    if p == "softcap": return lambda s, b, h, q, k: 30.0 * torch.tanh(s / 30.0)
-    if p == "alibi":
-        sl = e["slopes"]; return lambda s, b, h, q, k: s - sl[h] * (q - k)
-    return None
-
-def visible(p, e, B, N):
-    i = torch.arange(N, device="cuda")
-    q, k = i[:, None], i[None, :]
-    if p in ("causal", "alibi"): return (q >= k).float().mean().item()
-    if p == "sliding_window": return ((q >= k) & (q - k < WINDOW)).float().mean().item()
-    if p == "document":
-        doc = e["doc"]; return sum((doc[b][:, None] == doc[b][None, :]).float().mean().item() for b in range(B)) / B
-    return 1.0
 
 def bench(make):
     try:

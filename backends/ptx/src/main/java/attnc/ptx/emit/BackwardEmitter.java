@@ -269,11 +269,11 @@ final class BackwardEmitter {
         out.comment("ldmatrix lane offsets: lanes 8j..8j+7 point at the rows of 8x8 matrix j");
         out.op("shr.s32", out.s32("%matrix"), "%lane", 3);
         out.op("and.b32", out.s32("%matrix_row"), "%lane", 7);
-        laneOffset("%rows_first_k", 1, 2, kStride);
-        laneOffset("%rows_first_v", 1, 2, vStride);
-        laneOffset("%cols_first_k", 2, 1, kStride);
-        laneOffset("%cols_first_v", 2, 1, vStride);
-        laneOffset("%cols_first_ds", 2, 1, dsStride);
+        TileLoader.laneAddress(out, "%rows_first_k", 1, 2, kStride);
+        TileLoader.laneAddress(out, "%rows_first_v", 1, 2, vStride);
+        TileLoader.laneAddress(out, "%cols_first_k", 2, 1, kStride);
+        TileLoader.laneAddress(out, "%cols_first_v", 2, 1, vStride);
+        TileLoader.laneAddress(out, "%cols_first_ds", 2, 1, dsStride);
         out.comment("the lanes that add a sum: the first of those sharing a query (g = 0), a key (t = 0), the warp's first");
         out.op("setp.eq.s32", out.pred("%first_g"), "%g", 0);
         out.op("setp.eq.s32", out.pred("%first_t"), "%t", 0);
@@ -288,17 +288,6 @@ final class BackwardEmitter {
         out.op("div.s32", out.s32("%dq_part"), "%warp", config.blockQ() / 16);
         out.op("mad.lo.s32", out.s32("%warp_ds"), "%dq_block", 32, "%cols_first_ds");
         out.op("add.u32", out.u32("%lane_ds_at"), "%smem_ds", "%warp_ds");
-    }
-
-    private void laneOffset(String reg, int rowBit, int colBit, int stride) {
-        String rowSel = out.s32(reg + "_row"), colSel = out.s32(reg + "_col");
-        out.op("and.b32", rowSel, "%matrix", rowBit);
-        out.op("shr.s32", rowSel, rowSel, Integer.numberOfTrailingZeros(rowBit));
-        out.op("mad.lo.s32", rowSel, rowSel, 8, "%matrix_row");
-        out.op("and.b32", colSel, "%matrix", colBit);
-        out.op("shr.s32", colSel, colSel, Integer.numberOfTrailingZeros(colBit));
-        out.op("mul.lo.s32", colSel, colSel, 16);
-        out.op("mad.lo.s32", out.s32(reg), rowSel, stride, colSel);
     }
 
     private void headLoop() {

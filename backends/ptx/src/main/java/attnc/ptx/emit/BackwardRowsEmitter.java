@@ -1,7 +1,6 @@
 package attnc.ptx.emit;
 
 import attnc.grad.Section;
-import attnc.ir.Index;
 import attnc.lower.LoweredBackward;
 import attnc.lower.LoweredNorm;
 import attnc.lower.Program.Level;
@@ -72,21 +71,7 @@ final class BackwardRowsEmitter {
         ProgramRenderer byO = null;
         List<ProgramRenderer[]> sites = new ArrayList<>();
         if (transform) {
-            Leaves leaves = new Leaves() {
-                @Override public String index(Index index, int row, int col) {
-                    return switch (index) {
-                        case B -> "%b";
-                        case H -> "%h";
-                        case Q -> "%q_abs";
-                        case D -> "%d_c" + col;
-                        case KV -> throw new IllegalStateException("kv in the output transform");
-                    };
-                }
-
-                @Override public String size(String name) { return Signature.sizeRegister(name, config.headDim(), config.valueDim()); }
-
-                @Override public String output(int row, int col) { return "%o_c" + col; }
-            };
+            Leaves leaves = new ScalarLeaves(config.headDim(), config.valueDim(), null, true);
             out.comment("the row's batch, head and query position, for the output transform");
             out.op("rem.s32", out.s32("%q"), "%row", "%Nq");
             out.op("div.s32", out.s32("%bh"), "%row", "%Nq");
@@ -203,18 +188,7 @@ final class BackwardRowsEmitter {
     static String rows(LoweredBackward backward, BackwardConfig config) {
         Signature signature = rowsSignature(backward);
         PtxWriter out = new PtxWriter();
-        Leaves leaves = new Leaves() {
-            @Override public String index(Index index, int row, int col) {
-                return switch (index) {
-                    case B -> "%b";
-                    case H -> "%h";
-                    case Q -> "%q_abs";
-                    case KV, D -> throw new IllegalStateException(index + " in a per-row program");
-                };
-            }
-
-            @Override public String size(String name) { return Signature.sizeRegister(name, config.headDim(), config.valueDim()); }
-        };
+        Leaves leaves = new ScalarLeaves(config.headDim(), config.valueDim(), null, false);
         out.op("mov.u32", out.s32("%thread"), "%tid.x");
         signature.loadParams(out);
         String exit = out.newLabel("exit");

@@ -1,6 +1,5 @@
 package attnc.ptx.emit;
 
-import attnc.ir.Index;
 import attnc.ir.Pattern;
 import attnc.ir.Printer;
 import attnc.lower.LoweredPattern;
@@ -25,19 +24,7 @@ public final class ClassifyEmitter {
         Pattern pattern = lowered.pattern();
         Signature signature = Signature.of(pattern, config);
         PtxWriter out = new PtxWriter();
-        Leaves leaves = new Leaves() {
-            @Override public String index(Index index, int row, int col) {
-                return switch (index) {
-                    case B -> "%b";
-                    case H -> "%h";
-                    case Q -> "%q_abs";
-                    case KV -> "%kv";
-                    case D -> throw new IllegalStateException("d in a mask");
-                };
-            }
-
-            @Override public String size(String name) { return Signature.sizeRegister(name, config.headDim(), config.valueDim()); }
-        };
+        Leaves leaves = new ScalarLeaves(config.headDim(), config.valueDim(), "%kv", false);
         ProgramRenderer mask = new ProgramRenderer(out, lowered.visibility(), "mask", leaves);
         int blockM = config.blockM(), blockN = config.blockN();
         out.op("mov.u32", out.s32("%thread"), "%tid.x");

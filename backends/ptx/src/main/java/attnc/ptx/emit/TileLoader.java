@@ -63,11 +63,11 @@ final class TileLoader {
         out.op("shr.s32", out.s32("%matrix"), "%lane", 3);
         out.op("and.b32", out.s32("%matrix_row"), "%lane", 7);
         // Q (A operand): matrices (rows 0-7, k 0-7), (rows 8-15, k 0-7), (rows 0-7, k 8-15), (rows 8-15, k 8-15).
-        laneAddress("%lane_q_off", 1, 2, config.qStride());
+        laneAddress(out, "%lane_q_off", 1, 2, config.qStride());
         // K (B operand, not transposed): (n 0-7, k lo), (n 0-7, k hi), (n 8-15, k lo), (n 8-15, k hi).
-        laneAddress("%lane_k_off", 2, 1, config.qStride());
+        laneAddress(out, "%lane_k_off", 2, 1, config.qStride());
         // V (B operand, transposed): (kv 0-7, d lo), (kv 8-15, d lo), (kv 0-7, d hi), (kv 8-15, d hi).
-        laneAddress("%lane_v_off", 1, 2, config.vStride());
+        laneAddress(out, "%lane_v_off", 1, 2, config.vStride());
         out.op("mad.lo.s32", out.s32("%warp_q_off"), "%warp", 16 * config.mTiles() * config.qStride(), "%lane_q_off");
         out.op("add.u32", out.u32("%lane_q_addr"), "%smem_q", "%warp_q_off");
         tileList(out);
@@ -93,7 +93,7 @@ final class TileLoader {
     }
 
     /** Lane offset into a tile for ldmatrix: row (matrix & rowBit ? 8 : 0) + matrix_row, chunk (matrix & colBit ? 1 : 0). */
-    private void laneAddress(String reg, int rowBit, int colBit, int stride) {
+    static void laneAddress(PtxWriter out, String reg, int rowBit, int colBit, int stride) {
         String rowSel = out.s32(reg + "_rowsel"), colSel = out.s32(reg + "_colsel");
         out.op("and.b32", rowSel, "%matrix", rowBit);
         out.op("shr.s32", rowSel, rowSel, Integer.numberOfTrailingZeros(rowBit));
