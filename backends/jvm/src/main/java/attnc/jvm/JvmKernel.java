@@ -10,6 +10,7 @@ import attnc.jvm.kernel.OutputSink;
 import attnc.jvm.kernel.TileKernel;
 import attnc.jvm.kernel.TileRows;
 import attnc.jvm.sparsity.AnalysedTiles;
+import attnc.launch.BackwardLaunch;
 import attnc.launch.Binding;
 import attnc.launch.Problem;
 import attnc.launch.Result;
@@ -53,14 +54,20 @@ public final class JvmKernel implements Kernel {
         int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), dv = binding.size("Dv");
         float[] out = new float[b * h * nq * dv];
         float[] lse = producesLse() ? new float[b * h * nq] : null;
+        // The backward pass needs o before an output transform (BackwardLaunch.needsPreOutput).
+        float[] preOutput = BackwardLaunch.needsPreOutput(pattern) ? new float[out.length] : null;
         TileKernel kernel = pick(nq);
         Launch launch = launch(kernel, binding, problem.inputs(),
                 Operand.Heap.dense(problem.q().floats(), h, nq, binding.size("D")),
                 Operand.Heap.dense(problem.k().floats(), binding.size("Hkv"), binding.size("Nkv"), binding.size("D")),
                 Operand.Heap.dense(problem.v().floats(), binding.size("Hkv"), binding.size("Nkv"), dv),
-                new OutputSink.Heap(out, (long) h * nq * dv, (long) nq * dv, dv), lse);
+                rows(out, h, nq, dv), lse, preOutput == null ? null : rows(preOutput, h, nq, dv));
         Driver.run(kernel, launch);
-        return new Result(out, lse, new int[] {b, h, nq, dv});
+        return new Result(out, lse, new int[] {b, h, nq, dv}, preOutput);
+    }
+
+    private static OutputSink rows(float[] data, int heads, int nq, int dv) {
+        return new OutputSink.Heap(data, (long) heads * nq * dv, (long) nq * dv, dv);
     }
 
     /**
@@ -76,11 +83,11 @@ public final class JvmKernel implements Kernel {
             throw new IllegalArgumentException("lse: needs a softmax pattern and B·H·Nq = " + q.batch() * q.heads() * q.n() + " floats");
         }
         TileKernel kernel = pick(q.n());
-        Driver.run(kernel, launch(kernel, binding, inputs, q.operand(), k.operand(), v.operand(), out, lse));
+        Driver.run(kernel, launch(kernel, binding, inputs, q.operand(), k.operand(), v.operand(), out, lse, null));
     }
 
     private Launch launch(TileKernel kernel, Binding binding, Map<String, Tensor> inputs, Operand q, Operand k, Operand v,
-                          OutputSink out, float[] lse) {
+                          OutputSink out, float[] lse, OutputSink preOutput) {
         var env = slots.env(binding, inputs);
         int kvTiles = (binding.size("Nkv") + kernel.tileKv() - 1) / kernel.tileKv();
         TileRows classify = masked
@@ -88,6 +95,6 @@ public final class JvmKernel implements Kernel {
                 : TileRows.allFull(kvTiles);
         return new Launch(q, k, v, out, lse, env, classify,
                 binding.size("B"), binding.size("H"), binding.size("Hkv"), binding.size("Nq"), binding.size("Nkv"),
-                binding.size("D"), binding.size("Dv"), binding.queryOffset());
+                binding.size("D"), binding.size("Dv"), binding.queryOffset(), preOutput);
     }
 }
