@@ -30,6 +30,8 @@ import java.util.Optional;
 public final class JvmBackend implements Backend {
     @Override public String name() { return "jvm"; }
 
+    @Override public boolean hasBackward() { return true; }
+
     @Override
     public JvmKernel compile(Pattern pattern) { return compile(pattern, Tiling.of(pattern)); }
 

@@ -3,6 +3,7 @@ package attnc.jvm;
 import attnc.ir.Expr;
 import attnc.ir.Pattern;
 import attnc.jvm.emit.Slots;
+import attnc.jvm.emit.Tiling;
 import attnc.jvm.kernel.Driver;
 import attnc.jvm.kernel.Launch;
 import attnc.jvm.kernel.Operand;
@@ -12,12 +13,15 @@ import attnc.jvm.kernel.TileRows;
 import attnc.jvm.sparsity.AnalysedTiles;
 import attnc.launch.BackwardLaunch;
 import attnc.launch.Binding;
+import attnc.launch.Gradients;
 import attnc.launch.Problem;
 import attnc.launch.Result;
+import attnc.launch.Wrt;
 import attnc.lower.LoweredPattern;
 import attnc.run.Kernel;
 import attnc.tensor.Tensor;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A pattern compiled for the CPU: its generated classes, loaded, plus what a launch needs to feed
@@ -32,6 +36,8 @@ public final class JvmKernel implements Kernel {
     private final Slots slots;
     private final TileKernel tiles, narrow;
     private final boolean masked;
+    /** Generated on the first backward call. */
+    private volatile JvmBackward backward;
 
     JvmKernel(LoweredPattern lowered, Slots slots, TileKernel tiles, TileKernel narrow) {
         this.lowered = lowered;
@@ -43,6 +49,27 @@ public final class JvmKernel implements Kernel {
     }
 
     @Override public Pattern pattern() { return pattern; }
+
+    /** The default options ({@link BackwardOptions#standard}). */
+    @Override
+    public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted) {
+        return backward(problem, forward, dOut, wanted, BackwardOptions.standard());
+    }
+
+    /**
+     * The gradients in {@code wanted} ({@link Kernel#backward}), run as {@code options} say: in
+     * deterministic mode they are bitwise identical on every run and any number of threads.
+     */
+    public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted, BackwardOptions options) {
+        JvmBackward pass = backward;
+        if (pass == null) {
+            synchronized (this) {
+                if (backward == null) backward = JvmBackward.compile(pattern, new Tiling(tiles.tileQ(), tiles.tileKv()));
+                pass = backward;
+            }
+        }
+        return pass.run(problem, forward, dOut, wanted, options);
+    }
 
     private TileKernel pick(int queries) { return queries <= narrow.tileQ() ? narrow : tiles; }
 
