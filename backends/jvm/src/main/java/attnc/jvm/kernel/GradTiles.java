@@ -4,7 +4,6 @@ import static attnc.jvm.kernel.Lanes.F;
 import static attnc.jvm.kernel.Lanes.L;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * The backward pass's pattern-independent tile arithmetic, in the forward's layout: a tile of
@@ -97,8 +96,7 @@ public final class GradTiles {
         for (int i0 = 0; i0 < bq; i0 += L) {
             FloatVector shift = FloatVector.fromArray(F, bias, i0);
             for (int j = 0, at = i0; j < keys; j++, at += bq) {
-                FloatVector x = FloatVector.fromArray(F, scores, at).add(shift);
-                FloatVector.broadcast(F, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(p, at);
+                VectorMath.sigmoid(FloatVector.fromArray(F, scores, at).add(shift)).intoArray(p, at);
             }
         }
     }
