@@ -2,7 +2,6 @@ package attnc.jvm.kernel;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * What the backward's generated hooks call besides {@link Lanes}: the product of an upstream
@@ -34,12 +33,12 @@ public final class GradLanes {
 
     /** A column site's contributions of one key over a query vector, summed across lanes. */
     public static void addColumn(GradScratch g, int site, int key, FloatVector contributions) {
-        g.colSites[site * g.tileKv + key] += contributions.reduceLanes(VectorOperators.ADD);
+        g.colSites[site * g.tileKv + key] += g.laneSum(contributions);
     }
 
     /** A head site's sum over the tile. */
     public static void addHead(GradScratch g, int site, FloatVector sums) {
-        g.headSites[site] += sums.reduceLanes(VectorOperators.ADD);
+        g.headSites[site] += g.laneSum(sums);
     }
 
     /** An element site's contributions, one per lane, at the offsets its load reads. */

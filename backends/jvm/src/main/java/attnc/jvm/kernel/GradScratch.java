@@ -82,6 +82,17 @@ public final class GradScratch {
         for (int i = 0; i < Lanes.L; i++) if (laneValues[i] != 0f) FLOATS.getAndAdd(into, laneOffsets[i], laneValues[i]);
     }
 
+    /**
+     * The lanes' sum, first to last. Not {@code reduceLanes(ADD)}: its order is unspecified, and
+     * C2's differs from the interpreter's, so deterministic mode could not be.
+     */
+    float laneSum(FloatVector v) {
+        v.intoArray(laneValues, 0);
+        float sum = 0f;
+        for (int i = 0; i < Lanes.L; i++) sum += laneValues[i];
+        return sum;
+    }
+
     /** Adds the kept element contributions in the order they were made (deterministic mode). */
     void addElements() {
         for (int i = 0; i < elements; i++) {
