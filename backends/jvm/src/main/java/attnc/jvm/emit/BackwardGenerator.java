@@ -14,8 +14,11 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
+import org.objectweb.asm.ClassReader;
+import org.objectweb.asm.ClassVisitor;
 import org.objectweb.asm.ClassWriter;
 import org.objectweb.asm.Label;
+import org.objectweb.asm.MethodVisitor;
 import org.objectweb.asm.Opcodes;
 import org.objectweb.asm.Type;
 import org.objectweb.asm.commons.GeneratorAdapter;
@@ -28,6 +31,8 @@ import org.objectweb.asm.commons.Method;
  * mask). Its own hooks: d output/d o per element; d score/d s over a tile ({@code dsTile}); every
  * score site's dS · partial over a tile, reduced as the site's element allows ({@code scoreSites});
  * and each site's partial and element offset one element at a time, selected by site number.
+ * Its vector exp, log and tanh are {@link attnc.jvm.kernel.ExactLanes}', whose bits do not depend
+ * on the JIT.
  */
 public final class BackwardGenerator {
     private static final Set<String> HOOKS = Set.of("tileQSize", "tileKvSize", "norm", "hasScore", "hasMask", "hasNormValue",
@@ -43,7 +48,36 @@ public final class BackwardGenerator {
     public static GeneratedKernel generate(LoweredBackward backward, Tiling tiling) {
         String name = KernelGenerator.PACKAGE + "Backward_" + KernelGenerator.sanitize(backward.forward().name()) + "_" + tiling.q() + "x" + tiling.kv();
         Slots slots = new Slots(backward.forward().pattern());
-        return KernelGenerator.copy(BackwardTemplate.class, name, HOOKS, slots, writer -> emitHooks(writer, backward, slots, tiling));
+        GeneratedKernel generated = KernelGenerator.copy(BackwardTemplate.class, name, HOOKS, slots, writer -> emitHooks(writer, backward, slots, tiling));
+        return new GeneratedKernel(generated.className(), withExactMath(generated.bytes()), slots);
+    }
+
+    private static final Set<String> INEXACT = Set.of("EXP", "LOG", "LOG2", "TANH", "SIGMOID");
+    private static final String EXACT_LANES = "attnc/jvm/kernel/ExactLanes";
+
+    /**
+     * The class with every vector exp, log and tanh of its hooks calling {@link attnc.jvm.kernel.ExactLanes}
+     * instead of {@link attnc.jvm.kernel.Lanes}: the same bits however far the JIT has compiled it,
+     * as the deterministic mode needs (the forward keeps Lanes' faster library calls). Only an owner
+     * changes, so the class's frames stand.
+     */
+    private static byte[] withExactMath(byte[] bytes) {
+        ClassReader reader = new ClassReader(bytes);
+        ClassWriter writer = new ClassWriter(reader, 0);
+        reader.accept(new ClassVisitor(Opcodes.ASM9, writer) {
+            @Override
+            public MethodVisitor visitMethod(int access, String name, String descriptor, String signature, String[] exceptions) {
+                return new MethodVisitor(Opcodes.ASM9, super.visitMethod(access, name, descriptor, signature, exceptions)) {
+                    @Override
+                    public void visitMethodInsn(int opcode, String owner, String method, String desc, boolean isInterface) {
+                        boolean inexact = owner.equals(ProgramRenderer.LANES.getInternalName()) && INEXACT.contains(method)
+                                && desc.equals("(" + FLOAT_VECTOR + ")" + FLOAT_VECTOR);
+                        super.visitMethodInsn(opcode, inexact ? EXACT_LANES : owner, method, desc, isInterface);
+                    }
+                };
+            }
+        }, 0);
+        return writer.toByteArray();
     }
 
     /** How a site's gradient is reduced: by section, and for score sites by the indices its element leaves out. */

@@ -105,7 +105,7 @@ public class BackwardTemplate implements GradKernel {
         packRows(l.v, b, kvHead, kv0, keys, keys4, g.v, vs);
         Arrays.fill(g.dk, 0, keys4 * hs, 0f);
         Arrays.fill(g.dv, 0, keys4 * vs, 0f);
-        boolean sites = l.scoreSites();
+        boolean sites = l.scoreSites;
         for (int h = kvHead * l.group(), end = h + l.group(); h < end; h++) {
             if (sites) {
                 Arrays.fill(g.colSites, 0f);

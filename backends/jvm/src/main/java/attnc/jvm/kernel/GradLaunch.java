@@ -44,6 +44,10 @@ public final class GradLaunch {
     public final float[] scaleUp, normUp;
     /** Score sites' sums, per site (null for other kinds or unasked inputs): per row, per (b, h, key), per (b, h, key tile). */
     public final float[][] rowSlots, colSlots, headSlots;
+    /** Whether the key pass adds Σ dS per row into {@link #normUp} (a sigmoid bias with a gradient asked for). */
+    public final boolean sigmoidBias;
+    /** Whether any score site's gradient is asked for. */
+    public final boolean scoreSites;
 
     private final AtomicIntegerArray rowTiles;
     private final AtomicInteger elementTurn = new AtomicInteger();
@@ -93,9 +97,10 @@ public final class GradLaunch {
         rowSlots = new float[sites.length][];
         colSlots = new float[sites.length][];
         headSlots = new float[sites.length][];
-        boolean scale = false, norm = false, elements = false;
+        boolean scale = false, norm = false, elements = false, score = false;
         for (int i = 0; i < sites.length; i++) {
             if (siteGradients[i] == null) continue;
+            score |= sites[i].inScore();
             switch (sites[i]) {
                 case SCORE_ROW -> rowSlots[i] = new float[rows];
                 case SCORE_COLUMN -> colSlots[i] = new float[batch * heads * nkv];
@@ -110,12 +115,10 @@ public final class GradLaunch {
         // The sigmoid's bias gets Σ dS per row from the key pass; a sink's gradient is known per row beforehand.
         normUp = norm ? new float[rows] : null;
         this.sigmoidBias = norm && sigmoidBias;
+        scoreSites = score;
         orderedElements = deterministic && elements;
         rowTiles = new AtomicIntegerArray(batch * heads * qTiles);
     }
-
-    /** Whether the key pass adds Σ dS per row into {@link #normUp} (a sigmoid bias with a gradient asked for). */
-    public final boolean sigmoidBias;
 
     /** Query heads per key/value head. */
     public int group() { return heads / kvHeads; }
@@ -123,14 +126,8 @@ public final class GradLaunch {
     /** Whether dq is needed: asked for, or for the scale's gradient. */
     public boolean needsDq() { return dq != null || scaleUp != null; }
 
-    /** Whether any score site's gradient is asked for. */
-    public boolean scoreSites() {
-        for (int i = 0; i < sites.length; i++) if (siteGradients[i] != null && sites[i].ordinal() <= GradSite.SCORE_HEAD.ordinal()) return true;
-        return false;
-    }
-
     /** Whether the key pass has anything to compute. */
-    public boolean needsKeyPass() { return needsDq() || dk != null || dv != null || sigmoidBias || scoreSites(); }
+    public boolean needsKeyPass() { return needsDq() || dk != null || dv != null || sigmoidBias || scoreSites; }
 
     /**
      * Waits for the query tile's turn: in deterministic mode until the key tiles ranked before

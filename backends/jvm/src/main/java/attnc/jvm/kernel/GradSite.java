@@ -20,5 +20,10 @@ public enum GradSite {
     /** Read by the norm's value (sink logit, sigmoid bias), per row. */
     NORM,
     /** Read by the output transform, per (row, channel): upstream dOut. */
-    OUTPUT
+    OUTPUT;
+
+    /** A score site, summed inside the key pass's tiles. */
+    public boolean inScore() {
+        return this == SCORE_ELEMENT || this == SCORE_ROW || this == SCORE_COLUMN || this == SCORE_HEAD;
+    }
 }

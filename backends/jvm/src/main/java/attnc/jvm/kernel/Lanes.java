@@ -15,8 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * these, named after the opcode; every method is a few bytecodes, so C2 inlines them into the
  * generated hook and the vectors never leave registers. Semantics follow
  * {@link attnc.ir.Semantics}; where the Vector API has no matching lanewise operation (floored
- * integer division, floor, float to int) a lane loop keeps the exact meaning. Vector exp, log and
- * tanh come from {@link VectorMath}, whose bits do not depend on how the JIT compiled the caller.
+ * integer division, floor, float to int) a lane loop keeps the exact meaning.
  */
 public final class Lanes {
     public static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -179,12 +178,12 @@ public final class Lanes {
     public static FloatVector MAX(FloatVector a, FloatVector b) { return a.max(b); }
     public static FloatVector NEG(FloatVector a) { return a.neg(); }
     public static FloatVector ABS(FloatVector a) { return a.abs(); }
-    public static FloatVector EXP(FloatVector a) { return VectorMath.exp(a); }
-    public static FloatVector LOG(FloatVector a) { return VectorMath.log(a); }
-    public static FloatVector LOG2(FloatVector a) { return VectorMath.log(a).mul((float) (1 / Math.log(2.0))); }
+    public static FloatVector EXP(FloatVector a) { return a.lanewise(VectorOperators.EXP); }
+    public static FloatVector LOG(FloatVector a) { return a.lanewise(VectorOperators.LOG); }
+    public static FloatVector LOG2(FloatVector a) { return a.lanewise(VectorOperators.LOG).mul((float) (1 / Math.log(2.0))); }
     public static FloatVector SQRT(FloatVector a) { return a.sqrt(); }
-    public static FloatVector TANH(FloatVector a) { return VectorMath.tanh(a); }
-    public static FloatVector SIGMOID(FloatVector a) { return VectorMath.sigmoid(a); }
+    public static FloatVector TANH(FloatVector a) { return a.lanewise(VectorOperators.TANH); }
+    public static FloatVector SIGMOID(FloatVector a) { return bcast(1f).div(a.neg().lanewise(VectorOperators.EXP).add(1f)); }
 
     public static FloatVector FLOOR(FloatVector a) {
         float[] x = a.toArray();

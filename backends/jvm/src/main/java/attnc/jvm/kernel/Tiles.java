@@ -230,7 +230,8 @@ public final class Tiles {
         for (int i0 = 0; i0 < bq; i0 += L) {
             FloatVector b = FloatVector.fromArray(F, bias, i0);
             for (int j = 0, at = i0; j < keys; j++, at += bq) {
-                VectorMath.sigmoid(FloatVector.fromArray(F, s, at).add(b)).intoArray(s, at);
+                FloatVector x = FloatVector.fromArray(F, s, at).add(b);
+                FloatVector.broadcast(F, 1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(s, at);
             }
         }
     }

@@ -9,13 +9,13 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * e^x, tanh and log on vectors from additions, multiplications and FMAs only, each correctly
- * rounded by IEEE 754, so a kernel computes the same bits whichever way the JIT runs it. The
- * Vector API's own EXP, TANH and LOG do not: C2 calls a vector math library (SVML) while the
- * interpreter and C1 round each lane through Math, and their last bits differ, which would make
- * the same launch give different results early and late in a process (and break the backward's
- * deterministic mode). Within about 1 ulp (polynomials fitted on Chebyshev nodes, measured in
- * {@code VectorMathTest}); NaN, ±∞, zeros and subnormals as Math does.
+ * e^x, tanh, sigmoid and log on vectors from additions, multiplications, divisions and FMAs only,
+ * each correctly rounded by IEEE 754, so a kernel computes the same bits whichever way the JIT
+ * runs it. The Vector API's own EXP, TANH and LOG do not: C2 calls a vector math library (SVML)
+ * while the interpreter and C1 round each lane through Math, and their last bits differ, which
+ * would make the same backward launch give different gradients early and late in a process (and
+ * break its deterministic mode). Within 2 ulp (tanh 5, sigmoid 3; fitted on Chebyshev nodes,
+ * measured in {@code VectorMathTest}); NaN, ±∞, zeros and subnormals as Math does.
  */
 final class VectorMath {
     private VectorMath() {}
@@ -46,23 +46,44 @@ final class VectorMath {
         return result.blend(x, x.test(VectorOperators.IS_NAN));
     }
 
-    /** tanh(x)/x as a polynomial in x² on [0, 0.625], degree 5: 1.04 ulp. */
-    private static final float T1 = -3.333327472e-01f, T2 = 1.333136559e-01f, T3 = -5.373586342e-02f, T4 = 2.063030750e-02f, T5 = -5.697522312e-03f;
-
-    /** tanh: x·P(x²) below 0.625 in magnitude (no cancellation), else ±(1 − 2/(e^(2|x|) + 1)). */
-    static FloatVector tanh(FloatVector x) {
-        FloatVector a = x.abs();
-        FloatVector x2 = x.mul(x);
-        FloatVector small = x2.fma(T5, T4).fma(x2, FloatVector.broadcast(F, T3)).fma(x2, FloatVector.broadcast(F, T2))
-                .fma(x2, FloatVector.broadcast(F, T1)).mul(x2).fma(x, x);
-        FloatVector large = FloatVector.broadcast(F, 1f).sub(FloatVector.broadcast(F, 2f).div(exp(a.add(a)).add(1f)));
-        large = large.blend(large.neg(), x.lt(0f));
-        return large.blend(small, a.lt(0.625f));
+    /**
+     * e^x for x ≤ 0, as sigmoid needs it: the same reduction and polynomial as {@link #exp}
+     * with one scale factor (no overflow to guard against); below −87.3, exactly 0.
+     */
+    static FloatVector expNonPositive(FloatVector x) {
+        FloatVector t = x.mul(LOG2E).max(-127f);
+        FloatVector shifted = t.add(ROUND);
+        FloatVector n = shifted.sub(ROUND);
+        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x).add(n.mul(-LN2_LO));
+        FloatVector p = r.fma(E6, E5).fma(r, FloatVector.broadcast(F, E4)).fma(r, FloatVector.broadcast(F, E3))
+                .fma(r, FloatVector.broadcast(F, E2)).fma(r, FloatVector.broadcast(F, 1f)).fma(r, FloatVector.broadcast(F, 1f));
+        FloatVector scale = shifted.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND)).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return p.mul(scale).blend(0f, x.lt(-87.3f));
     }
 
-    /** 1 / (1 + e^−x). */
+    /** tanh(x)/x ≈ P(x²)/Q(x²) on [0, 9], fitted on Chebyshev nodes: within 5 ulp (3e-7 absolute where tanh is near 1). */
+    private static final float P0 = 9.999999926e-01f, P1 = 1.338501986e-01f, P2 = 3.500200324e-03f, P3 = 2.067963296e-05f, P4 = 1.344235515e-08f;
+    private static final float Q1 = 4.671834103e-01f, Q2 = 2.589487087e-02f, Q3 = 3.292947290e-04f, Q4 = 7.814576766e-07f;
+
+    /**
+     * tanh as x·P(x²)/Q(x²) with x clamped to [−9, 9] (beyond, tanh is 1 in float): one path, no
+     * exp, a dozen vector operations, so that a hook calling it stays within what C2 inlines (a
+     * two-path version with exp pushed the softcap score hook past C2's node budget, and its
+     * vectors were boxed).
+     */
+    static FloatVector tanh(FloatVector x) {
+        FloatVector c = x.max(-9f).min(9f);
+        FloatVector t = c.mul(c);
+        FloatVector p = t.fma(P4, P3).fma(t, FloatVector.broadcast(F, P2)).fma(t, FloatVector.broadcast(F, P1)).fma(t, FloatVector.broadcast(F, P0));
+        FloatVector q = t.fma(Q4, Q3).fma(t, FloatVector.broadcast(F, Q2)).fma(t, FloatVector.broadcast(F, Q1)).fma(t, FloatVector.broadcast(F, 1f));
+        return c.mul(p).div(q).max(-1f).min(1f);
+    }
+
+    /** 1 / (1 + e^−x), as 1/(1 + e) for x ≥ 0 and e/(1 + e) below, with e = e^(−|x|) ≤ 1. */
     static FloatVector sigmoid(FloatVector x) {
-        return FloatVector.broadcast(F, 1f).div(exp(x.neg()).add(1f));
+        FloatVector e = expNonPositive(x.abs().neg());
+        FloatVector inverse = FloatVector.broadcast(F, 1f).div(e.add(1f));
+        return inverse.blend(e.mul(inverse), x.lt(0f));
     }
 
     private static final float SQRT2 = 1.414213562f, LN2_HI16 = 6.914062500e-01f, LN2_LO16 = 1.740930560e-03f;
