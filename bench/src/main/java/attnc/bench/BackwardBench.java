@@ -22,7 +22,8 @@ import java.util.Random;
 /**
  * The CPU backward benchmark: per case, on the same random inputs, the generated kernel's
  * forward, backward (every gradient the pattern has) and deterministic backward, and the naive
- * Java backward ({@link NaiveBackward}), each after warm-up, the median of repeats. Backward
+ * Java backward ({@link NaiveBackward}), each after warm-up, the median of repeats (standard and
+ * deterministic backward runs alternate). Backward
  * FLOPs are 2.5× the forward's (4·B·H·Nq·Nkv·D × the visible fraction), as FlashAttention counts
  * them. Prints time, GFLOP/s, GFLOP per CPU-second (the machine may be shared), the cost of
  * deterministic mode and the ratio to the naive loop, and checks dq against it.
@@ -66,11 +67,23 @@ final class BackwardBench {
         Result result = kernel.forward(problem);
         Gradients[] ours = new Gradients[1];
         CpuBench.quiesce();
-        long cpu0 = cpuNanos();
-        double backward = Timing.median(3, reps, () -> ours[0] = kernel.backward(problem, result, gradient));
-        double cpuSeconds = (cpuNanos() - cpu0) / 1e9 / (3 + reps);
-        CpuBench.quiesce();
-        double deterministic = Timing.median(3, reps, () -> kernel.backward(problem, result, gradient, Wrt.all(pattern), BackwardOptions.reproducible()));
+        // Standard and deterministic runs alternate, so that a shared machine's load falls on both alike.
+        for (int i = 0; i < 3; i++) {
+            ours[0] = kernel.backward(problem, result, gradient);
+            kernel.backward(problem, result, gradient, Wrt.all(pattern), BackwardOptions.reproducible());
+        }
+        double[] standardTimes = new double[reps], deterministicTimes = new double[reps];
+        long cpuStandard = 0;
+        for (int i = 0; i < reps; i++) {
+            long cpu0 = cpuNanos(), start = System.nanoTime();
+            kernel.backward(problem, result, gradient);
+            standardTimes[i] = (System.nanoTime() - start) / 1e9;
+            cpuStandard += cpuNanos() - cpu0;
+            start = System.nanoTime();
+            kernel.backward(problem, result, gradient, Wrt.all(pattern), BackwardOptions.reproducible());
+            deterministicTimes[i] = (System.nanoTime() - start) / 1e9;
+        }
+        double backward = median(standardTimes), deterministic = median(deterministicTimes), cpuSeconds = cpuStandard / 1e9 / reps;
         int rowStep = Math.max(1, w.nq() / 64);
         float[] dq = new float[q.length], dk = new float[k.length], dv = new float[v.length];
         CpuBench.quiesce();
@@ -82,6 +95,12 @@ final class BackwardBench {
                 w.visiblePairs() / ((double) w.nq() * w.nkv()), forward * 1e3, backward * 1e3, backwardFlops / backward / 1e9,
                 backwardFlops / cpuSeconds / 1e9, (forward + backward) * 1e3, deterministic * 1e3, 100 * (deterministic / backward - 1),
                 naive * 1e3, naive / backward, diff);
+    }
+
+    private static double median(double[] seconds) {
+        double[] sorted = seconds.clone();
+        java.util.Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
     }
 
     private static long cpuNanos() {
