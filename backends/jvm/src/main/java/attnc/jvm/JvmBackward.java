@@ -61,16 +61,7 @@ final class JvmBackward {
         int d = binding.size("D"), dv = binding.size("Dv");
         Map<Wrt, float[]> values = new LinkedHashMap<>();
         for (Wrt w : Wrt.all(pattern)) {
-            if (!checked.wanted().contains(w)) continue;
-            int size = switch (w) {
-                case Wrt.Operand operand -> switch (operand) {
-                    case Q -> problem.q().size();
-                    case K -> problem.k().size();
-                    case V -> problem.v().size();
-                };
-                case Wrt.Input(String name) -> problem.inputs().get(name).size();
-            };
-            values.put(w, new float[size]);
+            if (checked.wanted().contains(w)) values.put(w, new float[Math.toIntExact(Tensor.elementCount(shape(w, problem)))]);
         }
         List<LoweredBackward.Site> sites = lowered.sites();
         GradSite[] kinds = new GradSite[sites.size()];
@@ -94,6 +85,7 @@ final class JvmBackward {
         return new Gradients(gradients);
     }
 
+    /** A gradient has the shape of what it is the gradient of. */
     private static int[] shape(Wrt w, Problem problem) {
         return switch (w) {
             case Wrt.Operand operand -> switch (operand) {
