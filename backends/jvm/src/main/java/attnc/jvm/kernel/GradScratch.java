@@ -20,7 +20,7 @@ public final class GradScratch {
 
     public float[] k = new float[0], v = new float[0], dk = new float[0], dv = new float[0];
     public float[] s = new float[0], scores = new float[0], p = new float[0], dp = new float[0], bias = new float[0];
-    public float[] dq = new float[0], lane = new float[0], delta = new float[0], dBias = new float[0], row = new float[0];
+    public float[] dq = new float[0], lane = new float[0], delta = new float[0], dBias = new float[0];
     public float[] rowSites = new float[0], colSites = new float[0], headSites = new float[0];
     int tileQ, tileKv;
 
@@ -52,7 +52,6 @@ public final class GradScratch {
         lane = grow(lane, tileQ);
         delta = grow(delta, tileQ);
         dBias = grow(dBias, tileQ);
-        row = grow(row, Math.max(hs, vs));
         rowSites = grow(rowSites, sites * tileQ);
         colSites = grow(colSites, sites * tileKv);
         headSites = grow(headSites, sites);
