@@ -25,7 +25,8 @@ import java.util.Random;
  * same function, else against the Java loop's rows).
  *
  * <pre>bench/run [--quick] [--only SUBSTRING] [--reps N] [--kernel-only] [--tile QxKV]</pre>
- * {@code --kernel-only} times the generated kernel alone (for tuning and profiling).
+ * {@code --kernel-only} times the generated kernel alone (for tuning and profiling);
+ * {@code --backward} runs {@link BackwardBench} instead.
  */
 public final class CpuBench {
     private static int tileQ, tileKv;
@@ -33,6 +34,10 @@ public final class CpuBench {
     private CpuBench() {}
 
     public static void main(String[] args) throws Exception {
+        if (List.of(args).contains("--backward")) {
+            BackwardBench.main(args);
+            return;
+        }
         boolean quick = List.of(args).contains("--quick");
         String only = option(args, "--only", "");
         int reps = Integer.parseInt(option(args, "--reps", quick ? "3" : "5"));
@@ -120,12 +125,12 @@ public final class CpuBench {
      * Lets the previous measurement's threads go idle (ONNX Runtime's pool spins for a while
      * after each run, which would steal a core from whatever is timed next) and collects garbage.
      */
-    private static void quiesce() throws InterruptedException {
+    static void quiesce() throws InterruptedException {
         System.gc();
         Thread.sleep(500);
     }
 
-    private static Map<String, Tensor> inputs(Workload w) {
+    static Map<String, Tensor> inputs(Workload w) {
         Map<String, Tensor> inputs = new HashMap<>();
         if (w.docs() > 0) {
             int[] ids = new int[w.nkv()];

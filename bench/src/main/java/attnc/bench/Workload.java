@@ -8,6 +8,11 @@ package attnc.bench;
 record Workload(String name, String source, int heads, int nq, int nkv, int d, Peer peer, boolean peerExact,
                 Visible visible, Score score, int docs) {
 
+    /** d score/d s at a score the pattern computed: 1 except under the tanh soft cap, where it is 1 − (score/30)². */
+    float scoreByS(float score) {
+        return name.startsWith("softcap") ? 1 - (score / 30) * (score / 30) : 1;
+    }
+
     enum Peer { DENSE, CAUSAL, MASKED }
 
     interface Visible { boolean test(int h, int q, int kv); }

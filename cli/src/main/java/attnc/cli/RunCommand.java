@@ -52,6 +52,10 @@ final class RunCommand implements Callable<Integer> {
             description = "Run the kernel N times and report the fastest (default: ${DEFAULT-VALUE}; the first runs include JIT warm-up).")
     private int repeat;
 
+    @Option(names = "--grad", description = "Also run the backward pass on a seeded random dOut and print one line per gradient "
+            + "(dq, dk, dv, each float input's) with its error against the reference backward; exit 1 when one is outside tolerance.")
+    private boolean grad;
+
     @Mixin
     private ProblemOptions problemOptions;
 
@@ -63,6 +67,10 @@ final class RunCommand implements Callable<Integer> {
         Backend backend = Backend.named(backendName).orElseThrow(() ->
                 new UserError("unknown backend '" + backendName + "'; available: " + String.join(", ", Backend.names())));
         if (!backend.available()) throw new UserError("backend '" + backendName + "' cannot run on this machine");
+        if (grad && !backend.hasBackward()) {
+            throw new UserError("--grad: backend '" + backendName + "' has no backward pass; backends with one: "
+                    + String.join(", ", Backend.names().stream().filter(n -> Backend.named(n).map(Backend::hasBackward).orElse(false)).toList()));
+        }
         Map<String, Expr> params = Patterns.paramValues(pattern, problemOptions.inputOptions.params);
         Problem problem = problemOptions.build(pattern, params, problemOptions.inputOptions.seed);
         Binding binding = Binding.of(pattern, problem);
@@ -83,7 +91,9 @@ final class RunCommand implements Callable<Integer> {
                 fastest = Math.min(fastest, System.nanoTime() - start);
             }
             report.timing(backendName, compileNanos, fastest, repeat);
-            return finish(out, pattern, problem, backend, result, report, fastest) ? 0 : 1;
+            boolean ok = finish(out, pattern, problem, backend, result, report, fastest);
+            if (grad) ok &= new GradientReport(out).run(backendName, pattern, problem, kernel, launch, result, problemOptions.inputOptions.seed, repeat);
+            return ok ? 0 : 1;
         }
     }
 

@@ -1,11 +1,19 @@
 package attnc.cli;
 
+import attnc.ir.DType;
 import attnc.ir.Pattern;
+import attnc.launch.Gradients;
 import attnc.launch.Problem;
 import attnc.launch.Result;
+import attnc.launch.Wrt;
 import attnc.reference.Reference;
+import attnc.reference.ReferenceBackward;
 import attnc.run.Backend;
 import attnc.run.Kernel;
+import attnc.tensor.Tensor;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Backends that exist only in the tests, so that {@code attnc run}'s comparison with the reference
@@ -46,6 +54,31 @@ final class TestBackends {
                     float[] out = exact.out().clone();
                     for (int i = 0; i < out.length; i++) out[i] += 0.01f;
                     return new Result(out, exact.lse(), exact.outShape());
+                }
+            };
+        }
+    }
+
+    /** The reference's forward and backward, with every dk element 0.001 too large: a gradient the check must fail. */
+    public static final class WrongGradient implements Backend {
+        @Override public String name() { return "test-bad-grad"; }
+
+        @Override public boolean hasBackward() { return true; }
+
+        @Override
+        public Kernel compile(Pattern pattern) {
+            return new Kernel() {
+                @Override public Pattern pattern() { return pattern; }
+
+                @Override public Result forward(Problem problem) { return Reference.run(pattern, problem).toResult(); }
+
+                @Override
+                public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted) {
+                    Map<Wrt, Tensor> values = new LinkedHashMap<>(ReferenceBackward.run(pattern, problem, forward, dOut, wanted).toGradients().values());
+                    float[] dk = values.get(Wrt.K).floats().clone();
+                    for (int i = 0; i < dk.length; i++) dk[i] += 0.001f;
+                    values.put(Wrt.K, Tensor.ofFloats(DType.FLOAT32, problem.k().shape(), dk));
+                    return new Gradients(values);
                 }
             };
         }

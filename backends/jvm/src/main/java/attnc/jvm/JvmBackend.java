@@ -41,6 +41,8 @@ public final class JvmBackend implements Backend {
 
     @Override public String name() { return "jvm"; }
 
+    @Override public boolean hasBackward() { return true; }
+
     @Override
     public JvmKernel compile(Pattern pattern) {
         requireVectorModule();

@@ -2,6 +2,7 @@ package attnc.jvm;
 
 import attnc.ir.Pattern;
 import attnc.jvm.emit.Slots;
+import attnc.jvm.emit.Tiling;
 import attnc.jvm.kernel.Driver;
 import attnc.jvm.kernel.Launch;
 import attnc.jvm.kernel.Operand;
@@ -9,16 +10,20 @@ import attnc.jvm.kernel.OutputSink;
 import attnc.jvm.kernel.TileKernel;
 import attnc.jvm.kernel.TileRows;
 import attnc.jvm.sparsity.AnalysedTiles;
+import attnc.launch.BackwardLaunch;
 import attnc.launch.Binding;
 import attnc.launch.Outputs;
+import attnc.launch.Gradients;
 import attnc.launch.Problem;
 import attnc.launch.Result;
+import attnc.launch.Wrt;
 import attnc.lower.LoweredPattern;
 import attnc.run.Kernel;
 import attnc.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.Map;
 import java.util.concurrent.Executor;
+import java.util.Set;
 
 /**
  * A pattern compiled for the CPU: its generated classes, loaded, plus what a launch needs to feed
@@ -43,6 +48,8 @@ public final class JvmKernel implements Kernel {
     private final boolean masked;
     private final Driver.Pool pool;
     private volatile boolean closed;
+    /** Generated on the first backward call. */
+    private volatile JvmBackward backward;
 
     JvmKernel(LoweredPattern lowered, Slots slots, TileKernel tiles, TileKernel narrow) {
         this(lowered, slots, tiles, narrow, null);
@@ -60,6 +67,28 @@ public final class JvmKernel implements Kernel {
 
     @Override public Pattern pattern() { return pattern; }
 
+    /** The default options ({@link BackwardOptions#standard}). */
+    @Override
+    public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted) {
+        return backward(problem, forward, dOut, wanted, BackwardOptions.standard());
+    }
+
+    /**
+     * The gradients in {@code wanted} ({@link Kernel#backward}), run as {@code options} say: in
+     * deterministic mode they are bitwise identical on every run and any number of threads.
+     */
+    public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted, BackwardOptions options) {
+        JvmBackward pass = backward;
+        if (pass == null) {
+            synchronized (this) {
+                if (backward == null) backward = JvmBackward.compile(pattern, new Tiling(tiles.tileQ(), tiles.tileKv()));
+                pass = backward;
+            }
+        }
+        if (closed) throw new IllegalStateException("kernel for pattern '" + pattern.name() + "' is closed");
+        return pass.run(problem, forward, dOut, wanted, options, pool != null ? pool : Driver.Pool.shared());
+    }
+
     private TileKernel pick(int queries) { return queries <= narrow.tileQ() ? narrow : tiles; }
 
     public boolean producesLse() { return lowered.writesLse(); }
@@ -76,8 +105,14 @@ public final class JvmKernel implements Kernel {
         int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), dv = binding.size("Dv");
         float[] out = new float[b * h * nq * dv];
         float[] lse = producesLse() ? new float[b * h * nq] : null;
-        run(binding, problem, new OutputSink.Heap(out, (long) h * nq * dv, (long) nq * dv, dv), lse);
-        return new Result(out, lse, new int[] {b, h, nq, dv});
+        // The backward pass needs o before an output transform (BackwardLaunch.needsPreOutput).
+        float[] preOutput = BackwardLaunch.needsPreOutput(pattern) ? new float[out.length] : null;
+        run(binding, problem, rows(out, h, nq, dv), lse, preOutput == null ? null : rows(preOutput, h, nq, dv));
+        return new Result(out, lse, new int[] {b, h, nq, dv}, preOutput);
+    }
+
+    private static OutputSink rows(float[] data, int heads, int nq, int dv) {
+        return new OutputSink.Heap(data, (long) heads * nq * dv, (long) nq * dv, dv);
     }
 
     /**
@@ -95,17 +130,18 @@ public final class JvmKernel implements Kernel {
         OutputSink sink = sink(out);
         if (sink == null) {
             float[] rows = new float[out.size()];
-            run(binding, problem, new OutputSink.Heap(rows, (long) out.dim(1) * out.dim(2) * out.dim(3), (long) out.dim(2) * out.dim(3), out.dim(3)), lseRows);
+            run(binding, problem, new OutputSink.Heap(rows, (long) out.dim(1) * out.dim(2) * out.dim(3), (long) out.dim(2) * out.dim(3), out.dim(3)), lseRows,
+                    null);
             out.copyFrom(rows);
         } else {
-            run(binding, problem, sink, lseRows);
+            run(binding, problem, sink, lseRows, null);
         }
         if (lse != null && lseRows != null && !(lse.storage() instanceof Tensor.Storage.Floats(float[] a) && a == lseRows)) {
             lse.copyFrom(lseRows);
         }
     }
 
-    private void run(Binding binding, Problem problem, OutputSink out, float[] lse) {
+    private void run(Binding binding, Problem problem, OutputSink out, float[] lse, OutputSink preOutput) {
         if (closed) throw new IllegalStateException("kernel for pattern '" + pattern.name() + "' is closed");
         Driver.Pool on = pool != null ? pool : Driver.Pool.shared();
         Operand q = operand("q", problem.q(), on), k = operand("k", problem.k(), on), v = operand("v", problem.v(), on);
@@ -118,7 +154,7 @@ public final class JvmKernel implements Kernel {
                 : TileRows.allFull(kvTiles);
         Driver.run(kernel, new Launch(q, k, v, out, lse, env, classify,
                 binding.size("B"), binding.size("H"), binding.size("Hkv"), binding.size("Nq"), binding.size("Nkv"),
-                binding.size("D"), binding.size("Dv"), binding.queryOffset()), on);
+                binding.size("D"), binding.size("Dv"), binding.queryOffset(), preOutput), on);
     }
 
     /** Q, K or V read in place when its rows are contiguous, else from a dense copy. */

@@ -54,7 +54,8 @@ class ExamplesTest {
         Agreement.check(Reference.run(pattern, problem), new JvmBackend().compile(pattern).forward(problem), file.toString());
     }
 
-    private static Tensor randomInput(Input input, Map<String, Integer> sizes, Random r) {
+    /** Floats uniform in [-1, 1), ints in [0, 4) (bools 0 or 1), symbolic sizes 4. */
+    static Tensor randomInput(Input input, Map<String, Integer> sizes, Random r) {
         int[] shape = new int[input.shape().size()];
         for (int i = 0; i < shape.length; i++) {
             Expr dim = input.shape().get(i);

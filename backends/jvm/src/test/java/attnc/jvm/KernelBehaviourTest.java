@@ -65,6 +65,20 @@ class KernelBehaviourTest {
     }
 
     @Test
+    void forwardKeepsOBeforeAnOutputTransformOnly() throws Exception {
+        Pattern gated = pattern("input gate: float32[B, H, Nq, Dv]\nmask: q >= kv\noutput: o * sigmoid(gate[b, h, q - Q0, d])\n");
+        Random r = new Random(4);
+        Tensor gate = Tensor.random(DType.FLOAT32, new int[] {2, 4, 37, 20}, r);
+        Problem problem = problem(DType.FLOAT32, 2, 4, 2, 37, 50, 20, Map.of("gate", gate), 5);
+        Result result = new JvmBackend().compile(gated).forward(problem);
+        double[] expected = Reference.run(gated, problem).preOutput();
+        assertEquals(expected.length, result.preOutput().length);
+        for (int i = 0; i < expected.length; i++) assertEquals(expected[i], result.preOutput()[i], Agreement.RELATIVE, "o[" + i + "]");
+        Problem plain = problem(DType.FLOAT32, 1, 2, 2, 9, 9, 8, Map.of(), 5);
+        assertEquals(null, new JvmBackend().compile(pattern("mask: q >= kv\n")).forward(plain).preOutput());
+    }
+
+    @Test
     void decodeSplitsKeysAndMergesWithLse() throws Exception {
         Pattern p = pattern("mask: q - kv < 3000\nscore: 5.0 * tanh(s / 5.0)\n");
         for (int nq : new int[] {1, 3}) {

@@ -16,7 +16,9 @@ import net.jqwik.api.Combinators;
 /**
  * Random patterns as .attn text: a mask (index-only, data-dependent or both, combined with
  * && and ||), an optional routed selection, a score modifier, a normalisation, an output
- * transform and a scale, each drawn from the families DESIGN.md lists. Every fragment names the
+ * transform and a scale, each drawn from the families DESIGN.md lists, with float inputs read
+ * per head, per (bucket of q − kv), per query, per key and per output channel, so that every way
+ * a backward pass reduces an input's gradient is exercised. Every fragment names the
  * inputs it reads; {@link #inputs} builds them for a shape with random values (ints small and
  * non-negative, as ids and lengths are).
  */
@@ -32,15 +34,18 @@ final class RandomPatterns {
         @Override public String toString() { return source; }
     }
 
-    static final Map<String, String> DECLARATIONS = Map.of(
-            "doc", "input doc: int32[B, Nkv]",
-            "len", "input len: int32[B]",
-            "slope", "input slope: float32[H]",
-            "table", "input table: float32[H, 64]",
-            "sinks", "input sinks: float32[H]",
-            "gate", "input gate: float32[B, H, Nkv]",
-            "chan", "input chan: bfloat16[B, H, Dv]",
-            "sel", "input sel: int32[B, H, QB, K]");
+    static final Map<String, String> DECLARATIONS = Map.ofEntries(
+            Map.entry("doc", "input doc: int32[B, Nkv]"),
+            Map.entry("len", "input len: int32[B]"),
+            Map.entry("slope", "input slope: float32[H]"),
+            Map.entry("table", "input table: float32[H, 64]"),
+            Map.entry("sinks", "input sinks: float32[H]"),
+            Map.entry("gate", "input gate: float32[B, H, Nkv]"),
+            Map.entry("chan", "input chan: bfloat16[B, H, Dv]"),
+            Map.entry("sel", "input sel: int32[B, H, QB, K]"),
+            Map.entry("G", "input G: float32[B, H, Nkv]"),
+            Map.entry("kf", "input kf: float32[B, Nkv]"),
+            Map.entry("temp", "input temp: float32[H]"));
 
     static Arbitrary<Part> masks() {
         Arbitrary<Integer> w = Arbitraries.integers().between(1, 40);
@@ -71,8 +76,11 @@ final class RandomPatterns {
                 Arbitraries.just(Part.of("s + table[h, min(max(q - kv + 32, 0), 63)]", "table")),
                 Arbitraries.just(Part.of("s + 0.25 * (kv % 3) - 0.1 * (q % 2)")),
                 Arbitraries.just(Part.of("q >= kv ? s : s * 0.5")),
-                Arbitraries.just(Part.of("max(s, -0.5) + sqrt(abs(s))")),
-                Arbitraries.just(Part.of("s * exp(-0.01 * (q - kv))")));
+                // sqrt(abs(s) + 0.25): sqrt and abs, with a derivative that stays bounded where s is 0 (the backward is checked too).
+                Arbitraries.just(Part.of("max(s, -0.5) + sqrt(abs(s) + 0.25)")),
+                Arbitraries.just(Part.of("s * exp(-0.01 * (q - kv))")),
+                Arbitraries.just(Part.of("s * exp(0.2 * (G[b, h, min(q, Nkv - 1)] - G[b, h, kv]))", "G")),
+                Arbitraries.just(Part.of("s + kf[b, kv] * G[b, h, min(q, Nkv - 1)]", "kf", "G")));
     }
 
     static Arbitrary<Part> norms() {
@@ -93,11 +101,11 @@ final class RandomPatterns {
     }
 
     static Arbitrary<Case> cases() {
-        Arbitrary<String> scale = Arbitraries.of("", "scale: 0.3\n");
+        Arbitrary<Part> scale = Arbitraries.of(Part.of(""), Part.of("scale: 0.3\n"), Part.of("scale: 0.3 * temp[h]\n", "temp"));
         Arbitrary<Boolean> select = Arbitraries.integers().between(0, 5).map(x -> x == 0);
         return Combinators.combine(masks(), scores(), norms(), outputs(), scale, select).as((mask, score, norm, output, sc, sel) -> {
             Set<String> inputs = new LinkedHashSet<>();
-            for (Part p : List.of(mask, score, norm, output)) inputs.addAll(p.inputs());
+            for (Part p : List.of(mask, score, norm, output, sc)) inputs.addAll(p.inputs());
             if (sel) inputs.add("sel");
             StringBuilder text = new StringBuilder();
             for (String i : inputs) text.append(DECLARATIONS.get(i)).append('\n');
@@ -106,7 +114,7 @@ final class RandomPatterns {
             if (!score.text().equals("s")) text.append("score: ").append(score.text()).append('\n');
             if (!norm.text().equals("softmax")) text.append("norm: ").append(norm.text()).append('\n');
             if (!output.text().equals("o")) text.append("output: ").append(output.text()).append('\n');
-            text.append(sc);
+            text.append(sc.text());
             return new Case(text.toString(), inputs);
         });
     }
@@ -123,6 +131,9 @@ final class RandomPatterns {
                 case "sinks" -> Tensor.random(DType.FLOAT32, new int[] {heads}, r);
                 case "gate" -> Tensor.random(DType.FLOAT32, new int[] {batch, heads, nkv}, r);
                 case "chan" -> Tensor.random(DType.BFLOAT16, new int[] {batch, heads, dv}, r);
+                case "G" -> Tensor.random(DType.FLOAT32, new int[] {batch, heads, nkv}, r);
+                case "kf" -> Tensor.random(DType.FLOAT32, new int[] {batch, nkv}, r);
+                case "temp" -> Tensor.random(DType.FLOAT32, new int[] {heads}, r);
                 case "sel" -> {
                     int[] data = new int[batch * heads * 4 * 3];
                     for (int i = 0; i < data.length; i++) data[i] = r.nextInt(nkv / 8 + 2) - 1;

@@ -11,6 +11,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.EnumSet;
 import java.util.Set;
+import java.util.function.Consumer;
 import org.objectweb.asm.ClassReader;
 import org.objectweb.asm.ClassVisitor;
 import org.objectweb.asm.ClassWriter;
@@ -37,12 +38,11 @@ import org.objectweb.asm.commons.SimpleRemapper;
  * the JDK. Locals and stack frames are ASM's to allocate and compute.
  */
 public final class KernelGenerator {
-    private static final String TEMPLATE = FlashTemplate.class.getName().replace('.', '/');
-    private static final String PACKAGE = "attnc/jvm/kernel/";
+    static final String PACKAGE = "attnc/jvm/kernel/";
     private static final Set<String> HOOKS = Set.of("tileQSize", "tileKvSize", "norm", "hasScore", "hasMask",
             "hasNormValue", "hasOutput", "rowScale", "normValue", "scoreTile", "maskTile", "output");
     private static final Type NORMALISATION = Type.getType(Normalisation.class);
-    private static final String ENV = ProgramRenderer.ENV.getDescriptor();
+    static final String ENV = ProgramRenderer.ENV.getDescriptor();
 
     private KernelGenerator() {}
 
@@ -50,20 +50,29 @@ public final class KernelGenerator {
     public static GeneratedKernel generate(LoweredPattern pattern, Tiling tiling) {
         String name = PACKAGE + "Flash_" + sanitize(pattern.name()) + "_" + tiling.q() + "x" + tiling.kv();
         Slots slots = new Slots(pattern.pattern());
+        return copy(FlashTemplate.class, name, HOOKS, slots, writer -> emitHooks(writer, pattern, slots, tiling));
+    }
+
+    /**
+     * A template class's bytecode under {@code name} (internal form), with the methods named in
+     * {@code hooks} dropped and replaced by what {@code emitHooks} writes.
+     */
+    static GeneratedKernel copy(Class<?> template, String name, Set<String> hooks, Slots slots, Consumer<ClassWriter> emitHooks) {
         ClassWriter writer = new FrameComputingWriter(name);
         ClassVisitor dropHooks = new ClassVisitor(Opcodes.ASM9, writer) {
             @Override
             public MethodVisitor visitMethod(int access, String method, String desc, String signature, String[] exceptions) {
-                return HOOKS.contains(method) ? null : super.visitMethod(access, method, desc, signature, exceptions);
+                return hooks.contains(method) ? null : super.visitMethod(access, method, desc, signature, exceptions);
             }
 
             @Override
             public void visitEnd() {
-                emitHooks(writer, pattern, slots, tiling);
+                emitHooks.accept(writer);
                 super.visitEnd();
             }
         };
-        new ClassReader(templateBytes()).accept(new ClassRemapper(dropHooks, new SimpleRemapper(TEMPLATE, name)), ClassReader.SKIP_FRAMES);
+        String templateName = Type.getInternalName(template);
+        new ClassReader(templateBytes(template)).accept(new ClassRemapper(dropHooks, new SimpleRemapper(templateName, name)), ClassReader.SKIP_FRAMES);
         return new GeneratedKernel(name.replace('/', '.'), writer.toByteArray(), slots);
     }
 
@@ -82,30 +91,30 @@ public final class KernelGenerator {
         outputHook(cw, pattern.output(), slots);
     }
 
-    private static GeneratorAdapter method(ClassWriter cw, String name, String descriptor) {
+    static GeneratorAdapter method(ClassWriter cw, String name, String descriptor) {
         GeneratorAdapter g = new GeneratorAdapter(Opcodes.ACC_STATIC, new Method(name, descriptor), null, null, cw);
         g.visitCode();
         return g;
     }
 
-    private static void end(GeneratorAdapter g) {
+    static void end(GeneratorAdapter g) {
         g.returnValue();
         g.endMethod();
     }
 
-    private static void constant(ClassWriter cw, String name, int value) {
+    static void constant(ClassWriter cw, String name, int value) {
         GeneratorAdapter g = method(cw, name, "()I");
         g.push(value);
         end(g);
     }
 
-    private static void flag(ClassWriter cw, String name, boolean value) {
+    static void flag(ClassWriter cw, String name, boolean value) {
         GeneratorAdapter g = method(cw, name, "()Z");
         g.push(value);
         end(g);
     }
 
-    private static void normalisation(ClassWriter cw, LoweredNorm norm) {
+    static void normalisation(ClassWriter cw, LoweredNorm norm) {
         GeneratorAdapter g = method(cw, "norm", "()" + NORMALISATION.getDescriptor());
         Normalisation kind = switch (norm) {
             case LoweredNorm.Softmax s -> Normalisation.SOFTMAX;
@@ -116,17 +125,17 @@ public final class KernelGenerator {
         end(g);
     }
 
-    private static final ProgramRenderer.Leaf ENV_ARG = ProgramRenderer.Leaf.arg(0), B_ARG = ProgramRenderer.Leaf.arg(1),
+    static final ProgramRenderer.Leaf ENV_ARG = ProgramRenderer.Leaf.arg(0), B_ARG = ProgramRenderer.Leaf.arg(1),
             H_ARG = ProgramRenderer.Leaf.arg(2);
 
     /** {@code static float name(Env env, int b, int h, int q)}: a per-row value, all scalar. */
-    private static void rowValue(ClassWriter cw, String name, Program program, Slots slots) {
+    static void rowValue(ClassWriter cw, String name, Program program, Slots slots) {
         scalarHook(method(cw, name, "(" + ENV + "III)F"),
                 new ProgramRenderer.Context(ENV_ARG, B_ARG, H_ARG, ProgramRenderer.Leaf.arg(3), null, null, null, null, null), program, slots);
     }
 
     /** The norm value of a norm that has none: never called, but the template refers to it. */
-    private static void zeroRowValue(ClassWriter cw) {
+    static void zeroRowValue(ClassWriter cw) {
         GeneratorAdapter g = method(cw, "normValue", "(" + ENV + "III)F");
         g.push(0f);
         end(g);
@@ -139,7 +148,7 @@ public final class KernelGenerator {
     }
 
     /** Returns the program's value as a float. */
-    private static void scalarHook(GeneratorAdapter g, ProgramRenderer.Context context, Program program, Slots slots) {
+    static void scalarHook(GeneratorAdapter g, ProgramRenderer.Context context, Program program, Slots slots) {
         ProgramRenderer r = new ProgramRenderer(g, program, slots, context, false);
         r.emitAll();
         r.pushResult(false);
@@ -160,7 +169,7 @@ public final class KernelGenerator {
      *     for j in 0 until keys:        kv = kv0 + j; COL and ELEMENT registers; store the result
      * </pre>
      */
-    private static void tileLoops(ClassWriter cw, String name, Program program, Slots slots, boolean mask) {
+    static void tileLoops(ClassWriter cw, String name, Program program, Slots slots, boolean mask) {
         GeneratorAdapter g = method(cw, name, "(" + ENV + "IIIII[FI)" + (mask ? "I" : "V"));
         int count = g.newLocal(Type.INT_TYPE), v = g.newLocal(Type.INT_TYPE), j = g.newLocal(Type.INT_TYPE), kv = g.newLocal(Type.INT_TYPE);
         int qLanes = g.newLocal(ProgramRenderer.INT_VECTOR), score = g.newLocal(ProgramRenderer.FLOAT_VECTOR);
@@ -269,15 +278,15 @@ public final class KernelGenerator {
         protected ClassLoader getClassLoader() { return KernelGenerator.class.getClassLoader(); }
     }
 
-    private static byte[] templateBytes() {
-        try (InputStream in = FlashTemplate.class.getResourceAsStream("FlashTemplate.class")) {
+    private static byte[] templateBytes(Class<?> template) {
+        try (InputStream in = template.getResourceAsStream(template.getSimpleName() + ".class")) {
             return in.readAllBytes();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the kernel template", e);
         }
     }
 
-    private static String sanitize(String name) {
+    static String sanitize(String name) {
         String s = name.replaceAll("[^A-Za-z0-9_]", "_");
         return s.isEmpty() ? "pattern" : s;
     }

@@ -163,10 +163,9 @@ public class FlashTemplate implements TileKernel {
                             sum == 0f ? Float.NEGATIVE_INFINITY : max + (float) Math.log(sum);
                 }
             }
-            for (int c = 0; c < dv; c++) {
-                float value = o[r * vs + c] * factor;
-                row[c] = hasOutput() ? output(env, b, h, query, c, value) : value;
-            }
+            for (int c = 0; c < dv; c++) row[c] = o[r * vs + c] * factor;
+            if (launch.preOutput() != null) launch.preOutput().writeRow(b, h, q0 + r, row, 0, dv);
+            if (hasOutput()) for (int c = 0; c < dv; c++) row[c] = output(env, b, h, query, c, row[c]);
             launch.out().writeRow(b, h, q0 + r, row, 0, dv);
         }
     }

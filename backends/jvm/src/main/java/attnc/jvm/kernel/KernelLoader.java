@@ -12,9 +12,14 @@ public final class KernelLoader {
     private KernelLoader() {}
 
     public static TileKernel load(byte[] classBytes) {
+        return load(classBytes, TileKernel.class);
+    }
+
+    /** A generated class of any template ({@link TileKernel}, {@link GradKernel}), instantiated. */
+    public static <T> T load(byte[] classBytes, Class<T> type) {
         try {
             MethodHandles.Lookup hidden = MethodHandles.lookup().defineHiddenClass(classBytes, true);
-            return (TileKernel) hidden.findConstructor(hidden.lookupClass(), MethodType.methodType(void.class)).invoke();
+            return type.cast(hidden.findConstructor(hidden.lookupClass(), MethodType.methodType(void.class)).invoke());
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable e) {

@@ -27,10 +27,15 @@ public final class Tiles {
      * and queries [0, bq) (whole vectors).
      */
     public static void qk(float[] k, int kOff, int d, float[] qt, int bq, float[] s, int keys) {
+        qk(k, kOff, d, qt, 0, bq, s, keys);
+    }
+
+    /** {@link #qk} with the transposed queries at qt[qtOff + t·bq + i]. */
+    public static void qk(float[] k, int kOff, int d, float[] qt, int qtOff, int bq, float[] s, int keys) {
         for (int j = 0; j < keys; j += 4) {
             int c = 0;
-            for (; c + 4 * L <= bq; c += 4 * L) qkBlock(k, kOff + j * d, d, qt, bq, s, j * bq + c, c);
-            for (; c < bq; c += L) qkVector(k, kOff + j * d, d, qt, bq, s, j * bq + c, c);
+            for (; c + 4 * L <= bq; c += 4 * L) qkBlock(k, kOff + j * d, d, qt, bq, s, j * bq + c, qtOff + c);
+            for (; c < bq; c += L) qkVector(k, kOff + j * d, d, qt, bq, s, j * bq + c, qtOff + c);
         }
     }
 

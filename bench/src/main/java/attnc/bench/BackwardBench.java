@@ -1,0 +1,136 @@
+package attnc.bench;
+
+import attnc.front.Frontend;
+import attnc.ir.DType;
+import attnc.ir.Pattern;
+import attnc.jvm.BackwardOptions;
+import attnc.jvm.JvmBackend;
+import attnc.jvm.JvmKernel;
+import attnc.jvm.kernel.Driver;
+import attnc.launch.Gradients;
+import attnc.launch.Problem;
+import attnc.launch.Result;
+import attnc.launch.Wrt;
+import attnc.pass.Passes;
+import attnc.tensor.Tensor;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The CPU backward benchmark: per case, on the same random inputs, the generated kernel's
+ * forward, backward (every gradient the pattern has) and deterministic backward, and the naive
+ * Java backward ({@link NaiveBackward}), each after warm-up, the median of repeats (standard and
+ * deterministic backward runs alternate). Backward
+ * FLOPs are 2.5× the forward's (4·B·H·Nq·Nkv·D × the visible fraction), as FlashAttention counts
+ * them. Prints time, GFLOP/s, GFLOP per CPU-second (the machine may be shared), the cost of
+ * deterministic mode and the ratio to the naive loop, and checks dq against it.
+ *
+ * <pre>bench/run --backward [--quick] [--only SUBSTRING] [--reps N]</pre>
+ */
+final class BackwardBench {
+    private BackwardBench() {}
+
+    static void main(String[] args) throws Exception {
+        List<String> flags = List.of(args);
+        boolean quick = flags.contains("--quick");
+        String only = option(args, "--only", "");
+        int reps = Integer.parseInt(option(args, "--reps", quick ? "3" : "5"));
+        List<Workload> cases = new ArrayList<>();
+        for (int n : quick ? new int[] {2048} : new int[] {2048, 4096}) {
+            cases.addAll(List.of(Workload.dense(n, 64), Workload.causal(n, 64), Workload.slidingWindow(n, 64), Workload.document(n, 64),
+                    Workload.softcap(n, 64), Workload.alibi(n, 64)));
+        }
+        cases.removeIf(w -> !w.label().contains(only));
+        System.out.printf("threads %d, %d repeats (median), B=1 H=16 fp32; backward FLOPs = 2.5 x forward's%n%n", Driver.Pool.shared().parallelism(), reps);
+        System.out.println("| case | visible | fwd ms | bwd ms | bwd GFLOP/s | bwd GFLOP per CPU-s | fwd+bwd ms | deterministic bwd ms | naive bwd ms* | attnc/naive | max abs dq diff |");
+        System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for (Workload w : cases) measure(w, reps);
+        System.out.println("\n* the naive loop computes every k-th query row (k = Nq/64) and its time is multiplied by k.");
+    }
+
+    private static void measure(Workload w, int reps) throws Exception {
+        Random random = new Random(w.label().hashCode());
+        int h = w.heads(), d = w.d();
+        float[] q = randoms(h * w.nq() * d, random), k = randoms(h * w.nkv() * d, random), v = randoms(h * w.nkv() * d, random);
+        float[] dOut = randoms(h * w.nq() * d, random);
+        Pattern pattern = Passes.optimize(Frontend.compile(w.name().replaceAll("\\W", "_"), w.source()), Map.of());
+        JvmKernel kernel = new JvmBackend().compile(pattern);
+        Problem problem = new Problem(Tensor.ofFloats(DType.FLOAT32, new int[] {1, h, w.nq(), d}, q), Tensor.ofFloats(DType.FLOAT32, new int[] {1, h, w.nkv(), d}, k),
+                Tensor.ofFloats(DType.FLOAT32, new int[] {1, h, w.nkv(), d}, v), CpuBench.inputs(w), Map.of(), Problem.BOTTOM_RIGHT);
+        Tensor gradient = Tensor.ofFloats(DType.FLOAT32, new int[] {1, h, w.nq(), d}, dOut);
+        double forwardFlops = 4.0 * h * d * w.visiblePairs(), backwardFlops = 2.5 * forwardFlops;
+        CpuBench.quiesce();
+        double forward = Timing.median(3, reps, () -> kernel.forward(problem));
+        Result result = kernel.forward(problem);
+        Gradients[] ours = new Gradients[1];
+        CpuBench.quiesce();
+        // Standard and deterministic runs alternate, so that a shared machine's load falls on both alike.
+        for (int i = 0; i < 3; i++) {
+            ours[0] = kernel.backward(problem, result, gradient);
+            kernel.backward(problem, result, gradient, Wrt.all(pattern), BackwardOptions.reproducible());
+        }
+        double[] standardTimes = new double[reps], deterministicTimes = new double[reps];
+        long cpuStandard = 0;
+        for (int i = 0; i < reps; i++) {
+            long cpu0 = cpuNanos(), start = System.nanoTime();
+            kernel.backward(problem, result, gradient);
+            standardTimes[i] = (System.nanoTime() - start) / 1e9;
+            cpuStandard += cpuNanos() - cpu0;
+            start = System.nanoTime();
+            kernel.backward(problem, result, gradient, Wrt.all(pattern), BackwardOptions.reproducible());
+            deterministicTimes[i] = (System.nanoTime() - start) / 1e9;
+        }
+        double backward = median(standardTimes), deterministic = median(deterministicTimes), cpuSeconds = cpuStandard / 1e9 / reps;
+        int rowStep = Math.max(1, w.nq() / 64);
+        float[] dq = new float[q.length], dk = new float[k.length], dv = new float[v.length];
+        CpuBench.quiesce();
+        double naive = Timing.median(1, Math.min(reps, 3), () -> NaiveBackward.run(w, q, k, v, dOut, dq, dk, dv, rowStep)) * rowStep;
+        java.util.Arrays.fill(dq, 0);
+        NaiveBackward.run(w, q, k, v, dOut, dq, dk, dv, rowStep);
+        double diff = maxDiff(ours[0].dq().floats(), dq, w, rowStep);
+        System.out.printf("| %s | %.3f | %.1f | %.1f | %.0f | %.0f | %.1f | %.1f (%+.0f%%) | %.0f | %.1f× | %.1e |%n", w.label(),
+                w.visiblePairs() / ((double) w.nq() * w.nkv()), forward * 1e3, backward * 1e3, backwardFlops / backward / 1e9,
+                backwardFlops / cpuSeconds / 1e9, (forward + backward) * 1e3, deterministic * 1e3, 100 * (deterministic / backward - 1),
+                naive * 1e3, naive / backward, diff);
+    }
+
+    private static double median(double[] seconds) {
+        double[] sorted = seconds.clone();
+        java.util.Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
+    }
+
+    private static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
+    /** Largest |a − b| over the dq rows the naive loop computed. */
+    private static double maxDiff(float[] a, float[] b, Workload w, int rowStep) {
+        double max = 0;
+        for (int h = 0; h < w.heads(); h++) {
+            for (int i = 0; i < w.nq(); i += rowStep) {
+                for (int c = 0; c < w.d(); c++) {
+                    int at = (h * w.nq() + i) * w.d() + c;
+                    double d = Math.abs(a[at] - b[at]);
+                    if (Double.isNaN(d)) return Double.NaN;
+                    max = Math.max(max, d);
+                }
+            }
+        }
+        return max;
+    }
+
+    private static float[] randoms(int n, Random random) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = random.nextFloat() * 2 - 1;
+        return x;
+    }
+
+    private static String option(String[] args, String name, String fallback) {
+        int i = java.util.Arrays.asList(args).indexOf(name);
+        return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+    }
+}
