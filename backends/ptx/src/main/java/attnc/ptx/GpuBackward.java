@@ -21,7 +21,7 @@ import java.util.Map;
 public final class GpuBackward {
     private final LoweredBackward backward;
     private final BackwardModule module;
-    private final GpuFunction main, delta, rows;
+    private final GpuFunction main, delta, rows, classifier;
 
     public GpuBackward(Device device, LoweredBackward backward, BackwardModule module) {
         this.backward = backward;
@@ -29,6 +29,7 @@ public final class GpuBackward {
         this.main = device.modules().function(module.text(), BackwardModule.BACKWARD_ENTRY);
         this.delta = module.hasDelta() ? device.modules().function(module.text(), BackwardModule.DELTA_ENTRY) : null;
         this.rows = module.hasRows() ? device.modules().function(module.text(), BackwardModule.ROWS_ENTRY) : null;
+        this.classifier = module.classifies() ? device.modules().function(module.text(), BackwardModule.CLASSIFY_ENTRY) : null;
     }
 
     /**
@@ -53,6 +54,18 @@ public final class GpuBackward {
         return plan(binding).lists(backward.forward(), binding, hostInputs);
     }
 
+    /**
+     * Fills the launch's {@code tiles} with its lists on the device, with the classifier (one
+     * mask evaluation per element): for masks that read inputs held only there, and to check the
+     * host's lists against. Every element visible needs no classifier: the host writes those.
+     */
+    public void classifyOnDevice(Binding binding, Tensors t) {
+        if (classifier == null) throw new IllegalStateException(backward.forward().name() + " has no classifier: every element is visible");
+        BackwardTilePlan plan = plan(binding);
+        classifier.launch(new int[] {plan.kvTiles(), plan.slotsB() * plan.slotsH(), 1}, new int[] {BackwardModule.CLASSIFIER_THREADS, 1, 1}, 0,
+                mainArguments(binding, t));
+    }
+
     /** Zeroes the gradients, then launches Δ, the main kernel and the row kernel (asynchronously, on the default stream). */
     public void launch(Binding binding, Tensors t) {
         for (Map.Entry<String, DeviceTensor> e : t.byName().entrySet()) {
@@ -68,18 +81,24 @@ public final class GpuBackward {
             delta.launch(new int[] {ceilDiv(rowsAll, BackwardModule.DELTA_ROWS_PER_BLOCK), 1, 1}, new int[] {BackwardModule.ROW_THREADS, 1, 1}, 0, args);
         }
         BackwardTilePlan plan = plan(binding);
-        // With an output transform, the main kernel reads dO after it (dout_eff), not dOut.
-        GpuFunction.Args args = tensors(new GpuFunction.Args(), module.signature(),
-                module.transformsOutput() ? new Tensors(withAlias(t.byName(), "dout", "dout_eff")) : t);
-        args.s32(b).s32(h).s32(binding.size("Hkv")).s32(nq).s32(binding.size("Nkv")).s32(binding.queryOffset())
-                .s32(plan.qTiles()).s32(plan.kvTiles()).s32(plan.slotStrideB()).s32(plan.slotStrideH());
         main.launch(new int[] {plan.kvTiles(), b * binding.size("Hkv"), 1}, new int[] {module.config().threads(), 1, 1}, module.config().sharedBytes(),
-                GpuAttention.symbolicSizesAndParams(args, module.signature(), binding));
+                mainArguments(binding, t));
         if (rows != null) {
             GpuFunction.Args rowArgs = tensors(new GpuFunction.Args(), module.rowsSignature(), t).s32(b).s32(h).s32(nq).s32(binding.queryOffset());
             rows.launch(new int[] {ceilDiv(rowsAll, BackwardModule.ROW_THREADS), 1, 1}, new int[] {BackwardModule.ROW_THREADS, 1, 1}, 0,
                     GpuAttention.symbolicSizesAndParams(rowArgs, module.rowsSignature(), binding));
         }
+    }
+
+    /** The main kernel's arguments (the classifier's too). */
+    private GpuFunction.Args mainArguments(Binding binding, Tensors t) {
+        BackwardTilePlan plan = plan(binding);
+        // With an output transform, the main kernel reads dO after it (dout_eff), not dOut.
+        GpuFunction.Args args = tensors(new GpuFunction.Args(), module.signature(),
+                module.transformsOutput() ? new Tensors(withAlias(t.byName(), "dout", "dout_eff")) : t);
+        args.s32(binding.size("B")).s32(binding.size("H")).s32(binding.size("Hkv")).s32(binding.size("Nq")).s32(binding.size("Nkv"))
+                .s32(binding.queryOffset()).s32(plan.qTiles()).s32(plan.kvTiles()).s32(plan.slotStrideB()).s32(plan.slotStrideH());
+        return GpuAttention.symbolicSizesAndParams(args, module.signature(), binding);
     }
 
     private static Map<String, DeviceTensor> withAlias(Map<String, DeviceTensor> byName, String name, String from) {

@@ -19,6 +19,7 @@ import attnc.lower.LowerPattern;
 import attnc.lower.LoweredBackward;
 import attnc.lower.LoweredPattern;
 import attnc.pass.Passes;
+import attnc.ptx.BackwardTilePlan;
 import attnc.ptx.GpuAttention;
 import attnc.ptx.GpuBackward;
 import attnc.ptx.PtxBackend;
@@ -117,6 +118,7 @@ public final class BackwardCheck {
                     System.out.println("skip " + label + ": " + e.getMessage());
                     continue;
                 }
+                failures += checkLists(pattern, problem, label);
                 Tensor dOut = Tensor.random(dtype, new int[] {c[0], c[1], c[3], c[5]}, random);
                 ReferenceBackward.Exact want = ReferenceBackward.run(pattern, problem, exactForward, dOut, Wrt.all(pattern));
                 for (Map.Entry<String, TuningConfig> tiling : TILINGS.entrySet()) {
@@ -141,6 +143,54 @@ public final class BackwardCheck {
         worst.forEach((key, w) -> System.out.printf(Locale.ROOT, "  %-22s %4.0f gradients: worst relL2 %.2e%n", key, w[1], w[0]));
         System.out.printf("correctness: %d passed, %d failed%n", passed, failures);
         return failures;
+    }
+
+    /**
+     * The device classifier's tile lists against the host's (the block-sparsity analysis): equal
+     * for masks that read no inputs; for the others the host's must list every tile the device
+     * found visible and call FULL only tiles the device did. Returns the failures (0 or 1).
+     */
+    private static int checkLists(Pattern pattern, Problem problem, String label) {
+        LoweredBackward backward = LowerBackward.lower(pattern);
+        if (backward.forward().alwaysVisible()) return 0;
+        Device device = Device.get(0);
+        Binding binding = Binding.of(pattern, problem);
+        BackwardConfig config = BackwardConfig.of(device.sm() >= 90 ? 90 : 80, DType.BFLOAT16, binding.size("D"), binding.size("Dv"));
+        GpuBackward gpu = new GpuBackward(device, backward, BackwardModule.render(backward, config));
+        Map<String, DeviceTensor> byName = new LinkedHashMap<>();
+        try {
+            for (Input input : pattern.inputs()) {
+                byName.put("in_" + input.name(), DeviceTensor.upload(device, problem.inputs().get(input.name()), input.dtype()));
+            }
+            int[] host = gpu.tileLists(binding, problem.inputs());
+            DeviceTensor tiles = DeviceTensor.allocate(device, DType.INT32, host.length);
+            byName.put("tiles", tiles);
+            tiles.fill(0);
+            gpu.classifyOnDevice(binding, new GpuBackward.Tensors(byName));
+            device.synchronize();
+            int[] onDevice = tiles.readInts();
+            BackwardTilePlan plan = gpu.plan(binding);
+            for (int list = 0; list < plan.listLength() / (plan.qTiles() + 1); list++) {
+                int base = list * (plan.qTiles() + 1);
+                Map<Integer, Boolean> h = entries(host, base), d = entries(onDevice, base);
+                boolean exact = h.equals(d);
+                boolean sound = h.keySet().containsAll(d.keySet()) && h.entrySet().stream().allMatch(e -> !e.getValue() || Boolean.TRUE.equals(d.get(e.getKey())));
+                if (backward.forward().readsInputs() ? !sound : !exact) {
+                    System.out.printf("FAIL %s: backward tile list %d: host %s, device %s%n", label, list, h, d);
+                    return 1;
+                }
+            }
+            return 0;
+        } finally {
+            for (DeviceTensor t : byName.values()) t.close();
+        }
+    }
+
+    /** A list's entries: query tile → FULL. */
+    private static Map<Integer, Boolean> entries(int[] lists, int base) {
+        Map<Integer, Boolean> entries = new TreeMap<>();
+        for (int i = 0; i < lists[base]; i++) entries.put(lists[base + 1 + i] & (PtxModule.FULL_BIT - 1), (lists[base + 1 + i] & PtxModule.FULL_BIT) != 0);
+        return entries;
     }
 
     /**

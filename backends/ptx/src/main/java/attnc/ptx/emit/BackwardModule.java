@@ -7,14 +7,19 @@ import attnc.lower.LoweredNorm;
  * One pattern's backward as a PTX module for one {@link BackwardConfig}: the main kernel and,
  * where the pattern needs them, the kernels over rows before it (Δ for softmax; dO through the
  * output transform, {@code transformsOutput}, which the main kernel then reads) and after it (the
- * gradients of inputs the scale or the norm's value read). Like {@link PtxModule}, the text
- * depends only on the pattern and the config.
+ * gradients of inputs the scale or the norm's value read), and for masked patterns the tile
+ * classifier ({@code classifies}). Like {@link PtxModule}, the text depends only on the pattern
+ * and the config.
  */
-public record BackwardModule(String text, BackwardConfig config, boolean hasDelta, boolean hasRows, boolean transformsOutput, Signature signature,
+public record BackwardModule(String text, BackwardConfig config, boolean hasDelta, boolean hasRows, boolean transformsOutput, boolean classifies,
+                             Signature signature,
                              Signature deltaSignature, Signature rowsSignature) {
     public static final String BACKWARD_ENTRY = BackwardEmitter.ENTRY;
     public static final String DELTA_ENTRY = BackwardRowsEmitter.DELTA_ENTRY;
     public static final String ROWS_ENTRY = BackwardRowsEmitter.ROWS_ENTRY;
+    /** The backward's tile classifier (masked patterns): block x = kv tile, y = slot, {@link ClassifyEmitter#THREADS} threads, the main kernel's arguments. */
+    public static final String CLASSIFY_ENTRY = ClassifyEmitter.BACKWARD_ENTRY;
+    public static final int CLASSIFIER_THREADS = ClassifyEmitter.THREADS;
     public static final int DELTA_ROWS_PER_BLOCK = BackwardRowsEmitter.DELTA_ROWS_PER_BLOCK;
     public static final int ROW_THREADS = BackwardRowsEmitter.THREADS;
     /** Rows of the row-gradient buffer [ROW_SUMS, B, H, Nq]. */
@@ -33,7 +38,9 @@ public record BackwardModule(String text, BackwardConfig config, boolean hasDelt
         text.append(BackwardEmitter.render(backward, config));
         if (delta) text.append("\n").append(BackwardRowsEmitter.delta(backward, config));
         if (rows) text.append("\n").append(BackwardRowsEmitter.rows(backward, config));
-        return new BackwardModule(text.toString(), config, delta, rows, transform, BackwardEmitter.signature(backward),
+        boolean classifies = !backward.forward().alwaysVisible();
+        if (classifies) text.append("\n").append(ClassifyEmitter.renderBackward(backward, config));
+        return new BackwardModule(text.toString(), config, delta, rows, transform, classifies, BackwardEmitter.signature(backward),
                 BackwardRowsEmitter.deltaSignature(backward), BackwardRowsEmitter.rowsSignature(backward));
     }
 }
