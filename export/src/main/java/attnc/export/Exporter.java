@@ -117,9 +117,10 @@ public final class Exporter {
             notes.add("ptxas not found (looked in $CUDA_HOME/bin, /usr/local/cuda/bin, /usr/local/bin and PATH): no cubin written; export --target ptx and assemble on the target machine");
             return cubins;
         }
-        // A module for sm_80 runs natively on sm_80 and sm_90; one for sm_90a (wgmma) only there.
+        // A module for sm_80 runs natively on sm_80 and sm_90; one for sm_90 (vector reductions) or sm_90a (wgmma) only there.
         String text = Files.readString(ptx);
-        for (String arch : text.contains(".target sm_90a") ? List.of("sm_90a") : List.of("sm_80", "sm_90")) {
+        List<String> archs = text.contains(".target sm_90a") ? List.of("sm_90a") : text.contains(".target sm_90") ? List.of("sm_90") : List.of("sm_80", "sm_90");
+        for (String arch : archs) {
             Path cubin = ptx.resolveSibling(ptx.getFileName().toString().replace(".ptx", "") + "." + arch + ".cubin");
             Process p = new ProcessBuilder(ptxas, "-arch=" + arch, ptx.toString(), "-o", cubin.toString()).redirectErrorStream(true).start();
             String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -6,7 +6,11 @@ import attnc.ir.Input;
 import attnc.ir.Param;
 import attnc.ir.Pattern;
 import attnc.ir.Type;
+import attnc.lower.LowerBackward;
+import attnc.lower.LoweredBackward;
 import attnc.lower.LoweredPattern;
+import attnc.ptx.emit.BackwardConfig;
+import attnc.ptx.emit.BackwardModule;
 import attnc.ptx.emit.ClassifyEmitter;
 import attnc.ptx.emit.KernelConfig;
 import attnc.ptx.emit.PtxModule;
@@ -26,7 +30,7 @@ import java.util.Map;
  * maps, described per variant). {@code kernel.json} tells a caller with no attnc at hand how to
  * launch them: the entry, the arguments in order with their meaning, grid and block dims, shared
  * memory, and how to fill the tile list (on the host when every element is visible, else with the
- * classifier entry).
+ * classifier entry). The backward's modules and entries are described under {@code backward}.
  */
 final class PtxExport {
     static final String DESCRIPTION = "kernel.json";
@@ -65,6 +69,7 @@ final class PtxExport {
         kernel.add("variants", variants);
         kernel.add("arguments", arguments(pattern));
         kernel.add("tile_list", tileList(first));
+        kernel.add("backward", backward(lowered, files));
         files.put(DESCRIPTION, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(kernel).getBytes(StandardCharsets.UTF_8));
         return files;
     }
@@ -202,6 +207,119 @@ final class PtxExport {
             t.addProperty("builder", "host: every row is [kv_tiles, 0 | F, 1 | F, ...], F = full_bit except for a last tile that runs past Nkv");
         }
         return t;
+    }
+
+    /**
+     * The backward's modules (sm_80 and sm_90, both mma.sync: the sm_90 one adds gradients with
+     * vector reductions) and how to run them: zero the gradients, the delta entry, the tile lists
+     * (the classifier entry, or on the host when every element is visible), the main entry, the
+     * rows entry. Each entry's arguments are listed by name, like the forward's.
+     */
+    private static JsonObject backward(LoweredPattern lowered, Map<String, byte[]> files) {
+        Pattern pattern = lowered.pattern();
+        LoweredBackward lb = LowerBackward.lower(pattern);
+        JsonArray variants = new JsonArray();
+        BackwardModule first = null;
+        for (int sm : ARCHITECTURES) {
+            for (int d : HEAD_DIMS) {
+                BackwardConfig config = BackwardConfig.of(sm, DType.BFLOAT16, d, d).withForwardOutput(DType.BFLOAT16);
+                BackwardModule module = BackwardModule.render(lb, config);
+                if (first == null) first = module;
+                String file = pattern.name() + "_backward" + (sm == ARCHITECTURES.getFirst() ? "" : "_sm_" + sm) + (d == HEAD_DIMS.getFirst() ? "" : "_d" + d) + ".ptx";
+                files.put(file, module.text().getBytes(StandardCharsets.US_ASCII));
+                JsonObject v = new JsonObject();
+                v.addProperty("file", file);
+                v.addProperty("arch", "sm_" + sm);
+                v.addProperty("head_dim", d);
+                v.addProperty("value_dim", d);
+                v.addProperty("block_q", config.blockQ());
+                v.addProperty("block_kv", config.blockKv());
+                v.addProperty("threads", config.threads());
+                v.addProperty("shared_bytes", config.sharedBytes());
+                variants.add(v);
+            }
+        }
+        JsonObject b = new JsonObject();
+        b.add("variants", variants);
+        b.add("gradients", gradients(lb));
+        b.addProperty("order", "zero every argument in 'zeroed'; delta (if present); the tile list (classifier, or the host rule); main; rows (if present)");
+        JsonArray zeroed = new JsonArray();
+        for (String t : first.signature().tensors()) if (List.of("dq", "dk", "dv", "row_grads").contains(t) || t.startsWith("grad_")) zeroed.add("p_" + t);
+        b.add("zeroed", zeroed);
+        JsonObject entries = new JsonObject();
+        if (first.hasDelta()) {
+            entries.add("delta", entry(BackwardModule.DELTA_ENTRY, strings("ceil(B * H * Nq / " + BackwardModule.DELTA_ROWS_PER_BLOCK + ")", "1", "1"),
+                    Integer.toString(BackwardModule.ROW_THREADS), "0", backwardArguments(pattern, first.deltaSignature())));
+        }
+        if (first.classifies()) {
+            entries.add("classify", entry(BackwardModule.CLASSIFY_ENTRY, strings("kv_tiles", "slots", "1"), Integer.toString(BackwardModule.CLASSIFIER_THREADS),
+                    "0", backwardArguments(pattern, first.signature())));
+        }
+        entries.add("main", entry(BackwardModule.BACKWARD_ENTRY, strings("kv_tiles", "B * Hkv", "1"), "threads", "shared_bytes",
+                backwardArguments(pattern, first.signature())));
+        if (first.hasRows()) {
+            entries.add("rows", entry(BackwardModule.ROWS_ENTRY, strings("ceil(B * H * Nq / " + BackwardModule.ROW_THREADS + ")", "1", "1"),
+                    Integer.toString(BackwardModule.ROW_THREADS), "0", backwardArguments(pattern, first.rowsSignature())));
+        }
+        b.add("entries", entries);
+        JsonObject t = new JsonObject();
+        t.addProperty("length", "slots * kv_tiles * (q_tiles + 1), q_tiles = ceil(Nq / block_q), kv_tiles = ceil(Nkv / block_kv)");
+        t.addProperty("layout", "row (slot * kv_tiles + kv_tile) of q_tiles + 1 ints: [count, entry_0 .. entry_{count-1}, unused...]; entry = query tile | full_bit;"
+                + " slots and slot strides as the forward's tile_list");
+        t.addProperty("rule", "list every query tile holding a visible (q, kv) of the kv tile; set full_bit only when every (q, kv) of the tile is visible"
+                + " and the tile lies inside Nq and Nkv");
+        t.addProperty("builder", first.classifies() ? "classifier (entries.classify)"
+                : "host: every row is [q_tiles, 0 | F, 1 | F, ...], F = full_bit unless the query tile runs past Nq or the kv tile past Nkv");
+        b.add("tile_list", t);
+        return b;
+    }
+
+    private static JsonObject entry(String name, JsonArray grid, String block, String shared, JsonArray arguments) {
+        JsonObject e = new JsonObject();
+        e.addProperty("entry", name);
+        e.add("grid", grid);
+        e.add("block", strings(block, "1", "1"));
+        e.addProperty("shared_bytes", shared);
+        e.add("arguments", arguments);
+        return e;
+    }
+
+    /** What each gradient argument holds: dq, dk, dv, then each input's, float32 and of the shape of what it is the gradient of. */
+    private static JsonArray gradients(LoweredBackward lb) {
+        JsonArray g = new JsonArray();
+        for (String name : List.of("dq", "dk", "dv")) g.add("p_" + name);
+        for (String input : lb.inputs()) g.add("p_grad_" + input);
+        return g;
+    }
+
+    private static JsonArray backwardArguments(Pattern pattern, Signature signature) {
+        Map<String, String> meaning = new LinkedHashMap<>();
+        meaning.put("p_q", "queries, bfloat16 [B, H, Nq, D], contiguous");
+        meaning.put("p_k", "keys, bfloat16 [B, Hkv, Nkv, D], contiguous");
+        meaning.put("p_v", "values, bfloat16 [B, Hkv, Nkv, Dv], contiguous");
+        meaning.put("p_dout", "the gradient of the output, bfloat16 [B, H, Nq, Dv], contiguous (the main and classify entries of a pattern with an output"
+                + " transform take dout_eff here, which the delta entry writes)");
+        meaning.put("p_out", "the forward's output, bfloat16 [B, H, Nq, Dv]");
+        meaning.put("p_pre_out", "the forward's o before the output transform, float32 [B, H, Nq, Dv]");
+        meaning.put("p_dout_eff", "scratch, bfloat16 [B, H, Nq, Dv]: dO after the output transform, written by delta, read by main");
+        meaning.put("p_lse", "the forward's log-sum-exp, float32 [B, H, Nq] (softmax)");
+        meaning.put("p_delta", "scratch, float32 [B, H, Nq]: rowsum(dO o), written by delta (softmax)");
+        meaning.put("p_dq", "gradient of q, float32 [B, H, Nq, D], zeroed before the launch");
+        meaning.put("p_dk", "gradient of k, float32 [B, Hkv, Nkv, D], zeroed before the launch");
+        meaning.put("p_dv", "gradient of v, float32 [B, Hkv, Nkv, Dv], zeroed before the launch");
+        meaning.put("p_row_grads", "scratch, float32 [" + BackwardModule.ROW_SUMS + ", B, H, Nq], zeroed before the launch");
+        meaning.put("p_tiles", "int32 tile lists, see backward.tile_list");
+        meaning.put("p_rows", "B * H * Nq");
+        meaning.put("p_q_tiles", "ceil(Nq / block_q)");
+        meaning.put("p_kv_tiles", "ceil(Nkv / block_kv)");
+        JsonArray forward = arguments(pattern, signature);
+        for (var element : forward) {
+            JsonObject a = element.getAsJsonObject();
+            String name = a.get("name").getAsString();
+            if (meaning.containsKey(name)) a.addProperty("meaning", meaning.get(name));
+            if (name.startsWith("p_grad_")) a.addProperty("meaning", "gradient of input '" + name.substring(7) + "', float32 of its shape, zeroed before the launch");
+        }
+        return forward;
     }
 
     private static JsonArray strings(String... values) {

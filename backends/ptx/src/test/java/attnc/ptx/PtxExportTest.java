@@ -50,6 +50,35 @@ class PtxExportTest {
             }
             boolean classifies = kernel.getAsJsonObject("tile_list").get("builder").getAsString().equals("classifier");
             assertTrue(classifies, "both masks hide elements, so the lists need the classifier");
+            backwardMatchesItsDescription(kernel.getAsJsonObject("backward"), files);
+        }
+    }
+
+    /** Every backward variant holds every described entry, with the described parameters in order, and assembles for its arch. */
+    private static void backwardMatchesItsDescription(JsonObject backward, Map<String, byte[]> files) throws Exception {
+        JsonObject entries = backward.getAsJsonObject("entries");
+        assertTrue(entries.has("main") && entries.has("delta") && entries.has("classify"), "softmax and a mask: delta, classify and main; got " + entries.keySet());
+        assertEquals(4, backward.getAsJsonArray("variants").size(), "sm_80 and sm_90, D = 64 and 128");
+        for (var v : backward.getAsJsonArray("variants")) {
+            JsonObject variant = v.getAsJsonObject();
+            String ptx = new String(files.get(variant.get("file").getAsString()), StandardCharsets.US_ASCII);
+            String arch = variant.get("arch").getAsString();
+            assertTrue(ptx.contains(".target " + arch + "\n"), "the variant names its target: " + arch);
+            assertTrue(ptx.contains(variant.get("shared_bytes").getAsInt() + " bytes per block"));
+            for (String name : entries.keySet()) {
+                JsonObject e = entries.getAsJsonObject(name);
+                String entry = e.get("entry").getAsString();
+                int start = ptx.indexOf(".visible .entry " + entry + "(");
+                assertTrue(start >= 0, entry + " in " + variant.get("file"));
+                String header = ptx.substring(start, ptx.indexOf(")", start));
+                List<String> declared = new ArrayList<>();
+                for (String line : header.lines().toList()) if (line.contains(".param")) declared.add(line.replaceAll(".* (p_\\w+).*", "$1"));
+                List<String> described = new ArrayList<>();
+                e.getAsJsonArray("arguments").forEach(a -> described.add(a.getAsJsonObject().get("name").getAsString()));
+                assertEquals(declared, described, entry + "'s parameters, in order");
+                e.getAsJsonArray("arguments").forEach(a -> assertTrue(a.getAsJsonObject().has("meaning") && !a.getAsJsonObject().get("meaning").isJsonNull(), a.toString()));
+            }
+            PtxAssemblesTest.assemble(ptx, arch.equals("sm_90") ? 90 : 80);
         }
     }
 }

@@ -6,9 +6,11 @@ import attnc.ir.DType;
  * The shape of one backward kernel: target, input precision, head dims and the tiling
  * (FlashAttention-2's backward on mma.sync): a block of {@code warps} warps owns 16 keys a warp
  * ({@link #blockKv}) and walks query tiles of {@code blockQ} rows, Q and dO double-buffered with
- * cp.async while K and V stay in shared memory.
+ * cp.async while K and V stay in shared memory. {@code forwardOutput}: the precision the forward
+ * stored O in, which Δ = rowsum(dO∘O) reads (float32 from {@link attnc.launch.Result}, the input
+ * dtype from an exported kernel called by PyTorch).
  */
-public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int blockQ, int warps) {
+public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int blockQ, int warps, DType forwardOutput) {
     /** The widest head dim whose dK and dV accumulators (D/2 + Dv/2 registers a thread) leave room for the rest. */
     public static final int MAX_HEAD_DIM = 128;
 
@@ -22,6 +24,9 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
         }
         if (blockQ != 32 && blockQ != 64) throw new IllegalArgumentException("query tiles of 32 or 64 rows, got " + blockQ);
         if (warps != 4 && warps != 8) throw new IllegalArgumentException("4 or 8 warps, got " + warps);
+        if (forwardOutput != DType.FLOAT32 && forwardOutput != dtype) {
+            throw new IllegalArgumentException("the forward's output is float32 or the input dtype, got " + forwardOutput);
+        }
     }
 
     /**
@@ -31,13 +36,15 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
      * (BENCHMARKS.md, "GPU: the backward"), so they stay out of the default until they have.
      */
     public static BackwardConfig of(int sm, DType dtype, int headDim, int valueDim) {
-        return new BackwardConfig(sm, dtype, headDim, valueDim, 32, 4);
+        return new BackwardConfig(sm, dtype, headDim, valueDim, 32, 4, DType.FLOAT32);
     }
 
     /** Keys a block owns: 16 a warp. */
     public int blockKv() { return 16 * warps; }
 
     public int threads() { return 32 * warps; }
+
+    public BackwardConfig withForwardOutput(DType output) { return new BackwardConfig(sm, dtype, headDim, valueDim, blockQ, warps, output); }
 
     /** bf16 or f16, as mma.sync spells it. */
     String mmaType() { return dtype == DType.FLOAT16 ? "f16" : "bf16"; }
@@ -59,6 +66,7 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
     public int sharedBytes() { return kBytes() + vBytes() + 2 * qStageBytes() + 2 * doStageBytes() + 2 * rowStageBytes() + blockKv() * dsStride(); }
 
     public String tag() {
-        return "sm" + sm + "_" + mmaType() + "_d" + headDim + (valueDim == headDim ? "" : "_dv" + valueDim) + "_backward_q" + blockQ + "_kv" + blockKv();
+        return "sm" + sm + "_" + mmaType() + "_d" + headDim + (valueDim == headDim ? "" : "_dv" + valueDim) + "_backward_q" + blockQ + "_kv" + blockKv()
+                + (forwardOutput == DType.FLOAT32 ? "" : "_o16");
     }
 }

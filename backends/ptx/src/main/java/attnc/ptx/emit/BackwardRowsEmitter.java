@@ -101,8 +101,14 @@ final class BackwardRowsEmitter {
             loadHalf(out, config, present, dOut, address);
             out.op("mul.wide.s32", index, element, 4);
             if (!transform) {
-                out.op("add.s64", address, "%out", index);
-                out.op("@" + present + " ld.global.nc.f32", o, "[" + address + "]");
+                if (config.forwardOutput() == attnc.ir.DType.FLOAT32) {
+                    out.op("add.s64", address, "%out", index);
+                    out.op("@" + present + " ld.global.nc.f32", o, "[" + address + "]");
+                } else {
+                    out.op("mul.wide.s32", index, element, 2);
+                    out.op("add.s64", address, "%out", index);
+                    loadHalf(out, config, present, o, address);
+                }
                 out.op("@" + present + " fma.rn.f32", sum, dOut, o, sum);
                 continue;
             }
@@ -173,11 +179,11 @@ final class BackwardRowsEmitter {
     /** An element of the input precision (bf16 or fp16) at {@code address} into an f32 register, where {@code present}. */
     private static void loadHalf(PtxWriter out, BackwardConfig config, String present, String into, String address) {
         if (config.dtype() == attnc.ir.DType.FLOAT16) {
-            String half = out.reg(".b16", "%half");
+            String half = out.reg(".b16", "%half_" + into.substring(1));
             out.op("@" + present + " ld.global.nc.b16", half, "[" + address + "]");
             out.op("cvt.f32.f16", into, half);
         } else {
-            String bits = out.b32("%bits");
+            String bits = out.b32("%bits_" + into.substring(1));
             out.op("@" + present + " ld.global.nc.u16", bits, "[" + address + "]");
             out.op("shl.b32", bits, bits, 16);
             out.op("mov.b32", into, bits);
