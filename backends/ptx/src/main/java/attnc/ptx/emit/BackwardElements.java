@@ -1,0 +1,490 @@
+package attnc.ptx.emit;
+
+import attnc.grad.Section;
+import attnc.ir.Index;
+import attnc.ir.Printer;
+import attnc.lower.Instr;
+import attnc.lower.LoweredBackward;
+import attnc.lower.LoweredNorm;
+import attnc.lower.LoweredPattern;
+import attnc.lower.Program;
+import attnc.lower.Program.Level;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiFunction;
+
+/**
+ * What every backward kernel of a pattern does to its registers, whatever computes the products:
+ * a warp holds Sᵀ and dPᵀ for 16 keys × the tile's queries (mma.sync's m16n8k16 accumulator
+ * layout, which is also a warp's share of a wgmma m64 accumulator), so {@link BackwardEmitter}
+ * (mma.sync) and {@link WgmmaBackwardEmitter} (wgmma) share the block and head indices, the
+ * pattern's programs at each level, the weights recomputed from the LSE, dS by the norm's rule,
+ * the score sites' gradients and row sums, dx, and the final atomic adds of dK and dV.
+ */
+abstract class BackwardElements {
+    static final List<String> TENSORS = List.of("q", "k", "v", "dout", "lse", "delta", "dq", "dk", "dv", "row_grads", "tiles");
+    static final List<String> SIZES = List.of("B", "H", "Hkv", "Nq", "Nkv", "query_offset", "q_tiles", "kv_tiles", "slot_stride_b",
+            "slot_stride_h");
+    /** Rows of the row-gradient buffer: Σ ds·(q·k) for the scale, Σ dS for the sigmoid's bias. */
+    static final int SCALE_ROW_SUMS = 0, BIAS_ROW_SUMS = 1;
+
+    static final int KV_SLOTS = 2;
+
+    final LoweredBackward backward;
+    final LoweredPattern lowered;
+    final BackwardConfig config;
+    final Signature signature;
+    final PtxWriter out = new PtxWriter();
+    final ProgramRenderer mask, score, scale, scoreByS, bias;
+    final List<SiteRenderers> sites = new ArrayList<>();
+    final boolean softmax, needsS, scaleSums, biasSums, positionsEverywhere;
+    /** Query n-tiles of 8 and the query slots (two an n-tile) a thread holds. */
+    final int qTiles, qSlots;
+
+    BackwardElements(LoweredBackward backward, BackwardConfig config) {
+        this.backward = backward;
+        this.lowered = backward.forward();
+        this.config = config;
+        this.signature = signature(backward);
+        Leaves leaves = new ElementLeaves(config);
+        mask = new ProgramRenderer(out, lowered.visibility(), "mask", leaves);
+        score = new ProgramRenderer(out, lowered.score(), "score", leaves);
+        scale = new ProgramRenderer(out, lowered.scale(), "scale", leaves);
+        scoreByS = new ProgramRenderer(out, backward.scoreByS(), "dscore", leaves);
+        bias = lowered.norm() instanceof LoweredNorm.Sigmoid sigmoid ? new ProgramRenderer(out, sigmoid.bias(), "bias", leaves) : null;
+        List<LoweredBackward.Site> scoreSites = backward.sites(Section.SCORE);
+        for (int i = 0; i < scoreSites.size(); i++) {
+            LoweredBackward.Site site = scoreSites.get(i);
+            sites.add(new SiteRenderers(site, new ProgramRenderer(out, site.offset(), "site" + i + "_at", leaves),
+                    new ProgramRenderer(out, site.partial(), "site" + i + "_by", leaves)));
+        }
+        softmax = lowered.norm() instanceof LoweredNorm.Softmax;
+        needsS = !lowered.identityScore() || readsScore(backward.scoreByS())
+                || sites.stream().anyMatch(s -> readsScore(s.offset.program()) || readsScore(s.partial.program()));
+        scaleSums = !backward.sites(Section.SCALE).isEmpty();
+        biasSums = bias != null && !backward.sites(Section.NORM).isEmpty();
+        // Query positions and bounds cost a few instructions a column; FULL tiles of plain masks need none.
+        positionsEverywhere = scaleSums || biasSums || !sites.isEmpty()
+                || programs().stream().anyMatch(p -> p != mask && readsIndex(p.program()));
+        qTiles = config.blockQ() / 8;
+        qSlots = 2 * qTiles;
+    }
+
+    /** A score load site's offset and partial, rendered under their own prefixes. */
+    record SiteRenderers(LoweredBackward.Site site, ProgramRenderer offset, ProgramRenderer partial) {}
+
+    /** The backward kernel's parameters: its tensors, a gradient buffer per input that has one, then the forward's inputs, sizes and params. */
+    static Signature signature(LoweredBackward backward) {
+        List<String> tensors = new ArrayList<>(TENSORS);
+        for (String input : backward.inputs()) tensors.add("grad_" + input);
+        return Signature.of(backward.forward().pattern()).with(tensors, SIZES);
+    }
+
+    static boolean readsIndex(Program program) {
+        for (int i = 0; i < program.instrs().size(); i++) {
+            if (program.live(i) && program.instrs().get(i) instanceof Instr.IndexValue(Index index) && (index == Index.Q || index == Index.KV)) return true;
+        }
+        return false;
+    }
+
+    static boolean readsScore(Program program) {
+        for (int i = 0; i < program.instrs().size(); i++) {
+            if (program.live(i) && program.instrs().get(i) instanceof Instr.Score) return true;
+        }
+        return false;
+    }
+
+    // Register names. A thread holds, of each 16 × 8 fragment, keys g and g+8 (kv slot 0 and 1) and
+    // queries 2t and 2t+1 of each of the 8 query n-tiles (q slot 2·nt and 2·nt+1).
+
+    /** Sᵀ (raw q·k) at kv slot kr, q slot qc. */
+    static String dot(int qc, int kr) { return "%st_n" + qc / 2 + "_" + (kr * 2 + qc % 2); }
+    static String dpt(int qc, int kr) { return "%dpt_n" + qc / 2 + "_" + (kr * 2 + qc % 2); }
+    static String site(String stem, int qc, int kr) { return "%" + stem + "_r" + qc + "_c" + kr; }
+    static String dk(int dt, int i) { return "%dk_n" + dt + "_" + i; }
+    static String dv(int dt, int i) { return "%dv_n" + dt + "_" + i; }
+    static String dq(int dt, int i) { return "%dq_n" + dt + "_" + i; }
+
+    /** Rows and columns the renderers see: rows are the thread's query slots, columns its kv slots. */
+    static final class ElementLeaves implements Leaves {
+        final BackwardConfig config;
+
+        ElementLeaves(BackwardConfig config) { this.config = config; }
+
+        @Override public String index(Index index, int row, int col) {
+            return switch (index) {
+                case B -> "%b";
+                case H -> "%h";
+                case Q -> "%q_abs_r" + row;
+                case KV -> "%kv_abs_c" + col;
+                case D -> throw new IllegalStateException("d outside the output");
+            };
+        }
+
+        @Override public String size(String name) { return Signature.sizeRegister(name, config.headDim(), config.valueDim()); }
+
+        @Override public String score(int row, int col) { return site("s", row, col); }
+    }
+
+    void blockIndices() {
+        out.comment("block: x = kv tile, y = (batch, kv head); the query heads of the kv head's group are walked in turn");
+        out.op("mov.u32", out.s32("%kv_block"), "%ctaid.x");
+        out.op("mov.u32", out.s32("%bhk"), "%ctaid.y");
+        out.op("div.s32", out.s32("%b"), "%bhk", "%Hkv");
+        out.op("rem.s32", out.s32("%hk"), "%bhk", "%Hkv");
+        out.op("div.s32", out.s32("%group"), "%H", "%Hkv");
+        out.op("mul.lo.s32", out.s32("%kv_start"), "%kv_block", config.blockKv());
+        out.op("add.s32", out.s32("%list_width"), "%q_tiles", 1);
+        for (int kr = 0; kr < KV_SLOTS; kr++) {
+            out.op("mad.lo.s32", out.s32("%kv_abs_c" + kr), "%warp", 16, "%g");
+            out.op("add.s32", "%kv_abs_c" + kr, "%kv_abs_c" + kr, "%kv_start");
+            if (kr > 0) out.op("add.s32", "%kv_abs_c" + kr, "%kv_abs_c" + kr, 8 * kr);
+        }
+        out.op("mad.lo.s32", out.s32("%kv_row0"), "%bhk", "%Nkv", "%kv_start");
+        out.comment("the lanes that add a sum: the first of those sharing a query (g = 0), a key (t = 0), the warp's first");
+        out.op("setp.eq.s32", out.pred("%first_g"), "%g", 0);
+        out.op("setp.eq.s32", out.pred("%first_t"), "%t", 0);
+        out.op("setp.eq.s32", out.pred("%first_lane"), "%lane", 0);
+    }
+
+    /** dK and dV accumulate in registers over every query head and tile. */
+    void clearKeyGradients() {
+        out.blank().comment("dK and dV accumulate in registers over every query head and tile");
+        for (int dt = 0; dt < config.headDim() / 8; dt++) for (int i = 0; i < 4; i++) out.op("mov.f32", out.f32(dk(dt, i)), "0f00000000");
+        for (int dt = 0; dt < config.valueDim() / 8; dt++) for (int i = 0; i < 4; i++) out.op("mov.f32", out.f32(dv(dt, i)), "0f00000000");
+    }
+
+    /** At the start of each head: the parts of the pattern that change with neither q nor kv, then those that change with kv only. */
+    void headPrograms() {
+        out.comment("the pattern's parts that change with neither q nor kv: scale " + Printer.expr(lowered.pattern().scale()));
+        for (ProgramRenderer program : programs()) program.emit(Level.UNIFORM, 0, 0);
+        out.comment("... and those that change with kv only");
+        for (ProgramRenderer program : programs()) for (int kr = 0; kr < KV_SLOTS; kr++) program.emit(Level.COL, 0, kr);
+    }
+
+    /** Every program rendered per element: the mask (in PARTIAL tiles), score, scale, d score/d s, bias, site offsets and partials. */
+    List<ProgramRenderer> programs() {
+        List<ProgramRenderer> all = new ArrayList<>(List.of(mask, score, scale, scoreByS));
+        if (bias != null) all.add(bias);
+        for (SiteRenderers s : sites) {
+            all.add(s.offset);
+            all.add(s.partial);
+        }
+        return all;
+    }
+
+    /**
+     * Each query slot's LSE (base 2) and Δ (softmax), from the tile's rows in shared memory at
+     * {@code rows} (LSE, then Δ, fp32), and the parts of the pattern that change with q only.
+     */
+    void queryPositions(String rows) {
+        if (softmax) {
+            out.comment("the tile's LSE (base 2) and delta = rowsum(dO o) of this thread's query columns, from shared memory");
+            out.op("mad.lo.s32", out.s32("%rows_lane"), "%t", 8, rows);
+            for (int nt = 0; nt < qTiles; nt++) {
+                String lo = out.f32("%lse2_r" + 2 * nt), hi = out.f32("%lse2_r" + (2 * nt + 1));
+                out.op("ld.shared.v2.f32", "{" + lo + ", " + hi + "}", "[%rows_lane+" + 32 * nt + "]");
+                out.op("mul.f32", lo, lo, FlashEmitter.LOG2E);
+                out.op("mul.f32", hi, hi, FlashEmitter.LOG2E);
+                out.op("ld.shared.v2.f32", "{" + out.f32("%delta_r" + 2 * nt) + ", " + out.f32("%delta_r" + (2 * nt + 1)) + "}",
+                        "[%rows_lane+" + (4 * config.blockQ() + 32 * nt) + "]");
+            }
+        }
+        if (positionsEverywhere) positions();
+        for (ProgramRenderer program : programs()) {
+            if (program == mask) continue;
+            for (int qc = 0; qc < qSlots; qc++) program.emit(Level.ROW, qc, 0);
+        }
+    }
+
+    /** The query position of each slot, relative (for Nq) and absolute (for the pattern), and whether it is inside Nq. */
+    void positions() {
+        out.comment("query positions of this thread's columns");
+        out.op("mad.lo.s32", out.s32("%q_lane"), "%t", 2, "%q_start");
+        for (int qc = 0; qc < qSlots; qc++) {
+            String rel = out.s32("%q_rel_r" + qc);
+            out.op("add.s32", rel, "%q_lane", 8 * (qc / 2) + qc % 2);
+            out.op("add.s32", out.s32("%q_abs_r" + qc), rel, "%query_offset");
+            out.op("setp.lt.s32", out.pred("%q_ok_r" + qc), rel, "%Nq");
+        }
+    }
+
+    /** The scaled score s, the pattern's score, and the weights P; PARTIAL tiles mask theirs. */
+    void weights() {
+        out.comment("s = scale q.k, the score, and the weights as the forward formed them");
+        for (int qc = 0; qc < qSlots; qc++) {
+            String rowScale = scale.result(qc, 0);
+            if (softmax && lowered.identityScore()) {
+                out.op("mul.f32", out.f32("%scale2_r" + qc), rowScale, FlashEmitter.LOG2E);
+                out.op("neg.f32", out.f32("%neg_lse2_r" + qc), "%lse2_r" + qc);
+            }
+            for (int kr = 0; kr < KV_SLOTS; kr++) {
+                String s = out.f32(site("s", qc, kr)), p = out.f32(site("p", qc, kr));
+                if (needsS) out.op("mul.f32", s, dot(qc, kr), rowScale);
+                if (softmax && lowered.identityScore()) {
+                    // The scale joins log2(e) and the LSE in one fma, as the forward folded it.
+                    out.op("fma.rn.f32", p, dot(qc, kr), "%scale2_r" + qc, "%neg_lse2_r" + qc);
+                    out.op("ex2.approx.ftz.f32", p, p);
+                    continue;
+                }
+                if (!needsS) out.op("mul.f32", s, dot(qc, kr), rowScale);
+                score.emit(Level.ELEMENT, qc, kr);
+                String logit = lowered.identityScore() ? s : score.result(qc, kr);
+                switch (lowered.norm()) {
+                    case LoweredNorm.Softmax sink -> {
+                        out.op("mul.f32", p, logit, FlashEmitter.LOG2E);
+                        out.op("sub.f32", p, p, "%lse2_r" + qc);
+                        out.op("ex2.approx.ftz.f32", p, p);
+                    }
+                    case LoweredNorm.Sigmoid sigmoid -> {
+                        out.op("add.f32", p, logit, bias.result(qc, 0));
+                        out.op("mul.f32", p, p, "0f3F000000");
+                        out.op("tanh.approx.f32", p, p);
+                        out.op("fma.rn.f32", p, p, "0f3F000000", "0f3F000000");
+                    }
+                    case LoweredNorm.Identity none -> out.op("mov.f32", p, logit);
+                }
+            }
+        }
+        partialOnly(() -> {
+            out.comment("PARTIAL tile: mask " + Printer.expr(lowered.pattern().visibility()) + ", queries past Nq, keys past Nkv");
+            if (!positionsEverywhere) positions();
+            for (int qc = 0; qc < qSlots; qc++) mask.emit(Level.ROW, qc, 0);
+            for (int kr = 0; kr < KV_SLOTS; kr++) out.op("setp.lt.s32", out.pred("%kv_ok_c" + kr), "%kv_abs_c" + kr, "%Nkv");
+            for (int qc = 0; qc < qSlots; qc++) {
+                for (int kr = 0; kr < KV_SLOTS; kr++) {
+                    mask.emit(Level.ELEMENT, qc, kr);
+                    String visible = out.pred(visible(qc, kr));
+                    out.op("and.pred", visible, "%kv_ok_c" + kr, "%q_ok_r" + qc);
+                    out.op("and.pred", visible, visible, mask.result(qc, kr));
+                    out.op("selp.f32", site("p", qc, kr), site("p", qc, kr), "0f00000000", visible);
+                }
+            }
+        });
+    }
+
+    /** Code for PARTIAL tiles only; FULL tiles branch over it. */
+    void partialOnly(Runnable code) {
+        String full = out.newLabel("full_tile");
+        out.op("@%tile_full bra.uni", full);
+        code.run();
+        out.label(full);
+    }
+
+    String visible(int qc, int kr) { return site("visible", qc, kr); }
+
+    /** {@code value} (kv slot rows × q slot columns) packed as mma A fragments per 16-query chunk: [chunk][j]. */
+    String[][] packed(String stem, BiFunction<Integer, Integer, String> value) {
+        String[][] a = new String[qTiles / 2][4];
+        for (int kk = 0; kk < qTiles / 2; kk++) {
+            for (int j = 0; j < 4; j++) {
+                int nt = 2 * kk + j / 2, kr = j % 2;
+                a[kk][j] = out.b32("%" + stem + "_k" + kk + "_" + j);
+                out.op("cvt.rn." + config.mmaType() + "x2.f32", a[kk][j], value.apply(2 * nt + 1, kr), value.apply(2 * nt, kr));
+            }
+        }
+        return a;
+    }
+
+    /**
+     * dS (the gradient of the score's value) by the norm's rule; the score's load sites and the
+     * sigmoid's bias take theirs from it; then dx = dS · d score/d s · scale, and the scale's row
+     * sums Σ dS · d score/d s · q·k.
+     */
+    void scoreGradients() {
+        out.comment("dS by the norm's rule: " + lowered.pattern().norm());
+        for (int qc = 0; qc < qSlots; qc++) {
+            for (int kr = 0; kr < KV_SLOTS; kr++) {
+                String dS = out.f32(site("dsc", qc, kr)), p = site("p", qc, kr);
+                switch (lowered.norm()) {
+                    case LoweredNorm.Softmax sink -> {
+                        out.op("sub.f32", dS, dpt(qc, kr), "%delta_r" + qc);
+                        out.op("mul.f32", dS, dS, p);
+                    }
+                    case LoweredNorm.Sigmoid sigmoid -> {
+                        out.op("fma.rn.f32", dS, p, p, "0f00000000");
+                        out.op("sub.f32", dS, p, dS);
+                        out.op("mul.f32", dS, dS, dpt(qc, kr));
+                    }
+                    case LoweredNorm.Identity none -> out.op("mov.f32", dS, dpt(qc, kr));
+                }
+            }
+        }
+        // Weights of masked elements are 0, so softmax and sigmoid give them dS = 0 by themselves.
+        if (lowered.norm() instanceof LoweredNorm.Identity) {
+            partialOnly(() -> {
+                for (int qc = 0; qc < qSlots; qc++) {
+                    for (int kr = 0; kr < KV_SLOTS; kr++) out.op("selp.f32", site("dsc", qc, kr), site("dsc", qc, kr), "0f00000000", visible(qc, kr));
+                }
+            });
+        }
+        for (int i = 0; i < sites.size(); i++) siteGradient(i);
+        if (biasSums) {
+            out.comment("the sigmoid's bias: sum of dS along each query row");
+            rowSums((qc, kr) -> site("dsc", qc, kr), BIAS_ROW_SUMS);
+        }
+        out.comment("dx = dS * d score/d s * scale, the gradient of q.k");
+        boolean chain = !isOne(backward.scoreByS());
+        for (int qc = 0; qc < qSlots; qc++) {
+            for (int kr = 0; kr < KV_SLOTS; kr++) {
+                String dx = out.f32(site("dx", qc, kr));
+                if (chain) {
+                    scoreByS.emit(Level.ELEMENT, qc, kr);
+                    out.op("mul.f32", dx, site("dsc", qc, kr), scoreByS.result(qc, kr));
+                } else {
+                    out.op("mov.f32", dx, site("dsc", qc, kr));
+                }
+            }
+        }
+        // d score/d s may be infinite where the score is masked (log s at s = 0); nothing flows there.
+        if (chain) {
+            partialOnly(() -> {
+                for (int qc = 0; qc < qSlots; qc++) {
+                    for (int kr = 0; kr < KV_SLOTS; kr++) out.op("selp.f32", site("dx", qc, kr), site("dx", qc, kr), "0f00000000", visible(qc, kr));
+                }
+            });
+        }
+        if (scaleSums) {
+            out.comment("the scale: sum of dS * d score/d s * q.k along each query row");
+            for (int qc = 0; qc < qSlots; qc++) {
+                for (int kr = 0; kr < KV_SLOTS; kr++) out.op("mul.f32", out.f32(site("dscale", qc, kr)), site("dx", qc, kr), dot(qc, kr));
+            }
+            rowSums((qc, kr) -> site("dscale", qc, kr), SCALE_ROW_SUMS);
+        }
+        for (int qc = 0; qc < qSlots; qc++) {
+            for (int kr = 0; kr < KV_SLOTS; kr++) out.op("mul.f32", site("dx", qc, kr), site("dx", qc, kr), scale.result(qc, 0));
+        }
+    }
+
+    static boolean isOne(Program program) {
+        return program.resultInstr() instanceof Instr.FloatConst(double v) && v == 1.0;
+    }
+
+    /**
+     * One score load site: dS × partial per element, summed over what the offset does not vary
+     * with (across the thread's slots and then the lanes that share the offset) before one atomic
+     * add per distinct element: per element, per query row, per key or once per warp.
+     */
+    void siteGradient(int i) {
+        SiteRenderers s = sites.get(i);
+        String grad = "%grad_" + s.site.input(), stem = "site" + i + "_dg";
+        out.comment("gradient of " + s.site.input() + " through the score (offset varies " + s.offset.program().resultLevel() + ")");
+        for (int qc = 0; qc < qSlots; qc++) {
+            for (int kr = 0; kr < KV_SLOTS; kr++) {
+                s.partial.emit(Level.ELEMENT, qc, kr);
+                out.op("mul.f32", out.f32(site(stem, qc, kr)), site("dsc", qc, kr), s.partial.result(qc, kr));
+            }
+        }
+        partialOnly(() -> {
+            for (int qc = 0; qc < qSlots; qc++) {
+                for (int kr = 0; kr < KV_SLOTS; kr++) out.op("selp.f32", site(stem, qc, kr), site(stem, qc, kr), "0f00000000", visible(qc, kr));
+            }
+        });
+        switch (s.offset.program().resultLevel()) {
+            case ELEMENT -> {
+                for (int qc = 0; qc < qSlots; qc++) {
+                    for (int kr = 0; kr < KV_SLOTS; kr++) {
+                        s.offset.emit(Level.ELEMENT, qc, kr);
+                        atomicAdd(grad, s.offset.result(qc, kr), site(stem, qc, kr), null);
+                    }
+                }
+            }
+            case ROW -> {
+                for (int qc = 0; qc < qSlots; qc++) {
+                    String sum = out.f32("%" + stem + "_row" + qc);
+                    out.op("add.f32", sum, site(stem, qc, 0), site(stem, qc, 1));
+                    shuffleSum(sum, 4, 16);
+                    atomicAdd(grad, s.offset.result(qc, 0), sum, "%first_g");
+                }
+            }
+            case COL -> {
+                for (int kr = 0; kr < KV_SLOTS; kr++) {
+                    String sum = out.f32("%" + stem + "_col" + kr);
+                    out.op("mov.f32", sum, site(stem, 0, kr));
+                    for (int qc = 1; qc < qSlots; qc++) out.op("add.f32", sum, sum, site(stem, qc, kr));
+                    shuffleSum(sum, 1, 2);
+                    atomicAdd(grad, s.offset.result(0, kr), sum, "%first_t");
+                }
+            }
+            case UNIFORM -> {
+                String sum = out.f32("%" + stem + "_all");
+                out.op("mov.f32", sum, site(stem, 0, 0));
+                for (int qc = 0; qc < qSlots; qc++) {
+                    for (int kr = qc == 0 ? 1 : 0; kr < KV_SLOTS; kr++) out.op("add.f32", sum, sum, site(stem, qc, kr));
+                }
+                shuffleSum(sum, 1, 16);
+                atomicAdd(grad, s.offset.result(0, 0), sum, "%first_lane");
+            }
+        }
+    }
+
+    /** Adds the lanes' values at xor distances {@code from}..{@code to} (powers of two). */
+    void shuffleSum(String value, int from, int to) {
+        String partner = out.f32("%shuffled");
+        for (int lane = from; lane <= to; lane *= 2) {
+            out.op("shfl.sync.bfly.b32", partner, value, lane, "0x1f", "0xffffffff");
+            out.op("add.f32", value, value, partner);
+        }
+    }
+
+    /** red.global.add of {@code value} at float element {@code offset} of {@code base}, by the threads of {@code guard} (all if null). */
+    void atomicAdd(String base, String offset, String value, String guard) {
+        String address = out.u64("%grad_addr");
+        out.op("mul.wide.s32", address, offset, 4);
+        out.op("add.s64", address, base, address);
+        out.op((guard == null ? "" : "@" + guard + " ") + "red.global.add.f32", "[" + address + "]", value);
+    }
+
+    /** Sums {@code value} along each query row of the tile (the warp's 16 keys) and adds it into the row-gradient buffer's {@code which} row. */
+    void rowSums(BiFunction<Integer, Integer, String> value, int which) {
+        String index = "%offset64", address = out.u64("%row_sum_addr");
+        out.op("mul.lo.s32", out.s32("%rows_all"), "%B", "%H");
+        out.op("mul.lo.s32", "%rows_all", "%rows_all", "%Nq");
+        for (int qc = 0; qc < qSlots; qc++) {
+            String sum = out.f32("%row_sum_" + which + "_r" + qc), adds = out.pred("%row_adds");
+            out.op("add.f32", sum, value.apply(qc, 0), value.apply(qc, 1));
+            shuffleSum(sum, 4, 16);
+            out.op("and.pred", adds, "%first_g", "%q_ok_r" + qc);
+            out.op("add.s32", out.s32("%row_at"), "%bh_row0", "%q_rel_r" + qc);
+            if (which > 0) out.op("mad.lo.s32", "%row_at", "%rows_all", which, "%row_at");
+            out.op("mul.wide.s32", index, "%row_at", 4);
+            out.op("add.s64", address, "%row_grads", index);
+            out.op("@" + adds + " red.global.add.f32", "[" + address + "]", sum);
+        }
+    }
+
+    /** The block's dK and dV rows inside Nkv, added into dk and dv [b, kv head, kv, :]. */
+    void storeKeyGradients() {
+        out.blank().comment("dK and dV rows inside Nkv: red.add into dk and dv[b, kv head, kv, :] (the group's heads share them)");
+        String row = out.s32("%kv_row"), inside = out.pred("%kv_inside"), address = out.u64("%kv_grad_addr");
+        for (int half = 0; half < 2; half++) {
+            out.op("setp.lt.s32", inside, "%kv_abs_c" + half, "%Nkv");
+            out.op("add.s32", row, "%kv_row0", "%kv_abs_c" + half);
+            out.op("sub.s32", row, row, "%kv_start");
+            String outside = out.newLabel("kv_row_outside");
+            out.op("@!" + inside + " bra", outside);
+            store(row, address, "%dk", config.headDim(), BackwardElements::dk, half);
+            store(row, address, "%dv", config.valueDim(), BackwardElements::dv, half);
+            out.label(outside);
+        }
+    }
+
+    void store(String row, String address, String base, int width, BiFunction<Integer, Integer, String> acc, int half) {
+        String element = out.s32("%grad_element");
+        out.op("mul.lo.s32", element, row, width);
+        out.op("mad.lo.s32", element, "%t", 2, element);
+        out.op("mul.wide.s32", "%offset64", element, 4);
+        out.op("add.s64", address, base, "%offset64");
+        for (int dt = 0; dt < width / 8; dt++) addPair(address, dt * 8 * 4, acc.apply(dt, 2 * half), acc.apply(dt, 2 * half + 1));
+    }
+
+    /** Adds two adjacent floats at {@code address + offset}: one vector reduction on sm_90, two scalar ones before. */
+    void addPair(String address, int offset, String first, String second) {
+        if (config.sm() >= 90) {
+            out.op("red.global.add.v2.f32", "[" + address + "+" + offset + "]", "{" + first + ", " + second + "}");
+        } else {
+            out.op("red.global.add.f32", "[" + address + "+" + offset + "]", first);
+            out.op("red.global.add.f32", "[" + address + "+" + (offset + 4) + "]", second);
+        }
+    }
+}
