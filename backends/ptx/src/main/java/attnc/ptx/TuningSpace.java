@@ -85,7 +85,7 @@ final class TuningSpace {
     static BackwardConfig applyBackward(BackwardConfig base, TuningConfig knobs) {
         check(knobs);
         return new BackwardConfig(base.sm(), base.dtype(), base.headDim(), base.valueDim(), knobs.get(BACKWARD_BLOCK_Q, base.blockQ()),
-                knobs.get(BACKWARD_WARPS, base.warps()), base.forwardOutput());
+                knobs.get(BACKWARD_WARPS, base.warps()), base.forwardOutput(), base.wgmma());
     }
 
     /** Refuses knobs this space does not have, or a schedule that does not exist. */

@@ -34,7 +34,7 @@ class BackwardAssemblesTest {
                 if (pattern == null) return;
                 pattern = Passes.optimize(pattern, Map.of());
                 BackwardModule module = BackwardModule.render(LowerBackward.lower(pattern), new BackwardConfig(t.sm(), t.dtype(), t.headDim(), t.headDim(), t.blockQ(), t.warps(),
-                        t.blockQ() == 64 ? t.dtype() : DType.FLOAT32));
+                        t.blockQ() == 64 ? t.dtype() : DType.FLOAT32, false));
                 assertTrue(module.text().chars().allMatch(c -> c < 128), "PTX is ASCII");
                 assertEquals(module.text(), BackwardModule.render(LowerBackward.lower(pattern), module.config()).text(), "deterministic");
                 PtxAssemblesTest.assemble(module.text(), t.sm());

@@ -262,7 +262,7 @@ public final class BackwardCheck {
                         forward.launch(binding, tensors, tiles);
                     }
                     for (int[] tiling : new int[][] {{32, 4}, {64, 4}, {32, 8}, {64, 8}}) {
-                        BackwardConfig config = new BackwardConfig(90, DType.BFLOAT16, d, d, tiling[0], tiling[1], DType.FLOAT32);
+                        BackwardConfig config = new BackwardConfig(90, DType.BFLOAT16, d, d, tiling[0], tiling[1], DType.FLOAT32, false);
                         double ms;
                         List<DeviceTensor> scratch = new ArrayList<>();
                         try {

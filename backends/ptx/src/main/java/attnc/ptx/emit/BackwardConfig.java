@@ -8,9 +8,11 @@ import attnc.ir.DType;
  * ({@link #blockKv}) and walks query tiles of {@code blockQ} rows, Q and dO double-buffered with
  * cp.async while K and V stay in shared memory. {@code forwardOutput}: the precision the forward
  * stored O in, which Δ = rowsum(dO∘O) reads (float32 from {@link attnc.launch.Result}, the input
- * dtype from an exported kernel called by PyTorch).
+ * dtype from an exported kernel called by PyTorch). {@code wgmma}: the Hopper kernel
+ * ({@link WgmmaBackwardEmitter}, sm_90a): two consumer warpgroups of 64 keys (8 warps, 128 keys)
+ * and a producer warpgroup copying with TMA, 64-query tiles, head dims 64 or 128.
  */
-public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int blockQ, int warps, DType forwardOutput) {
+public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int blockQ, int warps, DType forwardOutput, boolean wgmma) {
     /** The widest head dim whose dK and dV accumulators (D/2 + Dv/2 registers a thread) leave room for the rest. */
     public static final int MAX_HEAD_DIM = 128;
 
@@ -27,6 +29,13 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
         if (forwardOutput != DType.FLOAT32 && forwardOutput != dtype) {
             throw new IllegalArgumentException("the forward's output is float32 or the input dtype, got " + forwardOutput);
         }
+        if (wgmma) {
+            if (sm < 90) throw new IllegalArgumentException("the wgmma backward needs sm_90a, got sm_" + sm);
+            if (blockQ != 64 || warps != 8) throw new IllegalArgumentException("the wgmma backward has 64-query tiles and two warpgroups (8 warps)");
+            if (headDim != valueDim || headDim % 64 != 0) {
+                throw new IllegalArgumentException("the wgmma backward takes D = Dv = 64 or 128, got D = " + headDim + ", Dv = " + valueDim);
+            }
+        }
     }
 
     /**
@@ -36,15 +45,19 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
      * (BENCHMARKS.md, "GPU: the backward"), so they stay out of the default until they have.
      */
     public static BackwardConfig of(int sm, DType dtype, int headDim, int valueDim) {
-        return new BackwardConfig(sm, dtype, headDim, valueDim, 32, 4, DType.FLOAT32);
+        return new BackwardConfig(sm, dtype, headDim, valueDim, 32, 4, DType.FLOAT32, false);
     }
 
     /** Keys a block owns: 16 a warp. */
     public int blockKv() { return 16 * warps; }
 
-    public int threads() { return 32 * warps; }
+    /** The consumer warps' threads, and the wgmma kernel's producer warpgroup. */
+    public int threads() { return 32 * warps + (wgmma ? KernelConfig.PRODUCER_THREADS : 0); }
 
-    public BackwardConfig withForwardOutput(DType output) { return new BackwardConfig(sm, dtype, headDim, valueDim, blockQ, warps, output); }
+    public BackwardConfig withForwardOutput(DType output) { return new BackwardConfig(sm, dtype, headDim, valueDim, blockQ, warps, output, wgmma); }
+
+    /** The wgmma kernel at the same head dims and precisions. */
+    public BackwardConfig withWgmma() { return new BackwardConfig(sm, dtype, headDim, valueDim, 64, 8, forwardOutput, true); }
 
     /** bf16 or f16, as mma.sync spells it. */
     String mmaType() { return dtype == DType.FLOAT16 ? "f16" : "bf16"; }
@@ -62,11 +75,21 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
     /** Per stage, the tile's LSE and Δ (fp32). */
     int rowStageBytes() { return 2 * 4 * blockQ; }
 
-    /** K, V, two stages of Q, of dO and of the rows' LSE and Δ, and the block's dx tile. */
-    public int sharedBytes() { return kBytes() + vBytes() + 2 * qStageBytes() + 2 * doStageBytes() + 2 * rowStageBytes() + blockKv() * dsStride(); }
+    /**
+     * K, V, two stages of Q, of dO and of the rows' LSE and Δ, and the block's dx tile; the wgmma
+     * kernel's are unpadded 128-byte-swizzled tiles from a 1024-aligned base, and its mbarriers.
+     */
+    public int sharedBytes() {
+        if (wgmma) return 1024 + swizzledBytes(blockKv(), headDim) + swizzledBytes(blockKv(), valueDim) + 2 * swizzledBytes(blockQ, headDim)
+                + 2 * swizzledBytes(blockQ, valueDim) + 2 * rowStageBytes() + swizzledBytes(blockQ, blockKv()) + 64;
+        return kBytes() + vBytes() + 2 * qStageBytes() + 2 * doStageBytes() + 2 * rowStageBytes() + blockKv() * dsStride();
+    }
+
+    /** A rows × width tile as 64-column chunks of 128-byte rows. */
+    static int swizzledBytes(int rows, int width) { return rows * 2 * width; }
 
     public String tag() {
         return "sm" + sm + "_" + mmaType() + "_d" + headDim + (valueDim == headDim ? "" : "_dv" + valueDim) + "_backward_q" + blockQ + "_kv" + blockKv()
-                + (forwardOutput == DType.FLOAT32 ? "" : "_o16");
+                + (forwardOutput == DType.FLOAT32 ? "" : "_o16") + (wgmma ? "_wgmma" : "");
     }
 }

@@ -45,7 +45,7 @@ abstract class BackwardElements {
         this.backward = backward;
         this.lowered = backward.forward();
         this.config = config;
-        this.signature = signature(backward);
+        this.signature = signature(backward, config);
         Leaves leaves = new ElementLeaves(config);
         mask = new ProgramRenderer(out, lowered.visibility(), "mask", leaves);
         score = new ProgramRenderer(out, lowered.score(), "score", leaves);
@@ -73,12 +73,19 @@ abstract class BackwardElements {
     /** A score load site's offset and partial, rendered under their own prefixes. */
     record SiteRenderers(LoweredBackward.Site site, ProgramRenderer offset, ProgramRenderer partial) {}
 
-    /** The backward kernel's parameters: its tensors, a gradient buffer per input that has one, then the forward's inputs, sizes and params. */
-    static Signature signature(LoweredBackward backward) {
+    /**
+     * The backward kernel's parameters: its tensors, a gradient buffer per input that has one,
+     * the tensor maps of Q, K, V and dO for the wgmma kernel, then the forward's inputs, sizes and params.
+     */
+    static Signature signature(LoweredBackward backward, BackwardConfig config) {
         List<String> tensors = new ArrayList<>(TENSORS);
         for (String input : backward.inputs()) tensors.add("grad_" + input);
-        return Signature.of(backward.forward().pattern()).with(tensors, SIZES);
+        Signature plain = Signature.of(backward.forward().pattern()).with(tensors, SIZES);
+        return config.wgmma() ? plain.withTensorMaps(TENSOR_MAPS) : plain;
     }
+
+    /** What the wgmma kernel copies with TMA, in the order of its tensor-map parameters. */
+    static final List<String> TENSOR_MAPS = List.of("q", "k", "v", "dout");
 
     static boolean readsIndex(Program program) {
         for (int i = 0; i < program.instrs().size(); i++) {

@@ -40,7 +40,7 @@ public record BackwardModule(String text, BackwardConfig config, boolean hasDelt
         if (rows) text.append("\n").append(BackwardRowsEmitter.rows(backward, config));
         boolean classifies = !backward.forward().alwaysVisible();
         if (classifies) text.append("\n").append(ClassifyEmitter.renderBackward(backward, config));
-        return new BackwardModule(text.toString(), config, delta, rows, transform, classifies, BackwardEmitter.signature(backward),
+        return new BackwardModule(text.toString(), config, delta, rows, transform, classifies, BackwardElements.signature(backward, config),
                 BackwardRowsEmitter.deltaSignature(backward), BackwardRowsEmitter.rowsSignature(backward));
     }
 }

@@ -59,7 +59,7 @@ public final class ClassifyEmitter {
      */
     static String renderBackward(LoweredBackward backward, BackwardConfig config) {
         ClassifyEmitter emitter = new ClassifyEmitter(backward.forward(), config.headDim(), config.valueDim(), config.blockQ(), config.blockKv(), false);
-        Signature signature = BackwardEmitter.signature(backward);
+        Signature signature = BackwardElements.signature(backward, config);
         PtxWriter out = emitter.out;
         out.op("mov.u32", out.s32("%thread"), "%tid.x");
         signature.loadParams(out);

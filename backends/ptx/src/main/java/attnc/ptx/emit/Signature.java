@@ -16,7 +16,7 @@ import java.util.TreeSet;
  * forward q, k, v, out, lse, pre_out where the output is transformed, the tile list), tensor maps (the wgmma path), the pattern's inputs,
  * the launch sizes, the symbolic sizes of inputs, and the pattern's params. The Java launcher and
  * the exported manifest both follow it. The backward's kernels have their own tensors and sizes
- * ({@link BackwardEmitter#signature}).
+ * ({@link BackwardElements#signature}).
  */
 public record Signature(List<String> tensors, List<String> tensorMaps, List<String> inputs, List<String> sizes, List<String> extraSizes,
                         List<Param> params) {

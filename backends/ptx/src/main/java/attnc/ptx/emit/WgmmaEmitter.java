@@ -111,7 +111,7 @@ final class WgmmaEmitter extends FlashEmitter {
         out.comment("Q: " + config.blockM() + " rows from q_start, once");
         out.op("mbarrier.arrive.expect_tx.shared::cta.b64", "_", "[%bar_q]", config.qBytes());
         for (int c = 0; c < KernelConfig.swizzleChunks(config.headDim()); c++) {
-            copy("%smem_q", c * qChunk, "%tmap_q", c, "%q_start", "%bh", "%bar_q");
+            Mbarriers.copy(out, "%smem_q", c * qChunk, "%tmap_q", c, "%q_start", "%bh", "%bar_q");
         }
         out.comment("K and V tiles of the list into the ring, each stage once the consumers have released it");
         out.op("mov.s32", out.s32("%p_i"), 0);
@@ -135,8 +135,8 @@ final class WgmmaEmitter extends FlashEmitter {
         for (int s = 0; s < config.stages(); s++) {
             stageAddresses("%p_stage", "%p");
             out.op("xor.b32", "%p_free", "%p_phase", 1);
-            waitParity("%p_bar_empty_k", "%p_free");
-            waitParity("%p_bar_empty_v", "%p_free");
+            Mbarriers.waitParity(out, "%p_bar_empty_k", "%p_free");
+            Mbarriers.waitParity(out, "%p_bar_empty_v", "%p_free");
             advance("%p_i", "%p_stage", "%p_phase");
         }
         out.label(done);
@@ -145,21 +145,12 @@ final class WgmmaEmitter extends FlashEmitter {
 
     /** One K or V tile: wait for its stage to be free, announce its bytes, copy it in 64-column chunks. */
     private void tensorTile(String tensor, String destination, int width, int chunkBytes, int stageBytes) {
-        waitParity("%p_bar_empty_" + tensor, "%p_free");
+        Mbarriers.waitParity(out, "%p_bar_empty_" + tensor, "%p_free");
         out.op("mbarrier.arrive.expect_tx.shared::cta.b64", "_", "[%p_bar_full_" + tensor + "]", stageBytes);
         out.op("mad.lo.s32", out.u32(destination), "%p_stage", stageBytes, "%smem_" + tensor);
         for (int c = 0; c < KernelConfig.swizzleChunks(width); c++) {
-            copy(destination, c * chunkBytes, "%tmap_" + tensor, c, "%p_kv", "%kv_bh", "%p_bar_full_" + tensor);
+            Mbarriers.copy(out, destination, c * chunkBytes, "%tmap_" + tensor, c, "%p_kv", "%kv_bh", "%p_bar_full_" + tensor);
         }
-    }
-
-    /** A bulk tensor copy of one box (64 columns × rows × 1) at (column chunk, row, head) into shared memory. */
-    private void copy(String shared, int offset, String map, int chunk, String row, String head, String barrier) {
-        String dst = out.u32("%tma_dst"), column = out.s32("%tma_col");
-        out.op("add.u32", dst, shared, offset);
-        out.op("mov.s32", column, chunk * KernelConfig.SWIZZLE_ELEMENTS);
-        out.op("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes",
-                "[" + dst + "]", "[" + map + ", {" + column + ", " + row + ", " + head + "}]", "[" + barrier + "]");
     }
 
     // ---- consumers ----
@@ -175,7 +166,7 @@ final class WgmmaEmitter extends FlashEmitter {
         String epilogue = out.newLabel("epilogue");
         out.comment("Q has landed");
         out.op("mov.u32", out.u32("%zero_parity"), 0);
-        waitParity("%bar_q", "%zero_parity");
+        Mbarriers.waitParity(out, "%bar_q", "%zero_parity");
         out.op("setp.lt.s32", out.pred("%no_tiles"), "%tile_count", 1);
         out.op("@%no_tiles bra.uni", epilogue);
         out.op("setp.ne.s32", out.pred("%scale_zero"), 0, 0);
@@ -207,10 +198,10 @@ final class WgmmaEmitter extends FlashEmitter {
         out.op("setp.ge.s32", out.pred("%tiles_end"), "%c_i", "%tile_count");
         out.op("@%tiles_end bra.uni", done);
         scoresAlone();
-        waitParity("%c_bar_full_v", "%c_phase");
+        Mbarriers.waitParity(out, "%c_bar_full_v", "%c_phase");
         issue(() -> values());
         out.op("wgmma.wait_group.sync.aligned", 0);
-        arrive("%c_bar_empty_v");
+        Mbarriers.arrive(out, "%c_bar_empty_v");
         advance("%c_i", "%c_stage", "%c_phase");
         out.op("bra.uni", loop);
         out.label(done);
@@ -231,18 +222,18 @@ final class WgmmaEmitter extends FlashEmitter {
         out.op("setp.ge.s32", out.pred("%tiles_end"), "%c_i", "%tile_count");
         out.op("@%tiles_end bra.uni", done);
         currentTile();
-        waitParity("%c_bar_full_k", "%c_phase");
+        Mbarriers.waitParity(out, "%c_bar_full_k", "%c_phase");
         maskColumns();
-        waitParity("%c_prev_bar_full_v", "%c_prev_phase");
+        Mbarriers.waitParity(out, "%c_prev_bar_full_v", "%c_prev_phase");
         issue(() -> {
             scores();
             values("%c_prev_v");
         });
         out.op("wgmma.wait_group.sync.aligned", 1);
-        arrive("%c_bar_empty_k");
+        Mbarriers.arrive(out, "%c_bar_empty_k");
         weights(false);
         out.op("wgmma.wait_group.sync.aligned", 0);
-        arrive("%c_prev_bar_empty_v");
+        Mbarriers.arrive(out, "%c_prev_bar_empty_v");
         if (softmax()) rescaleAfterValues();
         packWeights();
         keepPrevious();
@@ -250,20 +241,20 @@ final class WgmmaEmitter extends FlashEmitter {
         out.op("bra.uni", loop);
         out.label(done);
         out.comment("last tile: P*V alone");
-        waitParity("%c_prev_bar_full_v", "%c_prev_phase");
+        Mbarriers.waitParity(out, "%c_prev_bar_full_v", "%c_prev_phase");
         issueLast(() -> values("%c_prev_v"));
         out.op("wgmma.wait_group.sync.aligned", 0);
-        arrive("%c_prev_bar_empty_v");
+        Mbarriers.arrive(out, "%c_prev_bar_empty_v");
     }
 
     /** The current tile's S with nothing else in flight, then the whole softmax and P packed for O += P·V. */
     private void scoresAlone() {
         currentTile();
-        waitParity("%c_bar_full_k", "%c_phase");
+        Mbarriers.waitParity(out, "%c_bar_full_k", "%c_phase");
         maskColumns();
         issue(() -> scores());
         out.op("wgmma.wait_group.sync.aligned", 0);
-        arrive("%c_bar_empty_k");
+        Mbarriers.arrive(out, "%c_bar_empty_k");
         weights(true);
         packWeights();
     }
@@ -449,18 +440,5 @@ final class WgmmaEmitter extends FlashEmitter {
         out.op("selp.s32", stage, 0, stage, wrapped);
         out.op("xor.b32", out.u32(phase + "_flip"), phase, 1);
         out.op("selp.b32", phase, phase + "_flip", phase, wrapped);
-    }
-
-    /** Waits until the barrier's phase of the given parity has completed. */
-    private void waitParity(String barrier, String parity) {
-        String again = out.newLabel("wait"), ready = out.pred("%barrier_ready");
-        out.label(again);
-        out.op("mbarrier.try_wait.parity.shared::cta.b64", ready, "[" + barrier + "]", parity);
-        out.op("@!" + ready + " bra", again);
-    }
-
-    /** This thread is done with a stage's buffer. */
-    private void arrive(String barrier) {
-        out.op("mbarrier.arrive.shared::cta.b64", "_", "[" + barrier + "]");
     }
 }
