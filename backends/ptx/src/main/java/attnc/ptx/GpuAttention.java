@@ -140,7 +140,7 @@ public final class GpuAttention {
      * A [heads][rows][width] tensor as the wgmma kernel copies it: boxes of 64 columns × {@code
      * box} rows of one head, 128-byte swizzled; rows past the end of a head read as zero.
      */
-    private static byte[] rows(DeviceTensor tensor, int width, int rows, int heads, int box) {
+    static byte[] rows(DeviceTensor tensor, int width, int rows, int heads, int box) {
         return TensorMap.tiled(tensor, new long[] {width, rows, heads}, new long[] {2L * width, 2L * width * rows},
                 new int[] {KernelConfig.SWIZZLE_ELEMENTS, box, 1}, TensorMap.Swizzle.BYTES_128);
     }

@@ -6,6 +6,7 @@ import attnc.gpu.GpuFunction;
 import attnc.ir.DType;
 import attnc.launch.Binding;
 import attnc.lower.LoweredBackward;
+import attnc.ptx.emit.BackwardConfig;
 import attnc.ptx.emit.BackwardModule;
 import attnc.ptx.emit.Signature;
 import attnc.tensor.Tensor;
@@ -73,7 +74,7 @@ public final class GpuBackward {
         }
         int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), rowsAll = b * h * nq;
         if (delta != null) {
-            GpuFunction.Args args = tensors(new GpuFunction.Args(), module.deltaSignature(), t).s32(rowsAll);
+            GpuFunction.Args args = tensors(new GpuFunction.Args(), module.deltaSignature(), t, binding).s32(rowsAll);
             if (module.transformsOutput()) {
                 args.s32(b).s32(h).s32(binding.size("Hkv")).s32(nq).s32(binding.size("Nkv")).s32(binding.queryOffset());
                 args = GpuAttention.symbolicSizesAndParams(args, module.deltaSignature(), binding);
@@ -84,7 +85,7 @@ public final class GpuBackward {
         main.launch(new int[] {plan.kvTiles(), b * binding.size("Hkv"), 1}, new int[] {module.config().threads(), 1, 1}, module.config().sharedBytes(),
                 mainArguments(binding, t));
         if (rows != null) {
-            GpuFunction.Args rowArgs = tensors(new GpuFunction.Args(), module.rowsSignature(), t).s32(b).s32(h).s32(nq).s32(binding.queryOffset());
+            GpuFunction.Args rowArgs = tensors(new GpuFunction.Args(), module.rowsSignature(), t, binding).s32(b).s32(h).s32(nq).s32(binding.queryOffset());
             rows.launch(new int[] {ceilDiv(rowsAll, BackwardModule.ROW_THREADS), 1, 1}, new int[] {BackwardModule.ROW_THREADS, 1, 1}, 0,
                     GpuAttention.symbolicSizesAndParams(rowArgs, module.rowsSignature(), binding));
         }
@@ -95,7 +96,7 @@ public final class GpuBackward {
         BackwardTilePlan plan = plan(binding);
         // With an output transform, the main kernel reads dO after it (dout_eff), not dOut.
         GpuFunction.Args args = tensors(new GpuFunction.Args(), module.signature(),
-                module.transformsOutput() ? new Tensors(withAlias(t.byName(), "dout", "dout_eff")) : t);
+                module.transformsOutput() ? new Tensors(withAlias(t.byName(), "dout", "dout_eff")) : t, binding);
         args.s32(binding.size("B")).s32(binding.size("H")).s32(binding.size("Hkv")).s32(binding.size("Nq")).s32(binding.size("Nkv"))
                 .s32(binding.queryOffset()).s32(plan.qTiles()).s32(plan.kvTiles()).s32(plan.slotStrideB()).s32(plan.slotStrideH());
         return GpuAttention.symbolicSizesAndParams(args, module.signature(), binding);
@@ -112,9 +113,24 @@ public final class GpuBackward {
         return name.equals("dq") || name.equals("dk") || name.equals("dv") || name.equals("row_grads") || name.startsWith("grad_");
     }
 
-    /** The signature's tensors, then its inputs ({@code in_<name>}), by name; a missing one is passed as null. */
-    private static GpuFunction.Args tensors(GpuFunction.Args args, Signature signature, Tensors t) {
+    /**
+     * The signature's tensors, its tensor maps (the wgmma kernel's: Q and dO in boxes of the query
+     * tile's rows, K and V of the block's keys), then its inputs ({@code in_<name>}), by name; a
+     * missing tensor is passed as null.
+     */
+    private GpuFunction.Args tensors(GpuFunction.Args args, Signature signature, Tensors t, Binding binding) {
         for (String name : signature.tensors()) args.pointer(t.get(name));
+        BackwardConfig c = module.config();
+        int b = binding.size("B"), h = binding.size("H"), hkv = binding.size("Hkv"), nq = binding.size("Nq"), nkv = binding.size("Nkv");
+        for (String map : signature.tensorMaps()) {
+            args.bytes(switch (map) {
+                case "q" -> GpuAttention.rows(t.get("q"), c.headDim(), nq, b * h, c.blockQ());
+                case "dout" -> GpuAttention.rows(t.get("dout"), c.valueDim(), nq, b * h, c.blockQ());
+                case "k" -> GpuAttention.rows(t.get("k"), c.headDim(), nkv, b * hkv, c.blockKv());
+                case "v" -> GpuAttention.rows(t.get("v"), c.valueDim(), nkv, b * hkv, c.blockKv());
+                default -> throw new IllegalStateException("no tensor map of " + map);
+            });
+        }
         for (String input : signature.inputs()) args.pointer(t.get("in_" + input));
         return args;
     }

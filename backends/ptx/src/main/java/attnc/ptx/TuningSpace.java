@@ -78,12 +78,13 @@ final class TuningSpace {
     }
 
     static final String SCHEDULE = "schedule", FMA_EXP = "fma_exp", GROUPS = "consumer_groups";
-    /** The backward's tiling: query rows a tile (32, 64) and warps a block (4, 8: 64 or 128 keys). */
-    static final String BACKWARD_BLOCK_Q = "backward_block_q", BACKWARD_WARPS = "backward_warps";
+    /** The backward's tiling: query rows a tile (32, 64) and warps a block (4, 8: 64 or 128 keys), or the wgmma kernel (sm_90a, 1). */
+    static final String BACKWARD_BLOCK_Q = "backward_block_q", BACKWARD_WARPS = "backward_warps", BACKWARD_WGMMA = "backward_wgmma";
 
     /** {@code base} with the backward knobs a configuration sets. */
     static BackwardConfig applyBackward(BackwardConfig base, TuningConfig knobs) {
         check(knobs);
+        if (knobs.get(BACKWARD_WGMMA, 0) == 1) return base.withWgmma();
         return new BackwardConfig(base.sm(), base.dtype(), base.headDim(), base.valueDim(), knobs.get(BACKWARD_BLOCK_Q, base.blockQ()),
                 knobs.get(BACKWARD_WARPS, base.warps()), base.forwardOutput(), base.wgmma());
     }
@@ -91,9 +92,9 @@ final class TuningSpace {
     /** Refuses knobs this space does not have, or a schedule that does not exist. */
     static void check(TuningConfig knobs) {
         for (String name : knobs.knobs().keySet()) {
-            if (!List.of("warps", "m_tiles", "block_n", "stages", SCHEDULE, FMA_EXP, GROUPS, BACKWARD_BLOCK_Q, BACKWARD_WARPS).contains(name)) {
+            if (!List.of("warps", "m_tiles", "block_n", "stages", SCHEDULE, FMA_EXP, GROUPS, BACKWARD_BLOCK_Q, BACKWARD_WARPS, BACKWARD_WGMMA).contains(name)) {
                 throw new IllegalArgumentException("unknown PTX tuning knob '" + name + "'; expected warps, m_tiles, block_n, stages, schedule, fma_exp, "
-                        + "consumer_groups, " + BACKWARD_BLOCK_Q + ", " + BACKWARD_WARPS);
+                        + "consumer_groups, " + BACKWARD_BLOCK_Q + ", " + BACKWARD_WARPS + ", " + BACKWARD_WGMMA);
             }
         }
         int ordinal = knobs.get(SCHEDULE, 0);

@@ -21,20 +21,21 @@ class BackwardAssemblesTest {
 
     @TestFactory
     List<DynamicTest> everyBackwardAssembles() {
-        record Target(int sm, DType dtype, int headDim, int blockQ, int warps) {}
-        List<Target> targets = List.of(new Target(80, DType.BFLOAT16, 64, 32, 4), new Target(90, DType.FLOAT16, 128, 64, 8),
-                new Target(90, DType.BFLOAT16, 96, 32, 8), new Target(80, DType.BFLOAT16, 128, 64, 4), new Target(90, DType.BFLOAT16, 32, 32, 8));
+        record Target(int sm, DType dtype, int headDim, int blockQ, int warps, boolean wgmma) {}
+        List<Target> targets = List.of(new Target(80, DType.BFLOAT16, 64, 32, 4, false), new Target(90, DType.FLOAT16, 128, 64, 8, false),
+                new Target(90, DType.BFLOAT16, 128, 64, 8, true), new Target(90, DType.BFLOAT16, 96, 32, 8, false),
+                new Target(80, DType.BFLOAT16, 128, 64, 4, false), new Target(90, DType.FLOAT16, 64, 64, 8, true), new Target(90, DType.BFLOAT16, 32, 32, 8, false));
         List<DynamicTest> tests = new ArrayList<>();
         List<Path> files = Patterns.files();
         for (int i = 0; i < files.size(); i++) {
             Path file = files.get(i);
             Target t = targets.get(i % targets.size());
-            tests.add(DynamicTest.dynamicTest(file.getFileName() + " sm_" + t.sm() + " " + t.dtype() + " D=" + t.headDim() + " q" + t.blockQ() + " w" + t.warps(), () -> {
+            tests.add(DynamicTest.dynamicTest(file.getFileName() + " sm_" + t.sm() + " " + t.dtype() + " D=" + t.headDim() + " q" + t.blockQ() + " w" + t.warps() + (t.wgmma() ? " wgmma" : ""), () -> {
                 Pattern pattern = Patterns.compile(file);
                 if (pattern == null) return;
                 pattern = Passes.optimize(pattern, Map.of());
                 BackwardModule module = BackwardModule.render(LowerBackward.lower(pattern), new BackwardConfig(t.sm(), t.dtype(), t.headDim(), t.headDim(), t.blockQ(), t.warps(),
-                        t.blockQ() == 64 ? t.dtype() : DType.FLOAT32, false));
+                        t.blockQ() == 64 ? t.dtype() : DType.FLOAT32, t.wgmma()));
                 assertTrue(module.text().chars().allMatch(c -> c < 128), "PTX is ASCII");
                 assertEquals(module.text(), BackwardModule.render(LowerBackward.lower(pattern), module.config()).text(), "deterministic");
                 PtxAssemblesTest.assemble(module.text(), t.sm());

@@ -134,14 +134,7 @@ abstract class BackwardElements {
     }
 
     void blockIndices() {
-        out.comment("block: x = kv tile, y = (batch, kv head); the query heads of the kv head's group are walked in turn");
-        out.op("mov.u32", out.s32("%kv_block"), "%ctaid.x");
-        out.op("mov.u32", out.s32("%bhk"), "%ctaid.y");
-        out.op("div.s32", out.s32("%b"), "%bhk", "%Hkv");
-        out.op("rem.s32", out.s32("%hk"), "%bhk", "%Hkv");
-        out.op("div.s32", out.s32("%group"), "%H", "%Hkv");
-        out.op("mul.lo.s32", out.s32("%kv_start"), "%kv_block", config.blockKv());
-        out.op("add.s32", out.s32("%list_width"), "%q_tiles", 1);
+        block();
         for (int kr = 0; kr < KV_SLOTS; kr++) {
             out.op("mad.lo.s32", out.s32("%kv_abs_c" + kr), "%warp", 16, "%g");
             out.op("add.s32", "%kv_abs_c" + kr, "%kv_abs_c" + kr, "%kv_start");
@@ -152,6 +145,18 @@ abstract class BackwardElements {
         out.op("setp.eq.s32", out.pred("%first_g"), "%g", 0);
         out.op("setp.eq.s32", out.pred("%first_t"), "%t", 0);
         out.op("setp.eq.s32", out.pred("%first_lane"), "%lane", 0);
+    }
+
+    /** The block's kv tile and first key, batch and kv head, the group's size and the tile lists' width. */
+    void block() {
+        out.comment("block: x = kv tile, y = (batch, kv head); the query heads of the kv head's group are walked in turn");
+        out.op("mov.u32", out.s32("%kv_block"), "%ctaid.x");
+        out.op("mov.u32", out.s32("%bhk"), "%ctaid.y");
+        out.op("div.s32", out.s32("%b"), "%bhk", "%Hkv");
+        out.op("rem.s32", out.s32("%hk"), "%bhk", "%Hkv");
+        out.op("div.s32", out.s32("%group"), "%H", "%Hkv");
+        out.op("mul.lo.s32", out.s32("%kv_start"), "%kv_block", config.blockKv());
+        out.op("add.s32", out.s32("%list_width"), "%q_tiles", 1);
     }
 
     /** dK and dV accumulate in registers over every query head and tile. */

@@ -32,10 +32,12 @@ public record BackwardModule(String text, BackwardConfig config, boolean hasDelt
         StringBuilder text = new StringBuilder();
         text.append("//\n// attnc ").append(backward.forward().name()).append(": backward, ").append(config.tag()).append("\n");
         // Vector reductions (red.global.add.v2.f32) need PTX 8.1 and sm_90.
-        text.append("//\n.version ").append(config.sm() >= 90 ? "8.1" : "8.0").append("\n.target sm_").append(config.sm()).append("\n.address_size 64\n\n");
+        // wgmma, setmaxnreg and stmatrix's use here exist only for sm_90a; the swizzled tiles want a 1024-aligned base.
+        text.append("//\n.version ").append(config.sm() >= 90 ? "8.1" : "8.0").append("\n.target sm_").append(config.sm()).append(config.wgmma() ? "a" : "")
+                .append("\n.address_size 64\n\n");
         text.append("// dynamic shared memory: ").append(config.sharedBytes()).append(" bytes per block\n");
-        text.append(".extern .shared .align 16 .b8 attnc_smem[];\n\n");
-        text.append(BackwardEmitter.render(backward, config));
+        text.append(".extern .shared .align ").append(config.wgmma() ? 1024 : 16).append(" .b8 attnc_smem[];\n\n");
+        text.append(config.wgmma() ? WgmmaBackwardEmitter.render(backward, config) : BackwardEmitter.render(backward, config));
         if (delta) text.append("\n").append(BackwardRowsEmitter.delta(backward, config));
         if (rows) text.append("\n").append(BackwardRowsEmitter.rows(backward, config));
         boolean classifies = !backward.forward().alwaysVisible();

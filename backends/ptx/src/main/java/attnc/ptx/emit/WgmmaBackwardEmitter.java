@@ -1,0 +1,448 @@
+package attnc.ptx.emit;
+
+import attnc.lower.LoweredBackward;
+import java.util.function.BiFunction;
+
+/**
+ * The Hopper backward kernel (sm_90a), FlashAttention-3's schedule for the backward: a block of
+ * 384 threads owns 128 keys of one kv head. Warpgroup 0 is the producer: its first thread copies K
+ * and V once and, for each query tile the keys see (every head of the group in turn), Q and dO into
+ * a ring of two stages with TMA; its second warp copies the tile's LSE and Δ beside them. Warpgroups
+ * 1 and 2 are consumers of 64 keys each; per tile:
+ * <ol>
+ *   <li>Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ, wgmma m64n64 with both operands in shared memory;</li>
+ *   <li>everything between the products as {@link BackwardElements} has it (a warp's share of a
+ *       wgmma accumulator is mma.sync's layout): weights, dS, site gradients, dx;</li>
+ *   <li>dV += Pᵀ·dO and dK += dxᵀ·Q with the left operand from registers and dO, Q read
+ *       transposed (MN-major) from their stage, which is then released;</li>
+ *   <li>dx stored transposed ({@code stmatrix.trans}) as dS [q][kv], 128-byte swizzled, and
+ *       dQ = dS·K by wgmma from shared memory: at D = 128 the two warpgroups split the head dim
+ *       (each over all 128 keys, after a barrier between them); at D = 64 each takes its own
+ *       64 keys and both add their part. dQ goes to global memory with vector atomic adds.</li>
+ * </ol>
+ * Shared memory follows {@link WgmmaEmitter}: tiles of 64-column chunks of 128-byte rows,
+ * swizzled, from a 1024-aligned base; 8-row groups 1024 bytes apart.
+ */
+final class WgmmaBackwardEmitter extends BackwardElements {
+    static final String ENTRY = BackwardEmitter.ENTRY;
+    private static final int ROW_BYTES = 128, GROUP_BYTES = 8 * ROW_BYTES, WARPGROUP = 128, STAGES = 2;
+    /** Named barriers: 1 and 2 for one consumer warpgroup each, 3 for both. */
+    private static final int BOTH_CONSUMERS = 3;
+
+    private final int kvChunk, qChunk, dsChunk;
+    private final int kBase, vBase, qBase, doBase, rowsBase, dsBase, barrierBase;
+    private final int qStage, doStage;
+    /** D = 128: the warpgroups split dQ's columns; D = 64: its keys. */
+    private final boolean splitColumns;
+
+    private WgmmaBackwardEmitter(LoweredBackward backward, BackwardConfig config) {
+        super(backward, config);
+        int d = config.headDim(), dv = config.valueDim(), keys = config.blockKv(), queries = config.blockQ();
+        kvChunk = keys * ROW_BYTES;
+        qChunk = queries * ROW_BYTES;
+        dsChunk = queries * ROW_BYTES;
+        qStage = BackwardConfig.swizzledBytes(queries, d);
+        doStage = BackwardConfig.swizzledBytes(queries, dv);
+        kBase = 0;
+        vBase = kBase + BackwardConfig.swizzledBytes(keys, d);
+        qBase = vBase + BackwardConfig.swizzledBytes(keys, dv);
+        doBase = qBase + STAGES * qStage;
+        rowsBase = doBase + STAGES * doStage;
+        dsBase = rowsBase + STAGES * config.rowStageBytes();
+        barrierBase = dsBase + BackwardConfig.swizzledBytes(queries, keys);
+        splitColumns = d > 64;
+    }
+
+    static String render(LoweredBackward backward, BackwardConfig config) {
+        return new WgmmaBackwardEmitter(backward, config).emit();
+    }
+
+    private String emit() {
+        out.op("mov.u32", out.u32("%tid_x"), "%tid.x");
+        signature.loadParams(out);
+        sharedLayout();
+        initBarriers();
+        String producer = out.newLabel("producer");
+        out.op("setp.lt.u32", out.pred("%is_producer"), "%tid_x", KernelConfig.PRODUCER_THREADS);
+        out.op("@%is_producer bra.uni", producer);
+        consumer();
+        out.label(producer);
+        producer();
+        return signature.header(ENTRY) + "\n.maxntid " + config.threads() + ", 1, 1\n.minnctapersm 1\n{\n" + out.render() + "}\n";
+    }
+
+    private void sharedLayout() {
+        out.blank().comment("shared memory, 1024-aligned for the 128-byte swizzle: K, V, Q stages, dO stages, LSE/delta stages, dS, mbarriers");
+        String base = out.u32("%smem");
+        out.op("mov.u32", base, "attnc_smem");
+        out.op("add.u32", base, base, 1023);
+        out.op("and.b32", base, base, -1024);
+        String[][] regions = {{"%smem_k", "" + kBase}, {"%smem_v", "" + vBase}, {"%smem_q", "" + qBase}, {"%smem_do", "" + doBase},
+                {"%smem_rows", "" + rowsBase}, {"%smem_ds", "" + dsBase}, {"%bar_kv", "" + barrierBase}, {"%bar_full", "" + (barrierBase + 8)},
+                {"%bar_empty", "" + (barrierBase + 8 + 8 * STAGES)}};
+        for (String[] region : regions) out.op("add.u32", out.u32(region[0]), base, Integer.parseInt(region[1]));
+    }
+
+    /**
+     * Thread 0 sets the barriers up: K/V's completes on the producer's arrival and the copy's
+     * bytes; a stage's full one also on the 32 arrivals of the warp copying LSE and Δ (softmax);
+     * its empty one on every consumer thread's.
+     */
+    private void initBarriers() {
+        String done = out.newLabel("barriers_ready");
+        out.op("setp.ne.u32", out.pred("%not_first"), "%tid_x", 0);
+        out.op("@%not_first bra", done);
+        out.op("mbarrier.init.shared::cta.b64", "[%bar_kv]", 1);
+        for (int s = 0; s < STAGES; s++) {
+            out.op("mbarrier.init.shared::cta.b64", "[%bar_full+" + 8 * s + "]", softmax ? 33 : 1);
+            out.op("mbarrier.init.shared::cta.b64", "[%bar_empty+" + 8 * s + "]", 2 * WARPGROUP);
+        }
+        out.op("fence.mbarrier_init.release.cluster");
+        out.label(done);
+        out.op("bar.sync", 0);
+    }
+
+    /** For head {@code %head_i} of the group: h, its (b, h) row base, its slot's tile list and count. */
+    private void head() {
+        String index = out.u64("%offset64");
+        out.op("mad.lo.s32", out.s32("%h"), "%hk", "%group", "%head_i");
+        out.op("mad.lo.s32", out.s32("%bh"), "%b", "%H", "%h");
+        out.op("mul.lo.s32", out.s32("%bh_row0"), "%bh", "%Nq");
+        out.op("mul.lo.s32", out.s32("%slot"), "%b", "%slot_stride_b");
+        out.op("mad.lo.s32", "%slot", "%h", "%slot_stride_h", "%slot");
+        out.op("mad.lo.s32", out.s32("%list_row"), "%slot", "%kv_tiles", "%kv_block");
+        out.op("mul.lo.s32", "%list_row", "%list_row", "%list_width");
+        out.op("mul.wide.s32", index, "%list_row", 4);
+        out.op("add.s64", out.u64("%tile_list"), "%tiles", index);
+        out.op("ld.global.s32", out.s32("%tile_count"), "[%tile_list]");
+    }
+
+    /** Entry {@code i} of the head's list: its query tile, first query and FULL bit. */
+    private void entry(String i) {
+        out.op("mul.wide.s32", "%offset64", i, 4);
+        out.op("add.s64", out.u64("%entry_addr"), "%tile_list", "%offset64");
+        out.op("ld.global.s32", out.s32("%entry"), "[%entry_addr+4]");
+        out.op("and.b32", out.s32("%q_tile_i"), "%entry", PtxModule.FULL_BIT - 1);
+        out.op("mul.lo.s32", out.s32("%q_start"), "%q_tile_i", config.blockQ());
+        out.op("and.b32", out.s32("%full_bit"), "%entry", PtxModule.FULL_BIT);
+        out.op("setp.ne.s32", out.pred("%tile_full"), "%full_bit", 0);
+    }
+
+    /** A loop over the group's heads and each head's tiles, around {@code perTile}; {@code perHead} runs once a head. */
+    private void tasks(Runnable perHead, Runnable perTile) {
+        String heads = out.newLabel("heads"), headsDone = out.newLabel("heads_done"), tiles = out.newLabel("tiles"), tilesDone = out.newLabel("tiles_done");
+        out.op("mov.s32", out.s32("%head_i"), 0);
+        out.label(heads);
+        out.op("setp.ge.s32", out.pred("%heads_end"), "%head_i", "%group");
+        out.op("@%heads_end bra.uni", headsDone);
+        head();
+        perHead.run();
+        out.op("mov.s32", out.s32("%tile_i"), 0);
+        out.label(tiles);
+        out.op("setp.ge.s32", out.pred("%tiles_end"), "%tile_i", "%tile_count");
+        out.op("@%tiles_end bra.uni", tilesDone);
+        entry("%tile_i");
+        perTile.run();
+        out.op("add.s32", "%tile_i", "%tile_i", 1);
+        out.op("bra.uni", tiles);
+        out.label(tilesDone);
+        out.op("add.s32", "%head_i", "%head_i", 1);
+        out.op("bra.uni", heads);
+        out.label(headsDone);
+    }
+
+    /** The ring's next stage: stage + 1 wrapping to 0, where the phase parity flips. */
+    private void advance(String stage, String phase) {
+        String wrapped = out.pred(stage + "_wrapped");
+        out.op("add.s32", stage, stage, 1);
+        out.op("setp.eq.s32", wrapped, stage, STAGES);
+        out.op("selp.s32", stage, 0, stage, wrapped);
+        out.op("xor.b32", out.u32(phase + "_flip"), phase, 1);
+        out.op("selp.b32", phase, phase + "_flip", phase, wrapped);
+    }
+
+    /** Barrier addresses of stage {@code stage}: {@code prefix}_full and {@code prefix}_empty. */
+    private void stageBarriers(String stage, String prefix) {
+        String offset = out.u32(prefix + "_bar_offset");
+        out.op("shl.b32", offset, stage, 3);
+        out.op("add.u32", out.u32(prefix + "_full"), "%bar_full", offset);
+        out.op("add.u32", out.u32(prefix + "_empty"), "%bar_empty", offset);
+    }
+
+    // ---- producer ----
+
+    private void producer() {
+        out.blank().comment("producer warpgroup: thread 0 issues the TMA copies, warp 1 copies LSE and delta; the rest leave");
+        out.op("setmaxnreg.dec.sync.aligned.u32", 24);
+        String done = out.newLabel("producer_done");
+        out.op("shr.u32", out.u32("%p_warp"), "%tid_x", 5);
+        out.op("and.b32", out.u32("%p_lane"), "%tid_x", 31);
+        out.op("setp.eq.u32", out.pred("%issuer"), "%tid_x", 0);
+        out.op("setp.eq.u32", out.pred("%row_copier"), "%p_warp", 1);
+        out.op("or.pred", out.pred("%producing"), "%issuer", softmax ? "%row_copier" : "%issuer");
+        out.op("@!%producing bra", done);
+        block();
+        out.op("mad.lo.s32", out.s32("%kv_bh"), "%b", "%Hkv", "%hk");
+        String keysDone = out.newLabel("keys_requested");
+        out.op("@!%issuer bra", keysDone);
+        out.comment("K and V: the block's " + config.blockKv() + " keys, once");
+        int kvBytes = BackwardConfig.swizzledBytes(config.blockKv(), config.headDim()) + BackwardConfig.swizzledBytes(config.blockKv(), config.valueDim());
+        out.op("mbarrier.arrive.expect_tx.shared::cta.b64", "_", "[%bar_kv]", kvBytes);
+        for (int c = 0; c < config.headDim() / 64; c++) Mbarriers.copy(out, "%smem_k", c * kvChunk, "%tmap_k", c, "%kv_start", "%kv_bh", "%bar_kv");
+        for (int c = 0; c < config.valueDim() / 64; c++) Mbarriers.copy(out, "%smem_v", c * kvChunk, "%tmap_v", c, "%kv_start", "%kv_bh", "%bar_kv");
+        out.label(keysDone);
+        out.op("mov.s32", out.s32("%p_stage"), 0);
+        out.op("mov.u32", out.u32("%p_phase"), 0);
+        tasks(() -> {}, () -> {
+            stageBarriers("%p_stage", "%p");
+            out.op("xor.b32", out.u32("%p_free"), "%p_phase", 1);
+            Mbarriers.waitParity(out, "%p_empty", "%p_free");
+            String rows = out.newLabel("rows_only");
+            out.op("@!%issuer bra", rows);
+            out.op("mbarrier.arrive.expect_tx.shared::cta.b64", "_", "[%p_full]", qStage + doStage);
+            out.op("mad.lo.s32", out.u32("%p_q_dst"), "%p_stage", qStage, "%smem_q");
+            out.op("mad.lo.s32", out.u32("%p_do_dst"), "%p_stage", doStage, "%smem_do");
+            for (int c = 0; c < config.headDim() / 64; c++) Mbarriers.copy(out, "%p_q_dst", c * qChunk, "%tmap_q", c, "%q_start", "%bh", "%p_full");
+            for (int c = 0; c < config.valueDim() / 64; c++) Mbarriers.copy(out, "%p_do_dst", c * qChunk, "%tmap_dout", c, "%q_start", "%bh", "%p_full");
+            out.label(rows);
+            if (softmax) copyRows();
+            advance("%p_stage", "%p_phase");
+        });
+        out.comment("leave only when the consumers have released every stage: no copy outlives the block's use of it");
+        for (int s = 0; s < STAGES; s++) {
+            stageBarriers("%p_stage", "%p");
+            out.op("xor.b32", "%p_free", "%p_phase", 1);
+            Mbarriers.waitParity(out, "%p_empty", "%p_free");
+            advance("%p_stage", "%p_phase");
+        }
+        out.label(done);
+        out.op("ret");
+    }
+
+    /**
+     * Warp 1: the tile's LSE (64 rows) and Δ into the stage's rows, four values a lane with
+     * cp.async (rows past Nq read nothing and are zero), then one arrival a lane on the stage's
+     * full barrier when its copies land.
+     */
+    private void copyRows() {
+        String skip = out.newLabel("rows_done");
+        out.op("@!%row_copier bra", skip);
+        out.op("mad.lo.s32", out.u32("%p_rows_dst"), "%p_stage", config.rowStageBytes(), "%smem_rows");
+        String row = out.s32("%p_row"), index = out.s32("%p_row_index"), inside = out.pred("%p_row_inside"), source = out.u64("%p_row_src");
+        String bytes = out.u32("%p_row_bytes"), destination = out.u32("%p_row_dst");
+        for (int j = 0; j < 2 * config.blockQ() / 32; j++) {
+            int value = 32 * j;
+            boolean lse = value < config.blockQ();
+            out.op("add.s32", row, "%p_lane", value % config.blockQ());
+            out.op("add.s32", index, row, "%q_start");
+            out.op("setp.lt.s32", inside, index, "%Nq");
+            out.op("add.s32", index, index, "%bh_row0");
+            out.op("mul.wide.s32", source, index, 4);
+            out.op("add.s64", source, source, lse ? "%lse" : "%delta");
+            out.op("selp.b64", source, source, lse ? "%lse" : "%delta", inside);
+            out.op("selp.u32", bytes, 4, 0, inside);
+            out.op("mad.lo.s32", destination, row, 4, "%p_rows_dst");
+            out.op("cp.async.ca.shared.global", "[" + destination + "+" + (lse ? 0 : 4 * config.blockQ()) + "]", "[" + source + "]", 4, bytes);
+        }
+        out.op("cp.async.mbarrier.arrive.noinc.shared::cta.b64", "[%p_full]");
+        out.label(skip);
+    }
+
+    // ---- consumers ----
+
+    private void consumer() {
+        out.blank().comment("consumer warpgroups: 64 keys each");
+        out.op("setmaxnreg.inc.sync.aligned.u32", 240);
+        KernelLeaves.threadIndices(out, KernelConfig.PRODUCER_THREADS);
+        out.op("shr.s32", out.s32("%wg"), "%warp", 2);
+        out.op("and.b32", out.s32("%wq"), "%warp", 3);
+        blockIndices();
+        clearKeyGradients();
+        descriptors();
+        out.op("setp.ne.s32", out.pred("%scale_zero"), 0, 0);
+        out.op("setp.eq.s32", out.pred("%scale_one"), 0, 0);
+        out.op("mov.u32", out.u32("%zero_parity"), 0);
+        Mbarriers.waitParity(out, "%bar_kv", "%zero_parity");
+        out.op("mov.s32", out.s32("%c_stage"), 0);
+        out.op("mov.u32", out.u32("%c_phase"), 0);
+        tasks(() -> {
+            out.op("mul.wide.s32", "%offset64", "%bh_row0", 4 * config.headDim());
+            out.op("add.s64", out.u64("%dq_head"), "%dq", "%offset64");
+            headPrograms();
+        }, this::consumeTile);
+        storeKeyGradients();
+        out.op("ret");
+    }
+
+    /**
+     * The fixed parts of the shared-memory matrix descriptors: 128-byte swizzle and 1024 bytes
+     * between 8-row groups in the high word; this warpgroup's 64 rows of K and V.
+     */
+    private void descriptors() {
+        out.op("mov.u32", out.u32("%desc_hi"), (GROUP_BYTES >> 4) | (1 << 30));
+        out.op("mad.lo.s32", out.u32("%k_rows"), "%wg", 64 * ROW_BYTES, "%smem_k");
+        out.op("mad.lo.s32", out.u32("%v_rows"), "%wg", 64 * ROW_BYTES, "%smem_v");
+    }
+
+    private void consumeTile() {
+        stageBarriers("%c_stage", "%c");
+        out.op("mad.lo.s32", out.u32("%c_q"), "%c_stage", qStage, "%smem_q");
+        out.op("mad.lo.s32", out.u32("%c_do"), "%c_stage", doStage, "%smem_do");
+        out.op("mad.lo.s32", out.u32("%c_rows"), "%c_stage", config.rowStageBytes(), "%smem_rows");
+        Mbarriers.waitParity(out, "%c_full", "%c_phase");
+        out.comment("S^T = K Q^T and dP^T = V dO^T: this warpgroup's 64 keys against the tile's 64 queries");
+        out.op("wgmma.fence.sync.aligned");
+        product(BackwardElements::dot, "%k_rows", kvChunk, "%c_q", config.headDim());
+        product(BackwardElements::dpt, "%v_rows", kvChunk, "%c_do", config.valueDim());
+        out.op("wgmma.commit_group.sync.aligned");
+        out.op("wgmma.wait_group.sync.aligned", 0);
+        queryPositions("%c_rows");
+        weights();
+        out.comment("dV += P^T dO, under the gradients of the scores");
+        String[][] p = packed("pa", (qc, kr) -> site("p", qc, kr));
+        out.op("wgmma.fence.sync.aligned");
+        transposedB(p, "%c_do", config.valueDim(), BackwardElements::dv);
+        out.op("wgmma.commit_group.sync.aligned");
+        scoreGradients();
+        out.comment("dK += dx^T Q");
+        String[][] dx = packed("dxa", (qc, kr) -> site("dx", qc, kr));
+        out.op("wgmma.fence.sync.aligned");
+        transposedB(dx, "%c_q", config.headDim(), BackwardElements::dk);
+        out.op("wgmma.commit_group.sync.aligned");
+        out.op("wgmma.wait_group.sync.aligned", 0);
+        Mbarriers.arrive(out, "%c_empty");
+        queryGradients(dx);
+        advance("%c_stage", "%c_phase");
+    }
+
+    /** acc = A·Bᵀ over the head dim: A this warpgroup's 64 rows (K or V), B the tile's 64 queries (Q or dO), both K-major. */
+    private void product(BiFunction<Integer, Integer, String> result, String aRows, int aChunk, String bTile, int width) {
+        String[] acc = new String[config.blockQ() / 2];
+        for (int nt = 0; nt < config.blockQ() / 8; nt++) for (int i = 0; i < 4; i++) acc[4 * nt + i] = out.f32(result.apply(2 * nt + i % 2, i / 2));
+        String a = out.b64("%desc_a"), b = out.b64("%desc_b"), lo = out.u32("%desc_lo");
+        String mma = "wgmma.mma_async.sync.aligned.m64n" + config.blockQ() + "k16.f32." + config.mmaType() + "." + config.mmaType();
+        for (int kk = 0; kk < width / 16; kk++) {
+            int within = (kk % 4) * 32, chunk = kk / 4;
+            kMajor(lo, aRows, chunk * aChunk + within);
+            out.op("mov.b64", a, "{" + lo + ", %desc_hi}");
+            kMajor(lo, bTile, chunk * qChunk + within);
+            out.op("mov.b64", b, "{" + lo + ", %desc_hi}");
+            out.op(mma, "{" + String.join(", ", acc) + "}", a, b, kk == 0 ? "%scale_zero" : "%scale_one", 1, 1, 0, 0);
+        }
+    }
+
+    /** The low word of a K-major descriptor at {@code base + offset} (the leading offset unused: 1). */
+    private void kMajor(String lo, String base, int offset) {
+        out.op("add.u32", lo, base, offset);
+        out.op("shr.u32", lo, lo, 4);
+        out.op("or.b32", lo, lo, 1 << 16);
+    }
+
+    /** The low word of an MN-major descriptor at {@code base + offset}: 64-column chunks {@code chunk} bytes apart. */
+    private void mnMajor(String lo, String base, int offset, int chunk) {
+        out.op("add.u32", lo, base, offset);
+        out.op("shr.u32", lo, lo, 4);
+        out.op("or.b32", lo, lo, (chunk >> 4) << 16);
+    }
+
+    /** acc += A·B, A from registers (16 queries a step), B the tile's rows (queries × {@code width}) read MN-major. */
+    private void transposedB(String[][] a, String tile, int width, BiFunction<Integer, Integer, String> acc) {
+        String[] d = new String[width / 2];
+        for (int dt = 0; dt < width / 8; dt++) for (int i = 0; i < 4; i++) d[4 * dt + i] = acc.apply(dt, i);
+        String b = out.b64("%desc_b"), lo = out.u32("%desc_lo");
+        String mma = "wgmma.mma_async.sync.aligned.m64n" + width + "k16.f32." + config.mmaType() + "." + config.mmaType();
+        for (int kk = 0; kk < config.blockQ() / 16; kk++) {
+            mnMajor(lo, tile, kk * 2 * GROUP_BYTES, qChunk);
+            out.op("mov.b64", b, "{" + lo + ", %desc_hi}");
+            out.op(mma, "{" + String.join(", ", d) + "}", "{" + String.join(", ", a[kk]) + "}", b, "%scale_one", 1, 1, 1);
+        }
+    }
+
+    /**
+     * dx as dS [q][kv] in shared memory (each 8 × 8 block of a warp's fragment stored transposed,
+     * so that a row is 8 keys of one query: a 16-byte unit of the 128-byte swizzle), then
+     * dQ = dS·K by wgmma and atomic adds into dq.
+     */
+    private void queryGradients(String[][] dx) {
+        String sync = splitColumns ? BOTH_CONSUMERS + ", " + 2 * WARPGROUP : "%wg_barrier, " + WARPGROUP;
+        if (!splitColumns) out.op("add.s32", out.s32("%wg_barrier"), "%wg", 1);
+        out.comment("dS of the previous tile has been read by every warpgroup that reads it");
+        out.op("bar.sync " + sync);
+        storeTransposed(dx);
+        out.op("fence.proxy.async.shared::cta");
+        out.op("bar.sync " + sync);
+        int columns = splitColumns ? config.headDim() / 2 : config.headDim(), keys = splitColumns ? config.blockKv() : config.blockKv() / 2;
+        out.comment("dQ = dS K: " + (splitColumns ? "this warpgroup's " + columns + " columns over all " + keys + " keys"
+                : "all " + columns + " columns over this warpgroup's " + keys + " keys"));
+        String[] acc = new String[columns / 2];
+        for (int dt = 0; dt < columns / 8; dt++) for (int i = 0; i < 4; i++) acc[4 * dt + i] = out.f32(dq(dt, i));
+        String a = out.b64("%desc_a"), b = out.b64("%desc_b"), lo = out.u32("%desc_lo");
+        if (splitColumns) {
+            out.op("mov.u32", out.u32("%ds_keys"), "%smem_ds");
+            out.op("mad.lo.s32", out.u32("%k_columns"), "%wg", kvChunk, "%smem_k");
+        } else {
+            out.op("mad.lo.s32", out.u32("%ds_keys"), "%wg", dsChunk, "%smem_ds");
+            out.op("mov.u32", out.u32("%k_columns"), "%k_rows");
+        }
+        String mma = "wgmma.mma_async.sync.aligned.m64n" + columns + "k16.f32." + config.mmaType() + "." + config.mmaType();
+        out.op("wgmma.fence.sync.aligned");
+        for (int kk = 0; kk < keys / 16; kk++) {
+            kMajor(lo, "%ds_keys", (kk / 4) * dsChunk + (kk % 4) * 32);
+            out.op("mov.b64", a, "{" + lo + ", %desc_hi}");
+            mnMajor(lo, "%k_columns", kk * 2 * GROUP_BYTES, kvChunk);
+            out.op("mov.b64", b, "{" + lo + ", %desc_hi}");
+            out.op(mma, "{" + String.join(", ", acc) + "}", a, b, kk == 0 ? "%scale_zero" : "%scale_one", 1, 1, 0, 1);
+        }
+        out.op("wgmma.commit_group.sync.aligned");
+        out.op("wgmma.wait_group.sync.aligned", 0);
+        addQueryGradients(columns);
+    }
+
+    /**
+     * stmatrix .trans: matrix j of a step holds this thread's keys g (j even) or g + 8 (j odd)
+     * against queries 2t, 2t + 1 of n-tile 2·step + j/2; lane l gives the row (query) l % 8 of
+     * matrix l / 8, whose 8 keys land in 16-byte unit (key / 8) XOR (query % 8) of the query's row.
+     */
+    private void storeTransposed(String[][] dx) {
+        out.comment("dx -> dS [q][kv] (stmatrix.trans, 128-byte swizzle); key chunk = warpgroup");
+        String matrix = out.s32("%st_matrix"), row = out.s32("%st_row"), query = out.s32("%st_query"), unit = out.s32("%st_unit");
+        String address = out.u32("%st_addr");
+        out.op("shr.s32", matrix, "%lane", 3);
+        out.op("and.b32", row, "%lane", 7);
+        out.op("mad.lo.s32", out.u32("%ds_chunk"), "%wg", dsChunk, "%smem_ds");
+        for (int step = 0; step < dx.length; step++) {
+            // query = 8 · (2·step + matrix / 2) + row; key unit = 2·wq + matrix % 2
+            out.op("shr.s32", query, matrix, 1);
+            out.op("mad.lo.s32", query, query, 8, row);
+            out.op("add.s32", query, query, 16 * step);
+            out.op("and.b32", unit, matrix, 1);
+            out.op("mad.lo.s32", unit, "%wq", 2, unit);
+            out.op("xor.b32", unit, unit, row);
+            out.op("shl.b32", unit, unit, 4);
+            out.op("mad.lo.s32", address, query, ROW_BYTES, unit);
+            out.op("add.u32", address, address, "%ds_chunk");
+            out.op("stmatrix.sync.aligned.m8n8.x4.trans.shared.b16", "[" + address + "]", "{" + String.join(", ", dx[step]) + "}");
+        }
+    }
+
+    /** dQ rows inside Nq, pairs of columns added with red.global.add.v2.f32. */
+    private void addQueryGradients(int columns) {
+        out.comment("dQ rows inside Nq: red.add into dq[b, h, q, :]");
+        String row = out.s32("%dq_row"), inside = out.pred("%dq_inside"), rowAddress = out.u64("%dq_row_addr");
+        for (int half = 0; half < 2; half++) {
+            String outside = out.newLabel("dq_row_outside");
+            out.op("mad.lo.s32", row, "%wq", 16, "%g");
+            out.op("add.s32", row, row, "%q_start");
+            if (half > 0) out.op("add.s32", row, row, 8);
+            out.op("setp.lt.s32", inside, row, "%Nq");
+            out.op("@!" + inside + " bra", outside);
+            out.op("mul.lo.s32", row, row, config.headDim());
+            out.op("mad.lo.s32", row, "%t", 2, row);
+            if (splitColumns) out.op("mad.lo.s32", row, "%wg", columns, row);
+            out.op("mul.wide.s32", "%offset64", row, 4);
+            out.op("add.s64", rowAddress, "%dq_head", "%offset64");
+            for (int dt = 0; dt < columns / 8; dt++) addPair(rowAddress, dt * 8 * 4, dq(dt, 2 * half), dq(dt, 2 * half + 1));
+            out.label(outside);
+        }
+    }
+}
