@@ -159,6 +159,20 @@ abstract class BackwardElements {
         out.op("add.s32", out.s32("%list_width"), "%q_tiles", 1);
     }
 
+    /** For head {@code %h} (row base {@code %bh_row0} of (b, h)): its slot's tile list and count. */
+    void headTileList() {
+        String index = out.u64("%offset64");
+        out.comment("the tile list of this head's slot and kv tile: [count, entries...], entry = q tile | FULL bit");
+        out.op("mul.lo.s32", out.s32("%slot"), "%b", "%slot_stride_b");
+        out.op("mad.lo.s32", "%slot", "%h", "%slot_stride_h", "%slot");
+        out.op("mad.lo.s32", out.s32("%list_row"), "%slot", "%kv_tiles", "%kv_block");
+        out.op("mul.lo.s32", "%list_row", "%list_row", "%list_width");
+        out.op("mul.wide.s32", index, "%list_row", 4);
+        out.op("add.s64", out.u64("%tile_list"), "%tiles", index);
+        out.op("ld.global.s32", out.s32("%tile_count"), "[%tile_list]");
+        out.op("mul.lo.s32", out.s32("%bh_row0"), "%bh", "%Nq");
+    }
+
     /** dK and dV accumulate in registers over every query head and tile. */
     void clearKeyGradients() {
         out.blank().comment("dK and dV accumulate in registers over every query head and tile");

@@ -179,15 +179,7 @@ final class BackwardEmitter extends BackwardElements {
     /** The head's tile list, tensors and the parts of the pattern that change with neither q nor kv, or only with kv. */
     private void headSetUp() {
         String index = "%offset64";
-        out.comment("the tile list of this head's slot and kv tile: [count, entries...], entry = q tile | FULL bit");
-        out.op("mul.lo.s32", out.s32("%slot"), "%b", "%slot_stride_b");
-        out.op("mad.lo.s32", "%slot", "%h", "%slot_stride_h", "%slot");
-        out.op("mad.lo.s32", out.s32("%list_row"), "%slot", "%kv_tiles", "%kv_block");
-        out.op("mul.lo.s32", "%list_row", "%list_row", "%list_width");
-        out.op("mul.wide.s32", index, "%list_row", 4);
-        out.op("add.s64", out.u64("%tile_list"), "%tiles", index);
-        out.op("ld.global.s32", out.s32("%tile_count"), "[%tile_list]");
-        out.op("mul.lo.s32", out.s32("%bh_row0"), "%bh", "%Nq");
+        headTileList();
         out.op("mul.wide.s32", index, "%bh_row0", 2 * config.headDim());
         out.op("add.s64", out.u64("%q_head"), "%q", index);
         out.op("mul.wide.s32", index, "%bh_row0", 2 * config.valueDim());

@@ -29,4 +29,23 @@ final class Mbarriers {
         out.op("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes",
                 "[" + dst + "]", "[" + map + ", {" + column + ", " + row + ", " + head + "}]", "[" + barrier + "]");
     }
+
+    /** {@code %smem}: the dynamic shared memory's base rounded up to 1024 bytes, where the 128-byte swizzle pattern repeats. */
+    static String alignedBase(PtxWriter out) {
+        String base = out.u32("%smem");
+        out.op("mov.u32", base, "attnc_smem");
+        out.op("add.u32", base, base, 1023);
+        out.op("and.b32", base, base, -1024);
+        return base;
+    }
+
+    /** The producer warpgroup (the block's first {@link KernelConfig#PRODUCER_THREADS} threads) runs {@code producer}, the rest {@code consumers}. */
+    static void splitRoles(PtxWriter out, Runnable consumers, Runnable producer) {
+        String label = out.newLabel("producer");
+        out.op("setp.lt.u32", out.pred("%is_producer"), "%tid_x", KernelConfig.PRODUCER_THREADS);
+        out.op("@%is_producer bra.uni", label);
+        consumers.run();
+        out.label(label);
+        producer.run();
+    }
 }

@@ -62,21 +62,13 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         signature.loadParams(out);
         sharedLayout();
         initBarriers();
-        String producer = out.newLabel("producer");
-        out.op("setp.lt.u32", out.pred("%is_producer"), "%tid_x", KernelConfig.PRODUCER_THREADS);
-        out.op("@%is_producer bra.uni", producer);
-        consumer();
-        out.label(producer);
-        producer();
+        Mbarriers.splitRoles(out, this::consumer, this::producer);
         return signature.header(ENTRY) + "\n.maxntid " + config.threads() + ", 1, 1\n.minnctapersm 1\n{\n" + out.render() + "}\n";
     }
 
     private void sharedLayout() {
         out.blank().comment("shared memory, 1024-aligned for the 128-byte swizzle: K, V, Q stages, dO stages, LSE/delta stages, dS, mbarriers");
-        String base = out.u32("%smem");
-        out.op("mov.u32", base, "attnc_smem");
-        out.op("add.u32", base, base, 1023);
-        out.op("and.b32", base, base, -1024);
+        String base = Mbarriers.alignedBase(out);
         String[][] regions = {{"%smem_k", "" + kBase}, {"%smem_v", "" + vBase}, {"%smem_q", "" + qBase}, {"%smem_do", "" + doBase},
                 {"%smem_rows", "" + rowsBase}, {"%smem_ds", "" + dsBase}, {"%bar_kv", "" + barrierBase}, {"%bar_full", "" + (barrierBase + 8)},
                 {"%bar_empty", "" + (barrierBase + 8 + 8 * STAGES)}};
@@ -104,17 +96,9 @@ final class WgmmaBackwardEmitter extends BackwardElements {
 
     /** For head {@code %head_i} of the group: h, its (b, h) row base, its slot's tile list and count. */
     private void head() {
-        String index = out.u64("%offset64");
         out.op("mad.lo.s32", out.s32("%h"), "%hk", "%group", "%head_i");
         out.op("mad.lo.s32", out.s32("%bh"), "%b", "%H", "%h");
-        out.op("mul.lo.s32", out.s32("%bh_row0"), "%bh", "%Nq");
-        out.op("mul.lo.s32", out.s32("%slot"), "%b", "%slot_stride_b");
-        out.op("mad.lo.s32", "%slot", "%h", "%slot_stride_h", "%slot");
-        out.op("mad.lo.s32", out.s32("%list_row"), "%slot", "%kv_tiles", "%kv_block");
-        out.op("mul.lo.s32", "%list_row", "%list_row", "%list_width");
-        out.op("mul.wide.s32", index, "%list_row", 4);
-        out.op("add.s64", out.u64("%tile_list"), "%tiles", index);
-        out.op("ld.global.s32", out.s32("%tile_count"), "[%tile_list]");
+        headTileList();
     }
 
     /** Entry {@code i} of the head's list: its query tile, first query and FULL bit. */

@@ -56,22 +56,14 @@ final class WgmmaEmitter extends FlashEmitter {
         TileLoader.tileList(out);
         sharedLayout();
         initBarriers();
-        String producer = out.newLabel("producer");
-        out.op("setp.lt.u32", out.pred("%is_producer"), "%tid_x", KernelConfig.PRODUCER_THREADS);
-        out.op("@%is_producer bra.uni", producer);
-        consumer();
-        out.label(producer);
-        producer();
+        Mbarriers.splitRoles(out, this::consumer, this::producer);
         return signature.header(ENTRY) + "\n.maxntid " + config.threads() + ", 1, 1\n.minnctapersm 1\n{\n" + out.render() + "}\n";
     }
 
     /** The 1024-aligned base of the dynamic shared memory, the Q, K and V buffers and the mbarriers. */
     private void sharedLayout() {
         out.blank().comment("shared memory, 1024-aligned for the 128-byte swizzle: Q, K stages, V stages, mbarriers");
-        String base = out.u32("%smem");
-        out.op("mov.u32", base, "attnc_smem");
-        out.op("add.u32", base, base, 1023);
-        out.op("and.b32", base, base, -1024);
+        String base = Mbarriers.alignedBase(out);
         out.op("mov.u32", out.u32("%smem_q"), base);
         out.op("add.u32", out.u32("%smem_k"), base, kBase);
         out.op("add.u32", out.u32("%smem_v"), base, vBase);
