@@ -25,7 +25,7 @@ py="python3 $d/python/run_exported_ptx.py $out/exported"
 cat "$out/python.log"
 
 echo "== DeviceCheck (correctness, tile lists)"
-timeout 200 "${java[@]}" attnc.ptx.DeviceCheck "$out/run" - examples/*.attn bench/gpu/patterns/*.attn backends/ptx/src/test/resources/patterns/*.attn > "$out/devicecheck.log" 2>&1
+timeout 200 "${java[@]}" attnc.bench.gpu.DeviceCheck "$out/run" - examples/*.attn bench/gpu/patterns/*.attn backends/ptx/src/test/resources/patterns/*.attn > "$out/devicecheck.log" 2>&1
 echo "rc $?" >> "$out/devicecheck.log"; grep -E "FAIL|tile lists|PASSED|rc " "$out/devicecheck.log" | head -60
 
 echo "== attnc tune (kernel-only timing)"
