@@ -49,8 +49,9 @@ final class ExplainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws CompileException {
         PrintWriter out = spec.commandLine().getOut();
-        Pattern pattern = Patterns.load(file);
-        Map<String, Expr> compileTime = Patterns.paramValues(pattern, params);
+        Pattern loaded = Patterns.load(file);
+        Map<String, Expr> compileTime = Patterns.paramValues(loaded, params);
+        Pattern pattern = Patterns.withFixed(file, loaded, compileTime);
         Pattern optimized = Passes.optimize(pattern, compileTime);
 
         out.println("pattern " + pattern.name() + " (" + file + ")");

@@ -61,6 +61,7 @@ final class PlotCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         if (positions < 1 || positions > 4096) throw new UserError("--n must be within 1..4096, got " + positions);
         if (heads < 1 || head < 0 || head >= heads) throw new UserError("--head " + head + " must be within 0.." + (heads - 1) + " (--heads " + heads + ")");
+        OutputPaths.requireFile("-o", output);
         Pattern pattern = Patterns.load(file);
         Problem problem = probeProblem(pattern, Patterns.paramValues(pattern, inputOptions.params));
         boolean[][] visible = MaskProbe.grid(pattern, problem, 0, head);

@@ -1,6 +1,7 @@
 package attnc.front;
 
 import attnc.grammar.AttnParser;
+import attnc.ir.Expr;
 import attnc.ir.Pattern;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,34 +21,54 @@ public final class Frontend {
     private final Diagnostics diagnostics = new Diagnostics();
     private final Map<Path, Unit> loaded = new HashMap<>();
     private final List<Path> importStack = new ArrayList<>();
+    private final Map<String, Expr> fixedParams;
 
-    private Frontend() {}
+    private Frontend(Map<String, Expr> fixedParams) {
+        this.fixedParams = fixedParams;
+    }
 
     /** Compiles a pattern file; a file without sections (a library) is an error here. */
     public static Pattern compile(Path file) throws CompileException {
-        return check(file).orElseThrow(() -> libraryError(file.toString()));
+        return compile(file, Map.of());
+    }
+
+    /**
+     * Compiles a pattern file whose params {@code fixedParams} will be folded at compile time
+     * (typed literals, as {@code Binding.paramValue} makes them): a fold through them that
+     * overflows int32 or divides by zero is reported at its line and column.
+     */
+    public static Pattern compile(Path file, Map<String, Expr> fixedParams) throws CompileException {
+        return check(file, fixedParams).orElseThrow(() -> libraryError(file.toString()));
     }
 
     /** Compiles pattern text; imports resolve against the current directory. */
     public static Pattern compile(String name, String text) throws CompileException {
-        return check(name, text).orElseThrow(() -> libraryError(name));
+        return compile(name, text, Map.of());
+    }
+
+    public static Pattern compile(String name, String text, Map<String, Expr> fixedParams) throws CompileException {
+        return new Frontend(fixedParams).run(new Source(name, text), Path.of(name).toAbsolutePath().normalize())
+                .orElseThrow(() -> libraryError(name));
     }
 
     /** Checks a file: its pattern, or empty when the file only holds definitions for others to import. */
     public static Optional<Pattern> check(Path file) throws CompileException {
-        Frontend frontend = new Frontend();
+        return check(file, Map.of());
+    }
+
+    private static Optional<Pattern> check(Path file, Map<String, Expr> fixedParams) throws CompileException {
         Path absolute = file.toAbsolutePath().normalize();
         String text;
         try {
-            text = Files.readString(absolute);
+            text = SourceText.read(absolute);
         } catch (IOException e) {
-            throw new CompileException(List.of(new Diagnostic(file.toString(), 1, 1, 1, "cannot read file: " + e.getMessage(), "")));
+            throw new CompileException(List.of(new Diagnostic(file.toString(), 1, 1, 1, "cannot read file: " + SourceText.reason(e), "")));
         }
-        return frontend.run(new Source(file.toString(), text), absolute);
+        return new Frontend(fixedParams).run(new Source(file.toString(), text), absolute);
     }
 
     public static Optional<Pattern> check(String name, String text) throws CompileException {
-        return new Frontend().run(new Source(name, text), Path.of(name).toAbsolutePath().normalize());
+        return new Frontend(Map.of()).run(new Source(name, text), Path.of(name).toAbsolutePath().normalize());
     }
 
     private Optional<Pattern> run(Source source, Path path) throws CompileException {
@@ -55,7 +76,7 @@ public final class Frontend {
         try {
             Unit main = load(source, path);
             if (!diagnostics.any()) {
-                pattern = new Checker(main, diagnostics, patternName(path)).check();
+                pattern = new Checker(main, diagnostics, patternName(path), fixedParams).check();
             }
         } catch (StackOverflowError tooDeep) {
             // Parser and checker recurse per nesting level; tens of thousands of levels must still be a diagnostic, not a crash.
@@ -105,10 +126,10 @@ public final class Frontend {
         }
         String text;
         try {
-            text = Files.readString(target);
+            text = SourceText.read(target);
         } catch (IOException e) {
-            diagnostics.report(importer.source, decl.STRING().getSymbol(),
-                    "cannot import " + quoted + ": no readable file at " + target + "; expected a path relative to this file");
+            diagnostics.report(importer.source, decl.STRING().getSymbol(), "cannot import " + quoted + ": "
+                    + (Files.isRegularFile(target) ? SourceText.reason(e) : "no readable file at " + target) + "; expected a path relative to this file");
             return;
         }
         String shownName = importer.directory.equals(target.getParent())

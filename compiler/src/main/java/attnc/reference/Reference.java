@@ -32,7 +32,22 @@ public final class Reference {
     }
 
     public static Exact run(Pattern pattern, Problem problem) {
+        return run(pattern, problem, null, done -> {});
+    }
+
+    /**
+     * Only the given rows (flat (b·H + h)·Nq + qi, ascending), for checking a large launch on a
+     * sample: out is [rows.length, Dv] and lse [rows.length], in the order given; null rows means
+     * every row, shaped as {@link #run(Pattern, Problem)}. {@code rowsDone} hears the count of rows
+     * finished, now and then, for a progress bar.
+     */
+    public static Exact run(Pattern pattern, Problem problem, int[] rows, java.util.function.IntConsumer rowsDone) {
         Binding binding = Binding.of(pattern, problem);
+        int batch = binding.size("B"), heads = binding.size("H"), nq = binding.size("Nq"), headDim = binding.size("D");
+        int kvHeads = binding.size("Hkv"), nkv = binding.size("Nkv"), valueDim = binding.size("Dv");
+        long rowCount = rows == null ? (long) batch * heads * nq : rows.length;
+        attnc.launch.Memory.elements("the reference's output [B, H, Nq, Dv]", rowCount, valueDim);
+        attnc.launch.Memory.require(8 * rowCount * (valueDim + 1) + 9L * nkv, "the reference's double-precision output and LSE");
         Evaluator evaluator = new Evaluator(binding, problem.inputs());
         Evaluator.BoolFn visible = evaluator.bools(pattern.visibility());
         Evaluator.FloatFn score = evaluator.floats(pattern.score());
@@ -44,50 +59,48 @@ public final class Reference {
             case Norm.Identity() -> null;
         };
         Tensor q = problem.q(), k = problem.k(), v = problem.v();
-        int batch = binding.size("B"), heads = binding.size("H"), nq = binding.size("Nq"), headDim = binding.size("D");
-        int kvHeads = binding.size("Hkv"), nkv = binding.size("Nkv"), valueDim = binding.size("Dv");
         int group = heads / kvHeads;
         boolean softmax = pattern.norm() instanceof Norm.Softmax;
-        double[] out = new double[batch * heads * nq * valueDim];
-        double[] lse = softmax ? new double[batch * heads * nq] : null;
+        double[] out = new double[Math.toIntExact(rowCount * valueDim)];
+        double[] lse = softmax ? new double[(int) rowCount] : null;
         double[] scores = new double[nkv];
         boolean[] kept = new boolean[nkv];
         double[] acc = new double[valueDim];
         Evaluator.Env env = new Evaluator.Env();
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                int hk = h / group;
-                for (int qi = 0; qi < nq; qi++) {
-                    env.b = b;
-                    env.h = h;
-                    env.q = binding.queryOffset() + qi;
-                    double rowScale = scale.eval(env);
-                    int qBase = ((b * heads + h) * nq + qi) * headDim;
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (int kv = 0; kv < nkv; kv++) {
-                        env.kv = kv;
-                        kept[kv] = visible.eval(env);
-                        if (!kept[kv]) continue;
-                        int kBase = ((b * kvHeads + hk) * nkv + kv) * headDim;
-                        double dot = 0;
-                        for (int d = 0; d < headDim; d++) dot += (double) q.floats()[qBase + d] * k.floats()[kBase + d];
-                        env.s = rowScale * dot;
-                        scores[kv] = score.eval(env);
-                        max = Math.max(max, scores[kv]);
-                    }
-                    java.util.Arrays.fill(acc, 0);
-                    double rowLse = weigh(pattern.norm(), normValue, env, scores, kept, max, v, (b * kvHeads + hk) * nkv, valueDim, acc);
-                    int row = (b * heads + h) * nq + qi;
-                    if (lse != null) lse[row] = rowLse;
-                    for (int d = 0; d < valueDim; d++) {
-                        env.d = d;
-                        env.o = acc[d];
-                        out[row * valueDim + d] = output.eval(env);
-                    }
-                }
+        for (int slot = 0; slot < rowCount; slot++) {
+            int flat = rows == null ? slot : rows[slot];
+            int qi = flat % nq, h = flat / nq % heads, b = flat / nq / heads;
+            int hk = h / group;
+            env.b = b;
+            env.h = h;
+            env.q = binding.queryOffset() + qi;
+            double rowScale = scale.eval(env);
+            int qBase = flat * headDim;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int kv = 0; kv < nkv; kv++) {
+                env.kv = kv;
+                kept[kv] = visible.eval(env);
+                if (!kept[kv]) continue;
+                int kBase = ((b * kvHeads + hk) * nkv + kv) * headDim;
+                double dot = 0;
+                for (int d = 0; d < headDim; d++) dot += (double) q.floats()[qBase + d] * k.floats()[kBase + d];
+                env.s = rowScale * dot;
+                scores[kv] = score.eval(env);
+                max = Math.max(max, scores[kv]);
             }
+            java.util.Arrays.fill(acc, 0);
+            double rowLse = weigh(pattern.norm(), normValue, env, scores, kept, max, v, (b * kvHeads + hk) * nkv, valueDim, acc);
+            if (lse != null) lse[slot] = rowLse;
+            for (int d = 0; d < valueDim; d++) {
+                env.d = d;
+                env.o = acc[d];
+                out[slot * valueDim + d] = output.eval(env);
+            }
+            if ((slot & 255) == 255) rowsDone.accept(slot + 1);
         }
-        return new Exact(out, lse, new int[] {batch, heads, nq, valueDim});
+        rowsDone.accept((int) rowCount);
+        int[] shape = rows == null ? new int[] {batch, heads, nq, valueDim} : new int[] {rows.length, valueDim};
+        return new Exact(out, lse, shape);
     }
 
     /** Accumulates the weighted sum of V into acc; returns the row's LSE (softmax) or NaN. */
