@@ -68,13 +68,13 @@ final class ProblemOptions {
         }
         Map<String, Integer> sizes = new LinkedHashMap<>(Map.of("B", shape.batch(), "H", shape.heads(), "Hkv", hkv,
                 "Nq", shape.queries(), "Nkv", shape.keys(), "D", shape.headDim(), "Dv", shape.headDim()));
-        sizes.putAll(RandomInputs.symbolicSizes(pattern, inputOptions.sizes));
+        sizes.putAll(RandomInputs.symbolicSizes(pattern, inputOptions.random.sizes));
         requireMemory(pattern, sizes, bytesPerOutputElement);
         Random random = new Random(seed);
         Tensor q = Tensor.random(dtype, new int[] {shape.batch(), shape.heads(), shape.queries(), shape.headDim()}, random);
         Tensor k = Tensor.random(dtype, new int[] {shape.batch(), hkv, shape.keys(), shape.headDim()}, random);
         Tensor v = Tensor.random(dtype, new int[] {shape.batch(), hkv, shape.keys(), shape.headDim()}, random);
-        return new Problem(q, k, v, RandomInputs.make(pattern, sizes, random, inputOptions.intBound), params, queryOffset);
+        return new Problem(q, k, v, RandomInputs.make(pattern, sizes, random, inputOptions.random.intBound), params, queryOffset);
     }
 
     private static void requireMemory(Pattern pattern, Map<String, Integer> sizes, long bytesPerOutputElement) {

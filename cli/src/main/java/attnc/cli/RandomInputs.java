@@ -36,7 +36,7 @@ final class RandomInputs {
             }
         }
         Map<String, Integer> sizes = new LinkedHashMap<>();
-        for (String name : names) sizes.put(name, given.getOrDefault(name, InputOptions.DEFAULT_SYMBOLIC_SIZE));
+        for (String name : names) sizes.put(name, given.getOrDefault(name, RandomData.DEFAULT_SYMBOLIC_SIZE));
         return sizes;
     }
 

@@ -52,9 +52,20 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--save", paramLabel = "DIR", description = "Write the tensors used and out.npy [B,H,Nq,Dv] (and lse.npy [B,H,Nq]) to DIR (new or an existing folder).")
     private Path saveFolder;
 
-    @Option(names = "--warmup", paramLabel = "N", defaultValue = "2",
-            description = "Untimed runs first, so JIT compilation and first-touch costs are not timed (default: ${DEFAULT-VALUE}).")
-    private int warmups;
+    @Option(names = "--warmup", paramLabel = "N",
+            description = "Untimed runs first, so JIT compilation and first-touch costs are not timed "
+                    + "(default: until " + STEADY_RUNS + " runs in a row are within 25% of the fastest before them and a second has passed, at least " + MIN_WARMUPS
+                    + ", at most " + MAX_WARMUPS + " runs or " + MAX_WARMUP_SECONDS + " s).")
+    private Integer warmups;
+
+    /**
+     * The JIT compiles a generated kernel's loops only after many calls (the first call of a
+     * Vector API kernel runs interpreted, a hundred times slower): warming up until the times
+     * settle covers small launches, and the time cap large ones.
+     */
+    static final int MIN_WARMUPS = 2, MAX_WARMUPS = 200, STEADY_RUNS = 3, MAX_WARMUP_SECONDS = 10;
+    /** A small kernel can look steady while still interpreted: a second of calls gets the JIT to it. */
+    static final long MIN_WARMUP_NANOS = 1_000_000_000L;
 
     @Option(names = "--repeat", paramLabel = "N", defaultValue = "5",
             description = "Timed runs; the report gives their median, min and max (default: ${DEFAULT-VALUE}).")
@@ -73,7 +84,7 @@ final class RunCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (repeat < 1) throw new UserError("--repeat must be at least 1, got " + repeat);
-        if (warmups < 0) throw new UserError("--warmup must be at least 0, got " + warmups);
+        if (warmups != null && warmups < 0) throw new UserError("--warmup must be at least 0, got " + warmups);
         if (saveFolder != null) OutputPaths.requireFolder("--save", saveFolder);
         Pattern loaded = Patterns.load(file);
         Backend backend = Backend.named(backendName).orElseThrow(() ->
@@ -86,11 +97,11 @@ final class RunCommand implements Callable<Integer> {
         List<String> notes = new ArrayList<>();
         // The kernel's output (4 bytes per element), and with a full check the reference's (8) and the mask probe's (8, and V).
         long bytesPerOutput = check == CheckPlan.Mode.FULL ? 24 : 4;
-        Problem problem = problemOptions.build(pattern, params, problemOptions.inputOptions.seed, bytesPerOutput, notes);
+        Problem problem = problemOptions.build(pattern, params, problemOptions.inputOptions.random.seed, bytesPerOutput, notes);
         Binding binding = Binding.of(pattern, problem);
-        CheckPlan plan = CheckPlan.of(check, binding, problemOptions.inputOptions.seed);
+        CheckPlan plan = CheckPlan.of(check, binding, problemOptions.inputOptions.random.seed);
         RunReport report = new RunReport(out, pattern, file, binding, problem);
-        report.header(problemOptions.inputsFolder == null ? problemOptions.inputOptions : null, compileTime.isEmpty() ? "launch time" : "folded at compile time: --fold");
+        report.header(problemOptions.inputsFolder == null ? problemOptions.inputOptions.random : null, compileTime.isEmpty() ? "launch time" : "folded at compile time: --fold");
         report.notes(notes);
         out.flush();
 
@@ -98,17 +109,31 @@ final class RunCommand implements Callable<Integer> {
         try (Kernel kernel = compile(pattern, compileTime)) {
             long compileNanos = System.nanoTime() - compileStart;
             Problem launch = withoutParams(problem, compileTime);
-            Progress progress = new Progress(err, "running " + backendName, warmups + repeat);
+            Progress progress = new Progress(err, "warming up " + backendName, warmups == null ? MIN_WARMUPS : warmups);
+            int warm = 0, steady = 0;
+            long warmStart = System.nanoTime(), fastest = Long.MAX_VALUE;
+            while (warmups != null ? warm < warmups : warm < MIN_WARMUPS || (steady < STEADY_RUNS || System.nanoTime() - warmStart < MIN_WARMUP_NANOS)
+                    && warm < MAX_WARMUPS && System.nanoTime() - warmStart < MAX_WARMUP_SECONDS * 1_000_000_000L) {
+                long start = System.nanoTime();
+                launch(kernel, launch);
+                long took = System.nanoTime() - start;
+                // Steady: neither much slower nor much faster than the fastest run before it.
+                steady = fastest != Long.MAX_VALUE && took <= fastest * 1.25 && took * 1.25 >= fastest ? steady + 1 : 0;
+                fastest = Math.min(fastest, took);
+                progress.update(++warm);
+            }
+            progress.done();
+            progress = new Progress(err, "timing " + backendName, repeat);
             Result result = null;
             long[] nanos = new long[repeat];
-            for (int i = 0; i < warmups + repeat; i++) {
+            for (int i = 0; i < repeat; i++) {
                 long start = System.nanoTime();
                 result = launch(kernel, launch);
-                if (i >= warmups) nanos[i - warmups] = System.nanoTime() - start;
+                nanos[i] = System.nanoTime() - start;
                 progress.update(i + 1);
             }
             progress.done();
-            Timing timing = Timing.of(warmups, nanos);
+            Timing timing = Timing.of(warm, nanos);
             report.timing(backendName, compileNanos, timing);
             return finish(out, err, pattern, problem, backend, result, report, plan, timing.medianNanos()) ? 0 : 1;
         }

@@ -30,7 +30,7 @@ final class RunReport {
     }
 
     /** @param random the options the inputs were drawn with, or null when they were read from files */
-    void header(InputOptions random, String paramTiming) {
+    void header(RandomData random, String paramTiming) {
         line("pattern", pattern.name() + " (" + file + ")");
         line("shape", binding.sizes().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey(
                         java.util.Comparator.comparingInt(RunReport::sizeOrder).thenComparing(java.util.Comparator.naturalOrder())))

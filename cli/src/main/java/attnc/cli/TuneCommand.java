@@ -71,7 +71,7 @@ final class TuneCommand implements Callable<Integer> {
                 new UserError("unknown backend '" + backendName + "'; available: " + String.join(", ", Backend.names())));
         if (!backend.available()) throw new UserError("backend '" + backendName + "' cannot run on this machine");
         Map<String, Expr> params = Patterns.paramValues(pattern, problemOptions.inputOptions.params);
-        AtomicLong seed = new AtomicLong(problemOptions.inputOptions.seed);
+        AtomicLong seed = new AtomicLong(problemOptions.inputOptions.random.seed);
         Problem first = problemOptions.build(pattern, params, seed.get());
         Binding binding = Binding.of(pattern, first);
         int candidates = backend.configurations(pattern, binding).size();

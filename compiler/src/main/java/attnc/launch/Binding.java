@@ -17,7 +17,9 @@ import java.util.stream.Collectors;
 /**
  * Everything a launch fixes: the sizes (standard and symbolic), the query offset and every
  * param's value. Built by checking a {@link Problem} against a pattern; every mismatch is a
- * {@link ShapeException} naming what was expected and what came, before any kernel runs.
+ * {@link ShapeException} naming what was expected and what came, before any kernel runs: shapes,
+ * dtypes, params, the output's memory, and the index ranges of every load of an input
+ * ({@link attnc.analysis.IndexRanges}).
  *
  * <p>Every binding, however it is made, keeps positions within int32: the last query position
  * {@code Q0 + Nq - 1} and the offset itself, so no kernel or analysis meets a wrapped position.
@@ -74,6 +76,7 @@ public record Binding(Map<String, Integer> sizes, int queryOffset, Map<String, E
         for (Input input : pattern.inputs()) bindInput(input, problem.inputs().get(input.name()), sizes);
         Binding binding = new Binding(Map.copyOf(sizes), offset, params(pattern, problem.params()));
         requireOutputMemory(binding);
+        attnc.analysis.IndexRanges.check(pattern, binding, problem.inputs());
         return binding;
     }
 

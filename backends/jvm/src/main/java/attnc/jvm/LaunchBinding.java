@@ -56,7 +56,9 @@ final class LaunchBinding {
                     .orElseThrow(() -> new ShapeException("param '" + p.name() + "' has no default; expected a value (" + p.type() + ")"));
             values.put(p.name(), value);
         }
-        return new Binding(Map.copyOf(sizes), offset, values);
+        Binding binding = new Binding(Map.copyOf(sizes), offset, values);
+        attnc.analysis.IndexRanges.check(pattern, binding, inputs);
+        return binding;
     }
 
     private static String shape(StridedTensor t) {
@@ -65,7 +67,13 @@ final class LaunchBinding {
 
     private static int evaluate(Expr dim, Map<String, Integer> sizes, Input input) {
         Expr known = ExprTree.rewrite(dim, e -> e instanceof Expr.SizeRef(String n) && sizes.containsKey(n) ? new Expr.IntLit(sizes.get(n)) : e);
-        if (FoldConstants.fold(known, Map.of()) instanceof Expr.IntLit(int v)) return v;
+        Expr folded;
+        try {
+            folded = FoldConstants.foldChecked(known, Map.of());
+        } catch (FoldConstants.FoldException e) {
+            throw new ShapeException("input '" + input.name() + "': dimension " + attnc.ir.Printer.expr(dim) + " does not fit in int32 at these sizes (" + e.getMessage() + ")");
+        }
+        if (folded instanceof Expr.IntLit(int v)) return v;
         throw new ShapeException("input '" + input.name() + "': cannot evaluate dimension " + attnc.ir.Printer.expr(dim));
     }
 }
