@@ -135,6 +135,8 @@ final class RunCommand implements Callable<Integer> {
             progress.done();
             Timing timing = Timing.of(warm, nanos);
             report.timing(backendName, compileNanos, timing);
+            // A device kernel's calls include host copies; its own timing (device work on resident data) is reported beside them.
+            if (!isCpu(backend)) report.deviceTime(kernel.medianMillis(() -> launch, 1, repeat), repeat);
             return finish(out, err, pattern, problem, backend, result, report, plan, timing.medianNanos()) ? 0 : 1;
         }
     }
@@ -191,6 +193,10 @@ final class RunCommand implements Callable<Integer> {
             out.println("saved     " + saveFolder + " (q, k, v, inputs, out" + (result.lse() != null ? ", lse" : "") + ")");
         }
         return ok;
+    }
+
+    private static boolean isCpu(Backend backend) {
+        return backend.name().equals("jvm") || isReference(backend) || backend.name().startsWith("test-");
     }
 
     private static boolean isReference(Backend backend) {

@@ -59,6 +59,12 @@ final class RunReport {
                 + (timing.warmups() > 0 ? " after " + timing.warmups() + " warm-up run" + (timing.warmups() == 1 ? "" : "s") : " (no warm-up)"));
     }
 
+    /** The kernel's own median (Kernel.medianMillis: device work on resident data), apart from the end-to-end calls above. */
+    void deviceTime(double millis, int runs) {
+        line("kernel", String.format(Locale.ROOT, "%.3f ms median of %d, device work only (the run time above is end to end: "
+                + "uploads, launch, download)", millis, runs));
+    }
+
     /**
      * FLOPs count only visible pairs: 4·B·H·Nq·Nkv·D times the visible fraction, i.e. 4·D per
      * visible pair; {@code visibleFraction} is NaN when it was not counted (then dense FLOPs).

@@ -31,7 +31,8 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "tune", description = {
         "Finds the fastest configuration (tile sizes, ...) of a backend for a pattern and shape and caches it.",
-        "Each configuration is checked against the default's output, warmed up, and timed on fresh inputs (median)."})
+        "Each configuration is checked against the default's output; then the default and every candidate get the same",
+        "warm-up and are timed in interleaved rounds on fresh inputs (median of the rounds)."})
 final class TuneCommand implements Callable<Integer> {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
@@ -45,7 +46,7 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "2", description = "Untimed runs per configuration (default: ${DEFAULT-VALUE}).")
     private int warmups;
 
-    @Option(names = "--repeats", paramLabel = "N", defaultValue = "5", description = "Timed runs per configuration; the median counts (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--repeats", paramLabel = "N", defaultValue = "5", description = "Timing rounds, one run of every configuration each; the median counts (default: ${DEFAULT-VALUE}).")
     private int repeats;
 
     @Option(names = "--report", description = "List the tuning cache: tuned against default time per pattern and shape.")
