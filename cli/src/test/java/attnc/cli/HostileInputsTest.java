@@ -115,6 +115,20 @@ class HostileInputsTest {
         rows.add(new Row("a file doc comment after a section", new String[] {"check", lateDoc.toString()}, 1, "file doc comment '//!'"));
         rows.add(new Row("a folder as the pattern", new String[] {"check", temp.toString()}, 1, "it is a folder; expected a .attn file"));
         rows.add(new Row("an unknown --check", new String[] {"run", example("causal"), "--check", "most"}, 2, "expected full, sample or none"));
+        rows.add(new Row("tune with an unknown backend", new String[] {"tune", example("causal"), "--backend", "gpu", "--cache", temp.resolve("t.json").toString()},
+                1, "unknown backend 'gpu'; available:"));
+        rows.add(new Row("tune without rounds", new String[] {"tune", example("causal"), "--repeats", "0", "--cache", temp.resolve("t.json").toString()},
+                1, "--warmup must be >= 0 and --repeats >= 1"));
+        rows.add(new Row("tune beyond int32 positions", new String[] {"tune", example("causal"), "--offset", "2147483600",
+                "--cache", temp.resolve("t.json").toString()}, 1, "do not fit in int32"));
+        rows.add(new Row("export to an unknown target", new String[] {"export", example("causal"), "--target", "wasm"}, 2, "expected one of"));
+        rows.add(new Row("export into a file", new String[] {"export", example("causal"), "--target", "classes", "-o", existingFile.toString()},
+                1, "is a file; expected a folder"));
+        Path blocks = file("blocks.attn", "input sel: int32[B, H, NQB, K]\nmask: q >= kv\nselect: kv / 64 in sel[b, h, q / 64]\n");
+        rows.add(new Row("explain with a symbolic size too small", new String[] {"explain", blocks.toString()},
+                1, "input 'sel' [2, 2, 8, 8]: index q / 64 of dimension 2 is 8 at b=0, h=0, q=512, kv=0; expected 0..7", "choose symbolic sizes with --size"));
+        rows.add(new Row("plot with a symbolic size too small", new String[] {"plot", blocks.toString(), "--n", "256", "--size", "NQB=2",
+                "-o", temp.resolve("blocks.png").toString()}, 1, "index q / 64 of dimension 2 is 2"));
         return rows;
     }
 
