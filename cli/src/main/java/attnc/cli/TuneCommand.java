@@ -82,7 +82,15 @@ final class TuneCommand implements Callable<Integer> {
         out.flush();
         Tuner tuner = new Tuner(backend, pattern, () -> build(pattern, params, seed.getAndIncrement()),
                 new PrintStream(System.err, true), warmups, repeats);
-        Tuner.Outcome outcome = tuner.tune();
+        Tuner.Outcome outcome;
+        try {
+            outcome = tuner.tune();
+        } catch (attnc.launch.ShapeException e) {
+            throw e;
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            // The default configuration cannot run this launch (a head dimension the backend does not support, say).
+            throw new UserError("the " + backendName + " backend cannot run this launch: " + e.getMessage());
+        }
         for (Tuner.Trial trial : outcome.trials()) {
             out.printf("  %-28s %s%n", trial.config(), trial.rejected() == null ? String.format("%.3f ms", trial.millis()) : "rejected: " + trial.rejected());
         }

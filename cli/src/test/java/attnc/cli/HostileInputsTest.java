@@ -115,6 +115,10 @@ class HostileInputsTest {
         rows.add(new Row("a file doc comment after a section", new String[] {"check", lateDoc.toString()}, 1, "file doc comment '//!'"));
         rows.add(new Row("a folder as the pattern", new String[] {"check", temp.toString()}, 1, "it is a folder; expected a .attn file"));
         rows.add(new Row("an unknown --check", new String[] {"run", example("causal"), "--check", "most"}, 2, "expected full, sample or none"));
+        rows.add(new Row("a head dimension the backend does not support", new String[] {"run", example("causal"), "--shape", "1,1,8,8,576",
+                "--backend", "test-limited"}, 1, "attnc: the test-limited backend cannot run this launch: head dims must be multiples of 16 up to 64, got 576"));
+        rows.add(new Row("tune on a backend with nothing to tune", new String[] {"tune", example("causal"), "--shape", "1,1,8,8,576",
+                "--backend", "test-limited", "--cache", temp.resolve("t.json").toString()}, 1, "attnc: the test-limited backend has nothing to tune"));
         rows.add(new Row("tune with an unknown backend", new String[] {"tune", example("causal"), "--backend", "gpu", "--cache", temp.resolve("t.json").toString()},
                 1, "unknown backend 'gpu'; available:"));
         rows.add(new Row("tune without rounds", new String[] {"tune", example("causal"), "--repeats", "0", "--cache", temp.resolve("t.json").toString()},
