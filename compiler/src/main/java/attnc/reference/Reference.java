@@ -47,7 +47,7 @@ public final class Reference {
         int kvHeads = binding.size("Hkv"), nkv = binding.size("Nkv"), valueDim = binding.size("Dv");
         long rowCount = rows == null ? (long) batch * heads * nq : rows.length;
         attnc.launch.Memory.elements("the reference's output [B, H, Nq, Dv]", rowCount, valueDim);
-        attnc.launch.Memory.require(8 * rowCount * (valueDim + 1) + 9L * nkv, "the reference's double-precision output and LSE");
+        attnc.launch.Memory.require(bytesNeeded(rowCount, valueDim, nkv), "the reference's double-precision output and LSE");
         Evaluator evaluator = new Evaluator(binding, problem.inputs());
         Evaluator.BoolFn visible = evaluator.bools(pattern.visibility());
         Evaluator.FloatFn score = evaluator.floats(pattern.score());
@@ -89,8 +89,9 @@ public final class Reference {
                 max = Math.max(max, scores[kv]);
             }
             java.util.Arrays.fill(acc, 0);
-            double rowLse = weigh(pattern.norm(), normValue, env, scores, kept, max, v, (b * kvHeads + hk) * nkv, valueDim, acc);
-            if (lse != null) lse[slot] = rowLse;
+            int vRowBase = (b * kvHeads + hk) * nkv;
+            if (softmax) lse[slot] = softmax(normValue, env, scores, kept, max, v, vRowBase, valueDim, acc);
+            else weigh(pattern.norm(), normValue, env, scores, kept, v, vRowBase, valueDim, acc);
             for (int d = 0; d < valueDim; d++) {
                 env.d = d;
                 env.o = acc[d];
@@ -103,44 +104,40 @@ public final class Reference {
         return new Exact(out, lse, shape);
     }
 
-    /** Accumulates the weighted sum of V into acc; returns the row's LSE (softmax) or NaN. */
-    private static double weigh(Norm norm, Evaluator.FloatFn normValue, Evaluator.Env env, double[] scores, boolean[] kept,
-                                double max, Tensor v, int vRowBase, int valueDim, double[] acc) {
+    /** What {@link #run} allocates: out and LSE in double for each row, and a score and a flag per key. */
+    static long bytesNeeded(long rows, int valueDim, int keys) {
+        return Double.BYTES * rows * (valueDim + 1L) + (Double.BYTES + 1L) * keys;
+    }
+
+    /** Softmax (with an optional sink logit): accumulates the normalised weighted sum of V into acc; returns the row's LSE. */
+    private static double softmax(Evaluator.FloatFn sinkValue, Evaluator.Env env, double[] scores, boolean[] kept,
+                                  double max, Tensor v, int vRowBase, int valueDim, double[] acc) {
         float[] values = v.floats();
-        switch (norm) {
-            case Norm.Softmax softmax -> {
-                double sink = normValue == null ? Double.NEGATIVE_INFINITY : normValue.eval(env);
-                double m = Math.max(max, sink);
-                if (m == Double.NEGATIVE_INFINITY) return Double.NEGATIVE_INFINITY;
-                double sum = sink == Double.NEGATIVE_INFINITY ? 0 : Math.exp(sink - m);
-                for (int kv = 0; kv < scores.length; kv++) {
-                    if (!kept[kv]) continue;
-                    double w = Math.exp(scores[kv] - m);
-                    sum += w;
-                    int base = (vRowBase + kv) * valueDim;
-                    for (int d = 0; d < valueDim; d++) acc[d] += w * values[base + d];
-                }
-                for (int d = 0; d < valueDim; d++) acc[d] /= sum;
-                return m + Math.log(sum);
-            }
-            case Norm.Sigmoid sigmoid -> {
-                double bias = normValue.eval(env);
-                for (int kv = 0; kv < scores.length; kv++) {
-                    if (!kept[kv]) continue;
-                    double w = Semantics.sigmoid(scores[kv] + bias);
-                    int base = (vRowBase + kv) * valueDim;
-                    for (int d = 0; d < valueDim; d++) acc[d] += w * values[base + d];
-                }
-                return Double.NaN;
-            }
-            case Norm.Identity identity -> {
-                for (int kv = 0; kv < scores.length; kv++) {
-                    if (!kept[kv]) continue;
-                    int base = (vRowBase + kv) * valueDim;
-                    for (int d = 0; d < valueDim; d++) acc[d] += scores[kv] * values[base + d];
-                }
-                return Double.NaN;
-            }
+        double sink = sinkValue == null ? Double.NEGATIVE_INFINITY : sinkValue.eval(env);
+        double m = Math.max(max, sink);
+        if (m == Double.NEGATIVE_INFINITY) return Double.NEGATIVE_INFINITY;
+        double sum = sink == Double.NEGATIVE_INFINITY ? 0 : Math.exp(sink - m);
+        for (int kv = 0; kv < scores.length; kv++) {
+            if (!kept[kv]) continue;
+            double w = Math.exp(scores[kv] - m);
+            sum += w;
+            int base = (vRowBase + kv) * valueDim;
+            for (int d = 0; d < valueDim; d++) acc[d] += w * values[base + d];
+        }
+        for (int d = 0; d < valueDim; d++) acc[d] /= sum;
+        return m + Math.log(sum);
+    }
+
+    /** Sigmoid or no normalisation: accumulates each kept key's weight times its V into acc; there is no row sum, so no LSE. */
+    private static void weigh(Norm norm, Evaluator.FloatFn biasValue, Evaluator.Env env, double[] scores, boolean[] kept,
+                              Tensor v, int vRowBase, int valueDim, double[] acc) {
+        float[] values = v.floats();
+        double bias = norm instanceof Norm.Sigmoid ? biasValue.eval(env) : 0;
+        for (int kv = 0; kv < scores.length; kv++) {
+            if (!kept[kv]) continue;
+            double w = norm instanceof Norm.Sigmoid ? Semantics.sigmoid(scores[kv] + bias) : scores[kv];
+            int base = (vRowBase + kv) * valueDim;
+            for (int d = 0; d < valueDim; d++) acc[d] += w * values[base + d];
         }
     }
 }
