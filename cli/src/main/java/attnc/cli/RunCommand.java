@@ -54,18 +54,9 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--warmup", paramLabel = "N",
             description = "Untimed runs first, so JIT compilation and first-touch costs are not timed "
-                    + "(default: until " + STEADY_RUNS + " runs in a row are within 25% of the fastest before them and a second has passed, at least " + MIN_WARMUPS
-                    + ", at most " + MAX_WARMUPS + " runs or " + MAX_WARMUP_SECONDS + " s).")
+                    + "(default: until " + Timing.STEADY_RUNS + " runs in a row are within 25% of the fastest before them and a second "
+                    + "has passed, at least " + Timing.MIN_WARMUPS + ", at most " + Timing.MAX_WARMUPS + " runs or " + Timing.MAX_WARMUP_SECONDS + " s).")
     private Integer warmups;
-
-    /**
-     * The JIT compiles a generated kernel's loops only after many calls (the first call of a
-     * Vector API kernel runs interpreted, a hundred times slower): warming up until the times
-     * settle covers small launches, and the time cap large ones.
-     */
-    static final int MIN_WARMUPS = 2, MAX_WARMUPS = 200, STEADY_RUNS = 3, MAX_WARMUP_SECONDS = 10;
-    /** A small kernel can look steady while still interpreted: a second of calls gets the JIT to it. */
-    static final long MIN_WARMUP_NANOS = 1_000_000_000L;
 
     @Option(names = "--repeat", paramLabel = "N", defaultValue = "5",
             description = "Timed runs; the report gives their median, min and max (default: ${DEFAULT-VALUE}).")
@@ -109,31 +100,9 @@ final class RunCommand implements Callable<Integer> {
         try (Kernel kernel = compile(pattern, compileTime)) {
             long compileNanos = System.nanoTime() - compileStart;
             Problem launch = withoutParams(problem, compileTime);
-            Progress progress = new Progress(err, "warming up " + backendName, warmups == null ? MIN_WARMUPS : warmups);
-            int warm = 0, steady = 0;
-            long warmStart = System.nanoTime(), fastest = Long.MAX_VALUE;
-            while (warmups != null ? warm < warmups : warm < MIN_WARMUPS || (steady < STEADY_RUNS || System.nanoTime() - warmStart < MIN_WARMUP_NANOS)
-                    && warm < MAX_WARMUPS && System.nanoTime() - warmStart < MAX_WARMUP_SECONDS * 1_000_000_000L) {
-                long start = System.nanoTime();
-                launch(kernel, launch);
-                long took = System.nanoTime() - start;
-                // Steady: neither much slower nor much faster than the fastest run before it.
-                steady = fastest != Long.MAX_VALUE && took <= fastest * 1.25 && took * 1.25 >= fastest ? steady + 1 : 0;
-                fastest = Math.min(fastest, took);
-                progress.update(++warm);
-            }
-            progress.done();
-            progress = new Progress(err, "timing " + backendName, repeat);
-            Result result = null;
-            long[] nanos = new long[repeat];
-            for (int i = 0; i < repeat; i++) {
-                long start = System.nanoTime();
-                result = launch(kernel, launch);
-                nanos[i] = System.nanoTime() - start;
-                progress.update(i + 1);
-            }
-            progress.done();
-            Timing timing = Timing.of(warm, nanos);
+            Result[] last = new Result[1];
+            Timing timing = Timing.measure(() -> last[0] = launch(kernel, launch), warmups, repeat, err, backendName);
+            Result result = last[0];
             report.timing(backendName, compileNanos, timing);
             // A device kernel's calls include host copies; its own timing (device work on resident data) is reported beside them.
             if (!isCpu(backend)) report.deviceTime(kernel.medianMillis(() -> launch, 1, repeat), repeat);
