@@ -54,7 +54,7 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--warmup", paramLabel = "N",
             description = "Untimed runs first, so JIT compilation and first-touch costs are not timed "
-                    + "(default: until " + Timing.STEADY_RUNS + " runs in a row are within 25% of the fastest before them and a second "
+                    + "(default: until " + Timing.STEADY_RUNS + " runs in a row are within 25%% of the fastest before them and a second "
                     + "has passed, at least " + Timing.MIN_WARMUPS + ", at most " + Timing.MAX_WARMUPS + " runs or " + Timing.MAX_WARMUP_SECONDS + " s).")
     private Integer warmups;
 
