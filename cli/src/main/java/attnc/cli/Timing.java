@@ -10,7 +10,7 @@ record Timing(int warmups, int runs, long medianNanos, long minNanos, long maxNa
      * Vector API kernel runs interpreted, a hundred times slower): warming up until the times
      * settle covers small launches, and the time cap large ones.
      */
-    static final int MIN_WARMUPS = 2, MAX_WARMUPS = 200, STEADY_RUNS = 3, MAX_WARMUP_SECONDS = 10;
+    static final int MIN_WARMUPS = 2, MAX_WARMUPS = 200, STEADY_RUNS = 3, MAX_WARMUP_SECONDS = 30;
     /** A small kernel can look steady while still interpreted: a second of calls gets the JIT to it. */
     static final long MIN_WARMUP_NANOS = 1_000_000_000L;
 
