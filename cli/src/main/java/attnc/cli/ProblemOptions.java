@@ -88,7 +88,7 @@ final class ProblemOptions {
         long tensors = 4 * (q + 2 * kv + inputs);
         long rest = bytesPerOutputElement * out;
         Memory.require(tensors + rest, "q, k, v and inputs " + Memory.human(tensors)
-                + (rest == 0 ? "" : ", outputs and the reference's check " + Memory.human(rest)));
+                + (rest == 0 ? "" : ", outputs " + Memory.human(rest)));
     }
 
     static final class ShapeConverter implements CommandLine.ITypeConverter<ProblemShape> {
