@@ -25,7 +25,9 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code attnc explain FILE}: what the compiler made of a pattern: its doc, params, inputs and
- * the IR after the passes (with {@code --param} values folded in, as a backend would get them).
+ * the IR after the passes (with {@code --param} values folded in, as a backend would get them),
+ * and the tile classes of a launch: a seeded random one ({@code --n}, {@code --size}, {@code
+ * --int-max}, {@code --seed}) or the one in {@code --inputs}.
  */
 @Command(name = "explain", description = "Shows a pattern's params, inputs, its IR after optimisation and its tile classes (block sparsity).")
 final class ExplainCommand implements Callable<Integer> {
@@ -46,11 +48,19 @@ final class ExplainCommand implements Callable<Integer> {
     @Option(names = "--heads", paramLabel = "H", defaultValue = "2", description = "Heads of that launch (default: ${DEFAULT-VALUE}).")
     private int heads;
 
+    @Option(names = "--inputs", paramLabel = "DIR",
+            description = "Show the tile classes of the launch in DIR (q.npy, k.npy, v.npy and NAME.npy per input) instead of a random one.")
+    private Path inputsFolder;
+
+    @CommandLine.Mixin
+    private RandomData random;
+
     @Override
-    public Integer call() throws CompileException {
+    public Integer call() throws CompileException, java.io.IOException {
         PrintWriter out = spec.commandLine().getOut();
-        Pattern pattern = Patterns.load(file);
-        Map<String, Expr> compileTime = Patterns.paramValues(pattern, params);
+        Pattern loaded = Patterns.load(file);
+        Map<String, Expr> compileTime = Patterns.paramValues(loaded, params);
+        Pattern pattern = Patterns.withFixed(file, loaded, compileTime);
         Pattern optimized = Passes.optimize(pattern, compileTime);
 
         out.println("pattern " + pattern.name() + " (" + file + ")");
@@ -93,7 +103,7 @@ final class ExplainCommand implements Callable<Integer> {
      * --heads} heads, seeded random inputs for masks that read data): tile counts, the fraction of
      * tiles a kernel visits, and the brute-force truth beside them, so looseness shows.
      */
-    private void printBlockSparsity(PrintWriter out, Pattern optimized, Map<String, Expr> compileTime) {
+    private void printBlockSparsity(PrintWriter out, Pattern optimized, Map<String, Expr> compileTime) throws java.io.IOException {
         if (positions < 1 || heads < 1) throw new UserError("--n and --heads must be positive");
         Map<String, Expr> launchParams = new LinkedHashMap<>();
         for (Param p : optimized.params()) p.defaultValue().ifPresent(v -> launchParams.put(p.name(), v));
@@ -101,14 +111,22 @@ final class ExplainCommand implements Callable<Integer> {
             out.println("block sparsity: needs values for params without defaults (pass --param)");
             return;
         }
-        Problem problem = ProbeLaunch.problem(optimized, launchParams, new Random(0), 2, heads, positions, 16, 16,
-                Map.of(), InputOptions.DEFAULT_INT_BOUND);
+        Problem problem;
+        String launch;
+        if (inputsFolder != null) {
+            NpyFolder.Tensors t = NpyFolder.read(inputsFolder, optimized);
+            problem = new Problem(t.q(), t.k(), t.v(), t.inputs(), launchParams, Problem.BOTTOM_RIGHT);
+            launch = "the launch in " + inputsFolder;
+        } else {
+            problem = ProbeLaunch.problem(optimized, launchParams, new Random(random.seed), 2, heads, positions, 16, 16,
+                    random.sizes, random.intBound);
+            launch = "B=2, H=" + heads + ", N=" + positions + (optimized.inputs().isEmpty() ? "" : ", seeded random inputs");
+        }
         int tileQ = optimized.tile().map(Tile::q).orElse(64);
         int tileKv = optimized.tile().map(Tile::kv).orElse(64);
-        BlockSparsity.Summary summary = BlockSparsity.summarize(optimized, Binding.of(optimized, problem), problem.inputs(),
-                tileQ, tileKv, BlockSparsity.DEFAULT_LIMIT);
-        out.println("block sparsity (B=2, H=" + heads + ", N=" + positions
-                + (optimized.inputs().isEmpty() ? "" : ", seeded random inputs") + "):");
+        Binding binding = ProbeLaunch.bind(optimized, problem, inputsFolder == null);
+        BlockSparsity.Summary summary = BlockSparsity.summarize(optimized, binding, problem.inputs(), tileQ, tileKv, BlockSparsity.DEFAULT_LIMIT);
+        out.println("block sparsity (" + launch + "):");
         summary.text().lines().forEach(line -> out.println("  " + line));
         if (summary.grid().qTiles() <= 64 && summary.grid().kvTiles() <= 64) {
             out.println("  tiles of (b=0, h=0): '#' FULL, '+' PARTIAL, '.' EMPTY");

@@ -31,6 +31,7 @@ final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        OutputPaths.requireFolder("-o", output);
         Pattern pattern = Patterns.load(file);
         String sha = Sha256.hex(Files.readAllBytes(file));
         Exporter.Written written;

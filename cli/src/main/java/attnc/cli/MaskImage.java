@@ -60,19 +60,19 @@ final class MaskImage {
     }
 
     static void writePng(BufferedImage image, Path file, String title) throws IOException {
-        Path folder = file.toAbsolutePath().getParent();
-        if (folder != null) java.nio.file.Files.createDirectories(folder);
-        java.nio.file.Files.deleteIfExists(file);
-        ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
-        try (ImageOutputStream stream = ImageIO.createImageOutputStream(file.toFile())) {
-            if (stream == null) throw new IOException("cannot write " + file);
-            writer.setOutput(stream);
-            IIOMetadata metadata = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(image), null);
-            metadata.mergeTree("javax_imageio_1.0", titleTree(title));
-            writer.write(new IIOImage(image, null, metadata));
-        } finally {
-            writer.dispose();
-        }
+        OutputPaths.writeWhole(file, partial -> {
+            ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
+            java.nio.file.Files.deleteIfExists(partial);
+            try (ImageOutputStream stream = ImageIO.createImageOutputStream(partial.toFile())) {
+                if (stream == null) throw new IOException("cannot write " + file);
+                writer.setOutput(stream);
+                IIOMetadata metadata = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(image), null);
+                metadata.mergeTree("javax_imageio_1.0", titleTree(title));
+                writer.write(new IIOImage(image, null, metadata));
+            } finally {
+                writer.dispose();
+            }
+        });
     }
 
     private static IIOMetadataNode titleTree(String title) {

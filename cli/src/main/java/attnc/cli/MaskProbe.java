@@ -20,11 +20,17 @@ final class MaskProbe {
 
     /** The number of visible (b, h, q, kv) elements of the problem. */
     static long visibleCount(Pattern pattern, Problem problem) {
+        return visibleCount(pattern, problem, null);
+    }
+
+    /** The number of visible elements in the given rows (flat (b·H + h)·Nq + qi; null for all). */
+    static long visibleCount(Pattern pattern, Problem problem, int[] rows) {
         Tensor v = problem.v();
+        attnc.launch.Memory.require(4L * v.size(), "the mask probe's values");
         float[] ones = new float[v.size()];
         Arrays.fill(ones, 1f);
         Problem probe = withV(problem, Tensor.ofFloats(DType.FLOAT32, v.shape(), ones));
-        double[] counts = Reference.run(probe(pattern), probe).out();
+        double[] counts = Reference.run(probe(pattern), probe, rows, done -> {}).out();
         int valueDim = v.dim(3);
         double total = 0;
         for (int row = 0; row < counts.length / valueDim; row++) total += counts[row * valueDim];

@@ -18,6 +18,14 @@ final class Patterns {
     }
 
     /**
+     * The pattern compiled again knowing the params that will be folded at compile time, so a
+     * fold through them that overflows or divides by zero is reported at its line and column.
+     */
+    static Pattern withFixed(Path file, Pattern pattern, Map<String, Expr> fixed) throws CompileException {
+        return fixed.isEmpty() ? pattern : Frontend.compile(file, fixed);
+    }
+
+    /**
      * {@code --param k=v} values as literals of the param's type. They are typed here, not only by
      * {@link Binding#of}, because compile-time values are folded into the IR before any launch.
      */

@@ -53,6 +53,10 @@ final class PlotCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, paramLabel = "PNG", required = true, description = "Where to write the image.")
     private Path output;
 
+    @Option(names = "--inputs", paramLabel = "DIR",
+            description = "Draw the launch in DIR (q.npy, k.npy, v.npy and NAME.npy per input; their sizes replace --n and --heads).")
+    private Path inputsFolder;
+
     @Mixin
     private InputOptions inputOptions;
 
@@ -61,19 +65,34 @@ final class PlotCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         if (positions < 1 || positions > 4096) throw new UserError("--n must be within 1..4096, got " + positions);
         if (heads < 1 || head < 0 || head >= heads) throw new UserError("--head " + head + " must be within 0.." + (heads - 1) + " (--heads " + heads + ")");
+        OutputPaths.requireFile("-o", output);
         Pattern pattern = Patterns.load(file);
-        Problem problem = probeProblem(pattern, Patterns.paramValues(pattern, inputOptions.params));
+        Map<String, Expr> params = Patterns.paramValues(pattern, inputOptions.params);
+        Problem problem = inputsFolder != null ? fileProblem(pattern, params) : probeProblem(pattern, params);
+        ProbeLaunch.bind(pattern, problem, inputsFolder == null);
+        int rows = problem.q().dim(2), columns = problem.k().dim(2);
         boolean[][] visible = MaskProbe.grid(pattern, problem, 0, head);
         long count = 0;
         for (boolean[] row : visible) for (boolean cell : row) if (cell) count++;
-        String title = pattern.name() + ": mask at b=0, h=" + head + ", " + positions + "x" + positions
+        String title = pattern.name() + ": mask at b=0, h=" + head + ", " + rows + "x" + columns
                 + " (queries down, keys across)" + inputsNote(pattern);
         MaskImage.writePng(MaskImage.render(visible, tileClasses(pattern, problem)), output, title);
         out.println("wrote " + output + ": " + title);
+        int cell = MaskImage.cellPixels(Math.max(rows, columns));
         out.printf(Locale.ROOT, "visible %.2f%% of %d cells; image %dx%d pixels, grid lines every %d positions%n",
-                100.0 * count / ((long) positions * positions), (long) positions * positions,
-                positions * MaskImage.cellPixels(positions), positions * MaskImage.cellPixels(positions), MaskImage.GRID);
+                100.0 * count / ((long) rows * columns), (long) rows * columns, columns * cell, rows * cell, MaskImage.GRID);
         return 0;
+    }
+
+    /** The launch in --inputs, with V replaced by what {@link MaskProbe#grid} needs. */
+    private Problem fileProblem(Pattern pattern, Map<String, Expr> params) throws IOException {
+        NpyFolder.Tensors t = NpyFolder.read(inputsFolder, pattern);
+        int nq = t.q().dim(2), nkv = t.k().dim(2);
+        if (nq > 4096 || nkv > 4096) throw new UserError("--inputs " + inputsFolder + ": Nq x Nkv = " + nq + " x " + nkv + "; plot draws at most 4096 x 4096");
+        if (head >= t.q().dim(1)) throw new UserError("--head " + head + " must be within 0.." + (t.q().dim(1) - 1) + " (H of " + inputsFolder + ")");
+        int[] vShape = {t.k().dim(0), t.k().dim(1), nkv, MaskProbe.gridValueDim(nkv)};
+        Tensor v = Tensor.ofFloats(DType.FLOAT32, vShape, new float[Math.toIntExact(Tensor.elementCount(vShape))]);
+        return new Problem(t.q(), t.k(), v, t.inputs(), params, Problem.BOTTOM_RIGHT);
     }
 
     /** The tile analysis's classes of this head, drawn under the mask in tiles of {@link MaskImage#GRID}. */
@@ -95,15 +114,16 @@ final class PlotCommand implements Callable<Integer> {
 
     /** A self-attention problem of n positions with the Dv {@link MaskProbe#grid} needs. */
     private Problem probeProblem(Pattern pattern, Map<String, Expr> params) {
-        return ProbeLaunch.problem(pattern, params, new Random(inputOptions.seed), 1, heads, positions, HEAD_DIM,
-                MaskProbe.gridValueDim(positions), inputOptions.sizes, inputOptions.intBound);
+        return ProbeLaunch.problem(pattern, params, new Random(inputOptions.random.seed), 1, heads, positions, HEAD_DIM,
+                MaskProbe.gridValueDim(positions), inputOptions.random.sizes, inputOptions.random.intBound);
     }
 
     private String inputsNote(Pattern pattern) {
         if (pattern.inputs().isEmpty()) return "";
-        StringBuilder note = new StringBuilder("; inputs are seeded random (seed " + inputOptions.seed + "):");
+        if (inputsFolder != null) return "; inputs from " + inputsFolder;
+        StringBuilder note = new StringBuilder("; inputs are seeded random (seed " + inputOptions.random.seed + "):");
         for (Input input : pattern.inputs()) {
-            note.append(' ').append(input.name()).append(' ').append(RandomInputs.describe(input.dtype(), inputOptions.intBound)).append(';');
+            note.append(' ').append(input.name()).append(' ').append(RandomInputs.describe(input.dtype(), inputOptions.random.intBound)).append(';');
         }
         note.setLength(note.length() - 1);
         return note.toString();

@@ -3,11 +3,13 @@ package attnc.cli;
 import attnc.ir.DType;
 import attnc.ir.Expr;
 import attnc.ir.Pattern;
+import attnc.launch.Memory;
 import attnc.launch.Problem;
 import attnc.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import picocli.CommandLine;
@@ -37,26 +39,56 @@ final class ProblemOptions {
     @Mixin
     InputOptions inputOptions;
 
-    /** The launch: read from --inputs, or random from {@code seed}. */
+    /** The launch: read from --inputs, or random from {@code seed}; nothing of the command's own. */
     Problem build(Pattern pattern, Map<String, Expr> params, long seed) throws IOException {
-        int queryOffset = offset == null ? Problem.BOTTOM_RIGHT : offset;
+        return build(pattern, params, seed, 0, List.of());
+    }
+
+    /**
+     * The launch: read from --inputs, or random from {@code seed}. Random tensors are allocated
+     * only after the whole command's memory is known to fit: theirs, plus {@code
+     * bytesPerOutputElement} for each element of the output [B, H, Nq, Dv] (the kernel's output,
+     * the reference's, ...). {@code notes} hears conversions made on reading.
+     */
+    Problem build(Pattern pattern, Map<String, Expr> params, long seed, long bytesPerOutputElement, List<String> notes) throws IOException {
         if (offset != null && offset < 0) throw new UserError("--offset must be >= 0, got " + offset);
+        int queryOffset = offset == null ? Problem.BOTTOM_RIGHT : offset;
         if (inputsFolder != null) {
             NpyFolder.Tensors t = NpyFolder.read(inputsFolder, pattern);
+            notes.addAll(t.notes());
             return new Problem(t.q(), t.k(), t.v(), t.inputs(), params, queryOffset);
         }
         int hkv = kvHeads == null ? shape.heads() : kvHeads;
         if (hkv < 1 || shape.heads() % hkv != 0) {
             throw new UserError("--heads-kv " + hkv + ": expected a divisor of H = " + shape.heads() + " (GQA/MQA)");
         }
+        if (offset != null && (long) offset + shape.queries() > Integer.MAX_VALUE) {
+            throw new UserError("--offset " + offset + " with Nq = " + shape.queries() + ": query positions up to " + ((long) offset + shape.queries() - 1)
+                    + " do not fit in int32; expected --offset + Nq <= " + Integer.MAX_VALUE);
+        }
+        Map<String, Integer> sizes = new LinkedHashMap<>(Map.of("B", shape.batch(), "H", shape.heads(), "Hkv", hkv,
+                "Nq", shape.queries(), "Nkv", shape.keys(), "D", shape.headDim(), "Dv", shape.headDim()));
+        sizes.putAll(RandomInputs.symbolicSizes(pattern, inputOptions.random.sizes));
+        requireMemory(pattern, sizes, bytesPerOutputElement);
         Random random = new Random(seed);
         Tensor q = Tensor.random(dtype, new int[] {shape.batch(), shape.heads(), shape.queries(), shape.headDim()}, random);
         Tensor k = Tensor.random(dtype, new int[] {shape.batch(), hkv, shape.keys(), shape.headDim()}, random);
         Tensor v = Tensor.random(dtype, new int[] {shape.batch(), hkv, shape.keys(), shape.headDim()}, random);
-        Map<String, Integer> sizes = new LinkedHashMap<>(Map.of("B", shape.batch(), "H", shape.heads(), "Hkv", hkv,
-                "Nq", shape.queries(), "Nkv", shape.keys(), "D", shape.headDim(), "Dv", shape.headDim()));
-        sizes.putAll(RandomInputs.symbolicSizes(pattern, inputOptions.sizes));
-        return new Problem(q, k, v, RandomInputs.make(pattern, sizes, random, inputOptions.intBound), params, queryOffset);
+        return new Problem(q, k, v, RandomInputs.make(pattern, sizes, random, inputOptions.random.intBound), params, queryOffset);
+    }
+
+    private static void requireMemory(Pattern pattern, Map<String, Integer> sizes, long bytesPerOutputElement) {
+        long q = Memory.elements("q [B, H, Nq, D]", sizes.get("B"), sizes.get("H"), sizes.get("Nq"), sizes.get("D"));
+        long kv = Memory.elements("k [B, Hkv, Nkv, D]", sizes.get("B"), sizes.get("Hkv"), sizes.get("Nkv"), sizes.get("D"));
+        long inputs = 0;
+        for (var entry : RandomInputs.shapes(pattern, sizes).entrySet()) {
+            inputs += Memory.elements("input '" + entry.getKey() + "'", java.util.Arrays.stream(entry.getValue()).asLongStream().toArray());
+        }
+        long out = Memory.elements("the output [B, H, Nq, Dv]", sizes.get("B"), sizes.get("H"), sizes.get("Nq"), sizes.get("Dv"));
+        long tensors = 4 * (q + 2 * kv + inputs);
+        long rest = bytesPerOutputElement * out;
+        Memory.require(tensors + rest, "q, k, v and inputs " + Memory.human(tensors)
+                + (rest == 0 ? "" : ", outputs " + Memory.human(rest)));
     }
 
     static final class ShapeConverter implements CommandLine.ITypeConverter<ProblemShape> {

@@ -36,7 +36,7 @@ final class RandomInputs {
             }
         }
         Map<String, Integer> sizes = new LinkedHashMap<>();
-        for (String name : names) sizes.put(name, given.getOrDefault(name, InputOptions.DEFAULT_SYMBOLIC_SIZE));
+        for (String name : names) sizes.put(name, given.getOrDefault(name, RandomData.DEFAULT_SYMBOLIC_SIZE));
         return sizes;
     }
 
@@ -45,12 +45,24 @@ final class RandomInputs {
         for (Expr child : ExprTree.children(e)) collectSymbolic(child, names);
     }
 
-    static Map<String, Tensor> make(Pattern pattern, Map<String, Integer> sizes, Random random, int intBound) {
-        if (intBound < 1) throw new UserError("--int-max must be at least 1, got " + intBound);
-        Map<String, Tensor> tensors = new LinkedHashMap<>();
+    /** The shape of every declared input at these sizes, by name. */
+    static Map<String, int[]> shapes(Pattern pattern, Map<String, Integer> sizes) {
+        Map<String, int[]> shapes = new LinkedHashMap<>();
         for (Input input : pattern.inputs()) {
             int[] shape = new int[input.shape().size()];
             for (int i = 0; i < shape.length; i++) shape[i] = evaluate(input, input.shape().get(i), sizes);
+            shapes.put(input.name(), shape);
+        }
+        return shapes;
+    }
+
+    static Map<String, Tensor> make(Pattern pattern, Map<String, Integer> sizes, Random random, int intBound) {
+        if (intBound < 1) throw new UserError("--int-max must be at least 1, got " + intBound);
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        Map<String, int[]> shapes = shapes(pattern, sizes);
+        for (Input input : pattern.inputs()) {
+            int[] shape = shapes.get(input.name());
+            attnc.launch.Memory.elements("input '" + input.name() + "'", java.util.Arrays.stream(shape).asLongStream().toArray());
             tensors.put(input.name(), random(input.dtype(), shape, random, intBound));
         }
         return tensors;
@@ -78,9 +90,18 @@ final class RandomInputs {
         };
     }
 
+    /** The dimension with sizes substituted, folded; a product beyond int32 is named, not wrapped. */
+    private static Expr foldedSize(Input input, Expr dim, Expr substituted) {
+        try {
+            return FoldConstants.foldChecked(substituted, Map.of());
+        } catch (FoldConstants.FoldException e) {
+            throw new UserError("input '" + input.name() + "': dimension " + Printer.expr(dim) + ": " + e.getMessage());
+        }
+    }
+
     private static int evaluate(Input input, Expr dim, Map<String, Integer> sizes) {
         Expr substituted = ExprTree.rewrite(dim, e -> e instanceof Expr.SizeRef(String n) && sizes.containsKey(n) ? new Expr.IntLit(sizes.get(n)) : e);
-        if (FoldConstants.fold(substituted, Map.of()) instanceof Expr.IntLit(int value) && value >= 0) return value;
+        if (foldedSize(input, dim, substituted) instanceof Expr.IntLit(int value) && value >= 0) return value;
         throw new UserError("input '" + input.name() + "': dimension " + Printer.expr(dim) + " does not evaluate to a size >= 0 here");
     }
 }

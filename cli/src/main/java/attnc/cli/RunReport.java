@@ -30,7 +30,7 @@ final class RunReport {
     }
 
     /** @param random the options the inputs were drawn with, or null when they were read from files */
-    void header(InputOptions random, String paramTiming) {
+    void header(RandomData random, String paramTiming) {
         line("pattern", pattern.name() + " (" + file + ")");
         line("shape", binding.sizes().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey(
                         java.util.Comparator.comparingInt(RunReport::sizeOrder).thenComparing(java.util.Comparator.naturalOrder())))
@@ -47,46 +47,85 @@ final class RunReport {
         }
     }
 
-    void timing(String backend, long compileNanos, long runNanos, int repeat) {
-        line("backend", backend + ": compile " + millis(compileNanos) + ", run " + millis(runNanos)
-                + (repeat > 1 ? " (fastest of " + repeat + ")" : ""));
+    void notes(java.util.List<String> notes) {
+        if (!notes.isEmpty()) line("note", String.join("; ", notes));
     }
 
-    /** FLOPs count only visible pairs: 4·B·H·Nq·Nkv·D times the visible fraction, i.e. 4·D per visible pair. */
-    void speed(long visible, long runNanos) {
+    /** Compile time, and the timed runs' median and spread (after warm-up, so JIT compilation is not in them). */
+    void timing(String backend, long compileNanos, Timing timing) {
+        line("backend", backend + ": compile " + millis(compileNanos) + ", run " + millis(timing.medianNanos())
+                + (timing.runs() > 1 ? String.format(Locale.ROOT, " median of %d (min %.3f, max %.3f ms)", timing.runs(),
+                timing.minNanos() / 1e6, timing.maxNanos() / 1e6) : "")
+                + (timing.warmups() > 0 ? " after " + timing.warmups() + " warm-up run" + (timing.warmups() == 1 ? "" : "s") : " (no warm-up)"));
+    }
+
+    /** The kernel's own median (Kernel.medianMillis: device work on resident data), apart from the end-to-end calls above. */
+    void deviceTime(double millis, int runs) {
+        line("kernel", String.format(Locale.ROOT, "%.3f ms median of %d, device work only (the run time above is end to end: "
+                + "uploads, launch, download)", millis, runs));
+    }
+
+    /**
+     * FLOPs count only visible pairs: 4·B·H·Nq·Nkv·D times the visible fraction, i.e. 4·D per
+     * visible pair; {@code visibleFraction} is NaN when it was not counted (then dense FLOPs).
+     */
+    void speed(double visibleFraction, String counted, long runNanos) {
         long pairs = (long) binding.size("B") * binding.size("H") * binding.size("Nq") * binding.size("Nkv");
-        double flops = 4.0 * binding.size("D") * visible;
-        line("visible", String.format(Locale.ROOT, "%.2f%% of %d (b, h, q, kv) pairs (counted by evaluating the mask with the reference)",
-                pairs == 0 ? 0.0 : 100.0 * visible / pairs, pairs));
+        if (Double.isNaN(visibleFraction)) {
+            line("visible", "not counted (" + counted + ")");
+            line("speed", String.format(Locale.ROOT, "%.3f GFLOP/s dense (4*B*H*Nq*Nkv*D = %.4g FLOP, as if every pair were visible)",
+                    4.0 * binding.size("D") * pairs / runNanos, 4.0 * binding.size("D") * pairs));
+            return;
+        }
+        double flops = 4.0 * binding.size("D") * visibleFraction * pairs;
+        line("visible", String.format(Locale.ROOT, "%.2f%% of %d (b, h, q, kv) pairs (%s)", 100.0 * visibleFraction, pairs, counted));
         line("speed", String.format(Locale.ROOT, "%.3f GFLOP/s (4*B*H*Nq*Nkv*D x visible fraction = %.4g FLOP)", flops / runNanos, flops));
     }
 
     /** The reference compared with itself: nothing to measure, but its output must still be finite. */
     boolean selfComparison(Result result) {
-        boolean finite = finite(result);
         line("error", "max abs 0, max rel 0 (the backend is the reference itself)");
-        if (!finite) line("FAILED", "the output contains NaN or infinity");
-        return finite;
+        return finite(result, "the output");
     }
 
-    boolean comparison(Result result, Reference.Exact reference, DType dtype) {
-        Accuracy accuracy = Accuracy.compare(result.out(), reference.out(), result.lse(), reference.lse());
-        double tolerance = Accuracy.tolerance(dtype);
-        if (!accuracy.finite()) {
-            line("FAILED", "the output contains NaN or infinity");
-            return false;
-        }
-        line("error", String.format(Locale.ROOT, "max abs %.3g, max rel %.3g (|out - ref| / max |ref|)%s against the reference",
-                accuracy.maxAbs(), accuracy.maxRel(), result.lse() == null ? "" : String.format(Locale.ROOT, ", lse max abs %.3g", accuracy.lseMaxAbs())));
+    /** {@code rows}: the rows the reference computed (null: all), in its order. */
+    boolean comparison(Result result, Reference.Exact reference, int[] rows, String checked, Accuracy.Tolerance tolerance) {
+        int valueDim = result.outShape()[3];
+        Accuracy accuracy = Accuracy.compare(result.out(), result.lse(), valueDim, rows, reference.out(), reference.lse());
+        if (!accuracy.finite()) return finite(result, "the output");
+        line("error", String.format(Locale.ROOT, "max abs %.3g, max rel %.3g (|out - ref| / max |ref|)%s against the reference, %s",
+                accuracy.maxAbs(), accuracy.maxRel(),
+                result.lse() == null ? "" : String.format(Locale.ROOT, ", lse max rel %.3g (|lse - ref| / max(1, |ref|))", accuracy.lseMaxRel()),
+                checked));
         boolean ok = accuracy.within(tolerance);
-        line(ok ? "ok" : "FAILED", String.format(Locale.ROOT, "%s tolerance %.0e relative (lse %.0e absolute)",
-                ok ? "within" : "outside", tolerance, tolerance * 10));
+        line(ok ? "ok" : "FAILED", String.format(Locale.ROOT, "%s tolerance %.0e relative, out and lse (%s)",
+                ok ? "within" : "outside", tolerance.value(), tolerance.reason()));
         return ok;
     }
 
-    private static boolean finite(Result result) {
-        for (float x : result.out()) if (!Float.isFinite(x)) return false;
-        if (result.lse() != null) for (float x : result.lse()) if (Float.isNaN(x)) return false;
+    /** Without the reference: the output must at least be finite. */
+    boolean unchecked(Result result) {
+        line("error", "not measured (--check none)");
+        return finite(result, "the output");
+    }
+
+    private boolean finite(Result result, String what) {
+        float[] out = result.out();
+        for (int i = 0; i < out.length; i++) {
+            if (!Float.isFinite(out[i])) {
+                line("FAILED", what + " has " + out[i] + " at " + NpyFolder.position(result.outShape(), i)
+                        + " [b, h, q, d]");
+                return false;
+            }
+        }
+        if (result.lse() != null) {
+            for (int i = 0; i < result.lse().length; i++) {
+                if (Float.isNaN(result.lse()[i])) {
+                    line("FAILED", "the lse has NaN at " + NpyFolder.position(java.util.Arrays.copyOf(result.outShape(), 3), i) + " [b, h, q]");
+                    return false;
+                }
+            }
+        }
         return true;
     }
 

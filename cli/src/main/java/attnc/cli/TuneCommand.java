@@ -31,7 +31,8 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "tune", description = {
         "Finds the fastest configuration (tile sizes, ...) of a backend for a pattern and shape and caches it.",
-        "Each configuration is checked against the default's output, warmed up, and timed on fresh inputs (median)."})
+        "Each configuration is checked against the default's output; then the default and every candidate get the same",
+        "warm-up and are timed in interleaved rounds on fresh inputs (median of the rounds)."})
 final class TuneCommand implements Callable<Integer> {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
@@ -45,7 +46,7 @@ final class TuneCommand implements Callable<Integer> {
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "2", description = "Untimed runs per configuration (default: ${DEFAULT-VALUE}).")
     private int warmups;
 
-    @Option(names = "--repeats", paramLabel = "N", defaultValue = "5", description = "Timed runs per configuration; the median counts (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--repeats", paramLabel = "N", defaultValue = "5", description = "Timing rounds, one run of every configuration each; the median counts (default: ${DEFAULT-VALUE}).")
     private int repeats;
 
     @Option(names = "--report", description = "List the tuning cache: tuned against default time per pattern and shape.")
@@ -71,7 +72,7 @@ final class TuneCommand implements Callable<Integer> {
                 new UserError("unknown backend '" + backendName + "'; available: " + String.join(", ", Backend.names())));
         if (!backend.available()) throw new UserError("backend '" + backendName + "' cannot run on this machine");
         Map<String, Expr> params = Patterns.paramValues(pattern, problemOptions.inputOptions.params);
-        AtomicLong seed = new AtomicLong(problemOptions.inputOptions.seed);
+        AtomicLong seed = new AtomicLong(problemOptions.inputOptions.random.seed);
         Problem first = problemOptions.build(pattern, params, seed.get());
         Binding binding = Binding.of(pattern, first);
         int candidates = backend.configurations(pattern, binding).size();
@@ -81,7 +82,15 @@ final class TuneCommand implements Callable<Integer> {
         out.flush();
         Tuner tuner = new Tuner(backend, pattern, () -> build(pattern, params, seed.getAndIncrement()),
                 new PrintStream(System.err, true), warmups, repeats);
-        Tuner.Outcome outcome = tuner.tune();
+        Tuner.Outcome outcome;
+        try {
+            outcome = tuner.tune();
+        } catch (attnc.launch.ShapeException e) {
+            throw e;
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            // The default configuration cannot run this launch (a head dimension the backend does not support, say).
+            throw new UserError("the " + backendName + " backend cannot run this launch: " + e.getMessage());
+        }
         for (Tuner.Trial trial : outcome.trials()) {
             out.printf("  %-28s %s%n", trial.config(), trial.rejected() == null ? String.format("%.3f ms", trial.millis()) : "rejected: " + trial.rejected());
         }

@@ -83,4 +83,23 @@ final class TestBackends {
             };
         }
     }
+
+    /** Supports head dimensions up to 64 only, as a GPU backend limits them: the refusal must reach the user as one line. */
+    public static final class Limited implements Backend {
+        @Override public String name() { return "test-limited"; }
+
+        @Override
+        public Kernel compile(Pattern pattern) {
+            return new Kernel() {
+                @Override public Pattern pattern() { return pattern; }
+
+                @Override
+                public Result forward(Problem problem) {
+                    int d = problem.q().dim(3);
+                    if (d > 64) throw new IllegalArgumentException("head dims must be multiples of 16 up to 64, got " + d);
+                    return Reference.run(pattern, problem).toResult();
+                }
+            };
+        }
+    }
 }

@@ -72,7 +72,11 @@ final class IntervalAnalysis {
                         : f -> IntBound.range(f.box.kvLo(), f.box.kvHi());
                 case B -> f -> IntBound.range(f.box.bLo(), f.box.bHi());
                 case H -> f -> IntBound.range(f.box.hLo(), f.box.hHi());
-                case D -> f -> IntBound.TOP;
+                // d is the output channel, 0..Dv-1, when the launch's Dv is known.
+                case D -> {
+                    IntBound channels = sizes.getOrDefault("Dv", 0) > 0 ? IntBound.range(0, sizes.get("Dv") - 1L) : IntBound.TOP;
+                    yield f -> channels;
+                }
             };
             case Expr.SizeRef(String n) -> {
                 IntBound c = sizes.containsKey(n) ? IntBound.constant(sizes.get(n)) : IntBound.TOP;

@@ -41,11 +41,12 @@ final class Checker {
     private final Set<AttnParser.ItemContext> used = new LinkedHashSet<>();
     private final ExprChecker exprs;
 
-    Checker(Unit main, Diagnostics diagnostics, String name) {
+    /** {@code fixedParams}: values given at compile time, so folds through them are checked too. */
+    Checker(Unit main, Diagnostics diagnostics, String name, Map<String, Expr> fixedParams) {
         this.main = main;
         this.diagnostics = diagnostics;
         this.name = name;
-        this.exprs = new ExprChecker(diagnostics, sizes, params, inputs, used);
+        this.exprs = new ExprChecker(diagnostics, sizes, params, inputs, used, fixedParams);
     }
 
     Optional<Pattern> check() {

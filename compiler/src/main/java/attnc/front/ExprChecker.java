@@ -6,12 +6,14 @@ import attnc.ir.BinaryOp;
 import attnc.ir.Builtin;
 import attnc.ir.DType;
 import attnc.ir.Expr;
+import attnc.ir.ExprTree;
 import attnc.ir.Index;
 import attnc.ir.Input;
 import attnc.ir.Param;
 import attnc.ir.Sizes;
 import attnc.ir.Type;
 import attnc.ir.UnaryOp;
+import attnc.pass.FoldConstants;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -36,10 +38,15 @@ final class ExprChecker {
     private final Map<AttnParser.ItemContext, Input> inputs;
     private final Set<AttnParser.ItemContext> used;
     private final List<String> expanding = new ArrayList<>();
+    /** Values of params fixed at compile time, by name: constants for {@link #checkedFold}. */
+    private final Map<String, Expr> fixedParams;
+    /** The constant value of each checked node that has one (by identity: equal subtrees may be checked apart). */
+    private final Map<Expr, Expr> constants = new java.util.IdentityHashMap<>();
 
     /** The collections are the checker's own, filled as declarations are checked. */
     ExprChecker(Diagnostics diagnostics, Set<String> sizes, Map<AttnParser.ItemContext, Param> params,
-                Map<AttnParser.ItemContext, Input> inputs, Set<AttnParser.ItemContext> used) {
+                Map<AttnParser.ItemContext, Input> inputs, Set<AttnParser.ItemContext> used, Map<String, Expr> fixedParams) {
+        this.fixedParams = fixedParams;
         this.diagnostics = diagnostics;
         this.sizes = sizes;
         this.params = params;
@@ -197,7 +204,7 @@ final class ExprChecker {
         Expr operand = expr(scope, u.expr());
         if (operand == null) return null;
         return switch (op) {
-            case "-" -> numeric(scope, u.expr(), operand, "-") ? new Expr.Unary(UnaryOp.NEG, operand) : null;
+            case "-" -> numeric(scope, u.expr(), operand, "-") ? checkedFold(scope, u, new Expr.Unary(UnaryOp.NEG, operand)) : null;
             case "!" -> expect(scope.unit(), u.expr(), operand, Type.BOOL) == null ? null : new Expr.Unary(UnaryOp.NOT, operand);
             default -> expect(scope.unit(), u.expr(), operand, Type.INT) == null ? null : new Expr.Unary(UnaryOp.BIT_NOT, operand);
         };
@@ -216,11 +223,11 @@ final class ExprChecker {
             case INT_ONLY -> {
                 String what = "an operand of '" + op.symbol() + "' (ints only)";
                 if (expect(scope.unit(), leftTree, left, Type.INT, what) == null || expect(scope.unit(), rightTree, right, Type.INT, what) == null) return null;
-                return new Expr.Binary(op, left, right);
+                return checkedFold(scope, where, new Expr.Binary(op, left, right));
             }
             case ARITH, COMPARE -> {
                 if (!numeric(scope, leftTree, left, op.symbol()) || !numeric(scope, rightTree, right, op.symbol())) return null;
-                return unified(op, left, right);
+                return checkedFold(scope, where, unified(op, left, right));
             }
             case EQUALITY -> {
                 if (left.type() == Type.BOOL || right.type() == Type.BOOL) {
@@ -231,10 +238,68 @@ final class ExprChecker {
                     }
                     return new Expr.Binary(op, left, right);
                 }
-                return unified(op, left, right);
+                return checkedFold(scope, where, unified(op, left, right));
             }
             default -> throw new IllegalStateException(op.toString());
         }
+    }
+
+    /**
+     * {@code node} when folding it is safe, or null after reporting at {@code where}: an int
+     * operation whose operands are constants (literals, lets of them, params fixed at compile
+     * time) must not overflow int32, and no divisor may be a constant 0, since the kernel would
+     * otherwise compute a silently wrapped constant or 0 (the run-time meaning of {@code x / 0}).
+     */
+    private Expr checkedFold(Scope scope, ParserRuleContext where, Expr node) {
+        List<Expr> kids = ExprTree.children(node);
+        List<Expr> values = new ArrayList<>(kids.size());
+        boolean allConstant = true;
+        for (Expr kid : kids) {
+            Expr value = constant(kid);
+            allConstant &= value != null;
+            values.add(value != null ? value : kid);
+        }
+        boolean zeroDivisor = node instanceof Expr.Binary(BinaryOp op, Expr l, Expr r)
+                && (op == BinaryOp.DIV || op == BinaryOp.MOD) && constant(r) instanceof Expr.IntLit(int v) && v == 0;
+        if (zeroDivisor) {
+            diagnostics.report(scope.unit().source, where, "division by zero: the divisor is 0 here" + fixedNote(((Expr.Binary) node).right())
+                    + "; expected a non-zero divisor");
+            return null;
+        }
+        if (!allConstant) return node;
+        try {
+            Expr value = FoldConstants.foldChecked(ExprTree.withChildren(node, values), Map.of());
+            if (value instanceof Expr.IntLit || value instanceof Expr.FloatLit || value instanceof Expr.BoolLit) constants.put(node, value);
+            return node;
+        } catch (FoldConstants.FoldException e) {
+            diagnostics.report(scope.unit().source, where, e.getMessage() + fixedNote(node)
+                    + "; expected a result within int32 (write it as a float, or use smaller values)");
+            return null;
+        }
+    }
+
+    /** The constant value of a checked expression, or null. */
+    private Expr constant(Expr e) {
+        return switch (e) {
+            case Expr.IntLit i -> i;
+            case Expr.FloatLit f -> f;
+            case Expr.BoolLit b -> b;
+            case Expr.ParamRef(String name, Type type) when fixedParams.containsKey(name) ->
+                    type == Type.FLOAT && fixedParams.get(name) instanceof Expr.IntLit(int v) ? new Expr.FloatLit(v) : fixedParams.get(name);
+            default -> constants.get(e);
+        };
+    }
+
+    /** Names the params fixed at compile time that an expression reads, since the source shows only their names. */
+    private String fixedNote(Expr e) {
+        List<String> fixed = new ArrayList<>();
+        ExprTree.any(e, x -> {
+            if (x instanceof Expr.ParamRef(String name, Type t) && fixedParams.containsKey(name)) {
+                fixed.add(name + " = " + attnc.ir.Printer.expr(fixedParams.get(name)));
+            }
+            return false;
+        });
+        return fixed.isEmpty() ? "" : " (with " + String.join(", ", fixed) + " fixed at compile time)";
     }
 
     private static boolean isZeroLiteral(Expr e) {
@@ -317,7 +382,7 @@ final class ExprChecker {
                 return new Expr.Call(fn, common == Type.FLOAT ? List.of(toFloat(args.get(0)), toFloat(args.get(1))) : args);
             }
             case ABS -> {
-                return numeric(scope, c.expr(0), args.getFirst(), "abs") ? new Expr.Call(fn, args) : null;
+                return numeric(scope, c.expr(0), args.getFirst(), "abs") ? checkedFold(scope, c, new Expr.Call(fn, args)) : null;
             }
             case BITLEN -> {
                 return expect(scope.unit(), c.expr(0), args.getFirst(), Type.INT) == null ? null : new Expr.Call(fn, args);
@@ -327,7 +392,7 @@ final class ExprChecker {
             }
             case INT -> {
                 if (!numeric(scope, c.expr(0), args.getFirst(), "int")) return null;
-                return args.getFirst().type() == Type.INT ? args.getFirst() : new Expr.Call(fn, args);
+                return args.getFirst().type() == Type.INT ? args.getFirst() : checkedFold(scope, c, new Expr.Call(fn, args));
             }
             default -> {
                 return numeric(scope, c.expr(0), args.getFirst(), fn.spelling()) ? new Expr.Call(fn, List.of(toFloat(args.getFirst()))) : null;

@@ -1,6 +1,7 @@
 package attnc.front;
 
 import attnc.grammar.AttnParser;
+import attnc.ir.Expr;
 import attnc.ir.Pattern;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,23 +26,35 @@ public final class Frontend {
     private final Map<Path, Unit> loaded = new HashMap<>();
     private final List<Path> importStack = new ArrayList<>();
     private final List<Path> libraries;
+    private final Map<String, Expr> fixedParams;
 
-    private Frontend(List<Path> libraries) {
+    private Frontend(List<Path> libraries, Map<String, Expr> fixedParams) {
         this.libraries = List.copyOf(libraries);
-    }
-
-    private Frontend() {
-        this(List.of());
+        this.fixedParams = fixedParams;
     }
 
     /** Compiles a pattern file; a file without sections (a library) is an error here. */
     public static Pattern compile(Path file) throws CompileException {
-        return check(file).orElseThrow(() -> libraryError(file.toString()));
+        return compile(file, Map.of());
+    }
+
+    /**
+     * Compiles a pattern file whose params {@code fixedParams} will be folded at compile time
+     * (typed literals, as {@code Binding.paramValue} makes them): a fold through them that
+     * overflows int32 or divides by zero is reported at its line and column.
+     */
+    public static Pattern compile(Path file, Map<String, Expr> fixedParams) throws CompileException {
+        return check(file, List.of(), fixedParams).orElseThrow(() -> libraryError(file.toString()));
     }
 
     /** Compiles pattern text; imports resolve against the current directory. */
     public static Pattern compile(String name, String text) throws CompileException {
-        return check(name, text).orElseThrow(() -> libraryError(name));
+        return compile(name, text, Map.of());
+    }
+
+    public static Pattern compile(String name, String text, Map<String, Expr> fixedParams) throws CompileException {
+        return new Frontend(List.of(), fixedParams).run(new Source(name, text), Path.of(name).toAbsolutePath().normalize())
+                .orElseThrow(() -> libraryError(name));
     }
 
     /** Checks a file: its pattern, or empty when the file only holds definitions for others to import. */
@@ -51,19 +64,22 @@ public final class Frontend {
 
     /** Checks a file whose imports may also come from {@code libraries} (folders, of any file system). */
     public static Optional<Pattern> check(Path file, List<Path> libraries) throws CompileException {
-        Frontend frontend = new Frontend(libraries);
+        return check(file, libraries, Map.of());
+    }
+
+    private static Optional<Pattern> check(Path file, List<Path> libraries, Map<String, Expr> fixedParams) throws CompileException {
         Path absolute = file.toAbsolutePath().normalize();
         String text;
         try {
-            text = Files.readString(absolute);
+            text = SourceText.read(absolute);
         } catch (IOException e) {
-            throw new CompileException(List.of(new Diagnostic(file.toString(), 1, 1, 1, "cannot read file: " + e.getMessage(), "")));
+            throw new CompileException(List.of(new Diagnostic(file.toString(), 1, 1, 1, "cannot read file: " + SourceText.reason(e), "")));
         }
-        return frontend.run(new Source(file.toString(), text), absolute);
+        return new Frontend(libraries, fixedParams).run(new Source(file.toString(), text), absolute);
     }
 
     public static Optional<Pattern> check(String name, String text) throws CompileException {
-        return new Frontend().run(new Source(name, text), Path.of(name).toAbsolutePath().normalize());
+        return new Frontend(List.of(), Map.of()).run(new Source(name, text), Path.of(name).toAbsolutePath().normalize());
     }
 
     private Optional<Pattern> run(Source source, Path path) throws CompileException {
@@ -71,7 +87,7 @@ public final class Frontend {
         try {
             Unit main = load(source, path);
             if (!diagnostics.any()) {
-                pattern = new Checker(main, diagnostics, patternName(path)).check();
+                pattern = new Checker(main, diagnostics, patternName(path), fixedParams).check();
             }
         } catch (StackOverflowError tooDeep) {
             // Parser and checker recurse per nesting level; tens of thousands of levels must still be a diagnostic, not a crash.
@@ -122,12 +138,11 @@ public final class Frontend {
         }
         String text;
         try {
-            text = Files.readString(target);
+            text = SourceText.read(target);
         } catch (IOException e) {
-            diagnostics.report(importer.source, decl.STRING().getSymbol(),
-                    "cannot import " + quoted + ": no readable file at " + target + "; expected a path relative to this file"
-                            + (libraries.isEmpty() ? "" : " or to the attn/ folder" + (libraries.size() == 1 ? " of a dependency"
-                                    : "s of " + libraries.size() + " dependencies")));
+            diagnostics.report(importer.source, decl.STRING().getSymbol(), "cannot import " + quoted + ": "
+                    + (Files.isRegularFile(target) ? SourceText.reason(e) : "no readable file at " + target) + "; expected a path relative to this file"
+                    + (libraries.isEmpty() ? "" : " or to the attn/ folder" + (libraries.size() == 1 ? " of a dependency" : "s of " + libraries.size() + " dependencies")));
             return;
         }
         String shownName = importer.directory.equals(target.getParent()) ? siblingName(importer.source.name(), target)

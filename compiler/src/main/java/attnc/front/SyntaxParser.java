@@ -47,6 +47,7 @@ final class SyntaxParser {
     private static String describe(Parser parser, Token token, RecognitionException e, String antlrMessage) {
         String found = token.getType() == Token.EOF ? "end of file"
                 : token.getType() == AttnLexer.ERROR_CHAR ? "character '" + token.getText() + "'"
+                : token.getType() == AttnLexer.FILE_DOC ? "file doc comment '//!' (allowed only before everything else)"
                 : "'" + token.getText() + "'";
         IntervalSet expected = e != null && e.getExpectedTokens() != null ? e.getExpectedTokens() : parser.getExpectedTokens();
         if (expected == null || expected.isNil()) {
@@ -79,6 +80,8 @@ final class SyntaxParser {
                 case "STRING" -> "a quoted path";
                 case "EOF" -> "end of file";
                 case "DOC" -> "a doc comment";
+                case "FILE_DOC" -> "a file doc comment (//!)";
+                case "ERROR_CHAR" -> "a valid character";
                 default -> name;
             });
         }

@@ -17,9 +17,22 @@ import java.util.stream.Collectors;
 /**
  * Everything a launch fixes: the sizes (standard and symbolic), the query offset and every
  * param's value. Built by checking a {@link Problem} against a pattern; every mismatch is a
- * {@link ShapeException} naming what was expected and what came, before any kernel runs.
+ * {@link ShapeException} naming what was expected and what came, before any kernel runs: shapes,
+ * dtypes, params, the output's memory, and the index ranges of every load of an input
+ * ({@link attnc.analysis.IndexRanges}).
+ *
+ * <p>Every binding, however it is made, keeps positions within int32: the last query position
+ * {@code Q0 + Nq - 1} and the offset itself, so no kernel or analysis meets a wrapped position.
  */
 public record Binding(Map<String, Integer> sizes, int queryOffset, Map<String, Expr> params) {
+
+    public Binding {
+        long end = (long) queryOffset + sizes.getOrDefault("Nq", 0);
+        if (queryOffset < 0 || end > Integer.MAX_VALUE) {
+            throw new ShapeException("query positions Q0 .. Q0 + Nq - 1 = " + queryOffset + " .. " + (end - 1)
+                    + " do not fit in int32; expected Q0 >= 0 and Q0 + Nq <= " + Integer.MAX_VALUE);
+        }
+    }
 
     public int size(String name) { return sizes.get(name); }
 
@@ -61,7 +74,17 @@ public record Binding(Map<String, Integer> sizes, int queryOffset, Map<String, E
         int offset = problem.queryOffset() >= 0 ? problem.queryOffset() : Math.max(0, k.dim(2) - q.dim(2));
         sizes.put("Q0", offset);
         for (Input input : pattern.inputs()) bindInput(input, problem.inputs().get(input.name()), sizes);
-        return new Binding(Map.copyOf(sizes), offset, params(pattern, problem.params()));
+        Binding binding = new Binding(Map.copyOf(sizes), offset, params(pattern, problem.params()));
+        requireOutputMemory(binding);
+        attnc.analysis.IndexRanges.check(pattern, binding, problem.inputs());
+        return binding;
+    }
+
+    /** Every kernel returns its output [B, H, Nq, Dv] (and LSE [B, H, Nq]) in host floats: refused here if they cannot exist. */
+    private static void requireOutputMemory(Binding binding) {
+        long out = Memory.elements("the output [B, H, Nq, Dv]", binding.size("B"), binding.size("H"), binding.size("Nq"), binding.size("Dv"));
+        long lse = (long) binding.size("B") * binding.size("H") * binding.size("Nq");
+        Memory.require(4 * (out + lse), "output " + Memory.human(4 * out) + ", lse " + Memory.human(4 * lse));
     }
 
     private static void requireRank(String name, Tensor t, int rank, String layout) {
@@ -100,7 +123,13 @@ public record Binding(Map<String, Integer> sizes, int queryOffset, Map<String, E
             }
             return e;
         });
-        if (FoldConstants.fold(substituted, known) instanceof Expr.IntLit(int v)) return v;
+        Expr folded;
+        try {
+            folded = FoldConstants.foldChecked(substituted, known);
+        } catch (FoldConstants.FoldException e) {
+            throw new ShapeException("input '" + input.name() + "': dimension " + Printer.expr(dim) + " does not fit in int32 at these sizes (" + e.getMessage() + ")");
+        }
+        if (folded instanceof Expr.IntLit(int v)) return v;
         throw new ShapeException("input '" + input.name() + "': cannot evaluate dimension " + Printer.expr(dim));
     }
 

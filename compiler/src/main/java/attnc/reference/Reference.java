@@ -8,7 +8,6 @@ import attnc.launch.BackwardLaunch;
 import attnc.launch.Binding;
 import attnc.launch.Problem;
 import attnc.launch.Result;
-import attnc.tensor.Tensor;
 
 /**
  * The oracle: the kernel semantics computed naively in double precision. For each row it
@@ -36,7 +35,23 @@ public final class Reference {
     }
 
     public static Exact run(Pattern pattern, Problem problem) {
+        return run(pattern, problem, null, done -> {});
+    }
+
+    /**
+     * Only the given rows (flat (b·H + h)·Nq + qi, ascending), for checking a large launch on a
+     * sample: out is [rows.length, Dv] and lse [rows.length], in the order given; null rows means
+     * every row, shaped as {@link #run(Pattern, Problem)}. {@code rowsDone} hears the count of rows
+     * finished, now and then, for a progress bar.
+     */
+    public static Exact run(Pattern pattern, Problem problem, int[] rows, java.util.function.IntConsumer rowsDone) {
         Binding binding = Binding.of(pattern, problem);
+        int batch = binding.size("B"), heads = binding.size("H"), nq = binding.size("Nq"), headDim = binding.size("D");
+        int kvHeads = binding.size("Hkv"), nkv = binding.size("Nkv"), valueDim = binding.size("Dv");
+        long rowCount = rows == null ? (long) batch * heads * nq : rows.length;
+        attnc.launch.Memory.elements("the reference's output [B, H, Nq, Dv]", rowCount, valueDim);
+        attnc.launch.Memory.require(bytesNeeded(rowCount, BackwardLaunch.needsPreOutput(pattern) ? 2 * valueDim : valueDim, nkv),
+                "the reference's double-precision output and LSE");
         Evaluator evaluator = new Evaluator(binding, problem.inputs());
         Evaluator.BoolFn visible = evaluator.bools(pattern.visibility());
         Evaluator.FloatFn score = evaluator.floats(pattern.score());
@@ -49,91 +64,88 @@ public final class Reference {
         };
         // Read once: a tensor over a segment or a strided view gives its values as a fresh array.
         float[] q = problem.q().floats(), k = problem.k().floats(), v = problem.v().floats();
-        int batch = binding.size("B"), heads = binding.size("H"), nq = binding.size("Nq"), headDim = binding.size("D");
-        int kvHeads = binding.size("Hkv"), nkv = binding.size("Nkv"), valueDim = binding.size("Dv");
         int group = heads / kvHeads;
         boolean softmax = pattern.norm() instanceof Norm.Softmax;
-        double[] out = new double[batch * heads * nq * valueDim];
-        double[] lse = softmax ? new double[batch * heads * nq] : null;
+        double[] out = new double[Math.toIntExact(rowCount * valueDim)];
+        double[] lse = softmax ? new double[(int) rowCount] : null;
         double[] preOutput = BackwardLaunch.needsPreOutput(pattern) ? new double[out.length] : null;
         double[] scores = new double[nkv];
         boolean[] kept = new boolean[nkv];
         double[] acc = new double[valueDim];
         Evaluator.Env env = new Evaluator.Env();
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                int hk = h / group;
-                for (int qi = 0; qi < nq; qi++) {
-                    env.b = b;
-                    env.h = h;
-                    env.q = binding.queryOffset() + qi;
-                    double rowScale = scale.eval(env);
-                    int qBase = ((b * heads + h) * nq + qi) * headDim;
-                    double max = Double.NEGATIVE_INFINITY;
-                    for (int kv = 0; kv < nkv; kv++) {
-                        env.kv = kv;
-                        kept[kv] = visible.eval(env);
-                        if (!kept[kv]) continue;
-                        int kBase = ((b * kvHeads + hk) * nkv + kv) * headDim;
-                        double dot = 0;
-                        for (int d = 0; d < headDim; d++) dot += (double) q[qBase + d] * k[kBase + d];
-                        env.s = rowScale * dot;
-                        scores[kv] = score.eval(env);
-                        max = Math.max(max, scores[kv]);
-                    }
-                    java.util.Arrays.fill(acc, 0);
-                    double rowLse = weigh(pattern.norm(), normValue, env, scores, kept, max, v, (b * kvHeads + hk) * nkv, valueDim, acc);
-                    int row = (b * heads + h) * nq + qi;
-                    if (lse != null) lse[row] = rowLse;
-                    for (int d = 0; d < valueDim; d++) {
-                        env.d = d;
-                        env.o = acc[d];
-                        out[row * valueDim + d] = output.eval(env);
-                        if (preOutput != null) preOutput[row * valueDim + d] = acc[d];
-                    }
-                }
+        for (int slot = 0; slot < rowCount; slot++) {
+            int flat = rows == null ? slot : rows[slot];
+            int qi = flat % nq, h = flat / nq % heads, b = flat / nq / heads;
+            int hk = h / group;
+            env.b = b;
+            env.h = h;
+            env.q = binding.queryOffset() + qi;
+            double rowScale = scale.eval(env);
+            int qBase = flat * headDim;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int kv = 0; kv < nkv; kv++) {
+                env.kv = kv;
+                kept[kv] = visible.eval(env);
+                if (!kept[kv]) continue;
+                int kBase = ((b * kvHeads + hk) * nkv + kv) * headDim;
+                double dot = 0;
+                for (int d = 0; d < headDim; d++) dot += (double) q[qBase + d] * k[kBase + d];
+                env.s = rowScale * dot;
+                scores[kv] = score.eval(env);
+                max = Math.max(max, scores[kv]);
             }
+            java.util.Arrays.fill(acc, 0);
+            int vRowBase = (b * kvHeads + hk) * nkv;
+            if (softmax) lse[slot] = softmax(normValue, env, scores, kept, max, v, vRowBase, valueDim, acc);
+            else weigh(pattern.norm(), normValue, env, scores, kept, v, vRowBase, valueDim, acc);
+            for (int d = 0; d < valueDim; d++) {
+                env.d = d;
+                env.o = acc[d];
+                out[slot * valueDim + d] = output.eval(env);
+                if (preOutput != null) preOutput[slot * valueDim + d] = acc[d];
+            }
+            if ((slot & 255) == 255) rowsDone.accept(slot + 1);
         }
-        return new Exact(out, lse, new int[] {batch, heads, nq, valueDim}, preOutput);
+        rowsDone.accept((int) rowCount);
+        int[] shape = rows == null ? new int[] {batch, heads, nq, valueDim} : new int[] {rows.length, valueDim};
+        return new Exact(out, lse, shape, preOutput);
     }
 
-    /** Accumulates the weighted sum of V into acc; returns the row's LSE (softmax) or NaN. */
-    private static double weigh(Norm norm, Evaluator.FloatFn normValue, Evaluator.Env env, double[] scores, boolean[] kept,
-                                double max, float[] values, int vRowBase, int valueDim, double[] acc) {
-        switch (norm) {
-            case Norm.Softmax softmax -> {
-                double sink = normValue == null ? Double.NEGATIVE_INFINITY : normValue.eval(env);
-                double m = Math.max(max, sink);
-                if (m == Double.NEGATIVE_INFINITY) return Double.NEGATIVE_INFINITY;
-                double sum = sink == Double.NEGATIVE_INFINITY ? 0 : Math.exp(sink - m);
-                for (int kv = 0; kv < scores.length; kv++) {
-                    if (!kept[kv]) continue;
-                    double w = Math.exp(scores[kv] - m);
-                    sum += w;
-                    int base = (vRowBase + kv) * valueDim;
-                    for (int d = 0; d < valueDim; d++) acc[d] += w * values[base + d];
-                }
-                for (int d = 0; d < valueDim; d++) acc[d] /= sum;
-                return m + Math.log(sum);
-            }
-            case Norm.Sigmoid sigmoid -> {
-                double bias = normValue.eval(env);
-                for (int kv = 0; kv < scores.length; kv++) {
-                    if (!kept[kv]) continue;
-                    double w = Semantics.sigmoid(scores[kv] + bias);
-                    int base = (vRowBase + kv) * valueDim;
-                    for (int d = 0; d < valueDim; d++) acc[d] += w * values[base + d];
-                }
-                return Double.NaN;
-            }
-            case Norm.Identity identity -> {
-                for (int kv = 0; kv < scores.length; kv++) {
-                    if (!kept[kv]) continue;
-                    int base = (vRowBase + kv) * valueDim;
-                    for (int d = 0; d < valueDim; d++) acc[d] += scores[kv] * values[base + d];
-                }
-                return Double.NaN;
-            }
+    /**
+     * What {@link #run} allocates: {@code columns} doubles (out, and o before a transform) and the
+     * LSE for each row, and a score and a flag per key.
+     */
+    static long bytesNeeded(long rows, int columns, int keys) {
+        return Double.BYTES * rows * (columns + 1L) + (Double.BYTES + 1L) * keys;
+    }
+
+    /** Softmax (with an optional sink logit): accumulates the normalised weighted sum of V into acc; returns the row's LSE. */
+    private static double softmax(Evaluator.FloatFn sinkValue, Evaluator.Env env, double[] scores, boolean[] kept,
+                                  double max, float[] values, int vRowBase, int valueDim, double[] acc) {
+        double sink = sinkValue == null ? Double.NEGATIVE_INFINITY : sinkValue.eval(env);
+        double m = Math.max(max, sink);
+        if (m == Double.NEGATIVE_INFINITY) return Double.NEGATIVE_INFINITY;
+        double sum = sink == Double.NEGATIVE_INFINITY ? 0 : Math.exp(sink - m);
+        for (int kv = 0; kv < scores.length; kv++) {
+            if (!kept[kv]) continue;
+            double w = Math.exp(scores[kv] - m);
+            sum += w;
+            int base = (vRowBase + kv) * valueDim;
+            for (int d = 0; d < valueDim; d++) acc[d] += w * values[base + d];
+        }
+        for (int d = 0; d < valueDim; d++) acc[d] /= sum;
+        return m + Math.log(sum);
+    }
+
+    /** Sigmoid or no normalisation: accumulates each kept key's weight times its V into acc; there is no row sum, so no LSE. */
+    private static void weigh(Norm norm, Evaluator.FloatFn biasValue, Evaluator.Env env, double[] scores, boolean[] kept,
+                              float[] values, int vRowBase, int valueDim, double[] acc) {
+        double bias = norm instanceof Norm.Sigmoid ? biasValue.eval(env) : 0;
+        for (int kv = 0; kv < scores.length; kv++) {
+            if (!kept[kv]) continue;
+            double w = norm instanceof Norm.Sigmoid ? Semantics.sigmoid(scores[kv] + bias) : scores[kv];
+            int base = (vRowBase + kv) * valueDim;
+            for (int d = 0; d < valueDim; d++) acc[d] += w * values[base + d];
         }
     }
 }

@@ -37,12 +37,13 @@ public final class Attnc {
 
     private Attnc() {}
 
+    /** A fold through a compile-time param that overflows or divides by zero is a {@link CompileException} at its line:col. */
     public static Kernel compile(Path file, String backend, Map<String, Expr> compileTimeParams) throws CompileException {
-        return compile(Frontend.compile(file), backend, compileTimeParams);
+        return compile(Frontend.compile(file, compileTimeParams), backend, compileTimeParams);
     }
 
     public static Kernel compile(String name, String text, String backend, Map<String, Expr> compileTimeParams) throws CompileException {
-        return compile(Frontend.compile(name, text), backend, compileTimeParams);
+        return compile(Frontend.compile(name, text, compileTimeParams), backend, compileTimeParams);
     }
 
     /**
@@ -68,6 +69,12 @@ public final class Attnc {
         return chosen.load(Passes.optimize(Frontend.compile(name, text), Map.of()), files);
     }
 
+    /**
+     * Compiles a checked pattern; an unknown or unavailable backend is an {@link IllegalArgumentException}
+     * saying so. The compile-time params fold with the run-time meaning of ints (wrapping, {@code x / 0 = 0}):
+     * compile from source ({@link #compile(Path, String, Map)}) to have a fold that overflows or divides
+     * by zero reported at its line and column instead.
+     */
     public static Kernel compile(Pattern pattern, String backend, Map<String, Expr> compileTimeParams) {
         Backend chosen = Backend.named(backend).orElseThrow(() -> unknownBackend(backend));
         if (!chosen.available()) {

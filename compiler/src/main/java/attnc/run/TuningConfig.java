@@ -28,7 +28,9 @@ public record TuningConfig(Map<String, Integer> knobs) {
         if (!text.isBlank()) {
             for (String part : text.split(",")) {
                 String[] kv = part.split("=", 2);
-                if (kv.length != 2) throw new IllegalArgumentException("bad tuning config '" + text + "'; expected name=value,...");
+                if (kv.length != 2 || !kv[1].trim().matches("-?\\d{1,9}")) {
+                    throw new IllegalArgumentException("bad tuning config '" + text + "'; expected name=integer,...");
+                }
                 knobs.put(kv[0].trim(), Integer.parseInt(kv[1].trim()));
             }
         }

@@ -56,7 +56,20 @@ final class MaskGenerator {
 
     private Expr floatComparison(int depth) {
         BinaryOp op = List.of(BinaryOp.LT, BinaryOp.LE, BinaryOp.GT, BinaryOp.GE, BinaryOp.EQ, BinaryOp.NE).get(random.nextInt(6));
+        if (random.nextInt(3) == 0) return new Expr.Binary(op, nanWhereNegative(), floatExpr(depth));
         return new Expr.Binary(op, floatExpr(depth), floatExpr(depth));
+    }
+
+    /**
+     * {@code sqrt}, {@code log} or {@code log2} of a signed distance: NaN on one side of a
+     * diagonal, finite on the other, so comparisons that forget NaN compares false (and !=
+     * true) classify whole tiles wrongly.
+     */
+    private Expr nanWhereNegative() {
+        Builtin fn = List.of(Builtin.SQRT, Builtin.LOG, Builtin.LOG2).get(random.nextInt(3));
+        Expr distance = random.nextBoolean() ? new Expr.Binary(BinaryOp.SUB, index(Index.Q), index(Index.KV))
+                : new Expr.Binary(BinaryOp.SUB, index(Index.KV), new Expr.IntLit(random.nextInt(40)));
+        return new Expr.Call(fn, List.of(new Expr.Call(Builtin.FLOAT, List.of(distance))));
     }
 
     Expr intExpr(int depth) {

@@ -10,6 +10,7 @@ import attnc.ir.Input;
 import attnc.ir.Param;
 import attnc.ir.Type;
 import attnc.ir.UnaryOp;
+import attnc.pass.FoldConstants;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -18,7 +19,8 @@ import java.util.function.Supplier;
 /**
  * Random, well-typed expressions in the exact form the checker produces: operands of arithmetic
  * and comparisons agree (an int meets a float only through {@code float(...)}), no
- * {@code float()} of a float or {@code int()} of an int, no division by a zero literal, and
+ * {@code float()} of a float or {@code int()} of an int, no division by a zero literal or any
+ * int operation on constants that overflows (the checker refuses both), and
  * every tensor index stays in bounds (a matching index variable, or {@code e % size}), so the
  * expressions can be evaluated as well as printed.
  */
@@ -62,10 +64,24 @@ public final class ExprGenerator {
         }
         if (depth <= 0 || random.nextInt(5) == 0) return leaf(type);
         return switch (type) {
-            case INT -> intNode(depth - 1);
+            case INT -> foldable(intNode(depth - 1));
             case FLOAT -> floatNode(depth - 1);
             case BOOL -> boolNode(depth - 1);
         };
+    }
+
+    /**
+     * The checker refuses int operations on constants that overflow int32 or divide by zero (a
+     * compile error, not a wrapped constant), so such a node becomes a leaf; wrapping still
+     * happens wherever an operand is not constant (an index, a size, a load), at run time.
+     */
+    private Expr foldable(Expr node) {
+        try {
+            FoldConstants.foldChecked(node, java.util.Map.of());
+            return node;
+        } catch (FoldConstants.FoldException refused) {
+            return leaf(Type.INT);
+        }
     }
 
     // ---- leaves ------------------------------------------------------------------------

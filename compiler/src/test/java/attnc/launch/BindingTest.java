@@ -114,6 +114,25 @@ class BindingTest {
         assertEquals("cannot read param value '1e999'; expected true, false, an integer or a number", e.getMessage());
     }
 
+    @Test
+    void queryPositionsMustFitInInt32() {
+        Problem p = problem(1, 2, 2, 3, 5, Map.of(), Map.of("window", new Expr.IntLit(2)));
+        Problem far = new Problem(p.q(), p.k(), p.v(), p.inputs(), p.params(), Integer.MAX_VALUE - 2);
+        assertEquals("query positions Q0 .. Q0 + Nq - 1 = 2147483645 .. 2147483647 do not fit in int32; expected Q0 >= 0 and Q0 + Nq <= 2147483647",
+                refused(window, far));
+        Problem last = new Problem(p.q(), p.k(), p.v(), p.inputs(), p.params(), Integer.MAX_VALUE - 3);
+        assertEquals(Integer.MAX_VALUE - 3, Binding.of(window, last).queryOffset(), "the last query at 2^31 - 1 still fits");
+        assertThrows(ShapeException.class, () -> new Binding(Map.of("Nq", 2), Integer.MAX_VALUE, Map.of()), "every binding, not only Binding.of");
+    }
+
+    @Test
+    void inputDimensionsThatOverflowAreNamed() throws CompileException {
+        Pattern blocks = Frontend.compile("blocks.attn", "input sel: int32[B, K, K * 1073741824]\nmask: q >= kv");
+        Map<String, Tensor> inputs = Map.of("sel", ints(new int[] {1, 2, 0}));
+        assertEquals("input 'sel': dimension K * 1073741824 does not fit in int32 at these sizes (integer overflow: 2 * 1073741824 = 2147483648 does not fit in 32 bits)",
+                refused(blocks, problem(1, 2, 2, 3, 5, inputs, Map.of())));
+    }
+
     private static String refused(Pattern pattern, Problem problem) {
         return assertThrows(ShapeException.class, () -> Binding.of(pattern, problem)).getMessage();
     }

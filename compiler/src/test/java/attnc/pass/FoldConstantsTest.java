@@ -137,4 +137,53 @@ class FoldConstantsTest {
     private static Expr fold(BinaryOp op, int a, int b) {
         return FoldConstants.fold(new Expr.Binary(op, new Expr.IntLit(a), new Expr.IntLit(b)), Map.of());
     }
+
+    @Example
+    void checkedFoldingRefusesWhatWouldWrapOrDivideByZero() {
+        Expr max = new Expr.IntLit(Integer.MAX_VALUE), min = new Expr.IntLit(Integer.MIN_VALUE), one = new Expr.IntLit(1);
+        assertEquals("integer overflow: 2147483647 + 1 = 2147483648 does not fit in 32 bits",
+                refusedFold(new Expr.Binary(BinaryOp.ADD, max, one)));
+        assertEquals("integer overflow: -2147483648 - 1 = -2147483649 does not fit in 32 bits",
+                refusedFold(new Expr.Binary(BinaryOp.SUB, min, one)));
+        assertEquals("integer overflow: 2147483647 * 2 = 4294967294 does not fit in 32 bits",
+                refusedFold(new Expr.Binary(BinaryOp.MUL, max, new Expr.IntLit(2))));
+        assertEquals("integer overflow: -2147483648 / (-1) = 2147483648 does not fit in 32 bits",
+                refusedFold(new Expr.Binary(BinaryOp.DIV, min, new Expr.IntLit(-1))));
+        assertEquals("integer overflow: -(-2147483648) = 2147483648 does not fit in 32 bits", refusedFold(new Expr.Unary(UnaryOp.NEG, min)));
+        assertEquals("integer overflow: abs(-2147483648) = 2147483648 does not fit in 32 bits", refusedFold(new Expr.Call(Builtin.ABS, List.of(min))));
+        assertEquals("integer overflow: int(1.0E10) = 10000000000 does not fit in 32 bits",
+                refusedFold(new Expr.Call(Builtin.INT, List.of(new Expr.FloatLit(1e10)))));
+        assertEquals("division by zero: q / 0 has a divisor that is 0 here",
+                refusedFold(new Expr.Binary(BinaryOp.DIV, Q, new Expr.Binary(BinaryOp.SUB, one, one))));
+        assertEquals("division by zero: q % 0 has a divisor that is 0 here",
+                refusedFold(new Expr.Binary(BinaryOp.MOD, Q, new Expr.ParamRef("z", attnc.ir.Type.INT)), Map.of("z", new Expr.IntLit(0))));
+        // The branch not taken is never evaluated, so it cannot overflow; shifts and bit operations are not arithmetic.
+        Expr untaken = new Expr.Conditional(new Expr.BoolLit(true), one, new Expr.Binary(BinaryOp.ADD, max, one));
+        assertEquals(one, FoldConstants.foldChecked(untaken, Map.of()));
+        assertEquals(min, FoldConstants.foldChecked(new Expr.Binary(BinaryOp.SHL, one, new Expr.IntLit(31)), Map.of()));
+        // Unchecked folding keeps the run-time meaning: wrapping, and 0 for a zero divisor.
+        assertEquals(min, FoldConstants.fold(new Expr.Binary(BinaryOp.ADD, max, one), Map.of()));
+        assertEquals(new Expr.IntLit(0), FoldConstants.fold(new Expr.Binary(BinaryOp.DIV, Q, new Expr.IntLit(0)), Map.of()));
+    }
+
+    @Example
+    void aParamFixedAtCompileTimeIsCheckedWhereItIsUsed() {
+        CompileException e = org.junit.jupiter.api.Assertions.assertThrows(CompileException.class, () -> Frontend.compile("zero.attn",
+                "param z: int = 4\nparam big: int = 1\nmask: q / z >= 0 && kv < big * 2147483647 + 1",
+                Map.of("z", new Expr.IntLit(0), "big", new Expr.IntLit(1))));
+        assertEquals(2, e.diagnostics().size(), e.getMessage());
+        assertEquals("zero.attn:3:7: error: division by zero: the divisor is 0 here (with z = 0 fixed at compile time); expected a non-zero divisor",
+                e.diagnostics().get(0).format().lines().findFirst().orElseThrow());
+        assertEquals("zero.attn:3:26: error: integer overflow: 2147483647 + 1 = 2147483648 does not fit in 32 bits (with big = 1 fixed at compile time); "
+                        + "expected a result within int32 (write it as a float, or use smaller values)",
+                e.diagnostics().get(1).format().lines().findFirst().orElseThrow());
+    }
+
+    private static String refusedFold(Expr e) {
+        return refusedFold(e, Map.of());
+    }
+
+    private static String refusedFold(Expr e, Map<String, Expr> params) {
+        return org.junit.jupiter.api.Assertions.assertThrows(FoldConstants.FoldException.class, () -> FoldConstants.foldChecked(e, params)).getMessage();
+    }
 }

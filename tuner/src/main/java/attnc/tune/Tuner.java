@@ -14,10 +14,12 @@ import java.util.function.Supplier;
 
 /**
  * Times every configuration a backend offers for one pattern and shape, honestly: each
- * configuration is compiled, checked against the default configuration's output (a fast wrong
- * kernel is no candidate), warmed up, then timed {@code repeats} times on fresh inputs; its time
- * is the median ({@link Kernel#medianMillis}: whole calls on the CPU, device work on resident data
- * for a GPU kernel). The default is timed the same way, so the speed-up is measured, not assumed.
+ * configuration is compiled and checked against the default configuration's output (a fast wrong
+ * kernel is no candidate); then the default and every candidate get the same warm-up, and are
+ * timed in rounds, one run of each per round in a rotating order, so a machine that slows down
+ * or speeds up midway (another job, thermal limits, the JIT) weighs on all of them alike. A
+ * configuration's time is the median of its rounds ({@link Kernel#medianMillis} of one run: a
+ * whole call on the CPU, device work on resident data for a GPU kernel).
  */
 public final class Tuner {
     /** A configuration's outcome: its median time, or why it was dropped. */
@@ -57,47 +59,75 @@ public final class Tuner {
         Problem probe = freshInputs.get();
         Binding binding = Binding.of(pattern, probe);
         List<TuningConfig> space = new ArrayList<>(backend.configurations(pattern, binding));
-        // The default is timed once, below; timing it again as a candidate would only measure noise.
+        // The default is one of the timed kernels already; a second copy of it would only measure noise.
         backend.defaultConfiguration(pattern, binding).ifPresent(space::remove);
-        Result expected;
-        double defaultMillis;
-        try (Kernel fallback = backend.compile(pattern)) {
-            expected = fallback.forward(probe);
-            defaultMillis = time(fallback);
-        }
+        List<Kernel> kernels = new ArrayList<>();
         List<Trial> trials = new ArrayList<>();
-        TuningConfig best = null;
-        double bestMillis = defaultMillis;
-        ProgressBar bar = new ProgressBar(progress, space.size());
-        for (TuningConfig config : space) {
-            Trial trial = trial(config, probe, expected);
-            trials.add(trial);
-            if (trial.rejected() == null && trial.millis() < bestMillis && trial.millis() * MIN_GAIN < defaultMillis) {
-                best = config;
-                bestMillis = trial.millis();
+        try {
+            Kernel fallback = backend.compile(pattern);
+            kernels.add(fallback);
+            Result expected = fallback.forward(probe);
+            List<TuningConfig> timed = new ArrayList<>();
+            for (TuningConfig config : space) {
+                Kernel kernel = check(config, probe, expected, trials);
+                if (kernel != null) {
+                    kernels.add(kernel);
+                    timed.add(config);
+                }
             }
-            bar.step(best == null ? "default" : best.toString(), bestMillis);
+            ProgressBar bar = new ProgressBar(progress, kernels.size() * (1 + repeats));
+            for (Kernel kernel : kernels) {
+                if (warmups > 0) kernel.medianMillis(freshInputs, warmups - 1, 1);
+                bar.step("warming up");
+            }
+            double[][] rounds = new double[kernels.size()][repeats];
+            for (int round = 0; round < repeats; round++) {
+                for (int i = 0; i < kernels.size(); i++) {
+                    int k = (i + round) % kernels.size();
+                    rounds[k][round] = kernels.get(k).medianMillis(freshInputs, 0, 1);
+                    bar.step("timing round " + (round + 1) + "/" + repeats);
+                }
+            }
+            bar.done();
+            double defaultMillis = median(rounds[0]);
+            TuningConfig best = null;
+            double bestMillis = defaultMillis;
+            for (int k = 1; k < kernels.size(); k++) {
+                double millis = median(rounds[k]);
+                trials.add(new Trial(timed.get(k - 1), millis, null));
+                if (millis < bestMillis && millis * MIN_GAIN < defaultMillis) {
+                    best = timed.get(k - 1);
+                    bestMillis = millis;
+                }
+            }
+            trials.sort(java.util.Comparator.comparingInt(t -> space.indexOf(t.config())));
+            return new Outcome(best, bestMillis, defaultMillis, trials);
+        } finally {
+            kernels.forEach(Kernel::close);
         }
-        bar.done();
-        return new Outcome(best, bestMillis, defaultMillis, trials);
     }
 
-    private Trial trial(TuningConfig config, Problem probe, Result expected) {
-        try (Kernel kernel = backend.compile(pattern, config)) {
+    /** The compiled configuration if it agrees with the default's output; else null, with the reason among the trials. */
+    private Kernel check(TuningConfig config, Problem probe, Result expected, List<Trial> trials) {
+        Kernel kernel = null;
+        try {
+            kernel = backend.compile(pattern, config);
             Result got = kernel.forward(probe);
             double difference = maxDifference(expected.out(), got.out());
             double allowed = AGREEMENT_FACTOR * backend.precision() * Math.max(1.0, maxMagnitude(expected.out()));
-            if (!(difference <= allowed)) {
-                return new Trial(config, Double.NaN, "output differs from the default by " + difference);
-            }
-            return new Trial(config, time(kernel), null);
+            if (difference <= allowed) return kernel;
+            trials.add(new Trial(config, Double.NaN, "output differs from the default by " + difference));
         } catch (RuntimeException e) {
-            return new Trial(config, Double.NaN, e.getClass().getSimpleName() + ": " + e.getMessage());
+            trials.add(new Trial(config, Double.NaN, e.getClass().getSimpleName() + ": " + e.getMessage()));
         }
+        if (kernel != null) kernel.close();
+        return null;
     }
 
-    private double time(Kernel kernel) {
-        return kernel.medianMillis(freshInputs, warmups, repeats);
+    private static double median(double[] samples) {
+        double[] sorted = samples.clone();
+        java.util.Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
     }
 
     static double maxMagnitude(float[] a) {
@@ -130,12 +160,11 @@ public final class Tuner {
             this.total = Math.max(1, total);
         }
 
-        void step(String best, double bestMillis) {
+        void step(String stage) {
             done++;
             int width = 30;
             int filled = done * width / total;
-            String line = "[" + "#".repeat(filled) + ".".repeat(width - filled) + "] " + done + "/" + total
-                    + String.format("  best %.3f ms (%s)", bestMillis, best);
+            String line = "[" + "#".repeat(filled) + ".".repeat(width - filled) + "] " + done + "/" + total + "  " + stage;
             if (terminal) {
                 out.print("\r" + line);
             } else if (done * 10 / total != lastTenth) {

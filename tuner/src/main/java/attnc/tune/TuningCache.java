@@ -138,13 +138,24 @@ public final class TuningCache implements TuningLookup {
         }
     }
 
+    /** " (at line L column C)" from a JSON parser's message, without its exception names. */
+    private static String where(RuntimeException e) {
+        var m = java.util.regex.Pattern.compile("line \\d+ column \\d+").matcher(String.valueOf(e.getMessage()));
+        return m.find() ? " (at " + m.group() + ")" : "";
+    }
+
+    /** A message without the "java.io.EOFException: " prefixes parsers wrap their causes in. */
+    private static String plain(RuntimeException e) {
+        return String.valueOf(e.getMessage()).replaceAll("(?:[a-z]+\\.)+[A-Z][A-Za-z]*(?:Exception|Error): ", "");
+    }
+
     private Map<String, Entry> read(String text) {
         Map<String, Entry> valid = new LinkedHashMap<>();
         JsonElement parsed;
         try {
             parsed = JsonParser.parseString(text);
         } catch (RuntimeException e) {
-            warn.accept("tuning cache " + file + " is corrupt (" + e.getMessage() + "); ignoring it");
+            warn.accept("tuning cache " + file + " is not valid JSON" + where(e) + "; ignoring it");
             return valid;
         }
         if (!parsed.isJsonObject() || !parsed.getAsJsonObject().has("entries")
@@ -153,7 +164,7 @@ public final class TuningCache implements TuningLookup {
             return valid;
         }
         JsonElement version = parsed.getAsJsonObject().get("version");
-        if (version == null || !version.isJsonPrimitive() || version.getAsInt() != VERSION) {
+        if (version == null || !version.isJsonPrimitive() || !String.valueOf(VERSION).equals(version.getAsString())) {
             warn.accept("tuning cache " + file + " has another version (" + version + "); ignoring it");
             return valid;
         }
@@ -164,7 +175,7 @@ public final class TuningCache implements TuningLookup {
                 TuningConfig.parse(entry.config());
                 valid.put(e.getKey(), entry);
             } catch (RuntimeException bad) {
-                warn.accept("ignoring corrupt tuning entry '" + e.getKey() + "' in " + file + " (" + bad.getMessage() + ")");
+                warn.accept("ignoring corrupt tuning entry '" + e.getKey() + "' in " + file + " (" + plain(bad) + ")");
             }
         }
         return valid;

@@ -81,7 +81,42 @@ class TunerTest {
         assertNotNull(wrong.rejected());
         assertTrue(wrong.rejected().contains("differs"), wrong.rejected());
         assertNull(outcome.trials().get(1).rejected());
-        assertTrue(progress.toString().contains("3/3"), "the default (sleep=4) is not timed again as a candidate: " + progress);
+        // The default and the two correct candidates, each warmed up once and timed in 3 rounds: 3 * (1 + 3) steps.
+        assertTrue(progress.toString().contains("12/12"), "the default (sleep=4) is not timed again as a candidate: " + progress);
         assertEquals(3, outcome.trials().size());
+    }
+
+    /** A kernel that counts its timed runs and the order of calls, to see the rounds interleave. */
+    @Test
+    void theDefaultAndTheCandidatesAreTimedInInterleavedRounds() throws Exception {
+        Pattern pattern = Frontend.compile("causal", "mask: q >= kv\n");
+        List<String> calls = new java.util.ArrayList<>();
+        Backend backend = new Backend() {
+            @Override public String name() { return "order"; }
+            @Override public Kernel compile(Pattern p) { return counting(p, "default"); }
+            @Override public List<TuningConfig> configurations(Pattern p, Binding b) { return List.of(TuningConfig.parse("n=1"), TuningConfig.parse("n=2")); }
+            @Override public Kernel compile(Pattern p, TuningConfig config) { return counting(p, config.toString()); }
+
+            private Kernel counting(Pattern p, String name) {
+                return new Kernel() {
+                    @Override public Pattern pattern() { return p; }
+                    @Override public Result forward(Problem problem) { return Reference.run(p, problem).toResult(); }
+                    @Override
+                    public double medianMillis(java.util.function.Supplier<Problem> fresh, int warmups, int repeats) {
+                        calls.add(name + (warmups > 0 ? " warm" : ""));
+                        return name.equals("n=2") ? 1 : 2;
+                    }
+                };
+            }
+        };
+        Random random = new Random(3);
+        int[] shape = {1, 1, 4, 4};
+        Tuner tuner = new Tuner(backend, pattern, () -> new Problem(Tensor.random(DType.FLOAT32, shape, random),
+                Tensor.random(DType.FLOAT32, shape, random), Tensor.random(DType.FLOAT32, shape, random), Map.of()),
+                new PrintStream(new ByteArrayOutputStream()), 2, 2);
+        Tuner.Outcome outcome = tuner.tune();
+        assertEquals(List.of("default warm", "n=1 warm", "n=2 warm", "default", "n=1", "n=2", "n=1", "n=2", "default"), calls);
+        assertEquals(TuningConfig.parse("n=2"), outcome.best());
+        assertEquals(2.0, outcome.defaultMillis());
     }
 }

@@ -1,6 +1,7 @@
 package attnc.tune;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -39,7 +40,21 @@ class TuningCacheTest {
         Files.writeString(dir.resolve("tuning.json"), "{ this is not json");
         assertEquals(0, cache().current().size());
         assertEquals(1, warnings.size());
-        assertTrue(warnings.getFirst().contains("corrupt"), warnings.toString());
+        assertEquals("tuning cache " + dir.resolve("tuning.json") + " is not valid JSON (at line 1 column 9); ignoring it", warnings.getFirst());
+    }
+
+    @Test
+    void warningsNameNoJavaExceptions() throws Exception {
+        for (String text : List.of("{\"version\": 1, \"entries\": {", "{\"version\": \"one\", \"entries\": {}}",
+                "{\"version\": 1, \"entries\": {\"a\": {\"config\": \"q=x\", \"millis\": 1.0}, \"b\": [1, 2]}}")) {
+            warnings.clear();
+            Files.writeString(dir.resolve("tuning.json"), text);
+            assertEquals(0, cache().current().size(), text);
+            assertFalse(warnings.isEmpty(), text);
+            for (String w : warnings) {
+                assertFalse(w.contains("Exception") || w.contains("For input string") || w.contains("java."), w);
+            }
+        }
     }
 
     @Test

@@ -80,9 +80,13 @@ class CallerMemoryTest {
                 under = allocation.getCurrentThreadAllocatedBytes() - before < bound ? under + 1 : 0;
             }
 
-            long before = allocation.getCurrentThreadAllocatedBytes();
-            kernel.forward(problem, out, lse);
-            long allocated = allocation.getCurrentThreadAllocatedBytes() - before;
+            // The fewest bytes of five launches: a launch that meets a JIT recompilation (the machine's load decides when) allocates for it.
+            long allocated = Long.MAX_VALUE;
+            for (int i = 0; i < 5; i++) {
+                long before = allocation.getCurrentThreadAllocatedBytes();
+                kernel.forward(problem, out, lse);
+                allocated = Math.min(allocated, allocation.getCurrentThreadAllocatedBytes() - before);
+            }
 
             System.out.printf("zero-copy launch: %d bytes allocated on the launching thread (output %d bytes)%n", allocated, outputBytes);
             assertTrue(allocated < bound, "allocated " + allocated + " bytes in one launch; an intermediate array would be " + outputBytes);

@@ -61,6 +61,12 @@ final class RandomPatterns {
                 Arbitraries.just(Part.of("(q ^ kv) & 3 != 1")),
                 Arbitraries.just(Part.of("h % 2 == 0 || q >= kv")),
                 Arbitraries.just(Part.of("(q >> 3) - (kv >> 3) < 2")),
+                // Floored / and % of negative dividends (kv > q): truncation would give other values.
+                Arbitraries.integers().between(3, 7).map(x -> Part.of("(q - kv) % " + x + " == 1")),
+                Arbitraries.integers().between(2, 9).map(x -> Part.of("(kv - q) / " + x + " >= -1")),
+                // NaN above the diagonal: NaN compares false, and != true, with every comparison.
+                Arbitraries.of("<", "<=", ">", ">=", "==", "!=").map(op -> Part.of("sqrt(float(q - kv)) " + op + " 3.0")),
+                Arbitraries.of("<", ">=", "!=").map(op -> Part.of("log(float(q - kv)) " + op + " 1.5")),
                 Arbitraries.just(Part.of("doc[b, min(q, Nkv - 1)] == doc[b, kv]", "doc")),
                 Arbitraries.just(Part.of("kv < len[b]", "len")),
                 Arbitraries.just(Part.of("false")));
@@ -75,6 +81,7 @@ final class RandomPatterns {
                 Arbitraries.just(Part.of("s - slope[h] * abs(q - kv)", "slope")),
                 Arbitraries.just(Part.of("s + table[h, min(max(q - kv + 32, 0), 63)]", "table")),
                 Arbitraries.just(Part.of("s + 0.25 * (kv % 3) - 0.1 * (q % 2)")),
+                Arbitraries.just(Part.of("s + 0.1 * ((q - kv) % 5) + 0.05 * ((q - kv - 3) / 4)")),
                 Arbitraries.just(Part.of("q >= kv ? s : s * 0.5")),
                 // sqrt(abs(s) + 0.25): sqrt and abs, with a derivative that stays bounded where s is 0 (the backward is checked too).
                 Arbitraries.just(Part.of("max(s, -0.5) + sqrt(abs(s) + 0.25)")),

@@ -1,0 +1,134 @@
+package attnc.analysis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import attnc.front.CompileException;
+import attnc.front.Frontend;
+import attnc.gen.Launch;
+import attnc.gen.Patterns;
+import attnc.ir.DType;
+import attnc.ir.Pattern;
+import attnc.launch.Binding;
+import attnc.launch.Problem;
+import attnc.launch.ShapeException;
+import attnc.pass.Passes;
+import attnc.reference.ElementEvaluator;
+import attnc.tensor.Tensor;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Example;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.IntRange;
+
+/** Loads whose indices leave their dimension are refused before launch, exactly where the reference would evaluate them. */
+class IndexRangesTest {
+    private final Random random = new Random(5);
+
+    private Tensor floats(int... shape) {
+        return Tensor.random(DType.FLOAT32, shape, random);
+    }
+
+    private static Tensor ints(int[] shape, int[] values) {
+        return Tensor.ofInts(DType.INT32, shape, values);
+    }
+
+    private String refused(Pattern pattern, Problem problem) {
+        return assertThrows(ShapeException.class, () -> Binding.of(pattern, problem)).getMessage();
+    }
+
+    @Example
+    void aSelectionSmallerThanItsIndexNeedsIsRefused() throws CompileException {
+        Pattern topk = Frontend.compile("topk", "input sel: int32[B, H, NQB, K]\nmask: q >= kv\nselect: kv / 64 in sel[b, h, q / 64]");
+        Problem problem = new Problem(floats(1, 2, 256, 8), floats(1, 2, 256, 8), floats(1, 2, 256, 8),
+                Map.of("sel", ints(new int[] {1, 2, 3, 2}, new int[12])));
+        assertEquals("input 'sel' [1, 2, 3, 2]: index q / 64 of dimension 2 is 3 at b=0, h=0, q=192, kv=0; expected 0..2", refused(topk, problem));
+    }
+
+    @Example
+    void anIndexReadFromDataIsCheckedAgainstItsTable() throws CompileException {
+        Pattern bucketed = Frontend.compile("bucketed", "input bucket: int32[Nkv]\ninput bias: float32[NB]\nmask: q >= kv\nscore: s + bias[bucket[kv]]");
+        int[] buckets = new int[16];
+        buckets[9] = 4;
+        Problem problem = new Problem(floats(1, 1, 16, 4), floats(1, 1, 16, 4), floats(1, 1, 16, 4),
+                Map.of("bucket", ints(new int[] {16}, buckets), "bias", floats(4)));
+        assertEquals("input 'bias' [4]: index bucket[kv] of dimension 0 is 4 at b=0, h=0, q=9, kv=9; expected 0..3", refused(bucketed, problem));
+    }
+
+    @Example
+    void aLoadTheMaskNeverReachesIsNotRefused() throws CompileException {
+        // T5-style: a negative distance would index out of the table, but the mask keeps only q >= kv.
+        Pattern t5 = Passes.optimize(Frontend.compile("t5", "input bias: float32[H, 8]\nlet distance = q - kv\n"
+                + "mask: q >= kv\nscore: s + bias[h, distance < 4 ? distance : min(4 + bitlen(distance) - 3, 7)]"), Map.of());
+        Problem problem = new Problem(floats(1, 2, 100, 4), floats(1, 2, 100, 4), floats(1, 2, 100, 4), Map.of("bias", floats(2, 8)));
+        Binding.of(t5, problem);
+        Pattern unmasked = t5.withMask(new attnc.ir.Expr.BoolLit(true));
+        assertEquals("input 'bias' [2, 8]: index ", refused(unmasked, problem).substring(0, 27));
+    }
+
+    @Example
+    void rowsOfTheOutputAreCheckedPerChannel() throws CompileException {
+        Pattern gated = Frontend.compile("gated", "input gate: float32[B, H, Nq, G]\nmask: true\noutput: o * gate[b, h, q - Q0, d]");
+        Problem problem = new Problem(floats(1, 1, 4, 4), floats(1, 1, 4, 4), floats(1, 1, 4, 6), Map.of("gate", floats(1, 1, 4, 5)));
+        assertEquals("input 'gate' [1, 1, 4, 5]: index d of dimension 3 is 5 at b=0, h=0, q=0, d=5; expected 0..4", refused(gated, problem));
+    }
+
+    /** The generators' launches index within bounds by construction: none may be refused. */
+    @Property(tries = 300)
+    void inBoundsLaunchesAreNeverRefused(@ForAll("launches") Launch launch) {
+        Binding.of(launch.pattern(), launch.problem());
+    }
+
+    @Provide
+    Arbitrary<Launch> launches() {
+        return Patterns.launches(4);
+    }
+
+    private static final List<String> MASKS = List.of("true", "q >= kv", "q - kv < 5", "kv < 7", "q % 3 == 0 || kv > q", "q >= kv && q - kv < 9");
+    private static final List<String> INDICES = List.of("q - kv", "kv / 3", "q - kv + 4", "12 - q", "(q + kv) % 5", "kv - 2", "q / 2 - kv / 2",
+            "q - kv < 3 ? q - kv : 3", "min(q - kv, 6)");
+
+    /**
+     * A table read in the score at a random index under a random mask: the check refuses exactly
+     * when some visible pair reads outside the table (brute force over every element decides).
+     */
+    @Property(tries = 400)
+    void refusesExactlyWhenAVisiblePairReadsOutside(@ForAll @IntRange(min = 0, max = 5) int mask, @ForAll @IntRange(min = 0, max = 8) int index,
+                                                   @ForAll @IntRange(min = 1, max = 14) int tableSize, @ForAll @IntRange(min = 1, max = 12) int nq,
+                                                   @ForAll @IntRange(min = 1, max = 12) int nkv, @ForAll @IntRange(min = 0, max = 6) int offset)
+            throws CompileException {
+        Pattern pattern = Frontend.compile("table", "input t: float32[T]\nmask: " + MASKS.get(mask)
+                + "\nscore: s + t[" + INDICES.get(index) + "]");
+        Random data = new Random(nq * 31L + nkv);
+        Problem problem = new Problem(Tensor.random(DType.FLOAT32, new int[] {1, 1, nq, 2}, data),
+                Tensor.random(DType.FLOAT32, new int[] {1, 1, nkv, 2}, data), Tensor.random(DType.FLOAT32, new int[] {1, 1, nkv, 2}, data),
+                Map.of("t", Tensor.random(DType.FLOAT32, new int[] {tableSize}, data)), Map.of(), offset);
+        Binding unchecked = new Binding(Map.of("B", 1, "H", 1, "Hkv", 1, "Nq", nq, "Nkv", nkv, "D", 2, "Dv", 2, "Q0", offset, "T", tableSize),
+                offset, Map.of());
+        ElementEvaluator evaluator = new ElementEvaluator(unchecked, problem.inputs());
+        var visible = evaluator.bools(pattern.visibility());
+        var at = evaluator.ints(((attnc.ir.Expr.Binary) pattern.score()).right() instanceof attnc.ir.Expr.Load load
+                ? load.indices().getFirst() : null);
+        boolean outside = false;
+        for (int q = offset; q < offset + nq; q++) {
+            for (int kv = 0; kv < nkv; kv++) {
+                if (visible.at(0, 0, q, kv, 0)) {
+                    int i = at.at(0, 0, q, kv, 0);
+                    outside |= i < 0 || i >= tableSize;
+                }
+            }
+        }
+        boolean refused;
+        try {
+            Binding.of(pattern, problem);
+            refused = false;
+        } catch (ShapeException e) {
+            refused = true;
+        }
+        assertEquals(outside, refused, attnc.ir.Printer.pattern(pattern) + " T=" + tableSize + " Nq=" + nq + " Nkv=" + nkv + " Q0=" + offset);
+    }
+}
