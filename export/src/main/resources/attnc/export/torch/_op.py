@@ -19,7 +19,6 @@ Decisions (see also the package's docstring):
 """
 import collections
 import json
-import math
 import os
 import re
 import threading
@@ -96,8 +95,11 @@ class Package:
         values = [self._param_value(spec, params[spec.name]) for spec in self.params]
         if return_lse and not self.kernel.writes_lse:
             raise ValueError(f"{self.name}: this pattern's normalisation has no log-sum-exp; call it without return_lse")
-        differentiable = [q, k, v] + [t for t, spec in zip(prepared, self.inputs) if spec.gradient]
-        keep = self.kernel.transforms_output and torch.is_grad_enabled() and any(t.requires_grad for t in differentiable)
+        # Plain loops rather than generators here: this runs under torch.compile's tracing.
+        keep = False
+        if self.kernel.transforms_output and torch.is_grad_enabled():
+            for t in [q, k, v] + [t for t, spec in zip(prepared, self.inputs) if spec.gradient]:
+                keep = keep or t.requires_grad
         out, lse, _ = self.ops.forward(q, k, v, *prepared, *values, keep)
         return (out, lse.detach()) if return_lse else out
 
@@ -145,7 +147,10 @@ class Package:
         elif t.dtype != torch.bool:
             raise TypeError(f"{self.name}: input '{spec.name}' is {t.dtype}; it takes torch.bool")
         expected = tuple(spec.shape(sizes))
-        if t.dim() != len(expected) or any(a != b for a, b in zip(t.shape, expected)):
+        fits = t.dim() == len(expected)
+        for actual, want_size in zip(t.shape, expected):
+            fits = fits and actual == want_size
+        if not fits:
             shown = tuple(int(e) if isinstance(e, int) else e for e in expected)
             raise ValueError(f"{self.name}: input '{spec.name}' must be {spec.shape_text} = {shown}, got shape {tuple(t.shape)}")
         return t.to(want).contiguous()

@@ -154,19 +154,12 @@ class Kernel:
         self.tile_rule = kernel["tile_list"]
         self.backward = kernel.get("backward")
         self.full_bit = self.tile_rule["full_bit"]
+        # Plain attributes, not properties: torch.compile traces code that reads them.
+        self.writes_lse = bool(kernel["writes_lse"])
+        self.transforms_output = "p_pre_out" in [a["name"] for a in kernel["arguments"]]
+        self.classifies = self.tile_rule["builder"] == "classifier"
 
     # forward -----------------------------------------------------------------------------------
-    @property
-    def writes_lse(self):
-        return bool(self.k["writes_lse"])
-
-    @property
-    def transforms_output(self):
-        return any(a["name"] == "p_pre_out" for a in self.k["arguments"])
-
-    @property
-    def classifies(self):
-        return self.tile_rule["builder"] == "classifier"
 
     def forward_arguments(self, variant):
         return variant.get("arguments", self.k["arguments"])
