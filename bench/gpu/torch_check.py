@@ -242,7 +242,9 @@ def compile_part():
     from torch._dynamo.testing import CompileCounterWithBackend
     from torch._dynamo.utils import counters
     ok = True
-    for p, mark in (("causal", True), ("causal", False), ("alibi", True)):
+    # Lengths marked dynamic: one compilation for all; left to dynamo's automatic dynamic shapes: the
+    # second length recompiles once (as dynamic), later ones do not.
+    for p, mark in (("causal", True), ("alibi", False)):
         pkg = package(p)
         torch._dynamo.reset()
         counters.clear()
@@ -264,7 +266,7 @@ def compile_part():
                          f"relL2 to eager {err:.1e}")
             ok &= err < 1e-2 and x.grad is not None and bool(torch.isfinite(x.grad).all())
         breaks = sum(counters["graph_break"].values())
-        expected = 1 if mark else 2  # automatic dynamic: the second length recompiles once, as dynamic; then none
+        expected = 1 if mark else 2
         good = counter.frame_count == expected and breaks == 0
         ok &= good
         print(f"{'ok  ' if good else 'FAIL'} {p} {'mark_dynamic' if mark else 'automatic dynamic'}: {'; '.join(lines)}; graph breaks {breaks}; "

@@ -69,9 +69,12 @@ final class TorchInit {
         fill.put("@FUNCTION_DOCSTRING@", docstring(functionDoc(pattern, gradientInputs, headDims, writesLse), "    "));
         fill.put("@INPUT_TUPLE@", pattern.inputs().stream().map(i -> pythonName(i.name()) + ",").collect(Collectors.joining(" ")));
         fill.put("@PARAM_DICT@", pattern.params().stream().map(p -> literal(p.name()) + ": " + pythonName(p.name())).collect(Collectors.joining(", ")));
-        String text = template();
-        for (var e : fill.entrySet()) text = text.replace(e.getKey(), e.getValue());
-        return text;
+        // One pass, so that text filled in (doc comments) is never itself taken for a placeholder.
+        return java.util.regex.Pattern.compile("@[A-Z_]+@").matcher(template()).replaceAll(m -> {
+            String value = fill.get(m.group());
+            if (value == null) throw new IllegalStateException("the torch package template has an unknown placeholder " + m.group());
+            return java.util.regex.Matcher.quoteReplacement(value);
+        });
     }
 
     /** A pattern's name as a Python identifier in {@code attention}'s signature. */

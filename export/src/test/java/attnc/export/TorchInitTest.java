@@ -69,7 +69,7 @@ class TorchInitTest {
     @Test
     void quotesBackslashesAndPythonKeywordsSurvive(@TempDir Path dir) throws Exception {
         Pattern pattern = Frontend.compile("tricky.attn", """
-                //! Says \"\"\"hi\"\"\" and \\n and "quotes"; ends with a quote"
+                //! Says \"\"\"hi\"\"\" and \\n and "quotes", @NAME@ and $1; ends with a quote"
                 /// A "width" \\ of keys.
                 param lambda: int
                 /// On or off.
@@ -87,7 +87,7 @@ class TorchInitTest {
         assertTrue(init.contains("lambda_ (int): A \"width\" \\\\ of keys. Required."), init);
         assertTrue(init.contains("return_lse (bool): not available"), init);
         String docstring = run(dir, init, "print(m.attention.__doc__.splitlines()[0]); print(m.__doc__.splitlines()[0])");
-        assertEquals("Says \"\"\"hi\"\"\" and \\n and \"quotes\"; ends with a quote\"\n".repeat(2), docstring);
+        assertEquals("Says \"\"\"hi\"\"\" and \\n and \"quotes\", @NAME@ and $1; ends with a quote\"\n".repeat(2), docstring);
     }
 
     @Test

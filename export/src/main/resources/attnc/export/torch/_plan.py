@@ -13,8 +13,8 @@ FORWARD_TENSORS = ("q", "k", "v", "out", "lse", "pre_out", "tiles")
 BACKWARD_TENSORS = ("q", "k", "v", "dout", "out", "pre_out", "dout_eff", "lse", "delta", "dq", "dk", "dv", "row_grads", "tiles")
 
 
-class PlanError(ValueError):
-    """The manifest and this runtime disagree, or no kernel fits the request."""
+class PlanError(RuntimeError):
+    """The manifest and this runtime disagree, or no kernel fits this GPU or head dim."""
 
 
 # -- expressions of the manifest ("ceil(Nq / block_m)", "B * H", "[2*D, 2*D*Nq]") ------------------
