@@ -447,7 +447,7 @@ def perf():
             print(f"{p:15s} B={B} H={H} N={N} D={D} vis {vis:.3f} | fwd ms attnc {f('attnc fwd')} flex {f('flex fwd')} ({ratio('attnc fwd', 'flex fwd')}) "
                   f"| fwd+bwd ms attnc {f('attnc fwd+bwd')} flex {f('flex fwd+bwd')} ({ratio('attnc fwd+bwd', 'flex fwd+bwd')})"
                   + (f" flex+mask {f('flex fwd+bwd +mask')} ({ratio('attnc fwd+bwd', 'flex fwd+bwd +mask')})" if p == "document" else ""), flush=True)
-        del q, k, v, dout
+        q = k = v = dout = None  # frees the shape's tensors before the next
         torch.cuda.empty_cache()
     json.dump(rows, open(os.path.join(OUT, "torch_perf.json"), "w"), indent=1)
     print("\n| pattern | B,H,N,D | attnc fwd+bwd ms | Flex fwd+bwd ms | attnc / Flex speed | attnc fwd ms | Flex fwd ms |")

@@ -28,11 +28,11 @@ import java.util.stream.Collectors;
  * reads inputs (its tile lists then cannot be kept between calls).
  */
 final class TorchInit {
-    /** Python's keywords and the names {@code attention} takes itself: a pattern name among them gets a trailing underscore. */
+    /** Python's keywords, the names {@code attention} takes itself and the module's own: a pattern name among them gets a trailing underscore. */
     private static final Set<String> RESERVED = Set.of("False", "None", "True", "and", "as", "assert", "async", "await", "break",
             "class", "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in",
             "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
-            "q", "k", "v", "return_lse");
+            "q", "k", "v", "return_lse", "_package", "_op");
 
     private TorchInit() {}
 
@@ -51,7 +51,7 @@ final class TorchInit {
         fill.put("@OP_NAME@", literal(opName));
         List<String> inputs = new ArrayList<>();
         for (Input input : pattern.inputs()) {
-            inputs.add("\n        _Input(" + literal(input.name()) + ", " + literal(input.dtype().spelling()) + ", " + input.shape().size()
+            inputs.add("\n        _op.Input(" + literal(input.name()) + ", " + literal(input.dtype().spelling()) + ", " + input.shape().size()
                     + ", lambda s: (" + input.shape().stream().map(TorchInit::python).collect(Collectors.joining(", "))
                     + (input.shape().size() == 1 ? ",)" : ")") + ", " + literal(shapeText(input)) + ", "
                     + (gradientInputs.contains(input.name()) ? "True" : "False") + ", " + literal(input.doc()) + "),");
@@ -59,7 +59,7 @@ final class TorchInit {
         fill.put("@INPUTS@", inputs.isEmpty() ? "" : String.join("", inputs) + "\n    ");
         List<String> params = new ArrayList<>();
         for (Param p : pattern.params()) {
-            params.add("\n        _Param(" + literal(p.name()) + ", " + literal(p.type().spelling())
+            params.add("\n        _op.Param(" + literal(p.name()) + ", " + literal(p.type().spelling())
                     + p.defaultValue().map(v -> ", " + defaultValue(p, v)).orElse("") + ", doc=" + literal(p.doc()) + "),");
         }
         fill.put("@PARAMS@", params.isEmpty() ? "" : String.join("", params) + "\n    ");

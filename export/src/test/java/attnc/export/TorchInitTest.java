@@ -29,7 +29,7 @@ class TorchInitTest {
         String init = generate(example("alibi"), List.of("slopes"), true);
         assertTrue(init.contains("\ndef attention(q, k, v, slopes, *, return_lse=False):\n"), init);
         assertTrue(init.contains("slopes (torch.Tensor): float32 [H] (other float dtypes are converted). Slope of each head. Gets a gradient"), init);
-        assertTrue(init.contains("_Input(\"slopes\", \"float32\", 1, lambda s: (s[\"H\"],), \"[H]\", True, \"Slope of each head.\")"), init);
+        assertTrue(init.contains("_op.Input(\"slopes\", \"float32\", 1, lambda s: (s[\"H\"],), \"[H]\", True, \"Slope of each head.\")"), init);
         assertTrue(init.contains("mask_reads_inputs=False"), init);
         assertTrue(init.contains("return _package.attention(q, k, v, (slopes,), {}, return_lse)"), init);
         assertTrue(init.startsWith("\"\"\"ALiBi (Press et al. 2022)"), init);

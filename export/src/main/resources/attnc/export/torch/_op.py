@@ -226,7 +226,7 @@ class Package:
         (q, k, v), ins, params = self._split(args)
         keep = args[-1]
         B, H, Nq, D = q.shape
-        Hkv, Nkv, Dv = k.shape[1], k.shape[2], v.shape[3]
+        Dv = v.shape[3]
         dev = q.device
         out = torch.empty((B, H, Nq, Dv), dtype=torch.bfloat16, device=dev)
         lse = torch.empty((B, H, Nq) if self.kernel.writes_lse else (0,), dtype=torch.float32, device=dev)
