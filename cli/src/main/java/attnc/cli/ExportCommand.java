@@ -13,7 +13,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code attnc export FILE --target ...}: writes the kernel for use elsewhere, with a JSON manifest. */
 @Command(name = "export", description = {
-        "Writes a pattern's kernel: ptx (text), cubin (through ptxas), classes or jar (JVM kernel), java (typed wrapper).",
+        "Writes a pattern's kernel: ptx (text), cubin (through ptxas), classes or jar (JVM kernel), java (typed wrapper),",
+        "torch (a Python package: the pattern as a PyTorch custom op with autograd, needing only torch).",
         "A <pattern>.manifest.json describes it: entry point, argument ABI, tile sizes, grid rule, shapes, source hash."})
 final class ExportCommand implements Callable<Integer> {
     @CommandLine.Spec

@@ -31,10 +31,11 @@ import java.util.jar.Manifest;
  * {@code attnc export}: writes a pattern's kernel in one of several forms, with a JSON manifest
  * describing it (pattern, source hash, params, inputs and shape constraints, and the backend's
  * own description of the kernel: entry point, argument ABI, tile sizes, launch grid rule, which a
- * backend puts in the {@code kernel.json} it exports).
+ * backend puts in the {@code kernel.json} it exports). The torch target puts that manifest, the PTX
+ * and a Python runtime into one package folder ({@link TorchPackage}).
  */
 public final class Exporter {
-    public enum Target { PTX, CUBIN, CLASSES, JAR, JAVA }
+    public enum Target { PTX, CUBIN, CLASSES, JAR, JAVA, TORCH }
 
     /** What was written, for the command to list. */
     public record Written(List<Path> files, List<String> notes) {}
@@ -70,6 +71,16 @@ public final class Exporter {
                         Files.delete(written);
                     }
                 }
+            }
+            case TORCH -> {
+                // The manifest goes inside the package (one folder, see TorchPackage), not beside it.
+                Map<String, byte[]> kernels = new java.util.TreeMap<>(artifacts("ptx", pattern));
+                JsonObject manifest = manifest(pattern, sourceSha256, target, description(kernels));
+                kernels.remove(KERNEL_DESCRIPTION);
+                files.addAll(TorchPackage.write(pattern, sourceSha256, manifest, kernels, out));
+                notes.add("a Python package needing only torch: with " + out.toAbsolutePath() + " on sys.path (PYTHONPATH), import "
+                        + TorchPackage.packageName(pattern.name()));
+                return new Written(files, notes);
             }
             case CLASSES, JAR -> {
                 Map<String, byte[]> artifacts = artifacts("jvm", pattern);

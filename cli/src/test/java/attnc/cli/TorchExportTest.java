@@ -1,0 +1,102 @@
+package attnc.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code attnc export --target torch}: one package folder per pattern holding exactly the
+ * runtime, the generated {@code __init__.py}, the manifest and every PTX module it names; every
+ * {@code .py} compiles; and {@code torch_plan_check.py} (no torch, no GPU) plans every launch of
+ * every entry for several GPUs and shapes from the package's own {@code _plan.py}, checking each
+ * packed argument list against the entry's parameters in the PTX. What needs torch and a GPU is
+ * bench/gpu/run_torch.sh.
+ */
+class TorchExportTest {
+    private static final List<String> PATTERNS = List.of("dense", "causal", "alibi", "document", "gated", "softmax_sink", "topk_blocks",
+            "sigmoid_attention");
+
+    @Test
+    void eachPatternBecomesAPackageWhoseLaunchesAllPlan(@TempDir Path dir) throws Exception {
+        List<Path> packages = new ArrayList<>();
+        for (String pattern : PATTERNS) {
+            Cli cli = Cli.run("export", Cli.EXAMPLES.resolve(pattern + ".attn").toString(), "--target", "torch", "-o", dir.toString());
+            assertEquals(0, cli.exitCode(), cli.transcript());
+            String name = pattern.endsWith("attention") ? pattern : pattern + "_attention";
+            assertTrue(cli.out().contains("import " + name), cli.transcript());
+            Path pkg = dir.resolve(name);
+            JsonObject manifest = JsonParser.parseString(Files.readString(pkg.resolve("manifest.json"))).getAsJsonObject();
+            assertEquals("torch", manifest.get("target").getAsString());
+            Set<String> expected = new TreeSet<>(Set.of("__init__.py", "_cuda.py", "_op.py", "_plan.py", "manifest.json"));
+            JsonObject kernel = manifest.getAsJsonObject("kernel");
+            for (var v : kernel.getAsJsonArray("variants")) expected.add(v.getAsJsonObject().get("file").getAsString());
+            for (var v : kernel.getAsJsonObject("backward").getAsJsonArray("variants")) expected.add(v.getAsJsonObject().get("file").getAsString());
+            assertEquals(expected, files(pkg), pattern);
+            packages.add(pkg);
+        }
+        assertEquals(new TreeSet<>(packages.stream().map(p -> p.getFileName().toString()).toList()), files(dir), "nothing beside the packages");
+
+        List<String> compile = new ArrayList<>(List.of("-m", "py_compile"));
+        for (Path pkg : packages) for (String f : files(pkg)) if (f.endsWith(".py")) compile.add(pkg.resolve(f).toString());
+        python(dir, compile);
+
+        Path checker = dir.resolve("torch_plan_check.py");
+        try (InputStream in = TorchExportTest.class.getResourceAsStream("torch_plan_check.py")) {
+            Files.write(checker, in.readAllBytes());
+        }
+        List<String> check = new ArrayList<>(List.of(checker.toString()));
+        packages.forEach(p -> check.add(p.toString()));
+        String out = python(dir, check);
+        assertEquals(PATTERNS.size(), out.lines().filter(l -> l.startsWith("ok ")).count(), out);
+    }
+
+    @Test
+    void aNewExportReplacesTheOldAndAFolderAttncDidNotWriteIsLeftAlone(@TempDir Path dir) throws Exception {
+        String causal = Cli.EXAMPLES.resolve("causal.attn").toString();
+        assertEquals(0, Cli.run("export", causal, "--target", "torch", "-o", dir.toString()).exitCode());
+        Files.writeString(dir.resolve("causal_attention/stale.ptx"), "old");
+        Cli again = Cli.run("export", causal, "--target", "torch", "-o", dir.toString());
+        assertEquals(0, again.exitCode(), again.transcript());
+        assertFalse(Files.exists(dir.resolve("causal_attention/stale.ptx")), "the earlier export is replaced whole");
+
+        Path foreign = Files.createDirectories(dir.resolve("other/dense_attention"));
+        Files.writeString(foreign.resolve("mine.txt"), "keep");
+        Cli refused = Cli.run("export", Cli.EXAMPLES.resolve("dense.attn").toString(), "--target", "torch", "-o", dir.resolve("other").toString());
+        assertEquals(1, refused.exitCode(), refused.transcript());
+        assertTrue(refused.err().contains("exists and is not a package attnc exported"), refused.transcript());
+        assertFalse(refused.showsStackTrace(), refused.transcript());
+        assertEquals(Set.of("mine.txt"), files(foreign));
+        assertEquals(Set.of("dense_attention"), files(dir.resolve("other")), "no staging folder left behind");
+    }
+
+    private static Set<String> files(Path dir) throws Exception {
+        try (Stream<Path> list = Files.list(dir)) {
+            return new TreeSet<>(list.map(p -> p.getFileName().toString()).filter(n -> !n.equals("__pycache__")).toList());
+        }
+    }
+
+    private static String python(Path dir, List<String> args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("python3"));
+        command.addAll(args);
+        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "python3 did not finish");
+        assertEquals(0, p.exitValue(), "python3 " + String.join(" ", args) + " failed (this test needs python3 on PATH):\n" + out);
+        return out;
+    }
+}

@@ -1,0 +1,154 @@
+"""Checks exported torch packages without torch or a GPU: for several GPUs and shapes, the
+package's _plan.py picks a module, evaluates every grid, block, shared size, tile-list length and
+tensor map of the manifest, and packs every entry's arguments by name; each packed list is
+compared with the entry's .param list in the PTX itself (names, types, order), and each module's
+.target with the architecture its variant claims. Prints one line per package; exit 1 on a failure.
+
+Usage: python3 torch_plan_check.py PACKAGE_DIR...
+"""
+import importlib.util
+import json
+import os
+import re
+import sys
+
+CAPABILITIES = [(8, 0), (8, 6), (8, 9), (9, 0), (10, 0), (12, 0)]
+SHAPES = [dict(B=2, H=8, Hkv=2, Nq=1000, Nkv=1000), dict(B=1, H=4, Hkv=4, Nq=77, Nkv=300), dict(B=3, H=2, Hkv=1, Nq=1, Nkv=4096),
+          dict(B=1, H=16, Hkv=16, Nq=4096, Nkv=4096)]
+PTX_TYPES = {".u64": "u64", ".s32": "s32", ".f32": "f32"}
+
+
+def load_plan(directory):
+    spec = importlib.util.spec_from_file_location("_plan_under_test", os.path.join(directory, "_plan.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def ptx_entries(path):
+    """entry name -> [(type, name)] of its .param list, and the module's .target."""
+    text = open(path).read()
+    target = re.search(r"^\.target\s+(\S+)", text, re.M).group(1)
+    entries = {}
+    for m in re.finditer(r"\.entry\s+(\w+)\s*\((.*?)\)", text, re.S):
+        params = []
+        for line in m.group(2).split(","):
+            line = line.strip()
+            tm = re.match(r"\.param\s+\.align\s+64\s+\.b8\s+(\w+)\[128\]", line)
+            if tm:
+                params.append(("CUtensorMap", tm.group(1)))
+                continue
+            pm = re.match(r"\.param\s+(\.\w+)\s+(\w+)", line)
+            params.append((PTX_TYPES[pm.group(1)], pm.group(2)))
+        entries[m.group(1)] = params
+    return entries, target
+
+
+def check_packed(packed, arguments, ptx, entry, label):
+    want = ptx[entry]
+    got = [(kind, a["name"]) for (kind, _), a in zip(packed, arguments)]
+    if got != want:
+        raise AssertionError(f"{label}: packed {got} but the PTX's {entry} takes {want}")
+
+
+def positive(values, label):
+    if not all(isinstance(x, int) and x > 0 for x in values):
+        raise AssertionError(f"{label}: {values} are not positive ints")
+
+
+def check_package(directory):
+    plan = load_plan(directory)
+    manifest = json.load(open(os.path.join(directory, "manifest.json")))
+    kernel = plan.Kernel(manifest["kernel"], manifest["params"], manifest["inputs"])
+    k = manifest["kernel"]
+    modules = {}
+    for v in k["variants"] + k["backward"]["variants"]:
+        entries, target = ptx_entries(os.path.join(directory, v["file"]))
+        if target != v["arch"]:
+            raise AssertionError(f"{v['file']}: .target {target} but the manifest says {v['arch']}")
+        modules[v["file"]] = entries
+    params = {p["name"]: {"int": 7, "float": 0.5, "bool": True}[p["type"]] for p in manifest["params"]}
+    launches = 0
+    for capability in CAPABILITIES:
+        for head_dim in sorted({v["head_dim"] for v in k["variants"]}):
+            for shape in SHAPES:
+                extra = {}
+                for i in manifest["inputs"]:
+                    for d in i["shape"]:
+                        if re.fullmatch(r"[A-Za-z_]\w*", d) and d not in ("B", "H", "Hkv", "Nq", "Nkv", "D", "Dv", "Q0"):
+                            extra[d] = 3
+                s = plan.Sizes(shape["B"], shape["H"], shape["Hkv"], shape["Nq"], shape["Nkv"], head_dim, head_dim, extra)
+                label = f"{os.path.basename(os.path.normpath(directory))} sm_{capability[0]}{capability[1]} D={head_dim} {shape}"
+                pointers = {n: 4096 * (j + 1) for j, n in enumerate(plan.BACKWARD_TENSORS + plan.FORWARD_TENSORS)}
+                pointers.update({"in_" + i["name"]: 1 << 20 for i in manifest["inputs"]})
+                pointers.update({"grad_" + n: 1 << 21 for n in kernel.gradient_inputs})
+
+                variant = plan.choose(k["variants"], capability, head_dim, head_dim, label)
+                expected_arch = "sm_90a" if capability == (9, 0) else "sm_90" if capability[0] >= 9 else "sm_80"
+                if variant["arch"] not in (expected_arch, "sm_90", "sm_80") or (capability[0] < 9 and variant["arch"] != "sm_80"):
+                    raise AssertionError(f"{label}: chose {variant['arch']}")
+                if capability[0] >= 10 and variant["arch"] == "sm_90a":
+                    raise AssertionError(f"{label}: sm_90a code chosen for a GPU that cannot run it")
+                tiles = kernel.forward_tiles(variant, s)
+                env = kernel.forward_env(variant, s)
+                if plan.evaluate(k["tile_list"]["length"], env) != tiles.length:
+                    raise AssertionError(f"{label}: forward tile list of {tiles.length} ints, manifest says {k['tile_list']['length']}")
+                values = kernel.forward_values(variant, s, pointers, params)
+                maps = {}
+                for spec, tensor, dims, strides, box in kernel.tensor_map_specs(variant, s):
+                    positive(dims + strides + box, f"{label} tensor map {tensor}")
+                    if any(x % 16 for x in strides):
+                        raise AssertionError(f"{label}: tensor map {tensor} strides {strides} are not multiples of 16 bytes")
+                    maps[spec["argument"]] = object()
+                arguments = kernel.forward_arguments(variant)
+                packed = plan.pack(arguments, values, "attention", maps)
+                check_packed(packed, arguments, modules[variant["file"]], k["entry"], label)
+                grid, block, shared = kernel.forward_launch(variant, s)
+                positive(grid + block, label)
+                launches += 1
+                if kernel.classifies:
+                    check_packed(packed, arguments, modules[variant["file"]], k["tile_list"]["classifier"]["entry"], label)
+                    grid, block, shared = kernel.classifier_launch(variant, s)
+                    positive(grid + block, label)
+                    launches += 1
+
+                bvariant = plan.choose(k["backward"]["variants"], capability, head_dim, head_dim, label)
+                if bvariant["arch"] != ("sm_90" if capability[0] >= 9 else "sm_80"):
+                    raise AssertionError(f"{label}: backward chose {bvariant['arch']}")
+                btiles = kernel.backward_tiles(bvariant, s)
+                benv = kernel.backward_env(bvariant, s)
+                if plan.evaluate(k["backward"]["tile_list"]["length"].split(",")[0], benv) != btiles.length:
+                    raise AssertionError(f"{label}: backward tile list of {btiles.length} ints, manifest says {k['backward']['tile_list']['length']}")
+                bvalues = kernel.backward_values(bvariant, s, pointers, params)
+                for name, entry in k["backward"]["entries"].items():
+                    vals = kernel.main_values(bvalues) if name in ("main", "classify") else bvalues
+                    packed = plan.pack(entry["arguments"], vals, name)
+                    check_packed(packed, entry["arguments"], modules[bvariant["file"]], entry["entry"], label)
+                    if name in ("main", "classify") and kernel.transforms_output and dict(zip([a["name"] for a in entry["arguments"]], packed))["p_dout"][1] != pointers["dout_eff"]:
+                        raise AssertionError(f"{label}: {name} must read dout_eff")
+                    grid, block, shared = kernel.backward_launch(name, bvariant, s)
+                    positive(grid + block, f"{label} {name}")
+                    launches += 1
+    for bad in [(7, 5), (6, 1)]:
+        try:
+            plan.choose(k["variants"], bad, 64, 64, "old GPU")
+            raise AssertionError(f"sm_{bad[0]}{bad[1]} was not refused")
+        except plan.PlanError as e:
+            if "8.0" not in str(e):
+                raise AssertionError(f"unclear refusal: {e}")
+    return f"ok {os.path.basename(os.path.normpath(directory))}: {len(modules)} modules, {launches} launches planned"
+
+
+def main():
+    failed = 0
+    for directory in sys.argv[1:]:
+        try:
+            print(check_package(directory))
+        except Exception as e:
+            failed += 1
+            print(f"FAIL {os.path.basename(os.path.normpath(directory))}: {type(e).__name__}: {e}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""The few CUDA driver calls this package makes, through ctypes.
+
+The kernels are PTX that the driver compiles for the GPU it runs on (and caches, see
+CUDA_CACHE_PATH); they are loaded with cuModuleLoadData and launched with cuLaunchKernel on
+PyTorch's current stream. The driver is reached through ctypes rather than CuPy: libcuda.so.1 is
+on every machine that runs CUDA tensors (PyTorch itself has loaded it), the calls used here have
+kept their signatures since CUDA 12.0, while CuPy wheels are built for one CUDA major version
+each (cupy-cuda12x, cupy-cuda13x) and are large. So the package needs nothing but torch.
+
+Nothing here imports torch: the caller passes device pointers and stream handles as integers.
+"""
+import ctypes
+import threading
+
+CU_FUNC_ATTRIBUTE_NUM_REGS = 4
+CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8
+CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75
+CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76
+TENSOR_MAP_BYTES = 128
+
+# cuTensorMapEncodeTiled's enums (cuda.h), by the names the manifest uses.
+TENSOR_MAP_ENUMS = {
+    "CU_TENSOR_MAP_DATA_TYPE_FLOAT16": 6,
+    "CU_TENSOR_MAP_DATA_TYPE_BFLOAT16": 9,
+    "CU_TENSOR_MAP_SWIZZLE_NONE": 0,
+    "CU_TENSOR_MAP_SWIZZLE_32B": 1,
+    "CU_TENSOR_MAP_SWIZZLE_64B": 2,
+    "CU_TENSOR_MAP_SWIZZLE_128B": 3,
+    "CU_TENSOR_MAP_L2_PROMOTION_NONE": 0,
+    "CU_TENSOR_MAP_L2_PROMOTION_L2_64B": 1,
+    "CU_TENSOR_MAP_L2_PROMOTION_L2_128B": 2,
+    "CU_TENSOR_MAP_L2_PROMOTION_L2_256B": 3,
+    "CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE": 0,
+    "CU_TENSOR_MAP_FLOAT_OOB_FILL_NAN_REQUEST_ZERO_FMA": 1,
+}
+
+
+class CudaError(RuntimeError):
+    """A driver call failed; the message names the call and the driver's error."""
+
+
+class TensorMap:
+    """A 128-byte CUtensorMap in host memory, 64-byte aligned, passed to a kernel by value."""
+
+    def __init__(self):
+        self._storage = (ctypes.c_uint8 * (TENSOR_MAP_BYTES + 64))()
+        self.address = (ctypes.addressof(self._storage) + 63) & ~63
+
+
+class Driver:
+    """libcuda.so.1, loaded once per process; modules are per device (each has its own context)."""
+
+    def __init__(self, library="libcuda.so.1"):
+        try:
+            self._lib = ctypes.CDLL(library)
+        except OSError as e:
+            raise CudaError(f"cannot load the CUDA driver ({library}): {e}; an NVIDIA driver is needed to run these kernels") from None
+        lib = self._lib
+        p, i, u, vp = ctypes.c_void_p, ctypes.c_int, ctypes.c_uint, ctypes.POINTER(ctypes.c_void_p)
+        self._sig("cuGetErrorName", i, ctypes.POINTER(ctypes.c_char_p))
+        self._sig("cuGetErrorString", i, ctypes.POINTER(ctypes.c_char_p))
+        self._sig("cuInit", u)
+        self._sig("cuDeviceGet", ctypes.POINTER(i), i)
+        self._sig("cuDeviceGetAttribute", ctypes.POINTER(i), i, i)
+        self._sig("cuDevicePrimaryCtxRetain", vp, i)
+        self._sig("cuCtxGetCurrent", vp)
+        self._sig("cuCtxSetCurrent", p)
+        self._sig("cuModuleLoadData", vp, ctypes.c_char_p)
+        self._sig("cuModuleGetFunction", vp, p, ctypes.c_char_p)
+        self._sig("cuFuncSetAttribute", p, i, i)
+        self._sig("cuFuncGetAttribute", ctypes.POINTER(i), i, p)
+        self._sig("cuLaunchKernel", p, u, u, u, u, u, u, u, p, vp, vp)
+        self._has_tensor_maps = hasattr(lib, "cuTensorMapEncodeTiled")
+        if self._has_tensor_maps:
+            u64p, u32p = ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint32)
+            self._sig("cuTensorMapEncodeTiled", p, i, ctypes.c_uint32, p, u64p, u64p, u32p, u32p, i, i, i, i)
+        self._lock = threading.Lock()
+        self._contexts = {}
+        self.check("cuInit", lib.cuInit(0))
+
+    def _sig(self, name, *argtypes):
+        f = getattr(self._lib, name)
+        f.argtypes = list(argtypes)
+        f.restype = ctypes.c_int
+
+    def check(self, what, result):
+        if result != 0:
+            name, text = ctypes.c_char_p(), ctypes.c_char_p()
+            self._lib.cuGetErrorName(result, ctypes.byref(name))
+            self._lib.cuGetErrorString(result, ctypes.byref(text))
+            label = name.value.decode() if name.value else f"error {result}"
+            detail = text.value.decode() if text.value else ""
+            raise CudaError(f"{what} failed: {label} ({detail})")
+
+    def compute_capability(self, ordinal):
+        device, major, minor = ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
+        self.check("cuDeviceGet", self._lib.cuDeviceGet(ctypes.byref(device), ordinal))
+        self.check("cuDeviceGetAttribute", self._lib.cuDeviceGetAttribute(ctypes.byref(major), CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device))
+        self.check("cuDeviceGetAttribute", self._lib.cuDeviceGetAttribute(ctypes.byref(minor), CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device))
+        return major.value, minor.value
+
+    def make_current(self, ordinal):
+        """Makes the device's primary context (PyTorch's) current on this thread, if it is not."""
+        context = self._contexts.get(ordinal)
+        if context is None:
+            with self._lock:
+                context = self._contexts.get(ordinal)
+                if context is None:
+                    device, handle = ctypes.c_int(), ctypes.c_void_p()
+                    self.check("cuDeviceGet", self._lib.cuDeviceGet(ctypes.byref(device), ordinal))
+                    self.check("cuDevicePrimaryCtxRetain", self._lib.cuDevicePrimaryCtxRetain(ctypes.byref(handle), device))
+                    context = self._contexts[ordinal] = handle.value
+        current = ctypes.c_void_p()
+        self.check("cuCtxGetCurrent", self._lib.cuCtxGetCurrent(ctypes.byref(current)))
+        if current.value != context:
+            self.check("cuCtxSetCurrent", self._lib.cuCtxSetCurrent(context))
+
+    def load_module(self, image, label):
+        """A module from PTX text (or a cubin), in the current context."""
+        module = ctypes.c_void_p()
+        data = image if image.endswith(b"\0") else image + b"\0"
+        self.check(f"cuModuleLoadData({label})", self._lib.cuModuleLoadData(ctypes.byref(module), data))
+        return module.value
+
+    def function(self, module, name, shared_bytes, label):
+        """An entry of a loaded module, allowed `shared_bytes` of dynamic shared memory. Asking for an
+        attribute loads it now (with lazy loading it would load at its first launch, which may be
+        inside a CUDA graph capture, where loading is not allowed)."""
+        handle = ctypes.c_void_p()
+        self.check(f"cuModuleGetFunction({label}, {name})", self._lib.cuModuleGetFunction(ctypes.byref(handle), module, name.encode()))
+        if shared_bytes > 48 * 1024:
+            self.check(f"cuFuncSetAttribute({name}, max dynamic shared memory {shared_bytes})",
+                       self._lib.cuFuncSetAttribute(handle, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, shared_bytes))
+        registers = ctypes.c_int()
+        self.check(f"cuFuncGetAttribute({name})", self._lib.cuFuncGetAttribute(ctypes.byref(registers), CU_FUNC_ATTRIBUTE_NUM_REGS, handle))
+        return handle.value
+
+    def launch(self, function, grid, block, shared_bytes, stream, arguments, label):
+        """Launches on `stream` (a CUstream handle as an int; 0 is the legacy default stream).
+        `arguments`: (type, value) pairs in the entry's order, type u64, s32, f32 or CUtensorMap."""
+        values = []
+        for kind, value in arguments:
+            if kind == "u64":
+                values.append(ctypes.c_uint64(value))
+            elif kind == "s32":
+                values.append(ctypes.c_int32(value))
+            elif kind == "f32":
+                values.append(ctypes.c_float(value))
+            elif kind == "CUtensorMap":
+                values.append(value)
+            else:
+                raise CudaError(f"{label}: no ctypes form for an argument of type {kind}")
+        pointers = (ctypes.c_void_p * max(1, len(values)))(
+            *[v.address if isinstance(v, TensorMap) else ctypes.addressof(v) for v in values])
+        gx, gy, gz = grid
+        bx, by, bz = block
+        self.check(f"cuLaunchKernel({label}, grid {tuple(grid)}, block {tuple(block)}, shared {shared_bytes})",
+                   self._lib.cuLaunchKernel(function, gx, gy, gz, bx, by, bz, shared_bytes, stream, pointers, None))
+
+    def tensor_map(self, spec, address, dims, strides_bytes, box):
+        """Encodes a tiled CUtensorMap of a 16-bit tensor at `address`: dims innermost first, the
+        byte strides of dims 1.., the box one copy moves; enum fields by their cuda.h names."""
+        if not self._has_tensor_maps:
+            raise CudaError("this CUDA driver has no cuTensorMapEncodeTiled (CUDA 12 or newer is needed for the Hopper kernels)")
+        rank = len(dims)
+        tmap = TensorMap()
+        enum = lambda field: TENSOR_MAP_ENUMS[spec[field].split()[0]]
+        self.check(f"cuTensorMapEncodeTiled({spec['tensor']}, dims {dims}, strides {strides_bytes}, box {box})",
+                   self._lib.cuTensorMapEncodeTiled(
+                       tmap.address, enum("data_type"), rank, address,
+                       (ctypes.c_uint64 * rank)(*dims), (ctypes.c_uint64 * (rank - 1))(*strides_bytes),
+                       (ctypes.c_uint32 * rank)(*box), (ctypes.c_uint32 * rank)(*([1] * rank)),
+                       0, enum("swizzle"), enum("l2_promotion"), enum("oob_fill")))
+        return tmap

@@ -1,0 +1,431 @@
+"""The pattern as a PyTorch custom op: `torch.library.custom_op` forward and backward ops with
+fake (meta) implementations and an autograd formula, so that the op works in eager mode, under
+torch.compile (no graph break; the kernels take any sequence length, so a new one reuses them),
+under CUDA graphs and in bf16/fp16 autocast. Kernels launch on torch.cuda.current_stream().
+
+Decisions (see also the package's docstring):
+- The kernels read bfloat16 Q, K, V and write a bfloat16 output and float32 gradients. float16
+  and float32 tensors are rounded to bfloat16 first; the output comes back in q's dtype and each
+  gradient in its tensor's dtype (cast from float32).
+- Q, K, V and dOut are read as contiguous [B, H, N, D] rows on 16-byte boundaries; others are
+  copied once per call. A pattern's inputs are converted to their declared dtype and made
+  contiguous before the op (int64 ids to int32, any float to the declared float type).
+- Tile lists of masks that read no input tensor depend only on the sizes and params: they are
+  built once per (device, stream, tiling, sizes, params) and kept (the 64 most recent); never
+  while a CUDA graph is being captured (a list built then lives in the graph's memory).
+- PTX modules load on a device's first call (the driver compiles them for that GPU and caches the
+  result on disk); GPUs before sm_80 are refused with a clear error at the first call.
+- ATTNC_TORCH_ARCH=sm_80 (or sm_90) picks the mma.sync kernels on a Hopper GPU instead of sm_90a's.
+"""
+import collections
+import json
+import os
+import re
+import threading
+
+import torch
+
+from . import _cuda, _plan
+
+FLOATS = (torch.bfloat16, torch.float16, torch.float32)
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16, "int32": torch.int32, "bool": torch.bool}
+TILE_CACHE_SIZE = 64
+REQUIRED = object()
+
+_driver = None
+_driver_lock = threading.Lock()
+
+
+def driver():
+    global _driver
+    if _driver is None:
+        with _driver_lock:
+            if _driver is None:
+                _driver = _cuda.Driver()
+    return _driver
+
+
+class Input:
+    """A tensor the pattern reads: its declared dtype, its shape as a function of the sizes
+    (a dict: B, H, Hkv, Nq, Nkv, D, Dv, Q0 and symbolic sizes) and as attnc spells it, and whether
+    it gets a gradient."""
+
+    def __init__(self, name, dtype, rank, shape, shape_text, gradient, doc=""):
+        self.name, self.dtype, self.rank, self.shape, self.shape_text = name, dtype, rank, shape, shape_text
+        self.gradient, self.doc = gradient, doc
+
+
+class Param:
+    def __init__(self, name, type, default=REQUIRED, doc=""):
+        self.name, self.type, self.default, self.doc = name, type, default, doc
+
+
+class Package:
+    """One exported pattern: its manifest, its kernels per device, and its two custom ops."""
+
+    def __init__(self, init_file, name, op_name, inputs, params, sizes_from, mask_reads_inputs):
+        self.directory = os.path.dirname(os.path.abspath(init_file))
+        with open(os.path.join(self.directory, "manifest.json"), encoding="utf-8") as f:
+            manifest = json.load(f)
+        self.name = name
+        self.inputs, self.params = tuple(inputs), tuple(params)
+        self.sizes_from = dict(sizes_from)
+        self.mask_reads_inputs = mask_reads_inputs
+        self.kernel = _plan.Kernel(manifest["kernel"], manifest["params"], manifest["inputs"])
+        self.head_dims = sorted({v["head_dim"] for v in manifest["kernel"]["variants"]})
+        self.gradient_inputs = self.kernel.gradient_inputs
+        self.row_sums = _row_sums(self.kernel)
+        self._lock = threading.Lock()
+        self._modules = {}
+        self._tiles = collections.OrderedDict()
+        self._stats = collections.Counter()
+        self.ops = self._define_ops(op_name)
+
+    # -- the user-facing call (traced by torch.compile: metadata checks only, then the op) ---------
+    def attention(self, q, k, v, inputs, params, return_lse):
+        B, H, Nq, D, Hkv, Nkv, Dv = self._check_qkv(q, k, v)
+        sizes = {"B": B, "H": H, "Hkv": Hkv, "Nq": Nq, "Nkv": Nkv, "D": D, "Dv": Dv, "Q0": max(0, Nkv - Nq)}
+        for size, (index, axis) in self.sizes_from.items():
+            spec, t = self.inputs[index], inputs[index]
+            _expect_tensor(spec.name, t)
+            if t.dim() <= axis:
+                raise ValueError(f"{self.name}: input '{spec.name}' must be {spec.shape_text} ({spec.rank} dims), got shape {tuple(t.shape)}")
+            sizes[size] = t.shape[axis]
+        prepared = [self._prepare_input(spec, t, sizes, q.device) for spec, t in zip(self.inputs, inputs)]
+        values = [self._param_value(spec, params[spec.name]) for spec in self.params]
+        if return_lse and not self.kernel.writes_lse:
+            raise ValueError(f"{self.name}: this pattern's normalisation has no log-sum-exp; call it without return_lse")
+        # Plain loops rather than generators here: this runs under torch.compile's tracing.
+        keep = False
+        if self.kernel.transforms_output and torch.is_grad_enabled():
+            for t in [q, k, v] + [t for t, spec in zip(prepared, self.inputs) if spec.gradient]:
+                keep = keep or t.requires_grad
+        out, lse, _ = self.ops.forward(q, k, v, *prepared, *values, keep)
+        return (out, lse.detach()) if return_lse else out
+
+    def _check_qkv(self, q, k, v):
+        for label, t in (("q", q), ("k", k), ("v", v)):
+            _expect_tensor(label, t)
+            if t.dim() != 4:
+                layout = {"q": "[B, H, Nq, D]", "k": "[B, Hkv, Nkv, D]", "v": "[B, Hkv, Nkv, Dv]"}[label]
+                raise ValueError(f"{self.name}: {label} must be {layout} (4 dims), got shape {tuple(t.shape)}")
+            if t.dtype not in FLOATS:
+                raise TypeError(f"{self.name}: {label} is {t.dtype}; the kernels take torch.bfloat16, torch.float16 or torch.float32 "
+                                "(all computed in bfloat16)")
+            if t.device.type not in ("cuda", "meta"):
+                raise ValueError(f"{self.name}: {label} is on {t.device}; attnc's kernels run on CUDA devices")
+            if t.device != q.device:
+                raise ValueError(f"{self.name}: {label} is on {t.device} but q on {q.device}; put q, k, v and the inputs on one device")
+        B, H, Nq, D = q.shape
+        Bk, Hkv, Nkv, Dk = k.shape
+        Bv, Hv, Nv, Dv = v.shape
+        if Bk != B or Bv != B:
+            raise ValueError(f"{self.name}: batch sizes differ: q {tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)} (want [B, H, Nq, D], [B, Hkv, Nkv, D], [B, Hkv, Nkv, Dv])")
+        if Hv != Hkv or Nv != Nkv:
+            raise ValueError(f"{self.name}: k {tuple(k.shape)} and v {tuple(v.shape)} must agree in Hkv and Nkv")
+        if Hkv == 0 or H % Hkv != 0:
+            raise ValueError(f"{self.name}: q has {H} heads and k, v {Hkv}: H must be a multiple of Hkv")
+        if Dk != D:
+            raise ValueError(f"{self.name}: q's head dim is {D} but k's {Dk}")
+        if D != Dv or D not in self.head_dims:
+            raise ValueError(f"{self.name}: head dims D = {D}, Dv = {Dv}; the exported kernels take D == Dv in {self.head_dims}")
+        if Nkv == 0:
+            raise ValueError(f"{self.name}: k and v hold no keys (Nkv = 0)")
+        return B, H, Nq, D, Hkv, Nkv, Dv
+
+    def _prepare_input(self, spec, t, sizes, device):
+        _expect_tensor(spec.name, t)
+        want = DTYPES[spec.dtype]
+        if t.device != device:
+            raise ValueError(f"{self.name}: input '{spec.name}' is on {t.device} but q on {device}")
+        if want.is_floating_point:
+            if not t.dtype.is_floating_point:
+                raise TypeError(f"{self.name}: input '{spec.name}' is {t.dtype}; it takes floating point values ({spec.dtype})")
+        elif want == torch.int32:
+            if t.dtype not in (torch.int32, torch.int64, torch.int16, torch.int8, torch.uint8):
+                raise TypeError(f"{self.name}: input '{spec.name}' is {t.dtype}; it takes integers (int32; int64 is converted)")
+        elif t.dtype != torch.bool:
+            raise TypeError(f"{self.name}: input '{spec.name}' is {t.dtype}; it takes torch.bool")
+        expected = tuple(spec.shape(sizes))
+        fits = t.dim() == len(expected)
+        for actual, want_size in zip(t.shape, expected):
+            fits = fits and actual == want_size
+        if not fits:
+            shown = tuple(int(e) if isinstance(e, int) else e for e in expected)
+            raise ValueError(f"{self.name}: input '{spec.name}' must be {spec.shape_text} = {shown}, got shape {tuple(t.shape)}")
+        return t.to(want).contiguous()
+
+    def _param_value(self, spec, value):
+        if spec.type == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{self.name}: param '{spec.name}' is an int, got {value!r}")
+            if not -2**31 <= value < 2**31:
+                raise ValueError(f"{self.name}: param '{spec.name}' = {value} does not fit the kernels' 32-bit ints")
+            return value
+        if spec.type == "float":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"{self.name}: param '{spec.name}' is a float, got {value!r}")
+            return float(value)
+        if not isinstance(value, bool):
+            raise TypeError(f"{self.name}: param '{spec.name}' is a bool, got {value!r}")
+        return value
+
+    # -- the custom ops ----------------------------------------------------------------------------
+    def _define_ops(self, op_name):
+        inputs = "".join(f", Tensor in_{i.name}" for i in self.inputs)
+        params = "".join(f", {p.type} param_{p.name}" for p in self.params)
+        grads = ", ".join(["Tensor"] * (3 + len(self.gradient_inputs)))
+        forward = torch.library.custom_op(
+            f"attnc::{op_name}_forward", self._forward_cuda, mutates_args=(), device_types="cuda",
+            schema=f"(Tensor q, Tensor k, Tensor v{inputs}{params}, bool keep_pre_out) -> (Tensor, Tensor, Tensor)")
+        backward = torch.library.custom_op(
+            f"attnc::{op_name}_backward", self._backward_cuda, mutates_args=(), device_types="cuda",
+            schema=f"(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor pre_out, Tensor dout{inputs}{params}) -> ({grads})")
+        forward.register_fake(self._forward_fake)
+        backward.register_fake(self._backward_fake)
+        forward.register_autograd(self._autograd_backward, setup_context=self._setup_context)
+        ops = collections.namedtuple("Ops", "forward backward forward_def backward_def")
+        return ops(forward._opoverload, backward._opoverload, forward, backward)
+
+    def _split(self, args):
+        n = len(self.inputs)
+        return args[:3], args[3:3 + n], args[3 + n:3 + n + len(self.params)]
+
+    def _forward_fake(self, *args):
+        (q, k, v), _, _ = self._split(args)
+        keep = args[-1]
+        B, H, Nq, _ = q.shape
+        Dv = v.shape[-1]
+        out = q.new_empty((B, H, Nq, Dv))
+        lse = q.new_empty((B, H, Nq) if self.kernel.writes_lse else (0,), dtype=torch.float32)
+        pre = q.new_empty((B, H, Nq, Dv) if keep and self.kernel.transforms_output else (0,), dtype=torch.float32)
+        return out, lse, pre
+
+    def _backward_fake(self, q, k, v, out, lse, pre_out, dout, *rest):
+        inputs = rest[:len(self.inputs)]
+        grads = [t.new_empty(t.shape) for t, spec in zip(inputs, self.inputs) if spec.gradient]
+        return (q.new_empty(q.shape), k.new_empty(k.shape), v.new_empty(v.shape), *grads)
+
+    def _setup_context(self, ctx, inputs, output):
+        (q, k, v), ins, params = self._split(inputs)
+        out, lse, pre = output
+        ctx.save_for_backward(q, k, v, out, lse, pre, *ins)
+        ctx.params = params
+
+    def _autograd_backward(self, ctx, dout, dlse, dpre):
+        q, k, v, out, lse, pre, *ins = ctx.saved_tensors
+        if dout is None:
+            dout = torch.zeros_like(out)
+        grads = self.ops.backward(q, k, v, out, lse, pre, dout, *ins, *ctx.params)
+        by_input = dict(zip(self.gradient_inputs, grads[3:]))
+        input_grads = [by_input.get(spec.name) if spec.gradient else None for spec in self.inputs]
+        return (grads[0], grads[1], grads[2], *input_grads, *([None] * len(self.params)), None)
+
+    # -- the CUDA implementations ------------------------------------------------------------------
+    def _forward_cuda(self, *args):
+        (q, k, v), ins, params = self._split(args)
+        keep = args[-1]
+        B, H, Nq, D = q.shape
+        Dv = v.shape[3]
+        dev = q.device
+        out = torch.empty((B, H, Nq, Dv), dtype=torch.bfloat16, device=dev)
+        lse = torch.empty((B, H, Nq) if self.kernel.writes_lse else (0,), dtype=torch.float32, device=dev)
+        pre = torch.empty((B, H, Nq, Dv) if keep and self.kernel.transforms_output else (0,), dtype=torch.float32, device=dev)
+        if out.numel() == 0:
+            return out.to(q.dtype), lse, pre
+        s = self._sizes(q, k, v, ins)
+        param_values = {p.name: value for p, value in zip(self.params, params)}
+        qb, kb, vb = _operand(q), _operand(k), _operand(v)
+        with torch.cuda.device(dev):
+            drv = driver()
+            drv.make_current(dev.index)
+            variant = _plan.choose(self.kernel.k["variants"], torch.cuda.get_device_capability(dev), D, Dv, f"{self.name} forward", _forced_arch())
+            stream = torch.cuda.current_stream(dev).cuda_stream
+            layout = self.kernel.forward_tiles(variant, s)
+            key = None if self.mask_reads_inputs else ("forward", dev.index, stream, variant["file"], s.Nq, s.Nkv,
+                                                       s.B if layout.slots_b > 1 else 0, s.H if layout.slots_h > 1 else 0,
+                                                       tuple(params), tuple(sorted(s.extra.items())))
+            tiles, fresh = self._tile_list(key, layout.length, dev)
+            pointers = {"q": qb.data_ptr(), "k": kb.data_ptr(), "v": vb.data_ptr(), "out": out.data_ptr(),
+                        "lse": lse.data_ptr() if self.kernel.writes_lse else 0, "pre_out": pre.data_ptr() if pre.numel() else 0,
+                        "tiles": tiles.data_ptr(), **{"in_" + spec.name: t.data_ptr() for spec, t in zip(self.inputs, ins)}}
+            values = self.kernel.forward_values(variant, s, pointers, param_values)
+            by_tensor = {"q": qb, "k": kb, "v": vb}
+            maps = {spec["argument"]: drv.tensor_map(spec, by_tensor[name].data_ptr(), dims, strides, box)
+                    for spec, name, dims, strides, box in self.kernel.tensor_map_specs(variant, s)}
+            arguments = _plan.pack(self.kernel.forward_arguments(variant), values, f"{self.name} {self.kernel.k['entry']}", maps)
+            if fresh:
+                if self.kernel.classifies:
+                    entry = self.kernel.tile_rule["classifier"]["entry"]
+                    grid, block, shared = self.kernel.classifier_launch(variant, s)
+                    drv.launch(self._function(dev.index, variant["file"], entry, shared), grid, block, shared, stream, arguments, entry)
+                else:
+                    _every_tile(tiles, layout.rows, layout.width - 1, variant["block_n"], s.Nkv, None, None, self.kernel.full_bit)
+                self._remember(key, tiles)
+            grid, block, shared = self.kernel.forward_launch(variant, s)
+            entry = self.kernel.k["entry"]
+            drv.launch(self._function(dev.index, variant["file"], entry, shared), grid, block, shared, stream, arguments, entry)
+        return out.to(q.dtype), lse, pre
+
+    def _backward_cuda(self, q, k, v, out, lse, pre, dout, *rest):
+        ins, params = rest[:len(self.inputs)], rest[len(self.inputs):]
+        B, H, Nq, D = q.shape
+        Hkv, Nkv, Dv = k.shape[1], k.shape[2], v.shape[3]
+        dev = q.device
+        f32 = dict(dtype=torch.float32, device=dev)
+        zeroed = set(self.kernel.backward["zeroed"])
+        alloc = lambda name, shape, **kw: (torch.zeros if "p_" + name in zeroed else torch.empty)(shape, **kw)
+        dq, dk, dv = alloc("dq", (B, H, Nq, D), **f32), alloc("dk", (B, Hkv, Nkv, D), **f32), alloc("dv", (B, Hkv, Nkv, Dv), **f32)
+        by_name = {spec.name: (spec, t) for spec, t in zip(self.inputs, ins)}
+        grads = [alloc("grad_" + n, tuple(by_name[n][1].shape), **f32) for n in self.gradient_inputs]
+        if q.numel() and k.numel():
+            self._launch_backward(q, k, v, out, lse, pre, dout, ins, params, dq, dk, dv, grads)
+        return (dq.to(q.dtype), dk.to(k.dtype), dv.to(v.dtype), *[g.to(by_name[n][1].dtype) for n, g in zip(self.gradient_inputs, grads)])
+
+    def _launch_backward(self, q, k, v, out, lse, pre, dout, ins, params, dq, dk, dv, grads):
+        B, H, Nq, D = q.shape
+        Dv = v.shape[3]
+        dev = q.device
+        s = self._sizes(q, k, v, ins)
+        param_values = {p.name: value for p, value in zip(self.params, params)}
+        zeroed = set(self.kernel.backward["zeroed"])
+        row_grads = (torch.zeros if "p_row_grads" in zeroed else torch.empty)((self.row_sums, B, H, Nq), dtype=torch.float32, device=dev)
+        delta = torch.empty((B, H, Nq), dtype=torch.float32, device=dev)
+        dout_eff = torch.empty((B, H, Nq, Dv), dtype=torch.bfloat16, device=dev) if self.kernel.transforms_output else None
+        qb, kb, vb, outb, doutb = _operand(q), _operand(k), _operand(v), _operand(out), _operand(dout)
+        with torch.cuda.device(dev):
+            drv = driver()
+            drv.make_current(dev.index)
+            forced = _forced_arch()
+            variant = _plan.choose(self.kernel.backward["variants"], torch.cuda.get_device_capability(dev), D, Dv,
+                                   f"{self.name} backward", None if forced is None else ("sm_80" if forced == "sm_80" else "sm_90"))
+            stream = torch.cuda.current_stream(dev).cuda_stream
+            layout = self.kernel.backward_tiles(variant, s)
+            key = None if self.mask_reads_inputs else ("backward", dev.index, stream, variant["file"], s.Nq, s.Nkv,
+                                                       s.B if layout.slots_b > 1 else 0, s.H if layout.slots_h > 1 else 0,
+                                                       tuple(params), tuple(sorted(s.extra.items())))
+            tiles, fresh = self._tile_list(key, layout.length, dev)
+            pointers = {"q": qb.data_ptr(), "k": kb.data_ptr(), "v": vb.data_ptr(), "out": outb.data_ptr(), "dout": doutb.data_ptr(),
+                        "lse": lse.data_ptr() if lse.numel() else 0, "pre_out": pre.data_ptr() if pre.numel() else 0,
+                        "delta": delta.data_ptr(), "dq": dq.data_ptr(), "dk": dk.data_ptr(), "dv": dv.data_ptr(),
+                        "row_grads": row_grads.data_ptr(), "tiles": tiles.data_ptr(),
+                        "dout_eff": dout_eff.data_ptr() if dout_eff is not None else 0,
+                        **{"in_" + spec.name: t.data_ptr() for spec, t in zip(self.inputs, ins)},
+                        **{"grad_" + n: g.data_ptr() for n, g in zip(self.gradient_inputs, grads)}}
+            if self.kernel.transforms_output and not pre.numel():
+                raise RuntimeError(f"{self.name}: the forward kept no pre-transform output for the backward (it ran with no input requiring grad)")
+            values = self.kernel.backward_values(variant, s, pointers, param_values)
+            main_values = self.kernel.main_values(values)
+            entries = self.kernel.backward_entries()
+
+            def run(name, vals):
+                e = entries[name]
+                grid, block, shared = self.kernel.backward_launch(name, variant, s)
+                arguments = _plan.pack(e["arguments"], vals, f"{self.name} {e['entry']}")
+                drv.launch(self._function(dev.index, variant["file"], e["entry"], shared), grid, block, shared, stream, arguments, e["entry"])
+
+            if "delta" in entries:
+                run("delta", values)
+            if fresh:
+                if self.kernel.backward_classifies:
+                    run("classify", main_values)
+                else:
+                    _every_tile(tiles, layout.rows, layout.width - 1, variant["block_q"], s.Nq, variant["block_kv"], s.Nkv, self.kernel.full_bit)
+                self._remember(key, tiles)
+            run("main", main_values)
+            if "rows" in entries:
+                run("rows", values)
+
+    # -- kernels, tile lists, sizes ----------------------------------------------------------------
+    def _sizes(self, q, k, v, ins):
+        extra = {size: int(ins[index].shape[axis]) for size, (index, axis) in self.sizes_from.items()}
+        return _plan.Sizes(q.shape[0], q.shape[1], k.shape[1], q.shape[2], k.shape[2], q.shape[3], v.shape[3], extra)
+
+    def _function(self, device_index, file, entry, shared_bytes):
+        module = self._modules.get((device_index, file))
+        if module is None:
+            with self._lock:
+                module = self._modules.get((device_index, file))
+                if module is None:
+                    with open(os.path.join(self.directory, file), "rb") as f:
+                        image = f.read()
+                    module = {"handle": driver().load_module(image, file), "functions": {}}
+                    self._modules[(device_index, file)] = module
+                    self._stats["modules_loaded"] += 1
+        function = module["functions"].get(entry)
+        if function is None:
+            function = module["functions"][entry] = driver().function(module["handle"], entry, shared_bytes, file)
+        return function
+
+    def _tile_list(self, key, length, device):
+        """(tiles, fresh): a kept list for `key`, or a new zeroed one the caller fills."""
+        if key is not None and not torch.cuda.is_current_stream_capturing():
+            with self._lock:
+                kept = self._tiles.get(key)
+                if kept is not None:
+                    self._tiles.move_to_end(key)
+                    self._stats["tile_lists_reused"] += 1
+                    return kept, False
+        self._stats["tile_lists_built"] += 1
+        return torch.zeros(length, dtype=torch.int32, device=device), True
+
+    def _remember(self, key, tiles):
+        if key is None or torch.cuda.is_current_stream_capturing():
+            return
+        with self._lock:
+            self._tiles[key] = tiles
+            while len(self._tiles) > TILE_CACHE_SIZE:
+                self._tiles.popitem(last=False)
+
+    def stats(self):
+        """Counts since import: PTX modules loaded, tile lists built and reused."""
+        return dict(self._stats)
+
+
+def _expect_tensor(label, t):
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{label} must be a torch.Tensor, got {type(t).__name__}")
+
+
+def _operand(t):
+    """A bfloat16, contiguous, 16-byte aligned tensor with t's values (t itself when it is one)."""
+    t = t.to(torch.bfloat16).contiguous()
+    return t if t.data_ptr() % 16 == 0 else t.clone()
+
+
+def _forced_arch():
+    return os.environ.get("ATTNC_TORCH_ARCH") or None
+
+
+def _every_tile(tiles, rows, count, block, extent, other_block, other_extent, full_bit):
+    """A tile list where every element is visible (the manifest's host rule), built on the device
+    (no host copy, so it can be captured in a CUDA graph): each of `rows` rows is
+    [count, 0 | F, 1 | F, ...], F = full_bit unless the tile runs past `extent`. For the backward,
+    `other_block`/`other_extent` are the kv tiling: row r is kv tile r % kv_tiles, F also needs
+    that tile inside Nkv."""
+    device = tiles.device
+    index = torch.arange(count, dtype=torch.int32, device=device)
+    full = (index + 1) * block <= extent
+    if other_block is None:
+        entries = (index | (full.to(torch.int32) * full_bit)).expand(rows, count)
+    else:
+        kv_tiles = -(-other_extent // other_block)
+        kv = torch.arange(kv_tiles, dtype=torch.int32, device=device)
+        full_kv = (kv + 1) * other_block <= other_extent
+        per_kv = index[None, :] | ((full[None, :] & full_kv[:, None]).to(torch.int32) * full_bit)
+        entries = per_kv.repeat(rows // kv_tiles, 1)
+    view = tiles.view(rows, count + 1)
+    view[:, 0] = count
+    view[:, 1:] = entries
+
+
+def _row_sums(kernel):
+    """Rows of the backward's row-gradient scratch, from its meaning ("float32 [2, B, H, Nq]")."""
+    for entry in kernel.backward["entries"].values():
+        for a in entry["arguments"]:
+            if a["name"] == "p_row_grads":
+                match = re.search(r"\[(\d+), B, H, Nq\]", a.get("meaning", ""))
+                if match is None:
+                    raise _plan.PlanError(f"cannot read the size of p_row_grads from the manifest: {a.get('meaning')!r}")
+                return int(match.group(1))
+    return 0

@@ -1,0 +1,281 @@
+"""How to launch this package's kernels, read from its manifest (the "kernel" section that
+`attnc export --target ptx` writes): which module variant fits a GPU and head dim, each entry's
+grid, block and shared memory, and each argument's value, found by the argument's name.
+
+Pure Python (no torch, no GPU): the launcher in _op.py supplies sizes, device pointers and tensor
+maps; everything here can be checked on any machine.
+"""
+import ast
+import fractions
+import math
+
+FORWARD_TENSORS = ("q", "k", "v", "out", "lse", "pre_out", "tiles")
+BACKWARD_TENSORS = ("q", "k", "v", "dout", "out", "pre_out", "dout_eff", "lse", "delta", "dq", "dk", "dv", "row_grads", "tiles")
+
+
+class PlanError(RuntimeError):
+    """The manifest and this runtime disagree, or no kernel fits this GPU or head dim."""
+
+
+# -- expressions of the manifest ("ceil(Nq / block_m)", "B * H", "[2*D, 2*D*Nq]") ------------------
+
+_OPERATORS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+              ast.Div: lambda a, b: fractions.Fraction(a) / b, ast.FloorDiv: lambda a, b: a // b}
+_FUNCTIONS = {"ceil": math.ceil, "floor": math.floor, "max": max, "min": min}
+_compiled = {}
+
+
+def _compile(text):
+    """An evaluator for one expression of the manifest: names, integers, + - * / //, ceil/floor/min/max.
+    Division is exact (ceil(Nq / block_m) is the ceiling of the true quotient)."""
+    def build(node):
+        if isinstance(node, ast.Expression):
+            return build(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int):
+            return lambda env, value=node.value: value
+        if isinstance(node, ast.Name):
+            def name(env, key=node.id):
+                if key not in env:
+                    raise PlanError(f"the manifest's expression '{text}' names '{key}', which this runtime does not provide")
+                return env[key]
+            return name
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            op, left, right = _OPERATORS[type(node.op)], build(node.left), build(node.right)
+            return lambda env: op(left(env), right(env))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS and not node.keywords:
+            fn, args = _FUNCTIONS[node.func.id], [build(a) for a in node.args]
+            return lambda env: fn(*[a(env) for a in args])
+        raise PlanError(f"this runtime cannot evaluate the manifest's expression '{text}'")
+
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        raise PlanError(f"the manifest's expression '{text}' is not one this runtime reads") from None
+    return build(tree)
+
+
+def evaluate(text, env):
+    """The integer value of a manifest expression (or a plain integer) under `env`."""
+    if isinstance(text, int):
+        return text
+    fn = _compiled.get(text)
+    if fn is None:
+        fn = _compiled[text] = _compile(text)
+    value = fn(env)
+    if isinstance(value, fractions.Fraction):
+        if value.denominator != 1:
+            raise PlanError(f"the manifest's expression '{text}' is not an integer here ({value})")
+        value = int(value)
+    return value
+
+
+def evaluate_list(text, env):
+    """'[D, Nq, B*H]' -> [64, 1000, 32]."""
+    inner = text.strip()
+    if not (inner.startswith("[") and inner.endswith("]")):
+        raise PlanError(f"the manifest's list '{text}' is not bracketed")
+    return [evaluate(part, env) for part in inner[1:-1].split(",")]
+
+
+# -- choosing a module ---------------------------------------------------------------------------
+
+def architectures(capability, forced=None):
+    """The module architectures a GPU of compute capability (major, minor) runs, best first.
+    sm_90a code runs on sm_90 itself only; sm_80 and sm_90 PTX is compiled for any later GPU."""
+    major, minor = capability
+    if major < 8:
+        raise PlanError(f"attnc's kernels need an NVIDIA GPU of compute capability 8.0 (Ampere) or newer; this one is {major}.{minor}")
+    if (major, minor) == (9, 0):
+        available = ["sm_90a", "sm_90", "sm_80"]
+    elif major >= 9:
+        available = ["sm_90", "sm_80"]
+    else:
+        available = ["sm_80"]
+    if forced:
+        if forced not in available:
+            raise PlanError(f"ATTNC_TORCH_ARCH={forced} does not run on a GPU of compute capability {major}.{minor} (it runs {available})")
+        return [forced]
+    return available
+
+
+def choose(variants, capability, head_dim, value_dim, what, forced=None):
+    """The variant of `variants` (manifest dicts) for this GPU and head dims."""
+    dims = sorted({v["head_dim"] for v in variants})
+    for arch in architectures(capability, forced):
+        for v in variants:
+            if v["arch"] == arch and v["head_dim"] == head_dim and v["value_dim"] == value_dim:
+                return v
+    if value_dim != head_dim:
+        raise PlanError(f"{what}: the exported kernels take D == Dv; got D = {head_dim}, Dv = {value_dim}")
+    raise PlanError(f"{what}: no exported kernel for head dim {head_dim} on this GPU; exported head dims: {dims}")
+
+
+# -- arguments by name ---------------------------------------------------------------------------
+
+class Sizes:
+    """The sizes of one launch and what follows from them for the forward's and the backward's tilings."""
+
+    def __init__(self, B, H, Hkv, Nq, Nkv, D, Dv, extra=None):
+        self.B, self.H, self.Hkv, self.Nq, self.Nkv, self.D, self.Dv = B, H, Hkv, Nq, Nkv, D, Dv
+        self.query_offset = max(0, Nkv - Nq)  # bottom-right alignment, as attnc's Java launcher
+        self.extra = dict(extra or {})
+
+    def env(self):
+        return {"B": self.B, "H": self.H, "Hkv": self.Hkv, "Nq": self.Nq, "Nkv": self.Nkv, "D": self.D, "Dv": self.Dv,
+                "Q0": self.query_offset, **self.extra}
+
+
+class TileList:
+    """One tiling's list geometry: `rows` rows of `width` ints, per the manifest's layout."""
+
+    def __init__(self, rows, width, slots_b, slots_h):
+        self.rows, self.width, self.slots_b, self.slots_h = rows, width, slots_b, slots_h
+
+    @property
+    def length(self):
+        return self.rows * self.width
+
+    @property
+    def slot_stride_b(self):
+        return self.slots_h if self.slots_b > 1 else 0
+
+    @property
+    def slot_stride_h(self):
+        return 1 if self.slots_h > 1 else 0
+
+
+class Kernel:
+    """The manifest's "kernel" section with the launch rules of every entry."""
+
+    def __init__(self, kernel, params, inputs):
+        self.k = kernel
+        self.params = params          # [{"name", "type", ...}] of the manifest
+        self.inputs = inputs          # [{"name", "dtype", "shape"}]
+        self.tile_rule = kernel["tile_list"]
+        self.backward = kernel.get("backward")
+        self.full_bit = self.tile_rule["full_bit"]
+        # Plain attributes, not properties: torch.compile traces code that reads them.
+        self.writes_lse = bool(kernel["writes_lse"])
+        self.transforms_output = "p_pre_out" in [a["name"] for a in kernel["arguments"]]
+        self.classifies = self.tile_rule["builder"] == "classifier"
+
+    # forward -----------------------------------------------------------------------------------
+
+    def forward_arguments(self, variant):
+        return variant.get("arguments", self.k["arguments"])
+
+    def forward_tiles(self, variant, s):
+        block_m, block_n = variant["block_m"], variant["block_n"]
+        slots_b = s.B if self.tile_rule["per_batch"] else 1
+        slots_h = s.H if self.tile_rule["per_head"] else 1
+        query_blocks, kv_tiles = -(-s.Nq // block_m), -(-s.Nkv // block_n)
+        return TileList(slots_b * slots_h * query_blocks, kv_tiles + 1, slots_b, slots_h)
+
+    def forward_env(self, variant, s):
+        t = self.forward_tiles(variant, s)
+        return {**s.env(), **{k: v for k, v in variant.items() if isinstance(v, int)},
+                "slots": t.slots_b * t.slots_h, "kv_tiles": t.width - 1}
+
+    def forward_launch(self, variant, s):
+        """(grid, block, shared bytes) of the attention entry."""
+        env = self.forward_env(variant, s)
+        return ([evaluate(g, env) for g in self.k["grid"]], [evaluate(b, env) for b in self.k["block"]], variant["shared_bytes"])
+
+    def classifier_launch(self, variant, s):
+        c = self.tile_rule["classifier"]
+        env = self.forward_env(variant, s)
+        return ([evaluate(g, env) for g in c["grid"]], [evaluate(b, env) for b in c["block"]], evaluate(c["shared_bytes"], env))
+
+    def forward_values(self, variant, s, pointers, params):
+        """Every forward argument's value by name: `pointers` maps tensor names (q, k, v, out, lse,
+        pre_out, tiles, in_<input>) to device addresses (0 for none), `params` param names to values."""
+        t = self.forward_tiles(variant, s)
+        values = {"p_" + name: pointers.get(name, 0) for name in FORWARD_TENSORS}
+        values.update({"p_in_" + i["name"]: pointers["in_" + i["name"]] for i in self.inputs})
+        values.update({"p_B": s.B, "p_H": s.H, "p_Hkv": s.Hkv, "p_Nq": s.Nq, "p_Nkv": s.Nkv, "p_query_offset": s.query_offset,
+                       "p_kv_tiles": t.width - 1, "p_slots_h": t.slots_h, "p_slot_stride_b": t.slot_stride_b,
+                       "p_slot_stride_h": t.slot_stride_h})
+        values.update({"p_size_" + n: v for n, v in s.extra.items()})
+        values.update(param_values(self.params, params))
+        return values
+
+    def tensor_map_specs(self, variant, s):
+        """(spec, tensor name, dims, strides in bytes, box) of each tensor map the variant takes."""
+        env = self.forward_env(variant, s)
+        return [(m, m["tensor"], evaluate_list(m["dims"], env), evaluate_list(m["strides_bytes"], env), evaluate_list(m["box"], env))
+                for m in variant.get("tensor_maps", [])]
+
+    # backward ----------------------------------------------------------------------------------
+    def backward_entries(self):
+        return self.backward["entries"]
+
+    @property
+    def backward_classifies(self):
+        return "classify" in self.backward["entries"]
+
+    @property
+    def gradient_inputs(self):
+        """Names of the inputs the backward gives a gradient for, in the manifest's order."""
+        return [g[len("p_grad_"):] for g in self.backward["gradients"] if g.startswith("p_grad_")]
+
+    def backward_tiles(self, variant, s):
+        slots_b = s.B if self.tile_rule["per_batch"] else 1
+        slots_h = s.H if self.tile_rule["per_head"] else 1
+        q_tiles, kv_tiles = -(-s.Nq // variant["block_q"]), -(-s.Nkv // variant["block_kv"])
+        return TileList(slots_b * slots_h * kv_tiles, q_tiles + 1, slots_b, slots_h)
+
+    def backward_env(self, variant, s):
+        t = self.backward_tiles(variant, s)
+        return {**s.env(), **{k: v for k, v in variant.items() if isinstance(v, int)},
+                "slots": t.slots_b * t.slots_h, "q_tiles": t.width - 1, "kv_tiles": t.rows // (t.slots_b * t.slots_h)}
+
+    def backward_launch(self, entry, variant, s):
+        e = self.backward["entries"][entry]
+        env = self.backward_env(variant, s)
+        return ([evaluate(g, env) for g in e["grid"]], [evaluate(b, env) for b in e["block"]], evaluate(e["shared_bytes"], env))
+
+    def backward_values(self, variant, s, pointers, params):
+        """Every backward argument's value by name; `pointers` as for forward_values, with the
+        backward's tensors (dout, delta, dq, dk, dv, row_grads, dout_eff, grad_<input>, ...)."""
+        t = self.backward_tiles(variant, s)
+        values = {"p_" + name: pointers.get(name, 0) for name in BACKWARD_TENSORS}
+        values.update({"p_in_" + i["name"]: pointers["in_" + i["name"]] for i in self.inputs})
+        values.update({"p_grad_" + n: pointers["grad_" + n] for n in self.gradient_inputs})
+        values.update({"p_B": s.B, "p_H": s.H, "p_Hkv": s.Hkv, "p_Nq": s.Nq, "p_Nkv": s.Nkv, "p_query_offset": s.query_offset,
+                       "p_rows": s.B * s.H * s.Nq, "p_q_tiles": t.width - 1, "p_kv_tiles": t.rows // (t.slots_b * t.slots_h),
+                       "p_slots_h": t.slots_h, "p_slot_stride_b": t.slot_stride_b, "p_slot_stride_h": t.slot_stride_h})
+        values.update({"p_size_" + n: v for n, v in s.extra.items()})
+        values.update(param_values(self.params, params))
+        return values
+
+    def main_values(self, values):
+        """The main and classify entries of a pattern with an output transform read dO after it
+        (dout_eff, which the delta entry writes) where they take p_dout."""
+        if any(a["name"] == "p_dout_eff" for a in self.backward["entries"].get("delta", {}).get("arguments", [])):
+            return {**values, "p_dout": values["p_dout_eff"]}
+        return values
+
+
+def param_values(specs, params):
+    out = {}
+    for p in specs:
+        value = params[p["name"]]
+        out["p_param_" + p["name"]] = int(bool(value)) if p["type"] == "bool" else value
+    return out
+
+
+def pack(arguments, values, entry, tensor_maps=None):
+    """The (type, value) pairs of an entry's arguments, in order, from values by name."""
+    packed = []
+    for a in arguments:
+        name, kind = a["name"], a["type"]
+        if kind == "CUtensorMap":
+            if tensor_maps is None or name not in tensor_maps:
+                raise PlanError(f"{entry}: no tensor map for argument {name}")
+            packed.append((kind, tensor_maps[name]))
+        elif name in values:
+            packed.append((kind, values[name]))
+        else:
+            raise PlanError(f"{entry} takes argument {name} ({a.get('meaning', '')}), which this runtime does not know: "
+                            "the package's runtime and its manifest come from different attnc versions")
+    return packed
