@@ -68,7 +68,7 @@ final class PtxExport {
         kernel.add("block", strings("threads", "1", "1"));
         kernel.add("variants", variants);
         kernel.add("arguments", arguments(pattern));
-        kernel.add("tile_list", tileList(first));
+        kernel.add("tile_list", tileList(first, lowered));
         kernel.add("backward", backward(lowered, files));
         files.put(DESCRIPTION, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(kernel).getBytes(StandardCharsets.UTF_8));
         return files;
@@ -183,9 +183,13 @@ final class PtxExport {
         return "(from the shapes of the inputs)";
     }
 
-    private static JsonObject tileList(PtxModule module) {
+    private static JsonObject tileList(PtxModule module, LoweredPattern lowered) {
         JsonObject t = new JsonObject();
         t.addProperty("dtype", "int32");
+        JsonArray reads = new JsonArray();
+        lowered.visibility().inputs().stream().sorted().forEach(reads::add);
+        t.add("reads_inputs", reads);
+        t.addProperty("reads_inputs_note", "the inputs the lists depend on: with none, lists can be kept per shape and params");
         t.addProperty("per_batch", module.maskPerBatch());
         t.addProperty("per_head", module.maskPerHead());
         t.addProperty("slots", "slots_b * slots_h, slots_b = B if per_batch else 1, slots_h = H if per_head else 1");
@@ -262,6 +266,14 @@ final class PtxExport {
                     Integer.toString(BackwardModule.ROW_THREADS), "0", backwardArguments(pattern, first.rowsSignature())));
         }
         b.add("entries", entries);
+        b.addProperty("output_transform", first.transformsOutput());
+        if (first.transformsOutput()) b.addProperty("dout_argument", "main and classify take p_dout_eff (the delta entry's output) as p_dout");
+        JsonObject scratch = new JsonObject();
+        scratch.add("p_delta", buffer("float32", "B", "H", "Nq"));
+        scratch.add("p_row_grads", buffer("float32", Integer.toString(BackwardModule.ROW_SUMS), "B", "H", "Nq"));
+        if (first.transformsOutput()) scratch.add("p_dout_eff", buffer("bfloat16", "B", "H", "Nq", "Dv"));
+        scratch.add("p_tiles", buffer("int32", "slots * kv_tiles * (q_tiles + 1)"));
+        b.add("scratch", scratch);
         JsonObject t = new JsonObject();
         t.addProperty("length", "slots * kv_tiles * (q_tiles + 1), q_tiles = ceil(Nq / block_q), kv_tiles = ceil(Nkv / block_kv)");
         t.addProperty("layout", "row (slot * kv_tiles + kv_tile) of q_tiles + 1 ints: [count, entry_0 .. entry_{count-1}, unused...]; entry = query tile | full_bit;"
@@ -271,6 +283,13 @@ final class PtxExport {
         t.addProperty("builder", first.classifies() ? "classifier (entries.classify)"
                 : "host: every row is [q_tiles, 0 | F, 1 | F, ...], F = full_bit unless the query tile runs past Nq or the kv tile past Nkv");
         b.add("tile_list", t);
+        return b;
+    }
+
+    private static JsonObject buffer(String dtype, String... shape) {
+        JsonObject b = new JsonObject();
+        b.addProperty("dtype", dtype);
+        b.add("shape", strings(shape));
         return b;
     }
 
