@@ -2,6 +2,7 @@ package attnc.cli;
 
 import attnc.analysis.BlockSparsity;
 import attnc.front.CompileException;
+import attnc.grad.DifferentiatePattern;
 import attnc.ir.Expr;
 import attnc.ir.Input;
 import attnc.ir.Param;
@@ -10,6 +11,7 @@ import attnc.ir.Printer;
 import attnc.ir.Tile;
 import attnc.launch.Binding;
 import attnc.launch.Problem;
+import attnc.lower.LowerPattern;
 import attnc.pass.Passes;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -24,9 +26,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code attnc explain FILE}: what the compiler made of a pattern: its doc, params, inputs and
- * the IR after the passes (with {@code --param} values folded in, as a backend would get them),
- * and the tile classes of a launch: a seeded random one ({@code --n}, {@code --size}, {@code
+ * {@code attnc explain FILE}: what the compiler made of a pattern: its doc, params, inputs, the
+ * IR after the passes (with {@code --param} values folded in, as a backend would get them), the
+ * lowered stage every backend reads and the derivatives the backward reads, and the tile classes
+ * of a launch: a seeded random one ({@code --n}, {@code --size}, {@code
  * --int-max}, {@code --seed}) or the one in {@code --inputs}.
  */
 @Command(name = "explain", description = "Shows a pattern's params, inputs, its IR after optimisation and its tile classes (block sparsity).")
@@ -73,6 +76,12 @@ final class ExplainCommand implements Callable<Integer> {
         out.println();
         out.println("IR after passes" + (compileTime.isEmpty() ? "" : " (folded: " + assignments(compileTime) + ")") + ":");
         Printer.pattern(optimized.withDoc("")).lines().forEach(line -> out.println("  " + line));
+        out.println();
+        out.println("lowered (what every backend reads: the live registers, each with the level it varies at):");
+        LowerPattern.lower(optimized).describe().lines().forEach(line -> out.println("  " + line));
+        out.println();
+        out.println("derivatives (what the backward reads):");
+        DifferentiatePattern.differentiate(optimized).text().lines().forEach(line -> out.println("  " + line));
         out.println();
         printBlockSparsity(out, optimized, compileTime);
         return 0;

@@ -1,10 +1,12 @@
 package attnc.cli;
 
+import attnc.analysis.TileClass;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BiFunction;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageTypeSpecifier;
@@ -24,10 +26,7 @@ final class MaskImage {
     private static final int VISIBLE = 0x1F2F5C;
     private static final int MASKED = 0xF2F2F2;
     private static final int GRID_LINE = 0x9A9A9A;
-    private static final Map<TileClasses.TileClass, Integer> TILE_TINT = Map.of(
-            TileClasses.TileClass.EMPTY, MASKED,
-            TileClasses.TileClass.FULL, 0xD5EDD5,
-            TileClasses.TileClass.PARTIAL, 0xF7E3B5);
+    private static final Map<TileClass, Integer> TILE_TINT = Map.of(TileClass.EMPTY, MASKED, TileClass.FULL, 0xD5EDD5, TileClass.PARTIAL, 0xF7E3B5);
 
     private MaskImage() {}
 
@@ -36,7 +35,11 @@ final class MaskImage {
         return Math.max(1, 512 / cells);
     }
 
-    static BufferedImage render(boolean[][] visible, Optional<TileClasses> tiles) {
+    /**
+     * The mask, its masked cells tinted by the class of their {@link #GRID} × {@link #GRID} tile
+     * ({@code tileClass} of query tile, key tile) where one is given.
+     */
+    static BufferedImage render(boolean[][] visible, Optional<BiFunction<Integer, Integer, TileClass>> tiles) {
         int rows = visible.length, columns = visible[0].length;
         int cell = cellPixels(Math.max(rows, columns));
         BufferedImage image = new BufferedImage(columns * cell, rows * cell, BufferedImage.TYPE_INT_RGB);
@@ -51,8 +54,8 @@ final class MaskImage {
         return image;
     }
 
-    private static int background(Optional<TileClasses> tiles, int qi, int kv) {
-        return tiles.map(t -> TILE_TINT.get(t.classOf(qi / t.tileQ(), kv / t.tileKv()))).orElse(MASKED);
+    private static int background(Optional<BiFunction<Integer, Integer, TileClass>> tiles, int qi, int kv) {
+        return tiles.map(t -> TILE_TINT.get(t.apply(qi / GRID, kv / GRID))).orElse(MASKED);
     }
 
     private static void fill(BufferedImage image, int x, int y, int width, int height, int color) {

@@ -1,24 +1,23 @@
 package attnc.cli;
 
 import attnc.analysis.ClassifyTiles;
+import attnc.analysis.TileClass;
 import attnc.analysis.TileClassifier;
 import attnc.front.CompileException;
-import attnc.ir.DType;
 import attnc.ir.Expr;
 import attnc.ir.Input;
 import attnc.ir.Pattern;
 import attnc.launch.Binding;
 import attnc.launch.Problem;
-import attnc.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import java.util.function.BiFunction;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -69,14 +68,14 @@ final class PlotCommand implements Callable<Integer> {
         Pattern pattern = Patterns.load(file);
         Map<String, Expr> params = Patterns.paramValues(pattern, inputOptions.params);
         Problem problem = inputsFolder != null ? fileProblem(pattern, params) : probeProblem(pattern, params);
-        ProbeLaunch.bind(pattern, problem, inputsFolder == null);
+        Binding binding = ProbeLaunch.bind(pattern, problem, inputsFolder == null);
         int rows = problem.q().dim(2), columns = problem.k().dim(2);
-        boolean[][] visible = MaskProbe.grid(pattern, problem, 0, head);
+        boolean[][] visible = VisibleElements.grid(pattern, binding, problem.inputs(), 0, head);
         long count = 0;
         for (boolean[] row : visible) for (boolean cell : row) if (cell) count++;
         String title = pattern.name() + ": mask at b=0, h=" + head + ", " + rows + "x" + columns
                 + " (queries down, keys across)" + inputsNote(pattern);
-        MaskImage.writePng(MaskImage.render(visible, tileClasses(pattern, problem)), output, title);
+        MaskImage.writePng(MaskImage.render(visible, Optional.of(tileClasses(pattern, binding, problem))), output, title);
         out.println("wrote " + output + ": " + title);
         int cell = MaskImage.cellPixels(Math.max(rows, columns));
         out.printf(Locale.ROOT, "visible %.2f%% of %d cells; image %dx%d pixels, grid lines every %d positions%n",
@@ -84,38 +83,26 @@ final class PlotCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The launch in --inputs, with V replaced by what {@link MaskProbe#grid} needs. */
+    /** The launch in --inputs. */
     private Problem fileProblem(Pattern pattern, Map<String, Expr> params) throws IOException {
         NpyFolder.Tensors t = NpyFolder.read(inputsFolder, pattern);
         int nq = t.q().dim(2), nkv = t.k().dim(2);
         if (nq > 4096 || nkv > 4096) throw new UserError("--inputs " + inputsFolder + ": Nq x Nkv = " + nq + " x " + nkv + "; plot draws at most 4096 x 4096");
         if (head >= t.q().dim(1)) throw new UserError("--head " + head + " must be within 0.." + (t.q().dim(1) - 1) + " (H of " + inputsFolder + ")");
-        int[] vShape = {t.k().dim(0), t.k().dim(1), nkv, MaskProbe.gridValueDim(nkv)};
-        Tensor v = Tensor.ofFloats(DType.FLOAT32, vShape, new float[Math.toIntExact(Tensor.elementCount(vShape))]);
-        return new Problem(t.q(), t.k(), v, t.inputs(), params, Problem.BOTTOM_RIGHT);
+        return new Problem(t.q(), t.k(), t.v(), t.inputs(), params, Problem.BOTTOM_RIGHT);
     }
 
     /** The tile analysis's classes of this head, drawn under the mask in tiles of {@link MaskImage#GRID}. */
-    private Optional<TileClasses> tileClasses(Pattern pattern, Problem problem) {
-        TileClassifier classifier = ClassifyTiles.classifier(pattern, Binding.of(pattern, problem), problem.inputs(),
-                MaskImage.GRID, MaskImage.GRID);
+    private BiFunction<Integer, Integer, TileClass> tileClasses(Pattern pattern, Binding binding, Problem problem) {
+        TileClassifier classifier = ClassifyTiles.classifier(pattern, binding, problem.inputs(), MaskImage.GRID, MaskImage.GRID);
         int drawn = head;
-        return Optional.of(new TileClasses() {
-            @Override public int tileQ() { return MaskImage.GRID; }
-
-            @Override public int tileKv() { return MaskImage.GRID; }
-
-            @Override
-            public TileClass classOf(int queryTile, int keyTile) {
-                return TileClass.valueOf(classifier.classify(0, drawn, queryTile, keyTile).name());
-            }
-        });
+        return (queryTile, keyTile) -> classifier.classify(0, drawn, queryTile, keyTile);
     }
 
-    /** A self-attention problem of n positions with the Dv {@link MaskProbe#grid} needs. */
+    /** A self-attention problem of n positions. */
     private Problem probeProblem(Pattern pattern, Map<String, Expr> params) {
-        return ProbeLaunch.problem(pattern, params, new Random(inputOptions.random.seed), 1, heads, positions, HEAD_DIM,
-                MaskProbe.gridValueDim(positions), inputOptions.random.sizes, inputOptions.random.intBound);
+        return ProbeLaunch.problem(pattern, params, new Random(inputOptions.random.seed), 1, heads, positions, HEAD_DIM, HEAD_DIM,
+                inputOptions.random.sizes, inputOptions.random.intBound);
     }
 
     private String inputsNote(Pattern pattern) {

@@ -149,7 +149,7 @@ final class RunCommand implements Callable<Integer> {
                            RunReport report, CheckPlan plan, long runNanos) throws IOException {
         int[] rows = plan.referenceRows();
         if (plan.checks()) {
-            long visible = MaskProbe.visibleCount(pattern, problem, rows);
+            long visible = VisibleElements.count(pattern, Binding.of(pattern, problem), problem.inputs(), rows);
             long checkedRows = rows == null ? plan.totalRows() : rows.length, keys = problem.k().dim(2);
             report.speed(checkedRows == 0 || keys == 0 ? 0 : (double) visible / checkedRows / keys, rows == null ? "counted by evaluating the mask with the reference"
                     : "estimated from the " + rows.length + " checked rows", runNanos);

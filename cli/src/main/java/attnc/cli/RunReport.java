@@ -1,6 +1,5 @@
 package attnc.cli;
 
-import attnc.ir.DType;
 import attnc.ir.Input;
 import attnc.ir.Pattern;
 import attnc.ir.Printer;

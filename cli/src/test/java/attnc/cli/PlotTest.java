@@ -3,9 +3,11 @@ package attnc.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import attnc.analysis.TileClass;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.function.BiFunction;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,13 +54,8 @@ class PlotTest {
     void tileClassesTintTheMaskedCellsOfTheirTiles() {
         boolean[][] visible = new boolean[128][128];
         visible[0][0] = true;
-        TileClasses tiles = new TileClasses() {
-            @Override public int tileQ() { return 64; }
-            @Override public int tileKv() { return 64; }
-            @Override public TileClass classOf(int queryTile, int keyTile) {
-                return queryTile == keyTile ? TileClass.PARTIAL : queryTile > keyTile ? TileClass.FULL : TileClass.EMPTY;
-            }
-        };
+        BiFunction<Integer, Integer, TileClass> tiles = (queryTile, keyTile) ->
+                queryTile.equals(keyTile) ? TileClass.PARTIAL : queryTile > keyTile ? TileClass.FULL : TileClass.EMPTY;
         BufferedImage image = MaskImage.render(visible, Optional.of(tiles));
         assertEquals(DARK, rgb(image, 0, 0));
         assertEquals(0xF7E3B5, rgb(image, 10, 10), "partial tile");
