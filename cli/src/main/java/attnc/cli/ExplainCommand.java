@@ -13,6 +13,7 @@ import attnc.launch.Binding;
 import attnc.launch.Problem;
 import attnc.lower.LowerPattern;
 import attnc.pass.Passes;
+import attnc.run.Backend;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -140,6 +141,18 @@ final class ExplainCommand implements Callable<Integer> {
         if (summary.grid().qTiles() <= 64 && summary.grid().kvTiles() <= 64) {
             out.println("  tiles of (b=0, h=0): '#' FULL, '+' PARTIAL, '.' EMPTY");
             summary.plot().lines().forEach(line -> out.println("    " + line));
+        }
+        out.println();
+        out.println("runs as (this launch, by head dim):");
+        for (int headDim : new int[] {64, 128}) {
+            Map<String, Integer> sizes = new LinkedHashMap<>(binding.sizes());
+            sizes.put("D", headDim);
+            sizes.put("Dv", headDim);
+            Binding atHeadDim = new Binding(Map.copyOf(sizes), binding.queryOffset(), binding.params());
+            for (String name : Backend.names()) {
+                Backend.named(name).flatMap(backend -> backend.plan(optimized, atHeadDim))
+                        .ifPresent(plan -> out.println("  D = " + headDim + ", " + name + ": " + plan));
+            }
         }
     }
 
