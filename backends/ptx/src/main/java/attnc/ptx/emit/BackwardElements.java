@@ -102,7 +102,7 @@ abstract class BackwardElements {
     }
 
     // Register names. A thread holds, of each 16 × 8 fragment, keys g and g+8 (kv slot 0 and 1) and
-    // queries 2t and 2t+1 of each of the 8 query n-tiles (q slot 2·nt and 2·nt+1).
+    // queries 2t and 2t+1 of each of the tile's query n-tiles (q slot 2·nt and 2·nt+1).
 
     /** Sᵀ (raw q·k) at kv slot kr, q slot qc. */
     static String dot(int qc, int kr) { return "%st_n" + qc / 2 + "_" + (kr * 2 + qc % 2); }
@@ -133,6 +133,7 @@ abstract class BackwardElements {
         @Override public String score(int row, int col) { return site("s", row, col); }
     }
 
+    /** The block's indices, this thread's two keys, the first key row of its kv head, and the lanes that add sums. */
     void blockIndices() {
         block();
         for (int kr = 0; kr < KV_SLOTS; kr++) {
