@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import attnc.ir.DType;
+import attnc.launch.Gradients;
 import attnc.launch.Result;
 import attnc.launch.ShapeException;
+import attnc.launch.Wrt;
 import attnc.run.Backend;
 import attnc.tensor.Tensor;
 import java.util.Random;
@@ -38,6 +40,24 @@ class LocalWindowAttentionTest {
             assertTrue(fast.precompiled(), "the Maven plugin's class files are loaded, nothing generated at run time");
             assertFalse(oracle.precompiled(), "the reference has nothing to precompile");
             assertClose(oracle.forward(q, k, v, temperature), fast.forward(q, k, v, temperature), 1e-5);
+        }
+    }
+
+    @Test
+    void theGradientsMatchTheReference() {
+        try (LocalWindowAttention fast = LocalWindowAttention.builder().window(16).build();
+             LocalWindowAttention oracle = LocalWindowAttention.builder().window(16).backend("reference").build()) {
+            Tensor dOut = Tensor.random(DType.FLOAT32, shape, random);
+            Gradients got = fast.backward(q, k, v, temperature, fast.forward(q, k, v, temperature), dOut);
+            Gradients want = oracle.backward(q, k, v, temperature, oracle.forward(q, k, v, temperature), dOut);
+            for (Wrt w : want.values().keySet()) {
+                float[] g = got.get(w).floats(), e = want.get(w).floats();
+                double scale = 0;
+                for (float x : e) scale = Math.max(scale, Math.abs(x));
+                // fp32 against double: a few ulps of the gradient's largest element per term summed (97 keys, 32 dims).
+                for (int i = 0; i < e.length; i++) assertEquals(e[i], g[i], 1e-4 * Math.max(scale, 1e-3), w.label() + "[" + i + "]");
+            }
+            assertEquals(4, want.values().size(), "dq, dk, dv and the temperature's");
         }
     }
 

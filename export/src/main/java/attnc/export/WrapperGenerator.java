@@ -7,9 +7,11 @@ import attnc.ir.Param;
 import attnc.ir.Pattern;
 import attnc.ir.Printer;
 import attnc.ir.Type;
+import attnc.launch.Gradients;
 import attnc.launch.Problem;
 import attnc.launch.Result;
 import attnc.launch.ShapeException;
+import attnc.launch.Wrt;
 import attnc.run.Attnc;
 import attnc.run.Kernel;
 import attnc.tensor.Tensor;
@@ -111,6 +113,7 @@ public final class WrapperGenerator {
                 .addMethod(forward(pattern, false))
                 .addMethod(forward(pattern, true))
                 .addMethod(forwardInto(pattern))
+                .addMethod(backward(pattern))
                 .addMethod(problemMethod(pattern))
                 .addMethod(MethodSpec.methodBuilder("kernel").addModifiers(Modifier.PUBLIC).returns(KERNEL)
                         .addJavadoc("The compiled kernel, for callers that build {@link $T}s themselves (launch-time\n", Problem.class)
@@ -183,6 +186,21 @@ public final class WrapperGenerator {
         m.addJavadoc("@param lse the natural-log LSE [B, H, Nq] (float32, softmax patterns), or null\n");
         m.addJavadoc("@throws $T when a tensor's shape or dtype does not fit, naming the expected and the actual\n", ShapeException.class);
         return m.addStatement("kernel.forward(problem(q, k, v$L, $T.BOTTOM_RIGHT), out, lse)", inputArguments(pattern), Problem.class).build();
+    }
+
+    private static MethodSpec backward(Pattern pattern) {
+        String gradients = Wrt.all(pattern).stream().map(Wrt::label).collect(Collectors.joining(", "));
+        MethodSpec.Builder m = MethodSpec.methodBuilder("backward").addModifiers(Modifier.PUBLIC).returns(Gradients.class)
+                .addJavadoc("The gradients of a loss through this pattern: $L (float32, each of the shape of what it is\n", escape(gradients))
+                .addJavadoc("the gradient of; GQA's dk and dv summed over the heads that share a kv head). Everything is checked\n")
+                .addJavadoc("before anything runs; a backend without a backward says so in one line.\n\n");
+        launchDoc(m, pattern);
+        m.addParameter(RESULT, "forward").addParameter(TENSOR, "dOut");
+        m.addJavadoc("@param forward what {@link #forward} returned for these tensors\n");
+        m.addJavadoc("@param dOut the loss's gradient with respect to the output [B, H, Nq, Dv]\n");
+        m.addJavadoc("@return the gradients by what they are of ({@code dq()}, {@code dk()}, {@code dv()}, {@code input(name)})\n");
+        m.addJavadoc("@throws $T when a tensor's shape or dtype does not fit, naming the expected and the actual\n", ShapeException.class);
+        return m.addStatement("return kernel.backward(problem(q, k, v$L, $T.BOTTOM_RIGHT), forward, dOut)", inputArguments(pattern), Problem.class).build();
     }
 
     private static CodeBlock inputArguments(Pattern pattern) {
