@@ -9,6 +9,7 @@ import attnc.ir.Pattern;
 import attnc.launch.BackwardLaunch;
 import attnc.launch.Binding;
 import attnc.launch.Gradients;
+import attnc.launch.Memory;
 import attnc.launch.Problem;
 import attnc.launch.Result;
 import attnc.launch.ShapeException;
@@ -82,6 +83,10 @@ final class PtxKernel implements Kernel {
         }
         Device device = Device.get(0);
         DType dtype = problem.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
+        // Inputs and dOut in 2 bytes (out, LSE and o in 4), the fp32 gradients, delta and row sums.
+        long rows = (long) binding.size("B") * binding.size("H") * binding.size("Nq");
+        requireDeviceMemory(device, 2L * (problem.q().size() + problem.k().size() + problem.v().size() + dOut.size())
+                + 4L * (problem.q().size() + problem.k().size() + problem.v().size()) + 4L * rows * (2L * valueDim + 4));
         BackwardConfig config = TuningSpace.applyBackward(BackwardConfig.of(device.sm() >= 90 ? 90 : 80, dtype, headDim, valueDim), tuning);
         LoweredBackward lb = loweredBackward();
         GpuBackward gpu = backwards.computeIfAbsent(config, c -> new GpuBackward(device, lb, BackwardModule.render(lb, c)));
@@ -134,6 +139,36 @@ final class PtxKernel implements Kernel {
         return lb;
     }
 
+    /** The tiling for this launch; head dims the kernels do not take are the caller's to change, refused as a shape. */
+    private KernelConfig config(Binding binding, DType dtype) {
+        try {
+            return TuningSpace.apply(KernelConfig.of(lowered, Device.get(0).sm() >= 90 ? 90 : 80, dtype, binding.size("D"), binding.size("Dv")), tuning);
+        } catch (IllegalArgumentException e) {
+            throw new ShapeException("the ptx backend cannot run D = " + binding.size("D") + ", Dv = " + binding.size("Dv") + ": " + e.getMessage());
+        }
+    }
+
+    /** What a forward launch holds on the device: Q, K, V in 2 bytes, inputs, the fp32 output (twice with a transform), the LSE and tile lists. */
+    private long forwardBytes(Problem problem, Binding binding) {
+        long out = 4L * binding.size("B") * binding.size("H") * binding.size("Nq") * binding.size("Dv");
+        long bytes = 2L * (problem.q().size() + problem.k().size() + problem.v().size()) + out * (lowered.identityOutput() ? 1 : 2)
+                + out / Math.max(1, binding.size("Dv"));
+        for (Input input : pattern.inputs()) bytes += (long) problem.inputs().get(input.name()).size() * input.dtype().bytes();
+        return bytes;
+    }
+
+    /**
+     * Refuses a launch whose buffers cannot fit in the device's free memory, before any of them is
+     * allocated, with the figures (a failed cuMemAlloc in the middle would say much less).
+     */
+    static void requireDeviceMemory(Device device, long bytes) {
+        long[] info = device.memoryInfo();
+        if (bytes > info[0]) {
+            throw new ShapeException("the launch needs " + Memory.human(bytes) + " of device memory but " + device.name() + " has "
+                    + Memory.human(info[0]) + " free of " + Memory.human(info[1]) + "; expected smaller sizes");
+        }
+    }
+
     /** Device time only: inputs uploaded and tile lists built once, then CUDA-event-timed launches. */
     @Override
     public double medianMillis(java.util.function.Supplier<Problem> freshInputs, int warmups, int repeats) {
@@ -155,8 +190,8 @@ final class PtxKernel implements Kernel {
         Launch(Problem problem) {
             binding = Binding.of(pattern, problem);
             DType dtype = problem.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
-            KernelConfig config = TuningSpace.apply(KernelConfig.of(lowered, device.sm() >= 90 ? 90 : 80, dtype,
-                    binding.size("D"), binding.size("Dv")), tuning);
+            KernelConfig config = config(binding, dtype);
+            requireDeviceMemory(device, forwardBytes(problem, binding));
             gpu = loaded.computeIfAbsent(config, c -> new GpuAttention(device, lowered, PtxModule.render(lowered, c)));
             int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), dv = binding.size("Dv");
             try {
