@@ -87,9 +87,14 @@ public final class GpuAttention {
 
     /** Launches the attention kernel (asynchronously, on the default stream). */
     public void launch(Binding binding, Tensors tensors, DeviceTensor tiles) {
+        launch(binding, tensors, tiles, 1);
+    }
+
+    /** As above over {@code splits} chunks of each tile list (grid z; a split-KV decode module writes partials). */
+    void launch(Binding binding, Tensors tensors, DeviceTensor tiles, int splits) {
         TilePlan plan = plan(binding);
         KernelConfig c = module.config();
-        attention.launch(new int[] {plan.queryBlocks(), binding.size("B") * binding.size("H"), 1},
+        attention.launch(new int[] {plan.queryBlocks(), binding.size("B") * binding.size("H"), splits},
                 new int[] {c.threads(), 1, 1}, c.sharedBytes(), args(binding, tensors, tiles));
     }
 
@@ -117,8 +122,16 @@ public final class GpuAttention {
             args.bytes(rows(t.v(), c.valueDim(), nkv, b * hkv, c.blockN()));
         }
         for (String input : signature.inputs()) args.pointer(t.inputs().get(input));
-        args.s32(binding.size("B")).s32(binding.size("H")).s32(binding.size("Hkv")).s32(binding.size("Nq")).s32(binding.size("Nkv"))
-                .s32(binding.queryOffset()).s32(plan.kvTiles()).s32(plan.slotsH()).s32(plan.slotStrideB()).s32(plan.slotStrideH());
+        for (String size : signature.sizes()) {
+            args.s32(switch (size) {
+                case "query_offset" -> binding.queryOffset();
+                case "kv_tiles" -> plan.kvTiles();
+                case "slots_h" -> plan.slotsH();
+                case "slot_stride_b" -> plan.slotStrideB();
+                case "slot_stride_h" -> plan.slotStrideH();
+                default -> binding.size(size);
+            });
+        }
         return symbolicSizesAndParams(args, signature, binding);
     }
 

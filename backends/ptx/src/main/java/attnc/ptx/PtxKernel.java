@@ -42,6 +42,7 @@ final class PtxKernel implements Kernel {
     private final Pattern pattern;
     private final TuningConfig tuning;
     private final Map<KernelConfig, GpuAttention> loaded = new ConcurrentHashMap<>();
+    private final Map<KernelConfig, GpuDecode> decoders = new ConcurrentHashMap<>();
     private final Map<BackwardConfig, GpuBackward> backwards = new ConcurrentHashMap<>();
     private volatile LoweredBackward lowerBackward;
 
@@ -57,7 +58,7 @@ final class PtxKernel implements Kernel {
     @Override
     public Result forward(Problem problem) {
         try (Launch launch = new Launch(problem)) {
-            launch.gpu.launch(launch.binding, launch.tensors, launch.tiles);
+            launch.run();
             launch.device.synchronize();
             GpuAttention.Tensors t = launch.tensors;
             return new Result(t.out().readFloats(), t.lse() == null ? null : t.lse().readFloats(), new int[] {
@@ -173,9 +174,21 @@ final class PtxKernel implements Kernel {
     @Override
     public double medianMillis(java.util.function.Supplier<Problem> freshInputs, int warmups, int repeats) {
         try (Launch launch = new Launch(freshInputs.get())) {
-            return EventTimer.medianMillis(launch.device, () -> launch.gpu.launch(launch.binding, launch.tensors, launch.tiles),
-                    warmups, repeats);
+            return EventTimer.medianMillis(launch.device, launch::run, warmups, repeats);
         }
+    }
+
+    /**
+     * Whether this launch decodes (split-KV, {@link GpuDecode}): a few queries a head, where one
+     * block a head would leave most of the device idle. The {@code decode} knob forces it (1) or
+     * the prefill kernel (0); a forward tiling chosen by knobs is run as chosen; else it decodes up
+     * to {@link GpuDecode#MAX_AUTO_QUERIES} queries.
+     */
+    private boolean decodes(Binding binding) {
+        int knob = tuning.get(TuningSpace.DECODE, -1);
+        if (knob >= 0) return knob == 1;
+        boolean tiled = tuning.knobs().keySet().stream().anyMatch(name -> !name.startsWith("backward_"));
+        return !tiled && binding.size("Nq") <= GpuDecode.MAX_AUTO_QUERIES && binding.size("Nkv") >= GpuDecode.MIN_AUTO_KEYS;
     }
 
     /** One problem on the device: checked, uploaded, output poisoned, tile lists built; freed on close. */
@@ -183,16 +196,25 @@ final class PtxKernel implements Kernel {
         final Binding binding;
         final Device device = Device.get(0);
         final GpuAttention gpu;
+        /** The split-KV path and its partials, or null for the one-pass kernel. */
+        final GpuDecode decoder;
+        final GpuDecode.Partials partials;
         final GpuAttention.Tensors tensors;
         final DeviceTensor tiles;
-        private final List<DeviceTensor> owned = new ArrayList<>();
+        private final List<Runnable> owned = new ArrayList<>();
 
         Launch(Problem problem) {
             binding = Binding.of(pattern, problem);
             DType dtype = problem.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
-            KernelConfig config = config(binding, dtype);
             requireDeviceMemory(device, forwardBytes(problem, binding));
-            gpu = loaded.computeIfAbsent(config, c -> new GpuAttention(device, lowered, PtxModule.render(lowered, c)));
+            if (decodes(binding)) {
+                KernelConfig config = GpuDecode.config(lowered, device.sm() >= 90 ? 90 : 80, dtype, binding);
+                decoder = decoders.computeIfAbsent(config, c -> new GpuDecode(device, lowered, PtxModule.render(lowered, c)));
+                gpu = null;
+            } else {
+                gpu = loaded.computeIfAbsent(config(binding, dtype), c -> new GpuAttention(device, lowered, PtxModule.render(lowered, c)));
+                decoder = null;
+            }
             int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), dv = binding.size("Dv");
             try {
                 DeviceTensor q = own(DeviceTensor.upload(device, problem.q(), dtype));
@@ -211,22 +233,40 @@ final class PtxKernel implements Kernel {
                 DeviceTensor preOutput = lowered.identityOutput() ? null : own(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, dv));
                 if (preOutput != null) preOutput.fill(0xFF);
                 tensors = new GpuAttention.Tensors(q, k, v, out, lse, preOutput, inputs);
-                tiles = own(gpu.plan(binding).allocate(device));
-                gpu.prepareTiles(binding, tensors, tiles, problem.inputs());
+                if (decoder != null) {
+                    partials = own(decoder.allocatePartials(binding, decoder.splits(binding)));
+                    tiles = own(DeviceTensor.allocate(device, DType.INT32, decoder.tilesLength(binding)));
+                    decoder.prepareTiles(binding, tensors, tiles, problem.inputs());
+                } else {
+                    partials = null;
+                    tiles = own(gpu.plan(binding).allocate(device));
+                    gpu.prepareTiles(binding, tensors, tiles, problem.inputs());
+                }
             } catch (RuntimeException e) {
                 close();
                 throw e;
             }
         }
 
+        /** Launches the kernels (asynchronously). */
+        void run() {
+            if (decoder != null) decoder.launch(binding, tensors, tiles, partials);
+            else gpu.launch(binding, tensors, tiles);
+        }
+
         private DeviceTensor own(DeviceTensor t) {
-            owned.add(t);
+            owned.add(t::close);
             return t;
+        }
+
+        private GpuDecode.Partials own(GpuDecode.Partials p) {
+            owned.add(p::close);
+            return p;
         }
 
         @Override
         public void close() {
-            for (DeviceTensor t : owned) t.close();
+            for (Runnable free : owned) free.run();
         }
     }
 }

@@ -30,8 +30,9 @@ final class TuningSpace {
     static final List<Integer> GROUP_COUNTS = List.of(2, 3);
 
     /**
-     * The mma.sync tilings and, from sm_90 on, the wgmma ones: schedule (overlap, ping-pong) ×
-     * consumer warpgroups (2, 3) × BLOCK_N × stages × exponentials on the FMA pipe (none, a quarter).
+     * The mma.sync tilings, split-KV decoding for up to 64 queries and, from sm_90 on, the wgmma
+     * ones: schedule (overlap, ping-pong) × consumer warpgroups (2, 3) × BLOCK_N × stages ×
+     * exponentials on the FMA pipe (none, a quarter).
      */
     static List<TuningConfig> configurations(LoweredPattern pattern, Binding binding, int sm) {
         int d = binding.size("D"), dv = binding.size("Dv"), nq = binding.size("Nq"), nkv = binding.size("Nkv");
@@ -49,6 +50,7 @@ final class TuningSpace {
                 }
             }
         }
+        if (nq <= GpuDecode.BLOCK_ROWS) space.add(new TuningConfig(Map.of(DECODE, 1)));
         if (sm < 90 || d % 16 != 0 || dv % 16 != 0) return space;
         for (Schedule schedule : WGMMA_SCHEDULES) {
             for (int groups : GROUP_COUNTS) {
@@ -78,23 +80,32 @@ final class TuningSpace {
     }
 
     static final String SCHEDULE = "schedule", FMA_EXP = "fma_exp", GROUPS = "consumer_groups";
-    /** The backward's tiling: query rows a tile (32, 64) and warps a block (4, 8: 64 or 128 keys), or the wgmma kernel (sm_90a, 1). */
+    /** Split-KV decoding: 1 forces it, 0 forbids it; unset, {@link PtxKernel} decides by the shape. */
+    static final String DECODE = "decode";
+    /** The backward's tiling: query rows a tile (32, 64) and warps a block (4, 8: 64 or 128 keys), or the wgmma kernel (sm_90a, 1; 0 for mma.sync). */
     static final String BACKWARD_BLOCK_Q = "backward_block_q", BACKWARD_WARPS = "backward_warps", BACKWARD_WGMMA = "backward_wgmma";
 
-    /** {@code base} with the backward knobs a configuration sets. */
+    /**
+     * {@code base} with the backward knobs a configuration sets: the wgmma kernel (1), or the
+     * mma.sync one (0, or a query tile or warp count given), whose unset knobs keep the base's
+     * values where it is an mma.sync tiling and 64 queries, 8 warps where it is the wgmma kernel.
+     */
     static BackwardConfig applyBackward(BackwardConfig base, TuningConfig knobs) {
         check(knobs);
-        if (knobs.get(BACKWARD_WGMMA, 0) == 1) return base.withWgmma();
+        int wgmma = knobs.get(BACKWARD_WGMMA, -1);
+        if (wgmma == 1) return base.withWgmma();
+        if (wgmma != 0 && !knobs.knobs().containsKey(BACKWARD_BLOCK_Q) && !knobs.knobs().containsKey(BACKWARD_WARPS)) return base;
         return new BackwardConfig(base.sm(), base.dtype(), base.headDim(), base.valueDim(), knobs.get(BACKWARD_BLOCK_Q, base.blockQ()),
-                knobs.get(BACKWARD_WARPS, base.warps()), base.forwardOutput(), base.wgmma());
+                knobs.get(BACKWARD_WARPS, base.warps()), base.forwardOutput(), false);
     }
 
     /** Refuses knobs this space does not have, or a schedule that does not exist. */
     static void check(TuningConfig knobs) {
         for (String name : knobs.knobs().keySet()) {
-            if (!List.of("warps", "m_tiles", "block_n", "stages", SCHEDULE, FMA_EXP, GROUPS, BACKWARD_BLOCK_Q, BACKWARD_WARPS, BACKWARD_WGMMA).contains(name)) {
+            if (!List.of("warps", "m_tiles", "block_n", "stages", SCHEDULE, FMA_EXP, GROUPS, BACKWARD_BLOCK_Q, BACKWARD_WARPS, BACKWARD_WGMMA, DECODE)
+                    .contains(name)) {
                 throw new IllegalArgumentException("unknown PTX tuning knob '" + name + "'; expected warps, m_tiles, block_n, stages, schedule, fma_exp, "
-                        + "consumer_groups, " + BACKWARD_BLOCK_Q + ", " + BACKWARD_WARPS + ", " + BACKWARD_WGMMA);
+                        + "consumer_groups, " + BACKWARD_BLOCK_Q + ", " + BACKWARD_WARPS + ", " + BACKWARD_WGMMA + ", " + DECODE);
             }
         }
         int ordinal = knobs.get(SCHEDULE, 0);

@@ -18,6 +18,8 @@ final class Epilogue {
     private final KernelConfig config;
     private final int rows, valueCols;
     private final ProgramRenderer output, normValue;
+    /** Split-KV partials: no sink (the merge counts it once), no output transform. */
+    private final boolean split;
 
     Epilogue(PtxWriter out, LoweredPattern lowered, KernelConfig config, int rows, int valueCols, ProgramRenderer output, ProgramRenderer normValue) {
         this.out = out;
@@ -27,7 +29,8 @@ final class Epilogue {
         this.rows = rows;
         this.valueCols = valueCols;
         this.output = output;
-        this.normValue = normValue;
+        this.split = config.decode().splits();
+        this.normValue = split ? null : normValue;
     }
 
     void emit() {
@@ -40,15 +43,35 @@ final class Epilogue {
                 out.op("mul.f32", out.f32("%o_norm_r" + r + "_c" + c), Fragments.accAt(r, c), inverse);
             }
         }
-        out.comment("output: " + Printer.expr(pattern.output()));
-        for (int c = 0; c < valueCols; c++) {
-            out.op("mad.lo.s32", out.s32("%d_c" + c), "%t", 2, ((c / 2) * 8 + c % 2));
-            output.emit(Level.COL, 0, c);
-        }
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < valueCols; c++) output.emit(Level.ELEMENT, r, c);
+        if (split) {
+            splitSlices();
+        } else {
+            out.comment("output: " + Printer.expr(pattern.output()));
+            for (int c = 0; c < valueCols; c++) {
+                out.op("mad.lo.s32", out.s32("%d_c" + c), "%t", 2, ((c / 2) * 8 + c % 2));
+                output.emit(Level.COL, 0, c);
+            }
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < valueCols; c++) output.emit(Level.ELEMENT, r, c);
+            }
         }
         store(softmax);
+    }
+
+    /**
+     * Split-KV: this block's partial o (no output transform: the merge applies it to the merged
+     * o) and LSE go to slice {@code %ctaid.z} of the partial buffers, each B·H·Nq rows.
+     */
+    private void splitSlices() {
+        out.comment("split-KV partials: o and LSE into slice ctaid.z");
+        String rowsAll = out.s32("%rows_all"), slice = out.u64("%slice_offset");
+        out.op("mul.lo.s32", rowsAll, "%B", "%H");
+        out.op("mul.lo.s32", rowsAll, rowsAll, "%Nq");
+        out.op("mul.lo.s32", rowsAll, rowsAll, "%split");
+        out.op("mul.wide.s32", slice, rowsAll, 4);
+        out.op("add.s64", "%lse", "%lse", slice);
+        out.op("mul.wide.s32", slice, rowsAll, 4 * config.valueDim());
+        out.op("add.s64", "%out", "%out", slice);
     }
 
     /** Sum across the quad, then 1/l (0 for an empty row) and the LSE, with an optional sink. */
@@ -101,6 +124,9 @@ final class Epilogue {
         out.label(skip);
     }
 
+    /** What is stored at (r, c): the output expression's value, or o itself for a split-KV partial. */
+    private String value(int r, int c) { return split ? "%o_norm_r" + r + "_c" + c : output.result(r, c); }
+
     private void store(boolean softmax) {
         out.comment("store rows inside Nq: out[b, h, q, d] " + config.output() + (softmax ? ", lse[b, h, q] from the first thread of each quad" : ""));
         String rowIndex = out.s32("%out_row"), address = out.u64("%out_addr"), inside = out.pred("%row_inside");
@@ -123,7 +149,7 @@ final class Epilogue {
                 out.op("add.s64", lseAddress, "%lse", lseAddress);
                 out.op("@" + lseWriter + " st.global.f32", "[" + lseAddress + "]", "%lse_r" + r);
             }
-            if (!lowered.identityOutput()) storePreOutput(r, rowIndex);
+            if (!lowered.identityOutput() && !split) storePreOutput(r, rowIndex);
             int elementBytes = config.output().bytes();
             out.op("mul.wide.s32", address, rowIndex, config.valueDim() * elementBytes);
             out.op("add.s64", address, "%out", address);
@@ -133,10 +159,10 @@ final class Epilogue {
             for (int c = 0; c < valueCols; c += 2) {
                 String offset = "+" + (c / 2) * 8 * elementBytes;
                 if (config.output() == DType.FLOAT32) {
-                    out.op("st.global.v2.f32", "[" + address + offset + "]", "{" + output.result(r, c) + ", " + output.result(r, c + 1) + "}");
+                    out.op("st.global.v2.f32", "[" + address + offset + "]", "{" + value(r, c) + ", " + value(r, c + 1) + "}");
                 } else {
                     String packed = out.b32("%out_pair");
-                    out.op("cvt.rn." + config.mmaType() + "x2.f32", packed, output.result(r, c + 1), output.result(r, c));
+                    out.op("cvt.rn." + config.mmaType() + "x2.f32", packed, value(r, c + 1), value(r, c));
                     out.op("st.global.b32", "[" + address + offset + "]", packed);
                 }
             }

@@ -67,7 +67,15 @@ abstract class FlashEmitter {
             String row = out.s32("%row_r" + r);
             out.op("mad.lo.s32", row, "%warp", (16 * config.mTiles()), "%g");
             out.op("add.s32", row, row, ((r / 2) * 16 + (r % 2) * 8));
-            out.op("add.s32", out.s32("%q_abs_r" + r), row, "%q_first");
+            if (config.decode().packs()) {
+                // Row r of a packed block is query r % Nq of the group's head r / Nq.
+                String query = out.s32("%q_packed_r" + r);
+                out.op("add.s32", query, row, "%q_start");
+                out.op("rem.s32", query, query, "%" + Signature.PACKED_NQ);
+                out.op("add.s32", out.s32("%q_abs_r" + r), query, "%query_offset");
+            } else {
+                out.op("add.s32", out.s32("%q_abs_r" + r), row, "%q_first");
+            }
         }
         out.comment("scale: " + Printer.expr(pattern.scale()));
         emitRowLevels(scale);

@@ -13,10 +13,11 @@ import java.util.Optional;
  * {@code earlyMaskLoads}: a mask that reads memory per key (document ids) is loaded before
  * S = Q·Kᵀ, hiding the loads under the products (measured +2–3.5% on the document mask).
  * {@code output}: float32 (what {@link attnc.launch.Result} holds) or the input dtype (what
- * PyTorch callers expect, and half the bytes to store).
+ * PyTorch callers expect, and half the bytes to store). {@code decode}: the split-KV and GQA-packed
+ * variants for decoding ({@link Decode}).
  */
 public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int warps, int mTiles, int blockN, int stages,
-                           boolean earlyMaskLoads, DType output, Schedule schedule, int fmaExp) {
+                           boolean earlyMaskLoads, DType output, Schedule schedule, int fmaExp, Decode decode) {
 
     public KernelConfig {
         if (sm < 80) throw new IllegalArgumentException("the PTX backend needs sm_80 or newer (mma.sync bf16, cp.async), got sm_" + sm);
@@ -29,6 +30,9 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         if (stages < 2) throw new IllegalArgumentException("at least two stages");
         if (output != DType.FLOAT32 && output != dtype) throw new IllegalArgumentException("output must be float32 or the input dtype, got " + output);
         if (fmaExp < 0 || fmaExp > 3) throw new IllegalArgumentException("fmaExp counts quarters of the exponentials, 0 to 3, got " + fmaExp);
+        if (decode.splits() && (schedule.wgmma() || output != DType.FLOAT32)) {
+            throw new IllegalArgumentException("split-KV decoding runs the mma.sync kernel with float32 partial outputs");
+        }
         if (schedule.wgmma()) {
             if (sm < 90) throw new IllegalArgumentException("the wgmma schedule needs sm_90a, got sm_" + sm);
             if ((warps != 8 && warps != 12) || mTiles != 1) {
@@ -45,12 +49,12 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     public static KernelConfig of(int sm, DType dtype, int headDim, int valueDim) {
         int widest = Math.max(headDim, valueDim);
         // D=64: three stages measured level with two (±1%); 32 query rows a warp halve the K/V fragment loads.
-        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 3, true, DType.FLOAT32, Schedule.MMA_SYNC, 0);
+        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 3, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE);
         // D=128: 128-key tiles measured 303 vs 253 TFLOP/s dense against 64-key tiles.
-        if (widest <= 128 && sm >= 90) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, true, DType.FLOAT32, Schedule.MMA_SYNC, 0);
+        if (widest <= 128 && sm >= 90) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE);
         // 174 KB of shared memory above does not fit sm_8x; 4 warps x 32 rows x 32 keys, 3 stages (87 KB) measured 332 dense on the H100.
-        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 32, 3, true, DType.FLOAT32, Schedule.MMA_SYNC, 0);
-        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, true, DType.FLOAT32, Schedule.MMA_SYNC, 0);
+        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 32, 3, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE);
+        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE);
     }
 
     /**
@@ -129,7 +133,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     }
 
     public KernelConfig withTiling(int warps, int mTiles, int blockN, int stages, boolean earlyMaskLoads) {
-        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, fmaExp);
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, fmaExp, decode);
     }
 
     /**
@@ -142,7 +146,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
 
     /** As above with {@code groups} consumer warpgroups (2 or 3: 128 or 192 query rows). */
     public KernelConfig withWgmma(Schedule schedule, int groups, int blockN, int stages) {
-        return new KernelConfig(sm, dtype, headDim, valueDim, 4 * groups, 1, blockN, stages, earlyMaskLoads, output, schedule, fmaExp);
+        return new KernelConfig(sm, dtype, headDim, valueDim, 4 * groups, 1, blockN, stages, earlyMaskLoads, output, schedule, fmaExp, decode);
     }
 
     /** Consumer warpgroups of the wgmma path. */
@@ -163,12 +167,20 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * softmax at small head dims.
      */
     public KernelConfig withFmaExp(int quarters) {
-        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, quarters);
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, quarters, decode);
+    }
+
+    /**
+     * The decode kernel for these head dims: 4 warps of 16 query rows (a GQA group's queries
+     * packed, or a sequence's few), 64-key tiles, three stages, writing split-KV partials.
+     */
+    public KernelConfig forDecode(Decode mode) {
+        return new KernelConfig(sm, dtype, headDim, valueDim, 4, 1, 64, 3, earlyMaskLoads, DType.FLOAT32, Schedule.MMA_SYNC, 0, mode);
     }
 
     /** The same kernel storing its output as {@code dtype} (float32 or the input dtype). */
     public KernelConfig withOutput(DType dtype) {
-        return new KernelConfig(sm, this.dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, dtype, schedule, fmaExp);
+        return new KernelConfig(sm, this.dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, dtype, schedule, fmaExp, decode);
     }
 
     /** Dynamic shared memory a block may use: 227 KiB on sm_90, 163 KiB on sm_80, 99 KiB on sm_86/89. */
@@ -232,6 +244,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     public String tag() {
         return "sm" + sm + "_" + mmaType() + "_d" + headDim + (valueDim != headDim ? "v" + valueDim : "")
                 + "_w" + warps + "m" + mTiles + "n" + blockN + "s" + stages + (earlyMaskLoads ? "_early" : "") + (output != DType.FLOAT32 ? "_out" + mmaType() : "")
-                + (schedule.wgmma() ? "_" + schedule.key() : "") + (fmaExp > 0 ? "_e" + fmaExp : "");
+                + (schedule.wgmma() ? "_" + schedule.key() : "") + (fmaExp > 0 ? "_e" + fmaExp : "")
+                + (decode.splits() ? "_" + decode.name().toLowerCase(java.util.Locale.ROOT) : "");
     }
 }

@@ -28,6 +28,7 @@ final class MmaSyncEmitter extends FlashEmitter {
         leaves.setUp(out);
         setUpRows();
         loader.setUp(leaves);
+        if (config.decode().splits()) TileLoader.splitList(out);
         loadQuery();
         initialiseRowState();
         tileLoop();

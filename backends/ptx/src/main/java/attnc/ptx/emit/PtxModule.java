@@ -5,16 +5,24 @@ import attnc.ir.Pattern;
 import attnc.lower.LoweredPattern;
 
 /**
- * One pattern's PTX module for one {@link KernelConfig}: the attention entry and, unless every
- * (q, kv) is visible by construction, the tile classifier. The text depends only on the pattern
- * and the config, so it is the same on every run and can be diffed, cached by hash and exported.
+ * One pattern's PTX module for one {@link KernelConfig}: the attention entry, unless every
+ * (q, kv) is visible by construction the tile classifier, and for split-KV decoding the merge.
+ * The text depends only on the pattern and the config, so it is the same on every run and can be
+ * diffed, cached by hash and exported.
  */
 public record PtxModule(String text, KernelConfig config, boolean classifies, boolean maskPerBatch, boolean maskPerHead) {
 
     public static final String ATTENTION_ENTRY = MmaSyncEmitter.ENTRY;
     public static final String CLASSIFY_ENTRY = ClassifyEmitter.ENTRY;
+    /** The split-KV merge of a decode module: one warp a row, {@link #MERGE_ROWS_PER_BLOCK} rows a block. */
+    public static final String MERGE_ENTRY = MergeEmitter.ENTRY;
+    public static final int MERGE_ROWS_PER_BLOCK = MergeEmitter.ROWS_PER_BLOCK;
+    public static final int MERGE_THREADS = MergeEmitter.THREADS;
     /** Bit set in a tile-list entry when the tile is FULL (every element visible). */
     public static final int FULL_BIT = 1 << 30;
+
+    /** The merge entry's parameters (a decode module's). */
+    public static Signature mergeSignature(LoweredPattern lowered) { return MergeEmitter.signature(lowered); }
 
     public static PtxModule render(LoweredPattern lowered, KernelConfig config) {
         Pattern pattern = lowered.pattern();
@@ -29,6 +37,7 @@ public record PtxModule(String text, KernelConfig config, boolean classifies, bo
         text.append(".extern .shared .align ").append(wgmma ? 1024 : 16).append(" .b8 attnc_smem[];\n\n");
         text.append(wgmma ? WgmmaEmitter.render(lowered, config) : MmaSyncEmitter.render(lowered, config));
         if (!alwaysVisible) text.append("\n").append(ClassifyEmitter.render(lowered, config));
+        if (config.decode().splits()) text.append("\n").append(MergeEmitter.render(lowered, config));
         return new PtxModule(text.toString(), config, !alwaysVisible, lowered.visibilityDependsOn(Index.B), lowered.visibilityDependsOn(Index.H));
     }
 }

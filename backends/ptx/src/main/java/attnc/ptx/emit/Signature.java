@@ -28,11 +28,21 @@ public record Signature(List<String> tensors, List<String> tensorMaps, List<Stri
     public static final List<String> WITH_PRE_OUTPUT = List.of("q", "k", "v", "out", "lse", "pre_out", "tiles");
     /** The PTX type of a tensor-map parameter: a 128-byte CUtensorMap passed by value, 64-byte aligned. */
     public static final String TENSOR_MAP = ".tensormap";
+    /** The size a GQA-packed decode kernel also takes: the queries of one head, whose rows it packs group by group. */
+    public static final String PACKED_NQ = "packed_nq";
     public static final List<String> SIZES = List.of("B", "H", "Hkv", "Nq", "Nkv", "query_offset", "kv_tiles", "slots_h", "slot_stride_b", "slot_stride_h");
 
-    /** The parameters of {@code config}'s kernels: the wgmma path also takes TMA tensor maps of Q, K and V. */
+    /**
+     * The parameters of {@code config}'s kernels: the wgmma path also takes TMA tensor maps of Q, K
+     * and V; a GQA-packed decode kernel, after the sizes, the queries per head ({@code packed_nq}).
+     */
     public static Signature of(Pattern pattern, KernelConfig config) {
         Signature plain = of(pattern);
+        if (config.decode().packs()) {
+            List<String> sizes = new ArrayList<>(SIZES);
+            sizes.add(PACKED_NQ);
+            plain = plain.with(plain.tensors(), sizes);
+        }
         return config.schedule().wgmma() ? plain.withTensorMaps(List.of("q", "k", "v")) : plain;
     }
 

@@ -92,6 +92,29 @@ final class TileLoader {
         out.op("ld.global.s32", out.s32("%tile_count"), "[%tile_list]");
     }
 
+    /**
+     * Split-KV: this block's share of the list, chunk {@code %ctaid.z} of {@code %nctaid.z} equal
+     * chunks; {@code %tile_list} moves to the chunk's first entry less one (so entry i stays at
+     * {@code [%tile_list + 4 + 4i]}) and {@code %tile_count} becomes the chunk's length, maybe 0.
+     */
+    static void splitList(PtxWriter out) {
+        out.comment("split-KV: this block walks chunk ctaid.z of the list's nctaid.z chunks");
+        String split = out.s32("%split"), splits = out.s32("%splits"), chunk = out.s32("%split_chunk");
+        String first = out.s32("%split_first"), end = out.s32("%split_end");
+        out.op("mov.u32", split, "%ctaid.z");
+        out.op("mov.u32", splits, "%nctaid.z");
+        out.op("add.s32", chunk, "%tile_count", splits);
+        out.op("sub.s32", chunk, chunk, 1);
+        out.op("div.s32", chunk, chunk, splits);
+        out.op("mul.lo.s32", first, split, chunk);
+        out.op("min.s32", first, first, "%tile_count");
+        out.op("add.s32", end, first, chunk);
+        out.op("min.s32", end, end, "%tile_count");
+        out.op("sub.s32", "%tile_count", end, first);
+        out.op("mul.wide.s32", "%row_index", first, 4);
+        out.op("add.s64", "%tile_list", "%tile_list", "%row_index");
+    }
+
     /** Lane offset into a tile for ldmatrix: row (matrix & rowBit ? 8 : 0) + matrix_row, chunk (matrix & colBit ? 1 : 0). */
     static void laneAddress(PtxWriter out, String reg, int rowBit, int colBit, int stride) {
         String rowSel = out.s32(reg + "_rowsel"), colSel = out.s32(reg + "_colsel");

@@ -1,0 +1,147 @@
+package attnc.ptx;
+
+import attnc.gpu.Device;
+import attnc.gpu.DeviceTensor;
+import attnc.gpu.GpuFunction;
+import attnc.ir.DType;
+import attnc.ir.Index;
+import attnc.launch.Binding;
+import attnc.lower.LoweredNorm;
+import attnc.lower.LoweredPattern;
+import attnc.lower.Program;
+import attnc.ptx.emit.Decode;
+import attnc.ptx.emit.KernelConfig;
+import attnc.ptx.emit.PtxModule;
+import attnc.ptx.emit.Signature;
+import attnc.tensor.Tensor;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Decoding on the device: a few queries against a long KV cache. The decode module's blocks each
+ * take one chunk of a tile list (split-KV, grid z) and write partial outputs and LSEs; the merge
+ * entry combines them, applying the sink and the output transform once. Where the pattern's mask,
+ * score and scale do not depend on the head, the query heads of a GQA group are packed into one
+ * block's rows, so each block reads its kv head's K and V once for the whole group.
+ */
+public final class GpuDecode {
+    /** Queries one packed block holds: the decode tiling's 4 warps of 16 rows. */
+    static final int BLOCK_ROWS = 64;
+    /**
+     * By default a launch decodes with up to this many queries a head (one token, or a speculative
+     * draft's few) over at least {@link #MIN_AUTO_KEYS} keys: two 64-key tiles a split at least.
+     */
+    static final int MAX_AUTO_QUERIES = 16, MIN_AUTO_KEYS = 256;
+
+    private final LoweredPattern lowered;
+    private final GpuAttention attention;
+    private final GpuFunction merge;
+
+    public GpuDecode(Device device, LoweredPattern lowered, PtxModule module) {
+        if (!module.config().decode().splits()) throw new IllegalArgumentException("a decode module has a split-KV config, got " + module.config().tag());
+        this.lowered = lowered;
+        this.attention = new GpuAttention(device, lowered, module);
+        this.merge = device.modules().function(module.text(), PtxModule.MERGE_ENTRY);
+    }
+
+    /** The decode config for a launch: GQA packing when the pattern and the shape allow it, else split-KV alone. */
+    public static KernelConfig config(LoweredPattern lowered, int sm, DType dtype, Binding binding) {
+        boolean packs = packable(lowered) && binding.size("H") / binding.size("Hkv") * binding.size("Nq") <= BLOCK_ROWS;
+        return KernelConfig.of(sm, dtype, binding.size("D"), binding.size("Dv")).forDecode(packs ? Decode.SPLIT_PACKED : Decode.SPLIT);
+    }
+
+    /**
+     * Whether a block may hold rows of several heads: the mask, score, scale and a sigmoid's bias
+     * do not read h (a sink and the output transform are the merge's, per row, so they may).
+     */
+    public static boolean packable(LoweredPattern lowered) {
+        List<Program> perBlock = new java.util.ArrayList<>(List.of(lowered.visibility(), lowered.score(), lowered.scale()));
+        if (lowered.norm() instanceof LoweredNorm.Sigmoid(Program bias)) perBlock.add(bias);
+        return perBlock.stream().noneMatch(GpuDecode::readsHead);
+    }
+
+    private static boolean readsHead(Program program) {
+        return program.dependsOn(program.result()).contains(Index.H);
+    }
+
+    /**
+     * The binding the decode entry runs: packed, H = Hkv heads of group · Nq rows each (the same
+     * memory as [B, H, Nq, ·], a group's heads being consecutive), with the queries per head as
+     * {@code packed_nq}; else the launch's own.
+     */
+    static Binding launchBinding(KernelConfig config, Binding binding) {
+        if (!config.decode().packs()) return binding;
+        Map<String, Integer> sizes = new HashMap<>(binding.sizes());
+        int group = binding.size("H") / binding.size("Hkv");
+        sizes.put("H", binding.size("Hkv"));
+        sizes.put("Nq", group * binding.size("Nq"));
+        sizes.put(Signature.PACKED_NQ, binding.size("Nq"));
+        return new Binding(Map.copyOf(sizes), binding.queryOffset(), binding.params());
+    }
+
+    /**
+     * Splits that fill the device: about two blocks a multiprocessor, no more than the kv tiles
+     * (a split of no tiles only costs the merge a partial of zeros).
+     */
+    public int splits(Binding binding) {
+        Binding launch = launchBinding(attention.module().config(), binding);
+        TilePlan plan = attention.plan(launch);
+        int blocks = plan.queryBlocks() * launch.size("B") * launch.size("H");
+        int wanted = (2 * attention.device().multiprocessors() + blocks - 1) / blocks;
+        return Math.max(1, Math.min(wanted, plan.kvTiles()));
+    }
+
+    /** The partial outputs [splits, B, H, Nq, Dv] and LSEs [splits, B, H, Nq] a launch writes, fp32. */
+    public record Partials(DeviceTensor out, DeviceTensor lse, int splits) implements AutoCloseable {
+        @Override
+        public void close() {
+            out.close();
+            lse.close();
+        }
+    }
+
+    public Partials allocatePartials(Binding binding, int splits) {
+        int rows = binding.size("B") * binding.size("H") * binding.size("Nq");
+        return new Partials(DeviceTensor.allocate(attention.device(), DType.FLOAT32, splits, rows, binding.size("Dv")),
+                DeviceTensor.allocate(attention.device(), DType.FLOAT32, splits, rows), splits);
+    }
+
+    /** The tile lists of the decode launch, as many ints as {@link #tilesLength}; see {@link GpuAttention#prepareTiles}. */
+    public void prepareTiles(Binding binding, GpuAttention.Tensors tensors, DeviceTensor tiles, Map<String, Tensor> hostInputs) {
+        // A packed block is one query block whose rows repeat the launch's Nq <= 64 queries head by head: its list is the
+        // launch's own for query block 0, as the mask does not depend on the head.
+        attention.prepareTiles(binding, tensors, tiles, hostInputs);
+    }
+
+    public int tilesLength(Binding binding) { return attention.plan(binding).listLength(); }
+
+    /** The decode entry over the splits, then the merge into {@code tensors}' out, lse and pre_out. */
+    public void launch(Binding binding, GpuAttention.Tensors tensors, DeviceTensor tiles, Partials partials) {
+        GpuAttention.Tensors into = new GpuAttention.Tensors(tensors.q(), tensors.k(), tensors.v(), partials.out(), partials.lse(), null, tensors.inputs());
+        attention.launch(launchBinding(attention.module().config(), binding), into, tiles, partials.splits());
+        Signature signature = PtxModule.mergeSignature(lowered);
+        GpuFunction.Args args = new GpuFunction.Args();
+        for (String tensor : signature.tensors()) {
+            args.pointer(switch (tensor) {
+                case "partial_out" -> partials.out();
+                case "partial_lse" -> partials.lse();
+                case "out" -> tensors.out();
+                case "lse" -> tensors.lse();
+                case "pre_out" -> tensors.preOutput();
+                default -> throw new IllegalStateException("no tensor " + tensor + " in a merge");
+            });
+        }
+        for (String input : signature.inputs()) args.pointer(tensors.inputs().get(input));
+        for (String size : signature.sizes()) {
+            args.s32(switch (size) {
+                case "query_offset" -> binding.queryOffset();
+                case "splits" -> partials.splits();
+                default -> binding.size(size);
+            });
+        }
+        int rows = binding.size("B") * binding.size("H") * binding.size("Nq");
+        merge.launch(new int[] {(rows + PtxModule.MERGE_ROWS_PER_BLOCK - 1) / PtxModule.MERGE_ROWS_PER_BLOCK, 1, 1},
+                new int[] {PtxModule.MERGE_THREADS, 1, 1}, 0, GpuAttention.symbolicSizesAndParams(args, signature, binding));
+    }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One device call for the GPU decode path, from the root of a checkout that carries .device
+# (make_bundle.sh): every pattern decoded (split-KV, GQA packing, the merge) against the
+# reference (DecodeCheck check), compute-sanitizer memcheck and racecheck on one small case, GB/s
+# of K and V read (DecodeCheck time) and, with PEERS=1, SDPA flash, cuDNN and FlexAttention on the
+# same shapes. Logs go to $1.
+set -u
+out="$1"; d=.device
+java=("$d/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx48g -cp "$d/cli/*")
+mkdir -p "$out"
+CHECK=${CHECK:-$(ls examples/*.attn)}
+echo "== check"
+timeout ${CHECK_S:-240} "${java[@]}" attnc.bench.gpu.DecodeCheck check $CHECK > "$out/decode_check.log" 2>&1; rc=$?; echo "rc $rc" >> "$out/decode_check.log"
+grep -E "FAIL|worst|correctness|PASSED|FAILED|rc " "$out/decode_check.log" | head -40
+[ $rc = 124 ] && { echo "check timed out: stopping"; exit 1; }
+if [ "${SANITIZE:-1}" = 1 ]; then
+  for tool in memcheck racecheck; do
+    echo "== $tool"
+    timeout ${SANITIZE_S:-120} compute-sanitizer --tool $tool --print-limit 5 "${java[@]}" attnc.bench.gpu.DecodeCheck small ${SMALL:-examples/softmax_sink.attn} > "$out/decode_$tool.log" 2>&1
+    echo "rc $?" >> "$out/decode_$tool.log"; grep -E "ERROR SUMMARY|RACECHECK SUMMARY|correctness|rc |Invalid|Race|hazard" "$out/decode_$tool.log" | head -8
+  done
+fi
+if [ "${TIME:-1}" = 1 ]; then
+  echo "== time"
+  timeout ${TIME_S:-200} "${java[@]}" attnc.bench.gpu.DecodeCheck time "$out" > "$out/decode_time.log" 2>&1; echo "rc $?" >> "$out/decode_time.log"
+  tail -30 "$out/decode_time.log"
+fi
+if [ "${PEERS:-0}" = 1 ]; then
+  echo "== peers"
+  OUT="$out" PYTHONUNBUFFERED=1 timeout ${PEERS_S:-240} python3 bench/gpu/peers_decode.py > "$out/peers_decode.log" 2>&1; echo "rc $?" >> "$out/peers_decode.log"
+  tail -20 "$out/peers_decode.log"
+fi
