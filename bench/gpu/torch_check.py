@@ -32,6 +32,11 @@ summary = {}
 # difference of such products: gradients to ~1e-2 (as BackwardCheck); the output is one bf16 rounding
 # of a bf16-weighted sum: ~3e-3.
 TOL_OUT, TOL_GRAD, TOL_LSE = 1e-2, 2e-2, 1e-2
+# A gradient of an input smaller than the rows (a per-head sink or slope) sums dS over whole rows, B * Nq * Nkv terms
+# of both signs, and Delta = rowsum(dO * O) reads the bf16 output: the sum cancels and its relative
+# error grows by the cancellation ratio. BackwardCheck measures 8e-5 given the exact forward (the
+# kernel's own sum) and up to 5e-2 given the bf16 one, as here.
+TOL_INPUT_GRAD = 1e-1
 
 
 def package(name):
@@ -140,13 +145,17 @@ def compare(p, B, H, Hkv, Nq, Nkv, D, dtype=torch.bfloat16, seed=0, sorted_docs=
     ref, ref_lse = reference(p, q64, k64, v64, ins64, params)
     ref.backward(dout.to(torch.bfloat16).double())
     errs = {"out": rel(out, ref), "dq": rel(q.grad, q64.grad), "dk": rel(k.grad, k64.grad), "dv": rel(v.grad, v64.grad)}
+    summed = set()
     for n, t in ins.items():
         if t.is_floating_point():
             errs["d" + n] = rel(t.grad, ins64[n].grad)
+            if t.numel() < B * H * Nq:
+                summed.add("d" + n)
     finite = torch.isfinite(ref_lse)
     lse_err = (lse.double() - ref_lse)[finite].abs().max().item()
     nan = any(bool(torch.isnan(x).any()) for x in [out, q.grad, k.grad, v.grad] + [t.grad for t in ins.values() if t.is_floating_point()])
-    ok = not nan and errs["out"] < TOL_OUT and lse_err < TOL_LSE and all(e < TOL_GRAD for n, e in errs.items() if n != "out")
+    ok = not nan and errs["out"] < TOL_OUT and lse_err < TOL_LSE and all(e < (TOL_INPUT_GRAD if n in summed else TOL_GRAD)
+                                                                             for n, e in errs.items() if n != "out")
     shown = " ".join(f"{n} {e:.1e}" for n, e in errs.items())
     print(f"{'ok  ' if ok else 'FAIL'} {p:15s} B={B} H={H} Hkv={Hkv} Nq={Nq} Nkv={Nkv} D={D} {str(dtype)[6:]:8s}{label} {shown} lse {lse_err:.1e}"
           + (" NaN" if nan else ""), flush=True)
@@ -331,6 +340,8 @@ def autocast():
         block = Block(pkg.attention, inputs=ins).to(dev)
         for dtype in (torch.bfloat16, torch.float16):
             for compiled in (False, True):
+                # Dynamo would replay the graph compiled under the other autocast dtype: each compiled run starts afresh.
+                torch._dynamo.reset()
                 fn = torch.compile(block, fullgraph=True) if compiled else block
                 x = torch.randn(2, 1000, 512, device=dev, requires_grad=True)
                 with torch.autocast("cuda", dtype=dtype):

@@ -226,7 +226,7 @@ final class PtxExport {
         BackwardModule first = null;
         for (int sm : ARCHITECTURES) {
             for (int d : HEAD_DIMS) {
-                BackwardConfig config = BackwardConfig.of(sm, DType.BFLOAT16, d, d).withForwardOutput(DType.BFLOAT16);
+                BackwardConfig config = BackwardConfig.mmaSync(sm, DType.BFLOAT16, d, d).withForwardOutput(DType.BFLOAT16);
                 BackwardModule module = BackwardModule.render(lb, config);
                 if (first == null) first = module;
                 String file = pattern.name() + "_backward" + (sm == ARCHITECTURES.getFirst() ? "" : "_sm_" + sm) + (d == HEAD_DIMS.getFirst() ? "" : "_d" + d) + ".ptx";

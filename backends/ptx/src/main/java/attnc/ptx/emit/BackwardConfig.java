@@ -39,12 +39,23 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
     }
 
     /**
-     * 32-query tiles, 4 warps (64 keys): the tiling checked against the reference on the H200
-     * (run 8). 64-query tiles and, beyond D = 64, 8 warps measured 1-13% faster in the same run
-     * (ALiBi at D = 64: 164 against 105 TFLOP/s) but have not yet run the check on a device
-     * (BENCHMARKS.md, "GPU: the backward"), so they stay out of the default until they have.
+     * The tilings that measured fastest on the H200 with every gradient checked (BENCHMARKS.md,
+     * "GPU: the backward", run 2 of 2026-12-01): at D ≤ 64, 64-query tiles and 4 warps (ALiBi 159
+     * against 98 TFLOP/s with 32-query tiles, the others level or up to 10% faster; the wgmma kernel
+     * is 5-10% faster on dense and causal there but 23% slower on ALiBi); on sm_90a at D = Dv = 128
+     * the wgmma kernel (dense 398 against 247, causal 372 against 231); other head dims up to 128,
+     * 8 warps (128 keys) on sm_90, whose 227 KiB take their 159 KB; sm_8x keeps 32-query tiles
+     * (75 KB, within sm_86's 99 KiB).
      */
     public static BackwardConfig of(int sm, DType dtype, int headDim, int valueDim) {
+        BackwardConfig mma = mmaSync(sm, dtype, headDim, valueDim);
+        return mma.warps() == 8 && headDim == valueDim && headDim % 64 == 0 ? mma.withWgmma() : mma;
+    }
+
+    /** The fastest mma.sync tiling of {@link #of}: what runs where TMA tensor maps cannot be made (an exported module). */
+    public static BackwardConfig mmaSync(int sm, DType dtype, int headDim, int valueDim) {
+        if (Math.max(headDim, valueDim) <= 64) return new BackwardConfig(sm, dtype, headDim, valueDim, 64, 4, DType.FLOAT32, false);
+        if (sm >= 90) return new BackwardConfig(sm, dtype, headDim, valueDim, 64, 8, DType.FLOAT32, false);
         return new BackwardConfig(sm, dtype, headDim, valueDim, 32, 4, DType.FLOAT32, false);
     }
 
