@@ -182,8 +182,9 @@ public final class Lanes {
     public static FloatVector LOG(FloatVector a) { return a.lanewise(VectorOperators.LOG); }
     public static FloatVector LOG2(FloatVector a) { return a.lanewise(VectorOperators.LOG).mul((float) (1 / Math.log(2.0))); }
     public static FloatVector SQRT(FloatVector a) { return a.sqrt(); }
-    public static FloatVector TANH(FloatVector a) { return a.lanewise(VectorOperators.TANH); }
-    public static FloatVector SIGMOID(FloatVector a) { return bcast(1f).div(a.neg().lanewise(VectorOperators.EXP).add(1f)); }
+    /** A rational fit inline ({@link VectorMath#tanh}): the Vector API's TANH is a call into SVML per vector of scores. */
+    public static FloatVector TANH(FloatVector a) { return VectorMath.tanh(a); }
+    public static FloatVector SIGMOID(FloatVector a) { return VectorMath.sigmoid(a); }
 
     public static FloatVector FLOOR(FloatVector a) {
         float[] x = a.toArray();
