@@ -3,6 +3,12 @@ package attnc.jvm.kernel;
 import attnc.ir.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * A strided 4-D tensor [b, head, n, d] read one row (all of d) at a time, converted to fp32.
@@ -46,9 +52,28 @@ public sealed interface Operand {
             long from = base + b * strideB + head * strideH + n * strideN;
             switch (dtype) {
                 case FLOAT32 -> MemorySegment.copy(segment, FLOAT, from * Float.BYTES, dst, off, width);
-                case BFLOAT16 -> { for (int i = 0; i < width; i++) dst[off + i] = Float.intBitsToFloat(segment.getAtIndex(SHORT, from + i) << 16); }
+                case BFLOAT16 -> widenBfloat16(from, dst, off);
                 default -> { for (int i = 0; i < width; i++) dst[off + i] = Float.float16ToFloat(segment.getAtIndex(SHORT, from + i)); }
             }
+        }
+
+        /** Half as many shorts as a vector has ints: one load widens to one vector of floats. */
+        private static final VectorSpecies<Short> HALVES = VectorSpecies.of(short.class, VectorShape.forBitSize(Lanes.I.vectorBitSize() / 2));
+
+        /**
+         * bf16 is an fp32's top half: a vector of shorts widened to ints and shifted up 16 bits
+         * is the row as floats, exactly (the sign extension of the widening is shifted out). A
+         * tile packs every K and V row once per query tile, so the scalar loop cost a fifth of
+         * a bf16 launch.
+         */
+        private void widenBfloat16(long from, float[] dst, int off) {
+            int i = 0;
+            for (int step = Lanes.I.length(); i + step <= width; i += step) {
+                ShortVector halves = ShortVector.fromMemorySegment(HALVES, segment, (from + i) * Short.BYTES, ByteOrder.nativeOrder());
+                ((IntVector) halves.convertShape(VectorOperators.S2I, Lanes.I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                        .intoArray(dst, off + i);
+            }
+            for (; i < width; i++) dst[off + i] = Float.intBitsToFloat(segment.getAtIndex(SHORT, from + i) << 16);
         }
     }
 }
