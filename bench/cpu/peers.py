@@ -29,7 +29,7 @@ def median_seconds(f, reps=7, warmup=3):
     return times[reps // 2]
 
 
-def pattern(name, folder, n):
+def pattern(name, folder):
     """mask_mod, score_mod and the SDPA flag of a case, as bench/src/main/java/attnc/bench/Workload.java defines it."""
     causal = lambda b, h, q, kv: q >= kv
     if name == "dense":
@@ -63,7 +63,7 @@ def main():
         name, n, d = row["pattern"], int(row["n"]), int(row["d"])
         folder = os.path.join(root, f"{name}_N{n}_D{d}")
         q, k, v, out = (torch.from_numpy(np.load(os.path.join(folder, f + ".npy"))) for f in ("q", "k", "v", "out"))
-        mask_mod, score_mod, sdpa_causal = pattern(name, folder, n)
+        mask_mod, score_mod, sdpa_causal = pattern(name, folder)
         block_mask = create_block_mask(mask_mod, None, None, n, n, device="cpu", BLOCK_SIZE=128) if mask_mod else None
         for t in threads:
             if int(row["threads"]) != t or (name, n, d, t) in done:

@@ -14,7 +14,9 @@ mkdir -p "$out"; rm -rf "$data"; mkdir -p "$data"
 { lscpu; free -g; python3 -c "import torch; print('torch', torch.__version__)"; } > "$out/machine.txt" 2>&1; head -20 "$out/machine.txt"
 if [ "${TABLE:-1}" = 1 ]; then
   echo "== table ($threads threads)"
-  for set in "dense,causal,sliding_window,document,softcap_causal 4096 64" "dense,causal 4096 128" "causal,sliding_window 8192 64"; do
+  # Issue 15's table: cases, N, D per JMH run (SETS overrides it, ';'-separated).
+  IFS=';' read -r -a sets <<< "${SETS:-dense,causal,sliding_window,document,softcap_causal 4096 64;dense,causal 4096 128;causal,sliding_window 8192 64}"
+  for set in "${sets[@]}"; do
     read -r cases n dd <<< "$set"
     timeout "${TABLE_S:-80}" "${java[@]}" --threads "$threads" --cases "$cases" --n "$n" --d "$dd" --npy "$data" >> "$out/table.log" 2>&1
     echo "rc $? ($set)" >> "$out/table.log"
@@ -23,7 +25,7 @@ if [ "${TABLE:-1}" = 1 ]; then
 fi
 if [ "${SCALING:-1}" = 1 ]; then
   echo "== scaling"
-  timeout "${SCALING_S:-200}" "${java[@]}" --time 0.5 --threads "1,2,4,8,$threads" --cases dense,causal,sliding_window,document --n 4096 --d 64 \
+  timeout "${SCALING_S:-200}" "${java[@]}" --time 0.5 --threads "${SCALING_THREADS:-1,2,4,8,$threads}" --cases "${SCALING_CASES:-dense,causal,sliding_window,document}" --n "${SCALING_N:-4096}" --d 64 \
     > "$out/scaling.log" 2>&1; echo "rc $?" >> "$out/scaling.log"
   grep -E "^\||^rc |Exception|Error" "$out/scaling.log"
 fi

@@ -24,7 +24,7 @@ import java.util.Map;
  *
  * <pre>bench/run [--quick] [--only SUBSTRING] [--reps N] [--kernel-only] [--tile QxKV]</pre>
  * {@code --kernel-only} times the generated kernel alone (for tuning and profiling);
- * {@code --backward} runs {@link BackwardBench} instead.
+ * {@code --backward} runs {@link BackwardBench} instead, {@code --cpu-time} {@link CpuTimeBench}.
  */
 public final class CpuBench {
     private static int tileQ, tileKv;
@@ -34,6 +34,10 @@ public final class CpuBench {
     public static void main(String[] args) throws Exception {
         if (List.of(args).contains("--backward")) {
             BackwardBench.main(args);
+            return;
+        }
+        if (List.of(args).contains("--cpu-time")) {
+            CpuTimeBench.main(args);
             return;
         }
         boolean quick = List.of(args).contains("--quick");

@@ -23,6 +23,8 @@ import org.openjdk.jmh.annotations.State;
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 public class FmaPeak {
+    public FmaPeak() {}
+
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int STEPS = 4096, CHAINS = 12;
 
@@ -44,5 +46,8 @@ public class FmaPeak {
     }
 
     /** Floating-point operations of one JMH operation (one vector FMA). */
-    static double flopsPerOp() { return 2.0 * F.length(); }
+    public static double flopsPerOp() { return 2.0 * F.length(); }
+
+    /** Floating-point operations of one {@link #fma} call. */
+    public static double flopsPerInvocation() { return flopsPerOp() * STEPS * CHAINS; }
 }
