@@ -62,9 +62,9 @@ public sealed interface Operand {
 
         /**
          * bf16 is an fp32's top half: a vector of shorts widened to ints and shifted up 16 bits
-         * is the row as floats, exactly (the sign extension of the widening is shifted out). A
-         * tile packs every K and V row once per query tile, so the scalar loop cost a fifth of
-         * a bf16 launch.
+         * is the row as floats, exactly (the sign extension of the widening is shifted out). Every
+         * K and V row is read once per query tile: the scalar loop (0.74 ns an element against
+         * 0.15) was about a fifth of a D = 64 launch by that count.
          */
         private void widenBfloat16(long from, float[] dst, int off) {
             int i = 0;
