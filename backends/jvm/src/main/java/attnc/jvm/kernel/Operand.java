@@ -53,7 +53,7 @@ public sealed interface Operand {
             switch (dtype) {
                 case FLOAT32 -> MemorySegment.copy(segment, FLOAT, from * Float.BYTES, dst, off, width);
                 case BFLOAT16 -> widenBfloat16(from, dst, off);
-                default -> { for (int i = 0; i < width; i++) dst[off + i] = Float.float16ToFloat(segment.getAtIndex(SHORT, from + i)); }
+                default -> widenFloat16(from, dst, off);
             }
         }
 
@@ -74,6 +74,28 @@ public sealed interface Operand {
                         .intoArray(dst, off + i);
             }
             for (; i < width; i++) dst[off + i] = Float.intBitsToFloat(segment.getAtIndex(SHORT, from + i) << 16);
+        }
+
+        /**
+         * fp16 to fp32 a vector at a time, as {@link Float#float16ToFloat}: exponent and mantissa
+         * shifted into place (<< 13) and scaled by 2^112, which rebiases the exponent and
+         * normalises subnormals exactly; infinities and NaNs (exponent all ones) get the fp32
+         * exponent field instead, NaNs quieted as the JDK's conversion does; then the sign. The
+         * Vector API has no half-precision conversion.
+         */
+        private void widenFloat16(long from, float[] dst, int off) {
+            int i = 0;
+            for (int step = Lanes.I.length(); i + step <= width; i += step) {
+                IntVector h = (IntVector) ShortVector.fromMemorySegment(HALVES, segment, (from + i) * Short.BYTES, ByteOrder.nativeOrder())
+                        .convertShape(VectorOperators.S2I, Lanes.I, 0);
+                IntVector magnitude = h.and(0x7fff), shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
+                IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+                IntVector special = shifted.or(0x7f800000);
+                IntVector bits = finite.blend(special, magnitude.compare(VectorOperators.GE, 0x7c00))
+                        .blend(special.or(0x00400000), magnitude.compare(VectorOperators.GT, 0x7c00));
+                bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().intoArray(dst, off + i);
+            }
+            for (; i < width; i++) dst[off + i] = Float.float16ToFloat(segment.getAtIndex(SHORT, from + i));
         }
     }
 }
