@@ -11,7 +11,7 @@ set -u
 out="$1"; d=.device; data="${DATA:-/tmp/attnc-cpu-npy}"
 threads="${THREADS:-$(nproc)}"
 java=("$d/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow
-      -Xmx64g -cp "$d/cpu/*" attnc.bench.jmh.JmhBench --peer none --forks 1 --warmup 2 --iterations 3)
+      -Xmx64g -cp "$d/cpu/*" attnc.bench.jmh.JmhBench --peer none --forks 1)
 mkdir -p "$out"
 { lscpu; free -g; python3 -c "import torch; print('torch', torch.__version__)"; } > "$out/machine.txt" 2>&1; head -20 "$out/machine.txt"
 if [ "${TABLE:-1}" = 1 ]; then
@@ -21,14 +21,15 @@ if [ "${TABLE:-1}" = 1 ]; then
   IFS=';' read -r -a sets <<< "${SETS:-dense,causal,sliding_window,document,softcap_causal 4096 64;dense,causal 4096 128;causal,sliding_window 8192 64}"
   for set in "${sets[@]}"; do
     read -r cases n dd <<< "$set"
-    timeout "${TABLE_S:-110}" "${java[@]}" --threads "$threads" --cases "$cases" --n "$n" --d "$dd" --npy "$data" >> "$out/table.log" 2>&1
+    timeout "${TABLE_S:-110}" "${java[@]}" --warmup 2 --iterations 3 --threads "$threads" --cases "$cases" --n "$n" --d "$dd" --npy "$data" >> "$out/table.log" 2>&1
     echo "rc $? ($set)" >> "$out/table.log"
   done
   grep -E "^\||^rc |Exception|Error" "$out/table.log"
 fi
 if [ "${SCALING:-1}" = 1 ]; then
   echo "== scaling"
-  timeout "${SCALING_S:-400}" "${java[@]}" --time 0.5 --threads "${SCALING_THREADS:-1,2,4,8,$threads}" --cases "${SCALING_CASES:-dense,causal,sliding_window,document}" --n "${SCALING_N:-4096}" --d 64 \
+  # One thread takes most of a second a call at N = 4096: three warm-up seconds for C2 to compile the kernel.
+  timeout "${SCALING_S:-400}" "${java[@]}" --warmup 3 --iterations 3 --threads "${SCALING_THREADS:-1,2,4,8,$threads}" --cases "${SCALING_CASES:-dense,causal,sliding_window,document}" --n "${SCALING_N:-4096}" --d 64 \
     > "$out/scaling.log" 2>&1; echo "rc $?" >> "$out/scaling.log"
   grep -E "^\||^rc |Exception|Error" "$out/scaling.log"
 fi
