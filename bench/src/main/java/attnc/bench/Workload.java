@@ -12,7 +12,7 @@ import java.util.Random;
  * hand-written loop and for counting visible pairs.
  */
 public record Workload(String name, String source, int heads, int nq, int nkv, int d, Peer peer, boolean peerExact,
-                Visible visible, Score score, int docs) {
+                       Visible visible, Score score, int docs) {
 
     /** d score/d s at a score the pattern computed: 1 except under the tanh soft cap, where it is 1 − (score/30)². */
     float scoreByS(float score) {

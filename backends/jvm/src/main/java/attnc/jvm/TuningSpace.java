@@ -28,7 +28,7 @@ final class TuningSpace {
         for (int tileQ : SIZES) {
             if (tileQ % Lanes.L != 0 || !fits(tileQ, nq)) continue;
             for (int tileKv : SIZES) {
-                if (!fits(tileKv, nkv) || scratchBytes(tileQ, tileKv, d, vs) > CpuCache.l2Bytes()) continue;
+                if (!fits(tileKv, nkv) || Tiling.scratchBytes(tileQ, tileKv, d, vs) > CpuCache.l2Bytes()) continue;
                 space.add(new TuningConfig(java.util.Map.of(TILE_Q, tileQ, TILE_KV, tileKv)));
             }
         }
@@ -42,10 +42,5 @@ final class TuningSpace {
     /** The smallest size always fits (some tile is needed); larger ones up to the rounded length. */
     private static boolean fits(int tile, int n) {
         return tile == SIZES[0] || tile <= Integer.highestOneBit(Math.max(1, n - 1)) * 2;
-    }
-
-    /** Bytes of {@link attnc.jvm.kernel.Scratch} for one tile: Qᵀ, K, V, scores, bias, output rows. */
-    static long scratchBytes(int tileQ, int tileKv, int d, int vs) {
-        return 4L * ((long) tileQ * d + (long) tileKv * d + (long) tileKv * vs + 2L * tileQ * tileKv + (long) tileQ * vs);
     }
 }

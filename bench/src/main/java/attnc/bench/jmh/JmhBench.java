@@ -5,16 +5,21 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.results.format.ResultFormatType;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
@@ -62,7 +67,7 @@ public final class JmhBench {
                 Runtime.getRuntime().availableProcessors(), Runtime.version(), forks, warmup, seconds, iterations, seconds);
 
         Map<Integer, Score> peak = new TreeMap<>(), bandwidth = new TreeMap<>();
-        for (int t : new java.util.TreeSet<>(withOne(threads))) {
+        for (int t : new TreeSet<>(withOne(threads))) {
             // Both reach their steady state within a second (no generated class to compile): fewer rounds than the kernels.
             peak.put(t, single(run(base(forks, Math.min(warmup, 2), Math.min(iterations, 3), seconds).include(FmaPeak.class.getName()).threads(t))));
             if (t == 1 || t == max(threads)) {
@@ -73,7 +78,7 @@ public final class JmhBench {
         ChainedOptionsBuilder kernels = base(forks, warmup, iterations, seconds).include(Attention.class.getName() + "\\.")
                 .param("pattern", cases.toArray(String[]::new)).param("n", strings(ns)).param("d", strings(ds)).param("threads", strings(threads));
         if (peer.equals("ort")) kernels.include(Onnx.class.getName() + "\\.");
-        if (!json.isEmpty()) kernels.resultFormat(org.openjdk.jmh.results.format.ResultFormatType.JSON).result(json);
+        if (!json.isEmpty()) kernels.resultFormat(ResultFormatType.JSON).result(json);
         Map<Key, Score> attnc = new LinkedHashMap<>(), ort = new LinkedHashMap<>();
         for (RunResult r : run(kernels)) {
             var p = r.getParams();
@@ -98,7 +103,7 @@ public final class JmhBench {
             Path tsv = Path.of(npy, "attnc.tsv");
             String rows = report.tsv();
             if (Files.exists(tsv)) rows = rows.substring(rows.indexOf('\n') + 1);
-            Files.writeString(tsv, rows, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+            Files.writeString(tsv, rows, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             out.println("\ninputs, attnc outputs and attnc.tsv written to " + npy + " (bench/cpu/peers.py reads them)");
         }
     }
@@ -149,7 +154,7 @@ public final class JmhBench {
     /** Command-line options of the form {@code --name value} and {@code --flag}. */
     static final class Arguments {
         private final List<String> args;
-        private final java.util.Set<String> used = new java.util.HashSet<>();
+        private final Set<String> used = new HashSet<>();
 
         Arguments(String[] args) { this.args = Arrays.asList(args); }
 

@@ -114,7 +114,7 @@ public final class BackwardGenerator {
         siteHook(cw, "siteOffset", backward.sites(), LoweredBackward.Site::offset, slots, true);
     }
 
-    /** Tile hook arguments after env, b, h, kv0, keys, q0: s, dS, the query vectors, the lane buffer, then (scoreSites) the scratch. */
+    /** Tile hook arguments after env, b, h, kv0, keys, q0: s, dS, the query vectors, the lane buffer, (scoreSites) the scratch. */
     private static final int S = 6, DS = 7, VECTORS = 8, LANE_BUFFER = 9, SCRATCH_ARG = 10;
 
     /** {@code dsTile}, in {@link TileLoop}'s loops: dS[at] = mulOrZero(dS[at], d score/d s) per (key, query vector). */
@@ -133,10 +133,10 @@ public final class BackwardGenerator {
     }
 
     /**
-     * {@code scoreSites}, in {@link TileLoop}'s loops: per score site and element, c = mulOrZero(dS, partial); then by the
-     * site's kind: element sites hand c with its offsets to the scratch's sink; row sites sum c
-     * over the keys in a vector per query vector; column sites add c's lane sum per key; head
-     * sites sum c over the tile.
+     * {@code scoreSites}, in {@link TileLoop}'s loops: per score site and element,
+     * c = mulOrZero(dS, partial); then by the site's kind: element sites hand c with its offsets
+     * to the scratch's sink; row sites sum c over the keys in a vector per query vector; column
+     * sites add c's lane sum per key; head sites sum c over the tile.
      */
     private static void scoreSites(ClassWriter cw, List<LoweredBackward.Site> sites, Slots slots) {
         GeneratorAdapter g = KernelGenerator.method(cw, "scoreSites", "(" + KernelGenerator.ENV + "IIIII[F[FI[I" + SCRATCH + ")V");

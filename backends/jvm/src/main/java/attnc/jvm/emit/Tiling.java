@@ -29,12 +29,15 @@ public record Tiling(int q, int kv) {
 
     /** The standard tiles for a core with {@code l2Bytes} of L2. */
     public static Tiling forCache(long l2Bytes) {
-        return 2 * scratchBytes(8 * Lanes.L, 128, 128) <= l2Bytes ? new Tiling(8 * Lanes.L, 128) : new Tiling(4 * Lanes.L, 64);
+        return 2 * scratchBytes(8 * Lanes.L, 128, 128, 128) <= l2Bytes ? new Tiling(8 * Lanes.L, 128) : new Tiling(4 * Lanes.L, 64);
     }
 
-    /** Bytes of one thread's tile buffers at head dim d (= Dv): Qᵀ, K, V, scores, bias, output rows. */
-    public static long scratchBytes(int tileQ, int tileKv, int d) {
-        return 4L * ((long) tileQ * d + 2L * tileKv * d + 2L * tileQ * tileKv + (long) tileQ * d);
+    /**
+     * Bytes of one thread's tile buffers ({@code kernel.Scratch}) at head dim d and value stride
+     * vs: Qᵀ, K, V, scores, bias, output rows.
+     */
+    public static long scratchBytes(int tileQ, int tileKv, int d, int vs) {
+        return 4L * ((long) tileQ * d + (long) tileKv * d + (long) tileKv * vs + 2L * tileQ * tileKv + (long) tileQ * vs);
     }
 
     /** The pattern's {@code tile:} section when it has one, else {@link #standard}. */
