@@ -21,7 +21,7 @@ if [ "${TABLE:-1}" = 1 ]; then
   IFS=';' read -r -a sets <<< "${SETS:-dense,causal,sliding_window,document,softcap_causal 4096 64;dense,causal 4096 128;causal,sliding_window 8192 64}"
   for set in "${sets[@]}"; do
     read -r cases n dd <<< "$set"
-    timeout "${TABLE_S:-110}" "${java[@]}" --warmup 2 --iterations 3 --threads "$threads" --cases "$cases" --n "$n" --d "$dd" --npy "$data" >> "$out/table.log" 2>&1
+    timeout "${TABLE_S:-100}" "${java[@]}" --warmup 2 --iterations 3 --threads "$threads" --cases "$cases" --n "$n" --d "$dd" --npy "$data" >> "$out/table.log" 2>&1
     echo "rc $? ($set)" >> "$out/table.log"
   done
   grep -E "^\||^rc |Exception|Error" "$out/table.log"
@@ -36,6 +36,6 @@ fi
 if [ "${PEERS:-1}" = 1 ]; then
   echo "== peers"
   [ -s "$data/attnc.tsv" ] || { echo "no $data/attnc.tsv: run the table first, in the same device session"; exit 1; }
-  PYTHONUNBUFFERED=1 timeout "${PEERS_S:-330}" python3 bench/cpu/peers.py "$data" "$threads" > "$out/peers.log" 2>&1; echo "rc $?" >> "$out/peers.log"
+  PYTHONUNBUFFERED=1 timeout "${PEERS_S:-270}" python3 bench/cpu/peers.py "$data" "$threads" > "$out/peers.log" 2>&1; echo "rc $?" >> "$out/peers.log"
   cat "$out/peers.log" | tail -30
 fi
