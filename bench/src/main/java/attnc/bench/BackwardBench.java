@@ -54,12 +54,12 @@ final class BackwardBench {
     private static void measure(Workload w, int reps) throws Exception {
         Random random = new Random(w.label().hashCode());
         int h = w.heads(), d = w.d();
-        float[] q = randoms(h * w.nq() * d, random), k = randoms(h * w.nkv() * d, random), v = randoms(h * w.nkv() * d, random);
-        float[] dOut = randoms(h * w.nq() * d, random);
+        float[] q = Workload.randoms(h * w.nq() * d, random), k = Workload.randoms(h * w.nkv() * d, random), v = Workload.randoms(h * w.nkv() * d, random);
+        float[] dOut = Workload.randoms(h * w.nq() * d, random);
         Pattern pattern = Passes.optimize(Frontend.compile(w.name().replaceAll("\\W", "_"), w.source()), Map.of());
         JvmKernel kernel = new JvmBackend().compile(pattern);
         Problem problem = new Problem(Tensor.ofFloats(DType.FLOAT32, new int[] {1, h, w.nq(), d}, q), Tensor.ofFloats(DType.FLOAT32, new int[] {1, h, w.nkv(), d}, k),
-                Tensor.ofFloats(DType.FLOAT32, new int[] {1, h, w.nkv(), d}, v), CpuBench.inputs(w), Map.of(), Problem.BOTTOM_RIGHT);
+                Tensor.ofFloats(DType.FLOAT32, new int[] {1, h, w.nkv(), d}, v), w.tensors(), Map.of(), Problem.BOTTOM_RIGHT);
         Tensor gradient = Tensor.ofFloats(DType.FLOAT32, new int[] {1, h, w.nq(), d}, dOut);
         double forwardFlops = 4.0 * h * d * w.visiblePairs(), backwardFlops = 2.5 * forwardFlops;
         CpuBench.quiesce();
@@ -123,11 +123,6 @@ final class BackwardBench {
         return max;
     }
 
-    private static float[] randoms(int n, Random random) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) x[i] = random.nextFloat() * 2 - 1;
-        return x;
-    }
 
     private static String option(String[] args, String name, String fallback) {
         int i = java.util.Arrays.asList(args).indexOf(name);

@@ -12,10 +12,8 @@ import attnc.pass.Passes;
 import attnc.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 
 /**
  * The CPU benchmark: for each case, on the same random inputs, times the generated kernel, ONNX
@@ -26,7 +24,7 @@ import java.util.Random;
  *
  * <pre>bench/run [--quick] [--only SUBSTRING] [--reps N] [--kernel-only] [--tile QxKV]</pre>
  * {@code --kernel-only} times the generated kernel alone (for tuning and profiling);
- * {@code --backward} runs {@link BackwardBench} instead.
+ * {@code --backward} runs {@link BackwardBench} instead, {@code --cpu-time} {@link CpuTimeBench}.
  */
 public final class CpuBench {
     private static int tileQ, tileKv;
@@ -36,6 +34,10 @@ public final class CpuBench {
     public static void main(String[] args) throws Exception {
         if (List.of(args).contains("--backward")) {
             BackwardBench.main(args);
+            return;
+        }
+        if (List.of(args).contains("--cpu-time")) {
+            CpuTimeBench.main(args);
             return;
         }
         boolean quick = List.of(args).contains("--quick");
@@ -72,16 +74,14 @@ public final class CpuBench {
     }
 
     private static void measure(Workload w, OrtPeer ort, int reps) throws Exception {
-        Random random = new Random(w.label().hashCode());
-        float[] q = randoms(w.heads() * w.nq() * w.d(), random);
-        float[] k = randoms(w.heads() * w.nkv() * w.d(), random);
-        float[] v = randoms(w.heads() * w.nkv() * w.d(), random);
+        float[][] qkv = w.randomQkv();
+        float[] q = qkv[0], k = qkv[1], v = qkv[2];
         Pattern pattern = Passes.optimize(Frontend.compile(w.name().replaceAll("\\W", "_"), w.source()), Map.of());
         JvmKernel kernel = tileQ > 0 ? new JvmBackend().compile(pattern, new Tiling(tileQ, tileKv)) : new JvmBackend().compile(pattern);
         Problem problem = new Problem(Tensor.ofFloats(DType.FLOAT32, new int[] {1, w.heads(), w.nq(), w.d()}, q),
                 Tensor.ofFloats(DType.FLOAT32, new int[] {1, w.heads(), w.nkv(), w.d()}, k),
-                Tensor.ofFloats(DType.FLOAT32, new int[] {1, w.heads(), w.nkv(), w.d()}, v), inputs(w), Map.of(), Problem.BOTTOM_RIGHT);
-        double flops = 4.0 * w.heads() * w.d() * w.visiblePairs();
+                Tensor.ofFloats(DType.FLOAT32, new int[] {1, w.heads(), w.nkv(), w.d()}, v), w.tensors(), Map.of(), Problem.BOTTOM_RIGHT);
+        double flops = w.flops();
         float[][] ours = new float[1][];
         quiesce();
         // The generated class is new to the JIT: enough untimed calls for C2 to compile its loops.
@@ -130,21 +130,6 @@ public final class CpuBench {
         Thread.sleep(500);
     }
 
-    static Map<String, Tensor> inputs(Workload w) {
-        Map<String, Tensor> inputs = new HashMap<>();
-        if (w.docs() > 0) {
-            int[] ids = new int[w.nkv()];
-            for (int i = 0; i < ids.length; i++) ids[i] = w.document(i);
-            inputs.put("doc", Tensor.ofInts(DType.INT32, new int[] {1, w.nkv()}, ids));
-        }
-        if (w.source().contains("slope")) {
-            float[] slopes = new float[w.heads()];
-            for (int h = 0; h < slopes.length; h++) slopes[h] = Workload.slope(h, w.heads());
-            inputs.put("slope", Tensor.ofFloats(DType.FLOAT32, new int[] {w.heads()}, slopes));
-        }
-        return inputs;
-    }
-
     /** Largest |a − b| over the rows the second output computed (every rowStep-th). */
     private static double maxDiff(float[] a, float[] b, Workload w, int rowStep) {
         double max = 0;
@@ -159,12 +144,6 @@ public final class CpuBench {
             }
         }
         return max;
-    }
-
-    private static float[] randoms(int n, Random random) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) x[i] = random.nextFloat() * 2 - 1;
-        return x;
     }
 
     private static String ms(double seconds) { return String.format("%.1f", seconds * 1e3); }

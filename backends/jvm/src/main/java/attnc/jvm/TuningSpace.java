@@ -1,5 +1,6 @@
 package attnc.jvm;
 
+import attnc.jvm.emit.CpuCache;
 import attnc.jvm.emit.Tiling;
 import attnc.jvm.kernel.Lanes;
 import attnc.launch.Binding;
@@ -11,14 +12,12 @@ import java.util.List;
  * The CPU kernel's tuning space: query and key tile sizes, the only knobs the generated class
  * has (thread scheduling and KV splitting are decided per launch by the driver). Pruned of tiles
  * larger than the sequence rounded up to a power of two (they would compute padding only), and
- * of tile pairs whose per-thread scratch outgrows {@link #SCRATCH_LIMIT}, where the tile no longer
- * stays in L2 while the next is loaded.
+ * of tile pairs whose per-thread scratch outgrows this core's L2 ({@link CpuCache}), where the tile
+ * no longer stays in L2 while the next is loaded.
  */
 final class TuningSpace {
     static final String TILE_Q = "q", TILE_KV = "kv";
     private static final int[] SIZES = {32, 64, 128, 256};
-    /** A 1 MiB per-core L2 (Zen 4/5, recent Xeons): a larger tile spills to L3 on every pass. */
-    static final long SCRATCH_LIMIT = 1L << 20;
 
     private TuningSpace() {}
 
@@ -29,7 +28,7 @@ final class TuningSpace {
         for (int tileQ : SIZES) {
             if (tileQ % Lanes.L != 0 || !fits(tileQ, nq)) continue;
             for (int tileKv : SIZES) {
-                if (!fits(tileKv, nkv) || scratchBytes(tileQ, tileKv, d, vs) > SCRATCH_LIMIT) continue;
+                if (!fits(tileKv, nkv) || Tiling.scratchBytes(tileQ, tileKv, d, vs) > CpuCache.l2Bytes()) continue;
                 space.add(new TuningConfig(java.util.Map.of(TILE_Q, tileQ, TILE_KV, tileKv)));
             }
         }
@@ -43,10 +42,5 @@ final class TuningSpace {
     /** The smallest size always fits (some tile is needed); larger ones up to the rounded length. */
     private static boolean fits(int tile, int n) {
         return tile == SIZES[0] || tile <= Integer.highestOneBit(Math.max(1, n - 1)) * 2;
-    }
-
-    /** Bytes of {@link attnc.jvm.kernel.Scratch} for one tile: Qᵀ, K, V, scores, bias, output rows. */
-    static long scratchBytes(int tileQ, int tileKv, int d, int vs) {
-        return 4L * ((long) tileQ * d + (long) tileKv * d + (long) tileKv * vs + 2L * tileQ * tileKv + (long) tileQ * vs);
     }
 }

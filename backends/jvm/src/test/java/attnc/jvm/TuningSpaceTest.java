@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import attnc.jvm.emit.Tiling;
 import attnc.launch.Binding;
 import attnc.run.TuningConfig;
 import java.util.List;
@@ -24,7 +25,7 @@ class TuningSpaceTest {
         assertEquals(16, space.size(), space.toString());
         assertTrue(space.contains(tiles(128, 128)));
         List<TuningConfig> wide = TuningSpace.of(binding(2048, 2048, 256));
-        assertFalse(wide.contains(tiles(256, 256)), "256x256 at D=256 needs " + TuningSpace.scratchBytes(256, 256, 256, 256) + " bytes");
+        assertFalse(wide.contains(tiles(256, 256)), "256x256 at D=256 needs " + Tiling.scratchBytes(256, 256, 256, 256) + " bytes");
     }
 
     @Test

@@ -8,9 +8,7 @@ import attnc.lower.Instr;
 import attnc.lower.LoweredBackward;
 import attnc.lower.LoweredPattern;
 import attnc.lower.Program;
-import attnc.lower.Program.Level;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
@@ -116,15 +114,16 @@ public final class BackwardGenerator {
         siteHook(cw, "siteOffset", backward.sites(), LoweredBackward.Site::offset, slots, true);
     }
 
-    /** Tile hook arguments: env, b, h, kv0, keys, q0, s, dS, vectors, then the scratch. */
-    private static final int Q0 = 5, S = 6, DS = 7, VECTORS = 8, SCRATCH_ARG = 9;
+    /** Tile hook arguments after env, b, h, kv0, keys, q0: s, dS, the query vectors, the lane buffer, (scoreSites) the scratch. */
+    private static final int S = 6, DS = 7, VECTORS = 8, LANE_BUFFER = 9, SCRATCH_ARG = 10;
 
-    /** {@code dsTile}: dS[at] = mulOrZero(dS[at], d score/d s) per (key, query vector). */
+    /** {@code dsTile}, in {@link TileLoop}'s loops: dS[at] = mulOrZero(dS[at], d score/d s) per (key, query vector). */
     private static void dsTile(ClassWriter cw, Program scoreByS, Slots slots) {
-        GeneratorAdapter g = KernelGenerator.method(cw, "dsTile", "(" + KernelGenerator.ENV + "IIIII[F[FI)V");
-        TileLoop loop = new TileLoop(g);
-        ProgramRenderer r = new ProgramRenderer(g, scoreByS, slots, loop.context(), true);
-        loop.run(List.of(r), () -> { }, () -> {
+        GeneratorAdapter g = KernelGenerator.method(cw, "dsTile", "(" + KernelGenerator.ENV + "IIIII[F[FI[I)V");
+        TileLoop loop = new TileLoop(g, VECTORS, LANE_BUFFER);
+        int score = g.newLocal(ProgramRenderer.FLOAT_VECTOR);
+        ProgramRenderer r = new ProgramRenderer(g, scoreByS, slots, loop.context(ProgramRenderer.Leaf.local(score)), true);
+        loop.run(List.of(r), () -> { }, () -> loop.load(S, score), () -> {
             g.loadArg(DS);
             g.loadLocal(loop.at);
             pushFloat(g, r);
@@ -134,14 +133,15 @@ public final class BackwardGenerator {
     }
 
     /**
-     * {@code scoreSites}: per score site and element, c = mulOrZero(dS, partial); then by the
-     * site's kind: element sites hand c with its offsets to the scratch's sink; row sites sum c
-     * over the keys in a vector per query vector; column sites add c's lane sum per key; head
-     * sites sum c over the tile.
+     * {@code scoreSites}, in {@link TileLoop}'s loops: per score site and element,
+     * c = mulOrZero(dS, partial); then by the site's kind: element sites hand c with its offsets
+     * to the scratch's sink; row sites sum c over the keys in a vector per query vector; column
+     * sites add c's lane sum per key; head sites sum c over the tile.
      */
     private static void scoreSites(ClassWriter cw, List<LoweredBackward.Site> sites, Slots slots) {
-        GeneratorAdapter g = KernelGenerator.method(cw, "scoreSites", "(" + KernelGenerator.ENV + "IIIII[F[FI" + SCRATCH + ")V");
-        TileLoop loop = new TileLoop(g);
+        GeneratorAdapter g = KernelGenerator.method(cw, "scoreSites", "(" + KernelGenerator.ENV + "IIIII[F[FI[I" + SCRATCH + ")V");
+        TileLoop loop = new TileLoop(g, VECTORS, LANE_BUFFER);
+        int score = g.newLocal(ProgramRenderer.FLOAT_VECTOR), upstream = g.newLocal(ProgramRenderer.FLOAT_VECTOR);
         int contribution = g.newLocal(ProgramRenderer.FLOAT_VECTOR);
         List<ProgramRenderer> renderers = new ArrayList<>();
         List<ScoreSite> scored = new ArrayList<>();
@@ -149,8 +149,9 @@ public final class BackwardGenerator {
             LoweredBackward.Site site = sites.get(i);
             if (site.section() != Section.SCORE) continue;
             GradSite kind = kind(site);
-            ProgramRenderer partial = new ProgramRenderer(g, site.partial(), slots, loop.context(), true);
-            ProgramRenderer offset = kind == GradSite.SCORE_ELEMENT ? new ProgramRenderer(g, site.offset(), slots, loop.context(), true) : null;
+            ProgramRenderer.Context context = loop.context(ProgramRenderer.Leaf.local(score));
+            ProgramRenderer partial = new ProgramRenderer(g, site.partial(), slots, context, true);
+            ProgramRenderer offset = kind == GradSite.SCORE_ELEMENT ? new ProgramRenderer(g, site.offset(), slots, context, true) : null;
             int sum = kind == GradSite.SCORE_ROW || kind == GradSite.SCORE_HEAD ? g.newLocal(ProgramRenderer.FLOAT_VECTOR) : -1;
             renderers.add(partial);
             if (offset != null) renderers.add(offset);
@@ -160,8 +161,11 @@ public final class BackwardGenerator {
         loop.run(renderers, () -> {
             for (ScoreSite s : scored) if (s.kind() == GradSite.SCORE_ROW) zero(g, s.sum());
         }, () -> {
+            loop.load(S, score);
+            loop.load(DS, upstream);
+        }, () -> {
             for (ScoreSite s : scored) {
-                g.loadLocal(loop.upstream);
+                g.loadLocal(upstream);
                 pushFloat(g, s.partial());
                 gradLanes(g, "mulOrZero", "(" + FLOAT_VECTOR + FLOAT_VECTOR + ")" + FLOAT_VECTOR);
                 g.storeLocal(contribution);
@@ -253,93 +257,5 @@ public final class BackwardGenerator {
 
     private static void gradLanes(GeneratorAdapter g, String method, String descriptor) {
         g.invokeStatic(GRAD_LANES, new Method(method, descriptor));
-    }
-
-    /**
-     * The loops of a backward tile hook over a tile laid out [key j][query i], at
-     * {@code at = (j·vectors + v)·L}, with the raw score s and the upstream dS loaded per element:
-     * <pre>
-     *   UNIFORM registers
-     *   for v in 0 until vectors:       q lanes = q0 + v·L + (0 .. L-1); ROW registers; beforeKeys
-     *     for j in 0 until keys:        kv = kv0 + j; s, dS at (j, v); COL and ELEMENT registers; element
-     *     afterKeys
-     * </pre>
-     */
-    private static final class TileLoop {
-        private static final int KV0 = 3, KEYS = 4;
-        final GeneratorAdapter g;
-        final int v, j, kv, at, qLanes, score, upstream;
-
-        TileLoop(GeneratorAdapter g) {
-            this.g = g;
-            v = g.newLocal(Type.INT_TYPE);
-            j = g.newLocal(Type.INT_TYPE);
-            kv = g.newLocal(Type.INT_TYPE);
-            at = g.newLocal(Type.INT_TYPE);
-            qLanes = g.newLocal(ProgramRenderer.INT_VECTOR);
-            score = g.newLocal(ProgramRenderer.FLOAT_VECTOR);
-            upstream = g.newLocal(ProgramRenderer.FLOAT_VECTOR);
-        }
-
-        ProgramRenderer.Context context() {
-            return new ProgramRenderer.Context(KernelGenerator.ENV_ARG, KernelGenerator.B_ARG, KernelGenerator.H_ARG, null,
-                    ProgramRenderer.Leaf.local(qLanes), ProgramRenderer.Leaf.local(kv), null, null, ProgramRenderer.Leaf.local(score));
-        }
-
-        void run(List<ProgramRenderer> renderers, Runnable beforeKeys, Runnable element, Runnable afterKeys) {
-            for (ProgramRenderer r : renderers) r.emit(EnumSet.of(Level.UNIFORM));
-            Label outer = new Label(), outerEnd = new Label(), inner = new Label(), innerEnd = new Label();
-            g.push(0);
-            g.storeLocal(v);
-            g.mark(outer);
-            g.loadLocal(v);
-            g.loadArg(VECTORS);
-            g.ifICmp(GeneratorAdapter.GE, outerEnd);
-            g.loadArg(Q0);
-            g.loadLocal(v);
-            g.getStatic(ProgramRenderer.LANES, "L", Type.INT_TYPE);
-            g.math(GeneratorAdapter.MUL, Type.INT_TYPE);
-            g.math(GeneratorAdapter.ADD, Type.INT_TYPE);
-            g.invokeStatic(ProgramRenderer.LANES, new Method("lanes", "(I)" + INT_VECTOR));
-            g.storeLocal(qLanes);
-            for (ProgramRenderer r : renderers) r.emit(EnumSet.of(Level.ROW));
-            beforeKeys.run();
-            g.push(0);
-            g.storeLocal(j);
-            g.mark(inner);
-            g.loadLocal(j);
-            g.loadArg(KEYS);
-            g.ifICmp(GeneratorAdapter.GE, innerEnd);
-            g.loadArg(KV0);
-            g.loadLocal(j);
-            g.math(GeneratorAdapter.ADD, Type.INT_TYPE);
-            g.storeLocal(kv);
-            g.loadLocal(j);
-            g.loadArg(VECTORS);
-            g.math(GeneratorAdapter.MUL, Type.INT_TYPE);
-            g.loadLocal(v);
-            g.math(GeneratorAdapter.ADD, Type.INT_TYPE);
-            g.getStatic(ProgramRenderer.LANES, "L", Type.INT_TYPE);
-            g.math(GeneratorAdapter.MUL, Type.INT_TYPE);
-            g.storeLocal(at);
-            load(S, score);
-            load(DS, upstream);
-            for (ProgramRenderer r : renderers) r.emit(EnumSet.of(Level.COL, Level.ELEMENT));
-            element.run();
-            g.iinc(j, 1);
-            g.goTo(inner);
-            g.mark(innerEnd);
-            afterKeys.run();
-            g.iinc(v, 1);
-            g.goTo(outer);
-            g.mark(outerEnd);
-        }
-
-        private void load(int array, int into) {
-            g.loadArg(array);
-            g.loadLocal(at);
-            g.invokeStatic(ProgramRenderer.LANES, new Method("scores", "([FI)" + FLOAT_VECTOR));
-            g.storeLocal(into);
-        }
     }
 }

@@ -5,17 +5,15 @@ import attnc.jvm.kernel.Normalisation;
 import attnc.lower.LoweredNorm;
 import attnc.lower.LoweredPattern;
 import attnc.lower.Program;
-import attnc.lower.Program.Level;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 import java.util.function.Consumer;
 import org.objectweb.asm.ClassReader;
 import org.objectweb.asm.ClassVisitor;
 import org.objectweb.asm.ClassWriter;
-import org.objectweb.asm.Label;
 import org.objectweb.asm.MethodVisitor;
 import org.objectweb.asm.Opcodes;
 import org.objectweb.asm.Type;
@@ -156,103 +154,47 @@ public final class KernelGenerator {
         end(g);
     }
 
-    /** Tile hook arguments: env, b, h, kv0, keys, q0, array, vectors. */
-    private static final int KV0 = 3, KEYS = 4, Q0 = 5, ARRAY = 6, VECTORS = 7;
+    /** Tile hook arguments after env, b, h, kv0, keys, q0: the tile's array, its query vectors, the lane buffer. */
+    private static final int ARRAY = 6, VECTORS = 7, LANE_BUFFER = 8;
 
     /**
      * {@code scoreTile} (rewrites s with the score expression) or {@code maskTile} (writes 0/−∞
      * to bias and returns the visible count) over a tile laid out [key j][query i], i.e. at
-     * {@code j·(vectors·L) + i}, for keys kv0 .. kv0 + keys and queries q0 .. q0 + vectors·L:
-     * <pre>
-     *   UNIFORM registers
-     *   for v in 0 until vectors:       q lanes = q0 + v·L + (0 .. L-1); ROW registers
-     *     for j in 0 until keys:        kv = kv0 + j; COL and ELEMENT registers; store the result
-     * </pre>
+     * {@code j·(vectors·L) + i}, for keys kv0 .. kv0 + keys and queries q0 .. q0 + vectors·L, in
+     * {@link TileLoop}'s loops.
      */
     static void tileLoops(ClassWriter cw, String name, Program program, Slots slots, boolean mask) {
-        GeneratorAdapter g = method(cw, name, "(" + ENV + "IIIII[FI)" + (mask ? "I" : "V"));
-        int count = g.newLocal(Type.INT_TYPE), v = g.newLocal(Type.INT_TYPE), j = g.newLocal(Type.INT_TYPE), kv = g.newLocal(Type.INT_TYPE);
-        int qLanes = g.newLocal(ProgramRenderer.INT_VECTOR), score = g.newLocal(ProgramRenderer.FLOAT_VECTOR);
-        var context = new ProgramRenderer.Context(ENV_ARG, B_ARG, H_ARG, null, ProgramRenderer.Leaf.local(qLanes),
-                ProgramRenderer.Leaf.local(kv), null, null, ProgramRenderer.Leaf.local(score));
-        ProgramRenderer r = new ProgramRenderer(g, program, slots, context, true);
+        GeneratorAdapter g = method(cw, name, "(" + ENV + "IIIII[FI[I)" + (mask ? "I" : "V"));
+        TileLoop loop = new TileLoop(g, VECTORS, LANE_BUFFER);
+        int count = g.newLocal(Type.INT_TYPE), score = g.newLocal(ProgramRenderer.FLOAT_VECTOR);
+        ProgramRenderer r = new ProgramRenderer(g, program, slots, loop.context(mask ? null : ProgramRenderer.Leaf.local(score)), true);
         g.push(0);
         g.storeLocal(count);
-        r.emit(EnumSet.of(Level.UNIFORM));
-        Label outer = new Label(), outerEnd = new Label(), inner = new Label(), innerEnd = new Label();
-        g.push(0);
-        g.storeLocal(v);
-        g.mark(outer);
-        g.loadLocal(v);
-        g.loadArg(VECTORS);
-        g.ifICmp(GeneratorAdapter.GE, outerEnd);
-        g.loadArg(Q0);
-        g.loadLocal(v);
-        pushLanes(g);
-        g.math(GeneratorAdapter.MUL, Type.INT_TYPE);
-        g.math(GeneratorAdapter.ADD, Type.INT_TYPE);
-        g.invokeStatic(ProgramRenderer.LANES, new Method("lanes", "(I)" + ProgramRenderer.INT_VECTOR.getDescriptor()));
-        g.storeLocal(qLanes);
-        r.emit(EnumSet.of(Level.ROW));
-        g.push(0);
-        g.storeLocal(j);
-        g.mark(inner);
-        g.loadLocal(j);
-        g.loadArg(KEYS);
-        g.ifICmp(GeneratorAdapter.GE, innerEnd);
-        g.loadArg(KV0);
-        g.loadLocal(j);
-        g.math(GeneratorAdapter.ADD, Type.INT_TYPE);
-        g.storeLocal(kv);
-        if (!mask) {
-            g.loadArg(ARRAY);
-            elementOffset(g, v, j);
-            g.invokeStatic(ProgramRenderer.LANES, new Method("scores", "([FI)" + ProgramRenderer.FLOAT_VECTOR.getDescriptor()));
-            g.storeLocal(score);
-        }
-        r.emit(EnumSet.of(Level.COL, Level.ELEMENT));
-        if (mask) {
-            g.loadLocal(count);
-            r.pushResult(false);
-            g.loadArg(ARRAY);
-            elementOffset(g, v, j);
-            g.invokeStatic(ProgramRenderer.LANES, new Method("storeBias",
-                    "(" + ProgramRenderer.descriptor(attnc.ir.Type.BOOL, r.resultIsVector()) + "[FI)I"));
-            g.math(GeneratorAdapter.ADD, Type.INT_TYPE);
-            g.storeLocal(count);
-        } else {
-            r.pushResult(true);
-            if (r.resultType() == attnc.ir.Type.INT) {
-                g.invokeStatic(ProgramRenderer.LANES, new Method("I2F",
-                        "(" + ProgramRenderer.INT_VECTOR.getDescriptor() + ")" + ProgramRenderer.FLOAT_VECTOR.getDescriptor()));
+        loop.run(List.of(r), () -> { }, () -> {
+            if (!mask) loop.load(ARRAY, score);
+        }, () -> {
+            if (mask) {
+                g.loadLocal(count);
+                r.pushResult(false);
+                g.loadArg(ARRAY);
+                g.loadLocal(loop.at);
+                g.invokeStatic(ProgramRenderer.LANES, new Method("storeBias",
+                        "(" + ProgramRenderer.descriptor(attnc.ir.Type.BOOL, r.resultIsVector()) + "[FI)I"));
+                g.math(GeneratorAdapter.ADD, Type.INT_TYPE);
+                g.storeLocal(count);
+            } else {
+                r.pushResult(true);
+                if (r.resultType() == attnc.ir.Type.INT) {
+                    g.invokeStatic(ProgramRenderer.LANES, new Method("I2F",
+                            "(" + ProgramRenderer.INT_VECTOR.getDescriptor() + ")" + ProgramRenderer.FLOAT_VECTOR.getDescriptor()));
+                }
+                g.loadArg(ARRAY);
+                g.loadLocal(loop.at);
+                g.invokeStatic(ProgramRenderer.LANES, new Method("storeScores", "(" + ProgramRenderer.FLOAT_VECTOR.getDescriptor() + "[FI)V"));
             }
-            g.loadArg(ARRAY);
-            elementOffset(g, v, j);
-            g.invokeStatic(ProgramRenderer.LANES, new Method("storeScores", "(" + ProgramRenderer.FLOAT_VECTOR.getDescriptor() + "[FI)V"));
-        }
-        g.iinc(j, 1);
-        g.goTo(inner);
-        g.mark(innerEnd);
-        g.iinc(v, 1);
-        g.goTo(outer);
-        g.mark(outerEnd);
+        }, () -> { });
         if (mask) g.loadLocal(count);
         end(g);
-    }
-
-    private static void pushLanes(GeneratorAdapter g) {
-        g.getStatic(ProgramRenderer.LANES, "L", Type.INT_TYPE);
-    }
-
-    /** Pushes (j·vectors + v)·L: where the current (key, query vector) starts in the tile. */
-    private static void elementOffset(GeneratorAdapter g, int v, int j) {
-        g.loadLocal(j);
-        g.loadArg(VECTORS);
-        g.math(GeneratorAdapter.MUL, Type.INT_TYPE);
-        g.loadLocal(v);
-        g.math(GeneratorAdapter.ADD, Type.INT_TYPE);
-        pushLanes(g);
-        g.math(GeneratorAdapter.MUL, Type.INT_TYPE);
     }
 
     /**

@@ -38,8 +38,16 @@ final class ProgramRenderer {
         static Leaf local(int local) { return g -> g.loadLocal(local); }
     }
 
-    /** The leaves a hook provides; null where it has none. {@code qLanes} is the vector of query positions. */
-    record Context(Leaf env, Leaf b, Leaf h, Leaf q, Leaf qLanes, Leaf kv, Leaf d, Leaf o, Leaf score) {}
+    /**
+     * The leaves a hook provides; null where it has none. {@code qLanes} is the vector of query
+     * positions; {@code lanes} the thread's int buffer that vector gathers and lane loops use.
+     */
+    record Context(Leaf env, Leaf b, Leaf h, Leaf q, Leaf qLanes, Leaf kv, Leaf d, Leaf o, Leaf score, Leaf lanes) {
+        /** A scalar hook's leaves: no vectors, so no lane buffer. */
+        Context(Leaf env, Leaf b, Leaf h, Leaf q, Leaf qLanes, Leaf kv, Leaf d, Leaf o, Leaf score) {
+            this(env, b, h, q, qLanes, kv, d, o, score, null);
+        }
+    }
 
     private final GeneratorAdapter g;
     private final Program program;
@@ -109,6 +117,10 @@ final class ProgramRenderer {
                     push(a, vector);
                     desc.append(descriptor(program.instrs().get(a).type(), vector));
                 }
+                if (vector && runsLaneByLane(op)) {
+                    leaf(context.lanes(), "the lane buffer");
+                    desc.append("[I");
+                }
                 desc.append(')').append(descriptor(op.type(), vector));
                 lanes(op.op().name(), desc.toString());
             }
@@ -118,8 +130,10 @@ final class ProgramRenderer {
                 g.push(slots.input(load.input()));
                 g.arrayLoad(Type.getType(floats ? "[F" : "[I"));
                 push(load.offset(), vector);
+                if (vector) leaf(context.lanes(), "the lane buffer");
                 String method = floats ? "loadFloat" : load.dtype() == DType.BOOL ? "loadBool" : "loadInt";
-                lanes(method, "(" + (floats ? "[F" : "[I") + descriptor(attnc.ir.Type.INT, vector) + ")" + descriptor(load.type(), vector));
+                lanes(method, "(" + (floats ? "[F" : "[I") + descriptor(attnc.ir.Type.INT, vector) + (vector ? "[I" : "") + ")"
+                        + descriptor(load.type(), vector));
             }
             case Instr.Member member -> {
                 envField("ints", "[[I");
@@ -128,11 +142,21 @@ final class ProgramRenderer {
                 push(member.value(), vector);
                 push(member.rowOffset(), vector);
                 push(member.width(), false);
+                if (vector) leaf(context.lanes(), "the lane buffer");
                 String v = descriptor(attnc.ir.Type.INT, vector);
-                lanes("member", "([I" + v + v + "I)" + descriptor(attnc.ir.Type.BOOL, vector));
+                lanes("member", "([I" + v + v + "I" + (vector ? "[I" : "") + ")" + descriptor(attnc.ir.Type.BOOL, vector));
             }
         }
         g.storeLocal(locals[register]);
+    }
+
+    /** Whether {@link attnc.jvm.kernel.Lanes} runs this vector operation lane by lane, through the lane buffer. */
+    private static boolean runsLaneByLane(Instr.Op op) {
+        return switch (op.op()) {
+            case DIV, MOD -> op.operandType() == attnc.ir.Type.INT;
+            case FLOOR, F2I -> true;
+            default -> false;
+        };
     }
 
     private void leaf(Leaf leaf, String what) {

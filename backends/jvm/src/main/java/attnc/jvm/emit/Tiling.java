@@ -19,12 +19,26 @@ public record Tiling(int q, int kv) {
     }
 
     /**
-     * 8 vectors of queries (128 with AVX-512) × 128 keys: the per-tile work (softmax per column,
-     * packing, classification) is amortised over the most FMAs while the tile's buffers still fit
-     * in L2; measured on a 2-core AVX-512 machine at D = 64 (single thread, GFLOP per CPU-second):
-     * 64×64 ≈ 104, 128×64 ≈ 98, 64×128 ≈ 86, 128×128 ≈ 120.
+     * 8 vectors of queries (128 with AVX-512) × 128 keys where a core's L2 holds the tile's buffers
+     * at D = 128 twice over (384 KiB: Qᵀ, K, V, scores, bias and output rows), else 4 vectors × 64
+     * keys (160 KiB). The per-tile work (softmax per column, packing, classification) is amortised
+     * over the most FMAs while the buffers stay in L2; measured on a 2-core Zen 4 (1 MiB L2) at
+     * D = 64, single thread, GFLOP per CPU-second: 64×64 ≈ 104, 128×64 ≈ 98, 64×128 ≈ 86, 128×128 ≈ 120.
      */
-    public static Tiling standard() { return new Tiling(8 * Lanes.L, 128); }
+    public static Tiling standard() { return forCache(CpuCache.l2Bytes()); }
+
+    /** The standard tiles for a core with {@code l2Bytes} of L2. */
+    public static Tiling forCache(long l2Bytes) {
+        return 2 * scratchBytes(8 * Lanes.L, 128, 128, 128) <= l2Bytes ? new Tiling(8 * Lanes.L, 128) : new Tiling(4 * Lanes.L, 64);
+    }
+
+    /**
+     * Bytes of one thread's tile buffers ({@code kernel.Scratch}) at head dim d and value stride
+     * vs: Qᵀ, K, V, scores, bias, output rows.
+     */
+    public static long scratchBytes(int tileQ, int tileKv, int d, int vs) {
+        return 4L * ((long) tileQ * d + (long) tileKv * d + (long) tileKv * vs + 2L * tileQ * tileKv + (long) tileQ * vs);
+    }
 
     /** The pattern's {@code tile:} section when it has one, else {@link #standard}. */
     public static Tiling of(Pattern pattern) {

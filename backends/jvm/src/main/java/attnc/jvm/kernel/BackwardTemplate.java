@@ -39,13 +39,13 @@ public class BackwardTemplate implements GradKernel {
     static boolean hasScoreByS() { return false; }
     static float rowScale(Env env, int b, int h, int q) { return 1f; }
     static float normValue(Env env, int b, int h, int q) { return 0f; }
-    static void scoreTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, int vectors) {}
-    static int maskTile(Env env, int b, int h, int kv0, int keys, int q0, float[] bias, int vectors) { return keys * vectors * Lanes.L; }
+    static void scoreTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, int vectors, int[] lanes) {}
+    static int maskTile(Env env, int b, int h, int kv0, int keys, int q0, float[] bias, int vectors, int[] lanes) { return keys * vectors * Lanes.L; }
     static float outputByO(Env env, int b, int h, int q, int d, float o) { return 1f; }
     /** dS[j·bq + i] becomes ds: times d score/d s at the raw score s[j·bq + i]; 0 stays 0. */
-    static void dsTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, float[] dS, int vectors) {}
+    static void dsTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, float[] dS, int vectors, int[] lanes) {}
     /** Every score site's dS · partial, into the scratch's row, column and head sums or the element sink. */
-    static void scoreSites(Env env, int b, int h, int kv0, int keys, int q0, float[] s, float[] dS, int vectors, GradScratch g) {}
+    static void scoreSites(Env env, int b, int h, int kv0, int keys, int q0, float[] s, float[] dS, int vectors, int[] lanes, GradScratch g) {}
     /** Site {@code site}'s partial derivative, one element at a time. */
     static float sitePartial(int site, Env env, int b, int h, int q, int kv, int d, float s, float o) { return 0f; }
     /** The element of its input site {@code site} reads. */
@@ -159,7 +159,7 @@ public class BackwardTemplate implements GradKernel {
         float[] bias = g.bias;
         boolean partial = !full || rows < bq || keys < keys4;
         if (!full) {
-            if (maskTile(env, b, h, kv0, keys, firstQuery, bias, vectors) == 0) return false;
+            if (maskTile(env, b, h, kv0, keys, firstQuery, bias, vectors, g.laneBuffer) == 0) return false;
         } else if (partial) {
             Arrays.fill(bias, 0, keys * bq, 0f);
         }
@@ -173,7 +173,7 @@ public class BackwardTemplate implements GradKernel {
         float[] scores = g.s;
         if (hasScore()) {
             System.arraycopy(g.s, 0, g.scores, 0, n);
-            scoreTile(env, b, h, kv0, keys, firstQuery, g.scores, vectors);
+            scoreTile(env, b, h, kv0, keys, firstQuery, g.scores, vectors, g.laneBuffer);
             scores = g.scores;
         }
         if (partial) Tiles.addBias(scores, bias, 0, n);
@@ -200,9 +200,9 @@ public class BackwardTemplate implements GradKernel {
         }
         if (sites) {
             Arrays.fill(g.rowSites, 0f);
-            scoreSites(env, b, h, kv0, keys, firstQuery, g.s, g.dp, vectors, g);
+            scoreSites(env, b, h, kv0, keys, firstQuery, g.s, g.dp, vectors, g.laneBuffer, g);
         }
-        if (hasScoreByS()) dsTile(env, b, h, kv0, keys, firstQuery, g.s, g.dp, vectors);
+        if (hasScoreByS()) dsTile(env, b, h, kv0, keys, firstQuery, g.s, g.dp, vectors, g.laneBuffer);
 
         // dV += Pᵀ·dO, dK += dsᵀ·(q·scale), and this pair's Σ ds·k for the query tile's rows.
         if (l.dv != null) GradTiles.multiplyAdd(g.p, 0, bq, 1, keys, rows, l.dO, rowBase * vs, vs, vs, g.dv, 0, vs);

@@ -7,7 +7,8 @@ import jdk.incubator.vector.FloatVector;
  * them (it calls SVML; the interpreter and C1 go through Math), in {@link VectorMath}'s
  * tier-independent arithmetic. The backward's generated class calls these instead of Lanes'
  * ({@link attnc.jvm.emit.BackwardGenerator}), so that its deterministic mode gives the same bits
- * early and late in a process; the forward keeps the faster library calls.
+ * early and late in a process; the forward keeps the library's EXP and LOG (its TANH and SIGMOID
+ * are VectorMath's already: inline, and faster than the library's calls).
  */
 public final class ExactLanes {
     private ExactLanes() {}

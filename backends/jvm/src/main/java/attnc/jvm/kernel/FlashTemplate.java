@@ -30,10 +30,13 @@ public class FlashTemplate implements TileKernel {
     static boolean hasOutput() { return false; }
     static float rowScale(Env env, int b, int h, int q) { return 1f; }
     static float normValue(Env env, int b, int h, int q) { return 0f; }
-    /** Rewrites s[j·bq + i] (key kv0 + j, query q0 + i; bq = vectors·L) with the score expression. */
-    static void scoreTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, int vectors) {}
+    /**
+     * Rewrites s[j·bq + i] (key kv0 + j, query q0 + i; bq = vectors·L) with the score expression;
+     * lanes is the thread's buffer for gathers and lane loops ({@link Lanes#LANE_BUFFER} ints).
+     */
+    static void scoreTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, int vectors, int[] lanes) {}
     /** Writes 0 (visible) or −∞ to bias[j·bq + i]; returns the visible count. */
-    static int maskTile(Env env, int b, int h, int kv0, int keys, int q0, float[] bias, int vectors) { return keys * vectors * Lanes.L; }
+    static int maskTile(Env env, int b, int h, int kv0, int keys, int q0, float[] bias, int vectors, int[] lanes) { return keys * vectors * Lanes.L; }
     static float output(Env env, int b, int h, int q, int d, float o) { return o; }
     // ---- end of hooks ----
 
@@ -66,7 +69,7 @@ public class FlashTemplate implements TileKernel {
                 if (!full) {
                     // The analysis may call a tile PARTIAL that is not (a loose bound on a data-dependent
                     // mask); the mask's visible count still skips it or drops the bias.
-                    int visible = maskTile(env, b, h, kv0, keys, firstQuery, bias, vectors);
+                    int visible = maskTile(env, b, h, kv0, keys, firstQuery, bias, vectors, scratch.laneBuffer);
                     if (visible == 0) continue;
                     partial = visible != keys * bq;
                 }
@@ -81,7 +84,7 @@ public class FlashTemplate implements TileKernel {
         float[] s = scratch.s;
         packKeys(launch, scratch, b, kvHead, kv0, keys, keys4);
         Tiles.qk(scratch.kRows, scratch.kOffset, launch.headDim(), scratch.qt, bq, s, keys4);
-        if (hasScore()) scoreTile(launch.env(), b, h, kv0, keys, firstQuery, s, bq / Lanes.L);
+        if (hasScore()) scoreTile(launch.env(), b, h, kv0, keys, firstQuery, s, bq / Lanes.L, scratch.laneBuffer);
         if (partial) Tiles.addBias(s, scratch.bias, 0, keys * bq);
         Arrays.fill(s, keys * bq, keys4 * bq, Float.NEGATIVE_INFINITY);
         if (norm() == Normalisation.SOFTMAX) {

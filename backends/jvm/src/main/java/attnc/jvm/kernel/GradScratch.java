@@ -22,6 +22,8 @@ public final class GradScratch {
     public float[] s = new float[0], scores = new float[0], p = new float[0], dp = new float[0], bias = new float[0];
     public float[] dq = new float[0], lane = new float[0], delta = new float[0], dBias = new float[0];
     public float[] rowSites = new float[0], colSites = new float[0], headSites = new float[0];
+    /** Gathers' index maps and lane loops' lanes, for the hooks ({@link Lanes#LANE_BUFFER}). */
+    public final int[] laneBuffer = new int[Lanes.LANE_BUFFER];
     int tileQ, tileKv;
 
     private GradLaunch launch;

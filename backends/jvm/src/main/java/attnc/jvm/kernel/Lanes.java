@@ -15,13 +15,16 @@ import jdk.incubator.vector.VectorSpecies;
  * these, named after the opcode; every method is a few bytecodes, so C2 inlines them into the
  * generated hook and the vectors never leave registers. Semantics follow
  * {@link attnc.ir.Semantics}; where the Vector API has no matching lanewise operation (floored
- * integer division, floor, float to int) a lane loop keeps the exact meaning.
+ * integer division, floor, float to int) a lane loop keeps the exact meaning, in a buffer the
+ * caller passes (a thread's {@code Scratch.laneBuffer}, {@link #LANE_BUFFER} ints).
  */
 public final class Lanes {
     public static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     public static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     /** Queries per vector. */
     public static final int L = F.length();
+    /** Ints in the per-thread buffer that gathers and lane loops take (two vectors' worth). */
+    public static final int LANE_BUFFER = 2 * L;
     private static final IntVector IOTA = IntVector.zero(I).addIndex(1);
 
     private Lanes() {}
@@ -52,18 +55,23 @@ public final class Lanes {
     public static float loadFloat(float[] data, int offset) { return data[offset]; }
     public static boolean loadBool(int[] data, int offset) { return data[offset] != 0; }
 
-    public static IntVector loadInt(int[] data, IntVector offsets) {
-        int[] lanes = offsets.toArray();
+    /*
+     * Gathers and the lane loops below take the calling thread's buffer of 2·L ints ({@code lanes},
+     * from its Scratch): the Vector API gathers through an int[] index map, and IntVector.toArray()
+     * made one per call, which C2 does not remove (17 MB a launch for a T5 bias at N = 1024).
+     */
+    public static IntVector loadInt(int[] data, IntVector offsets, int[] lanes) {
+        offsets.intoArray(lanes, 0);
         return IntVector.fromArray(I, data, 0, lanes, 0);
     }
 
-    public static FloatVector loadFloat(float[] data, IntVector offsets) {
-        int[] lanes = offsets.toArray();
+    public static FloatVector loadFloat(float[] data, IntVector offsets, int[] lanes) {
+        offsets.intoArray(lanes, 0);
         return FloatVector.fromArray(F, data, 0, lanes, 0);
     }
 
-    public static VectorMask<Integer> loadBool(int[] data, IntVector offsets) {
-        return loadInt(data, offsets).compare(VectorOperators.NE, 0);
+    public static VectorMask<Integer> loadBool(int[] data, IntVector offsets, int[] lanes) {
+        return loadInt(data, offsets, lanes).compare(VectorOperators.NE, 0);
     }
 
     public static boolean member(int[] data, int value, int rowOffset, int width) {
@@ -71,9 +79,9 @@ public final class Lanes {
         return false;
     }
 
-    public static VectorMask<Integer> member(int[] data, IntVector value, IntVector rowOffset, int width) {
+    public static VectorMask<Integer> member(int[] data, IntVector value, IntVector rowOffset, int width, int[] lanes) {
         VectorMask<Integer> found = I.maskAll(false);
-        for (int i = 0; i < width; i++) found = found.or(loadInt(data, rowOffset.add(i)).compare(VectorOperators.EQ, value));
+        for (int i = 0; i < width; i++) found = found.or(loadInt(data, rowOffset.add(i), lanes).compare(VectorOperators.EQ, value));
         return found;
     }
 
@@ -140,8 +148,8 @@ public final class Lanes {
     public static IntVector ADD(IntVector a, IntVector b) { return a.add(b); }
     public static IntVector SUB(IntVector a, IntVector b) { return a.sub(b); }
     public static IntVector MUL(IntVector a, IntVector b) { return a.mul(b); }
-    public static IntVector DIV(IntVector a, IntVector b) { return laneWise(a, b, true); }
-    public static IntVector MOD(IntVector a, IntVector b) { return laneWise(a, b, false); }
+    public static IntVector DIV(IntVector a, IntVector b, int[] lanes) { return laneWise(a, b, true, lanes); }
+    public static IntVector MOD(IntVector a, IntVector b, int[] lanes) { return laneWise(a, b, false, lanes); }
     public static IntVector SHL(IntVector a, IntVector b) { return a.lanewise(VectorOperators.LSHL, b); }
     public static IntVector SHR(IntVector a, IntVector b) { return a.lanewise(VectorOperators.ASHR, b); }
     public static IntVector BIT_AND(IntVector a, IntVector b) { return a.and(b); }
@@ -163,10 +171,11 @@ public final class Lanes {
     public static IntVector SELECT(VectorMask<Integer> c, IntVector a, IntVector b) { return b.blend(a, c); }
 
     /** Floored division or modulo with a zero divisor giving 0; no lanewise instruction exists for it. */
-    private static IntVector laneWise(IntVector a, IntVector b, boolean divide) {
-        int[] x = a.toArray(), y = b.toArray();
-        for (int i = 0; i < x.length; i++) x[i] = divide ? DIV(x[i], y[i]) : MOD(x[i], y[i]);
-        return IntVector.fromArray(I, x, 0);
+    private static IntVector laneWise(IntVector a, IntVector b, boolean divide, int[] lanes) {
+        a.intoArray(lanes, 0);
+        b.intoArray(lanes, L);
+        for (int i = 0; i < L; i++) lanes[i] = divide ? DIV(lanes[i], lanes[L + i]) : MOD(lanes[i], lanes[L + i]);
+        return IntVector.fromArray(I, lanes, 0);
     }
 
     // ---- float vectors ----
@@ -182,20 +191,21 @@ public final class Lanes {
     public static FloatVector LOG(FloatVector a) { return a.lanewise(VectorOperators.LOG); }
     public static FloatVector LOG2(FloatVector a) { return a.lanewise(VectorOperators.LOG).mul((float) (1 / Math.log(2.0))); }
     public static FloatVector SQRT(FloatVector a) { return a.sqrt(); }
-    public static FloatVector TANH(FloatVector a) { return a.lanewise(VectorOperators.TANH); }
-    public static FloatVector SIGMOID(FloatVector a) { return bcast(1f).div(a.neg().lanewise(VectorOperators.EXP).add(1f)); }
+    /** A rational fit inline ({@link VectorMath#tanh}): the Vector API's TANH is a call into SVML per vector of scores. */
+    public static FloatVector TANH(FloatVector a) { return VectorMath.tanh(a); }
+    public static FloatVector SIGMOID(FloatVector a) { return VectorMath.sigmoid(a); }
 
-    public static FloatVector FLOOR(FloatVector a) {
-        float[] x = a.toArray();
-        for (int i = 0; i < x.length; i++) x[i] = (float) Math.floor(x[i]);
-        return FloatVector.fromArray(F, x, 0);
+    /** Lane by lane through the buffer, as float bits: the Vector API has no floor. */
+    public static FloatVector FLOOR(FloatVector a, int[] lanes) {
+        a.reinterpretAsInts().intoArray(lanes, 0);
+        for (int i = 0; i < L; i++) lanes[i] = Float.floatToRawIntBits((float) Math.floor(Float.intBitsToFloat(lanes[i])));
+        return IntVector.fromArray(I, lanes, 0).reinterpretAsFloats();
     }
 
-    public static IntVector F2I(FloatVector a) {
-        float[] x = a.toArray();
-        int[] y = new int[x.length];
-        for (int i = 0; i < x.length; i++) y[i] = Semantics.toInt(x[i]);
-        return IntVector.fromArray(I, y, 0);
+    public static IntVector F2I(FloatVector a, int[] lanes) {
+        a.reinterpretAsInts().intoArray(lanes, 0);
+        for (int i = 0; i < L; i++) lanes[i] = Semantics.toInt(Float.intBitsToFloat(lanes[i]));
+        return IntVector.fromArray(I, lanes, 0);
     }
 
     public static VectorMask<Integer> LT(FloatVector a, FloatVector b) { return a.compare(VectorOperators.LT, b).cast(I); }

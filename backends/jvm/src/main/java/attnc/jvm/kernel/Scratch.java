@@ -12,6 +12,8 @@ public final class Scratch {
     public float[] qt = new float[0], k = new float[0], v = new float[0], s = new float[0], bias = new float[0];
     public float[] o = new float[0], m = new float[0], l = new float[0], alpha = new float[0], normValue = new float[0];
     public float[] row = new float[0];
+    /** Gathers' index maps and lane loops' lanes, for the hooks ({@link Lanes#LANE_BUFFER}). */
+    public final int[] laneBuffer = new int[Lanes.LANE_BUFFER];
     /** Where the current key tile's K and V rows are read from: the packed buffers, or the input itself. */
     public float[] kRows, vRows;
     public int kOffset, vOffset;

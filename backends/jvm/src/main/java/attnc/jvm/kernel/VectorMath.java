@@ -30,7 +30,7 @@ final class VectorMath {
      * 2^n applied as two factors so that every n from −151 to 129 stays a normal float's exponent.
      */
     static FloatVector exp(FloatVector x) {
-        FloatVector t = x.mul(LOG2E).max(-151f).min(129f);
+        FloatVector t = Tiles.atMost(Tiles.atLeast(x.mul(LOG2E), -151f), 129f);
         FloatVector shifted = t.add(ROUND);
         FloatVector n = shifted.sub(ROUND);
         FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x).add(n.mul(-LN2_LO));
@@ -51,7 +51,7 @@ final class VectorMath {
      * with one scale factor (no overflow to guard against); below −87.3, exactly 0.
      */
     static FloatVector expNonPositive(FloatVector x) {
-        FloatVector t = x.mul(LOG2E).max(-127f);
+        FloatVector t = Tiles.atLeast(x.mul(LOG2E), -127f);
         FloatVector shifted = t.add(ROUND);
         FloatVector n = shifted.sub(ROUND);
         FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x).add(n.mul(-LN2_LO));
@@ -72,11 +72,11 @@ final class VectorMath {
      * vectors were boxed).
      */
     static FloatVector tanh(FloatVector x) {
-        FloatVector c = x.max(-9f).min(9f);
+        FloatVector c = Tiles.atMost(Tiles.atLeast(x, -9f), 9f);
         FloatVector t = c.mul(c);
         FloatVector p = t.fma(P4, P3).fma(t, FloatVector.broadcast(F, P2)).fma(t, FloatVector.broadcast(F, P1)).fma(t, FloatVector.broadcast(F, P0));
         FloatVector q = t.fma(Q4, Q3).fma(t, FloatVector.broadcast(F, Q2)).fma(t, FloatVector.broadcast(F, Q1)).fma(t, FloatVector.broadcast(F, 1f));
-        return c.mul(p).div(q).max(-1f).min(1f);
+        return Tiles.atMost(Tiles.atLeast(c.mul(p).div(q), -1f), 1f);
     }
 
     /** 1 / (1 + e^−x), as 1/(1 + e) for x ≥ 0 and e/(1 + e) below, with e = e^(−|x|) ≤ 1. */
