@@ -56,7 +56,7 @@ public final class RaggedLaunch {
         if (splits == 1) {
             PackedRows rows = new PackedRows(binding, wholeKernel.pattern(), true);
             for (RaggedBinding.Sequence s : binding.sequences()) {
-                if (s.queries() > 0) rows.place(s, wholeKernel.forward(problem(binding, batch, s, whole, 0, s.keys())));
+                if (s.queries() > 0) rows.place(s, wholeKernel.forward(restrict(problem(binding, batch, s), batch, s, whole, 0, s.keys())));
             }
             return rows.result();
         }
@@ -64,11 +64,12 @@ public final class RaggedLaunch {
         for (int c = 0; c < splits; c++) chunks.add(new PackedRows(binding, partialKernel.pattern(), false));
         for (RaggedBinding.Sequence s : binding.sequences()) {
             if (s.queries() == 0) continue;
+            Problem keys = problem(binding, batch, s);
             // Chunks of whole key tiles, so that no tile is read by two chunks.
             int tiles = (s.keys() + tileKv - 1) / tileKv, perChunk = (tiles + splits - 1) / splits * tileKv;
             for (int c = 0; c < splits; c++) {
                 int from = Math.min(s.keys(), c * perChunk), to = Math.min(s.keys(), from + perChunk);
-                chunks.get(c).place(s, partialKernel.forward(problem(binding, batch, s, partial, from, to)));
+                chunks.get(c).place(s, partialKernel.forward(restrict(keys, batch, s, partial, from, to)));
             }
         }
         return finish(batch, Merge.merge(chunks.stream().map(PackedRows::partial).toList()));
@@ -82,7 +83,7 @@ public final class RaggedLaunch {
         for (RaggedBinding.Sequence s : binding.sequences()) {
             if (s.queries() == 0) continue;
             int from = Math.min(kvFrom, s.keys()), to = Math.min(kvTo, s.keys());
-            rows.place(s, partialKernel.forward(problem(binding, batch, s, partial, from, to)));
+            rows.place(s, partialKernel.forward(restrict(problem(binding, batch, s), batch, s, partial, from, to)));
         }
         return rows.partial();
     }
@@ -91,18 +92,20 @@ public final class RaggedLaunch {
         return RaggedReference.finish(pattern, batch, merged).toResult();
     }
 
-    /**
-     * Sequence s as a dense problem over the batch's B indices: every index views s's queries and
-     * keys (stride 0), the restricted pattern computes index s alone over keys [from, to).
-     */
-    private static Problem problem(RaggedBinding binding, RaggedBatch batch, RaggedBinding.Sequence s, SequencePattern restricted, int from, int to) {
+    /** Sequence s as a dense problem over the batch's B indices, every index viewing s's queries and keys (stride 0); the batch's params. */
+    private static Problem problem(RaggedBinding binding, RaggedBatch batch, RaggedBinding.Sequence s) {
         Tensor q = batch.q();
         Tensor queries = q.view(new int[] {binding.batch(), binding.heads(), s.queries(), binding.headDim()},
                 new long[] {0, q.stride(1), q.stride(0), q.stride(2)}, q.offset() + (long) s.firstQuery() * q.stride(0));
+        KvCache cache = batch.cache();
+        return new Problem(queries, keys(binding, cache.k(), s), keys(binding, cache.v(), s), s.inputs(), batch.params(), s.queryOffset());
+    }
+
+    /** The same problem for the restricted pattern: it computes batch index s alone, over keys [from, to). */
+    private static Problem restrict(Problem dense, RaggedBatch batch, RaggedBinding.Sequence s, SequencePattern restricted, int from, int to) {
         Map<String, Expr> params = new HashMap<>(batch.params());
         params.putAll(restricted.values(s.index(), from, to));
-        KvCache cache = batch.cache();
-        return new Problem(queries, keys(binding, cache.k(), s), keys(binding, cache.v(), s), s.inputs(), params, s.queryOffset());
+        return new Problem(dense.q(), dense.k(), dense.v(), dense.inputs(), params, dense.queryOffset());
     }
 
     /** [B, Hkv, Nkv, width] of sequence s, every batch index the same: a view of the pool when its pages lie in order, else a float32 copy. */
@@ -117,7 +120,17 @@ public final class RaggedLaunch {
             return pool.view(shape, new long[] {0, pool.stride(2), pool.stride(1), pool.stride(3)}, pool.offset() + first);
         }
         float[] rows = new float[Math.multiplyExact(kvHeads, Math.multiplyExact(nkv, width))];
-        for (int hk = 0; hk < kvHeads; hk++) System.arraycopy(binding.gather(pool, b, hk, 0, nkv), 0, rows, hk * nkv * width, nkv * width);
+        if (pool.storage() instanceof Tensor.Storage.Floats(float[] values) && (pool.stride(3) == 1 || width == 1)) {
+            // float32 rows copied whole; other storage converts element by element.
+            for (int hk = 0; hk < kvHeads; hk++) {
+                for (int kv = 0; kv < nkv; kv++) {
+                    long at = pool.offset() + binding.page(b, kv) * pool.stride(0) + (kv % page) * pool.stride(1) + hk * pool.stride(2);
+                    System.arraycopy(values, Math.toIntExact(at), rows, (hk * nkv + kv) * width, width);
+                }
+            }
+        } else {
+            for (int hk = 0; hk < kvHeads; hk++) System.arraycopy(binding.gather(pool, b, hk, 0, nkv), 0, rows, hk * nkv * width, nkv * width);
+        }
         return Tensor.wrap(rows, rows.length).view(shape, new long[] {0, (long) nkv * width, width, 1}, 0);
     }
 
