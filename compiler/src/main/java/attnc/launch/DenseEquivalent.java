@@ -15,7 +15,7 @@ public final class DenseEquivalent {
 
     public static Problem of(RaggedBinding binding, RaggedBatch batch, int b) {
         RaggedBinding.Sequence sequence = binding.sequences().get(b);
-        int sequences = binding.batch(), heads = binding.heads(), kvHeads = binding.kvHeads(), nq = sequence.queries(), nkv = sequence.keys();
+        int sequences = binding.batch(), heads = binding.heads(), nq = sequence.queries();
         Tensor q = batch.q();
         Tensor dq = q.view(new int[] {sequences, heads, nq, binding.headDim()}, new long[] {0, q.stride(1), q.stride(0), q.stride(2)},
                 q.offset() + (long) sequence.firstQuery() * q.stride(0));

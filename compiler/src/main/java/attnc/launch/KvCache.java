@@ -10,7 +10,7 @@ import attnc.tensor.Tensor;
  * <ul>
  *   <li>{@code k} [P, page, Hkv, D] and {@code v} [P, page, Hkv, Dv]: P pages of {@code page}
  *       consecutive positions each; the page size is the pools' second dimension, a power of two
- *       from 1 to 256. Any float dtype, any strides with contiguous rows (D) read in place.</li>
+ *       from 1 to 256. Any float dtype and any strides.</li>
  *   <li>{@code blockTable} int32 [B, maxPages]: key position {@code kv} of sequence {@code b} is
  *       slot {@code kv % page} of page {@code blockTable[b, kv / page]}. Only the first
  *       ⌈kvLengths[b] / page⌉ entries of a row are read (the rest may hold anything); several

@@ -20,18 +20,17 @@ import java.util.Random;
 import java.util.function.Function;
 
 /**
- * Random ragged launches over paged caches, for any module's tests: 0 to 4 sequences, each with
+ * Random ragged launches over paged caches, for any module's tests: up to 4 sequences, each with
  * its own query and key counts (0 included, but no sequence without keys when an input's shape
- * names Nkv), pages of a random power-of-two size placed at
- * random in a pool larger than needed, sometimes shared (a later sequence reuses an earlier
- * one's first pages: a common prefix stored once), table entries past a sequence's last page
- * set to ids outside the pool (never read), a random split count, and every input of the
- * pattern at the batch's largest extent.
+ * names Nkv), pages of a random power-of-two size placed at random in a pool larger than needed,
+ * sometimes shared (a later sequence reuses an earlier one's first pages: a common prefix stored
+ * once), table entries past a sequence's last page set to ids outside the pool (never read), a
+ * random split count, and every input of the pattern at the batch's largest extent.
  */
 public final class RaggedBatches {
     private RaggedBatches() {}
 
-    /** Sizes a test may fix; null fields are drawn. */
+    /** The largest batch, query and key counts, and the page sizes and head dims drawn from. */
     public record Limits(int maxBatch, int maxQueries, int maxKeys, int[] pageSizes, int[] headDims) {
         public static final Limits SMALL = new Limits(4, 4, 12, new int[] {1, 2, 4, 8, 256}, new int[] {1, 2, 3, 4});
     }
