@@ -129,7 +129,10 @@ final class RunCommand implements Callable<Integer> {
     private int ragged(PrintWriter out, PrintWriter err, Pattern pattern, Map<String, Expr> params, Map<String, Expr> compileTime, Backend backend) {
         String unused = problemOptions.inputsFolder != null ? "--inputs" : problemOptions.offset != null ? "--offset" : grad ? "--grad"
                 : saveFolder != null ? "--save" : check == CheckPlan.Mode.SAMPLE ? "--check sample" : null;
-        if (unused != null) throw new UserError(unused + " does not apply to a ragged launch (--kv-lengths); each sequence's offset is its Nkv - Nq");
+        if (unused != null) {
+            throw new UserError(unused + " does not apply to a ragged launch (--kv-lengths)"
+                    + (unused.equals("--offset") ? "; each sequence's first query sits at its Nkv - Nq" : ""));
+        }
         RaggedRun run = new RaggedRun(out, err);
         var batch = run.batch(pattern, withoutFolded(params, compileTime), problemOptions, serving);
         long compileStart = System.nanoTime();

@@ -43,7 +43,8 @@ class RaggedRunTest {
         refused("--page-size needs --kv-lengths (the keys of each sequence of a ragged launch)", "run", file, "--page-size", "16");
         usage("expected lengths >= 0, got -3 in '4,-3'", "run", file, "--kv-lengths", "4,-3");
         usage("expected comma-separated lengths (integers >= 0), got 'x' in '4,x'", "run", file, "--kv-lengths", "4,x");
-        refused("--grad does not apply to a ragged launch (--kv-lengths); each sequence's offset is its Nkv - Nq", "run", file, "--kv-lengths", "4", "--grad");
+        refused("--grad does not apply to a ragged launch (--kv-lengths)", "run", file, "--kv-lengths", "4", "--grad");
+        refused("--offset does not apply to a ragged launch (--kv-lengths); each sequence's first query sits at its Nkv - Nq", "run", file, "--kv-lengths", "4", "--offset", "2");
     }
 
     /** A user error: exit 1 and one line. */
