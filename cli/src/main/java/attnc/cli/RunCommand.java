@@ -74,6 +74,9 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     private ProblemOptions problemOptions;
 
+    @Mixin
+    private ServingOptions serving;
+
     @Override
     public Integer call() throws CompileException, IOException {
         PrintWriter out = spec.commandLine().getOut();
@@ -93,6 +96,8 @@ final class RunCommand implements Callable<Integer> {
         // The reference interprets the IR at every launch: folding would change nothing there.
         Map<String, Expr> compileTime = fold && !isReference(backend) ? params : Map.of();
         Pattern pattern = Patterns.withFixed(file, loaded, compileTime);
+        serving.check();
+        if (serving.ragged()) return ragged(out, err, pattern, params, compileTime, backend);
         List<String> notes = new ArrayList<>();
         // The kernel's output (4 bytes per element), and with a full check the reference's (8) and the mask probe's (8, and V).
         long bytesPerOutput = check == CheckPlan.Mode.FULL ? 24 : 4;
@@ -118,6 +123,33 @@ final class RunCommand implements Callable<Integer> {
             if (grad) ok &= new GradientReport(out).run(backendName, pattern, problem, kernel, launch, result, problemOptions.inputOptions.random.seed, repeat);
             return ok ? 0 : 1;
         }
+    }
+
+    /** A ragged launch over a paged cache ({@link RaggedRun}); the options of a dense launch it has no use for are refused. */
+    private int ragged(PrintWriter out, PrintWriter err, Pattern pattern, Map<String, Expr> params, Map<String, Expr> compileTime, Backend backend) {
+        String unused = problemOptions.inputsFolder != null ? "--inputs" : problemOptions.offset != null ? "--offset" : grad ? "--grad"
+                : saveFolder != null ? "--save" : check == CheckPlan.Mode.SAMPLE ? "--check sample" : null;
+        if (unused != null) {
+            throw new UserError(unused + " does not apply to a ragged launch (--kv-lengths)"
+                    + (unused.equals("--offset") ? "; each sequence's first query sits at its Nkv - Nq" : ""));
+        }
+        RaggedRun run = new RaggedRun(out, err);
+        var batch = run.batch(pattern, withoutFolded(params, compileTime), problemOptions, serving);
+        long compileStart = System.nanoTime();
+        try (Kernel kernel = compile(pattern, compileTime)) {
+            long compileNanos = System.nanoTime() - compileStart;
+            try {
+                return run.run(file, pattern, batch, backend, kernel, compileNanos, warmups, repeat, check != CheckPlan.Mode.NONE) ? 0 : 1;
+            } catch (UnsupportedOperationException e) {
+                throw new UserError("the " + backendName + " backend cannot run this launch: " + e.getMessage());
+            }
+        }
+    }
+
+    private static Map<String, Expr> withoutFolded(Map<String, Expr> params, Map<String, Expr> folded) {
+        Map<String, Expr> rest = new LinkedHashMap<>(params);
+        rest.keySet().removeAll(folded.keySet());
+        return rest;
     }
 
     /**

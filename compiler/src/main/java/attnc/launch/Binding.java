@@ -65,12 +65,7 @@ public record Binding(Map<String, Integer> sizes, int queryOffset, Map<String, E
                 throw new ShapeException(entry.getKey() + ": expected a float dtype (float32, bfloat16, float16), got " + entry.getValue().dtype());
             }
         }
-        for (String name : problem.inputs().keySet()) {
-            if (pattern.input(name).isEmpty()) {
-                throw new ShapeException("unknown input '" + name + "'; the pattern declares "
-                        + (pattern.inputs().isEmpty() ? "no inputs" : pattern.inputs().stream().map(Input::name).collect(Collectors.joining(", "))));
-            }
-        }
+        requireDeclared(pattern, problem.inputs());
         int offset = problem.queryOffset() >= 0 ? problem.queryOffset() : Math.max(0, k.dim(2) - q.dim(2));
         sizes.put("Q0", offset);
         for (Input input : pattern.inputs()) bindInput(input, problem.inputs().get(input.name()), sizes);
@@ -80,6 +75,16 @@ public record Binding(Map<String, Integer> sizes, int queryOffset, Map<String, E
         return binding;
     }
 
+    /** Refuses a tensor given for an input the pattern does not declare. */
+    static void requireDeclared(Pattern pattern, Map<String, Tensor> inputs) {
+        for (String name : inputs.keySet()) {
+            if (pattern.input(name).isEmpty()) {
+                throw new ShapeException("unknown input '" + name + "'; the pattern declares "
+                        + (pattern.inputs().isEmpty() ? "no inputs" : pattern.inputs().stream().map(Input::name).collect(Collectors.joining(", "))));
+            }
+        }
+    }
+
     /** Every kernel returns its output [B, H, Nq, Dv] (and LSE [B, H, Nq]) in host floats: refused here if they cannot exist. */
     private static void requireOutputMemory(Binding binding) {
         long out = Memory.elements("the output [B, H, Nq, Dv]", binding.size("B"), binding.size("H"), binding.size("Nq"), binding.size("Dv"));
@@ -87,33 +92,45 @@ public record Binding(Map<String, Integer> sizes, int queryOffset, Map<String, E
         Memory.require(4 * (out + lse), "output " + Memory.human(4 * out) + ", lse " + Memory.human(4 * lse));
     }
 
-    private static void requireRank(String name, Tensor t, int rank, String layout) {
+    static void requireRank(String name, Tensor t, int rank, String layout) {
         if (t == null) throw new ShapeException(name + ": missing; expected a tensor " + layout);
         if (t.rank() != rank) throw new ShapeException(name + ": expected rank " + rank + " " + layout + ", got shape " + t.shapeText());
     }
 
     private static void bindInput(Input input, Tensor tensor, Map<String, Integer> sizes) {
-        String declared = input.shape().stream().map(Printer::expr).collect(Collectors.joining(", ", "[", "]"));
-        if (tensor == null) throw new ShapeException("input '" + input.name() + "' is missing; expected " + input.dtype() + declared);
+        bindSymbolicSizes(input, tensor, sizes);
+        int[] expected = new int[tensor.rank()];
+        for (int i = 0; i < expected.length; i++) expected[i] = evaluateSize(input.shape().get(i), sizes, input);
+        if (!Arrays.equals(expected, tensor.shape())) {
+            throw new ShapeException("input '" + input.name() + "': expected shape " + Arrays.toString(expected) + " " + declared(input) + ", got " + tensor.shapeText());
+        }
+    }
+
+    /** The input's declared shape as written, e.g. {@code [B, Nkv]}. */
+    static String declared(Input input) {
+        return input.shape().stream().map(Printer::expr).collect(Collectors.joining(", ", "[", "]"));
+    }
+
+    /**
+     * Checks that the tensor for {@code input} is present, of a dtype it loads as and of its rank,
+     * and binds the symbolic sizes its bare dimensions name for the first time (a top-k count K).
+     */
+    static void bindSymbolicSizes(Input input, Tensor tensor, Map<String, Integer> sizes) {
+        if (tensor == null) throw new ShapeException("input '" + input.name() + "' is missing; expected " + input.dtype() + declared(input));
         boolean dtypeFits = tensor.dtype() == input.dtype()
                 || input.dtype().loadsAs() == Type.FLOAT && tensor.dtype().loadsAs() == Type.FLOAT;
         if (!dtypeFits) {
             throw new ShapeException("input '" + input.name() + "': expected dtype " + input.dtype() + ", got " + tensor.dtype());
         }
         if (tensor.rank() != input.shape().size()) {
-            throw new ShapeException("input '" + input.name() + "': expected rank " + input.shape().size() + " " + declared + ", got shape " + tensor.shapeText());
+            throw new ShapeException("input '" + input.name() + "': expected rank " + input.shape().size() + " " + declared(input) + ", got shape " + tensor.shapeText());
         }
         for (int i = 0; i < tensor.rank(); i++) {
             if (input.shape().get(i) instanceof Expr.SizeRef(String name) && !sizes.containsKey(name)) sizes.put(name, tensor.dim(i));
         }
-        int[] expected = new int[tensor.rank()];
-        for (int i = 0; i < expected.length; i++) expected[i] = evaluateSize(input.shape().get(i), sizes, input);
-        if (!Arrays.equals(expected, tensor.shape())) {
-            throw new ShapeException("input '" + input.name() + "': expected shape " + Arrays.toString(expected) + " " + declared + ", got " + tensor.shapeText());
-        }
     }
 
-    private static int evaluateSize(Expr dim, Map<String, Integer> sizes, Input input) {
+    static int evaluateSize(Expr dim, Map<String, Integer> sizes, Input input) {
         Map<String, Expr> known = new HashMap<>();
         Expr substituted = attnc.ir.ExprTree.rewrite(dim, e -> {
             if (e instanceof Expr.SizeRef(String name)) {
@@ -133,7 +150,8 @@ public record Binding(Map<String, Integer> sizes, int queryOffset, Map<String, E
         throw new ShapeException("input '" + input.name() + "': cannot evaluate dimension " + Printer.expr(dim));
     }
 
-    private static Map<String, Expr> params(Pattern pattern, Map<String, Expr> given) {
+    /** Every param's value: the one given (converted to the param's type) or its default; an unknown name or a missing value is refused. */
+    static Map<String, Expr> params(Pattern pattern, Map<String, Expr> given) {
         given.forEach((name, value) -> paramValue(pattern, name, value));
         Map<String, Expr> values = new LinkedHashMap<>();
         for (Param p : pattern.params()) {

@@ -5,8 +5,12 @@ import attnc.launch.BackwardLaunch;
 import attnc.launch.Binding;
 import attnc.launch.Gradients;
 import attnc.launch.Outputs;
+import attnc.launch.Partial;
 import attnc.launch.Problem;
+import attnc.launch.RaggedBatch;
+import attnc.launch.RaggedBinding;
 import attnc.launch.Result;
+import attnc.launch.ShapeException;
 import attnc.launch.Wrt;
 import attnc.tensor.Tensor;
 import java.util.Set;
@@ -49,6 +53,64 @@ public interface Kernel extends AutoCloseable {
         Result result = forward(problem);
         out.copyFrom(result.out());
         if (lse != null) lse.copyFrom(result.lse());
+    }
+
+    /**
+     * Runs a ragged launch over a paged KV cache ({@link RaggedBatch}: sequences of their own
+     * lengths, each a dense launch of its own at batch index b): the output [totalQ, H, Dv] and,
+     * for softmax patterns, the LSE [totalQ, H], in fresh arrays. The batch is checked first
+     * ({@link RaggedBinding#of}); a backend without paged kernels then refuses with one line.
+     */
+    default Result forward(RaggedBatch batch) {
+        RaggedBinding.of(pattern(), batch);
+        throw new UnsupportedOperationException(unsupported("paged and ragged launches"));
+    }
+
+    /**
+     * A ragged launch into the caller's tensors: {@code out} [totalQ, H, Dv] (float32, bfloat16 or
+     * float16, any layout) and, unless null, {@code lse} [totalQ, H] (float32; softmax only),
+     * checked before any work.
+     */
+    default void forward(RaggedBatch batch, Tensor out, Tensor lse) {
+        Outputs.check(pattern(), RaggedBinding.of(pattern(), batch), out, lse);
+        Result result = forward(batch);
+        out.copyFrom(result.out());
+        if (lse != null) lse.copyFrom(result.lse());
+    }
+
+    /**
+     * Attention over key positions [kvFrom, kvTo) of every sequence (clipped to its keys), as a
+     * {@link Partial} for {@link attnc.launch.Merge}: out [totalQ, H, Dv] float32 and, for softmax
+     * patterns, its LSE [totalQ, H], without the sink logit and the output transform. Positions
+     * are the sequence's own, so masks see the keys where they are; the block table's pages
+     * outside the range are not read. Partials over ranges that cover [0, Nkv) once, merged and
+     * {@link #finish finished}, give {@link #forward(RaggedBatch)}'s result within rounding.
+     */
+    default Partial partial(RaggedBatch batch, int kvFrom, int kvTo) {
+        RaggedBinding.of(pattern(), batch);
+        requireKeyRange(kvFrom, kvTo);
+        throw new UnsupportedOperationException(unsupported("partial launches"));
+    }
+
+    /**
+     * The launch's result from its merged partial ([totalQ, H, Dv], with an LSE exactly for softmax
+     * patterns): the sink logit joins each row once (a partial with output 0 and LSE z), then the
+     * output transform; the LSE returned includes the sink, as {@link #forward(RaggedBatch)}'s does.
+     */
+    default Result finish(RaggedBatch batch, Partial merged) {
+        RaggedBinding binding = RaggedBinding.of(pattern(), batch);
+        binding.requireMerged(pattern(), merged);
+        throw new UnsupportedOperationException(unsupported("finishing partial launches"));
+    }
+
+    /** A key range for {@link #partial}: 0 <= kvFrom <= kvTo. */
+    static void requireKeyRange(int kvFrom, int kvTo) {
+        if (kvFrom < 0 || kvTo < kvFrom) throw new ShapeException("key range [" + kvFrom + ", " + kvTo + "): expected 0 <= kvFrom <= kvTo");
+    }
+
+    private String unsupported(String what) {
+        return "this backend has no " + what + " yet (" + getClass().getSimpleName() + " for pattern '" + pattern().name()
+                + "'); the reference and jvm backends have them";
     }
 
     /**

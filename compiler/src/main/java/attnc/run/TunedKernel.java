@@ -4,6 +4,8 @@ import attnc.ir.DType;
 import attnc.ir.Pattern;
 import attnc.launch.Binding;
 import attnc.launch.Gradients;
+import attnc.launch.Partial;
+import attnc.launch.RaggedBatch;
 import attnc.launch.Problem;
 import attnc.launch.Result;
 import attnc.launch.Wrt;
@@ -70,6 +72,15 @@ final class TunedKernel implements Kernel {
     public void forward(Problem problem, Tensor out, Tensor lse) {
         kernelFor(problem).forward(problem, out, lse);
     }
+
+    /** Ragged launches have no tuned configurations yet: the default kernel runs them. */
+    @Override public Result forward(RaggedBatch batch) { return fallback.forward(batch); }
+
+    @Override public void forward(RaggedBatch batch, Tensor out, Tensor lse) { fallback.forward(batch, out, lse); }
+
+    @Override public Partial partial(RaggedBatch batch, int kvFrom, int kvTo) { return fallback.partial(batch, kvFrom, kvTo); }
+
+    @Override public Result finish(RaggedBatch batch, Partial merged) { return fallback.finish(batch, merged); }
 
     /**
      * Times the kernel this shape uses, as that kernel times itself (device work on resident data

@@ -9,12 +9,15 @@ import attnc.jvm.kernel.Operand;
 import attnc.jvm.kernel.OutputSink;
 import attnc.jvm.kernel.TileKernel;
 import attnc.jvm.kernel.TileRows;
+import attnc.jvm.serving.RaggedLaunch;
 import attnc.jvm.sparsity.AnalysedTiles;
 import attnc.launch.BackwardLaunch;
 import attnc.launch.Binding;
 import attnc.launch.Outputs;
 import attnc.launch.Gradients;
+import attnc.launch.Partial;
 import attnc.launch.Problem;
+import attnc.launch.RaggedBatch;
 import attnc.launch.Result;
 import attnc.launch.Wrt;
 import attnc.lower.LoweredPattern;
@@ -50,6 +53,8 @@ public final class JvmKernel implements Kernel {
     private volatile boolean closed;
     /** Generated on the first backward call. */
     private volatile JvmBackward backward;
+    /** Generated on the first ragged call. */
+    private volatile RaggedLaunch ragged;
 
     JvmKernel(LoweredPattern lowered, Slots slots, TileKernel tiles, TileKernel narrow) {
         this(lowered, slots, tiles, narrow, null);
@@ -87,6 +92,31 @@ public final class JvmKernel implements Kernel {
         }
         if (closed) throw new IllegalStateException("kernel for pattern '" + pattern.name() + "' is closed");
         return pass.run(problem, forward, dOut, wanted, options, pool != null ? pool : Driver.Pool.shared());
+    }
+
+    /** Each sequence a launch of this kernel's tiles ({@link RaggedLaunch}). */
+    @Override public Result forward(RaggedBatch batch) { return raggedLaunch().forward(batch); }
+
+    @Override public Partial partial(RaggedBatch batch, int kvFrom, int kvTo) { return raggedLaunch().partial(batch, kvFrom, kvTo); }
+
+    @Override public Result finish(RaggedBatch batch, Partial merged) { return raggedLaunch().finish(batch, merged); }
+
+    private RaggedLaunch raggedLaunch() {
+        if (closed) throw new IllegalStateException("kernel for pattern '" + pattern.name() + "' is closed");
+        RaggedLaunch launch = ragged;
+        if (launch == null) {
+            synchronized (this) {
+                if (ragged == null) {
+                    Tiling tiling = new Tiling(tiles.tileQ(), tiles.tileKv());
+                    ragged = new RaggedLaunch(pattern, p -> {
+                        JvmKernel kernel = new JvmBackend().compile(p, tiling);
+                        return pool == null ? kernel : kernel.withExecutor(pool.executor(), pool.parallelism());
+                    }, tiles.tileKv());
+                }
+                launch = ragged;
+            }
+        }
+        return launch;
     }
 
     private TileKernel pick(int queries) { return queries <= narrow.tileQ() ? narrow : tiles; }
