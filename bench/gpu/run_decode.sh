@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # One device call for the GPU decode path, from the root of a checkout that carries .device
 # (make_bundle.sh): every pattern decoded (split-KV, GQA packing, the merge) against the
-# reference (DecodeCheck check), compute-sanitizer memcheck and racecheck on one small case, GB/s
-# of K and V read (DecodeCheck time) and, with PEERS=1, SDPA flash, cuDNN and FlexAttention on the
-# same shapes. Logs go to $1.
+# reference (DecodeCheck check), every decode tiling on a few patterns (DecodeCheck tilings),
+# compute-sanitizer memcheck and racecheck on one small case, GB/s of K and V read (DecodeCheck
+# time) and, with PEERS=1, SDPA flash, cuDNN and FlexAttention on the same shapes. Logs go to $1.
 set -u
 out="$1"; d=.device
 java=("$d/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx48g -cp "$d/cli/*")
 mkdir -p "$out"
 CHECK=${CHECK:-$(ls examples/*.attn)}
+TILINGS_CHECK=${TILINGS_CHECK:-"examples/causal.attn examples/softmax_sink.attn examples/alibi.attn examples/document.attn examples/gated.attn examples/sigmoid_attention.attn"}
 echo "== check"
 timeout ${CHECK_S:-240} "${java[@]}" attnc.bench.gpu.DecodeCheck check $CHECK > "$out/decode_check.log" 2>&1; rc=$?; echo "rc $rc" >> "$out/decode_check.log"
 grep -E "FAIL|worst|correctness|PASSED|FAILED|rc " "$out/decode_check.log" | head -40
 [ $rc = 124 ] && { echo "check timed out: stopping"; exit 1; }
+echo "== tilings"
+timeout ${TILINGS_S:-180} "${java[@]}" attnc.bench.gpu.DecodeCheck tilings $TILINGS_CHECK > "$out/decode_tilings.log" 2>&1; echo "rc $?" >> "$out/decode_tilings.log"
+grep -E "FAIL|worst|correctness|PASSED|FAILED|rc " "$out/decode_tilings.log" | head -20
 if [ "${SANITIZE:-1}" = 1 ]; then
   for tool in memcheck racecheck; do
     echo "== $tool"

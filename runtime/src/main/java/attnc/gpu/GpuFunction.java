@@ -28,13 +28,30 @@ public final class GpuFunction {
      */
     public void launch(int[] grid, int[] block, int sharedBytes, Args args) {
         device.makeCurrent();
+        allowShared(sharedBytes);
+        Cuda.check("cuLaunchKernel(" + name + ")", JCudaDriver.cuLaunchKernel(handle,
+                grid[0], grid[1], grid[2], block[0], block[1], block[2], sharedBytes, null, args.pointer(), null));
+    }
+
+    /**
+     * Blocks of {@code threads} threads with {@code sharedBytes} of dynamic shared memory that one
+     * multiprocessor holds at once, as registers, shared memory and threads allow.
+     */
+    public int residentBlocks(int threads, int sharedBytes) {
+        device.makeCurrent();
+        allowShared(sharedBytes);
+        int[] blocks = {0};
+        Cuda.check("cuOccupancyMaxActiveBlocksPerMultiprocessor(" + name + ")",
+                JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks, handle, threads, sharedBytes));
+        return blocks[0];
+    }
+
+    private void allowShared(int sharedBytes) {
         if (sharedBytes > sharedLimit) {
             Cuda.check("cuFuncSetAttribute(" + name + ", MAX_DYNAMIC_SHARED_SIZE_BYTES=" + sharedBytes + ")",
                     JCudaDriver.cuFuncSetAttribute(handle, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes));
             sharedLimit = sharedBytes;
         }
-        Cuda.check("cuLaunchKernel(" + name + ")", JCudaDriver.cuLaunchKernel(handle,
-                grid[0], grid[1], grid[2], block[0], block[1], block[2], sharedBytes, null, args.pointer(), null));
     }
 
     /** Registers per thread, as the driver's JIT allocated them. */

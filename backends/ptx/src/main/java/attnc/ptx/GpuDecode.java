@@ -30,7 +30,7 @@ public final class GpuDecode {
     static final int BLOCK_ROWS = 64;
     /**
      * By default a launch decodes with up to this many queries a head (one token, or a speculative
-     * draft's few) over at least {@link #MIN_AUTO_KEYS} keys: two 64-key tiles a split at least.
+     * draft's few) over at least {@link #MIN_AUTO_KEYS} keys (eight 32-key tiles: fewer leave little to split).
      */
     static final int MAX_AUTO_QUERIES = 16, MIN_AUTO_KEYS = 256;
 
@@ -81,15 +81,25 @@ public final class GpuDecode {
     }
 
     /**
-     * Splits that fill the device: about two blocks a multiprocessor, no more than the kv tiles
-     * (a split of no tiles only costs the merge a partial of zeros).
+     * Splits that fill the device in one wave: as many blocks as the multiprocessors hold at once
+     * (the driver's occupancy for this kernel), no more than the kv tiles. A second, partly filled
+     * wave would leave most multiprocessors idle while it runs.
      */
     public int splits(Binding binding) {
         Binding launch = launchBinding(attention.module().config(), binding);
         TilePlan plan = attention.plan(launch);
         int blocks = plan.queryBlocks() * launch.size("B") * launch.size("H");
-        int wanted = (2 * attention.device().multiprocessors() + blocks - 1) / blocks;
-        return Math.max(1, Math.min(wanted, plan.kvTiles()));
+        int resident = attention.device().multiprocessors() * Math.max(1, residentBlocks());
+        return Math.max(1, Math.min(resident / blocks, plan.kvTiles()));
+    }
+
+    /** Registers a thread of the decode entry, as the driver allocated them. */
+    public int registers() { return attention.attentionFunction().registers(); }
+
+    /** Decode blocks one multiprocessor holds at once. */
+    public int residentBlocks() {
+        KernelConfig c = attention.module().config();
+        return attention.attentionFunction().residentBlocks(c.threads(), c.sharedBytes());
     }
 
     /** The partial outputs [splits, B, H, Nq, Dv] and LSEs [splits, B, H, Nq] a launch writes, fp32. */

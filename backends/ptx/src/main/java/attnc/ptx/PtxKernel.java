@@ -208,7 +208,10 @@ final class PtxKernel implements Kernel {
             DType dtype = problem.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
             requireDeviceMemory(device, forwardBytes(problem, binding));
             if (decodes(binding)) {
-                KernelConfig config = GpuDecode.config(lowered, device.sm() >= 90 ? 90 : 80, dtype, binding);
+                KernelConfig auto = GpuDecode.config(lowered, device.sm() >= 90 ? 90 : 80, dtype, binding);
+                // A forced decode takes the tiling knobs it has: keys a tile and stages.
+                KernelConfig config = auto.withTiling(auto.warps(), auto.mTiles(), tuning.get("block_n", auto.blockN()),
+                        tuning.get("stages", auto.stages()), auto.earlyMaskLoads());
                 decoder = decoders.computeIfAbsent(config, c -> new GpuDecode(device, lowered, PtxModule.render(lowered, c)));
                 gpu = null;
             } else {

@@ -50,7 +50,11 @@ final class TuningSpace {
                 }
             }
         }
-        if (nq <= GpuDecode.BLOCK_ROWS) space.add(new TuningConfig(Map.of(DECODE, 1)));
+        if (nq <= GpuDecode.BLOCK_ROWS) {
+            for (int blockN : List.of(32, 64)) {
+                for (int stages : STAGES) space.add(new TuningConfig(Map.of(DECODE, 1, "block_n", blockN, "stages", stages)));
+            }
+        }
         if (sm < 90 || d % 16 != 0 || dv % 16 != 0) return space;
         for (Schedule schedule : WGMMA_SCHEDULES) {
             for (int groups : GROUP_COUNTS) {

@@ -36,12 +36,13 @@ import java.util.TreeMap;
  * the double-precision reference on decode shapes (one to sixteen queries at the end of the keys,
  * GQA packed and not, ragged Nkv, bf16 and fp16); then the GB/s of K and V read on the issue's
  * shapes (B=8, H=32, Hkv=8, D=128), resident inputs, CUDA events, median, beside the prefill
- * kernel on the same inputs. Usage: {@code DecodeCheck check PATTERN...} | {@code DecodeCheck small
- * PATTERN} (one small case, for compute-sanitizer) | {@code DecodeCheck time OUT_DIR}.
+ * kernel on the same inputs. Usage: {@code DecodeCheck check PATTERN...} | {@code DecodeCheck tilings
+ * PATTERN...} (every decode tiling) | {@code DecodeCheck small PATTERN} (one small case, for
+ * compute-sanitizer) | {@code DecodeCheck time OUT_DIR}.
  */
 public final class DecodeCheck {
-    private static final TuningConfig DECODE = new TuningConfig(Map.of("decode", 1));
-    private static final TuningConfig PREFILL = new TuningConfig(Map.of("decode", 0));
+    /** The decode tilings, {keys a tile, stages}: the default first; each is checked before it can become the default. */
+    private static final int[][] TILINGS = {{32, 2}, {32, 3}, {64, 2}, {64, 3}, {128, 2}};
 
     private DecodeCheck() {}
 
@@ -49,13 +50,14 @@ public final class DecodeCheck {
         Device device = Device.get(0);
         System.out.println("device: " + device + ", sm_" + device.sm());
         int first = args[0].equals("time") ? 2 : 1;
+        boolean tilings = args[0].equals("tilings");
         List<Path> files = new ArrayList<>();
         for (int i = first; i < args.length; i++) files.add(Path.of(args[i]));
         int failures = switch (args[0]) {
-            case "check" -> check(files, false);
-            case "small" -> check(files, true);
+            case "check", "tilings" -> check(files, false, tilings ? TILINGS.length : 1);
+            case "small" -> check(files, true, 1);
             case "time" -> time(device, Path.of(args[1]));
-            default -> throw new IllegalArgumentException("expected check, small or time, got " + args[0]);
+            default -> throw new IllegalArgumentException("expected check, tilings, small or time, got " + args[0]);
         };
         System.out.println(failures == 0 ? "DECODE CHECK PASSED" : "DECODE CHECK FAILED: " + failures);
         System.exit(failures == 0 ? 0 : 1);
@@ -66,53 +68,57 @@ public final class DecodeCheck {
      * kernel's (bf16 P: relL2 1e-2, LSE 2e-2): the partials are fp32 and the merge adds one
      * rounding of e^(LSE_s − M) per split.
      */
-    private static int check(List<Path> files, boolean small) throws Exception {
+    private static int check(List<Path> files, boolean small, int tilings) throws Exception {
         // {B, H, Hkv, Nq, Nkv, D, query offset (-1 bottom right), 1 for fp16}: packed groups (4 x 1, 4 x 16 = 64 rows), a group too
         // large to pack (8 x 16), MHA, a short cache of one tile, head dims 64, 96, 128.
         int[][] cases = small ? new int[][] {{1, 4, 1, 2, 300, 64, -1, 0}} : new int[][] {
                 {2, 8, 2, 1, 4099, 128, -1, 0}, {1, 4, 1, 16, 2048, 64, -1, 0}, {1, 8, 1, 16, 700, 128, -1, 1}, {3, 4, 4, 3, 1000, 64, -1, 0},
                 {2, 6, 2, 1, 50, 96, -1, 0}, {1, 4, 2, 5, 1537, 128, 0, 1}};
-        int failures = 0, passed = 0;
+        int[] counts = new int[2];
         Map<String, double[]> worst = new TreeMap<>();
         for (Path file : files) {
             Pattern pattern = Passes.optimize(Frontend.compile(file), Map.of());
-            Random random = new Random(file.toString().hashCode());
-            try (Kernel kernel = new PtxBackend().compile(pattern, DECODE)) {
-                for (int[] c : cases) {
-                    String label = String.format(Locale.ROOT, "%-20s %s B=%d H=%d Hkv=%d Nq=%d Nkv=%d D=%d off=%d", pattern.name(), c[7] == 1 ? "fp16" : "bf16",
-                            c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
-                    Problem problem = SampleProblems.of(pattern, new SampleProblems.Shape(c[0], c[1], c[2], c[3], c[4], c[5], c[6]),
-                            c[7] == 1 ? DType.FLOAT16 : DType.BFLOAT16, random);
-                    Reference.Exact ref;
-                    try {
-                        ref = Reference.run(pattern, problem);
-                    } catch (RuntimeException e) {
-                        System.out.println("skip " + label + ": the reference refuses it: " + e.getMessage());
-                        continue;
-                    }
-                    try {
-                        Result got = kernel.forward(problem);
-                        double[] err = DeviceCheck.compare(got.out(), ref.out());
-                        double lseErr = ref.lse() == null ? 0 : DeviceCheck.compare(got.lse(), ref.lse())[0];
-                        boolean ok = err[2] < 1e-2 && lseErr < 2e-2 && !Double.isNaN(err[0]) && !Double.isNaN(lseErr);
-                        double[] w = worst.computeIfAbsent(c[7] == 1 ? "fp16" : "bf16", key -> new double[3]);
-                        w[0] = Math.max(w[0], err[2]);
-                        w[1] = Math.max(w[1], lseErr);
-                        w[2]++;
-                        if (ok) passed++;
-                        else failures++;
-                        System.out.printf(Locale.ROOT, "%s %s: max %.2e relL2 %.2e lse %.2e%n", ok ? "ok  " : "FAIL", label, err[0], err[2], lseErr);
-                    } catch (RuntimeException e) {
-                        failures++;
-                        System.out.printf("FAIL %s: %s%n", label, e);
-                        if (failures < 3) e.printStackTrace(System.out);
-                    }
-                }
-            }
+            for (int t = 0; t < tilings; t++) checkTiling(pattern, TILINGS[t], cases, new Random(file.toString().hashCode()), counts, worst);
         }
+        int passed = counts[0], failures = counts[1];
         worst.forEach((key, w) -> System.out.printf(Locale.ROOT, "  %-6s %4.0f cases: worst relL2 %.2e, worst LSE error %.2e%n", key, w[2], w[0], w[1]));
         System.out.printf("correctness: %d passed, %d failed%n", passed, failures);
         return failures;
+    }
+
+    /** The cases on one decode tiling ({keys a tile, stages}); counts {passed, failed}, the worst errors by precision. */
+    private static void checkTiling(Pattern pattern, int[] tiling, int[][] cases, Random random, int[] counts, Map<String, double[]> worst) {
+        try (Kernel kernel = new PtxBackend().compile(pattern, new TuningConfig(Map.of("decode", 1, "block_n", tiling[0], "stages", tiling[1])))) {
+            for (int[] c : cases) {
+                String label = String.format(Locale.ROOT, "%-20s n%d/s%d %s B=%d H=%d Hkv=%d Nq=%d Nkv=%d D=%d off=%d", pattern.name(), tiling[0], tiling[1],
+                        c[7] == 1 ? "fp16" : "bf16", c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
+                Problem problem = SampleProblems.of(pattern, new SampleProblems.Shape(c[0], c[1], c[2], c[3], c[4], c[5], c[6]),
+                        c[7] == 1 ? DType.FLOAT16 : DType.BFLOAT16, random);
+                Reference.Exact ref;
+                try {
+                    ref = Reference.run(pattern, problem);
+                } catch (RuntimeException e) {
+                    System.out.println("skip " + label + ": the reference refuses it: " + e.getMessage());
+                    continue;
+                }
+                try {
+                    Result got = kernel.forward(problem);
+                    double[] err = DeviceCheck.compare(got.out(), ref.out());
+                    double lseErr = ref.lse() == null ? 0 : DeviceCheck.compare(got.lse(), ref.lse())[0];
+                    boolean ok = err[2] < 1e-2 && lseErr < 2e-2 && !Double.isNaN(err[0]) && !Double.isNaN(lseErr);
+                    double[] w = worst.computeIfAbsent(c[7] == 1 ? "fp16" : "bf16", key -> new double[3]);
+                    w[0] = Math.max(w[0], err[2]);
+                    w[1] = Math.max(w[1], lseErr);
+                    w[2]++;
+                    counts[ok ? 0 : 1]++;
+                    System.out.printf(Locale.ROOT, "%s %s: max %.2e relL2 %.2e lse %.2e%n", ok ? "ok  " : "FAIL", label, err[0], err[2], lseErr);
+                } catch (RuntimeException e) {
+                    counts[1]++;
+                    System.out.printf("FAIL %s: %s%n", label, e);
+                    if (counts[1] < 3) e.printStackTrace(System.out);
+                }
+            }
+        }
     }
 
     /**
@@ -125,7 +131,7 @@ public final class DecodeCheck {
         Files.createDirectories(outDir);
         StringBuilder json = new StringBuilder("[\n");
         int b = 8, h = 32, hkv = 8, d = 128;
-        System.out.println("pattern   Nq  Nkv      variant                                   splits  ms        GB/s");
+        System.out.println("pattern   Nq  Nkv      variant (registers, blocks a multiprocessor)               splits  ms        GB/s");
         for (String source : new String[] {"mask: true", "mask: q >= kv"}) {
             Pattern pattern = Passes.optimize(Frontend.compile(source.equals("mask: true") ? "dense" : "causal", source), Map.of());
             LoweredPattern lowered = LowerPattern.lower(pattern);
@@ -144,24 +150,29 @@ public final class DecodeCheck {
                         DeviceTensor out = own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, d));
                         DeviceTensor lse = own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq));
                         GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, Map.of());
-                        KernelConfig decodeConfig = GpuDecode.config(lowered, 90, DType.BFLOAT16, binding);
-                        GpuDecode decode = new GpuDecode(device, lowered, PtxModule.render(lowered, decodeConfig));
-                        int splits = decode.splits(binding);
-                        double decodeMs;
-                        try (GpuDecode.Partials partials = decode.allocatePartials(binding, splits);
-                             DeviceTensor tiles = DeviceTensor.allocate(device, DType.INT32, decode.tilesLength(binding))) {
-                            decode.prepareTiles(binding, tensors, tiles, Map.of());
-                            decodeMs = EventTimer.medianMillis(device, () -> decode.launch(binding, tensors, tiles, partials), 10, 50);
+                        List<Object[]> rows = new ArrayList<>();
+                        KernelConfig auto = GpuDecode.config(lowered, 90, DType.BFLOAT16, binding);
+                        for (int[] tiling : TILINGS) {
+                            KernelConfig config = auto.withTiling(auto.warps(), auto.mTiles(), tiling[0], tiling[1], auto.earlyMaskLoads());
+                            GpuDecode decode = new GpuDecode(device, lowered, PtxModule.render(lowered, config));
+                            // The chosen splits (one wave) and twice as many (two waves of shorter splits).
+                            for (int splits : new int[] {decode.splits(binding), 2 * decode.splits(binding)}) {
+                                try (GpuDecode.Partials partials = decode.allocatePartials(binding, splits);
+                                     DeviceTensor tiles = DeviceTensor.allocate(device, DType.INT32, decode.tilesLength(binding))) {
+                                    decode.prepareTiles(binding, tensors, tiles, Map.of());
+                                    double ms = EventTimer.medianMillis(device, () -> decode.launch(binding, tensors, tiles, partials), 10, 50);
+                                    rows.add(new Object[] {"decode " + config.tag() + " r" + decode.registers() + " x" + decode.residentBlocks(), splits, ms});
+                                }
+                            }
                         }
                         GpuAttention prefill = new GpuAttention(device, lowered, PtxModule.render(lowered, KernelConfig.of(lowered, 90, DType.BFLOAT16, d, d)));
-                        double prefillMs;
                         try (DeviceTensor tiles = prefill.plan(binding).allocate(device)) {
                             prefill.prepareTiles(binding, tensors, tiles, Map.of());
-                            prefillMs = EventTimer.medianMillis(device, () -> prefill.launch(binding, tensors, tiles), 5, 20);
+                            rows.add(new Object[] {"prefill", 1, EventTimer.medianMillis(device, () -> prefill.launch(binding, tensors, tiles), 5, 20)});
                         }
-                        for (Object[] row : new Object[][] {{"decode " + decodeConfig.tag(), splits, decodeMs}, {"prefill", 1, prefillMs}}) {
+                        for (Object[] row : rows) {
                             double ms = (double) row[2], gbs = bytes / ms / 1e6;
-                            System.out.printf(Locale.ROOT, "%-8s %3d %7d   %-42s %5d  %8.4f  %7.0f%n", pattern.name(), nq, nkv, row[0], (int) row[1], ms, gbs);
+                            System.out.printf(Locale.ROOT, "%-8s %3d %7d   %-58s %5d  %8.4f  %7.0f%n", pattern.name(), nq, nkv, row[0], (int) row[1], ms, gbs);
                             if (json.length() > 2) json.append(",\n");
                             json.append(String.format(Locale.ROOT, "  {\"pattern\": \"%s\", \"Nq\": %d, \"Nkv\": %d, \"variant\": \"%s\", \"splits\": %d, \"ms\": %.5f, \"gbs\": %.1f}",
                                     pattern.name(), nq, nkv, row[0], (int) row[1], ms, gbs));

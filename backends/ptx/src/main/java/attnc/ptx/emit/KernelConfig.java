@@ -172,10 +172,12 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
 
     /**
      * The decode kernel for these head dims: 4 warps of 16 query rows (a GQA group's queries
-     * packed, or a sequence's few), 64-key tiles, three stages, writing split-KV partials.
+     * packed, or a sequence's few), writing split-KV partials. 32-key tiles and two stages (52 KB
+     * at D = 128) let three blocks share a multiprocessor: 3,867 GB/s at Nkv = 128K on the H200
+     * against 2,339 with 64-key tiles and three stages, one block a multiprocessor (BENCHMARKS.md).
      */
     public KernelConfig forDecode(Decode mode) {
-        return new KernelConfig(sm, dtype, headDim, valueDim, 4, 1, 64, 3, earlyMaskLoads, DType.FLOAT32, Schedule.MMA_SYNC, 0, mode);
+        return new KernelConfig(sm, dtype, headDim, valueDim, 4, 1, 32, 2, earlyMaskLoads, DType.FLOAT32, Schedule.MMA_SYNC, 0, mode);
     }
 
     /** The same kernel storing its output as {@code dtype} (float32 or the input dtype). */
