@@ -30,6 +30,10 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, paramLabel = "DIR", defaultValue = ".", description = "Folder to write into (default: ${DEFAULT-VALUE}).")
     private Path output;
 
+    @Option(names = "--arch", split = ",", paramLabel = "ARCH",
+            description = "GPU architectures for --target ptx or cubin: sm_80 (mma.sync, every GPU from Ampere on), sm_90a (Hopper); default both.")
+    private java.util.List<String> architectures = java.util.List.of();
+
     @Override
     public Integer call() throws Exception {
         OutputPaths.requireFolder("-o", output);
@@ -37,7 +41,7 @@ final class ExportCommand implements Callable<Integer> {
         String sha = Sha256.hex(Files.readAllBytes(file));
         Exporter.Written written;
         try {
-            written = Exporter.export(pattern, sha, target, output);
+            written = Exporter.export(pattern, sha, target, architectures, output);
         } catch (IllegalArgumentException e) {
             throw new UserError(e.getMessage());
         }

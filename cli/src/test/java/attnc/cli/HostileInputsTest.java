@@ -127,6 +127,10 @@ class HostileInputsTest {
         rows.add(new Row("export to an unknown target", new String[] {"export", example("causal"), "--target", "wasm"}, 2, "expected one of"));
         rows.add(new Row("export into a file", new String[] {"export", example("causal"), "--target", "classes", "-o", existingFile.toString()},
                 1, "is a file; expected a folder"));
+        rows.add(new Row("export for an unknown architecture", new String[] {"export", example("causal"), "--target", "ptx", "--arch", "sm_80,sm_75",
+                "-o", temp.resolve("ptx").toString()}, 1, "unknown architecture 'sm_75'; expected sm_80 or sm_90a"));
+        rows.add(new Row("export a JVM kernel for an architecture", new String[] {"export", example("causal"), "--target", "jar", "--arch", "sm_80",
+                "-o", temp.resolve("jar").toString()}, 1, "--arch chooses GPU modules for --target ptx or cubin; the jar target has none"));
         Path blocks = file("blocks.attn", "input sel: int32[B, H, NQB, K]\nmask: q >= kv\nselect: kv / 64 in sel[b, h, q / 64]\n");
         rows.add(new Row("explain with a symbolic size too small", new String[] {"explain", blocks.toString()},
                 1, "input 'sel' [2, 2, 8, 8]: index q / 64 of dimension 2 is 8 at b=0, h=0, q=512, kv=0; expected 0..7", "choose symbolic sizes with --size"));

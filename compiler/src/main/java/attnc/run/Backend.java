@@ -28,6 +28,17 @@ public interface Backend {
     default java.util.Map<String, byte[]> export(Pattern pattern) { return java.util.Map.of(); }
 
     /**
+     * As {@link #export(Pattern)}, for the named target architectures only ({@code sm_80}, ...;
+     * all when empty). A backend with no architectures to choose refuses a non-empty list.
+     */
+    default java.util.Map<String, byte[]> export(Pattern pattern, java.util.List<String> architectures) {
+        if (!architectures.isEmpty()) {
+            throw new IllegalArgumentException("the " + name() + " backend has no target architectures to choose; got " + String.join(", ", architectures));
+        }
+        return export(pattern);
+    }
+
+    /**
      * A kernel from files this backend exported earlier (by {@link #export}, e.g. at build time),
      * so nothing is generated at run time; empty when the backend cannot load exported files or
      * they do not belong to this pattern.

@@ -47,6 +47,19 @@ public final class Exporter {
     private Exporter() {}
 
     public static Written export(Pattern pattern, String sourceSha256, Target target, Path out) throws IOException {
+        return export(pattern, sourceSha256, target, List.of(), out);
+    }
+
+    /**
+     * As above for the named GPU architectures only ({@code sm_80}, {@code sm_90a}; all when
+     * empty), which only the ptx and cubin targets have; names are checked before anything is written.
+     */
+    public static Written export(Pattern pattern, String sourceSha256, Target target, List<String> architectures, Path out) throws IOException {
+        if (!architectures.isEmpty() && target != Target.PTX && target != Target.CUBIN) {
+            throw new IllegalArgumentException("--arch chooses GPU modules for --target ptx or cubin; the " + target.name().toLowerCase(java.util.Locale.ROOT)
+                    + " target has none to choose");
+        }
+        Map<String, byte[]> gpuModules = target == Target.PTX || target == Target.CUBIN ? artifacts("ptx", pattern, architectures) : null;
         Files.createDirectories(out);
         List<Path> files = new ArrayList<>();
         List<String> notes = new ArrayList<>();
@@ -59,15 +72,14 @@ public final class Exporter {
                 kernel.addProperty("wrapper", "attnc.generated." + javaFile.typeSpec().name());
             }
             case PTX, CUBIN -> {
-                Map<String, byte[]> artifacts = artifacts("ptx", pattern);
-                kernel = description(artifacts);
-                for (var a : artifacts.entrySet()) {
+                kernel = description(gpuModules);
+                for (var a : gpuModules.entrySet()) {
                     if (a.getKey().equals(KERNEL_DESCRIPTION)) continue;
                     Path written = write(out, a.getKey(), a.getValue());
                     if (target == Target.PTX) {
                         files.add(written);
                     } else {
-                        files.addAll(assemble(written, notes));
+                        files.addAll(assemble(written, architectures, notes));
                         Files.delete(written);
                     }
                 }
@@ -100,8 +112,12 @@ public final class Exporter {
     }
 
     private static Map<String, byte[]> artifacts(String backendName, Pattern pattern) {
+        return artifacts(backendName, pattern, List.of());
+    }
+
+    private static Map<String, byte[]> artifacts(String backendName, Pattern pattern, List<String> architectures) {
         Backend backend = Backend.named(backendName).orElseThrow(() -> Attnc.unknownBackend(backendName));
-        Map<String, byte[]> artifacts = backend.export(Passes.optimize(pattern, Map.of()));
+        Map<String, byte[]> artifacts = backend.export(Passes.optimize(pattern, Map.of()), architectures);
         if (artifacts.isEmpty()) throw new IllegalArgumentException("the " + backendName + " backend cannot export kernels yet");
         return artifacts;
     }
@@ -120,18 +136,25 @@ public final class Exporter {
         return target;
     }
 
-    /** cubin per architecture the PTX allows, through ptxas; says so when ptxas is missing. */
-    private static List<Path> assemble(Path ptx, List<String> notes) throws IOException {
+    /**
+     * cubin per architecture the PTX allows (an sm_80 module also for sm_90, unless {@code
+     * architectures} leaves Hopper out), through ptxas; says so when ptxas is missing.
+     */
+    private static List<Path> assemble(Path ptx, List<String> architectures, List<String> notes) throws IOException {
         List<Path> cubins = new ArrayList<>();
         String ptxas = findPtxas();
         if (ptxas == null) {
-            notes.add("ptxas not found (looked in $CUDA_HOME/bin, /usr/local/cuda/bin, /usr/local/bin and PATH): no cubin written; export --target ptx and assemble on the target machine");
+            String note = "ptxas not found (looked in $CUDA_HOME/bin, /usr/local/cuda/bin, /usr/local/bin and PATH): no cubin written; export --target ptx and "
+                    + "assemble on the target machine";
+            if (!notes.contains(note)) notes.add(note);
             return cubins;
         }
         // A module for sm_80 runs natively on sm_80 and sm_90; one for sm_90 (vector reductions) or sm_90a (wgmma) only there.
         String text = Files.readString(ptx);
         List<String> archs = text.contains(".target sm_90a") ? List.of("sm_90a") : text.contains(".target sm_90") ? List.of("sm_90") : List.of("sm_80", "sm_90");
+        boolean hopper = architectures.isEmpty() || architectures.stream().anyMatch(a -> a.trim().toLowerCase(java.util.Locale.ROOT).startsWith("sm_90"));
         for (String arch : archs) {
+            if (arch.equals("sm_90") && archs.size() > 1 && !hopper) continue;
             Path cubin = ptx.resolveSibling(ptx.getFileName().toString().replace(".ptx", "") + "." + arch + ".cubin");
             Process p = new ProcessBuilder(ptxas, "-arch=" + arch, ptx.toString(), "-o", cubin.toString()).redirectErrorStream(true).start();
             String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -143,7 +166,8 @@ public final class Exporter {
             }
             cubins.add(cubin);
         }
-        notes.add("assembled with " + ptxas);
+        String note = "assembled with " + ptxas;
+        if (!notes.contains(note)) notes.add(note);
         return cubins;
     }
 

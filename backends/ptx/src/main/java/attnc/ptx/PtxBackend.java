@@ -33,7 +33,12 @@ public final class PtxBackend implements Backend {
     @Override public double precision() { return 4e-3; }
 
     /** {@code <pattern>.ptx} (D=64), {@code <pattern>_d128.ptx} and {@code kernel.json}; see {@link PtxExport}. */
-    @Override public Map<String, byte[]> export(Pattern pattern) { return PtxExport.files(LowerPattern.lower(pattern)); }
+    @Override public Map<String, byte[]> export(Pattern pattern) { return PtxExport.files(LowerPattern.lower(pattern), PtxExport.ARCHITECTURES); }
+
+    @Override
+    public Map<String, byte[]> export(Pattern pattern, List<String> architectures) {
+        return PtxExport.files(LowerPattern.lower(pattern), architectures.isEmpty() ? PtxExport.ARCHITECTURES : PtxExport.architectures(architectures));
+    }
 
     /** The tilings of {@link TuningSpace} that fit this device (sm_80 limits where there is no GPU). */
     @Override

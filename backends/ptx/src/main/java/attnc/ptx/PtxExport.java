@@ -41,12 +41,30 @@ final class PtxExport {
 
     private PtxExport() {}
 
-    static Map<String, byte[]> files(LoweredPattern lowered) {
+    /**
+     * The compute capabilities named by {@code sm_80}, {@code sm_90} or {@code sm_90a} (the sm_90
+     * modules hold the Hopper kernel where it runs and mma.sync elsewhere), in export order;
+     * anything else is refused with the names this export knows.
+     */
+    static List<Integer> architectures(List<String> names) {
+        java.util.SortedSet<Integer> sms = new java.util.TreeSet<>();
+        for (String name : names) {
+            sms.add(switch (name.trim().toLowerCase(java.util.Locale.ROOT)) {
+                case "sm_80" -> 80;
+                case "sm_90", "sm_90a" -> 90;
+                default -> throw new IllegalArgumentException("unknown architecture '" + name.trim() + "'; expected sm_80 or sm_90a (or both, comma-separated)");
+            });
+        }
+        return List.copyOf(sms);
+    }
+
+    /** The modules for compute capabilities {@code sms} (a subset of {@link #ARCHITECTURES}) and their description. */
+    static Map<String, byte[]> files(LoweredPattern lowered, List<Integer> sms) {
         Pattern pattern = lowered.pattern();
         Map<String, byte[]> files = new LinkedHashMap<>();
         JsonArray variants = new JsonArray();
         PtxModule first = null;
-        for (int sm : ARCHITECTURES) {
+        for (int sm : sms) {
             for (int d : HEAD_DIMS) {
                 KernelConfig config = KernelConfig.of(lowered, sm, DType.BFLOAT16, d, d).withOutput(DType.BFLOAT16);
                 PtxModule module = PtxModule.render(lowered, config);
@@ -58,7 +76,8 @@ final class PtxExport {
         }
         JsonObject kernel = new JsonObject();
         kernel.addProperty("entry", PtxModule.ATTENTION_ENTRY);
-        kernel.addProperty("targets", "sm_80 (mma.sync, every GPU from Ampere on) and sm_90a (Hopper only): see variants[].arch");
+        kernel.addProperty("targets", String.join(" and ", sms.stream().map(sm -> sm == 80 ? "sm_80 (mma.sync, every GPU from Ampere on)"
+                : "sm_90 / sm_90a (Hopper only)").toList()) + ": see variants[].arch");
         kernel.addProperty("dtype", "bfloat16");
         kernel.addProperty("output_dtype", "bfloat16");
         kernel.addProperty("head_dims", "D == Dv, one of " + HEAD_DIMS + " (see variants)");
@@ -69,7 +88,7 @@ final class PtxExport {
         kernel.add("variants", variants);
         kernel.add("arguments", arguments(pattern));
         kernel.add("tile_list", tileList(first, lowered));
-        kernel.add("backward", backward(lowered, files));
+        kernel.add("backward", backward(lowered, sms, files));
         files.put(DESCRIPTION, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(kernel).getBytes(StandardCharsets.UTF_8));
         return files;
     }
@@ -219,12 +238,12 @@ final class PtxExport {
      * (the classifier entry, or on the host when every element is visible), the main entry, the
      * rows entry. Each entry's arguments are listed by name, like the forward's.
      */
-    private static JsonObject backward(LoweredPattern lowered, Map<String, byte[]> files) {
+    private static JsonObject backward(LoweredPattern lowered, List<Integer> sms, Map<String, byte[]> files) {
         Pattern pattern = lowered.pattern();
         LoweredBackward lb = LowerBackward.lower(pattern);
         JsonArray variants = new JsonArray();
         BackwardModule first = null;
-        for (int sm : ARCHITECTURES) {
+        for (int sm : sms) {
             for (int d : HEAD_DIMS) {
                 BackwardConfig config = BackwardConfig.mmaSync(sm, DType.BFLOAT16, d, d).withForwardOutput(DType.BFLOAT16);
                 BackwardModule module = BackwardModule.render(lb, config);

@@ -54,6 +54,13 @@ class PtxExportTest {
         }
     }
 
+    @Test
+    void architectureNamesAreTheTwoExportedOnesAndNothingElse() {
+        assertEquals(List.of(80, 90), PtxExport.architectures(List.of("sm_90a", "SM_80", "sm_90")));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> PtxExport.architectures(List.of("sm_86")));
+        assertEquals("unknown architecture 'sm_86'; expected sm_80 or sm_90a (or both, comma-separated)", e.getMessage());
+    }
+
     /** Every backward variant holds every described entry, with the described parameters in order, and assembles for its arch. */
     private static void backwardMatchesItsDescription(JsonObject backward, Map<String, byte[]> files) throws Exception {
         JsonObject entries = backward.getAsJsonObject("entries");
