@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import attnc.ir.DType;
 import attnc.launch.Gradients;
+import attnc.launch.KvCache;
 import attnc.launch.Result;
 import attnc.launch.ShapeException;
 import attnc.launch.Wrt;
@@ -91,6 +92,21 @@ class LocalWindowAttentionTest {
         try (LocalWindowAttention attention = LocalWindowAttention.builder().build()) {
             ShapeException e = assertThrows(ShapeException.class, () -> attention.forward(q, k, v, wrong));
             assertTrue(e.getMessage().contains("expected shape [2]") && e.getMessage().contains("got [3]"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aDecodeStepThroughAPagedCacheMatchesTheDenseLaunch() {
+        int n = 97, h = 2, d = 32;
+        Tensor keys = Tensor.random(DType.FLOAT32, new int[] {n, h, d}, random), values = Tensor.random(DType.FLOAT32, new int[] {n, h, d}, random);
+        Tensor query = Tensor.random(DType.FLOAT32, new int[] {1, h, d}, random);
+        KvCache cache = KvCache.packed(keys, values, Tensor.wrap(new int[] {0, n}, 2));
+        try (LocalWindowAttention attention = LocalWindowAttention.builder().window(16).build()) {
+            Result paged = attention.decode(query, cache, temperature);
+            // The same step as a dense launch: the query at the last position, [1, n, H, D] rows seen as [1, H, n, D].
+            Result dense = attention.forward(Tensor.wrap(query.floats(), 1, h, 1, d), Tensor.wrap(keys.floats(), 1, n, h, d).transpose(1, 2),
+                    Tensor.wrap(values.floats(), 1, n, h, d).transpose(1, 2), temperature, n - 1);
+            assertClose(dense, paged, 1e-5);
         }
     }
 }

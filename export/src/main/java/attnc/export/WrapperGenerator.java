@@ -8,7 +8,9 @@ import attnc.ir.Pattern;
 import attnc.ir.Printer;
 import attnc.ir.Type;
 import attnc.launch.Gradients;
+import attnc.launch.KvCache;
 import attnc.launch.Problem;
+import attnc.launch.RaggedBatch;
 import attnc.launch.Result;
 import attnc.launch.ShapeException;
 import attnc.launch.Wrt;
@@ -114,7 +116,10 @@ public final class WrapperGenerator {
                 .addMethod(forward(pattern, true))
                 .addMethod(forwardInto(pattern))
                 .addMethod(backward(pattern))
+                .addMethod(forwardServing(pattern, false))
+                .addMethod(forwardServing(pattern, true))
                 .addMethod(problemMethod(pattern))
+                .addMethod(inputsMethod(pattern))
                 .addMethod(MethodSpec.methodBuilder("kernel").addModifiers(Modifier.PUBLIC).returns(KERNEL)
                         .addJavadoc("The compiled kernel, for callers that build {@link $T}s themselves (launch-time\n", Problem.class)
                         .addJavadoc("params, a query offset, tensors by name).\n\n")
@@ -149,6 +154,10 @@ public final class WrapperGenerator {
     private static MethodSpec.Builder launchDoc(MethodSpec.Builder m, Pattern pattern) {
         m.addJavadoc("@param q queries [B, H, Nq, D]\n@param k keys [B, Hkv, Nkv, D]\n@param v values [B, Hkv, Nkv, Dv]\n");
         m.addParameter(TENSOR, "q").addParameter(TENSOR, "k").addParameter(TENSOR, "v");
+        return inputsDoc(m, pattern);
+    }
+
+    private static MethodSpec.Builder inputsDoc(MethodSpec.Builder m, Pattern pattern) {
         for (Input input : pattern.inputs()) {
             String shape = input.shape().stream().map(Printer::expr).collect(Collectors.joining(", ", "[", "]"));
             m.addParameter(TENSOR, javaName(input.name()));
@@ -173,6 +182,35 @@ public final class WrapperGenerator {
             return m.addStatement("return forward(q, k, v$L, $T.BOTTOM_RIGHT)", args, Problem.class).build();
         }
         return m.addStatement("return kernel.forward(problem(q, k, v$L, queryOffset))", inputArguments(pattern)).build();
+    }
+
+    /**
+     * Serving launches: a ragged batch over a paged KV cache ({@code forward(q, queryStarts, cache,
+     * inputs...)}), or one query a sequence ({@code decode(q, cache, inputs...)}).
+     */
+    private static MethodSpec forwardServing(Pattern pattern, boolean decode) {
+        MethodSpec.Builder m = MethodSpec.methodBuilder(decode ? "decode" : "forward").addModifiers(Modifier.PUBLIC).returns(RESULT);
+        if (decode) {
+            m.addJavadoc("One decode step: one query a sequence against its keys in a paged {@link $T}, each sequence a launch of its\n", KvCache.class)
+                    .addJavadoc("own (its query at the bottom right of its keys). Everything is checked before anything runs.\n\n")
+                    .addJavadoc("@param q the queries [B, H, D], row b sequence b's\n");
+            m.addParameter(TENSOR, "q");
+        } else {
+            m.addJavadoc("Runs a serving batch: sequences of their own lengths, queries packed one after another, keys and values in a\n")
+                    .addJavadoc("paged {@link $T} (the layouts: {@link $T}). Everything is checked before anything runs.\n\n", KvCache.class, RaggedBatch.class)
+                    .addJavadoc("@param q the queries of every sequence [totalQ, H, D]\n")
+                    .addJavadoc("@param queryStarts int32 [B + 1]: sequence b owns query rows queryStarts[b] .. queryStarts[b + 1] - 1\n");
+            m.addParameter(TENSOR, "q").addParameter(TENSOR, "queryStarts");
+        }
+        m.addParameter(KvCache.class, "cache").addJavadoc("@param cache the keys and values: pages, block table and lengths\n");
+        inputsDoc(m, pattern);
+        m.addJavadoc("@return the output [totalQ, H, Dv] and, for softmax patterns, the LSE [totalQ, H]\n");
+        m.addJavadoc("@throws $T when a tensor, a page id or a length does not fit, naming the expected and the actual\n", ShapeException.class);
+        String args = pattern.inputs().stream().map(i -> javaName(i.name())).collect(Collectors.joining(", "));
+        m.addStatement("$T.requireNonNull(q, $S)", Objects.class, "q").addStatement("$T.requireNonNull(cache, $S)", Objects.class, "cache");
+        if (decode) return m.addStatement("return kernel.forward($T.decode(q, cache, inputs($L)).withParams(launchParams))", RaggedBatch.class, args).build();
+        m.addStatement("$T.requireNonNull(queryStarts, $S)", Objects.class, "queryStarts");
+        return m.addStatement("return kernel.forward(new $T(q, queryStarts, cache, inputs($L)).withParams(launchParams))", RaggedBatch.class, args).build();
     }
 
     private static MethodSpec forwardInto(Pattern pattern) {
@@ -289,12 +327,21 @@ public final class WrapperGenerator {
         for (Input input : pattern.inputs()) m.addParameter(TENSOR, javaName(input.name()));
         m.addParameter(int.class, "queryOffset");
         for (String name : new String[] {"q", "k", "v"}) m.addStatement("$T.requireNonNull($L, $S)", Objects.class, name, name);
+        String args = pattern.inputs().stream().map(i -> javaName(i.name())).collect(Collectors.joining(", "));
+        return m.addStatement("return new $T(q, k, v, inputs($L), launchParams, queryOffset)", Problem.class, args).build();
+    }
+
+    /** The pattern's inputs by their names in the .attn file, none null. */
+    private static MethodSpec inputsMethod(Pattern pattern) {
+        MethodSpec.Builder m = MethodSpec.methodBuilder("inputs").addModifiers(Modifier.PRIVATE, Modifier.STATIC)
+                .returns(ParameterizedTypeName.get(ClassName.get(Map.class), ClassName.get(String.class), TENSOR));
+        for (Input input : pattern.inputs()) m.addParameter(TENSOR, javaName(input.name()));
         m.addStatement("$T<String, $T> inputs = new $T<>()", Map.class, TENSOR, LinkedHashMap.class);
         for (Input input : pattern.inputs()) {
             String name = javaName(input.name());
             m.addStatement("inputs.put($S, $T.requireNonNull($L, $S))", input.name(), Objects.class, name, input.name());
         }
-        return m.addStatement("return new $T(q, k, v, inputs, launchParams, queryOffset)", Problem.class).build();
+        return m.addStatement("return inputs").build();
     }
 
     private static FieldSpec precompiledField(Map<String, List<String>> precompiled) {
@@ -333,9 +380,13 @@ public final class WrapperGenerator {
     }
 
     /** Pattern names are .attn identifiers; a few are Java keywords. */
+    /** A Java keyword, or a name of the wrapper's own parameters, locals and fields, with an underscore after it. */
     static String javaName(String name) {
-        return javax.lang.model.SourceVersion.isKeyword(name) ? name + "_" : name;
+        return javax.lang.model.SourceVersion.isKeyword(name) || OWN_NAMES.contains(name) ? name + "_" : name;
     }
+
+    private static final java.util.Set<String> OWN_NAMES = java.util.Set.of("k", "v", "out", "lse", "forward", "dOut", "queryOffset", "queryStarts",
+            "cache", "inputs", "kernel", "launchParams");
 
     /**
      * Text from a pattern as javadoc shows it: HTML's specials as entities (patterns are full of
