@@ -33,6 +33,8 @@ public final class GpuDecode {
      * draft's few) over at least {@link #MIN_AUTO_KEYS} keys (eight 32-key tiles: fewer leave little to split).
      */
     static final int MAX_AUTO_QUERIES = 16, MIN_AUTO_KEYS = 256;
+    /** The widest head dim DecodeCheck has run (64, 96, 128); wider launches take the prefill kernel. */
+    static final int MAX_HEAD_DIM = 128;
 
     private final LoweredPattern lowered;
     private final GpuAttention attention;
@@ -47,6 +49,9 @@ public final class GpuDecode {
 
     /** The decode config for a launch: GQA packing when the pattern and the shape allow it, else split-KV alone. */
     public static KernelConfig config(LoweredPattern lowered, int sm, DType dtype, Binding binding) {
+        if (Math.max(binding.size("D"), binding.size("Dv")) > MAX_HEAD_DIM) {
+            throw new IllegalArgumentException("the decode kernel takes head dims up to " + MAX_HEAD_DIM + " (those checked on a device)");
+        }
         boolean packs = packable(lowered) && binding.size("H") / binding.size("Hkv") * binding.size("Nq") <= BLOCK_ROWS;
         return KernelConfig.of(sm, dtype, binding.size("D"), binding.size("Dv")).forDecode(packs ? Decode.SPLIT_PACKED : Decode.SPLIT);
     }

@@ -145,8 +145,23 @@ final class PtxKernel implements Kernel {
         try {
             return TuningSpace.apply(KernelConfig.of(lowered, Device.get(0).sm() >= 90 ? 90 : 80, dtype, binding.size("D"), binding.size("Dv")), tuning);
         } catch (IllegalArgumentException e) {
-            throw new ShapeException("the ptx backend cannot run D = " + binding.size("D") + ", Dv = " + binding.size("Dv") + ": " + e.getMessage());
+            throw unsupported(binding, e);
         }
+    }
+
+    /** The decode tiling for this launch, with the tiling knobs it has (keys a tile, stages). */
+    private KernelConfig decodeConfig(Binding binding, DType dtype) {
+        try {
+            KernelConfig auto = GpuDecode.config(lowered, Device.get(0).sm() >= 90 ? 90 : 80, dtype, binding);
+            return auto.withTiling(auto.warps(), auto.mTiles(), tuning.get("block_n", auto.blockN()), tuning.get("stages", auto.stages()),
+                    auto.earlyMaskLoads());
+        } catch (IllegalArgumentException e) {
+            throw unsupported(binding, e);
+        }
+    }
+
+    private static ShapeException unsupported(Binding binding, IllegalArgumentException e) {
+        return new ShapeException("the ptx backend cannot run D = " + binding.size("D") + ", Dv = " + binding.size("Dv") + ": " + e.getMessage());
     }
 
     /** What a forward launch holds on the device: Q, K, V in 2 bytes, inputs, the fp32 output (twice with a transform), the LSE and tile lists. */
@@ -188,7 +203,8 @@ final class PtxKernel implements Kernel {
         int knob = tuning.get(TuningSpace.DECODE, -1);
         if (knob >= 0) return knob == 1;
         boolean tiled = tuning.knobs().keySet().stream().anyMatch(name -> !name.startsWith("backward_"));
-        return !tiled && binding.size("Nq") <= GpuDecode.MAX_AUTO_QUERIES && binding.size("Nkv") >= GpuDecode.MIN_AUTO_KEYS;
+        return !tiled && binding.size("Nq") <= GpuDecode.MAX_AUTO_QUERIES && binding.size("Nkv") >= GpuDecode.MIN_AUTO_KEYS
+                && Math.max(binding.size("D"), binding.size("Dv")) <= GpuDecode.MAX_HEAD_DIM;
     }
 
     /** One problem on the device: checked, uploaded, output poisoned, tile lists built; freed on close. */
@@ -208,11 +224,7 @@ final class PtxKernel implements Kernel {
             DType dtype = problem.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
             requireDeviceMemory(device, forwardBytes(problem, binding));
             if (decodes(binding)) {
-                KernelConfig auto = GpuDecode.config(lowered, device.sm() >= 90 ? 90 : 80, dtype, binding);
-                // A forced decode takes the tiling knobs it has: keys a tile and stages.
-                KernelConfig config = auto.withTiling(auto.warps(), auto.mTiles(), tuning.get("block_n", auto.blockN()),
-                        tuning.get("stages", auto.stages()), auto.earlyMaskLoads());
-                decoder = decoders.computeIfAbsent(config, c -> new GpuDecode(device, lowered, PtxModule.render(lowered, c)));
+                decoder = decoders.computeIfAbsent(decodeConfig(binding, dtype), c -> new GpuDecode(device, lowered, PtxModule.render(lowered, c)));
                 gpu = null;
             } else {
                 gpu = loaded.computeIfAbsent(config(binding, dtype), c -> new GpuAttention(device, lowered, PtxModule.render(lowered, c)));

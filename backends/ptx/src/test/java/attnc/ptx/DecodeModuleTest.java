@@ -69,6 +69,17 @@ class DecodeModuleTest {
         assertEquals(decode, GpuDecode.launchBinding(KernelConfig.of(90, DType.BFLOAT16, 128, 128).forDecode(Decode.SPLIT), decode));
     }
 
+    @Test
+    void headDimsBeyondTheCheckedOnesAreRefused() throws Exception {
+        Map<String, Integer> sizes = new java.util.HashMap<>(binding(32, 8, 1).sizes());
+        sizes.put("D", 256);
+        sizes.put("Dv", 256);
+        Binding wide = new Binding(Map.copyOf(sizes), 4095, Map.of());
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> GpuDecode.config(lower("mask: q >= kv"), 90, DType.BFLOAT16, wide));
+        assertTrue(e.getMessage().contains("head dims up to 128"), e.getMessage());
+    }
+
     private static LoweredPattern lower(String source) throws Exception {
         return LowerPattern.lower(Passes.optimize(Frontend.compile("p", source), Map.of()));
     }
