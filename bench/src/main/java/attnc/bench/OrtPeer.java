@@ -55,6 +55,18 @@ public final class OrtPeer implements AutoCloseable {
         private final OrtSession session;
         private final Map<String, OnnxTensor> inputs = new LinkedHashMap<>();
 
+        /**
+         * The dense model on q {@code qShape} and k, v {@code kvShape} ([B, heads, N, D]; fewer
+         * K/V heads than query heads is ONNX's GQA): a decode step's peer.
+         */
+        public Call(float[] q, long[] qShape, float[] k, float[] v, long[] kvShape) throws OrtException {
+            session = sessions.get(Workload.Peer.DENSE);
+            List<String> names = new ArrayList<>(session.getInputNames());
+            inputs.put(names.get(0), tensor(q, qShape));
+            inputs.put(names.get(1), tensor(k, kvShape));
+            inputs.put(names.get(2), tensor(v, kvShape));
+        }
+
         public Call(Workload w, float[] q, float[] k, float[] v) throws OrtException {
             session = sessions.get(w.peer());
             List<String> names = new ArrayList<>(session.getInputNames());

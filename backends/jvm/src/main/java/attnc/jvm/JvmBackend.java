@@ -169,7 +169,11 @@ public final class JvmBackend implements Backend {
 
     /** The class file for a pattern, without loading it (also written under -Dattnc.dump). */
     static GeneratedKernel generate(LoweredPattern pattern, Tiling tiling) {
-        GeneratedKernel generated = KernelGenerator.generate(pattern, tiling);
+        return dump(KernelGenerator.generate(pattern, tiling));
+    }
+
+    /** {@code generated}, also written under {@code -Dattnc.dump=DIR} when set. */
+    static GeneratedKernel dump(GeneratedKernel generated) {
         String dump = System.getProperty("attnc.dump");
         if (dump != null && !dump.isBlank()) {
             try {

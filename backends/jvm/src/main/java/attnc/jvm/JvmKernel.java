@@ -3,6 +3,7 @@ package attnc.jvm;
 import attnc.ir.Pattern;
 import attnc.jvm.emit.Slots;
 import attnc.jvm.emit.Tiling;
+import attnc.jvm.kernel.DecodeLaunch;
 import attnc.jvm.kernel.Driver;
 import attnc.jvm.kernel.Launch;
 import attnc.jvm.kernel.Operand;
@@ -18,6 +19,7 @@ import attnc.launch.Gradients;
 import attnc.launch.Partial;
 import attnc.launch.Problem;
 import attnc.launch.RaggedBatch;
+import attnc.launch.RaggedBinding;
 import attnc.launch.Result;
 import attnc.launch.Wrt;
 import attnc.lower.LoweredPattern;
@@ -55,6 +57,8 @@ public final class JvmKernel implements Kernel {
     private volatile JvmBackward backward;
     /** Generated on the first ragged call. */
     private volatile RaggedLaunch ragged;
+    /** Generated on the first launch with at most {@link DecodeLaunch#MAX_QUERIES} queries. */
+    private volatile JvmDecode decode;
 
     JvmKernel(LoweredPattern lowered, Slots slots, TileKernel tiles, TileKernel narrow) {
         this(lowered, slots, tiles, narrow, null);
@@ -94,10 +98,23 @@ public final class JvmKernel implements Kernel {
         return pass.run(problem, forward, dOut, wanted, options, pool != null ? pool : Driver.Pool.shared());
     }
 
-    /** Each sequence a launch of this kernel's tiles ({@link RaggedLaunch}). */
-    @Override public Result forward(RaggedBatch batch) { return raggedLaunch().forward(batch); }
+    /**
+     * The decode kernel when every sequence has at most {@link DecodeLaunch#MAX_QUERIES} queries
+     * (pages read through the block table, splits across the pool's threads), else each sequence a
+     * launch of this kernel's tiles ({@link RaggedLaunch}).
+     */
+    @Override
+    public Result forward(RaggedBatch batch) {
+        RaggedBinding binding = RaggedBinding.of(pattern, batch);
+        return JvmDecode.fits(binding) ? decode().forward(batch, binding, pool()) : raggedLaunch().forward(batch);
+    }
 
-    @Override public Partial partial(RaggedBatch batch, int kvFrom, int kvTo) { return raggedLaunch().partial(batch, kvFrom, kvTo); }
+    @Override
+    public Partial partial(RaggedBatch batch, int kvFrom, int kvTo) {
+        RaggedBinding binding = RaggedBinding.of(pattern, batch);
+        Kernel.requireKeyRange(kvFrom, kvTo);
+        return JvmDecode.fits(binding) ? decode().partial(batch, binding, kvFrom, kvTo, pool()) : raggedLaunch().partial(batch, kvFrom, kvTo);
+    }
 
     @Override public Result finish(RaggedBatch batch, Partial merged) { return raggedLaunch().finish(batch, merged); }
 
@@ -118,6 +135,20 @@ public final class JvmKernel implements Kernel {
         }
         return launch;
     }
+
+    private JvmDecode decode() {
+        if (closed) throw new IllegalStateException("kernel for pattern '" + pattern.name() + "' is closed");
+        JvmDecode d = decode;
+        if (d == null) {
+            synchronized (this) {
+                if (decode == null) decode = new JvmDecode(lowered, slots);
+                d = decode;
+            }
+        }
+        return d;
+    }
+
+    private Driver.Pool pool() { return pool != null ? pool : Driver.Pool.shared(); }
 
     private TileKernel pick(int queries) { return queries <= narrow.tileQ() ? narrow : tiles; }
 
@@ -175,6 +206,10 @@ public final class JvmKernel implements Kernel {
         if (closed) throw new IllegalStateException("kernel for pattern '" + pattern.name() + "' is closed");
         Driver.Pool on = pool != null ? pool : Driver.Pool.shared();
         Operand q = operand("q", problem.q(), on), k = operand("k", problem.k(), on), v = operand("v", problem.v(), on);
+        if (binding.size("Nq") <= DecodeLaunch.MAX_QUERIES) {
+            decode().forward(binding, problem, q, k, v, out, lse, preOutput, on);
+            return;
+        }
         TileKernel kernel = pick(binding.size("Nq"));
         Map<String, Tensor> inputs = problem.inputs();
         var env = slots.env(binding, inputs);

@@ -123,7 +123,7 @@ class RaggedKernelTest {
     }
 
     /** The reference's dense launch of each sequence, its rows placed as the ragged launch's [totalQ, H, Dv]. */
-    private static Reference.Exact denseReference(Case c, RaggedBinding binding) {
+    static Reference.Exact denseReference(Case c, RaggedBinding binding) {
         int heads = binding.heads(), dv = binding.valueDim(), rows = binding.totalQueries() * heads;
         boolean softmax = c.pattern().norm() instanceof Norm.Softmax;
         double[] out = new double[rows * dv], lse = softmax ? new double[rows] : null;

@@ -1,5 +1,6 @@
 package attnc.jvm.emit;
 
+import attnc.jvm.kernel.DecodeTemplate;
 import attnc.jvm.kernel.FlashTemplate;
 import attnc.jvm.kernel.Normalisation;
 import attnc.lower.LoweredNorm;
@@ -49,6 +50,17 @@ public final class KernelGenerator {
         String name = PACKAGE + "Flash_" + sanitize(pattern.name()) + "_" + tiling.q() + "x" + tiling.kv();
         Slots slots = new Slots(pattern.pattern());
         return copy(FlashTemplate.class, name, HOOKS, slots, writer -> emitHooks(writer, pattern, slots, tiling));
+    }
+
+    /**
+     * The decode class for a lowered pattern ({@link DecodeTemplate} with the same hooks), with
+     * {@code tileKv} keys per tile; its query tile is one vector (the hooks are told how many).
+     */
+    public static GeneratedKernel generateDecode(LoweredPattern pattern, int tileKv) {
+        Tiling tiling = new Tiling(attnc.jvm.kernel.Lanes.L, tileKv);
+        String name = PACKAGE + "Decode_" + sanitize(pattern.name()) + "_" + tileKv;
+        Slots slots = new Slots(pattern.pattern());
+        return copy(DecodeTemplate.class, name, HOOKS, slots, writer -> emitHooks(writer, pattern, slots, tiling));
     }
 
     /**

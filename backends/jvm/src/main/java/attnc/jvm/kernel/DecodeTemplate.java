@@ -1,0 +1,199 @@
+package attnc.jvm.kernel;
+
+import java.util.Arrays;
+
+/**
+ * The decode kernel (at most {@link DecodeLaunch#MAX_QUERIES} queries a sequence), written once as
+ * ordinary Java and copied per pattern with its hooks re-emitted, exactly as
+ * {@link FlashTemplate} is (same hooks, same generator). One call of {@link #accumulate} owns a
+ * sequence's KV head and a range of its keys: every query head of the GQA group and every query
+ * is computed against each key tile, so K and V are read once, in place (through the page table
+ * when paged), and the products run over d ({@link DecodeTiles}) rather than over queries in
+ * lanes, which a decode step could fill one of.
+ *
+ * <p>Per key tile: ask each head's tile row whether the tile is EMPTY, FULL or PARTIAL for it;
+ * skip the tile when every head finds it EMPTY; else locate the tile's K and V rows, compute q·k
+ * for all rows at once, then per head scatter its scores into the hooks' layout
+ * ({@code s[j·bq + i]}), apply the score hook and (PARTIAL) the mask's bias, turn them into
+ * weights (online softmax per lane, sigmoid or identity) and gather them back as rows; finally
+ * O += P·V for all rows.
+ */
+public class DecodeTemplate implements DecodeKernel {
+    private static final int EMPTY = 0, PARTIAL = 1, FULL = 2;
+
+    // ---- hooks: replaced in every generated class (the same as FlashTemplate's) ----
+    static int tileQSize() { return Lanes.L; }
+    static int tileKvSize() { return 64; }
+    static Normalisation norm() { return Normalisation.SOFTMAX; }
+    static boolean hasScore() { return false; }
+    static boolean hasMask() { return false; }
+    static boolean hasNormValue() { return false; }
+    static boolean hasOutput() { return false; }
+    static float rowScale(Env env, int b, int h, int q) { return 1f; }
+    static float normValue(Env env, int b, int h, int q) { return 0f; }
+    static void scoreTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, int vectors, int[] lanes) {}
+    static int maskTile(Env env, int b, int h, int kv0, int keys, int q0, float[] bias, int vectors, int[] lanes) { return keys * vectors * Lanes.L; }
+    static float output(Env env, int b, int h, int q, int d, float o) { return o; }
+    // ---- end of hooks ----
+
+    public DecodeTemplate() {}
+
+    @Override public int tileKv() { return tileKvSize(); }
+    @Override public Normalisation normalisation() { return norm(); }
+
+    @Override
+    public void accumulate(DecodeLaunch launch, DecodeLaunch.Sequence seq, DecodeScratch scratch, int kvHead, int kvFrom, int kvTo) {
+        int group = launch.group(), nq = seq.nq(), bq = DecodeLaunch.queryTile(nq), bk = tileKvSize();
+        int ks = launch.keyStride(), vs = launch.valueStride(), rows = group * nq, b = seq.b(), h0 = kvHead * group;
+        Env env = seq.env();
+        scratch.ensure(group, nq, bq, bk, ks, vs);
+        packQueries(launch, seq, scratch, kvHead, bq, ks);
+        Arrays.fill(scratch.m, 0, group * bq, norm() == Normalisation.SOFTMAX ? Float.NEGATIVE_INFINITY : 0f);
+        Arrays.fill(scratch.l, 0, group * bq, 0f);
+        Arrays.fill(scratch.o, 0, rows * vs, 0f);
+        Arrays.fill(scratch.run, 0, group, 0);
+        int[] cls = scratch.tileClass;
+        for (int tile = kvFrom / bk; tile * bk < kvTo; tile++) {
+            int kv0 = Math.max(kvFrom, tile * bk), keys = Math.min(kvTo, (tile + 1) * bk) - kv0;
+            boolean any = false;
+            for (int g = 0; g < group; g++) {
+                cls[g] = hasMask() ? classOf(seq.tiles().row(b, h0 + g, 0), scratch.run, g, tile) : FULL;
+                any |= cls[g] != EMPTY;
+            }
+            if (!any) continue;
+            locate(launch, scratch, b, kvHead, kv0, keys, ks, vs);
+            DecodeTiles.dots(scratch.q, rows, ks, scratch.kRows, scratch.kOff, keys, scratch.p, bk);
+            for (int g = 0; g < group; g++) {
+                if (cls[g] == EMPTY || !weights(env, seq, scratch, b, h0 + g, g, kv0, keys, bq, cls[g] == PARTIAL, vs)) {
+                    for (int i = 0; i < nq; i++) Arrays.fill(scratch.p, (g * nq + i) * bk, (g * nq + i) * bk + keys, 0f);
+                }
+            }
+            DecodeTiles.pv(scratch.p, bk, scratch.vRows, scratch.vOff, vs, scratch.o, rows, keys);
+        }
+    }
+
+    /**
+     * Head g's rows of p (its q·k) become weights: scores in the hooks' layout, the score hook,
+     * the mask (PARTIAL tiles), the normalisation, and back to rows, rescaling the head's output
+     * rows by the softmax's factor. False when the mask leaves nothing of the tile visible.
+     */
+    private static boolean weights(Env env, DecodeLaunch.Sequence seq, DecodeScratch scratch, int b, int h, int g, int kv0, int keys,
+                                   int bq, boolean partial, int vs) {
+        int nq = seq.nq(), bk = tileKvSize(), vectors = bq / Lanes.L, state = g * bq, firstQuery = seq.queryOffset();
+        float[] s = scratch.s, p = scratch.p;
+        for (int i = 0; i < nq; i++) for (int j = 0, from = (g * nq + i) * bk; j < keys; j++) s[j * bq + i] = p[from + j];
+        if (hasScore()) scoreTile(env, b, h, kv0, keys, firstQuery, s, vectors, scratch.laneBuffer);
+        if (partial) {
+            int visible = maskTile(env, b, h, kv0, keys, firstQuery, scratch.bias, vectors, scratch.laneBuffer);
+            if (visible == 0) return false;
+            if (visible != keys * bq) Tiles.addBias(s, scratch.bias, 0, keys * bq);
+        }
+        for (int i0 = 0; i0 < bq; i0 += Lanes.L) {
+            if (norm() == Normalisation.SOFTMAX) DecodeTiles.softmax(s, bq, keys, scratch.m, scratch.l, scratch.alpha, state, i0);
+            else if (norm() == Normalisation.SIGMOID) DecodeTiles.sigmoid(s, bq, keys, scratch.normValue, state, i0);
+            else DecodeTiles.identity(s, bq, keys, i0);
+        }
+        for (int i = 0; i < nq; i++) {
+            int row = g * nq + i;
+            if (norm() == Normalisation.SOFTMAX) {
+                float a = scratch.alpha[state + i];
+                if (a != 1f) for (int c = row * vs; c < (row + 1) * vs; c++) scratch.o[c] *= a;
+            }
+            for (int j = 0, to = row * bk; j < keys; j++) p[to + j] = s[j * bq + i];
+        }
+        return true;
+    }
+
+    /** Whether {@code tile} is EMPTY, PARTIAL or FULL in {@code row}, advancing head g's run cursor (tiles come in order). */
+    private static int classOf(KvRuns row, int[] run, int g, int tile) {
+        int r = run[g];
+        while (r < row.runs() && row.last()[r] < tile) r++;
+        run[g] = r;
+        if (r == row.runs() || row.first()[r] > tile) return EMPTY;
+        return row.full()[r] ? FULL : PARTIAL;
+    }
+
+    /** The group's queries times their row scale, rows g·nq + i, ks wide (zero past D); the sigmoid's bias per lane. */
+    private static void packQueries(DecodeLaunch launch, DecodeLaunch.Sequence seq, DecodeScratch scratch, int kvHead, int bq, int ks) {
+        int group = launch.group(), nq = seq.nq(), d = launch.headDim(), b = seq.b();
+        float[] q = scratch.q;
+        for (int g = 0; g < group; g++) {
+            int h = kvHead * group + g;
+            for (int i = 0; i < nq; i++) {
+                int at = (g * nq + i) * ks;
+                seq.q().readRow(b, h, i, q, at);
+                float scale = rowScale(seq.env(), b, h, seq.queryOffset() + i);
+                for (int t = 0; t < d; t++) q[at + t] *= scale;
+                Arrays.fill(q, at + d, at + ks, 0f);
+            }
+            if (norm() == Normalisation.SIGMOID) {
+                for (int i = 0; i < bq; i++) scratch.normValue[g * bq + i] = i < nq ? normValue(seq.env(), b, h, seq.queryOffset() + i) : 0f;
+            }
+        }
+    }
+
+    /** Offsets of the tile's K and V rows: in the cache itself when it is float32 on the heap, else in the scratch's copies. */
+    private static void locate(DecodeLaunch launch, DecodeScratch scratch, int b, int kvHead, int kv0, int keys, int ks, int vs) {
+        KvPages k = launch.k(), v = launch.v();
+        if (k.inPlace()) {
+            scratch.kRows = k.heap();
+            for (int j = 0; j < keys; j++) scratch.kOff[j] = Math.toIntExact(k.rowAt(b, kvHead, kv0 + j));
+        } else {
+            scratch.kRows = scratch.k;
+            for (int j = 0; j < keys; j++) {
+                k.readRow(b, kvHead, kv0 + j, scratch.k, j * ks);
+                Arrays.fill(scratch.k, j * ks + k.width(), (j + 1) * ks, 0f);
+                scratch.kOff[j] = j * ks;
+            }
+        }
+        if (v.inPlace()) {
+            scratch.vRows = v.heap();
+            for (int j = 0; j < keys; j++) scratch.vOff[j] = Math.toIntExact(v.rowAt(b, kvHead, kv0 + j));
+        } else {
+            scratch.vRows = scratch.v;
+            for (int j = 0; j < keys; j++) {
+                v.readRow(b, kvHead, kv0 + j, scratch.v, j * vs);
+                Arrays.fill(scratch.v, j * vs + v.width(), (j + 1) * vs, 0f);
+                scratch.vOff[j] = j * vs;
+            }
+        }
+    }
+
+    @Override
+    public void finish(DecodeLaunch launch, DecodeLaunch.Sequence seq, DecodeScratch scratch, int kvHead) {
+        int group = launch.group(), nq = seq.nq(), bq = DecodeLaunch.queryTile(nq), dv = launch.valueDim(), vs = launch.valueStride();
+        int b = seq.b();
+        boolean bare = launch.bare();
+        float[] row = scratch.row;
+        Env env = seq.env();
+        for (int g = 0; g < group; g++) {
+            int h = kvHead * group + g;
+            for (int i = 0; i < nq; i++) {
+                int r = g * nq + i, state = g * bq + i, query = seq.queryOffset() + i;
+                float factor = 1f;
+                if (norm() == Normalisation.SOFTMAX) {
+                    float max = scratch.m[state], sum = scratch.l[state];
+                    if (hasNormValue() && !bare) {
+                        // The sink joins the row once, after every split of its keys has been merged.
+                        float sink = normValue(env, b, h, query);
+                        float top = Math.max(max, sink);
+                        float keep = top == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(max - top);
+                        sum = sum * keep + (top == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(sink - top));
+                        factor = sum == 0f ? 0f : keep / sum;
+                        max = top;
+                    } else {
+                        factor = sum == 0f ? 0f : 1f / sum;
+                    }
+                    if (seq.lse() != null) {
+                        seq.lse()[seq.lseBase() + h * seq.lseStrideH() + i * seq.lseStrideQ()] =
+                                sum == 0f ? Float.NEGATIVE_INFINITY : max + (float) Math.log(sum);
+                    }
+                }
+                for (int c = 0; c < dv; c++) row[c] = scratch.o[r * vs + c] * factor;
+                if (seq.preOutput() != null) seq.preOutput().writeRow(b, h, i, row, 0, dv);
+                if (hasOutput() && !bare) for (int c = 0; c < dv; c++) row[c] = output(env, b, h, query, c, row[c]);
+                seq.out().writeRow(b, h, i, row, 0, dv);
+            }
+        }
+    }
+}

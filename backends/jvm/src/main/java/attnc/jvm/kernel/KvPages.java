@@ -1,0 +1,55 @@
+package attnc.jvm.kernel;
+
+import attnc.ir.DType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * K or V rows [width] addressed through a block table: row (b, kvHead, kv) sits at element
+ * {@code base + table[b·maxPages + kv / page]·strideP + (kv % page)·strideSlot + kvHead·strideH}.
+ * A paged cache ({@code [P, page, Hkv, width]}) is read exactly so; a contiguous {@code [B, Hkv, N,
+ * width]} tensor is the same with one page per sequence, as long as the sequence (table[b] = b,
+ * strideP = the batch stride). The decode kernel reads float32 rows on the heap in place, and
+ * copies (converting) rows of any other storage.
+ *
+ * @param heap float32 values on the heap, or null when the rows live in {@code segment}
+ * @param pageShift log2 of the page size (31 for one page per sequence)
+ */
+public record KvPages(float[] heap, MemorySegment segment, DType dtype, long base, long strideP, long strideSlot, long strideH,
+                      int width, int[] table, int maxPages, int pageShift) {
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
+
+    /** Rows of a strided [B, Hkv, N, width] operand, one page per sequence. */
+    public static KvPages contiguous(Operand rows, int batch) {
+        int[] identity = new int[batch];
+        for (int b = 0; b < batch; b++) identity[b] = b;
+        return switch (rows) {
+            case Operand.Heap h -> new KvPages(h.data(), null, DType.FLOAT32, h.base(), h.strideB(), h.strideN(), h.strideH(), h.width(), identity, 1, 31);
+            case Operand.Segment s -> new KvPages(null, s.segment(), s.dtype(), s.base(), s.strideB(), s.strideN(), s.strideH(), s.width(), identity, 1, 31);
+        };
+    }
+
+    /** Element index of row (b, kvHead, kv)'s first value. */
+    public long rowAt(int b, int kvHead, int kv) {
+        int page = table[b * maxPages + (kv >>> pageShift)];
+        return base + page * strideP + (kv & ((int) ((1L << pageShift) - 1))) * strideSlot + kvHead * strideH;
+    }
+
+    /** Whether rows are read in place: float32 on the heap, a whole number of vectors wide. */
+    boolean inPlace() { return heap != null && width % Lanes.L == 0; }
+
+    /** Copies row (b, kvHead, kv) into {@code dst[off .. off + width)} as float32. */
+    void readRow(int b, int kvHead, int kv, float[] dst, int off) {
+        long from = rowAt(b, kvHead, kv);
+        if (heap != null) {
+            System.arraycopy(heap, Math.toIntExact(from), dst, off, width);
+            return;
+        }
+        switch (dtype) {
+            case FLOAT32 -> MemorySegment.copy(segment, FLOAT, from * Float.BYTES, dst, off, width);
+            case BFLOAT16 -> { for (int i = 0; i < width; i++) dst[off + i] = Float.intBitsToFloat(segment.getAtIndex(SHORT, from + i) << 16); }
+            default -> { for (int i = 0; i < width; i++) dst[off + i] = Float.float16ToFloat(segment.getAtIndex(SHORT, from + i)); }
+        }
+    }
+}

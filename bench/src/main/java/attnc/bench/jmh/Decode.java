@@ -1,0 +1,103 @@
+package attnc.bench.jmh;
+
+import static attnc.bench.jmh.DecodeInputs.D;
+import static attnc.bench.jmh.DecodeInputs.HEADS;
+import static attnc.bench.jmh.DecodeInputs.KV_HEADS;
+
+import attnc.front.Frontend;
+import attnc.ir.DType;
+import attnc.ir.Pattern;
+import attnc.jvm.JvmBackend;
+import attnc.jvm.JvmKernel;
+import attnc.launch.KvCache;
+import attnc.launch.Problem;
+import attnc.launch.RaggedBatch;
+import attnc.pass.Passes;
+import attnc.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * One decode step of the JVM kernel (dense attention, {@link DecodeInputs}' shape): K and V
+ * contiguous [B, Hkv, Nkv, D] through {@code Kernel.forward(problem, out, null)}, or held in a
+ * paged cache ({@code page16}, {@code page64}: pages shuffled through the pool) through
+ * {@code Kernel.forward(RaggedBatch)}, on a pool of exactly {@code threads} threads.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+public class Decode {
+    @Param({"1"}) public int nq;
+    @Param({"4096"}) public int nkv;
+    @Param({"contiguous"}) public String layout;
+    @Param({"0"}) public int threads;
+
+    private ExecutorService helpers;
+    private JvmKernel kernel;
+    private Problem problem;
+    private RaggedBatch paged;
+    private Tensor out;
+
+    @Setup(Level.Trial)
+    public void prepare() throws Exception {
+        int workers = threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), batch = DecodeInputs.batch(nkv);
+        helpers = Executors.newFixedThreadPool(Math.max(1, workers - 1), r -> {
+            Thread t = new Thread(r, "attnc-bench-worker");
+            t.setDaemon(true);
+            return t;
+        });
+        Pattern dense = Passes.optimize(Frontend.compile("dense", "mask: true\n"), Map.of());
+        kernel = new JvmBackend().compile(dense).withExecutor(helpers, workers);
+        float[] q = DecodeInputs.random((long) batch * HEADS * nq * D, 1);
+        long kvCount = (long) batch * KV_HEADS * nkv * D;
+        if (layout.equals("contiguous")) {
+            problem = new Problem(Tensor.wrap(q, batch, HEADS, nq, D), Tensor.wrap(DecodeInputs.random(kvCount, 2), batch, KV_HEADS, nkv, D),
+                    Tensor.wrap(DecodeInputs.random(kvCount, 3), batch, KV_HEADS, nkv, D), Map.of(), Map.of(), Problem.BOTTOM_RIGHT);
+            out = Tensor.allocate(DType.FLOAT32, batch, HEADS, nq, D);
+            return;
+        }
+        if (!layout.startsWith("page")) throw new IllegalArgumentException("layout " + layout + ": expected contiguous, page16, page64, ...");
+        int page = Integer.parseInt(layout.substring(4)), perSequence = (nkv + page - 1) / page, pages = batch * perSequence;
+        List<Integer> order = new ArrayList<>();
+        for (int p = 0; p < pages; p++) order.add(p);
+        Collections.shuffle(order, new Random(4));
+        int[] table = order.stream().mapToInt(Integer::intValue).toArray(), lengths = new int[batch], starts = new int[batch + 1];
+        for (int b = 0; b < batch; b++) {
+            lengths[b] = nkv;
+            starts[b + 1] = starts[b] + nq;
+        }
+        long poolCount = (long) pages * page * KV_HEADS * D;
+        KvCache cache = new KvCache(Tensor.wrap(DecodeInputs.random(poolCount, 2), pages, page, KV_HEADS, D),
+                Tensor.wrap(DecodeInputs.random(poolCount, 3), pages, page, KV_HEADS, D), Tensor.wrap(table, batch, perSequence), Tensor.wrap(lengths, batch));
+        paged = new RaggedBatch(Tensor.wrap(q, batch * nq, HEADS, D), Tensor.wrap(starts, batch + 1), cache, Map.of());
+    }
+
+    @Benchmark
+    public Object attnc() {
+        if (paged != null) return kernel.forward(paged);
+        kernel.forward(problem, out, null);
+        return out;
+    }
+
+    @TearDown(Level.Trial)
+    public void shutdown() {
+        kernel.close();
+        helpers.shutdownNow();
+    }
+}

@@ -1,0 +1,92 @@
+package attnc.bench.jmh;
+
+import java.io.PrintStream;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+/**
+ * Issue 17's CPU decode table on JMH, one command: the read bandwidth ({@link StreamRead}) at the
+ * run's thread count, then {@link Decode} (contiguous and paged K/V) and {@link OnnxDecode} on
+ * the same inputs; prints ms per step, GB/s of K and V read, % of the measured bandwidth and the
+ * ratio to ONNX Runtime (its contiguous time over attnc's, for every layout).
+ *
+ * <pre>bench/decode [--nq 1,4] [--nkv 4096,32768] [--layouts contiguous,page16,page64] [--threads 2] [--peer ort|none]
+ *              [--forks 1] [--warmup 3] [--iterations 5] [--time 1]</pre>
+ */
+public final class DecodeBench {
+    private DecodeBench() {}
+
+    record Key(int nq, int nkv, String layout) {}
+
+    public static void main(String[] args) throws Exception {
+        JmhBench.Arguments a = new JmhBench.Arguments(args);
+        List<Integer> nqs = a.ints("--nq", "1,4"), nkvs = a.ints("--nkv", "4096,32768");
+        List<String> layouts = a.list("--layouts", "contiguous,page16,page64");
+        int threads = Integer.parseInt(a.value("--threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
+        String peer = a.value("--peer", "ort");
+        int forks = Integer.parseInt(a.value("--forks", "1")), warmup = Integer.parseInt(a.value("--warmup", "3"));
+        int iterations = Integer.parseInt(a.value("--iterations", "5"));
+        double seconds = Double.parseDouble(a.value("--time", "1"));
+        a.refuseUnknown();
+        PrintStream out = System.out;
+        out.printf(Locale.ROOT, "%s; %d processors; JVM %s; %d threads; forks %d, warm-up %d × %.1f s, %d × %.1f s measured%n", JmhBench.cpuModel(),
+                Runtime.getRuntime().availableProcessors(), Runtime.version(), threads, forks, warmup, seconds, iterations, seconds);
+
+        double bandwidth = Double.NaN;
+        for (RunResult r : new Runner(base(forks, 2, 3, seconds).include(StreamRead.class.getName()).threads(threads).build()).run()) {
+            bandwidth = r.getPrimaryResult().getScore() * 1e3; // ops (bytes) per ms, the options' time unit
+        }
+        ChainedOptionsBuilder kernels = base(forks, warmup, iterations, seconds).include(Decode.class.getName() + "\\.")
+                .param("nq", strings(nqs)).param("nkv", strings(nkvs)).param("layout", layouts.toArray(String[]::new))
+                .param("threads", String.valueOf(threads));
+        Map<Key, double[]> attnc = new LinkedHashMap<>(), ort = new LinkedHashMap<>();
+        for (RunResult r : new Runner(kernels.build()).run()) attnc.put(key(r, r.getParams().getParam("layout")), score(r));
+        if (peer.equals("ort")) {
+            ChainedOptionsBuilder onnx = base(forks, warmup, iterations, seconds).include(OnnxDecode.class.getName() + "\\.")
+                    .param("nq", strings(nqs)).param("nkv", strings(nkvs)).param("threads", String.valueOf(threads));
+            for (RunResult r : new Runner(onnx.build()).run()) ort.put(key(r, "contiguous"), score(r));
+        }
+        out.printf(Locale.ROOT, "%nread bandwidth (StreamRead, %d threads): %.1f GB/s%n%n", threads, bandwidth / 1e9);
+        out.println("| Nq | Nkv | B | layout | attnc ms | attnc GB/s | % of read bandwidth | ORT ms | ORT GB/s | attnc/ORT |");
+        out.println("|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|");
+        for (int nq : nqs) for (int nkv : nkvs) {
+            double[] peerScore = ort.get(new Key(nq, nkv, "contiguous"));
+            long bytes = DecodeInputs.bytes(DecodeInputs.batch(nkv), nkv);
+            for (String layout : layouts) {
+                double[] s = attnc.get(new Key(nq, nkv, layout));
+                if (s == null) continue;
+                double gbs = bytes / (s[0] * 1e-3) / 1e9;
+                out.printf(Locale.ROOT, "| %d | %d | %d | %s | %.2f ± %.2f | %.1f | %.0f%% | %s | %s | %s |%n", nq, nkv, DecodeInputs.batch(nkv), layout, s[0], s[1], gbs,
+                        100 * gbs * 1e9 / bandwidth, peerScore == null ? "-" : String.format(Locale.ROOT, "%.2f ± %.2f", peerScore[0], peerScore[1]),
+                        peerScore == null ? "-" : String.format(Locale.ROOT, "%.1f", bytes / (peerScore[0] * 1e-3) / 1e9),
+                        peerScore == null ? "-" : String.format(Locale.ROOT, "%.2f×", peerScore[0] / s[0]));
+            }
+        }
+    }
+
+    private static Key key(RunResult r, String layout) {
+        var p = r.getParams();
+        return new Key(Integer.parseInt(p.getParam("nq")), Integer.parseInt(p.getParam("nkv")), layout);
+    }
+
+    private static double[] score(RunResult r) {
+        var primary = r.getPrimaryResult();
+        return new double[] {primary.getScore(), Double.isNaN(primary.getScoreError()) ? 0 : primary.getScoreError()};
+    }
+
+    private static ChainedOptionsBuilder base(int forks, int warmup, int iterations, double seconds) {
+        TimeValue each = TimeValue.milliseconds(Math.round(seconds * 1000));
+        return new OptionsBuilder().forks(forks).warmupIterations(warmup).warmupTime(each).measurementIterations(iterations)
+                .measurementTime(each).shouldFailOnError(false).timeUnit(TimeUnit.MILLISECONDS);
+    }
+
+    private static String[] strings(List<Integer> values) { return values.stream().map(String::valueOf).toArray(String[]::new); }
+}
