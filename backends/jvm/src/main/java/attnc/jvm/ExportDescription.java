@@ -18,34 +18,38 @@ import java.nio.charset.StandardCharsets;
  */
 final class ExportDescription {
     static final String FILE = "kernel.json";
-    private static final int LAYOUT = 1;
+    /** 2: the decode class replaced layout 1's narrow one. */
+    private static final int LAYOUT = 2;
 
-    record Classes(String main, String narrow) {}
+    record Classes(String main, String decode) {}
 
     /** What a kernel.json says about this pattern on this CPU: the classes to load, or why it does not fit. */
     record Reading(Classes classes, String unfit) {
-        static Reading fits(String main, String narrow) { return new Reading(new Classes(main, narrow), null); }
+        static Reading fits(String main, String decode) { return new Reading(new Classes(main, decode), null); }
         static Reading unfit(String reason) { return new Reading(null, reason); }
     }
 
     private ExportDescription() {}
 
-    static byte[] json(Pattern pattern, String mainClass, int tileQ, String narrowClass, int narrowTileQ, int tileKv) {
+    static byte[] json(Pattern pattern, String mainClass, int tileQ, int tileKv, String decodeClass, int decodeTileKv) {
         JsonObject root = new JsonObject();
         root.addProperty("backend", "jvm");
         root.addProperty("layout", LAYOUT);
         root.addProperty("patternSha256", Sha256.of(pattern));
         JsonObject classes = new JsonObject();
         classes.addProperty("main", mainClass);
-        classes.addProperty("narrow", narrowClass);
+        classes.addProperty("decode", decodeClass);
         root.add("classes", classes);
         JsonObject tiles = new JsonObject();
         tiles.add("main", tile(tileQ, tileKv));
-        tiles.add("narrow", tile(narrowTileQ, tileKv));
+        JsonObject decode = new JsonObject();
+        decode.addProperty("kv", decodeTileKv);
+        tiles.add("decode", decode);
         root.add("tiles", tiles);
-        root.addProperty("narrowUpTo", "launches with Nq <= " + narrowTileQ + " queries run the narrow class");
+        root.addProperty("decodeUpTo", "launches with at most " + attnc.jvm.kernel.DecodeLaunch.MAX_QUERIES
+                + " queries a sequence run the decode class (a GQA group's heads and queries against each key row)");
         root.addProperty("entry", "attnc.jvm.JvmBackend: load(pattern, files) with every exported file by path, or "
-                + "load(pattern, classLoader, main, narrow) with a class loader that sees these classes; "
+                + "load(pattern, classLoader, main, decode) with a class loader that sees these classes; "
                 + "pattern = Passes.optimize(the .attn file, no params)");
         root.addProperty("runtime", "attnc-backend-jvm (package attnc.jvm.kernel) and attnc-compiler of the exporting "
                 + "attnc version, JDK 25 with --add-modules jdk.incubator.vector");
@@ -82,9 +86,9 @@ final class ExportDescription {
             return Reading.unfit("it was generated for a CPU with " + lanes + " float lanes per vector, and this CPU has " + Lanes.L);
         }
         JsonObject classes = root.has("classes") && root.get("classes").isJsonObject() ? root.getAsJsonObject("classes") : new JsonObject();
-        String main = string(classes, "main"), narrow = string(classes, "narrow");
-        if (main == null || narrow == null) return Reading.unfit("its " + FILE + " names no main and narrow classes");
-        return Reading.fits(main, narrow);
+        String main = string(classes, "main"), decode = string(classes, "decode");
+        if (main == null || decode == null) return Reading.unfit("its " + FILE + " names no main and decode classes");
+        return Reading.fits(main, decode);
     }
 
     private static String string(JsonObject object, String name) {

@@ -5,6 +5,8 @@ import attnc.jvm.emit.GeneratedKernel;
 import attnc.jvm.emit.KernelGenerator;
 import attnc.jvm.emit.Slots;
 import attnc.jvm.emit.Tiling;
+import attnc.jvm.kernel.DecodeKernel;
+import attnc.jvm.kernel.DecodeLaunch;
 import attnc.jvm.kernel.KernelLoader;
 import attnc.jvm.kernel.Lanes;
 import attnc.jvm.kernel.TileKernel;
@@ -76,7 +78,8 @@ public final class JvmBackend implements Backend {
     public Optional<String> plan(Pattern pattern, Binding binding) {
         requireVectorModule();
         return Optional.of("tiles " + Tiling.of(pattern) + (pattern.tile().isPresent() ? " (the pattern's tile: section)" : " (default)")
-                + "; launches of at most " + Lanes.L + " queries run " + Tiling.of(pattern).narrow());
+                + "; launches of at most " + DecodeLaunch.MAX_QUERIES + " queries a sequence run the decode kernel (" + JvmDecode.TILE_KV
+                + " keys a tile)");
     }
 
     @Override public String device() { return CpuName.describe(); }
@@ -84,13 +87,14 @@ public final class JvmBackend implements Backend {
     public JvmKernel compile(Pattern pattern, Tiling tiling) {
         requireVectorModule();
         LoweredPattern lowered = LowerPattern.lower(pattern);
-        GeneratedKernel main = generate(lowered, tiling), narrow = generate(lowered, tiling.narrow());
-        return new JvmKernel(lowered, main.slots(), KernelLoader.load(main.bytes()), KernelLoader.load(narrow.bytes()));
+        GeneratedKernel main = generate(lowered, tiling), decode = generateDecode(lowered);
+        return new JvmKernel(lowered, main.slots(), KernelLoader.load(main.bytes()), KernelLoader.load(decode.bytes(), DecodeKernel.class));
     }
 
     /**
-     * The default kernel's class files by path ({@code attnc/jvm/kernel/Flash_....class}: the main
-     * class and the narrow one for few-query launches) and a {@code kernel.json} describing them;
+     * The default kernel's class files by path ({@code attnc/jvm/kernel/Flash_....class}, the main
+     * class, and {@code Decode_....class} for launches of at most 16 queries a sequence) and a
+     * {@code kernel.json} describing them;
      * {@link #load} turns them back into a kernel.
      */
     @Override
@@ -98,9 +102,9 @@ public final class JvmBackend implements Backend {
         requireVectorModule();
         Tiling tiling = Tiling.of(pattern);
         LoweredPattern lowered = LowerPattern.lower(pattern);
-        GeneratedKernel main = generate(lowered, tiling), narrow = generate(lowered, tiling.narrow());
-        return new java.util.TreeMap<>(Map.of(path(main), main.bytes(), path(narrow), narrow.bytes(), ExportDescription.FILE,
-                ExportDescription.json(pattern, main.className(), tiling.q(), narrow.className(), tiling.narrow().q(), tiling.kv())));
+        GeneratedKernel main = generate(lowered, tiling), decode = generateDecode(lowered);
+        return new java.util.TreeMap<>(Map.of(path(main), main.bytes(), path(decode), decode.bytes(), ExportDescription.FILE,
+                ExportDescription.json(pattern, main.className(), tiling.q(), tiling.kv(), decode.className(), JvmDecode.TILE_KV)));
     }
 
     /**
@@ -116,11 +120,11 @@ public final class JvmBackend implements Backend {
         requireVectorModule();
         var reading = ExportDescription.read(pattern, exported.get(ExportDescription.FILE));
         String unfit = reading.unfit();
-        byte[] main = null, narrow = null;
+        byte[] main = null, decode = null;
         if (unfit == null) {
             main = exported.get(reading.classes().main().replace('.', '/') + ".class");
-            narrow = exported.get(reading.classes().narrow().replace('.', '/') + ".class");
-            if (main == null || narrow == null) unfit = "a class file it names is missing";
+            decode = exported.get(reading.classes().decode().replace('.', '/') + ".class");
+            if (main == null || decode == null) unfit = "a class file it names is missing";
         }
         if (unfit != null) {
             if (WARNED.compareAndSet(false, true)) {
@@ -130,31 +134,33 @@ public final class JvmBackend implements Backend {
             }
             return Optional.empty();
         }
-        return Optional.of(new JvmKernel(LowerPattern.lower(pattern), new Slots(pattern), KernelLoader.load(main), KernelLoader.load(narrow)));
+        return Optional.of(new JvmKernel(LowerPattern.lower(pattern), new Slots(pattern), KernelLoader.load(main),
+                KernelLoader.load(decode, DecodeKernel.class)));
     }
 
     /**
      * A kernel from classes generated earlier ({@link #export}, the Maven plugin), found through
-     * {@code loader}: the main class and the narrow one (tile q = one vector). {@code pattern} must
-     * be the optimised pattern they were generated from; its inputs and params fix the launch slots.
+     * {@code loader}: the main class and the decode one. {@code pattern} must be the optimised
+     * pattern they were generated from; its inputs and params fix the launch slots.
      */
-    public JvmKernel load(Pattern pattern, ClassLoader loader, String mainClass, String narrowClass) {
+    public JvmKernel load(Pattern pattern, ClassLoader loader, String mainClass, String decodeClass) {
         requireVectorModule();
-        return new JvmKernel(LowerPattern.lower(pattern), new Slots(pattern), instantiate(loader, mainClass), instantiate(loader, narrowClass));
+        return new JvmKernel(LowerPattern.lower(pattern), new Slots(pattern), instantiate(loader, mainClass, TileKernel.class),
+                instantiate(loader, decodeClass, DecodeKernel.class));
     }
 
-    private static TileKernel instantiate(ClassLoader loader, String className) {
-        TileKernel kernel;
+    private static <T> T instantiate(ClassLoader loader, String className, Class<T> type) {
+        T instance;
         try {
-            kernel = (TileKernel) Class.forName(className, true, loader).getConstructor().newInstance();
+            instance = type.cast(Class.forName(className, true, loader).getConstructor().newInstance());
         } catch (ReflectiveOperationException | ClassCastException e) {
             throw new IllegalArgumentException("cannot load the generated kernel class " + className + ": " + e, e);
         }
-        if (kernel.tileQ() % Lanes.L != 0) {
+        if (instance instanceof TileKernel kernel && kernel.tileQ() % Lanes.L != 0) {
             throw new IllegalArgumentException(className + " has tile q " + kernel.tileQ() + ", not a multiple of this CPU's "
                     + Lanes.L + " float lanes; export it again on a machine like this one");
         }
-        return kernel;
+        return instance;
     }
 
     /**
@@ -170,6 +176,11 @@ public final class JvmBackend implements Backend {
     /** The class file for a pattern, without loading it (also written under -Dattnc.dump). */
     static GeneratedKernel generate(LoweredPattern pattern, Tiling tiling) {
         return dump(KernelGenerator.generate(pattern, tiling));
+    }
+
+    /** The decode kernel's class file for a pattern (also written under -Dattnc.dump). */
+    static GeneratedKernel generateDecode(LoweredPattern pattern) {
+        return dump(KernelGenerator.generateDecode(pattern, JvmDecode.TILE_KV));
     }
 
     /** {@code generated}, also written under {@code -Dattnc.dump=DIR} when set. */

@@ -2,13 +2,11 @@ package attnc.jvm;
 
 import attnc.ir.Norm;
 import attnc.ir.Pattern;
-import attnc.jvm.emit.KernelGenerator;
 import attnc.jvm.emit.Slots;
 import attnc.jvm.kernel.DecodeDriver;
 import attnc.jvm.kernel.DecodeKernel;
 import attnc.jvm.kernel.DecodeLaunch;
 import attnc.jvm.kernel.Driver;
-import attnc.jvm.kernel.KernelLoader;
 import attnc.jvm.kernel.KvPages;
 import attnc.jvm.kernel.Operand;
 import attnc.jvm.kernel.OutputSink;
@@ -31,7 +29,7 @@ import java.util.List;
  * Launches of the decode kernel ({@link attnc.jvm.kernel.DecodeTemplate}) for a compiled
  * pattern: dense problems with at most {@link DecodeLaunch#MAX_QUERIES} queries, and ragged
  * batches whose every sequence has that few, reading a paged cache through its block table (no
- * gathering). The class is generated on first use from the pattern's lowered programs.
+ * gathering). The class is generated with the main one ({@link JvmBackend}), or exported with it.
  */
 final class JvmDecode {
     /** Keys per decode tile: enough to amortise the per-tile hooks, small enough that a tile's K and V stay in L1/L2. */
@@ -42,10 +40,10 @@ final class JvmDecode {
     private final DecodeKernel kernel;
     private final boolean masked;
 
-    JvmDecode(LoweredPattern lowered, Slots slots) {
+    JvmDecode(LoweredPattern lowered, Slots slots, DecodeKernel kernel) {
         this.pattern = lowered.pattern();
         this.slots = slots;
-        this.kernel = KernelLoader.load(JvmBackend.dump(KernelGenerator.generateDecode(lowered, TILE_KV)).bytes(), DecodeKernel.class);
+        this.kernel = kernel;
         this.masked = !lowered.alwaysVisible();
     }
 

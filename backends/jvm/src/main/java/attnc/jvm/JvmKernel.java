@@ -3,6 +3,7 @@ package attnc.jvm;
 import attnc.ir.Pattern;
 import attnc.jvm.emit.Slots;
 import attnc.jvm.emit.Tiling;
+import attnc.jvm.kernel.DecodeKernel;
 import attnc.jvm.kernel.DecodeLaunch;
 import attnc.jvm.kernel.Driver;
 import attnc.jvm.kernel.Launch;
@@ -32,9 +33,9 @@ import java.util.Set;
 
 /**
  * A pattern compiled for the CPU: its generated classes, loaded, plus what a launch needs to feed
- * them. Two classes of the same pattern: the main one with the requested tiles, and a narrow one
- * (one vector of queries per tile) for launches with at most that many queries, such as decode,
- * where a wide query tile would compute mostly padding.
+ * them. Two classes of the same pattern: the main one with the requested tiles, and the decode
+ * one ({@link JvmDecode}) for launches with at most {@link DecodeLaunch#MAX_QUERIES} queries a
+ * sequence, where a query tile would compute mostly padding.
  *
  * <p>Q, K and V are read where they are: a {@code float[]} or a segment (fp32, bf16 or fp16), in any
  * layout whose rows (D) are contiguous; other layouts are copied first. Output goes straight into
@@ -49,7 +50,8 @@ public final class JvmKernel implements Kernel {
     private final LoweredPattern lowered;
     private final Pattern pattern;
     private final Slots slots;
-    private final TileKernel tiles, narrow;
+    private final TileKernel tiles;
+    private final JvmDecode decode;
     private final boolean masked;
     private final Driver.Pool pool;
     private volatile boolean closed;
@@ -57,19 +59,16 @@ public final class JvmKernel implements Kernel {
     private volatile JvmBackward backward;
     /** Generated on the first ragged call. */
     private volatile RaggedLaunch ragged;
-    /** Generated on the first launch with at most {@link DecodeLaunch#MAX_QUERIES} queries. */
-    private volatile JvmDecode decode;
-
-    JvmKernel(LoweredPattern lowered, Slots slots, TileKernel tiles, TileKernel narrow) {
-        this(lowered, slots, tiles, narrow, null);
+    JvmKernel(LoweredPattern lowered, Slots slots, TileKernel tiles, DecodeKernel decode) {
+        this(lowered, slots, tiles, new JvmDecode(lowered, slots, decode), null);
     }
 
-    private JvmKernel(LoweredPattern lowered, Slots slots, TileKernel tiles, TileKernel narrow, Driver.Pool pool) {
+    private JvmKernel(LoweredPattern lowered, Slots slots, TileKernel tiles, JvmDecode decode, Driver.Pool pool) {
         this.lowered = lowered;
         this.pattern = lowered.pattern();
         this.slots = slots;
         this.tiles = tiles;
-        this.narrow = narrow;
+        this.decode = decode;
         this.masked = !lowered.alwaysVisible();
         this.pool = pool;
     }
@@ -138,26 +137,18 @@ public final class JvmKernel implements Kernel {
 
     private JvmDecode decode() {
         if (closed) throw new IllegalStateException("kernel for pattern '" + pattern.name() + "' is closed");
-        JvmDecode d = decode;
-        if (d == null) {
-            synchronized (this) {
-                if (decode == null) decode = new JvmDecode(lowered, slots);
-                d = decode;
-            }
-        }
-        return d;
+        return decode;
     }
 
     private Driver.Pool pool() { return pool != null ? pool : Driver.Pool.shared(); }
 
-    private TileKernel pick(int queries) { return queries <= narrow.tileQ() ? narrow : tiles; }
 
     public boolean producesLse() { return lowered.writesLse(); }
 
     /** This kernel's compiled classes, launched on {@code executor} by at most {@code parallelism} threads (the caller's included). */
     @Override
     public JvmKernel withExecutor(Executor executor, int parallelism) {
-        return new JvmKernel(lowered, slots, tiles, narrow, new Driver.Pool(executor, parallelism));
+        return new JvmKernel(lowered, slots, tiles, decode, new Driver.Pool(executor, parallelism));
     }
 
     @Override
@@ -210,7 +201,7 @@ public final class JvmKernel implements Kernel {
             decode().forward(binding, problem, q, k, v, out, lse, preOutput, on);
             return;
         }
-        TileKernel kernel = pick(binding.size("Nq"));
+        TileKernel kernel = tiles;
         Map<String, Tensor> inputs = problem.inputs();
         var env = slots.env(binding, inputs);
         int kvTiles = (binding.size("Nkv") + kernel.tileKv() - 1) / kernel.tileKv();

@@ -33,9 +33,9 @@ class ExportTest {
         Pattern pattern = Passes.optimize(Frontend.compile(Path.of("../../examples/causal.attn")), Map.of());
         Map<String, byte[]> files = new JvmBackend().export(pattern);
         String json = new String(files.get("kernel.json"), StandardCharsets.UTF_8);
-        String main = classOf(json, "main"), narrow = classOf(json, "narrow");
+        String main = classOf(json, "main"), decode = classOf(json, "decode");
         assertTrue(files.containsKey(main.replace('.', '/') + ".class"), json);
-        assertTrue(files.containsKey(narrow.replace('.', '/') + ".class"), json);
+        assertTrue(files.containsKey(decode.replace('.', '/') + ".class"), json);
         Path jar = dir.resolve("causal.jar");
         try (OutputStream out = Files.newOutputStream(jar); JarOutputStream entries = new JarOutputStream(out)) {
             for (var f : new TreeMap<>(files).entrySet()) {
@@ -45,7 +45,7 @@ class ExportTest {
             }
         }
         try (URLClassLoader loader = new URLClassLoader(new URL[] {jar.toUri().toURL()}, JvmBackend.class.getClassLoader())) {
-            JvmKernel kernel = new JvmBackend().load(pattern, loader, main, narrow);
+            JvmKernel kernel = new JvmBackend().load(pattern, loader, main, decode);
             Random r = new Random(7);
             for (int nq : new int[] {1, 150}) {
                 Problem problem = new Problem(Tensor.random(DType.FLOAT32, new int[] {1, 2, nq, 32}, r),
@@ -54,6 +54,7 @@ class ExportTest {
                 Agreement.check(Reference.run(pattern, problem), kernel.forward(problem), "exported causal, Nq = " + nq);
             }
             assertEquals(loader, Class.forName(main, false, loader).getClassLoader(), "the main class comes from the jar");
+            assertEquals(loader, Class.forName(decode, false, loader).getClassLoader(), "so does the decode class (the Nq = 1 launch)");
         }
     }
 
@@ -83,7 +84,7 @@ class ExportTest {
         java.util.Collections.reverse(keys);
         for (String key : keys) reordered.add(key, parsed.get(key));
         files.put("kernel.json", reordered.toString().getBytes(StandardCharsets.UTF_8));
-        assertTrue(new String(files.get("kernel.json"), StandardCharsets.UTF_8).contains("\"layout\":1"), "compact, unlike the exporter's");
+        assertTrue(new String(files.get("kernel.json"), StandardCharsets.UTF_8).contains("\"layout\":2"), "compact, unlike the exporter's");
         assertTrue(new JvmBackend().load(causal, files).isPresent(), "compact JSON with keys in another order loads");
     }
 

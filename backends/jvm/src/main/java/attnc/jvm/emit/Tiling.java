@@ -45,8 +45,5 @@ public record Tiling(int q, int kv) {
         return pattern.tile().map(t -> new Tiling(t.q(), t.kv())).orElseGet(Tiling::standard);
     }
 
-    /** One vector of queries, the same keys: the class for launches with few queries (decode). */
-    public Tiling narrow() { return new Tiling(Lanes.L, kv); }
-
     @Override public String toString() { return q + " x " + kv; }
 }

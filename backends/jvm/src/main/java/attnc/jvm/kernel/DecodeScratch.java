@@ -31,7 +31,7 @@ public final class DecodeScratch {
 
     public static DecodeScratch mine() { return MINE.get(); }
 
-    DecodeScratch ensure(int group, int nq, int bq, int bk, int ks, int vs) {
+    public DecodeScratch ensure(int group, int nq, int bq, int bk, int ks, int vs) {
         int rows = group * nq, lanes = group * bq;
         q = grow(q, rows * ks);
         p = grow(p, rows * bk);

@@ -37,10 +37,10 @@ public record KvPages(float[] heap, MemorySegment segment, DType dtype, long bas
     }
 
     /** Whether rows are read in place: float32 on the heap, a whole number of vectors wide. */
-    boolean inPlace() { return heap != null && width % Lanes.L == 0; }
+    public boolean inPlace() { return heap != null && width % Lanes.L == 0; }
 
     /** Copies row (b, kvHead, kv) into {@code dst[off .. off + width)} as float32. */
-    void readRow(int b, int kvHead, int kv, float[] dst, int off) {
+    public void readRow(int b, int kvHead, int kv, float[] dst, int off) {
         long from = rowAt(b, kvHead, kv);
         if (heap != null) {
             System.arraycopy(heap, Math.toIntExact(from), dst, off, width);
