@@ -53,8 +53,15 @@ class GradientPropertiesTest {
                         d, Math.max(16, d + dvDelta), offset, tq, tk, dtype, mode.get(0), mode.get(1)));
     }
 
+    /**
+     * The random patterns but the score with kinks in s ({@code max(s, -0.5) + sqrt(abs(s) + 0.25)}):
+     * where an s lies within rounding of a kink, the kernel's fp32 s and the reference's double one
+     * fall on different sides and the derivatives differ by a jump (dq off by 3e-3 against a
+     * tolerance of 1e-5, seen once in a full run). abs of s stays covered by GradientBehaviourTest's
+     * fixed pattern; kinks in integer index arithmetic, which rounding cannot move, stay in.
+     */
     @Provide
-    Arbitrary<RandomPatterns.Case> patterns() { return RandomPatterns.cases(); }
+    Arbitrary<RandomPatterns.Case> patterns() { return RandomPatterns.cases().filter(c -> !c.source().contains("abs(s)")); }
 
     @Property(tries = 500)
     void gradientsAgreeWithReference(@ForAll("patterns") RandomPatterns.Case c, @ForAll("shapes") Shape s, @ForAll long seed) throws Exception {
