@@ -77,6 +77,43 @@ class IndexRangesTest {
         assertEquals("input 'gate' [1, 1, 4, 5]: index d of dimension 3 is 5 at b=0, h=0, q=0, d=5; expected 0..4", refused(gated, problem));
     }
 
+    /**
+     * An index one past its table in every place a load can sit is refused, naming the input; where
+     * the reference never evaluates the load (the right of a || whose left always holds, the
+     * branch a ?: never takes), it is not. B = 1, H = 2, Nq = Nkv = 16.
+     */
+    @Example
+    void everyPlaceALoadCanSitIsChecked() throws CompileException {
+        String tables = "input t: float32[T]\ninput i: int32[Nkv]\ninput sel: int32[B, H, K]\ninput u: float32[Nq]\n";
+        Map<String, String> refusedAt = new java.util.LinkedHashMap<>();
+        refusedAt.put("mask: true\nscore: s + t[kv + 1]", "t");
+        refusedAt.put("mask: true\nscale: t[h + 15]", "t");
+        refusedAt.put("mask: true\nnorm: softmax(sink = t[h + 15])", "t");
+        refusedAt.put("mask: true\nnorm: sigmoid(bias = t[h + 15])", "t");
+        refusedAt.put("mask: t[kv + 1] > -10.0 && q >= kv", "t");
+        refusedAt.put("mask: q < 0 || t[kv + 1] > -10.0", "t");
+        refusedAt.put("mask: t[kv + 1] > 0.0 ? true : false", "t");
+        refusedAt.put("mask: (let x = t[kv + 1]; x > -10.0)", "t");
+        refusedAt.put("mask: true\nscore: s + t[i[kv + 1]]", "i");
+        refusedAt.put("mask: true\nselect: kv in sel[b, h + 1]", "sel");
+        refusedAt.put("mask: true\nscore: s + u[q - Q0 + 1]", "u");
+        refusedAt.put("mask: true\noutput: o * t[d + 13]", "t");
+        for (var row : refusedAt.entrySet()) {
+            Pattern pattern = Frontend.compile("p", tables + row.getKey());
+            String message = refused(pattern, placesProblem());
+            assertEquals("input '" + row.getValue() + "'", message.substring(0, message.indexOf(' ', 7)), row.getKey() + ": " + message);
+        }
+        for (String unreached : List.of("mask: q >= 0 || t[kv + 1] > -10.0", "mask: q >= 0 ? true : t[kv + 1] > -10.0",
+                "mask: q < 0 && t[kv + 1] > -10.0", "mask: true\nscore: s + t[kv]\noutput: o * t[d + 12]")) {
+            Binding.of(Frontend.compile("p", tables + unreached), placesProblem());
+        }
+    }
+
+    private Problem placesProblem() {
+        return new Problem(floats(1, 2, 16, 4), floats(1, 2, 16, 4), floats(1, 2, 16, 4), Map.of("t", floats(16), "i", ints(new int[] {16}, new int[16]),
+                "sel", ints(new int[] {1, 2, 3}, new int[6]), "u", floats(16)));
+    }
+
     /** The generators' launches index within bounds by construction: none may be refused. */
     @Property(tries = 300)
     void inBoundsLaunchesAreNeverRefused(@ForAll("launches") Launch launch) {
