@@ -45,6 +45,37 @@ class LoweredPatternTest {
         assertEquals(Set.of("slopes"), p.inputs());
     }
 
+    /** The facts backends shape themselves by, and explain's text of them, on patterns that set each one either way. */
+    @Test
+    void factsAndTheirDescription() throws Exception {
+        LoweredPattern plain = lower("mask: true");
+        assertTrue(plain.alwaysVisible() && plain.identityScore() && plain.identityOutput() && plain.writesLse() && plain.positiveScale());
+        assertEquals(Set.of(), plain.inputs());
+        assertEquals("t", plain.name());
+        assertTrue(plain.describe().startsWith("facts: always visible, score = s, output = o, writes LSE, positive scale\n"), plain.describe());
+
+        LoweredPattern rich = lower("input doc: int32[B, Nkv]\ninput gate: float32[H]\ninput unused: float32[H]\ninput z: float32[H]\n"
+                + "mask: doc[b, q] == doc[b, kv]\nscore: s * 0.5\nscale: -0.25\nnorm: softmax(sink = z[h])\noutput: o * gate[h]");
+        assertFalse(rich.alwaysVisible() || rich.identityScore() || rich.identityOutput() || rich.positiveScale());
+        assertTrue(rich.readsInputs() && rich.writesLse());
+        assertEquals(List.of("doc", "gate", "z"), List.copyOf(rich.inputs()), "read inputs in declaration order, the unused one left out");
+        String text = rich.describe();
+        assertTrue(text.startsWith("facts: visibility reads [doc], writes LSE\n"), text);
+        for (String section : List.of("visibility:\n  ", "scale:\n  ", "score:\n  ", "norm softmax, sink:\n  ", "output:\n  ")) {
+            assertTrue(text.contains(section), section + " in\n" + text);
+        }
+        assertTrue(rich.visibility().loadsAt(Level.ROW) && rich.visibility().loadsAt(Level.COL) && !rich.visibility().loadsAt(Level.ELEMENT),
+                "doc[b, q] is loaded per row, doc[b, kv] per column:\n" + rich.visibility());
+        assertTrue(rich.output().loadsAt(Level.UNIFORM) || rich.output().loadsAt(Level.ROW), "gate[h] is loaded once a block or a row");
+
+        LoweredPattern sigmoid = lower("input bias: float32[H]\nmask: q >= kv\nnorm: sigmoid(bias = bias[h])\nscale: 0.125");
+        assertFalse(sigmoid.writesLse() || sigmoid.alwaysVisible() || sigmoid.readsInputs());
+        assertTrue(sigmoid.positiveScale() && sigmoid.describe().contains("norm sigmoid, bias:\n") && sigmoid.describe().contains("visibility from indices"));
+        assertTrue(lower("mask: true\nnorm: none").describe().contains("norm none\n"));
+        assertEquals(lower("mask: q >= kv").visibility(), lower("mask: q >= kv").visibility(), "programs compare by value");
+        assertEquals(lower("mask: q >= kv").visibility().hashCode(), lower("mask: q >= kv").visibility().hashCode());
+    }
+
     @Test
     void onlyWhatTheResultNeedsIsLive() {
         // Register 1 (kv) is computed by nobody the result needs.
