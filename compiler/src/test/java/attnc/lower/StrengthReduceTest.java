@@ -68,6 +68,16 @@ class StrengthReduceTest {
         assertEquals(third, StrengthReduce.reduce(third), "x / 3.0 is left to the targets that accept a reciprocal");
     }
 
+    /** The edges of "a normal fp32 reciprocal": 2^126 (reciprocal FLT_MIN, reduced), 2^127 (subnormal, kept), 2^-127 and 2^-128 (reciprocals 2^127, reduced, and 2^128, past FLT_MAX, kept), 0. */
+    @Test
+    void reciprocalEdges() {
+        assertTrue(StrengthReduce.exactReciprocal(Math.scalb(1.0, 126)) && StrengthReduce.exactReciprocal(-Math.scalb(1.0, 126)));
+        assertFalse(StrengthReduce.exactReciprocal(Math.scalb(1.0, 127)));
+        assertTrue(StrengthReduce.exactReciprocal(Math.scalb(1.0, -127)));
+        assertFalse(StrengthReduce.exactReciprocal(Math.scalb(1.0, -128)));
+        assertFalse(StrengthReduce.exactReciprocal(0.0) || StrengthReduce.exactReciprocal(3.0) || StrengthReduce.exactReciprocal(Math.scalb(1.0, 200)));
+    }
+
     @Test
     void divisionByOneIsTheDividendAndModuloByOneIsZero() {
         Program quotient = StrengthReduce.reduce(divide(Opcode.DIV, Type.INT, new Instr.IntConst(1)));
