@@ -235,12 +235,12 @@ public final class BackwardCheck {
             List<DeviceTensor> owned = new ArrayList<>();
             try {
                 int[] dims = {b, h, n, d};
-                DeviceTensor q = own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, dims, random), DType.BFLOAT16));
-                DeviceTensor k = own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, dims, random), DType.BFLOAT16));
-                DeviceTensor v = own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, dims, random), DType.BFLOAT16));
-                DeviceTensor dOut = own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, dims, random), DType.BFLOAT16));
-                DeviceTensor out = own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, n, d));
-                DeviceTensor lse = own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, n));
+                DeviceTensor q = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, dims, random), DType.BFLOAT16));
+                DeviceTensor k = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, dims, random), DType.BFLOAT16));
+                DeviceTensor v = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, dims, random), DType.BFLOAT16));
+                DeviceTensor dOut = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, dims, random), DType.BFLOAT16));
+                DeviceTensor out = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, n, d));
+                DeviceTensor lse = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, n));
                 for (Path file : files) {
                     Pattern pattern = load(file);
                     LoweredPattern lowered = LowerPattern.lower(pattern);
@@ -250,7 +250,7 @@ public final class BackwardCheck {
                     Map<String, DeviceTensor> inputs = new LinkedHashMap<>();
                     Map<String, int[]> shapesOf = new LinkedHashMap<>();
                     for (Input input : pattern.inputs()) {
-                        DeviceTensor t = own(owned, DeviceTensor.upload(device, hostInputs.get(input.name()), input.dtype()));
+                        DeviceTensor t = DeviceCheck.own(owned, DeviceTensor.upload(device, hostInputs.get(input.name()), input.dtype()));
                         inputs.put(input.name(), t);
                         byName.put("in_" + input.name(), t);
                         shapesOf.put(input.name(), hostInputs.get(input.name()).shape());
@@ -302,10 +302,5 @@ public final class BackwardCheck {
         }
         Files.writeString(outDir.resolve("backward_times.json"), json.append("\n]\n").toString());
         return 0;
-    }
-
-    private static DeviceTensor own(List<DeviceTensor> owned, DeviceTensor t) {
-        owned.add(t);
-        return t;
     }
 }

@@ -105,7 +105,7 @@ public final class DecodeCheck {
                     Result got = kernel.forward(problem);
                     double[] err = DeviceCheck.compare(got.out(), ref.out());
                     double lseErr = ref.lse() == null ? 0 : DeviceCheck.compare(got.lse(), ref.lse())[0];
-                    boolean ok = err[2] < 1e-2 && lseErr < 2e-2 && !Double.isNaN(err[0]) && !Double.isNaN(lseErr);
+                    boolean ok = DeviceCheck.forwardWithin(err, lseErr);
                     double[] w = worst.computeIfAbsent(c[7] == 1 ? "fp16" : "bf16", key -> new double[3]);
                     w[0] = Math.max(w[0], err[2]);
                     w[1] = Math.max(w[1], lseErr);
@@ -142,13 +142,13 @@ public final class DecodeCheck {
                     double bytes = 2.0 * b * hkv * nkv * d * 2;
                     List<DeviceTensor> owned = new ArrayList<>();
                     try {
-                        DeviceTensor q = own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, nq, d}, new Random(1)), DType.BFLOAT16));
-                        DeviceTensor k = own(owned, DeviceTensor.allocate(device, DType.BFLOAT16, b, hkv, nkv, d));
-                        DeviceTensor v = own(owned, DeviceTensor.allocate(device, DType.BFLOAT16, b, hkv, nkv, d));
+                        DeviceTensor q = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, nq, d}, new Random(1)), DType.BFLOAT16));
+                        DeviceTensor k = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.BFLOAT16, b, hkv, nkv, d));
+                        DeviceTensor v = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.BFLOAT16, b, hkv, nkv, d));
                         k.fill(0x3C);
                         v.fill(0x3C);
-                        DeviceTensor out = own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, d));
-                        DeviceTensor lse = own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq));
+                        DeviceTensor out = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, d));
+                        DeviceTensor lse = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq));
                         GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, Map.of());
                         List<Object[]> rows = new ArrayList<>();
                         KernelConfig auto = GpuDecode.config(lowered, 90, DType.BFLOAT16, binding);
@@ -187,10 +187,5 @@ public final class DecodeCheck {
         }
         Files.writeString(outDir.resolve("decode_times.json"), json.append("\n]\n").toString());
         return 0;
-    }
-
-    private static DeviceTensor own(List<DeviceTensor> owned, DeviceTensor t) {
-        owned.add(t);
-        return t;
     }
 }

@@ -118,7 +118,7 @@ public final class HopperCheck {
                         Result got = kernel.forward(problem);
                         double[] err = DeviceCheck.compare(got.out(), ref.out());
                         double lseErr = ref.lse() == null ? 0 : DeviceCheck.compare(got.lse(), ref.lse())[0];
-                        boolean ok = err[2] < 1e-2 && lseErr < 2e-2 && !Double.isNaN(err[0]);
+                        boolean ok = DeviceCheck.forwardWithin(err, lseErr);
                         double[] w = worst.computeIfAbsent(variant.getKey() + (c[7] == 1 ? " fp16" : " bf16"), key -> new double[3]);
                         w[0] = Math.max(w[0], err[2]);
                         w[1] = Math.max(w[1], lseErr);
@@ -181,18 +181,18 @@ public final class HopperCheck {
             Random random = new Random(1);
             List<DeviceTensor> owned = new ArrayList<>();
             try {
-                DeviceTensor q = own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, n, d}, random), DType.BFLOAT16));
-                DeviceTensor k = own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, n, d}, random), DType.BFLOAT16));
-                DeviceTensor v = own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, n, d}, random), DType.BFLOAT16));
-                DeviceTensor out = own(owned, DeviceTensor.allocate(device, DType.BFLOAT16, b, h, n, d));
-                DeviceTensor lse = own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, n));
+                DeviceTensor q = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, n, d}, random), DType.BFLOAT16));
+                DeviceTensor k = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, n, d}, random), DType.BFLOAT16));
+                DeviceTensor v = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, n, d}, random), DType.BFLOAT16));
+                DeviceTensor out = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.BFLOAT16, b, h, n, d));
+                DeviceTensor lse = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, n));
                 for (Path file : files) {
                     Pattern pattern = load(file);
                     if (d == 256 && !List.of("dense", "causal").contains(pattern.name())) continue;
                     LoweredPattern lowered = LowerPattern.lower(pattern);
                     Map<String, Tensor> hostInputs = benchInputs(pattern, b, h, n, new Random(2));
                     Map<String, DeviceTensor> inputs = new LinkedHashMap<>();
-                    for (Input input : pattern.inputs()) inputs.put(input.name(), own(owned, DeviceTensor.upload(device, hostInputs.get(input.name()), input.dtype())));
+                    for (Input input : pattern.inputs()) inputs.put(input.name(), DeviceCheck.own(owned, DeviceTensor.upload(device, hostInputs.get(input.name()), input.dtype())));
                     Problem small = SampleProblems.of(pattern, new SampleProblems.Shape(1, 1, 1, 8, 8, d, 0), DType.BFLOAT16, random);
                     Binding binding = new Binding(Map.of("B", b, "H", h, "Hkv", h, "Nq", n, "Nkv", n, "D", d, "Dv", d, "Q0", 0), 0,
                             Binding.of(pattern, small).params());
@@ -248,19 +248,19 @@ public final class HopperCheck {
         Random random = new Random(1);
         List<DeviceTensor> owned = new ArrayList<>();
         try {
-            DeviceTensor q = own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, n, d}, random), DType.BFLOAT16));
-            DeviceTensor k = own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, n, d}, random), DType.BFLOAT16));
-            DeviceTensor v = own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, n, d}, random), DType.BFLOAT16));
-            DeviceTensor out = own(owned, DeviceTensor.allocate(device, DType.BFLOAT16, b, h, n, d));
-            DeviceTensor lse = own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, n));
+            DeviceTensor q = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, n, d}, random), DType.BFLOAT16));
+            DeviceTensor k = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, n, d}, random), DType.BFLOAT16));
+            DeviceTensor v = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, n, d}, random), DType.BFLOAT16));
+            DeviceTensor out = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.BFLOAT16, b, h, n, d));
+            DeviceTensor lse = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, n));
             Map<String, Tensor> hostInputs = benchInputs(pattern, b, h, n, new Random(2));
             Map<String, DeviceTensor> inputs = new LinkedHashMap<>();
-            for (Input input : pattern.inputs()) inputs.put(input.name(), own(owned, DeviceTensor.upload(device, hostInputs.get(input.name()), input.dtype())));
+            for (Input input : pattern.inputs()) inputs.put(input.name(), DeviceCheck.own(owned, DeviceTensor.upload(device, hostInputs.get(input.name()), input.dtype())));
             Problem small = SampleProblems.of(pattern, new SampleProblems.Shape(1, 1, 1, 8, 8, d, 0), DType.BFLOAT16, random);
             Binding binding = new Binding(Map.of("B", b, "H", h, "Hkv", h, "Nq", n, "Nkv", n, "D", d, "Dv", d, "Q0", 0), 0, Binding.of(pattern, small).params());
             GpuAttention gpu = new GpuAttention(device, lowered, PtxModule.render(lowered, config));
             GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, inputs);
-            DeviceTensor tiles = own(owned, gpu.plan(binding).allocate(device));
+            DeviceTensor tiles = DeviceCheck.own(owned, gpu.plan(binding).allocate(device));
             gpu.prepareTiles(binding, tensors, tiles, hostInputs);
             for (int i = 0; i < 2; i++) gpu.launch(binding, tensors, tiles);
             device.synchronize();
@@ -328,10 +328,5 @@ public final class HopperCheck {
             }
         }
         return count / ((double) b * n * n);
-    }
-
-    private static DeviceTensor own(List<DeviceTensor> owned, DeviceTensor t) {
-        owned.add(t);
-        return t;
     }
 }

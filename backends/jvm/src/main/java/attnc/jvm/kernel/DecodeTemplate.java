@@ -134,29 +134,8 @@ public class DecodeTemplate implements DecodeKernel {
 
     /** Offsets of the tile's K and V rows: in the cache itself when it is float32 on the heap, else in the scratch's copies. */
     private static void locate(DecodeLaunch launch, DecodeScratch scratch, int b, int kvHead, int kv0, int keys, int ks, int vs) {
-        KvPages k = launch.k(), v = launch.v();
-        if (k.inPlace()) {
-            scratch.kRows = k.heap();
-            for (int j = 0; j < keys; j++) scratch.kOff[j] = Math.toIntExact(k.rowAt(b, kvHead, kv0 + j));
-        } else {
-            scratch.kRows = scratch.k;
-            for (int j = 0; j < keys; j++) {
-                k.readRow(b, kvHead, kv0 + j, scratch.k, j * ks);
-                Arrays.fill(scratch.k, j * ks + k.width(), (j + 1) * ks, 0f);
-                scratch.kOff[j] = j * ks;
-            }
-        }
-        if (v.inPlace()) {
-            scratch.vRows = v.heap();
-            for (int j = 0; j < keys; j++) scratch.vOff[j] = Math.toIntExact(v.rowAt(b, kvHead, kv0 + j));
-        } else {
-            scratch.vRows = scratch.v;
-            for (int j = 0; j < keys; j++) {
-                v.readRow(b, kvHead, kv0 + j, scratch.v, j * vs);
-                Arrays.fill(scratch.v, j * vs + v.width(), (j + 1) * vs, 0f);
-                scratch.vOff[j] = j * vs;
-            }
-        }
+        scratch.kRows = launch.k().locate(b, kvHead, kv0, keys, scratch.k, ks, scratch.kOff);
+        scratch.vRows = launch.v().locate(b, kvHead, kv0, keys, scratch.v, vs, scratch.vOff);
     }
 
     @Override

@@ -40,6 +40,24 @@ public record KvPages(float[] heap, MemorySegment segment, DType dtype, long bas
     public boolean inPlace() { return heap != null && width % Lanes.L == 0; }
 
     /** Copies row (b, kvHead, kv) into {@code dst[off .. off + width)} as float32. */
+    /**
+     * Rows kv0 .. kv0 + keys − 1 of sequence b's kv head: the array to read them from, and their
+     * offsets in {@code offsets}: the cache itself when {@link #inPlace}, else {@code copy}, each
+     * row at j · stride, zero past the width.
+     */
+    public float[] locate(int b, int kvHead, int kv0, int keys, float[] copy, int stride, int[] offsets) {
+        if (inPlace()) {
+            for (int j = 0; j < keys; j++) offsets[j] = Math.toIntExact(rowAt(b, kvHead, kv0 + j));
+            return heap;
+        }
+        for (int j = 0; j < keys; j++) {
+            readRow(b, kvHead, kv0 + j, copy, j * stride);
+            java.util.Arrays.fill(copy, j * stride + width, (j + 1) * stride, 0f);
+            offsets[j] = j * stride;
+        }
+        return copy;
+    }
+
     public void readRow(int b, int kvHead, int kv, float[] dst, int off) {
         long from = rowAt(b, kvHead, kv);
         if (heap != null) {

@@ -62,10 +62,7 @@ final class MergeEmitter {
             out.comment("M = the largest partial LSE (and the sink logit)");
             out.op("mov.f32", max, FlashEmitter.NEG_INF);
             splitLoop(out, split, () -> {
-                out.op("mad.lo.s32", element, split, rows, row);
-                out.op("mul.wide.s32", index, element, 4);
-                out.op("add.s64", address, "%partial_lse", index);
-                out.op("ld.global.f32", lse, "[" + address + "]");
+                loadPartialLse(out, split, rows, row, element, index, address, lse);
                 out.op("max.f32", max, max, lse);
             });
             if (sink != null) {
@@ -78,10 +75,7 @@ final class MergeEmitter {
             out.op("mov.f32", sum, "0f00000000");
             out.comment("o = sum of e^(LSE_s - M) o_s over the denominator, in base 2");
             splitLoop(out, split, () -> {
-                out.op("mad.lo.s32", element, split, rows, row);
-                out.op("mul.wide.s32", index, element, 4);
-                out.op("add.s64", address, "%partial_lse", index);
-                out.op("ld.global.f32", lse, "[" + address + "]");
+                loadPartialLse(out, split, rows, row, element, index, address, lse);
                 out.op("sub.f32", weight, lse, safe);
                 out.op("mul.f32", weight, weight, FlashEmitter.LOG2E);
                 out.op("ex2.approx.ftz.f32", weight, weight);
@@ -158,6 +152,14 @@ final class MergeEmitter {
         out.op("add.s32", split, split, 1);
         out.op("bra.uni", loop);
         out.label(done);
+    }
+
+    /** {@code lse} = split s's partial LSE of this row; {@code element} = its row in the partial buffers. */
+    private static void loadPartialLse(PtxWriter out, String split, String rows, String row, String element, String index, String address, String lse) {
+        out.op("mad.lo.s32", element, split, rows, row);
+        out.op("mul.wide.s32", index, element, 4);
+        out.op("add.s64", address, "%partial_lse", index);
+        out.op("ld.global.f32", lse, "[" + address + "]");
     }
 
     /** o += weight × the partial o of the split's row {@code element} (its columns this lane takes). */
