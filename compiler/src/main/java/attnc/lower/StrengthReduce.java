@@ -62,7 +62,7 @@ public final class StrengthReduce {
         return powerOfTwo && (float) c == c && reciprocal >= Float.MIN_NORMAL && reciprocal <= Float.MAX_VALUE;
     }
 
-    private static Instr renamed(Instr instr, int[] moved) {
+    static Instr renamed(Instr instr, int[] moved) {
         return switch (instr) {
             case Instr.Op op -> {
                 List<Integer> args = new ArrayList<>(op.args().size());
