@@ -3,7 +3,8 @@
 # (make_bundle.sh): correctness of every wgmma schedule against the reference (HopperCheck check),
 # compute-sanitizer memcheck and racecheck on one small case per schedule, kernel-only TFLOP/s of
 # every schedule and of the mma.sync kernel (HopperCheck time) and, with PEERS=1, FlexAttention,
-# SDPA flash and cuDNN on the same shapes (peers_hopper.py). Logs go to $1.
+# SDPA flash and cuDNN on the same shapes (peers_hopper.py). TIME_PATTERNS and PATTERNS (the peers'
+# names) limit the timed patterns. Logs go to $1.
 set -u
 out="$1"; d=.device
 java=("$d/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx48g -cp "$d/cli/*")
@@ -26,7 +27,7 @@ if [ "${SANITIZE:-1}" = 1 ]; then
 fi
 if [ "${TIME:-1}" = 1 ]; then
   echo "== time"
-  timeout ${TIME_S:-240} "${java[@]}" attnc.bench.gpu.HopperCheck time "$out" bench/gpu/patterns/*.attn > "$out/time.log" 2>&1; echo "rc $?" >> "$out/time.log"
+  timeout ${TIME_S:-240} "${java[@]}" attnc.bench.gpu.HopperCheck time "$out" ${TIME_PATTERNS:-bench/gpu/patterns/*.attn} > "$out/time.log" 2>&1; echo "rc $?" >> "$out/time.log"
   cat "$out/time.log" | tail -150
 fi
 if [ "${PROFILE:-0}" = 1 ]; then

@@ -66,6 +66,9 @@ public record LoweredPattern(Pattern pattern, Program visibility, Program score,
     /** The score is s itself. */
     public boolean identityScore() { return score.resultInstr() instanceof Instr.Score; }
 
+    /** The term t when the score is s + t with t free of s ({@link ScoreTerm}); empty for the identity score and every other form. */
+    public java.util.Optional<Program> scoreTerm() { return ScoreTerm.of(score); }
+
     /** The output is o itself. */
     public boolean identityOutput() { return output.resultInstr() instanceof Instr.Output; }
 

@@ -4,6 +4,7 @@ import attnc.ir.Pattern;
 import attnc.ir.Printer;
 import attnc.lower.LoweredNorm;
 import attnc.lower.LoweredPattern;
+import attnc.lower.ScoreTerm;
 import attnc.lower.Program.Level;
 
 /**
@@ -31,6 +32,8 @@ abstract class FlashEmitter {
     final int rows, cols, valueCols;
 
     ProgramRenderer mask, score, scale, output, normValue;
+    /** Softmax with score = s + t: t · log2 e, added by the fma that scales s ({@link #addsTerm}); null otherwise. */
+    ProgramRenderer term;
 
     FlashEmitter(LoweredPattern lowered, KernelConfig config) {
         this.lowered = lowered;
@@ -50,7 +53,15 @@ abstract class FlashEmitter {
         scale = program("scale", lowered.scale());
         output = program("out", lowered.output());
         normValue = lowered.norm().value().map(v -> program(lowered.norm() instanceof LoweredNorm.Sigmoid ? "bias" : "sink", v)).orElse(null);
+        term = softmax() ? lowered.scoreTerm().map(t -> program("term", ScoreTerm.times(t, 1.4426950408889634))).orElse(null) : null;
     }
+
+    /**
+     * Softmax over s + t: each base-2 logit is one fma, s · (scale · log2 e) + t · log2 e, with
+     * log2 e folded into t's least varying factor, where a general score multiplies s by the
+     * scale before its program and the result by log2 e after it.
+     */
+    boolean addsTerm() { return term != null; }
 
     private ProgramRenderer program(String prefix, attnc.lower.Program program) {
         return new ProgramRenderer(out, program, prefix, leaves);
@@ -81,7 +92,7 @@ abstract class FlashEmitter {
         emitRowLevels(scale);
         if (!identityScore()) {
             out.comment("score: " + Printer.expr(pattern.score()) + " (parts that do not change along kv)");
-            emitRowLevels(score);
+            emitRowLevels(addsTerm() ? term : score);
         }
         if (normValue != null) {
             out.comment("norm: " + pattern.norm());
@@ -94,7 +105,7 @@ abstract class FlashEmitter {
         for (int r = 0; r < rows; r++) {
             String rowScale = out.f32("%scale2_r" + r);
             // Softmax works in base 2: log2(e) joins the scale once per row instead of once per score.
-            if (softmax() && identityScore()) out.op("mul.f32", rowScale, scale.result(r, 0), LOG2E);
+            if (softmax() && (identityScore() || addsTerm())) out.op("mul.f32", rowScale, scale.result(r, 0), LOG2E);
             else out.op("mov.f32", rowScale, scale.result(r, 0));
         }
     }
@@ -148,11 +159,16 @@ abstract class FlashEmitter {
     /** Scale, the score expression; the mask follows in {@link #applyMask}. */
     void maskAndScore() {
         out.comment(identityScore() ? "s = scale·q·k" : "s = scale·q·k; score: " + Printer.expr(pattern.score()));
-        for (int c = 0; c < cols; c++) score.emit(Level.COL, 0, c);
+        for (int c = 0; c < cols; c++) (addsTerm() ? term : score).emit(Level.COL, 0, c);
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
                 String s = Fragments.scoreAt(r, c);
                 if (foldScale()) continue;
+                if (addsTerm()) {
+                    term.emit(Level.ELEMENT, r, c);
+                    out.op("fma.rn.f32", s, s, "%scale2_r" + r, term.result(r, c));
+                    continue;
+                }
                 out.op("mul.f32", s, s, "%scale2_r" + r);
                 if (!identityScore()) {
                     score.emit(Level.ELEMENT, r, c);
