@@ -36,11 +36,6 @@ public record Binding(Map<String, Integer> sizes, int queryOffset, Map<String, E
 
     public int size(String name) { return sizes.get(name); }
 
-    /** The largest position the launch meets: the last query's {@code Q0 + Nq - 1} or the last key's {@code Nkv - 1}. */
-    public long lastPosition() {
-        return Math.max((long) queryOffset + sizes.getOrDefault("Nq", 0), sizes.getOrDefault("Nkv", 0)) - 1;
-    }
-
     public static Binding of(Pattern pattern, Problem problem) {
         Map<String, Integer> sizes = new LinkedHashMap<>();
         Tensor q = problem.q(), k = problem.k(), v = problem.v();

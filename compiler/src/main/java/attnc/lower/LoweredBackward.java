@@ -27,12 +27,6 @@ public record LoweredBackward(LoweredPattern forward, Program scoreByS, Program 
      */
     public record Site(Section section, String input, Program offset, Program partial, Set<Index> summedOver) {}
 
-    /** The same backward for a launch whose positions are exact in fp32 ({@link LoweredPattern#withExactPositions()}). */
-    public LoweredBackward withExactPositions() {
-        return new LoweredBackward(forward.withExactPositions(), SplitPositionConversion.split(scoreByS), SplitPositionConversion.split(outputByO),
-                sites.stream().map(s -> new Site(s.section(), s.input(), s.offset(), SplitPositionConversion.split(s.partial()), s.summedOver())).toList());
-    }
-
     public List<Site> sites(Section section) {
         return sites.stream().filter(s -> s.section() == section).toList();
     }

@@ -2,7 +2,6 @@ package attnc.lower;
 
 import attnc.ir.Index;
 import attnc.ir.Pattern;
-import attnc.launch.Binding;
 import java.util.LinkedHashSet;
 import java.util.Set;
 
@@ -39,26 +38,6 @@ public record LoweredPattern(Pattern pattern, Program visibility, Program score,
     }
 
     public String name() { return pattern.name(); }
-
-    /**
-     * The same pattern for a launch whose positions are exact in fp32 (see {@link #exactPositions}):
-     * the same values, with float(q ± kv) taken from a row's and a column's conversions
-     * ({@link SplitPositionConversion}).
-     */
-    public LoweredPattern withExactPositions() {
-        LoweredNorm splitNorm = switch (norm) {
-            case LoweredNorm.Softmax(var sink) -> new LoweredNorm.Softmax(sink.map(SplitPositionConversion::split));
-            case LoweredNorm.Sigmoid(Program bias) -> new LoweredNorm.Sigmoid(SplitPositionConversion.split(bias));
-            case LoweredNorm.Identity identity -> identity;
-        };
-        return new LoweredPattern(pattern, SplitPositionConversion.split(visibility), SplitPositionConversion.split(score),
-                SplitPositionConversion.split(scale), splitNorm, SplitPositionConversion.split(output));
-    }
-
-    /** Whether every position of this launch is exact in fp32, so that it may run {@link #withExactPositions()}. */
-    public static boolean exactPositions(Binding binding) {
-        return binding.lastPosition() <= SplitPositionConversion.MAX_EXACT_POSITION;
-    }
 
     /** Every (q, kv) is kept by construction: no mask code, no tile lists beyond the ragged last tile. */
     public boolean alwaysVisible() { return visibility.isConstant(true); }

@@ -39,24 +39,16 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class PtxKernel implements Kernel {
     private final LoweredPattern lowered;
-    /** {@code lowered} for launches whose positions are exact in fp32, which is nearly every launch. */
-    private final LoweredPattern exactPositions;
     private final Pattern pattern;
     private final TuningConfig tuning;
-    private final Map<Module<KernelConfig>, GpuAttention> loaded = new ConcurrentHashMap<>();
-    private final Map<Module<KernelConfig>, GpuDecode> decoders = new ConcurrentHashMap<>();
-    private final Map<Module<BackwardConfig>, GpuBackward> backwards = new ConcurrentHashMap<>();
+    private final Map<KernelConfig, GpuAttention> loaded = new ConcurrentHashMap<>();
+    private final Map<KernelConfig, GpuDecode> decoders = new ConcurrentHashMap<>();
+    private final Map<BackwardConfig, GpuBackward> backwards = new ConcurrentHashMap<>();
     private volatile LoweredBackward lowerBackward;
-
-    /** A module's tiling and whether it was rendered for positions exact in fp32. */
-    private record Module<C>(C config, boolean exactPositions) {
-        static <C> Module<C> of(C config, Binding binding) { return new Module<>(config, LoweredPattern.exactPositions(binding)); }
-    }
 
     /** {@code tuning}: knobs of {@link TuningSpace} over the default tiling (empty for the default). */
     PtxKernel(LoweredPattern lowered, TuningConfig tuning) {
         this.lowered = lowered;
-        this.exactPositions = lowered.withExactPositions();
         this.pattern = lowered.pattern();
         this.tuning = tuning;
     }
@@ -97,8 +89,8 @@ final class PtxKernel implements Kernel {
         requireDeviceMemory(device, 2L * (problem.q().size() + problem.k().size() + problem.v().size() + dOut.size())
                 + 4L * (problem.q().size() + problem.k().size() + problem.v().size()) + 4L * rows * (2L * valueDim + 4));
         BackwardConfig config = TuningSpace.applyBackward(BackwardConfig.of(device.sm() >= 90 ? 90 : 80, dtype, headDim, valueDim), tuning);
-        LoweredBackward lb = loweredBackward(LoweredPattern.exactPositions(binding));
-        GpuBackward gpu = backwards.computeIfAbsent(Module.of(config, binding), m -> new GpuBackward(device, lb, BackwardModule.render(lb, m.config())));
+        LoweredBackward lb = loweredBackward();
+        GpuBackward gpu = backwards.computeIfAbsent(config, c -> new GpuBackward(device, lb, BackwardModule.render(lb, c)));
         Map<String, int[]> inputShapes = new LinkedHashMap<>();
         problem.inputs().forEach((name, t) -> inputShapes.put(name, t.shape()));
         Map<String, DeviceTensor> byName = new LinkedHashMap<>();
@@ -142,14 +134,10 @@ final class PtxKernel implements Kernel {
         }
     }
 
-    private LoweredBackward loweredBackward(boolean exactPositions) {
+    private LoweredBackward loweredBackward() {
         LoweredBackward lb = lowerBackward;
         if (lb == null) lowerBackward = lb = LowerBackward.lower(pattern);
-        return exactPositions ? lb.withExactPositions() : lb;
-    }
-
-    private LoweredPattern lowered(Binding binding) {
-        return LoweredPattern.exactPositions(binding) ? exactPositions : lowered;
+        return lb;
     }
 
     /** The tiling for this launch; head dims the kernels do not take are the caller's to change, refused as a shape. */
@@ -235,14 +223,11 @@ final class PtxKernel implements Kernel {
             binding = Binding.of(pattern, problem);
             DType dtype = problem.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
             requireDeviceMemory(device, forwardBytes(problem, binding));
-            LoweredPattern variant = lowered(binding);
             if (decodes(binding)) {
-                decoder = decoders.computeIfAbsent(Module.of(decodeConfig(binding, dtype), binding),
-                        m -> new GpuDecode(device, variant, PtxModule.render(variant, m.config())));
+                decoder = decoders.computeIfAbsent(decodeConfig(binding, dtype), c -> new GpuDecode(device, lowered, PtxModule.render(lowered, c)));
                 gpu = null;
             } else {
-                gpu = loaded.computeIfAbsent(Module.of(config(binding, dtype), binding),
-                        m -> new GpuAttention(device, variant, PtxModule.render(variant, m.config())));
+                gpu = loaded.computeIfAbsent(config(binding, dtype), c -> new GpuAttention(device, lowered, PtxModule.render(lowered, c)));
                 decoder = null;
             }
             int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), dv = binding.size("Dv");

@@ -45,11 +45,8 @@ class PtxAssemblesTest {
                 if (pattern == null) return;
                 pattern = Passes.optimize(pattern, Map.of());
                 LoweredPattern lowered = LowerPattern.lower(pattern);
-                KernelConfig config = KernelConfig.of(lowered, t.sm(), t.dtype(), t.headDim(), t.headDim());
-                assemble(PtxModule.render(lowered, config).text(), t.sm());
-                // What launches with positions exact in fp32 run, where it differs (float(q - kv) split).
-                LoweredPattern exact = lowered.withExactPositions();
-                if (!exact.equals(lowered)) assemble(PtxModule.render(exact, config).text(), t.sm());
+                PtxModule module = PtxModule.render(lowered, KernelConfig.of(lowered, t.sm(), t.dtype(), t.headDim(), t.headDim()));
+                assemble(module.text(), t.sm());
             }));
         }
         return tests;

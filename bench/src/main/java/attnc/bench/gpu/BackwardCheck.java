@@ -243,9 +243,8 @@ public final class BackwardCheck {
                 DeviceTensor lse = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, n));
                 for (Path file : files) {
                     Pattern pattern = load(file);
-                    // As PtxKernel runs these launches: their positions are exact in fp32.
-                    LoweredPattern lowered = LowerPattern.lower(pattern).withExactPositions();
-                    LoweredBackward backward = LowerBackward.lower(pattern).withExactPositions();
+                    LoweredPattern lowered = LowerPattern.lower(pattern);
+                    LoweredBackward backward = LowerBackward.lower(pattern);
                     Map<String, Tensor> hostInputs = HopperCheck.benchInputs(pattern, b, h, n, new Random(2));
                     Map<String, DeviceTensor> byName = new LinkedHashMap<>(Map.of("q", q, "k", k, "v", v, "dout", dOut, "out", out, "lse", lse));
                     Map<String, DeviceTensor> inputs = new LinkedHashMap<>();

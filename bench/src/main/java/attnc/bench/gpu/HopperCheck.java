@@ -168,7 +168,7 @@ public final class HopperCheck {
 
     // ---- timing ----
 
-    private record Variant(String name, KernelConfig config, LoweredPattern lowered) {}
+    private record Variant(String name, KernelConfig config) {}
 
     private static int time(Device device, Path outDir, List<Path> files) throws Exception {
         Files.createDirectories(outDir);
@@ -189,8 +189,7 @@ public final class HopperCheck {
                 for (Path file : files) {
                     Pattern pattern = load(file);
                     if (d == 256 && !List.of("dense", "causal").contains(pattern.name())) continue;
-                    // As PtxKernel runs these launches: their positions are exact in fp32 (and the program as written, for comparison).
-                    LoweredPattern written = LowerPattern.lower(pattern), lowered = written.withExactPositions();
+                    LoweredPattern lowered = LowerPattern.lower(pattern);
                     Map<String, Tensor> hostInputs = benchInputs(pattern, b, h, n, new Random(2));
                     Map<String, DeviceTensor> inputs = new LinkedHashMap<>();
                     for (Input input : pattern.inputs()) inputs.put(input.name(), DeviceCheck.own(owned, DeviceTensor.upload(device, hostInputs.get(input.name()), input.dtype())));
@@ -202,20 +201,16 @@ public final class HopperCheck {
                     KernelConfig standard = KernelConfig.of(lowered, 90, DType.BFLOAT16, d, d).withOutput(DType.BFLOAT16);
                     KernelConfig mma = KernelConfig.of(90, DType.BFLOAT16, d, d).withOutput(DType.BFLOAT16);
                     List<Variant> variants = new ArrayList<>();
-                    variants.add(new Variant("mma.sync " + mma.tag(), mma, lowered));
-                    variants.add(new Variant("default " + standard.tag(), standard, lowered));
-                    if (!written.equals(lowered)) {
-                        variants.add(new Variant("as written, mma.sync", mma, written));
-                        variants.add(new Variant("as written, default", standard, written));
-                    }
+                    variants.add(new Variant("mma.sync " + mma.tag(), mma));
+                    variants.add(new Variant("default " + standard.tag(), standard));
                     for (int[] knob : variants(d, lowered.readsInputs())) {
                         KernelConfig c = standard.withWgmma(Schedule.values()[knob[0]], knob[1], knob[2], knob[3]).withFmaExp(knob[4]);
-                        if (c.limitExceeded(90) == null && !c.equals(standard)) variants.add(new Variant(c.tag(), c, lowered));
+                        if (c.limitExceeded(90) == null && !c.equals(standard)) variants.add(new Variant(c.tag(), c));
                     }
                     for (Variant variant : variants) {
                         double ms;
                         try {
-                            GpuAttention gpu = new GpuAttention(device, variant.lowered(), PtxModule.render(variant.lowered(), variant.config()));
+                            GpuAttention gpu = new GpuAttention(device, lowered, PtxModule.render(lowered, variant.config()));
                             GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, inputs);
                             try (DeviceTensor tiles = gpu.plan(binding).allocate(device)) {
                                 gpu.prepareTiles(binding, tensors, tiles, hostInputs);
@@ -246,7 +241,7 @@ public final class HopperCheck {
     private static int profile(Device device, String[] args) throws Exception {
         Pattern pattern = load(Path.of(args[1]));
         int b = Integer.parseInt(args[2]), h = Integer.parseInt(args[3]), n = Integer.parseInt(args[4]), d = Integer.parseInt(args[5]);
-        LoweredPattern lowered = LowerPattern.lower(pattern).withExactPositions();
+        LoweredPattern lowered = LowerPattern.lower(pattern);
         Schedule schedule = Schedule.valueOf(args[6]);
         KernelConfig config = KernelConfig.of(lowered, 90, DType.BFLOAT16, d, d).withOutput(DType.BFLOAT16);
         if (schedule.wgmma()) config = config.withWgmma(schedule, Integer.parseInt(args[10]), Integer.parseInt(args[7]), Integer.parseInt(args[8])).withFmaExp(Integer.parseInt(args[9]));
