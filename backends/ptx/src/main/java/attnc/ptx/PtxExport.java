@@ -233,10 +233,12 @@ final class PtxExport {
     }
 
     /**
-     * The backward's modules (sm_80 and sm_90, both mma.sync: the sm_90 one adds gradients with
-     * vector reductions) and how to run them: zero the gradients, the delta entry, the tile lists
-     * (the classifier entry, or on the host when every element is visible), the main entry, the
-     * rows entry. Each entry's arguments are listed by name, like the forward's.
+     * The backward's modules (mma.sync for sm_80 and sm_90, the sm_90 one adding gradients with
+     * vector reductions; and for sm_90a, where {@link BackwardConfig#of} runs it, the wgmma kernel,
+     * whose main and classify entries also take four tensor maps, described per variant like the
+     * forward's) and how to run them: zero the gradients, the delta entry, the tile lists (the
+     * classifier entry, or on the host when every element is visible), the main entry, the rows
+     * entry. Each entry's arguments are listed by name, like the forward's.
      */
     private static JsonObject backward(LoweredPattern lowered, List<Integer> sms, Map<String, byte[]> files) {
         Pattern pattern = lowered.pattern();
@@ -245,21 +247,16 @@ final class PtxExport {
         BackwardModule first = null;
         for (int sm : sms) {
             for (int d : HEAD_DIMS) {
-                BackwardConfig config = BackwardConfig.mmaSync(sm, DType.BFLOAT16, d, d).withForwardOutput(DType.BFLOAT16);
-                BackwardModule module = BackwardModule.render(lb, config);
-                if (first == null) first = module;
-                String file = pattern.name() + "_backward" + (sm == ARCHITECTURES.getFirst() ? "" : "_sm_" + sm) + (d == HEAD_DIMS.getFirst() ? "" : "_d" + d) + ".ptx";
-                files.put(file, module.text().getBytes(StandardCharsets.US_ASCII));
-                JsonObject v = new JsonObject();
-                v.addProperty("file", file);
-                v.addProperty("arch", "sm_" + sm);
-                v.addProperty("head_dim", d);
-                v.addProperty("value_dim", d);
-                v.addProperty("block_q", config.blockQ());
-                v.addProperty("block_kv", config.blockKv());
-                v.addProperty("threads", config.threads());
-                v.addProperty("shared_bytes", config.sharedBytes());
-                variants.add(v);
+                BackwardConfig mma = BackwardConfig.mmaSync(sm, DType.BFLOAT16, d, d).withForwardOutput(DType.BFLOAT16);
+                BackwardConfig best = BackwardConfig.of(sm, DType.BFLOAT16, d, d).withForwardOutput(DType.BFLOAT16);
+                for (BackwardConfig config : best.wgmma() ? List.of(best, mma) : List.of(mma)) {
+                    BackwardModule module = BackwardModule.render(lb, config);
+                    if (first == null && !config.wgmma()) first = module;
+                    String arch = "sm_" + sm + (config.wgmma() ? "a" : "");
+                    String file = pattern.name() + "_backward" + (arch.equals("sm_80") ? "" : "_" + arch) + (d == HEAD_DIMS.getFirst() ? "" : "_d" + d) + ".ptx";
+                    files.put(file, module.text().getBytes(StandardCharsets.US_ASCII));
+                    variants.add(backwardVariant(file, arch, config, pattern, module));
+                }
             }
         }
         JsonObject b = new JsonObject();
@@ -303,6 +300,31 @@ final class PtxExport {
                 : "host: every row is [q_tiles, 0 | F, 1 | F, ...], F = full_bit unless the query tile runs past Nq or the kv tile past Nkv");
         b.add("tile_list", t);
         return b;
+    }
+
+    private static JsonObject backwardVariant(String file, String arch, BackwardConfig config, Pattern pattern, BackwardModule module) {
+        JsonObject v = new JsonObject();
+        v.addProperty("file", file);
+        v.addProperty("arch", arch);
+        v.addProperty("head_dim", config.headDim());
+        v.addProperty("value_dim", config.valueDim());
+        v.addProperty("block_q", config.blockQ());
+        v.addProperty("block_kv", config.blockKv());
+        v.addProperty("threads", config.threads());
+        v.addProperty("shared_bytes", config.sharedBytes());
+        if (config.wgmma()) {
+            v.add("arguments", backwardArguments(pattern, module.signature()));
+            v.addProperty("arguments_note", "the main and classify entries' arguments in this variant");
+            JsonArray maps = new JsonArray();
+            maps.add(tensorMap("p_tmap_q", "q", "[D, Nq, B*H]", "[2*D, 2*D*Nq]", "[64, block_q, 1]"));
+            maps.add(tensorMap("p_tmap_k", "k", "[D, Nkv, B*Hkv]", "[2*D, 2*D*Nkv]", "[64, block_kv, 1]"));
+            maps.add(tensorMap("p_tmap_v", "v", "[Dv, Nkv, B*Hkv]", "[2*Dv, 2*Dv*Nkv]", "[64, block_kv, 1]"));
+            JsonObject dout = tensorMap("p_tmap_dout", "dout", "[Dv, Nq, B*H]", "[2*Dv, 2*Dv*Nq]", "[64, block_q, 1]");
+            dout.addProperty("tensor_note", "dout_eff (the delta entry's output) for a pattern with an output transform, as p_dout");
+            maps.add(dout);
+            v.add("tensor_maps", maps);
+        }
+        return v;
     }
 
     private static JsonObject buffer(String dtype, String... shape) {

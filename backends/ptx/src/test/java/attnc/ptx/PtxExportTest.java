@@ -61,11 +61,17 @@ class PtxExportTest {
         assertEquals("unknown architecture 'sm_86'; expected sm_80 or sm_90a (or both, comma-separated)", e.getMessage());
     }
 
+    private static List<String> described(com.google.gson.JsonArray arguments) {
+        List<String> names = new ArrayList<>();
+        arguments.forEach(a -> names.add(a.getAsJsonObject().get("name").getAsString()));
+        return names;
+    }
+
     /** Every backward variant holds every described entry, with the described parameters in order, and assembles for its arch. */
     private static void backwardMatchesItsDescription(JsonObject backward, Map<String, byte[]> files) throws Exception {
         JsonObject entries = backward.getAsJsonObject("entries");
         assertTrue(entries.has("main") && entries.has("delta") && entries.has("classify"), "softmax and a mask: delta, classify and main; got " + entries.keySet());
-        assertEquals(4, backward.getAsJsonArray("variants").size(), "sm_80 and sm_90, D = 64 and 128");
+        assertEquals(5, backward.getAsJsonArray("variants").size(), "sm_80 and sm_90 (mma.sync), D = 64 and 128, and sm_90a's wgmma kernel at D = 128");
         for (var v : backward.getAsJsonArray("variants")) {
             JsonObject variant = v.getAsJsonObject();
             String ptx = new String(files.get(variant.get("file").getAsString()), StandardCharsets.US_ASCII);
@@ -80,12 +86,20 @@ class PtxExportTest {
                 String header = ptx.substring(start, ptx.indexOf(")", start));
                 List<String> declared = new ArrayList<>();
                 for (String line : header.lines().toList()) if (line.contains(".param")) declared.add(line.replaceAll(".* (p_\\w+).*", "$1"));
+                // The wgmma variant's main and classify entries take its own arguments (with the tensor maps).
+                var arguments = variant.has("arguments") && List.of("main", "classify").contains(name) ? variant.getAsJsonArray("arguments") : e.getAsJsonArray("arguments");
                 List<String> described = new ArrayList<>();
-                e.getAsJsonArray("arguments").forEach(a -> described.add(a.getAsJsonObject().get("name").getAsString()));
-                assertEquals(declared, described, entry + "'s parameters, in order");
-                e.getAsJsonArray("arguments").forEach(a -> assertTrue(a.getAsJsonObject().has("meaning") && !a.getAsJsonObject().get("meaning").isJsonNull(), a.toString()));
+                arguments.forEach(a -> described.add(a.getAsJsonObject().get("name").getAsString()));
+                assertEquals(declared, described, entry + "'s parameters in " + variant.get("file") + ", in order");
+                arguments.forEach(a -> assertTrue(a.getAsJsonObject().has("meaning") && !a.getAsJsonObject().get("meaning").isJsonNull(), a.toString()));
             }
-            PtxAssemblesTest.assemble(ptx, arch.equals("sm_90") ? 90 : 80);
+            if (arch.equals("sm_90a")) {
+                List<String> maps = new ArrayList<>();
+                variant.getAsJsonArray("tensor_maps").forEach(m -> maps.add(m.getAsJsonObject().get("argument").getAsString()));
+                assertEquals(List.of("p_tmap_q", "p_tmap_k", "p_tmap_v", "p_tmap_dout"), maps);
+                assertTrue(described(variant.getAsJsonArray("arguments")).containsAll(maps), "every tensor map is an argument");
+            }
+            PtxAssemblesTest.assemble(ptx, arch.startsWith("sm_90") ? 90 : 80);
         }
     }
 }

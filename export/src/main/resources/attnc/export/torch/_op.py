@@ -297,8 +297,9 @@ class Package:
             drv = driver()
             drv.make_current(dev.index)
             forced = _forced_arch()
+            # A forced sm_90a picks the best backward there: wgmma where it was exported, else mma.sync for sm_90.
             variant = _plan.choose(self.kernel.backward["variants"], torch.cuda.get_device_capability(dev), D, Dv,
-                                   f"{self.name} backward", None if forced is None else ("sm_80" if forced == "sm_80" else "sm_90"))
+                                   f"{self.name} backward", None if forced in (None, "sm_90a") else forced)
             stream = torch.cuda.current_stream(dev).cuda_stream
             layout = self.kernel.backward_tiles(variant, s)
             key = None if self.mask_reads_inputs else ("backward", dev.index, stream, variant["file"], s.Nq, s.Nkv,
@@ -318,10 +319,15 @@ class Package:
             main_values = self.kernel.main_values(values)
             entries = self.kernel.backward_entries()
 
+            # The wgmma kernel reads dO after the output transform (dout_eff) where main takes p_dout.
+            by_tensor = {"q": qb, "k": kb, "v": vb, "dout": dout_eff if dout_eff is not None else doutb}
+            maps = {spec["argument"]: drv.tensor_map(spec, by_tensor[name].data_ptr(), dims, strides, box)
+                    for spec, name, dims, strides, box in self.kernel.backward_tensor_map_specs(variant, s)}
+
             def run(name, vals):
                 e = entries[name]
                 grid, block, shared = self.kernel.backward_launch(name, variant, s)
-                arguments = _plan.pack(e["arguments"], vals, f"{self.name} {e['entry']}")
+                arguments = _plan.pack(self.kernel.backward_arguments(name, variant), vals, f"{self.name} {e['entry']}", maps)
                 drv.launch(self._function(dev.index, variant["file"], e["entry"], shared), grid, block, shared, stream, arguments, e["entry"])
 
             if "delta" in entries:

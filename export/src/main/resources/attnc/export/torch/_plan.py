@@ -229,6 +229,18 @@ class Kernel:
         return {**s.env(), **{k: v for k, v in variant.items() if isinstance(v, int)},
                 "slots": t.slots_b * t.slots_h, "q_tiles": t.width - 1, "kv_tiles": t.rows // (t.slots_b * t.slots_h)}
 
+    def backward_arguments(self, entry, variant):
+        """An entry's arguments: a wgmma variant lists its own for main and classify (they take its tensor maps)."""
+        if entry in ("main", "classify") and "arguments" in variant:
+            return variant["arguments"]
+        return self.backward["entries"][entry]["arguments"]
+
+    def backward_tensor_map_specs(self, variant, s):
+        """(spec, tensor name, dims, strides in bytes, box) of each tensor map the backward variant takes."""
+        env = self.backward_env(variant, s)
+        return [(m, m["tensor"], evaluate_list(m["dims"], env), evaluate_list(m["strides_bytes"], env), evaluate_list(m["box"], env))
+                for m in variant.get("tensor_maps", [])]
+
     def backward_launch(self, entry, variant, s):
         e = self.backward["entries"][entry]
         env = self.backward_env(variant, s)
