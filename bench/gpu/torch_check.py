@@ -20,6 +20,8 @@ import time
 import traceback
 
 import torch
+import torch._functorch.config
+import torch._inductor.config
 import torch.nn.functional as F
 
 PKGS = os.path.abspath(sys.argv[1])
@@ -343,7 +345,6 @@ def autocast():
                 # Each compiled run starts afresh. A dynamo reset alone left the float16 run returning bfloat16 (run 4): the
                 # suspect is AOTAutograd's and Inductor's graph caches, whose keys may not hold the ambient autocast dtype
                 # (the op alone, compiled without parameters to train, kept float16), so they are off for this part.
-                import torch._functorch.config, torch._inductor.config
                 torch._dynamo.reset()
                 torch._functorch.config.enable_autograd_cache = False
                 torch._inductor.config.fx_graph_cache = False

@@ -57,6 +57,48 @@ public final class ScoreTerm {
         return out.add(new Instr.Op(Opcode.MUL, Type.FLOAT, Type.FLOAT, List.of(moved[register], out.add(new Instr.FloatConst(factor)))));
     }
 
+    /**
+     * The factor k when the term is k · float(q − kv) (or k · float(kv − q), or its negation) with
+     * k the same for a whole tile: ALiBi's form. A kernel can then take k · float(q − kv₀) once a
+     * row for each tile's first key kv₀ and subtract k times each column's (constant) offset from
+     * it with one fma a score, where the term as written costs a subtraction, a conversion and a
+     * multiply. The factor program computes k, with the signs of the form folded in.
+     */
+    public static Optional<Program> relativeFactor(Program term) {
+        boolean negated = false;
+        int register = term.result();
+        while (term.instrs().get(register) instanceof Instr.Op(Opcode op, var type, var operand, List<Integer> args) && op == Opcode.NEG && type == Type.FLOAT) {
+            negated = !negated;
+            register = args.getFirst();
+        }
+        if (!(term.instrs().get(register) instanceof Instr.Op(Opcode op, var type, var operand, List<Integer> args)) || op != Opcode.MUL || type != Type.FLOAT) {
+            return Optional.empty();
+        }
+        for (int side = 0; side < 2; side++) {
+            int factor = args.get(side), other = args.get(1 - side);
+            int direction = distance(term, other);
+            if (direction != 0 && term.level(factor) == Program.Level.UNIFORM) {
+                ProgramBuilder out = new ProgramBuilder();
+                int[] moved = new int[factor + 1];
+                for (int i = 0; i <= factor; i++) moved[i] = out.add(StrengthReduce.renamed(term.instrs().get(i), moved));
+                boolean flip = negated != (direction < 0);
+                return Optional.of(out.build(flip ? out.add(new Instr.Op(Opcode.NEG, Type.FLOAT, Type.FLOAT, List.of(moved[factor]))) : moved[factor]));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** 1 when the register is float(q − kv), −1 when it is float(kv − q), 0 otherwise. */
+    private static int distance(Program program, int register) {
+        if (program.instrs().get(register) instanceof Instr.Op(Opcode op, var type, var operand, List<Integer> args) && op == Opcode.I2F
+                && program.instrs().get(args.getFirst()) instanceof Instr.Op(Opcode sub, var t, var o, List<Integer> operands) && sub == Opcode.SUB) {
+            Instr left = program.instrs().get(operands.get(0)), right = program.instrs().get(operands.get(1));
+            if (left.equals(new Instr.IndexValue(attnc.ir.Index.Q)) && right.equals(new Instr.IndexValue(attnc.ir.Index.KV))) return 1;
+            if (left.equals(new Instr.IndexValue(attnc.ir.Index.KV)) && right.equals(new Instr.IndexValue(attnc.ir.Index.Q))) return -1;
+        }
+        return 0;
+    }
+
     private static boolean readsScore(Program program, int register) {
         Instr instr = program.instrs().get(register);
         if (instr instanceof Instr.Score) return true;

@@ -48,6 +48,26 @@ class ScoreTermTest {
         assertEquals(multipliesAt(term, Level.UNIFORM) + 1, multipliesAt(scaled, Level.UNIFORM), scaled.toString());
     }
 
+    /** ALiBi's forms give k with the form's signs folded in: k · float(q − kv) is the term, at every point. */
+    @Test
+    void relativeFactorsOfAlibiForms() throws Exception {
+        Binding sizes = new Binding(Map.of("B", 1, "H", 2, "Hkv", 2, "Nq", 128, "Nkv", 128, "D", 4, "Dv", 4), 0, Map.of());
+        ProgramInterpreter interpreter = new ProgramInterpreter(sizes, Map.of("slopes", attnc.tensor.Tensor.wrap(new float[] {0.25f, 0.5f}, 2)));
+        for (String score : List.of("s - slopes[h] * float(q - kv)", "s + slopes[h] * float(kv - q)", "s + float(q - kv) * 0.5", "s - (-(slopes[h] * float(kv - q)))")) {
+            Program term = ScoreTerm.of(score(score)).orElseThrow();
+            Program k = ScoreTerm.relativeFactor(term).orElseThrow(() -> new AssertionError(score));
+            assertEquals(Level.UNIFORM, k.resultLevel(), score);
+            for (int[] at : new int[][] {{1, 7, 3}, {0, 2, 9}, {1, 100, 100}}) {
+                Point point = new Point(0, at[0], at[1], at[2], 0, 0.0, 0.0);
+                double want = (Double) interpreter.result(term, point), got = (Double) interpreter.result(k, point) * (at[1] - at[2]);
+                assertEquals(want, got, 1e-12, score + " at h, q, kv = " + java.util.Arrays.toString(at));
+            }
+        }
+        for (String other : List.of("s + float(q) * 0.5", "s + float(q - kv) * float(q)", "s + bias[h, q, kv]", "s + float(q - kv - 1) * 0.5", "s + float(q + kv) * 0.5")) {
+            assertEquals(Optional.empty(), ScoreTerm.relativeFactor(ScoreTerm.of(score(other)).orElseThrow()), other);
+        }
+    }
+
     /** On random patterns: s + t is the score (exactly, in the reference's double), and times(t, c) is c · t within rounding. */
     @Property(tries = 300)
     void termAndScaledTermKeepTheScoresValue(@ForAll("launches") Launch launch) {

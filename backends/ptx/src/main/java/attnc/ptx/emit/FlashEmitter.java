@@ -34,6 +34,8 @@ abstract class FlashEmitter {
     ProgramRenderer mask, score, scale, output, normValue;
     /** Softmax with score = s + t: t · log2 e, added by the fma that scales s ({@link #addsTerm}); null otherwise. */
     ProgramRenderer term;
+    /** t = k · float(q − kv) ({@link ScoreTerm#relativeFactor}): k · log2 e, uniform, and t is counted along each tile's columns; null otherwise. */
+    ProgramRenderer relative;
 
     FlashEmitter(LoweredPattern lowered, KernelConfig config) {
         this.lowered = lowered;
@@ -54,7 +56,12 @@ abstract class FlashEmitter {
         output = program("out", lowered.output());
         normValue = lowered.norm().value().map(v -> program(lowered.norm() instanceof LoweredNorm.Sigmoid ? "bias" : "sink", v)).orElse(null);
         term = softmax() ? lowered.scoreTerm().map(t -> program("term", ScoreTerm.times(t, 1.4426950408889634))).orElse(null) : null;
+        relative = term == null ? null
+                : lowered.scoreTerm().flatMap(ScoreTerm::relativeFactor).map(k -> program("rel", ScoreTerm.times(k, 1.4426950408889634))).orElse(null);
     }
+
+    /** Column c's kv offset from the lane's first column in the mma fragments' layout: pairs of columns every 8. */
+    static int columnOffset(int c) { return (c / 2) * 8 + (c % 2); }
 
     /**
      * Softmax over s + t: each base-2 logit is one fma, s · (scale · log2 e) + t · log2 e, with
@@ -92,7 +99,8 @@ abstract class FlashEmitter {
         emitRowLevels(scale);
         if (!identityScore()) {
             out.comment("score: " + Printer.expr(pattern.score()) + " (parts that do not change along kv)");
-            emitRowLevels(addsTerm() ? term : score);
+            if (relative != null) relative.emit(Level.UNIFORM, 0, 0);
+            else emitRowLevels(addsTerm() ? term : score);
         }
         if (normValue != null) {
             out.comment("norm: " + pattern.norm());
@@ -135,7 +143,16 @@ abstract class FlashEmitter {
         out.comment("kv position of each column this thread holds");
         out.op("mad.lo.s32", out.s32("%kv_lane"), "%t", 2, "%kv_first");
         for (int c = 0; c < cols; c++) {
-            out.op("add.s32", out.s32("%kv_c" + c), "%kv_lane", ((c / 2) * 8 + (c % 2)));
+            out.op("add.s32", out.s32("%kv_c" + c), "%kv_lane", columnOffset(c));
+        }
+        if (relative != null) {
+            out.comment("k · float(q - kv) at the lane's first column of this tile, per row (the score's term)");
+            for (int r = 0; r < rows; r++) {
+                String distance = out.s32("%rel_distance_r" + r), rel = out.f32("%rel_r" + r);
+                out.op("sub.s32", distance, "%q_abs_r" + r, "%kv_lane");
+                out.op("cvt.rn.f32.s32", rel, distance);
+                out.op("mul.f32", rel, rel, relative.result(0, 0));
+            }
         }
         if (earlyColumns()) maskColumnLevel();
     }
@@ -159,11 +176,18 @@ abstract class FlashEmitter {
     /** Scale, the score expression; the mask follows in {@link #applyMask}. */
     void maskAndScore() {
         out.comment(identityScore() ? "s = scale·q·k" : "s = scale·q·k; score: " + Printer.expr(pattern.score()));
-        for (int c = 0; c < cols; c++) (addsTerm() ? term : score).emit(Level.COL, 0, c);
+        if (relative == null) for (int c = 0; c < cols; c++) (addsTerm() ? term : score).emit(Level.COL, 0, c);
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
                 String s = Fragments.scoreAt(r, c);
                 if (foldScale()) continue;
+                if (relative != null) {
+                    // k · float(q − kv) = k · float(q − kv_lane) − k · offset: the offset is a constant of the column.
+                    String t = out.f32("%rel_term");
+                    out.op("fma.rn.f32", t, relative.result(0, 0), PtxWriter.f32Literal(-columnOffset(c)), "%rel_r" + r);
+                    out.op("fma.rn.f32", s, s, "%scale2_r" + r, t);
+                    continue;
+                }
                 if (addsTerm()) {
                     term.emit(Level.ELEMENT, r, c);
                     out.op("fma.rn.f32", s, s, "%scale2_r" + r, term.result(r, c));
