@@ -56,6 +56,8 @@ public final class HopperCheck {
         CHECKED.put("overlap+fma-exp", knobs(Schedule.WGMMA_OVERLAP, 2, 128, 2, 1));
         CHECKED.put("pingpong", knobs(Schedule.WGMMA_PINGPONG, 2, 128, 2, 0));
         CHECKED.put("pingpong 3wg n96", knobs(Schedule.WGMMA_PINGPONG, 3, 96, 2, 0));
+        CHECKED.put("overlap 3wg n96", knobs(Schedule.WGMMA_OVERLAP, 3, 96, 2, 0));
+        CHECKED.put("default", new TuningConfig(Map.of()));
     }
 
     private HopperCheck() {}
