@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Issue 17's CPU decode table on the GPU machine's CPU, from a checkout carrying .device
 # (bench/cpu/make_bundle.sh): attnc.bench.jmh.DecodeBench on the carried JRE at all cores — read
-# bandwidth (StreamRead), the decode kernel on contiguous and paged (page 16, 64) K/V, ONNX
-# Runtime on the same inputs — B = 8, H = 32, Hkv = 8, D = 128, Nq = 1 and 4, Nkv = 4K and 32K.
-# Logs go to $1. PyTorch CPU SDPA on the same shape: bench/cpu/peers.py has no decode case yet.
+# bandwidth (StreamRead), the decode kernel on contiguous and paged (page 16, 64) K/V — B = 8,
+# H = 32, Hkv = 8, D = 128, Nq = 1 and 4, Nkv = 4K and 32K. The ONNX Runtime cases fail there with
+# NoClassDefFoundError: make_bundle.sh leaves onnxruntime out (its jar, natives for every platform,
+# would pass the 64 MiB a device call carries). Logs go to $1. PyTorch CPU SDPA on the same shape:
+# bench/cpu/peers.py has no decode case yet.
 #   bash bench/cpu/run_decode.sh OUT        (fits one 10-minute call; DECODE_S overrides the limit)
 set -u
 out="$1"; d=.device
