@@ -37,4 +37,18 @@ class LowerBackwardTest {
         assertEquals(1.0, (Double) interpreter.result(backward.scoreByS(), at), 1e-12);
         assertTrue(backward.outputByO().resultInstr() instanceof Instr.FloatConst);
     }
+
+    /** Sites by section, and the inputs with a gradient in the order their first site appears. */
+    @Test
+    void sitesBySectionAndInputsInOrder() throws Exception {
+        var pattern = Passes.optimize(Frontend.compile("t", "input slopes: float32[H]\ninput t: float32[H]\nmask: q >= kv\n"
+                + "score: s - slopes[h] * float(q - kv) + t[h]\nscale: t[h]"), Map.of());
+        LoweredBackward backward = LowerBackward.lower(pattern);
+        assertEquals(java.util.List.of("slopes", "t"), backward.inputs().stream().sorted().toList());
+        for (Section section : Section.values()) {
+            assertTrue(backward.sites(section).stream().allMatch(s -> s.section() == section), section.toString());
+        }
+        assertEquals(backward.sites().size(), java.util.Arrays.stream(Section.values()).mapToInt(s -> backward.sites(s).size()).sum());
+        assertTrue(backward.sites(Section.SCALE).size() == 1 && backward.sites(Section.SCORE).size() == 2, backward.sites().toString());
+    }
 }

@@ -119,4 +119,29 @@ class LoweredPatternTest {
     private static int indexOf(Program program, Instr instr) {
         return program.instrs().indexOf(instr);
     }
+
+    /** The checker's independence rules hold in the record too: each part that may not vary along an index is refused when it does. */
+    @Test
+    void partsThatDependOnAForbiddenIndexAreRefused() throws Exception {
+        LoweredPattern ok = lower("mask: true");
+        Program kv = new Program(List.of(new Instr.IndexValue(Index.KV), new Instr.Op(Opcode.I2F, attnc.ir.Type.FLOAT, attnc.ir.Type.INT, List.of(0))), 1);
+        Program d = new Program(List.of(new Instr.IndexValue(Index.D), new Instr.Op(Opcode.I2F, attnc.ir.Type.FLOAT, attnc.ir.Type.INT, List.of(0))), 1);
+        Program dMask = new Program(List.of(new Instr.IndexValue(Index.D), new Instr.IntConst(0), new Instr.Op(Opcode.GT, attnc.ir.Type.BOOL, attnc.ir.Type.INT, List.of(0, 1))), 2);
+        assertThrows(IllegalArgumentException.class, () -> new LoweredPattern(ok.pattern(), ok.visibility(), ok.score(), kv, ok.norm(), ok.output()), "scale on kv");
+        assertThrows(IllegalArgumentException.class, () -> new LoweredPattern(ok.pattern(), ok.visibility(), ok.score(), ok.scale(),
+                new LoweredNorm.Softmax(java.util.Optional.of(kv)), ok.output()), "sink on kv");
+        assertThrows(IllegalArgumentException.class, () -> new LoweredPattern(ok.pattern(), ok.visibility(), ok.score(), ok.scale(), ok.norm(), kv), "output on kv");
+        assertThrows(IllegalArgumentException.class, () -> new LoweredPattern(ok.pattern(), ok.visibility(), d, ok.scale(), ok.norm(), ok.output()), "score on d");
+        assertThrows(IllegalArgumentException.class, () -> new LoweredPattern(ok.pattern(), dMask, ok.score(), ok.scale(), ok.norm(), ok.output()), "mask on d");
+    }
+
+    @Test
+    void aZeroScaleIsNotPositiveAndTheSigmoidsValueIsItsBias() throws Exception {
+        assertFalse(lower("mask: true\nscale: 0.0").positiveScale());
+        assertTrue(lower("mask: true\nscale: 0.5").positiveScale());
+        LoweredPattern sigmoid = lower("mask: true\nnorm: sigmoid(bias = -2.0)");
+        assertEquals(java.util.Optional.of(((LoweredNorm.Sigmoid) sigmoid.norm()).bias()), sigmoid.norm().value());
+        assertTrue(lower("mask: true\nscore: s + 1.5").scoreTerm().isPresent());
+        assertTrue(lower("mask: true\nscore: s * 1.5").scoreTerm().isEmpty());
+    }
 }

@@ -68,6 +68,18 @@ class ScoreTermTest {
         }
     }
 
+    /** A negated term's factor carries the sign: c · (−(u · x)) = (u · −c) · x, with u uniform. */
+    @Test
+    void timesKeepsTheSignOfANegation() throws Exception {
+        Program term = ScoreTerm.of(score("s - slopes[h] * float(q)")).orElseThrow();
+        Program scaled = ScoreTerm.times(term, 2.0);
+        Binding sizes = new Binding(Map.of("B", 1, "H", 2, "Hkv", 2, "Nq", 128, "Nkv", 128, "D", 4, "Dv", 4), 0, Map.of());
+        ProgramInterpreter interpreter = new ProgramInterpreter(sizes, Map.of("slopes", attnc.tensor.Tensor.wrap(new float[] {0.25f, 0.5f}, 2)));
+        Point at = new Point(0, 1, 6, 0, 0, 0.0, 0.0);
+        assertEquals(-3.0, (Double) interpreter.result(term, at), 1e-12);
+        assertEquals(-6.0, (Double) interpreter.result(scaled, at), 1e-12);
+    }
+
     /** On random patterns: s + t is the score (exactly, in the reference's double), and times(t, c) is c · t within rounding. */
     @Property(tries = 300)
     void termAndScaledTermKeepTheScoresValue(@ForAll("launches") Launch launch) {
