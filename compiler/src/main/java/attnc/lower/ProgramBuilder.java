@@ -21,5 +21,12 @@ final class ProgramBuilder {
 
     Instr at(int register) { return instrs.get(register); }
 
+    /** Copies {@code program}'s registers 0 to {@code last} (all of them the last one reads); returns where each landed. */
+    int[] copy(Program program, int last) {
+        int[] moved = new int[last + 1];
+        for (int i = 0; i <= last; i++) moved[i] = add(StrengthReduce.renamed(program.instrs().get(i), moved));
+        return moved;
+    }
+
     Program build(int result) { return new Program(instrs, result); }
 }

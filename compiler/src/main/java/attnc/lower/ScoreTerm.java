@@ -23,8 +23,7 @@ public final class ScoreTerm {
         int other = leftIsS ? args.get(1) : args.get(0);
         if (!(leftIsS || rightIsS && op == Opcode.ADD) || readsScore(score, other)) return Optional.empty();
         ProgramBuilder out = new ProgramBuilder();
-        int[] moved = new int[other + 1];
-        for (int i = 0; i <= other; i++) moved[i] = out.add(StrengthReduce.renamed(score.instrs().get(i), moved));
+        int[] moved = out.copy(score, other);
         int term = op == Opcode.SUB ? out.add(new Instr.Op(Opcode.NEG, Type.FLOAT, Type.FLOAT, List.of(moved[other]))) : moved[other];
         return Optional.of(out.build(term));
     }
@@ -37,8 +36,7 @@ public final class ScoreTerm {
      */
     public static Program times(Program term, double factor) {
         ProgramBuilder out = new ProgramBuilder();
-        int[] moved = new int[term.instrs().size()];
-        for (int i = 0; i < moved.length; i++) moved[i] = out.add(StrengthReduce.renamed(term.instrs().get(i), moved));
+        int[] moved = out.copy(term, term.instrs().size() - 1);
         return out.build(scaled(term, term.result(), factor, moved, out));
     }
 
@@ -79,8 +77,7 @@ public final class ScoreTerm {
             int direction = distance(term, other);
             if (direction != 0 && term.level(factor) == Program.Level.UNIFORM) {
                 ProgramBuilder out = new ProgramBuilder();
-                int[] moved = new int[factor + 1];
-                for (int i = 0; i <= factor; i++) moved[i] = out.add(StrengthReduce.renamed(term.instrs().get(i), moved));
+                int[] moved = out.copy(term, factor);
                 boolean flip = negated != (direction < 0);
                 return Optional.of(out.build(flip ? out.add(new Instr.Op(Opcode.NEG, Type.FLOAT, Type.FLOAT, List.of(moved[factor]))) : moved[factor]));
             }
