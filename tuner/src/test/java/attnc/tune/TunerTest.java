@@ -28,17 +28,18 @@ class TunerTest {
     private static final class FakeBackend implements Backend {
         @Override public String name() { return "fake"; }
 
-        @Override public Kernel compile(Pattern pattern) { return kernel(pattern, 4, false); }
+        @Override public Kernel compile(Pattern pattern) { return kernel(pattern, 40, false); }
 
         @Override
         public List<TuningConfig> configurations(Pattern pattern, Binding binding) {
-            return List.of(TuningConfig.parse("sleep=8"), TuningConfig.parse("sleep=4"), TuningConfig.parse("sleep=1"),
+            // Tens of milliseconds apart: the reference each call also runs, and a loaded machine, move a few.
+            return List.of(TuningConfig.parse("sleep=80"), TuningConfig.parse("sleep=40"), TuningConfig.parse("sleep=10"),
                     TuningConfig.parse("sleep=0,wrong=1"));
         }
 
         @Override
         public java.util.Optional<TuningConfig> defaultConfiguration(Pattern pattern, Binding binding) {
-            return java.util.Optional.of(TuningConfig.parse("sleep=4"));
+            return java.util.Optional.of(TuningConfig.parse("sleep=40"));
         }
 
         @Override
@@ -75,14 +76,14 @@ class TunerTest {
                 Tensor.random(DType.FLOAT32, shape, random), Tensor.random(DType.FLOAT32, shape, random), Map.of()),
                 new PrintStream(progress), 1, 3);
         Tuner.Outcome outcome = tuner.tune();
-        assertEquals(TuningConfig.parse("sleep=1"), outcome.best());
-        assertTrue(outcome.speedup() > 1.5, "default sleeps 4 ms, best 1 ms: " + outcome);
+        assertEquals(TuningConfig.parse("sleep=10"), outcome.best());
+        assertTrue(outcome.speedup() > 1.5, "default sleeps 40 ms, best 10 ms: " + outcome);
         Tuner.Trial wrong = outcome.trials().get(2);
         assertNotNull(wrong.rejected());
         assertTrue(wrong.rejected().contains("differs"), wrong.rejected());
         assertNull(outcome.trials().get(1).rejected());
         // The default and the two correct candidates, each warmed up once and timed in 3 rounds: 3 * (1 + 3) steps.
-        assertTrue(progress.toString().contains("12/12"), "the default (sleep=4) is not timed again as a candidate: " + progress);
+        assertTrue(progress.toString().contains("12/12"), "the default (sleep=40) is not timed again as a candidate: " + progress);
         assertEquals(3, outcome.trials().size());
     }
 
