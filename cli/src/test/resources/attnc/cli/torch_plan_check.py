@@ -113,8 +113,18 @@ def check_package(directory):
                     launches += 1
 
                 bvariant = plan.choose(k["backward"]["variants"], capability, head_dim, head_dim, label)
-                if bvariant["arch"] != ("sm_90" if capability[0] >= 9 else "sm_80"):
+                # sm_90a's wgmma backward where it was exported (D = 128), else mma.sync for sm_90 / sm_80.
+                wgmma = capability == (9, 0) and any(v["arch"] == "sm_90a" and v["head_dim"] == head_dim for v in k["backward"]["variants"])
+                if bvariant["arch"] != ("sm_90a" if wgmma else "sm_90" if capability[0] >= 9 else "sm_80"):
                     raise AssertionError(f"{label}: backward chose {bvariant['arch']}")
+                bmaps = {}
+                for spec, tensor, dims, strides, box in kernel.backward_tensor_map_specs(bvariant, s):
+                    positive(dims + strides + box, f"{label} backward tensor map {tensor}")
+                    if any(x % 16 for x in strides):
+                        raise AssertionError(f"{label}: backward tensor map {tensor} strides {strides} are not multiples of 16 bytes")
+                    bmaps[spec["argument"]] = object()
+                if wgmma != bool(bmaps):
+                    raise AssertionError(f"{label}: the backward variant {bvariant['file']} has {len(bmaps)} tensor maps")
                 btiles = kernel.backward_tiles(bvariant, s)
                 benv = kernel.backward_env(bvariant, s)
                 if plan.evaluate(k["backward"]["tile_list"]["length"].split(",")[0], benv) != btiles.length:
@@ -122,9 +132,10 @@ def check_package(directory):
                 bvalues = kernel.backward_values(bvariant, s, pointers, params)
                 for name, entry in k["backward"]["entries"].items():
                     vals = kernel.main_values(bvalues) if name in ("main", "classify") else bvalues
-                    packed = plan.pack(entry["arguments"], vals, name)
-                    check_packed(packed, entry["arguments"], modules[bvariant["file"]], entry["entry"], label)
-                    if name in ("main", "classify") and kernel.transforms_output and dict(zip([a["name"] for a in entry["arguments"]], packed))["p_dout"][1] != pointers["dout_eff"]:
+                    arguments = kernel.backward_arguments(name, bvariant)
+                    packed = plan.pack(arguments, vals, name, bmaps)
+                    check_packed(packed, arguments, modules[bvariant["file"]], entry["entry"], label)
+                    if name in ("main", "classify") and kernel.transforms_output and dict(zip([a["name"] for a in arguments], packed))["p_dout"][1] != pointers["dout_eff"]:
                         raise AssertionError(f"{label}: {name} must read dout_eff")
                     grid, block, shared = kernel.backward_launch(name, bvariant, s)
                     positive(grid + block, f"{label} {name}")
