@@ -20,7 +20,8 @@ import attnc.lower.Program.Level;
 abstract class FlashEmitter {
     static final String ENTRY = "attnc_attention";
     static final String NEG_INF = "0fFF800000";
-    static final String LOG2E = PtxWriter.f32Literal(1.4426950408889634);
+    static final double LOG2_E = 1.4426950408889634;
+    static final String LOG2E = PtxWriter.f32Literal(LOG2_E);
     static final String LN2 = PtxWriter.f32Literal(0.6931471805599453);
 
     final LoweredPattern lowered;
@@ -55,9 +56,9 @@ abstract class FlashEmitter {
         scale = program("scale", lowered.scale());
         output = program("out", lowered.output());
         normValue = lowered.norm().value().map(v -> program(lowered.norm() instanceof LoweredNorm.Sigmoid ? "bias" : "sink", v)).orElse(null);
-        term = softmax() ? lowered.scoreTerm().map(t -> program("term", ScoreTerm.times(t, 1.4426950408889634))).orElse(null) : null;
+        term = softmax() ? lowered.scoreTerm().map(t -> program("term", ScoreTerm.times(t, LOG2_E))).orElse(null) : null;
         relative = term == null ? null
-                : lowered.scoreTerm().flatMap(ScoreTerm::relativeFactor).map(k -> program("rel", ScoreTerm.times(k, 1.4426950408889634))).orElse(null);
+                : lowered.scoreTerm().flatMap(ScoreTerm::relativeFactor).map(k -> program("rel", ScoreTerm.times(k, LOG2_E))).orElse(null);
     }
 
     /** Column c's kv offset from the lane's first column in the mma fragments' layout: pairs of columns every 8. */
