@@ -21,7 +21,7 @@ import java.util.Map;
  * by its reciprocal, which may differ from the quotient in the last bit.
  */
 final class ProgramRenderer {
-    private static final String LOG2E = PtxWriter.f32Literal(1.4426950408889634);
+    private static final String LOG2E = FlashEmitter.LOG2E;
     private static final String LN2 = PtxWriter.f32Literal(0.6931471805599453);
 
     private final PtxWriter out;
