@@ -80,25 +80,57 @@ class ScoreTermTest {
         assertEquals(-6.0, (Double) interpreter.result(scaled, at), 1e-12);
     }
 
-    /** On random patterns: s + t is the score (exactly, in the reference's double), and times(t, c) is c · t within rounding. */
+    /**
+     * On random patterns: the pattern's own score, and s ± T for two s-free programs T of it (its
+     * scale, and its score with s fixed to 0, which random patterns seldom write in that form):
+     * s + t is the score (exactly, in the reference's double), and times(t, c) is c · t within rounding.
+     */
     @Property(tries = 300)
     void termAndScaledTermKeepTheScoresValue(@ForAll("launches") Launch launch) {
         var pattern = Passes.optimize(launch.pattern(), Map.of());
-        Program score = LowerPattern.lower(pattern).score();
-        Optional<Program> term = ScoreTerm.of(score);
-        if (term.isEmpty()) return;
+        LoweredPattern lowered = LowerPattern.lower(pattern);
         Binding binding = Binding.of(pattern, launch.problem());
         ProgramInterpreter interpreter = new ProgramInterpreter(binding, launch.problem().inputs());
-        Program scaled = ScoreTerm.times(term.get(), -0.75);
+        net.jqwik.api.statistics.Statistics.label("the pattern's own score is s + t").collect(ScoreTerm.of(lowered.score()).isPresent());
+        ScoreTerm.of(lowered.score()).ifPresent(term -> checkTerm(lowered.score(), term, binding, interpreter));
+        for (Program free : List.of(lowered.scale(), withoutS(lowered.score()))) {
+            for (Opcode op : List.of(Opcode.ADD, Opcode.SUB)) {
+                Program score = sPlus(op, free);
+                checkTerm(score, ScoreTerm.of(score).orElseThrow(() -> new AssertionError("s " + op + " T has a term:\n" + score)), binding, interpreter);
+            }
+        }
+    }
+
+    private static void checkTerm(Program score, Program term, Binding binding, ProgramInterpreter interpreter) {
+        Program scaled = ScoreTerm.times(term, -0.75);
         Random random = new Random(5);
         for (int i = 0; i < 10; i++) {
             Point at = RandomProblems.point(binding, random);
-            double t = (Double) interpreter.result(term.get(), at), want = (Double) interpreter.result(score, at);
-            assertEquals(want, at.s() + t, 0.0, () -> "s + t at " + at + "\n" + score);
+            double t = (Double) interpreter.result(term, at), want = (Double) interpreter.result(score, at);
+            assertEquals(Double.valueOf(want), Double.valueOf(at.s() + t), () -> "s + t at " + at + "\n" + score);
             double c = (Double) interpreter.result(scaled, at);
             if (Double.isFinite(t)) assertEquals(-0.75 * t, c, 1e-12 * Math.abs(t), () -> "times at " + at + "\n" + scaled);
             else assertEquals(Double.valueOf(-0.75 * t), Double.valueOf(c), () -> "times at " + at + "\n" + scaled);
         }
+    }
+
+    /** The program with s fixed to 0: free of s. */
+    private static Program withoutS(Program program) {
+        ProgramBuilder out = new ProgramBuilder();
+        int[] moved = new int[program.instrs().size()];
+        for (int i = 0; i < moved.length; i++) {
+            Instr instr = program.instrs().get(i);
+            moved[i] = out.add(instr instanceof Instr.Score ? new Instr.FloatConst(0.0) : StrengthReduce.renamed(instr, moved));
+        }
+        return out.build(moved[program.result()]);
+    }
+
+    /** s op T, T a float program free of s. */
+    private static Program sPlus(Opcode op, Program free) {
+        ProgramBuilder out = new ProgramBuilder();
+        int[] moved = out.copy(free, free.instrs().size() - 1);
+        int s = out.add(new Instr.Score());
+        return out.build(out.add(new Instr.Op(op, attnc.ir.Type.FLOAT, attnc.ir.Type.FLOAT, List.of(s, moved[free.result()]))));
     }
 
     private static int multipliesAt(Program program, Level level) {
