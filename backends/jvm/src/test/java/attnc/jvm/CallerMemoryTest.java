@@ -56,7 +56,10 @@ class CallerMemoryTest {
      * KiB here, independent of D), never an array of the output's size or a converted copy of an
      * input (2 MiB each here, 1 MiB for a bf16 copy). Until C2
      * has compiled the kernel, interpreted Vector API code allocates its vectors, so the launch is
-     * repeated until two in a row stay under the bound before the one that counts.
+     * repeated until two in a row stay under the bound before the one that counts. The build runs
+     * this class twice, the second time with -XX:TypeProfileWidth=0 (see the module's pom): C2
+     * then inlines no vector call on a profile's word, as in a kernel compiled after it ran
+     * unprofiled, which a busy machine makes now and then.
      */
     @Test
     void segmentViewsInAndOutAllocateNoIntermediateArray() {

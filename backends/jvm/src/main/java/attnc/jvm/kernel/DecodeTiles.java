@@ -2,6 +2,7 @@ package attnc.jvm.kernel;
 
 import static attnc.jvm.kernel.Lanes.F;
 import static attnc.jvm.kernel.Lanes.L;
+import static attnc.jvm.kernel.Lanes.FLOATS;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -12,7 +13,8 @@ import jdk.incubator.vector.VectorOperators;
  * so pages need no gathering). Products are blocked 4 rows × 2 keys for q·k (one load of each key
  * vector feeds four FMAs) and 4 rows × 4 vectors for P·V (sixteen accumulators kept over the
  * tile's keys). As in {@link Tiles}, methods take arrays, never vectors, and stay small enough
- * for C2 to inline their vector code.
+ * for C2 to inline their vector code; a vector a loop carries is cast to its exact class
+ * ({@link Lanes#FLOATS}) before a call on it.
  */
 public final class DecodeTiles {
     private DecodeTiles() {}
@@ -40,10 +42,10 @@ public final class DecodeTiles {
             a0 = q0v.fma(x, a0); a1 = q1v.fma(x, a1); a2 = q2v.fma(x, a2); a3 = q3v.fma(x, a3);
             b0 = q0v.fma(y, b0); b1 = q1v.fma(y, b1); b2 = q2v.fma(y, b2); b3 = q3v.fma(y, b3);
         }
-        p[at] = a0.reduceLanes(VectorOperators.ADD); p[at + 1] = b0.reduceLanes(VectorOperators.ADD);
-        p[at + bk] = a1.reduceLanes(VectorOperators.ADD); p[at + bk + 1] = b1.reduceLanes(VectorOperators.ADD);
-        p[at + 2 * bk] = a2.reduceLanes(VectorOperators.ADD); p[at + 2 * bk + 1] = b2.reduceLanes(VectorOperators.ADD);
-        p[at + 3 * bk] = a3.reduceLanes(VectorOperators.ADD); p[at + 3 * bk + 1] = b3.reduceLanes(VectorOperators.ADD);
+        p[at] = FLOATS.cast(a0).reduceLanes(VectorOperators.ADD); p[at + 1] = FLOATS.cast(b0).reduceLanes(VectorOperators.ADD);
+        p[at + bk] = FLOATS.cast(a1).reduceLanes(VectorOperators.ADD); p[at + bk + 1] = FLOATS.cast(b1).reduceLanes(VectorOperators.ADD);
+        p[at + 2 * bk] = FLOATS.cast(a2).reduceLanes(VectorOperators.ADD); p[at + 2 * bk + 1] = FLOATS.cast(b2).reduceLanes(VectorOperators.ADD);
+        p[at + 3 * bk] = FLOATS.cast(a3).reduceLanes(VectorOperators.ADD); p[at + 3 * bk + 1] = FLOATS.cast(b3).reduceLanes(VectorOperators.ADD);
     }
 
     private static void dot4(float[] q, int q0, int ks, float[] k, int k0, float[] p, int at, int bk) {
@@ -55,10 +57,10 @@ public final class DecodeTiles {
             a2 = FloatVector.fromArray(F, q, q0 + 2 * ks + t).fma(x, a2);
             a3 = FloatVector.fromArray(F, q, q0 + 3 * ks + t).fma(x, a3);
         }
-        p[at] = a0.reduceLanes(VectorOperators.ADD);
-        p[at + bk] = a1.reduceLanes(VectorOperators.ADD);
-        p[at + 2 * bk] = a2.reduceLanes(VectorOperators.ADD);
-        p[at + 3 * bk] = a3.reduceLanes(VectorOperators.ADD);
+        p[at] = FLOATS.cast(a0).reduceLanes(VectorOperators.ADD);
+        p[at + bk] = FLOATS.cast(a1).reduceLanes(VectorOperators.ADD);
+        p[at + 2 * bk] = FLOATS.cast(a2).reduceLanes(VectorOperators.ADD);
+        p[at + 3 * bk] = FLOATS.cast(a3).reduceLanes(VectorOperators.ADD);
     }
 
     private static float dot(float[] q, int q0, int ks, float[] k, int k0) {
@@ -69,7 +71,7 @@ public final class DecodeTiles {
             b = FloatVector.fromArray(F, q, q0 + t + L).fma(FloatVector.fromArray(F, k, k0 + t + L), b);
         }
         if (t < ks) a = FloatVector.fromArray(F, q, q0 + t).fma(FloatVector.fromArray(F, k, k0 + t), a);
-        return a.add(b).reduceLanes(VectorOperators.ADD);
+        return FLOATS.cast(a).add(b).reduceLanes(VectorOperators.ADD);
     }
 
     /**
@@ -109,10 +111,10 @@ public final class DecodeTiles {
             x = FloatVector.broadcast(F, p[pb + 3 * bk]);
             a30 = v0.fma(x, a30); a31 = v1.fma(x, a31); a32 = v2.fma(x, a32); a33 = v3.fma(x, a33);
         }
-        a00.intoArray(o, o0); a01.intoArray(o, o0 + L); a02.intoArray(o, o0 + 2 * L); a03.intoArray(o, o0 + 3 * L);
-        a10.intoArray(o, o1); a11.intoArray(o, o1 + L); a12.intoArray(o, o1 + 2 * L); a13.intoArray(o, o1 + 3 * L);
-        a20.intoArray(o, o2); a21.intoArray(o, o2 + L); a22.intoArray(o, o2 + 2 * L); a23.intoArray(o, o2 + 3 * L);
-        a30.intoArray(o, o3); a31.intoArray(o, o3 + L); a32.intoArray(o, o3 + 2 * L); a33.intoArray(o, o3 + 3 * L);
+        FLOATS.cast(a00).intoArray(o, o0); FLOATS.cast(a01).intoArray(o, o0 + L); FLOATS.cast(a02).intoArray(o, o0 + 2 * L); FLOATS.cast(a03).intoArray(o, o0 + 3 * L);
+        FLOATS.cast(a10).intoArray(o, o1); FLOATS.cast(a11).intoArray(o, o1 + L); FLOATS.cast(a12).intoArray(o, o1 + 2 * L); FLOATS.cast(a13).intoArray(o, o1 + 3 * L);
+        FLOATS.cast(a20).intoArray(o, o2); FLOATS.cast(a21).intoArray(o, o2 + L); FLOATS.cast(a22).intoArray(o, o2 + 2 * L); FLOATS.cast(a23).intoArray(o, o2 + 3 * L);
+        FLOATS.cast(a30).intoArray(o, o3); FLOATS.cast(a31).intoArray(o, o3 + L); FLOATS.cast(a32).intoArray(o, o3 + 2 * L); FLOATS.cast(a33).intoArray(o, o3 + 3 * L);
     }
 
     private static void pv4x1(float[] p, int p0, int bk, float[] v, int[] vOff, float[] o, int o0, int vs, int c, int keys) {
@@ -126,13 +128,13 @@ public final class DecodeTiles {
             a2 = x.fma(FloatVector.broadcast(F, p[pb + 2 * bk]), a2);
             a3 = x.fma(FloatVector.broadcast(F, p[pb + 3 * bk]), a3);
         }
-        a0.intoArray(o, o0); a1.intoArray(o, o0 + vs); a2.intoArray(o, o0 + 2 * vs); a3.intoArray(o, o0 + 3 * vs);
+        FLOATS.cast(a0).intoArray(o, o0); FLOATS.cast(a1).intoArray(o, o0 + vs); FLOATS.cast(a2).intoArray(o, o0 + 2 * vs); FLOATS.cast(a3).intoArray(o, o0 + 3 * vs);
     }
 
     private static void pv1x1(float[] p, int p0, float[] v, int[] vOff, float[] o, int o0, int c, int keys) {
         FloatVector a = FloatVector.fromArray(F, o, o0);
         for (int j = 0; j < keys; j++) a = FloatVector.fromArray(F, v, vOff[j] + c).fma(FloatVector.broadcast(F, p[p0 + j]), a);
-        a.intoArray(o, o0);
+        FLOATS.cast(a).intoArray(o, o0);
     }
 
     /**
@@ -149,7 +151,7 @@ public final class DecodeTiles {
         for (int j = 0, at = i0; j < keys; j++, at += bq) {
             FloatVector e = Tiles.expNonPositive(FloatVector.fromArray(F, s, at).sub(shift));
             e.intoArray(s, at);
-            sum = sum.add(e);
+            sum = FLOATS.cast(sum).add(e);
         }
         FloatVector rescale = Tiles.expNonPositive(old.sub(shift)).blend(1f, old.eq(top));
         FloatVector.fromArray(F, l, state + i0).mul(rescale).add(sum).intoArray(l, state + i0);
@@ -162,14 +164,15 @@ public final class DecodeTiles {
         int j = 0, at = i0;
         for (; j + 2 <= keys; j += 2, at += 2 * bq) {
             FloatVector x0 = FloatVector.fromArray(F, s, at), x1 = FloatVector.fromArray(F, s, at + bq);
-            m0 = m0.blend(x0, m0.lt(x0));
-            m1 = m1.blend(x1, m1.lt(x1));
+            FloatVector k0 = FLOATS.cast(m0), k1 = FLOATS.cast(m1);
+            m0 = k0.blend(x0, k0.lt(x0));
+            m1 = k1.blend(x1, k1.lt(x1));
         }
         if (j < keys) {
-            FloatVector x0 = FloatVector.fromArray(F, s, at);
-            m0 = m0.blend(x0, m0.lt(x0));
+            FloatVector x0 = FloatVector.fromArray(F, s, at), k0 = FLOATS.cast(m0);
+            m0 = k0.blend(x0, k0.lt(x0));
         }
-        return m0.max(m1);
+        return FLOATS.cast(m0).max(m1);
     }
 
     /** Sigmoid weights sigmoid(s + bias[state + i]) in place for one head's lanes [i0, i0 + L); −∞ gives 0. */

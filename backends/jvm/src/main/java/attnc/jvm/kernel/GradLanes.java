@@ -17,7 +17,8 @@ public final class GradLanes {
      * that 0 into a NaN.
      */
     public static FloatVector mulOrZero(FloatVector upstream, FloatVector partial) {
-        return upstream.mul(partial).blend(0f, upstream.eq(0f));
+        FloatVector known = Lanes.FLOATS.cast(upstream);
+        return known.mul(partial).blend(0f, known.eq(0f));
     }
 
     /** dS[at ..] becomes ds = dS · (d score/d s). */

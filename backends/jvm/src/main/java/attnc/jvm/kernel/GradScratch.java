@@ -72,14 +72,14 @@ public final class GradScratch {
                 elementOffset = Arrays.copyOf(elementOffset, size);
                 elementValue = Arrays.copyOf(elementValue, size);
             }
-            offsets.intoArray(elementOffset, elements);
-            values.intoArray(elementValue, elements);
+            Lanes.INTS.cast(offsets).intoArray(elementOffset, elements);
+            Lanes.FLOATS.cast(values).intoArray(elementValue, elements);
             Arrays.fill(elementSite, elements, elements + Lanes.L, site);
             elements += Lanes.L;
             return;
         }
-        offsets.intoArray(laneOffsets, 0);
-        values.intoArray(laneValues, 0);
+        Lanes.INTS.cast(offsets).intoArray(laneOffsets, 0);
+        Lanes.FLOATS.cast(values).intoArray(laneValues, 0);
         for (int i = 0; i < Lanes.L; i++) if (laneValues[i] != 0f) FLOATS.getAndAdd(into, laneOffsets[i], laneValues[i]);
     }
 
@@ -88,7 +88,7 @@ public final class GradScratch {
      * C2's differs from the interpreter's, so deterministic mode could not be.
      */
     float laneSum(FloatVector v) {
-        v.intoArray(laneValues, 0);
+        Lanes.FLOATS.cast(v).intoArray(laneValues, 0);
         float sum = 0f;
         for (int i = 0; i < Lanes.L; i++) sum += laneValues[i];
         return sum;

@@ -9,7 +9,8 @@ import jdk.incubator.vector.FloatVector;
  * The backward pass's pattern-independent tile arithmetic, in the forward's layout: a tile of
  * weights or score gradients is kept transposed, {@code x[j·bq + i]} for key j and query i, so
  * every rule that is per query (the row's LSE, Δ, the sigmoid's bias) is a vertical vector
- * operation. Products are register-blocked like {@link Tiles}: 4 rows × 4 vectors of columns.
+ * operation. Products are register-blocked like {@link Tiles}: 4 rows × 4 vectors of columns; a
+ * vector a loop carries is cast to its exact class ({@link Lanes#FLOATS}) before a call on it.
  */
 public final class GradTiles {
     private GradTiles() {}
@@ -56,10 +57,10 @@ public final class GradTiles {
             x = FloatVector.broadcast(F, a[a3 + ai]);
             c30 = v0.fma(x, c30); c31 = v1.fma(x, c31); c32 = v2.fma(x, c32); c33 = v3.fma(x, c33);
         }
-        c00.intoArray(out, o0); c01.intoArray(out, o0 + L); c02.intoArray(out, o0 + 2 * L); c03.intoArray(out, o0 + 3 * L);
-        c10.intoArray(out, o1); c11.intoArray(out, o1 + L); c12.intoArray(out, o1 + 2 * L); c13.intoArray(out, o1 + 3 * L);
-        c20.intoArray(out, o2); c21.intoArray(out, o2 + L); c22.intoArray(out, o2 + 2 * L); c23.intoArray(out, o2 + 3 * L);
-        c30.intoArray(out, o3); c31.intoArray(out, o3 + L); c32.intoArray(out, o3 + 2 * L); c33.intoArray(out, o3 + 3 * L);
+        Lanes.FLOATS.cast(c00).intoArray(out, o0); Lanes.FLOATS.cast(c01).intoArray(out, o0 + L); Lanes.FLOATS.cast(c02).intoArray(out, o0 + 2 * L); Lanes.FLOATS.cast(c03).intoArray(out, o0 + 3 * L);
+        Lanes.FLOATS.cast(c10).intoArray(out, o1); Lanes.FLOATS.cast(c11).intoArray(out, o1 + L); Lanes.FLOATS.cast(c12).intoArray(out, o1 + 2 * L); Lanes.FLOATS.cast(c13).intoArray(out, o1 + 3 * L);
+        Lanes.FLOATS.cast(c20).intoArray(out, o2); Lanes.FLOATS.cast(c21).intoArray(out, o2 + L); Lanes.FLOATS.cast(c22).intoArray(out, o2 + 2 * L); Lanes.FLOATS.cast(c23).intoArray(out, o2 + 3 * L);
+        Lanes.FLOATS.cast(c30).intoArray(out, o3); Lanes.FLOATS.cast(c31).intoArray(out, o3 + L); Lanes.FLOATS.cast(c32).intoArray(out, o3 + 2 * L); Lanes.FLOATS.cast(c33).intoArray(out, o3 + 3 * L);
     }
 
     private static void block4x1(float[] a, int a0, int rs, int ss, int sums, float[] b, int b0, int bs, float[] out, int o0, int os) {
@@ -74,13 +75,13 @@ public final class GradTiles {
             c2 = v.fma(FloatVector.broadcast(F, a[a2 + ai]), c2);
             c3 = v.fma(FloatVector.broadcast(F, a[a3 + ai]), c3);
         }
-        c0.intoArray(out, o0); c1.intoArray(out, o1); c2.intoArray(out, o2); c3.intoArray(out, o3);
+        Lanes.FLOATS.cast(c0).intoArray(out, o0); Lanes.FLOATS.cast(c1).intoArray(out, o1); Lanes.FLOATS.cast(c2).intoArray(out, o2); Lanes.FLOATS.cast(c3).intoArray(out, o3);
     }
 
     private static void row1x1(float[] a, int a0, int ss, int sums, float[] b, int b0, int bs, float[] out, int o0) {
         FloatVector c = FloatVector.fromArray(F, out, o0);
         for (int i = 0, bi = b0, ai = a0; i < sums; i++, bi += bs, ai += ss) c = FloatVector.fromArray(F, b, bi).fma(FloatVector.broadcast(F, a[ai]), c);
-        c.intoArray(out, o0);
+        Lanes.FLOATS.cast(c).intoArray(out, o0);
     }
 
     /** p = e^(S − lse[i]) over keys [0, keys) and every query lane; a lane whose lse is +∞ (no row, or nothing visible) gets 0. */
@@ -141,8 +142,8 @@ public final class GradTiles {
     public static void addColumnSums(float[] x, int bq, int keys, float[] rows) {
         for (int i0 = 0; i0 < bq; i0 += L) {
             FloatVector sum = FloatVector.fromArray(F, rows, i0);
-            for (int j = 0, at = i0; j < keys; j++, at += bq) sum = sum.add(FloatVector.fromArray(F, x, at));
-            sum.intoArray(rows, i0);
+            for (int j = 0, at = i0; j < keys; j++, at += bq) sum = Lanes.FLOATS.cast(sum).add(FloatVector.fromArray(F, x, at));
+            Lanes.FLOATS.cast(sum).intoArray(rows, i0);
         }
     }
 

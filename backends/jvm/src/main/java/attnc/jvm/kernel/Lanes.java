@@ -13,7 +13,9 @@ import jdk.incubator.vector.VectorSpecies;
  * change with kv, and {@link IntVector}, {@link FloatVector} and {@code VectorMask<Integer>} for
  * registers that do, one lane per key. The renderer emits only {@code invokestatic} calls to
  * these, named after the opcode; every method is a few bytecodes, so C2 inlines them into the
- * generated hook and the vectors never leave registers. Semantics follow
+ * generated hook and the vectors never leave registers; each casts the vector it calls a
+ * method on to its exact class first ({@link #FLOATS}), since a hook's registers may come from
+ * its loops. Semantics follow
  * {@link attnc.ir.Semantics}; where the Vector API has no matching lanewise operation (floored
  * integer division, floor, float to int) a lane loop keeps the exact meaning, in a buffer the
  * caller passes (a thread's {@code Scratch.laneBuffer}, {@link #LANE_BUFFER} ints).
@@ -26,6 +28,24 @@ public final class Lanes {
     /** Ints in the per-thread buffer that gathers and lane loops take (two vectors' worth). */
     public static final int LANE_BUFFER = 2 * L;
     private static final IntVector IOTA = IntVector.zero(I).addIndex(1);
+    /**
+     * The species' own vector and mask classes, which are final; {@code FLOATS.cast(v)} gives C2
+     * the exact class of v. Every Vector API call is a virtual call on the abstract FloatVector,
+     * IntVector or VectorMask, and C2 inlines it, keeping the vector out of the heap, only where it
+     * knows the receiver's class: from the operation that made it, or from the receiver types the
+     * call's profile recorded. A vector that a loop carries, or that two paths merge, or that
+     * arrives as a parameter of a method compiled on its own, is typed as the abstract class, so
+     * calls on it hang on the profile; and a method that ran unprofiled (tier 2, which the tiered
+     * policy picks while C2's queue is long) reaches C2 with none. Its C2 code then makes those
+     * calls virtual and boxes every vector through them, for good (13.7 MB a launch in 1 of 8 runs
+     * of CallerMemoryTest; 176 MB with -XX:TypeProfileWidth=0, which records no receiver types).
+     * Such a receiver is cast first, inline: Class.cast of a constant class is an intrinsic, so it
+     * needs neither a profile nor an inlining decision, and C2 drops it where the class is known.
+     */
+    public static final Class<? extends FloatVector> FLOATS = F.vectorType().asSubclass(FloatVector.class);
+    public static final Class<? extends IntVector> INTS = I.vectorType().asSubclass(IntVector.class);
+    @SuppressWarnings("unchecked")
+    public static final Class<? extends VectorMask<Integer>> MASKS = (Class<? extends VectorMask<Integer>>) I.maskAll(false).getClass();
 
     private Lanes() {}
 
@@ -33,12 +53,13 @@ public final class Lanes {
     /** first, first + 1, ..., first + L − 1: the positions of a vector of queries. */
     public static IntVector lanes(int first) { return IOTA.add(first); }
     public static FloatVector scores(float[] s, int off) { return FloatVector.fromArray(F, s, off); }
-    public static void storeScores(FloatVector v, float[] s, int off) { v.intoArray(s, off); }
+    public static void storeScores(FloatVector v, float[] s, int off) { FLOATS.cast(v).intoArray(s, off); }
 
     /** Writes 0 where visible and -inf where masked; returns the number of visible lanes. */
     public static int storeBias(VectorMask<Integer> visible, float[] bias, int off) {
-        FloatVector.broadcast(F, Float.NEGATIVE_INFINITY).blend(0f, visible.cast(F)).intoArray(bias, off);
-        return visible.trueCount();
+        VectorMask<Integer> v = MASKS.cast(visible);
+        FloatVector.broadcast(F, Float.NEGATIVE_INFINITY).blend(0f, v.cast(F)).intoArray(bias, off);
+        return v.trueCount();
     }
 
     public static int storeBias(boolean visible, float[] bias, int off) {
@@ -61,12 +82,12 @@ public final class Lanes {
      * made one per call, which C2 does not remove (17 MB a launch for a T5 bias at N = 1024).
      */
     public static IntVector loadInt(int[] data, IntVector offsets, int[] lanes) {
-        offsets.intoArray(lanes, 0);
+        INTS.cast(offsets).intoArray(lanes, 0);
         return IntVector.fromArray(I, data, 0, lanes, 0);
     }
 
     public static FloatVector loadFloat(float[] data, IntVector offsets, int[] lanes) {
-        offsets.intoArray(lanes, 0);
+        INTS.cast(offsets).intoArray(lanes, 0);
         return FloatVector.fromArray(F, data, 0, lanes, 0);
     }
 
@@ -81,7 +102,7 @@ public final class Lanes {
 
     public static VectorMask<Integer> member(int[] data, IntVector value, IntVector rowOffset, int width, int[] lanes) {
         VectorMask<Integer> found = I.maskAll(false);
-        for (int i = 0; i < width; i++) found = found.or(loadInt(data, rowOffset.add(i), lanes).compare(VectorOperators.EQ, value));
+        for (int i = 0; i < width; i++) found = MASKS.cast(found).or(loadInt(data, INTS.cast(rowOffset).add(i), lanes).compare(VectorOperators.EQ, value));
         return found;
     }
 
@@ -145,82 +166,82 @@ public final class Lanes {
     public static boolean SELECT(boolean c, boolean a, boolean b) { return c ? a : b; }
 
     // ---- int vectors ----
-    public static IntVector ADD(IntVector a, IntVector b) { return a.add(b); }
-    public static IntVector SUB(IntVector a, IntVector b) { return a.sub(b); }
-    public static IntVector MUL(IntVector a, IntVector b) { return a.mul(b); }
+    public static IntVector ADD(IntVector a, IntVector b) { return INTS.cast(a).add(b); }
+    public static IntVector SUB(IntVector a, IntVector b) { return INTS.cast(a).sub(b); }
+    public static IntVector MUL(IntVector a, IntVector b) { return INTS.cast(a).mul(b); }
     public static IntVector DIV(IntVector a, IntVector b, int[] lanes) { return laneWise(a, b, true, lanes); }
     public static IntVector MOD(IntVector a, IntVector b, int[] lanes) { return laneWise(a, b, false, lanes); }
-    public static IntVector SHL(IntVector a, IntVector b) { return a.lanewise(VectorOperators.LSHL, b); }
-    public static IntVector SHR(IntVector a, IntVector b) { return a.lanewise(VectorOperators.ASHR, b); }
-    public static IntVector BIT_AND(IntVector a, IntVector b) { return a.and(b); }
-    public static IntVector BIT_OR(IntVector a, IntVector b) { return a.or(b); }
-    public static IntVector BIT_XOR(IntVector a, IntVector b) { return a.lanewise(VectorOperators.XOR, b); }
-    public static IntVector MIN(IntVector a, IntVector b) { return a.min(b); }
-    public static IntVector MAX(IntVector a, IntVector b) { return a.max(b); }
-    public static IntVector NEG(IntVector a) { return a.neg(); }
-    public static IntVector BIT_NOT(IntVector a) { return a.not(); }
-    public static IntVector ABS(IntVector a) { return a.abs(); }
-    public static IntVector BITLEN(IntVector a) { return bcast(32).sub(a.lanewise(VectorOperators.LEADING_ZEROS_COUNT)); }
-    public static FloatVector I2F(IntVector a) { return (FloatVector) a.convertShape(VectorOperators.I2F, F, 0); }
-    public static VectorMask<Integer> LT(IntVector a, IntVector b) { return a.compare(VectorOperators.LT, b); }
-    public static VectorMask<Integer> LE(IntVector a, IntVector b) { return a.compare(VectorOperators.LE, b); }
-    public static VectorMask<Integer> GT(IntVector a, IntVector b) { return a.compare(VectorOperators.GT, b); }
-    public static VectorMask<Integer> GE(IntVector a, IntVector b) { return a.compare(VectorOperators.GE, b); }
-    public static VectorMask<Integer> EQ(IntVector a, IntVector b) { return a.compare(VectorOperators.EQ, b); }
-    public static VectorMask<Integer> NE(IntVector a, IntVector b) { return a.compare(VectorOperators.NE, b); }
-    public static IntVector SELECT(VectorMask<Integer> c, IntVector a, IntVector b) { return b.blend(a, c); }
+    public static IntVector SHL(IntVector a, IntVector b) { return INTS.cast(a).lanewise(VectorOperators.LSHL, b); }
+    public static IntVector SHR(IntVector a, IntVector b) { return INTS.cast(a).lanewise(VectorOperators.ASHR, b); }
+    public static IntVector BIT_AND(IntVector a, IntVector b) { return INTS.cast(a).and(b); }
+    public static IntVector BIT_OR(IntVector a, IntVector b) { return INTS.cast(a).or(b); }
+    public static IntVector BIT_XOR(IntVector a, IntVector b) { return INTS.cast(a).lanewise(VectorOperators.XOR, b); }
+    public static IntVector MIN(IntVector a, IntVector b) { return INTS.cast(a).min(b); }
+    public static IntVector MAX(IntVector a, IntVector b) { return INTS.cast(a).max(b); }
+    public static IntVector NEG(IntVector a) { return INTS.cast(a).neg(); }
+    public static IntVector BIT_NOT(IntVector a) { return INTS.cast(a).not(); }
+    public static IntVector ABS(IntVector a) { return INTS.cast(a).abs(); }
+    public static IntVector BITLEN(IntVector a) { return bcast(32).sub(INTS.cast(a).lanewise(VectorOperators.LEADING_ZEROS_COUNT)); }
+    public static FloatVector I2F(IntVector a) { return (FloatVector) INTS.cast(a).convertShape(VectorOperators.I2F, F, 0); }
+    public static VectorMask<Integer> LT(IntVector a, IntVector b) { return INTS.cast(a).compare(VectorOperators.LT, b); }
+    public static VectorMask<Integer> LE(IntVector a, IntVector b) { return INTS.cast(a).compare(VectorOperators.LE, b); }
+    public static VectorMask<Integer> GT(IntVector a, IntVector b) { return INTS.cast(a).compare(VectorOperators.GT, b); }
+    public static VectorMask<Integer> GE(IntVector a, IntVector b) { return INTS.cast(a).compare(VectorOperators.GE, b); }
+    public static VectorMask<Integer> EQ(IntVector a, IntVector b) { return INTS.cast(a).compare(VectorOperators.EQ, b); }
+    public static VectorMask<Integer> NE(IntVector a, IntVector b) { return INTS.cast(a).compare(VectorOperators.NE, b); }
+    public static IntVector SELECT(VectorMask<Integer> c, IntVector a, IntVector b) { return INTS.cast(b).blend(a, c); }
 
     /** Floored division or modulo with a zero divisor giving 0; no lanewise instruction exists for it. */
     private static IntVector laneWise(IntVector a, IntVector b, boolean divide, int[] lanes) {
-        a.intoArray(lanes, 0);
-        b.intoArray(lanes, L);
+        INTS.cast(a).intoArray(lanes, 0);
+        INTS.cast(b).intoArray(lanes, L);
         for (int i = 0; i < L; i++) lanes[i] = divide ? DIV(lanes[i], lanes[L + i]) : MOD(lanes[i], lanes[L + i]);
         return IntVector.fromArray(I, lanes, 0);
     }
 
     // ---- float vectors ----
-    public static FloatVector ADD(FloatVector a, FloatVector b) { return a.add(b); }
-    public static FloatVector SUB(FloatVector a, FloatVector b) { return a.sub(b); }
-    public static FloatVector MUL(FloatVector a, FloatVector b) { return a.mul(b); }
-    public static FloatVector DIV(FloatVector a, FloatVector b) { return a.div(b); }
-    public static FloatVector MIN(FloatVector a, FloatVector b) { return a.min(b); }
-    public static FloatVector MAX(FloatVector a, FloatVector b) { return a.max(b); }
-    public static FloatVector NEG(FloatVector a) { return a.neg(); }
-    public static FloatVector ABS(FloatVector a) { return a.abs(); }
-    public static FloatVector EXP(FloatVector a) { return a.lanewise(VectorOperators.EXP); }
-    public static FloatVector LOG(FloatVector a) { return a.lanewise(VectorOperators.LOG); }
-    public static FloatVector LOG2(FloatVector a) { return a.lanewise(VectorOperators.LOG).mul((float) (1 / Math.log(2.0))); }
-    public static FloatVector SQRT(FloatVector a) { return a.sqrt(); }
+    public static FloatVector ADD(FloatVector a, FloatVector b) { return FLOATS.cast(a).add(b); }
+    public static FloatVector SUB(FloatVector a, FloatVector b) { return FLOATS.cast(a).sub(b); }
+    public static FloatVector MUL(FloatVector a, FloatVector b) { return FLOATS.cast(a).mul(b); }
+    public static FloatVector DIV(FloatVector a, FloatVector b) { return FLOATS.cast(a).div(b); }
+    public static FloatVector MIN(FloatVector a, FloatVector b) { return FLOATS.cast(a).min(b); }
+    public static FloatVector MAX(FloatVector a, FloatVector b) { return FLOATS.cast(a).max(b); }
+    public static FloatVector NEG(FloatVector a) { return FLOATS.cast(a).neg(); }
+    public static FloatVector ABS(FloatVector a) { return FLOATS.cast(a).abs(); }
+    public static FloatVector EXP(FloatVector a) { return FLOATS.cast(a).lanewise(VectorOperators.EXP); }
+    public static FloatVector LOG(FloatVector a) { return FLOATS.cast(a).lanewise(VectorOperators.LOG); }
+    public static FloatVector LOG2(FloatVector a) { return FLOATS.cast(a).lanewise(VectorOperators.LOG).mul((float) (1 / Math.log(2.0))); }
+    public static FloatVector SQRT(FloatVector a) { return FLOATS.cast(a).sqrt(); }
     /** A rational fit inline ({@link VectorMath#tanh}): the Vector API's TANH is a call into SVML per vector of scores. */
     public static FloatVector TANH(FloatVector a) { return VectorMath.tanh(a); }
     public static FloatVector SIGMOID(FloatVector a) { return VectorMath.sigmoid(a); }
 
     /** Lane by lane through the buffer, as float bits: the Vector API has no floor. */
     public static FloatVector FLOOR(FloatVector a, int[] lanes) {
-        a.reinterpretAsInts().intoArray(lanes, 0);
+        FLOATS.cast(a).reinterpretAsInts().intoArray(lanes, 0);
         for (int i = 0; i < L; i++) lanes[i] = Float.floatToRawIntBits((float) Math.floor(Float.intBitsToFloat(lanes[i])));
         return IntVector.fromArray(I, lanes, 0).reinterpretAsFloats();
     }
 
     public static IntVector F2I(FloatVector a, int[] lanes) {
-        a.reinterpretAsInts().intoArray(lanes, 0);
+        FLOATS.cast(a).reinterpretAsInts().intoArray(lanes, 0);
         for (int i = 0; i < L; i++) lanes[i] = Semantics.toInt(Float.intBitsToFloat(lanes[i]));
         return IntVector.fromArray(I, lanes, 0);
     }
 
-    public static VectorMask<Integer> LT(FloatVector a, FloatVector b) { return a.compare(VectorOperators.LT, b).cast(I); }
-    public static VectorMask<Integer> LE(FloatVector a, FloatVector b) { return a.compare(VectorOperators.LE, b).cast(I); }
-    public static VectorMask<Integer> GT(FloatVector a, FloatVector b) { return a.compare(VectorOperators.GT, b).cast(I); }
-    public static VectorMask<Integer> GE(FloatVector a, FloatVector b) { return a.compare(VectorOperators.GE, b).cast(I); }
-    public static VectorMask<Integer> EQ(FloatVector a, FloatVector b) { return a.compare(VectorOperators.EQ, b).cast(I); }
-    public static VectorMask<Integer> NE(FloatVector a, FloatVector b) { return a.compare(VectorOperators.NE, b).cast(I); }
-    public static FloatVector SELECT(VectorMask<Integer> c, FloatVector a, FloatVector b) { return b.blend(a, c.cast(F)); }
+    public static VectorMask<Integer> LT(FloatVector a, FloatVector b) { return FLOATS.cast(a).compare(VectorOperators.LT, b).cast(I); }
+    public static VectorMask<Integer> LE(FloatVector a, FloatVector b) { return FLOATS.cast(a).compare(VectorOperators.LE, b).cast(I); }
+    public static VectorMask<Integer> GT(FloatVector a, FloatVector b) { return FLOATS.cast(a).compare(VectorOperators.GT, b).cast(I); }
+    public static VectorMask<Integer> GE(FloatVector a, FloatVector b) { return FLOATS.cast(a).compare(VectorOperators.GE, b).cast(I); }
+    public static VectorMask<Integer> EQ(FloatVector a, FloatVector b) { return FLOATS.cast(a).compare(VectorOperators.EQ, b).cast(I); }
+    public static VectorMask<Integer> NE(FloatVector a, FloatVector b) { return FLOATS.cast(a).compare(VectorOperators.NE, b).cast(I); }
+    public static FloatVector SELECT(VectorMask<Integer> c, FloatVector a, FloatVector b) { return FLOATS.cast(b).blend(a, MASKS.cast(c).cast(F)); }
 
     // ---- bool vectors ----
-    public static VectorMask<Integer> AND(VectorMask<Integer> a, VectorMask<Integer> b) { return a.and(b); }
-    public static VectorMask<Integer> OR(VectorMask<Integer> a, VectorMask<Integer> b) { return a.or(b); }
-    public static VectorMask<Integer> NOT(VectorMask<Integer> a) { return a.not(); }
-    public static VectorMask<Integer> EQ(VectorMask<Integer> a, VectorMask<Integer> b) { return a.eq(b); }
-    public static VectorMask<Integer> NE(VectorMask<Integer> a, VectorMask<Integer> b) { return a.eq(b).not(); }
-    public static VectorMask<Integer> SELECT(VectorMask<Integer> c, VectorMask<Integer> a, VectorMask<Integer> b) { return a.and(c).or(b.andNot(c)); }
+    public static VectorMask<Integer> AND(VectorMask<Integer> a, VectorMask<Integer> b) { return MASKS.cast(a).and(b); }
+    public static VectorMask<Integer> OR(VectorMask<Integer> a, VectorMask<Integer> b) { return MASKS.cast(a).or(b); }
+    public static VectorMask<Integer> NOT(VectorMask<Integer> a) { return MASKS.cast(a).not(); }
+    public static VectorMask<Integer> EQ(VectorMask<Integer> a, VectorMask<Integer> b) { return MASKS.cast(a).eq(b); }
+    public static VectorMask<Integer> NE(VectorMask<Integer> a, VectorMask<Integer> b) { return MASKS.cast(a).eq(b).not(); }
+    public static VectorMask<Integer> SELECT(VectorMask<Integer> c, VectorMask<Integer> a, VectorMask<Integer> b) { return MASKS.cast(a).and(c).or(MASKS.cast(b).andNot(c)); }
 }

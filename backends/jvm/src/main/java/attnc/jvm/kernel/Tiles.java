@@ -2,6 +2,7 @@ package attnc.jvm.kernel;
 
 import static attnc.jvm.kernel.Lanes.F;
 import static attnc.jvm.kernel.Lanes.L;
+import static attnc.jvm.kernel.Lanes.FLOATS;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -17,7 +18,10 @@ import jdk.incubator.vector.VectorOperators;
  * <p>The products are register-blocked 4 × 4 vectors: per step 4 vector loads and 4 broadcasts
  * feed 16 FMAs, and the 16 accumulators plus operands fit AVX-512's 32 registers. Methods stay
  * small and take no vector arguments: C2 stops inlining in large methods (its node-count
- * cut-off), and a vector passed to a method it did not inline is boxed on the heap.
+ * cut-off), and a vector passed to a method it did not inline is boxed on the heap. A vector a
+ * loop carries (an accumulator, a running max), or a vector parameter, is cast to its exact
+ * class ({@link Lanes#FLOATS}) before a call on it, so that C2 inlines the call whatever the
+ * profile recorded.
  */
 public final class Tiles {
     private Tiles() {}
@@ -60,13 +64,13 @@ public final class Tiles {
             x = FloatVector.broadcast(F, k[k3 + t]);
             a30 = q0.fma(x, a30); a31 = q1.fma(x, a31); a32 = q2.fma(x, a32); a33 = q3.fma(x, a33);
         }
-        a00.intoArray(s, o); a01.intoArray(s, o + L); a02.intoArray(s, o + 2 * L); a03.intoArray(s, o + 3 * L);
+        FLOATS.cast(a00).intoArray(s, o); FLOATS.cast(a01).intoArray(s, o + L); FLOATS.cast(a02).intoArray(s, o + 2 * L); FLOATS.cast(a03).intoArray(s, o + 3 * L);
         o += bq;
-        a10.intoArray(s, o); a11.intoArray(s, o + L); a12.intoArray(s, o + 2 * L); a13.intoArray(s, o + 3 * L);
+        FLOATS.cast(a10).intoArray(s, o); FLOATS.cast(a11).intoArray(s, o + L); FLOATS.cast(a12).intoArray(s, o + 2 * L); FLOATS.cast(a13).intoArray(s, o + 3 * L);
         o += bq;
-        a20.intoArray(s, o); a21.intoArray(s, o + L); a22.intoArray(s, o + 2 * L); a23.intoArray(s, o + 3 * L);
+        FLOATS.cast(a20).intoArray(s, o); FLOATS.cast(a21).intoArray(s, o + L); FLOATS.cast(a22).intoArray(s, o + 2 * L); FLOATS.cast(a23).intoArray(s, o + 3 * L);
         o += bq;
-        a30.intoArray(s, o); a31.intoArray(s, o + L); a32.intoArray(s, o + 2 * L); a33.intoArray(s, o + 3 * L);
+        FLOATS.cast(a30).intoArray(s, o); FLOATS.cast(a31).intoArray(s, o + L); FLOATS.cast(a32).intoArray(s, o + 2 * L); FLOATS.cast(a33).intoArray(s, o + 3 * L);
     }
 
     /** Four keys × one query vector: the remainder, and all of a narrow (decode) tile. */
@@ -80,7 +84,7 @@ public final class Tiles {
             a2 = q.fma(FloatVector.broadcast(F, k[k2 + t]), a2);
             a3 = q.fma(FloatVector.broadcast(F, k[k3 + t]), a3);
         }
-        a0.intoArray(s, o); a1.intoArray(s, o + bq); a2.intoArray(s, o + 2 * bq); a3.intoArray(s, o + 3 * bq);
+        FLOATS.cast(a0).intoArray(s, o); FLOATS.cast(a1).intoArray(s, o + bq); FLOATS.cast(a2).intoArray(s, o + 2 * bq); FLOATS.cast(a3).intoArray(s, o + 3 * bq);
     }
 
     /**
@@ -100,7 +104,7 @@ public final class Tiles {
             for (int j = 0, vb = vOff + c, pb = r; j < keys; j++, vb += vs, pb += bq) {
                 a = FloatVector.fromArray(F, v, vb).fma(FloatVector.broadcast(F, p[pb]), a);
             }
-            a.intoArray(o, r * vs + c);
+            FLOATS.cast(a).intoArray(o, r * vs + c);
         }
     }
 
@@ -130,10 +134,10 @@ public final class Tiles {
                 x = FloatVector.broadcast(F, p[pb + 3]);
                 a30 = v0.fma(x, a30); a31 = v1.fma(x, a31); a32 = v2.fma(x, a32); a33 = v3.fma(x, a33);
             }
-            a00.intoArray(o, o0); a01.intoArray(o, o0 + L); a02.intoArray(o, o0 + 2 * L); a03.intoArray(o, o0 + 3 * L);
-            a10.intoArray(o, o1); a11.intoArray(o, o1 + L); a12.intoArray(o, o1 + 2 * L); a13.intoArray(o, o1 + 3 * L);
-            a20.intoArray(o, o2); a21.intoArray(o, o2 + L); a22.intoArray(o, o2 + 2 * L); a23.intoArray(o, o2 + 3 * L);
-            a30.intoArray(o, o3); a31.intoArray(o, o3 + L); a32.intoArray(o, o3 + 2 * L); a33.intoArray(o, o3 + 3 * L);
+            FLOATS.cast(a00).intoArray(o, o0); FLOATS.cast(a01).intoArray(o, o0 + L); FLOATS.cast(a02).intoArray(o, o0 + 2 * L); FLOATS.cast(a03).intoArray(o, o0 + 3 * L);
+            FLOATS.cast(a10).intoArray(o, o1); FLOATS.cast(a11).intoArray(o, o1 + L); FLOATS.cast(a12).intoArray(o, o1 + 2 * L); FLOATS.cast(a13).intoArray(o, o1 + 3 * L);
+            FLOATS.cast(a20).intoArray(o, o2); FLOATS.cast(a21).intoArray(o, o2 + L); FLOATS.cast(a22).intoArray(o, o2 + 2 * L); FLOATS.cast(a23).intoArray(o, o2 + 3 * L);
+            FLOATS.cast(a30).intoArray(o, o3); FLOATS.cast(a31).intoArray(o, o3 + L); FLOATS.cast(a32).intoArray(o, o3 + 2 * L); FLOATS.cast(a33).intoArray(o, o3 + 3 * L);
         }
         for (; c < vs; c += L) {
             int o0 = r * vs + c, o1 = o0 + vs, o2 = o1 + vs, o3 = o2 + vs;
@@ -146,7 +150,7 @@ public final class Tiles {
                 a2 = v0.fma(FloatVector.broadcast(F, p[pb + 2]), a2);
                 a3 = v0.fma(FloatVector.broadcast(F, p[pb + 3]), a3);
             }
-            a0.intoArray(o, o0); a1.intoArray(o, o1); a2.intoArray(o, o2); a3.intoArray(o, o3);
+            FLOATS.cast(a0).intoArray(o, o0); FLOATS.cast(a1).intoArray(o, o1); FLOATS.cast(a2).intoArray(o, o2); FLOATS.cast(a3).intoArray(o, o3);
         }
     }
 
@@ -166,7 +170,7 @@ public final class Tiles {
         for (int j = 0, at = i0; j < keys; j++, at += bq) {
             FloatVector p = expNonPositive(FloatVector.fromArray(F, s, at).sub(shift));
             p.intoArray(s, at);
-            sum = sum.add(p);
+            sum = FLOATS.cast(sum).add(p);
         }
         FloatVector rescale = expNonPositive(old.sub(shift)).blend(1f, old.eq(top));
         FloatVector.fromArray(F, l, i0).mul(rescale).add(sum).intoArray(l, i0);
@@ -184,12 +188,13 @@ public final class Tiles {
         for (int j = 0, at = i0; j < keys; j += 4, at += 4 * bq) {
             FloatVector x0 = FloatVector.fromArray(F, s, at), x1 = FloatVector.fromArray(F, s, at + bq);
             FloatVector x2 = FloatVector.fromArray(F, s, at + 2 * bq), x3 = FloatVector.fromArray(F, s, at + 3 * bq);
-            m0 = m0.blend(x0, m0.lt(x0));
-            m1 = m1.blend(x1, m1.lt(x1));
-            m2 = m2.blend(x2, m2.lt(x2));
-            m3 = m3.blend(x3, m3.lt(x3));
+            FloatVector k0 = FLOATS.cast(m0), k1 = FLOATS.cast(m1), k2 = FLOATS.cast(m2), k3 = FLOATS.cast(m3);
+            m0 = k0.blend(x0, k0.lt(x0));
+            m1 = k1.blend(x1, k1.lt(x1));
+            m2 = k2.blend(x2, k2.lt(x2));
+            m3 = k3.blend(x3, k3.lt(x3));
         }
-        return m0.max(m1).max(m2.max(m3));
+        return FLOATS.cast(m0).max(m1).max(FLOATS.cast(m2).max(m3));
     }
 
     private static final float LOG2E = (float) (1 / Math.log(2)), ROUND = 0x1.8p23f;
@@ -208,7 +213,7 @@ public final class Tiles {
      * exponent field 0, the float +0, so underflow and −∞ need no separate test.
      */
     static FloatVector expNonPositive(FloatVector x) {
-        FloatVector t = atLeast(x.mul(LOG2E), -127f);
+        FloatVector t = atLeast(FLOATS.cast(x).mul(LOG2E), -127f);
         FloatVector shifted = t.add(ROUND);
         FloatVector f = t.sub(shifted.sub(ROUND));
         FloatVector p = f.fma(P5, P4).fma(f, FloatVector.broadcast(F, P3)).fma(f, FloatVector.broadcast(F, P2))
@@ -223,12 +228,14 @@ public final class Tiles {
      * NaN lanes stay NaN.
      */
     static FloatVector atLeast(FloatVector x, float floor) {
-        return x.blend(floor, x.lt(floor));
+        FloatVector known = FLOATS.cast(x);
+        return known.blend(floor, known.lt(floor));
     }
 
     /** min(x, ceiling), as {@link #atLeast}. */
     static FloatVector atMost(FloatVector x, float ceiling) {
-        return x.blend(ceiling, x.compare(VectorOperators.GT, ceiling));
+        FloatVector known = FLOATS.cast(x);
+        return known.blend(ceiling, known.compare(VectorOperators.GT, ceiling));
     }
 
     /** Multiplies output row i by alpha[i] for every row whose factor is not 1. */

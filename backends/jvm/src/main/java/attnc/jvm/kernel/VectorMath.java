@@ -15,7 +15,9 @@ import jdk.incubator.vector.VectorOperators;
  * while the interpreter and C1 round each lane through Math, and their last bits differ, which
  * would make the same backward launch give different gradients early and late in a process (and
  * break its deterministic mode). Within 2 ulp (tanh 5, sigmoid 3; fitted on Chebyshev nodes,
- * measured in {@code VectorMathTest}); NaN, ±∞, zeros and subnormals as Math does.
+ * measured in {@code VectorMathTest}); NaN, ±∞, zeros and subnormals as Math does. Each method
+ * first gives C2 its argument's exact class ({@link Lanes#FLOATS}), so that its vector calls are
+ * inlined with or without a profile, wherever it is compiled.
  */
 final class VectorMath {
     private VectorMath() {}
@@ -30,6 +32,7 @@ final class VectorMath {
      * 2^n applied as two factors so that every n from −151 to 129 stays a normal float's exponent.
      */
     static FloatVector exp(FloatVector x) {
+        x = Lanes.FLOATS.cast(x);
         FloatVector t = Tiles.atMost(Tiles.atLeast(x.mul(LOG2E), -151f), 129f);
         FloatVector shifted = t.add(ROUND);
         FloatVector n = shifted.sub(ROUND);
@@ -51,6 +54,7 @@ final class VectorMath {
      * with one scale factor (no overflow to guard against); below −87.3, exactly 0.
      */
     static FloatVector expNonPositive(FloatVector x) {
+        x = Lanes.FLOATS.cast(x);
         FloatVector t = Tiles.atLeast(x.mul(LOG2E), -127f);
         FloatVector shifted = t.add(ROUND);
         FloatVector n = shifted.sub(ROUND);
@@ -72,6 +76,7 @@ final class VectorMath {
      * vectors were boxed).
      */
     static FloatVector tanh(FloatVector x) {
+        x = Lanes.FLOATS.cast(x);
         FloatVector c = Tiles.atMost(Tiles.atLeast(x, -9f), 9f);
         FloatVector t = c.mul(c);
         FloatVector p = t.fma(P4, P3).fma(t, FloatVector.broadcast(F, P2)).fma(t, FloatVector.broadcast(F, P1)).fma(t, FloatVector.broadcast(F, P0));
@@ -81,6 +86,7 @@ final class VectorMath {
 
     /** 1 / (1 + e^−x), as 1/(1 + e) for x ≥ 0 and e/(1 + e) below, with e = e^(−|x|) ≤ 1. */
     static FloatVector sigmoid(FloatVector x) {
+        x = Lanes.FLOATS.cast(x);
         FloatVector e = expNonPositive(x.abs().neg());
         FloatVector inverse = FloatVector.broadcast(F, 1f).div(e.add(1f));
         return inverse.blend(e.mul(inverse), x.lt(0f));
@@ -95,6 +101,7 @@ final class VectorMath {
      * s = (m − 1)/(m + 1), plus e·ln2 in two parts (the first exact for any e).
      */
     static FloatVector log(FloatVector x) {
+        x = Lanes.FLOATS.cast(x);
         VectorMask<Float> tiny = x.lt(Float.MIN_NORMAL);
         FloatVector y = x.blend(x.mul(16777216f), tiny);
         IntVector bits = y.reinterpretAsInts();
