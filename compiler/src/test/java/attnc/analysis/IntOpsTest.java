@@ -69,6 +69,9 @@ class IntOpsTest {
         assertRange(-64, -1, IntOps.binary(BinaryOp.BIT_XOR, small, negative, BOX));
         assertRange(-64, -1, IntOps.binary(BinaryOp.BIT_XOR, negative, small, BOX));
         assertRange(-64, 63, IntOps.binary(BinaryOp.BIT_XOR, IntBound.range(-5, 5), other, BOX));
+        // The width is the smallest power of two holding both ranges: [-32, -1] and [0, 31] need 32.
+        assertRange(0, 31, IntOps.binary(BinaryOp.BIT_XOR, IntBound.range(-32, -1), IntBound.range(-32, -1), BOX));
+        assertRange(-8, 7, IntOps.binary(BinaryOp.BIT_AND, IntBound.range(-5, 5), IntBound.range(-5, 5), BOX));
     }
 
     /** Each bound is attained: the range is as tight as an interval can be. */

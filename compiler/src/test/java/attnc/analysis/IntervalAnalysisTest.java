@@ -38,6 +38,50 @@ class IntervalAnalysisTest {
         assertMaybe("(h == 0 ? q : kv) - q <= 1");
     }
 
+    /**
+     * Forms survive the int operations that keep them: ~x is −x − 1 exactly, and min, max and abs
+     * return an operand (with its form) when the box decides which, also when the two may be equal.
+     * Box: q 0..100, kv 0..100; the second box has kv ≤ q with q − kv reaching 0.
+     */
+    @Test
+    void formsSurviveNotMinMaxAndAbs() {
+        assertAlways("~q + q == -1");
+        assertAlways("~(q - kv) + (q - kv) == -1");
+        Box below = new Box(0, 0, 0, 1, 50, 60, 40, 50);
+        assertAlways("min(kv, q) - kv == 0", below);
+        assertAlways("min(q, kv) - kv == 0", below);
+        assertAlways("max(q, kv) - q == 0", below);
+        assertAlways("max(kv, q) - q == 0", below);
+        assertAlways("abs(q - kv) - (q - kv) == 0", below);
+        assertAlways("abs(kv - q) + (kv - q) == 0", below);
+    }
+
+    @Test
+    void literalsAndLocalsOfEveryType() {
+        assertAlways("true");
+        assertEquals(false, evaluate(parse("false"), Map.of()).canTrue());
+        assertAlways("(let x = 1.5; x < 2.0)");
+        assertAlways("(let x = q; x - q == 0)");
+        assertAlways("(let x = q >= 0; x)");
+        Expr intParam = new Expr.Binary(BinaryOp.LT, new Expr.ParamRef("n", Type.INT), new Expr.IntLit(5));
+        assertEquals(false, evaluate(intParam, Map.of("n", new Expr.IntLit(3))).canFalse());
+        assertEquals(true, evaluate(intParam, Map.of()).canFalse() && evaluate(intParam, Map.of()).canTrue(), "an unbound param is unknown");
+    }
+
+    /** A bool input is true where its int value is not 0: all zeros is EMPTY, all ones FULL, a mix PARTIAL. */
+    @Test
+    void boolLoadsFollowTheirData() throws Exception {
+        attnc.ir.Pattern pattern = Frontend.compile("keep", "input keep: bool[Nkv]\nmask: keep[kv]");
+        int[] data = new int[16];
+        for (int i = 8; i < 12; i++) data[i] = 1;
+        data[13] = 1;
+        attnc.launch.Binding binding = new attnc.launch.Binding(Map.of("B", 1, "H", 1, "Hkv", 1, "Nq", 4, "Nkv", 16, "D", 4, "Dv", 4), 0, Map.of());
+        TileClassifier tiles = ClassifyTiles.classifier(pattern, binding,
+                Map.of("keep", attnc.tensor.Tensor.ofInts(attnc.ir.DType.BOOL, new int[] {16}, data)), 4, 4);
+        assertEquals(java.util.List.of(TileClass.EMPTY, TileClass.EMPTY, TileClass.FULL, TileClass.PARTIAL),
+                java.util.stream.IntStream.range(0, 4).mapToObj(kt -> tiles.classify(0, 0, 0, kt)).toList());
+    }
+
     @Test
     void anUncertainConditionJoinsFloatBranchesAndTheirNaN() {
         assertAlways("(h == 0 ? 1.0 : 2.0) < 3.0");
@@ -75,7 +119,11 @@ class IntervalAnalysisTest {
     }
 
     private static void assertAlways(String mask) {
-        BoolBound r = evaluate(parse(mask), Map.of());
+        assertAlways(mask, BOX);
+    }
+
+    private static void assertAlways(String mask, Box box) {
+        BoolBound r = IntervalAnalysis.of(parse(mask), SIZES, Map.of(), DataBounds.NONE, true).evaluate(box);
         assertEquals("true only", (r.canTrue() ? "true" : "") + (r.canFalse() ? " or false" : " only"), mask);
     }
 

@@ -57,6 +57,17 @@ class RangeTableTest {
         }
     }
 
+    /** At exactly MAX_ROWS rows the rows are still read one by one (beyond, the tensor-wide bounds are used). */
+    @Example
+    void maxRowsRowsAreReadOneByOne() {
+        float[] data = new float[8 * 8 * 5];
+        for (int i = 0; i < data.length; i++) data[i] = i;
+        RangeTable table = new RangeTable(Tensor.ofFloats(DType.FLOAT32, new int[] {9, 8, 5}, java.util.Arrays.copyOf(data, 9 * 8 * 5)), 4, 4, 0);
+        assertArrayEquals(new double[] {1, 8 * 8 * 5 - 3}, table.bounds(new IntBound[] {IntBound.range(0, 7), IntBound.range(0, 7), IntBound.range(1, 2)}));
+        assertArrayEquals(new double[] {0, 8 * 8 * 5 - 1}, table.bounds(new IntBound[] {IntBound.range(0, 8), IntBound.range(0, 7), IntBound.range(1, 2)}),
+                "72 rows: the tensor-wide bounds");
+    }
+
     @Example
     void anEmptyTensorHasNoBounds() {
         RangeTable table = new RangeTable(Tensor.ofFloats(DType.FLOAT32, new int[] {2, 0}, new float[0]), 4, 4, 0);

@@ -70,6 +70,15 @@ class ValueSetsTest {
         assertNull(sets.distinct(new IntBound[] {IntBound.range(0, 1), IntBound.range(0, 3)}));
         assertArrayEquals(new int[] {3, 4}, sets.distinct(new IntBound[] {IntBound.constant(1), IntBound.range(0, 3)}));
         assertNotNull(sets.distinct(new IntBound[] {IntBound.constant(5), IntBound.range(0, 3)}), "indices are clamped");
+        // Indices past the end read the last element; a range past the end, the last one alone.
+        assertArrayEquals(new int[] {1, 2}, sets.distinct(new IntBound[] {IntBound.constant(0), IntBound.range(1, 9)}));
+        assertArrayEquals(new int[] {4}, sets.distinct(new IntBound[] {IntBound.range(3, 5), IntBound.range(6, 9)}));
+        // Rows of a rank-3 tensor are found by every leading index.
+        int[] cube = new int[2 * 3 * 20];
+        for (int i = 0; i < cube.length; i++) cube[i] = i / 20;
+        ValueSets rows = new ValueSets(Tensor.ofInts(DType.INT32, new int[] {2, 3, 20}, cube), BlockGrid.kv(8), BlockGrid.q(8, 3));
+        assertArrayEquals(new int[] {5}, rows.distinct(new IntBound[] {IntBound.constant(1), IntBound.constant(2), IntBound.range(0, 19)}));
+        assertArrayEquals(new int[] {4}, rows.distinct(new IntBound[] {IntBound.constant(1), IntBound.constant(1), IntBound.range(3, 7)}));
         ValueSets empty = new ValueSets(Tensor.ofInts(DType.INT32, new int[] {2, 0}, new int[0]), BlockGrid.kv(2));
         assertNull(empty.distinct(new IntBound[] {IntBound.constant(0), IntBound.range(0, 3)}));
     }
