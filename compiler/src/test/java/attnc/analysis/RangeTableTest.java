@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import attnc.ir.DType;
 import attnc.tensor.Tensor;
+import java.util.Arrays;
 import java.util.Random;
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
@@ -36,9 +37,9 @@ class RangeTableTest {
                 BlockGrid.kv(tileKv), BlockGrid.q(tileQ, offset)} : new BlockGrid[0], random);
         double[] got = table.bounds(indices);
         Scan truth = new Scan(tensor, indices);
-        String what = "indices " + java.util.Arrays.toString(indices) + " of " + java.util.Arrays.toString(shape)
+        String what = "indices " + Arrays.toString(indices) + " of " + Arrays.toString(shape)
                 + ", tiles " + tileQ + " x " + tileKv + " offset " + offset;
-        assertTrue(got[0] <= truth.min && truth.max <= got[1], () -> "unsound: " + java.util.Arrays.toString(got) + " for " + truth + ", " + what);
+        assertTrue(got[0] <= truth.min && truth.max <= got[1], () -> "unsound: " + Arrays.toString(got) + " for " + truth + ", " + what);
         if (truth.rows > RangeTable.MAX_ROWS) {
             Scan all = new Scan(tensor, null);
             assertArrayEquals(new double[] {all.min, all.max}, got, what);
@@ -57,12 +58,24 @@ class RangeTableTest {
         }
     }
 
+    /**
+     * The last KV tiles of a row (132..188 of 189, tiles of 44) are whole tiles even though the last
+     * one is cut by the row's end: exact, not widened to the query grid's blocks (124..203).
+     */
+    @Example
+    void theLastKvTilesOfARowAreExact() {
+        float[] data = new float[189];
+        for (int i = 0; i < data.length; i++) data[i] = i >= 124 && i < 132 ? -1000 : i;
+        RangeTable table = new RangeTable(Tensor.ofFloats(DType.FLOAT32, new int[] {189}, data), 20, 44, 144);
+        assertArrayEquals(new double[] {132, 188}, table.bounds(new IntBound[] {IntBound.range(132, 188)}));
+    }
+
     /** At exactly MAX_ROWS rows the rows are still read one by one (beyond, the tensor-wide bounds are used). */
     @Example
     void maxRowsRowsAreReadOneByOne() {
         float[] data = new float[8 * 8 * 5];
         for (int i = 0; i < data.length; i++) data[i] = i;
-        RangeTable table = new RangeTable(Tensor.ofFloats(DType.FLOAT32, new int[] {9, 8, 5}, java.util.Arrays.copyOf(data, 9 * 8 * 5)), 4, 4, 0);
+        RangeTable table = new RangeTable(Tensor.ofFloats(DType.FLOAT32, new int[] {9, 8, 5}, Arrays.copyOf(data, 9 * 8 * 5)), 4, 4, 0);
         assertArrayEquals(new double[] {1, 8 * 8 * 5 - 3}, table.bounds(new IntBound[] {IntBound.range(0, 7), IntBound.range(0, 7), IntBound.range(1, 2)}));
         assertArrayEquals(new double[] {0, 8 * 8 * 5 - 1}, table.bounds(new IntBound[] {IntBound.range(0, 8), IntBound.range(0, 7), IntBound.range(1, 2)}),
                 "72 rows: the tensor-wide bounds");

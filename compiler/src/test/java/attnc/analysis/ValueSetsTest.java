@@ -55,11 +55,11 @@ class ValueSetsTest {
             for (int v : exact) assertTrue(Arrays.binarySearch(got, v) >= 0, () -> v + " missing from " + Arrays.toString(got) + ": " + what);
             for (int i = 1; i < got.length; i++) assertTrue(got[i - 1] < got[i], () -> "not sorted and distinct: " + Arrays.toString(got));
         }
-        BlockGrid tighter = kv.slack(lo, hi) <= q.slack(lo, hi) ? kv : q;
-        boolean wholeBlocks = tighter.slack(lo, hi) == 0 || hi == length - 1 && tighter.blockStart(tighter.blockOf(lo)) == lo;
+        // Whole blocks of either grid (the last may end with the row): the sets read are exactly the range's.
+        BlockGrid whole = aligned(kv, lo, hi, length) ? kv : aligned(q, lo, hi, length) ? q : null;
         if (hi - lo < 16 && exact.length <= 2 * ValueSets.LIMIT) {
             assertArrayEquals(exact, got, what);
-        } else if (wholeBlocks && tighter.blockOf(hi) - tighter.blockOf(lo) < 4 && everyBlockHasFew(data, row, length, tighter, lo, hi) && exact.length <= 2 * ValueSets.LIMIT) {
+        } else if (whole != null && whole.blockOf(hi) - whole.blockOf(lo) < 4 && everyBlockHasFew(data, row, length, whole, lo, hi) && exact.length <= 2 * ValueSets.LIMIT) {
             assertArrayEquals(exact, got, what);
         }
     }
@@ -81,6 +81,19 @@ class ValueSetsTest {
         assertArrayEquals(new int[] {4}, rows.distinct(new IntBound[] {IntBound.constant(1), IntBound.constant(1), IntBound.range(3, 7)}));
         ValueSets empty = new ValueSets(Tensor.ofInts(DType.INT32, new int[] {2, 0}, new int[0]), BlockGrid.kv(2));
         assertNull(empty.distinct(new IntBound[] {IntBound.constant(0), IntBound.range(0, 3)}));
+    }
+
+    /** As for RangeTable: the last KV tiles of a row are whole tiles, read without the query grid's wider blocks. */
+    @Example
+    void theLastKvTilesOfARowAreExact() {
+        int[] data = new int[189];
+        for (int i = 124; i < 132; i++) data[i] = 7;
+        ValueSets sets = new ValueSets(Tensor.ofInts(DType.INT32, new int[] {189}, data), BlockGrid.kv(44), BlockGrid.q(20, 144));
+        assertArrayEquals(new int[] {0}, sets.distinct(new IntBound[] {IntBound.range(132, 188)}));
+    }
+
+    private static boolean aligned(BlockGrid grid, int lo, int hi, int length) {
+        return grid.blockStart(grid.blockOf(lo)) == lo && (hi == length - 1 || grid.blockStart(grid.blockOf(hi) + 1) == hi + 1);
     }
 
     private static boolean everyBlockHasFew(int[] data, int row, int length, BlockGrid grid, int lo, int hi) {
