@@ -4,11 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import attnc.front.Frontend;
+import attnc.front.CompileException;
 import attnc.ir.BinaryOp;
+import attnc.ir.DType;
 import attnc.ir.Expr;
 import attnc.ir.Index;
+import attnc.ir.Pattern;
 import attnc.ir.Type;
+import attnc.launch.Binding;
+import attnc.tensor.Tensor;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -71,15 +78,15 @@ class IntervalAnalysisTest {
     /** A bool input is true where its int value is not 0: all zeros is EMPTY, all ones FULL, a mix PARTIAL. */
     @Test
     void boolLoadsFollowTheirData() throws Exception {
-        attnc.ir.Pattern pattern = Frontend.compile("keep", "input keep: bool[Nkv]\nmask: keep[kv]");
+        Pattern pattern = Frontend.compile("keep", "input keep: bool[Nkv]\nmask: keep[kv]");
         int[] data = new int[16];
         for (int i = 8; i < 12; i++) data[i] = 1;
         data[13] = 1;
-        attnc.launch.Binding binding = new attnc.launch.Binding(Map.of("B", 1, "H", 1, "Hkv", 1, "Nq", 4, "Nkv", 16, "D", 4, "Dv", 4), 0, Map.of());
+        Binding binding = new Binding(Map.of("B", 1, "H", 1, "Hkv", 1, "Nq", 4, "Nkv", 16, "D", 4, "Dv", 4), 0, Map.of());
         TileClassifier tiles = ClassifyTiles.classifier(pattern, binding,
-                Map.of("keep", attnc.tensor.Tensor.ofInts(attnc.ir.DType.BOOL, new int[] {16}, data)), 4, 4);
-        assertEquals(java.util.List.of(TileClass.EMPTY, TileClass.EMPTY, TileClass.FULL, TileClass.PARTIAL),
-                java.util.stream.IntStream.range(0, 4).mapToObj(kt -> tiles.classify(0, 0, 0, kt)).toList());
+                Map.of("keep", Tensor.ofInts(DType.BOOL, new int[] {16}, data)), 4, 4);
+        assertEquals(List.of(TileClass.EMPTY, TileClass.EMPTY, TileClass.FULL, TileClass.PARTIAL),
+                IntStream.range(0, 4).mapToObj(kt -> tiles.classify(0, 0, 0, kt)).toList());
     }
 
     @Test
@@ -139,7 +146,7 @@ class IntervalAnalysisTest {
     private static Expr parse(String mask) {
         try {
             return Frontend.compile("mask", "mask: " + mask).mask();
-        } catch (attnc.front.CompileException e) {
+        } catch (CompileException e) {
             throw new AssertionError(e.getMessage());
         }
     }

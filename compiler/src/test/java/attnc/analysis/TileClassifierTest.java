@@ -11,6 +11,7 @@ import attnc.ir.Expr;
 import attnc.ir.Pattern;
 import attnc.launch.Binding;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -122,7 +123,7 @@ class TileClassifierTest {
 
     private static TileClass[] empty(int n) {
         TileClass[] out = new TileClass[n];
-        java.util.Arrays.fill(out, TileClass.EMPTY);
+        Arrays.fill(out, TileClass.EMPTY);
         return out;
     }
 
