@@ -72,6 +72,7 @@ class IntOpsTest {
         // The width is the smallest power of two holding both ranges: [-32, -1] and [0, 31] need 32.
         assertRange(0, 31, IntOps.binary(BinaryOp.BIT_XOR, IntBound.range(-32, -1), IntBound.range(-32, -1), BOX));
         assertRange(-8, 7, IntOps.binary(BinaryOp.BIT_AND, IntBound.range(-5, 5), IntBound.range(-5, 5), BOX));
+        assertRange(-16, 15, IntOps.binary(BinaryOp.BIT_OR, small, IntBound.range(-5, 5), BOX));
     }
 
     /** Each bound is attained: the range is as tight as an interval can be. */

@@ -70,6 +70,15 @@ class RangeTableTest {
         assertArrayEquals(new double[] {132, 188}, table.bounds(new IntBound[] {IntBound.range(132, 188)}));
     }
 
+    /** A tile of NaN only has no bounds of its own: it widens nothing (here, not down to 0). */
+    @Example
+    void aTileOfNaNWidensNothing() {
+        float[] data = new float[40];
+        for (int i = 0; i < data.length; i++) data[i] = i >= 8 && i < 16 ? Float.NaN : 5 + i;
+        RangeTable table = new RangeTable(Tensor.ofFloats(DType.FLOAT32, new int[] {40}, data), 8, 8, 0);
+        assertArrayEquals(new double[] {5, 44}, table.bounds(new IntBound[] {IntBound.range(0, 39)}));
+    }
+
     /** At exactly MAX_ROWS rows the rows are still read one by one (beyond, the tensor-wide bounds are used). */
     @Example
     void maxRowsRowsAreReadOneByOne() {

@@ -53,6 +53,7 @@ class TileClassifierTest {
                     for (int h = 0; h < grid.heads(); h++) heads[h] = truth.tiles(b, h).classes();
                     for (int h = 0; h < grid.heads(); h++) {
                         TileClassifier.BlockList list = tiles.blockList(b, h);
+                        assertEquals(list.rowStart()[grid.qTiles()], list.runs(), mask);
                         for (int qt = 0; qt < grid.qTiles(); qt++) {
                             String where = mask + ", tiles " + tile[0] + " x " + tile[1] + ", b " + b + ", h " + h + ", q tile " + qt;
                             TileClass[] actual = heads[h][qt];
@@ -63,7 +64,12 @@ class TileClassifierTest {
                             assertEquals(nonEmpty(actual), row.tiles(), where);
                             assertEquals(range(actual), tiles.kvRange(b, h, qt), where);
                             assertArrayEquals(actual, classes(list, qt, actual.length), "block list: " + where);
-                            for (int kt = 0; kt < actual.length; kt++) requireSoundForTheGroup(heads, qt, kt, tiles.classifyHeads(b, 0, grid.heads() - 1, qt, kt), where);
+                            for (int kt = 0; kt < actual.length; kt++) {
+                                TileClass group = tiles.classifyHeads(b, 0, grid.heads() - 1, qt, kt);
+                                requireSoundForTheGroup(heads, qt, kt, group, where);
+                                if (!tiles.dependsOnHead()) assertEquals(actual[kt], group, "one head stands for all: " + where);
+                                assertEquals(tiles.classify(b, h, qt, kt), tiles.classifyHeads(b, h, h, qt, kt), "a group of one: " + where);
+                            }
                         }
                     }
                 }

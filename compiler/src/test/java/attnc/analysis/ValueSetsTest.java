@@ -92,6 +92,16 @@ class ValueSetsTest {
         assertArrayEquals(new int[] {0}, sets.distinct(new IntBound[] {IntBound.range(132, 188)}));
     }
 
+    /** Up to four whole blocks are read (beyond, there may be many values). */
+    @Example
+    void fourWholeBlocksGiveTheirValues() {
+        int[] data = new int[40];
+        for (int i = 0; i < data.length; i++) data[i] = i / 10 % 2;
+        ValueSets sets = new ValueSets(Tensor.ofInts(DType.INT32, new int[] {40}, data), BlockGrid.kv(5), BlockGrid.q(7, 0));
+        assertArrayEquals(new int[] {0, 1}, sets.distinct(new IntBound[] {IntBound.range(5, 24)}));
+        assertNull(sets.distinct(new IntBound[] {IntBound.range(5, 29)}));
+    }
+
     private static boolean aligned(BlockGrid grid, int lo, int hi, int length) {
         return grid.blockStart(grid.blockOf(lo)) == lo && (hi == length - 1 || grid.blockStart(grid.blockOf(hi) + 1) == hi + 1);
     }
