@@ -21,8 +21,11 @@ record BlockGrid(int size, int shift) {
 
     int blocks(int length) { return length == 0 ? 0 : blockOf(length - 1) + 1; }
 
-    /** Elements outside [lo, hi] that the enclosing blocks would include. */
-    long slack(int lo, int hi) {
-        return (lo - blockStart(blockOf(lo))) + (blockStart(blockOf(hi) + 1) - 1 - hi);
+    /**
+     * Elements outside [lo, hi] that the enclosing blocks would include in a row of {@code length}:
+     * the last block ends with the row, so a span of whole tiles ending there has none.
+     */
+    long slack(int lo, int hi, int length) {
+        return (lo - blockStart(blockOf(lo))) + (Math.min(blockStart(blockOf(hi) + 1), length) - 1 - hi);
     }
 }

@@ -11,7 +11,9 @@ import java.util.Arrays;
  * {@code kv >= q && kv <= q - 1}, exactly EMPTY where three-valued logic alone says PARTIAL.
  *
  * <p>Feasibility is decided per direction (intersect the bounds, compare with the direction's
- * range over the box), which is exact over the integers for one direction and sound for several.
+ * range over the box), which is sound; it is exact for one direction whose values over the box
+ * leave no gaps (a unit coefficient over a span at least as wide as the other one, as q − kv over
+ * any tile), not for −3q + 2kv over q −3..−2, kv −5..−1, which spans −4..7 but never takes −3.
  */
 final class Constraints {
     /** No constraint: what a sub-expression with no linear meaning implies. */

@@ -88,7 +88,7 @@ final class RangeTable {
             }
             return;
         }
-        SparseGrid grid = kvGrid.grid.slack(lo, hi) <= qGrid.grid.slack(lo, hi) ? kvGrid : qGrid;
+        SparseGrid grid = kvGrid.grid.slack(lo, hi, length) <= qGrid.grid.slack(lo, hi, length) ? kvGrid : qGrid;
         grid.bounds(row, lo, hi, acc);
     }
 

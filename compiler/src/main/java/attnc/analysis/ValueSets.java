@@ -77,7 +77,7 @@ final class ValueSets {
                 if (n < 0) return null;
             }
         } else {
-            int g = grids[0].slack(from, to) <= grids[grids.length - 1].slack(from, to) ? 0 : grids.length - 1;
+            int g = grids[0].slack(from, to, length) <= grids[grids.length - 1].slack(from, to, length) ? 0 : grids.length - 1;
             int first = grids[g].blockOf(from), lastBlock = grids[g].blockOf(to);
             if (lastBlock - first + 1 > MAX_BLOCKS) return null;
             for (int bl = first; bl <= lastBlock; bl++) {

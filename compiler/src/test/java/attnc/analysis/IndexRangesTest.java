@@ -109,6 +109,43 @@ class IndexRangesTest {
         }
     }
 
+    /** Loads in the branches of ?:, in a member's value or leading index, and under nested guards are checked where they are evaluated. */
+    @Example
+    void loadsInBranchesMembersAndNestedGuards() throws CompileException {
+        String tables = "input t: float32[T]\ninput i: int32[Nkv]\ninput sel: int32[B, H, K]\ninput u: float32[Nq]\n";
+        Map<String, String> refusedAt = new java.util.LinkedHashMap<>();
+        refusedAt.put("mask: q >= 0 ? t[kv + 1] > -10.0 : true", "t");
+        refusedAt.put("mask: q < 0 ? true : t[kv + 1] > -10.0", "t");
+        refusedAt.put("mask: i[kv + 1] in sel[b, h]", "i");
+        refusedAt.put("mask: kv in sel[b, i[kv + 1] % 2]", "i");
+        for (var row : refusedAt.entrySet()) {
+            String message = refused(Frontend.compile("p", tables + row.getKey()), placesProblem());
+            assertEquals("input '" + row.getValue() + "'", message.substring(0, message.indexOf(' ', 7)), row.getKey() + ": " + message);
+        }
+        // The load is evaluated only where q < 0 and kv < 100: nowhere.
+        Binding.of(Frontend.compile("p", tables + "mask: q < 0 && (kv < 100 && t[kv + 1] > -10.0)"), placesProblem());
+        Binding.of(Frontend.compile("p", tables + "mask: q < 0 ? (kv < 100 && t[kv + 1] > -10.0) : true"), placesProblem());
+    }
+
+    /** An index read from data is checked in every batch and head, for row sites (scale) and key sites (score) alike, and a refusal names channel 0. */
+    @Example
+    void dataIndicesAreCheckedInEveryBatchAndHead() throws CompileException {
+        Problem problem = new Problem(floats(2, 2, 16, 4), floats(2, 2, 16, 4), floats(2, 2, 16, 4), Map.of("ib", ints(new int[] {2}, new int[] {0, 5}),
+                "ih", ints(new int[] {2}, new int[] {0, 5}), "u", floats(2), "t", floats(16), "jb", ints(new int[] {2}, new int[] {0, 1}),
+                "jh", ints(new int[] {2}, new int[] {0, 1})));
+        String tables = "input ib: int32[B]\ninput ih: int32[H]\ninput u: float32[U]\ninput t: float32[T]\ninput jb: int32[B]\ninput jh: int32[H]\n";
+        assertEquals("input 'u' [2]: index ib[b] of dimension 0 is 5 at b=1, h=0, q=0; expected 0..1",
+                refused(Frontend.compile("p", tables + "mask: true\nscale: u[ib[b]]"), problem));
+        assertEquals("input 'u' [2]: index ih[h] of dimension 0 is 5 at b=0, h=1, q=0; expected 0..1",
+                refused(Frontend.compile("p", tables + "mask: true\nscale: u[ih[h]]"), problem));
+        assertEquals("input 't' [16]: index jb[b] + kv of dimension 0 is 16 at b=1, h=0, q=0, kv=15; expected 0..15",
+                refused(Frontend.compile("p", tables + "mask: true\nscore: s + t[jb[b] + kv]"), problem));
+        assertEquals("input 't' [16]: index jh[h] + kv of dimension 0 is 16 at b=0, h=1, q=0, kv=15; expected 0..15",
+                refused(Frontend.compile("p", tables + "mask: true\nscore: s + t[jh[h] + kv]"), problem));
+        assertEquals("input 't' [16]: index d + 16 of dimension 0 is 16 at b=0, h=0, q=0, d=0; expected 0..15",
+                refused(Frontend.compile("p", tables + "mask: true\noutput: o * t[d + 16]"), problem));
+    }
+
     private Problem placesProblem() {
         return new Problem(floats(1, 2, 16, 4), floats(1, 2, 16, 4), floats(1, 2, 16, 4), Map.of("t", floats(16), "i", ints(new int[] {16}, new int[16]),
                 "sel", ints(new int[] {1, 2, 3}, new int[6]), "u", floats(16)));

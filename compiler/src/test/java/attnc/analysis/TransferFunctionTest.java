@@ -60,6 +60,14 @@ class TransferFunctionTest {
                 requireInside(r, Semantics.floatCall(fn, x), fn.spelling() + "(" + x + ")");
             }
         }
+        FloatBound neg = FloatOps.negate(a), abs = FloatOps.abs(a), min = FloatOps.min(a, b), max = FloatOps.max(a, b);
+        for (int i = 0; i < 30; i++) {
+            double x = sample(a, random), y = sample(b, random);
+            requireInside(neg, -x, "-(" + x + ")");
+            requireInside(abs, Math.abs(x), "abs(" + x + ")");
+            requireInside(min, Math.min(x, y), "min(" + x + ", " + y + ")");
+            requireInside(max, Math.max(x, y), "max(" + x + ", " + y + ")");
+        }
         IntBound toInt = FloatOps.toInt(a);
         for (int i = 0; i < 30; i++) {
             double x = sample(a, random);

@@ -12,7 +12,9 @@ import attnc.ir.Type;
 import attnc.ir.UnaryOp;
 import attnc.pass.FoldConstants;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.function.Supplier;
 
@@ -32,7 +34,8 @@ public final class ExprGenerator {
     private static final Builtin[] FLOAT_FUNCTIONS = {Builtin.EXP, Builtin.LOG, Builtin.LOG2, Builtin.SQRT, Builtin.TANH,
             Builtin.SIGMOID, Builtin.FLOOR};
 
-    private record Local(String name, Type type) {}
+    /** A local in scope; for a float, how its value rounds ({@link Rounding#of}), so TAME steps use only exact ones. */
+    private record Local(String name, Type type, Rounding rounding) {}
 
     private final Random random;
     private final Declarations declarations;
@@ -77,7 +80,7 @@ public final class ExprGenerator {
      */
     private Expr foldable(Expr node) {
         try {
-            FoldConstants.foldChecked(node, java.util.Map.of());
+            FoldConstants.foldChecked(node, Map.of());
             return node;
         } catch (FoldConstants.FoldException refused) {
             return leaf(Type.INT);
@@ -161,7 +164,7 @@ public final class ExprGenerator {
             case 3 -> new Expr.Unary(random.nextBoolean() ? UnaryOp.NEG : UnaryOp.BIT_NOT, of(Type.INT, depth));
             case 4 -> new Expr.Call(random.nextBoolean() ? Builtin.MIN : Builtin.MAX, List.of(of(Type.INT, depth), of(Type.INT, depth)));
             case 5 -> new Expr.Call(pick(List.of(Builtin.ABS, Builtin.BITLEN)), List.of(of(Type.INT, depth)));
-            case 6 -> new Expr.Call(Builtin.INT, List.of(of(Type.FLOAT, depth)));
+            case 6 -> new Expr.Call(Builtin.INT, List.of(stepOperand(depth)));
             case 7 -> new Expr.Conditional(of(Type.BOOL, depth), of(Type.INT, depth), of(Type.INT, depth));
             case 8 -> let(Type.INT, depth);
             default -> loadOr(Type.INT, depth);
@@ -173,7 +176,10 @@ public final class ExprGenerator {
             case 0, 1, 2 -> floatBinary(pick(List.of(FLOAT_OPS)), of(Type.FLOAT, depth), of(Type.FLOAT, depth));
             case 3 -> new Expr.Unary(UnaryOp.NEG, of(Type.FLOAT, depth));
             case 4 -> new Expr.Call(pick(List.of(Builtin.MIN, Builtin.MAX)), List.of(of(Type.FLOAT, depth), of(Type.FLOAT, depth)));
-            case 5 -> floatCall(random.nextInt(4) == 0 ? Builtin.ABS : pick(List.of(FLOAT_FUNCTIONS)), of(Type.FLOAT, depth));
+            case 5 -> {
+                Builtin fn = random.nextInt(4) == 0 ? Builtin.ABS : pick(List.of(FLOAT_FUNCTIONS));
+                yield floatCall(fn, fn == Builtin.FLOOR ? stepOperand(depth) : of(Type.FLOAT, depth));
+            }
             case 6 -> toFloat(of(Type.INT, depth));
             case 7 -> new Expr.Conditional(of(Type.BOOL, depth), of(Type.FLOAT, depth), of(Type.FLOAT, depth));
             case 8 -> let(Type.FLOAT, depth);
@@ -184,7 +190,7 @@ public final class ExprGenerator {
     private Expr boolNode(int depth) {
         return switch (random.nextInt(11)) {
             case 0, 1 -> new Expr.Binary(pick(List.of(COMPARISONS)), of(Type.INT, depth), of(Type.INT, depth));
-            case 2 -> new Expr.Binary(pick(List.of(COMPARISONS)), of(Type.FLOAT, depth), of(Type.FLOAT, depth));
+            case 2 -> new Expr.Binary(pick(List.of(COMPARISONS)), stepOperand(depth), stepOperand(depth));
             case 3 -> new Expr.Binary(random.nextBoolean() ? BinaryOp.EQ : BinaryOp.NE, of(Type.BOOL, depth), of(Type.BOOL, depth));
             case 4, 5 -> new Expr.Binary(random.nextBoolean() ? BinaryOp.AND : BinaryOp.OR, of(Type.BOOL, depth), of(Type.BOOL, depth));
             case 6 -> new Expr.Unary(UnaryOp.NOT, of(Type.BOOL, depth));
@@ -234,12 +240,84 @@ public final class ExprGenerator {
     private Expr let(Type type, int depth) {
         Expr value = of(pick(List.of(Type.values())), depth);
         String name = !locals.isEmpty() && random.nextInt(4) == 0 ? pick(locals).name() : "x" + nextLocal++;
-        locals.add(new Local(name, value.type()));
+        locals.add(new Local(name, value.type(), Rounding.of(value, localRoundings())));
         try {
             return new Expr.Let(name, value, of(type, depth));
         } finally {
             locals.removeLast();
         }
+    }
+
+    // ---- operands of steps (TAME) --------------------------------------------------------
+
+    /*
+     * A float comparison, floor and int() are steps: the kernels compute in fp32, the reference in
+     * double, and where the two round an operand differently a value at or next to the step is
+     * decided differently. Random data rarely lands there, but values made from indices do, at whole
+     * rows and columns: fp32 tanh reaches 1.0 from 9 and double tanh from 19, so
+     * `float(q) * tanh(float(q)) != float(q)` hides keys for q in 9..19 that the reference keeps.
+     * So in TAME a step's operand is exact: a stored value (a float input's element, a float param,
+     * both fp32 numbers) or a value on the grid of eighths (float of a small int, k / 8 literals,
+     * and +, -, *2, *0.5, *-1 of those), joined by neg, abs, min, max, floor and ?: — operations
+     * that round nothing while a grid value needs at most 24 bits (positions in the hundreds, a few
+     * levels of sums and halvings: about 20). fp32 and double then compute the same number, and a
+     * tie (which grid values reach on purpose) is decided alike. The rounding operations (exp, log,
+     * tanh, division, the dot product s, the sum o) stay everywhere else: scores and outputs are
+     * continuous and held to a tolerance; GeneratorsTest checks the operands value by value.
+     */
+
+    /** An operand of a comparison of floats, floor or int(): any float in ANY, an exact one in TAME. */
+    private Expr stepOperand(int depth) {
+        return style == Style.TAME ? exact(depth) : of(Type.FLOAT, depth);
+    }
+
+    /** A float that fp32 and double compute alike: on the grid, or stored values joined by operations that round nothing. */
+    private Expr exact(int depth) {
+        if (depth <= 0 || random.nextInt(3) == 0) return random.nextBoolean() ? storedLeaf() : grid(0);
+        return switch (random.nextInt(5)) {
+            case 0 -> random.nextBoolean() ? new Expr.Unary(UnaryOp.NEG, exact(depth - 1)) : new Expr.Call(Builtin.ABS, List.of(exact(depth - 1)));
+            case 1 -> new Expr.Call(random.nextBoolean() ? Builtin.MIN : Builtin.MAX, List.of(exact(depth - 1), exact(depth - 1)));
+            case 2 -> new Expr.Conditional(of(Type.BOOL, depth - 1), exact(depth - 1), exact(depth - 1));
+            default -> grid(depth);
+        };
+    }
+
+    /** A multiple of 1/8 computed without rounding: see the comment above {@link #stepOperand}. */
+    private Expr grid(int depth) {
+        if (random.nextInt(6) == 0) {
+            List<Expr> reusable = made.stream().filter(e -> Rounding.of(e, Map.of()) == Rounding.GRID).toList();
+            if (!reusable.isEmpty()) return pick(reusable);
+        }
+        if (depth <= 0 || random.nextInt(5) == 0) {
+            List<Supplier<Expr>> options = new ArrayList<>(List.of(
+                    () -> new Expr.FloatLit((random.nextInt(129) - 64) / 8.0), () -> toFloat(leaf(Type.INT)), () -> toFloat(leaf(Type.INT))));
+            for (Local l : visibleLocals(Type.FLOAT)) if (l.rounding() == Rounding.GRID) options.add(() -> new Expr.LocalRef(l.name(), l.type()));
+            return pick(options).get();
+        }
+        return switch (random.nextInt(8)) {
+            case 0, 1 -> new Expr.Binary(random.nextBoolean() ? BinaryOp.ADD : BinaryOp.SUB, grid(depth - 1), grid(depth - 1));
+            case 2 -> new Expr.Binary(BinaryOp.MUL, grid(depth - 1), new Expr.FloatLit(pick(Rounding.GRID_FACTORS)));
+            case 3 -> random.nextBoolean() ? new Expr.Unary(UnaryOp.NEG, grid(depth - 1)) : new Expr.Call(Builtin.ABS, List.of(grid(depth - 1)));
+            case 4 -> new Expr.Call(random.nextBoolean() ? Builtin.MIN : Builtin.MAX, List.of(grid(depth - 1), grid(depth - 1)));
+            case 5 -> new Expr.Call(Builtin.FLOOR, List.of(exact(depth - 1)));
+            case 6 -> toFloat(of(Type.INT, depth - 1));
+            default -> new Expr.Conditional(of(Type.BOOL, depth - 1), grid(depth - 1), grid(depth - 1));
+        };
+    }
+
+    /** A float input's element, a float param or an exact local; a grid leaf when there is none. */
+    private Expr storedLeaf() {
+        List<Supplier<Expr>> options = new ArrayList<>();
+        for (Input input : declarations.inputs()) if (input.dtype().loadsAs() == Type.FLOAT) options.add(() -> load(input, 0));
+        for (Param p : declarations.params()) if (p.type() == Type.FLOAT) options.add(() -> new Expr.ParamRef(p.name(), p.type()));
+        for (Local l : visibleLocals(Type.FLOAT)) if (l.rounding() != Rounding.INEXACT) options.add(() -> new Expr.LocalRef(l.name(), l.type()));
+        return options.isEmpty() ? grid(0) : pick(options).get();
+    }
+
+    private Map<String, Rounding> localRoundings() {
+        Map<String, Rounding> roundings = new HashMap<>();
+        for (Local l : locals) roundings.put(l.name(), l.rounding());
+        return roundings;
     }
 
     private Expr loadOr(Type type, int depth) {

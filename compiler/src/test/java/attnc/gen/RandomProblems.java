@@ -63,7 +63,8 @@ public final class RandomProblems {
     public static Expr paramValue(Param p, Random random) {
         return switch (p.type()) {
             case INT -> new Expr.IntLit(random.nextInt(20) - 4);
-            case FLOAT -> new Expr.FloatLit(random.nextGaussian() * 2);
+            // An fp32 number, as the kernels take float params: they and the reference see the same value.
+            case FLOAT -> new Expr.FloatLit((float) (random.nextGaussian() * 2));
             case BOOL -> new Expr.BoolLit(random.nextBoolean());
         };
     }
