@@ -3,21 +3,11 @@
 # end of the keys (is_causal=False: one query sees every key; four see nearly all). Seeded random
 # values of the same shapes (the time does not depend on them); GB/s count K and V once, as attnc's.
 # Usage: python3 bench/cpu/peers_decode.py [THREADS]
-import os, sys, time
+import os, sys
 import torch
 import torch.nn.functional as F
 
-
-def median_seconds(f, reps=7, warmup=3):
-    for _ in range(warmup):
-        f()
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - start)
-    times.sort()
-    return times[reps // 2]
+from peers import median_seconds  # bench/cpu/peers.py, beside this script
 
 
 def main():

@@ -56,6 +56,17 @@ def positive(values, label):
         raise AssertionError(f"{label}: {values} are not positive ints")
 
 
+def tensor_maps(specs, label):
+    """A stand-in per tensor-map argument, after checking each map's dims, strides and box."""
+    maps = {}
+    for spec, tensor, dims, strides, box in specs:
+        positive(dims + strides + box, f"{label} tensor map {tensor}")
+        if any(x % 16 for x in strides):
+            raise AssertionError(f"{label}: tensor map {tensor} strides {strides} are not multiples of 16 bytes")
+        maps[spec["argument"]] = object()
+    return maps
+
+
 def check_package(directory):
     plan = load_plan(directory)
     manifest = json.load(open(os.path.join(directory, "manifest.json")))
@@ -94,12 +105,7 @@ def check_package(directory):
                 if plan.evaluate(k["tile_list"]["length"], env) != tiles.length:
                     raise AssertionError(f"{label}: forward tile list of {tiles.length} ints, manifest says {k['tile_list']['length']}")
                 values = kernel.forward_values(variant, s, pointers, params)
-                maps = {}
-                for spec, tensor, dims, strides, box in kernel.tensor_map_specs(variant, s):
-                    positive(dims + strides + box, f"{label} tensor map {tensor}")
-                    if any(x % 16 for x in strides):
-                        raise AssertionError(f"{label}: tensor map {tensor} strides {strides} are not multiples of 16 bytes")
-                    maps[spec["argument"]] = object()
+                maps = tensor_maps(kernel.tensor_map_specs(variant, s), label)
                 arguments = kernel.forward_arguments(variant)
                 packed = plan.pack(arguments, values, "attention", maps)
                 check_packed(packed, arguments, modules[variant["file"]], k["entry"], label)
@@ -117,12 +123,7 @@ def check_package(directory):
                 wgmma = capability == (9, 0) and any(v["arch"] == "sm_90a" and v["head_dim"] == head_dim for v in k["backward"]["variants"])
                 if bvariant["arch"] != ("sm_90a" if wgmma else "sm_90" if capability[0] >= 9 else "sm_80"):
                     raise AssertionError(f"{label}: backward chose {bvariant['arch']}")
-                bmaps = {}
-                for spec, tensor, dims, strides, box in kernel.backward_tensor_map_specs(bvariant, s):
-                    positive(dims + strides + box, f"{label} backward tensor map {tensor}")
-                    if any(x % 16 for x in strides):
-                        raise AssertionError(f"{label}: backward tensor map {tensor} strides {strides} are not multiples of 16 bytes")
-                    bmaps[spec["argument"]] = object()
+                bmaps = tensor_maps(kernel.backward_tensor_map_specs(bvariant, s), f"{label} backward")
                 if wgmma != bool(bmaps):
                     raise AssertionError(f"{label}: the backward variant {bvariant['file']} has {len(bmaps)} tensor maps")
                 btiles = kernel.backward_tiles(bvariant, s)
