@@ -39,7 +39,6 @@ public record KvPages(float[] heap, MemorySegment segment, DType dtype, long bas
     /** Whether rows are read in place: float32 on the heap, a whole number of vectors wide. */
     public boolean inPlace() { return heap != null && width % Lanes.L == 0; }
 
-    /** Copies row (b, kvHead, kv) into {@code dst[off .. off + width)} as float32. */
     /**
      * Rows kv0 .. kv0 + keys − 1 of sequence b's kv head: the array to read them from, and their
      * offsets in {@code offsets}: the cache itself when {@link #inPlace}, else {@code copy}, each
@@ -58,6 +57,7 @@ public record KvPages(float[] heap, MemorySegment segment, DType dtype, long bas
         return copy;
     }
 
+    /** Copies row (b, kvHead, kv) into {@code dst[off .. off + width)} as float32. */
     public void readRow(int b, int kvHead, int kv, float[] dst, int off) {
         long from = rowAt(b, kvHead, kv);
         if (heap != null) {
