@@ -11,7 +11,6 @@ import attnc.pass.Passes;
 import attnc.tensor.Tensor;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -48,12 +47,8 @@ public class Attention {
     @Setup(Level.Trial)
     public void compile() throws Exception {
         Workload w = Workload.named(pattern, n, d);
-        int workers = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-        helpers = Executors.newFixedThreadPool(Math.max(1, workers - 1), r -> {
-            Thread t = new Thread(r, "attnc-bench-worker");
-            t.setDaemon(true);
-            return t;
-        });
+        int workers = Workers.count(threads);
+        helpers = Workers.helpers(workers);
         Pattern compiled = Passes.optimize(Frontend.compile(w.name().replaceAll("\\W", "_"), w.source()), Map.of());
         kernel = new JvmBackend().compile(compiled).withExecutor(helpers, workers);
         problem = problem(w);

@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -56,12 +55,8 @@ public class Decode {
 
     @Setup(Level.Trial)
     public void prepare() throws Exception {
-        int workers = threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), batch = DecodeInputs.batch(nkv);
-        helpers = Executors.newFixedThreadPool(Math.max(1, workers - 1), r -> {
-            Thread t = new Thread(r, "attnc-bench-worker");
-            t.setDaemon(true);
-            return t;
-        });
+        int workers = Workers.count(threads), batch = DecodeInputs.batch(nkv);
+        helpers = Workers.helpers(workers);
         Pattern dense = Passes.optimize(Frontend.compile("dense", "mask: true\n"), Map.of());
         kernel = new JvmBackend().compile(dense).withExecutor(helpers, workers);
         float[] q = DecodeInputs.random((long) batch * HEADS * nq * D, 1);

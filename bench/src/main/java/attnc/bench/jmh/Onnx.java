@@ -35,7 +35,7 @@ public class Onnx {
     @Setup(Level.Trial)
     public void open() throws Exception {
         Workload w = Workload.named(pattern, n, d);
-        peer = new OrtPeer(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+        peer = new OrtPeer(Workers.count(threads));
         float[][] qkv = w.randomQkv();
         call = peer.new Call(w, qkv[0], qkv[1], qkv[2]);
     }

@@ -35,7 +35,7 @@ public class OnnxDecode {
     @Setup(Level.Trial)
     public void open() throws Exception {
         int batch = DecodeInputs.batch(nkv);
-        peer = new OrtPeer(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+        peer = new OrtPeer(Workers.count(threads));
         long kvCount = (long) batch * KV_HEADS * nkv * D;
         call = peer.new Call(DecodeInputs.random((long) batch * HEADS * nq * D, 1), new long[] {batch, HEADS, nq, D},
                 DecodeInputs.random(kvCount, 2), DecodeInputs.random(kvCount, 3), new long[] {batch, KV_HEADS, nkv, D});
