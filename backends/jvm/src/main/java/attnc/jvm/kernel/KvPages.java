@@ -2,7 +2,6 @@ package attnc.jvm.kernel;
 
 import attnc.ir.DType;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * K or V rows [width] addressed through a block table: row (b, kvHead, kv) sits at element
@@ -17,8 +16,6 @@ import java.lang.foreign.ValueLayout;
  */
 public record KvPages(float[] heap, MemorySegment segment, DType dtype, long base, long strideP, long strideSlot, long strideH,
                       int width, int[] table, int maxPages, int pageShift) {
-    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
 
     /** Rows of a strided [B, Hkv, N, width] operand, one page per sequence. */
     public static KvPages contiguous(Operand rows, int batch) {
@@ -64,10 +61,6 @@ public record KvPages(float[] heap, MemorySegment segment, DType dtype, long bas
             System.arraycopy(heap, Math.toIntExact(from), dst, off, width);
             return;
         }
-        switch (dtype) {
-            case FLOAT32 -> MemorySegment.copy(segment, FLOAT, from * Float.BYTES, dst, off, width);
-            case BFLOAT16 -> { for (int i = 0; i < width; i++) dst[off + i] = Float.intBitsToFloat(segment.getAtIndex(SHORT, from + i) << 16); }
-            default -> { for (int i = 0; i < width; i++) dst[off + i] = Float.float16ToFloat(segment.getAtIndex(SHORT, from + i)); }
-        }
+        Operand.Segment.copyRow(segment, dtype, from, dst, off, width);
     }
 }

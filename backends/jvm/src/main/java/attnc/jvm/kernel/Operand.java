@@ -49,11 +49,19 @@ public sealed interface Operand {
         }
 
         public void readRow(int b, int head, int n, float[] dst, int off) {
-            long from = base + b * strideB + head * strideH + n * strideN;
+            copyRow(segment, dtype, base + b * strideB + head * strideH + n * strideN, dst, off, width);
+        }
+
+        /**
+         * Copies {@code width} elements of {@code dtype} from element {@code from} of {@code segment}
+         * into {@code dst[off ..)} as float32: every reader of rows in a segment (this operand, a
+         * paged cache's pool) converts through here.
+         */
+        static void copyRow(MemorySegment segment, DType dtype, long from, float[] dst, int off, int width) {
             switch (dtype) {
                 case FLOAT32 -> MemorySegment.copy(segment, FLOAT, from * Float.BYTES, dst, off, width);
-                case BFLOAT16 -> widenBfloat16(from, dst, off);
-                default -> widenFloat16(from, dst, off);
+                case BFLOAT16 -> widenBfloat16(segment, from, dst, off, width);
+                default -> widenFloat16(segment, from, dst, off, width);
             }
         }
 
@@ -66,7 +74,7 @@ public sealed interface Operand {
          * K and V row is read once per query tile: the scalar loop (0.74 ns an element against
          * 0.15) was about a fifth of a D = 64 launch by that count.
          */
-        private void widenBfloat16(long from, float[] dst, int off) {
+        private static void widenBfloat16(MemorySegment segment, long from, float[] dst, int off, int width) {
             int i = 0;
             for (int step = Lanes.I.length(); i + step <= width; i += step) {
                 ShortVector halves = ShortVector.fromMemorySegment(HALVES, segment, (from + i) * Short.BYTES, ByteOrder.nativeOrder());
@@ -83,7 +91,7 @@ public sealed interface Operand {
          * exponent field instead, NaNs quieted as the JDK's conversion does; then the sign. The
          * Vector API has no half-precision conversion.
          */
-        private void widenFloat16(long from, float[] dst, int off) {
+        private static void widenFloat16(MemorySegment segment, long from, float[] dst, int off, int width) {
             int i = 0;
             for (int step = Lanes.I.length(); i + step <= width; i += step) {
                 IntVector h = (IntVector) ShortVector.fromMemorySegment(HALVES, segment, (from + i) * Short.BYTES, ByteOrder.nativeOrder())
