@@ -56,9 +56,9 @@ abstract class FlashEmitter {
         scale = program("scale", lowered.scale());
         output = program("out", lowered.output());
         normValue = lowered.norm().value().map(v -> program(lowered.norm() instanceof LoweredNorm.Sigmoid ? "bias" : "sink", v)).orElse(null);
-        term = softmax() ? lowered.scoreTerm().map(t -> program("term", ScoreTerm.times(t, LOG2_E))).orElse(null) : null;
-        relative = term == null ? null
-                : lowered.scoreTerm().flatMap(ScoreTerm::relativeFactor).map(k -> program("rel", ScoreTerm.times(k, LOG2_E))).orElse(null);
+        java.util.Optional<attnc.lower.Program> additive = softmax() ? lowered.scoreTerm() : java.util.Optional.empty();
+        term = additive.map(t -> program("term", ScoreTerm.times(t, LOG2_E))).orElse(null);
+        relative = additive.flatMap(ScoreTerm::relativeFactor).map(k -> program("rel", ScoreTerm.times(k, LOG2_E))).orElse(null);
     }
 
     /** Column c's kv offset from the lane's first column in the mma fragments' layout: pairs of columns every 8. */
