@@ -27,6 +27,12 @@ public record LoweredBackward(LoweredPattern forward, Program scoreByS, Program 
      */
     public record Site(Section section, String input, Program offset, Program partial, Set<Index> summedOver) {}
 
+    /** The same backward with these launch sizes fixed as constants ({@link BindSizes}). */
+    public LoweredBackward withSizes(java.util.Map<String, Integer> sizes) {
+        return new LoweredBackward(forward.withSizes(sizes), BindSizes.bind(scoreByS, sizes), BindSizes.bind(outputByO, sizes),
+                sites.stream().map(s -> new Site(s.section(), s.input(), BindSizes.bind(s.offset(), sizes), BindSizes.bind(s.partial(), sizes), s.summedOver())).toList());
+    }
+
     public List<Site> sites(Section section) {
         return sites.stream().filter(s -> s.section() == section).toList();
     }

@@ -39,6 +39,17 @@ public record LoweredPattern(Pattern pattern, Program visibility, Program score,
 
     public String name() { return pattern.name(); }
 
+    /** The same pattern with these launch sizes fixed as constants ({@link BindSizes}). */
+    public LoweredPattern withSizes(java.util.Map<String, Integer> sizes) {
+        LoweredNorm boundNorm = switch (norm) {
+            case LoweredNorm.Softmax(var sink) -> new LoweredNorm.Softmax(sink.map(p -> BindSizes.bind(p, sizes)));
+            case LoweredNorm.Sigmoid(Program bias) -> new LoweredNorm.Sigmoid(BindSizes.bind(bias, sizes));
+            case LoweredNorm.Identity identity -> identity;
+        };
+        return new LoweredPattern(pattern, BindSizes.bind(visibility, sizes), BindSizes.bind(score, sizes), BindSizes.bind(scale, sizes), boundNorm,
+                BindSizes.bind(output, sizes));
+    }
+
     /** Every (q, kv) is kept by construction: no mask code, no tile lists beyond the ragged last tile. */
     public boolean alwaysVisible() { return visibility.isConstant(true); }
 

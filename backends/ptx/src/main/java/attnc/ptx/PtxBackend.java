@@ -44,25 +44,27 @@ public final class PtxBackend implements Backend {
     @Override
     public List<TuningConfig> configurations(Pattern pattern, Binding binding) {
         if (pattern.tile().isPresent()) return defaultConfiguration(pattern, binding).stream().toList();
-        return TuningSpace.configurations(LowerPattern.lower(pattern), binding, available() ? Device.get(0).sm() : 80);
+        return TuningSpace.configurations(LowerPattern.lower(pattern), HeadPadding.of(binding).binding(binding), available() ? Device.get(0).sm() : 80);
     }
 
     /** The tiling this device (sm_90 where there is none) runs for the launch's head dims. */
     @Override
     public java.util.Optional<String> plan(Pattern pattern, Binding binding) {
         int sm = available() ? Device.get(0).sm() : 90;
-        KernelConfig c = KernelConfig.of(LowerPattern.lower(pattern), sm, attnc.ir.DType.BFLOAT16, binding.size("D"), binding.size("Dv"));
+        HeadPadding dims = HeadPadding.of(binding);
+        KernelConfig c = KernelConfig.of(LowerPattern.lower(pattern), sm, attnc.ir.DType.BFLOAT16, HeadPadding.padded(dims.d()), HeadPadding.padded(dims.dv()));
         String schedule = c.schedule().wgmma() ? c.schedule().name().toLowerCase(java.util.Locale.ROOT) + " (TMA, " + c.consumerGroups() + " consumer warpgroups)"
                 : "mma.sync (" + c.warps() + " warps)";
         return java.util.Optional.of("sm_" + sm + (c.schedule().wgmma() ? "a" : "") + (available() ? "" : " (no GPU here)") + ": " + c.blockM() + " x "
-                + c.blockN() + " tiles, " + schedule + ", " + c.stages() + " stages" + (pattern.tile().isPresent() ? " (the pattern's tile: section)" : ""));
+                + c.blockN() + " tiles, " + schedule + ", " + c.stages() + " stages" + (pattern.tile().isPresent() ? " (the pattern's tile: section)" : "")
+                + (dims.pads() ? ", head dims padded with zero columns to D = " + c.headDim() + ", Dv = " + c.valueDim() : ""));
     }
 
     /** The tiling {@link #compile(Pattern)} uses on this device, in the tuning space's knobs. */
     @Override
     public java.util.Optional<TuningConfig> defaultConfiguration(Pattern pattern, Binding binding) {
         KernelConfig standard = KernelConfig.of(LowerPattern.lower(pattern), available() ? Device.get(0).sm() : 80, attnc.ir.DType.BFLOAT16,
-                binding.size("D"), binding.size("Dv"));
+                HeadPadding.padded(binding.size("D")), HeadPadding.padded(binding.size("Dv")));
         return java.util.Optional.of(TuningSpace.knobsOf(standard));
     }
 

@@ -41,10 +41,13 @@ final class PtxKernel implements Kernel {
     private final LoweredPattern lowered;
     private final Pattern pattern;
     private final TuningConfig tuning;
-    private final Map<KernelConfig, GpuAttention> loaded = new ConcurrentHashMap<>();
-    private final Map<KernelConfig, GpuDecode> decoders = new ConcurrentHashMap<>();
-    private final Map<BackwardConfig, GpuBackward> backwards = new ConcurrentHashMap<>();
+    private final Map<Module<KernelConfig>, GpuAttention> loaded = new ConcurrentHashMap<>();
+    private final Map<Module<KernelConfig>, GpuDecode> decoders = new ConcurrentHashMap<>();
+    private final Map<Module<BackwardConfig>, GpuBackward> backwards = new ConcurrentHashMap<>();
     private volatile LoweredBackward lowerBackward;
+
+    /** A module's tiling and the head dims its programs see (padded ones differ from the tiling's, {@link HeadPadding}). */
+    private record Module<C>(C config, HeadPadding dims) {}
 
     /** {@code tuning}: knobs of {@link TuningSpace} over the default tiling (empty for the default). */
     PtxKernel(LoweredPattern lowered, TuningConfig tuning) {
@@ -61,27 +64,30 @@ final class PtxKernel implements Kernel {
             launch.run();
             launch.device.synchronize();
             GpuAttention.Tensors t = launch.tensors;
-            return new Result(t.out().readFloats(), t.lse() == null ? null : t.lse().readFloats(), new int[] {
-                    launch.binding.size("B"), launch.binding.size("H"), launch.binding.size("Nq"), launch.binding.size("Dv")},
-                    t.preOutput() == null ? null : t.preOutput().readFloats());
+            int dv = launch.dims.dv();
+            return new Result(HeadPadding.trim(t.out().readFloats(), dv), t.lse() == null ? null : t.lse().readFloats(), new int[] {
+                    launch.binding.size("B"), launch.binding.size("H"), launch.binding.size("Nq"), dv},
+                    t.preOutput() == null ? null : HeadPadding.trim(t.preOutput().readFloats(), dv));
         }
     }
 
     /**
      * The gradients on the device (FlashAttention-2's backward, {@link GpuBackward}): Q, K, V and
      * dOut in bf16 (fp16 when Q is), the forward's fp32 output and LSE; every gradient is fp32.
-     * Head dims beyond 128 are refused before any device work. Patterns with an output transform
-     * need the forward's {@link Result#preOutput}, which this backend's forward keeps.
+     * Head dims beyond 128 are refused before any device work; multiples of 8 that are not of 16
+     * run padded ({@link HeadPadding}). Patterns with an output transform need the forward's
+     * {@link Result#preOutput}, which this backend's forward keeps.
      */
     @Override
     public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted) {
         BackwardLaunch checked = BackwardLaunch.of(pattern, problem, forward, dOut, wanted);
-        Binding binding = checked.binding();
-        int headDim = binding.size("D"), valueDim = binding.size("Dv");
-        if (Math.max(headDim, valueDim) > BackwardConfig.MAX_HEAD_DIM || headDim % 16 != 0 || valueDim % 16 != 0) {
-            throw new ShapeException("the GPU backward takes head dims D and Dv that are multiples of 16 up to " + BackwardConfig.MAX_HEAD_DIM
-                    + ", got D = " + headDim + ", Dv = " + valueDim);
+        HeadPadding dims = HeadPadding.of(checked.binding());
+        if (Math.max(dims.d(), dims.dv()) > BackwardConfig.MAX_HEAD_DIM || dims.d() % 8 != 0 || dims.dv() % 8 != 0) {
+            throw new ShapeException("the GPU backward takes head dims D and Dv that are multiples of 8 up to " + BackwardConfig.MAX_HEAD_DIM
+                    + ", got D = " + dims.d() + ", Dv = " + dims.dv());
         }
+        Binding binding = dims.binding(checked.binding());
+        int headDim = binding.size("D"), valueDim = binding.size("Dv");
         Device device = Device.get(0);
         DType dtype = problem.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
         // Inputs and dOut in 2 bytes (out, LSE and o in 4), the fp32 gradients, delta and row sums.
@@ -89,25 +95,24 @@ final class PtxKernel implements Kernel {
         requireDeviceMemory(device, 2L * (problem.q().size() + problem.k().size() + problem.v().size() + dOut.size())
                 + 4L * (problem.q().size() + problem.k().size() + problem.v().size()) + 4L * rows * (2L * valueDim + 4));
         BackwardConfig config = TuningSpace.applyBackward(BackwardConfig.of(device.sm() >= 90 ? 90 : 80, dtype, headDim, valueDim), tuning);
-        LoweredBackward lb = loweredBackward();
-        GpuBackward gpu = backwards.computeIfAbsent(config, c -> new GpuBackward(device, lb, BackwardModule.render(lb, c)));
+        LoweredBackward lb = dims.lowered(loweredBackward());
+        GpuBackward gpu = backwards.computeIfAbsent(new Module<>(config, dims), m -> new GpuBackward(device, lb, BackwardModule.render(lb, m.config())));
         Map<String, int[]> inputShapes = new LinkedHashMap<>();
         problem.inputs().forEach((name, t) -> inputShapes.put(name, t.shape()));
         Map<String, DeviceTensor> byName = new LinkedHashMap<>();
         try {
-            byName.put("q", DeviceTensor.upload(device, problem.q(), dtype));
-            byName.put("k", DeviceTensor.upload(device, problem.k(), dtype));
-            byName.put("v", DeviceTensor.upload(device, problem.v(), dtype));
-            byName.put("dout", DeviceTensor.upload(device, dOut, dtype));
+            byName.put("q", DeviceTensor.upload(device, HeadPadding.pad(problem.q()), dtype));
+            byName.put("k", DeviceTensor.upload(device, HeadPadding.pad(problem.k()), dtype));
+            byName.put("v", DeviceTensor.upload(device, HeadPadding.pad(problem.v()), dtype));
+            byName.put("dout", DeviceTensor.upload(device, HeadPadding.pad(dOut), dtype));
+            int[] outShape = {binding.size("B"), binding.size("H"), binding.size("Nq"), dims.dv()};
             if (lowered.writesLse()) {
-                int[] outShape = {binding.size("B"), binding.size("H"), binding.size("Nq"), valueDim};
-                byName.put("out", DeviceTensor.upload(device, Tensor.ofFloats(DType.FLOAT32, outShape, forward.out()), DType.FLOAT32));
+                byName.put("out", DeviceTensor.upload(device, HeadPadding.pad(Tensor.ofFloats(DType.FLOAT32, outShape, forward.out())), DType.FLOAT32));
                 byName.put("lse", DeviceTensor.upload(device, Tensor.ofFloats(DType.FLOAT32, new int[] {outShape[0], outShape[1], outShape[2]},
                         forward.lse()), DType.FLOAT32));
             }
             if (forward.preOutput() != null) {
-                int[] outShape = {binding.size("B"), binding.size("H"), binding.size("Nq"), valueDim};
-                byName.put("pre_out", DeviceTensor.upload(device, Tensor.ofFloats(DType.FLOAT32, outShape, forward.preOutput()), DType.FLOAT32));
+                byName.put("pre_out", DeviceTensor.upload(device, HeadPadding.pad(Tensor.ofFloats(DType.FLOAT32, outShape, forward.preOutput())), DType.FLOAT32));
             }
             for (Input input : pattern.inputs()) {
                 byName.put("in_" + input.name(), DeviceTensor.upload(device, problem.inputs().get(input.name()), input.dtype()));
@@ -126,7 +131,9 @@ final class PtxKernel implements Kernel {
                     case Wrt.Operand o -> o.label();
                     case Wrt.Input(String name) -> "grad_" + name;
                 };
-                gradients.put(w, Tensor.ofFloats(DType.FLOAT32, like.shape(), byName.get(buffer).readFloats()));
+                float[] values = byName.get(buffer).readFloats();
+                if (w instanceof Wrt.Operand) values = HeadPadding.trim(values, like.dim(3));
+                gradients.put(w, Tensor.ofFloats(DType.FLOAT32, like.shape(), values));
             }
             return new Gradients(gradients);
         } finally {
@@ -161,7 +168,10 @@ final class PtxKernel implements Kernel {
     }
 
     private static ShapeException unsupported(Binding binding, IllegalArgumentException e) {
-        return new ShapeException("the ptx backend cannot run D = " + binding.size("D") + ", Dv = " + binding.size("Dv") + ": " + e.getMessage());
+        int d = binding.size("D"), dv = binding.size("Dv");
+        String why = d % 8 != 0 || dv % 8 != 0 || Math.max(d, dv) > 256
+                ? "head dims must be multiples of 8 up to 256 (those that are not multiples of 16 run padded with zero columns)" : e.getMessage();
+        return new ShapeException("the ptx backend cannot run D = " + d + ", Dv = " + dv + ": " + why);
     }
 
     /** What a forward launch holds on the device: Q, K, V in 2 bytes, inputs, the fp32 output (twice with a transform), the LSE and tile lists. */
@@ -209,7 +219,9 @@ final class PtxKernel implements Kernel {
 
     /** One problem on the device: checked, uploaded, output poisoned, tile lists built; freed on close. */
     private final class Launch implements AutoCloseable {
+        /** The binding the kernels run under (head dims padded, {@link HeadPadding}) and the dims the caller gave. */
         final Binding binding;
+        final HeadPadding dims;
         final Device device = Device.get(0);
         final GpuAttention gpu;
         /** The split-KV path and its partials, or null for the one-pass kernel. */
@@ -220,21 +232,25 @@ final class PtxKernel implements Kernel {
         private final List<Runnable> owned = new ArrayList<>();
 
         Launch(Problem problem) {
-            binding = Binding.of(pattern, problem);
+            Binding logical = Binding.of(pattern, problem);
+            dims = HeadPadding.of(logical);
+            binding = dims.binding(logical);
             DType dtype = problem.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
             requireDeviceMemory(device, forwardBytes(problem, binding));
+            LoweredPattern seen = dims.lowered(lowered);
             if (decodes(binding)) {
-                decoder = decoders.computeIfAbsent(decodeConfig(binding, dtype), c -> new GpuDecode(device, lowered, PtxModule.render(lowered, c)));
+                decoder = decoders.computeIfAbsent(new Module<>(decodeConfig(binding, dtype), dims),
+                        m -> new GpuDecode(device, seen, PtxModule.render(seen, m.config())));
                 gpu = null;
             } else {
-                gpu = loaded.computeIfAbsent(config(binding, dtype), c -> new GpuAttention(device, lowered, PtxModule.render(lowered, c)));
+                gpu = loaded.computeIfAbsent(new Module<>(config(binding, dtype), dims), m -> new GpuAttention(device, seen, PtxModule.render(seen, m.config())));
                 decoder = null;
             }
             int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), dv = binding.size("Dv");
             try {
-                DeviceTensor q = own(DeviceTensor.upload(device, problem.q(), dtype));
-                DeviceTensor k = own(DeviceTensor.upload(device, problem.k(), dtype));
-                DeviceTensor v = own(DeviceTensor.upload(device, problem.v(), dtype));
+                DeviceTensor q = own(DeviceTensor.upload(device, HeadPadding.pad(problem.q()), dtype));
+                DeviceTensor k = own(DeviceTensor.upload(device, HeadPadding.pad(problem.k()), dtype));
+                DeviceTensor v = own(DeviceTensor.upload(device, HeadPadding.pad(problem.v()), dtype));
                 DeviceTensor out = own(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, dv));
                 DeviceTensor lse = lowered.writesLse() ? own(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq)) : null;
                 // Poisoned with NaN: an element the kernel fails to write cannot pass a comparison.
