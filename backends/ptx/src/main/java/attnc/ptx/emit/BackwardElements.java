@@ -7,6 +7,7 @@ import attnc.lower.Instr;
 import attnc.lower.LoweredBackward;
 import attnc.lower.LoweredNorm;
 import attnc.lower.LoweredPattern;
+import attnc.lower.ScoreTerm;
 import attnc.lower.Program;
 import attnc.lower.Program.Level;
 import java.util.ArrayList;
@@ -36,6 +37,11 @@ abstract class BackwardElements {
     final Signature signature;
     final PtxWriter out = new PtxWriter();
     final ProgramRenderer mask, score, scale, scoreByS, bias;
+    /**
+     * Softmax whose score is s + k · float(q − kv), k uniform ({@link ScoreTerm#relativeFactor}):
+     * k · log2 e, and P is recomputed with two fmas a score as the forward formed it; null otherwise.
+     */
+    final ProgramRenderer relative;
     final List<SiteRenderers> sites = new ArrayList<>();
     final boolean softmax, needsS, scaleSums, biasSums, positionsEverywhere;
     /** Query n-tiles of 8 and the query slots (two an n-tile) a thread holds. */
@@ -59,7 +65,9 @@ abstract class BackwardElements {
                     new ProgramRenderer(out, site.partial(), "site" + i + "_by", leaves)));
         }
         softmax = lowered.norm() instanceof LoweredNorm.Softmax;
-        needsS = !lowered.identityScore() || readsScore(backward.scoreByS())
+        relative = softmax ? lowered.scoreTerm().flatMap(ScoreTerm::relativeFactor)
+                .map(k -> new ProgramRenderer(out, ScoreTerm.times(k, FlashEmitter.LOG2_E), "rel", leaves)).orElse(null) : null;
+        needsS = !lowered.identityScore() && relative == null || readsScore(backward.scoreByS())
                 || sites.stream().anyMatch(s -> readsScore(s.offset.program()) || readsScore(s.partial.program()));
         scaleSums = !backward.sites(Section.SCALE).isEmpty();
         biasSums = bias != null && !backward.sites(Section.NORM).isEmpty();
@@ -193,6 +201,7 @@ abstract class BackwardElements {
     List<ProgramRenderer> programs() {
         List<ProgramRenderer> all = new ArrayList<>(List.of(mask, score, scale, scoreByS));
         if (bias != null) all.add(bias);
+        if (relative != null) all.add(relative);
         for (SiteRenderers s : sites) {
             all.add(s.offset);
             all.add(s.partial);
@@ -224,13 +233,16 @@ abstract class BackwardElements {
         }
     }
 
+    /** Query slot qc's offset from the thread's first: pairs of columns every 8, as the mma fragments hold them. */
+    static int queryOffset(int qc) { return 8 * (qc / 2) + qc % 2; }
+
     /** The query position of each slot, relative (for Nq) and absolute (for the pattern), and whether it is inside Nq. */
     void positions() {
         out.comment("query positions of this thread's columns");
         out.op("mad.lo.s32", out.s32("%q_lane"), "%t", 2, "%q_start");
         for (int qc = 0; qc < qSlots; qc++) {
             String rel = out.s32("%q_rel_r" + qc);
-            out.op("add.s32", rel, "%q_lane", 8 * (qc / 2) + qc % 2);
+            out.op("add.s32", rel, "%q_lane", queryOffset(qc));
             out.op("add.s32", out.s32("%q_abs_r" + qc), rel, "%query_offset");
             out.op("setp.lt.s32", out.pred("%q_ok_r" + qc), rel, "%Nq");
         }
@@ -239,15 +251,33 @@ abstract class BackwardElements {
     /** The scaled score s, the pattern's score, and the weights P; PARTIAL tiles mask theirs. */
     void weights() {
         out.comment("s = scale q.k, the score, and the weights as the forward formed them");
+        if (relative != null) {
+            out.comment("k · float(q - kv) at this thread's first query slot, per key slot (the score's term)");
+            for (int kr = 0; kr < KV_SLOTS; kr++) {
+                String distance = out.s32("%rel_distance_c" + kr), rel = out.f32("%rel_c" + kr);
+                out.op("sub.s32", distance, "%q_abs_r0", "%kv_abs_c" + kr);
+                out.op("cvt.rn.f32.s32", rel, distance);
+                out.op("mul.f32", rel, rel, relative.result(0, 0));
+            }
+        }
         for (int qc = 0; qc < qSlots; qc++) {
             String rowScale = scale.result(qc, 0);
-            if (softmax && lowered.identityScore()) {
+            if (softmax && (lowered.identityScore() || relative != null)) {
                 out.op("mul.f32", out.f32("%scale2_r" + qc), rowScale, FlashEmitter.LOG2E);
                 out.op("neg.f32", out.f32("%neg_lse2_r" + qc), "%lse2_r" + qc);
             }
             for (int kr = 0; kr < KV_SLOTS; kr++) {
                 String s = out.f32(site("s", qc, kr)), p = out.f32(site("p", qc, kr));
                 if (needsS) out.op("mul.f32", s, dot(qc, kr), rowScale);
+                if (relative != null) {
+                    // k · float(q − kv) = k · float(q₀ − kv) + k · (the slot's query offset, a constant), as the forward formed it.
+                    String t = out.f32("%rel_term");
+                    out.op("fma.rn.f32", t, relative.result(0, 0), PtxWriter.f32Literal(queryOffset(qc)), "%rel_c" + kr);
+                    out.op("add.f32", t, t, "%neg_lse2_r" + qc);
+                    out.op("fma.rn.f32", p, dot(qc, kr), "%scale2_r" + qc, t);
+                    out.op("ex2.approx.ftz.f32", p, p);
+                    continue;
+                }
                 if (softmax && lowered.identityScore()) {
                     // The scale joins log2(e) and the LSE in one fma, as the forward folded it.
                     out.op("fma.rn.f32", p, dot(qc, kr), "%scale2_r" + qc, "%neg_lse2_r" + qc);
