@@ -123,7 +123,8 @@ public final class BackwardCheck {
                     System.out.println("skip " + label + ": " + e.getMessage());
                     continue;
                 }
-                failures += checkLists(pattern, problem, label);
+                // Tile lists do not depend on D: padded head dims (40, 72) go through the kernel only, whose module pads them.
+                if (c[5] % 16 == 0) failures += checkLists(pattern, problem, label);
                 Tensor dOut = Tensor.random(dtype, new int[] {c[0], c[1], c[3], c[5]}, random);
                 ReferenceBackward.Exact want = ReferenceBackward.run(pattern, problem, exactForward, dOut, Wrt.all(pattern));
                 for (Map.Entry<String, TuningConfig> tiling : TILINGS.entrySet()) {
