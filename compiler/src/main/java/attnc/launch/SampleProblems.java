@@ -24,16 +24,21 @@ import java.util.Random;
 public final class SampleProblems {
     private SampleProblems() {}
 
-    /** Sizes B, H, Hkv, Nq, Nkv, D (= Dv), the query offset ({@link Problem#BOTTOM_RIGHT} allowed). */
-    public record Shape(int batch, int heads, int kvHeads, int nq, int nkv, int headDim, int queryOffset) {}
+    /** Sizes B, H, Hkv, Nq, Nkv, D, Dv, the query offset ({@link Problem#BOTTOM_RIGHT} allowed). */
+    public record Shape(int batch, int heads, int kvHeads, int nq, int nkv, int headDim, int valueDim, int queryOffset) {
+        /** Dv = D. */
+        public Shape(int batch, int heads, int kvHeads, int nq, int nkv, int headDim, int queryOffset) {
+            this(batch, heads, kvHeads, nq, nkv, headDim, headDim, queryOffset);
+        }
+    }
 
     public static Problem of(Pattern pattern, Shape shape, DType precision, Random random) {
         Tensor q = Tensor.random(precision, new int[] {shape.batch(), shape.heads(), shape.nq(), shape.headDim()}, random);
         Tensor k = Tensor.random(precision, new int[] {shape.batch(), shape.kvHeads(), shape.nkv(), shape.headDim()}, random);
-        Tensor v = Tensor.random(precision, new int[] {shape.batch(), shape.kvHeads(), shape.nkv(), shape.headDim()}, random);
+        Tensor v = Tensor.random(precision, new int[] {shape.batch(), shape.kvHeads(), shape.nkv(), shape.valueDim()}, random);
         int offset = shape.queryOffset() < 0 ? shape.nkv() - shape.nq() : shape.queryOffset();
         Map<String, Integer> sizes = Map.of("B", shape.batch(), "H", shape.heads(), "Hkv", shape.kvHeads(), "Nq", shape.nq(),
-                "Nkv", shape.nkv(), "D", shape.headDim(), "Dv", shape.headDim(), "Q0", offset);
+                "Nkv", shape.nkv(), "D", shape.headDim(), "Dv", shape.valueDim(), "Q0", offset);
         Map<String, Tensor> inputs = new LinkedHashMap<>();
         for (Input input : pattern.inputs()) {
             int[] dims = input.shape().stream().mapToInt(e -> dimension(e, sizes, pattern)).toArray();

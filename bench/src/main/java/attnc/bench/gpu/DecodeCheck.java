@@ -73,7 +73,8 @@ public final class DecodeCheck {
         // large to pack (8 x 16), MHA, a short cache of one tile, head dims 64, 96, 128 and 40, 72 (padded to 48, 80).
         int[][] cases = small ? new int[][] {{1, 4, 1, 2, 300, 64, -1, 0}} : new int[][] {
                 {2, 8, 2, 1, 4099, 128, -1, 0}, {1, 4, 1, 16, 2048, 64, -1, 0}, {1, 8, 1, 16, 700, 128, -1, 1}, {3, 4, 4, 3, 1000, 64, -1, 0},
-                {2, 6, 2, 1, 50, 96, -1, 0}, {1, 4, 2, 5, 1537, 128, 0, 1}, {1, 4, 1, 4, 1100, 40, -1, 0}, {2, 4, 2, 1, 777, 72, -1, 1}};
+                {2, 6, 2, 1, 50, 96, -1, 0}, {1, 4, 2, 5, 1537, 128, 0, 1}, {1, 4, 1, 4, 1100, 40, -1, 0}, {2, 4, 2, 1, 777, 72, -1, 1},
+                {1, 8, 2, 1, 900, 128, -1, 0, 64}, {1, 4, 1, 3, 600, 64, -1, 1, 128}};
         int[] counts = new int[2];
         Map<String, double[]> worst = new TreeMap<>();
         for (Path file : files) {
@@ -90,9 +91,9 @@ public final class DecodeCheck {
     private static void checkTiling(Pattern pattern, int[] tiling, int[][] cases, Random random, int[] counts, Map<String, double[]> worst) {
         try (Kernel kernel = new PtxBackend().compile(pattern, new TuningConfig(Map.of("decode", 1, "block_n", tiling[0], "stages", tiling[1])))) {
             for (int[] c : cases) {
-                String label = String.format(Locale.ROOT, "%-20s n%d/s%d %s B=%d H=%d Hkv=%d Nq=%d Nkv=%d D=%d off=%d", pattern.name(), tiling[0], tiling[1],
-                        c[7] == 1 ? "fp16" : "bf16", c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
-                Problem problem = SampleProblems.of(pattern, new SampleProblems.Shape(c[0], c[1], c[2], c[3], c[4], c[5], c[6]),
+                String label = String.format(Locale.ROOT, "%-20s n%d/s%d %s %s", pattern.name(), tiling[0], tiling[1],
+                        c[7] == 1 ? "fp16" : "bf16", DeviceCheck.sizes(c));
+                Problem problem = SampleProblems.of(pattern, DeviceCheck.shape(c),
                         c[7] == 1 ? DType.FLOAT16 : DType.BFLOAT16, random);
                 Reference.Exact ref;
                 try {

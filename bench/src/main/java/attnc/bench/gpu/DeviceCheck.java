@@ -191,6 +191,17 @@ public final class DeviceCheck {
     }
 
     /** {@code t}, added to the buffers a harness frees when it is done. */
+    /** A check case {B, H, Hkv, Nq, Nkv, D, query offset (-1 bottom right), 1 for fp16[, Dv]} as a shape (Dv = D when not given). */
+    static SampleProblems.Shape shape(int[] c) {
+        return new SampleProblems.Shape(c[0], c[1], c[2], c[3], c[4], c[5], c.length > 8 ? c[8] : c[5], c[6]);
+    }
+
+    /** A case's sizes for a report line: "B=.. H=.. Hkv=.. Nq=.. Nkv=.. D=..[ Dv=..] off=..". */
+    static String sizes(int[] c) {
+        return String.format(java.util.Locale.ROOT, "B=%d H=%d Hkv=%d Nq=%d Nkv=%d D=%d%s off=%d", c[0], c[1], c[2], c[3], c[4], c[5],
+                c.length > 8 ? " Dv=" + c[8] : "", c[6]);
+    }
+
     static DeviceTensor own(List<DeviceTensor> owned, DeviceTensor t) {
         owned.add(t);
         return t;

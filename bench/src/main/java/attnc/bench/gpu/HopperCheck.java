@@ -94,7 +94,9 @@ public final class HopperCheck {
         int[][] cases = small ? new int[][] {{1, 2, 1, 100, 200, 64, -1, 0}} : new int[][] {
                 {2, 4, 2, 300, 300, 64, 0, 0}, {1, 4, 1, 77, 300, 128, -1, 0}, {1, 2, 2, 130, 130, 64, 0, 1},
                 {1, 2, 1, 200, 450, 128, 0, 0}, {2, 2, 2, 1, 257, 64, -1, 0}, {1, 2, 2, 129, 640, 128, -1, 1}, {1, 3, 1, 150, 333, 96, -1, 0},
-                {1, 4, 2, 150, 270, 40, -1, 0}, {1, 2, 2, 130, 130, 72, 0, 1}};
+                {1, 4, 2, 150, 270, 40, -1, 0}, {1, 2, 2, 130, 130, 72, 0, 1},
+                // Dv ≠ D: MLA's 192/128 and both ways round at 64/128.
+                {1, 4, 2, 200, 333, 192, -1, 0, 128}, {1, 2, 1, 130, 260, 64, 0, 1, 128}, {1, 2, 2, 150, 150, 128, -1, 0, 64}};
         int failures = 0, passed = 0;
         Map<String, double[]> worst = new java.util.TreeMap<>();
         for (Path file : files) {
@@ -106,7 +108,7 @@ public final class HopperCheck {
             }
             Random random = new Random(file.toString().hashCode());
             for (int[] c : cases) {
-                Problem problem = SampleProblems.of(pattern, new SampleProblems.Shape(c[0], c[1], c[2], c[3], c[4], c[5], c[6]),
+                Problem problem = SampleProblems.of(pattern, DeviceCheck.shape(c),
                         c[7] == 1 ? DType.FLOAT16 : DType.BFLOAT16, random);
                 Reference.Exact ref;
                 try {
@@ -115,8 +117,8 @@ public final class HopperCheck {
                     continue;
                 }
                 for (Map.Entry<String, TuningConfig> variant : CHECKED.entrySet()) {
-                    String label = String.format(Locale.ROOT, "%-20s %-22s %s B=%d H=%d Hkv=%d Nq=%d Nkv=%d D=%d off=%d", pattern.name(), variant.getKey(),
-                            c[7] == 1 ? "fp16" : "bf16", c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
+                    String label = String.format(Locale.ROOT, "%-20s %-22s %s %s", pattern.name(), variant.getKey(),
+                            c[7] == 1 ? "fp16" : "bf16", DeviceCheck.sizes(c));
                     try (Kernel kernel = new PtxBackend().compile(pattern, variant.getValue())) {
                         Result got = kernel.forward(problem);
                         double[] err = DeviceCheck.compare(got.out(), ref.out());
