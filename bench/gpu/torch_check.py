@@ -164,6 +164,50 @@ def compare(p, B, H, Hkv, Nq, Nkv, D, dtype=torch.bfloat16, seed=0, sorted_docs=
     return ok, out.detach(), (q.grad, k.grad, v.grad)
 
 
+@part("tiles")
+def tiles():
+    """Document's tile lists are kept for the same unchanged ids and rebuilt when the ids change in place."""
+    pkg = package("document")
+    g = torch.Generator(device=dev).manual_seed(3)
+    B, H, N, D = 2, 4, 700, 64
+    q, k, v = [torch.randn(B, H, N, D, device=dev, generator=g, dtype=torch.bfloat16).requires_grad_() for _ in range(3)]
+    doc = make_inputs("document", B, H, N, N, D, g)["doc"]
+    dout = torch.randn(B, H, N, D, device=dev, generator=g, dtype=torch.bfloat16)
+
+    def step():
+        q.grad = k.grad = v.grad = None
+        out = pkg.attention(q, k, v, doc)
+        out.backward(dout)
+        return out.detach().clone(), q.grad.clone()
+
+    def want():
+        q64, k64, v64 = [t.detach().double() for t in (q, k, v)]
+        return reference("document", q64, k64, v64, {"doc": doc}, {})[0]
+
+    before = pkg.stats()
+    step()
+    first = pkg.stats()
+    out, _ = step()
+    second = pkg.stats()
+    built = lambda a, b: b.get("tile_lists_built", 0) - a.get("tile_lists_built", 0)
+    reused = lambda a, b: b.get("tile_lists_reused", 0) - a.get("tile_lists_reused", 0)
+    ok = built(before, first) == 2 and built(first, second) == 0 and reused(first, second) == 2 and rel(out, want()) < TOL_OUT
+    print(f"{'ok  ' if ok else 'FAIL'} same ids: built {built(before, first)} then {built(first, second)}, reused {reused(first, second)} "
+          f"(forward and backward lists); out {rel(out, want()):.1e}", flush=True)
+    doc.copy_(torch.flip(doc, dims=[1]).sort(dim=1).values.roll(N // 3, dims=1))
+    out, _ = step()
+    third = pkg.stats()
+    good = built(second, third) == 2 and rel(out, want()) < TOL_OUT
+    print(f"{'ok  ' if good else 'FAIL'} ids written in place: built {built(second, third)}; out {rel(out, want()):.1e}", flush=True)
+    fresh = doc.clone()
+    doc = fresh
+    out, _ = step()
+    fourth = pkg.stats()
+    also = built(third, fourth) == 2 and rel(out, want()) < TOL_OUT
+    print(f"{'ok  ' if also else 'FAIL'} a new ids tensor of equal values: built {built(third, fourth)}; out {rel(out, want()):.1e}", flush=True)
+    return ok and good and also
+
+
 @part("meta")
 def meta():
     from torch._subclasses.fake_tensor import FakeTensorMode
@@ -418,7 +462,7 @@ def perf():
     for (B, H, N, D) in [(4, 16, 4096, 64), (2, 16, 8192, 128)]:
         q, k, v = [torch.randn(B, H, N, D, device=dev, dtype=torch.bfloat16, requires_grad=True) for _ in range(3)]
         dout = torch.randn(B, H, N, D, device=dev, dtype=torch.bfloat16)
-        for p in ("dense", "causal", "sliding_window", "document", "softcap", "alibi"):
+        for p in os.environ.get("PERF_PATTERNS", "dense causal sliding_window document softcap alibi").split():
             pkg = package(p)
             e = extras(p, B, H, N)
             vis = visible(p, e, B, N)

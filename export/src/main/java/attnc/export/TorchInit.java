@@ -25,7 +25,7 @@ import java.util.stream.Collectors;
  * <params>, return_lse=False)} with the params' defaults, and what the runtime ({@code _op.py})
  * needs to know of the pattern beyond the manifest: each input's shape as a Python function of the
  * sizes, where symbolic sizes are read from, which inputs get gradients, and whether the mask
- * reads inputs (its tile lists then cannot be kept between calls).
+ * reads inputs (its tile lists are then kept per input tensor, while unchanged).
  */
 final class TorchInit {
     /** Python's keywords, the names {@code attention} takes itself and the module's own: a pattern name among them gets a trailing underscore. */

@@ -13,6 +13,11 @@ Decisions (see also the package's docstring):
 - Tile lists of masks that read no input tensor depend only on the sizes and params: they are
   built once per (device, stream, tiling, sizes, params) and kept (the 64 most recent); never
   while a CUDA graph is being captured (a list built then lives in the graph's memory).
+- Tile lists of masks that read inputs (document ids) are kept, besides, per input tensor: while
+  the same tensor objects come back unchanged (torch's version counter, bumped by every in-place
+  write through torch), as when every layer of a model is given one batch's ids, forward and
+  backward, the lists are built once. Writes torch does not see (through `.data` or a raw
+  pointer) are not noticed: call `forget_tile_lists()` after them.
 - PTX modules load on a device's first call (the driver compiles them for that GPU and caches the
   result on disk); GPUs before sm_80 are refused with a clear error at the first call.
 - ATTNC_TORCH_ARCH=sm_80 (or sm_90) picks the mma.sync kernels on a Hopper GPU instead of sm_90a's.
@@ -22,6 +27,7 @@ import json
 import os
 import re
 import threading
+import weakref
 
 import torch
 
@@ -242,10 +248,9 @@ class Package:
             variant = _plan.choose(self.kernel.k["variants"], torch.cuda.get_device_capability(dev), D, Dv, f"{self.name} forward", _forced_arch())
             stream = torch.cuda.current_stream(dev).cuda_stream
             layout = self.kernel.forward_tiles(variant, s)
-            key = None if self.mask_reads_inputs else ("forward", dev.index, stream, variant["file"], s.Nq, s.Nkv,
-                                                       s.B if layout.slots_b > 1 else 0, s.H if layout.slots_h > 1 else 0,
-                                                       tuple(params), tuple(sorted(s.extra.items())))
-            tiles, fresh = self._tile_list(key, layout.length, dev)
+            key = ("forward", dev.index, stream, variant["file"], s.Nq, s.Nkv, s.B if layout.slots_b > 1 else 0,
+                   s.H if layout.slots_h > 1 else 0, tuple(params), tuple(sorted(s.extra.items())))
+            tiles, fresh = self._tile_list(key, layout.length, dev, ins)
             pointers = {"q": qb.data_ptr(), "k": kb.data_ptr(), "v": vb.data_ptr(), "out": out.data_ptr(),
                         "lse": lse.data_ptr() if self.kernel.writes_lse else 0, "pre_out": pre.data_ptr() if pre.numel() else 0,
                         "tiles": tiles.data_ptr(), **{"in_" + spec.name: t.data_ptr() for spec, t in zip(self.inputs, ins)}}
@@ -261,7 +266,7 @@ class Package:
                     drv.launch(self._function(dev.index, variant["file"], entry, shared), grid, block, shared, stream, arguments, entry)
                 else:
                     _every_tile(tiles, layout.rows, layout.width - 1, variant["block_n"], s.Nkv, None, None, self.kernel.full_bit)
-                self._remember(key, tiles)
+                self._remember(key, tiles, ins)
             grid, block, shared = self.kernel.forward_launch(variant, s)
             entry = self.kernel.k["entry"]
             drv.launch(self._function(dev.index, variant["file"], entry, shared), grid, block, shared, stream, arguments, entry)
@@ -302,10 +307,9 @@ class Package:
                                    f"{self.name} backward", None if forced in (None, "sm_90a") else forced)
             stream = torch.cuda.current_stream(dev).cuda_stream
             layout = self.kernel.backward_tiles(variant, s)
-            key = None if self.mask_reads_inputs else ("backward", dev.index, stream, variant["file"], s.Nq, s.Nkv,
-                                                       s.B if layout.slots_b > 1 else 0, s.H if layout.slots_h > 1 else 0,
-                                                       tuple(params), tuple(sorted(s.extra.items())))
-            tiles, fresh = self._tile_list(key, layout.length, dev)
+            key = ("backward", dev.index, stream, variant["file"], s.Nq, s.Nkv, s.B if layout.slots_b > 1 else 0,
+                   s.H if layout.slots_h > 1 else 0, tuple(params), tuple(sorted(s.extra.items())))
+            tiles, fresh = self._tile_list(key, layout.length, dev, ins)
             pointers = {"q": qb.data_ptr(), "k": kb.data_ptr(), "v": vb.data_ptr(), "out": outb.data_ptr(), "dout": doutb.data_ptr(),
                         "lse": lse.data_ptr() if lse.numel() else 0, "pre_out": pre.data_ptr() if pre.numel() else 0,
                         "delta": delta.data_ptr(), "dq": dq.data_ptr(), "dk": dk.data_ptr(), "dv": dv.data_ptr(),
@@ -337,7 +341,7 @@ class Package:
                     run("classify", main_values)
                 else:
                     _every_tile(tiles, layout.rows, layout.width - 1, variant["block_q"], s.Nq, variant["block_kv"], s.Nkv, self.kernel.full_bit)
-                self._remember(key, tiles)
+                self._remember(key, tiles, ins)
             run("main", main_values)
             if "rows" in entries:
                 run("rows", values)
@@ -363,25 +367,38 @@ class Package:
             function = module["functions"][entry] = driver().function(module["handle"], entry, shared_bytes, file)
         return function
 
-    def _tile_list(self, key, length, device):
-        """(tiles, fresh): a kept list for `key`, or a new zeroed one the caller fills."""
-        if key is not None and not torch.cuda.is_current_stream_capturing():
+    def _tile_list(self, key, length, device, ins):
+        """(tiles, fresh): a kept list for `key` (and, for masks that read inputs, for these unchanged
+        input tensors), or a new zeroed one the caller fills."""
+        if not torch.cuda.is_current_stream_capturing():
+            key = self._full_key(key, ins)
             with self._lock:
                 kept = self._tiles.get(key)
-                if kept is not None:
+                if kept is not None and all(ref() is t for ref, t in zip(kept[1], ins)):
                     self._tiles.move_to_end(key)
                     self._stats["tile_lists_reused"] += 1
-                    return kept, False
+                    return kept[0], False
         self._stats["tile_lists_built"] += 1
         return torch.zeros(length, dtype=torch.int32, device=device), True
 
-    def _remember(self, key, tiles):
-        if key is None or torch.cuda.is_current_stream_capturing():
+    def _remember(self, key, tiles, ins):
+        if torch.cuda.is_current_stream_capturing():
             return
+        # Weak references: a kept list must not keep its ids alive, and a dead tensor's id may come back.
+        refs = tuple(weakref.ref(t) for t in ins) if self.mask_reads_inputs else ()
         with self._lock:
-            self._tiles[key] = tiles
+            self._tiles[self._full_key(key, ins)] = (tiles, refs)
             while len(self._tiles) > TILE_CACHE_SIZE:
                 self._tiles.popitem(last=False)
+
+    def _full_key(self, key, ins):
+        """The lists' key: sizes and params, and for masks that read inputs each input's object and version."""
+        return key + tuple((id(t), t._version) for t in ins) if self.mask_reads_inputs else key
+
+    def forget_tile_lists(self):
+        """Drops every kept tile list (after writing a mask's input tensor in a way torch does not count)."""
+        with self._lock:
+            self._tiles.clear()
 
     def stats(self):
         """Counts since import: PTX modules loaded, tile lists built and reused."""
