@@ -122,7 +122,7 @@ class TorchInitTest {
         Files.writeString(pkg.resolve("_op.py"), """
                 class _Any:
                     def __init__(self, *args, **kwargs):
-                        self.ops = self.stats = None
+                        self.ops = self.stats = self.forget_tile_lists = None
                 Input = Param = Package = _Any
                 """);
         return python(dir, "-c", "import pkg as m\n" + code);

@@ -101,7 +101,7 @@ public final class BackwardCheck {
      * (a per-head slope, say) cancels to a small difference of large sums, as in FlashAttention.
      */
     private static int check(List<Path> files, boolean small) throws Exception {
-        // {B, H, Hkv, Nq, Nkv, D, query offset (-1 bottom right), 1 for fp16}
+        // {B, H, Hkv, Nq, Nkv, D, query offset (-1 bottom right), 1 for fp16[, Dv]}
         int[][] cases = small ? new int[][] {{1, 2, 1, 70, 130, 64, -1, 0}} : new int[][] {
                 {2, 4, 2, 150, 150, 64, 0, 0}, {1, 4, 1, 77, 300, 128, -1, 0}, {1, 2, 2, 130, 97, 64, 0, 1},
                 {1, 2, 1, 200, 260, 128, 0, 0}, {2, 2, 2, 1, 257, 64, -1, 0}, {1, 3, 1, 100, 160, 96, -1, 1}, {1, 2, 2, 64, 64, 32, 0, 0},

@@ -74,8 +74,8 @@ public final class DecodeCheck {
      * rounding of e^(LSE_s − M) per split.
      */
     private static int check(List<Path> files, boolean small, int tilings) throws Exception {
-        // {B, H, Hkv, Nq, Nkv, D, query offset (-1 bottom right), 1 for fp16}: packed groups (4 x 1, 4 x 16 = 64 rows), a group too
-        // large to pack (8 x 16), MHA, a short cache of one tile, head dims 64, 96, 128 and 40, 72 (padded to 48, 80).
+        // {B, H, Hkv, Nq, Nkv, D, query offset (-1 bottom right), 1 for fp16[, Dv]}: packed groups (4 x 1, 4 x 16 = 64 rows), a group too
+        // large to pack (8 x 16), MHA, a short cache of one tile, head dims 64, 96, 128, 40 and 72 (padded to 48, 80), Dv ≠ D.
         int[][] cases = small ? new int[][] {{1, 4, 1, 2, 300, 64, -1, 0}} : new int[][] {
                 {2, 8, 2, 1, 4099, 128, -1, 0}, {1, 4, 1, 16, 2048, 64, -1, 0}, {1, 8, 1, 16, 700, 128, -1, 1}, {3, 4, 4, 3, 1000, 64, -1, 0},
                 {2, 6, 2, 1, 50, 96, -1, 0}, {1, 4, 2, 5, 1537, 128, 0, 1}, {1, 4, 1, 4, 1100, 40, -1, 0}, {2, 4, 2, 1, 777, 72, -1, 1},

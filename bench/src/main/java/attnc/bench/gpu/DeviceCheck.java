@@ -190,7 +190,6 @@ public final class DeviceCheck {
         return Tensor.ofInts(DType.INT32, new int[] {b, n}, ids);
     }
 
-    /** {@code t}, added to the buffers a harness frees when it is done. */
     /** A check case {B, H, Hkv, Nq, Nkv, D, query offset (-1 bottom right), 1 for fp16[, Dv]} as a shape (Dv = D when not given). */
     static SampleProblems.Shape shape(int[] c) {
         return new SampleProblems.Shape(c[0], c[1], c[2], c[3], c[4], c[5], c.length > 8 ? c[8] : c[5], c[6]);
@@ -202,6 +201,7 @@ public final class DeviceCheck {
                 c.length > 8 ? " Dv=" + c[8] : "", c[6]);
     }
 
+    /** {@code t}, added to the buffers a harness frees when it is done. */
     static DeviceTensor own(List<DeviceTensor> owned, DeviceTensor t) {
         owned.add(t);
         return t;

@@ -90,7 +90,7 @@ public final class HopperCheck {
     // ---- correctness ----
 
     private static int check(List<Path> files, boolean small) throws Exception {
-        // {B, H, Hkv, Nq, Nkv, D, query offset (-1 bottom right), 1 for fp16}
+        // {B, H, Hkv, Nq, Nkv, D, query offset (-1 bottom right), 1 for fp16[, Dv]}
         int[][] cases = small ? new int[][] {{1, 2, 1, 100, 200, 64, -1, 0}} : new int[][] {
                 {2, 4, 2, 300, 300, 64, 0, 0}, {1, 4, 1, 77, 300, 128, -1, 0}, {1, 2, 2, 130, 130, 64, 0, 1},
                 {1, 2, 1, 200, 450, 128, 0, 0}, {2, 2, 2, 1, 257, 64, -1, 0}, {1, 2, 2, 129, 640, 128, -1, 1}, {1, 3, 1, 150, 333, 96, -1, 0},

@@ -82,10 +82,11 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     /**
      * The Hopper path (sm_90a) as measured best on the H200 (BENCHMARKS.md, "The Hopper path"):
      * up to D = 64, three consumer warpgroups (192 query rows) of 96-key tiles, overlapped without
-     * turns (ALiBi 254 against 190 TFLOP/s with turns, causal +3%, the rest within 1–2%); up to D = 128, two warpgroups of 128-key tiles, overlapped without turns for
-     * plain dense attention and ping-pong for the rest (masks, ALiBi, softcap: +1–8%); beyond,
-     * 64-key tiles, ping-pong. Empty where the head
-     * dims are not multiples of 16, the accumulators would not fit, or mma.sync measured faster.
+     * turns (ALiBi 254 against 190 TFLOP/s with turns, causal +3%, the rest within 1–2%); up to
+     * D = 128, two warpgroups of 128-key tiles, overlapped without turns for plain dense attention
+     * and ping-pong for the rest (masks, ALiBi, softcap: +1–8%); beyond, 64-key tiles, ping-pong.
+     * Empty where the head dims are not multiples of 16, the accumulators would not fit, or
+     * mma.sync measured faster.
      */
     static Optional<KernelConfig> hopper(KernelConfig standard, LoweredPattern pattern) {
         if (standard.headDim() % 16 != 0 || standard.valueDim() % 16 != 0) return Optional.empty();
