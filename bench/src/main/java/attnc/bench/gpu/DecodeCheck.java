@@ -108,16 +108,7 @@ public final class DecodeCheck {
                     continue;
                 }
                 try {
-                    Result got = kernel.forward(problem);
-                    double[] err = DeviceCheck.compare(got.out(), ref.out());
-                    double lseErr = ref.lse() == null ? 0 : DeviceCheck.compare(got.lse(), ref.lse())[0];
-                    boolean ok = DeviceCheck.forwardWithin(err, lseErr);
-                    double[] w = worst.computeIfAbsent(c[7] == 1 ? "fp16" : "bf16", key -> new double[3]);
-                    w[0] = Math.max(w[0], err[2]);
-                    w[1] = Math.max(w[1], lseErr);
-                    w[2]++;
-                    counts[ok ? 0 : 1]++;
-                    System.out.printf(Locale.ROOT, "%s %s: max %.2e relL2 %.2e lse %.2e%n", ok ? "ok  " : "FAIL", label, err[0], err[2], lseErr);
+                    judge(kernel.forward(problem), ref, label, c[7] == 1 ? "fp16" : "bf16", counts, worst);
                 } catch (RuntimeException e) {
                     counts[1]++;
                     System.out.printf("FAIL %s: %s%n", label, e);
@@ -158,16 +149,7 @@ public final class DecodeCheck {
                         continue;
                     }
                     try {
-                        Result got = kernel.forward(batch);
-                        double[] err = DeviceCheck.compare(got.out(), ref.out());
-                        double lseErr = ref.lse() == null ? 0 : DeviceCheck.compare(got.lse(), ref.lse())[0];
-                        boolean ok = DeviceCheck.forwardWithin(err, lseErr);
-                        double[] w = worst.computeIfAbsent("paged " + dtype, key -> new double[3]);
-                        w[0] = Math.max(w[0], err[2]);
-                        w[1] = Math.max(w[1], lseErr);
-                        w[2]++;
-                        counts[ok ? 0 : 1]++;
-                        System.out.printf(Locale.ROOT, "%s %s: max %.2e relL2 %.2e lse %.2e%n", ok ? "ok  " : "FAIL", label, err[0], err[2], lseErr);
+                        judge(kernel.forward(batch), ref, label, "paged " + dtype, counts, worst);
                     } catch (UnsupportedOperationException e) {
                         System.out.println("refused " + label + ": " + e.getMessage());
                     } catch (RuntimeException e) {
@@ -181,6 +163,19 @@ public final class DecodeCheck {
         worst.forEach((key, w) -> System.out.printf(Locale.ROOT, "  %-12s %4.0f cases: worst relL2 %.2e, worst LSE error %.2e%n", key, w[2], w[0], w[1]));
         System.out.printf("correctness: %d passed, %d failed%n", counts[0], counts[1]);
         return counts[1];
+    }
+
+    /** One result against the reference: a line, the counts {passed, failed}, and the worst errors under {@code key}. */
+    private static void judge(Result got, Reference.Exact ref, String label, String key, int[] counts, Map<String, double[]> worst) {
+        double[] err = DeviceCheck.compare(got.out(), ref.out());
+        double lseErr = ref.lse() == null ? 0 : DeviceCheck.compare(got.lse(), ref.lse())[0];
+        boolean ok = DeviceCheck.forwardWithin(err, lseErr);
+        double[] w = worst.computeIfAbsent(key, k -> new double[3]);
+        w[0] = Math.max(w[0], err[2]);
+        w[1] = Math.max(w[1], lseErr);
+        w[2]++;
+        counts[ok ? 0 : 1]++;
+        System.out.printf(Locale.ROOT, "%s %s: max %.2e relL2 %.2e lse %.2e%n", ok ? "ok  " : "FAIL", label, err[0], err[2], lseErr);
     }
 
     /** A paged batch: each sequence's pages drawn from a shuffled pool, sequence 1 reusing sequence 0's first pages (a shared prompt). */
