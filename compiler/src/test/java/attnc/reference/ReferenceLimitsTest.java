@@ -29,8 +29,8 @@ import org.junit.jupiter.api.Test;
  * that is not this launch's, and lets nested deeper than its slots. The launches are shaped so
  * that the output is large and the inputs tiny (D = 1, one key, Dv wide), and sized from the
  * heap this JVM may have, so the refusal is the only way the call can end well: nothing is
- * allocated when it is refused, and a missing or undercounting check would try an array larger
- * than the heap.
+ * allocated when it is refused, and a missing or undercounting check would allocate past the
+ * heap (an OutOfMemoryError, after a long wait for a collection).
  */
 class ReferenceLimitsTest {
     private static final int DV = 4096;

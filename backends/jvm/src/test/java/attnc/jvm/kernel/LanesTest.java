@@ -69,7 +69,7 @@ class LanesTest {
     }
 
     @Test
-    void theIssuesSurvivorIsCaught() {
+    void divisionAndModuloAreFlooredByHand() {
         // −7 % 3 is 2 (floored), not −1 (truncated); −7 / 2 is −4, not −3; x / 0 and x % 0 are 0.
         assertEquals(2, Lanes.MOD(-7, 3));
         assertEquals(-2, Lanes.MOD(7, -3));
