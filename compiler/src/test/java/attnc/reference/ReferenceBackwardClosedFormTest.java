@@ -163,6 +163,22 @@ class ReferenceBackwardClosedFormTest {
         assertClose(dq, g.values().get(Wrt.Q), "dq");
     }
 
+    @Test
+    void theBackendHandsTheGradientsOverAsFloat32() throws CompileException {
+        Pattern p = pattern("mask: q >= kv");
+        Problem problem = new Problem(q, k, v, Map.of(), Map.<String, Expr>of(), OFFSET);
+        attnc.launch.Gradients g;
+        try (attnc.run.Kernel kernel = new ReferenceBackend().compile(p)) {
+            g = kernel.backward(problem, kernel.forward(problem), dOut, Wrt.all(p));
+        }
+        DenseBackward.Outcome dense = DenseBackward.run(q, k, v, OFFSET, SCALE, (b, h, i, j) -> i >= j, (b, h, i, j, s) -> s,
+                (b, h, i, j, s) -> 1, DenseBackward.Norm.SOFTMAX, null, null, flat(dOut));
+        // Rounded once from double to float: within float32's half ulp, 6e-8 relative.
+        assertCloseInFloat(dense.dq(), g.get(Wrt.Q), "dq");
+        assertCloseInFloat(dense.dk(), g.get(Wrt.K), "dk");
+        assertCloseInFloat(dense.dv(), g.get(Wrt.V), "dv");
+    }
+
     // ---- helpers -----------------------------------------------------------------------
 
     private interface Element { void at(int b, int h, int i, int j); }
@@ -199,6 +215,18 @@ class ReferenceBackwardClosedFormTest {
             anyNonZero |= expected[i] != 0;
             assertTrue(Math.abs(expected[i] - actual[i]) <= 1e-12 * Math.max(1, Math.abs(expected[i])),
                     () -> what + "[" + index + "]: expected " + expected[index] + ", got " + actual[index]);
+        }
+        assertTrue(anyNonZero, what + " is all zeros: the comparison would prove nothing");
+    }
+
+    private static void assertCloseInFloat(double[] expected, Tensor actual, String what) {
+        assertEquals(expected.length, actual.size(), what + " size");
+        boolean anyNonZero = false;
+        for (int i = 0; i < expected.length; i++) {
+            int index = i;
+            anyNonZero |= expected[i] != 0;
+            assertTrue(Math.abs(expected[i] - actual.getDouble(i)) <= 1e-7 * Math.abs(expected[i]) + 1e-12,
+                    () -> what + "[" + index + "]: expected " + expected[index] + ", got " + actual.getDouble(index));
         }
         assertTrue(anyNonZero, what + " is all zeros: the comparison would prove nothing");
     }

@@ -1,0 +1,106 @@
+package attnc.jvm.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The parallel loop every launch runs on: each index exactly once, on the helpers and the
+ * caller, whatever the executor does with the helpers (runs them, runs them inline, refuses
+ * them); the first failure rethrown as itself, RuntimeException or Error; and a pool of fewer
+ * than one thread refused.
+ */
+class DriverLoopTest {
+    @Test
+    void everyIndexRunsOnceOnAThreadPool() throws Exception {
+        ExecutorService helpers = Executors.newFixedThreadPool(3);
+        try {
+            AtomicIntegerArray runs = new AtomicIntegerArray(1000);
+            Driver.parallelFor(new Driver.Pool(helpers, 4), runs.length(), runs::incrementAndGet);
+            for (int i = 0; i < runs.length(); i++) assertEquals(1, runs.get(i), "index " + i);
+        } finally {
+            helpers.shutdown();
+        }
+    }
+
+    @Test
+    void anInlineOrRefusingExecutorLeavesTheWorkToTheCaller() {
+        Thread caller = Thread.currentThread();
+        AtomicIntegerArray runs = new AtomicIntegerArray(50);
+        Driver.parallelFor(new Driver.Pool(Runnable::run, 4), runs.length(), i -> {
+            assertSame(caller, Thread.currentThread());
+            runs.incrementAndGet(i);
+        });
+        AtomicInteger submitted = new AtomicInteger();
+        Driver.parallelFor(new Driver.Pool(task -> {
+            submitted.incrementAndGet();
+            throw new RejectedExecutionException("full");
+        }, 4), runs.length(), i -> {
+            assertSame(caller, Thread.currentThread());
+            runs.incrementAndGet(i);
+        });
+        for (int i = 0; i < runs.length(); i++) assertEquals(2, runs.get(i), "index " + i + " once per loop");
+        assertEquals(1, submitted.get(), "a refused helper is not asked for again");
+    }
+
+    @Test
+    void helpersAreAskedForOnlyWhereThereIsWorkForThem() {
+        AtomicInteger submitted = new AtomicInteger();
+        Driver.Pool counting = new Driver.Pool(task -> {
+            submitted.incrementAndGet();
+            task.run();
+        }, 4);
+        Driver.parallelFor(counting, 100, i -> { });
+        assertEquals(3, submitted.get(), "parallelism 4: the caller and three helpers");
+        submitted.set(0);
+        Driver.parallelFor(counting, 2, i -> { });
+        assertEquals(1, submitted.get(), "two items: one helper");
+        submitted.set(0);
+        Driver.parallelFor(new Driver.Pool(task -> {
+            submitted.incrementAndGet();
+            task.run();
+        }, 1), 100, i -> { });
+        assertEquals(0, submitted.get(), "parallelism 1: the caller alone");
+    }
+
+    @Test
+    void theFirstFailureIsRethrownAsItself() throws Exception {
+        ExecutorService helpers = Executors.newFixedThreadPool(2);
+        try {
+            Driver.Pool pool = new Driver.Pool(helpers, 3);
+            IllegalStateException bad = new IllegalStateException("item 7");
+            assertSame(bad, assertThrows(IllegalStateException.class, () -> Driver.parallelFor(pool, 100, i -> {
+                if (i == 7) throw bad;
+            })));
+            AssertionError error = new AssertionError("item 3");
+            assertSame(error, assertThrows(AssertionError.class, () -> Driver.parallelFor(pool, 100, i -> {
+                if (i == 3) throw error;
+            })));
+            AtomicInteger after = new AtomicInteger();
+            assertThrows(IllegalStateException.class, () -> Driver.parallelFor(new Driver.Pool(Runnable::run, 1), 100, i -> {
+                if (i == 5) throw bad;
+                if (i > 5) after.incrementAndGet();
+            }));
+            assertEquals(0, after.get(), "no item is started after a failure");
+        } finally {
+            helpers.shutdown();
+        }
+    }
+
+    @Test
+    void aPoolNeedsAnExecutorAndAThread() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Driver.Pool(Runnable::run, 0));
+        assertEquals("parallelism must be at least 1, got 0", e.getMessage());
+        assertThrows(NullPointerException.class, () -> new Driver.Pool(null, 1));
+        assertEquals(1, new Driver.Pool(Runnable::run, 1).parallelism());
+        assertTrue(Driver.Pool.shared().parallelism() >= 1);
+    }
+}
