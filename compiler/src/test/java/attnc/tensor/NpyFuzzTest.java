@@ -25,7 +25,9 @@ class NpyFuzzTest {
         try {
             Files.write(file, damaged);
             Tensor t = Npy.read(file);
-            assertEquals(12, t.size());
+            // A flip and a cut can leave another valid file (shape (3, 1) over 12 bytes of data): any tensor whose data the file holds exactly.
+            assertEquals(Arrays.stream(t.shape()).asLongStream().reduce(1, (x, y) -> x * y), t.size());
+            assertTrue((long) t.size() * t.dtype().bytes() <= damaged.length, t.size() + " elements of " + t.dtype() + " from " + damaged.length + " bytes");
         } catch (IOException expected) {
             assertTrue(expected.getMessage().startsWith(file.toString() + ": "), expected.getMessage());
         } finally {
