@@ -84,7 +84,6 @@ class IndexRangesTest {
      */
     @Example
     void everyPlaceALoadCanSitIsChecked() throws CompileException {
-        String tables = "input t: float32[T]\ninput i: int32[Nkv]\ninput sel: int32[B, H, K]\ninput u: float32[Nq]\n";
         Map<String, String> refusedAt = new java.util.LinkedHashMap<>();
         refusedAt.put("mask: true\nscore: s + t[kv + 1]", "t");
         refusedAt.put("mask: true\nscale: t[h + 15]", "t");
@@ -98,33 +97,32 @@ class IndexRangesTest {
         refusedAt.put("mask: true\nselect: kv in sel[b, h + 1]", "sel");
         refusedAt.put("mask: true\nscore: s + u[q - Q0 + 1]", "u");
         refusedAt.put("mask: true\noutput: o * t[d + 13]", "t");
-        for (var row : refusedAt.entrySet()) {
-            Pattern pattern = Frontend.compile("p", tables + row.getKey());
-            String message = refused(pattern, placesProblem());
-            assertEquals("input '" + row.getValue() + "'", message.substring(0, message.indexOf(' ', 7)), row.getKey() + ": " + message);
-        }
-        for (String unreached : List.of("mask: q >= 0 || t[kv + 1] > -10.0", "mask: q >= 0 ? true : t[kv + 1] > -10.0",
-                "mask: q < 0 && t[kv + 1] > -10.0", "mask: true\nscore: s + t[kv]\noutput: o * t[d + 12]")) {
-            Binding.of(Frontend.compile("p", tables + unreached), placesProblem());
-        }
+        assertPlaces(refusedAt, List.of("mask: q >= 0 || t[kv + 1] > -10.0", "mask: q >= 0 ? true : t[kv + 1] > -10.0",
+                "mask: q < 0 && t[kv + 1] > -10.0", "mask: true\nscore: s + t[kv]\noutput: o * t[d + 12]"));
     }
 
     /** Loads in the branches of ?:, in a member's value or leading index, and under nested guards are checked where they are evaluated. */
     @Example
     void loadsInBranchesMembersAndNestedGuards() throws CompileException {
-        String tables = "input t: float32[T]\ninput i: int32[Nkv]\ninput sel: int32[B, H, K]\ninput u: float32[Nq]\n";
         Map<String, String> refusedAt = new java.util.LinkedHashMap<>();
         refusedAt.put("mask: q >= 0 ? t[kv + 1] > -10.0 : true", "t");
         refusedAt.put("mask: q < 0 ? true : t[kv + 1] > -10.0", "t");
         refusedAt.put("mask: i[kv + 1] in sel[b, h]", "i");
         refusedAt.put("mask: kv in sel[b, i[kv + 1] % 2]", "i");
+        // The load is evaluated only where q < 0 and kv < 100: nowhere.
+        assertPlaces(refusedAt, List.of("mask: q < 0 && (kv < 100 && t[kv + 1] > -10.0)", "mask: q < 0 ? (kv < 100 && t[kv + 1] > -10.0) : true"));
+    }
+
+    /** The inputs {@link #placesProblem} binds: t [T], i [Nkv], sel [B, H, K], u [Nq]. */
+    private static final String PLACES_TABLES = "input t: float32[T]\ninput i: int32[Nkv]\ninput sel: int32[B, H, K]\ninput u: float32[Nq]\n";
+
+    /** Each pattern of {@code refusedAt} refused naming its input; each of {@code unreached} bound, its out-of-range load never evaluated. */
+    private void assertPlaces(Map<String, String> refusedAt, List<String> unreached) throws CompileException {
         for (var row : refusedAt.entrySet()) {
-            String message = refused(Frontend.compile("p", tables + row.getKey()), placesProblem());
+            String message = refused(Frontend.compile("p", PLACES_TABLES + row.getKey()), placesProblem());
             assertEquals("input '" + row.getValue() + "'", message.substring(0, message.indexOf(' ', 7)), row.getKey() + ": " + message);
         }
-        // The load is evaluated only where q < 0 and kv < 100: nowhere.
-        Binding.of(Frontend.compile("p", tables + "mask: q < 0 && (kv < 100 && t[kv + 1] > -10.0)"), placesProblem());
-        Binding.of(Frontend.compile("p", tables + "mask: q < 0 ? (kv < 100 && t[kv + 1] > -10.0) : true"), placesProblem());
+        for (String source : unreached) Binding.of(Frontend.compile("p", PLACES_TABLES + source), placesProblem());
     }
 
     /** An index read from data is checked in every batch and head, for row sites (scale) and key sites (score) alike, and a refusal names channel 0. */
