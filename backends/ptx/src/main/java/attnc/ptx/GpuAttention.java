@@ -37,14 +37,26 @@ public final class GpuAttention {
 
     /**
      * Device tensors of one launch; lse may be null, inputs by name; {@code preOutput} (fp32
-     * [B, H, Nq, Dv]) receives o before the output transform where there is one and it is not null.
+     * [B, H, Nq, Dv]) receives o before the output transform where there is one and it is not null;
+     * {@code paged}, for a paged decode module, where its K and V rows are (k and v are then the pools).
      */
     public record Tensors(DeviceTensor q, DeviceTensor k, DeviceTensor v, DeviceTensor out, DeviceTensor lse, DeviceTensor preOutput,
-                          Map<String, DeviceTensor> inputs) {
+                          Map<String, DeviceTensor> inputs, Paged paged) {
+        public Tensors(DeviceTensor q, DeviceTensor k, DeviceTensor v, DeviceTensor out, DeviceTensor lse, DeviceTensor preOutput,
+                       Map<String, DeviceTensor> inputs) {
+            this(q, k, v, out, lse, preOutput, inputs, null);
+        }
+
         public Tensors(DeviceTensor q, DeviceTensor k, DeviceTensor v, DeviceTensor out, DeviceTensor lse, Map<String, DeviceTensor> inputs) {
-            this(q, k, v, out, lse, null, inputs);
+            this(q, k, v, out, lse, null, inputs, null);
         }
     }
+
+    /**
+     * A paged KV cache on the device: k and v are pools [P, page, Hkv, ·] (rows contiguous), the
+     * block table int32 [B, maxPages], the keys of each sequence int32 [B], and log2 of the page size.
+     */
+    public record Paged(DeviceTensor blockTable, DeviceTensor kvLengths, int pageShift, int maxPages) {}
 
     public TilePlan plan(Binding binding) {
         return TilePlan.of(module, binding.size("B"), binding.size("H"), binding.size("Nq"), binding.size("Nkv"));
@@ -112,6 +124,8 @@ public final class GpuAttention {
                 case "lse" -> t.lse();
                 case "pre_out" -> t.preOutput();
                 case "tiles" -> tiles;
+                case "block_table" -> t.paged().blockTable();
+                case "kv_lengths" -> t.paged().kvLengths();
                 default -> throw new IllegalStateException("no tensor " + tensor + " in a forward launch");
             });
         }
@@ -129,6 +143,8 @@ public final class GpuAttention {
                 case "slots_h" -> plan.slotsH();
                 case "slot_stride_b" -> plan.slotStrideB();
                 case "slot_stride_h" -> plan.slotStrideH();
+                case "page_shift" -> t.paged().pageShift();
+                case "max_pages" -> t.paged().maxPages();
                 default -> binding.size(size);
             });
         }

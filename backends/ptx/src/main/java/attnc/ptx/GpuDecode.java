@@ -5,7 +5,9 @@ import attnc.gpu.DeviceTensor;
 import attnc.gpu.GpuFunction;
 import attnc.ir.DType;
 import attnc.ir.Index;
+import attnc.analysis.ClassifyTiles;
 import attnc.launch.Binding;
+import attnc.launch.RaggedBinding;
 import attnc.lower.LoweredNorm;
 import attnc.lower.LoweredPattern;
 import attnc.lower.Program;
@@ -131,9 +133,41 @@ public final class GpuDecode {
 
     public int tilesLength(Binding binding) { return attention.plan(binding).listLength(); }
 
+    /** Key tiles of the longest list: the most splits a launch can use. */
+    public int kvTiles(Binding binding) { return attention.plan(binding).kvTiles(); }
+
+    /**
+     * The tile lists of a paged launch ({@code launch}: the sequences' longest Nkv): each
+     * sequence's own, from the block-sparsity analysis under its own binding (Nkv, Q0), in the
+     * slots of its batch index.
+     */
+    public void preparePagedTiles(RaggedBinding ragged, Binding launch, DeviceTensor tiles) {
+        KernelConfig c = attention.module().config();
+        TilePlan plan = attention.plan(launch);
+        int width = plan.kvTiles() + 1, slotsH = plan.slotsH();
+        int[] lists = new int[plan.listLength()];
+        for (RaggedBinding.Sequence sequence : ragged.sequences()) {
+            Binding own = sequence.binding();
+            int nkv = own.size("Nkv"), b = sequence.index();
+            if (nkv == 0) continue;
+            TilePlan natural = new TilePlan(plan.queryBlocks(), (nkv + c.blockN() - 1) / c.blockN(), attention.module().maskPerBatch() ? ragged.batch() : 1, slotsH);
+            int[] mine = lowered.alwaysVisible() ? natural.allVisible(nkv, c.blockN())
+                    : natural.analysed(ClassifyTiles.classifier(lowered.pattern(), own, sequence.inputs(), c.blockM(), c.blockN()), nkv, c.blockN());
+            int from = natural.slotsB() > 1 ? b : 0, ownWidth = natural.kvTiles() + 1;
+            for (int h = 0; h < slotsH; h++) {
+                for (int qb = 0; qb < plan.queryBlocks(); qb++) {
+                    int source = ((from * slotsH + h) * plan.queryBlocks() + qb) * ownWidth, target = ((b * slotsH + h) * plan.queryBlocks() + qb) * width;
+                    System.arraycopy(mine, source, lists, target, mine[source] + 1);
+                }
+            }
+        }
+        tiles.write(lists);
+    }
+
     /** The decode entry over the splits, then the merge into {@code tensors}' out, lse and pre_out. */
     public void launch(Binding binding, GpuAttention.Tensors tensors, DeviceTensor tiles, Partials partials) {
-        GpuAttention.Tensors into = new GpuAttention.Tensors(tensors.q(), tensors.k(), tensors.v(), partials.out(), partials.lse(), null, tensors.inputs());
+        GpuAttention.Tensors into = new GpuAttention.Tensors(tensors.q(), tensors.k(), tensors.v(), partials.out(), partials.lse(), null, tensors.inputs(),
+                tensors.paged());
         attention.launch(launchBinding(attention.module().config(), binding), into, tiles, partials.splits());
         Signature signature = PtxModule.mergeSignature(lowered);
         GpuFunction.Args args = new GpuFunction.Args();

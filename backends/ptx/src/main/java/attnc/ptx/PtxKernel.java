@@ -11,6 +11,8 @@ import attnc.launch.Binding;
 import attnc.launch.Gradients;
 import attnc.launch.Memory;
 import attnc.launch.Problem;
+import attnc.launch.RaggedBatch;
+import attnc.launch.RaggedBinding;
 import attnc.launch.Result;
 import attnc.launch.ShapeException;
 import attnc.launch.Wrt;
@@ -68,6 +70,33 @@ final class PtxKernel implements Kernel {
             return new Result(HeadPadding.trim(t.out().readFloats(), dv), t.lse() == null ? null : t.lse().readFloats(), new int[] {
                     launch.binding.size("B"), launch.binding.size("H"), launch.binding.size("Nq"), dv},
                     t.preOutput() == null ? null : HeadPadding.trim(t.preOutput().readFloats(), dv));
+        }
+    }
+
+    /**
+     * A ragged launch over a paged cache: the paged decode kernel ({@link PagedDecode}), for
+     * sequences of equal query counts up to {@link GpuDecode#MAX_AUTO_QUERIES}; other batches are
+     * refused in one line before any device work.
+     */
+    @Override
+    public Result forward(RaggedBatch batch) {
+        RaggedBinding ragged = RaggedBinding.of(pattern, batch);
+        if (ragged.totalQueries() == 0) {
+            return new Result(new float[0], lowered.writesLse() ? new float[0] : null, new int[] {0, ragged.heads(), ragged.valueDim()});
+        }
+        Binding launch = PagedDecode.launchBinding(ragged, PagedDecode.requireSupported(pattern, ragged));
+        HeadPadding dims = HeadPadding.of(launch);
+        Binding padded = dims.binding(launch);
+        Device device = Device.get(0);
+        DType dtype = batch.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
+        long keys = 2L * (batch.cache().k().size() + batch.cache().v().size()), rows = (long) ragged.totalQueries() * ragged.heads();
+        requireDeviceMemory(device, keys + 2L * batch.q().size() + 4L * rows * (ragged.valueDim() + 1) * 2 + 4L * batch.cache().blockTable().size());
+        LoweredPattern seen = dims.lowered(lowered);
+        KernelConfig auto = GpuDecode.config(seen, device.sm() >= 90 ? 90 : 80, dtype, padded);
+        GpuDecode decoder = decoders.computeIfAbsent(new Module<>(auto.forDecode(auto.decode().paged()), dims),
+                m -> new GpuDecode(device, seen, PtxModule.render(seen, m.config())));
+        try (PagedDecode paged = new PagedDecode(device, decoder, batch, ragged, launch, pattern, lowered.writesLse())) {
+            return paged.run();
         }
     }
 

@@ -20,8 +20,9 @@ public record TilePlan(int queryBlocks, int kvTiles, int slotsB, int slotsH) {
 
     public static TilePlan of(PtxModule module, int batch, int heads, int nq, int nkv) {
         KernelConfig c = module.config();
+        // A paged launch's sequences have keys of their own, so lists of their own.
         return new TilePlan(ceilDiv(nq, c.blockM()), ceilDiv(nkv, c.blockN()),
-                module.maskPerBatch() ? batch : 1, module.maskPerHead() ? heads : 1);
+                module.maskPerBatch() || c.decode().pages() ? batch : 1, module.maskPerHead() ? heads : 1);
     }
 
     public int slots() { return slotsB * slotsH; }

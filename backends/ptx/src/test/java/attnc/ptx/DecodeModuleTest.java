@@ -31,7 +31,7 @@ class DecodeModuleTest {
         List<Path> files = Patterns.files();
         for (int i = 0; i < files.size(); i++) {
             Path file = files.get(i);
-            Decode mode = i % 2 == 0 ? Decode.SPLIT : Decode.SPLIT_PACKED;
+            Decode mode = Decode.values()[1 + i % 4];
             int headDim = i % 3 == 0 ? 128 : 64;
             tests.add(DynamicTest.dynamicTest(file.getFileName() + " " + mode + " D=" + headDim, () -> {
                 Pattern pattern = Patterns.compile(file);
@@ -39,6 +39,7 @@ class DecodeModuleTest {
                 LoweredPattern lowered = LowerPattern.lower(Passes.optimize(pattern, Map.of()));
                 PtxModule module = PtxModule.render(lowered, KernelConfig.of(90, DType.BFLOAT16, headDim, headDim).forDecode(mode));
                 assertTrue(module.text().contains(".visible .entry " + PtxModule.MERGE_ENTRY + "("), "the merge entry is in the module");
+                assertEquals(mode.pages(), module.text().contains("p_block_table"), "a paged module takes the block table");
                 PtxAssemblesTest.assemble(module.text(), 90);
             }));
         }
@@ -78,6 +79,47 @@ class DecodeModuleTest {
         var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> GpuDecode.config(lower("mask: q >= kv"), 90, DType.BFLOAT16, wide));
         assertTrue(e.getMessage().contains("head dims up to 128"), e.getMessage());
+    }
+
+    @Test
+    void pagedLaunchesOutsideWhatTheKernelTakesAreRefusedInOneLine() throws Exception {
+        Pattern causal = Passes.optimize(Frontend.compile("causal", "mask: q >= kv"), Map.of());
+        assertEquals(2, PagedDecode.requireSupported(causal, ragged(causal, new int[] {0, 2, 4}, Map.of())));
+        var unequal = org.junit.jupiter.api.Assertions.assertThrows(UnsupportedOperationException.class,
+                () -> PagedDecode.requireSupported(causal, ragged(causal, new int[] {0, 1, 3}, Map.of())));
+        assertTrue(unequal.getMessage().contains("sequence 1 has 2"), unequal.getMessage());
+        Pattern document = Passes.optimize(Frontend.compile("document", "input doc: int32[B, Nkv]\nmask: doc[b, q] == doc[b, kv]"), Map.of());
+        var sized = org.junit.jupiter.api.Assertions.assertThrows(UnsupportedOperationException.class,
+                () -> PagedDecode.requireSupported(document, ragged(document, new int[] {0, 1, 2}, Map.of("doc", attnc.tensor.Tensor.wrap(new int[14], 2, 7)))));
+        assertTrue(sized.getMessage().contains("input 'doc'"), sized.getMessage());
+        Pattern gated = Passes.optimize(Frontend.compile("gated", "mask: q >= kv\noutput: o * float(q)"), Map.of());
+        var merged = org.junit.jupiter.api.Assertions.assertThrows(UnsupportedOperationException.class,
+                () -> PagedDecode.requireSupported(gated, ragged(gated, new int[] {0, 1, 2}, Map.of())));
+        assertTrue(merged.getMessage().contains("output transform"), merged.getMessage());
+    }
+
+    @Test
+    void packedQueriesGoToTheirSequencesRowsByHead() throws Exception {
+        Pattern causal = Passes.optimize(Frontend.compile("causal", "mask: q >= kv"), Map.of());
+        attnc.launch.RaggedBinding ragged = ragged(causal, new int[] {0, 2, 4}, Map.of());
+        float[] rows = new float[4 * 2 * 8];
+        for (int i = 0; i < rows.length; i++) rows[i] = i;
+        attnc.tensor.Tensor q = PagedDecode.byHead(attnc.tensor.Tensor.ofFloats(DType.FLOAT32, new int[] {4, 2, 8}, rows), ragged, 2);
+        assertEquals(List.of(2, 2, 2, 8), java.util.Arrays.stream(q.shape()).boxed().toList());
+        float[] got = q.floats();
+        // [b, h, i, d] is row queryStarts[b] + i, head h of the packed queries.
+        for (int b = 0; b < 2; b++) for (int h = 0; h < 2; h++) for (int i = 0; i < 2; i++) for (int d = 0; d < 8; d++) {
+            assertEquals(rows[((2 * b + i) * 2 + h) * 8 + d], got[((b * 2 + h) * 2 + i) * 8 + d]);
+        }
+    }
+
+    /** Two sequences over a pool of 4 pages of 4 keys, H = 2, Hkv = 1, D = 8, kv lengths 5 and 7. */
+    private static attnc.launch.RaggedBinding ragged(Pattern pattern, int[] starts, Map<String, attnc.tensor.Tensor> inputs) {
+        attnc.tensor.Tensor q = attnc.tensor.Tensor.ofFloats(DType.FLOAT32, new int[] {starts[2], 2, 8}, new float[starts[2] * 16]);
+        attnc.tensor.Tensor pool = attnc.tensor.Tensor.ofFloats(DType.FLOAT32, new int[] {4, 4, 1, 8}, new float[128]);
+        attnc.launch.KvCache cache = new attnc.launch.KvCache(pool, pool, attnc.tensor.Tensor.wrap(new int[] {0, 1, 2, 3}, 2, 2),
+                attnc.tensor.Tensor.wrap(new int[] {5, 7}, 2));
+        return attnc.launch.RaggedBinding.of(pattern, new attnc.launch.RaggedBatch(q, attnc.tensor.Tensor.wrap(starts, 3), cache, inputs));
     }
 
     private static LoweredPattern lower(String source) throws Exception {

@@ -7,7 +7,9 @@ import attnc.gpu.EventTimer;
 import attnc.ir.DType;
 import attnc.ir.Pattern;
 import attnc.launch.Binding;
+import attnc.launch.KvCache;
 import attnc.launch.Problem;
+import attnc.launch.RaggedBatch;
 import attnc.launch.Result;
 import attnc.launch.SampleProblems;
 import attnc.lower.LowerPattern;
@@ -18,6 +20,7 @@ import attnc.ptx.GpuDecode;
 import attnc.ptx.PtxBackend;
 import attnc.ptx.emit.KernelConfig;
 import attnc.ptx.emit.PtxModule;
+import attnc.reference.RaggedReference;
 import attnc.reference.Reference;
 import attnc.run.Kernel;
 import attnc.run.TuningConfig;
@@ -38,7 +41,8 @@ import java.util.TreeMap;
  * shapes (B=8, H=32, Hkv=8, D=128), resident inputs, CUDA events, median, beside the prefill
  * kernel on the same inputs. Usage: {@code DecodeCheck check PATTERN...} | {@code DecodeCheck tilings
  * PATTERN...} (every decode tiling) | {@code DecodeCheck small PATTERN} (one small case, for
- * compute-sanitizer) | {@code DecodeCheck time OUT_DIR}.
+ * compute-sanitizer) | {@code DecodeCheck paged PATTERN...} (ragged batches over a paged cache) |
+ * {@code DecodeCheck time OUT_DIR}.
  */
 public final class DecodeCheck {
     /** The decode tilings, {keys a tile, stages}: the default first; each is checked before it can become the default. */
@@ -56,6 +60,7 @@ public final class DecodeCheck {
         int failures = switch (args[0]) {
             case "check", "tilings" -> check(files, false, tilings ? TILINGS.length : 1);
             case "small" -> check(files, true, 1);
+            case "paged" -> paged(files);
             case "time" -> time(device, Path.of(args[1]));
             default -> throw new IllegalArgumentException("expected check, tilings, small or time, got " + args[0]);
         };
@@ -103,16 +108,7 @@ public final class DecodeCheck {
                     continue;
                 }
                 try {
-                    Result got = kernel.forward(problem);
-                    double[] err = DeviceCheck.compare(got.out(), ref.out());
-                    double lseErr = ref.lse() == null ? 0 : DeviceCheck.compare(got.lse(), ref.lse())[0];
-                    boolean ok = DeviceCheck.forwardWithin(err, lseErr);
-                    double[] w = worst.computeIfAbsent(c[7] == 1 ? "fp16" : "bf16", key -> new double[3]);
-                    w[0] = Math.max(w[0], err[2]);
-                    w[1] = Math.max(w[1], lseErr);
-                    w[2]++;
-                    counts[ok ? 0 : 1]++;
-                    System.out.printf(Locale.ROOT, "%s %s: max %.2e relL2 %.2e lse %.2e%n", ok ? "ok  " : "FAIL", label, err[0], err[2], lseErr);
+                    judge(kernel.forward(problem), ref, label, c[7] == 1 ? "fp16" : "bf16", counts, worst);
                 } catch (RuntimeException e) {
                     counts[1]++;
                     System.out.printf("FAIL %s: %s%n", label, e);
@@ -120,6 +116,95 @@ public final class DecodeCheck {
                 }
             }
         }
+    }
+
+    /**
+     * Ragged decode batches over a paged cache ({@code Kernel.forward(RaggedBatch)}) against the
+     * reference's ragged launch: page sizes 1, 16 and 64, pages in a random order with the first
+     * sequence's prompt pages shared by the second, sequences of 0 keys, of fewer keys than
+     * queries and of lengths that end inside a page, GQA packed and not, bf16 and fp16. The same
+     * tolerances as {@link #check}.
+     */
+    private static int paged(List<Path> files) throws Exception {
+        // {B, H, Hkv, Nq, D, page, 1 for fp16}, kv lengths
+        int[][] cases = {{3, 8, 2, 1, 128, 16, 0}, {4, 4, 4, 2, 64, 64, 1}, {2, 8, 1, 4, 128, 1, 0}, {5, 4, 2, 3, 64, 16, 0}};
+        int[][] lengths = {{700, 1300, 0}, {65, 1, 4000, 129}, {300, 77}, {1024, 2, 513, 0, 2000}};
+        int[] counts = new int[2];
+        Map<String, double[]> worst = new TreeMap<>();
+        for (Path file : files) {
+            Pattern pattern = Passes.optimize(Frontend.compile(file), Map.of());
+            Random random = new Random(file.toString().hashCode());
+            try (Kernel kernel = new PtxBackend().compile(pattern, new TuningConfig(Map.of()))) {
+                for (int i = 0; i < cases.length; i++) {
+                    int[] c = cases[i];
+                    DType dtype = c[6] == 1 ? DType.FLOAT16 : DType.BFLOAT16;
+                    RaggedBatch batch = pagedBatch(pattern, c, lengths[i], dtype, random);
+                    String label = String.format(Locale.ROOT, "%-20s paged %s B=%d H=%d Hkv=%d Nq=%d D=%d page=%d Nkv=%s", pattern.name(), dtype, c[0], c[1], c[2],
+                            c[3], c[4], c[5], java.util.Arrays.toString(lengths[i]));
+                    Reference.Exact ref;
+                    try {
+                        ref = RaggedReference.run(pattern, batch);
+                    } catch (RuntimeException e) {
+                        System.out.println("skip " + label + ": the reference refuses it: " + e.getMessage());
+                        continue;
+                    }
+                    try {
+                        judge(kernel.forward(batch), ref, label, "paged " + dtype, counts, worst);
+                    } catch (UnsupportedOperationException e) {
+                        System.out.println("refused " + label + ": " + e.getMessage());
+                    } catch (RuntimeException e) {
+                        counts[1]++;
+                        System.out.printf("FAIL %s: %s%n", label, e);
+                        if (counts[1] < 3) e.printStackTrace(System.out);
+                    }
+                }
+            }
+        }
+        worst.forEach((key, w) -> System.out.printf(Locale.ROOT, "  %-12s %4.0f cases: worst relL2 %.2e, worst LSE error %.2e%n", key, w[2], w[0], w[1]));
+        System.out.printf("correctness: %d passed, %d failed%n", counts[0], counts[1]);
+        return counts[1];
+    }
+
+    /** One result against the reference: a line, the counts {passed, failed}, and the worst errors under {@code key}. */
+    private static void judge(Result got, Reference.Exact ref, String label, String key, int[] counts, Map<String, double[]> worst) {
+        double[] err = DeviceCheck.compare(got.out(), ref.out());
+        double lseErr = ref.lse() == null ? 0 : DeviceCheck.compare(got.lse(), ref.lse())[0];
+        boolean ok = DeviceCheck.forwardWithin(err, lseErr);
+        double[] w = worst.computeIfAbsent(key, k -> new double[3]);
+        w[0] = Math.max(w[0], err[2]);
+        w[1] = Math.max(w[1], lseErr);
+        w[2]++;
+        counts[ok ? 0 : 1]++;
+        System.out.printf(Locale.ROOT, "%s %s: max %.2e relL2 %.2e lse %.2e%n", ok ? "ok  " : "FAIL", label, err[0], err[2], lseErr);
+    }
+
+    /** A paged batch: each sequence's pages drawn from a shuffled pool, sequence 1 reusing sequence 0's first pages (a shared prompt). */
+    private static RaggedBatch pagedBatch(Pattern pattern, int[] c, int[] lengths, DType dtype, Random random) {
+        int batch = c[0], h = c[1], hkv = c[2], nq = c[3], d = c[4], page = c[5];
+        int maxPages = 1, total = 0;
+        for (int len : lengths) {
+            maxPages = Math.max(maxPages, (len + page - 1) / page);
+            total += (len + page - 1) / page;
+        }
+        List<Integer> ids = new ArrayList<>();
+        for (int p = 0; p < total; p++) ids.add(p);
+        java.util.Collections.shuffle(ids, random);
+        int[] table = new int[batch * maxPages];
+        for (int b = 0, next = 0; b < batch; b++) {
+            for (int j = 0; j < (lengths[b] + page - 1) / page; j++) table[b * maxPages + j] = ids.get(next++);
+        }
+        if (batch > 1) {
+            int shared = Math.min((lengths[0] / page) / 2, (lengths[1] + page - 1) / page);
+            for (int j = 0; j < shared; j++) table[maxPages + j] = table[j];
+        }
+        int[] starts = new int[batch + 1];
+        for (int b = 0; b < batch; b++) starts[b + 1] = starts[b] + nq;
+        Tensor q = Tensor.random(dtype, new int[] {batch * nq, h, d}, random);
+        Tensor k = Tensor.random(dtype, new int[] {Math.max(1, total), page, hkv, d}, random);
+        Tensor v = Tensor.random(dtype, new int[] {Math.max(1, total), page, hkv, d}, random);
+        KvCache cache = new KvCache(k, v, Tensor.wrap(table, batch, maxPages), Tensor.wrap(lengths.clone(), batch));
+        Problem shape = SampleProblems.of(pattern, new SampleProblems.Shape(batch, h, hkv, nq, 8, d, -1), dtype, random);
+        return new RaggedBatch(q, Tensor.wrap(starts, batch + 1), cache, shape.inputs());
     }
 
     /**

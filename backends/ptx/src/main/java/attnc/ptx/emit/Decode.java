@@ -18,9 +18,22 @@ public enum Decode {
      * r % Nq of head hk·group + r / Nq), so K and V are read once per kv head: for patterns whose
      * mask and score do not depend on the head.
      */
-    SPLIT_PACKED;
+    SPLIT_PACKED,
+    /**
+     * {@link #SPLIT} over a paged KV cache: K and V rows read from pools [P, page, Hkv, ·] through
+     * a block table, each sequence with its own number of keys (its row of kv_lengths) and its
+     * queries at the bottom right of them.
+     */
+    SPLIT_PAGED,
+    /** {@link #SPLIT_PACKED} over a paged KV cache, as {@link #SPLIT_PAGED}. */
+    SPLIT_PACKED_PAGED;
 
     public boolean splits() { return this != NONE; }
 
-    public boolean packs() { return this == SPLIT_PACKED; }
+    public boolean packs() { return this == SPLIT_PACKED || this == SPLIT_PACKED_PAGED; }
+
+    public boolean pages() { return this == SPLIT_PAGED || this == SPLIT_PACKED_PAGED; }
+
+    /** This mode reading its keys through a block table. */
+    public Decode paged() { return packs() ? SPLIT_PACKED_PAGED : SPLIT_PAGED; }
 }

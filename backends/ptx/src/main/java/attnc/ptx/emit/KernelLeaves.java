@@ -21,6 +21,22 @@ final class KernelLeaves implements Leaves {
         threadIndices(out, 0);
         signature.loadParams(out);
         blockIndices(out);
+        if (config.decode().pages()) sequenceExtents(out);
+    }
+
+    /**
+     * A paged launch's sequence b: its keys (kv_lengths[b]) replace the launch's Nkv, and its
+     * queries sit at their bottom right (Q0 = max(0, Nkv − Nq), Nq the queries of one head).
+     */
+    private void sequenceExtents(PtxWriter out) {
+        out.comment("paged: this sequence's keys and query offset");
+        String address = out.u64("%kv_length_addr");
+        out.op("mul.wide.s32", address, "%b", 4);
+        out.op("add.s64", address, "%kv_lengths", address);
+        out.op("ld.global.s32", "%Nkv", "[" + address + "]");
+        out.op("sub.s32", "%query_offset", "%Nkv", config.decode().packs() ? "%" + Signature.PACKED_NQ : "%Nq");
+        out.op("max.s32", "%query_offset", "%query_offset", 0);
+        out.op("add.s32", "%q_first", "%q_start", "%query_offset");
     }
 
     /**

@@ -30,18 +30,25 @@ public record Signature(List<String> tensors, List<String> tensorMaps, List<Stri
     public static final String TENSOR_MAP = ".tensormap";
     /** The size a GQA-packed decode kernel also takes: the queries of one head, whose rows it packs group by group. */
     public static final String PACKED_NQ = "packed_nq";
+    /** What a paged decode kernel also takes: the block table int32 [B, max_pages] and kv_lengths int32 [B]; log2 of the page size and max_pages. */
+    public static final List<String> PAGED_TENSORS = List.of("block_table", "kv_lengths"), PAGED_SIZES = List.of("page_shift", "max_pages");
     public static final List<String> SIZES = List.of("B", "H", "Hkv", "Nq", "Nkv", "query_offset", "kv_tiles", "slots_h", "slot_stride_b", "slot_stride_h");
 
     /**
      * The parameters of {@code config}'s kernels: the wgmma path also takes TMA tensor maps of Q, K
-     * and V; a GQA-packed decode kernel, after the sizes, the queries per head ({@code packed_nq}).
+     * and V; a GQA-packed decode kernel, after the sizes, the queries per head ({@code packed_nq}); a paged one
+     * the block table and kv lengths after the tensors, the page shift and max_pages after the sizes.
      */
     public static Signature of(Pattern pattern, KernelConfig config) {
         Signature plain = of(pattern);
-        if (config.decode().packs()) {
-            List<String> sizes = new ArrayList<>(SIZES);
-            sizes.add(PACKED_NQ);
-            plain = plain.with(plain.tensors(), sizes);
+        if (config.decode().splits()) {
+            List<String> tensors = new ArrayList<>(plain.tensors()), sizes = new ArrayList<>(SIZES);
+            if (config.decode().packs()) sizes.add(PACKED_NQ);
+            if (config.decode().pages()) {
+                tensors.addAll(PAGED_TENSORS);
+                sizes.addAll(PAGED_SIZES);
+            }
+            plain = plain.with(tensors, sizes);
         }
         return config.schedule().wgmma() ? plain.withTensorMaps(List.of("q", "k", "v")) : plain;
     }

@@ -50,12 +50,21 @@ final class TileLoader {
         out.op("mad.lo.s32", out.s32("%q_row0"), "%bh", "%Nq", "%q_start");
         out.op("mul.wide.s32", index, "%q_row0", d2);
         out.op("add.s64", out.u64("%q_base"), "%q", index);
-        out.op("mad.lo.s32", out.s32("%kv_head"), "%b", "%Hkv", "%hk");
-        out.op("mul.lo.s32", out.s32("%kv_row0"), "%kv_head", "%Nkv");
-        out.op("mul.wide.s32", index, "%kv_row0", d2);
-        out.op("add.s64", out.u64("%k_base"), "%k", index);
-        out.op("mul.wide.s32", index, "%kv_row0", dv2);
-        out.op("add.s64", out.u64("%v_base"), "%v", index);
+        if (config.decode().pages()) {
+            out.comment("paged: K and V rows are found per copy through the block table, from the pools' bases");
+            out.op("mov.u64", out.u64("%k_base"), "%k");
+            out.op("mov.u64", out.u64("%v_base"), "%v");
+            out.op("mad.lo.s32", out.s32("%table_row"), "%b", "%max_pages", 0);
+            out.op("shl.b32", out.s32("%page_mask"), 1, "%page_shift");
+            out.op("sub.s32", "%page_mask", "%page_mask", 1);
+        } else {
+            out.op("mad.lo.s32", out.s32("%kv_head"), "%b", "%Hkv", "%hk");
+            out.op("mul.lo.s32", out.s32("%kv_row0"), "%kv_head", "%Nkv");
+            out.op("mul.wide.s32", index, "%kv_row0", d2);
+            out.op("add.s64", out.u64("%k_base"), "%k", index);
+            out.op("mul.wide.s32", index, "%kv_row0", dv2);
+            out.op("add.s64", out.u64("%v_base"), "%v", index);
+        }
         out.comment("this thread's 16-byte chunks: column chunk tid % chunks of rows tid / chunks + pass · rows per pass");
         chunkOffsets("k", kChunks, kLanes, d2, config.qStride());
         chunkOffsets("v", vChunks, vLanes, dv2, config.vStride());
@@ -133,9 +142,9 @@ final class TileLoader {
         out.op("rem.s32", col, "%thread", lanes);
         String live = live(tensor, chunks, lanes);
         if (live != null) out.op("setp.lt.s32", out.pred(live), col, chunks);
-        String global = out.s32("%" + tensor + "_chunk_goff");
-        out.op("mul.lo.s32", global, col, 16);
-        out.op("mad.lo.s32", global, row, rowBytes, global);
+        String global = out.s32("%" + tensor + "_chunk_goff"), columnBytes = out.s32("%" + tensor + "_chunk_cbytes");
+        out.op("mul.lo.s32", columnBytes, col, 16);
+        out.op("mad.lo.s32", global, row, rowBytes, columnBytes);
         String shared = out.s32("%" + tensor + "_chunk_soff");
         out.op("mul.lo.s32", shared, col, 16);
         out.op("mad.lo.s32", shared, row, stride, shared);
@@ -213,6 +222,10 @@ final class TileLoader {
     }
 
     private void copyTile(String tensor, String base, int rowBytes, int chunks, int lanes, String smem, int stageBytes, int stride) {
+        if (config.decode().pages()) {
+            copyPagedTile(tensor, base, rowBytes, chunks, lanes, smem, stageBytes, stride);
+            return;
+        }
         int rowsPerPass = config.threads() / lanes;
         String global = out.u64("%" + tensor + "_src"), shared = out.u32("%" + tensor + "_dst");
         out.op("mul.wide.s32", global, "%load_kv", rowBytes);
@@ -227,6 +240,42 @@ final class TileLoader {
             out.op("selp.u32", "%copy_bytes", 16, 0, "%row_in");
             copy(shared, pass * rowsPerPass * stride, global, base, (long) pass * rowsPerPass * rowBytes, "%row_in", "%copy_bytes",
                     live(tensor, chunks, lanes));
+        }
+    }
+
+    /**
+     * A tile of a paged cache: each row's page from the block table (key kv of sequence b is slot
+     * kv & (page − 1) of page table[b, kv >> page_shift]), its row (page · page + slot) · Hkv + hk of
+     * the pool. Rows past the sequence's keys copy zeros, their table entry read at its last key.
+     */
+    private void copyPagedTile(String tensor, String base, int rowBytes, int chunks, int lanes, String smem, int stageBytes, int stride) {
+        int rowsPerPass = config.threads() / lanes;
+        String shared = out.u32("%" + tensor + "_dst"), kv = out.s32("%paged_kv"), last = out.s32("%paged_last"), entry = out.s32("%paged_entry");
+        String page = out.s32("%paged_page"), row = out.s32("%paged_row"), address = out.u64("%paged_addr"), offset = out.u64("%paged_offset");
+        String global = out.u64("%" + tensor + "_src");
+        out.op("mad.lo.s32", shared, "%load_stage", stageBytes, "%" + tensor + "_chunk_soff");
+        out.op("add.u32", shared, shared, smem);
+        out.op("sub.s32", last, "%Nkv", 1);
+        for (int pass = 0; pass < config.blockN() / rowsPerPass; pass++) {
+            out.op("add.s32", "%copy_row", "%" + tensor + "_chunk_row", pass * rowsPerPass);
+            out.op("setp.lt.s32", "%row_in", "%copy_row", "%kv_rows_left");
+            out.op("selp.u32", "%copy_bytes", 16, 0, "%row_in");
+            out.op("add.s32", kv, "%load_kv", "%copy_row");
+            out.op("min.s32", kv, kv, last);
+            out.op("shr.s32", entry, kv, "%page_shift");
+            out.op("add.s32", entry, entry, "%table_row");
+            out.op("mul.wide.s32", address, entry, 4);
+            out.op("add.s64", address, "%block_table", address);
+            out.op("ld.global.nc.s32", page, "[" + address + "]");
+            out.op("and.b32", row, kv, "%page_mask");
+            out.op("shl.b32", page, page, "%page_shift");
+            out.op("or.b32", row, row, page);
+            out.op("mad.lo.s32", row, row, "%Hkv", "%hk");
+            out.op("mul.wide.s32", offset, row, rowBytes);
+            out.op("add.s64", global, base, offset);
+            out.op("cvt.s64.s32", offset, "%" + tensor + "_chunk_cbytes");
+            out.op("add.s64", global, global, offset);
+            copy(shared, pass * rowsPerPass * stride, global, base, 0, "%row_in", "%copy_bytes", live(tensor, chunks, lanes));
         }
     }
 
