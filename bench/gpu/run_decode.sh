@@ -3,7 +3,7 @@
 # (make_bundle.sh): every pattern decoded (split-KV, GQA packing, the merge) against the
 # reference (DecodeCheck check), every decode tiling on a few patterns (DecodeCheck tilings),
 # compute-sanitizer memcheck and racecheck on one small case, GB/s of K and V read (DecodeCheck
-# time) and, with PEERS=1, SDPA flash, cuDNN and FlexAttention on the same shapes. Logs go to $1.
+# time; DecodeCheck paged-time: paged beside contiguous) and, with PEERS=1, SDPA flash, cuDNN and FlexAttention on the same shapes. Logs go to $1.
 set -u
 out="$1"; d=.device
 java=("$d/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx48g -cp "$d/cli/*")
@@ -28,6 +28,9 @@ if [ "${TIME:-1}" = 1 ]; then
   echo "== time"
   timeout ${TIME_S:-200} "${java[@]}" attnc.bench.gpu.DecodeCheck time "$out" > "$out/decode_time.log" 2>&1; echo "rc $?" >> "$out/decode_time.log"
   tail -30 "$out/decode_time.log"
+  echo "== paged time"
+  timeout ${TIME_S:-200} "${java[@]}" attnc.bench.gpu.DecodeCheck paged-time "$out" > "$out/paged_time.log" 2>&1; echo "rc $?" >> "$out/paged_time.log"
+  tail -20 "$out/paged_time.log"
 fi
 if [ "${PEERS:-0}" = 1 ]; then
   echo "== peers"

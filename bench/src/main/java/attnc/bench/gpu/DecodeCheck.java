@@ -10,6 +10,7 @@ import attnc.launch.Binding;
 import attnc.launch.KvCache;
 import attnc.launch.Problem;
 import attnc.launch.RaggedBatch;
+import attnc.launch.RaggedBinding;
 import attnc.launch.Result;
 import attnc.launch.SampleProblems;
 import attnc.lower.LowerPattern;
@@ -42,7 +43,7 @@ import java.util.TreeMap;
  * kernel on the same inputs. Usage: {@code DecodeCheck check PATTERN...} | {@code DecodeCheck tilings
  * PATTERN...} (every decode tiling) | {@code DecodeCheck small PATTERN} (one small case, for
  * compute-sanitizer) | {@code DecodeCheck paged PATTERN...} (ragged batches over a paged cache) |
- * {@code DecodeCheck time OUT_DIR}.
+ * {@code DecodeCheck time OUT_DIR} | {@code DecodeCheck paged-time OUT_DIR} (paged beside contiguous).
  */
 public final class DecodeCheck {
     /** The decode tilings, {keys a tile, stages}: the default first; each is checked before it can become the default. */
@@ -53,7 +54,7 @@ public final class DecodeCheck {
     public static void main(String[] args) throws Exception {
         Device device = Device.get(0);
         System.out.println("device: " + device + ", sm_" + device.sm());
-        int first = args[0].equals("time") ? 2 : 1;
+        int first = args[0].endsWith("time") ? 2 : 1;
         boolean tilings = args[0].equals("tilings");
         List<Path> files = new ArrayList<>();
         for (int i = first; i < args.length; i++) files.add(Path.of(args[i]));
@@ -62,7 +63,8 @@ public final class DecodeCheck {
             case "small" -> check(files, true, 1);
             case "paged" -> paged(files);
             case "time" -> time(device, Path.of(args[1]));
-            default -> throw new IllegalArgumentException("expected check, tilings, small or time, got " + args[0]);
+            case "paged-time" -> pagedTime(device, Path.of(args[1]));
+            default -> throw new IllegalArgumentException("expected check, tilings, small, paged, time or paged-time, got " + args[0]);
         };
         System.out.println(failures == 0 ? "DECODE CHECK PASSED" : "DECODE CHECK FAILED: " + failures);
         System.exit(failures == 0 ? 0 : 1);
@@ -273,5 +275,92 @@ public final class DecodeCheck {
         }
         Files.writeString(outDir.resolve("decode_times.json"), json.append("\n]\n").toString());
         return 0;
+    }
+
+    /**
+     * GB/s of K and V read by the paged decode on the issue's shapes (B=8, H=32, Hkv=8, D=128,
+     * dense, every sequence Nkv keys), page sizes 16 and 64 with the pages in a random order,
+     * beside the contiguous decode with the same automatic tiling and splits in the same call.
+     * Pools filled with one value as in {@link #time}; the sequences' bindings are built directly
+     * (a ragged batch would need the pools on the host).
+     */
+    private static int pagedTime(Device device, Path outDir) throws Exception {
+        Files.createDirectories(outDir);
+        StringBuilder json = new StringBuilder("[\n");
+        int b = 8, h = 32, hkv = 8, d = 128;
+        Pattern pattern = Passes.optimize(Frontend.compile("dense", "mask: true"), Map.of());
+        LoweredPattern lowered = LowerPattern.lower(pattern);
+        System.out.println("Nq  Nkv      layout        splits  ms        GB/s   vs contiguous");
+        for (int nq : new int[] {1, 4}) {
+            for (int nkv : new int[] {4096, 32768, 131072}) {
+                Binding binding = new Binding(Map.of("B", b, "H", h, "Hkv", hkv, "Nq", nq, "Nkv", nkv, "D", d, "Dv", d, "Q0", nkv - nq), nkv - nq, Map.of());
+                double bytes = 2.0 * b * hkv * nkv * d * 2;
+                KernelConfig auto = GpuDecode.config(lowered, 90, DType.BFLOAT16, binding);
+                List<DeviceTensor> owned = new ArrayList<>();
+                try {
+                    DeviceTensor q = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, nq, d}, new Random(1)), DType.BFLOAT16));
+                    DeviceTensor out = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, d));
+                    DeviceTensor lse = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq));
+                    double contiguous;
+                    {
+                        DeviceTensor k = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.BFLOAT16, b, hkv, nkv, d));
+                        DeviceTensor v = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.BFLOAT16, b, hkv, nkv, d));
+                        k.fill(0x3C);
+                        v.fill(0x3C);
+                        GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, Map.of());
+                        GpuDecode decode = new GpuDecode(device, lowered, PtxModule.render(lowered, auto));
+                        try (GpuDecode.Partials partials = decode.allocatePartials(binding, decode.splits(binding));
+                             DeviceTensor tiles = DeviceTensor.allocate(device, DType.INT32, decode.tilesLength(binding))) {
+                            decode.prepareTiles(binding, tensors, tiles, Map.of());
+                            contiguous = EventTimer.medianMillis(device, () -> decode.launch(binding, tensors, tiles, partials), 10, 50);
+                            json.append(row(nq, nkv, "contiguous", partials.splits(), contiguous, bytes, contiguous, json.length() > 2));
+                        }
+                        k.close();
+                        v.close();
+                        owned.remove(k);
+                        owned.remove(v);
+                    }
+                    GpuDecode paged = new GpuDecode(device, lowered, PtxModule.render(lowered, auto.forDecode(auto.decode().paged())));
+                    for (int page : new int[] {16, 64}) {
+                        int perSequence = nkv / page, pages = b * perSequence;
+                        List<Integer> ids = new ArrayList<>();
+                        for (int p = 0; p < pages; p++) ids.add(p);
+                        java.util.Collections.shuffle(ids, new Random(page));
+                        int[] table = ids.stream().mapToInt(Integer::intValue).toArray(), lengths = new int[b];
+                        java.util.Arrays.fill(lengths, nkv);
+                        List<RaggedBinding.Sequence> sequences = new ArrayList<>();
+                        for (int s = 0; s < b; s++) sequences.add(new RaggedBinding.Sequence(s, s * nq, binding, Map.of()));
+                        RaggedBinding ragged = new RaggedBinding(h, hkv, d, d, page, pages, b * nq, perSequence, table, sequences, 0);
+                        try (DeviceTensor k = DeviceTensor.allocate(device, DType.BFLOAT16, pages, page, hkv, d);
+                             DeviceTensor v = DeviceTensor.allocate(device, DType.BFLOAT16, pages, page, hkv, d);
+                             DeviceTensor blockTable = DeviceTensor.upload(device, Tensor.wrap(table, b, perSequence), DType.INT32);
+                             DeviceTensor kvLengths = DeviceTensor.upload(device, Tensor.wrap(lengths, b), DType.INT32);
+                             GpuDecode.Partials partials = paged.allocatePartials(binding, paged.splits(binding));
+                             DeviceTensor tiles = DeviceTensor.allocate(device, DType.INT32, paged.tilesLength(binding))) {
+                            k.fill(0x3C);
+                            v.fill(0x3C);
+                            GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, null, Map.of(),
+                                    new GpuAttention.Paged(blockTable, kvLengths, Integer.numberOfTrailingZeros(page), perSequence));
+                            paged.preparePagedTiles(ragged, binding, tiles);
+                            double ms = EventTimer.medianMillis(device, () -> paged.launch(binding, tensors, tiles, partials), 10, 50);
+                            json.append(row(nq, nkv, "paged " + page, partials.splits(), ms, bytes, contiguous, true));
+                        }
+                    }
+                } catch (RuntimeException e) {
+                    System.out.printf("Nq=%d Nkv=%d: %s%n", nq, nkv, e);
+                } finally {
+                    for (DeviceTensor t : owned) t.close();
+                }
+            }
+        }
+        Files.writeString(outDir.resolve("paged_times.json"), json.append("\n]\n").toString());
+        return 0;
+    }
+
+    /** Prints one timing and returns its JSON object, preceded by a comma unless it is the first. */
+    private static String row(int nq, int nkv, String layout, int splits, double ms, double bytes, double contiguous, boolean comma) {
+        System.out.printf(Locale.ROOT, "%3d %7d   %-12s %6d  %8.4f  %7.0f  %.3f%n", nq, nkv, layout, splits, ms, bytes / ms / 1e6, contiguous / ms);
+        return String.format(Locale.ROOT, "%s  {\"Nq\": %d, \"Nkv\": %d, \"layout\": \"%s\", \"splits\": %d, \"ms\": %.5f, \"gbs\": %.1f}",
+                comma ? ",\n" : "", nq, nkv, layout, splits, ms, bytes / ms / 1e6);
     }
 }
