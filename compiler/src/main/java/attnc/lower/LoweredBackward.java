@@ -33,6 +33,14 @@ public record LoweredBackward(LoweredPattern forward, Program scoreByS, Program 
                 sites.stream().map(s -> new Site(s.section(), s.input(), BindSizes.bind(s.offset(), sizes), BindSizes.bind(s.partial(), sizes), s.summedOver())).toList());
     }
 
+    /**
+     * The same backward giving gradients to {@code inputs} only: the other inputs' sites dropped,
+     * so a kernel neither computes nor reduces what nobody asked for (ALiBi's slopes, held fixed).
+     */
+    public LoweredBackward only(java.util.Collection<String> inputs) {
+        return new LoweredBackward(forward, scoreByS, outputByO, sites.stream().filter(s -> inputs.contains(s.input())).toList());
+    }
+
     public List<Site> sites(Section section) {
         return sites.stream().filter(s -> s.section() == section).toList();
     }

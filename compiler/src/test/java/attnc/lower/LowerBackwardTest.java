@@ -51,4 +51,18 @@ class LowerBackwardTest {
         assertEquals(backward.sites().size(), java.util.Arrays.stream(Section.values()).mapToInt(s -> backward.sites(s).size()).sum());
         assertTrue(backward.sites(Section.SCALE).size() == 1 && backward.sites(Section.SCORE).size() == 2, backward.sites().toString());
     }
+
+    /** A subset keeps the forward and the score's derivative and drops only the other inputs' sites. */
+    @Test
+    void onlyKeepsTheWantedInputsSites() throws Exception {
+        var pattern = Passes.optimize(Frontend.compile("t", "input slopes: float32[H]\ninput t: float32[H]\nmask: q >= kv\n"
+                + "score: s - slopes[h] * float(q - kv) + t[h]\nscale: t[h]"), Map.of());
+        LoweredBackward all = LowerBackward.lower(pattern);
+        LoweredBackward slopes = all.only(Set.of("slopes"));
+        assertEquals(java.util.List.of("slopes"), slopes.inputs());
+        assertEquals(all.sites().stream().filter(s -> s.input().equals("slopes")).toList(), slopes.sites());
+        assertTrue(all.only(Set.of()).sites().isEmpty());
+        assertEquals(all.forward(), slopes.forward());
+        assertEquals(all.scoreByS(), slopes.scoreByS());
+    }
 }

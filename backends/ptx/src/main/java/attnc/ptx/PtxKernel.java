@@ -49,7 +49,9 @@ final class PtxKernel implements Kernel {
     private volatile LoweredBackward lowerBackward;
 
     /** A module's tiling and the head dims its programs see (padded ones differ from the tiling's, {@link HeadPadding}). */
-    private record Module<C>(C config, HeadPadding dims) {}
+    private record Module<C>(C config, HeadPadding dims, Set<String> gradientInputs) {
+        Module(C config, HeadPadding dims) { this(config, dims, Set.of()); }
+    }
 
     /** {@code tuning}: knobs of {@link TuningSpace} over the default tiling (empty for the default). */
     PtxKernel(LoweredPattern lowered, TuningConfig tuning) {
@@ -124,8 +126,11 @@ final class PtxKernel implements Kernel {
         requireDeviceMemory(device, 2L * (problem.q().size() + problem.k().size() + problem.v().size() + dOut.size())
                 + 4L * (problem.q().size() + problem.k().size() + problem.v().size()) + 4L * rows * (2L * valueDim + 4));
         BackwardConfig config = TuningSpace.applyBackward(BackwardConfig.of(device.sm() >= 90 ? 90 : 80, dtype, headDim, valueDim), tuning);
-        LoweredBackward lb = dims.lowered(loweredBackward());
-        GpuBackward gpu = backwards.computeIfAbsent(new Module<>(config, dims), m -> new GpuBackward(device, lb, BackwardModule.render(lb, m.config())));
+        Set<String> gradientInputs = new java.util.TreeSet<>();
+        for (Wrt w : checked.wanted()) if (w instanceof Wrt.Input(String name)) gradientInputs.add(name);
+        LoweredBackward lb = dims.lowered(loweredBackward()).only(gradientInputs);
+        GpuBackward gpu = backwards.computeIfAbsent(new Module<>(config, dims, Set.copyOf(gradientInputs)),
+                m -> new GpuBackward(device, lb, BackwardModule.render(lb, m.config())));
         Map<String, int[]> inputShapes = new LinkedHashMap<>();
         problem.inputs().forEach((name, t) -> inputShapes.put(name, t.shape()));
         Map<String, DeviceTensor> byName = new LinkedHashMap<>();

@@ -43,4 +43,19 @@ class BackwardAssemblesTest {
         }
         return tests;
     }
+
+    /** Without input gradients (ALiBi's slopes held fixed) the module takes no gradient buffer for them and still assembles. */
+    @org.junit.jupiter.api.Test
+    void operandsOnlyDropsTheInputGradient() throws Exception {
+        Pattern pattern = Passes.optimize(Patterns.compile(Path.of("../../examples/alibi.attn")), Map.of());
+        for (boolean wgmma : new boolean[] {false, true}) {
+            BackwardConfig config = new BackwardConfig(90, DType.BFLOAT16, 64, 64, 64, 8, DType.BFLOAT16, wgmma);
+            BackwardModule all = BackwardModule.render(LowerBackward.lower(pattern), config);
+            BackwardModule operands = BackwardModule.render(LowerBackward.lower(pattern).only(java.util.Set.of()), config);
+            assertTrue(all.signature().tensors().contains("grad_slopes"), all.signature().tensors().toString());
+            assertTrue(!operands.signature().tensors().contains("grad_slopes") && operands.signature().inputs().contains("slopes"),
+                    operands.signature().tensors() + " " + operands.signature().inputs());
+            PtxAssemblesTest.assemble(operands.text(), 90);
+        }
+    }
 }
