@@ -92,7 +92,7 @@ final class DecodeExport {
         else d.addProperty("paged", "unsupported: " + notPaged);
         d.add("splits", splits());
         d.add("partials", partials());
-        d.add("tile_list", tileList(first, lowered, notPaged == null));
+        d.add("tile_list", tileList(first, notPaged == null));
         return d;
     }
 
@@ -232,7 +232,7 @@ final class DecodeExport {
     }
 
     /** The lists are the forward's, at the decode tiling; a paged launch's are per sequence under its own Nkv and Q0. */
-    private static JsonObject tileList(PtxModule module, LoweredPattern lowered, boolean paged) {
+    private static JsonObject tileList(PtxModule module, boolean paged) {
         JsonObject t = new JsonObject();
         t.addProperty("per_batch", module.maskPerBatch());
         t.addProperty("per_head", module.maskPerHead());
