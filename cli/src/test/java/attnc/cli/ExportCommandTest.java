@@ -7,12 +7,13 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code export --arch}: only the named architectures' modules are written, and the manifest describes only those. */
+/** {@code export --arch}: only the named architectures' modules are written (forward, backward, decode), and the manifest describes only those. */
 class ExportCommandTest {
 
     @Test
@@ -24,18 +25,30 @@ class ExportCommandTest {
         try (Stream<Path> files = Files.list(dir)) {
             ptx = files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".ptx")).sorted().toList();
         }
-        assertEquals(List.of("causal_backward_sm_90.ptx", "causal_backward_sm_90_d128.ptx", "causal_backward_sm_90a_d128.ptx", "causal_sm_90a.ptx",
-                "causal_sm_90a_d128.ptx"), ptx);
+        List<String> decode = new ArrayList<>();
+        for (String mode : List.of("", "_packed", "_packed_paged", "_paged")) {
+            decode.addAll(List.of("causal_decode" + mode + "_sm_90.ptx", "causal_decode" + mode + "_sm_90_d128.ptx"));
+        }
+        List<String> expected = new ArrayList<>(List.of("causal_backward_sm_90.ptx", "causal_backward_sm_90_d128.ptx", "causal_backward_sm_90a_d128.ptx"));
+        expected.addAll(decode);
+        expected.addAll(List.of("causal_sm_90a.ptx", "causal_sm_90a_d128.ptx"));
+        assertEquals(expected.stream().sorted().toList(), ptx);
         JsonObject kernel = JsonParser.parseString(Files.readString(dir.resolve("causal.manifest.json"))).getAsJsonObject().getAsJsonObject("kernel");
-        kernel.getAsJsonArray("variants").forEach(v -> assertTrue(v.getAsJsonObject().get("arch").getAsString().startsWith("sm_90"), v.toString()));
-        kernel.getAsJsonObject("backward").getAsJsonArray("variants")
-                .forEach(v -> assertTrue(v.getAsJsonObject().get("arch").getAsString().startsWith("sm_90"), v.toString()));
+        for (JsonObject section : List.of(kernel, kernel.getAsJsonObject("backward"), kernel.getAsJsonObject("decode"))) {
+            section.getAsJsonArray("variants").forEach(v -> assertTrue(v.getAsJsonObject().get("arch").getAsString().startsWith("sm_90"), v.toString()));
+        }
+        List<String> described = new ArrayList<>();
+        kernel.getAsJsonObject("decode").getAsJsonArray("variants").forEach(v -> described.add(v.getAsJsonObject().get("file").getAsString()));
+        assertEquals(decode.stream().sorted().toList(), described.stream().sorted().toList(), "the manifest describes each decode module written");
+        JsonObject entries = kernel.getAsJsonObject("decode").getAsJsonObject("entries");
+        assertEquals(List.of("split", "split_packed", "split_paged", "split_packed_paged", "merge"), List.copyOf(entries.keySet()));
+        assertTrue(kernel.getAsJsonObject("decode").getAsJsonObject("paged").get("block_table").getAsString().startsWith("int32 [B, max_pages]"));
 
         Path both = dir.resolve("both");
         assertEquals(0, Cli.run("export", causal, "--target", "ptx", "-o", both.toString()).exitCode());
         try (Stream<Path> files = Files.list(both)) {
-            assertEquals(9, files.filter(f -> f.toString().endsWith(".ptx")).count(),
-                    "by default sm_80 and sm_90a, forward and backward (mma.sync, and wgmma at D = 128 on sm_90a), D = 64 and 128");
+            assertEquals(25, files.filter(f -> f.toString().endsWith(".ptx")).count(),
+                    "by default sm_80 and sm_90a, forward and backward (mma.sync, and wgmma at D = 128 on sm_90a), D = 64 and 128, and the four decode modes");
         }
     }
 }

@@ -46,6 +46,7 @@ class TorchExportTest {
             JsonObject kernel = manifest.getAsJsonObject("kernel");
             for (var v : kernel.getAsJsonArray("variants")) expected.add(v.getAsJsonObject().get("file").getAsString());
             for (var v : kernel.getAsJsonObject("backward").getAsJsonArray("variants")) expected.add(v.getAsJsonObject().get("file").getAsString());
+            for (var v : kernel.getAsJsonObject("decode").getAsJsonArray("variants")) expected.add(v.getAsJsonObject().get("file").getAsString());
             assertEquals(expected, files(pkg), pattern);
             packages.add(pkg);
         }

@@ -17,7 +17,6 @@ import attnc.ptx.emit.PtxModule;
 import attnc.ptx.emit.Signature;
 import attnc.tensor.Tensor;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -62,10 +61,16 @@ public final class GpuDecode {
      * Whether a block may hold rows of several heads: the mask, score, scale and a sigmoid's bias
      * do not read h (a sink and the output transform are the merge's, per row, so they may).
      */
-    public static boolean packable(LoweredPattern lowered) {
-        List<Program> perBlock = new java.util.ArrayList<>(List.of(lowered.visibility(), lowered.score(), lowered.scale()));
-        if (lowered.norm() instanceof LoweredNorm.Sigmoid(Program bias)) perBlock.add(bias);
-        return perBlock.stream().noneMatch(GpuDecode::readsHead);
+    public static boolean packable(LoweredPattern lowered) { return headReader(lowered) == null; }
+
+    /** The first of the mask, score, scale and sigmoid bias that reads h ("the score"), or null when none does. */
+    static String headReader(LoweredPattern lowered) {
+        Map<String, Program> perBlock = new java.util.LinkedHashMap<>();
+        perBlock.put("the mask", lowered.visibility());
+        perBlock.put("the score", lowered.score());
+        perBlock.put("the scale", lowered.scale());
+        if (lowered.norm() instanceof LoweredNorm.Sigmoid(Program bias)) perBlock.put("the sigmoid's bias", bias);
+        return perBlock.entrySet().stream().filter(e -> readsHead(e.getValue())).map(Map.Entry::getKey).findFirst().orElse(null);
     }
 
     private static boolean readsHead(Program program) {

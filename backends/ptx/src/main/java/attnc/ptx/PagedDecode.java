@@ -72,11 +72,17 @@ final class PagedDecode implements AutoCloseable {
             throw new ShapeException("the ptx backend's paged decode takes head dims up to " + GpuDecode.MAX_HEAD_DIM + ", got D = "
                     + ragged.headDim() + ", Dv = " + ragged.valueDim());
         }
+        String refusal = patternRefusal(pattern);
+        if (refusal != null) throw new UnsupportedOperationException(refusal);
+        return queries;
+    }
+
+    /** Why this path cannot run {@code pattern} whatever the batch, or null when it can (the export's manifest says so too). */
+    static String patternRefusal(Pattern pattern) {
         for (Input input : pattern.inputs()) {
             for (Expr dim : input.shape()) {
                 if (ExprTree.any(dim, e -> e instanceof Expr.SizeRef(String name) && PER_SEQUENCE.contains(name))) {
-                    throw new UnsupportedOperationException("the ptx backend's paged decode cannot take input '" + input.name()
-                            + "', whose shape names a size of its own per sequence (Nq, Nkv or Q0)");
+                    return "the ptx backend's paged decode cannot take input '" + input.name() + "', whose shape names a size of its own per sequence (Nq, Nkv or Q0)";
                 }
             }
         }
@@ -84,10 +90,10 @@ final class PagedDecode implements AutoCloseable {
         if (pattern.norm() instanceof Norm.Softmax(var sink)) sink.ifPresent(merged::add);
         for (Expr e : merged) {
             if (ExprTree.any(e, x -> x instanceof Expr.IndexRef(Index i) && i == Index.Q || x instanceof Expr.SizeRef(String name) && PER_SEQUENCE.contains(name))) {
-                throw new UnsupportedOperationException("the ptx backend's paged decode cannot apply a sink or output transform that reads q, Nq, Nkv or Q0");
+                return "the ptx backend's paged decode cannot apply a sink or output transform that reads q, Nq, Nkv or Q0";
             }
         }
-        return queries;
+        return null;
     }
 
     /** Uploads the batch and builds each sequence's tile lists; {@code decoder} is the paged decode module for {@code launch}. */

@@ -30,7 +30,8 @@ import java.util.Map;
  * maps, described per variant). {@code kernel.json} tells a caller with no attnc at hand how to
  * launch them: the entry, the arguments in order with their meaning, grid and block dims, shared
  * memory, and how to fill the tile list (on the host when every element is visible, else with the
- * classifier entry). The backward's modules and entries are described under {@code backward}.
+ * classifier entry). The backward's modules and entries are described under {@code backward}, the
+ * split-KV decode modules (plain, GQA-packed, paged) and the paged ABI under {@code decode} ({@link DecodeExport}).
  */
 final class PtxExport {
     static final String DESCRIPTION = "kernel.json";
@@ -89,11 +90,12 @@ final class PtxExport {
         kernel.add("arguments", arguments(pattern));
         kernel.add("tile_list", tileList(first, lowered));
         kernel.add("backward", backward(lowered, sms, files));
+        kernel.add("decode", DecodeExport.describe(lowered, sms, files));
         files.put(DESCRIPTION, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(kernel).getBytes(StandardCharsets.UTF_8));
         return files;
     }
 
-    /** {@code causal.ptx} for sm_80 at D=64, {@code causal_d128.ptx}, {@code causal_sm90a.ptx}, {@code causal_sm90a_d128.ptx}. */
+    /** {@code causal.ptx} for sm_80 at D=64, {@code causal_d128.ptx}, {@code causal_sm_90a.ptx}, {@code causal_sm_90a_d128.ptx}. */
     static String fileName(Pattern pattern, KernelConfig config) {
         return pattern.name() + (config.sm() == ARCHITECTURES.getFirst() ? "" : "_" + arch(config))
                 + (config.headDim() == HEAD_DIMS.getFirst() ? "" : "_d" + config.headDim()) + ".ptx";
@@ -150,7 +152,7 @@ final class PtxExport {
         return arguments(pattern, Signature.of(pattern));
     }
 
-    private static JsonArray arguments(Pattern pattern, Signature signature) {
+    static JsonArray arguments(Pattern pattern, Signature signature) {
         Map<String, String> meaning = new LinkedHashMap<>();
         meaning.put("p_q", "queries, bfloat16 [B, H, Nq, D], contiguous");
         meaning.put("p_k", "keys, bfloat16 [B, Hkv, Nkv, D], contiguous");
@@ -327,14 +329,14 @@ final class PtxExport {
         return v;
     }
 
-    private static JsonObject buffer(String dtype, String... shape) {
+    static JsonObject buffer(String dtype, String... shape) {
         JsonObject b = new JsonObject();
         b.addProperty("dtype", dtype);
         b.add("shape", strings(shape));
         return b;
     }
 
-    private static JsonObject entry(String name, JsonArray grid, String block, String shared, JsonArray arguments) {
+    static JsonObject entry(String name, JsonArray grid, String block, String shared, JsonArray arguments) {
         JsonObject e = new JsonObject();
         e.addProperty("entry", name);
         e.add("grid", grid);
@@ -382,7 +384,7 @@ final class PtxExport {
         return forward;
     }
 
-    private static JsonArray strings(String... values) {
+    static JsonArray strings(String... values) {
         JsonArray array = new JsonArray();
         for (String v : values) array.add(v);
         return array;
