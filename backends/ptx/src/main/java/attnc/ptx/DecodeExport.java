@@ -84,9 +84,9 @@ final class DecodeExport {
         entries.add("merge", PtxExport.entry(PtxModule.MERGE_ENTRY, PtxExport.strings("ceil(B * H * Nq / " + PtxModule.MERGE_ROWS_PER_BLOCK + ")", "1", "1"),
                 Integer.toString(PtxModule.MERGE_THREADS), "0", mergeArguments(lowered)));
         d.add("entries", entries);
-        String notPacked = GpuDecode.headReader(lowered);
+        String notPacked = GpuDecode.packingRefusal(lowered);
         if (notPacked == null) d.add("packed", packing());
-        else d.addProperty("packed", "unsupported: " + notPacked + " reads h, and a packed block holds the rows of several heads");
+        else d.addProperty("packed", "unsupported: " + notPacked + ", and a packed block holds the rows of several heads");
         String notPaged = PagedDecode.patternRefusal(pattern);
         if (notPaged == null) d.add("paged", paged());
         else d.addProperty("paged", "unsupported: " + notPaged);

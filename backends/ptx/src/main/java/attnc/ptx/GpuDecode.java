@@ -8,6 +8,7 @@ import attnc.ir.Index;
 import attnc.analysis.ClassifyTiles;
 import attnc.launch.Binding;
 import attnc.launch.RaggedBinding;
+import attnc.lower.Instr;
 import attnc.lower.LoweredNorm;
 import attnc.lower.LoweredPattern;
 import attnc.lower.Program;
@@ -59,22 +60,30 @@ public final class GpuDecode {
 
     /**
      * Whether a block may hold rows of several heads: the mask, score, scale and a sigmoid's bias
-     * do not read h (a sink and the output transform are the merge's, per row, so they may).
+     * read neither h nor the sizes a packed launch redefines, H and Nq (a sink and the output
+     * transform are the merge's, per row, so they may).
      */
-    public static boolean packable(LoweredPattern lowered) { return headReader(lowered) == null; }
+    public static boolean packable(LoweredPattern lowered) { return packingRefusal(lowered) == null; }
 
-    /** The first of the mask, score, scale and sigmoid bias that reads h ("the score"), or null when none does. */
-    static String headReader(LoweredPattern lowered) {
+    /** Why a block cannot hold rows of several heads ("the score reads h"), or null when it can. */
+    static String packingRefusal(LoweredPattern lowered) {
         Map<String, Program> perBlock = new java.util.LinkedHashMap<>();
         perBlock.put("the mask", lowered.visibility());
         perBlock.put("the score", lowered.score());
         perBlock.put("the scale", lowered.scale());
         if (lowered.norm() instanceof LoweredNorm.Sigmoid(Program bias)) perBlock.put("the sigmoid's bias", bias);
-        return perBlock.entrySet().stream().filter(e -> readsHead(e.getValue())).map(Map.Entry::getKey).findFirst().orElse(null);
-    }
-
-    private static boolean readsHead(Program program) {
-        return program.dependsOn(program.result()).contains(Index.H);
+        for (Map.Entry<String, Program> e : perBlock.entrySet()) {
+            Program program = e.getValue();
+            if (program.dependsOn(program.result()).contains(Index.H)) return e.getKey() + " reads h";
+            // Packed, the entry runs with H := Hkv and Nq := the group's rows: a program reading either (directly, or in an
+            // input's strides and bounds) would see those.
+            for (int i = 0; i < program.instrs().size(); i++) {
+                if (program.live(i) && program.instrs().get(i) instanceof Instr.SizeValue(String name) && (name.equals("H") || name.equals("Nq"))) {
+                    return e.getKey() + " reads the size " + name;
+                }
+            }
+        }
+        return null;
     }
 
     /**

@@ -54,6 +54,10 @@ class DecodeModuleTest {
         assertTrue(GpuDecode.packable(causal));
         assertFalse(GpuDecode.packable(alibi), "the score reads h");
         assertTrue(GpuDecode.packable(perHeadSink), "the sink is the merge's, per row");
+        // A packed launch redefines H and Nq: a mask reading Nq, or an input whose strides do, cannot pack.
+        assertEquals("the mask reads the size Nq", GpuDecode.packingRefusal(lower("mask: q >= kv && q >= Nq - 8")));
+        assertEquals("the score reads the size Nq", GpuDecode.packingRefusal(lower("input w: float32[B, Nq]\nmask: q >= kv\nscore: s + w[b, q - Q0]")));
+        assertEquals("the score reads h", GpuDecode.packingRefusal(alibi));
         assertEquals(Decode.SPLIT_PACKED, GpuDecode.config(causal, 90, DType.BFLOAT16, binding(32, 8, 4)).decode());
         assertEquals(Decode.SPLIT, GpuDecode.config(causal, 90, DType.BFLOAT16, binding(32, 8, 32)).decode(), "group 4 x 32 queries > 64 rows");
         assertEquals(Decode.SPLIT, GpuDecode.config(alibi, 90, DType.BFLOAT16, binding(32, 8, 1)).decode());
