@@ -72,8 +72,12 @@ def check_package(directory):
     manifest = json.load(open(os.path.join(directory, "manifest.json")))
     kernel = plan.Kernel(manifest["kernel"], manifest["params"], manifest["inputs"])
     k = manifest["kernel"]
+    # The backward, and for a pattern with input gradients the one giving q, k and v's only, each planned as the runtime does.
+    backwards = [(k["backward"], kernel)]
+    if "backward_operands" in k:
+        backwards.append((k["backward_operands"], plan.Kernel({**k, "backward": k["backward_operands"]}, manifest["params"], manifest["inputs"])))
     modules = {}
-    for v in k["variants"] + k["backward"]["variants"]:
+    for v in k["variants"] + [v for bw, _ in backwards for v in bw["variants"]]:
         entries, target = ptx_entries(os.path.join(directory, v["file"]))
         if target != v["arch"]:
             raise AssertionError(f"{v['file']}: .target {target} but the manifest says {v['arch']}")
@@ -118,29 +122,32 @@ def check_package(directory):
                     positive(grid + block, label)
                     launches += 1
 
-                bvariant = plan.choose(k["backward"]["variants"], capability, head_dim, head_dim, label)
-                # sm_90a's wgmma backward where it was exported (D = 128), else mma.sync for sm_90 / sm_80.
-                wgmma = capability == (9, 0) and any(v["arch"] == "sm_90a" and v["head_dim"] == head_dim for v in k["backward"]["variants"])
-                if bvariant["arch"] != ("sm_90a" if wgmma else "sm_90" if capability[0] >= 9 else "sm_80"):
-                    raise AssertionError(f"{label}: backward chose {bvariant['arch']}")
-                bmaps = tensor_maps(kernel.backward_tensor_map_specs(bvariant, s), f"{label} backward")
-                if wgmma != bool(bmaps):
-                    raise AssertionError(f"{label}: the backward variant {bvariant['file']} has {len(bmaps)} tensor maps")
-                btiles = kernel.backward_tiles(bvariant, s)
-                benv = kernel.backward_env(bvariant, s)
-                if plan.evaluate(k["backward"]["tile_list"]["length"].split(",")[0], benv) != btiles.length:
-                    raise AssertionError(f"{label}: backward tile list of {btiles.length} ints, manifest says {k['backward']['tile_list']['length']}")
-                bvalues = kernel.backward_values(bvariant, s, pointers, params)
-                for name, entry in k["backward"]["entries"].items():
-                    vals = kernel.main_values(bvalues) if name in ("main", "classify") else bvalues
-                    arguments = kernel.backward_arguments(name, bvariant)
-                    packed = plan.pack(arguments, vals, name, bmaps)
-                    check_packed(packed, arguments, modules[bvariant["file"]], entry["entry"], label)
-                    if name in ("main", "classify") and kernel.transforms_output and dict(zip([a["name"] for a in arguments], packed))["p_dout"][1] != pointers["dout_eff"]:
-                        raise AssertionError(f"{label}: {name} must read dout_eff")
-                    grid, block, shared = kernel.backward_launch(name, bvariant, s)
-                    positive(grid + block, f"{label} {name}")
-                    launches += 1
+                for bw, bk in backwards:
+                    bvariant = plan.choose(bw["variants"], capability, head_dim, head_dim, label)
+                    # sm_90a's wgmma backward where it was exported (D = 128), else mma.sync for sm_90 / sm_80.
+                    wgmma = capability == (9, 0) and any(v["arch"] == "sm_90a" and v["head_dim"] == head_dim for v in bw["variants"])
+                    if bvariant["arch"] != ("sm_90a" if wgmma else "sm_90" if capability[0] >= 9 else "sm_80"):
+                        raise AssertionError(f"{label}: backward chose {bvariant['arch']}")
+                    bmaps = tensor_maps(bk.backward_tensor_map_specs(bvariant, s), f"{label} backward")
+                    if wgmma != bool(bmaps):
+                        raise AssertionError(f"{label}: the backward variant {bvariant['file']} has {len(bmaps)} tensor maps")
+                    btiles = bk.backward_tiles(bvariant, s)
+                    benv = bk.backward_env(bvariant, s)
+                    if plan.evaluate(bw["tile_list"]["length"].split(",")[0], benv) != btiles.length:
+                        raise AssertionError(f"{label}: backward tile list of {btiles.length} ints, manifest says {bw['tile_list']['length']}")
+                    bvalues = bk.backward_values(bvariant, s, pointers, params)
+                    for name, entry in bw["entries"].items():
+                        vals = bk.main_values(bvalues) if name in ("main", "classify") else bvalues
+                        arguments = bk.backward_arguments(name, bvariant)
+                        if bk is not kernel and any(a["name"].startswith("p_grad_") for a in arguments):
+                            raise AssertionError(f"{label}: the q/k/v-only backward's {name} takes an input gradient")
+                        packed = plan.pack(arguments, vals, name, bmaps)
+                        check_packed(packed, arguments, modules[bvariant["file"]], entry["entry"], label)
+                        if name in ("main", "classify") and bk.transforms_output and dict(zip([a["name"] for a in arguments], packed))["p_dout"][1] != pointers["dout_eff"]:
+                            raise AssertionError(f"{label}: {name} must read dout_eff")
+                        grid, block, shared = bk.backward_launch(name, bvariant, s)
+                        positive(grid + block, f"{label} {name}")
+                        launches += 1
     for bad in [(7, 5), (6, 1)]:
         try:
             plan.choose(k["variants"], bad, 64, 64, "old GPU")

@@ -30,8 +30,9 @@ import java.util.Map;
  * maps, described per variant). {@code kernel.json} tells a caller with no attnc at hand how to
  * launch them: the entry, the arguments in order with their meaning, grid and block dims, shared
  * memory, and how to fill the tile list (on the host when every element is visible, else with the
- * classifier entry). The backward's modules and entries are described under {@code backward}, the
- * split-KV decode modules (plain, GQA-packed, paged) and the paged ABI under {@code decode} ({@link DecodeExport}).
+ * classifier entry). The backward's modules and entries are described under {@code backward} (and,
+ * for a pattern with input gradients, modules giving q, k and v's only, for callers holding the
+ * inputs fixed, under {@code backward_operands}), the split-KV decode modules (plain, GQA-packed, paged) and the paged ABI under {@code decode} ({@link DecodeExport}).
  */
 final class PtxExport {
     static final String DESCRIPTION = "kernel.json";
@@ -89,7 +90,10 @@ final class PtxExport {
         kernel.add("variants", variants);
         kernel.add("arguments", arguments(pattern));
         kernel.add("tile_list", tileList(first, lowered));
-        kernel.add("backward", backward(lowered, sms, files));
+        LoweredBackward lb = LowerBackward.lower(pattern);
+        kernel.add("backward", backward(pattern, lb, "", sms, files));
+        // For callers holding the inputs fixed (ALiBi's slopes): modules that compute q, k and v's gradients only.
+        if (!lb.inputs().isEmpty()) kernel.add("backward_operands", backward(pattern, lb.only(List.of()), "_qkv", sms, files));
         kernel.add("decode", DecodeExport.describe(lowered, sms, files));
         files.put(DESCRIPTION, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(kernel).getBytes(StandardCharsets.UTF_8));
         return files;
@@ -240,11 +244,10 @@ final class PtxExport {
      * whose main and classify entries also take four tensor maps, described per variant like the
      * forward's) and how to run them: zero the gradients, the delta entry, the tile lists (the
      * classifier entry, or on the host when every element is visible), the main entry, the rows
-     * entry. Each entry's arguments are listed by name, like the forward's.
+     * entry. Each entry's arguments are listed by name, like the forward's. {@code suffix} goes
+     * into the file names ({@code _qkv} for the modules without input gradients).
      */
-    private static JsonObject backward(LoweredPattern lowered, List<Integer> sms, Map<String, byte[]> files) {
-        Pattern pattern = lowered.pattern();
-        LoweredBackward lb = LowerBackward.lower(pattern);
+    private static JsonObject backward(Pattern pattern, LoweredBackward lb, String suffix, List<Integer> sms, Map<String, byte[]> files) {
         JsonArray variants = new JsonArray();
         BackwardModule first = null;
         for (int sm : sms) {
@@ -255,7 +258,7 @@ final class PtxExport {
                     BackwardModule module = BackwardModule.render(lb, config);
                     if (first == null && !config.wgmma()) first = module;
                     String arch = "sm_" + sm + (config.wgmma() ? "a" : "");
-                    String file = pattern.name() + "_backward" + (arch.equals("sm_80") ? "" : "_" + arch) + (d == HEAD_DIMS.getFirst() ? "" : "_d" + d) + ".ptx";
+                    String file = pattern.name() + "_backward" + suffix + (arch.equals("sm_80") ? "" : "_" + arch) + (d == HEAD_DIMS.getFirst() ? "" : "_d" + d) + ".ptx";
                     files.put(file, module.text().getBytes(StandardCharsets.US_ASCII));
                     variants.add(backwardVariant(file, arch, config, pattern, module));
                 }

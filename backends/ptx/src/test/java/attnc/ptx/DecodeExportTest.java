@@ -101,7 +101,9 @@ class DecodeExportTest {
                 assertTrue(refusal.startsWith("unsupported: ") && refusal.contains("input '" + (name.equals("document") ? "doc" : "gate") + "'"), refusal);
             }
             Set<String> described = new TreeSet<>();
-            for (JsonObject section : List.of(kernel, kernel.getAsJsonObject("backward"), decode)) {
+            List<JsonObject> sections = new java.util.ArrayList<>(List.of(kernel, kernel.getAsJsonObject("backward"), decode));
+            if (kernel.has("backward_operands")) sections.add(kernel.getAsJsonObject("backward_operands"));
+            for (JsonObject section : sections) {
                 section.getAsJsonArray("variants").forEach(v -> assertTrue(described.add(v.getAsJsonObject().get("file").getAsString()), "one file per variant: " + v));
             }
             Set<String> written = new TreeSet<>(files.keySet());

@@ -78,6 +78,10 @@ class Package:
         self.sizes_from = dict(sizes_from)
         self.mask_reads_inputs = mask_reads_inputs
         self.kernel = _plan.Kernel(manifest["kernel"], manifest["params"], manifest["inputs"])
+        # Modules without the inputs' gradients, for a backward where none of them requires grad (ALiBi's fixed slopes).
+        operands = manifest["kernel"].get("backward_operands")
+        self.operands_kernel = self.kernel if operands is None else _plan.Kernel(
+            {**manifest["kernel"], "backward": operands}, manifest["params"], manifest["inputs"])
         self.head_dims = sorted({v["head_dim"] for v in manifest["kernel"]["variants"]})
         self.gradient_inputs = self.kernel.gradient_inputs
         self.row_sums = _row_sums(self.kernel)
@@ -186,7 +190,7 @@ class Package:
             schema=f"(Tensor q, Tensor k, Tensor v{inputs}{params}, bool keep_pre_out) -> (Tensor, Tensor, Tensor)")
         backward = torch.library.custom_op(
             f"attnc::{op_name}_backward", self._backward_cuda, mutates_args=(), device_types="cuda",
-            schema=f"(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor pre_out, Tensor dout{inputs}{params}) -> ({grads})")
+            schema=f"(Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse, Tensor pre_out, Tensor dout{inputs}{params}, bool input_grads) -> ({grads})")
         forward.register_fake(self._forward_fake)
         backward.register_fake(self._backward_fake)
         forward.register_autograd(self._autograd_backward, setup_context=self._setup_context)
@@ -208,8 +212,8 @@ class Package:
         return out, lse, pre
 
     def _backward_fake(self, q, k, v, out, lse, pre_out, dout, *rest):
-        inputs = rest[:len(self.inputs)]
-        grads = [t.new_empty(t.shape) for t, spec in zip(inputs, self.inputs) if spec.gradient]
+        inputs, input_grads = rest[:len(self.inputs)], rest[-1]
+        grads = [t.new_empty(t.shape if input_grads else (0,)) for t, spec in zip(inputs, self.inputs) if spec.gradient]
         return (q.new_empty(q.shape), k.new_empty(k.shape), v.new_empty(v.shape), *grads)
 
     def _setup_context(self, ctx, inputs, output):
@@ -222,9 +226,13 @@ class Package:
         q, k, v, out, lse, pre, *ins = ctx.saved_tensors
         if dout is None:
             dout = torch.zeros_like(out)
-        grads = self.ops.backward(q, k, v, out, lse, pre, dout, *ins, *ctx.params)
+        # ctx.needs_input_grad follows the forward op's arguments: q, k, v, then the inputs.
+        wanted = False
+        for i, spec in enumerate(self.inputs):
+            wanted = wanted or (spec.gradient and ctx.needs_input_grad[3 + i])
+        grads = self.ops.backward(q, k, v, out, lse, pre, dout, *ins, *ctx.params, wanted)
         by_input = dict(zip(self.gradient_inputs, grads[3:]))
-        input_grads = [by_input.get(spec.name) if spec.gradient else None for spec in self.inputs]
+        input_grads = [by_input.get(spec.name) if spec.gradient and wanted else None for spec in self.inputs]
         return (grads[0], grads[1], grads[2], *input_grads, *([None] * len(self.params)), None)
 
     # -- the CUDA implementations ------------------------------------------------------------------
@@ -273,40 +281,41 @@ class Package:
         return out.to(q.dtype), lse, pre
 
     def _backward_cuda(self, q, k, v, out, lse, pre, dout, *rest):
-        ins, params = rest[:len(self.inputs)], rest[len(self.inputs):]
+        ins, params, input_grads = rest[:len(self.inputs)], rest[len(self.inputs):-1], rest[-1]
+        kernel = self.kernel if input_grads else self.operands_kernel
         B, H, Nq, D = q.shape
         Hkv, Nkv, Dv = k.shape[1], k.shape[2], v.shape[3]
         dev = q.device
         f32 = dict(dtype=torch.float32, device=dev)
-        zeroed = set(self.kernel.backward["zeroed"])
+        zeroed = set(kernel.backward["zeroed"])
         alloc = lambda name, shape, **kw: (torch.zeros if "p_" + name in zeroed else torch.empty)(shape, **kw)
         dq, dk, dv = alloc("dq", (B, H, Nq, D), **f32), alloc("dk", (B, Hkv, Nkv, D), **f32), alloc("dv", (B, Hkv, Nkv, Dv), **f32)
         by_name = {spec.name: (spec, t) for spec, t in zip(self.inputs, ins)}
-        grads = [alloc("grad_" + n, tuple(by_name[n][1].shape), **f32) for n in self.gradient_inputs]
+        grads = [alloc("grad_" + n, tuple(by_name[n][1].shape) if input_grads else (0,), **f32) for n in self.gradient_inputs]
         if q.numel() and k.numel():
-            self._launch_backward(q, k, v, out, lse, pre, dout, ins, params, dq, dk, dv, grads)
+            self._launch_backward(kernel, q, k, v, out, lse, pre, dout, ins, params, dq, dk, dv, grads if input_grads else [])
         return (dq.to(q.dtype), dk.to(k.dtype), dv.to(v.dtype), *[g.to(by_name[n][1].dtype) for n, g in zip(self.gradient_inputs, grads)])
 
-    def _launch_backward(self, q, k, v, out, lse, pre, dout, ins, params, dq, dk, dv, grads):
+    def _launch_backward(self, kernel, q, k, v, out, lse, pre, dout, ins, params, dq, dk, dv, grads):
         B, H, Nq, D = q.shape
         Dv = v.shape[3]
         dev = q.device
         s = self._sizes(q, k, v, ins)
         param_values = {p.name: value for p, value in zip(self.params, params)}
-        zeroed = set(self.kernel.backward["zeroed"])
+        zeroed = set(kernel.backward["zeroed"])
         row_grads = (torch.zeros if "p_row_grads" in zeroed else torch.empty)((self.row_sums, B, H, Nq), dtype=torch.float32, device=dev)
         delta = torch.empty((B, H, Nq), dtype=torch.float32, device=dev)
-        dout_eff = torch.empty((B, H, Nq, Dv), dtype=torch.bfloat16, device=dev) if self.kernel.transforms_output else None
+        dout_eff = torch.empty((B, H, Nq, Dv), dtype=torch.bfloat16, device=dev) if kernel.transforms_output else None
         qb, kb, vb, outb, doutb = _operand(q), _operand(k), _operand(v), _operand(out), _operand(dout)
         with torch.cuda.device(dev):
             drv = driver()
             drv.make_current(dev.index)
             forced = _forced_arch()
             # A forced sm_90a picks the best backward there: wgmma where it was exported, else mma.sync for sm_90.
-            variant = _plan.choose(self.kernel.backward["variants"], torch.cuda.get_device_capability(dev), D, Dv,
+            variant = _plan.choose(kernel.backward["variants"], torch.cuda.get_device_capability(dev), D, Dv,
                                    f"{self.name} backward", None if forced in (None, "sm_90a") else forced)
             stream = torch.cuda.current_stream(dev).cuda_stream
-            layout = self.kernel.backward_tiles(variant, s)
+            layout = kernel.backward_tiles(variant, s)
             key = ("backward", dev.index, stream, variant["file"], s.Nq, s.Nkv, s.B if layout.slots_b > 1 else 0,
                    s.H if layout.slots_h > 1 else 0, tuple(params), tuple(sorted(s.extra.items())))
             tiles, fresh = self._tile_list(key, layout.length, dev, ins)
@@ -316,31 +325,31 @@ class Package:
                         "row_grads": row_grads.data_ptr(), "tiles": tiles.data_ptr(),
                         "dout_eff": dout_eff.data_ptr() if dout_eff is not None else 0,
                         **{"in_" + spec.name: t.data_ptr() for spec, t in zip(self.inputs, ins)},
-                        **{"grad_" + n: g.data_ptr() for n, g in zip(self.gradient_inputs, grads)}}
-            if self.kernel.transforms_output and not pre.numel():
+                        **{"grad_" + n: g.data_ptr() for n, g in zip(kernel.gradient_inputs, grads)}}
+            if kernel.transforms_output and not pre.numel():
                 raise RuntimeError(f"{self.name}: the forward kept no pre-transform output for the backward (it ran with no input requiring grad)")
-            values = self.kernel.backward_values(variant, s, pointers, param_values)
-            main_values = self.kernel.main_values(values)
-            entries = self.kernel.backward_entries()
+            values = kernel.backward_values(variant, s, pointers, param_values)
+            main_values = kernel.main_values(values)
+            entries = kernel.backward_entries()
 
             # The wgmma kernel reads dO after the output transform (dout_eff) where main takes p_dout.
             by_tensor = {"q": qb, "k": kb, "v": vb, "dout": dout_eff if dout_eff is not None else doutb}
             maps = {spec["argument"]: drv.tensor_map(spec, by_tensor[name].data_ptr(), dims, strides, box)
-                    for spec, name, dims, strides, box in self.kernel.backward_tensor_map_specs(variant, s)}
+                    for spec, name, dims, strides, box in kernel.backward_tensor_map_specs(variant, s)}
 
             def run(name, vals):
                 e = entries[name]
-                grid, block, shared = self.kernel.backward_launch(name, variant, s)
-                arguments = _plan.pack(self.kernel.backward_arguments(name, variant), vals, f"{self.name} {e['entry']}", maps)
+                grid, block, shared = kernel.backward_launch(name, variant, s)
+                arguments = _plan.pack(kernel.backward_arguments(name, variant), vals, f"{self.name} {e['entry']}", maps)
                 drv.launch(self._function(dev.index, variant["file"], e["entry"], shared), grid, block, shared, stream, arguments, e["entry"])
 
             if "delta" in entries:
                 run("delta", values)
             if fresh:
-                if self.kernel.backward_classifies:
+                if kernel.backward_classifies:
                     run("classify", main_values)
                 else:
-                    _every_tile(tiles, layout.rows, layout.width - 1, variant["block_q"], s.Nq, variant["block_kv"], s.Nkv, self.kernel.full_bit)
+                    _every_tile(tiles, layout.rows, layout.width - 1, variant["block_q"], s.Nq, variant["block_kv"], s.Nkv, kernel.full_bit)
                 self._remember(key, tiles, ins)
             run("main", main_values)
             if "rows" in entries:
