@@ -124,7 +124,7 @@ def check_package(directory):
 
                 for bw, bk in backwards:
                     bvariant = plan.choose(bw["variants"], capability, head_dim, head_dim, label)
-                    # sm_90a's wgmma backward where it was exported (D = 128), else mma.sync for sm_90 / sm_80.
+                    # sm_90a's wgmma backward where it was exported (D = 64 and 128), else mma.sync for sm_90 / sm_80.
                     wgmma = capability == (9, 0) and any(v["arch"] == "sm_90a" and v["head_dim"] == head_dim for v in bw["variants"])
                     if bvariant["arch"] != ("sm_90a" if wgmma else "sm_90" if capability[0] >= 9 else "sm_80"):
                         raise AssertionError(f"{label}: backward chose {bvariant['arch']}")

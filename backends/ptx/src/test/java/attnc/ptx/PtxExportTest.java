@@ -71,7 +71,7 @@ class PtxExportTest {
     private static void backwardMatchesItsDescription(JsonObject backward, Map<String, byte[]> files) throws Exception {
         JsonObject entries = backward.getAsJsonObject("entries");
         assertTrue(entries.has("main") && entries.has("delta") && entries.has("classify"), "softmax and a mask: delta, classify and main; got " + entries.keySet());
-        assertEquals(5, backward.getAsJsonArray("variants").size(), "sm_80 and sm_90 (mma.sync), D = 64 and 128, and sm_90a's wgmma kernel at D = 128");
+        assertEquals(6, backward.getAsJsonArray("variants").size(), "sm_80 and sm_90 (mma.sync), D = 64 and 128, and sm_90a's wgmma kernel at D = 64 and 128");
         for (var v : backward.getAsJsonArray("variants")) {
             JsonObject variant = v.getAsJsonObject();
             String ptx = new String(files.get(variant.get("file").getAsString()), StandardCharsets.US_ASCII);

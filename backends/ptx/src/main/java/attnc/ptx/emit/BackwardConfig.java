@@ -40,16 +40,15 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
 
     /**
      * The tilings that measured fastest on the H200 with every gradient checked (BENCHMARKS.md,
-     * "GPU: the backward", run 2 of 2026-12-01): at D ≤ 64, 64-query tiles and 4 warps (ALiBi 159
-     * against 98 TFLOP/s with 32-query tiles, the others level or up to 10% faster; the wgmma kernel
-     * is 5-10% faster on dense and causal there but 23% slower on ALiBi); on sm_90a at D = Dv = 128
-     * the wgmma kernel (dense 398 against 247, causal 372 against 231); other head dims up to 128,
-     * 8 warps (128 keys) on sm_90, whose 227 KiB take their 159 KB; sm_8x keeps 32-query tiles
-     * (75 KB, within sm_86's 99 KiB).
+     * "GPU: the backward"): on sm_90a where D = Dv is 64 or 128, the wgmma kernel (run 4 of
+     * 2026-12-02, timed as do_bench: D = 64 dense 251 against 221 TFLOP/s for the best mma.sync
+     * tiling, causal 228 / 196, sliding window 186 / 172, softcap 228 / 208, document level; ALiBi
+     * 229 / 163 without the slopes' gradient and 154 / 163 with it; D = 128 dense 401 / 247);
+     * otherwise mma.sync (below).
      */
     public static BackwardConfig of(int sm, DType dtype, int headDim, int valueDim) {
         BackwardConfig mma = mmaSync(sm, dtype, headDim, valueDim);
-        return mma.warps() == 8 && headDim == valueDim && headDim % 64 == 0 ? mma.withWgmma() : mma;
+        return sm >= 90 && headDim == valueDim && headDim % 64 == 0 && headDim <= 128 ? mma.withWgmma() : mma;
     }
 
     /** The fastest mma.sync tiling of {@link #of}: what runs where TMA tensor maps cannot be made (an exported module). */
