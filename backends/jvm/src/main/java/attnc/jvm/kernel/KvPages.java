@@ -33,6 +33,9 @@ public record KvPages(float[] heap, MemorySegment segment, DType dtype, long bas
         return base + page * strideP + (kv & ((int) ((1L << pageShift) - 1))) * strideSlot + kvHead * strideH;
     }
 
+    /** Whether a key's rows of every KV head lie side by side, closer than one key's slot to the next ({@code [P, page, Hkv, width]}). */
+    public boolean interleavesHeads() { return strideH < strideSlot; }
+
     /** Whether rows are read in place: float32 on the heap, a whole number of vectors wide. */
     public boolean inPlace() { return heap != null && width % Lanes.L == 0; }
 
@@ -43,7 +46,15 @@ public record KvPages(float[] heap, MemorySegment segment, DType dtype, long bas
      */
     public float[] locate(int b, int kvHead, int kv0, int keys, float[] copy, int stride, int[] offsets) {
         if (inPlace()) {
-            for (int j = 0; j < keys; j++) offsets[j] = Math.toIntExact(rowAt(b, kvHead, kv0 + j));
+            // A page at a time: one table read, then the slots' stride.
+            for (int j = 0; j < keys; ) {
+                int kv = kv0 + j, slot = kv & (int) ((1L << pageShift) - 1);
+                int run = (int) Math.min(keys - j, (1L << pageShift) - slot);
+                long row = rowAt(b, kvHead, kv);
+                Math.toIntExact(row + (run - 1) * strideSlot); // the run's last row fits an int index, so every row before it does
+                for (int e = 0; e < run; e++) offsets[j + e] = (int) (row + e * strideSlot);
+                j += run;
+            }
             return heap;
         }
         for (int j = 0; j < keys; j++) {
