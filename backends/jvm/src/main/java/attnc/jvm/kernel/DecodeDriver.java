@@ -56,7 +56,8 @@ public final class DecodeDriver {
             }
         }
         if (items.isEmpty()) return;
-        Partials partials = merges.isEmpty() ? null : new Partials(slots, launch.valueStride());
+        // The calling thread's scratch keeps the partial rows between launches: nothing is allocated per call.
+        Partials partials = merges.isEmpty() ? null : DecodeScratch.mine().partials(slots, launch.valueStride());
         Driver.parallelFor(pool, items.size(), i -> {
             Item item = items.get(i);
             DecodeScratch scratch = DecodeScratch.mine();
@@ -86,18 +87,24 @@ public final class DecodeDriver {
         return s.kvTo() <= s.kvFrom() ? 0 : (s.kvTo() + bk - 1) / bk - s.kvFrom() / bk;
     }
 
-    /** Rows (max, sum, unnormalised output) of every split: a sequence's splits one after another, each its KV heads' rows. */
-    private static final class Partials {
-        private final int vs;
-        private final float[] m, l, o;
+    /**
+     * Rows (max, sum, unnormalised output) of every split: a sequence's splits one after another,
+     * each its KV heads' rows; grown on demand and kept by the thread that launches.
+     */
+    static final class Partials {
+        private int vs;
+        private float[] m = new float[0], l = new float[0], o = new float[0];
 
-        Partials(int rows, int vs) {
+        /** Room for {@code rows} rows of {@code vs} values. */
+        Partials ensure(int rows, int vs) {
             this.vs = vs;
-            m = new float[rows];
-            l = new float[rows];
-            o = new float[Math.multiplyExact(rows, vs)];
+            if (m.length < rows) {
+                m = new float[rows];
+                l = new float[rows];
+            }
+            if (o.length < Math.multiplyExact(rows, vs)) o = new float[rows * vs];
+            return this;
         }
-
         /** The scratch's {@code rows} rows from {@code from} at rows {@code at}. */
         void save(int at, int from, int rows, DecodeScratch s) {
             System.arraycopy(s.m, from, m, at, rows);

@@ -35,6 +35,9 @@ public final class DecodeScratch {
     /** A vector's lanes, where {@link DecodeTiles#softmaxBlock} hands row values between its vector and scalar steps. */
     public final float[] blockLanes = new float[Lanes.L];
 
+    /** The partial rows of the launches this thread starts ({@link DecodeDriver}). */
+    private final DecodeDriver.Partials partials = new DecodeDriver.Partials();
+
     private static final ThreadLocal<DecodeScratch> MINE = ThreadLocal.withInitial(DecodeScratch::new);
 
     public static DecodeScratch mine() { return MINE.get(); }
@@ -67,6 +70,11 @@ public final class DecodeScratch {
             tileClass = new int[slots * group];
         }
         return this;
+    }
+
+    /** This thread's partial rows, with room for {@code rows} rows of {@code vs} values. */
+    DecodeDriver.Partials partials(int rows, int vs) {
+        return partials.ensure(rows, vs);
     }
 
     private static float[] grow(float[] a, int n) {
