@@ -31,6 +31,8 @@ public final class DecodeScratch {
     public int[] kOff = new int[0], vOff = new int[0];
     /** Per head of the item (slot·group + g): the next run of its tile row, and the current tile's class. */
     public int[] run = new int[0], tileClass = new int[0];
+    /** What the decode kernel's touch reads add up to ({@link KvPages#touch}), kept so that the JIT keeps the reads. */
+    public float touched;
     public final int[] laneBuffer = new int[Lanes.LANE_BUFFER];
     /** A vector's lanes, where {@link DecodeTiles#softmaxBlock} hands row values between its vector and scalar steps. */
     public final float[] blockLanes = new float[Lanes.L];

@@ -12,9 +12,10 @@ import java.util.Arrays;
  * products run over d ({@link DecodeTiles}) rather than over queries in lanes, which a decode
  * step could fill one of.
  *
- * <p>Per key tile and KV head: ask each head's tile row whether the tile is EMPTY, FULL or
- * PARTIAL for it; skip the tile when every head finds it EMPTY; else locate the tile's K and V
- * rows and compute q·k for all rows at once. Where every head finds the tile FULL and the pattern
+ * <p>Per key tile: ask each head's tile row whether the tile is EMPTY, FULL or PARTIAL for it;
+ * skip the tile when every head finds it EMPTY; else read one value a cache line of its K and V
+ * rows ahead ({@link KvPages#touch}), then per KV head locate the tile's rows and compute q·k
+ * for all rows at once. Where every head finds the tile FULL and the pattern
  * has no score, the scores become weights in {@link DecodeTiles}' block layout; else per head
  * they are scattered into the hooks' layout ({@code s[j·bq + i]}), the score hook and (PARTIAL)
  * the mask's bias applied, turned into weights (online softmax per lane, sigmoid or identity)
@@ -57,13 +58,21 @@ public class DecodeTemplate implements DecodeKernel {
         int[] cls = scratch.tileClass;
         for (int tile = kvFrom / bk; tile * bk < kvTo; tile++) {
             int kv0 = Math.max(kvFrom, tile * bk), keys = Math.min(kvTo, (tile + 1) * bk) - kv0;
+            boolean anyHead = false;
+            for (int c = 0; c < heads * group; c++) {
+                cls[c] = hasMask() ? classOf(seq.tiles().row(b, kvHead * group + c, 0), scratch.run, c, tile) : FULL;
+                anyHead |= cls[c] != EMPTY;
+            }
+            if (!anyHead) continue;
+            // One read a cache line of the tile's K and V rows, in address order, before its arithmetic: loads with
+            // nothing to wait on keep many misses in flight, so the products below read from cache.
+            scratch.touched += launch.k().touch(b, kvHead, heads, kv0, keys) + launch.v().touch(b, kvHead, heads, kv0, keys);
             for (int slot = 0; slot < heads; slot++) {
-                int h0 = (kvHead + slot) * group, first = slot * span;
+                int h0 = (kvHead + slot) * group, first = slot * span, c0 = slot * group;
                 boolean any = false, full = true;
                 for (int g = 0; g < group; g++) {
-                    cls[g] = hasMask() ? classOf(seq.tiles().row(b, h0 + g, 0), scratch.run, slot * group + g, tile) : FULL;
-                    any |= cls[g] != EMPTY;
-                    full &= cls[g] == FULL;
+                    any |= cls[c0 + g] != EMPTY;
+                    full &= cls[c0 + g] == FULL;
                 }
                 if (!any) continue;
                 locate(launch, scratch, b, kvHead + slot, kv0, keys, ks, vs);
@@ -72,7 +81,7 @@ public class DecodeTemplate implements DecodeKernel {
                     blockWeights(scratch, first, blocks, keys, vs);
                 } else {
                     for (int g = 0; g < group; g++) {
-                        if (cls[g] == EMPTY || !weights(env, seq, scratch, b, h0 + g, g, first, kv0, keys, bq, cls[g] == PARTIAL, vs)) {
+                        if (cls[c0 + g] == EMPTY || !weights(env, seq, scratch, b, h0 + g, g, first, kv0, keys, bq, cls[c0 + g] == PARTIAL, vs)) {
                             for (int i = 0; i < nq; i++) for (int j = 0; j < keys; j++) scratch.p[DecodeTiles.at(g * nq + i, j, bk)] = 0f;
                         }
                     }
