@@ -7,8 +7,9 @@ import java.util.List;
  * Schedules a decode launch: one work item per (sequence, KV heads, split of its keys), handed
  * out dynamically on the {@link Driver.Pool}. An item holds one KV head, or all of a sequence's
  * where the cache keeps a key's heads side by side (a paged pool {@code [P, page, Hkv, D]}): one
- * head's rows there are strided by Hkv·D, so only all heads together read a page front to back,
- * which the hardware prefetcher follows and which touches each memory page once. A sequence's
+ * head's rows there are strided by Hkv·D, so only all heads together read a page front to back
+ * (one thread, B = 8, Nkv = 4K, pages of 16, Nq = 1: 69-83 ms head by head, 34-39 ms all
+ * together). A sequence's
  * keys are split (on whole key tiles) when the launch asks for it or, left to choose, when the
  * items would otherwise be too few or too uneven to keep every thread busy; each split leaves
  * its rows' running max, sum and unnormalised output, and a second loop merges a KV head's
