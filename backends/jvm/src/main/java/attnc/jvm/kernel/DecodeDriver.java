@@ -9,11 +9,10 @@ import java.util.List;
  * where the cache keeps a key's heads side by side (a paged pool {@code [P, page, Hkv, D]}): one
  * head's rows there are strided by Hkv·D, so only all heads together read a page front to back
  * (one thread, B = 8, Nkv = 4K, pages of 16, Nq = 1: 69-83 ms head by head, 34-39 ms all
- * together). A sequence's
- * keys are split (on whole key tiles) when the launch asks for it or, left to choose, when the
- * items would otherwise be too few or too uneven to keep every thread busy; each split leaves
- * its rows' running max, sum and unnormalised output, and a second loop merges a KV head's
- * splits by the LSE rule (o = Σ o_s·e^(m_s − M), l = Σ l_s·e^(m_s − M)) before the kernel
+ * together). A sequence's keys are split (on whole key tiles) when the launch asks for it or,
+ * left to choose, when the items would otherwise be too few or too uneven to keep every thread
+ * busy; each split leaves its rows' running max, sum and unnormalised output, and a second loop
+ * merges a KV head's splits by the LSE rule (o = Σ o_s·e^(m_s − M), l = Σ l_s·e^(m_s − M)) before the kernel
  * finishes the rows: the sink logit and the output transform join once, after the merge.
  */
 public final class DecodeDriver {
