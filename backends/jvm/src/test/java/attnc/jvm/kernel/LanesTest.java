@@ -155,6 +155,18 @@ class LanesTest {
         }
     }
 
+    /** The tier-independent functions the backward calls: the same values as Semantics, a few ulp. */
+    @Test
+    void exactLanesFollowSemantics() {
+        Builtin[] fns = {Builtin.EXP, Builtin.LOG, Builtin.LOG2, Builtin.TANH, Builtin.SIGMOID};
+        java.util.List<Function<FloatVector, FloatVector>> exact = java.util.List.of(ExactLanes::EXP, ExactLanes::LOG, ExactLanes::LOG2,
+                ExactLanes::TANH, ExactLanes::SIGMOID);
+        for (int i = 0; i < fns.length; i++) {
+            Builtin fn = fns[i];
+            checkFloatUnary("exact " + fn.name(), a -> (float) Semantics.floatCall(fn, a), a -> (float) Semantics.floatCall(fn, a), exact.get(i), 1e-6);
+        }
+    }
+
     @Test
     void floatToIntRoundsDownAndSaturates() {
         float[] a = floatPairs()[1];
