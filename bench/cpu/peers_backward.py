@@ -7,29 +7,15 @@
 # `o.backward(g, retain_graph=True)`. Prints one table with the ratios; a peer that cannot run a
 # case says why. The peers' ALiBi slopes are constants, so attnc's column for them is q/k/v only.
 # Usage: python3 bench/cpu/peers_backward.py TSV
-import csv, sys, time
+import csv, os, sys
 import torch
 import torch.nn.functional as F
 
-torch._dynamo.config.cache_size_limit = 256
-if hasattr(torch._dynamo.config, "recompile_limit"):
-    torch._dynamo.config.recompile_limit = 256
-from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peers import flex, median_seconds  # the forward peers' compiled Flex and timing
+from torch.nn.attention.flex_attention import create_block_mask
 
-flex = torch.compile(flex_attention, dynamic=False)
 H = 16
-
-
-def median_seconds(f, reps=5, warmup=2):
-    for _ in range(warmup):
-        f()
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - start)
-    times.sort()
-    return times[reps // 2]
 
 
 def pattern(name, n):
@@ -57,7 +43,7 @@ def pattern(name, n):
 
 def backward_ms(forward, q, k, v, g):
     o = forward()
-    return median_seconds(lambda: o.backward(g, retain_graph=True)) * 1e3
+    return median_seconds(lambda: o.backward(g, retain_graph=True), reps=5, warmup=2) * 1e3
 
 
 def main():
