@@ -302,23 +302,18 @@ public final class DecodeCheck {
                     DeviceTensor out = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, d));
                     DeviceTensor lse = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq));
                     double contiguous;
-                    {
-                        DeviceTensor k = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.BFLOAT16, b, hkv, nkv, d));
-                        DeviceTensor v = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.BFLOAT16, b, hkv, nkv, d));
+                    // The contiguous cache is freed before the paged pools of the same size are allocated.
+                    GpuDecode decode = new GpuDecode(device, lowered, PtxModule.render(lowered, auto));
+                    try (DeviceTensor k = DeviceTensor.allocate(device, DType.BFLOAT16, b, hkv, nkv, d);
+                         DeviceTensor v = DeviceTensor.allocate(device, DType.BFLOAT16, b, hkv, nkv, d);
+                         GpuDecode.Partials partials = decode.allocatePartials(binding, decode.splits(binding));
+                         DeviceTensor tiles = DeviceTensor.allocate(device, DType.INT32, decode.tilesLength(binding))) {
                         k.fill(0x3C);
                         v.fill(0x3C);
                         GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, Map.of());
-                        GpuDecode decode = new GpuDecode(device, lowered, PtxModule.render(lowered, auto));
-                        try (GpuDecode.Partials partials = decode.allocatePartials(binding, decode.splits(binding));
-                             DeviceTensor tiles = DeviceTensor.allocate(device, DType.INT32, decode.tilesLength(binding))) {
-                            decode.prepareTiles(binding, tensors, tiles, Map.of());
-                            contiguous = EventTimer.medianMillis(device, () -> decode.launch(binding, tensors, tiles, partials), 10, 50);
-                            json.append(row(nq, nkv, "contiguous", partials.splits(), contiguous, bytes, contiguous, json.length() > 2));
-                        }
-                        k.close();
-                        v.close();
-                        owned.remove(k);
-                        owned.remove(v);
+                        decode.prepareTiles(binding, tensors, tiles, Map.of());
+                        contiguous = EventTimer.medianMillis(device, () -> decode.launch(binding, tensors, tiles, partials), 10, 50);
+                        json.append(row(nq, nkv, "contiguous", partials.splits(), contiguous, bytes, contiguous, json.length() > 2));
                     }
                     GpuDecode paged = new GpuDecode(device, lowered, PtxModule.render(lowered, auto.forDecode(auto.decode().paged())));
                     for (int page : new int[] {16, 64}) {

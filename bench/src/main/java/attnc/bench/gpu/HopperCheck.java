@@ -219,19 +219,19 @@ public final class HopperCheck {
                     // variant timed right after the mma.sync kernel was the slowest at D = 64 whichever it was (ALiBi pingpong
                     // 189.5 then 267.5 TFLOP/s when second), so a variant's one median can carry the clocks' settling.
                     List<Timed> timed = new ArrayList<>();
+                    GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, inputs);
                     try {
                         for (Variant variant : variants) {
                             try {
                                 GpuAttention gpu = new GpuAttention(device, lowered, PtxModule.render(lowered, variant.config()));
                                 DeviceTensor tiles = gpu.plan(binding).allocate(device);
                                 timed.add(new Timed(variant, gpu, tiles, new double[] {Double.MAX_VALUE}));
-                                gpu.prepareTiles(binding, new GpuAttention.Tensors(q, k, v, out, lse, inputs), tiles, hostInputs);
+                                gpu.prepareTiles(binding, tensors, tiles, hostInputs);
                             } catch (RuntimeException e) {
                                 System.out.printf("%-16s %-17s %s: %s%n", pattern.name(), b + "," + h + "," + n + "," + d, variant.name(), e);
                             }
                         }
                         device.synchronize();
-                        GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, inputs);
                         for (int round = 0; round < 2; round++) {
                             for (Timed t : timed) {
                                 t.ms()[0] = Math.min(t.ms()[0], EventTimer.medianMillis(device, () -> t.gpu().launch(binding, tensors, t.tiles()), 10, 40));
