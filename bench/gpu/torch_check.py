@@ -251,7 +251,9 @@ def meta():
 @part("check")
 def check():
     ok = True
-    shapes = [(2, 4, 2, 1000, 1000, 64), (1, 4, 1, 77, 300, 128), (2, 2, 2, 513, 513, 128), (1, 2, 2, 1, 700, 64), (1, 8, 8, 2048, 2048, 64)]
+    # Nq <= 16 over Nkv >= 256 runs the package's split-KV decode (GQA-packed where the group fits a block).
+    shapes = [(2, 4, 2, 1000, 1000, 64), (1, 4, 1, 77, 300, 128), (2, 2, 2, 513, 513, 128), (1, 2, 2, 1, 700, 64), (1, 8, 8, 2048, 2048, 64),
+              (2, 8, 2, 4, 1000, 128), (1, 4, 1, 16, 300, 64)]
     for p in PATTERNS:
         for shape in shapes:
             ok &= compare(p, *shape)[0]
@@ -529,6 +531,37 @@ def perf():
         f = lambda x: "-" if x is None else f"{x:.3f}"
         sp = "-" if not (t.get("attnc fwd+bwd") and t.get("flex fwd+bwd")) else f"{t['flex fwd+bwd'] / t['attnc fwd+bwd']:.2f}"
         print(f"| {p} | {B},{H},{N},{D} | {f(t.get('attnc fwd+bwd'))} | {f(t.get('flex fwd+bwd'))} | {sp} | {f(t.get('attnc fwd'))} | {f(t.get('flex fwd'))} |")
+    return True
+
+
+@part("decode")
+def decode_perf():
+    """A decode step (issue 17's shapes) through the package: its decode path against its forward
+    kernel (ATTNC_TORCH_DECODE=0) and compiled FlexAttention, GB/s of K and V read."""
+    from triton.testing import do_bench
+    from torch.nn.attention.flex_attention import flex_attention
+    flex = torch.compile(flex_attention, dynamic=False)
+    B, H, Hkv, D = 8, 32, 8, 128
+    pkg = package("dense")
+    for Nq in (1, 4):
+        for Nkv in (4096, 32768):
+            q = torch.randn(B, H, Nq, D, device=dev, dtype=torch.bfloat16)
+            k, v = [torch.randn(B, Hkv, Nkv, D, device=dev, dtype=torch.bfloat16) for _ in range(2)]
+            times = {}
+            with torch.no_grad():
+                times["attnc decode"] = do_bench(lambda: pkg.attention(q, k, v), warmup=20, rep=100, return_mode="median")
+                os.environ["ATTNC_TORCH_DECODE"] = "0"
+                try:
+                    times["attnc forward kernel"] = do_bench(lambda: pkg.attention(q, k, v), warmup=20, rep=100, return_mode="median")
+                finally:
+                    del os.environ["ATTNC_TORCH_DECODE"]
+                times["flex"] = do_bench(lambda: flex(q, k, v, enable_gqa=True), warmup=20, rep=100, return_mode="median")
+                ref = F.scaled_dot_product_attention(q.double(), k.double().repeat_interleave(H // Hkv, 1), v.double().repeat_interleave(H // Hkv, 1))
+                err = rel(pkg.attention(q, k, v), ref)
+            gb = 2 * B * Hkv * Nkv * D * 2 / 1e9
+            print(f"decode Nq={Nq} Nkv={Nkv:6d} relL2 {err:.1e} | " + " | ".join(f"{n} {ms:.4f} ms {gb / ms * 1e3:6.0f} GB/s" for n, ms in times.items()), flush=True)
+            if err > TOL_OUT:
+                return False
     return True
 
 

@@ -114,6 +114,9 @@ final class TorchInit {
         d.append("an autograd formula (torch.ops.attnc.").append(opName).append("_backward): torch.compile(fullgraph=True) traces it\n");
         d.append("without a graph break, and since the kernels take any sequence length, a new one needs no new kernel. Launches\n");
         d.append("go on torch.cuda.current_stream(); for CUDA graphs, call it once before capturing (that loads the modules).\n");
+        d.append("A decode step (a few queries a head over many keys: the manifest's decode.max_queries and min_keys) runs split-KV\n");
+        d.append("decode kernels: the keys split over as many blocks as the GPU holds, the GQA heads of one KV head reading it once,\n");
+        d.append("the partial results merged by their LSE.\n");
         return d.toString();
     }
 

@@ -21,6 +21,10 @@ Decisions (see also the package's docstring):
 - PTX modules load on a device's first call (the driver compiles them for that GPU and caches the
   result on disk); GPUs before sm_80 are refused with a clear error at the first call.
 - ATTNC_TORCH_ARCH=sm_80 (or sm_90) picks the mma.sync kernels on a Hopper GPU instead of sm_90a's.
+- A forward of at most `decode.max_queries` queries a head over at least `decode.min_keys` keys
+  (a decode step) runs the split-KV decode modules, as attnc's Java launcher does: the keys split
+  over as many blocks as the GPU holds at once, the partial results merged by their LSE; its
+  output is merged in float32 and then cast. ATTNC_TORCH_DECODE=0 runs the forward kernel instead.
 """
 import collections
 import json
@@ -250,6 +254,10 @@ class Package:
         s = self._sizes(q, k, v, ins)
         param_values = {p.name: value for p, value in zip(self.params, params)}
         qb, kb, vb = _operand(q), _operand(k), _operand(v)
+        if self.kernel.decodes(s) and os.environ.get("ATTNC_TORCH_DECODE", "1") != "0":
+            merged = torch.empty((B, H, Nq, Dv), dtype=torch.float32, device=dev)
+            self._decode(qb, kb, vb, ins, param_values, s, merged, lse, pre)
+            return merged.to(q.dtype), lse, pre
         with torch.cuda.device(dev):
             drv = driver()
             drv.make_current(dev.index)
@@ -279,6 +287,51 @@ class Package:
             entry = self.kernel.k["entry"]
             drv.launch(self._function(dev.index, variant["file"], entry, shared), grid, block, shared, stream, arguments, entry)
         return out.to(q.dtype), lse, pre
+
+    def _decode(self, qb, kb, vb, ins, param_values, s, out, lse, pre):
+        """A few queries a head over many keys: the split-KV decode entry writes fp32 partials per
+        chunk of keys (grid z), the merge entry combines them into out, lse and pre_out (fp32)."""
+        kernel, dev = self.kernel, qb.device
+        with torch.cuda.device(dev):
+            drv = driver()
+            drv.make_current(dev.index)
+            forced = _forced_arch()
+            # The decode modules are mma.sync (sm_80, sm_90): a forced sm_90a means the best there.
+            variant = kernel.decode_variant(torch.cuda.get_device_capability(dev), s, None if forced in (None, "sm_90a") else forced)
+            stream = torch.cuda.current_stream(dev).cuda_stream
+            entry = kernel.decode["entries"][variant["mode"]]
+            function = self._function(dev.index, variant["file"], entry["entry"], variant["shared_bytes"])
+            resident = drv.resident_blocks(function, variant["threads"], variant["shared_bytes"], entry["entry"])
+            splits = kernel.decode_splits(variant, s, drv.multiprocessors(dev.index), resident)
+            rows = s.B * s.H * s.Nq
+            partial_out = torch.empty((splits, rows, s.Dv), dtype=torch.float32, device=dev)
+            partial_lse = torch.empty((splits, rows), dtype=torch.float32, device=dev)
+            layout = kernel.decode_tiles(variant, s)
+            key = ("decode", dev.index, stream, variant["file"], s.Nq, s.Nkv, s.B if layout.slots_b > 1 else 0,
+                   s.H if layout.slots_h > 1 else 0, tuple(param_values.values()), tuple(sorted(s.extra.items())))
+            tiles, fresh = self._tile_list(key, layout.length, dev, ins)
+            pointers = {"q": qb.data_ptr(), "k": kb.data_ptr(), "v": vb.data_ptr(), "out": partial_out.data_ptr(),
+                        "lse": partial_lse.data_ptr(), "tiles": tiles.data_ptr(), **{"in_" + spec.name: t.data_ptr() for spec, t in zip(self.inputs, ins)}}
+            classify_values, launch_values = kernel.decode_values(variant, s, pointers, param_values)
+            label = f"{self.name} decode {entry['entry']}"
+            if fresh:
+                if kernel.decode["tile_list"]["builder"] == "classifier":
+                    c = kernel.decode["tile_list"]["classifier"]
+                    grid, block, shared = kernel.decode_classifier_launch(variant, s)
+                    drv.launch(self._function(dev.index, variant["file"], c["entry"], shared), grid, block, shared, stream,
+                               _plan.pack(entry["arguments"], classify_values, label), c["entry"])
+                else:
+                    _every_tile(tiles, layout.rows, layout.width - 1, variant["block_n"], s.Nkv, None, None, kernel.full_bit)
+                self._remember(key, tiles, ins)
+            grid, block, shared = kernel.decode_launch(variant, s, splits)
+            drv.launch(function, grid, block, shared, stream, _plan.pack(entry["arguments"], launch_values, label), entry["entry"])
+            merge = kernel.decode["entries"]["merge"]
+            values = kernel.merge_values(s, {"partial_out": partial_out.data_ptr(), "partial_lse": partial_lse.data_ptr(), "out": out.data_ptr(),
+                                             "lse": lse.data_ptr() if lse.numel() else 0, "pre_out": pre.data_ptr() if pre.numel() else 0,
+                                             **{"in_" + spec.name: t.data_ptr() for spec, t in zip(self.inputs, ins)}}, param_values, splits)
+            grid, block, shared = kernel.merge_launch(s)
+            drv.launch(self._function(dev.index, variant["file"], merge["entry"], shared), grid, block, shared, stream,
+                       _plan.pack(merge["arguments"], values, f"{self.name} {merge['entry']}"), merge["entry"])
 
     def _backward_cuda(self, q, k, v, out, lse, pre, dout, *rest):
         ins, params, input_grads = rest[:len(self.inputs)], rest[len(self.inputs):-1], rest[-1]
