@@ -534,6 +534,62 @@ def perf():
     return True
 
 
+@part("paged")
+def paged():
+    """paged_decode against the float64 reference, sequence by sequence: page sizes 1, 16 and 64, pages
+    shuffled with the first sequence's prompt pages shared by the second, sequences of 0 and 1 keys and
+    lengths ending inside a page, GQA packed and not; document (ids sized by Nkv) must be refused."""
+    ok = True
+    g = torch.Generator(device=dev).manual_seed(5)
+    cases = [(8, 2, 1, 128, 16, [700, 1300, 0]), (4, 4, 2, 64, 64, [65, 1, 4000, 129]), (8, 1, 4, 128, 1, [300, 77]),
+             (32, 8, 16, 64, 16, [1024, 513])]
+    for p in [p for p in ("causal", "alibi", "softmax_sink", "sliding_window") if p in PATTERNS]:
+        pkg = package(p)
+        for H, Hkv, Nq, D, page, lengths in cases:
+            B, per = len(lengths), [-(-n // page) for n in lengths]
+            total, max_pages = max(1, sum(per)), max(1, max(per))
+            ids = torch.randperm(total, generator=torch.Generator().manual_seed(page)).tolist()
+            table = torch.zeros(B, max_pages, dtype=torch.int32)
+            for b in range(B):
+                for j in range(per[b]):
+                    table[b, j] = ids[sum(per[:b]) + j]
+            shared = min(lengths[0] // page // 2, per[1])
+            table[1, :shared] = table[0, :shared]
+            kp, vp = [torch.randn(total, page, Hkv, D, device=dev, generator=g).to(torch.bfloat16) for _ in range(2)]
+            q = torch.randn(B, H, Nq, D, device=dev, generator=g).to(torch.bfloat16)
+            ins = {n: t.detach() for n, t in make_inputs(p, B, H, Nq, max(lengths), D, g).items()}
+            params = params_for(p)
+            out, lse = pkg.paged_decode(q, kp, vp, table.to(dev), torch.tensor(lengths, dtype=torch.int32, device=dev), *ins.values(),
+                                        return_lse=True, **params)
+            worst, lse_worst, nan = 0.0, 0.0, bool(torch.isnan(out).any())
+            for b, n in enumerate(lengths):
+                if n == 0:
+                    if p != "softmax_sink":
+                        worst = max(worst, out[b].abs().max().item())
+                    continue
+                rows = torch.tensor([int(table[b, i // page]) * page + i % page for i in range(n)], device=dev)
+                kb, vb = [t.reshape(total * page, Hkv, D)[rows].permute(1, 0, 2)[None].double() for t in (kp, vp)]
+                ins64 = {name: t.double() for name, t in ins.items()}
+                ref, ref_lse = reference(p, q[b:b + 1].double(), kb, vb, ins64, params)
+                worst = max(worst, rel(out[b:b + 1], ref))
+                finite = torch.isfinite(ref_lse)
+                lse_worst = max(lse_worst, (lse[b:b + 1].double() - ref_lse)[finite].abs().max().item() if finite.any() else 0.0)
+            good = not nan and worst < TOL_OUT and lse_worst < TOL_LSE
+            ok &= good
+            print(f"{'ok  ' if good else 'FAIL'} paged {p:15s} H={H} Hkv={Hkv} Nq={Nq} D={D} page={page} kv_lengths={lengths} out {worst:.1e} "
+                  f"lse {lse_worst:.1e}" + (" NaN" if nan else ""), flush=True)
+    if "document" in PATTERNS:
+        try:
+            package("document").paged_decode(torch.zeros(1, 2, 1, 64, device=dev), torch.zeros(1, 16, 2, 64, device=dev),
+                                              torch.zeros(1, 16, 2, 64, device=dev), torch.zeros(1, 1, dtype=torch.int32, device=dev),
+                                              torch.ones(1, dtype=torch.int32, device=dev), torch.zeros(1, 1, dtype=torch.int32, device=dev))
+            print("FAIL paged document: not refused", flush=True)
+            ok = False
+        except ValueError as e:
+            print(f"ok   paged document refused: {e}", flush=True)
+    return ok
+
+
 @part("decode")
 def decode_perf():
     """A decode step (issue 17's shapes) through the package: its decode path against its forward

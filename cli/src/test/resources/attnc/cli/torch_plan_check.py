@@ -102,6 +102,20 @@ def check_decode(plan, kernel, k, s, capability, pointers, params, modules, labe
     positive(grid + block, f"{label} decode")
     if grid[2] != splits:
         raise AssertionError(f"{label}: decode grid {grid} for {splits} splits")
+    if isinstance(d["paged"], dict):
+        # paged_decode: the paged twin, its block table and lengths, its lists a sequence each.
+        pv = kernel.decode_variant(capability, s, paged=True)
+        if pv["mode"] != variant["mode"] + "_paged":
+            raise AssertionError(f"{label}: paged decode chose {pv['mode']} beside {variant['mode']}")
+        pe = d["entries"][pv["mode"]]
+        pointers = {**pointers, "block_table": 1 << 26, "kv_lengths": 1 << 27}
+        pclassify, plaunch = kernel.decode_values(pv, s, pointers, params, (4, 10))
+        check_packed(plan.pack(pe["arguments"], plaunch, pv["mode"]), pe["arguments"], modules[pv["file"]], pe["entry"], label)
+        if d["tile_list"]["builder"] == "classifier":
+            check_packed(plan.pack(pe["arguments"], pclassify, "classify"), pe["arguments"], modules[pv["file"]], d["tile_list"]["classifier"]["entry"], label)
+        if kernel.decode_tiles(pv, s).slots_b != s.B:
+            raise AssertionError(f"{label}: paged lists are a sequence each")
+        launches += 1
     merge = d["entries"]["merge"]
     values = kernel.merge_values(s, {"partial_out": 1 << 22, "partial_lse": 1 << 23, "out": 1 << 24, "lse": 1 << 25,
                                      **{n: v for n, v in pointers.items() if n.startswith("in_")}}, params, splits)

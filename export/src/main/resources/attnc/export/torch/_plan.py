@@ -277,23 +277,24 @@ class Kernel:
         return (d is not None and s.Nq <= d["max_queries"] and s.Nkv >= d["min_keys"] and s.D == s.Dv
                 and any(v["head_dim"] == s.D for v in d["variants"]))
 
-    def decode_variant(self, capability, s, forced=None):
-        """The contiguous decode module for this GPU: GQA-packed where the manifest allows it and a
-        group's heads x queries fit one block's rows, else one block a head."""
-        for mode in ("split_packed", "split"):
+    def decode_variant(self, capability, s, forced=None, paged=False):
+        """The decode module for this GPU (its paged twin when `paged`): GQA-packed where the
+        manifest allows it and a group's heads x queries fit one block's rows, else one block a head."""
+        for mode in ("split_packed_paged", "split_paged") if paged else ("split_packed", "split"):
             variants = [v for v in self.decode["variants"] if v["mode"] == mode]
             if not variants:
                 continue
             v = choose(variants, capability, s.D, s.Dv, f"decode ({mode})", forced)
-            if mode == "split_packed" and (s.H // s.Hkv) * s.Nq > v["block_m"]:
+            if mode.startswith("split_packed") and (s.H // s.Hkv) * s.Nq > v["block_m"]:
                 continue
             return v
-        raise PlanError("the manifest describes no contiguous decode module")
+        raise PlanError(f"the manifest describes no {'paged' if paged else 'contiguous'} decode module")
 
     def decode_tiles(self, variant, s):
-        """The decode lists, built with the caller's sizes whether the entry runs packed or not."""
+        """The decode lists, built with the caller's sizes whether the entry runs packed or not;
+        a paged launch's sequences each have lists of their own."""
         t = self.decode["tile_list"]
-        slots_b = s.B if t["per_batch"] else 1
+        slots_b = s.B if t["per_batch"] or variant["mode"].endswith("paged") else 1
         slots_h = s.H if t["per_head"] else 1
         query_blocks, kv_tiles = -(-s.Nq // variant["block_m"]), -(-s.Nkv // variant["block_n"])
         return TileList(slots_b * slots_h * query_blocks, kv_tiles + 1, slots_b, slots_h)
@@ -326,12 +327,15 @@ class Kernel:
         env = s.env()
         return ([evaluate(g, env) for g in e["grid"]], [evaluate(b, env) for b in e["block"]], evaluate(e["shared_bytes"], env))
 
-    def decode_values(self, variant, s, pointers, params):
+    def decode_values(self, variant, s, pointers, params, pages=None):
         """(the classifier's values, the decode entry's): every argument by name; `pointers` as for
-        forward_values, with out and lse the partial buffers. The classifier takes the caller's
-        sizes; a packed entry runs with H := Hkv, Nq := group x Nq and packed_nq := Nq."""
+        forward_values, with out and lse the partial buffers (and block_table, kv_lengths when
+        paged, `pages` = (page_shift, max_pages)). The classifier takes the caller's sizes; a packed
+        entry runs with H := Hkv, Nq := group x Nq and packed_nq := Nq."""
         t = self.decode_tiles(variant, s)
-        values = {"p_" + name: pointers.get(name, 0) for name in FORWARD_TENSORS}
+        values = {"p_" + name: pointers.get(name, 0) for name in FORWARD_TENSORS + ("block_table", "kv_lengths")}
+        if pages is not None:
+            values.update({"p_page_shift": pages[0], "p_max_pages": pages[1]})
         values.update({"p_in_" + i["name"]: pointers["in_" + i["name"]] for i in self.inputs})
         values.update({"p_B": s.B, "p_H": s.H, "p_Hkv": s.Hkv, "p_Nq": s.Nq, "p_Nkv": s.Nkv, "p_query_offset": s.query_offset,
                        "p_kv_tiles": t.width - 1, "p_slots_h": t.slots_h, "p_slot_stride_b": t.slot_stride_b,
@@ -339,7 +343,7 @@ class Kernel:
         values.update({"p_size_" + n: v for n, v in s.extra.items()})
         values.update(param_values(self.params, params))
         launch = dict(values)
-        if variant["mode"] == "split_packed":
+        if variant["mode"].startswith("split_packed"):
             launch.update({"p_H": s.Hkv, "p_Nq": (s.H // s.Hkv) * s.Nq})
         return values, launch
 
