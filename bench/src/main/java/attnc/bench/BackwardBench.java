@@ -28,30 +28,37 @@ import java.util.Random;
  * them. Prints time, GFLOP/s, GFLOP per CPU-second (the machine may be shared), the cost of
  * deterministic mode and the ratio to the naive loop, and checks dq against it.
  *
- * <pre>bench/run --backward [--quick] [--only SUBSTRING] [--reps N]</pre>
+ * <p>{@code --tsv FILE} also writes, per case, the forward's and the backward's times and the
+ * backward's with q, k and v's gradients only (what a peer holding the inputs fixed computes), for
+ * {@code bench/cpu/peers_backward.py}; {@code --fast} leaves out the deterministic and naive runs.
+ *
+ * <pre>bench/run --backward [--quick] [--fast] [--only SUBSTRING] [--reps N] [--n 2048,4096] [--tsv FILE]</pre>
  */
 final class BackwardBench {
     private BackwardBench() {}
 
     static void main(String[] args) throws Exception {
         List<String> flags = List.of(args);
-        boolean quick = flags.contains("--quick");
-        String only = option(args, "--only", "");
+        boolean quick = flags.contains("--quick"), fast = flags.contains("--fast");
+        String only = option(args, "--only", ""), tsv = option(args, "--tsv", "");
         int reps = Integer.parseInt(option(args, "--reps", quick ? "3" : "5"));
-        List<Workload> cases = new ArrayList<>();
-        for (int n : quick ? new int[] {2048} : new int[] {2048, 4096}) {
-            cases.addAll(List.of(Workload.dense(n, 64), Workload.causal(n, 64), Workload.slidingWindow(n, 64), Workload.document(n, 64),
-                    Workload.softcap(n, 64), Workload.alibi(n, 64)));
+        List<Case> cases = new ArrayList<>();
+        for (int n : java.util.Arrays.stream(option(args, "--n", quick ? "2048" : "2048,4096").split(",")).mapToInt(Integer::parseInt).toArray()) {
+            for (String name : List.of("dense", "causal", "sliding_window", "document", "softcap", "alibi")) cases.add(new Case(name, Workload.named(name, n, 64)));
         }
-        cases.removeIf(w -> !w.label().contains(only));
+        cases.removeIf(c -> !c.workload().label().contains(only));
         System.out.printf("threads %d, %d repeats (median), B=1 H=16 fp32; backward FLOPs = 2.5 x forward's%n%n", Driver.Pool.shared().parallelism(), reps);
         System.out.println("| case | visible | fwd ms | bwd ms | bwd GFLOP/s | bwd GFLOP per CPU-s | fwd+bwd ms | deterministic bwd ms | naive bwd ms* | attnc/naive | max abs dq diff |");
         System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        for (Workload w : cases) measure(w, reps);
-        System.out.println("\n* the naive loop computes every k-th query row (k = Nq/64) and its time is multiplied by k.");
+        if (!tsv.isEmpty()) java.nio.file.Files.writeString(java.nio.file.Path.of(tsv), "pattern\tn\td\tthreads\tfwd_ms\tbwd_ms\tbwd_qkv_ms\n");
+        for (Case c : cases) measure(c.name(), c.workload(), reps, fast, tsv);
+        if (!fast) System.out.println("\n* the naive loop computes every k-th query row (k = Nq/64) and its time is multiplied by k.");
     }
 
-    private static void measure(Workload w, int reps) throws Exception {
+    /** A workload and its short name ({@link Workload#named}), which the TSV and the peers use. */
+    private record Case(String name, Workload workload) {}
+
+    private static void measure(String name, Workload w, int reps, boolean fast, String tsv) throws Exception {
         Random random = new Random(w.label().hashCode());
         int h = w.heads(), d = w.d();
         float[] q = Workload.randoms(h * w.nq() * d, random), k = Workload.randoms(h * w.nkv() * d, random), v = Workload.randoms(h * w.nkv() * d, random);
@@ -72,7 +79,8 @@ final class BackwardBench {
             ours[0] = kernel.backward(problem, result, gradient);
             kernel.backward(problem, result, gradient, Wrt.all(pattern), BackwardOptions.reproducible());
         }
-        double[] standardTimes = new double[reps], deterministicTimes = new double[reps];
+        double[] standardTimes = new double[reps], deterministicTimes = new double[reps], operandTimes = new double[reps];
+        java.util.Set<Wrt> operands = java.util.Set.of(Wrt.Operand.Q, Wrt.Operand.K, Wrt.Operand.V);
         long cpuStandard = 0;
         for (int i = 0; i < reps; i++) {
             long cpu0 = cpuNanos(), start = System.nanoTime();
@@ -80,10 +88,24 @@ final class BackwardBench {
             standardTimes[i] = (System.nanoTime() - start) / 1e9;
             cpuStandard += cpuNanos() - cpu0;
             start = System.nanoTime();
-            kernel.backward(problem, result, gradient, Wrt.all(pattern), BackwardOptions.reproducible());
-            deterministicTimes[i] = (System.nanoTime() - start) / 1e9;
+            kernel.backward(problem, result, gradient, operands);
+            operandTimes[i] = (System.nanoTime() - start) / 1e9;
+            if (!fast) {
+                start = System.nanoTime();
+                kernel.backward(problem, result, gradient, Wrt.all(pattern), BackwardOptions.reproducible());
+                deterministicTimes[i] = (System.nanoTime() - start) / 1e9;
+            }
         }
         double backward = median(standardTimes), deterministic = median(deterministicTimes), cpuSeconds = cpuStandard / 1e9 / reps;
+        if (!tsv.isEmpty()) {
+            java.nio.file.Files.writeString(java.nio.file.Path.of(tsv), String.format(java.util.Locale.ROOT, "%s\t%d\t%d\t%d\t%.3f\t%.3f\t%.3f%n", name, w.nq(),
+                    w.d(), Driver.Pool.shared().parallelism(), forward * 1e3, backward * 1e3, median(operandTimes) * 1e3), java.nio.file.StandardOpenOption.APPEND);
+        }
+        if (fast) {
+            System.out.printf("| %s | %.3f | %.1f | %.1f | %.0f | %.0f | %.1f | – | – | – | – |%n", w.label(), w.visiblePairs() / ((double) w.nq() * w.nkv()),
+                    forward * 1e3, backward * 1e3, backwardFlops / backward / 1e9, backwardFlops / cpuSeconds / 1e9, (forward + backward) * 1e3);
+            return;
+        }
         int rowStep = Math.max(1, w.nq() / 64);
         float[] dq = new float[q.length], dk = new float[k.length], dv = new float[v.length];
         CpuBench.quiesce();

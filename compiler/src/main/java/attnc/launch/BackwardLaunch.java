@@ -45,6 +45,7 @@ public record BackwardLaunch(Binding binding, Result forward, Tensor dOut, Set<W
             }
             requireLength("preOutput", forward.preOutput(), rows * outShape[3], outText);
         }
+        if (wanted == null) throw new ShapeException("wanted: missing; expected the gradients to compute (Wrt.all(pattern) for every one)");
         Set<Wrt> available = Wrt.all(pattern);
         for (Wrt w : wanted) {
             if (!available.contains(w)) throw new ShapeException(noGradient(pattern, w, available));

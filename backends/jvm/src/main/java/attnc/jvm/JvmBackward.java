@@ -48,8 +48,9 @@ final class JvmBackward {
         this.kernel = kernel;
     }
 
-    static JvmBackward compile(Pattern pattern, Tiling tiling) {
-        LoweredBackward lowered = LowerBackward.lower(pattern);
+    /** The backward giving gradients to q, k, v and the float inputs in {@code inputs} (the others' sites left out: no work for them). */
+    static JvmBackward compile(Pattern pattern, Tiling tiling, Set<String> inputs) {
+        LoweredBackward lowered = LowerBackward.lower(pattern).only(inputs);
         GeneratedKernel generated = BackwardGenerator.generate(lowered, tiling);
         return new JvmBackward(pattern, lowered, KernelLoader.load(generated.bytes(), GradKernel.class));
     }

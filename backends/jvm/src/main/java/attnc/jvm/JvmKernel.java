@@ -55,8 +55,8 @@ public final class JvmKernel implements Kernel {
     private final boolean masked;
     private final Driver.Pool pool;
     private volatile boolean closed;
-    /** Generated on the first backward call. */
-    private volatile JvmBackward backward;
+    /** Generated on the first backward call wanting these inputs' gradients (a subset leaves out the others' work). */
+    private final Map<Set<String>, JvmBackward> backwards = new java.util.concurrent.ConcurrentHashMap<>();
     /** Generated on the first ragged call. */
     private volatile RaggedLaunch ragged;
     JvmKernel(LoweredPattern lowered, Slots slots, TileKernel tiles, DecodeKernel decode) {
@@ -86,13 +86,9 @@ public final class JvmKernel implements Kernel {
      * deterministic mode they are bitwise identical on every run and any number of threads.
      */
     public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted, BackwardOptions options) {
-        JvmBackward pass = backward;
-        if (pass == null) {
-            synchronized (this) {
-                if (backward == null) backward = JvmBackward.compile(pattern, new Tiling(tiles.tileQ(), tiles.tileKv()));
-                pass = backward;
-            }
-        }
+        Set<String> inputs = new java.util.TreeSet<>();
+        for (Wrt w : wanted == null ? Set.<Wrt>of() : wanted) if (w instanceof Wrt.Input(String name)) inputs.add(name);
+        JvmBackward pass = backwards.computeIfAbsent(Set.copyOf(inputs), names -> JvmBackward.compile(pattern, new Tiling(tiles.tileQ(), tiles.tileKv()), names));
         if (closed) throw new IllegalStateException("kernel for pattern '" + pattern.name() + "' is closed");
         return pass.run(problem, forward, dOut, wanted, options, pool != null ? pool : Driver.Pool.shared());
     }

@@ -30,7 +30,8 @@ import net.jqwik.api.Provide;
 /**
  * The decode kernel (every sequence at most 16 queries) against the double-precision reference's
  * dense launch of each sequence, on random patterns from the shared generator and batches shaped
- * like serving: GQA groups of 1 to 8 query heads, 0 to 16 queries, 0, 1 or up to 300 keys, page
+ * like serving: 1 to 3 KV heads (more than one: a work item reads all of them, a page at a time),
+ * GQA groups of 1 to 8 query heads, 0 to 16 queries, 0, 1 or up to 300 keys, page
  * sizes 1 to 256 with shuffled and shared pages, head dims that are whole vectors (K and V read in
  * place) or not (copied), float32 and bfloat16 storage, 1 to 7 splits or the kernel's own choice.
  * The bound is {@link Agreement}'s 2e-5 of the output's scale, also for bfloat16: the kernel and
@@ -60,7 +61,7 @@ class DecodeKernelTest {
 
     /** A serving-shaped batch for {@code pattern}: see the class comment. */
     static RaggedBatch batch(Pattern pattern, Random random) {
-        int batch = 1 + random.nextInt(4), kvHeads = 1 + random.nextInt(2), heads = kvHeads * GROUPS[random.nextInt(GROUPS.length)];
+        int batch = 1 + random.nextInt(4), kvHeads = 1 + random.nextInt(3), heads = kvHeads * GROUPS[random.nextInt(GROUPS.length)];
         int d = HEAD_DIMS[random.nextInt(HEAD_DIMS.length)], dv = random.nextBoolean() ? d : HEAD_DIMS[random.nextInt(HEAD_DIMS.length)];
         int page = PAGES[random.nextInt(PAGES.length)];
         DType dtype = random.nextInt(3) == 0 ? DType.BFLOAT16 : DType.FLOAT32;

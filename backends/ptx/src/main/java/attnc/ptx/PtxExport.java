@@ -32,7 +32,8 @@ import java.util.Map;
  * memory, and how to fill the tile list (on the host when every element is visible, else with the
  * classifier entry). The backward's modules and entries are described under {@code backward} (and,
  * for a pattern with input gradients, modules giving q, k and v's only, for callers holding the
- * inputs fixed, under {@code backward_operands}), the split-KV decode modules (plain, GQA-packed, paged) and the paged ABI under {@code decode} ({@link DecodeExport}).
+ * inputs fixed, under {@code backward_operands}), the split-KV decode modules (plain, GQA-packed,
+ * paged) and the paged ABI under {@code decode} ({@link DecodeExport}).
  */
 final class PtxExport {
     static final String DESCRIPTION = "kernel.json";

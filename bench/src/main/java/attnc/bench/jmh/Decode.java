@@ -36,7 +36,8 @@ import org.openjdk.jmh.annotations.TearDown;
  * One decode step of the JVM kernel (dense attention, {@link DecodeInputs}' shape): K and V
  * contiguous [B, Hkv, Nkv, D] through {@code Kernel.forward(problem, out, null)}, or held in a
  * paged cache ({@code page16}, {@code page64}: pages shuffled through the pool) through
- * {@code Kernel.forward(RaggedBatch)}, on a pool of exactly {@code threads} threads.
+ * {@code Kernel.forward(RaggedBatch)}, on a pool of exactly {@code threads} threads. The trial's setup
+ * first runs small steps of the same layout for two seconds, so that every case is timed in C2's code.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -47,47 +48,64 @@ public class Decode {
     @Param({"contiguous"}) public String layout;
     @Param({"0"}) public int threads;
 
+    /** Keys of the small step {@link #prepare} runs first, until C2 has compiled the kernel's loops as whole methods. */
+    private static final int WARM_KEYS = 512;
+    private static final long WARM_NANOS = 2_000_000_000L;
+
     private ExecutorService helpers;
     private JvmKernel kernel;
-    private Problem problem;
-    private RaggedBatch paged;
-    private Tensor out;
+    private Step step;
 
     @Setup(Level.Trial)
     public void prepare() throws Exception {
-        int workers = Workers.count(threads), batch = DecodeInputs.batch(nkv);
+        int workers = Workers.count(threads);
         helpers = Workers.helpers(workers);
         Pattern dense = Passes.optimize(Frontend.compile("dense", "mask: true\n"), Map.of());
         kernel = new JvmBackend().compile(dense).withExecutor(helpers, workers);
+        // A 32K step takes 0.1-1 s: JMH's warm-up would time the first calls in the interpreter and later ones in
+        // on-stack-replaced loops, so many small steps of the same layout come first.
+        Step warm = step(1, Math.min(nkv, WARM_KEYS));
+        for (long start = System.nanoTime(); System.nanoTime() - start < WARM_NANOS; ) warm.run(kernel);
+        step = step(DecodeInputs.batch(nkv), nkv);
+    }
+
+    /** The inputs of one step: {@code batch} sequences of {@code keys} keys in this state's layout. */
+    private Step step(int batch, int keys) {
         float[] q = DecodeInputs.random((long) batch * HEADS * nq * D, 1);
-        long kvCount = (long) batch * KV_HEADS * nkv * D;
+        long kvCount = (long) batch * KV_HEADS * keys * D;
         if (layout.equals("contiguous")) {
-            problem = new Problem(Tensor.wrap(q, batch, HEADS, nq, D), Tensor.wrap(DecodeInputs.random(kvCount, 2), batch, KV_HEADS, nkv, D),
-                    Tensor.wrap(DecodeInputs.random(kvCount, 3), batch, KV_HEADS, nkv, D), Map.of(), Map.of(), Problem.BOTTOM_RIGHT);
-            out = Tensor.allocate(DType.FLOAT32, batch, HEADS, nq, D);
-            return;
+            Problem problem = new Problem(Tensor.wrap(q, batch, HEADS, nq, D), Tensor.wrap(DecodeInputs.random(kvCount, 2), batch, KV_HEADS, keys, D),
+                    Tensor.wrap(DecodeInputs.random(kvCount, 3), batch, KV_HEADS, keys, D), Map.of(), Map.of(), Problem.BOTTOM_RIGHT);
+            return new Step(problem, Tensor.allocate(DType.FLOAT32, batch, HEADS, nq, D), null);
         }
         if (!layout.startsWith("page")) throw new IllegalArgumentException("layout " + layout + ": expected contiguous, page16, page64, ...");
-        int page = Integer.parseInt(layout.substring(4)), perSequence = (nkv + page - 1) / page, pages = batch * perSequence;
+        int page = Integer.parseInt(layout.substring(4)), perSequence = (keys + page - 1) / page, pages = batch * perSequence;
         List<Integer> order = new ArrayList<>();
         for (int p = 0; p < pages; p++) order.add(p);
         Collections.shuffle(order, new Random(4));
         int[] table = order.stream().mapToInt(Integer::intValue).toArray(), lengths = new int[batch], starts = new int[batch + 1];
         for (int b = 0; b < batch; b++) {
-            lengths[b] = nkv;
+            lengths[b] = keys;
             starts[b + 1] = starts[b] + nq;
         }
         long poolCount = (long) pages * page * KV_HEADS * D;
         KvCache cache = new KvCache(Tensor.wrap(DecodeInputs.random(poolCount, 2), pages, page, KV_HEADS, D),
                 Tensor.wrap(DecodeInputs.random(poolCount, 3), pages, page, KV_HEADS, D), Tensor.wrap(table, batch, perSequence), Tensor.wrap(lengths, batch));
-        paged = new RaggedBatch(Tensor.wrap(q, batch * nq, HEADS, D), Tensor.wrap(starts, batch + 1), cache, Map.of());
+        return new Step(null, null, new RaggedBatch(Tensor.wrap(q, batch * nq, HEADS, D), Tensor.wrap(starts, batch + 1), cache, Map.of()));
+    }
+
+    /** A contiguous problem and its output, or a paged batch. */
+    private record Step(Problem problem, Tensor out, RaggedBatch paged) {
+        Object run(JvmKernel kernel) {
+            if (paged != null) return kernel.forward(paged);
+            kernel.forward(problem, out, null);
+            return out;
+        }
     }
 
     @Benchmark
     public Object attnc() {
-        if (paged != null) return kernel.forward(paged);
-        kernel.forward(problem, out, null);
-        return out;
+        return step.run(kernel);
     }
 
     @TearDown(Level.Trial)

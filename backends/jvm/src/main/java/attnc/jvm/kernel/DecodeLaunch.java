@@ -38,6 +38,9 @@ public record DecodeLaunch(KvPages k, KvPages v, List<Sequence> sequences, int h
     /** D rounded up to whole vectors: the stride of query rows (and of copied key rows) in scratch. */
     public int keyStride() { return Launch.roundUp(headDim, Lanes.L); }
 
+    /** Scratch rows one KV head takes: its group's heads × queries, rounded up to whole blocks of 4 ({@link DecodeTiles}). */
+    public static int rowSpan(int group, int nq) { return Launch.roundUp(group * nq, 4); }
+
     /** The query tile the tile classification and the hooks see for {@code nq} queries: whole vectors. */
     public static int queryTile(int nq) { return Launch.roundUp(Math.max(1, nq), Lanes.L); }
 }

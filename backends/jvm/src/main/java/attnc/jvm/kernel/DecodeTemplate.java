@@ -6,17 +6,20 @@ import java.util.Arrays;
  * The decode kernel (at most {@link DecodeLaunch#MAX_QUERIES} queries a sequence), written once as
  * ordinary Java and copied per pattern with its hooks re-emitted, exactly as
  * {@link FlashTemplate} is (same hooks, same generator). One call of {@link #accumulate} owns a
- * sequence's KV head and a range of its keys: every query head of the GQA group and every query
- * is computed against each key tile, so K and V are read once, in place (through the page table
- * when paged), and the products run over d ({@link DecodeTiles}) rather than over queries in
- * lanes, which a decode step could fill one of.
+ * sequence's KV heads (one, or all of them where the cache keeps a key's heads side by side) and
+ * a range of its keys: every query head of each GQA group and every query is computed against
+ * each key tile, so K and V are read once, in place (through the page table when paged), and the
+ * products run over d ({@link DecodeTiles}) rather than over queries in lanes, which a decode
+ * step could fill one of.
  *
  * <p>Per key tile: ask each head's tile row whether the tile is EMPTY, FULL or PARTIAL for it;
- * skip the tile when every head finds it EMPTY; else locate the tile's K and V rows, compute q·k
- * for all rows at once, then per head scatter its scores into the hooks' layout
- * ({@code s[j·bq + i]}), apply the score hook and (PARTIAL) the mask's bias, turn them into
- * weights (online softmax per lane, sigmoid or identity) and gather them back as rows; finally
- * O += P·V for all rows.
+ * skip the tile when every head finds it EMPTY; else read one value a cache line of its K and V
+ * rows ahead ({@link KvPages#touch}), then per KV head locate the tile's rows and compute q·k
+ * for all rows at once. Where every head of the group finds the tile FULL and the pattern has
+ * no score, the scores become weights in {@link DecodeTiles}' block layout; else per head they
+ * are scattered into the hooks' layout ({@code s[j·bq + i]}), the score hook and (PARTIAL) the
+ * mask's bias applied, turned into weights (online softmax per lane, sigmoid or identity) and
+ * gathered back. Finally O += P·V for all rows.
  */
 public class DecodeTemplate implements DecodeKernel {
     private static final int EMPTY = 0, PARTIAL = 1, FULL = 2;
@@ -42,64 +45,104 @@ public class DecodeTemplate implements DecodeKernel {
     @Override public Normalisation normalisation() { return norm(); }
 
     @Override
-    public void accumulate(DecodeLaunch launch, DecodeLaunch.Sequence seq, DecodeScratch scratch, int kvHead, int kvFrom, int kvTo) {
-        int group = launch.group(), nq = seq.nq(), bq = DecodeLaunch.queryTile(nq), bk = tileKvSize();
-        int ks = launch.keyStride(), vs = launch.valueStride(), rows = group * nq, b = seq.b(), h0 = kvHead * group;
+    public void accumulate(DecodeLaunch launch, DecodeLaunch.Sequence seq, DecodeScratch scratch, int kvHead, int heads, int kvFrom, int kvTo) {
+        int group = launch.group(), nq = seq.nq(), bq = DecodeLaunch.queryTile(nq), bk = tileKvSize(), span = DecodeLaunch.rowSpan(group, nq);
+        int ks = launch.keyStride(), vs = launch.valueStride(), blocks = span / 4, b = seq.b();
         Env env = seq.env();
-        scratch.ensure(group, nq, bq, bk, ks, vs);
-        packQueries(launch, seq, scratch, kvHead, bq, ks);
-        Arrays.fill(scratch.m, 0, group * bq, norm() == Normalisation.SOFTMAX ? Float.NEGATIVE_INFINITY : 0f);
-        Arrays.fill(scratch.l, 0, group * bq, 0f);
-        Arrays.fill(scratch.o, 0, rows * vs, 0f);
-        Arrays.fill(scratch.run, 0, group, 0);
+        scratch.ensure(heads, group, nq, bq, bk, ks, vs);
+        for (int slot = 0; slot < heads; slot++) packQueries(launch, seq, scratch, kvHead + slot, slot * span, ks);
+        Arrays.fill(scratch.m, 0, heads * span, norm() == Normalisation.SOFTMAX ? Float.NEGATIVE_INFINITY : 0f);
+        Arrays.fill(scratch.l, 0, heads * span, 0f);
+        Arrays.fill(scratch.o, 0, heads * span * vs, 0f);
+        Arrays.fill(scratch.run, 0, heads * group, 0);
         int[] cls = scratch.tileClass;
         for (int tile = kvFrom / bk; tile * bk < kvTo; tile++) {
             int kv0 = Math.max(kvFrom, tile * bk), keys = Math.min(kvTo, (tile + 1) * bk) - kv0;
-            boolean any = false;
-            for (int g = 0; g < group; g++) {
-                cls[g] = hasMask() ? classOf(seq.tiles().row(b, h0 + g, 0), scratch.run, g, tile) : FULL;
-                any |= cls[g] != EMPTY;
+            boolean anyHead = false;
+            for (int c = 0; c < heads * group; c++) {
+                cls[c] = hasMask() ? classOf(seq.tiles().row(b, kvHead * group + c, 0), scratch.run, c, tile) : FULL;
+                anyHead |= cls[c] != EMPTY;
             }
-            if (!any) continue;
-            locate(launch, scratch, b, kvHead, kv0, keys, ks, vs);
-            DecodeTiles.dots(scratch.q, rows, ks, scratch.kRows, scratch.kOff, keys, scratch.p, bk);
-            for (int g = 0; g < group; g++) {
-                if (cls[g] == EMPTY || !weights(env, seq, scratch, b, h0 + g, g, kv0, keys, bq, cls[g] == PARTIAL, vs)) {
-                    for (int i = 0; i < nq; i++) Arrays.fill(scratch.p, (g * nq + i) * bk, (g * nq + i) * bk + keys, 0f);
+            if (!anyHead) continue;
+            // One read a cache line of the tile's K and V rows, in address order, before its arithmetic: loads with
+            // nothing to wait on keep many misses in flight, so the products below read from cache.
+            scratch.touched += launch.k().touch(b, kvHead, heads, kv0, keys) + launch.v().touch(b, kvHead, heads, kv0, keys);
+            for (int slot = 0; slot < heads; slot++) {
+                int h0 = (kvHead + slot) * group, first = slot * span, c0 = slot * group;
+                boolean any = false, full = true;
+                for (int g = 0; g < group; g++) {
+                    any |= cls[c0 + g] != EMPTY;
+                    full &= cls[c0 + g] == FULL;
                 }
+                if (!any) continue;
+                locate(launch, scratch, b, kvHead + slot, kv0, keys, ks, vs);
+                DecodeTiles.dots(scratch.q, first * ks, blocks, ks, scratch.kRows, scratch.kOff, keys, scratch.p, bk);
+                if (full && !hasScore()) {
+                    blockWeights(scratch, first, blocks, keys, vs);
+                } else {
+                    for (int g = 0; g < group; g++) {
+                        if (cls[c0 + g] == EMPTY || !weights(env, seq, scratch, b, h0 + g, g, first, kv0, keys, bq, cls[c0 + g] == PARTIAL, vs)) {
+                            for (int i = 0; i < nq; i++) for (int j = 0; j < keys; j++) scratch.p[DecodeTiles.at(g * nq + i, j, bk)] = 0f;
+                        }
+                    }
+                }
+                DecodeTiles.pv(scratch.p, bk, scratch.vRows, scratch.vOff, vs, scratch.o, first * vs, blocks, keys);
             }
-            DecodeTiles.pv(scratch.p, bk, scratch.vRows, scratch.vOff, vs, scratch.o, rows, keys);
+        }
+    }
+
+    /** A FULL tile's scores of every block of the slot at row {@code first} become weights in place, the output rows rescaled. */
+    private static void blockWeights(DecodeScratch scratch, int first, int blocks, int keys, int vs) {
+        int bk = tileKvSize();
+        for (int rb = 0; rb < blocks; rb++) {
+            int at = rb * bk * 4, row0 = first + 4 * rb;
+            if (norm() == Normalisation.SOFTMAX) {
+                DecodeTiles.softmaxBlock(scratch.p, at, keys, scratch.m, scratch.l, scratch.alpha, row0, scratch.blockLanes);
+                for (int r = row0; r < row0 + 4; r++) DecodeTiles.scale(scratch.o, r * vs, vs, scratch.alpha[r]);
+            } else if (norm() == Normalisation.SIGMOID) {
+                DecodeTiles.sigmoidBlock(scratch.p, at, keys, scratch.normValue, row0);
+            } else {
+                DecodeTiles.identityBlock(scratch.p, at, keys);
+            }
         }
     }
 
     /**
      * Head g's rows of p (its q·k) become weights: scores in the hooks' layout, the score hook,
-     * the mask (PARTIAL tiles), the normalisation, and back to rows, rescaling the head's output
-     * rows by the softmax's factor. False when the mask leaves nothing of the tile visible.
+     * the mask (PARTIAL tiles), the normalisation (its state copied to lanes and back), and back
+     * to rows, rescaling the head's output rows by the softmax's factor. False when the mask
+     * leaves nothing of the tile visible.
      */
-    private static boolean weights(Env env, DecodeLaunch.Sequence seq, DecodeScratch scratch, int b, int h, int g, int kv0, int keys,
+    private static boolean weights(Env env, DecodeLaunch.Sequence seq, DecodeScratch scratch, int b, int h, int g, int first, int kv0, int keys,
                                    int bq, boolean partial, int vs) {
-        int nq = seq.nq(), bk = tileKvSize(), vectors = bq / Lanes.L, state = g * bq, firstQuery = seq.queryOffset();
+        int nq = seq.nq(), bk = tileKvSize(), vectors = bq / Lanes.L, row0 = first + g * nq, firstQuery = seq.queryOffset();
         float[] s = scratch.s, p = scratch.p;
-        for (int i = 0; i < nq; i++) for (int j = 0, from = (g * nq + i) * bk; j < keys; j++) s[j * bq + i] = p[from + j];
+        for (int i = 0; i < nq; i++) for (int j = 0; j < keys; j++) s[j * bq + i] = p[DecodeTiles.at(g * nq + i, j, bk)];
         if (hasScore()) scoreTile(env, b, h, kv0, keys, firstQuery, s, vectors, scratch.laneBuffer);
         if (partial) {
             int visible = maskTile(env, b, h, kv0, keys, firstQuery, scratch.bias, vectors, scratch.laneBuffer);
             if (visible == 0) return false;
             if (visible != keys * bq) Tiles.addBias(s, scratch.bias, 0, keys * bq);
         }
+        if (norm() == Normalisation.SOFTMAX) {
+            System.arraycopy(scratch.m, row0, scratch.laneM, 0, nq);
+            System.arraycopy(scratch.l, row0, scratch.laneL, 0, nq);
+        } else if (norm() == Normalisation.SIGMOID) {
+            System.arraycopy(scratch.normValue, row0, scratch.laneBias, 0, nq);
+        }
         for (int i0 = 0; i0 < bq; i0 += Lanes.L) {
-            if (norm() == Normalisation.SOFTMAX) DecodeTiles.softmax(s, bq, keys, scratch.m, scratch.l, scratch.alpha, state, i0);
-            else if (norm() == Normalisation.SIGMOID) DecodeTiles.sigmoid(s, bq, keys, scratch.normValue, state, i0);
+            if (norm() == Normalisation.SOFTMAX) DecodeTiles.softmax(s, bq, keys, scratch.laneM, scratch.laneL, scratch.laneAlpha, 0, i0);
+            else if (norm() == Normalisation.SIGMOID) DecodeTiles.sigmoid(s, bq, keys, scratch.laneBias, 0, i0);
             else DecodeTiles.identity(s, bq, keys, i0);
         }
         for (int i = 0; i < nq; i++) {
-            int row = g * nq + i;
+            int row = row0 + i;
             if (norm() == Normalisation.SOFTMAX) {
-                float a = scratch.alpha[state + i];
-                if (a != 1f) for (int c = row * vs; c < (row + 1) * vs; c++) scratch.o[c] *= a;
+                scratch.m[row] = scratch.laneM[i];
+                scratch.l[row] = scratch.laneL[i];
+                DecodeTiles.scale(scratch.o, row * vs, vs, scratch.laneAlpha[i]);
             }
-            for (int j = 0, to = row * bk; j < keys; j++) p[to + j] = s[j * bq + i];
+            for (int j = 0; j < keys; j++) p[DecodeTiles.at(g * nq + i, j, bk)] = s[j * bq + i];
         }
         return true;
     }
@@ -113,23 +156,26 @@ public class DecodeTemplate implements DecodeKernel {
         return row.full()[r] ? FULL : PARTIAL;
     }
 
-    /** The group's queries times their row scale, rows g·nq + i, ks wide (zero past D); the sigmoid's bias per lane. */
-    private static void packQueries(DecodeLaunch launch, DecodeLaunch.Sequence seq, DecodeScratch scratch, int kvHead, int bq, int ks) {
+    /**
+     * KV head {@code kvHead}'s group of queries times their row scale at rows first + g·nq + i,
+     * ks wide (zero past D), zero rows up to the span; the sigmoid's bias per row.
+     */
+    private static void packQueries(DecodeLaunch launch, DecodeLaunch.Sequence seq, DecodeScratch scratch, int kvHead, int first, int ks) {
         int group = launch.group(), nq = seq.nq(), d = launch.headDim(), b = seq.b();
         float[] q = scratch.q;
         for (int g = 0; g < group; g++) {
             int h = kvHead * group + g;
             for (int i = 0; i < nq; i++) {
-                int at = (g * nq + i) * ks;
+                int row = first + g * nq + i, at = row * ks;
                 seq.q().readRow(b, h, i, q, at);
                 float scale = rowScale(seq.env(), b, h, seq.queryOffset() + i);
                 for (int t = 0; t < d; t++) q[at + t] *= scale;
                 Arrays.fill(q, at + d, at + ks, 0f);
-            }
-            if (norm() == Normalisation.SIGMOID) {
-                for (int i = 0; i < bq; i++) scratch.normValue[g * bq + i] = i < nq ? normValue(seq.env(), b, h, seq.queryOffset() + i) : 0f;
+                if (norm() == Normalisation.SIGMOID) scratch.normValue[row] = normValue(seq.env(), b, h, seq.queryOffset() + i);
             }
         }
+        int used = first + group * nq;
+        Arrays.fill(q, used * ks, (first + DecodeLaunch.rowSpan(group, nq)) * ks, 0f);
     }
 
     /** Offsets of the tile's K and V rows: in the cache itself when it is float32 on the heap, else in the scratch's copies. */
@@ -139,19 +185,19 @@ public class DecodeTemplate implements DecodeKernel {
     }
 
     @Override
-    public void finish(DecodeLaunch launch, DecodeLaunch.Sequence seq, DecodeScratch scratch, int kvHead) {
-        int group = launch.group(), nq = seq.nq(), bq = DecodeLaunch.queryTile(nq), dv = launch.valueDim(), vs = launch.valueStride();
-        int b = seq.b();
+    public void finish(DecodeLaunch launch, DecodeLaunch.Sequence seq, DecodeScratch scratch, int kvHead, int slot) {
+        int group = launch.group(), nq = seq.nq(), dv = launch.valueDim(), vs = launch.valueStride();
+        int b = seq.b(), first = slot * DecodeLaunch.rowSpan(group, nq);
         boolean bare = launch.bare();
         float[] row = scratch.row;
         Env env = seq.env();
         for (int g = 0; g < group; g++) {
             int h = kvHead * group + g;
             for (int i = 0; i < nq; i++) {
-                int r = g * nq + i, state = g * bq + i, query = seq.queryOffset() + i;
+                int r = first + g * nq + i, query = seq.queryOffset() + i;
                 float factor = 1f;
                 if (norm() == Normalisation.SOFTMAX) {
-                    float max = scratch.m[state], sum = scratch.l[state];
+                    float max = scratch.m[r], sum = scratch.l[r];
                     if (hasNormValue() && !bare) {
                         // The sink joins the row once, after every split of its keys has been merged.
                         float sink = normValue(env, b, h, query);

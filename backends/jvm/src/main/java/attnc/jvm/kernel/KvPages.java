@@ -17,6 +17,9 @@ import java.lang.foreign.MemorySegment;
 public record KvPages(float[] heap, MemorySegment segment, DType dtype, long base, long strideP, long strideSlot, long strideH,
                       int width, int[] table, int maxPages, int pageShift) {
 
+    /** Floats in a 64-byte cache line. */
+    private static final int LINE_FLOATS = 16;
+
     /** Rows of a strided [B, Hkv, N, width] operand, one page per sequence. */
     public static KvPages contiguous(Operand rows, int batch) {
         int[] identity = new int[batch];
@@ -33,6 +36,31 @@ public record KvPages(float[] heap, MemorySegment segment, DType dtype, long bas
         return base + page * strideP + (kv & ((int) ((1L << pageShift) - 1))) * strideSlot + kvHead * strideH;
     }
 
+    /** Whether a key's rows of every KV head lie side by side, closer than one key's slot to the next ({@code [P, page, Hkv, width]}). */
+    public boolean interleavesHeads() { return strideH < strideSlot; }
+
+    /**
+     * Reads one float a 64-byte line of rows kv0 .. kv0 + keys − 1 of KV heads [kvHead, kvHead +
+     * heads) of sequence b, key by key and head by head (address order where heads lie side by
+     * side), and returns their sum for the caller to keep: a prefetch Java has no instruction for.
+     * Loads that nothing waits on let the core keep many cache misses in flight, where the same
+     * misses met inside the products stall them one tile row at a time (measured at one thread,
+     * B = 8, Nkv = 4K, D = 128: 35-49 against 24-30 ms contiguous, 52-56 against 29-34 ms in
+     * pages of 16). Rows not on the heap are copied by {@link #locate} instead: nothing to read.
+     */
+    public float touch(int b, int kvHead, int heads, int kv0, int keys) {
+        if (heap == null) return 0f;
+        float sum = 0f;
+        for (int j = 0; j < keys; j++) {
+            long row = rowAt(b, kvHead, kv0 + j);
+            for (int s = 0; s < heads; s++) {
+                int from = Math.toIntExact(row + s * strideH), to = from + width;
+                for (int i = from; i < to; i += LINE_FLOATS) sum += heap[i];
+            }
+        }
+        return sum;
+    }
+
     /** Whether rows are read in place: float32 on the heap, a whole number of vectors wide. */
     public boolean inPlace() { return heap != null && width % Lanes.L == 0; }
 
@@ -43,7 +71,15 @@ public record KvPages(float[] heap, MemorySegment segment, DType dtype, long bas
      */
     public float[] locate(int b, int kvHead, int kv0, int keys, float[] copy, int stride, int[] offsets) {
         if (inPlace()) {
-            for (int j = 0; j < keys; j++) offsets[j] = Math.toIntExact(rowAt(b, kvHead, kv0 + j));
+            // A page at a time: one table read, then the slots' stride.
+            for (int j = 0; j < keys; ) {
+                int kv = kv0 + j, slot = kv & (int) ((1L << pageShift) - 1);
+                int run = (int) Math.min(keys - j, (1L << pageShift) - slot);
+                long row = rowAt(b, kvHead, kv);
+                Math.toIntExact(row + (run - 1) * strideSlot); // the run's last row fits an int index, so every row before it does
+                for (int e = 0; e < run; e++) offsets[j + e] = (int) (row + e * strideSlot);
+                j += run;
+            }
             return heap;
         }
         for (int j = 0; j < keys; j++) {

@@ -12,6 +12,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Random;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
 import org.junit.jupiter.api.Test;
 
 /** Rows through a block table, from the heap and from a segment in each storage dtype, alike. */
@@ -81,6 +84,33 @@ class KvPagesTest {
         assertSame(vectors, inPlace.locate(0, 1, 5, 2, new float[2 * wide], wide, offsets));
         assertArrayEquals(new int[] {(int) inPlace.rowAt(0, 1, 5), (int) inPlace.rowAt(0, 1, 6), offsets[2]}, offsets);
         assertEquals(((0 * PAGE + 1) * HKV + 1) * wide, inPlace.rowAt(0, 1, 5), "kv 5 is slot 1 of the sequence's second page, page 0");
+    }
+
+    /**
+     * In-place offsets, located a page at a time, are {@link KvPages#rowAt}'s for every key: page
+     * sizes 1 to 256 (shift 0 to 8) or one page a sequence (shift 31), tables shuffled with shared
+     * pages, 1 to 3 heads side by side, and key ranges that start and end inside pages.
+     */
+    @Property(tries = 200)
+    void locateAPageAtATimeIsRowAtForEveryKey(@ForAll @IntRange(min = 0, max = 9) int shiftCase, @ForAll long seed) {
+        Random random = new Random(seed);
+        boolean whole = shiftCase == 9;
+        int shift = whole ? 31 : shiftCase, heads = 1 + random.nextInt(3), width = Lanes.L * (1 + random.nextInt(2));
+        int batch = 1 + random.nextInt(3), maxPages = whole ? 1 : 1 + random.nextInt(5), keysPerSequence = whole ? 1 + random.nextInt(300) : maxPages << shift;
+        int page = whole ? keysPerSequence : 1 << shift, pool = whole ? batch : batch * maxPages + random.nextInt(3), base = random.nextInt(3) * width;
+        int[] table = new int[batch * maxPages];
+        for (int i = 0; i < table.length; i++) table[i] = whole ? i : random.nextInt(pool);
+        long strideSlot = (long) heads * width, strideP = page * strideSlot;
+        KvPages pages = new KvPages(new float[Math.toIntExact(base + pool * strideP)], null, DType.FLOAT32, base, strideP, strideSlot, width, width, table,
+                maxPages, shift);
+        assertTrue(pages.inPlace());
+        for (int trial = 0; trial < 20; trial++) {
+            int b = random.nextInt(batch), h = random.nextInt(heads), kv0 = random.nextInt(keysPerSequence);
+            int keys = 1 + random.nextInt(Math.min(64, keysPerSequence - kv0));
+            int[] offsets = new int[keys];
+            assertSame(pages.heap(), pages.locate(b, h, kv0, keys, new float[0], width, offsets));
+            for (int j = 0; j < keys; j++) assertEquals(pages.rowAt(b, h, kv0 + j), offsets[j], "page " + page + ", b " + b + ", head " + h + ", key " + (kv0 + j));
+        }
     }
 
     private static KvPages pages(float[] heap, MemorySegment segment, DType dtype) {

@@ -166,45 +166,114 @@ class TileArithmeticTest {
     // ---- DecodeTiles (rows of queries, keys read where they are) ----
 
     @Test
-    void decodeDotsReadEachKeyAtItsOffset() {
-        int ks = 3 * L, rows = 6, keys = 5, bk = 7;
-        float[] q = values(rows * ks), k = values(keys * ks + 2 * ks), p = values(rows * bk), before = p.clone();
-        int[] kOff = {2 * ks, 0, 4 * ks, ks, 5 * ks, 99};
-        DecodeTiles.dots(q, rows, ks, k, kOff, keys, p, bk);
-        for (int r = 0; r < rows; r++) {
-            for (int j = 0; j < bk; j++) {
-                if (j >= keys) {
-                    assertEquals(before[r * bk + j], p[r * bk + j], "past the keys");
-                    continue;
+    void decodeDotsReadEachKeyAtItsOffsetIntoBlocks() {
+        int ks = 3 * L, blocks = 2, rows = 4 * blocks, bk = 11, q0 = ks;
+        for (int keys : new int[] {11, 8, 3}) { // 4-key blocks with a remainder, whole 4-key blocks, the remainder alone
+            float[] q = values(q0 + rows * ks), k = values(7 * ks), p = values(rows * bk), before = p.clone();
+            int[] kOff = {2 * ks, 0, 4 * ks, ks, 5 * ks, 3 * ks, 6 * ks, 0, ks, 2 * ks, 5 * ks};
+            DecodeTiles.dots(q, q0, blocks, ks, k, kOff, keys, p, bk);
+            for (int r = 0; r < rows; r++) {
+                for (int j = 0; j < bk; j++) {
+                    int at = DecodeTiles.at(r, j, bk);
+                    assertEquals(((r / 4) * bk + j) * 4 + r % 4, at, "block layout");
+                    if (j >= keys) {
+                        assertEquals(before[at], p[at], "past the keys");
+                        continue;
+                    }
+                    double sum = 0, size = 0;
+                    for (int t = 0; t < ks; t++) {
+                        double term = (double) q[q0 + r * ks + t] * k[kOff[j] + t];
+                        sum += term;
+                        size += Math.abs(term);
+                    }
+                    close(sum, p[at], size, keys + " keys: p[row " + r + ", key " + j + "]");
                 }
-                double sum = 0, size = 0;
-                for (int t = 0; t < ks; t++) {
-                    double term = (double) q[r * ks + t] * k[kOff[j] + t];
-                    sum += term;
-                    size += Math.abs(term);
-                }
-                close(sum, p[r * bk + j], size, "p[row " + r + ", key " + j + "]");
             }
         }
     }
 
     @Test
     void decodePvAddsValuesReadAtTheirOffsets() {
-        int vs = 5 * L, rows = 6, keys = 3, bk = 4;
-        float[] p = values(rows * bk), v = values(4 * vs), o = values(rows * vs), before = o.clone();
+        int vs = 5 * L, blocks = 2, rows = 4 * blocks, keys = 3, bk = 4, o0 = vs;
+        float[] p = values(rows * bk), v = values(4 * vs), o = values(o0 + rows * vs), before = o.clone();
         int[] vOff = {3 * vs, 0, 2 * vs};
-        DecodeTiles.pv(p, bk, v, vOff, vs, o, rows, keys);
+        DecodeTiles.pv(p, bk, v, vOff, vs, o, o0, blocks, keys);
+        for (int c = 0; c < o0; c++) assertEquals(before[c], o[c], "before the rows");
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < vs; c++) {
-                double sum = before[r * vs + c], size = Math.abs(sum);
+                double sum = before[o0 + r * vs + c], size = Math.abs(sum);
                 for (int j = 0; j < keys; j++) {
-                    double term = (double) p[r * bk + j] * v[vOff[j] + c];
+                    double term = (double) p[DecodeTiles.at(r, j, bk)] * v[vOff[j] + c];
                     sum += term;
                     size += Math.abs(term);
                 }
-                close(sum, o[r * vs + c], size, "o[" + r + ", " + c + "]");
+                close(sum, o[o0 + r * vs + c], size, "o[" + r + ", " + c + "]");
             }
         }
+    }
+
+    /** Each block row against the same formula as the lanes' softmax; keys not a whole vector's worth, a row all −∞, and the rows past the block untouched. */
+    @Test
+    void decodeBlockSoftmaxIsTheOnlineSoftmaxPerRow() {
+        int bk = 13, row0 = 5;
+        for (int keys : new int[] {13, 12, 1}) {
+            float[] p = values(2 * 4 * bk), m = new float[row0 + 8], l = new float[row0 + 8], alpha = new float[row0 + 8];
+            for (int i = 0; i < m.length; i++) {
+                m[i] = random.nextFloat() * 4 - 2;
+                l[i] = random.nextFloat() * 3;
+            }
+            int at = 4 * bk;
+            for (int j = 0; j < keys; j++) p[at + 4 * j + 2] = Float.NEGATIVE_INFINITY;
+            m[row0 + 2] = Float.NEGATIVE_INFINITY;
+            l[row0 + 2] = 0;
+            p[at + 4 * (keys - 1) + 1] = 9f;
+            float[] p0 = p.clone(), m0 = m.clone(), l0 = l.clone();
+            DecodeTiles.softmaxBlock(p, at, keys, m, l, alpha, row0, new float[L]);
+            for (int r = 0; r < 4; r++) {
+                int row = row0 + r;
+                double top = m0[row];
+                for (int j = 0; j < keys; j++) top = Math.max(top, p0[at + 4 * j + r]);
+                assertEquals((float) top, m[row], keys + " keys: max of row " + r);
+                double shift = top == Double.NEGATIVE_INFINITY ? 0 : top, sum = 0;
+                for (int j = 0; j < keys; j++) {
+                    double w = Math.exp(p0[at + 4 * j + r] - shift);
+                    sum += w;
+                    close(w, p[at + 4 * j + r], 1, keys + " keys: weight of key " + j + ", row " + r);
+                }
+                double rescale = m0[row] == top ? 1 : Math.exp(m0[row] - shift);
+                close(rescale, alpha[row], 1, "alpha of row " + r);
+                close(l0[row] * rescale + sum, l[row], 2 * (l0[row] * rescale + sum), "l of row " + r);
+            }
+            assertEquals(9f, m[row0 + 1], "the last key counts in the max");
+            for (int i = 0; i < at; i++) assertEquals(p0[i], p[i], "the block before");
+            for (int i = at + 4 * keys; i < p.length; i++) assertEquals(p0[i], p[i], "past the keys");
+            for (int i = 0; i < m.length; i++) {
+                if (i >= row0 && i < row0 + 4) continue;
+                assertEquals(m0[i], m[i], "state of another row");
+                assertEquals(l0[i], l[i], "state of another row");
+                assertEquals(0f, alpha[i], "state of another row");
+            }
+        }
+    }
+
+    @Test
+    void decodeBlockSigmoidIdentityAndScale() {
+        int bk = 7, keys = 5, row0 = 3, at = 4 * bk;
+        float[] p = values(2 * 4 * bk), bias = values(row0 + 4);
+        p[at + 4 * 2 + 1] = Float.NEGATIVE_INFINITY;
+        float[] before = p.clone();
+        DecodeTiles.sigmoidBlock(p, at, keys, bias, row0);
+        for (int i = 0; i < p.length; i++) {
+            int j = (i - at) / 4, r = (i - at) % 4;
+            if (i < at || j >= keys) assertEquals(before[i], p[i], "outside the block's keys");
+            else close(sigmoid((double) before[i] + bias[row0 + r]), p[i], 1, "sigmoid of key " + j + ", row " + r);
+        }
+        float[] x = before.clone();
+        DecodeTiles.identityBlock(x, at, keys);
+        for (int i = 0; i < x.length; i++) assertEquals(i == at + 4 * 2 + 1 ? 0f : before[i], x[i], "identity at " + i);
+        float[] o = values(3 * L), o0 = o.clone();
+        DecodeTiles.scale(o, L, L, -0.5f);
+        for (int c = 0; c < o.length; c++) assertEquals(c >= L && c < 2 * L ? o0[c] * -0.5f : o0[c], o[c], "scaled column " + c);
     }
 
     @Test
