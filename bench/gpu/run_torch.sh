@@ -3,7 +3,8 @@
 # (make_bundle.sh): exports the bench patterns, examples/gated.attn, examples/softmax_sink.attn and
 # examples/python/lm_attention.attn as torch packages with the bundle's attnc, then, by stage:
 #   check  bench/gpu/torch_check.py: fake/meta and opcheck, forward/LSE/gradients against float64
-#          attention on ragged shapes, sm_80 against sm_90a kernels, torch.compile at several lengths,
+#          attention on ragged shapes (decode steps among them), paged_decode against float64 sequence by
+#          sequence, sm_80 against sm_90a kernels, torch.compile at several lengths,
 #          CUDA graphs, autocast, error messages (about 4 minutes)
 #   train  examples/python/train_lm.py: the small LM on attnc against FlexAttention (about 2.5 minutes)
 #   perf   torch_check.py's perf part: forward and forward+backward against compiled FlexAttention on
@@ -33,7 +34,7 @@ for stage in $stages; do
   case "$stage" in
     check)
       echo "== check"
-      PARTS="check meta compile graphs autocast errors arch" PYTHONUNBUFFERED=1 timeout ${CHECK_S:-330} \
+      PARTS="check paged meta compile graphs autocast errors arch" PYTHONUNBUFFERED=1 timeout ${CHECK_S:-330} \
         python3 bench/gpu/torch_check.py "$pkgs" "$out" > "$out/check.log" 2>&1
       echo "rc $?" >> "$out/check.log"
       grep -E "^(ok|FAIL|PART|SUMMARY|rc|stats|torch|   |     )" "$out/check.log" | cut -c1-400 | head -150 ;;

@@ -251,7 +251,9 @@ def meta():
 @part("check")
 def check():
     ok = True
-    shapes = [(2, 4, 2, 1000, 1000, 64), (1, 4, 1, 77, 300, 128), (2, 2, 2, 513, 513, 128), (1, 2, 2, 1, 700, 64), (1, 8, 8, 2048, 2048, 64)]
+    # Nq <= 16 over Nkv >= 256 runs the package's split-KV decode (GQA-packed where the group fits a block).
+    shapes = [(2, 4, 2, 1000, 1000, 64), (1, 4, 1, 77, 300, 128), (2, 2, 2, 513, 513, 128), (1, 2, 2, 1, 700, 64), (1, 8, 8, 2048, 2048, 64),
+              (2, 8, 2, 4, 1000, 128), (1, 4, 1, 16, 300, 64)]
     for p in PATTERNS:
         for shape in shapes:
             ok &= compare(p, *shape)[0]
@@ -529,6 +531,93 @@ def perf():
         f = lambda x: "-" if x is None else f"{x:.3f}"
         sp = "-" if not (t.get("attnc fwd+bwd") and t.get("flex fwd+bwd")) else f"{t['flex fwd+bwd'] / t['attnc fwd+bwd']:.2f}"
         print(f"| {p} | {B},{H},{N},{D} | {f(t.get('attnc fwd+bwd'))} | {f(t.get('flex fwd+bwd'))} | {sp} | {f(t.get('attnc fwd'))} | {f(t.get('flex fwd'))} |")
+    return True
+
+
+@part("paged")
+def paged():
+    """paged_decode against the float64 reference, sequence by sequence: page sizes 1, 16 and 64, pages
+    shuffled with the first sequence's prompt pages shared by the second, sequences of 0 and 1 keys and
+    lengths ending inside a page, GQA packed and not; document (ids sized by Nkv) must be refused."""
+    ok = True
+    g = torch.Generator(device=dev).manual_seed(5)
+    cases = [(8, 2, 1, 128, 16, [700, 1300, 0]), (4, 4, 2, 64, 64, [65, 1, 4000, 129]), (8, 1, 4, 128, 1, [300, 77]),
+             (32, 8, 16, 64, 16, [1024, 513])]
+    for p in [p for p in ("causal", "alibi", "softmax_sink", "sliding_window") if p in PATTERNS]:
+        pkg = package(p)
+        for H, Hkv, Nq, D, page, lengths in cases:
+            B, per = len(lengths), [-(-n // page) for n in lengths]
+            total, max_pages = max(1, sum(per)), max(1, max(per))
+            ids = torch.randperm(total, generator=torch.Generator().manual_seed(page)).tolist()
+            table = torch.zeros(B, max_pages, dtype=torch.int32)
+            for b in range(B):
+                for j in range(per[b]):
+                    table[b, j] = ids[sum(per[:b]) + j]
+            shared = min(lengths[0] // page // 2, per[1])
+            table[1, :shared] = table[0, :shared]
+            kp, vp = [torch.randn(total, page, Hkv, D, device=dev, generator=g).to(torch.bfloat16) for _ in range(2)]
+            q = torch.randn(B, H, Nq, D, device=dev, generator=g).to(torch.bfloat16)
+            ins = {n: t.detach() for n, t in make_inputs(p, B, H, Nq, max(lengths), D, g).items()}
+            params = params_for(p)
+            out, lse = pkg.paged_decode(q, kp, vp, table.to(dev), torch.tensor(lengths, dtype=torch.int32, device=dev), *ins.values(),
+                                        return_lse=True, **params)
+            worst, lse_worst, nan = 0.0, 0.0, bool(torch.isnan(out).any())
+            for b, n in enumerate(lengths):
+                if n == 0:
+                    if p != "softmax_sink":
+                        worst = max(worst, out[b].abs().max().item())
+                    continue
+                rows = torch.tensor([int(table[b, i // page]) * page + i % page for i in range(n)], device=dev)
+                kb, vb = [t.reshape(total * page, Hkv, D)[rows].permute(1, 0, 2)[None].double() for t in (kp, vp)]
+                ins64 = {name: t.double() for name, t in ins.items()}
+                ref, ref_lse = reference(p, q[b:b + 1].double(), kb, vb, ins64, params)
+                worst = max(worst, rel(out[b:b + 1], ref))
+                finite = torch.isfinite(ref_lse)
+                lse_worst = max(lse_worst, (lse[b:b + 1].double() - ref_lse)[finite].abs().max().item() if finite.any() else 0.0)
+            good = not nan and worst < TOL_OUT and lse_worst < TOL_LSE
+            ok &= good
+            print(f"{'ok  ' if good else 'FAIL'} paged {p:15s} H={H} Hkv={Hkv} Nq={Nq} D={D} page={page} kv_lengths={lengths} out {worst:.1e} "
+                  f"lse {lse_worst:.1e}" + (" NaN" if nan else ""), flush=True)
+    if "document" in PATTERNS:
+        try:
+            package("document").paged_decode(torch.zeros(1, 2, 1, 64, device=dev), torch.zeros(1, 16, 2, 64, device=dev),
+                                              torch.zeros(1, 16, 2, 64, device=dev), torch.zeros(1, 1, dtype=torch.int32, device=dev),
+                                              torch.ones(1, dtype=torch.int32, device=dev), torch.zeros(1, 1, dtype=torch.int32, device=dev))
+            print("FAIL paged document: not refused", flush=True)
+            ok = False
+        except ValueError as e:
+            print(f"ok   paged document refused: {e}", flush=True)
+    return ok
+
+
+@part("decode")
+def decode_perf():
+    """A decode step (issue 17's shapes) through the package: its decode path against its forward
+    kernel (ATTNC_TORCH_DECODE=0) and compiled FlexAttention, GB/s of K and V read."""
+    from triton.testing import do_bench
+    from torch.nn.attention.flex_attention import flex_attention
+    flex = torch.compile(flex_attention, dynamic=False)
+    B, H, Hkv, D = 8, 32, 8, 128
+    pkg = package("dense")
+    for Nq in (1, 4):
+        for Nkv in (4096, 32768):
+            q = torch.randn(B, H, Nq, D, device=dev, dtype=torch.bfloat16)
+            k, v = [torch.randn(B, Hkv, Nkv, D, device=dev, dtype=torch.bfloat16) for _ in range(2)]
+            times = {}
+            with torch.no_grad():
+                times["attnc decode"] = do_bench(lambda: pkg.attention(q, k, v), warmup=20, rep=100, return_mode="median")
+                os.environ["ATTNC_TORCH_DECODE"] = "0"
+                try:
+                    times["attnc forward kernel"] = do_bench(lambda: pkg.attention(q, k, v), warmup=20, rep=100, return_mode="median")
+                finally:
+                    del os.environ["ATTNC_TORCH_DECODE"]
+                times["flex"] = do_bench(lambda: flex(q, k, v, enable_gqa=True), warmup=20, rep=100, return_mode="median")
+                ref = F.scaled_dot_product_attention(q.double(), k.double().repeat_interleave(H // Hkv, 1), v.double().repeat_interleave(H // Hkv, 1))
+                err = rel(pkg.attention(q, k, v), ref)
+            gb = 2 * B * Hkv * Nkv * D * 2 / 1e9
+            print(f"decode Nq={Nq} Nkv={Nkv:6d} relL2 {err:.1e} | " + " | ".join(f"{n} {ms:.4f} ms {gb / ms * 1e3:6.0f} GB/s" for n, ms in times.items()), flush=True)
+            if err > TOL_OUT:
+                return False
     return True
 
 

@@ -14,7 +14,7 @@ import sys
 
 CAPABILITIES = [(8, 0), (8, 6), (8, 9), (9, 0), (10, 0), (12, 0)]
 SHAPES = [dict(B=2, H=8, Hkv=2, Nq=1000, Nkv=1000), dict(B=1, H=4, Hkv=4, Nq=77, Nkv=300), dict(B=3, H=2, Hkv=1, Nq=1, Nkv=4096),
-          dict(B=1, H=16, Hkv=16, Nq=4096, Nkv=4096)]
+          dict(B=1, H=16, Hkv=16, Nq=4096, Nkv=4096), dict(B=2, H=32, Hkv=8, Nq=4, Nkv=1000), dict(B=1, H=8, Hkv=1, Nq=16, Nkv=300)]
 PTX_TYPES = {".u64": "u64", ".s32": "s32", ".f32": "f32"}
 
 
@@ -67,6 +67,64 @@ def tensor_maps(specs, label):
     return maps
 
 
+def check_decode(plan, kernel, k, s, capability, pointers, params, modules, label):
+    """A decode step as the runtime plans it: the module (packed where the group's rows fit), the
+    splits, and the classifier's, the decode entry's and the merge's arguments against the PTX."""
+    d = k["decode"]
+    variant = kernel.decode_variant(capability, s)
+    packed = variant["mode"] == "split_packed"
+    if packed != (isinstance(d["packed"], dict) and (s.H // s.Hkv) * s.Nq <= variant["block_m"]):
+        raise AssertionError(f"{label}: decode chose {variant['mode']}")
+    if variant["arch"] not in ("sm_90", "sm_80") or (capability[0] < 9 and variant["arch"] != "sm_80"):
+        raise AssertionError(f"{label}: decode chose {variant['arch']}")
+    splits = kernel.decode_splits(variant, s, 132, 3)
+    tiles = kernel.decode_tiles(variant, s)
+    if not 1 <= splits <= tiles.width - 1:
+        raise AssertionError(f"{label}: {splits} splits for {tiles.width - 1} kv tiles")
+    if plan.evaluate(d["tile_list"]["length"].split(",")[0], kernel.decode_env(variant, s)) != tiles.length:
+        raise AssertionError(f"{label}: decode tile list of {tiles.length} ints, manifest says {d['tile_list']['length']}")
+    ptx = modules[variant["file"]]
+    entry = d["entries"][variant["mode"]]
+    classify, launch = kernel.decode_values(variant, s, pointers, params)
+    packed_args = plan.pack(entry["arguments"], launch, variant["mode"])
+    check_packed(packed_args, entry["arguments"], ptx, entry["entry"], label)
+    by_name = dict(zip([a["name"] for a in entry["arguments"]], [value for _, value in packed_args]))
+    want_h, want_nq = (s.Hkv, (s.H // s.Hkv) * s.Nq) if packed else (s.H, s.Nq)
+    if (by_name["p_H"], by_name["p_Nq"]) != (want_h, want_nq):
+        raise AssertionError(f"{label}: the {variant['mode']} entry runs with H = {by_name['p_H']}, Nq = {by_name['p_Nq']}")
+    launches = 1
+    if d["tile_list"]["builder"] == "classifier":
+        check_packed(plan.pack(entry["arguments"], classify, "classify"), entry["arguments"], ptx, d["tile_list"]["classifier"]["entry"], label)
+        grid, block, _ = kernel.decode_classifier_launch(variant, s)
+        positive(grid + block, f"{label} decode classify")
+        launches += 1
+    grid, block, _ = kernel.decode_launch(variant, s, splits)
+    positive(grid + block, f"{label} decode")
+    if grid[2] != splits:
+        raise AssertionError(f"{label}: decode grid {grid} for {splits} splits")
+    if isinstance(d["paged"], dict):
+        # paged_decode: the paged twin, its block table and lengths, its lists a sequence each.
+        pv = kernel.decode_variant(capability, s, paged=True)
+        if pv["mode"] != variant["mode"] + "_paged":
+            raise AssertionError(f"{label}: paged decode chose {pv['mode']} beside {variant['mode']}")
+        pe = d["entries"][pv["mode"]]
+        pointers = {**pointers, "block_table": 1 << 26, "kv_lengths": 1 << 27}
+        pclassify, plaunch = kernel.decode_values(pv, s, pointers, params, (4, 10))
+        check_packed(plan.pack(pe["arguments"], plaunch, pv["mode"]), pe["arguments"], modules[pv["file"]], pe["entry"], label)
+        if d["tile_list"]["builder"] == "classifier":
+            check_packed(plan.pack(pe["arguments"], pclassify, "classify"), pe["arguments"], modules[pv["file"]], d["tile_list"]["classifier"]["entry"], label)
+        if kernel.decode_tiles(pv, s).slots_b != s.B:
+            raise AssertionError(f"{label}: paged lists are a sequence each")
+        launches += 1
+    merge = d["entries"]["merge"]
+    values = kernel.merge_values(s, {"partial_out": 1 << 22, "partial_lse": 1 << 23, "out": 1 << 24, "lse": 1 << 25,
+                                     **{n: v for n, v in pointers.items() if n.startswith("in_")}}, params, splits)
+    check_packed(plan.pack(merge["arguments"], values, "merge"), merge["arguments"], ptx, merge["entry"], label)
+    grid, block, _ = kernel.merge_launch(s)
+    positive(grid + block, f"{label} merge")
+    return launches + 1
+
+
 def check_package(directory):
     plan = load_plan(directory)
     manifest = json.load(open(os.path.join(directory, "manifest.json")))
@@ -77,7 +135,7 @@ def check_package(directory):
     if "backward_operands" in k:
         backwards.append((k["backward_operands"], plan.Kernel({**k, "backward": k["backward_operands"]}, manifest["params"], manifest["inputs"])))
     modules = {}
-    for v in k["variants"] + [v for bw, _ in backwards for v in bw["variants"]]:
+    for v in k["variants"] + [v for bw, _ in backwards for v in bw["variants"]] + k["decode"]["variants"]:
         entries, target = ptx_entries(os.path.join(directory, v["file"]))
         if target != v["arch"]:
             raise AssertionError(f"{v['file']}: .target {target} but the manifest says {v['arch']}")
@@ -148,6 +206,8 @@ def check_package(directory):
                         grid, block, shared = bk.backward_launch(name, bvariant, s)
                         positive(grid + block, f"{label} {name}")
                         launches += 1
+                if kernel.decodes(s):
+                    launches += check_decode(plan, kernel, k, s, capability, pointers, params, modules, label)
     for bad in [(7, 5), (6, 1)]:
         try:
             plan.choose(k["variants"], bad, 64, 64, "old GPU")

@@ -43,7 +43,7 @@ public final class Tensor {
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
 
-    /** Where a tensor's elements are: exactly one of three kinds. */
+    /** Where a tensor's elements are: exactly one of four kinds. */
     public sealed interface Storage {
         /** float32 values (rounded to the tensor's dtype). */
         record Floats(float[] array) implements Storage {}
@@ -53,6 +53,12 @@ public final class Tensor {
 
         /** Values in the dtype's own encoding, native byte order, unaligned. */
         record Segment(MemorySegment segment) implements Storage {}
+
+        /**
+         * Memory on a GPU that the host cannot read: {@code owner} is the runtime's buffer (a
+         * {@code DeviceTensor}), which a GPU backend uses in place, of {@code elements} elements.
+         */
+        record Device(Object owner, long elements) implements Storage {}
     }
 
     private final DType dtype;
@@ -108,6 +114,15 @@ public final class Tensor {
                     + ": expected " + expected + " bytes");
         }
         return new Tensor(dtype, shape, rowMajor(shape), 0, new Storage.Segment(segment));
+    }
+
+    /**
+     * A row-major view of device memory (a GPU backend's buffer, {@code owner}) holding a {@code
+     * dtype} tensor of this shape: a GPU backend reads and writes it in place; reading its values on
+     * the host is refused.
+     */
+    public static Tensor onDevice(Object owner, DType dtype, int... shape) {
+        return new Tensor(dtype, shape, rowMajor(shape), 0, new Storage.Device(java.util.Objects.requireNonNull(owner, "owner"), elementCount(shape)));
     }
 
     /** A float32 view of a buffer's remaining elements (heap or direct, native byte order). */
@@ -268,7 +283,14 @@ public final class Tensor {
                 case INT32 -> s.getAtIndex(INT, at);
                 case BOOL -> s.get(ValueLayout.JAVA_BYTE, at) != 0 ? 1 : 0;
             };
+            case Storage.Device(Object owner, long ignored) -> throw onDevice(owner);
         };
+    }
+
+    /** The refusal of a host read or write of device memory. */
+    private IllegalStateException onDevice(Object owner) {
+        return new IllegalStateException(dtype + shapeText() + " lives in GPU memory (" + owner + "): the host cannot read or write it; copy it with"
+                + " the device buffer's own methods");
     }
 
     /** Element {@code flat} of the row-major order as an int (floats are floored). */
@@ -289,6 +311,7 @@ public final class Tensor {
             switch (storage) {
                 case Storage.Floats(float[] a) -> a[Math.toIntExact(at)] = round(dtype, values[i]);
                 case Storage.Ints ignored -> throw new IllegalStateException("float tensor over int storage");
+                case Storage.Device(Object owner, long ignored) -> throw onDevice(owner);
                 case Storage.Segment(MemorySegment s) -> {
                     switch (dtype) {
                         case FLOAT32 -> s.setAtIndex(FLOAT, at, values[i]);
@@ -331,6 +354,7 @@ public final class Tensor {
                 yield a.length;
             }
             case Storage.Segment(MemorySegment s) -> s.byteSize() / dtype.bytes();
+            case Storage.Device(Object ignored, long elements) -> elements;
         };
     }
 

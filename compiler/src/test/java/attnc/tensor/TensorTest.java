@@ -93,4 +93,19 @@ class TensorTest {
         assertTrue(Float.isNaN(Tensor.bfloat16(Float.NaN)));
         assertEquals(Float.POSITIVE_INFINITY, Tensor.bfloat16(Float.POSITIVE_INFINITY));
     }
+
+    /** A view of GPU memory keeps its shape and dtype and refuses every host read and write, naming its owner. */
+    @Test
+    void deviceMemoryIsNotReadOnTheHost() {
+        Tensor t = Tensor.onDevice("buffer #7", DType.BFLOAT16, 2, 3);
+        assertEquals(DType.BFLOAT16, t.dtype());
+        assertEquals(6, t.size());
+        assertTrue(t.isContiguous());
+        var read = assertThrows(IllegalStateException.class, () -> t.getDouble(0));
+        assertTrue(read.getMessage().contains("lives in GPU memory (buffer #7)"), read.getMessage());
+        assertThrows(IllegalStateException.class, t::floats);
+        assertThrows(IllegalStateException.class, () -> t.copyFrom(new float[6]));
+        assertEquals(3, t.transpose(0, 1).dim(0));
+        assertThrows(IllegalArgumentException.class, () -> t.view(new int[] {7}, new long[] {1}, 0), "a view past the buffer");
+    }
 }

@@ -32,7 +32,7 @@ final class TorchInit {
     private static final Set<String> RESERVED = Set.of("False", "None", "True", "and", "as", "assert", "async", "await", "break",
             "class", "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in",
             "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
-            "q", "k", "v", "return_lse", "_package", "_op");
+            "q", "k", "v", "return_lse", "_package", "_op", "k_pages", "v_pages", "block_table", "kv_lengths");
 
     private TorchInit() {}
 
@@ -66,6 +66,8 @@ final class TorchInit {
         fill.put("@SIZES_FROM@", sizesFrom(pattern));
         fill.put("@MASK_READS_INPUTS@", ExprTree.readsInputs(pattern.visibility()) ? "True" : "False");
         fill.put("@SIGNATURE@", signature(pattern));
+        fill.put("@PAGED_SIGNATURE@", signature(pattern).replaceFirst("^q, k, v", "q, k_pages, v_pages, block_table, kv_lengths"));
+        fill.put("@PAGED_DOCSTRING@", docstring(pagedDoc(headDims), "    "));
         fill.put("@FUNCTION_DOCSTRING@", docstring(functionDoc(pattern, gradientInputs, headDims, writesLse), "    "));
         fill.put("@INPUT_TUPLE@", pattern.inputs().stream().map(i -> pythonName(i.name()) + ",").collect(Collectors.joining(" ")));
         fill.put("@PARAM_DICT@", pattern.params().stream().map(p -> literal(p.name()) + ": " + pythonName(p.name())).collect(Collectors.joining(", ")));
@@ -114,6 +116,9 @@ final class TorchInit {
         d.append("an autograd formula (torch.ops.attnc.").append(opName).append("_backward): torch.compile(fullgraph=True) traces it\n");
         d.append("without a graph break, and since the kernels take any sequence length, a new one needs no new kernel. Launches\n");
         d.append("go on torch.cuda.current_stream(); for CUDA graphs, call it once before capturing (that loads the modules).\n");
+        d.append("A decode step (a few queries a head over many keys: the manifest's decode.max_queries and min_keys) runs split-KV\n");
+        d.append("decode kernels: the keys split over as many blocks as the GPU holds, the GQA heads of one KV head reading it once,\n");
+        d.append("the partial results merged by their LSE.\n");
         return d.toString();
     }
 
@@ -151,6 +156,23 @@ final class TorchInit {
         d.append("        kernels do not take, tensors on different devices or off CUDA.\n");
         d.append("    RuntimeError: a GPU older than sm_80, or a CUDA driver error (named).\n");
         return d.toString();
+    }
+
+    private static String pagedDoc(List<Integer> headDims) {
+        return "One decode step over a paged KV cache, for inference (no gradients): the split-KV decode kernels read\n"
+                + "K and V through the block table, each sequence with its own keys and its queries at their end. The inputs\n"
+                + "and params are attention's. The manifest's decode.paged says what the kernels take and whether this pattern\n"
+                + "can run paged (if not, this raises ValueError with the reason).\n\n"
+                + "Args:\n"
+                + "    q (torch.Tensor): queries [B, H, Nq, D], every sequence's Nq queries (1 to decode.max_queries), D in " + headDims + ".\n"
+                + "    k_pages (torch.Tensor): the key pool [P, page, Hkv, D], page a power of two from 1 to 256.\n"
+                + "    v_pages (torch.Tensor): the value pool [P, page, Hkv, Dv], Dv = D.\n"
+                + "    block_table (torch.Tensor): int [B, max_pages]: key i of sequence b is row i % page of page\n"
+                + "        block_table[b, i // page]; only the first ceil(kv_lengths[b] / page) entries are read (and checked).\n"
+                + "    kv_lengths (torch.Tensor): int [B], each sequence's keys, 0 to max_pages * page. Read on the host (a\n"
+                + "        synchronisation when it lives on the GPU): it sizes the launch and each sequence's tile list.\n\n"
+                + "Returns:\n"
+                + "    torch.Tensor: the output [B, H, Nq, Dv] in q's dtype; with return_lse=True, (output, lse float32 [B, H, Nq]).\n";
     }
 
     private static String conversion(DType dtype) {

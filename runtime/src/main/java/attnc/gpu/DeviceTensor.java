@@ -131,6 +131,21 @@ public final class DeviceTensor implements AutoCloseable {
         if (pointer == null) throw new IllegalStateException("device tensor " + Arrays.toString(shape) + " is closed");
     }
 
+    /**
+     * This buffer as a {@link Tensor} (row-major, its dtype and shape) that a GPU backend reads and
+     * writes in place: a KV cache, queries or an output kept on the device between calls. The host
+     * cannot read its values; {@link #readFloats} copies them back.
+     */
+    public Tensor asTensor() {
+        requireOpen();
+        return Tensor.onDevice(this, dtype, shape);
+    }
+
+    @Override
+    public String toString() {
+        return "DeviceTensor " + dtype + Arrays.toString(shape) + " on " + device.name();
+    }
+
     public DType dtype() { return dtype; }
     public int[] shape() { return shape.clone(); }
     public long bytes() { return bytes; }

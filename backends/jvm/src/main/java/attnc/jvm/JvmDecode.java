@@ -114,6 +114,7 @@ final class JvmDecode {
             case Tensor.Storage.Segment(MemorySegment s) -> new KvPages(null, s, t.dtype(), t.offset(), t.stride(0), t.stride(1), t.stride(2),
                     t.dim(3), binding.blockTable(), binding.maxPages(), shift);
             case Tensor.Storage.Ints ignored -> throw new IllegalStateException("cache: float tensor over int storage");
+            case Tensor.Storage.Device ignored -> throw attnc.launch.ShapeException.onDevice("cache", "jvm");
         };
     }
 
@@ -130,6 +131,7 @@ final class JvmDecode {
             case Tensor.Storage.Floats(float[] a) -> new Operand.Heap(a, base, strideB, strideH, strideN, width);
             case Tensor.Storage.Segment(MemorySegment s) -> new Operand.Segment(s, t.dtype(), base, strideB, strideH, strideN, width);
             case Tensor.Storage.Ints ignored -> throw new IllegalStateException("q: float tensor over int storage");
+            case Tensor.Storage.Device ignored -> throw attnc.launch.ShapeException.onDevice("q", "jvm");
         };
     }
 

@@ -219,6 +219,7 @@ public final class JvmKernel implements Kernel {
                 yield new Operand.Segment(s, t.dtype(), t.offset(), t.stride(0), t.stride(1), t.stride(2), t.dim(3));
             }
             case Tensor.Storage.Ints ignored -> throw new IllegalStateException(name + ": float tensor over int storage");
+            case Tensor.Storage.Device ignored -> throw attnc.launch.ShapeException.onDevice(name, "jvm");
         };
     }
 
@@ -232,6 +233,7 @@ public final class JvmKernel implements Kernel {
                 yield new OutputSink.Segment(s, out.dtype(), out.offset(), out.stride(0), out.stride(1), out.stride(2));
             }
             case Tensor.Storage.Ints ignored -> throw new IllegalStateException("out: float tensor over int storage");
+            case Tensor.Storage.Device ignored -> throw attnc.launch.ShapeException.onDevice("out", "jvm");
         };
     }
 

@@ -58,6 +58,8 @@ class RuntimeApiHostileTest {
                         "heads: H = 3 must be a multiple of Hkv = 2 (GQA/MQA)"),
                 new Row("an offset past int32", () -> new Problem(floats(1, 2, 32, 8), floats(1, 2, 32, 8), floats(1, 2, 32, 8), Map.of(),
                         Map.of(), Integer.MAX_VALUE - 10), "do not fit in int32"),
+                new Row("q in GPU memory", () -> new Problem(Tensor.onDevice("a device buffer", DType.BFLOAT16, 1, 2, 32, 8), floats(1, 2, 32, 8),
+                        floats(1, 2, 32, 8), Map.of()), "q: the tensor lives in GPU memory; the jvm backend reads host memory"),
                 new Row("an input the pattern does not declare", () -> new Problem(floats(1, 2, 32, 8), floats(1, 2, 32, 8),
                         floats(1, 2, 32, 8), Map.of("doc", ints(1, 32))), "unknown input 'doc'; the pattern declares no inputs"));
         for (Row row : rows) {

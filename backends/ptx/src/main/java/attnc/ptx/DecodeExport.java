@@ -76,6 +76,8 @@ final class DecodeExport {
         d.addProperty("writes_lse", lowered.writesLse());
         d.addProperty("when", "attnc's own launcher decodes launches of Nq <= " + GpuDecode.MAX_AUTO_QUERIES + " queries a head over Nkv >= "
                 + GpuDecode.MIN_AUTO_KEYS + " keys and runs the forward kernel otherwise");
+        d.addProperty("max_queries", GpuDecode.MAX_AUTO_QUERIES);
+        d.addProperty("min_keys", GpuDecode.MIN_AUTO_KEYS);
         d.addProperty("order", "build the tile list (decode.tile_list); launch the decode entry of the mode's module with grid z = splits, then the merge"
                 + " entry of the same module, on one stream");
         d.add("variants", variants);

@@ -10,6 +10,7 @@ import attnc.launch.BackwardLaunch;
 import attnc.launch.Binding;
 import attnc.launch.Gradients;
 import attnc.launch.Memory;
+import attnc.launch.Outputs;
 import attnc.launch.Problem;
 import attnc.launch.RaggedBatch;
 import attnc.launch.RaggedBinding;
@@ -38,6 +39,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * checks the problem ({@link Binding#of}) before touching the device, uploads Q/K/V as bf16
  * (fp16 when they are fp16), launches, copies the fp32 output back and frees every device
  * buffer. Modules are rendered per head-dim and dtype on first use and cached.
+ *
+ * <p>Tensors already on the GPU ({@link DeviceTensor#asTensor}: a KV cache kept between decode
+ * steps) are used in place: {@link #forward(Problem, Tensor, Tensor)} with q, k, v, out and lse
+ * there copies nothing but the pattern's inputs and the tile lists.
  */
 final class PtxKernel implements Kernel {
     private final LoweredPattern lowered;
@@ -64,7 +69,8 @@ final class PtxKernel implements Kernel {
 
     @Override
     public Result forward(Problem problem) {
-        try (Launch launch = new Launch(problem)) {
+        requireHost(problem);
+        try (Launch launch = new Launch(problem, null)) {
             launch.run();
             launch.device.synchronize();
             GpuAttention.Tensors t = launch.tensors;
@@ -76,12 +82,86 @@ final class PtxKernel implements Kernel {
     }
 
     /**
+     * Writes the output into {@code out} and the LSE into {@code lse} (or skips it when null). When
+     * {@code out} lives on the GPU, so must q, k, v and lse, each a whole {@link DeviceTensor}
+     * (row-major, no view), q, k, v all bf16 or all fp16, out and lse float32, head dims multiples
+     * of 16; the pattern's inputs come from host memory. The kernels then read and write them in
+     * place, on the default stream; the call returns when they have finished. Everything is
+     * checked before any device work. Host outputs take {@link Kernel}'s path.
+     */
+    @Override
+    public void forward(Problem problem, Tensor out, Tensor lse) {
+        if (out == null || !(out.storage() instanceof Tensor.Storage.Device)) {
+            requireHost(problem);
+            Kernel.super.forward(problem, out, lse);
+            return;
+        }
+        for (Input input : pattern.inputs()) requireHost("input '" + input.name() + "'", problem.inputs().get(input.name()));
+        Binding binding = Binding.of(pattern, problem);
+        Outputs.check(pattern, binding, out, lse);
+        Resident resident = Resident.of(problem, out, lse, binding);
+        try (Launch launch = new Launch(problem, resident)) {
+            launch.run();
+            launch.device.synchronize();
+        }
+    }
+
+    /** q, k, v, out and lse on the device, checked: what a resident launch uses in place. */
+    private record Resident(DeviceTensor q, DeviceTensor k, DeviceTensor v, DeviceTensor out, DeviceTensor lse) {
+        static Resident of(Problem problem, Tensor out, Tensor lse, Binding binding) {
+            DeviceTensor q = device("q", problem.q()), k = device("k", problem.k()), v = device("v", problem.v());
+            DeviceTensor o = device("out", out), l = lse == null ? null : device("lse", lse);
+            if (q.dtype() != DType.BFLOAT16 && q.dtype() != DType.FLOAT16 || k.dtype() != q.dtype() || v.dtype() != q.dtype()) {
+                throw new ShapeException("q, k, v on the GPU: expected all bfloat16 or all float16, got " + q.dtype() + ", " + k.dtype() + ", " + v.dtype());
+            }
+            if (o.dtype() != DType.FLOAT32) throw new ShapeException("out on the GPU: expected float32 (the kernels' output), got " + o.dtype());
+            if (HeadPadding.of(binding).pads()) {
+                throw new ShapeException("D = " + binding.size("D") + ", Dv = " + binding.size("Dv") + " with q, k, v on the GPU: expected multiples of 16"
+                        + " (other head dims run zero-padded, which needs the host tensors)");
+            }
+            return new Resident(q, k, v, o, l);
+        }
+
+        /** The device buffer behind a whole-buffer view, or a refusal saying what was expected. */
+        private static DeviceTensor device(String name, Tensor t) {
+            if (t == null || !(t.storage() instanceof Tensor.Storage.Device(Object owner, long elements))) {
+                throw new ShapeException(name + ": expected a tensor on the GPU like out (DeviceTensor.asTensor()), got "
+                        + (t == null ? "none" : "one in host memory"));
+            }
+            if (!(owner instanceof DeviceTensor buffer) || !t.isContiguous() || elements != t.size()) {
+                throw new ShapeException(name + ": expected a whole DeviceTensor seen row-major (DeviceTensor.asTensor()), got a view over " + owner);
+            }
+            return buffer;
+        }
+    }
+
+    /** Refuses device tensors where the backend copies from the host (a problem whose output comes back as a {@link Result}). */
+    private static void requireHost(Problem problem) {
+        requireHost("q", problem.q());
+        requireHost("k", problem.k());
+        requireHost("v", problem.v());
+        problem.inputs().forEach((name, t) -> requireHost("input '" + name + "'", t));
+    }
+
+    private static void requireHost(String name, Tensor t) {
+        if (t != null && t.storage() instanceof Tensor.Storage.Device) {
+            throw new ShapeException(name + ": the tensor lives in GPU memory; the ptx backend uses q, k and v there in place when out (and lse) are"
+                    + " there too (forward(problem, out, lse)), and copies a pattern's inputs from host memory");
+        }
+    }
+
+    /**
      * A ragged launch over a paged cache: the paged decode kernel ({@link PagedDecode}), for
      * sequences of equal query counts up to {@link GpuDecode#MAX_AUTO_QUERIES}; other batches are
      * refused in one line before any device work.
      */
     @Override
     public Result forward(RaggedBatch batch) {
+        if (batch != null && batch.cache() != null) {
+            requireHost("q", batch.q());
+            requireHost("cache.k", batch.cache().k());
+            requireHost("cache.v", batch.cache().v());
+        }
         RaggedBinding ragged = RaggedBinding.of(pattern, batch);
         if (ragged.totalQueries() == 0) {
             return new Result(new float[0], lowered.writesLse() ? new float[0] : null, new int[] {0, ragged.heads(), ragged.valueDim()});
@@ -232,7 +312,7 @@ final class PtxKernel implements Kernel {
     /** Device time only: inputs uploaded and tile lists built once, then CUDA-event-timed launches. */
     @Override
     public double medianMillis(java.util.function.Supplier<Problem> freshInputs, int warmups, int repeats) {
-        try (Launch launch = new Launch(freshInputs.get())) {
+        try (Launch launch = new Launch(freshInputs.get(), null)) {
             return EventTimer.medianMillis(launch.device, launch::run, warmups, repeats);
         }
     }
@@ -251,7 +331,10 @@ final class PtxKernel implements Kernel {
                 && Math.max(binding.size("D"), binding.size("Dv")) <= GpuDecode.MAX_HEAD_DIM;
     }
 
-    /** One problem on the device: checked, uploaded, output poisoned, tile lists built; freed on close. */
+    /**
+     * One problem on the device: checked, uploaded (or, {@code resident}, used in place), output
+     * poisoned, tile lists built; what it allocated is freed on close.
+     */
     private final class Launch implements AutoCloseable {
         /** The binding the kernels run under (head dims padded, {@link HeadPadding}) and the dims the caller gave. */
         final Binding binding;
@@ -265,12 +348,12 @@ final class PtxKernel implements Kernel {
         final DeviceTensor tiles;
         private final List<Runnable> owned = new ArrayList<>();
 
-        Launch(Problem problem) {
+        Launch(Problem problem, Resident resident) {
             Binding logical = Binding.of(pattern, problem);
             dims = HeadPadding.of(logical);
             binding = dims.binding(logical);
-            DType dtype = problem.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
-            requireDeviceMemory(device, forwardBytes(problem, binding));
+            DType dtype = (resident != null ? resident.q().dtype() : problem.q().dtype()) == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
+            if (resident == null) requireDeviceMemory(device, forwardBytes(problem, binding));
             LoweredPattern seen = dims.lowered(lowered);
             if (decodes(binding)) {
                 decoder = decoders.computeIfAbsent(new Module<>(decodeConfig(binding, dtype), dims),
@@ -282,14 +365,23 @@ final class PtxKernel implements Kernel {
             }
             int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), dv = binding.size("Dv");
             try {
-                DeviceTensor q = own(DeviceTensor.upload(device, HeadPadding.pad(problem.q()), dtype));
-                DeviceTensor k = own(DeviceTensor.upload(device, HeadPadding.pad(problem.k()), dtype));
-                DeviceTensor v = own(DeviceTensor.upload(device, HeadPadding.pad(problem.v()), dtype));
-                DeviceTensor out = own(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, dv));
-                DeviceTensor lse = lowered.writesLse() ? own(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq)) : null;
-                // Poisoned with NaN: an element the kernel fails to write cannot pass a comparison.
-                out.fill(0xFF);
-                if (lse != null) lse.fill(0xFF);
+                DeviceTensor q, k, v, out, lse;
+                if (resident != null) {
+                    q = resident.q();
+                    k = resident.k();
+                    v = resident.v();
+                    out = resident.out();
+                    lse = lowered.writesLse() ? resident.lse() : null;
+                } else {
+                    q = own(DeviceTensor.upload(device, HeadPadding.pad(problem.q()), dtype));
+                    k = own(DeviceTensor.upload(device, HeadPadding.pad(problem.k()), dtype));
+                    v = own(DeviceTensor.upload(device, HeadPadding.pad(problem.v()), dtype));
+                    out = own(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, dv));
+                    lse = lowered.writesLse() ? own(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq)) : null;
+                    // Poisoned with NaN: an element the kernel fails to write cannot pass a comparison.
+                    out.fill(0xFF);
+                    if (lse != null) lse.fill(0xFF);
+                }
                 Map<String, DeviceTensor> inputs = new LinkedHashMap<>();
                 for (Input input : pattern.inputs()) {
                     inputs.put(input.name(), own(DeviceTensor.upload(device, problem.inputs().get(input.name()), input.dtype())));

@@ -43,7 +43,8 @@ import java.util.TreeMap;
  * kernel on the same inputs. Usage: {@code DecodeCheck check PATTERN...} | {@code DecodeCheck tilings
  * PATTERN...} (every decode tiling) | {@code DecodeCheck small PATTERN} (one small case, for
  * compute-sanitizer) | {@code DecodeCheck paged PATTERN...} (ragged batches over a paged cache) |
- * {@code DecodeCheck time OUT_DIR} | {@code DecodeCheck paged-time OUT_DIR} (paged beside contiguous).
+ * {@code DecodeCheck time OUT_DIR} | {@code DecodeCheck paged-time OUT_DIR} (paged beside contiguous) | {@code DecodeCheck
+ * resident PATTERN...} (q, k, v, out and lse kept on the device through {@code Kernel.forward(problem, out, lse)}).
  */
 public final class DecodeCheck {
     /** The decode tilings, {keys a tile, stages}: the default first; each is checked before it can become the default. */
@@ -64,7 +65,8 @@ public final class DecodeCheck {
             case "paged" -> paged(files);
             case "time" -> time(device, Path.of(args[1]));
             case "paged-time" -> pagedTime(device, Path.of(args[1]));
-            default -> throw new IllegalArgumentException("expected check, tilings, small, paged, time or paged-time, got " + args[0]);
+            case "resident" -> resident(device, files);
+            default -> throw new IllegalArgumentException("expected check, tilings, small, paged, time, paged-time or resident, got " + args[0]);
         };
         System.out.println(failures == 0 ? "DECODE CHECK PASSED" : "DECODE CHECK FAILED: " + failures);
         System.exit(failures == 0 ? 0 : 1);
@@ -350,6 +352,67 @@ public final class DecodeCheck {
         }
         Files.writeString(outDir.resolve("paged_times.json"), json.append("\n]\n").toString());
         return 0;
+    }
+
+    /**
+     * {@code Kernel.forward(problem, out, lse)} with q, k, v, out and lse on the device
+     * ({@code DeviceTensor.asTensor}) against the reference: a decode step (B=8, H=32, Hkv=8, D=128,
+     * Nq=1 and 4, Nkv=4096) and a prefill (B=1, H=4, Hkv=2, N=300, D=64); then the host's time a
+     * call (checks, tile lists, launch, wait) for the decode steps, median of 50 after 10.
+     */
+    private static int resident(Device device, List<Path> files) throws Exception {
+        // {B, H, Hkv, Nq, Nkv, D}
+        int[][] shapes = {{8, 32, 8, 1, 4096, 128}, {8, 32, 8, 4, 4096, 128}, {1, 4, 2, 300, 300, 64}};
+        int[] counts = new int[2];
+        Map<String, double[]> worst = new TreeMap<>();
+        for (Path file : files) {
+            Pattern pattern = Passes.optimize(Frontend.compile(file), Map.of());
+            Random random = new Random(file.toString().hashCode());
+            try (Kernel kernel = new PtxBackend().compile(pattern, new TuningConfig(Map.of()))) {
+                for (int[] c : shapes) {
+                    Problem host = SampleProblems.of(pattern, new SampleProblems.Shape(c[0], c[1], c[2], c[3], c[4], c[5], -1), DType.BFLOAT16, random);
+                    String label = String.format(Locale.ROOT, "%-20s resident B=%d H=%d Hkv=%d Nq=%d Nkv=%d D=%d", pattern.name(), c[0], c[1], c[2], c[3], c[4], c[5]);
+                    Reference.Exact ref;
+                    try {
+                        ref = Reference.run(pattern, host);
+                    } catch (RuntimeException e) {
+                        System.out.println("skip " + label + ": the reference refuses it: " + e.getMessage());
+                        continue;
+                    }
+                    try (DeviceTensor q = DeviceTensor.upload(device, host.q(), DType.BFLOAT16);
+                         DeviceTensor k = DeviceTensor.upload(device, host.k(), DType.BFLOAT16);
+                         DeviceTensor v = DeviceTensor.upload(device, host.v(), DType.BFLOAT16);
+                         DeviceTensor out = DeviceTensor.allocate(device, DType.FLOAT32, c[0], c[1], c[3], c[5]);
+                         DeviceTensor lse = DeviceTensor.allocate(device, DType.FLOAT32, c[0], c[1], c[3])) {
+                        out.fill(0xFF);
+                        lse.fill(0xFF);
+                        Problem problem = new Problem(q.asTensor(), k.asTensor(), v.asTensor(), host.inputs(), host.params(), host.queryOffset());
+                        Tensor lseView = ref.lse() == null ? null : lse.asTensor();
+                        kernel.forward(problem, out.asTensor(), lseView);
+                        judge(new Result(out.readFloats(), lseView == null ? null : lse.readFloats(), new int[] {c[0], c[1], c[3], c[5]}), ref, label,
+                                "resident", counts, worst);
+                        if (c[3] <= 16) {
+                            for (int i = 0; i < 10; i++) kernel.forward(problem, out.asTensor(), lseView);
+                            double[] ms = new double[50];
+                            for (int i = 0; i < ms.length; i++) {
+                                long t0 = System.nanoTime();
+                                kernel.forward(problem, out.asTensor(), lseView);
+                                ms[i] = (System.nanoTime() - t0) / 1e6;
+                            }
+                            java.util.Arrays.sort(ms);
+                            System.out.printf(Locale.ROOT, "  %s: %.3f ms a call (host wall time, median of 50)%n", label, ms[25]);
+                        }
+                    } catch (RuntimeException e) {
+                        counts[1]++;
+                        System.out.printf("FAIL %s: %s%n", label, e);
+                        if (counts[1] < 3) e.printStackTrace(System.out);
+                    }
+                }
+            }
+        }
+        worst.forEach((key, w) -> System.out.printf(Locale.ROOT, "  %-12s %4.0f cases: worst relL2 %.2e, worst LSE error %.2e%n", key, w[2], w[0], w[1]));
+        System.out.printf("correctness: %d passed, %d failed%n", counts[0], counts[1]);
+        return counts[1];
     }
 
     /** Prints one timing and returns its JSON object, preceded by a comma unless it is the first. */

@@ -14,6 +14,7 @@ import threading
 
 CU_FUNC_ATTRIBUTE_NUM_REGS = 4
 CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8
+CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16
 CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75
 CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76
 TENSOR_MAP_BYTES = 128
@@ -70,6 +71,7 @@ class Driver:
         self._sig("cuFuncSetAttribute", p, i, i)
         self._sig("cuFuncGetAttribute", ctypes.POINTER(i), i, p)
         self._sig("cuLaunchKernel", p, u, u, u, u, u, u, u, p, vp, vp)
+        self._sig("cuOccupancyMaxActiveBlocksPerMultiprocessor", ctypes.POINTER(i), p, i, ctypes.c_size_t)
         self._has_tensor_maps = hasattr(lib, "cuTensorMapEncodeTiled")
         if self._has_tensor_maps:
             u64p, u32p = ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint32)
@@ -98,6 +100,19 @@ class Driver:
         self.check("cuDeviceGetAttribute", self._lib.cuDeviceGetAttribute(ctypes.byref(major), CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device))
         self.check("cuDeviceGetAttribute", self._lib.cuDeviceGetAttribute(ctypes.byref(minor), CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device))
         return major.value, minor.value
+
+    def multiprocessors(self, ordinal):
+        device, count = ctypes.c_int(), ctypes.c_int()
+        self.check("cuDeviceGet", self._lib.cuDeviceGet(ctypes.byref(device), ordinal))
+        self.check("cuDeviceGetAttribute", self._lib.cuDeviceGetAttribute(ctypes.byref(count), CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, device))
+        return count.value
+
+    def resident_blocks(self, function, threads, shared_bytes, label):
+        """Blocks of `function` one multiprocessor holds at once (the driver's occupancy)."""
+        blocks = ctypes.c_int()
+        self.check(f"cuOccupancyMaxActiveBlocksPerMultiprocessor({label})",
+                   self._lib.cuOccupancyMaxActiveBlocksPerMultiprocessor(ctypes.byref(blocks), function, threads, shared_bytes))
+        return blocks.value
 
     def make_current(self, ordinal):
         """Makes the device's primary context (PyTorch's) current on this thread, if it is not."""

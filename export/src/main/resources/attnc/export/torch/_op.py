@@ -21,6 +21,10 @@ Decisions (see also the package's docstring):
 - PTX modules load on a device's first call (the driver compiles them for that GPU and caches the
   result on disk); GPUs before sm_80 are refused with a clear error at the first call.
 - ATTNC_TORCH_ARCH=sm_80 (or sm_90) picks the mma.sync kernels on a Hopper GPU instead of sm_90a's.
+- A forward of at most `decode.max_queries` queries a head over at least `decode.min_keys` keys
+  (a decode step) runs the split-KV decode modules, as attnc's Java launcher does: the keys split
+  over as many blocks as the GPU holds at once, the partial results merged by their LSE; its
+  output is merged in float32 and then cast. ATTNC_TORCH_DECODE=0 runs the forward kernel instead.
 """
 import collections
 import json
@@ -112,6 +116,67 @@ class Package:
                 keep = keep or t.requires_grad
         out, lse, _ = self.ops.forward(q, k, v, *prepared, *values, keep)
         return (out, lse.detach()) if return_lse else out
+
+    def paged_decode(self, q, k_pages, v_pages, block_table, kv_lengths, inputs, params, return_lse):
+        """A decode step over a paged KV cache (see the package's paged_decode); no autograd."""
+        paged = self.kernel.decode["paged"] if self.kernel.decode else "unsupported: this package has no decode modules"
+        if not isinstance(paged, dict):
+            raise ValueError(f"{self.name}: no paged decode for this pattern ({paged})")
+        for label, t in (("q", q), ("k_pages", k_pages), ("v_pages", v_pages), ("block_table", block_table), ("kv_lengths", kv_lengths)):
+            _expect_tensor(label, t)
+        if q.dim() != 4 or k_pages.dim() != 4 or v_pages.dim() != 4:
+            raise ValueError(f"{self.name}: q must be [B, H, Nq, D], k_pages [P, page, Hkv, D] and v_pages [P, page, Hkv, Dv]; got shapes "
+                             f"{tuple(q.shape)}, {tuple(k_pages.shape)}, {tuple(v_pages.shape)}")
+        B, H, Nq, D = q.shape
+        P, page, Hkv, Dk = k_pages.shape
+        Dv = v_pages.shape[3]
+        if tuple(v_pages.shape[:3]) != (P, page, Hkv):
+            raise ValueError(f"{self.name}: v_pages {tuple(v_pages.shape)} must match k_pages {tuple(k_pages.shape)} in P, page and Hkv")
+        if page < 1 or page > 256 or page & (page - 1):
+            raise ValueError(f"{self.name}: the page size (dimension 1 of k_pages, {page}) must be a power of two from 1 to 256")
+        if Dk != D or D != Dv or D not in self.head_dims:
+            raise ValueError(f"{self.name}: head dims q {D}, k {Dk}, v {Dv}; the exported kernels take D == Dv in {self.head_dims}")
+        if Hkv == 0 or H % Hkv:
+            raise ValueError(f"{self.name}: q has {H} heads and the pages {Hkv}: H must be a multiple of Hkv")
+        if not 1 <= Nq <= self.kernel.decode["max_queries"]:
+            raise ValueError(f"{self.name}: a paged decode step takes 1 to {self.kernel.decode['max_queries']} queries a sequence, got Nq = {Nq}")
+        if block_table.dim() != 2 or block_table.shape[0] != B or kv_lengths.shape != (B,):
+            raise ValueError(f"{self.name}: block_table must be [B, max_pages] and kv_lengths [B] with B = {B} (q's batch); got "
+                             f"{tuple(block_table.shape)} and {tuple(kv_lengths.shape)}")
+        for label, t in (("q", q), ("k_pages", k_pages), ("v_pages", v_pages)):
+            if t.dtype not in FLOATS or t.device.type != "cuda" or t.device != q.device:
+                raise ValueError(f"{self.name}: {label} must be a float CUDA tensor on q's device; got {t.dtype} on {t.device}")
+        if block_table.dtype.is_floating_point or kv_lengths.dtype.is_floating_point:
+            raise TypeError(f"{self.name}: block_table and kv_lengths hold integers; got {block_table.dtype} and {kv_lengths.dtype}")
+        # The host needs the lengths (the launch's widest list, each sequence's classifier) and checks the pages a sequence reads.
+        lengths = [int(n) for n in kv_lengths.tolist()]
+        table = block_table.to(device="cpu", dtype=torch.int64)
+        max_pages = block_table.shape[1]
+        for b, n in enumerate(lengths):
+            if not 0 <= n <= max_pages * page:
+                raise ValueError(f"{self.name}: kv_lengths[{b}] = {n}; expected 0 to max_pages * page = {max_pages * page}")
+            used = table[b, :-(-n // page)]
+            if used.numel() and (int(used.min()) < 0 or int(used.max()) >= P):
+                raise ValueError(f"{self.name}: block_table row {b} names page {int(used.min()) if int(used.min()) < 0 else int(used.max())}, "
+                                 f"outside the pool's 0 .. {P - 1}")
+        Nkv = max(1, max(lengths, default=0))
+        sizes = {"B": B, "H": H, "Hkv": Hkv, "Nq": Nq, "Nkv": Nkv, "D": D, "Dv": Dv, "Q0": max(0, Nkv - Nq)}
+        for size, (index, axis) in self.sizes_from.items():
+            sizes[size] = inputs[index].shape[axis]
+        prepared = [self._prepare_input(spec, t, sizes, q.device) for spec, t in zip(self.inputs, inputs)]
+        param_values = {spec.name: self._param_value(spec, params[spec.name]) for spec in self.params}
+        if return_lse and not self.kernel.writes_lse:
+            raise ValueError(f"{self.name}: this pattern's normalisation has no log-sum-exp; call it without return_lse")
+        s = _plan.Sizes(B, H, Hkv, Nq, Nkv, D, Dv, {n: int(sizes[n]) for n in self.sizes_from})
+        out = torch.empty((B, H, Nq, Dv), dtype=torch.float32, device=q.device)
+        lse = torch.empty((B, H, Nq) if self.kernel.writes_lse else (0,), dtype=torch.float32, device=q.device)
+        pages = (page.bit_length() - 1, max_pages, block_table.to(device=q.device, dtype=torch.int32).contiguous(),
+                 kv_lengths.to(device=q.device, dtype=torch.int32).contiguous(), lengths)
+        with torch.no_grad():
+            self._decode(_operand(q), _operand(k_pages), _operand(v_pages), prepared, param_values, s, out, lse,
+                         torch.empty((0,), dtype=torch.float32, device=q.device), pages)
+        out = out.to(q.dtype)
+        return (out, lse) if return_lse else out
 
     def _check_qkv(self, q, k, v):
         for label, t in (("q", q), ("k", k), ("v", v)):
@@ -250,6 +315,10 @@ class Package:
         s = self._sizes(q, k, v, ins)
         param_values = {p.name: value for p, value in zip(self.params, params)}
         qb, kb, vb = _operand(q), _operand(k), _operand(v)
+        if self.kernel.decodes(s) and os.environ.get("ATTNC_TORCH_DECODE", "1") != "0":
+            merged = torch.empty((B, H, Nq, Dv), dtype=torch.float32, device=dev)
+            self._decode(qb, kb, vb, ins, param_values, s, merged, lse, pre)
+            return merged.to(q.dtype), lse, pre
         with torch.cuda.device(dev):
             drv = driver()
             drv.make_current(dev.index)
@@ -279,6 +348,92 @@ class Package:
             entry = self.kernel.k["entry"]
             drv.launch(self._function(dev.index, variant["file"], entry, shared), grid, block, shared, stream, arguments, entry)
         return out.to(q.dtype), lse, pre
+
+    def _decode(self, qb, kb, vb, ins, param_values, s, out, lse, pre, pages=None):
+        """A few queries a head over many keys: the split-KV decode entry writes fp32 partials per
+        chunk of keys (grid z), the merge entry combines them into out, lse and pre_out (fp32).
+        `pages`: (page_shift, max_pages, block_table, kv_lengths on the device, kv_lengths as ints)
+        for a paged cache, whose sequences each get their own tile lists, built every call."""
+        kernel, dev = self.kernel, qb.device
+        with torch.cuda.device(dev):
+            drv = driver()
+            drv.make_current(dev.index)
+            forced = _forced_arch()
+            # The decode modules are mma.sync (sm_80, sm_90): a forced sm_90a means the best there.
+            variant = kernel.decode_variant(torch.cuda.get_device_capability(dev), s, None if forced in (None, "sm_90a") else forced,
+                                            paged=pages is not None)
+            stream = torch.cuda.current_stream(dev).cuda_stream
+            entry = kernel.decode["entries"][variant["mode"]]
+            function = self._function(dev.index, variant["file"], entry["entry"], variant["shared_bytes"])
+            resident = drv.resident_blocks(function, variant["threads"], variant["shared_bytes"], entry["entry"])
+            splits = kernel.decode_splits(variant, s, drv.multiprocessors(dev.index), resident)
+            rows = s.B * s.H * s.Nq
+            partial_out = torch.empty((splits, rows, s.Dv), dtype=torch.float32, device=dev)
+            partial_lse = torch.empty((splits, rows), dtype=torch.float32, device=dev)
+            layout = kernel.decode_tiles(variant, s)
+            key = ("decode", dev.index, stream, variant["file"], s.Nq, s.Nkv, s.B if layout.slots_b > 1 else 0,
+                   s.H if layout.slots_h > 1 else 0, tuple(param_values.values()), tuple(sorted(s.extra.items())))
+            if pages is None:
+                tiles, fresh = self._tile_list(key, layout.length, dev, ins)
+            else:
+                tiles, fresh = torch.zeros(layout.length, dtype=torch.int32, device=dev), False
+            pointers = {"q": qb.data_ptr(), "k": kb.data_ptr(), "v": vb.data_ptr(), "out": partial_out.data_ptr(),
+                        "lse": partial_lse.data_ptr(), "tiles": tiles.data_ptr(), **{"in_" + spec.name: t.data_ptr() for spec, t in zip(self.inputs, ins)}}
+            if pages is not None:
+                pointers.update({"block_table": pages[2].data_ptr(), "kv_lengths": pages[3].data_ptr()})
+            classify_values, launch_values = kernel.decode_values(variant, s, pointers, param_values, None if pages is None else pages[:2])
+            label = f"{self.name} decode {entry['entry']}"
+            if pages is not None:
+                self._paged_tiles(kernel, variant, s, entry, classify_values, tiles, layout, pages[4], pages[3], dev, stream, label)
+            elif fresh:
+                if kernel.decode["tile_list"]["builder"] == "classifier":
+                    c = kernel.decode["tile_list"]["classifier"]
+                    grid, block, shared = kernel.decode_classifier_launch(variant, s)
+                    drv.launch(self._function(dev.index, variant["file"], c["entry"], shared), grid, block, shared, stream,
+                               _plan.pack(entry["arguments"], classify_values, label), c["entry"])
+                else:
+                    _every_tile(tiles, layout.rows, layout.width - 1, variant["block_n"], s.Nkv, None, None, kernel.full_bit)
+                self._remember(key, tiles, ins)
+            grid, block, shared = kernel.decode_launch(variant, s, splits)
+            drv.launch(function, grid, block, shared, stream, _plan.pack(entry["arguments"], launch_values, label), entry["entry"])
+            merge = kernel.decode["entries"]["merge"]
+            values = kernel.merge_values(s, {"partial_out": partial_out.data_ptr(), "partial_lse": partial_lse.data_ptr(), "out": out.data_ptr(),
+                                             "lse": lse.data_ptr() if lse.numel() else 0, "pre_out": pre.data_ptr() if pre.numel() else 0,
+                                             **{"in_" + spec.name: t.data_ptr() for spec, t in zip(self.inputs, ins)}}, param_values, splits)
+            grid, block, shared = kernel.merge_launch(s)
+            drv.launch(self._function(dev.index, variant["file"], merge["entry"], shared), grid, block, shared, stream,
+                       _plan.pack(merge["arguments"], values, f"{self.name} {merge['entry']}"), merge["entry"])
+
+    def _paged_tiles(self, kernel, variant, s, entry, values, tiles, layout, lengths, lengths_device, dev, stream, label):
+        """Each sequence's lists in its own slot rows, under its own Nkv and Q0 (decode.tile_list.paged)."""
+        rows = layout.rows // s.B  # a sequence's rows: slots_h x query blocks
+        if kernel.decode["tile_list"]["builder"] != "classifier":
+            # Every element visible: row [count_b, 0 | F, 1 | F, ...], F unless the tile runs past the sequence's keys.
+            index = torch.arange(layout.width - 1, dtype=torch.int32, device=dev)
+            n = lengths_device.to(torch.int32)[:, None]
+            view = tiles.view(s.B, rows, layout.width)
+            view[:, :, 0] = (-(-n // variant["block_n"])).expand(s.B, rows)
+            view[:, :, 1:] = (index[None, :] | (((index[None, :] + 1) * variant["block_n"] <= n).to(torch.int32) * kernel.full_bit))[:, None, :]
+            return
+        c = kernel.decode["tile_list"]["classifier"]
+        per_batch = kernel.decode["tile_list"]["per_batch"]
+        scratch = torch.zeros(layout.length, dtype=torch.int32, device=dev) if per_batch else None
+        grid, block, shared = kernel.decode_classifier_launch(variant, s)
+        function = self._function(dev.index, variant["file"], c["entry"], shared)
+        for b, n in enumerate(lengths):
+            if n == 0:
+                continue  # no keys: count 0, as the zeroed list says
+            own = {**values, "p_Nkv": n, "p_query_offset": max(0, n - s.Nq)}
+            if per_batch:
+                # The mask reads b: classify every slot under this sequence's extents and keep sequence b's rows.
+                own["p_tiles"] = scratch.data_ptr()
+                drv_grid = grid
+            else:
+                own["p_tiles"] = tiles.data_ptr() + 4 * b * rows * layout.width
+                drv_grid = [grid[0], layout.slots_h, 1]
+            driver().launch(function, drv_grid, block, shared, stream, _plan.pack(entry["arguments"], own, label), c["entry"])
+            if per_batch:
+                tiles.view(s.B, rows * layout.width)[b] = scratch.view(s.B, rows * layout.width)[b]
 
     def _backward_cuda(self, q, k, v, out, lse, pre, dout, *rest):
         ins, params, input_grads = rest[:len(self.inputs)], rest[len(self.inputs):-1], rest[-1]

@@ -153,6 +153,7 @@ class Kernel:
         self.inputs = inputs          # [{"name", "dtype", "shape"}]
         self.tile_rule = kernel["tile_list"]
         self.backward = kernel.get("backward")
+        self.decode = kernel.get("decode")
         self.full_bit = self.tile_rule["full_bit"]
         # Plain attributes, not properties: torch.compile traces code that reads them.
         self.writes_lse = bool(kernel["writes_lse"])
@@ -265,6 +266,96 @@ class Kernel:
         (dout_eff, which the delta entry writes) where they take p_dout."""
         if any(a["name"] == "p_dout_eff" for a in self.backward["entries"].get("delta", {}).get("arguments", [])):
             return {**values, "p_dout": values["p_dout_eff"]}
+        return values
+
+
+    # decode ------------------------------------------------------------------------------------
+    def decodes(self, s):
+        """Whether attnc's launcher would decode these sizes (a few queries a head over many keys)
+        with a module exported for their head dims."""
+        d = self.decode
+        return (d is not None and s.Nq <= d["max_queries"] and s.Nkv >= d["min_keys"] and s.D == s.Dv
+                and any(v["head_dim"] == s.D for v in d["variants"]))
+
+    def decode_variant(self, capability, s, forced=None, paged=False):
+        """The decode module for this GPU (its paged twin when `paged`): GQA-packed where the
+        manifest allows it and a group's heads x queries fit one block's rows, else one block a head."""
+        for mode in ("split_packed_paged", "split_paged") if paged else ("split_packed", "split"):
+            variants = [v for v in self.decode["variants"] if v["mode"] == mode]
+            if not variants:
+                continue
+            v = choose(variants, capability, s.D, s.Dv, f"decode ({mode})", forced)
+            if mode.startswith("split_packed") and (s.H // s.Hkv) * s.Nq > v["block_m"]:
+                continue
+            return v
+        raise PlanError(f"the manifest describes no {'paged' if paged else 'contiguous'} decode module")
+
+    def decode_tiles(self, variant, s):
+        """The decode lists, built with the caller's sizes whether the entry runs packed or not;
+        a paged launch's sequences each have lists of their own."""
+        t = self.decode["tile_list"]
+        slots_b = s.B if t["per_batch"] or variant["mode"].endswith("paged") else 1
+        slots_h = s.H if t["per_head"] else 1
+        query_blocks, kv_tiles = -(-s.Nq // variant["block_m"]), -(-s.Nkv // variant["block_n"])
+        return TileList(slots_b * slots_h * query_blocks, kv_tiles + 1, slots_b, slots_h)
+
+    def decode_env(self, variant, s, splits=1):
+        t = self.decode_tiles(variant, s)
+        return {**s.env(), **{k: v for k, v in variant.items() if isinstance(v, int)},
+                "slots": t.slots_b * t.slots_h, "kv_tiles": t.width - 1, "splits": splits}
+
+    def decode_splits(self, variant, s, multiprocessors, resident):
+        """One wave: as many blocks as the device holds at once (`resident` a multiprocessor, the
+        driver's occupancy), at most the kv tiles; any count from 1 to kv_tiles is correct."""
+        grid, _, _ = self.decode_launch(variant, s, 1)
+        blocks = grid[0] * grid[1]
+        return max(1, min(multiprocessors * max(1, resident) // blocks, self.decode_tiles(variant, s).width - 1))
+
+    def decode_launch(self, variant, s, splits):
+        """(grid, block, shared bytes) of the decode entry of `variant`'s mode."""
+        e = self.decode["entries"][variant["mode"]]
+        env = self.decode_env(variant, s, splits)
+        return ([evaluate(g, env) for g in e["grid"]], [evaluate(b, env) for b in e["block"]], evaluate(e["shared_bytes"], env))
+
+    def decode_classifier_launch(self, variant, s):
+        c = self.decode["tile_list"]["classifier"]
+        env = self.decode_env(variant, s)
+        return ([evaluate(g, env) for g in c["grid"]], [evaluate(b, env) for b in c["block"]], evaluate(c["shared_bytes"], env))
+
+    def merge_launch(self, s):
+        e = self.decode["entries"]["merge"]
+        env = s.env()
+        return ([evaluate(g, env) for g in e["grid"]], [evaluate(b, env) for b in e["block"]], evaluate(e["shared_bytes"], env))
+
+    def decode_values(self, variant, s, pointers, params, pages=None):
+        """(the classifier's values, the decode entry's): every argument by name; `pointers` as for
+        forward_values, with out and lse the partial buffers (and block_table, kv_lengths when
+        paged, `pages` = (page_shift, max_pages)). The classifier takes the caller's sizes; a packed
+        entry runs with H := Hkv, Nq := group x Nq and packed_nq := Nq."""
+        t = self.decode_tiles(variant, s)
+        values = {"p_" + name: pointers.get(name, 0) for name in FORWARD_TENSORS + ("block_table", "kv_lengths")}
+        if pages is not None:
+            values.update({"p_page_shift": pages[0], "p_max_pages": pages[1]})
+        values.update({"p_in_" + i["name"]: pointers["in_" + i["name"]] for i in self.inputs})
+        values.update({"p_B": s.B, "p_H": s.H, "p_Hkv": s.Hkv, "p_Nq": s.Nq, "p_Nkv": s.Nkv, "p_query_offset": s.query_offset,
+                       "p_kv_tiles": t.width - 1, "p_slots_h": t.slots_h, "p_slot_stride_b": t.slot_stride_b,
+                       "p_slot_stride_h": t.slot_stride_h, "p_packed_nq": s.Nq})
+        values.update({"p_size_" + n: v for n, v in s.extra.items()})
+        values.update(param_values(self.params, params))
+        launch = dict(values)
+        if variant["mode"].startswith("split_packed"):
+            launch.update({"p_H": s.Hkv, "p_Nq": (s.H // s.Hkv) * s.Nq})
+        return values, launch
+
+    def merge_values(self, s, pointers, params, splits):
+        """The merge entry's arguments by name: the partials, the output's out, lse and pre_out
+        (float32), the inputs a sink or output transform reads, the caller's sizes and the splits."""
+        values = {"p_partial_out": pointers["partial_out"], "p_partial_lse": pointers["partial_lse"], "p_out": pointers["out"],
+                  "p_lse": pointers.get("lse", 0), "p_pre_out": pointers.get("pre_out", 0), "p_B": s.B, "p_H": s.H, "p_Hkv": s.Hkv,
+                  "p_Nq": s.Nq, "p_Nkv": s.Nkv, "p_query_offset": s.query_offset, "p_splits": splits}
+        values.update({"p_in_" + i["name"]: pointers["in_" + i["name"]] for i in self.inputs})
+        values.update({"p_size_" + n: v for n, v in s.extra.items()})
+        values.update(param_values(self.params, params))
         return values
 
 
