@@ -57,6 +57,8 @@ public final class HopperCheck {
         CHECKED.put("pingpong", knobs(Schedule.WGMMA_PINGPONG, 2, 128, 2, 0));
         CHECKED.put("pingpong 3wg n96", knobs(Schedule.WGMMA_PINGPONG, 3, 96, 2, 0));
         CHECKED.put("overlap 3wg n96", knobs(Schedule.WGMMA_OVERLAP, 3, 96, 2, 0));
+        CHECKED.put("overlap 3wg n112", knobs(Schedule.WGMMA_OVERLAP, 3, 112, 2, 0));
+        CHECKED.put("pingpong 3wg n112", knobs(Schedule.WGMMA_PINGPONG, 3, 112, 2, 0));
         CHECKED.put("default", new TuningConfig(Map.of()));
     }
 
@@ -297,7 +299,10 @@ public final class HopperCheck {
     /** {schedule ordinal, consumer groups, blockN, stages, fmaExp} timed beside the default at head dim {@code d}. */
     private static List<int[]> variants(int d, boolean readsInputs) {
         int wgo = Schedule.WGMMA_OVERLAP.ordinal(), wgp = Schedule.WGMMA_PINGPONG.ordinal();
-        if (d <= 64) return List.of(new int[] {wgo, 2, 128, 2, 0}, new int[] {wgo, 3, 96, 2, 0}, new int[] {wgp, 3, 96, 2, 0});
+        if (d <= 64) {
+            return List.of(new int[] {wgo, 2, 128, 2, 0}, new int[] {wgo, 3, 96, 2, 0}, new int[] {wgp, 3, 96, 2, 0}, new int[] {wgo, 3, 112, 2, 0},
+                    new int[] {wgp, 3, 112, 2, 0});
+        }
         if (d <= 128) return List.of(new int[] {wgo, 2, 128, 2, 0}, new int[] {wgp, 2, 128, 2, 0});
         return List.of(new int[] {wgo, 2, 64, 2, 0}, new int[] {wgp, 2, 64, 2, 0});
     }
