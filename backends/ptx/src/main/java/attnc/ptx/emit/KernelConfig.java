@@ -81,9 +81,10 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
 
     /**
      * The Hopper path (sm_90a) as measured best on the H200 (BENCHMARKS.md, "The Hopper path"):
-     * up to D = 64, three consumer warpgroups (192 query rows) of 96-key tiles taking turns
-     * (ping-pong: ALiBi, causal and sliding window +2–3% over overlapped without turns, dense and
-     * softcap level, timed round-robin on 2026-12-02); up to D = 128, two warpgroups of 128-key tiles, overlapped without turns for plain dense attention
+     * up to D = 64, three consumer warpgroups (192 query rows): without a mask, 112-key tiles
+     * overlapped without turns (dense +3.5%, softcap +2% over 96-key ping-pong); with one, 96-key
+     * tiles taking turns (ping-pong: causal +2%, sliding window +6% over 112-key tiles; timed
+     * round-robin on 2026-12-02, BENCHMARKS.md); up to D = 128, two warpgroups of 128-key tiles, overlapped without turns for plain dense attention
      * and ping-pong for the rest (masks, ALiBi, softcap: +1–8%); beyond, 64-key tiles, ping-pong.
      * Empty where the head dims are not multiples of 16, the accumulators would not fit, or
      * mma.sync measured faster.
@@ -94,7 +95,8 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         // Masks that read inputs at D ≤ 64: the mma.sync kernel's 64 × 64 tiles measured fastest (163 against 152 TFLOP/s, document).
         if (widest <= 64 && pattern.readsInputs()) return Optional.empty();
         List<KernelConfig> candidates = widest <= 64
-                ? List.of(standard.withWgmma(Schedule.WGMMA_PINGPONG, 3, 96, 2), standard.withWgmma(Schedule.WGMMA_PINGPONG, 2, 128, 2))
+                ? List.of(pattern.alwaysVisible() ? standard.withWgmma(Schedule.WGMMA_OVERLAP, 3, 112, 2) : standard.withWgmma(Schedule.WGMMA_PINGPONG, 3, 96, 2),
+                        standard.withWgmma(Schedule.WGMMA_PINGPONG, 3, 96, 2), standard.withWgmma(Schedule.WGMMA_PINGPONG, 2, 128, 2))
                 : widest <= 128
                 ? List.of(standard.withWgmma(pattern.identityScore() && pattern.alwaysVisible() ? Schedule.WGMMA_OVERLAP : Schedule.WGMMA_PINGPONG, 2, 128, 2),
                         standard.withWgmma(Schedule.WGMMA_PINGPONG, 2, 64, 2))
