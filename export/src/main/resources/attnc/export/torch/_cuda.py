@@ -153,24 +153,15 @@ class Driver:
     def launch(self, function, grid, block, shared_bytes, stream, arguments, label):
         """Launches on `stream` (a CUstream handle as an int; 0 is the legacy default stream).
         `arguments`: (type, value) pairs in the entry's order, type u64, s32, f32 or CUtensorMap."""
-        values = []
-        for kind, value in arguments:
-            if kind == "u64":
-                values.append(ctypes.c_uint64(value))
-            elif kind == "s32":
-                values.append(ctypes.c_int32(value))
-            elif kind == "f32":
-                values.append(ctypes.c_float(value))
-            elif kind == "CUtensorMap":
-                values.append(value)
-            else:
-                raise CudaError(f"{label}: no ctypes form for an argument of type {kind}")
-        pointers = (ctypes.c_void_p * max(1, len(values)))(
-            *[v.address if isinstance(v, TensorMap) else ctypes.addressof(v) for v in values])
+        Launch(self, function, grid, block, shared_bytes, arguments, {}, label)(stream, {})
+
+    def launch_kernel(self, function, grid, block, shared_bytes, stream, pointers, label):
+        """cuLaunchKernel with `pointers`, a ctypes array of the arguments' host addresses."""
         gx, gy, gz = grid
         bx, by, bz = block
-        self.check(f"cuLaunchKernel({label}, grid {tuple(grid)}, block {tuple(block)}, shared {shared_bytes})",
-                   self._lib.cuLaunchKernel(function, gx, gy, gz, bx, by, bz, shared_bytes, stream, pointers, None))
+        result = self._lib.cuLaunchKernel(function, gx, gy, gz, bx, by, bz, shared_bytes, stream, pointers, None)
+        if result != 0:
+            self.check(f"cuLaunchKernel({label}, grid {tuple(grid)}, block {tuple(block)}, shared {shared_bytes})", result)
 
     def tensor_map(self, spec, address, dims, strides_bytes, box):
         """Encodes a tiled CUtensorMap of a 16-bit tensor at `address`: dims innermost first, the
@@ -186,4 +177,77 @@ class Driver:
                        (ctypes.c_uint64 * rank)(*dims), (ctypes.c_uint64 * (rank - 1))(*strides_bytes),
                        (ctypes.c_uint32 * rank)(*box), (ctypes.c_uint32 * rank)(*([1] * rank)),
                        0, enum("swizzle"), enum("l2_promotion"), enum("oob_fill")))
+        return tmap
+
+
+class Address:
+    """Where a planned launch takes a tensor's device address: filled in at each launch, by the
+    tensor's name."""
+    __slots__ = ("tensor",)
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+
+
+_CONSTANT, _ADDRESS, _MAP = 0, 1, 2
+MAPS_KEPT = 32
+
+
+def _constant(kind, value, label):
+    if kind == "u64":
+        return ctypes.c_uint64(value)
+    if kind == "s32":
+        return ctypes.c_int32(value)
+    if kind == "f32":
+        return ctypes.c_float(value)
+    raise CudaError(f"{label}: no ctypes form for an argument of type {kind}")
+
+
+class Launch:
+    """One entry's launch worked out once for its sizes and params: the grid, the constant
+    arguments as ctypes values, where each tensor's address goes. A call gives the stream and the
+    tensors' addresses by name; tensor maps are encoded for addresses not seen before (the
+    MAPS_KEPT most recent are kept: PyTorch's allocator hands the same addresses back step after
+    step). The host's work per launch is then a few ctypes values and cuLaunchKernel.
+
+    `arguments`: (type, value) pairs in the entry's order; a value is a constant, an Address, or,
+    for a CUtensorMap, a TensorMap or the name of an entry of `maps`, {name: (spec, tensor name,
+    dims, strides in bytes, box)}."""
+
+    def __init__(self, driver, function, grid, block, shared_bytes, arguments, maps, label):
+        self._driver, self._function, self._label = driver, function, label
+        self._grid, self._block, self._shared = tuple(grid), tuple(block), shared_bytes
+        self._maps, self._kept = maps, {}
+        self._slots = []
+        for kind, value in arguments:
+            if kind == "CUtensorMap":
+                self._slots.append((_CONSTANT, value) if isinstance(value, TensorMap) else (_MAP, value))
+            elif isinstance(value, Address):
+                self._slots.append((_ADDRESS, value.tensor))
+            else:
+                self._slots.append((_CONSTANT, _constant(kind, value, label)))
+
+    def __call__(self, stream, addresses):
+        held, pointers = [], []
+        for what, value in self._slots:
+            if what == _CONSTANT:
+                pointers.append(value.address if isinstance(value, TensorMap) else ctypes.addressof(value))
+            elif what == _ADDRESS:
+                address = ctypes.c_uint64(addresses[value])
+                held.append(address)
+                pointers.append(ctypes.addressof(address))
+            else:
+                pointers.append(self._map(value, addresses).address)
+        array = (ctypes.c_void_p * max(1, len(pointers)))(*pointers)
+        self._driver.launch_kernel(self._function, self._grid, self._block, self._shared, stream, array, self._label)
+
+    def _map(self, name, addresses):
+        spec, tensor, dims, strides, box = self._maps[name]
+        key = (name, addresses[tensor])
+        tmap = self._kept.get(key)
+        if tmap is None:
+            tmap = self._driver.tensor_map(spec, key[1], dims, strides, box)
+            if len(self._kept) >= MAPS_KEPT:
+                self._kept.clear()
+            self._kept[key] = tmap
         return tmap

@@ -28,6 +28,7 @@ Decisions (see also the package's docstring):
 """
 import collections
 import json
+import math
 import os
 import re
 import threading
@@ -40,6 +41,7 @@ from . import _cuda, _plan
 FLOATS = (torch.bfloat16, torch.float16, torch.float32)
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16, "int32": torch.int32, "bool": torch.bool}
 TILE_CACHE_SIZE = 64
+PLAN_CACHE_SIZE = 256
 REQUIRED = object()
 
 _driver = None
@@ -92,6 +94,7 @@ class Package:
         self._lock = threading.Lock()
         self._modules = {}
         self._tiles = collections.OrderedDict()
+        self._plans = collections.OrderedDict()
         self._stats = collections.Counter()
         self.ops = self._define_ops(op_name)
 
@@ -320,94 +323,143 @@ class Package:
             self._decode(qb, kb, vb, ins, param_values, s, merged, lse, pre)
             return merged.to(q.dtype), lse, pre
         with torch.cuda.device(dev):
-            drv = driver()
-            drv.make_current(dev.index)
-            variant = _plan.choose(self.kernel.k["variants"], torch.cuda.get_device_capability(dev), D, Dv, f"{self.name} forward", _forced_arch())
+            driver().make_current(dev.index)
+            plan = self._forward_plan(dev, s, params, param_values, pre.numel() > 0)
             stream = torch.cuda.current_stream(dev).cuda_stream
-            layout = self.kernel.forward_tiles(variant, s)
-            key = ("forward", dev.index, stream, variant["file"], s.Nq, s.Nkv, s.B if layout.slots_b > 1 else 0,
-                   s.H if layout.slots_h > 1 else 0, tuple(params), tuple(sorted(s.extra.items())))
-            tiles, fresh = self._tile_list(key, layout.length, dev, ins)
-            pointers = {"q": qb.data_ptr(), "k": kb.data_ptr(), "v": vb.data_ptr(), "out": out.data_ptr(),
-                        "lse": lse.data_ptr() if self.kernel.writes_lse else 0, "pre_out": pre.data_ptr() if pre.numel() else 0,
-                        "tiles": tiles.data_ptr(), **{"in_" + spec.name: t.data_ptr() for spec, t in zip(self.inputs, ins)}}
-            values = self.kernel.forward_values(variant, s, pointers, param_values)
-            by_tensor = {"q": qb, "k": kb, "v": vb}
-            maps = {spec["argument"]: drv.tensor_map(spec, by_tensor[name].data_ptr(), dims, strides, box)
-                    for spec, name, dims, strides, box in self.kernel.tensor_map_specs(variant, s)}
-            arguments = _plan.pack(self.kernel.forward_arguments(variant), values, f"{self.name} {self.kernel.k['entry']}", maps)
+            tiles, fresh = self._tile_list(plan.tiles_key + (stream,), plan.layout.length, dev, ins)
+            addresses = {"q": qb.data_ptr(), "k": kb.data_ptr(), "v": vb.data_ptr(), "out": out.data_ptr(), "lse": lse.data_ptr(),
+                         "pre_out": pre.data_ptr(), "tiles": tiles.data_ptr(), **{"in_" + spec.name: t.data_ptr() for spec, t in zip(self.inputs, ins)}}
             if fresh:
-                if self.kernel.classifies:
-                    entry = self.kernel.tile_rule["classifier"]["entry"]
-                    grid, block, shared = self.kernel.classifier_launch(variant, s)
-                    drv.launch(self._function(dev.index, variant["file"], entry, shared), grid, block, shared, stream, arguments, entry)
+                if plan.classify is not None:
+                    plan.classify(stream, addresses)
                 else:
-                    _every_tile(tiles, layout.rows, layout.width - 1, variant["block_n"], s.Nkv, None, None, self.kernel.full_bit)
-                self._remember(key, tiles, ins)
-            grid, block, shared = self.kernel.forward_launch(variant, s)
-            entry = self.kernel.k["entry"]
-            drv.launch(self._function(dev.index, variant["file"], entry, shared), grid, block, shared, stream, arguments, entry)
+                    _every_tile(tiles, plan.layout.rows, plan.layout.width - 1, plan.variant["block_n"], s.Nkv, None, None, self.kernel.full_bit)
+                self._remember(plan.tiles_key + (stream,), tiles, ins)
+            plan.main(stream, addresses)
         return out.to(q.dtype), lse, pre
+
+    def _forward_plan(self, dev, s, params, param_values, keeps_pre):
+        """The forward's launches for these sizes and params on this device (see _cuda.Launch), kept."""
+        forced = _forced_arch()
+        key = ("forward", dev.index, forced, s.key(), tuple(params), keeps_pre)
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        kernel, drv = self.kernel, driver()
+        variant = _plan.choose(kernel.k["variants"], torch.cuda.get_device_capability(dev), s.D, s.Dv, f"{self.name} forward", forced)
+        layout = kernel.forward_tiles(variant, s)
+        tiles_key = ("forward", dev.index, variant["file"], s.Nq, s.Nkv, s.B if layout.slots_b > 1 else 0,
+                     s.H if layout.slots_h > 1 else 0, tuple(params), tuple(sorted(s.extra.items())))
+        marks = {name: _cuda.Address(name) for name in ("q", "k", "v", "out", "tiles", *("in_" + spec.name for spec in self.inputs))}
+        if kernel.writes_lse:
+            marks["lse"] = _cuda.Address("lse")
+        if keeps_pre:
+            marks["pre_out"] = _cuda.Address("pre_out")
+        values = kernel.forward_values(variant, s, marks, param_values)
+        maps = {spec["argument"]: (spec, name, dims, strides, box) for spec, name, dims, strides, box in kernel.tensor_map_specs(variant, s)}
+        label = f"{self.name} {kernel.k['entry']}"
+        arguments = _plan.pack(kernel.forward_arguments(variant), values, label, {name: name for name in maps})
+        launch = lambda entry, grid, block, shared: _cuda.Launch(
+            drv, self._function(dev.index, variant["file"], entry, shared), grid, block, shared, arguments, maps, f"{self.name} {entry}")
+        classify = None
+        if kernel.classifies:
+            classify = launch(kernel.tile_rule["classifier"]["entry"], *kernel.classifier_launch(variant, s))
+        plan = _ForwardPlan(variant, layout, tiles_key, launch(kernel.k["entry"], *kernel.forward_launch(variant, s)), classify)
+        self._keep_plan(key, plan)
+        return plan
+
+    def _keep_plan(self, key, plan):
+        with self._lock:
+            self._plans[key] = plan
+            while len(self._plans) > PLAN_CACHE_SIZE:
+                self._plans.popitem(last=False)
 
     def _decode(self, qb, kb, vb, ins, param_values, s, out, lse, pre, pages=None):
         """A few queries a head over many keys: the split-KV decode entry writes fp32 partials per
         chunk of keys (grid z), the merge entry combines them into out, lse and pre_out (fp32).
         `pages`: (page_shift, max_pages, block_table, kv_lengths on the device, kv_lengths as ints)
         for a paged cache, whose sequences each get their own tile lists, built every call."""
-        kernel, dev = self.kernel, qb.device
+        dev = qb.device
         with torch.cuda.device(dev):
-            drv = driver()
-            drv.make_current(dev.index)
-            forced = _forced_arch()
-            # The decode modules are mma.sync (sm_80, sm_90): a forced sm_90a means the best there.
-            variant = kernel.decode_variant(torch.cuda.get_device_capability(dev), s, None if forced in (None, "sm_90a") else forced,
-                                            paged=pages is not None)
+            driver().make_current(dev.index)
+            plan = self._decode_plan(dev, s, param_values, None if pages is None else pages[:2])
             stream = torch.cuda.current_stream(dev).cuda_stream
-            entry = kernel.decode["entries"][variant["mode"]]
-            function = self._function(dev.index, variant["file"], entry["entry"], variant["shared_bytes"])
-            resident = drv.resident_blocks(function, variant["threads"], variant["shared_bytes"], entry["entry"])
-            splits = kernel.decode_splits(variant, s, drv.multiprocessors(dev.index), resident)
             rows = s.B * s.H * s.Nq
-            partial_out = torch.empty((splits, rows, s.Dv), dtype=torch.float32, device=dev)
-            partial_lse = torch.empty((splits, rows), dtype=torch.float32, device=dev)
-            layout = kernel.decode_tiles(variant, s)
-            key = ("decode", dev.index, stream, variant["file"], s.Nq, s.Nkv, s.B if layout.slots_b > 1 else 0,
-                   s.H if layout.slots_h > 1 else 0, tuple(param_values.values()), tuple(sorted(s.extra.items())))
+            partial_out = torch.empty((plan.splits, rows, s.Dv), dtype=torch.float32, device=dev)
+            partial_lse = torch.empty((plan.splits, rows), dtype=torch.float32, device=dev)
             if pages is None:
-                tiles, fresh = self._tile_list(key, layout.length, dev, ins)
+                tiles, fresh = self._tile_list(plan.tiles_key + (stream,), plan.layout.length, dev, ins)
             else:
-                tiles, fresh = torch.zeros(layout.length, dtype=torch.int32, device=dev), False
-            pointers = {"q": qb.data_ptr(), "k": kb.data_ptr(), "v": vb.data_ptr(), "out": partial_out.data_ptr(),
-                        "lse": partial_lse.data_ptr(), "tiles": tiles.data_ptr(), **{"in_" + spec.name: t.data_ptr() for spec, t in zip(self.inputs, ins)}}
+                tiles, fresh = torch.zeros(plan.layout.length, dtype=torch.int32, device=dev), False
+            addresses = {"q": qb.data_ptr(), "k": kb.data_ptr(), "v": vb.data_ptr(), "out": partial_out.data_ptr(),
+                         "lse": partial_lse.data_ptr(), "tiles": tiles.data_ptr(), "partial_out": partial_out.data_ptr(),
+                         "partial_lse": partial_lse.data_ptr(), "merged_out": out.data_ptr(), "merged_lse": lse.data_ptr(),
+                         "pre_out": pre.data_ptr() if pre.numel() else 0, **{"in_" + spec.name: t.data_ptr() for spec, t in zip(self.inputs, ins)}}
             if pages is not None:
-                pointers.update({"block_table": pages[2].data_ptr(), "kv_lengths": pages[3].data_ptr()})
-            classify_values, launch_values = kernel.decode_values(variant, s, pointers, param_values, None if pages is None else pages[:2])
-            label = f"{self.name} decode {entry['entry']}"
-            if pages is not None:
-                self._paged_tiles(kernel, variant, s, entry, classify_values, tiles, layout, pages[4], pages[3], dev, stream, label)
+                addresses.update({"block_table": pages[2].data_ptr(), "kv_lengths": pages[3].data_ptr()})
+                self._paged_tiles(plan, s, tiles, pages[4], pages[3], dev, stream, addresses)
             elif fresh:
-                if kernel.decode["tile_list"]["builder"] == "classifier":
-                    c = kernel.decode["tile_list"]["classifier"]
-                    grid, block, shared = kernel.decode_classifier_launch(variant, s)
-                    drv.launch(self._function(dev.index, variant["file"], c["entry"], shared), grid, block, shared, stream,
-                               _plan.pack(entry["arguments"], classify_values, label), c["entry"])
+                if plan.classify is not None:
+                    plan.classify(stream, addresses)
                 else:
-                    _every_tile(tiles, layout.rows, layout.width - 1, variant["block_n"], s.Nkv, None, None, kernel.full_bit)
-                self._remember(key, tiles, ins)
-            grid, block, shared = kernel.decode_launch(variant, s, splits)
-            drv.launch(function, grid, block, shared, stream, _plan.pack(entry["arguments"], launch_values, label), entry["entry"])
-            merge = kernel.decode["entries"]["merge"]
-            values = kernel.merge_values(s, {"partial_out": partial_out.data_ptr(), "partial_lse": partial_lse.data_ptr(), "out": out.data_ptr(),
-                                             "lse": lse.data_ptr() if lse.numel() else 0, "pre_out": pre.data_ptr() if pre.numel() else 0,
-                                             **{"in_" + spec.name: t.data_ptr() for spec, t in zip(self.inputs, ins)}}, param_values, splits)
-            grid, block, shared = kernel.merge_launch(s)
-            drv.launch(self._function(dev.index, variant["file"], merge["entry"], shared), grid, block, shared, stream,
-                       _plan.pack(merge["arguments"], values, f"{self.name} {merge['entry']}"), merge["entry"])
+                    _every_tile(tiles, plan.layout.rows, plan.layout.width - 1, plan.variant["block_n"], s.Nkv, None, None, self.kernel.full_bit)
+                self._remember(plan.tiles_key + (stream,), tiles, ins)
+            plan.split(stream, addresses)
+            plan.merge(stream, addresses)
 
-    def _paged_tiles(self, kernel, variant, s, entry, values, tiles, layout, lengths, lengths_device, dev, stream, label):
+    def _decode_plan(self, dev, s, param_values, pages):
+        """The decode's launches for these sizes and params (`pages`: (page_shift, max_pages) when
+        paged), with the splits from the driver's occupancy; kept."""
+        forced = _forced_arch()
+        key = ("decode", dev.index, forced, s.key(), tuple(param_values.values()), pages)
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        kernel, drv = self.kernel, driver()
+        # The decode modules are mma.sync (sm_80, sm_90): a forced sm_90a means the best there.
+        variant = kernel.decode_variant(torch.cuda.get_device_capability(dev), s, None if forced in (None, "sm_90a") else forced,
+                                        paged=pages is not None)
+        entry = kernel.decode["entries"][variant["mode"]]
+        function = self._function(dev.index, variant["file"], entry["entry"], variant["shared_bytes"])
+        resident = drv.resident_blocks(function, variant["threads"], variant["shared_bytes"], entry["entry"])
+        splits = kernel.decode_splits(variant, s, drv.multiprocessors(dev.index), resident)
+        layout = kernel.decode_tiles(variant, s)
+        tiles_key = ("decode", dev.index, variant["file"], s.Nq, s.Nkv, s.B if layout.slots_b > 1 else 0,
+                     s.H if layout.slots_h > 1 else 0, tuple(param_values.values()), tuple(sorted(s.extra.items())))
+        inputs = {"in_" + spec.name: _cuda.Address("in_" + spec.name) for spec in self.inputs}
+        marks = {name: _cuda.Address(name) for name in ("q", "k", "v", "out", "lse", "tiles")}
+        if pages is not None:
+            marks.update({"block_table": _cuda.Address("block_table"), "kv_lengths": _cuda.Address("kv_lengths")})
+        classify_values, launch_values = kernel.decode_values(variant, s, {**marks, **inputs}, param_values, pages)
+        label = f"{self.name} decode {entry['entry']}"
+        classify = None
+        if kernel.decode["tile_list"]["builder"] == "classifier":
+            c = kernel.decode["tile_list"]["classifier"]
+            grid, block, shared = kernel.decode_classifier_launch(variant, s)
+            classify = _cuda.Launch(drv, self._function(dev.index, variant["file"], c["entry"], shared), grid, block, shared,
+                                    _plan.pack(entry["arguments"], classify_values, label), {}, f"{self.name} {c['entry']}")
+        grid, block, shared = kernel.decode_launch(variant, s, splits)
+        split = _cuda.Launch(drv, function, grid, block, shared, _plan.pack(entry["arguments"], launch_values, label), {}, label)
+        merge = kernel.decode["entries"]["merge"]
+        merged = {"partial_out": _cuda.Address("partial_out"), "partial_lse": _cuda.Address("partial_lse"), "out": _cuda.Address("merged_out"),
+                  **inputs}
+        if kernel.writes_lse:
+            merged["lse"] = _cuda.Address("merged_lse")
+        if kernel.transforms_output:
+            merged["pre_out"] = _cuda.Address("pre_out")
+        grid, block, shared = kernel.merge_launch(s)
+        label = f"{self.name} {merge['entry']}"
+        merge = _cuda.Launch(drv, self._function(dev.index, variant["file"], merge["entry"], shared), grid, block, shared,
+                             _plan.pack(merge["arguments"], kernel.merge_values(s, merged, param_values, splits), label), {}, label)
+        plan = _DecodePlan(variant, splits, layout, tiles_key, classify, classify_values, split, merge)
+        self._keep_plan(key, plan)
+        return plan
+
+    def _paged_tiles(self, plan, s, tiles, lengths, lengths_device, dev, stream, addresses):
         """Each sequence's lists in its own slot rows, under its own Nkv and Q0 (decode.tile_list.paged)."""
+        kernel, variant, layout = self.kernel, plan.variant, plan.layout
         rows = layout.rows // s.B  # a sequence's rows: slots_h x query blocks
-        if kernel.decode["tile_list"]["builder"] != "classifier":
+        if plan.classify is None:
             # Every element visible: row [count_b, 0 | F, 1 | F, ...], F unless the tile runs past the sequence's keys.
             index = torch.arange(layout.width - 1, dtype=torch.int32, device=dev)
             n = lengths_device.to(torch.int32)[:, None]
@@ -416,22 +468,24 @@ class Package:
             view[:, :, 1:] = (index[None, :] | (((index[None, :] + 1) * variant["block_n"] <= n).to(torch.int32) * kernel.full_bit))[:, None, :]
             return
         c = kernel.decode["tile_list"]["classifier"]
+        entry = kernel.decode["entries"][variant["mode"]]
         per_batch = kernel.decode["tile_list"]["per_batch"]
         scratch = torch.zeros(layout.length, dtype=torch.int32, device=dev) if per_batch else None
         grid, block, shared = kernel.decode_classifier_launch(variant, s)
         function = self._function(dev.index, variant["file"], c["entry"], shared)
+        label = f"{self.name} {c['entry']}"
         for b, n in enumerate(lengths):
             if n == 0:
                 continue  # no keys: count 0, as the zeroed list says
-            own = {**values, "p_Nkv": n, "p_query_offset": max(0, n - s.Nq)}
+            own = {**plan.classify_values, "p_Nkv": n, "p_query_offset": max(0, n - s.Nq)}
             if per_batch:
                 # The mask reads b: classify every slot under this sequence's extents and keep sequence b's rows.
                 own["p_tiles"] = scratch.data_ptr()
-                drv_grid = grid
+                own_grid = grid
             else:
                 own["p_tiles"] = tiles.data_ptr() + 4 * b * rows * layout.width
-                drv_grid = [grid[0], layout.slots_h, 1]
-            driver().launch(function, drv_grid, block, shared, stream, _plan.pack(entry["arguments"], own, label), c["entry"])
+                own_grid = [grid[0], layout.slots_h, 1]
+            _cuda.Launch(driver(), function, own_grid, block, shared, _plan.pack(entry["arguments"], own, label), {}, label)(stream, addresses)
             if per_batch:
                 tiles.view(s.B, rows * layout.width)[b] = scratch.view(s.B, rows * layout.width)[b]
 
@@ -441,74 +495,91 @@ class Package:
         B, H, Nq, D = q.shape
         Hkv, Nkv, Dv = k.shape[1], k.shape[2], v.shape[3]
         dev = q.device
-        f32 = dict(dtype=torch.float32, device=dev)
-        zeroed = set(kernel.backward["zeroed"])
-        alloc = lambda name, shape, **kw: (torch.zeros if "p_" + name in zeroed else torch.empty)(shape, **kw)
-        dq, dk, dv = alloc("dq", (B, H, Nq, D), **f32), alloc("dk", (B, Hkv, Nkv, D), **f32), alloc("dv", (B, Hkv, Nkv, Dv), **f32)
         by_name = {spec.name: (spec, t) for spec, t in zip(self.inputs, ins)}
-        grads = [alloc("grad_" + n, tuple(by_name[n][1].shape) if input_grads else (0,), **f32) for n in self.gradient_inputs]
+        pieces = [("dq", (B, H, Nq, D)), ("dk", (B, Hkv, Nkv, D)), ("dv", (B, Hkv, Nkv, Dv)), ("row_grads", (self.row_sums, B, H, Nq)),
+                  ("delta", (B, H, Nq)), *[("grad_" + n, tuple(by_name[n][1].shape) if input_grads else (0,)) for n in self.gradient_inputs]]
+        scratch = _float32_scratch(pieces, kernel.backward["zeroed"], dev)
+        dq, dk, dv = scratch["dq"], scratch["dk"], scratch["dv"]
+        grads = [scratch["grad_" + n] for n in self.gradient_inputs]
         if q.numel() and k.numel():
-            self._launch_backward(kernel, q, k, v, out, lse, pre, dout, ins, params, dq, dk, dv, grads if input_grads else [])
-        return (dq.to(q.dtype), dk.to(k.dtype), dv.to(v.dtype), *[g.to(by_name[n][1].dtype) for n, g in zip(self.gradient_inputs, grads)])
+            self._launch_backward(kernel, q, k, v, out, lse, pre, dout, ins, params, scratch, grads if input_grads else [])
+        # Copies, never views of the scratch (a float32 q would get one back): a custom op's outputs may not alias each other.
+        return (dq.to(q.dtype, copy=True), dk.to(k.dtype, copy=True), dv.to(v.dtype, copy=True),
+                *[g.to(by_name[n][1].dtype, copy=True) for n, g in zip(self.gradient_inputs, grads)])
 
-    def _launch_backward(self, kernel, q, k, v, out, lse, pre, dout, ins, params, dq, dk, dv, grads):
-        B, H, Nq, D = q.shape
+    def _launch_backward(self, kernel, q, k, v, out, lse, pre, dout, ins, params, scratch, grads):
+        B, H, Nq, _ = q.shape
         Dv = v.shape[3]
         dev = q.device
         s = self._sizes(q, k, v, ins)
-        param_values = {p.name: value for p, value in zip(self.params, params)}
-        zeroed = set(kernel.backward["zeroed"])
-        row_grads = (torch.zeros if "p_row_grads" in zeroed else torch.empty)((self.row_sums, B, H, Nq), dtype=torch.float32, device=dev)
-        delta = torch.empty((B, H, Nq), dtype=torch.float32, device=dev)
         dout_eff = torch.empty((B, H, Nq, Dv), dtype=torch.bfloat16, device=dev) if kernel.transforms_output else None
+        if kernel.transforms_output and not pre.numel():
+            raise RuntimeError(f"{self.name}: the forward kept no pre-transform output for the backward (it ran with no input requiring grad)")
         qb, kb, vb, outb, doutb = _operand(q), _operand(k), _operand(v), _operand(out), _operand(dout)
         with torch.cuda.device(dev):
-            drv = driver()
-            drv.make_current(dev.index)
-            forced = _forced_arch()
-            # A forced sm_90a picks the best backward there: wgmma where it was exported, else mma.sync for sm_90.
-            variant = _plan.choose(kernel.backward["variants"], torch.cuda.get_device_capability(dev), D, Dv,
-                                   f"{self.name} backward", None if forced in (None, "sm_90a") else forced)
+            driver().make_current(dev.index)
+            plan = self._backward_plan(kernel, dev, s, params)
             stream = torch.cuda.current_stream(dev).cuda_stream
-            layout = kernel.backward_tiles(variant, s)
-            key = ("backward", dev.index, stream, variant["file"], s.Nq, s.Nkv, s.B if layout.slots_b > 1 else 0,
-                   s.H if layout.slots_h > 1 else 0, tuple(params), tuple(sorted(s.extra.items())))
-            tiles, fresh = self._tile_list(key, layout.length, dev, ins)
-            pointers = {"q": qb.data_ptr(), "k": kb.data_ptr(), "v": vb.data_ptr(), "out": outb.data_ptr(), "dout": doutb.data_ptr(),
-                        "lse": lse.data_ptr() if lse.numel() else 0, "pre_out": pre.data_ptr() if pre.numel() else 0,
-                        "delta": delta.data_ptr(), "dq": dq.data_ptr(), "dk": dk.data_ptr(), "dv": dv.data_ptr(),
-                        "row_grads": row_grads.data_ptr(), "tiles": tiles.data_ptr(),
-                        "dout_eff": dout_eff.data_ptr() if dout_eff is not None else 0,
-                        **{"in_" + spec.name: t.data_ptr() for spec, t in zip(self.inputs, ins)},
-                        **{"grad_" + n: g.data_ptr() for n, g in zip(kernel.gradient_inputs, grads)}}
-            if kernel.transforms_output and not pre.numel():
-                raise RuntimeError(f"{self.name}: the forward kept no pre-transform output for the backward (it ran with no input requiring grad)")
-            values = kernel.backward_values(variant, s, pointers, param_values)
-            main_values = kernel.main_values(values)
-            entries = kernel.backward_entries()
-
-            # The wgmma kernel reads dO after the output transform (dout_eff) where main takes p_dout.
-            by_tensor = {"q": qb, "k": kb, "v": vb, "dout": dout_eff if dout_eff is not None else doutb}
-            maps = {spec["argument"]: drv.tensor_map(spec, by_tensor[name].data_ptr(), dims, strides, box)
-                    for spec, name, dims, strides, box in kernel.backward_tensor_map_specs(variant, s)}
-
-            def run(name, vals):
-                e = entries[name]
-                grid, block, shared = kernel.backward_launch(name, variant, s)
-                arguments = _plan.pack(kernel.backward_arguments(name, variant), vals, f"{self.name} {e['entry']}", maps)
-                drv.launch(self._function(dev.index, variant["file"], e["entry"], shared), grid, block, shared, stream, arguments, e["entry"])
-
-            if "delta" in entries:
-                run("delta", values)
+            tiles, fresh = self._tile_list(plan.tiles_key + (stream,), plan.layout.length, dev, ins)
+            addresses = {"q": qb.data_ptr(), "k": kb.data_ptr(), "v": vb.data_ptr(), "out": outb.data_ptr(), "dout": doutb.data_ptr(),
+                         "lse": lse.data_ptr(), "pre_out": pre.data_ptr(), **{name: scratch[name].data_ptr() for name in ("delta", "dq", "dk", "dv", "row_grads")},
+                         "tiles": tiles.data_ptr(),
+                         "dout_eff": dout_eff.data_ptr() if dout_eff is not None else 0,
+                         **{"in_" + spec.name: t.data_ptr() for spec, t in zip(self.inputs, ins)},
+                         **{"grad_" + n: g.data_ptr() for n, g in zip(kernel.gradient_inputs, grads)}}
+            launches = plan.launches
+            if "delta" in launches:
+                launches["delta"](stream, addresses)
             if fresh:
-                if kernel.backward_classifies:
-                    run("classify", main_values)
+                if "classify" in launches:
+                    launches["classify"](stream, addresses)
                 else:
-                    _every_tile(tiles, layout.rows, layout.width - 1, variant["block_q"], s.Nq, variant["block_kv"], s.Nkv, kernel.full_bit)
-                self._remember(key, tiles, ins)
-            run("main", main_values)
-            if "rows" in entries:
-                run("rows", values)
+                    _every_tile(tiles, plan.layout.rows, plan.layout.width - 1, plan.variant["block_q"], s.Nq, plan.variant["block_kv"], s.Nkv,
+                                kernel.full_bit)
+                self._remember(plan.tiles_key + (stream,), tiles, ins)
+            launches["main"](stream, addresses)
+            if "rows" in launches:
+                launches["rows"](stream, addresses)
+
+    def _backward_plan(self, kernel, dev, s, params):
+        """The backward's launches (`kernel`: with or without the inputs' gradients) for these sizes and params, kept."""
+        forced = _forced_arch()
+        key = ("backward", id(kernel), dev.index, forced, s.key(), tuple(params))
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        drv = driver()
+        # A forced sm_90a picks the best backward there: wgmma where it was exported, else mma.sync for sm_90.
+        variant = _plan.choose(kernel.backward["variants"], torch.cuda.get_device_capability(dev), s.D, s.Dv,
+                               f"{self.name} backward", None if forced in (None, "sm_90a") else forced)
+        layout = kernel.backward_tiles(variant, s)
+        tiles_key = ("backward", dev.index, variant["file"], s.Nq, s.Nkv, s.B if layout.slots_b > 1 else 0,
+                     s.H if layout.slots_h > 1 else 0, tuple(params), tuple(sorted(s.extra.items())))
+        names = ["q", "k", "v", "out", "dout", "delta", "dq", "dk", "dv", "row_grads", "tiles", *("in_" + spec.name for spec in self.inputs),
+                 *("grad_" + n for n in kernel.gradient_inputs)]
+        if kernel.writes_lse:
+            names.append("lse")
+        if kernel.transforms_output:
+            names += ["pre_out", "dout_eff"]
+        values = kernel.backward_values(variant, s, {name: _cuda.Address(name) for name in names},
+                                        {p.name: value for p, value in zip(self.params, params)})
+        main_values = kernel.main_values(values)
+        # The wgmma kernel reads dO after the output transform (dout_eff) where main takes p_dout.
+        maps = {spec["argument"]: (spec, "dout_eff" if name == "dout" and kernel.transforms_output else name, dims, strides, box)
+                for spec, name, dims, strides, box in kernel.backward_tensor_map_specs(variant, s)}
+        launches = {}
+        entries = kernel.backward_entries()
+        for name in [n for n in ("delta", "classify", "main", "rows") if n in entries]:
+            e = entries[name]
+            grid, block, shared = kernel.backward_launch(name, variant, s)
+            label = f"{self.name} {e['entry']}"
+            arguments = _plan.pack(kernel.backward_arguments(name, variant), main_values if name in ("main", "classify") else values,
+                                   label, {m: m for m in maps})
+            launches[name] = _cuda.Launch(drv, self._function(dev.index, variant["file"], e["entry"], shared), grid, block, shared,
+                                          arguments, maps, label)
+        plan = _BackwardPlan(variant, layout, tiles_key, launches)
+        self._keep_plan(key, plan)
+        return plan
 
     # -- kernels, tile lists, sizes ----------------------------------------------------------------
     def _sizes(self, q, k, v, ins):
@@ -569,6 +640,16 @@ class Package:
         return dict(self._stats)
 
 
+# A forward's launches for one set of sizes and params: `main` and, where lists are classified on
+# the device, `classify` (_cuda.Launch both); the tile lists' layout and key, less the stream.
+_ForwardPlan = collections.namedtuple("_ForwardPlan", "variant layout tiles_key main classify")
+# A backward's: its entries' launches by name (delta, classify, main, rows as the manifest has them).
+_BackwardPlan = collections.namedtuple("_BackwardPlan", "variant layout tiles_key launches")
+# A decode's: the split entry, the merge, the classifier (None where every element is visible) and
+# its values by name, which a paged launch re-targets per sequence.
+_DecodePlan = collections.namedtuple("_DecodePlan", "variant splits layout tiles_key classify classify_values split merge")
+
+
 def _expect_tensor(label, t):
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"{label} must be a torch.Tensor, got {type(t).__name__}")
@@ -582,6 +663,22 @@ def _operand(t):
 
 def _forced_arch():
     return os.environ.get("ATTNC_TORCH_ARCH") or None
+
+
+def _float32_scratch(pieces, zeroed, device):
+    """(name, shape) pieces as float32 views of two allocations, one zeroed (the pieces whose
+    "p_" + name the manifest lists in `zeroed`) and one not: two allocator calls and at most one
+    fill a backward rather than one per tensor, which the host pays for at every step. Each piece
+    starts on a 256-byte boundary."""
+    zeroed = set(zeroed)
+    offsets, ends = {}, {True: 0, False: 0}
+    for name, shape in pieces:
+        z = "p_" + name in zeroed
+        offsets[name] = (z, ends[z])
+        ends[z] += -(-math.prod(shape) // 64) * 64
+    flat = {True: torch.zeros(ends[True], dtype=torch.float32, device=device),
+            False: torch.empty(ends[False], dtype=torch.float32, device=device)}
+    return {name: flat[offsets[name][0]][offsets[name][1]:offsets[name][1] + math.prod(shape)].view(shape) for name, shape in pieces}
 
 
 def _every_tile(tiles, rows, count, block, extent, other_block, other_extent, full_bit):

@@ -120,6 +120,9 @@ class Sizes:
         self.query_offset = max(0, Nkv - Nq)  # bottom-right alignment, as attnc's Java launcher
         self.extra = dict(extra or {})
 
+    def key(self):
+        return (self.B, self.H, self.Hkv, self.Nq, self.Nkv, self.D, self.Dv, tuple(sorted(self.extra.items())))
+
     def env(self):
         return {"B": self.B, "H": self.H, "Hkv": self.Hkv, "Nq": self.Nq, "Nkv": self.Nkv, "D": self.D, "Dv": self.Dv,
                 "Q0": self.query_offset, **self.extra}
