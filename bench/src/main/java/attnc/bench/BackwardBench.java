@@ -58,6 +58,9 @@ final class BackwardBench {
     /** A workload and its short name ({@link Workload#named}), which the TSV and the peers use. */
     private record Case(String name, Workload workload) {}
 
+    /** Seconds each measured kind is warmed for before its timed repeats. */
+    private static final double WARM_SECONDS = 3.0;
+
     private static void measure(String name, Workload w, int reps, boolean fast, String tsv) throws Exception {
         Random random = new Random(w.label().hashCode());
         int h = w.heads(), d = w.d();
@@ -70,29 +73,30 @@ final class BackwardBench {
         Tensor gradient = Tensor.ofFloats(DType.FLOAT32, new int[] {1, h, w.nq(), d}, dOut);
         double forwardFlops = 4.0 * h * d * w.visiblePairs(), backwardFlops = 2.5 * forwardFlops;
         CpuBench.quiesce();
-        double forward = Timing.median(3, reps, () -> kernel.forward(problem));
+        Timing.warm(WARM_SECONDS, 3, () -> kernel.forward(problem));
+        double forward = Timing.median(0, reps, () -> kernel.forward(problem));
         Result result = kernel.forward(problem);
         Gradients[] ours = new Gradients[1];
-        CpuBench.quiesce();
-        // Standard and deterministic runs alternate, so that a shared machine's load falls on both alike.
-        for (int i = 0; i < 3; i++) {
-            ours[0] = kernel.backward(problem, result, gradient);
-            kernel.backward(problem, result, gradient, Wrt.all(pattern), BackwardOptions.reproducible());
-        }
-        double[] standardTimes = new double[reps], deterministicTimes = new double[reps], operandTimes = new double[reps];
         java.util.Set<Wrt> operands = java.util.Set.of(Wrt.Operand.Q, Wrt.Operand.K, Wrt.Operand.V);
+        CpuBench.quiesce();
+        // Every kind timed below is warmed (with input gradients, the q/k/v-only backward is a class of its own), and they alternate, so that a shared machine's load falls on all alike.
+        Runnable standard = () -> ours[0] = kernel.backward(problem, result, gradient), operandOnly = () -> kernel.backward(problem, result, gradient, operands);
+        Runnable reproducible = () -> kernel.backward(problem, result, gradient, Wrt.all(pattern), BackwardOptions.reproducible());
+        if (fast) Timing.warm(WARM_SECONDS, 3, standard, operandOnly);
+        else Timing.warm(WARM_SECONDS, 3, standard, operandOnly, reproducible);
+        double[] standardTimes = new double[reps], deterministicTimes = new double[reps], operandTimes = new double[reps];
         long cpuStandard = 0;
         for (int i = 0; i < reps; i++) {
             long cpu0 = cpuNanos(), start = System.nanoTime();
-            kernel.backward(problem, result, gradient);
+            standard.run();
             standardTimes[i] = (System.nanoTime() - start) / 1e9;
             cpuStandard += cpuNanos() - cpu0;
             start = System.nanoTime();
-            kernel.backward(problem, result, gradient, operands);
+            operandOnly.run();
             operandTimes[i] = (System.nanoTime() - start) / 1e9;
             if (!fast) {
                 start = System.nanoTime();
-                kernel.backward(problem, result, gradient, Wrt.all(pattern), BackwardOptions.reproducible());
+                reproducible.run();
                 deterministicTimes[i] = (System.nanoTime() - start) / 1e9;
             }
         }

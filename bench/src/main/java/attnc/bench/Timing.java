@@ -19,6 +19,19 @@ final class Timing {
         return seconds[reps / 2];
     }
 
+    /**
+     * Runs the bodies round-robin until each has run {@code calls} times and {@code seconds} have
+     * passed: C2 compiles a generated kernel's hot methods over seconds, and three calls of a
+     * 50 ms kernel left its compilation inside the timed repeats (causal's backward on 16 cores:
+     * 78.2 ms a call timed first, 48.5 ms for the same kernel timed right after).
+     */
+    static void warm(double seconds, int calls, Runnable... bodies) {
+        long end = System.nanoTime() + (long) (seconds * 1e9);
+        for (int done = 0; done < calls || System.nanoTime() < end; done++) {
+            for (Runnable body : bodies) body.run();
+        }
+    }
+
     static <T> T unchecked(Callable<T> call) {
         try {
             return call.call();
