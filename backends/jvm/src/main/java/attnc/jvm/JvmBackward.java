@@ -1,6 +1,5 @@
 package attnc.jvm;
 
-import attnc.ir.DType;
 import attnc.ir.Pattern;
 import attnc.jvm.emit.BackwardGenerator;
 import attnc.jvm.emit.GeneratedKernel;
@@ -83,7 +82,8 @@ final class JvmBackward {
                 lowered.forward().norm() instanceof LoweredNorm.Sigmoid, options.deterministic());
         GradDriver.run(kernel, launch, new Driver.Pool(pool.executor(), Math.min(pool.parallelism(), options.threads())));
         Map<Wrt, Tensor> gradients = new LinkedHashMap<>();
-        values.forEach((w, data) -> gradients.put(w, Tensor.ofFloats(DType.FLOAT32, shape(w, problem), data)));
+        // The arrays are this call's own: wrapped, not copied.
+        values.forEach((w, data) -> gradients.put(w, Tensor.wrap(data, shape(w, problem))));
         return new Gradients(gradients);
     }
 

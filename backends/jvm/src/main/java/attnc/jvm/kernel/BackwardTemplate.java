@@ -127,7 +127,8 @@ public class BackwardTemplate implements GradKernel {
                     break;
                 }
                 if (run < 0) continue;
-                boolean computed = pair(l, g, b, h, qTile, kv0, keys, keys4, runs.full()[run] || !hasMask(), sites);
+                boolean computed = pair(l, g, b, h, qTile, kv0, keys, keys4, runs.full()[run] || !hasMask());
+                if (computed) accumulate(l, g, b, h, qTile, kv0, keys, sites);
                 int tile = (b * l.heads + h) * l.qTiles + qTile;
                 l.enterRowTile(tile, rank);
                 try {
@@ -147,11 +148,15 @@ public class BackwardTemplate implements GradKernel {
     }
 
     /**
-     * One (key tile, query tile) pair; false when the mask finds nothing visible. Masked pairs
-     * and padding (queries past Nq, keys past the tile's end) get a −∞ bias, so that their
-     * weights and gradients are exactly 0 under every norm.
+     * One (key tile, query tile) pair up to dS (in g.dp) and P (in g.p); false when the mask finds
+     * nothing visible. Masked pairs and padding (queries past Nq, keys past the tile's end) get a
+     * −∞ bias, so that their weights and gradients are exactly 0 under every norm. The pair's
+     * sums are {@link #accumulate}'s: two methods, each C2's own compilation with its own node
+     * budget for the hooks it inlines (as one, ALiBi's scoreSites passed NodeCountInliningCutoff
+     * and called Lanes with boxed vectors, 15–18% of the backward's time in the Vector API's Java
+     * fallbacks).
      */
-    private static boolean pair(GradLaunch l, GradScratch g, int b, int h, int qTile, int kv0, int keys, int keys4, boolean full, boolean sites) {
+    private static boolean pair(GradLaunch l, GradScratch g, int b, int h, int qTile, int kv0, int keys, int keys4, boolean full) {
         int bq = tileQSize(), vectors = bq / Lanes.L, hs = l.headStride, vs = l.valueStride;
         int q0 = qTile * bq, rows = Math.min(bq, l.nq - q0), firstQuery = l.queryOffset + q0;
         int rowBase = (b * l.heads + h) * l.nq + q0, tile = (b * l.heads + h) * l.qTiles + qTile, n = keys4 * bq;
@@ -198,6 +203,15 @@ public class BackwardTemplate implements GradKernel {
             Arrays.fill(g.dBias, 0, bq, 0f);
             GradTiles.addColumnSums(g.dp, bq, keys4, g.dBias);
         }
+        return true;
+    }
+
+    /** A computed pair's sums: the score sites' from dS, then ds, and ds and P into dK, dV and the pair's dq. */
+    private static void accumulate(GradLaunch l, GradScratch g, int b, int h, int qTile, int kv0, int keys, boolean sites) {
+        int bq = tileQSize(), vectors = bq / Lanes.L, hs = l.headStride, vs = l.valueStride;
+        int q0 = qTile * bq, rows = Math.min(bq, l.nq - q0), firstQuery = l.queryOffset + q0;
+        int rowBase = (b * l.heads + h) * l.nq + q0;
+        Env env = l.env;
         if (sites) {
             Arrays.fill(g.rowSites, 0f);
             scoreSites(env, b, h, kv0, keys, firstQuery, g.s, g.dp, vectors, g.laneBuffer, g);
@@ -211,7 +225,6 @@ public class BackwardTemplate implements GradKernel {
             Arrays.fill(g.dq, 0, rows * hs, 0f);
             GradTiles.multiplyAdd(g.dp, 0, 1, bq, rows, keys, g.k, 0, hs, hs, g.dq, 0, hs);
         }
-        return true;
     }
 
     /** What a pair adds into its query tile's rows, under the tile's turn. */
