@@ -90,10 +90,7 @@ public final class DecodeCheck {
             Pattern pattern = Passes.optimize(Frontend.compile(file), Map.of());
             for (int t = 0; t < tilings; t++) checkTiling(pattern, TILINGS[t], cases, new Random(file.toString().hashCode()), counts, worst);
         }
-        int passed = counts[0], failures = counts[1];
-        worst.forEach((key, w) -> System.out.printf(Locale.ROOT, "  %-6s %4.0f cases: worst relL2 %.2e, worst LSE error %.2e%n", key, w[2], w[0], w[1]));
-        System.out.printf("correctness: %d passed, %d failed%n", passed, failures);
-        return failures;
+        return summary(counts, worst, 6);
     }
 
     /** The cases on one decode tiling ({keys a tile, stages}); counts {passed, failed}, the worst errors by precision. */
@@ -114,9 +111,7 @@ public final class DecodeCheck {
                 try {
                     judge(kernel.forward(problem), ref, label, c[7] == 1 ? "fp16" : "bf16", counts, worst);
                 } catch (RuntimeException e) {
-                    counts[1]++;
-                    System.out.printf("FAIL %s: %s%n", label, e);
-                    if (counts[1] < 3) e.printStackTrace(System.out);
+                    failed(label, e, counts);
                 }
             }
         }
@@ -157,14 +152,24 @@ public final class DecodeCheck {
                     } catch (UnsupportedOperationException e) {
                         System.out.println("refused " + label + ": " + e.getMessage());
                     } catch (RuntimeException e) {
-                        counts[1]++;
-                        System.out.printf("FAIL %s: %s%n", label, e);
-                        if (counts[1] < 3) e.printStackTrace(System.out);
+                        failed(label, e, counts);
                     }
                 }
             }
         }
-        worst.forEach((key, w) -> System.out.printf(Locale.ROOT, "  %-12s %4.0f cases: worst relL2 %.2e, worst LSE error %.2e%n", key, w[2], w[0], w[1]));
+        return summary(counts, worst, 12);
+    }
+
+    /** A case that threw: counted, named, and its trace printed for the first two. */
+    private static void failed(String label, RuntimeException e, int[] counts) {
+        counts[1]++;
+        System.out.printf("FAIL %s: %s%n", label, e);
+        if (counts[1] < 3) e.printStackTrace(System.out);
+    }
+
+    /** The worst errors by group ({@code width}: the group name's column) and the counts; the number failed. */
+    private static int summary(int[] counts, Map<String, double[]> worst, int width) {
+        worst.forEach((key, w) -> System.out.printf(Locale.ROOT, "  %-" + width + "s %4.0f cases: worst relL2 %.2e, worst LSE error %.2e%n", key, w[2], w[0], w[1]));
         System.out.printf("correctness: %d passed, %d failed%n", counts[0], counts[1]);
         return counts[1];
     }
@@ -403,16 +408,12 @@ public final class DecodeCheck {
                             System.out.printf(Locale.ROOT, "  %s: %.3f ms a call (host wall time, median of 50)%n", label, ms[25]);
                         }
                     } catch (RuntimeException e) {
-                        counts[1]++;
-                        System.out.printf("FAIL %s: %s%n", label, e);
-                        if (counts[1] < 3) e.printStackTrace(System.out);
+                        failed(label, e, counts);
                     }
                 }
             }
         }
-        worst.forEach((key, w) -> System.out.printf(Locale.ROOT, "  %-12s %4.0f cases: worst relL2 %.2e, worst LSE error %.2e%n", key, w[2], w[0], w[1]));
-        System.out.printf("correctness: %d passed, %d failed%n", counts[0], counts[1]);
-        return counts[1];
+        return summary(counts, worst, 12);
     }
 
     /** Prints one timing and returns its JSON object, preceded by a comma unless it is the first. */

@@ -335,11 +335,7 @@ class Package:
             addresses = {"q": qb.data_ptr(), "k": kb.data_ptr(), "v": vb.data_ptr(), "out": out.data_ptr(), "lse": lse.data_ptr(),
                          "pre_out": pre.data_ptr(), "tiles": tiles.data_ptr(), **{"in_" + spec.name: t.data_ptr() for spec, t in zip(self.inputs, ins)}}
             if fresh:
-                if plan.classify is not None:
-                    plan.classify(stream, addresses)
-                else:
-                    _every_tile(tiles, plan.layout.rows, plan.layout.width - 1, plan.variant["block_n"], s.Nkv, None, None, self.kernel.full_bit)
-                self._remember(plan.tiles_key + (stream,), tiles, ins)
+                self._build_tiles(plan, tiles, s, ins, stream, addresses)
             plan.main(stream, addresses)
         return out.to(q.dtype), lse, pre
 
@@ -373,6 +369,15 @@ class Package:
         self._keep_plan(key, plan)
         return plan
 
+    def _build_tiles(self, plan, tiles, s, ins, stream, addresses):
+        """A forward's or decode's fresh lists: classified on the device, or every tile listed where
+        the mask hides nothing; then kept."""
+        if plan.classify is not None:
+            plan.classify(stream, addresses)
+        else:
+            _every_tile(tiles, plan.layout.rows, plan.layout.width - 1, plan.variant["block_n"], s.Nkv, None, None, self.kernel.full_bit)
+        self._remember(plan.tiles_key + (stream,), tiles, ins)
+
     def _keep_plan(self, key, plan):
         with self._lock:
             self._plans[key] = plan
@@ -404,11 +409,7 @@ class Package:
                 addresses.update({"block_table": pages[2].data_ptr(), "kv_lengths": pages[3].data_ptr()})
                 self._paged_tiles(plan, s, tiles, pages[4], pages[3], dev, stream, addresses)
             elif fresh:
-                if plan.classify is not None:
-                    plan.classify(stream, addresses)
-                else:
-                    _every_tile(tiles, plan.layout.rows, plan.layout.width - 1, plan.variant["block_n"], s.Nkv, None, None, self.kernel.full_bit)
-                self._remember(plan.tiles_key + (stream,), tiles, ins)
+                self._build_tiles(plan, tiles, s, ins, stream, addresses)
             plan.split(stream, addresses)
             plan.merge(stream, addresses)
 
