@@ -79,7 +79,8 @@ final class BackwardBench {
         Gradients[] ours = new Gradients[1];
         java.util.Set<Wrt> operands = java.util.Set.of(Wrt.Operand.Q, Wrt.Operand.K, Wrt.Operand.V);
         CpuBench.quiesce();
-        // Every kind timed below is warmed (with input gradients, the q/k/v-only backward is a class of its own), and they alternate, so that a shared machine's load falls on all alike.
+        // Every kind timed below is warmed (with input gradients, the q/k/v-only backward is a class of its own),
+        // and they alternate, so that a shared machine's load falls on all alike.
         Runnable standard = () -> ours[0] = kernel.backward(problem, result, gradient), operandOnly = () -> kernel.backward(problem, result, gradient, operands);
         Runnable reproducible = () -> kernel.backward(problem, result, gradient, Wrt.all(pattern), BackwardOptions.reproducible());
         if (fast) Timing.warm(WARM_SECONDS, 3, standard, operandOnly);

@@ -206,9 +206,9 @@ def _constant(kind, value, label):
 class Launch:
     """One entry's launch worked out once for its sizes and params: the grid, the constant
     arguments as ctypes values, where each tensor's address goes. A call gives the stream and the
-    tensors' addresses by name; tensor maps are encoded for addresses not seen before (the
-    MAPS_KEPT most recent are kept: PyTorch's allocator hands the same addresses back step after
-    step). The host's work per launch is then a few ctypes values and cuLaunchKernel.
+    tensors' addresses by name; tensor maps are encoded for addresses not seen before and kept
+    (up to MAPS_KEPT, then all dropped: PyTorch's allocator hands the same addresses back step
+    after step). The host's work per launch is then a few ctypes values and cuLaunchKernel.
 
     `arguments`: (type, value) pairs in the entry's order; a value is a constant, an Address, or,
     for a CUtensorMap, a TensorMap or the name of an entry of `maps`, {name: (spec, tensor name,
@@ -223,6 +223,8 @@ class Launch:
             if kind == "CUtensorMap":
                 self._slots.append((_CONSTANT, value) if isinstance(value, TensorMap) else (_MAP, value))
             elif isinstance(value, Address):
+                if kind != "u64":
+                    raise CudaError(f"{label}: a {kind} argument cannot take the address of {value.tensor}")
                 self._slots.append((_ADDRESS, value.tensor))
             else:
                 self._slots.append((_CONSTANT, _constant(kind, value, label)))
