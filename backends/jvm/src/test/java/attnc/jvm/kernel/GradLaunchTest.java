@@ -3,6 +3,7 @@ package attnc.jvm.kernel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -153,6 +154,23 @@ class GradLaunchTest {
     }
 
     /** A launch whose one site, if any, has its gradient asked for when {@code asked}. */
+    /** A task's failure is rethrown as itself and marks the launch failed, so no other task waits on for its turn. */
+    @Test
+    void aFailedTaskEndsTheLaunchsWaits() {
+        GradLaunch launch = launch(NONE, new float[1], NONE, null, false, false, true);
+        IllegalArgumentException bad = new IllegalArgumentException("row tile 1");
+        GradKernel failing = new GradKernel() {
+            public int tileQ() { return TILE; }
+            public int tileKv() { return TILE; }
+            public void prepareRows(GradLaunch l, int b, int h, int qTile) { if (qTile == 1) throw bad; }
+            public void keyTile(GradLaunch l, GradScratch s, int task, int b, int kvHead, int kvTile) { }
+            public void finishRows(GradLaunch l, int b, int h, int qTile) { }
+            public void addInputGradients(GradLaunch l) { }
+        };
+        assertSame(bad, assertThrows(IllegalArgumentException.class, () -> GradDriver.run(failing, launch, new Driver.Pool(Runnable::run, 1))));
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> assertFailed(() -> launch.enterRowTile(0, 5)));
+    }
+
     private static GradLaunch launch(float[] dq, float[] dk, float[] dv, GradSite site, boolean asked, boolean sigmoidBias, boolean deterministic) {
         GradSite[] sites = site == null ? new GradSite[0] : new GradSite[] {site};
         float[][] gradients = new float[sites.length][];
