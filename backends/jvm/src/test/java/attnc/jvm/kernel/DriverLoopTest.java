@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.Test;
@@ -90,9 +92,57 @@ class DriverLoopTest {
                 if (i > 5) after.incrementAndGet();
             }));
             assertEquals(0, after.get(), "no item is started after a failure");
+            // An inline helper fails first; the caller, running next, must find nothing left.
+            assertThrows(IllegalStateException.class, () -> Driver.parallelFor(new Driver.Pool(Runnable::run, 2), 100, i -> {
+                if (i == 5) throw bad;
+                if (i > 5) after.incrementAndGet();
+            }));
+            assertEquals(0, after.get(), "no item is started after another thread's failure");
         } finally {
             helpers.shutdown();
         }
+    }
+
+    /**
+     * The caller waits for a helper's item without giving up on an interrupt, and hands the
+     * interrupt on: its thread is still interrupted when the loop returns.
+     */
+    @Test
+    void anInterruptWhileWaitingIsKeptForTheCaller() throws Exception {
+        CountDownLatch helperBusy = new CountDownLatch(1), release = new CountDownLatch(1);
+        AtomicBoolean callerDone = new AtomicBoolean(), interruptedAfter = new AtomicBoolean();
+        AtomicInteger runs = new AtomicInteger();
+        Thread[] caller = new Thread[1];
+        caller[0] = new Thread(() -> {
+            Driver.parallelFor(new Driver.Pool(task -> new Thread(task, "helper").start(), 2), 2, i -> {
+                runs.incrementAndGet();
+                try {
+                    if (Thread.currentThread() != caller[0]) {
+                        helperBusy.countDown();
+                        release.await();
+                    } else {
+                        helperBusy.await();
+                        callerDone.set(true);
+                    }
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+            });
+            interruptedAfter.set(Thread.currentThread().isInterrupted());
+        }, "caller");
+        caller[0].start();
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!(callerDone.get() && caller[0].getState() == Thread.State.WAITING)) {
+            assertTrue(System.nanoTime() < deadline, "the caller never came to wait for the helper");
+            Thread.sleep(1);
+        }
+        caller[0].interrupt();
+        Thread.sleep(20);
+        assertTrue(caller[0].isAlive(), "the caller returned before the helper's item was done");
+        release.countDown();
+        caller[0].join(10_000);
+        assertEquals(2, runs.get());
+        assertTrue(interruptedAfter.get(), "the interrupt was swallowed");
     }
 
     @Test
