@@ -101,13 +101,8 @@ public final class DecodeCheck {
                         c[7] == 1 ? "fp16" : "bf16", DeviceCheck.sizes(c));
                 Problem problem = SampleProblems.of(pattern, DeviceCheck.shape(c),
                         c[7] == 1 ? DType.FLOAT16 : DType.BFLOAT16, random);
-                Reference.Exact ref;
-                try {
-                    ref = Reference.run(pattern, problem);
-                } catch (RuntimeException e) {
-                    System.out.println("skip " + label + ": the reference refuses it: " + e.getMessage());
-                    continue;
-                }
+                Reference.Exact ref = reference(label, () -> Reference.run(pattern, problem));
+                if (ref == null) continue;
                 try {
                     judge(kernel.forward(problem), ref, label, c[7] == 1 ? "fp16" : "bf16", counts, worst);
                 } catch (RuntimeException e) {
@@ -140,13 +135,8 @@ public final class DecodeCheck {
                     RaggedBatch batch = pagedBatch(pattern, c, lengths[i], dtype, random);
                     String label = String.format(Locale.ROOT, "%-20s paged %s B=%d H=%d Hkv=%d Nq=%d D=%d page=%d Nkv=%s", pattern.name(), dtype, c[0], c[1], c[2],
                             c[3], c[4], c[5], java.util.Arrays.toString(lengths[i]));
-                    Reference.Exact ref;
-                    try {
-                        ref = RaggedReference.run(pattern, batch);
-                    } catch (RuntimeException e) {
-                        System.out.println("skip " + label + ": the reference refuses it: " + e.getMessage());
-                        continue;
-                    }
+                    Reference.Exact ref = reference(label, () -> RaggedReference.run(pattern, batch));
+                    if (ref == null) continue;
                     try {
                         judge(kernel.forward(batch), ref, label, "paged " + dtype, counts, worst);
                     } catch (UnsupportedOperationException e) {
@@ -158,6 +148,16 @@ public final class DecodeCheck {
             }
         }
         return summary(counts, worst, 12);
+    }
+
+    /** The reference's result, or null (the case skipped, with the reason) when it refuses the case. */
+    private static Reference.Exact reference(String label, java.util.function.Supplier<Reference.Exact> run) {
+        try {
+            return run.get();
+        } catch (RuntimeException e) {
+            System.out.println("skip " + label + ": the reference refuses it: " + e.getMessage());
+            return null;
+        }
     }
 
     /** A case that threw: counted, named, and its trace printed for the first two. */
@@ -377,13 +377,8 @@ public final class DecodeCheck {
                 for (int[] c : shapes) {
                     Problem host = SampleProblems.of(pattern, new SampleProblems.Shape(c[0], c[1], c[2], c[3], c[4], c[5], -1), DType.BFLOAT16, random);
                     String label = String.format(Locale.ROOT, "%-20s resident B=%d H=%d Hkv=%d Nq=%d Nkv=%d D=%d", pattern.name(), c[0], c[1], c[2], c[3], c[4], c[5]);
-                    Reference.Exact ref;
-                    try {
-                        ref = Reference.run(pattern, host);
-                    } catch (RuntimeException e) {
-                        System.out.println("skip " + label + ": the reference refuses it: " + e.getMessage());
-                        continue;
-                    }
+                    Reference.Exact ref = reference(label, () -> Reference.run(pattern, host));
+                    if (ref == null) continue;
                     try (DeviceTensor q = DeviceTensor.upload(device, host.q(), DType.BFLOAT16);
                          DeviceTensor k = DeviceTensor.upload(device, host.k(), DType.BFLOAT16);
                          DeviceTensor v = DeviceTensor.upload(device, host.v(), DType.BFLOAT16);
