@@ -106,13 +106,7 @@ class Package:
     # -- the user-facing call (traced by torch.compile: metadata checks only, then the op) ---------
     def attention(self, q, k, v, inputs, params, return_lse):
         B, H, Nq, D, Hkv, Nkv, Dv = self._check_qkv(q, k, v)
-        sizes = {"B": B, "H": H, "Hkv": Hkv, "Nq": Nq, "Nkv": Nkv, "D": D, "Dv": Dv, "Q0": max(0, Nkv - Nq)}
-        for size, (index, axis) in self.sizes_from.items():
-            spec, t = self.inputs[index], inputs[index]
-            _expect_tensor(spec.name, t)
-            if t.dim() <= axis:
-                raise ValueError(f"{self.name}: input '{spec.name}' must be {spec.shape_text} ({spec.rank} dims), got shape {tuple(t.shape)}")
-            sizes[size] = t.shape[axis]
+        sizes = self._input_sizes({"B": B, "H": H, "Hkv": Hkv, "Nq": Nq, "Nkv": Nkv, "D": D, "Dv": Dv, "Q0": max(0, Nkv - Nq)}, inputs)
         prepared = [self._prepare_input(spec, t, sizes, q.device) for spec, t in zip(self.inputs, inputs)]
         values = [self._param_value(spec, params[spec.name]) for spec in self.params]
         if return_lse and not self.kernel.writes_lse:
@@ -168,9 +162,7 @@ class Package:
                 raise ValueError(f"{self.name}: block_table row {b} names page {int(used.min()) if int(used.min()) < 0 else int(used.max())}, "
                                  f"outside the pool's 0 .. {P - 1}")
         Nkv = max(1, max(lengths, default=0))
-        sizes = {"B": B, "H": H, "Hkv": Hkv, "Nq": Nq, "Nkv": Nkv, "D": D, "Dv": Dv, "Q0": max(0, Nkv - Nq)}
-        for size, (index, axis) in self.sizes_from.items():
-            sizes[size] = inputs[index].shape[axis]
+        sizes = self._input_sizes({"B": B, "H": H, "Hkv": Hkv, "Nq": Nq, "Nkv": Nkv, "D": D, "Dv": Dv, "Q0": max(0, Nkv - Nq)}, inputs)
         prepared = [self._prepare_input(spec, t, sizes, q.device) for spec, t in zip(self.inputs, inputs)]
         param_values = {spec.name: self._param_value(spec, params[spec.name]) for spec in self.params}
         if return_lse and not self.kernel.writes_lse:
@@ -185,6 +177,17 @@ class Package:
                          torch.empty((0,), dtype=torch.float32, device=q.device), pages)
         out = out.to(q.dtype)
         return (out, lse) if return_lse else out
+
+    def _input_sizes(self, sizes, inputs):
+        """`sizes` with the symbolic sizes the inputs carry (sizes_from), each input checked to be a
+        tensor of enough dims first. Plain loops: this runs under torch.compile's tracing."""
+        for size, (index, axis) in self.sizes_from.items():
+            spec, t = self.inputs[index], inputs[index]
+            _expect_tensor(spec.name, t)
+            if t.dim() <= axis:
+                raise ValueError(f"{self.name}: input '{spec.name}' must be {spec.shape_text} ({spec.rank} dims), got shape {tuple(t.shape)}")
+            sizes[size] = t.shape[axis]
+        return sizes
 
     def _check_qkv(self, q, k, v):
         for label, t in (("q", q), ("k", k), ("v", v)):
