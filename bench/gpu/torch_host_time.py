@@ -1,14 +1,15 @@
 """The host's time per call of an exported package's op, where the GPU is never the bottleneck (B = 1,
 H = 2, N = 256, D = 64): sliding window forward+backward and a forward with grad on, PyTorch SDPA's
 forward+backward for scale, and a dense decode step (B = 8, H = 32, Hkv = 8, Nq = 1, Nkv = 4096,
-D = 128). Each is timed three ways over 200 calls after 30: queued (host wall, one synchronisation
-at the end), synchronised after every call, and CUDA events around the queue; then torch.profiler's
-tables (CPU and device time by op) for 20 calls of the forward+backward and of the decode step.
+D = 128), each through the op (ATTNC_TORCH_EAGER=0) and the eager path. Each is timed three ways
+over 200 calls after 30: queued (host wall, one synchronisation at the end), synchronised after
+every call, and CUDA events around the queue; then torch.profiler's tables (CPU and device time by op) for 20 calls of the forward+backward and of the decode step.
 Usage (on the GPU machine, packages exported with `attnc export ... --target torch -o PKGS`, for
 bench/gpu/patterns/sliding_window.attn and dense.attn):
     python3 bench/gpu/torch_host_time.py PKGS
 """
 import importlib
+import os
 import sys
 import time
 
@@ -45,7 +46,7 @@ def decode():
         dense.attention(qd, kd, vd)
 
 
-for name, fn in (("fwd+bwd", step), ("fwd(grad on)", forward_with_grad), ("sdpa fwd+bwd", sdpa_step), ("decode 4K", decode)):
+def timed(name, fn):
     for _ in range(30):
         fn()
     torch.cuda.synchronize()
@@ -65,8 +66,17 @@ for name, fn in (("fwd+bwd", step), ("fwd(grad on)", forward_with_grad), ("sdpa 
         fn()
     end.record()
     torch.cuda.synchronize()
-    print(f"{name:14s} host queued {queued * 1e6:8.1f} us | with sync each {synced * 1e6:8.1f} us | events {start.elapsed_time(end) / 200 * 1e3:8.1f} us",
+    print(f"{name:18s} host queued {queued * 1e6:8.1f} us | with sync each {synced * 1e6:8.1f} us | events {start.elapsed_time(end) / 200 * 1e3:8.1f} us",
           flush=True)
+
+
+# Each of the package's calls through its custom op (ATTNC_TORCH_EAGER=0, as torch.compile runs it) and its eager path.
+for name, fn in (("fwd+bwd", step), ("fwd(grad on)", forward_with_grad), ("decode 4K", decode)):
+    os.environ["ATTNC_TORCH_EAGER"] = "0"
+    timed(name + " op", fn)
+    del os.environ["ATTNC_TORCH_EAGER"]
+    timed(name + " eager", fn)
+timed("sdpa fwd+bwd", sdpa_step)
 for name, fn in (("fwd+bwd", step), ("decode 4K", decode)):
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
         for _ in range(20):

@@ -27,9 +27,11 @@ Decisions (see also the package's docstring):
   output is merged in float32 and then cast. ATTNC_TORCH_DECODE=0 runs the forward kernel instead.
 - Each launch is planned once per (device, arch, sizes, params) and kept (the 256 most recent):
   the module and grid chosen, the manifest's expressions evaluated, the constant arguments
-  converted for ctypes; a call then fills in the tensors' addresses and launches. The host's time
-  per forward is what PyTorch's custom-op machinery and a few allocations cost (~90 µs on the
-  H200 machine's host, against ~210 µs unplanned), so short kernels are no longer host-bound.
+  converted for ctypes; a call then fills in the tensors' addresses and launches.
+- Untraced calls on plain tensors skip the custom op: the same CUDA implementations run under a
+  plain autograd.Function (_Eager), since the op's dispatch and autograd wrapping cost the host
+  more than short kernels run. Under torch.compile, fake or proxy modes and tensor subclasses
+  the op runs; ATTNC_TORCH_EAGER=0 makes every call take it.
 """
 import collections
 import json
@@ -116,7 +118,10 @@ class Package:
         if self.kernel.transforms_output and torch.is_grad_enabled():
             for t in [q, k, v] + [t for t, spec in zip(prepared, self.inputs) if spec.gradient]:
                 keep = keep or t.requires_grad
-        out, lse, _ = self.ops.forward(q, k, v, *prepared, *values, keep)
+        if _eager(q, k, v, prepared):
+            out, lse, _ = _Eager.apply(self, keep, q, k, v, *prepared, *values)
+        else:
+            out, lse, _ = self.ops.forward(q, k, v, *prepared, *values, keep)
         return (out, lse.detach()) if return_lse else out
 
     def paged_decode(self, q, k_pages, v_pages, block_table, kv_lengths, inputs, params, return_lse):
@@ -297,19 +302,25 @@ class Package:
         out, lse, pre = output
         ctx.save_for_backward(q, k, v, out, lse, pre, *ins)
         ctx.params = params
+        # No zero tensors for the lse and pre-transform outputs nobody differentiates (two fills a step).
+        ctx.set_materialize_grads(False)
 
     def _autograd_backward(self, ctx, dout, dlse, dpre):
+        grads = self._gradients(ctx, dout, 0, self.ops.backward)
+        return (*grads, *([None] * len(self.params)), None)
+
+    def _gradients(self, ctx, dout, first, backward):
+        """Gradients of q, k, v and the inputs, by `backward` (the op or its CUDA implementation);
+        the forward's q sits at ctx.needs_input_grad[first]."""
         q, k, v, out, lse, pre, *ins = ctx.saved_tensors
         if dout is None:
-            dout = torch.zeros_like(out)
-        # ctx.needs_input_grad follows the forward op's arguments: q, k, v, then the inputs.
+            return [None] * (3 + len(self.inputs))
         wanted = False
         for i, spec in enumerate(self.inputs):
-            wanted = wanted or (spec.gradient and ctx.needs_input_grad[3 + i])
-        grads = self.ops.backward(q, k, v, out, lse, pre, dout, *ins, *ctx.params, wanted)
+            wanted = wanted or (spec.gradient and ctx.needs_input_grad[first + 3 + i])
+        grads = backward(q, k, v, out, lse, pre, dout, *ins, *ctx.params, wanted)
         by_input = dict(zip(self.gradient_inputs, grads[3:]))
-        input_grads = [by_input.get(spec.name) if spec.gradient and wanted else None for spec in self.inputs]
-        return (grads[0], grads[1], grads[2], *input_grads, *([None] * len(self.params)), None)
+        return [grads[0], grads[1], grads[2], *[by_input.get(spec.name) if spec.gradient and wanted else None for spec in self.inputs]]
 
     # -- the CUDA implementations ------------------------------------------------------------------
     def _forward_cuda(self, *args):
@@ -657,6 +668,46 @@ _BackwardPlan = collections.namedtuple("_BackwardPlan", "variant layout tiles_ke
 # A decode's: the split entry, the merge, the classifier (None where every element is visible) and
 # its values by name, which a paged launch re-targets per sequence.
 _DecodePlan = collections.namedtuple("_DecodePlan", "variant splits layout tiles_key classify classify_values split merge")
+
+
+class _Eager(torch.autograd.Function):
+    """The op's eager path: its CUDA implementations under a plain autograd.Function, without the
+    custom op's dispatch and autograd wrapping, which cost the host more than a short kernel runs
+    (a forward and backward of the sliding window at N = 256: ~1.2 ms of host time through the op).
+    The op stays the path wherever PyTorch traces (torch.compile, fake and proxy modes)."""
+
+    @staticmethod
+    def forward(ctx, package, keep, q, k, v, *rest):
+        n = len(package.inputs)
+        out, lse, pre = package._forward_cuda(q, k, v, *rest, keep)
+        ctx.package = package
+        ctx.params = rest[n:]
+        ctx.save_for_backward(q, k, v, out, lse, pre, *rest[:n])
+        ctx.mark_non_differentiable(lse, pre)
+        ctx.set_materialize_grads(False)
+        return out, lse, pre
+
+    @staticmethod
+    def backward(ctx, dout, dlse, dpre):
+        package = ctx.package
+        grads = package._gradients(ctx, dout, 2, package._backward_cuda)
+        return (None, None, *grads, *([None] * len(ctx.params)))
+
+
+def _eager(q, k, v, inputs):
+    """Whether a call may take _Eager: not traced (torch.compile, a fake or proxy mode on the dispatch
+    stack), on CUDA (meta tensors take the op's fake implementation) and only plain tensors (a tensor
+    subclass may be a tracer's), unless ATTNC_TORCH_EAGER=0."""
+    if (torch.compiler.is_compiling() or torch._C._len_torch_dispatch_stack() or not q.is_cuda
+            or os.environ.get("ATTNC_TORCH_EAGER") == "0"):
+        return False
+    for t in (q, k, v, *inputs):
+        if type(t) not in _PLAIN:
+            return False
+    return True
+
+
+_PLAIN = (torch.Tensor, torch.nn.Parameter)
 
 
 def _expect_tensor(label, t):
