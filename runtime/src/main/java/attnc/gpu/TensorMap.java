@@ -24,19 +24,23 @@ public final class TensorMap {
     public enum Swizzle { NONE, BYTES_32, BYTES_64, BYTES_128 }
 
     public static final int BYTES = 128;
-    private static final int DATA_TYPE_FLOAT16 = 6, DATA_TYPE_BFLOAT16 = 9, INTERLEAVE_NONE = 0, L2_PROMOTION_128B = 2, FILL_ZERO = 0;
+    private static final int DATA_TYPE_FLOAT16 = 6, DATA_TYPE_FLOAT32 = 7, DATA_TYPE_BFLOAT16 = 9, INTERLEAVE_NONE = 0, L2_PROMOTION_128B = 2,
+            FILL_ZERO = 0;
     private static volatile MethodHandle encode;
 
     private TensorMap() {}
 
     /**
-     * The tensor map of a 16-bit {@code tensor} seen as {@code dims} (innermost first, in
-     * elements) with the given byte strides of dims 1.. and a {@code box} per copy.
+     * The tensor map of a bfloat16, float16 or float32 {@code tensor} seen as {@code dims}
+     * (innermost first, in elements) with the given byte strides of dims 1.. and a {@code box} per copy.
      */
     public static byte[] tiled(DeviceTensor tensor, long[] dims, long[] strideBytes, int[] box, Swizzle swizzle) {
-        if (tensor.dtype() != DType.BFLOAT16 && tensor.dtype() != DType.FLOAT16) {
-            throw new IllegalArgumentException("tensor maps here describe bfloat16 or float16 tensors, got " + tensor.dtype());
-        }
+        int dataType = switch (tensor.dtype()) {
+            case BFLOAT16 -> DATA_TYPE_BFLOAT16;
+            case FLOAT16 -> DATA_TYPE_FLOAT16;
+            case FLOAT32 -> DATA_TYPE_FLOAT32;
+            default -> throw new IllegalArgumentException("tensor maps here describe bfloat16, float16 or float32 tensors, got " + tensor.dtype());
+        };
         if (strideBytes.length != dims.length - 1 || box.length != dims.length) {
             throw new IllegalArgumentException("a rank-" + dims.length + " map needs " + (dims.length - 1) + " strides and " + dims.length + " box dims");
         }
@@ -44,7 +48,7 @@ public final class TensorMap {
             MemorySegment map = arena.allocate(BYTES, 64);
             MemorySegment elementStrides = arena.allocate(JAVA_INT, dims.length);
             for (int i = 0; i < dims.length; i++) elementStrides.setAtIndex(JAVA_INT, i, 1);
-            int result = (int) function().invokeExact(map, tensor.dtype() == DType.BFLOAT16 ? DATA_TYPE_BFLOAT16 : DATA_TYPE_FLOAT16,
+            int result = (int) function().invokeExact(map, dataType,
                     dims.length, MemorySegment.ofAddress(tensor.address()), arena.allocateFrom(JAVA_LONG, dims),
                     arena.allocateFrom(JAVA_LONG, strideBytes), arena.allocateFrom(JAVA_INT, box), elementStrides,
                     INTERLEAVE_NONE, swizzle.ordinal(), L2_PROMOTION_128B, FILL_ZERO);

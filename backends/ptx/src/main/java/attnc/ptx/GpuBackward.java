@@ -3,6 +3,7 @@ package attnc.ptx;
 import attnc.gpu.Device;
 import attnc.gpu.DeviceTensor;
 import attnc.gpu.GpuFunction;
+import attnc.gpu.TensorMap;
 import attnc.ir.DType;
 import attnc.launch.Binding;
 import attnc.lower.LoweredBackward;
@@ -115,7 +116,7 @@ public final class GpuBackward {
 
     /**
      * The signature's tensors, its tensor maps (the wgmma kernel's: Q and dO in boxes of the query
-     * tile's rows, K and V of the block's keys), then its inputs ({@code in_<name>}), by name; a
+     * tile's rows, K and V of the block's keys, dq's float32 sums in boxes it adds), then its inputs ({@code in_<name>}), by name; a
      * missing tensor is passed as null.
      */
     private GpuFunction.Args tensors(GpuFunction.Args args, Signature signature, Tensors t, Binding binding) {
@@ -128,6 +129,8 @@ public final class GpuBackward {
                 case "dout" -> GpuAttention.rows(t.get("dout"), c.valueDim(), nq, b * h, c.blockQ());
                 case "k" -> GpuAttention.rows(t.get("k"), c.headDim(), nkv, b * hkv, c.blockKv());
                 case "v" -> GpuAttention.rows(t.get("v"), c.valueDim(), nkv, b * hkv, c.blockKv());
+                case "dq" -> TensorMap.tiled(t.get("dq"), new long[] {c.headDim(), nq, (long) b * h}, new long[] {4L * c.headDim(), 4L * c.headDim() * nq},
+                        new int[] {BackwardConfig.DQ_BOX_COLUMNS, c.blockQ(), 1}, TensorMap.Swizzle.BYTES_128);
                 default -> throw new IllegalStateException("no tensor map of " + map);
             });
         }

@@ -328,6 +328,10 @@ final class PtxExport {
             JsonObject dout = tensorMap("p_tmap_dout", "dout", "[Dv, Nq, B*H]", "[2*Dv, 2*Dv*Nq]", "[64, block_q, 1]");
             dout.addProperty("tensor_note", "dout_eff (the delta entry's output) for a pattern with an output transform, as p_dout");
             maps.add(dout);
+            JsonObject dq = tensorMap("p_tmap_dq", "dq", "[D, Nq, B*H]", "[4*D, 4*D*Nq]", "[" + BackwardConfig.DQ_BOX_COLUMNS + ", block_q, 1]");
+            dq.addProperty("data_type", "CU_TENSOR_MAP_DATA_TYPE_FLOAT32");
+            dq.addProperty("tensor_note", "the float32 dq scratch, which the kernel adds into with TMA reductions");
+            maps.add(dq);
             v.add("tensor_maps", maps);
         }
         return v;

@@ -96,7 +96,7 @@ class PtxExportTest {
             if (arch.equals("sm_90a")) {
                 List<String> maps = new ArrayList<>();
                 variant.getAsJsonArray("tensor_maps").forEach(m -> maps.add(m.getAsJsonObject().get("argument").getAsString()));
-                assertEquals(List.of("p_tmap_q", "p_tmap_k", "p_tmap_v", "p_tmap_dout"), maps);
+                assertEquals(List.of("p_tmap_q", "p_tmap_k", "p_tmap_v", "p_tmap_dout", "p_tmap_dq"), maps);
                 assertTrue(described(variant.getAsJsonArray("arguments")).containsAll(maps), "every tensor map is an argument");
             }
             PtxAssemblesTest.assemble(ptx, arch.startsWith("sm_90") ? 90 : 80);

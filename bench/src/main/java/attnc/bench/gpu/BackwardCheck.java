@@ -49,7 +49,8 @@ import java.util.TreeMap;
  * and fp16), given the PTX forward's own output and LSE; then kernel-only TFLOP/s of the backward
  * (Δ, main and row kernels, gradient zeroing included) on the benchmark shapes, resident inputs,
  * CUDA events, median. Usage: {@code BackwardCheck check PATTERN...} | {@code BackwardCheck small
- * PATTERN} (one small case, for compute-sanitizer) | {@code BackwardCheck time OUT_DIR PATTERN...}.
+ * PATTERN} (one small case, for compute-sanitizer) | {@code BackwardCheck time OUT_DIR [--only=TEXT] PATTERN...}
+ * (with --only, the configurations whose tag contains TEXT, e.g. {@code d64_backward_q64_kv128_wgmma}).
  */
 public final class BackwardCheck {
     /**
@@ -79,11 +80,15 @@ public final class BackwardCheck {
         System.out.println("device: " + device + ", sm_" + device.sm());
         int first = args[0].equals("time") ? 2 : 1;
         List<Path> files = new ArrayList<>();
-        for (int i = first; i < args.length; i++) files.add(Path.of(args[i]));
+        String only = "";
+        for (int i = first; i < args.length; i++) {
+            if (args[i].startsWith("--only=")) only = args[i].substring("--only=".length());
+            else files.add(Path.of(args[i]));
+        }
         int failures = switch (args[0]) {
             case "check" -> check(files, false);
             case "small" -> check(files, true);
-            case "time" -> time(device, Path.of(args[1]), files);
+            case "time" -> time(device, Path.of(args[1]), files, only);
             default -> throw new IllegalArgumentException("expected check, small or time, got " + args[0]);
         };
         System.out.println(failures == 0 ? "BACKWARD CHECK PASSED" : "BACKWARD CHECK FAILED: " + failures);
@@ -235,7 +240,7 @@ public final class BackwardCheck {
     }
 
     /** TFLOP/s as FlashAttention counts the backward: 2.5 × the forward's 4·B·H·N²·D, times the visible fraction. */
-    private static int time(Device device, Path outDir, List<Path> files) throws Exception {
+    private static int time(Device device, Path outDir, List<Path> files, String only) throws Exception {
         Files.createDirectories(outDir);
         StringBuilder json = new StringBuilder("[\n");
         int[][] shapes = {{4, 16, 4096, 64}, {2, 16, 8192, 128}};
@@ -285,6 +290,7 @@ public final class BackwardCheck {
                         if (operandsOnly && backward.inputs().isEmpty()) continue;
                         LoweredBackward used = operandsOnly ? backward.only(Set.of()) : backward;
                         BackwardConfig config = new BackwardConfig(90, DType.BFLOAT16, d, d, tiling[0], tiling[1], DType.FLOAT32, tiling.length > 2);
+                        if (!(config.tag() + (operandsOnly ? "_qkv" : "")).contains(only)) continue;
                         double ms;
                         List<DeviceTensor> scratch = new ArrayList<>();
                         try {

@@ -22,6 +22,7 @@ TENSOR_MAP_BYTES = 128
 # cuTensorMapEncodeTiled's enums (cuda.h), by the names the manifest uses.
 TENSOR_MAP_ENUMS = {
     "CU_TENSOR_MAP_DATA_TYPE_FLOAT16": 6,
+    "CU_TENSOR_MAP_DATA_TYPE_FLOAT32": 7,
     "CU_TENSOR_MAP_DATA_TYPE_BFLOAT16": 9,
     "CU_TENSOR_MAP_SWIZZLE_NONE": 0,
     "CU_TENSOR_MAP_SWIZZLE_32B": 1,
@@ -164,7 +165,7 @@ class Driver:
             self.check(f"cuLaunchKernel({label}, grid {tuple(grid)}, block {tuple(block)}, shared {shared_bytes})", result)
 
     def tensor_map(self, spec, address, dims, strides_bytes, box):
-        """Encodes a tiled CUtensorMap of a 16-bit tensor at `address`: dims innermost first, the
+        """Encodes a tiled CUtensorMap of the tensor at `address`: dims innermost first, the
         byte strides of dims 1.., the box one copy moves; enum fields by their cuda.h names."""
         if not self._has_tensor_maps:
             raise CudaError("this CUDA driver has no cuTensorMapEncodeTiled (CUDA 12 or newer is needed for the Hopper kernels)")

@@ -86,12 +86,23 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
     int rowStageBytes() { return 2 * 4 * blockQ; }
 
     /**
+     * The wgmma kernel's dQ: each consumer warpgroup stages its query tile's 64 columns of float32
+     * sums in shared memory, which TMA adds into dq in boxes of this many columns (128 bytes, the
+     * widest box a 128-byte swizzle takes).
+     */
+    public static final int DQ_BOX_COLUMNS = 32;
+
+    /** One warpgroup's dQ staging tile: blockQ rows of 64 float32 columns. */
+    int dqStageBytes() { return blockQ * 64 * 4; }
+
+    /**
      * K, V, two stages of Q, of dO and of the rows' LSE and Δ, and the block's dx tile; the wgmma
-     * kernel's are unpadded 128-byte-swizzled tiles from a 1024-aligned base, and its mbarriers.
+     * kernel's are unpadded 128-byte-swizzled tiles from a 1024-aligned base, two dQ staging tiles
+     * and its mbarriers.
      */
     public int sharedBytes() {
         if (wgmma) return 1024 + swizzledBytes(blockKv(), headDim) + swizzledBytes(blockKv(), valueDim) + 2 * swizzledBytes(blockQ, headDim)
-                + 2 * swizzledBytes(blockQ, valueDim) + 2 * rowStageBytes() + swizzledBytes(blockQ, blockKv()) + 64;
+                + 2 * swizzledBytes(blockQ, valueDim) + 2 * rowStageBytes() + swizzledBytes(blockQ, blockKv()) + 2 * dqStageBytes() + 64;
         return kBytes() + vBytes() + 2 * qStageBytes() + 2 * doStageBytes() + 2 * rowStageBytes() + blockKv() * dsStride();
     }
 

@@ -83,7 +83,7 @@ abstract class BackwardElements {
 
     /**
      * The backward kernel's parameters: its tensors, a gradient buffer per input that has one,
-     * the tensor maps of Q, K, V and dO for the wgmma kernel, then the forward's inputs, sizes and params.
+     * the tensor maps of Q, K, V, dO and dq for the wgmma kernel, then the forward's inputs, sizes and params.
      */
     static Signature signature(LoweredBackward backward, BackwardConfig config) {
         List<String> tensors = new ArrayList<>(TENSORS);
@@ -92,8 +92,8 @@ abstract class BackwardElements {
         return config.wgmma() ? plain.withTensorMaps(TENSOR_MAPS) : plain;
     }
 
-    /** What the wgmma kernel copies with TMA, in the order of its tensor-map parameters. */
-    static final List<String> TENSOR_MAPS = List.of("q", "k", "v", "dout");
+    /** What the wgmma kernel copies (and, for dq, adds into) with TMA, in the order of its tensor-map parameters. */
+    static final List<String> TENSOR_MAPS = List.of("q", "k", "v", "dout", "dq");
 
     static boolean readsIndex(Program program) {
         for (int i = 0; i < program.instrs().size(); i++) {

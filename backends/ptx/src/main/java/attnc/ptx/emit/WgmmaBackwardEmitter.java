@@ -18,7 +18,8 @@ import java.util.function.BiFunction;
  *   <li>dx stored transposed ({@code stmatrix.trans}) as dS [q][kv], 128-byte swizzled, and
  *       dQ = dS·K by wgmma from shared memory: at D = 128 the two warpgroups split the head dim
  *       (each over all 128 keys, after a barrier between them); at D = 64 each takes its own
- *       64 keys and both add their part. dQ goes to global memory with vector atomic adds.</li>
+ *       64 keys and both add their part. Each warpgroup stages its part in shared memory, and
+ *       one of its threads adds the tile into dq with a TMA reduction.</li>
  * </ol>
  * Shared memory follows {@link WgmmaEmitter}: tiles of 64-column chunks of 128-byte rows,
  * swizzled, from a 1024-aligned base; 8-row groups 1024 bytes apart.
@@ -30,7 +31,7 @@ final class WgmmaBackwardEmitter extends BackwardElements {
     private static final int BOTH_CONSUMERS = 3;
 
     private final int kvChunk, qChunk, dsChunk;
-    private final int kBase, vBase, qBase, doBase, rowsBase, dsBase, barrierBase;
+    private final int kBase, vBase, qBase, doBase, rowsBase, dsBase, dqBase, barrierBase;
     private final int qStage, doStage;
     /** D = 128: the warpgroups split dQ's columns; D = 64: its keys. */
     private final boolean splitColumns;
@@ -49,7 +50,8 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         doBase = qBase + STAGES * qStage;
         rowsBase = doBase + STAGES * doStage;
         dsBase = rowsBase + STAGES * config.rowStageBytes();
-        barrierBase = dsBase + BackwardConfig.swizzledBytes(queries, keys);
+        dqBase = dsBase + BackwardConfig.swizzledBytes(queries, keys);
+        barrierBase = dqBase + 2 * config.dqStageBytes();
         splitColumns = d > 64;
     }
 
@@ -67,10 +69,10 @@ final class WgmmaBackwardEmitter extends BackwardElements {
     }
 
     private void sharedLayout() {
-        out.blank().comment("shared memory, 1024-aligned for the 128-byte swizzle: K, V, Q stages, dO stages, LSE/delta stages, dS, mbarriers");
+        out.blank().comment("shared memory, 1024-aligned for the 128-byte swizzle: K, V, Q stages, dO stages, LSE/delta stages, dS, dQ staging, mbarriers");
         String base = Mbarriers.alignedBase(out);
         String[][] regions = {{"%smem_k", "" + kBase}, {"%smem_v", "" + vBase}, {"%smem_q", "" + qBase}, {"%smem_do", "" + doBase},
-                {"%smem_rows", "" + rowsBase}, {"%smem_ds", "" + dsBase}, {"%bar_kv", "" + barrierBase}, {"%bar_full", "" + (barrierBase + 8)},
+                {"%smem_rows", "" + rowsBase}, {"%smem_ds", "" + dsBase}, {"%smem_dq", "" + dqBase}, {"%bar_kv", "" + barrierBase}, {"%bar_full", "" + (barrierBase + 8)},
                 {"%bar_empty", "" + (barrierBase + 8 + 8 * STAGES)}};
         for (String[] region : regions) out.op("add.u32", out.u32(region[0]), base, Integer.parseInt(region[1]));
     }
@@ -240,6 +242,9 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         KernelLeaves.threadIndices(out, KernelConfig.PRODUCER_THREADS);
         out.op("shr.s32", out.s32("%wg"), "%warp", 2);
         out.op("and.b32", out.s32("%wq"), "%warp", 3);
+        out.op("add.s32", out.s32("%wg_barrier"), "%wg", 1);
+        out.op("and.b32", out.u32("%wg_thread"), "%tid_x", WARPGROUP - 1);
+        out.op("setp.eq.u32", out.pred("%dq_issuer"), "%wg_thread", 0);
         blockIndices();
         clearKeyGradients();
         descriptors();
@@ -249,11 +254,9 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         Mbarriers.waitParity(out, "%bar_kv", "%zero_parity");
         out.op("mov.s32", out.s32("%c_stage"), 0);
         out.op("mov.u32", out.u32("%c_phase"), 0);
-        tasks(() -> {
-            out.op("mul.wide.s32", "%offset64", "%bh_row0", 4 * config.headDim());
-            out.op("add.s64", out.u64("%dq_head"), "%dq", "%offset64");
-            headPrograms();
-        }, this::consumeTile);
+        tasks(this::headPrograms, this::consumeTile);
+        out.comment("the last dQ reductions have finished reading this block's shared memory");
+        out.op("@%dq_issuer cp.async.bulk.wait_group", 0);
         storeKeyGradients();
         out.op("ret");
     }
@@ -349,8 +352,8 @@ final class WgmmaBackwardEmitter extends BackwardElements {
      */
     private void queryGradients(String[][] dx) {
         String sync = splitColumns ? BOTH_CONSUMERS + ", " + 2 * WARPGROUP : "%wg_barrier, " + WARPGROUP;
-        if (!splitColumns) out.op("add.s32", out.s32("%wg_barrier"), "%wg", 1);
-        out.comment("dS of the previous tile has been read by every warpgroup that reads it");
+        out.comment("dS of the previous tile has been read by every warpgroup that reads it, and the previous dQ reduction has read its staging tile");
+        out.op("@%dq_issuer cp.async.bulk.wait_group.read", 0);
         out.op("bar.sync " + sync);
         storeTransposed(dx);
         out.op("fence.proxy.async.shared::cta");
@@ -379,7 +382,7 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         }
         out.op("wgmma.commit_group.sync.aligned");
         out.op("wgmma.wait_group.sync.aligned", 0);
-        addQueryGradients(columns);
+        reduceQueryGradients(columns);
     }
 
     /**
@@ -409,24 +412,53 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         }
     }
 
-    /** dQ rows inside Nq, pairs of columns added with red.global.add.v2.f32. */
-    private void addQueryGradients(int columns) {
-        out.comment("dQ rows inside Nq: red.add into dq[b, h, q, :]");
-        String row = out.s32("%dq_row"), inside = out.pred("%dq_inside"), rowAddress = out.u64("%dq_row_addr");
-        for (int half = 0; half < 2; half++) {
-            String outside = out.newLabel("dq_row_outside");
-            out.op("mad.lo.s32", row, "%wq", 16, "%g");
-            out.op("add.s32", row, row, "%q_start");
-            if (half > 0) out.op("add.s32", row, row, 8);
-            out.op("setp.lt.s32", inside, row, "%Nq");
-            out.op("@!" + inside + " bra", outside);
-            out.op("mul.lo.s32", row, row, config.headDim());
-            out.op("mad.lo.s32", row, "%t", 2, row);
-            if (splitColumns) out.op("mad.lo.s32", row, "%wg", columns, row);
-            out.op("mul.wide.s32", "%offset64", row, 4);
-            out.op("add.s64", rowAddress, "%dq_head", "%offset64");
-            for (int dt = 0; dt < columns / 8; dt++) addPair(rowAddress, dt * 8 * 4, dq(dt, 2 * half), dq(dt, 2 * half + 1));
-            out.label(outside);
+    /**
+     * dQ into the warpgroup's staging tile as the dq tensor map's boxes lay it out (32 columns of
+     * 128 bytes a row, 16-byte unit u of row r at u XOR r % 8: a warp's stores then fill whole
+     * bank rows), then one thread adds the tile into dq with TMA, which clips rows past Nq. Atomic
+     * adds from every thread stalled the warpgroup on the memory queue and on their registers
+     * (ncu, dense D = 64: a third of the consumers' stall samples).
+     */
+    private void reduceQueryGradients(int columns) {
+        out.comment("dQ -> this warpgroup's staging tile (128-byte swizzled boxes of 32 columns), then one TMA add into dq");
+        int boxBytes = config.blockQ() * ROW_BYTES;
+        String stage = out.u32("%dq_stage"), unit = out.u32("%dq_unit"), odd = out.u32("%dq_odd"), row = out.u32("%dq_row_base");
+        String address = out.u32("%dq_addr");
+        out.op("mad.lo.s32", stage, "%wg", config.dqStageBytes(), "%smem_dq");
+        out.op("and.b32", odd, "%t", 1);
+        out.op("shl.b32", odd, odd, 3);
+        // The pair of columns 8·dt + 2t, +1 lies in unit 2·(dt % 4) + t / 2 of box dt / 4, at byte 8·(t % 2).
+        String[] within = new String[4];
+        for (int c = 0; c < 4; c++) {
+            within[c] = out.u32("%dq_within" + c);
+            out.op("shr.u32", unit, "%t", 1);
+            out.op("add.u32", unit, unit, 2 * c);
+            out.op("xor.b32", unit, unit, "%g");
+            out.op("shl.b32", unit, unit, 4);
+            out.op("add.u32", within[c], unit, odd);
         }
+        for (int half = 0; half < 2; half++) {
+            out.op("mad.lo.s32", row, "%wq", 16, "%g");
+            out.op("mad.lo.s32", row, row, ROW_BYTES, stage);
+            if (half > 0) out.op("add.u32", row, row, 8 * ROW_BYTES);
+            for (int dt = 0; dt < columns / 8; dt++) {
+                out.op("add.u32", address, row, within[dt % 4]);
+                out.op("st.shared.v2.f32", "[" + address + "+" + (dt / 4) * boxBytes + "]", "{" + dq(dt, 2 * half) + ", " + dq(dt, 2 * half + 1) + "}");
+            }
+        }
+        out.op("fence.proxy.async.shared::cta");
+        out.op("bar.sync %wg_barrier, " + WARPGROUP);
+        String skip = out.newLabel("dq_reduced");
+        out.op("@!%dq_issuer bra", skip);
+        String column = out.s32("%dq_column"), source = out.u32("%dq_source");
+        for (int box = 0; box < columns / BackwardConfig.DQ_BOX_COLUMNS; box++) {
+            if (splitColumns) out.op("mad.lo.s32", column, "%wg", columns, box * BackwardConfig.DQ_BOX_COLUMNS);
+            else out.op("mov.s32", column, box * BackwardConfig.DQ_BOX_COLUMNS);
+            out.op("add.u32", source, stage, box * boxBytes);
+            out.op("cp.reduce.async.bulk.tensor.3d.global.shared::cta.add.tile.bulk_group",
+                    "[%tmap_dq, {" + column + ", %q_start, %bh}]", "[" + source + "]");
+        }
+        out.op("cp.async.bulk.commit_group");
+        out.label(skip);
     }
 }
