@@ -7,8 +7,9 @@ Decisions (see also the package's docstring):
 - The kernels read bfloat16 Q, K, V and write a bfloat16 output and float32 gradients. float16
   and float32 tensors are rounded to bfloat16 first; the output comes back in q's dtype and each
   gradient in its tensor's dtype (cast from float32).
-- Q, K, V and dOut are read as contiguous [B, H, N, D] rows on 16-byte boundaries; others are
-  copied once per call. A pattern's inputs are converted to their declared dtype and made
+- Q, K, V and dOut are read as contiguous [B, H, N, D] rows on 16-byte boundaries. Q, K and V
+  are made contiguous before the op (a permuted projection's views are copied once, not again
+  in the backward); a dOut that is not is copied inside. A pattern's inputs are converted to their declared dtype and made
   contiguous before the op (int64 ids to int32, any float to the declared float type).
 - Tile lists of masks that read no input tensor depend only on the sizes and params: they are
   built once per (device, stream, tiling, sizes, params) and kept (the 64 most recent); never
@@ -108,6 +109,9 @@ class Package:
     # -- the user-facing call (traced by torch.compile: metadata checks only, then the op) ---------
     def attention(self, q, k, v, inputs, params, return_lse):
         B, H, Nq, D, Hkv, Nkv, Dv = self._check_qkv(q, k, v)
+        # Outside the op, so that the backward gets the same contiguous tensors rather than copying
+        # them again, and torch.compile folds the copy into the kernel that produced them.
+        q, k, v = q.contiguous(), k.contiguous(), v.contiguous()
         sizes = self._input_sizes({"B": B, "H": H, "Hkv": Hkv, "Nq": Nq, "Nkv": Nkv, "D": D, "Dv": Dv, "Q0": max(0, Nkv - Nq)}, inputs)
         prepared = [self._prepare_input(spec, t, sizes, q.device) for spec, t in zip(self.inputs, inputs)]
         values = [self._param_value(spec, params[spec.name]) for spec in self.params]
