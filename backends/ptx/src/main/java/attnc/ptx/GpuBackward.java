@@ -116,8 +116,8 @@ public final class GpuBackward {
 
     /**
      * The signature's tensors, its tensor maps (the wgmma kernel's: Q and dO in boxes of the query
-     * tile's rows, K and V of the block's keys, dq's float32 sums in boxes it adds), then its inputs ({@code in_<name>}), by name; a
-     * missing tensor is passed as null.
+     * tile's rows, K and V of the block's keys, dq in the boxes it adds into), then its inputs
+     * ({@code in_<name>}), by name; a missing tensor is passed as null.
      */
     private GpuFunction.Args tensors(GpuFunction.Args args, Signature signature, Tensors t, Binding binding) {
         for (String name : signature.tensors()) args.pointer(t.get(name));

@@ -9,8 +9,9 @@ Decisions (see also the package's docstring):
   gradient in its tensor's dtype (cast from float32).
 - Q, K, V and dOut are read as contiguous [B, H, N, D] rows on 16-byte boundaries. Q, K and V
   are made contiguous before the op (a permuted projection's views are copied once, not again
-  in the backward); a dOut that is not is copied inside. A pattern's inputs are converted to their declared dtype and made
-  contiguous before the op (int64 ids to int32, any float to the declared float type).
+  in the backward); a dOut that is not is copied inside. A pattern's inputs are converted to
+  their declared dtype and made contiguous before the op (int64 ids to int32, any float to the
+  declared float type).
 - Tile lists of masks that read no input tensor depend only on the sizes and params: they are
   built once per (device, stream, tiling, sizes, params) and kept (the 64 most recent); never
   while a CUDA graph is being captured (a list built then lives in the graph's memory).
