@@ -348,7 +348,7 @@ final class WgmmaBackwardEmitter extends BackwardElements {
     /**
      * dx as dS [q][kv] in shared memory (each 8 × 8 block of a warp's fragment stored transposed,
      * so that a row is 8 keys of one query: a 16-byte unit of the 128-byte swizzle), then
-     * dQ = dS·K by wgmma and atomic adds into dq.
+     * dQ = dS·K by wgmma, added into dq by {@link #reduceQueryGradients}.
      */
     private void queryGradients(String[][] dx) {
         String sync = splitColumns ? BOTH_CONSUMERS + ", " + 2 * WARPGROUP : "%wg_barrier, " + WARPGROUP;
