@@ -470,6 +470,15 @@ def errors():
     same = torch.equal(a, b)
     ok &= same
     print(f"{'ok  ' if same else 'FAIL'} transposed [B, N, H, D] views give the contiguous result", flush=True)
+    # A second derivative would silently treat the backward's kernels as constants: it must be refused.
+    qg = q.clone().requires_grad_()
+    (dq,) = torch.autograd.grad(package("causal").attention(qg, k, k).sum(), qg, create_graph=True)
+    try:
+        dq.sum().backward()
+        ok = False
+        print("FAIL causal double backward: accepted", flush=True)
+    except RuntimeError as e:
+        print(f"ok   causal double backward: RuntimeError: {str(e).splitlines()[0]}", flush=True)
     return ok
 
 

@@ -693,6 +693,7 @@ class _Eager(torch.autograd.Function):
         return out, lse, pre
 
     @staticmethod
+    @torch.autograd.function.once_differentiable
     def backward(ctx, dout, dlse, dpre):
         package = ctx.package
         grads = package._gradients(ctx, dout, 2, package._backward_cuda)
