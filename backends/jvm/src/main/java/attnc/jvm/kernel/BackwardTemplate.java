@@ -39,13 +39,19 @@ public class BackwardTemplate implements GradKernel {
     static boolean hasScoreByS() { return false; }
     static float rowScale(Env env, int b, int h, int q) { return 1f; }
     static float normValue(Env env, int b, int h, int q) { return 0f; }
-    static void scoreTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, int vectors, int[] lanes) {}
-    static int maskTile(Env env, int b, int h, int kv0, int keys, int q0, float[] bias, int vectors, int[] lanes) { return keys * vectors * Lanes.L; }
+    static void scoreTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, int vectors, int[] lanes, float[] floatSpill, int[] intSpill) {}
+    static int maskTile(Env env, int b, int h, int kv0, int keys, int q0, float[] bias, int vectors, int[] lanes, float[] floatSpill, int[] intSpill) {
+        return keys * vectors * Lanes.L;
+    }
+    /** Tile-sized float and int regions the tile hooks spill to when they are split into passes ({@code attnc.jvm.emit.PassPlanner}). */
+    static int floatSpills() { return 0; }
+    static int intSpills() { return 0; }
     static float outputByO(Env env, int b, int h, int q, int d, float o) { return 1f; }
     /** dS[j·bq + i] becomes ds: times d score/d s at the raw score s[j·bq + i]; 0 stays 0. */
-    static void dsTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, float[] dS, int vectors, int[] lanes) {}
+    static void dsTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, float[] dS, int vectors, int[] lanes, float[] floatSpill, int[] intSpill) {}
     /** Every score site's dS · partial, into the scratch's row, column and head sums or the element sink. */
-    static void scoreSites(Env env, int b, int h, int kv0, int keys, int q0, float[] s, float[] dS, int vectors, int[] lanes, GradScratch g) {}
+    static void scoreSites(Env env, int b, int h, int kv0, int keys, int q0, float[] s, float[] dS, int vectors, int[] lanes, float[] floatSpill,
+                           int[] intSpill, GradScratch g) {}
     /** Site {@code site}'s partial derivative, one element at a time. */
     static float sitePartial(int site, Env env, int b, int h, int q, int kv, int d, float s, float o) { return 0f; }
     /** The element of its input site {@code site} reads. */
@@ -100,7 +106,7 @@ public class BackwardTemplate implements GradKernel {
     public void keyTile(GradLaunch l, GradScratch g, int task, int b, int kvHead, int kvTile) {
         int bq = tileQSize(), bk = tileKvSize(), hs = l.headStride, vs = l.valueStride;
         int kv0 = kvTile * bk, keys = Math.min(bk, l.nkv - kv0), keys4 = (keys + 3) & ~3;
-        g.bind(l, bq, bk);
+        g.bind(l, bq, bk).ensureSpills(floatSpills() * bq * bk, intSpills() * bq * bk);
         packRows(l.k, b, kvHead, kv0, keys, keys4, g.k, hs);
         packRows(l.v, b, kvHead, kv0, keys, keys4, g.v, vs);
         Arrays.fill(g.dk, 0, keys4 * hs, 0f);
@@ -164,7 +170,7 @@ public class BackwardTemplate implements GradKernel {
         float[] bias = g.bias;
         boolean partial = !full || rows < bq || keys < keys4;
         if (!full) {
-            if (maskTile(env, b, h, kv0, keys, firstQuery, bias, vectors, g.laneBuffer) == 0) return false;
+            if (maskTile(env, b, h, kv0, keys, firstQuery, bias, vectors, g.laneBuffer, g.floatSpill, g.intSpill) == 0) return false;
         } else if (partial) {
             Arrays.fill(bias, 0, keys * bq, 0f);
         }
@@ -178,7 +184,7 @@ public class BackwardTemplate implements GradKernel {
         float[] scores = g.s;
         if (hasScore()) {
             System.arraycopy(g.s, 0, g.scores, 0, n);
-            scoreTile(env, b, h, kv0, keys, firstQuery, g.scores, vectors, g.laneBuffer);
+            scoreTile(env, b, h, kv0, keys, firstQuery, g.scores, vectors, g.laneBuffer, g.floatSpill, g.intSpill);
             scores = g.scores;
         }
         if (partial) Tiles.addBias(scores, bias, 0, n);
@@ -214,9 +220,9 @@ public class BackwardTemplate implements GradKernel {
         Env env = l.env;
         if (sites) {
             Arrays.fill(g.rowSites, 0f);
-            scoreSites(env, b, h, kv0, keys, firstQuery, g.s, g.dp, vectors, g.laneBuffer, g);
+            scoreSites(env, b, h, kv0, keys, firstQuery, g.s, g.dp, vectors, g.laneBuffer, g.floatSpill, g.intSpill, g);
         }
-        if (hasScoreByS()) dsTile(env, b, h, kv0, keys, firstQuery, g.s, g.dp, vectors, g.laneBuffer);
+        if (hasScoreByS()) dsTile(env, b, h, kv0, keys, firstQuery, g.s, g.dp, vectors, g.laneBuffer, g.floatSpill, g.intSpill);
 
         // dV += Pᵀ·dO, dK += dsᵀ·(q·scale), and this pair's Σ ds·k for the query tile's rows.
         if (l.dv != null) GradTiles.multiplyAdd(g.p, 0, bq, 1, keys, rows, l.dO, rowBase * vs, vs, vs, g.dv, 0, vs);
