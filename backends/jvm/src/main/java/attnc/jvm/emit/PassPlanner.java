@@ -105,8 +105,9 @@ final class PassPlanner {
         final int first;
         final Set<Reg> computed = new LinkedHashSet<>(), loaded = new LinkedHashSet<>();
         final List<Integer> sinks = new ArrayList<>();
-        int bytes = SpillAccess.SETUP_BYTES;
-        boolean loops;
+        int bytes;
+        /** Whether it loops over the tile; whether it touches a slot past 0, for which it sets up the slots' stride. */
+        boolean loops, stride;
 
         Builder(int first) { this.first = first; }
 
@@ -120,10 +121,9 @@ final class PassPlanner {
         private final List<Item> items = new ArrayList<>();
         /** Each computed register's last reader, as an index into items. */
         private final Map<Reg, Integer> lastRead = new HashMap<>();
-        /** Where each register stored so far is; per kind (0 float, 1 int) the UNIFORM registers stored and each later slot's register. */
+        /** Where each register stored so far is, and how the slots are taken so far. */
         private final Map<Reg, Location> spills = new HashMap<>();
-        private final int[] uniforms = new int[2];
-        private final List<List<Reg>> occupants = List.of(new ArrayList<>(), new ArrayList<>());
+        private Taken taken = new Taken(new int[2], List.of(List.of(), List.of()));
 
         Planner(List<Program> programs, List<SinkNeeds> sinks, int loopBytes, int budget) {
             this.programs = programs;
@@ -156,7 +156,9 @@ final class PassPlanner {
 
         /**
          * Greedy, in order: an item joins the current pass unless the pass, with the stores it
-         * would then owe (its registers that a later item reads), would pass the budget.
+         * would then owe (its registers that a later item reads), would pass the budget, or unless
+         * the pass is one without loops and the item needs them: a loop over the tile is what a
+         * pass costs at run time, so per-call work fills passes of its own rather than a loop's.
          */
         Plan cut() {
             List<Builder> passes = new ArrayList<>(List.of(new Builder(0)));
@@ -165,8 +167,11 @@ final class PassPlanner {
                 Item item = items.get(at);
                 Builder pass = passes.getLast();
                 Set<Reg> stillOwed = stillOwed(owed, item, at);
-                if (at > pass.first && pass.bytes + cost(item, pass) + spillBytes(stillOwed) > budget) {
-                    store(owed, pass.first);
+                boolean full = pass.bytes + cost(item, pass) + storeBytes(stillOwed, pass) > budget;
+                if (at > pass.first && (full || !pass.loops && loops(item))) {
+                    Placement placed = locate(owed, pass.first);
+                    spills.putAll(placed.at());
+                    taken = placed.taken();
                     pass = new Builder(at);
                     passes.add(pass);
                     stillOwed = stillOwed(Set.of(), item, at);
@@ -174,7 +179,13 @@ final class PassPlanner {
                 pass.bytes += cost(item, pass);
                 pass.loops |= loops(item);
                 for (Reg input : inputs(item)) {
-                    if (!pass.has(input)) (isLeaf(input) ? pass.computed : pass.loaded).add(input);
+                    if (pass.has(input)) continue;
+                    if (isLeaf(input)) {
+                        pass.computed.add(input);
+                    } else {
+                        pass.loaded.add(input);
+                        pass.stride |= spills.get(input).slot() > 0;
+                    }
                 }
                 if (item.reg() == null) pass.sinks.add(item.sink());
                 else pass.computed.add(item.reg());
@@ -186,14 +197,40 @@ final class PassPlanner {
                 for (int p = 0; p < programs.size(); p++) parts.add(new Part(registers(pass.computed, p), registers(pass.loaded, p), locations(p)));
                 plan.add(new Pass(parts, pass.sinks, pass.loops));
             }
-            return new Plan(plan, uniformSlots(0) + occupants.get(0).size(), uniformSlots(1) + occupants.get(1).size());
+            return new Plan(plan, taken.count(0), taken.count(1));
         }
 
-        /** What adding {@code item} to {@code pass} costs: itself, the leaves and loads it needs, and the loops where it is the first to need them. */
+        /**
+         * What adding {@code item} to {@code pass} costs: itself, the leaves and loads it needs
+         * (the stride's set-up with the first load past slot 0), and the loops where it is the
+         * first to need them.
+         */
         private int cost(Item item, Builder pass) {
             int bytes = item.reg() == null ? sinks.get(item.sink()).bytes() : bytes(item.reg());
-            for (Reg input : inputs(item)) if (!pass.has(input)) bytes += isLeaf(input) ? bytes(input) : spillBytes(input);
+            boolean stride = pass.stride;
+            for (Reg input : inputs(item)) {
+                if (pass.has(input)) continue;
+                if (isLeaf(input)) {
+                    bytes += bytes(input);
+                } else {
+                    Location at = spills.get(input);
+                    bytes += SpillAccess.bytes(level(input), at);
+                    if (at.slot() > 0 && !stride) bytes += SpillAccess.SETUP_BYTES;
+                    stride |= at.slot() > 0;
+                }
+            }
             return bytes + (loops(item) && !pass.loops ? loopBytes : 0);
+        }
+
+        /** Bytes of storing {@code owed} where the pass would store them, with the stride's set-up if that needs it and the pass has none yet. */
+        private int storeBytes(Set<Reg> owed, Builder pass) {
+            int bytes = 0;
+            boolean stride = pass.stride;
+            for (Map.Entry<Reg, Location> store : locate(owed, pass.first).at().entrySet()) {
+                bytes += SpillAccess.bytes(level(store.getKey()), store.getValue());
+                stride |= store.getValue().slot() > 0;
+            }
+            return bytes + (stride && !pass.stride ? SpillAccess.SETUP_BYTES : 0);
         }
 
         /** The current pass's registers still read after item {@code at}, with the item's own when it is. */
@@ -205,17 +242,21 @@ final class PassPlanner {
         }
 
         /**
-         * Locations for the registers the pass that began at item {@code first} stores, float and
-         * int apart. UNIFORM registers (all computed before any other) are packed into the first
-         * slots, {@link #UNIFORMS_PER_SLOT} to a slot; any other takes a slot of its own, one whose
+         * Where the pass that began at item {@code first} stores {@code owed}, float and int apart
+         * (not yet taken: the caller puts them in {@link #spills} when the pass ends). UNIFORM
+         * registers (all computed before any other) are packed into the first slots,
+         * {@link #UNIFORMS_PER_SLOT} to a slot; any other takes a slot of its own, one whose
          * register was last read before this pass (not in it: the store could come before the load).
          */
-        private void store(Set<Reg> owed, int first) {
+        private Placement locate(Set<Reg> owed, int first) {
+            Map<Reg, Location> at = new HashMap<>();
+            int[] uniforms = taken.uniforms().clone();
             for (Reg reg : owed) {
                 if (level(reg) != Level.UNIFORM) continue;
                 int k = uniforms[kind(reg)]++;
-                spills.put(reg, new Location(k / UNIFORMS_PER_SLOT, k % UNIFORMS_PER_SLOT));
+                at.put(reg, new Location(k / UNIFORMS_PER_SLOT, k % UNIFORMS_PER_SLOT));
             }
+            List<List<Reg>> occupants = List.of(new ArrayList<>(taken.occupants().get(0)), new ArrayList<>(taken.occupants().get(1)));
             for (Reg reg : owed) {
                 if (level(reg) == Level.UNIFORM) continue;
                 List<Reg> slots = occupants.get(kind(reg));
@@ -223,11 +264,21 @@ final class PassPlanner {
                 while (slot < slots.size() && lastRead.get(slots.get(slot)) >= first) slot++;
                 if (slot == slots.size()) slots.add(reg);
                 else slots.set(slot, reg);
-                spills.put(reg, new Location(uniformSlots(kind(reg)) + slot, 0));
+                at.put(reg, new Location(Taken.uniformSlots(uniforms[kind(reg)]) + slot, 0));
             }
+            return new Placement(at, new Taken(uniforms, occupants));
         }
 
-        private int uniformSlots(int kind) { return (uniforms[kind] + UNIFORMS_PER_SLOT - 1) / UNIFORMS_PER_SLOT; }
+        /** Per kind (0 float, 1 int): the UNIFORM registers stored, and the register last stored to each later slot. */
+        private record Taken(int[] uniforms, List<List<Reg>> occupants) {
+            int count(int kind) { return uniformSlots(uniforms[kind]) + occupants.get(kind).size(); }
+
+            /** Slots the first {@code count} UNIFORM registers of a kind fill. */
+            static int uniformSlots(int count) { return (count + UNIFORMS_PER_SLOT - 1) / UNIFORMS_PER_SLOT; }
+        }
+
+        /** Where a pass's stores go, and the slots as they are taken then. */
+        private record Placement(Map<Reg, Location> at, Taken taken) {}
 
         /** 0 for a register spilled to the float array, 1 for the int array. */
         private int kind(Reg reg) { return instr(reg).type() == Type.FLOAT ? 0 : 1; }
@@ -263,15 +314,6 @@ final class PassPlanner {
         private boolean isLeaf(Reg reg) { return instr(reg).reads().isEmpty(); }
 
         private int bytes(Reg reg) { return ProgramRenderer.bytes(programs.get(reg.program()), reg.register(), true); }
-
-        /** Bytes of a load of a register already spilled, or of a store to a location not yet chosen. */
-        private int spillBytes(Reg reg) { return SpillAccess.bytes(level(reg), spills.get(reg)); }
-
-        private int spillBytes(Set<Reg> regs) {
-            int bytes = 0;
-            for (Reg reg : regs) bytes += spillBytes(reg);
-            return bytes;
-        }
 
         private Instr instr(Reg reg) { return programs.get(reg.program()).instrs().get(reg.register()); }
 

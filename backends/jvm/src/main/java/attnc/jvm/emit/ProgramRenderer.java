@@ -183,8 +183,11 @@ final class ProgramRenderer {
         g.storeLocal(locals[register]);
     }
 
-    /** Bytecode sizes {@link #bytes} counts with: a local's load or store, a call, a constant, a field. */
-    private static final int LOCAL = 2, CALL = 3, CONSTANT = 3, FIELD = 3;
+    /**
+     * Bytecode sizes {@link #bytes} counts with: a local's load or store (of an argument 0 to 3,
+     * as env, b and h are in every hook, 1), a call, a constant, a field.
+     */
+    private static final int LOCAL = 2, FIRST_ARGS = 1, CALL = 3, CONSTANT = 3, FIELD = 3;
 
     /**
      * An upper bound of the bytes {@link #emit(int)} writes for {@code register} (its store
@@ -193,12 +196,12 @@ final class ProgramRenderer {
     static int bytes(Program program, int register, boolean vectorMode) {
         Instr instr = program.instrs().get(register);
         boolean vector = isVector(program, register, vectorMode);
-        int env = LOCAL + FIELD, table = env + CONSTANT + 1;
+        int env = FIRST_ARGS + FIELD, table = env + CONSTANT + 1;
         int body = switch (instr) {
             case Instr.IntConst(int v) -> v >= -1 && v <= 5 ? 1 : v == (byte) v ? 2 : CONSTANT;
             case Instr.FloatConst(double v) -> (float) v == 0f || (float) v == 1f || (float) v == 2f ? 1 : CONSTANT;
             case Instr.BoolConst c -> 1;
-            case Instr.IndexValue i -> LOCAL;
+            case Instr.IndexValue(var index) -> index == attnc.ir.Index.B || index == attnc.ir.Index.H ? FIRST_ARGS : LOCAL;
             case Instr.Output o -> LOCAL;
             // A tile hook's s is the vector at the element's position of its array.
             case Instr.Score s -> LOCAL + LOCAL + CALL;

@@ -42,8 +42,8 @@ final class SpillAccess {
 
     /**
      * An upper bound of the bytes of one load or store of a register of {@code level} at
-     * {@code location} (null: not chosen yet): the array, the value's local and the call (7), the
-     * level's position, then the slot's start: none for slot 0, else at most 7.
+     * {@code location}: the array, the value's local and the call (7), the level's position, then
+     * the slot's start: none for slot 0, the stride for slot 1, else at most 7.
      */
     static int bytes(Level level, PassPlanner.Location location) {
         int position = switch (level) {
@@ -51,7 +51,11 @@ final class SpillAccess {
             case ROW -> 6;
             case COL, ELEMENT -> 2;
         };
-        return 7 + position + (location != null && location.slot() == 0 ? 0 : 7);
+        return 7 + position + switch (location.slot()) {
+            case 0 -> 0;
+            case 1 -> 3;
+            default -> 7;
+        };
     }
 
     /** Pushes the register's value, loaded from its location. */
