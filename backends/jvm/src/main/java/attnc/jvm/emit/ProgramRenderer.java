@@ -208,7 +208,7 @@ final class ProgramRenderer {
             case Instr.SizeValue s -> table;
             case Instr.ParamValue p -> table + CALL;
             case Instr.Op op -> {
-                int args = CALL + (vector && runsLaneByLane(op) ? LOCAL : 0);
+                int args = CALL + (vector && runsLaneByLane(op) ? LOCAL : 0) + (vector && expands(op) ? EXPANSION : 0);
                 for (int a : op.args()) args += operandBytes(program, a, vector, vectorMode);
                 yield args;
             }
@@ -217,6 +217,22 @@ final class ProgramRenderer {
                     + operandBytes(program, m.rowOffset(), vector, vectorMode) + LOCAL + (vector ? LOCAL : 0) + CALL;
         };
         return body + LOCAL;
+    }
+
+    /**
+     * Bytes counted besides its call for a vector operation that C2 inlines as a long polynomial
+     * (exp, log, tanh, sigmoid: {@link attnc.jvm.kernel.VectorMath}, and the backward's
+     * {@link attnc.jvm.kernel.ExactLanes}), so that a pass holds less else: its few bytes of call
+     * grow into thousands of nodes, and a 250-byte pass of decayed_linear's backward with one
+     * ExactLanes.EXP passed C2's NodeCountInliningCutoff (still at 100 bytes for it, a 213-byte pass). Still an upper bound of the bytecode.
+     */
+    private static final int EXPANSION = 200;
+
+    private static boolean expands(Instr.Op op) {
+        return switch (op.op()) {
+            case EXP, LOG, LOG2, TANH, SIGMOID -> true;
+            default -> false;
+        };
     }
 
     /** An operand's load, and its broadcast where a scalar is read as a vector. */

@@ -134,14 +134,7 @@ public class BackwardTemplate implements GradKernel {
                 }
                 if (run < 0) continue;
                 boolean computed = pair(l, g, b, h, qTile, kv0, keys, keys4, runs.full()[run] || !hasMask());
-                if (computed) accumulate(l, g, b, h, qTile, kv0, keys, sites);
-                int tile = (b * l.heads + h) * l.qTiles + qTile;
-                l.enterRowTile(tile, rank);
-                try {
-                    if (computed) addRows(l, g, b, h, qTile);
-                } finally {
-                    l.leaveRowTile(tile, rank);
-                }
+                accumulate(l, g, b, h, qTile, kv0, keys, sites, computed, rank);
             }
             if (sites) keepColumnsAndHeads(l, g, b, h, kvTile, kv0, keys);
         }
@@ -212,8 +205,22 @@ public class BackwardTemplate implements GradKernel {
         return true;
     }
 
-    /** A computed pair's sums: the score sites' from dS, then ds, and ds and P into dK, dV and the pair's dq. */
-    private static void accumulate(GradLaunch l, GradScratch g, int b, int h, int qTile, int kv0, int keys, boolean sites) {
+    /**
+     * A pair's sums when it was {@code computed}: the score sites' from dS, then ds, and ds and P
+     * into dK, dV and the pair's dq; then what it adds into its query tile's rows, under the tile's
+     * turn (taken even with nothing to add, so that the tile's later pairs get theirs). Kept larger
+     * than the largest hot method C2 inlines (FreqInlineSize, 325 bytes; {@code HookSizeTest} checks):
+     * inlined into {@link #keyTile}, the hooks it calls shared that method's node budget, which ran
+     * out before their Lanes calls (softcap's backward: 12–14% of its samples in the Vector API's
+     * Java fallbacks, none with this method compiled on its own).
+     */
+    private static void accumulate(GradLaunch l, GradScratch g, int b, int h, int qTile, int kv0, int keys, boolean sites, boolean computed, int rank) {
+        int tile = (b * l.heads + h) * l.qTiles + qTile;
+        if (!computed) {
+            l.enterRowTile(tile, rank);
+            l.leaveRowTile(tile, rank);
+            return;
+        }
         int bq = tileQSize(), vectors = bq / Lanes.L, hs = l.headStride, vs = l.valueStride;
         int q0 = qTile * bq, rows = Math.min(bq, l.nq - q0), firstQuery = l.queryOffset + q0;
         int rowBase = (b * l.heads + h) * l.nq + q0;
@@ -230,6 +237,12 @@ public class BackwardTemplate implements GradKernel {
         if (l.needsDq()) {
             Arrays.fill(g.dq, 0, rows * hs, 0f);
             GradTiles.multiplyAdd(g.dp, 0, 1, bq, rows, keys, g.k, 0, hs, hs, g.dq, 0, hs);
+        }
+        l.enterRowTile(tile, rank);
+        try {
+            addRows(l, g, b, h, qTile);
+        } finally {
+            l.leaveRowTile(tile, rank);
         }
     }
 

@@ -69,6 +69,17 @@ class HookSizeTest {
         assertTrue(backward.contains("scoreTile$1") && backward.contains("scoreSites$1"), "backward: " + backward);
     }
 
+    /**
+     * The other side: the backward template's method that calls the score-site and ds hooks is
+     * larger than C2 inlines, so that they are compiled with it alone, not inside keyTile, whose
+     * node budget they outran.
+     */
+    @Test
+    void backwardSumsAreCompiledApartFromKeyTile() throws Exception {
+        int size = codeSizes(new ClassReader(BackwardTemplate.class.getName()).b).get("accumulate");
+        assertTrue(size > KernelGenerator.PASS_BYTES, "BackwardTemplate.accumulate is " + size + " bytes: C2 would inline it into keyTile");
+    }
+
     private static void check(byte[] bytes, Class<?> template, List<String> tooLarge) throws IOException {
         generated(bytes, template).forEach((method, size) -> {
             if (size > KernelGenerator.PASS_BYTES) tooLarge.add(new ClassReader(bytes).getClassName() + "." + method + " (" + size + ")");
