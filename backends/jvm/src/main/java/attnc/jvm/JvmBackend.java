@@ -84,11 +84,15 @@ public final class JvmBackend implements Backend {
 
     @Override public String device() { return CpuName.describe(); }
 
-    public JvmKernel compile(Pattern pattern, Tiling tiling) {
+    public JvmKernel compile(Pattern pattern, Tiling tiling) { return compile(pattern, tiling, KernelGenerator.PASS_BYTES); }
+
+    /** {@link #compile(Pattern, Tiling)} with no method of a tile hook over {@code passBytes} bytes: tests force split hooks with it. */
+    JvmKernel compile(Pattern pattern, Tiling tiling, int passBytes) {
         requireVectorModule();
         LoweredPattern lowered = LowerPattern.lower(pattern);
-        GeneratedKernel main = generate(lowered, tiling), decode = generateDecode(lowered);
-        return new JvmKernel(lowered, main.slots(), KernelLoader.load(main.bytes()), KernelLoader.load(decode.bytes(), DecodeKernel.class));
+        GeneratedKernel main = dump(KernelGenerator.generate(lowered, tiling, passBytes));
+        GeneratedKernel decode = dump(KernelGenerator.generateDecode(lowered, JvmDecode.TILE_KV, passBytes));
+        return new JvmKernel(lowered, main.slots(), KernelLoader.load(main.bytes()), KernelLoader.load(decode.bytes(), DecodeKernel.class), passBytes);
     }
 
     /**

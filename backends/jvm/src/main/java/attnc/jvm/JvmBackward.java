@@ -48,9 +48,9 @@ final class JvmBackward {
     }
 
     /** The backward giving gradients to q, k, v and the float inputs in {@code inputs} (the others' sites left out: no work for them). */
-    static JvmBackward compile(Pattern pattern, Tiling tiling, Set<String> inputs) {
+    static JvmBackward compile(Pattern pattern, Tiling tiling, Set<String> inputs, int passBytes) {
         LoweredBackward lowered = LowerBackward.lower(pattern).only(inputs);
-        GeneratedKernel generated = BackwardGenerator.generate(lowered, tiling);
+        GeneratedKernel generated = BackwardGenerator.generate(lowered, tiling, passBytes);
         return new JvmBackward(pattern, lowered, KernelLoader.load(generated.bytes(), GradKernel.class));
     }
 

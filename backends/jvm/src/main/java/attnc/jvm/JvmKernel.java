@@ -1,6 +1,7 @@
 package attnc.jvm;
 
 import attnc.ir.Pattern;
+import attnc.jvm.emit.KernelGenerator;
 import attnc.jvm.emit.Slots;
 import attnc.jvm.emit.Tiling;
 import attnc.jvm.kernel.DecodeKernel;
@@ -54,16 +55,22 @@ public final class JvmKernel implements Kernel {
     private final JvmDecode decode;
     private final boolean masked;
     private final Driver.Pool pool;
+    /** The bytes one method of a generated tile hook may take ({@link KernelGenerator#PASS_BYTES}), for the backward too. */
+    private final int passBytes;
     private volatile boolean closed;
     /** Generated on the first backward call wanting these inputs' gradients (a subset leaves out the others' work). */
     private final Map<Set<String>, JvmBackward> backwards = new java.util.concurrent.ConcurrentHashMap<>();
     /** Generated on the first ragged call. */
     private volatile RaggedLaunch ragged;
     JvmKernel(LoweredPattern lowered, Slots slots, TileKernel tiles, DecodeKernel decode) {
-        this(lowered, slots, tiles, new JvmDecode(lowered, slots, decode), null);
+        this(lowered, slots, tiles, decode, KernelGenerator.PASS_BYTES);
     }
 
-    private JvmKernel(LoweredPattern lowered, Slots slots, TileKernel tiles, JvmDecode decode, Driver.Pool pool) {
+    JvmKernel(LoweredPattern lowered, Slots slots, TileKernel tiles, DecodeKernel decode, int passBytes) {
+        this(lowered, slots, tiles, new JvmDecode(lowered, slots, decode), null, passBytes);
+    }
+
+    private JvmKernel(LoweredPattern lowered, Slots slots, TileKernel tiles, JvmDecode decode, Driver.Pool pool, int passBytes) {
         this.lowered = lowered;
         this.pattern = lowered.pattern();
         this.slots = slots;
@@ -71,6 +78,7 @@ public final class JvmKernel implements Kernel {
         this.decode = decode;
         this.masked = !lowered.alwaysVisible();
         this.pool = pool;
+        this.passBytes = passBytes;
     }
 
     @Override public Pattern pattern() { return pattern; }
@@ -88,7 +96,7 @@ public final class JvmKernel implements Kernel {
     public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted, BackwardOptions options) {
         Set<String> inputs = new java.util.TreeSet<>();
         for (Wrt w : wanted == null ? Set.<Wrt>of() : wanted) if (w instanceof Wrt.Input(String name)) inputs.add(name);
-        JvmBackward pass = backwards.computeIfAbsent(Set.copyOf(inputs), names -> JvmBackward.compile(pattern, new Tiling(tiles.tileQ(), tiles.tileKv()), names));
+        JvmBackward pass = backwards.computeIfAbsent(Set.copyOf(inputs), names -> JvmBackward.compile(pattern, new Tiling(tiles.tileQ(), tiles.tileKv()), names, passBytes));
         if (closed) throw new IllegalStateException("kernel for pattern '" + pattern.name() + "' is closed");
         return pass.run(problem, forward, dOut, wanted, options, pool != null ? pool : Driver.Pool.shared());
     }
@@ -144,7 +152,7 @@ public final class JvmKernel implements Kernel {
     /** This kernel's compiled classes, launched on {@code executor} by at most {@code parallelism} threads (the caller's included). */
     @Override
     public JvmKernel withExecutor(Executor executor, int parallelism) {
-        return new JvmKernel(lowered, slots, tiles, decode, new Driver.Pool(executor, parallelism));
+        return new JvmKernel(lowered, slots, tiles, decode, new Driver.Pool(executor, parallelism), passBytes);
     }
 
     @Override

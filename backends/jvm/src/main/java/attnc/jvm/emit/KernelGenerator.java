@@ -39,28 +39,39 @@ import org.objectweb.asm.commons.SimpleRemapper;
 public final class KernelGenerator {
     static final String PACKAGE = "attnc/jvm/kernel/";
     private static final Set<String> HOOKS = Set.of("tileQSize", "tileKvSize", "norm", "hasScore", "hasMask",
-            "hasNormValue", "hasOutput", "rowScale", "normValue", "scoreTile", "maskTile", "output");
+            "hasNormValue", "hasOutput", "rowScale", "normValue", "scoreTile", "maskTile", "output", "floatSpills", "intSpills");
     private static final Type NORMALISATION = Type.getType(Normalisation.class);
     static final String ENV = ProgramRenderer.ENV.getDescriptor();
+    /**
+     * Bytes of bytecode one method of a tile hook may take ({@link PassPlanner}): a larger hook is
+     * split into passes. Generators take another budget only where tests force passes.
+     */
+    public static final int PASS_BYTES = PassPlanner.BUDGET;
 
     private KernelGenerator() {}
 
     /** Class bytes for a lowered pattern, with its tile sizes. */
-    public static GeneratedKernel generate(LoweredPattern pattern, Tiling tiling) {
+    public static GeneratedKernel generate(LoweredPattern pattern, Tiling tiling) { return generate(pattern, tiling, PASS_BYTES); }
+
+    /** Class bytes for a lowered pattern, with its tile sizes, no method of its tile hooks over {@code passBytes} bytes. */
+    public static GeneratedKernel generate(LoweredPattern pattern, Tiling tiling, int passBytes) {
         String name = PACKAGE + "Flash_" + sanitize(pattern.name()) + "_" + tiling.q() + "x" + tiling.kv();
         Slots slots = new Slots(pattern.pattern());
-        return copy(FlashTemplate.class, name, HOOKS, slots, writer -> emitHooks(writer, pattern, slots, tiling));
+        return copy(FlashTemplate.class, name, HOOKS, slots, writer -> emitHooks(new TileHook.Target(writer, name, slots, tiling, passBytes), pattern));
     }
 
     /**
      * The decode class for a lowered pattern ({@link DecodeTemplate} with the same hooks), with
      * {@code tileKv} keys per tile; its query tile is one vector (the hooks are told how many).
      */
-    public static GeneratedKernel generateDecode(LoweredPattern pattern, int tileKv) {
+    public static GeneratedKernel generateDecode(LoweredPattern pattern, int tileKv) { return generateDecode(pattern, tileKv, PASS_BYTES); }
+
+    /** {@link #generateDecode(LoweredPattern, int)}, no method of its tile hooks over {@code passBytes} bytes. */
+    public static GeneratedKernel generateDecode(LoweredPattern pattern, int tileKv, int passBytes) {
         Tiling tiling = new Tiling(attnc.jvm.kernel.Lanes.L, tileKv);
         String name = PACKAGE + "Decode_" + sanitize(pattern.name()) + "_" + tileKv;
         Slots slots = new Slots(pattern.pattern());
-        return copy(DecodeTemplate.class, name, HOOKS, slots, writer -> emitHooks(writer, pattern, slots, tiling));
+        return copy(DecodeTemplate.class, name, HOOKS, slots, writer -> emitHooks(new TileHook.Target(writer, name, slots, tiling, passBytes), pattern));
     }
 
     /**
@@ -86,7 +97,10 @@ public final class KernelGenerator {
         return new GeneratedKernel(name.replace('/', '.'), writer.toByteArray(), slots);
     }
 
-    private static void emitHooks(ClassWriter cw, LoweredPattern pattern, Slots slots, Tiling tiling) {
+    private static void emitHooks(TileHook.Target target, LoweredPattern pattern) {
+        ClassWriter cw = target.cw();
+        Slots slots = target.slots();
+        Tiling tiling = target.tiling();
         constant(cw, "tileQSize", tiling.q());
         constant(cw, "tileKvSize", tiling.kv());
         normalisation(cw, pattern.norm());
@@ -96,8 +110,7 @@ public final class KernelGenerator {
         flag(cw, "hasOutput", !pattern.identityOutput());
         rowValue(cw, "rowScale", pattern.scale(), slots);
         pattern.norm().value().ifPresentOrElse(value -> rowValue(cw, "normValue", value, slots), () -> zeroRowValue(cw));
-        tileLoops(cw, "scoreTile", pattern.score(), slots, false);
-        tileLoops(cw, "maskTile", pattern.visibility(), slots, true);
+        spillSlots(cw, scoreTile(target, pattern.score()), maskTile(target, pattern.visibility()));
         outputHook(cw, pattern.output(), slots);
     }
 
@@ -166,47 +179,56 @@ public final class KernelGenerator {
         end(g);
     }
 
-    /** Tile hook arguments after env, b, h, kv0, keys, q0: the tile's array, its query vectors, the lane buffer. */
-    private static final int ARRAY = 6, VECTORS = 7, LANE_BUFFER = 8;
+    /** Tile hook arguments after env, b, h, kv0, keys, q0: the tile's array, its query vectors, the lane buffer, the spill arrays. */
+    private static final int ARRAY = 6, VECTORS = 7, LANE_BUFFER = 8, SPILL = 9;
+    private static final String TILE_ARGUMENTS = "(" + ENV + "IIIII[FI[I[F[I)";
+    private static final String FLOAT_VECTOR = ProgramRenderer.FLOAT_VECTOR.getDescriptor();
 
     /**
-     * {@code scoreTile} (rewrites s with the score expression) or {@code maskTile} (writes 0/−∞
-     * to bias and returns the visible count) over a tile laid out [key j][query i], i.e. at
-     * {@code j·(vectors·L) + i}, for keys kv0 .. kv0 + keys and queries q0 .. q0 + vectors·L, in
-     * {@link TileLoop}'s loops.
+     * {@code scoreTile}: rewrites s with the score expression over a tile laid out [key j][query i],
+     * i.e. at {@code j·(vectors·L) + i}, for keys kv0 .. kv0 + keys and queries q0 .. q0 + vectors·L,
+     * in {@link TileLoop}'s loops.
      */
-    static void tileLoops(ClassWriter cw, String name, Program program, Slots slots, boolean mask) {
-        GeneratorAdapter g = method(cw, name, "(" + ENV + "IIIII[FI[I)" + (mask ? "I" : "V"));
-        TileLoop loop = new TileLoop(g, VECTORS, LANE_BUFFER);
-        int count = g.newLocal(Type.INT_TYPE), score = g.newLocal(ProgramRenderer.FLOAT_VECTOR);
-        ProgramRenderer r = new ProgramRenderer(g, program, slots, loop.context(mask ? null : ProgramRenderer.Leaf.local(score)), true);
-        g.push(0);
-        g.storeLocal(count);
-        loop.run(List.of(r), () -> { }, () -> {
-            if (!mask) loop.load(ARRAY, score);
-        }, () -> {
-            if (mask) {
-                g.loadLocal(count);
+    static PassPlanner.Plan scoreTile(TileHook.Target target, Program score) {
+        // The result as a float vector (≤ 8 bytes), the array and at (4), the call (3).
+        TileHook.Sink store = new TileHook.Sink(List.of(0), 15, pass -> TileHook.Code.element(() -> {
+            pass.pushFloatVector(0);
+            pass.g().loadArg(ARRAY);
+            pass.g().loadLocal(pass.loop().at);
+            pass.g().invokeStatic(ProgramRenderer.LANES, new Method("storeScores", "(" + FLOAT_VECTOR + "[FI)V"));
+        }));
+        return TileHook.emit(target, new TileHook.Shape("scoreTile", TILE_ARGUMENTS + "V", VECTORS, LANE_BUFFER, SPILL), List.of(score),
+                loop -> loop.context(ARRAY), List.of(store));
+    }
+
+    /** {@code maskTile}: writes 0 (visible) or −∞ to the tile's bias, laid out as {@link #scoreTile}'s scores; returns the visible count. */
+    static PassPlanner.Plan maskTile(TileHook.Target target, Program visibility) {
+        // The count's set-up (3), its sum per element (14) and its load for the return (2).
+        TileHook.Sink count = new TileHook.Sink(List.of(0), 19, pass -> {
+            GeneratorAdapter g = pass.g();
+            int visible = g.newLocal(Type.INT_TYPE);
+            g.push(0);
+            g.storeLocal(visible);
+            ProgramRenderer r = pass.renderers().getFirst();
+            return new TileHook.Code(() -> { }, () -> {
+                g.loadLocal(visible);
                 r.pushResult(false);
                 g.loadArg(ARRAY);
-                g.loadLocal(loop.at);
+                g.loadLocal(pass.loop().at);
                 g.invokeStatic(ProgramRenderer.LANES, new Method("storeBias",
                         "(" + ProgramRenderer.descriptor(attnc.ir.Type.BOOL, r.resultIsVector()) + "[FI)I"));
                 g.math(GeneratorAdapter.ADD, Type.INT_TYPE);
-                g.storeLocal(count);
-            } else {
-                r.pushResult(true);
-                if (r.resultType() == attnc.ir.Type.INT) {
-                    g.invokeStatic(ProgramRenderer.LANES, new Method("I2F",
-                            "(" + ProgramRenderer.INT_VECTOR.getDescriptor() + ")" + ProgramRenderer.FLOAT_VECTOR.getDescriptor()));
-                }
-                g.loadArg(ARRAY);
-                g.loadLocal(loop.at);
-                g.invokeStatic(ProgramRenderer.LANES, new Method("storeScores", "(" + ProgramRenderer.FLOAT_VECTOR.getDescriptor() + "[FI)V"));
-            }
-        }, () -> { });
-        if (mask) g.loadLocal(count);
-        end(g);
+                g.storeLocal(visible);
+            }, () -> { }, () -> g.loadLocal(visible));
+        });
+        return TileHook.emit(target, new TileHook.Shape("maskTile", TILE_ARGUMENTS + "I", VECTORS, LANE_BUFFER, SPILL), List.of(visibility),
+                loop -> loop.context(-1), List.of(count));
+    }
+
+    /** {@code floatSpills()} and {@code intSpills()}: the slots the split tile hooks need, each a tile's worth of floats or ints. */
+    static void spillSlots(ClassWriter cw, PassPlanner.Plan... plans) {
+        constant(cw, "floatSpills", java.util.Arrays.stream(plans).mapToInt(PassPlanner.Plan::floatSlots).max().orElse(0));
+        constant(cw, "intSpills", java.util.Arrays.stream(plans).mapToInt(PassPlanner.Plan::intSlots).max().orElse(0));
     }
 
     /**

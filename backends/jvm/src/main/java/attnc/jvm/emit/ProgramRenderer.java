@@ -54,19 +54,36 @@ final class ProgramRenderer {
     private final Slots slots;
     private final Context context;
     private final boolean vectorMode;
+    private final PassPlanner.Part part;
+    private final SpillAccess spill;
     private final int[] locals;
 
+    /** Renders the whole program. */
     ProgramRenderer(GeneratorAdapter g, Program program, Slots slots, Context context, boolean vectorMode) {
+        this(g, program, slots, context, vectorMode, PassPlanner.Part.whole(program), null);
+    }
+
+    /**
+     * Renders the registers {@code part} computes and loads those it loads, through {@code spill}
+     * (null where the part spills nothing): one pass of a split hook.
+     */
+    ProgramRenderer(GeneratorAdapter g, Program program, Slots slots, Context context, boolean vectorMode, PassPlanner.Part part, SpillAccess spill) {
         this.g = g;
         this.program = program;
         this.slots = slots;
         this.context = context;
         this.vectorMode = vectorMode;
+        this.part = part;
+        this.spill = spill;
         this.locals = new int[program.instrs().size()];
-        for (int i = 0; i < locals.length; i++) locals[i] = program.live(i) ? g.newLocal(type(program.instrs().get(i).type(), isVector(i))) : -1;
+        for (int i = 0; i < locals.length; i++) locals[i] = part.uses(i) ? g.newLocal(type(program.instrs().get(i).type(), isVector(i))) : -1;
     }
 
-    private boolean isVector(int register) { return vectorMode && program.level(register).variesAlongRows(); }
+    private boolean isVector(int register) { return isVector(program, register, vectorMode); }
+
+    private static boolean isVector(Program program, int register, boolean vectorMode) {
+        return vectorMode && program.level(register).variesAlongRows();
+    }
 
     boolean resultIsVector() { return isVector(program.result()); }
 
@@ -75,9 +92,25 @@ final class ProgramRenderer {
     /** Computes every live register, in order: for scalar hooks, which have no loops. */
     void emitAll() { emit(Set.of(Level.values())); }
 
-    /** Computes the live registers of the given levels, in order (a register reads only lower ones). */
+    /**
+     * Computes (or loads from the spill) the part's registers of the given levels, in order (a
+     * register reads only lower ones), storing those a later pass reads.
+     */
     void emit(Set<Level> levels) {
-        for (int i = 0; i < locals.length; i++) if (program.live(i) && levels.contains(program.level(i))) emit(i);
+        for (int i = 0; i < locals.length; i++) {
+            if (!part.uses(i) || !levels.contains(program.level(i))) continue;
+            attnc.ir.Type type = program.instrs().get(i).type();
+            if (part.loaded().get(i)) {
+                spill.load(type, isVector(i), program.level(i), part.spills()[i]);
+                g.storeLocal(locals[i]);
+                continue;
+            }
+            emit(i);
+            if (part.stores(i)) {
+                g.loadLocal(locals[i]);
+                spill.store(type, isVector(i), program.level(i), part.spills()[i]);
+            }
+        }
     }
 
     /** Pushes the result, broadcast to a vector when {@code asVector} and it is a scalar. */
@@ -148,6 +181,63 @@ final class ProgramRenderer {
             }
         }
         g.storeLocal(locals[register]);
+    }
+
+    /**
+     * Bytecode sizes {@link #bytes} counts with: a local's load or store (of an argument 0 to 3,
+     * as env, b and h are in every hook, 1), a call, a constant, a field.
+     */
+    private static final int LOCAL = 2, FIRST_ARGS = 1, CALL = 3, CONSTANT = 3, FIELD = 3;
+
+    /**
+     * An upper bound of the bytes {@link #emit(int)} writes for {@code register} (its store
+     * included), for {@link PassPlanner}: locals below 256, so loads and stores take at most 2.
+     */
+    static int bytes(Program program, int register, boolean vectorMode) {
+        Instr instr = program.instrs().get(register);
+        boolean vector = isVector(program, register, vectorMode);
+        int env = FIRST_ARGS + FIELD, table = env + CONSTANT + 1;
+        int body = switch (instr) {
+            case Instr.IntConst(int v) -> v >= -1 && v <= 5 ? 1 : v == (byte) v ? 2 : CONSTANT;
+            case Instr.FloatConst(double v) -> (float) v == 0f || (float) v == 1f || (float) v == 2f ? 1 : CONSTANT;
+            case Instr.BoolConst c -> 1;
+            case Instr.IndexValue(var index) -> index == attnc.ir.Index.B || index == attnc.ir.Index.H ? FIRST_ARGS : LOCAL;
+            case Instr.Output o -> LOCAL;
+            // A tile hook's s is the vector at the element's position of its array.
+            case Instr.Score s -> LOCAL + LOCAL + CALL;
+            case Instr.SizeValue s -> table;
+            case Instr.ParamValue p -> table + CALL;
+            case Instr.Op op -> {
+                int args = CALL + (vector && runsLaneByLane(op) ? LOCAL : 0) + (vector && expands(op) ? EXPANSION : 0);
+                for (int a : op.args()) args += operandBytes(program, a, vector, vectorMode);
+                yield args;
+            }
+            case Instr.Load load -> table + operandBytes(program, load.offset(), vector, vectorMode) + (vector ? LOCAL : 0) + CALL;
+            case Instr.Member m -> table + operandBytes(program, m.value(), vector, vectorMode)
+                    + operandBytes(program, m.rowOffset(), vector, vectorMode) + LOCAL + (vector ? LOCAL : 0) + CALL;
+        };
+        return body + LOCAL;
+    }
+
+    /**
+     * Bytes counted besides its call for a vector operation that C2 inlines as a long polynomial
+     * (exp, log, tanh, sigmoid: {@link attnc.jvm.kernel.VectorMath}, and the backward's
+     * {@link attnc.jvm.kernel.ExactLanes}), so that a pass holds less else: its few bytes of call
+     * grow into thousands of nodes, and a 250-byte pass of decayed_linear's backward with one
+     * ExactLanes.EXP passed C2's NodeCountInliningCutoff (still at 100 bytes for it, a 213-byte pass). Still an upper bound of the bytecode.
+     */
+    private static final int EXPANSION = 200;
+
+    private static boolean expands(Instr.Op op) {
+        return switch (op.op()) {
+            case EXP, LOG, LOG2, TANH, SIGMOID -> true;
+            default -> false;
+        };
+    }
+
+    /** An operand's load, and its broadcast where a scalar is read as a vector. */
+    private static int operandBytes(Program program, int register, boolean asVector, boolean vectorMode) {
+        return LOCAL + (asVector && !isVector(program, register, vectorMode) ? CALL : 0);
     }
 
     /** Whether {@link attnc.jvm.kernel.Lanes} runs this vector operation lane by lane, through the lane buffer. */

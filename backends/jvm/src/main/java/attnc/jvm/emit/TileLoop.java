@@ -15,7 +15,7 @@ import org.objectweb.asm.commons.Method;
  * <pre>
  *   UNIFORM registers
  *   for v in 0 until vectors:       q lanes = q0 + v·L + (0 .. L-1); ROW registers; beforeKeys
- *     for j in 0 until keys:        kv = kv0 + j; at; atKey (the hook's loads); COL and ELEMENT registers; element
+ *     for j in 0 until keys:        kv = kv0 + j; at; COL and ELEMENT registers; element
  *     afterKeys
  * </pre>
  * A tile hook's arguments start env, b, h, kv0, keys, q0; where its vector count and its lane
@@ -24,6 +24,9 @@ import org.objectweb.asm.commons.Method;
 final class TileLoop {
     private static final int KV0 = 3, KEYS = 4, Q0 = 5;
     private static final String FLOAT_VECTOR = ProgramRenderer.FLOAT_VECTOR.getDescriptor();
+
+    /** Bytes of the loops and the method's return: an upper bound, as {@link ProgramRenderer#bytes} counts. */
+    static final int BYTES = 68;
 
     private final GeneratorAdapter g;
     private final int vectorsArg, lanesArg;
@@ -40,13 +43,14 @@ final class TileLoop {
         qLanes = g.newLocal(ProgramRenderer.INT_VECTOR);
     }
 
-    /** The leaves the loops provide; {@code score} is the local holding s, or null where the hook has none. */
-    ProgramRenderer.Context context(ProgramRenderer.Leaf score) {
+    /** The leaves the loops provide; s is the element of the float[] argument {@code scoresArg} (−1 where the hook has no s). */
+    ProgramRenderer.Context context(int scoresArg) {
         return new ProgramRenderer.Context(KernelGenerator.ENV_ARG, KernelGenerator.B_ARG, KernelGenerator.H_ARG, null,
-                ProgramRenderer.Leaf.local(qLanes), ProgramRenderer.Leaf.local(kv), null, null, score, ProgramRenderer.Leaf.arg(lanesArg));
+                ProgramRenderer.Leaf.local(qLanes), ProgramRenderer.Leaf.local(kv), null, null,
+                scoresArg < 0 ? null : adapter -> pushElement(scoresArg), ProgramRenderer.Leaf.arg(lanesArg));
     }
 
-    void run(List<ProgramRenderer> renderers, Runnable beforeKeys, Runnable atKey, Runnable element, Runnable afterKeys) {
+    void run(List<ProgramRenderer> renderers, Runnable beforeKeys, Runnable element, Runnable afterKeys) {
         for (ProgramRenderer r : renderers) r.emit(EnumSet.of(Level.UNIFORM));
         Label outer = new Label(), outerEnd = new Label(), inner = new Label(), innerEnd = new Label();
         g.push(0);
@@ -82,7 +86,6 @@ final class TileLoop {
         pushLanes();
         g.math(GeneratorAdapter.MUL, Type.INT_TYPE);
         g.storeLocal(at);
-        atKey.run();
         for (ProgramRenderer r : renderers) r.emit(EnumSet.of(Level.COL, Level.ELEMENT));
         element.run();
         g.iinc(j, 1);
@@ -94,12 +97,11 @@ final class TileLoop {
         g.mark(outerEnd);
     }
 
-    /** Loads the vector at {@code at} of the float[] argument {@code array} into the local {@code into}. */
-    void load(int array, int into) {
+    /** Pushes the vector at {@code at} of the float[] argument {@code array}: a tile's scores, or dS. */
+    void pushElement(int array) {
         g.loadArg(array);
         g.loadLocal(at);
         g.invokeStatic(ProgramRenderer.LANES, new Method("scores", "([FI)" + FLOAT_VECTOR));
-        g.storeLocal(into);
     }
 
     private void pushLanes() {

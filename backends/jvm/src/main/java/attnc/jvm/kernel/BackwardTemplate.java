@@ -39,13 +39,19 @@ public class BackwardTemplate implements GradKernel {
     static boolean hasScoreByS() { return false; }
     static float rowScale(Env env, int b, int h, int q) { return 1f; }
     static float normValue(Env env, int b, int h, int q) { return 0f; }
-    static void scoreTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, int vectors, int[] lanes) {}
-    static int maskTile(Env env, int b, int h, int kv0, int keys, int q0, float[] bias, int vectors, int[] lanes) { return keys * vectors * Lanes.L; }
+    static void scoreTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, int vectors, int[] lanes, float[] floatSpill, int[] intSpill) {}
+    static int maskTile(Env env, int b, int h, int kv0, int keys, int q0, float[] bias, int vectors, int[] lanes, float[] floatSpill, int[] intSpill) {
+        return keys * vectors * Lanes.L;
+    }
+    /** Tile-sized float and int regions the tile hooks spill to when they are split into passes ({@code attnc.jvm.emit.PassPlanner}). */
+    static int floatSpills() { return 0; }
+    static int intSpills() { return 0; }
     static float outputByO(Env env, int b, int h, int q, int d, float o) { return 1f; }
     /** dS[j·bq + i] becomes ds: times d score/d s at the raw score s[j·bq + i]; 0 stays 0. */
-    static void dsTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, float[] dS, int vectors, int[] lanes) {}
+    static void dsTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, float[] dS, int vectors, int[] lanes, float[] floatSpill, int[] intSpill) {}
     /** Every score site's dS · partial, into the scratch's row, column and head sums or the element sink. */
-    static void scoreSites(Env env, int b, int h, int kv0, int keys, int q0, float[] s, float[] dS, int vectors, int[] lanes, GradScratch g) {}
+    static void scoreSites(Env env, int b, int h, int kv0, int keys, int q0, float[] s, float[] dS, int vectors, int[] lanes, float[] floatSpill,
+                           int[] intSpill, GradScratch g) {}
     /** Site {@code site}'s partial derivative, one element at a time. */
     static float sitePartial(int site, Env env, int b, int h, int q, int kv, int d, float s, float o) { return 0f; }
     /** The element of its input site {@code site} reads. */
@@ -100,7 +106,7 @@ public class BackwardTemplate implements GradKernel {
     public void keyTile(GradLaunch l, GradScratch g, int task, int b, int kvHead, int kvTile) {
         int bq = tileQSize(), bk = tileKvSize(), hs = l.headStride, vs = l.valueStride;
         int kv0 = kvTile * bk, keys = Math.min(bk, l.nkv - kv0), keys4 = (keys + 3) & ~3;
-        g.bind(l, bq, bk);
+        g.bind(l, bq, bk).ensureSpills(floatSpills() * bq * bk, intSpills() * bq * bk);
         packRows(l.k, b, kvHead, kv0, keys, keys4, g.k, hs);
         packRows(l.v, b, kvHead, kv0, keys, keys4, g.v, vs);
         Arrays.fill(g.dk, 0, keys4 * hs, 0f);
@@ -128,14 +134,7 @@ public class BackwardTemplate implements GradKernel {
                 }
                 if (run < 0) continue;
                 boolean computed = pair(l, g, b, h, qTile, kv0, keys, keys4, runs.full()[run] || !hasMask());
-                if (computed) accumulate(l, g, b, h, qTile, kv0, keys, sites);
-                int tile = (b * l.heads + h) * l.qTiles + qTile;
-                l.enterRowTile(tile, rank);
-                try {
-                    if (computed) addRows(l, g, b, h, qTile);
-                } finally {
-                    l.leaveRowTile(tile, rank);
-                }
+                accumulate(l, g, b, h, qTile, kv0, keys, sites, computed, rank);
             }
             if (sites) keepColumnsAndHeads(l, g, b, h, kvTile, kv0, keys);
         }
@@ -164,7 +163,7 @@ public class BackwardTemplate implements GradKernel {
         float[] bias = g.bias;
         boolean partial = !full || rows < bq || keys < keys4;
         if (!full) {
-            if (maskTile(env, b, h, kv0, keys, firstQuery, bias, vectors, g.laneBuffer) == 0) return false;
+            if (maskTile(env, b, h, kv0, keys, firstQuery, bias, vectors, g.laneBuffer, g.floatSpill, g.intSpill) == 0) return false;
         } else if (partial) {
             Arrays.fill(bias, 0, keys * bq, 0f);
         }
@@ -178,7 +177,7 @@ public class BackwardTemplate implements GradKernel {
         float[] scores = g.s;
         if (hasScore()) {
             System.arraycopy(g.s, 0, g.scores, 0, n);
-            scoreTile(env, b, h, kv0, keys, firstQuery, g.scores, vectors, g.laneBuffer);
+            scoreTile(env, b, h, kv0, keys, firstQuery, g.scores, vectors, g.laneBuffer, g.floatSpill, g.intSpill);
             scores = g.scores;
         }
         if (partial) Tiles.addBias(scores, bias, 0, n);
@@ -206,17 +205,31 @@ public class BackwardTemplate implements GradKernel {
         return true;
     }
 
-    /** A computed pair's sums: the score sites' from dS, then ds, and ds and P into dK, dV and the pair's dq. */
-    private static void accumulate(GradLaunch l, GradScratch g, int b, int h, int qTile, int kv0, int keys, boolean sites) {
+    /**
+     * A pair's sums when it was {@code computed}: the score sites' from dS, then ds, and ds and P
+     * into dK, dV and the pair's dq; then what it adds into its query tile's rows, under the tile's
+     * turn (taken even with nothing to add, so that the tile's later pairs get theirs). Kept larger
+     * than the largest hot method C2 inlines (FreqInlineSize, 325 bytes; {@code HookSizeTest} checks):
+     * inlined into {@link #keyTile}, the hooks it calls shared that method's node budget, which ran
+     * out before their Lanes calls (softcap's backward: 12–14% of its samples in the Vector API's
+     * Java fallbacks, none with this method compiled on its own).
+     */
+    private static void accumulate(GradLaunch l, GradScratch g, int b, int h, int qTile, int kv0, int keys, boolean sites, boolean computed, int rank) {
+        int tile = (b * l.heads + h) * l.qTiles + qTile;
+        if (!computed) {
+            l.enterRowTile(tile, rank);
+            l.leaveRowTile(tile, rank);
+            return;
+        }
         int bq = tileQSize(), vectors = bq / Lanes.L, hs = l.headStride, vs = l.valueStride;
         int q0 = qTile * bq, rows = Math.min(bq, l.nq - q0), firstQuery = l.queryOffset + q0;
         int rowBase = (b * l.heads + h) * l.nq + q0;
         Env env = l.env;
         if (sites) {
             Arrays.fill(g.rowSites, 0f);
-            scoreSites(env, b, h, kv0, keys, firstQuery, g.s, g.dp, vectors, g.laneBuffer, g);
+            scoreSites(env, b, h, kv0, keys, firstQuery, g.s, g.dp, vectors, g.laneBuffer, g.floatSpill, g.intSpill, g);
         }
-        if (hasScoreByS()) dsTile(env, b, h, kv0, keys, firstQuery, g.s, g.dp, vectors, g.laneBuffer);
+        if (hasScoreByS()) dsTile(env, b, h, kv0, keys, firstQuery, g.s, g.dp, vectors, g.laneBuffer, g.floatSpill, g.intSpill);
 
         // dV += Pᵀ·dO, dK += dsᵀ·(q·scale), and this pair's Σ ds·k for the query tile's rows.
         if (l.dv != null) GradTiles.multiplyAdd(g.p, 0, bq, 1, keys, rows, l.dO, rowBase * vs, vs, vs, g.dv, 0, vs);
@@ -224,6 +237,12 @@ public class BackwardTemplate implements GradKernel {
         if (l.needsDq()) {
             Arrays.fill(g.dq, 0, rows * hs, 0f);
             GradTiles.multiplyAdd(g.dp, 0, 1, bq, rows, keys, g.k, 0, hs, hs, g.dq, 0, hs);
+        }
+        l.enterRowTile(tile, rank);
+        try {
+            addRows(l, g, b, h, qTile);
+        } finally {
+            l.leaveRowTile(tile, rank);
         }
     }
 

@@ -34,6 +34,9 @@ public final class DecodeScratch {
     /** What the decode kernel's touch reads add up to ({@link KvPages#touch}), kept so that the JIT keeps the reads. */
     public float touched;
     public final int[] laneBuffer = new int[Lanes.LANE_BUFFER];
+    /** Where the tile hooks' passes hand values on ({@code attnc.jvm.emit.PassPlanner}): empty unless a hook is split. */
+    public float[] floatSpill = new float[0];
+    public int[] intSpill = new int[0];
     /** A vector's lanes, where {@link DecodeTiles#softmaxBlock} hands row values between its vector and scalar steps. */
     public final float[] blockLanes = new float[Lanes.L];
 
@@ -77,6 +80,12 @@ public final class DecodeScratch {
     /** This thread's partial rows, with room for {@code rows} rows of {@code vs} values. */
     DecodeDriver.Partials partials(int rows, int vs) {
         return partials.ensure(rows, vs);
+    }
+
+    /** Makes the spill arrays hold {@code floats} and {@code ints} values. */
+    public void ensureSpills(int floats, int ints) {
+        if (floatSpill.length < floats) floatSpill = new float[floats];
+        if (intSpill.length < ints) intSpill = new int[ints];
     }
 
     private static float[] grow(float[] a, int n) {

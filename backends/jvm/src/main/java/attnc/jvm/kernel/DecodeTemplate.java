@@ -34,8 +34,13 @@ public class DecodeTemplate implements DecodeKernel {
     static boolean hasOutput() { return false; }
     static float rowScale(Env env, int b, int h, int q) { return 1f; }
     static float normValue(Env env, int b, int h, int q) { return 0f; }
-    static void scoreTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, int vectors, int[] lanes) {}
-    static int maskTile(Env env, int b, int h, int kv0, int keys, int q0, float[] bias, int vectors, int[] lanes) { return keys * vectors * Lanes.L; }
+    static void scoreTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, int vectors, int[] lanes, float[] floatSpill, int[] intSpill) {}
+    static int maskTile(Env env, int b, int h, int kv0, int keys, int q0, float[] bias, int vectors, int[] lanes, float[] floatSpill, int[] intSpill) {
+        return keys * vectors * Lanes.L;
+    }
+    /** Tile-sized float and int regions the tile hooks spill to when they are split into passes ({@code attnc.jvm.emit.PassPlanner}). */
+    static int floatSpills() { return 0; }
+    static int intSpills() { return 0; }
     static float output(Env env, int b, int h, int q, int d, float o) { return o; }
     // ---- end of hooks ----
 
@@ -49,7 +54,7 @@ public class DecodeTemplate implements DecodeKernel {
         int group = launch.group(), nq = seq.nq(), bq = DecodeLaunch.queryTile(nq), bk = tileKvSize(), span = DecodeLaunch.rowSpan(group, nq);
         int ks = launch.keyStride(), vs = launch.valueStride(), blocks = span / 4, b = seq.b();
         Env env = seq.env();
-        scratch.ensure(heads, group, nq, bq, bk, ks, vs);
+        scratch.ensure(heads, group, nq, bq, bk, ks, vs).ensureSpills(floatSpills() * bq * bk, intSpills() * bq * bk);
         for (int slot = 0; slot < heads; slot++) packQueries(launch, seq, scratch, kvHead + slot, slot * span, ks);
         Arrays.fill(scratch.m, 0, heads * span, norm() == Normalisation.SOFTMAX ? Float.NEGATIVE_INFINITY : 0f);
         Arrays.fill(scratch.l, 0, heads * span, 0f);
@@ -118,9 +123,9 @@ public class DecodeTemplate implements DecodeKernel {
         int nq = seq.nq(), bk = tileKvSize(), vectors = bq / Lanes.L, row0 = first + g * nq, firstQuery = seq.queryOffset();
         float[] s = scratch.s, p = scratch.p;
         for (int i = 0; i < nq; i++) for (int j = 0; j < keys; j++) s[j * bq + i] = p[DecodeTiles.at(g * nq + i, j, bk)];
-        if (hasScore()) scoreTile(env, b, h, kv0, keys, firstQuery, s, vectors, scratch.laneBuffer);
+        if (hasScore()) scoreTile(env, b, h, kv0, keys, firstQuery, s, vectors, scratch.laneBuffer, scratch.floatSpill, scratch.intSpill);
         if (partial) {
-            int visible = maskTile(env, b, h, kv0, keys, firstQuery, scratch.bias, vectors, scratch.laneBuffer);
+            int visible = maskTile(env, b, h, kv0, keys, firstQuery, scratch.bias, vectors, scratch.laneBuffer, scratch.floatSpill, scratch.intSpill);
             if (visible == 0) return false;
             if (visible != keys * bq) Tiles.addBias(s, scratch.bias, 0, keys * bq);
         }

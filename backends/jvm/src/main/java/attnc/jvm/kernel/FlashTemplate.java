@@ -32,11 +32,17 @@ public class FlashTemplate implements TileKernel {
     static float normValue(Env env, int b, int h, int q) { return 0f; }
     /**
      * Rewrites s[j·bq + i] (key kv0 + j, query q0 + i; bq = vectors·L) with the score expression;
-     * lanes is the thread's buffer for gathers and lane loops ({@link Lanes#LANE_BUFFER} ints).
+     * lanes is the thread's buffer for gathers and lane loops ({@link Lanes#LANE_BUFFER} ints), the
+     * spill arrays its buffers for values one pass of a split hook hands to the next.
      */
-    static void scoreTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, int vectors, int[] lanes) {}
+    static void scoreTile(Env env, int b, int h, int kv0, int keys, int q0, float[] s, int vectors, int[] lanes, float[] floatSpill, int[] intSpill) {}
     /** Writes 0 (visible) or −∞ to bias[j·bq + i]; returns the visible count. */
-    static int maskTile(Env env, int b, int h, int kv0, int keys, int q0, float[] bias, int vectors, int[] lanes) { return keys * vectors * Lanes.L; }
+    static int maskTile(Env env, int b, int h, int kv0, int keys, int q0, float[] bias, int vectors, int[] lanes, float[] floatSpill, int[] intSpill) {
+        return keys * vectors * Lanes.L;
+    }
+    /** Tile-sized float and int regions the tile hooks spill to when they are split into passes ({@code attnc.jvm.emit.PassPlanner}). */
+    static int floatSpills() { return 0; }
+    static int intSpills() { return 0; }
     static float output(Env env, int b, int h, int q, int d, float o) { return o; }
     // ---- end of hooks ----
 
@@ -52,7 +58,7 @@ public class FlashTemplate implements TileKernel {
         int rows = Math.min(bq, launch.nq() - q0), vectors = bq / Lanes.L;
         int firstQuery = launch.queryOffset() + q0, kvHead = h / launch.group();
         Env env = launch.env();
-        scratch.ensure(bq, bk, d, vs);
+        scratch.ensure(bq, bk, d, vs).ensureSpills(floatSpills() * bq * bk, intSpills() * bq * bk);
         float[] bias = scratch.bias, o = scratch.o, m = scratch.m, l = scratch.l;
         packQueries(launch, scratch, b, h, q0, rows, bq);
         Arrays.fill(m, 0, bq, norm() == Normalisation.SOFTMAX ? Float.NEGATIVE_INFINITY : 0f);
@@ -69,7 +75,7 @@ public class FlashTemplate implements TileKernel {
                 if (!full) {
                     // The analysis may call a tile PARTIAL that is not (a loose bound on a data-dependent
                     // mask); the mask's visible count still skips it or drops the bias.
-                    int visible = maskTile(env, b, h, kv0, keys, firstQuery, bias, vectors, scratch.laneBuffer);
+                    int visible = maskTile(env, b, h, kv0, keys, firstQuery, bias, vectors, scratch.laneBuffer, scratch.floatSpill, scratch.intSpill);
                     if (visible == 0) continue;
                     partial = visible != keys * bq;
                 }
@@ -84,7 +90,7 @@ public class FlashTemplate implements TileKernel {
         float[] s = scratch.s;
         packKeys(launch, scratch, b, kvHead, kv0, keys, keys4);
         Tiles.qk(scratch.kRows, scratch.kOffset, launch.headDim(), scratch.qt, bq, s, keys4);
-        if (hasScore()) scoreTile(launch.env(), b, h, kv0, keys, firstQuery, s, bq / Lanes.L, scratch.laneBuffer);
+        if (hasScore()) scoreTile(launch.env(), b, h, kv0, keys, firstQuery, s, bq / Lanes.L, scratch.laneBuffer, scratch.floatSpill, scratch.intSpill);
         if (partial) Tiles.addBias(s, scratch.bias, 0, keys * bq);
         Arrays.fill(s, keys * bq, keys4 * bq, Float.NEGATIVE_INFINITY);
         if (norm() == Normalisation.SOFTMAX) {

@@ -24,6 +24,9 @@ public final class GradScratch {
     public float[] rowSites = new float[0], colSites = new float[0], headSites = new float[0];
     /** Gathers' index maps and lane loops' lanes, for the hooks ({@link Lanes#LANE_BUFFER}). */
     public final int[] laneBuffer = new int[Lanes.LANE_BUFFER];
+    /** Where the tile hooks' passes hand values on ({@code attnc.jvm.emit.PassPlanner}): empty unless a hook is split. */
+    public float[] floatSpill = new float[0];
+    public int[] intSpill = new int[0];
     int tileQ, tileKv;
 
     private GradLaunch launch;
@@ -100,6 +103,12 @@ public final class GradScratch {
             if (elementValue[i] != 0f) launch.siteGradients[elementSite[i]][elementOffset[i]] += elementValue[i];
         }
         elements = 0;
+    }
+
+    /** Makes the spill arrays hold {@code floats} and {@code ints} values. */
+    public void ensureSpills(int floats, int ints) {
+        if (floatSpill.length < floats) floatSpill = new float[floats];
+        if (intSpill.length < ints) intSpill = new int[ints];
     }
 
     private static float[] grow(float[] a, int n) {

@@ -67,6 +67,21 @@ public final class Lanes {
         return visible ? L : 0;
     }
 
+    // ---- spills: a register handed from one pass of a split hook to a later one (attnc.jvm.emit.PassPlanner) ----
+    public static void spill(float x, float[] a, int at) { a[at] = x; }
+    public static void spill(int x, int[] a, int at) { a[at] = x; }
+    public static void spill(boolean x, int[] a, int at) { a[at] = x ? 1 : 0; }
+    public static void spill(FloatVector x, float[] a, int at) { FLOATS.cast(x).intoArray(a, at); }
+    public static void spill(IntVector x, int[] a, int at) { INTS.cast(x).intoArray(a, at); }
+    /** A mask as ints: −1 where set, 0 where not. */
+    public static void spill(VectorMask<Integer> x, int[] a, int at) { IntVector.zero(I).blend(-1, MASKS.cast(x)).intoArray(a, at); }
+    public static float spilledFloat(float[] a, int at) { return a[at]; }
+    public static int spilledInt(int[] a, int at) { return a[at]; }
+    public static boolean spilledBool(int[] a, int at) { return a[at] != 0; }
+    public static FloatVector spilledFloats(float[] a, int at) { return FloatVector.fromArray(F, a, at); }
+    public static IntVector spilledInts(int[] a, int at) { return IntVector.fromArray(I, a, at); }
+    public static VectorMask<Integer> spilledMask(int[] a, int at) { return IntVector.fromArray(I, a, at).compare(VectorOperators.NE, 0); }
+
     public static IntVector bcast(int x) { return IntVector.broadcast(I, x); }
     public static FloatVector bcast(float x) { return FloatVector.broadcast(F, x); }
     public static VectorMask<Integer> bcast(boolean x) { return x ? I.maskAll(true) : I.maskAll(false); }

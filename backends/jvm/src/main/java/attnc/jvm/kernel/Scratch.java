@@ -14,6 +14,9 @@ public final class Scratch {
     public float[] row = new float[0];
     /** Gathers' index maps and lane loops' lanes, for the hooks ({@link Lanes#LANE_BUFFER}). */
     public final int[] laneBuffer = new int[Lanes.LANE_BUFFER];
+    /** Where the tile hooks' passes hand values on ({@code attnc.jvm.emit.PassPlanner}): empty unless a hook is split. */
+    public float[] floatSpill = new float[0];
+    public int[] intSpill = new int[0];
     /** Where the current key tile's K and V rows are read from: the packed buffers, or the input itself. */
     public float[] kRows, vRows;
     public int kOffset, vOffset;
@@ -36,6 +39,12 @@ public final class Scratch {
         normValue = grow(normValue, tileQ);
         row = grow(row, Math.max(headDim, valueStride));
         return this;
+    }
+
+    /** Makes the spill arrays hold {@code floats} and {@code ints} values. */
+    public void ensureSpills(int floats, int ints) {
+        if (floatSpill.length < floats) floatSpill = new float[floats];
+        if (intSpill.length < ints) intSpill = new int[ints];
     }
 
     private static float[] grow(float[] a, int n) {
