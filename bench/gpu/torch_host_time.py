@@ -3,7 +3,8 @@ H = 2, N = 256, D = 64): sliding window forward+backward and a forward with grad
 forward+backward for scale, and a dense decode step (B = 8, H = 32, Hkv = 8, Nq = 1, Nkv = 4096,
 D = 128), each through the op (ATTNC_TORCH_EAGER=0) and the eager path. Each is timed three ways
 over 200 calls after 30: queued (host wall, one synchronisation at the end), synchronised after
-every call, and CUDA events around the queue; then torch.profiler's tables (CPU and device time by op) for 20 calls of the forward+backward and of the decode step.
+every call, and CUDA events around the queue; then torch.profiler's tables (CPU and device time
+by op) for 20 calls of the forward+backward and of the decode step.
 Usage (on the GPU machine, packages exported with `attnc export ... --target torch -o PKGS`, for
 bench/gpu/patterns/sliding_window.attn and dense.attn):
     python3 bench/gpu/torch_host_time.py PKGS

@@ -678,18 +678,16 @@ _DecodePlan = collections.namedtuple("_DecodePlan", "variant splits layout tiles
 class _Eager(torch.autograd.Function):
     """The op's eager path: its CUDA implementations under a plain autograd.Function, without the
     custom op's dispatch and autograd wrapping, which cost the host more than a short kernel runs
-    (a forward and backward of the sliding window at N = 256: ~1.2 ms of host time through the op).
+    (a forward and backward of the sliding window at N = 256: 0.93 ms of host time through the op,
+    0.79 ms this way).
     The op stays the path wherever PyTorch traces (torch.compile, fake and proxy modes)."""
 
     @staticmethod
     def forward(ctx, package, keep, q, k, v, *rest):
-        n = len(package.inputs)
         out, lse, pre = package._forward_cuda(q, k, v, *rest, keep)
         ctx.package = package
-        ctx.params = rest[n:]
-        ctx.save_for_backward(q, k, v, out, lse, pre, *rest[:n])
+        package._setup_context(ctx, (q, k, v, *rest, keep), (out, lse, pre))
         ctx.mark_non_differentiable(lse, pre)
-        ctx.set_materialize_grads(False)
         return out, lse, pre
 
     @staticmethod
