@@ -13,13 +13,13 @@ import java.util.function.BiFunction;
  *   <li>Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ, wgmma m64n64 with both operands in shared memory;</li>
  *   <li>everything between the products as {@link BackwardElements} has it (a warp's share of a
  *       wgmma accumulator is mma.sync's layout): weights, dS, site gradients, dx;</li>
- *   <li>dV += Pᵀ·dO and dK += dxᵀ·Q with the left operand from registers and dO, Q read
- *       transposed (MN-major) from their stage, which is then released;</li>
- *   <li>dx stored transposed ({@code stmatrix.trans}) as dS [q][kv], 128-byte swizzled, and
- *       dQ = dS·K by wgmma from shared memory, the two warpgroups splitting the head dim (each
- *       over all 128 keys, after a barrier between them), so each dq element is added once a
- *       tile. Each warpgroup stages its half in shared memory, and one of its threads adds it
- *       into dq with a TMA reduction.</li>
+ *   <li>dV += Pᵀ·dO with Pᵀ from registers and dO read transposed (MN-major) from its stage;</li>
+ *   <li>dx stored transposed ({@code stmatrix.trans}) as dS [q][kv], 128-byte swizzled; then in
+ *       one wgmma group dK += dxᵀ·Q (dx from registers, Q read MN-major) and dQ = dS·K from
+ *       shared memory, the two warpgroups splitting the head dim (each over all 128 keys, after
+ *       a barrier between them), so each dq element is added once a tile; the stage is then
+ *       released. Each warpgroup stages its half of dQ in shared memory, and one of its threads
+ *       adds it into dq with a TMA reduction.</li>
  * </ol>
  * Shared memory follows {@link WgmmaEmitter}: tiles of 64-column chunks of 128-byte rows,
  * swizzled, from a 1024-aligned base; 8-row groups 1024 bytes apart.
@@ -288,14 +288,16 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         transposedB(p, "%c_do", config.valueDim(), BackwardElements::dv);
         out.op("wgmma.commit_group.sync.aligned");
         scoreGradients();
-        out.comment("dK += dx^T Q");
         String[][] dx = packed("dxa", (qc, kr) -> site("dx", qc, kr));
+        storeScoreGradients(dx);
+        out.comment("dK += dx^T Q and dQ = dS K, one group: a single wait for both");
         out.op("wgmma.fence.sync.aligned");
         transposedB(dx, "%c_q", config.headDim(), BackwardElements::dk);
+        int columns = queryProduct();
         out.op("wgmma.commit_group.sync.aligned");
         out.op("wgmma.wait_group.sync.aligned", 0);
         Mbarriers.arrive(out, "%c_empty");
-        queryGradients(dx);
+        reduceQueryGradients(columns);
         advance("%c_stage", "%c_phase");
     }
 
@@ -344,10 +346,10 @@ final class WgmmaBackwardEmitter extends BackwardElements {
 
     /**
      * dx as dS [q][kv] in shared memory (each 8 × 8 block of a warp's fragment stored transposed,
-     * so that a row is 8 keys of one query: a 16-byte unit of the 128-byte swizzle), then
-     * dQ = dS·K by wgmma, added into dq by {@link #reduceQueryGradients}.
+     * so that a row is 8 keys of one query: a 16-byte unit of the 128-byte swizzle), where both
+     * warpgroups' dQ products read it.
      */
-    private void queryGradients(String[][] dx) {
+    private void storeScoreGradients(String[][] dx) {
         String sync = BOTH_CONSUMERS + ", " + 2 * WARPGROUP;
         out.comment("dS of the previous tile has been read by both warpgroups, and the previous dQ reduction has read its staging tile");
         out.op("@%dq_issuer cp.async.bulk.wait_group.read", 0);
@@ -355,6 +357,13 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         storeTransposed(dx);
         out.op("fence.proxy.async.shared::cta");
         out.op("bar.sync " + sync);
+    }
+
+    /**
+     * dQ = dS·K by wgmma, this warpgroup's half of the head dim over all the block's keys, issued
+     * into the caller's group; returns the columns, which {@link #reduceQueryGradients} adds into dq.
+     */
+    private int queryProduct() {
         int columns = config.headDim() / 2, keys = config.blockKv();
         out.comment("dQ = dS K: this warpgroup's " + columns + " columns over all " + keys + " keys");
         String[] acc = new String[columns / 2];
@@ -364,7 +373,6 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         int columnOffset = (columns / 64) * kvChunk + (columns % 64) * 2;
         out.op("mad.lo.s32", out.u32("%k_columns"), "%wg", columnOffset, "%smem_k");
         String mma = "wgmma.mma_async.sync.aligned.m64n" + columns + "k16.f32." + config.mmaType() + "." + config.mmaType();
-        out.op("wgmma.fence.sync.aligned");
         for (int kk = 0; kk < keys / 16; kk++) {
             kMajor(lo, "%smem_ds", (kk / 4) * dsChunk + (kk % 4) * 32);
             out.op("mov.b64", a, "{" + lo + ", %desc_hi}");
@@ -372,9 +380,7 @@ final class WgmmaBackwardEmitter extends BackwardElements {
             out.op("mov.b64", b, "{" + lo + ", %desc_hi}");
             out.op(mma, "{" + String.join(", ", acc) + "}", a, b, kk == 0 ? "%scale_zero" : "%scale_one", 1, 1, 0, 1);
         }
-        out.op("wgmma.commit_group.sync.aligned");
-        out.op("wgmma.wait_group.sync.aligned", 0);
-        reduceQueryGradients(columns);
+        return columns;
     }
 
     /**
