@@ -86,14 +86,14 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
     int rowStageBytes() { return 2 * 4 * blockQ; }
 
     /**
-     * The wgmma kernel's dQ: each consumer warpgroup stages its query tile's 64 columns of float32
-     * sums in shared memory, which TMA adds into dq in boxes of this many columns (128 bytes, the
+     * The wgmma kernel's dQ: each consumer warpgroup stages its half of the query tile's columns
+     * (float32 sums) in shared memory, which TMA adds into dq in boxes of this many columns (128 bytes, the
      * widest box a 128-byte swizzle takes).
      */
     public static final int DQ_BOX_COLUMNS = 32;
 
-    /** One warpgroup's dQ staging tile: blockQ rows of 64 float32 columns. */
-    int dqStageBytes() { return blockQ * 64 * 4; }
+    /** One warpgroup's dQ staging tile: blockQ rows of half the head dim's float32 columns. */
+    int dqStageBytes() { return blockQ * headDim / 2 * 4; }
 
     /**
      * K, V, two stages of Q, of dO and of the rows' LSE and Δ, and the block's dx tile; the wgmma

@@ -13,13 +13,13 @@ import java.util.function.BiFunction;
  *   <li>Sᵀ = K·Qᵀ and dPᵀ = V·dOᵀ, wgmma m64n64 with both operands in shared memory;</li>
  *   <li>everything between the products as {@link BackwardElements} has it (a warp's share of a
  *       wgmma accumulator is mma.sync's layout): weights, dS, site gradients, dx;</li>
- *   <li>dV += Pᵀ·dO and dK += dxᵀ·Q with the left operand from registers and dO, Q read
- *       transposed (MN-major) from their stage, which is then released;</li>
- *   <li>dx stored transposed ({@code stmatrix.trans}) as dS [q][kv], 128-byte swizzled, and
- *       dQ = dS·K by wgmma from shared memory: at D = 128 the two warpgroups split the head dim
- *       (each over all 128 keys, after a barrier between them); at D = 64 each takes its own
- *       64 keys and both add their part. Each warpgroup stages its part in shared memory, and
- *       one of its threads adds the tile into dq with a TMA reduction.</li>
+ *   <li>dV += Pᵀ·dO with Pᵀ from registers and dO read transposed (MN-major) from its stage;</li>
+ *   <li>dx stored transposed ({@code stmatrix.trans}) as dS [q][kv], 128-byte swizzled; then in
+ *       one wgmma group dK += dxᵀ·Q (dx from registers, Q read MN-major) and dQ = dS·K from
+ *       shared memory, the two warpgroups splitting the head dim (each over all 128 keys, after
+ *       a barrier between them), so each dq element is added once a tile; the stage is then
+ *       released. Each warpgroup stages its half of dQ in shared memory, and one of its threads
+ *       adds it into dq with a TMA reduction.</li>
  * </ol>
  * Shared memory follows {@link WgmmaEmitter}: tiles of 64-column chunks of 128-byte rows,
  * swizzled, from a 1024-aligned base; 8-row groups 1024 bytes apart.
@@ -33,8 +33,6 @@ final class WgmmaBackwardEmitter extends BackwardElements {
     private final int kvChunk, qChunk, dsChunk;
     private final int kBase, vBase, qBase, doBase, rowsBase, dsBase, dqBase, barrierBase;
     private final int qStage, doStage;
-    /** D = 128: the warpgroups split dQ's columns; D = 64: its keys. */
-    private final boolean splitColumns;
 
     private WgmmaBackwardEmitter(LoweredBackward backward, BackwardConfig config) {
         super(backward, config);
@@ -52,7 +50,6 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         dsBase = rowsBase + STAGES * config.rowStageBytes();
         dqBase = dsBase + BackwardConfig.swizzledBytes(queries, keys);
         barrierBase = dqBase + 2 * config.dqStageBytes();
-        splitColumns = d > 64;
     }
 
     static String render(LoweredBackward backward, BackwardConfig config) {
@@ -291,14 +288,16 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         transposedB(p, "%c_do", config.valueDim(), BackwardElements::dv);
         out.op("wgmma.commit_group.sync.aligned");
         scoreGradients();
-        out.comment("dK += dx^T Q");
         String[][] dx = packed("dxa", (qc, kr) -> site("dx", qc, kr));
+        storeScoreGradients(dx);
+        out.comment("dK += dx^T Q and dQ = dS K, one group: a single wait for both");
         out.op("wgmma.fence.sync.aligned");
         transposedB(dx, "%c_q", config.headDim(), BackwardElements::dk);
+        int columns = queryProduct();
         out.op("wgmma.commit_group.sync.aligned");
         out.op("wgmma.wait_group.sync.aligned", 0);
         Mbarriers.arrive(out, "%c_empty");
-        queryGradients(dx);
+        reduceQueryGradients(columns);
         advance("%c_stage", "%c_phase");
     }
 
@@ -347,42 +346,41 @@ final class WgmmaBackwardEmitter extends BackwardElements {
 
     /**
      * dx as dS [q][kv] in shared memory (each 8 × 8 block of a warp's fragment stored transposed,
-     * so that a row is 8 keys of one query: a 16-byte unit of the 128-byte swizzle), then
-     * dQ = dS·K by wgmma, added into dq by {@link #reduceQueryGradients}.
+     * so that a row is 8 keys of one query: a 16-byte unit of the 128-byte swizzle), where both
+     * warpgroups' dQ products read it.
      */
-    private void queryGradients(String[][] dx) {
-        String sync = splitColumns ? BOTH_CONSUMERS + ", " + 2 * WARPGROUP : "%wg_barrier, " + WARPGROUP;
-        out.comment("dS of the previous tile has been read by every warpgroup that reads it, and the previous dQ reduction has read its staging tile");
+    private void storeScoreGradients(String[][] dx) {
+        String sync = BOTH_CONSUMERS + ", " + 2 * WARPGROUP;
+        out.comment("dS of the previous tile has been read by both warpgroups, and the previous dQ reduction has read its staging tile");
         out.op("@%dq_issuer cp.async.bulk.wait_group.read", 0);
         out.op("bar.sync " + sync);
         storeTransposed(dx);
         out.op("fence.proxy.async.shared::cta");
         out.op("bar.sync " + sync);
-        int columns = splitColumns ? config.headDim() / 2 : config.headDim(), keys = splitColumns ? config.blockKv() : config.blockKv() / 2;
-        out.comment("dQ = dS K: " + (splitColumns ? "this warpgroup's " + columns + " columns over all " + keys + " keys"
-                : "all " + columns + " columns over this warpgroup's " + keys + " keys"));
+    }
+
+    /**
+     * dQ = dS·K by wgmma, this warpgroup's half of the head dim over all the block's keys, issued
+     * into the caller's group; returns the columns, which {@link #reduceQueryGradients} adds into dq.
+     */
+    private int queryProduct() {
+        int columns = config.headDim() / 2, keys = config.blockKv();
+        out.comment("dQ = dS K: this warpgroup's " + columns + " columns over all " + keys + " keys");
         String[] acc = new String[columns / 2];
         for (int dt = 0; dt < columns / 8; dt++) for (int i = 0; i < 4; i++) acc[4 * dt + i] = out.f32(dq(dt, i));
         String a = out.b64("%desc_a"), b = out.b64("%desc_b"), lo = out.u32("%desc_lo");
-        if (splitColumns) {
-            out.op("mov.u32", out.u32("%ds_keys"), "%smem_ds");
-            out.op("mad.lo.s32", out.u32("%k_columns"), "%wg", kvChunk, "%smem_k");
-        } else {
-            out.op("mad.lo.s32", out.u32("%ds_keys"), "%wg", dsChunk, "%smem_ds");
-            out.op("mov.u32", out.u32("%k_columns"), "%k_rows");
-        }
+        // Warpgroup 1's columns start a 64-column chunk (D = 128) or halfway along the chunk's 128-byte rows (D = 64).
+        int columnOffset = (columns / 64) * kvChunk + (columns % 64) * 2;
+        out.op("mad.lo.s32", out.u32("%k_columns"), "%wg", columnOffset, "%smem_k");
         String mma = "wgmma.mma_async.sync.aligned.m64n" + columns + "k16.f32." + config.mmaType() + "." + config.mmaType();
-        out.op("wgmma.fence.sync.aligned");
         for (int kk = 0; kk < keys / 16; kk++) {
-            kMajor(lo, "%ds_keys", (kk / 4) * dsChunk + (kk % 4) * 32);
+            kMajor(lo, "%smem_ds", (kk / 4) * dsChunk + (kk % 4) * 32);
             out.op("mov.b64", a, "{" + lo + ", %desc_hi}");
             mnMajor(lo, "%k_columns", kk * 2 * GROUP_BYTES, kvChunk);
             out.op("mov.b64", b, "{" + lo + ", %desc_hi}");
             out.op(mma, "{" + String.join(", ", acc) + "}", a, b, kk == 0 ? "%scale_zero" : "%scale_one", 1, 1, 0, 1);
         }
-        out.op("wgmma.commit_group.sync.aligned");
-        out.op("wgmma.wait_group.sync.aligned", 0);
-        reduceQueryGradients(columns);
+        return columns;
     }
 
     /**
@@ -452,8 +450,7 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         out.op("@!%dq_issuer bra", skip);
         String column = out.s32("%dq_column"), source = out.u32("%dq_source");
         for (int box = 0; box < columns / BackwardConfig.DQ_BOX_COLUMNS; box++) {
-            if (splitColumns) out.op("mad.lo.s32", column, "%wg", columns, box * BackwardConfig.DQ_BOX_COLUMNS);
-            else out.op("mov.s32", column, box * BackwardConfig.DQ_BOX_COLUMNS);
+            out.op("mad.lo.s32", column, "%wg", columns, box * BackwardConfig.DQ_BOX_COLUMNS);
             out.op("add.u32", source, stage, box * boxBytes);
             out.op("cp.reduce.async.bulk.tensor.3d.global.shared::cta.add.tile.bulk_group",
                     "[%tmap_dq, {" + column + ", %q_start, %bh}]", "[" + source + "]");
