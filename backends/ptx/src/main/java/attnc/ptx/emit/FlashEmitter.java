@@ -43,7 +43,7 @@ abstract class FlashEmitter {
         this.pattern = lowered.pattern();
         this.config = config;
         this.signature = Signature.of(pattern, config);
-        this.leaves = new KernelLeaves(config, signature);
+        this.leaves = new KernelLeaves(config, signature, config.decode().ragged() ? Signature.raggedInputs(pattern) : java.util.List.of());
         this.rows = 2 * config.mTiles();
         this.cols = config.blockN() / 4;
         this.valueCols = config.valueDim() / 4;
