@@ -190,11 +190,9 @@ final class PtxKernel implements Kernel {
         RaggedPrefill.requireSupported(ragged);
         HeadPadding dims = new HeadPadding(ragged.headDim(), ragged.valueDim());
         Device device = Device.get(0);
-        DType dtype = batch.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
         requireDeviceMemory(device, RaggedPrefill.deviceBytes(batch, ragged, pattern));
         LoweredPattern seen = dims.lowered(lowered);
-        KernelConfig config = KernelConfig.ofMmaSync(seen, device.sm() >= 90 ? 90 : 80, dtype, HeadPadding.padded(ragged.headDim()),
-                HeadPadding.padded(ragged.valueDim())).forRagged();
+        KernelConfig config = RaggedPrefill.config(seen, device, batch, ragged);
         GpuAttention attention = loaded.computeIfAbsent(new Module<>(config, dims), m -> new GpuAttention(device, seen, PtxModule.render(seen, m.config())));
         RaggedPlan plan = RaggedPlan.of(lowered, ragged, config.blockM(), config.blockN());
         try (RaggedPrefill prefill = new RaggedPrefill(device, attention, batch, ragged, plan, pattern, lowered.writesLse())) {

@@ -11,6 +11,9 @@ import attnc.launch.RaggedBatch;
 import attnc.launch.RaggedBinding;
 import attnc.launch.Result;
 import attnc.launch.ShapeException;
+import attnc.lower.LoweredPattern;
+import attnc.ptx.emit.KernelConfig;
+import attnc.ptx.emit.PtxModule;
 import attnc.ptx.emit.Signature;
 import attnc.tensor.Tensor;
 import java.util.ArrayList;
@@ -32,7 +35,7 @@ import java.util.Map;
  * 256, and batches whose packed rows (totalQ · H) or pool rows (P · page · Hkv) pass 2^31 − 1,
  * the kernel's 32-bit row indices.
  */
-final class RaggedPrefill implements AutoCloseable {
+public final class RaggedPrefill implements AutoCloseable {
     private final Device device;
     private final RaggedBinding ragged;
     private final Binding launch;
@@ -59,6 +62,34 @@ final class RaggedPrefill implements AutoCloseable {
         sizes.put("Q0", Math.max(0, nkv - nq));
         return new Binding(Map.copyOf(sizes), Math.max(0, nkv - nq), first.params());
     }
+
+    /**
+     * For benchmarks and checks: {@code batch} checked, planned and uploaded for a module rendered
+     * here (not cached); {@link #launch} times the kernel alone, {@link #run} returns the result.
+     */
+    public static RaggedPrefill prepare(Device device, LoweredPattern lowered, RaggedBatch batch) {
+        RaggedBinding ragged = RaggedBinding.of(lowered.pattern(), batch);
+        requireSupported(ragged);
+        HeadPadding dims = new HeadPadding(ragged.headDim(), ragged.valueDim());
+        LoweredPattern seen = dims.lowered(lowered);
+        KernelConfig config = config(seen, device, batch, ragged);
+        GpuAttention attention = new GpuAttention(device, seen, PtxModule.render(seen, config));
+        return new RaggedPrefill(device, attention, batch, ragged, RaggedPlan.of(lowered, ragged, config.blockM(), config.blockN()), lowered.pattern(),
+                lowered.writesLse());
+    }
+
+    /** The module's tiling: the pattern's mma.sync one at the padded head dims ({@link KernelConfig#ofMmaSync}), as a ragged kernel. */
+    static KernelConfig config(LoweredPattern seen, Device device, RaggedBatch batch, RaggedBinding ragged) {
+        DType dtype = batch.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
+        return KernelConfig.ofMmaSync(seen, device.sm() >= 90 ? 90 : 80, dtype, HeadPadding.padded(ragged.headDim()), HeadPadding.padded(ragged.valueDim()))
+                .forRagged();
+    }
+
+    /** The kernel's tiling. */
+    public KernelConfig config() { return attention.module().config(); }
+
+    /** Blocks a launch runs: one per work entry. */
+    public int entries() { return work.entries(); }
 
     /** Refuses, in one line, a batch the kernel cannot address or whose head dims it does not take. */
     static void requireSupported(RaggedBinding ragged) {
@@ -156,13 +187,13 @@ final class RaggedPrefill implements AutoCloseable {
         return floats ? Tensor.ofFloats(input.dtype(), new int[] {n}, f) : Tensor.ofInts(input.dtype(), new int[] {n}, i);
     }
 
-    /** Launches the kernel (asynchronously). */
-    void launch() {
+    /** Launches the kernel (asynchronously, on the default stream). */
+    public void launch() {
         attention.launchRagged(launch, tensors, tiles, work);
     }
 
     /** Launches, waits, and returns the output [totalQ, H, Dv] and LSE [totalQ, H]. */
-    Result run() {
+    public Result run() {
         launch();
         device.synchronize();
         float[] out = HeadPadding.trim(tensors.out().readFloats(), ragged.valueDim()), lse = tensors.lse() == null ? null : tensors.lse().readFloats();
