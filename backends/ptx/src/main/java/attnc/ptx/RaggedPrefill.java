@@ -128,9 +128,13 @@ public final class RaggedPrefill implements AutoCloseable {
             DeviceTensor q = own(DeviceTensor.upload(device, HeadPadding.pad(batch.q()), dtype));
             DeviceTensor k = own(DeviceTensor.upload(device, HeadPadding.pad(batch.cache().k()), dtype));
             DeviceTensor v = own(DeviceTensor.upload(device, HeadPadding.pad(batch.cache().v()), dtype));
-            DeviceTensor table = own(DeviceTensor.upload(device, batch.cache().blockTable(), DType.INT32));
-            DeviceTensor lengths = own(DeviceTensor.upload(device, batch.cache().kvLengths(), DType.INT32));
-            DeviceTensor starts = own(DeviceTensor.upload(device, batch.queryStarts(), DType.INT32));
+            // The int tensors as plain arrays: any view of them (a strided table, say) is read once.
+            DeviceTensor table = own(DeviceTensor.allocate(device, DType.INT32, Math.max(1, ragged.blockTable().length)));
+            if (ragged.blockTable().length > 0) table.write(ragged.blockTable());
+            DeviceTensor lengths = own(DeviceTensor.allocate(device, DType.INT32, ragged.batch()));
+            lengths.write(batch.cache().kvLengths().ints());
+            DeviceTensor starts = own(DeviceTensor.allocate(device, DType.INT32, ragged.batch() + 1));
+            starts.write(batch.queryStarts().ints());
             DeviceTensor out = own(DeviceTensor.allocate(device, DType.FLOAT32, ragged.totalQueries(), ragged.heads(), HeadPadding.padded(ragged.valueDim())));
             DeviceTensor lse = writesLse ? own(DeviceTensor.allocate(device, DType.FLOAT32, ragged.totalQueries(), ragged.heads())) : null;
             // Poisoned with NaN: a row the kernel fails to write cannot pass a comparison.
