@@ -1,6 +1,7 @@
 package attnc.ptx.emit;
 
 import attnc.ir.Index;
+import java.util.List;
 
 /**
  * The attention kernel's thread set-up (thread, warp and lane indices, batch and head, the
@@ -11,9 +12,9 @@ final class KernelLeaves implements Leaves {
     private final KernelConfig config;
     private final Signature signature;
     /** The inputs a ragged kernel reads at each sequence's own copy ({@link Signature#raggedInputs}). */
-    private final java.util.List<String> raggedInputs;
+    private final List<String> raggedInputs;
 
-    KernelLeaves(KernelConfig config, Signature signature, java.util.List<String> raggedInputs) {
+    KernelLeaves(KernelConfig config, Signature signature, List<String> raggedInputs) {
         this.config = config;
         this.signature = signature;
         this.raggedInputs = raggedInputs;
@@ -45,7 +46,6 @@ final class KernelLeaves implements Leaves {
         out.op("add.s64", address, "%work", address);
         out.op("ld.global.nc.v4.s32", "{" + out.s32("%b") + ", " + out.s32("%h") + ", " + out.s32("%q_block") + ", " + out.s32("%list_offset") + "}",
                 "[" + address + "]");
-        out.op("mad.lo.s32", out.s32("%bh"), "%b", "%H", "%h");
         out.op("div.s32", out.s32("%group"), "%H", "%Hkv");
         out.op("div.s32", out.s32("%hk"), "%h", "%group");
         out.op("mul.lo.s32", out.s32("%q_start"), "%q_block", config.blockM());

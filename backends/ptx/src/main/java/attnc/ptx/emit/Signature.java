@@ -9,6 +9,7 @@ import attnc.ir.Sizes;
 import attnc.ir.Type;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -40,7 +41,7 @@ public record Signature(List<String> tensors, List<String> tensorMaps, List<Stri
      */
     public static final List<String> RAGGED_TENSORS = List.of("query_starts", "work"), RAGGED_INPUT_OFFSETS = List.of("input_offsets");
     /** The sizes a ragged batch gives each sequence its own value of. */
-    public static final java.util.Set<String> PER_SEQUENCE = java.util.Set.of("Nq", "Nkv", "Q0");
+    public static final Set<String> PER_SEQUENCE = Set.of("Nq", "Nkv", "Q0");
     public static final List<String> SIZES = List.of("B", "H", "Hkv", "Nq", "Nkv", "query_offset", "kv_tiles", "slots_h", "slot_stride_b", "slot_stride_h");
 
     /**
