@@ -58,6 +58,14 @@ public final class GpuAttention {
      */
     public record Paged(DeviceTensor blockTable, DeviceTensor kvLengths, int pageShift, int maxPages) {}
 
+    /**
+     * What a ragged prefill module ({@link attnc.ptx.emit.Decode#RAGGED}) also reads: the queries'
+     * offsets int32 [B + 1], the work list int32 [entries, 4] ({@link RaggedPlan}) and, where an
+     * input is sized per sequence, the byte offset of each sequence's copy of it int64 [B, inputs]
+     * (else null).
+     */
+    public record Ragged(DeviceTensor queryStarts, DeviceTensor work, DeviceTensor inputOffsets, int entries) {}
+
     public TilePlan plan(Binding binding) {
         return TilePlan.of(module, binding.size("B"), binding.size("H"), binding.size("Nq"), binding.size("Nkv"));
     }
@@ -110,7 +118,22 @@ public final class GpuAttention {
                 new int[] {c.threads(), 1, 1}, c.sharedBytes(), args(binding, tensors, tiles));
     }
 
+    /**
+     * Launches a ragged prefill module: one block per work entry; {@code binding} holds the sizes
+     * every sequence shares (its Nq, Nkv and Q0 are replaced per sequence by the kernel), {@code
+     * tiles} the lists the work entries point into.
+     */
+    void launchRagged(Binding binding, Tensors tensors, DeviceTensor tiles, Ragged ragged) {
+        KernelConfig c = module.config();
+        if (!c.decode().ragged()) throw new IllegalStateException("not a ragged prefill module: " + c.tag());
+        attention.launch(new int[] {ragged.entries(), 1, 1}, new int[] {c.threads(), 1, 1}, c.sharedBytes(), args(binding, tensors, tiles, ragged));
+    }
+
     private GpuFunction.Args args(Binding binding, Tensors t, DeviceTensor tiles) {
+        return args(binding, t, tiles, null);
+    }
+
+    private GpuFunction.Args args(Binding binding, Tensors t, DeviceTensor tiles, Ragged ragged) {
         TilePlan plan = plan(binding);
         KernelConfig c = module.config();
         Signature signature = Signature.of(pattern.pattern(), c);
@@ -126,6 +149,9 @@ public final class GpuAttention {
                 case "tiles" -> tiles;
                 case "block_table" -> t.paged().blockTable();
                 case "kv_lengths" -> t.paged().kvLengths();
+                case "query_starts" -> ragged.queryStarts();
+                case "work" -> ragged.work();
+                case "input_offsets" -> ragged.inputOffsets();
                 default -> throw new IllegalStateException("no tensor " + tensor + " in a forward launch");
             });
         }

@@ -55,6 +55,18 @@ final class PagedDecode implements AutoCloseable {
         return new Binding(Map.copyOf(sizes), Math.max(0, longest - queries), ragged.sequences().getFirst().binding().params());
     }
 
+    /**
+     * Whether this path takes the batch: every sequence with the same 1 to {@link
+     * GpuDecode#MAX_AUTO_QUERIES} queries, head dims up to {@link GpuDecode#MAX_HEAD_DIM}, and a
+     * pattern it can run ({@link #patternRefusal}); the ragged prefill takes the rest.
+     */
+    static boolean takes(Pattern pattern, RaggedBinding ragged) {
+        int queries = ragged.sequences().getFirst().queries();
+        for (RaggedBinding.Sequence s : ragged.sequences()) if (s.queries() != queries) return false;
+        return queries >= 1 && queries <= GpuDecode.MAX_AUTO_QUERIES && Math.max(ragged.headDim(), ragged.valueDim()) <= GpuDecode.MAX_HEAD_DIM
+                && patternRefusal(pattern) == null;
+    }
+
     /** The queries every sequence has, or a refusal naming what this path takes. */
     static int requireSupported(Pattern pattern, RaggedBinding ragged) {
         int queries = ragged.sequences().getFirst().queries();

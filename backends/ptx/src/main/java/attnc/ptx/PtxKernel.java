@@ -151,9 +151,11 @@ final class PtxKernel implements Kernel {
     }
 
     /**
-     * A ragged launch over a paged cache: the paged decode kernel ({@link PagedDecode}), for
-     * sequences of equal query counts up to {@link GpuDecode#MAX_AUTO_QUERIES}; other batches are
-     * refused in one line before any device work.
+     * A ragged launch over a paged cache: the paged decode kernel ({@link PagedDecode}) when every
+     * sequence has the same 1 to {@link GpuDecode#MAX_AUTO_QUERIES} queries and it takes the
+     * pattern and head dims (a decode step); any other batch, the ragged prefill kernel ({@link
+     * RaggedPrefill}), one launch for every sequence. What neither takes is refused in one line
+     * before any device work.
      */
     @Override
     public Result forward(RaggedBatch batch) {
@@ -166,6 +168,7 @@ final class PtxKernel implements Kernel {
         if (ragged.totalQueries() == 0) {
             return new Result(new float[0], lowered.writesLse() ? new float[0] : null, new int[] {0, ragged.heads(), ragged.valueDim()});
         }
+        if (!PagedDecode.takes(pattern, ragged)) return prefill(batch, ragged);
         Binding launch = PagedDecode.launchBinding(ragged, PagedDecode.requireSupported(pattern, ragged));
         HeadPadding dims = HeadPadding.of(launch);
         Binding padded = dims.binding(launch);
@@ -179,6 +182,21 @@ final class PtxKernel implements Kernel {
                 m -> new GpuDecode(device, seen, PtxModule.render(seen, m.config())));
         try (PagedDecode paged = new PagedDecode(device, decoder, batch, ragged, launch, pattern, lowered.writesLse())) {
             return paged.run();
+        }
+    }
+
+    /** A ragged batch through the prefill kernel: mma.sync tiling of the pattern's, the work and tile lists built here. */
+    private Result prefill(RaggedBatch batch, RaggedBinding ragged) {
+        RaggedPrefill.requireSupported(ragged);
+        HeadPadding dims = new HeadPadding(ragged.headDim(), ragged.valueDim());
+        Device device = Device.get(0);
+        requireDeviceMemory(device, RaggedPrefill.deviceBytes(batch, ragged, pattern));
+        LoweredPattern seen = dims.lowered(lowered);
+        KernelConfig config = RaggedPrefill.config(seen, device, batch, ragged);
+        GpuAttention attention = loaded.computeIfAbsent(new Module<>(config, dims), m -> new GpuAttention(device, seen, PtxModule.render(seen, m.config())));
+        RaggedPlan plan = RaggedPlan.of(lowered, ragged, config.blockM(), config.blockN());
+        try (RaggedPrefill prefill = new RaggedPrefill(device, attention, batch, ragged, plan, pattern, lowered.writesLse())) {
+            return prefill.run();
         }
     }
 

@@ -85,12 +85,16 @@ class PtxAssemblesTest {
     }
 
     static void assemble(String ptx, int sm) throws IOException, InterruptedException {
+        // wgmma and setmaxnreg exist only on the architecture-specific target.
+        assemble(ptx, "sm_" + sm + (ptx.contains(".target sm_" + sm + "a") ? "a" : ""));
+    }
+
+    /** Assembles for {@code arch} (sm_90a takes PTX written for sm_90 too). */
+    static void assemble(String ptx, String arch) throws IOException, InterruptedException {
         if (!Files.isExecutable(Path.of(PTXAS))) fail("ptxas not found at " + PTXAS + " (set -Dattnc.ptxas=...)");
         Path file = Files.createTempFile("attnc", ".ptx");
         try {
             Files.writeString(file, ptx);
-            // wgmma and setmaxnreg exist only on the architecture-specific target.
-            String arch = "sm_" + sm + (ptx.contains(".target sm_" + sm + "a") ? "a" : "");
             Process process = new ProcessBuilder(PTXAS, "-arch=" + arch, file.toString(), "-o", "/dev/null").redirectErrorStream(true).start();
             String log = new String(process.getInputStream().readAllBytes());
             assertTrue(process.waitFor(120, TimeUnit.SECONDS), "ptxas timed out");

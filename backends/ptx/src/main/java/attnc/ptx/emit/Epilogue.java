@@ -142,7 +142,13 @@ final class Epilogue {
             out.op("add.s32", rowIndex, "%q_start", "%row_r" + r);
             out.op("setp.lt.s32", inside, rowIndex, "%Nq");
             out.op("@!" + inside + " bra", skip);
-            out.op("mad.lo.s32", rowIndex, "%bh", "%Nq", rowIndex);
+            if (config.decode().ragged()) {
+                // Packed rows [totalQ, H, ·]: query i of sequence b, head h is row (q_seq + i) · H + h.
+                out.op("add.s32", rowIndex, rowIndex, "%q_seq");
+                out.op("mad.lo.s32", rowIndex, rowIndex, "%H", "%h");
+            } else {
+                out.op("mad.lo.s32", rowIndex, "%bh", "%Nq", rowIndex);
+            }
             if (softmax) {
                 String lseAddress = out.u64("%lse_addr");
                 out.op("mul.wide.s32", lseAddress, rowIndex, 4);

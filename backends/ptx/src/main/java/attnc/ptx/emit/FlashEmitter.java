@@ -6,6 +6,7 @@ import attnc.lower.LoweredNorm;
 import attnc.lower.LoweredPattern;
 import attnc.lower.ScoreTerm;
 import attnc.lower.Program.Level;
+import java.util.List;
 
 /**
  * What every flash-attention forward kernel of a pattern does to its score and output
@@ -43,7 +44,7 @@ abstract class FlashEmitter {
         this.pattern = lowered.pattern();
         this.config = config;
         this.signature = Signature.of(pattern, config);
-        this.leaves = new KernelLeaves(config, signature);
+        this.leaves = new KernelLeaves(config, signature, config.decode().ragged() ? Signature.raggedInputs(pattern) : List.of());
         this.rows = 2 * config.mTiles();
         this.cols = config.blockN() / 4;
         this.valueCols = config.valueDim() / 4;

@@ -71,8 +71,25 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
             Tile tile = pattern.pattern().tile().get();
             return ofTile(hopper.filter(h -> tile.q() % 64 == 0 && tile.q() / 64 >= 2 && tile.q() / 64 <= 3).orElse(standard), tile.q(), tile.kv());
         }
-        if (hopper.isPresent()) return hopper.get();
+        return hopper.orElseGet(() -> mmaSync(standard, pattern));
+    }
+
+    /**
+     * The mma.sync tiling {@link #of(LoweredPattern, int, DType, int, int)} picks where it takes no
+     * wgmma kernel, whatever the target: what the ragged prefill kernel ({@link #forRagged}) runs.
+     */
+    public static KernelConfig ofMmaSync(LoweredPattern pattern, int sm, DType dtype, int headDim, int valueDim) {
+        KernelConfig standard = of(sm, dtype, headDim, valueDim);
+        if (pattern.pattern().tile().isPresent()) {
+            Tile tile = pattern.pattern().tile().get();
+            return ofTile(standard, tile.q(), tile.kv());
+        }
+        return mmaSync(standard, pattern);
+    }
+
+    private static KernelConfig mmaSync(KernelConfig standard, LoweredPattern pattern) {
         if (!pattern.readsInputs()) return standard;
+        int headDim = standard.headDim(), valueDim = standard.valueDim();
         int widest = Math.max(headDim, valueDim);
         if (widest <= 64) return standard.withTiling(4, 2, 64, 2, true);
         if (widest <= 128) return standard.withTiling(4, 1, 64, 2, true);
@@ -183,6 +200,15 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         return new KernelConfig(sm, dtype, headDim, valueDim, 4, 1, 32, 2, earlyMaskLoads, DType.FLOAT32, Schedule.MMA_SYNC, 0, mode);
     }
 
+    /**
+     * The same tiling as the prefill kernel of a ragged batch over a paged cache ({@link
+     * Decode#RAGGED}): mma.sync, the output float32.
+     */
+    public KernelConfig forRagged() {
+        if (schedule.wgmma()) throw new IllegalArgumentException("the ragged prefill kernel runs the mma.sync schedule, got " + tag());
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, DType.FLOAT32, schedule, fmaExp, Decode.RAGGED);
+    }
+
     /** The same kernel storing its output as {@code dtype} (float32 or the input dtype). */
     public KernelConfig withOutput(DType dtype) {
         return new KernelConfig(sm, this.dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, dtype, schedule, fmaExp, decode);
@@ -253,6 +279,6 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         return "sm" + sm + "_" + mmaType() + "_d" + headDim + (valueDim != headDim ? "v" + valueDim : "")
                 + "_w" + warps + "m" + mTiles + "n" + blockN + "s" + stages + (earlyMaskLoads ? "_early" : "") + (output != DType.FLOAT32 ? "_out" + mmaType() : "")
                 + (schedule.wgmma() ? "_" + schedule.key() : "") + (fmaExp > 0 ? "_e" + fmaExp : "")
-                + (decode.splits() ? "_" + decode.name().toLowerCase(java.util.Locale.ROOT) : "");
+                + (decode != Decode.NONE ? "_" + decode.name().toLowerCase(java.util.Locale.ROOT) : "");
     }
 }

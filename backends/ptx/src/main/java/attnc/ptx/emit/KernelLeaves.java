@@ -1,6 +1,7 @@
 package attnc.ptx.emit;
 
 import attnc.ir.Index;
+import java.util.List;
 
 /**
  * The attention kernel's thread set-up (thread, warp and lane indices, batch and head, the
@@ -10,18 +11,64 @@ import attnc.ir.Index;
 final class KernelLeaves implements Leaves {
     private final KernelConfig config;
     private final Signature signature;
+    /** The inputs a ragged kernel reads at each sequence's own copy ({@link Signature#raggedInputs}). */
+    private final List<String> raggedInputs;
 
-    KernelLeaves(KernelConfig config, Signature signature) {
+    KernelLeaves(KernelConfig config, Signature signature, List<String> raggedInputs) {
         this.config = config;
         this.signature = signature;
+        this.raggedInputs = raggedInputs;
     }
 
     /** Everything a thread of the mma.sync kernel needs first: its indices, the parameters, the block's indices. */
     void setUp(PtxWriter out) {
         threadIndices(out, 0);
         signature.loadParams(out);
+        if (config.decode().ragged()) {
+            workEntry(out);
+            return;
+        }
         blockIndices(out);
         if (config.decode().pages()) sequenceExtents(out);
+    }
+
+    /**
+     * A ragged prefill block: its work entry (b, h, query block, tile list offset), then sequence
+     * b's extents: its queries (query_starts[b + 1] − query_starts[b], the first at packed row
+     * {@code %q_seq}), its keys, its bottom-right query offset; each input sized per sequence
+     * moved to b's copy.
+     */
+    private void workEntry(PtxWriter out) {
+        out.comment("ragged: this block's work entry (b, h, query block, tile list offset), longest lists first");
+        String address = out.u64("%work_addr");
+        out.op("mov.u32", out.s32("%ctaid_x"), "%ctaid.x");
+        out.op("mul.wide.s32", address, "%ctaid_x", 16);
+        out.op("add.s64", address, "%work", address);
+        out.op("ld.global.nc.v4.s32", "{" + out.s32("%b") + ", " + out.s32("%h") + ", " + out.s32("%q_block") + ", " + out.s32("%list_offset") + "}",
+                "[" + address + "]");
+        out.op("div.s32", out.s32("%group"), "%H", "%Hkv");
+        out.op("div.s32", out.s32("%hk"), "%h", "%group");
+        out.op("mul.lo.s32", out.s32("%q_start"), "%q_block", config.blockM());
+        out.comment("sequence b: its queries from packed row q_seq, its keys, its query offset (bottom right)");
+        out.op("mul.wide.s32", address, "%b", 4);
+        out.op("add.s64", address, "%query_starts", address);
+        out.op("ld.global.nc.s32", out.s32("%q_seq"), "[" + address + "]");
+        out.op("ld.global.nc.s32", out.s32("%q_seq_end"), "[" + address + "+4]");
+        out.op("sub.s32", "%Nq", "%q_seq_end", "%q_seq");
+        out.op("mul.wide.s32", address, "%b", 4);
+        out.op("add.s64", address, "%kv_lengths", address);
+        out.op("ld.global.nc.s32", "%Nkv", "[" + address + "]");
+        out.op("sub.s32", "%query_offset", "%Nkv", "%Nq");
+        out.op("max.s32", "%query_offset", "%query_offset", 0);
+        out.op("add.s32", out.s32("%q_first"), "%q_start", "%query_offset");
+        for (int i = 0; i < raggedInputs.size(); i++) {
+            String offset = out.u64("%input_offset");
+            out.op("mad.lo.s32", out.s32("%input_slot"), "%b", raggedInputs.size(), i);
+            out.op("mul.wide.s32", address, "%input_slot", 8);
+            out.op("add.s64", address, "%input_offsets", address);
+            out.op("ld.global.nc.u64", offset, "[" + address + "]");
+            out.op("add.s64", input(raggedInputs.get(i)), input(raggedInputs.get(i)), offset);
+        }
     }
 
     /**

@@ -9,6 +9,7 @@ import attnc.ir.Sizes;
 import attnc.ir.Type;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -32,12 +33,22 @@ public record Signature(List<String> tensors, List<String> tensorMaps, List<Stri
     public static final String PACKED_NQ = "packed_nq";
     /** What a paged decode kernel also takes: the block table int32 [B, max_pages] and kv_lengths int32 [B]; log2 of the page size and max_pages. */
     public static final List<String> PAGED_TENSORS = List.of("block_table", "kv_lengths"), PAGED_SIZES = List.of("page_shift", "max_pages");
+    /**
+     * What a ragged prefill kernel ({@link Decode#RAGGED}) also takes, after the paged tensors: the
+     * queries' offsets int32 [B + 1] and the work list int32 [entries, 4] (b, h, query block, offset
+     * of the entry's tile list in tiles); with an input whose shape names Nq, Nkv or Q0, the byte
+     * offset of each sequence's copy of each such input, int64 [B, those inputs] ({@link #raggedInputs}).
+     */
+    public static final List<String> RAGGED_TENSORS = List.of("query_starts", "work"), RAGGED_INPUT_OFFSETS = List.of("input_offsets");
+    /** The sizes a ragged batch gives each sequence its own value of. */
+    public static final Set<String> PER_SEQUENCE = Set.of("Nq", "Nkv", "Q0");
     public static final List<String> SIZES = List.of("B", "H", "Hkv", "Nq", "Nkv", "query_offset", "kv_tiles", "slots_h", "slot_stride_b", "slot_stride_h");
 
     /**
      * The parameters of {@code config}'s kernels: the wgmma path also takes TMA tensor maps of Q, K
      * and V; a GQA-packed decode kernel, after the sizes, the queries per head ({@code packed_nq}); a paged one
-     * the block table and kv lengths after the tensors, the page shift and max_pages after the sizes.
+     * the block table and kv lengths after the tensors, the page shift and max_pages after the sizes;
+     * a ragged prefill kernel those and {@link #RAGGED_TENSORS} (and the input offsets).
      */
     public static Signature of(Pattern pattern, KernelConfig config) {
         Signature plain = of(pattern);
@@ -48,6 +59,13 @@ public record Signature(List<String> tensors, List<String> tensorMaps, List<Stri
                 tensors.addAll(PAGED_TENSORS);
                 sizes.addAll(PAGED_SIZES);
             }
+            plain = plain.with(tensors, sizes);
+        } else if (config.decode().ragged()) {
+            List<String> tensors = new ArrayList<>(plain.tensors()), sizes = new ArrayList<>(SIZES);
+            tensors.addAll(PAGED_TENSORS);
+            tensors.addAll(RAGGED_TENSORS);
+            if (!raggedInputs(pattern).isEmpty()) tensors.addAll(RAGGED_INPUT_OFFSETS);
+            sizes.addAll(PAGED_SIZES);
             plain = plain.with(tensors, sizes);
         }
         return config.schedule().wgmma() ? plain.withTensorMaps(List.of("q", "k", "v")) : plain;
@@ -65,6 +83,16 @@ public record Signature(List<String> tensors, List<String> tensorMaps, List<Stri
         }
         List<String> tensors = pattern.output() instanceof attnc.ir.Expr.OutputRef ? TENSORS : WITH_PRE_OUTPUT;
         return new Signature(tensors, List.of(), pattern.inputs().stream().map(Input::name).toList(), SIZES, List.copyOf(extra), pattern.params());
+    }
+
+    /**
+     * The inputs whose declared shape names Nq, Nkv or Q0, in declaration order: in a ragged batch
+     * each sequence sees its own extent of them, so the ragged kernel reads each sequence's copy.
+     */
+    public static List<String> raggedInputs(Pattern pattern) {
+        return pattern.inputs().stream()
+                .filter(input -> input.shape().stream().anyMatch(dim -> ExprTree.any(dim, e -> e instanceof Expr.SizeRef(String n) && PER_SEQUENCE.contains(n))))
+                .map(Input::name).toList();
     }
 
     public Signature withTensorMaps(List<String> maps) { return new Signature(tensors, maps, inputs, sizes, extraSizes, params); }

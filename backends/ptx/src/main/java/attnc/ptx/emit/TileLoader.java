@@ -47,7 +47,13 @@ final class TileLoader {
         out.op("add.u32", out.u32("%smem_v"), "%smem_k", config.stages() * config.kStageBytes());
         out.comment("global bases of this (b, h): Q rows from q_start, K/V of the kv head");
         String index = out.u64("%row_index");
-        out.op("mad.lo.s32", out.s32("%q_row0"), "%bh", "%Nq", "%q_start");
+        if (config.decode().ragged()) {
+            // Packed queries [totalQ, H, D]: query i of sequence b, head h is row (q_seq + i) · H + h.
+            out.op("add.s32", out.s32("%q_row0"), "%q_seq", "%q_start");
+            out.op("mad.lo.s32", "%q_row0", "%q_row0", "%H", "%h");
+        } else {
+            out.op("mad.lo.s32", out.s32("%q_row0"), "%bh", "%Nq", "%q_start");
+        }
         out.op("mul.wide.s32", index, "%q_row0", d2);
         out.op("add.s64", out.u64("%q_base"), "%q", index);
         if (config.decode().pages()) {
@@ -79,7 +85,8 @@ final class TileLoader {
         laneAddress(out, "%lane_v_off", 1, 2, config.vStride());
         out.op("mad.lo.s32", out.s32("%warp_q_off"), "%warp", 16 * config.mTiles() * config.qStride(), "%lane_q_off");
         out.op("add.u32", out.u32("%lane_q_addr"), "%smem_q", "%warp_q_off");
-        tileList(out);
+        if (config.decode().ragged()) raggedTileList(out);
+        else tileList(out);
         out.op("mov.s32", out.s32("%stage_read"), 0);
         out.op("mov.s32", out.s32("%stage_write"), (config.stages() - 1));
     }
@@ -97,6 +104,15 @@ final class TileLoader {
         out.op("add.s32", out.s32("%list_width"), "%kv_tiles", 1);
         out.op("mul.lo.s32", "%list_row", "%list_row", "%list_width");
         out.op("mul.wide.s32", index, "%list_row", 4);
+        out.op("add.s64", out.u64("%tile_list"), "%tiles", index);
+        out.op("ld.global.s32", out.s32("%tile_count"), "[%tile_list]");
+    }
+
+    /** A ragged prefill block's tile list: at its work entry's offset into tiles ([count, entries...], as {@link #tileList}). */
+    static void raggedTileList(PtxWriter out) {
+        String index = out.u64("%row_index");
+        out.comment("the tile list of this work entry: [count, entries...], entry = kv tile | FULL bit");
+        out.op("mul.wide.s32", index, "%list_offset", 4);
         out.op("add.s64", out.u64("%tile_list"), "%tiles", index);
         out.op("ld.global.s32", out.s32("%tile_count"), "[%tile_list]");
     }
@@ -155,15 +171,29 @@ final class TileLoader {
         String global = out.u64("%q_src"), shared = out.u32("%q_dst"), ok = out.pred("%row_in"), bytes = out.u32("%copy_bytes");
         String left = out.s32("%q_rows_left");
         out.op("sub.s32", left, "%Nq", "%q_start");
-        out.op("cvt.s64.s32", global, "%k_chunk_goff");
-        out.op("add.s64", global, "%q_base", global);
         out.op("add.u32", shared, "%smem_q", "%k_chunk_soff");
         String rowReg = out.s32("%copy_row");
+        boolean packed = config.decode().ragged();
+        String passBytes = null;
+        if (!packed) {
+            out.op("cvt.s64.s32", global, "%k_chunk_goff");
+            out.op("add.s64", global, "%q_base", global);
+        } else {
+            // Packed rows are H · D elements apart: the chunk's row and each pass step by that, not by D.
+            String rowBytes = out.s32("%q_row_bytes"), chunkBytes = out.s32("%q_chunk_goff");
+            out.op("mul.lo.s32", rowBytes, "%H", config.headDim() * 2);
+            out.op("mad.lo.s32", chunkBytes, "%k_chunk_row", rowBytes, "%k_chunk_cbytes");
+            out.op("cvt.s64.s32", global, chunkBytes);
+            out.op("add.s64", global, "%q_base", global);
+            passBytes = out.u64("%q_pass_bytes");
+            out.op("mul.wide.s32", passBytes, rowBytes, rowsPerPass);
+        }
         for (int pass = 0; pass < config.blockM() / rowsPerPass; pass++) {
             out.op("add.s32", rowReg, "%k_chunk_row", pass * rowsPerPass);
             out.op("setp.lt.s32", ok, rowReg, left);
             out.op("selp.u32", bytes, 16, 0, ok);
-            copy(shared, pass * rowsPerPass * config.qStride(), global, "%q_base", (long) pass * rowsPerPass * config.headDim() * 2, ok, bytes,
+            if (packed && pass > 0) out.op("add.s64", global, global, passBytes);
+            copy(shared, pass * rowsPerPass * config.qStride(), global, "%q_base", packed ? 0 : (long) pass * rowsPerPass * config.headDim() * 2, ok, bytes,
                     live("k", kChunks, kLanes));
         }
         out.op("cp.async.commit_group");

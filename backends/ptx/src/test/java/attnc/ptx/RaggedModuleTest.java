@@ -1,0 +1,56 @@
+package attnc.ptx;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import attnc.ir.DType;
+import attnc.ir.Pattern;
+import attnc.lower.LowerPattern;
+import attnc.lower.LoweredPattern;
+import attnc.pass.Passes;
+import attnc.ptx.emit.KernelConfig;
+import attnc.ptx.emit.PtxModule;
+import attnc.ptx.emit.Signature;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The ragged prefill module of every pattern assembles with ptxas for sm_80 (D = 64, and 96 whose
+ * rows take padded lanes) and sm_90a (D = 128, the sm_90 mma.sync tiling), and takes the work
+ * list, the queries' offsets, the block table and, exactly where an input is sized per sequence,
+ * the input offsets; it has no classifier (its lists are built on the host).
+ */
+class RaggedModuleTest {
+
+    @TestFactory
+    List<DynamicTest> everyRaggedModuleAssembles() {
+        List<DynamicTest> tests = new ArrayList<>();
+        record Target(int sm, String arch, DType dtype, int headDim) {}
+        List<Target> targets = List.of(new Target(80, "sm_80", DType.BFLOAT16, 64), new Target(90, "sm_90a", DType.BFLOAT16, 128));
+        for (Path file : Patterns.files()) {
+            tests.add(DynamicTest.dynamicTest(file.getFileName().toString(), () -> {
+                Pattern pattern = Patterns.compile(file);
+                if (pattern == null) return;
+                LoweredPattern lowered = LowerPattern.lower(Passes.optimize(pattern, Map.of()));
+                List<String> texts = new ArrayList<>();
+                for (Target t : targets) {
+                    KernelConfig config = KernelConfig.ofMmaSync(lowered, t.sm(), t.dtype(), t.headDim(), t.headDim()).forRagged();
+                    PtxModule module = PtxModule.render(lowered, config);
+                    String text = module.text();
+                    assertFalse(module.classifies(), "the lists are the host's");
+                    assertFalse(text.contains(".target sm_" + t.sm() + "a"), "mma.sync: no architecture-specific target");
+                    for (String tensor : List.of("p_work", "p_query_starts", "p_block_table", "p_kv_lengths")) assertTrue(text.contains(tensor), tensor);
+                    assertEquals(!Signature.raggedInputs(lowered.pattern()).isEmpty(), text.contains("p_input_offsets"), "input offsets exactly for inputs sized per sequence");
+                    texts.add(text);
+                }
+                for (int i = 0; i < targets.size(); i++) PtxAssemblesTest.assemble(texts.get(i), targets.get(i).arch());
+            }));
+        }
+        return tests;
+    }
+}
