@@ -6,7 +6,8 @@ import attnc.ir.Pattern;
 
 /**
  * The stage between the passes and the backends: lowers each part of an optimised pattern to a
- * {@link Program} and strength-reduces it ({@link StrengthReduce}), giving the one
+ * {@link Program}, shares its common subexpressions ({@link ShareSubexpressions}), folds it
+ * ({@link FoldProgram}) and strength-reduces it ({@link StrengthReduce}), giving the one
  * {@link LoweredPattern} every kernel reads.
  */
 public final class LowerPattern {
@@ -22,7 +23,13 @@ public final class LowerPattern {
                 program(pattern, pattern.scale()), norm, program(pattern, pattern.output()));
     }
 
-    private static Program program(Pattern pattern, Expr e) {
-        return StrengthReduce.reduce(Lowering.lower(pattern, e));
+    /** An expression of {@code pattern} lowered, then through the program passes every kernel's programs go through. */
+    static Program program(Pattern pattern, Expr e) {
+        return optimize(Lowering.lower(pattern, e));
+    }
+
+    /** The program passes, in order: sharing first, so that folding sees equal operands as one register. */
+    static Program optimize(Program program) {
+        return StrengthReduce.reduce(FoldProgram.fold(ShareSubexpressions.share(program)));
     }
 }

@@ -29,8 +29,33 @@ public record LoweredBackward(LoweredPattern forward, Program scoreByS, Program 
 
     /** The same backward with these launch sizes fixed as constants ({@link BindSizes}). */
     public LoweredBackward withSizes(java.util.Map<String, Integer> sizes) {
-        return new LoweredBackward(forward.withSizes(sizes), BindSizes.bind(scoreByS, sizes), BindSizes.bind(outputByO, sizes),
-                sites.stream().map(s -> new Site(s.section(), s.input(), BindSizes.bind(s.offset(), sizes), BindSizes.bind(s.partial(), sizes), s.summedOver())).toList());
+        return new LoweredBackward(forward.withSizes(sizes), BindSizes.bind(scoreByS, sizes), BindSizes.bind(outputByO, sizes), sharedBySection(
+                sites.stream().map(s -> new Site(s.section(), s.input(), BindSizes.bind(s.offset(), sizes), BindSizes.bind(s.partial(), sizes), s.summedOver())).toList()));
+    }
+
+    /**
+     * The sites with the offset and partial programs of each section on one instruction list
+     * ({@link ShareSubexpressions#acrossPrograms}): a kernel evaluates a section's sites at the
+     * same points, so a renderer that evaluates them together computes what they share once.
+     */
+    static List<Site> sharedBySection(List<Site> sites) {
+        Site[] shared = new Site[sites.size()];
+        for (Section section : Section.values()) {
+            List<Integer> in = new java.util.ArrayList<>();
+            List<Program> programs = new java.util.ArrayList<>();
+            for (int i = 0; i < sites.size(); i++) {
+                if (sites.get(i).section() != section) continue;
+                in.add(i);
+                programs.add(sites.get(i).offset());
+                programs.add(sites.get(i).partial());
+            }
+            List<Program> joined = ShareSubexpressions.acrossPrograms(programs);
+            for (int k = 0; k < in.size(); k++) {
+                Site site = sites.get(in.get(k));
+                shared[in.get(k)] = new Site(site.section(), site.input(), joined.get(2 * k), joined.get(2 * k + 1), site.summedOver());
+            }
+        }
+        return List.of(shared);
     }
 
     /**

@@ -30,6 +30,10 @@ import java.util.Set;
  * measurements: {@link ProgramRenderer#bytes}, {@link SpillAccess#bytes} and the sinks' counts
  * are upper bounds, so a pass planned within the budget is no larger once emitted (a test checks
  * every example's methods).
+ *
+ * <p>Programs on one instruction list ({@link attnc.lower.ShareSubexpressions#acrossPrograms}:
+ * the score sites' partials and offsets) are planned as one ({@link Sharing}): a register they
+ * share is computed once, by the first of them, and each reads its result from there.
  */
 final class PassPlanner {
     /**
@@ -61,12 +65,47 @@ final class PassPlanner {
         static Part whole(Program program) {
             BitSet live = new BitSet();
             for (int r = 0; r < program.instrs().size(); r++) if (program.live(r)) live.set(r);
+            return whole(program, live);
+        }
+
+        /** The registers {@code live} computed, nothing spilled. */
+        static Part whole(Program program, BitSet live) {
             return new Part(live, new BitSet(), new Location[program.instrs().size()]);
         }
 
         boolean uses(int register) { return computed.get(register) || loaded.get(register); }
 
         boolean stores(int register) { return computed.get(register) && spills[register] != null; }
+    }
+
+    /**
+     * Which programs share an instruction list: {@code first[p]} is the first program with
+     * program p's list, the one whose {@link Part}s compute their registers; {@code live[p]}, for
+     * such a first program, the registers any of them needs (their liveness joined).
+     */
+    record Sharing(int[] first, BitSet[] live) {
+        static Sharing of(List<Program> programs) {
+            int[] first = new int[programs.size()];
+            BitSet[] live = new BitSet[programs.size()];
+            for (int p = 0; p < programs.size(); p++) {
+                first[p] = p;
+                for (int o = 0; o < p; o++) {
+                    if (first[o] == o && programs.get(o).instrs().equals(programs.get(p).instrs())) {
+                        first[p] = o;
+                        break;
+                    }
+                }
+                if (live[first[p]] == null) live[first[p]] = new BitSet();
+                Program program = programs.get(p);
+                for (int r = 0; r < program.instrs().size(); r++) if (program.live(r)) live[first[p]].set(r);
+            }
+            return new Sharing(first, live);
+        }
+
+        boolean computes(int program) { return first[program] == program; }
+
+        /** Whether the first program of a list computes register {@code register} (false for the others, which compute nothing). */
+        boolean live(int program, int register) { return computes(program) && live[program].get(register); }
     }
 
     /** One pass: a part per program, the sinks it runs, and whether it loops over the tile (else it computes UNIFORM registers only). */
@@ -81,17 +120,20 @@ final class PassPlanner {
      * fits, else as many registers per pass as fit, in order.
      */
     static Plan plan(List<Program> programs, List<SinkNeeds> sinks, int loopBytes, int budget) {
+        Sharing sharing = Sharing.of(programs);
         int whole = loopBytes;
-        for (Program program : programs) {
-            for (int r = 0; r < program.instrs().size(); r++) if (program.live(r)) whole += ProgramRenderer.bytes(program, r, true);
+        for (int p = 0; p < programs.size(); p++) {
+            for (int r = 0; r < programs.get(p).instrs().size(); r++) if (sharing.live(p, r)) whole += ProgramRenderer.bytes(programs.get(p), r, true);
         }
         for (SinkNeeds sink : sinks) whole += sink.bytes();
         if (whole <= budget) {
             List<Integer> all = new ArrayList<>();
             for (int k = 0; k < sinks.size(); k++) all.add(k);
-            return new Plan(List.of(new Pass(programs.stream().map(Part::whole).toList(), all, true)), 0, 0);
+            List<Part> parts = new ArrayList<>();
+            for (int p = 0; p < programs.size(); p++) parts.add(Part.whole(programs.get(p), sharing.computes(p) ? sharing.live()[p] : new BitSet()));
+            return new Plan(List.of(new Pass(parts, all, true)), 0, 0);
         }
-        return new Planner(programs, sinks, loopBytes, budget).cut();
+        return new Planner(programs, sharing, sinks, loopBytes, budget).cut();
     }
 
     /** Register {@code register} of program {@code program}. */
@@ -116,6 +158,7 @@ final class PassPlanner {
 
     private static final class Planner {
         private final List<Program> programs;
+        private final Sharing sharing;
         private final List<SinkNeeds> sinks;
         private final int loopBytes, budget;
         private final List<Item> items = new ArrayList<>();
@@ -125,8 +168,9 @@ final class PassPlanner {
         private final Map<Reg, Location> spills = new HashMap<>();
         private Taken taken = new Taken(new int[2], List.of(List.of(), List.of()));
 
-        Planner(List<Program> programs, List<SinkNeeds> sinks, int loopBytes, int budget) {
+        Planner(List<Program> programs, Sharing sharing, List<SinkNeeds> sinks, int loopBytes, int budget) {
             this.programs = programs;
+            this.sharing = sharing;
             this.sinks = sinks;
             this.loopBytes = loopBytes;
             this.budget = budget;
@@ -135,7 +179,7 @@ final class PassPlanner {
                 for (int p = 0; p < programs.size(); p++) {
                     for (int r = 0; r < programs.get(p).instrs().size(); r++) {
                         Reg reg = new Reg(p, r);
-                        if (programs.get(p).live(r) && !isLeaf(reg) && (level(reg) == Level.UNIFORM) == uniform) order.add(reg);
+                        if (sharing.live(p, r) && !isLeaf(reg) && (level(reg) == Level.UNIFORM) == uniform) order.add(reg);
                     }
                 }
             }
@@ -144,7 +188,7 @@ final class PassPlanner {
             for (int i = 0; i <= order.size(); i++) after.add(new ArrayList<>());
             for (int k = 0; k < sinks.size(); k++) {
                 int last = -1;
-                for (int p : sinks.get(k).reads()) last = Math.max(last, order.indexOf(new Reg(p, programs.get(p).result())));
+                for (int p : sinks.get(k).reads()) last = Math.max(last, order.indexOf(result(p)));
                 after.get(last < 0 ? order.size() : last).add(k);
             }
             for (int i = 0; i <= order.size(); i++) {
@@ -301,12 +345,15 @@ final class PassPlanner {
         private Set<Reg> inputs(Item item) {
             Set<Reg> in = new LinkedHashSet<>();
             if (item.reg() == null) {
-                for (int p : sinks.get(item.sink()).reads()) in.add(new Reg(p, programs.get(p).result()));
+                for (int p : sinks.get(item.sink()).reads()) in.add(result(p));
             } else {
                 for (int r : instr(item.reg()).reads()) in.add(new Reg(item.reg().program(), r));
             }
             return in;
         }
+
+        /** Program p's result, where the first program of its instruction list computes it. */
+        private Reg result(int program) { return new Reg(sharing.first()[program], programs.get(program).result()); }
 
         /** Whether an item needs the tile's loops: a sink, or a register that varies within the tile. */
         private boolean loops(Item item) { return item.reg() == null || level(item.reg()) != Level.UNIFORM; }

@@ -79,6 +79,22 @@ final class ProgramRenderer {
         for (int i = 0; i < locals.length; i++) locals[i] = part.uses(i) ? g.newLocal(type(program.instrs().get(i).type(), isVector(i))) : -1;
     }
 
+    /**
+     * Program {@code program} read through {@code first}'s registers, the two on one instruction
+     * list ({@link PassPlanner.Sharing}): it computes nothing itself and pushes its result from
+     * {@code first}'s locals.
+     */
+    ProgramRenderer(ProgramRenderer first, Program program) {
+        this.g = first.g;
+        this.program = program;
+        this.slots = first.slots;
+        this.context = first.context;
+        this.vectorMode = first.vectorMode;
+        this.part = PassPlanner.Part.whole(program, new java.util.BitSet());
+        this.spill = first.spill;
+        this.locals = first.locals;
+    }
+
     private boolean isVector(int register) { return isVector(program, register, vectorMode); }
 
     private static boolean isVector(Program program, int register, boolean vectorMode) {

@@ -123,8 +123,10 @@ final class TileHook {
         }
         SpillAccess spill = new SpillAccess(g, loop, shape.spillArg(), shape.vectorsArg(), target.tiling().kv(), beyondSlotZero);
         List<ProgramRenderer> renderers = new ArrayList<>();
+        int[] first = PassPlanner.Sharing.of(programs).first();
         for (int p = 0; p < programs.size(); p++) {
-            renderers.add(new ProgramRenderer(g, programs.get(p), target.slots(), context.apply(loop), true, pass.parts().get(p), spill));
+            renderers.add(first[p] != p ? new ProgramRenderer(renderers.get(first[p]), programs.get(p))
+                    : new ProgramRenderer(g, programs.get(p), target.slots(), context.apply(loop), true, pass.parts().get(p), spill));
         }
         Pass emitting = new Pass(g, loop, renderers);
         List<Code> codes = pass.sinks().stream().map(k -> sinks.get(k).open().apply(emitting)).toList();
