@@ -87,8 +87,8 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
 
     /**
      * The wgmma kernel's dQ: each consumer warpgroup stages its half of the query tile's columns
-     * (float32 sums) in shared memory, which TMA adds into dq in boxes of this many columns (128 bytes, the
-     * widest box a 128-byte swizzle takes).
+     * (float32 sums) in shared memory, which TMA adds into dq in boxes of this many columns
+     * (128 bytes, the widest box a 128-byte swizzle takes).
      */
     public static final int DQ_BOX_COLUMNS = 32;
 
