@@ -9,8 +9,9 @@ import java.util.Arrays;
  * sequence's KV heads (one, or all of them where the cache keeps a key's heads side by side) and
  * a range of its keys: every query head of each GQA group and every query is computed against
  * each key tile, so K and V are read once, in place (through the page table when paged), and the
- * products run over d ({@link DecodeTiles}) rather than over queries in lanes, which a decode
- * step could fill one of.
+ * products run over d ({@link DecodeTiles}) rather than over one head's queries in lanes, which a
+ * decode step could fill one of; where the group's heads × queries fill more than half a vector
+ * (4 heads × 4 queries), q·k puts those rows in the lanes instead.
  *
  * <p>Per key tile: ask each head's tile row whether the tile is EMPTY, FULL or PARTIAL for it;
  * skip the tile when every head finds it EMPTY; else read one value a cache line of its K and V

@@ -9,18 +9,23 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * The arithmetic of a decode tile, vectorised over d: a KV head's query rows (its GQA group's
- * heads × a few queries, padded with zero rows to whole blocks of 4) against a tile of key rows
- * read where they are (one offset per row, so pages need no gathering). A tile's scores, then
- * weights, sit block by block, a block's four rows side by side for each key:
- * {@code p[((r / 4)·bk + j)·4 + r % 4]} ({@link #at}), so one vector holds L/4 keys × 4 rows.
+ * The arithmetic of a decode tile: a KV head's query rows (its GQA group's heads × a few queries,
+ * padded with zero rows to whole blocks of 4, or of L where they fill more than half a vector,
+ * {@link DecodeLaunch#blockRows}) against a tile of key rows read where they are (one offset per
+ * row, so pages need no gathering). A tile's scores, then weights, sit block by block, a block's
+ * rows side by side for each key: {@code p[((r / w)·bk + j)·w + r % w]} for blocks of w rows
+ * ({@link #at}), so one vector holds L/4 keys × 4 rows, or one key × L rows.
  *
- * <p>q·k is blocked 4 rows × 4 keys: per step 4 key and 4 query vectors feed 16 FMAs (against 6
- * loads for 8 in blocks of 4 × 2), then each sum is one lane reduction. Folding the 16 sums into
- * one vector by two-vector permutes instead measured slower: C2 inlines only a few of them
- * within its node budget, and through memory they cost more than the reductions they save.
- * P·V is blocked 4 rows × 4 vectors, the four weights of a key one broadcast each from one cache
- * line. Where a tile is FULL and the pattern has no score hook, the weights are made in this
+ * <p>Blocks of 4 rows (few rows, e.g. one query of a group of 4 heads): q·k is vectorised over d
+ * and blocked 4 rows × 4 keys: per step 4 key and 4 query vectors feed 16 FMAs (against 6 loads
+ * for 8 in blocks of 4 × 2), then each sum is one lane reduction. Folding the 16 sums into one
+ * vector by two-vector permutes instead measured slower: C2 inlines only a few of them within its
+ * node budget, and through memory they cost more than the reductions they save. Blocks of L rows
+ * (e.g. 4 queries of a group of 4 heads): q·k has the rows in lanes ({@link #dotsLanes}), a key
+ * element broadcast to each multiply-add, and no lane sum; the weights are then the hooks'
+ * lane-wise softmax with one key a vector ({@link #softmaxLanes}).
+ * P·V is blocked 4 rows × 4 vectors in either layout, the four weights of a key one broadcast each.
+ * Where a tile is FULL and the pattern has no score hook, the weights are made in the block
  * layout ({@link #softmaxBlock}: L/4 keys × 4 rows per exponential, against one row's lane of
  * 16 in the hooks' layout). As in {@link Tiles}, methods take arrays, not vectors (except tiny
  * helpers that are always inlined), and stay small enough for C2 to inline their vector code; a
