@@ -44,11 +44,17 @@ class DecodeKernelTest {
     private static final int[] GROUPS = {1, 2, 3, 4, 8};
 
     @Provide
-    Arbitrary<RaggedKernelTest.Case> cases() {
+    Arbitrary<RaggedKernelTest.Case> cases() { return cases(false); }
+
+    /** Only groups × queries that fill more than half a vector: the scores' layout of a vector's rows in lanes ({@code DecodeLaunch.blockRows}). */
+    @Provide
+    Arbitrary<RaggedKernelTest.Case> laneCases() { return cases(true); }
+
+    private static Arbitrary<RaggedKernelTest.Case> cases(boolean laneRows) {
         return Combinators.combine(Arbitraries.longs(), Arbitraries.integers().between(0, 3)).as((seed, depth) -> {
             Random random = new Random(seed);
             Pattern pattern = Passes.optimize(PatternGenerator.generate(random, depth, Style.TAME).withTile(Optional.empty()), Map.of());
-            return new RaggedKernelTest.Case(pattern, batch(pattern, random));
+            return new RaggedKernelTest.Case(pattern, batch(pattern, random, laneRows));
         });
     }
 
@@ -59,9 +65,18 @@ class DecodeKernelTest {
         Agreement.check(RaggedKernelTest.denseReference(c, binding), kernel.forward(c.batch()), "splits " + c.batch().kvSplits() + "\n" + c);
     }
 
+    @Property(tries = 30)
+    void decodeWithTheGroupsRowsInLanesAgrees(@ForAll("laneCases") RaggedKernelTest.Case c) {
+        decodeAgreesWithEachSequencesDenseLaunch(c);
+    }
+
     /** A serving-shaped batch for {@code pattern}: see the class comment. */
-    static RaggedBatch batch(Pattern pattern, Random random) {
-        int batch = 1 + random.nextInt(4), kvHeads = 1 + random.nextInt(3), heads = kvHeads * GROUPS[random.nextInt(GROUPS.length)];
+    static RaggedBatch batch(Pattern pattern, Random random) { return batch(pattern, random, false); }
+
+    /** The same, with groups of 4 or 8 heads and 3 to 16 queries a sequence (or none) where {@code laneRows}. */
+    static RaggedBatch batch(Pattern pattern, Random random, boolean laneRows) {
+        int group = laneRows ? 4 << random.nextInt(2) : GROUPS[random.nextInt(GROUPS.length)];
+        int batch = 1 + random.nextInt(4), kvHeads = 1 + random.nextInt(3), heads = kvHeads * group;
         int d = HEAD_DIMS[random.nextInt(HEAD_DIMS.length)], dv = random.nextBoolean() ? d : HEAD_DIMS[random.nextInt(HEAD_DIMS.length)];
         int page = PAGES[random.nextInt(PAGES.length)];
         DType dtype = random.nextInt(3) == 0 ? DType.BFLOAT16 : DType.FLOAT32;
@@ -69,7 +84,7 @@ class DecodeKernelTest {
                 e -> ExprTree.any(e, x -> x instanceof Expr.SizeRef(String n) && n.equals("Nkv"))));
         int[] nq = new int[batch], nkv = new int[batch], starts = new int[batch + 1];
         for (int b = 0; b < batch; b++) {
-            nq[b] = random.nextInt(6) == 0 ? 0 : 1 + random.nextInt(16);
+            nq[b] = random.nextInt(6) == 0 ? 0 : laneRows ? 3 + random.nextInt(14) : 1 + random.nextInt(16);
             nkv[b] = switch (random.nextInt(5)) {
                 case 0 -> keysShapeInputs ? 1 : 0;
                 case 1 -> 1;

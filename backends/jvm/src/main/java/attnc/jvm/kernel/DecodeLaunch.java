@@ -38,8 +38,14 @@ public record DecodeLaunch(KvPages k, KvPages v, List<Sequence> sequences, int h
     /** D rounded up to whole vectors: the stride of query rows (and of copied key rows) in scratch. */
     public int keyStride() { return Launch.roundUp(headDim, Lanes.L); }
 
-    /** Scratch rows one KV head takes: its group's heads × queries, rounded up to whole blocks of 4 ({@link DecodeTiles}). */
-    public static int rowSpan(int group, int nq) { return Launch.roundUp(group * nq, 4); }
+    /**
+     * Rows a block of the scores' layout holds ({@link DecodeTiles}): a vector's L when the group's heads × queries
+     * fill more than half of one (q·k then runs with rows in lanes, no lane sums), else 4.
+     */
+    public static int blockRows(int group, int nq) { return 2 * group * nq > Lanes.L ? Lanes.L : 4; }
+
+    /** Scratch rows one KV head takes: its group's heads × queries, rounded up to whole blocks ({@link #blockRows}). */
+    public static int rowSpan(int group, int nq) { return Launch.roundUp(group * nq, blockRows(group, nq)); }
 
     /** The query tile the tile classification and the hooks see for {@code nq} queries: whole vectors. */
     public static int queryTile(int nq) { return Launch.roundUp(Math.max(1, nq), Lanes.L); }

@@ -5,7 +5,7 @@ import java.util.Arrays;
 /**
  * One worker thread's decode buffers, grown on demand and reused. A work item holds one or more
  * KV heads (slots); slot s's rows are s·span + g·nq + i (head g of the group, query i), span the
- * group's rows rounded up to whole blocks of 4 ({@link DecodeLaunch#rowSpan}), in {@link #q},
+ * group's rows rounded up to whole blocks of 4 or L ({@link DecodeLaunch#rowSpan}), in {@link #q},
  * {@link #o} and the per-row softmax state {@link #m}, {@link #l}, {@link #alpha},
  * {@link #normValue}. A tile's scores {@link #p} are one slot's, in {@link DecodeTiles}' block
  * layout; the hooks' tiles {@link #s} and the lane copies of one head's state use the hooks'
@@ -14,6 +14,8 @@ import java.util.Arrays;
 public final class DecodeScratch {
     /** Queries times their scale, [slots·span][ks], zero past D and in padding rows. */
     public float[] q = new float[0];
+    /** The same rows in blocks of L in lanes, [slots·span / L][ks][L], where the layout's blocks are L rows ({@link DecodeLaunch#blockRows}). */
+    public float[] qt = new float[0];
     /** One slot's q·k, then its weights, in blocks [span / 4][bk][4]. */
     public float[] p = new float[0];
     /** One head's scores [bk][bq], as the hooks read and write them, and the mask's bias. */
@@ -51,6 +53,7 @@ public final class DecodeScratch {
     public DecodeScratch ensure(int slots, int group, int nq, int bq, int bk, int ks, int vs) {
         int span = DecodeLaunch.rowSpan(group, nq), rows = slots * span;
         q = grow(q, rows * ks);
+        if (DecodeLaunch.blockRows(group, nq) == Lanes.L) qt = grow(qt, rows * ks);
         p = grow(p, span * bk);
         s = grow(s, bk * bq);
         bias = grow(bias, bk * bq);

@@ -9,8 +9,9 @@ import java.util.Arrays;
  * sequence's KV heads (one, or all of them where the cache keeps a key's heads side by side) and
  * a range of its keys: every query head of each GQA group and every query is computed against
  * each key tile, so K and V are read once, in place (through the page table when paged), and the
- * products run over d ({@link DecodeTiles}) rather than over queries in lanes, which a decode
- * step could fill one of.
+ * products run over d ({@link DecodeTiles}) rather than over one head's queries in lanes, which a
+ * decode step could fill one of; where the group's heads × queries fill more than half a vector
+ * (4 heads × 4 queries), q·k puts those rows in the lanes instead.
  *
  * <p>Per key tile: ask each head's tile row whether the tile is EMPTY, FULL or PARTIAL for it;
  * skip the tile when every head finds it EMPTY; else read one value a cache line of its K and V
@@ -52,7 +53,9 @@ public class DecodeTemplate implements DecodeKernel {
     @Override
     public void accumulate(DecodeLaunch launch, DecodeLaunch.Sequence seq, DecodeScratch scratch, int kvHead, int heads, int kvFrom, int kvTo) {
         int group = launch.group(), nq = seq.nq(), bq = DecodeLaunch.queryTile(nq), bk = tileKvSize(), span = DecodeLaunch.rowSpan(group, nq);
-        int ks = launch.keyStride(), vs = launch.valueStride(), blocks = span / 4, b = seq.b();
+        int ks = launch.keyStride(), vs = launch.valueStride(), width = DecodeLaunch.blockRows(group, nq), b = seq.b();
+        int blocks = (group * nq + 3) / 4; // P·V's blocks of 4 rows: the rows that hold queries
+        boolean lanes = width == Lanes.L;
         Env env = seq.env();
         scratch.ensure(heads, group, nq, bq, bk, ks, vs).ensureSpills(floatSpills() * bq * bk, intSpills() * bq * bk);
         for (int slot = 0; slot < heads; slot++) packQueries(launch, seq, scratch, kvHead + slot, slot * span, ks);
@@ -81,25 +84,44 @@ public class DecodeTemplate implements DecodeKernel {
                 }
                 if (!any) continue;
                 locate(launch, scratch, b, kvHead + slot, kv0, keys, ks, vs);
-                DecodeTiles.dots(scratch.q, first * ks, blocks, ks, scratch.kRows, scratch.kOff, keys, scratch.p, bk);
+                if (lanes) DecodeTiles.dotsLanes(scratch.qt, first * ks, span / width, ks, scratch.kRows, scratch.kOff, keys, scratch.p, bk);
+                else DecodeTiles.dots(scratch.q, first * ks, span / width, ks, scratch.kRows, scratch.kOff, keys, scratch.p, bk);
                 if (full && !hasScore()) {
-                    blockWeights(scratch, first, blocks, keys, vs);
+                    blockWeights(scratch, first, span, width, keys, vs);
                 } else {
                     for (int g = 0; g < group; g++) {
-                        if (cls[c0 + g] == EMPTY || !weights(env, seq, scratch, b, h0 + g, g, first, kv0, keys, bq, cls[c0 + g] == PARTIAL, vs)) {
-                            for (int i = 0; i < nq; i++) for (int j = 0; j < keys; j++) scratch.p[DecodeTiles.at(g * nq + i, j, bk)] = 0f;
+                        if (cls[c0 + g] == EMPTY || !weights(env, seq, scratch, b, h0 + g, g, first, kv0, keys, bq, width, cls[c0 + g] == PARTIAL, vs)) {
+                            for (int i = 0; i < nq; i++) for (int j = 0; j < keys; j++) scratch.p[DecodeTiles.at(g * nq + i, j, bk, width)] = 0f;
                         }
                     }
                 }
-                DecodeTiles.pv(scratch.p, bk, scratch.vRows, scratch.vOff, vs, scratch.o, first * vs, blocks, keys);
+                DecodeTiles.pv(scratch.p, bk, width, scratch.vRows, scratch.vOff, vs, scratch.o, first * vs, blocks, keys);
             }
         }
     }
 
-    /** A FULL tile's scores of every block of the slot at row {@code first} become weights in place, the output rows rescaled. */
-    private static void blockWeights(DecodeScratch scratch, int first, int blocks, int keys, int vs) {
+    /**
+     * A FULL tile's scores of every block of the slot at row {@code first} ({@code span} rows in blocks of
+     * {@code width}) become weights in place, the output rows rescaled.
+     */
+    private static void blockWeights(DecodeScratch scratch, int first, int span, int width, int keys, int vs) {
         int bk = tileKvSize();
-        for (int rb = 0; rb < blocks; rb++) {
+        if (width == Lanes.L) {
+            // A block's rows are a vector's lanes: the hooks' lane-wise arithmetic, one key a vector.
+            for (int lb = 0; lb < span / width; lb++) {
+                int at = lb * bk * width, row0 = first + lb * width;
+                if (norm() == Normalisation.SOFTMAX) {
+                    DecodeTiles.softmaxLanes(scratch.p, at, width, keys, scratch.m, scratch.l, scratch.alpha, row0);
+                    for (int r = row0; r < row0 + width; r++) DecodeTiles.scale(scratch.o, r * vs, vs, scratch.alpha[r]);
+                } else if (norm() == Normalisation.SIGMOID) {
+                    DecodeTiles.sigmoidLanes(scratch.p, at, width, keys, scratch.normValue, row0);
+                } else {
+                    DecodeTiles.identityLanes(scratch.p, at, width, keys);
+                }
+            }
+            return;
+        }
+        for (int rb = 0; rb < span / 4; rb++) {
             int at = rb * bk * 4, row0 = first + 4 * rb;
             if (norm() == Normalisation.SOFTMAX) {
                 DecodeTiles.softmaxBlock(scratch.p, at, keys, scratch.m, scratch.l, scratch.alpha, row0, scratch.blockLanes);
@@ -119,10 +141,10 @@ public class DecodeTemplate implements DecodeKernel {
      * leaves nothing of the tile visible.
      */
     private static boolean weights(Env env, DecodeLaunch.Sequence seq, DecodeScratch scratch, int b, int h, int g, int first, int kv0, int keys,
-                                   int bq, boolean partial, int vs) {
+                                   int bq, int width, boolean partial, int vs) {
         int nq = seq.nq(), bk = tileKvSize(), vectors = bq / Lanes.L, row0 = first + g * nq, firstQuery = seq.queryOffset();
         float[] s = scratch.s, p = scratch.p;
-        for (int i = 0; i < nq; i++) for (int j = 0; j < keys; j++) s[j * bq + i] = p[DecodeTiles.at(g * nq + i, j, bk)];
+        for (int i = 0; i < nq; i++) for (int j = 0; j < keys; j++) s[j * bq + i] = p[DecodeTiles.at(g * nq + i, j, bk, width)];
         if (hasScore()) scoreTile(env, b, h, kv0, keys, firstQuery, s, vectors, scratch.laneBuffer, scratch.floatSpill, scratch.intSpill);
         if (partial) {
             int visible = maskTile(env, b, h, kv0, keys, firstQuery, scratch.bias, vectors, scratch.laneBuffer, scratch.floatSpill, scratch.intSpill);
@@ -147,7 +169,7 @@ public class DecodeTemplate implements DecodeKernel {
                 scratch.l[row] = scratch.laneL[i];
                 DecodeTiles.scale(scratch.o, row * vs, vs, scratch.laneAlpha[i]);
             }
-            for (int j = 0; j < keys; j++) p[DecodeTiles.at(g * nq + i, j, bk)] = s[j * bq + i];
+            for (int j = 0; j < keys; j++) p[DecodeTiles.at(g * nq + i, j, bk, width)] = s[j * bq + i];
         }
         return true;
     }
@@ -163,7 +185,8 @@ public class DecodeTemplate implements DecodeKernel {
 
     /**
      * KV head {@code kvHead}'s group of queries times their row scale at rows first + g·nq + i,
-     * ks wide (zero past D), zero rows up to the span; the sigmoid's bias per row.
+     * ks wide (zero past D), zero rows up to the span; the sigmoid's bias per row; in blocks of L
+     * rows in lanes too where the layout's blocks are L rows ({@link DecodeLaunch#blockRows}).
      */
     private static void packQueries(DecodeLaunch launch, DecodeLaunch.Sequence seq, DecodeScratch scratch, int kvHead, int first, int ks) {
         int group = launch.group(), nq = seq.nq(), d = launch.headDim(), b = seq.b();
@@ -179,8 +202,15 @@ public class DecodeTemplate implements DecodeKernel {
                 if (norm() == Normalisation.SIGMOID) scratch.normValue[row] = normValue(seq.env(), b, h, seq.queryOffset() + i);
             }
         }
-        int used = first + group * nq;
-        Arrays.fill(q, used * ks, (first + DecodeLaunch.rowSpan(group, nq)) * ks, 0f);
+        int used = first + group * nq, span = DecodeLaunch.rowSpan(group, nq), width = DecodeLaunch.blockRows(group, nq);
+        Arrays.fill(q, used * ks, (first + span) * ks, 0f);
+        if (width != Lanes.L) return;
+        // The rows again, each block of L rows in lanes (DecodeTiles.dotsLanes): element t of row first + r at (r / L·ks + t)·L + r % L.
+        float[] qt = scratch.qt;
+        for (int r = 0; r < span; r++) {
+            int from = (first + r) * ks, to = first * ks + ((r / width) * ks) * width + r % width;
+            for (int t = 0; t < ks; t++) qt[to + t * width] = q[from + t];
+        }
     }
 
     /** Offsets of the tile's K and V rows: in the cache itself when it is float32 on the heap, else in the scratch's copies. */

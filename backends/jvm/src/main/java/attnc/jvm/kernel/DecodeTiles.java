@@ -9,18 +9,23 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * The arithmetic of a decode tile, vectorised over d: a KV head's query rows (its GQA group's
- * heads × a few queries, padded with zero rows to whole blocks of 4) against a tile of key rows
- * read where they are (one offset per row, so pages need no gathering). A tile's scores, then
- * weights, sit block by block, a block's four rows side by side for each key:
- * {@code p[((r / 4)·bk + j)·4 + r % 4]} ({@link #at}), so one vector holds L/4 keys × 4 rows.
+ * The arithmetic of a decode tile: a KV head's query rows (its GQA group's heads × a few queries,
+ * padded with zero rows to whole blocks of 4, or of L where they fill more than half a vector,
+ * {@link DecodeLaunch#blockRows}) against a tile of key rows read where they are (one offset per
+ * row, so pages need no gathering). A tile's scores, then weights, sit block by block, a block's
+ * rows side by side for each key: {@code p[((r / w)·bk + j)·w + r % w]} for blocks of w rows
+ * ({@link #at}), so one vector holds L/4 keys × 4 rows, or one key × L rows.
  *
- * <p>q·k is blocked 4 rows × 4 keys: per step 4 key and 4 query vectors feed 16 FMAs (against 6
- * loads for 8 in blocks of 4 × 2), then each sum is one lane reduction. Folding the 16 sums into
- * one vector by two-vector permutes instead measured slower: C2 inlines only a few of them
- * within its node budget, and through memory they cost more than the reductions they save.
- * P·V is blocked 4 rows × 4 vectors, the four weights of a key one broadcast each from one cache
- * line. Where a tile is FULL and the pattern has no score hook, the weights are made in this
+ * <p>Blocks of 4 rows (few rows, e.g. one query of a group of 4 heads): q·k is vectorised over d
+ * and blocked 4 rows × 4 keys: per step 4 key and 4 query vectors feed 16 FMAs (against 6 loads
+ * for 8 in blocks of 4 × 2), then each sum is one lane reduction. Folding the 16 sums into one
+ * vector by two-vector permutes instead measured slower: C2 inlines only a few of them within its
+ * node budget, and through memory they cost more than the reductions they save. Blocks of L rows
+ * (e.g. 4 queries of a group of 4 heads): q·k has the rows in lanes ({@link #dotsLanes}), a key
+ * element broadcast to each multiply-add, and no lane sum; the weights are then the hooks'
+ * lane-wise softmax with one key a vector ({@link #softmaxLanes}).
+ * P·V is blocked 4 rows × 4 vectors in either layout, the four weights of a key one broadcast each.
+ * Where a tile is FULL and the pattern has no score hook, the weights are made in the block
  * layout ({@link #softmaxBlock}: L/4 keys × 4 rows per exponential, against one row's lane of
  * 16 in the hooks' layout). As in {@link Tiles}, methods take arrays, not vectors (except tiny
  * helpers that are always inlined), and stay small enough for C2 to inline their vector code; a
@@ -35,13 +40,13 @@ public final class DecodeTiles {
         for (int i = 0; i < L; i++) REPEAT4[i] = i % 4;
     }
 
-    /** Where row r's score for key j sits in a tile of bk keys. */
-    public static int at(int r, int j, int bk) {
-        return ((r >> 2) * bk + j) * 4 + (r & 3);
+    /** Where row r's score for key j sits in a tile of bk keys, blocks of {@code width} rows (4 or L). */
+    public static int at(int r, int j, int bk, int width) {
+        return ((r / width) * bk + j) * width + r % width;
     }
 
     /**
-     * p[at(r, j)] = Σ_t q[q0 + r·ks + t]·k[kOff[j] + t] for rows [0, 4·blocks) and keys [0, keys);
+     * p[at(r, j, bk, 4)] = Σ_t q[q0 + r·ks + t]·k[kOff[j] + t] for rows [0, 4·blocks) and keys [0, keys);
      * rows of q and k are ks wide (whole vectors, zero past D).
      */
     public static void dots(float[] q, int q0, int blocks, int ks, float[] k, int[] kOff, int keys, float[] p, int bk) {
@@ -50,6 +55,51 @@ public final class DecodeTiles {
             for (; j + 4 <= keys; j += 4) dot4x4(q, qb, ks, k, kOff[j], kOff[j + 1], kOff[j + 2], kOff[j + 3], p, (rb * bk + j) * 4);
             for (; j < keys; j++) dot4x1(q, qb, ks, k, kOff[j], p, (rb * bk + j) * 4);
         }
+    }
+
+    /**
+     * q·k in blocks of L rows: p[at(r, j, bk, L)] = Σ_t qt[qt0 + (r / L·ks + t)·L + r % L]·k[kOff[j] + t] for rows
+     * [0, L·laneBlocks) and keys [0, keys): qt holds each block's rows in lanes, one vector per element of d, so
+     * every multiply-add takes a key element broadcast and leaves no lane sum. Eight keys a step keep eight sums in
+     * flight, enough to hide the multiply-add's latency (in cache 4.3–4.6 vector FMAs/ns against 2.4–3.5 for
+     * {@link #dots}' blocks of 4 rows, this machine's peak about 5.2).
+     */
+    public static void dotsLanes(float[] qt, int qt0, int laneBlocks, int ks, float[] k, int[] kOff, int keys, float[] p, int bk) {
+        for (int lb = 0; lb < laneBlocks; lb++) {
+            int qb = qt0 + lb * ks * L, j = 0;
+            for (; j + 8 <= keys; j += 8) {
+                dotLanes8(qt, qb, ks, k, kOff[j], kOff[j + 1], kOff[j + 2], kOff[j + 3], kOff[j + 4], kOff[j + 5], kOff[j + 6], kOff[j + 7], p, (lb * bk + j) * L);
+            }
+            for (; j < keys; j++) dotLanes1(qt, qb, ks, k, kOff[j], p, (lb * bk + j) * L);
+        }
+    }
+
+    private static void dotLanes8(float[] qt, int q0, int ks, float[] k, int k0, int k1, int k2, int k3, int k4, int k5, int k6, int k7, float[] p, int at) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int t = 0; t < ks; t++) {
+            FloatVector y = FloatVector.fromArray(F, qt, q0 + t * L);
+            a0 = y.fma(FloatVector.broadcast(F, k[k0 + t]), a0);
+            a1 = y.fma(FloatVector.broadcast(F, k[k1 + t]), a1);
+            a2 = y.fma(FloatVector.broadcast(F, k[k2 + t]), a2);
+            a3 = y.fma(FloatVector.broadcast(F, k[k3 + t]), a3);
+            a4 = y.fma(FloatVector.broadcast(F, k[k4 + t]), a4);
+            a5 = y.fma(FloatVector.broadcast(F, k[k5 + t]), a5);
+            a6 = y.fma(FloatVector.broadcast(F, k[k6 + t]), a6);
+            a7 = y.fma(FloatVector.broadcast(F, k[k7 + t]), a7);
+        }
+        FLOATS.cast(a0).intoArray(p, at); FLOATS.cast(a1).intoArray(p, at + L); FLOATS.cast(a2).intoArray(p, at + 2 * L); FLOATS.cast(a3).intoArray(p, at + 3 * L);
+        FLOATS.cast(a4).intoArray(p, at + 4 * L); FLOATS.cast(a5).intoArray(p, at + 5 * L); FLOATS.cast(a6).intoArray(p, at + 6 * L); FLOATS.cast(a7).intoArray(p, at + 7 * L);
+    }
+
+    private static void dotLanes1(float[] qt, int q0, int ks, float[] k, int k0, float[] p, int at) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        int t = 0;
+        for (; t + 2 <= ks; t += 2) {
+            a0 = FloatVector.fromArray(F, qt, q0 + t * L).fma(FloatVector.broadcast(F, k[k0 + t]), a0);
+            a1 = FloatVector.fromArray(F, qt, q0 + (t + 1) * L).fma(FloatVector.broadcast(F, k[k0 + t + 1]), a1);
+        }
+        if (t < ks) a0 = FloatVector.fromArray(F, qt, q0 + t * L).fma(FloatVector.broadcast(F, k[k0 + t]), a0);
+        FLOATS.cast(a0).add(a1).intoArray(p, at);
     }
 
     private static void dot4x4(float[] q, int q0, int ks, float[] k, int k0, int k1, int k2, int k3, float[] p, int at) {
@@ -92,18 +142,18 @@ public final class DecodeTiles {
     private static float sum(FloatVector a) { return FLOATS.cast(a).reduceLanes(VectorOperators.ADD); }
 
     /**
-     * o[o0 + r·vs + c] += Σ_j p[at(r, j)]·v[vOff[j] + c] for rows [0, 4·blocks), keys [0, keys)
-     * and columns [0, vs) (whole vectors).
+     * o[o0 + r·vs + c] += Σ_j p[at(r, j, bk, width)]·v[vOff[j] + c] for rows [0, 4·blocks), keys
+     * [0, keys) and columns [0, vs) (whole vectors): four rows at a time whatever the layout's block width.
      */
-    public static void pv(float[] p, int bk, float[] v, int[] vOff, int vs, float[] o, int o0, int blocks, int keys) {
+    public static void pv(float[] p, int bk, int width, float[] v, int[] vOff, int vs, float[] o, int o0, int blocks, int keys) {
         for (int rb = 0; rb < blocks; rb++) {
-            int ob = o0 + 4 * rb * vs, pb = rb * bk * 4, c = 0;
-            for (; c + 4 * L <= vs; c += 4 * L) pv4x4(p, pb, v, vOff, o, ob + c, vs, c, keys);
-            for (; c < vs; c += L) pv4x1(p, pb, v, vOff, o, ob + c, vs, c, keys);
+            int ob = o0 + 4 * rb * vs, pb = at(4 * rb, 0, bk, width), c = 0;
+            for (; c + 4 * L <= vs; c += 4 * L) pv4x4(p, pb, width, v, vOff, o, ob + c, vs, c, keys);
+            for (; c < vs; c += L) pv4x1(p, pb, width, v, vOff, o, ob + c, vs, c, keys);
         }
     }
 
-    private static void pv4x4(float[] p, int p0, float[] v, int[] vOff, float[] o, int o0, int vs, int c, int keys) {
+    private static void pv4x4(float[] p, int p0, int width, float[] v, int[] vOff, float[] o, int o0, int vs, int c, int keys) {
         int o1 = o0 + vs, o2 = o1 + vs, o3 = o2 + vs;
         FloatVector a00 = FloatVector.fromArray(F, o, o0), a01 = FloatVector.fromArray(F, o, o0 + L);
         FloatVector a02 = FloatVector.fromArray(F, o, o0 + 2 * L), a03 = FloatVector.fromArray(F, o, o0 + 3 * L);
@@ -114,7 +164,7 @@ public final class DecodeTiles {
         FloatVector a30 = FloatVector.fromArray(F, o, o3), a31 = FloatVector.fromArray(F, o, o3 + L);
         FloatVector a32 = FloatVector.fromArray(F, o, o3 + 2 * L), a33 = FloatVector.fromArray(F, o, o3 + 3 * L);
         for (int j = 0; j < keys; j++) {
-            int vb = vOff[j] + c, pb = p0 + 4 * j;
+            int vb = vOff[j] + c, pb = p0 + width * j;
             FloatVector v0 = FloatVector.fromArray(F, v, vb), v1 = FloatVector.fromArray(F, v, vb + L);
             FloatVector v2 = FloatVector.fromArray(F, v, vb + 2 * L), v3 = FloatVector.fromArray(F, v, vb + 3 * L);
             FloatVector x = FloatVector.broadcast(F, p[pb]);
@@ -132,12 +182,12 @@ public final class DecodeTiles {
         FLOATS.cast(a30).intoArray(o, o3); FLOATS.cast(a31).intoArray(o, o3 + L); FLOATS.cast(a32).intoArray(o, o3 + 2 * L); FLOATS.cast(a33).intoArray(o, o3 + 3 * L);
     }
 
-    private static void pv4x1(float[] p, int p0, float[] v, int[] vOff, float[] o, int o0, int vs, int c, int keys) {
+    private static void pv4x1(float[] p, int p0, int width, float[] v, int[] vOff, float[] o, int o0, int vs, int c, int keys) {
         FloatVector a0 = FloatVector.fromArray(F, o, o0), a1 = FloatVector.fromArray(F, o, o0 + vs);
         FloatVector a2 = FloatVector.fromArray(F, o, o0 + 2 * vs), a3 = FloatVector.fromArray(F, o, o0 + 3 * vs);
         for (int j = 0; j < keys; j++) {
             FloatVector x = FloatVector.fromArray(F, v, vOff[j] + c);
-            int pb = p0 + 4 * j;
+            int pb = p0 + width * j;
             a0 = x.fma(FloatVector.broadcast(F, p[pb]), a0);
             a1 = x.fma(FloatVector.broadcast(F, p[pb + 1]), a1);
             a2 = x.fma(FloatVector.broadcast(F, p[pb + 2]), a2);
@@ -259,20 +309,29 @@ public final class DecodeTiles {
      * for any key count and state kept apart from the tile.
      */
     public static void softmax(float[] s, int bq, int keys, float[] m, float[] l, float[] alpha, int state, int i0) {
-        FloatVector top = columnMax(s, bq, keys, i0);
-        FloatVector old = FloatVector.fromArray(F, m, state + i0);
+        softmaxLanes(s, i0, bq, keys, m, l, alpha, state + i0);
+    }
+
+    /**
+     * Online softmax over keys [0, keys) of the L lanes at s[from + j·stride], lane i's running max, sum and rescale
+     * factor at {@code row + i}: the hooks' layout ({@link #softmax}) and a block of L rows of the scores' layout
+     * (stride L) alike, one exponential for L scores.
+     */
+    public static void softmaxLanes(float[] s, int from, int stride, int keys, float[] m, float[] l, float[] alpha, int row) {
+        FloatVector top = columnMax(s, stride, keys, from);
+        FloatVector old = FloatVector.fromArray(F, m, row);
         top = top.max(old);
         FloatVector shift = top.blend(0f, top.eq(Float.NEGATIVE_INFINITY));
         FloatVector sum = FloatVector.zero(F);
-        for (int j = 0, at = i0; j < keys; j++, at += bq) {
+        for (int j = 0, at = from; j < keys; j++, at += stride) {
             FloatVector e = Tiles.expNonPositive(FloatVector.fromArray(F, s, at).sub(shift));
             e.intoArray(s, at);
             sum = FLOATS.cast(sum).add(e);
         }
         FloatVector rescale = Tiles.expNonPositive(old.sub(shift)).blend(1f, old.eq(top));
-        FloatVector.fromArray(F, l, state + i0).mul(rescale).add(sum).intoArray(l, state + i0);
-        top.intoArray(m, state + i0);
-        rescale.intoArray(alpha, state + i0);
+        FloatVector.fromArray(F, l, row).mul(rescale).add(sum).intoArray(l, row);
+        top.intoArray(m, row);
+        rescale.intoArray(alpha, row);
     }
 
     private static FloatVector columnMax(float[] s, int bq, int keys, int i0) {
@@ -293,13 +352,23 @@ public final class DecodeTiles {
 
     /** Sigmoid weights sigmoid(s + bias[state + i]) in place for one head's lanes [i0, i0 + L); −∞ gives 0. */
     public static void sigmoid(float[] s, int bq, int keys, float[] bias, int state, int i0) {
-        FloatVector b = FloatVector.fromArray(F, bias, state + i0);
-        for (int j = 0, at = i0; j < keys; j++, at += bq) VectorMath.sigmoid(FloatVector.fromArray(F, s, at).add(b)).intoArray(s, at);
+        sigmoidLanes(s, i0, bq, keys, bias, state + i0);
+    }
+
+    /** Sigmoid weights sigmoid(s + bias[row + i]) in place for the L lanes at s[from + j·stride], keys [0, keys); −∞ gives 0. */
+    public static void sigmoidLanes(float[] s, int from, int stride, int keys, float[] bias, int row) {
+        FloatVector b = FloatVector.fromArray(F, bias, row);
+        for (int j = 0, at = from; j < keys; j++, at += stride) VectorMath.sigmoid(FloatVector.fromArray(F, s, at).add(b)).intoArray(s, at);
     }
 
     /** The score as its weight, 0 where masked (−∞), for one head's lanes [i0, i0 + L). */
     public static void identity(float[] s, int bq, int keys, int i0) {
-        for (int j = 0, at = i0; j < keys; j++, at += bq) {
+        identityLanes(s, i0, bq, keys);
+    }
+
+    /** The score as its weight, 0 where masked (−∞), for the L lanes at s[from + j·stride], keys [0, keys). */
+    public static void identityLanes(float[] s, int from, int stride, int keys) {
+        for (int j = 0, at = from; j < keys; j++, at += stride) {
             FloatVector x = FloatVector.fromArray(F, s, at);
             x.blend(0f, x.eq(Float.NEGATIVE_INFINITY)).intoArray(s, at);
         }

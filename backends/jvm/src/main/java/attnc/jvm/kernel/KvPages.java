@@ -50,15 +50,23 @@ public record KvPages(float[] heap, MemorySegment segment, DType dtype, long bas
      */
     public float touch(int b, int kvHead, int heads, int kv0, int keys) {
         if (heap == null) return 0f;
-        float sum = 0f;
+        // Four sums, so that the adds (one a line) do not wait on one another: from cache one chain of them took
+        // longer than the reads.
+        float sum0 = 0f, sum1 = 0f, sum2 = 0f, sum3 = 0f;
         for (int j = 0; j < keys; j++) {
             long row = rowAt(b, kvHead, kv0 + j);
             for (int s = 0; s < heads; s++) {
-                int from = Math.toIntExact(row + s * strideH), to = from + width;
-                for (int i = from; i < to; i += LINE_FLOATS) sum += heap[i];
+                int from = Math.toIntExact(row + s * strideH), to = from + width, i = from;
+                for (; i + 3 * LINE_FLOATS < to; i += 4 * LINE_FLOATS) {
+                    sum0 += heap[i];
+                    sum1 += heap[i + LINE_FLOATS];
+                    sum2 += heap[i + 2 * LINE_FLOATS];
+                    sum3 += heap[i + 3 * LINE_FLOATS];
+                }
+                for (; i < to; i += LINE_FLOATS) sum0 += heap[i];
             }
         }
-        return sum;
+        return (sum0 + sum1) + (sum2 + sum3);
     }
 
     /** Whether rows are read in place: float32 on the heap, a whole number of vectors wide. */

@@ -174,7 +174,7 @@ class TileArithmeticTest {
             DecodeTiles.dots(q, q0, blocks, ks, k, kOff, keys, p, bk);
             for (int r = 0; r < rows; r++) {
                 for (int j = 0; j < bk; j++) {
-                    int at = DecodeTiles.at(r, j, bk);
+                    int at = DecodeTiles.at(r, j, bk, 4);
                     assertEquals(((r / 4) * bk + j) * 4 + r % 4, at, "block layout");
                     if (j >= keys) {
                         assertEquals(before[at], p[at], "past the keys");
@@ -194,25 +194,53 @@ class TileArithmeticTest {
 
     @Test
     void decodePvAddsValuesReadAtTheirOffsets() {
-        int vs = 5 * L, blocks = 2, rows = 4 * blocks, keys = 3, bk = 4, o0 = vs;
-        float[] p = values(rows * bk), v = values(4 * vs), o = values(o0 + rows * vs), before = o.clone();
-        int[] vOff = {3 * vs, 0, 2 * vs};
-        DecodeTiles.pv(p, bk, v, vOff, vs, o, o0, blocks, keys);
-        for (int c = 0; c < o0; c++) assertEquals(before[c], o[c], "before the rows");
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < vs; c++) {
-                double sum = before[o0 + r * vs + c], size = Math.abs(sum);
-                for (int j = 0; j < keys; j++) {
-                    double term = (double) p[DecodeTiles.at(r, j, bk)] * v[vOff[j] + c];
-                    sum += term;
-                    size += Math.abs(term);
+        for (int width : new int[] {4, L}) {
+            int vs = 5 * L, blocks = 2, rows = 4 * blocks, keys = 3, bk = 4, o0 = vs;
+            float[] p = values(Math.max(rows, width) * bk), v = values(4 * vs), o = values(o0 + rows * vs), before = o.clone();
+            int[] vOff = {3 * vs, 0, 2 * vs};
+            DecodeTiles.pv(p, bk, width, v, vOff, vs, o, o0, blocks, keys);
+            for (int c = 0; c < o0; c++) assertEquals(before[c], o[c], "before the rows");
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < vs; c++) {
+                    double sum = before[o0 + r * vs + c], size = Math.abs(sum);
+                    for (int j = 0; j < keys; j++) {
+                        double term = (double) p[DecodeTiles.at(r, j, bk, width)] * v[vOff[j] + c];
+                        sum += term;
+                        size += Math.abs(term);
+                    }
+                    close(sum, o[o0 + r * vs + c], size, "width " + width + ": o[" + r + ", " + c + "]");
                 }
-                close(sum, o[o0 + r * vs + c], size, "o[" + r + ", " + c + "]");
             }
         }
     }
 
-    /** Each block row against the same formula as the lanes' softmax; keys not a whole vector's worth, a row all −∞, and the rows past the block untouched. */
+    @Test
+    void decodeLaneDotsReadEachKeyAtItsOffsetIntoLaneBlocks() {
+        int ks = 3 * L, laneBlocks = 2, rows = L * laneBlocks, bk = 13, q0 = ks * L;
+        for (int keys : new int[] {13, 8, 5}) { // 8-key steps with a remainder, one whole step, the remainder alone
+            float[] qt = values(q0 + rows * ks), k = values(7 * ks), p = values(rows * bk), before = p.clone();
+            int[] kOff = {2 * ks, 0, 4 * ks, ks, 5 * ks, 3 * ks, 6 * ks, 0, ks, 2 * ks, 5 * ks, 6 * ks, 3 * ks};
+            DecodeTiles.dotsLanes(qt, q0, laneBlocks, ks, k, kOff, keys, p, bk);
+            for (int r = 0; r < rows; r++) {
+                for (int j = 0; j < bk; j++) {
+                    int at = DecodeTiles.at(r, j, bk, L);
+                    assertEquals(((r / L) * bk + j) * L + r % L, at, "lane-block layout");
+                    if (j >= keys) {
+                        assertEquals(before[at], p[at], "past the keys");
+                        continue;
+                    }
+                    double sum = 0, size = 0;
+                    for (int t = 0; t < ks; t++) {
+                        double term = (double) qt[q0 + ((r / L) * ks + t) * L + r % L] * k[kOff[j] + t];
+                        sum += term;
+                        size += Math.abs(term);
+                    }
+                    close(sum, p[at], size, keys + " keys: p[row " + r + ", key " + j + "]");
+                }
+            }
+        }
+    }
+
     @Test
     void decodeBlockSoftmaxIsTheOnlineSoftmaxPerRow() {
         int bk = 13, row0 = 5;
