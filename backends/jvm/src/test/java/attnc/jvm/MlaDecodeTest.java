@@ -81,6 +81,30 @@ class MlaDecodeTest {
         Agreement.check(RaggedKernelTest.denseReference(c, binding), new JvmBackend().compile(pattern).forward(ragged), (shared ? "V in K, " : "") + c);
     }
 
+    /**
+     * Every pattern in examples/ (ALiBi, per-head scales, sinks, windows, ... : those reading h or
+     * q included) at an MLA shape: 64 heads over one KV head, V in K, 1 or 3 queries, 97 keys.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.MethodSource("attnc.jvm.ExamplesTest#examples")
+    void everyExampleAtAnMlaShape(java.nio.file.Path file) throws Exception {
+        Pattern pattern = Passes.optimize(attnc.front.Frontend.compile(file), Map.of());
+        Random random = new Random(file.getFileName().toString().hashCode());
+        int heads = 64, nq = 1 + 2 * random.nextInt(2), nkv = 97;
+        Tensor k = Tensor.random(DType.FLOAT32, new int[] {1, 1, nkv, D}, random);
+        Map<String, Integer> sizes = new HashMap<>(Map.of("B", 1, "H", heads, "Hkv", 1, "Nq", nq, "Nkv", nkv, "D", D, "Dv", DV));
+        Map<String, Tensor> inputs = new LinkedHashMap<>();
+        for (Input input : pattern.inputs()) inputs.put(input.name(), ExamplesTest.randomInput(input, sizes, random));
+        Map<String, Expr> params = new LinkedHashMap<>();
+        for (Param p : pattern.params()) {
+            if (p.defaultValue().isEmpty()) params.put(p.name(), p.type() == attnc.ir.Type.FLOAT ? new Expr.FloatLit(0.5)
+                    : p.type() == attnc.ir.Type.INT ? new Expr.IntLit(3) : new Expr.BoolLit(true));
+        }
+        Problem problem = new Problem(Tensor.random(DType.FLOAT32, new int[] {1, heads, nq, D}, random), k, latentValues(k), inputs, params,
+                Problem.BOTTOM_RIGHT);
+        Agreement.check(Reference.run(pattern, problem), new JvmBackend().compile(pattern).forward(problem), file + ", Nq " + nq);
+    }
+
     /** Columns [0, 512) of every row of K, in place: MLA's values are the latent's first 512 of its 576 dimensions. */
     static Tensor latentValues(Tensor k) {
         int[] shape = k.shape();
