@@ -95,7 +95,7 @@ public class Decode {
     }
 
     /** A contiguous problem and its output, or a paged batch. */
-    private record Step(Problem problem, Tensor out, RaggedBatch paged) {
+    record Step(Problem problem, Tensor out, RaggedBatch paged) {
         Object run(JvmKernel kernel) {
             if (paged != null) return kernel.forward(paged);
             kernel.forward(problem, out, null);

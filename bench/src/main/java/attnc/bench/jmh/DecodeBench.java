@@ -20,6 +20,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
  *
  * <pre>bench/decode [--nq 1,4] [--nkv 4096,32768] [--layouts contiguous,page16,page64] [--threads 2] [--peer ort|none]
  *              [--forks 1] [--warmup 3] [--iterations 5] [--time 1]</pre>
+ *
+ * <p>With {@code --mla}, the MLA decode table instead ({@link MlaDecodeBench}).
  */
 public final class DecodeBench {
     private DecodeBench() {}
@@ -27,6 +29,10 @@ public final class DecodeBench {
     record Key(int nq, int nkv, String layout) {}
 
     public static void main(String[] args) throws Exception {
+        if (java.util.Arrays.asList(args).contains("--mla")) {
+            MlaDecodeBench.main(args);
+            return;
+        }
         JmhBench.Arguments a = new JmhBench.Arguments(args);
         List<Integer> nqs = a.ints("--nq", "1,4"), nkvs = a.ints("--nkv", "4096,32768");
         List<String> layouts = a.list("--layouts", "contiguous,page16,page64");

@@ -1,0 +1,122 @@
+package attnc.bench.jmh;
+
+import attnc.front.Frontend;
+import attnc.ir.DType;
+import attnc.ir.Pattern;
+import attnc.jvm.JvmBackend;
+import attnc.jvm.JvmKernel;
+import attnc.launch.KvCache;
+import attnc.launch.Problem;
+import attnc.launch.RaggedBatch;
+import attnc.pass.Passes;
+import attnc.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * One MLA decode step (DeepSeek's absorbed form) of the JVM decode kernel, dense pattern, fp32:
+ * B = 4 sequences, {@code heads} query heads over one latent KV head, D = 576, Dv = 512, one
+ * query at the end of {@code nkv} keys. V is K's first 512 columns ({@code values = shared}: a
+ * view of K's storage, the cache MLA keeps) or a tensor of its own ({@code separate}); K and V
+ * contiguous or in shuffled pages ({@code pageN}). As in {@link Decode}, the trial's setup first
+ * runs small steps until C2 has compiled the kernel, so no case is timed in the interpreter.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+public class MlaDecode {
+    static final int BATCH = 4, D = 576, DV = 512;
+
+    @Param({"16"}) public int heads;
+    @Param({"4096"}) public int nkv;
+    @Param({"shared"}) public String values;
+    @Param({"contiguous"}) public String layout;
+    @Param({"0"}) public int threads;
+
+    /** A small step (one sequence, two key tiles) for the warm-up: at 128 heads a cold step of 512 keys takes about a second. */
+    private static final int WARM_KEYS = 128;
+    private static final long WARM_NANOS = 3_000_000_000L;
+
+    private ExecutorService helpers;
+    private JvmKernel kernel;
+    private Decode.Step step;
+
+    @Setup(Level.Trial)
+    public void prepare() throws Exception {
+        int workers = Workers.count(threads);
+        helpers = Workers.helpers(workers);
+        Pattern dense = Passes.optimize(Frontend.compile("dense", "mask: true\n"), Map.of());
+        kernel = new JvmBackend().compile(dense).withExecutor(helpers, workers);
+        Decode.Step warm = step(1, Math.min(nkv, WARM_KEYS));
+        for (long start = System.nanoTime(); System.nanoTime() - start < WARM_NANOS; ) warm.run(kernel);
+        step = step(BATCH, nkv);
+    }
+
+    private Decode.Step step(int batch, int keys) {
+        boolean shared = switch (values) {
+            case "shared" -> true;
+            case "separate" -> false;
+            default -> throw new IllegalArgumentException("values " + values + ": expected shared or separate");
+        };
+        float[] q = DecodeInputs.random((long) batch * heads * D, 1);
+        if (layout.equals("contiguous")) {
+            Tensor k = Tensor.wrap(DecodeInputs.random((long) batch * keys * D, 2), batch, 1, keys, D);
+            Tensor v = shared ? latent(k) : Tensor.wrap(DecodeInputs.random((long) batch * keys * DV, 3), batch, 1, keys, DV);
+            Problem problem = new Problem(Tensor.wrap(q, batch, heads, 1, D), k, v, Map.of(), Map.of(), Problem.BOTTOM_RIGHT);
+            return new Decode.Step(problem, Tensor.allocate(DType.FLOAT32, batch, heads, 1, DV), null);
+        }
+        if (!layout.startsWith("page")) throw new IllegalArgumentException("layout " + layout + ": expected contiguous, page16, page64, ...");
+        int page = Integer.parseInt(layout.substring(4)), perSequence = (keys + page - 1) / page, pages = batch * perSequence;
+        List<Integer> order = new ArrayList<>();
+        for (int p = 0; p < pages; p++) order.add(p);
+        Collections.shuffle(order, new Random(4));
+        int[] table = order.stream().mapToInt(Integer::intValue).toArray(), lengths = new int[batch], starts = new int[batch + 1];
+        for (int b = 0; b < batch; b++) {
+            lengths[b] = keys;
+            starts[b + 1] = b + 1;
+        }
+        Tensor kPool = Tensor.wrap(DecodeInputs.random((long) pages * page * D, 2), pages, page, 1, D);
+        Tensor vPool = shared ? latent(kPool) : Tensor.wrap(DecodeInputs.random((long) pages * page * DV, 3), pages, page, 1, DV);
+        KvCache cache = new KvCache(kPool, vPool, Tensor.wrap(table, batch, perSequence), Tensor.wrap(lengths, batch));
+        return new Decode.Step(null, null, new RaggedBatch(Tensor.wrap(q, batch, heads, D), Tensor.wrap(starts, batch + 1), cache, Map.of()));
+    }
+
+    /** K's first 512 columns, in place. */
+    private static Tensor latent(Tensor k) {
+        int[] shape = k.shape();
+        shape[3] = DV;
+        return k.view(shape, k.strides(), k.offset());
+    }
+
+    /** Floating-point operations of a step: q·k over D and P·V over Dv, a multiply and an add each. */
+    static double flops(int heads, int nkv) { return 2.0 * BATCH * heads * nkv * (D + DV); }
+
+    /** Bytes of K and V a step reads: V's only when it is a tensor of its own. */
+    static long bytes(int nkv, boolean shared) { return 4L * BATCH * nkv * (D + (shared ? 0 : DV)); }
+
+    @Benchmark
+    public Object attnc() {
+        return step.run(kernel);
+    }
+
+    @TearDown(Level.Trial)
+    public void shutdown() {
+        kernel.close();
+        helpers.shutdownNow();
+    }
+}
