@@ -44,7 +44,7 @@ final class PagedDecode implements AutoCloseable {
     private final GpuAttention.Tensors tensors;
     private final DeviceTensor tiles;
     private final GpuDecode.Partials partials;
-    private final List<Runnable> owned = new ArrayList<>();
+    private final DeviceBuffers owned = new DeviceBuffers();
 
     /** The launch every sequence shares: B, H, Hkv, D, Dv, the common Nq, the longest Nkv (at least 1), the batch's params. */
     static Binding launchBinding(RaggedBinding ragged, int queries) {
@@ -114,28 +114,27 @@ final class PagedDecode implements AutoCloseable {
         this.ragged = ragged;
         this.launch = launch;
         this.decoder = decoder;
-        DType dtype = batch.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
+        DType dtype = PtxKernel.inputDType(batch.q().dtype());
         int b = launch.size("B"), h = launch.size("H"), nq = launch.size("Nq"), dv = launch.size("Dv");
         try {
-            DeviceTensor q = own(DeviceTensor.upload(device, HeadPadding.pad(byHead(batch.q(), ragged, nq)), dtype));
-            DeviceTensor k = own(DeviceTensor.upload(device, HeadPadding.pad(batch.cache().k()), dtype));
-            DeviceTensor v = own(DeviceTensor.upload(device, HeadPadding.pad(batch.cache().v()), dtype));
-            DeviceTensor table = own(DeviceTensor.upload(device, batch.cache().blockTable(), DType.INT32));
-            DeviceTensor lengths = own(DeviceTensor.upload(device, batch.cache().kvLengths(), DType.INT32));
-            DeviceTensor out = own(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, HeadPadding.padded(dv)));
-            DeviceTensor lse = writesLse ? own(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq)) : null;
+            DeviceTensor q = owned.add(DeviceTensor.upload(device, HeadPadding.pad(byHead(batch.q(), ragged, nq)), dtype));
+            DeviceTensor k = owned.add(DeviceTensor.upload(device, HeadPadding.pad(batch.cache().k()), dtype));
+            DeviceTensor v = owned.add(DeviceTensor.upload(device, HeadPadding.pad(batch.cache().v()), dtype));
+            DeviceTensor table = owned.add(DeviceTensor.upload(device, batch.cache().blockTable(), DType.INT32));
+            DeviceTensor lengths = owned.add(DeviceTensor.upload(device, batch.cache().kvLengths(), DType.INT32));
+            DeviceTensor out = owned.add(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, HeadPadding.padded(dv)));
+            DeviceTensor lse = writesLse ? owned.add(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq)) : null;
             // Poisoned with NaN: a row the kernels fail to write cannot pass a comparison.
             out.fill(0xFF);
             if (lse != null) lse.fill(0xFF);
             Map<String, DeviceTensor> inputs = new LinkedHashMap<>();
-            for (Input input : pattern.inputs()) inputs.put(input.name(), own(DeviceTensor.upload(device, batch.inputs().get(input.name()), input.dtype())));
+            for (Input input : pattern.inputs()) inputs.put(input.name(), owned.add(DeviceTensor.upload(device, batch.inputs().get(input.name()), input.dtype())));
             GpuAttention.Paged paged = new GpuAttention.Paged(table, lengths, Integer.numberOfTrailingZeros(ragged.pageSize()), ragged.maxPages());
             tensors = new GpuAttention.Tensors(q, k, v, out, lse, null, inputs, paged);
             Binding padded = HeadPadding.of(launch).binding(launch);
             int splits = batch.kvSplits() > 0 ? Math.min(batch.kvSplits(), decoder.kvTiles(padded)) : decoder.splits(padded);
-            partials = decoder.allocatePartials(padded, splits);
-            owned.add(partials::close);
-            tiles = own(DeviceTensor.allocate(device, DType.INT32, decoder.tilesLength(padded)));
+            partials = owned.add(decoder.allocatePartials(padded, splits));
+            tiles = owned.add(DeviceTensor.allocate(device, DType.INT32, decoder.tilesLength(padded)));
             decoder.preparePagedTiles(ragged, padded, tiles);
         } catch (RuntimeException e) {
             close();
@@ -177,13 +176,9 @@ final class PagedDecode implements AutoCloseable {
         return new Result(rows, rowLse, new int[] {ragged.totalQueries(), h, dv});
     }
 
-    private DeviceTensor own(DeviceTensor t) {
-        owned.add(t::close);
-        return t;
-    }
 
     @Override
     public void close() {
-        for (Runnable free : owned) free.run();
+        owned.close();
     }
 }

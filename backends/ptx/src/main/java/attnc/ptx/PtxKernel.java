@@ -27,9 +27,7 @@ import attnc.ptx.emit.PtxModule;
 import attnc.run.Kernel;
 import attnc.run.TuningConfig;
 import attnc.tensor.Tensor;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -150,6 +148,9 @@ final class PtxKernel implements Kernel {
         }
     }
 
+    /** The precision the kernels read q, k and v in: fp16 where q is fp16, else bf16 (fp32 inputs rounded to it). */
+    static DType inputDType(DType q) { return q == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16; }
+
     /**
      * A ragged launch over a paged cache: the paged decode kernel ({@link PagedDecode}) when every
      * sequence has the same 1 to {@link GpuDecode#MAX_AUTO_QUERIES} queries and it takes the
@@ -173,7 +174,7 @@ final class PtxKernel implements Kernel {
         HeadPadding dims = HeadPadding.of(launch);
         Binding padded = dims.binding(launch);
         Device device = Device.get(0);
-        DType dtype = batch.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
+        DType dtype = inputDType(batch.q().dtype());
         long keys = 2L * (batch.cache().k().size() + batch.cache().v().size()), rows = (long) ragged.totalQueries() * ragged.heads();
         requireDeviceMemory(device, keys + 2L * batch.q().size() + 4L * rows * (ragged.valueDim() + 1) * 2 + 4L * batch.cache().blockTable().size());
         LoweredPattern seen = dims.lowered(lowered);
@@ -218,7 +219,7 @@ final class PtxKernel implements Kernel {
         Binding binding = dims.binding(checked.binding());
         int headDim = binding.size("D"), valueDim = binding.size("Dv");
         Device device = Device.get(0);
-        DType dtype = problem.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
+        DType dtype = inputDType(problem.q().dtype());
         // Inputs and dOut in 2 bytes (out, LSE and o in 4), the fp32 gradients, delta and row sums.
         long rows = (long) binding.size("B") * binding.size("H") * binding.size("Nq");
         requireDeviceMemory(device, 2L * (problem.q().size() + problem.k().size() + problem.v().size() + dOut.size())
@@ -364,13 +365,13 @@ final class PtxKernel implements Kernel {
         final GpuDecode.Partials partials;
         final GpuAttention.Tensors tensors;
         final DeviceTensor tiles;
-        private final List<Runnable> owned = new ArrayList<>();
+        private final DeviceBuffers owned = new DeviceBuffers();
 
         Launch(Problem problem, Resident resident) {
             Binding logical = Binding.of(pattern, problem);
             dims = HeadPadding.of(logical);
             binding = dims.binding(logical);
-            DType dtype = (resident != null ? resident.q().dtype() : problem.q().dtype()) == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
+            DType dtype = inputDType(resident != null ? resident.q().dtype() : problem.q().dtype());
             if (resident == null) requireDeviceMemory(device, forwardBytes(problem, binding));
             LoweredPattern seen = dims.lowered(lowered);
             if (decodes(binding)) {
@@ -391,30 +392,30 @@ final class PtxKernel implements Kernel {
                     out = resident.out();
                     lse = lowered.writesLse() ? resident.lse() : null;
                 } else {
-                    q = own(DeviceTensor.upload(device, HeadPadding.pad(problem.q()), dtype));
-                    k = own(DeviceTensor.upload(device, HeadPadding.pad(problem.k()), dtype));
-                    v = own(DeviceTensor.upload(device, HeadPadding.pad(problem.v()), dtype));
-                    out = own(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, dv));
-                    lse = lowered.writesLse() ? own(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq)) : null;
+                    q = owned.add(DeviceTensor.upload(device, HeadPadding.pad(problem.q()), dtype));
+                    k = owned.add(DeviceTensor.upload(device, HeadPadding.pad(problem.k()), dtype));
+                    v = owned.add(DeviceTensor.upload(device, HeadPadding.pad(problem.v()), dtype));
+                    out = owned.add(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, dv));
+                    lse = lowered.writesLse() ? owned.add(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq)) : null;
                     // Poisoned with NaN: an element the kernel fails to write cannot pass a comparison.
                     out.fill(0xFF);
                     if (lse != null) lse.fill(0xFF);
                 }
                 Map<String, DeviceTensor> inputs = new LinkedHashMap<>();
                 for (Input input : pattern.inputs()) {
-                    inputs.put(input.name(), own(DeviceTensor.upload(device, problem.inputs().get(input.name()), input.dtype())));
+                    inputs.put(input.name(), owned.add(DeviceTensor.upload(device, problem.inputs().get(input.name()), input.dtype())));
                 }
                 // o before the output transform, which the backward reads: one more fp32 store of the output's size.
-                DeviceTensor preOutput = lowered.identityOutput() ? null : own(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, dv));
+                DeviceTensor preOutput = lowered.identityOutput() ? null : owned.add(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, dv));
                 if (preOutput != null) preOutput.fill(0xFF);
                 tensors = new GpuAttention.Tensors(q, k, v, out, lse, preOutput, inputs);
                 if (decoder != null) {
-                    partials = own(decoder.allocatePartials(binding, decoder.splits(binding)));
-                    tiles = own(DeviceTensor.allocate(device, DType.INT32, decoder.tilesLength(binding)));
+                    partials = owned.add(decoder.allocatePartials(binding, decoder.splits(binding)));
+                    tiles = owned.add(DeviceTensor.allocate(device, DType.INT32, decoder.tilesLength(binding)));
                     decoder.prepareTiles(binding, tensors, tiles, problem.inputs());
                 } else {
                     partials = null;
-                    tiles = own(gpu.plan(binding).allocate(device));
+                    tiles = owned.add(gpu.plan(binding).allocate(device));
                     gpu.prepareTiles(binding, tensors, tiles, problem.inputs());
                 }
             } catch (RuntimeException e) {
@@ -429,19 +430,11 @@ final class PtxKernel implements Kernel {
             else gpu.launch(binding, tensors, tiles);
         }
 
-        private DeviceTensor own(DeviceTensor t) {
-            owned.add(t::close);
-            return t;
-        }
 
-        private GpuDecode.Partials own(GpuDecode.Partials p) {
-            owned.add(p::close);
-            return p;
-        }
 
         @Override
         public void close() {
-            for (Runnable free : owned) free.run();
+            owned.close();
         }
     }
 }

@@ -16,7 +16,6 @@ import attnc.ptx.emit.KernelConfig;
 import attnc.ptx.emit.PtxModule;
 import attnc.ptx.emit.Signature;
 import attnc.tensor.Tensor;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,7 +42,7 @@ public final class RaggedPrefill implements AutoCloseable {
     private final GpuAttention.Tensors tensors;
     private final GpuAttention.Ragged work;
     private final DeviceTensor tiles;
-    private final List<Runnable> owned = new ArrayList<>();
+    private final DeviceBuffers owned = new DeviceBuffers();
 
     /**
      * The sizes every sequence shares (B, H, Hkv, D, Dv, the symbolic sizes of inputs; Nq, Nkv and
@@ -80,7 +79,7 @@ public final class RaggedPrefill implements AutoCloseable {
 
     /** The module's tiling: the pattern's mma.sync one at the padded head dims ({@link KernelConfig#ofMmaSync}), as a ragged kernel. */
     static KernelConfig config(LoweredPattern seen, Device device, RaggedBatch batch, RaggedBinding ragged) {
-        DType dtype = batch.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
+        DType dtype = PtxKernel.inputDType(batch.q().dtype());
         return KernelConfig.ofMmaSync(seen, device.sm() >= 90 ? 90 : 80, dtype, HeadPadding.padded(ragged.headDim()), HeadPadding.padded(ragged.valueDim()))
                 .forRagged();
     }
@@ -123,20 +122,20 @@ public final class RaggedPrefill implements AutoCloseable {
         this.attention = attention;
         Binding logical = launchBinding(ragged);
         this.launch = HeadPadding.of(logical).binding(logical);
-        DType dtype = batch.q().dtype() == DType.FLOAT16 ? DType.FLOAT16 : DType.BFLOAT16;
+        DType dtype = PtxKernel.inputDType(batch.q().dtype());
         try {
-            DeviceTensor q = own(DeviceTensor.upload(device, HeadPadding.pad(batch.q()), dtype));
-            DeviceTensor k = own(DeviceTensor.upload(device, HeadPadding.pad(batch.cache().k()), dtype));
-            DeviceTensor v = own(DeviceTensor.upload(device, HeadPadding.pad(batch.cache().v()), dtype));
+            DeviceTensor q = owned.add(DeviceTensor.upload(device, HeadPadding.pad(batch.q()), dtype));
+            DeviceTensor k = owned.add(DeviceTensor.upload(device, HeadPadding.pad(batch.cache().k()), dtype));
+            DeviceTensor v = owned.add(DeviceTensor.upload(device, HeadPadding.pad(batch.cache().v()), dtype));
             // The int tensors as plain arrays: any view of them (a strided table, say) is read once.
-            DeviceTensor table = own(DeviceTensor.allocate(device, DType.INT32, Math.max(1, ragged.blockTable().length)));
+            DeviceTensor table = owned.add(DeviceTensor.allocate(device, DType.INT32, Math.max(1, ragged.blockTable().length)));
             if (ragged.blockTable().length > 0) table.write(ragged.blockTable());
-            DeviceTensor lengths = own(DeviceTensor.allocate(device, DType.INT32, ragged.batch()));
+            DeviceTensor lengths = owned.add(DeviceTensor.allocate(device, DType.INT32, ragged.batch()));
             lengths.write(batch.cache().kvLengths().ints());
-            DeviceTensor starts = own(DeviceTensor.allocate(device, DType.INT32, ragged.batch() + 1));
+            DeviceTensor starts = owned.add(DeviceTensor.allocate(device, DType.INT32, ragged.batch() + 1));
             starts.write(batch.queryStarts().ints());
-            DeviceTensor out = own(DeviceTensor.allocate(device, DType.FLOAT32, ragged.totalQueries(), ragged.heads(), HeadPadding.padded(ragged.valueDim())));
-            DeviceTensor lse = writesLse ? own(DeviceTensor.allocate(device, DType.FLOAT32, ragged.totalQueries(), ragged.heads())) : null;
+            DeviceTensor out = owned.add(DeviceTensor.allocate(device, DType.FLOAT32, ragged.totalQueries(), ragged.heads(), HeadPadding.padded(ragged.valueDim())));
+            DeviceTensor lse = writesLse ? owned.add(DeviceTensor.allocate(device, DType.FLOAT32, ragged.totalQueries(), ragged.heads())) : null;
             // Poisoned with NaN: a row the kernel fails to write cannot pass a comparison.
             out.fill(0xFF);
             if (lse != null) lse.fill(0xFF);
@@ -146,21 +145,21 @@ public final class RaggedPrefill implements AutoCloseable {
             for (Input input : pattern.inputs()) {
                 int slot = perSequence.indexOf(input.name());
                 Tensor host = slot < 0 ? batch.inputs().get(input.name()) : sequenceCopies(input, ragged, slot, perSequence.size(), offsets);
-                inputs.put(input.name(), own(DeviceTensor.upload(device, host, input.dtype())));
+                inputs.put(input.name(), owned.add(DeviceTensor.upload(device, host, input.dtype())));
             }
             DeviceTensor inputOffsets = null;
             if (!perSequence.isEmpty()) {
-                inputOffsets = own(DeviceTensor.allocate(device, DType.INT32, offsets.length * 2));
+                inputOffsets = owned.add(DeviceTensor.allocate(device, DType.INT32, offsets.length * 2));
                 java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocateDirect(offsets.length * 8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
                 for (long offset : offsets) bytes.putLong(offset);
                 inputOffsets.write(bytes.flip());
             }
             GpuAttention.Paged paged = new GpuAttention.Paged(table, lengths, Integer.numberOfTrailingZeros(ragged.pageSize()), ragged.maxPages());
             tensors = new GpuAttention.Tensors(q, k, v, out, lse, null, inputs, paged);
-            DeviceTensor entries = own(DeviceTensor.allocate(device, DType.INT32, Math.max(1, plan.work().length)));
+            DeviceTensor entries = owned.add(DeviceTensor.allocate(device, DType.INT32, Math.max(1, plan.work().length)));
             entries.write(plan.work());
             work = new GpuAttention.Ragged(starts, entries, inputOffsets, plan.entries());
-            tiles = own(DeviceTensor.allocate(device, DType.INT32, Math.max(1, plan.tiles().length)));
+            tiles = owned.add(DeviceTensor.allocate(device, DType.INT32, Math.max(1, plan.tiles().length)));
             tiles.write(plan.tiles());
         } catch (RuntimeException e) {
             close();
@@ -204,13 +203,9 @@ public final class RaggedPrefill implements AutoCloseable {
         return new Result(out, lse, new int[] {ragged.totalQueries(), ragged.heads(), ragged.valueDim()});
     }
 
-    private DeviceTensor own(DeviceTensor t) {
-        owned.add(t::close);
-        return t;
-    }
 
     @Override
     public void close() {
-        for (Runnable free : owned) free.run();
+        owned.close();
     }
 }
