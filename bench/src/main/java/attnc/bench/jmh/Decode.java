@@ -15,6 +15,7 @@ import attnc.launch.RaggedBatch;
 import attnc.pass.Passes;
 import attnc.tensor.Tensor;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -78,20 +79,35 @@ public class Decode {
                     Tensor.wrap(DecodeInputs.random(kvCount, 3), batch, KV_HEADS, keys, D), Map.of(), Map.of(), Problem.BOTTOM_RIGHT);
             return new Step(problem, Tensor.allocate(DType.FLOAT32, batch, HEADS, nq, D), null);
         }
-        if (!layout.startsWith("page")) throw new IllegalArgumentException("layout " + layout + ": expected contiguous, page16, page64, ...");
-        int page = Integer.parseInt(layout.substring(4)), perSequence = (keys + page - 1) / page, pages = batch * perSequence;
-        List<Integer> order = new ArrayList<>();
-        for (int p = 0; p < pages; p++) order.add(p);
-        Collections.shuffle(order, new Random(4));
-        int[] table = order.stream().mapToInt(Integer::intValue).toArray(), lengths = new int[batch], starts = new int[batch + 1];
-        for (int b = 0; b < batch; b++) {
-            lengths[b] = keys;
-            starts[b + 1] = starts[b] + nq;
+        Pages pages = Pages.shuffled(layout, batch, keys);
+        long poolCount = (long) pages.count() * pages.page() * KV_HEADS * D;
+        KvCache cache = new KvCache(Tensor.wrap(DecodeInputs.random(poolCount, 2), pages.count(), pages.page(), KV_HEADS, D),
+                Tensor.wrap(DecodeInputs.random(poolCount, 3), pages.count(), pages.page(), KV_HEADS, D), pages.table(), pages.lengths());
+        return new Step(null, null, new RaggedBatch(Tensor.wrap(q, batch * nq, HEADS, D), queryStarts(batch, nq), cache, Map.of()));
+    }
+
+    /**
+     * A paged layout ({@code layout} "page16", "page64", ...) of {@code batch} sequences of
+     * {@code keys} keys each, the pool's {@code count} pages in a seeded shuffled order.
+     */
+    record Pages(int page, int count, Tensor table, Tensor lengths) {
+        static Pages shuffled(String layout, int batch, int keys) {
+            if (!layout.startsWith("page")) throw new IllegalArgumentException("layout " + layout + ": expected contiguous, page16, page64, ...");
+            int page = Integer.parseInt(layout.substring(4)), perSequence = (keys + page - 1) / page, count = batch * perSequence;
+            List<Integer> order = new ArrayList<>();
+            for (int p = 0; p < count; p++) order.add(p);
+            Collections.shuffle(order, new Random(4));
+            int[] lengths = new int[batch];
+            Arrays.fill(lengths, keys);
+            return new Pages(page, count, Tensor.wrap(order.stream().mapToInt(Integer::intValue).toArray(), batch, perSequence), Tensor.wrap(lengths, batch));
         }
-        long poolCount = (long) pages * page * KV_HEADS * D;
-        KvCache cache = new KvCache(Tensor.wrap(DecodeInputs.random(poolCount, 2), pages, page, KV_HEADS, D),
-                Tensor.wrap(DecodeInputs.random(poolCount, 3), pages, page, KV_HEADS, D), Tensor.wrap(table, batch, perSequence), Tensor.wrap(lengths, batch));
-        return new Step(null, null, new RaggedBatch(Tensor.wrap(q, batch * nq, HEADS, D), Tensor.wrap(starts, batch + 1), cache, Map.of()));
+    }
+
+    /** Offsets of {@code batch} sequences of {@code nq} packed queries each. */
+    static Tensor queryStarts(int batch, int nq) {
+        int[] starts = new int[batch + 1];
+        for (int b = 0; b < batch; b++) starts[b + 1] = starts[b] + nq;
+        return Tensor.wrap(starts, batch + 1);
     }
 
     /** A contiguous problem and its output, or a paged batch. */

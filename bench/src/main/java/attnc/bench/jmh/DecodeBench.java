@@ -5,12 +5,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
-import org.openjdk.jmh.runner.options.OptionsBuilder;
-import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
  * Issue 17's CPU decode table on JMH, one command: the read bandwidth ({@link StreamRead}) at the
@@ -47,17 +44,17 @@ public final class DecodeBench {
                 Runtime.getRuntime().availableProcessors(), Runtime.version(), threads, forks, warmup, seconds, iterations, seconds);
 
         double bandwidth = Double.NaN;
-        for (RunResult r : new Runner(base(forks, 2, 3, seconds).include(StreamRead.class.getName()).threads(threads).build()).run()) {
+        for (RunResult r : new Runner(JmhBench.base(forks, 2, 3, seconds).include(StreamRead.class.getName()).threads(threads).build()).run()) {
             bandwidth = r.getPrimaryResult().getScore() * 1e3; // ops (bytes) per ms, the options' time unit
         }
-        ChainedOptionsBuilder kernels = base(forks, warmup, iterations, seconds).include(Decode.class.getName() + "\\.")
-                .param("nq", strings(nqs)).param("nkv", strings(nkvs)).param("layout", layouts.toArray(String[]::new))
+        ChainedOptionsBuilder kernels = JmhBench.base(forks, warmup, iterations, seconds).include(Decode.class.getName() + "\\.")
+                .param("nq", JmhBench.strings(nqs)).param("nkv", JmhBench.strings(nkvs)).param("layout", layouts.toArray(String[]::new))
                 .param("threads", String.valueOf(threads));
         Map<Key, double[]> attnc = new LinkedHashMap<>(), ort = new LinkedHashMap<>();
         for (RunResult r : new Runner(kernels.build()).run()) attnc.put(key(r, r.getParams().getParam("layout")), score(r));
         if (peer.equals("ort")) {
-            ChainedOptionsBuilder onnx = base(forks, warmup, iterations, seconds).include(OnnxDecode.class.getName() + "\\.")
-                    .param("nq", strings(nqs)).param("nkv", strings(nkvs)).param("threads", String.valueOf(threads));
+            ChainedOptionsBuilder onnx = JmhBench.base(forks, warmup, iterations, seconds).include(OnnxDecode.class.getName() + "\\.")
+                    .param("nq", JmhBench.strings(nqs)).param("nkv", JmhBench.strings(nkvs)).param("threads", String.valueOf(threads));
             for (RunResult r : new Runner(onnx.build()).run()) ort.put(key(r, "contiguous"), score(r));
         }
         out.printf(Locale.ROOT, "%nread bandwidth (StreamRead, %d threads): %.1f GB/s%n%n", threads, bandwidth / 1e9);
@@ -83,16 +80,10 @@ public final class DecodeBench {
         return new Key(Integer.parseInt(p.getParam("nq")), Integer.parseInt(p.getParam("nkv")), layout);
     }
 
-    private static double[] score(RunResult r) {
+    /** The primary score and its error (0 where JMH gives none). */
+    static double[] score(RunResult r) {
         var primary = r.getPrimaryResult();
         return new double[] {primary.getScore(), Double.isNaN(primary.getScoreError()) ? 0 : primary.getScoreError()};
     }
 
-    private static ChainedOptionsBuilder base(int forks, int warmup, int iterations, double seconds) {
-        TimeValue each = TimeValue.milliseconds(Math.round(seconds * 1000));
-        return new OptionsBuilder().forks(forks).warmupIterations(warmup).warmupTime(each).measurementIterations(iterations)
-                .measurementTime(each).shouldFailOnError(false).timeUnit(TimeUnit.MILLISECONDS);
-    }
-
-    private static String[] strings(List<Integer> values) { return values.stream().map(String::valueOf).toArray(String[]::new); }
 }

@@ -108,7 +108,7 @@ public final class JmhBench {
         }
     }
 
-    private static ChainedOptionsBuilder base(int forks, int warmup, int iterations, double seconds) {
+    static ChainedOptionsBuilder base(int forks, int warmup, int iterations, double seconds) {
         TimeValue each = TimeValue.milliseconds(Math.round(seconds * 1000));
         return new OptionsBuilder().forks(forks).warmupIterations(warmup).warmupTime(each).measurementIterations(iterations)
                 .measurementTime(each).shouldFailOnError(false).timeUnit(TimeUnit.MILLISECONDS);
@@ -139,7 +139,7 @@ public final class JmhBench {
 
     static int max(List<Integer> threads) { return threads.stream().mapToInt(Integer::intValue).max().orElse(1); }
 
-    private static String[] strings(List<Integer> values) { return values.stream().map(String::valueOf).toArray(String[]::new); }
+    static String[] strings(List<Integer> values) { return values.stream().map(String::valueOf).toArray(String[]::new); }
 
     /** The first "model name" of /proc/cpuinfo, else the architecture. */
     static String cpuModel() {

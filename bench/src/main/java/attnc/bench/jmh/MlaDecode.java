@@ -10,11 +10,7 @@ import attnc.launch.Problem;
 import attnc.launch.RaggedBatch;
 import attnc.pass.Passes;
 import attnc.tensor.Tensor;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -80,20 +76,11 @@ public class MlaDecode {
             Problem problem = new Problem(Tensor.wrap(q, batch, heads, 1, D), k, v, Map.of(), Map.of(), Problem.BOTTOM_RIGHT);
             return new Decode.Step(problem, Tensor.allocate(DType.FLOAT32, batch, heads, 1, DV), null);
         }
-        if (!layout.startsWith("page")) throw new IllegalArgumentException("layout " + layout + ": expected contiguous, page16, page64, ...");
-        int page = Integer.parseInt(layout.substring(4)), perSequence = (keys + page - 1) / page, pages = batch * perSequence;
-        List<Integer> order = new ArrayList<>();
-        for (int p = 0; p < pages; p++) order.add(p);
-        Collections.shuffle(order, new Random(4));
-        int[] table = order.stream().mapToInt(Integer::intValue).toArray(), lengths = new int[batch], starts = new int[batch + 1];
-        for (int b = 0; b < batch; b++) {
-            lengths[b] = keys;
-            starts[b + 1] = b + 1;
-        }
-        Tensor kPool = Tensor.wrap(DecodeInputs.random((long) pages * page * D, 2), pages, page, 1, D);
-        Tensor vPool = shared ? latent(kPool) : Tensor.wrap(DecodeInputs.random((long) pages * page * DV, 3), pages, page, 1, DV);
-        KvCache cache = new KvCache(kPool, vPool, Tensor.wrap(table, batch, perSequence), Tensor.wrap(lengths, batch));
-        return new Decode.Step(null, null, new RaggedBatch(Tensor.wrap(q, batch, heads, D), Tensor.wrap(starts, batch + 1), cache, Map.of()));
+        Decode.Pages pages = Decode.Pages.shuffled(layout, batch, keys);
+        Tensor kPool = Tensor.wrap(DecodeInputs.random((long) pages.count() * pages.page() * D, 2), pages.count(), pages.page(), 1, D);
+        Tensor vPool = shared ? latent(kPool) : Tensor.wrap(DecodeInputs.random((long) pages.count() * pages.page() * DV, 3), pages.count(), pages.page(), 1, DV);
+        KvCache cache = new KvCache(kPool, vPool, pages.table(), pages.lengths());
+        return new Decode.Step(null, null, new RaggedBatch(Tensor.wrap(q, batch, heads, D), Decode.queryStarts(batch, 1), cache, Map.of()));
     }
 
     /** K's first 512 columns, in place. */

@@ -5,12 +5,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
-import org.openjdk.jmh.runner.options.OptionsBuilder;
-import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
  * The MLA decode table ({@link MlaDecode}), one command: the FMA peak ({@link FmaPeak}) and the
@@ -40,21 +37,20 @@ public final class MlaDecodeBench {
                 Runtime.getRuntime().availableProcessors(), Runtime.version(), threads, forks, warmup, seconds, iterations, seconds);
 
         double peak = Double.NaN, bandwidth = Double.NaN;
-        for (RunResult r : new Runner(base(forks, 2, 3, seconds).include(FmaPeak.class.getName()).threads(threads).build()).run()) {
+        for (RunResult r : new Runner(JmhBench.base(forks, 2, 3, seconds).include(FmaPeak.class.getName()).threads(threads).build()).run()) {
             peak = r.getPrimaryResult().getScore() * 1e3 * FmaPeak.flopsPerOp(); // vector FMAs per ms (the options' unit) to flops per s
         }
-        for (RunResult r : new Runner(base(forks, 2, 3, seconds).include(StreamRead.class.getName()).threads(threads).build()).run()) {
+        for (RunResult r : new Runner(JmhBench.base(forks, 2, 3, seconds).include(StreamRead.class.getName()).threads(threads).build()).run()) {
             bandwidth = r.getPrimaryResult().getScore() * 1e3; // bytes per ms
         }
-        ChainedOptionsBuilder kernels = base(forks, warmup, iterations, seconds).include(MlaDecode.class.getName() + "\\.")
-                .param("heads", strings(heads)).param("nkv", strings(nkvs)).param("values", values.toArray(String[]::new))
+        ChainedOptionsBuilder kernels = JmhBench.base(forks, warmup, iterations, seconds).include(MlaDecode.class.getName() + "\\.")
+                .param("heads", JmhBench.strings(heads)).param("nkv", JmhBench.strings(nkvs)).param("values", values.toArray(String[]::new))
                 .param("layout", layouts.toArray(String[]::new)).param("threads", String.valueOf(threads));
         Map<Key, double[]> results = new LinkedHashMap<>();
         for (RunResult r : new Runner(kernels.build()).run()) {
             var p = r.getParams();
-            var primary = r.getPrimaryResult();
             results.put(new Key(Integer.parseInt(p.getParam("heads")), Integer.parseInt(p.getParam("nkv")), p.getParam("values"), p.getParam("layout")),
-                    new double[] {primary.getScore(), Double.isNaN(primary.getScoreError()) ? 0 : primary.getScoreError()});
+                    DecodeBench.score(r));
         }
         out.printf(Locale.ROOT, "%nFMA peak (FmaPeak, %d threads): %.1f GFLOP/s; read bandwidth (StreamRead): %.1f GB/s%n%n", threads, peak / 1e9, bandwidth / 1e9);
         out.println("| H | Nkv | V | layout | ms | GB/s of K, V | % of read bandwidth | GFLOP/s | % of FMA peak |");
@@ -67,12 +63,4 @@ public final class MlaDecodeBench {
                     e.getValue()[1], gbs, 100 * gbs * 1e9 / bandwidth, gflops, 100 * gflops * 1e9 / peak);
         }
     }
-
-    private static ChainedOptionsBuilder base(int forks, int warmup, int iterations, double seconds) {
-        TimeValue each = TimeValue.milliseconds(Math.round(seconds * 1000));
-        return new OptionsBuilder().forks(forks).warmupIterations(warmup).warmupTime(each).measurementIterations(iterations)
-                .measurementTime(each).shouldFailOnError(false).timeUnit(TimeUnit.MILLISECONDS);
-    }
-
-    private static String[] strings(List<Integer> values) { return values.stream().map(String::valueOf).toArray(String[]::new); }
 }
