@@ -67,21 +67,29 @@ public final class RaggedPrefill implements AutoCloseable {
      * here (not cached); {@link #launch} times the kernel alone, {@link #run} returns the result.
      */
     public static RaggedPrefill prepare(Device device, LoweredPattern lowered, RaggedBatch batch) {
+        return prepare(device, lowered, batch, false);
+    }
+
+    /** As {@link #prepare(Device, LoweredPattern, RaggedBatch)}; with {@code mmaSync}, the mma.sync tiling where the default is wgmma, to check and time both. */
+    public static RaggedPrefill prepare(Device device, LoweredPattern lowered, RaggedBatch batch, boolean mmaSync) {
         RaggedBinding ragged = RaggedBinding.of(lowered.pattern(), batch);
         requireSupported(ragged);
         HeadPadding dims = new HeadPadding(ragged.headDim(), ragged.valueDim());
         LoweredPattern seen = dims.lowered(lowered);
-        KernelConfig config = config(seen, device, batch, ragged);
+        KernelConfig config = config(seen, device, batch, ragged, mmaSync);
         GpuAttention attention = new GpuAttention(device, seen, PtxModule.render(seen, config));
         return new RaggedPrefill(device, attention, batch, ragged, RaggedPlan.of(lowered, ragged, config.blockM(), config.blockN()), lowered.pattern(),
                 lowered.writesLse());
     }
 
-    /** The module's tiling: the pattern's mma.sync one at the padded head dims ({@link KernelConfig#ofMmaSync}), as a ragged kernel. */
-    static KernelConfig config(LoweredPattern seen, Device device, RaggedBatch batch, RaggedBinding ragged) {
+    /**
+     * The module's tiling at the padded head dims: {@link KernelConfig#ofRagged} (wgmma on sm_90 where
+     * the dims allow), or with {@code mmaSync} the pattern's mma.sync one ({@link KernelConfig#ofMmaSync}).
+     */
+    static KernelConfig config(LoweredPattern seen, Device device, RaggedBatch batch, RaggedBinding ragged, boolean mmaSync) {
         DType dtype = PtxKernel.inputDType(batch.q().dtype());
-        return KernelConfig.ofMmaSync(seen, device.sm() >= 90 ? 90 : 80, dtype, HeadPadding.padded(ragged.headDim()), HeadPadding.padded(ragged.valueDim()))
-                .forRagged();
+        int sm = device.sm() >= 90 ? 90 : 80, d = HeadPadding.padded(ragged.headDim()), dv = HeadPadding.padded(ragged.valueDim());
+        return mmaSync ? KernelConfig.ofMmaSync(seen, sm, dtype, d, dv).forRagged() : KernelConfig.ofRagged(seen, sm, dtype, d, dv);
     }
 
     /** The kernel's tiling. */

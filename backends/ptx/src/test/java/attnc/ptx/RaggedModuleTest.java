@@ -20,8 +20,9 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
 /**
- * The ragged prefill module of every pattern assembles with ptxas for sm_80 (D = 64, and 96 whose
- * rows take padded lanes) and sm_90a (D = 128, the sm_90 mma.sync tiling), and takes the work
+ * The ragged prefill module of every pattern assembles with ptxas for sm_80 (D = 64) and sm_90a
+ * (D = 128 with the sm_90 mma.sync tiling and with {@link KernelConfig#ofRagged}'s, wgmma where the
+ * pattern takes it; on a few patterns also at D = 64, 80 and 256), and takes the work
  * list, the queries' offsets, the block table and, exactly where an input is sized per sequence,
  * the input offsets; it has no classifier (its lists are built on the host).
  */
@@ -30,20 +31,29 @@ class RaggedModuleTest {
     @TestFactory
     List<DynamicTest> everyRaggedModuleAssembles() {
         List<DynamicTest> tests = new ArrayList<>();
-        record Target(int sm, String arch, DType dtype, int headDim) {}
-        List<Target> targets = List.of(new Target(80, "sm_80", DType.BFLOAT16, 64), new Target(90, "sm_90a", DType.BFLOAT16, 128));
+        record Target(int sm, String arch, DType dtype, int headDim, boolean wgmma) {}
+        List<Target> every = List.of(new Target(80, "sm_80", DType.BFLOAT16, 64, false), new Target(90, "sm_90a", DType.BFLOAT16, 128, false),
+                new Target(90, "sm_90a", DType.BFLOAT16, 128, true));
+        // The wgmma producer's other row widths (4 and 16 rows a pass, a padded chunk) on a few patterns: ptxas takes ~1 s a module.
+        List<Target> widths = List.of(new Target(90, "sm_90a", DType.FLOAT16, 64, true), new Target(90, "sm_90a", DType.BFLOAT16, 80, true),
+                new Target(90, "sm_90a", DType.BFLOAT16, 256, true));
         for (Path file : Patterns.files()) {
+            boolean wide = List.of("causal.attn", "alibi.attn", "softmax_sink.attn", "gated.attn").contains(file.getFileName().toString());
+            List<Target> targets = wide ? java.util.stream.Stream.concat(every.stream(), widths.stream()).toList() : every;
             tests.add(DynamicTest.dynamicTest(file.getFileName().toString(), () -> {
                 Pattern pattern = Patterns.compile(file);
                 if (pattern == null) return;
                 LoweredPattern lowered = LowerPattern.lower(Passes.optimize(pattern, Map.of()));
                 List<String> texts = new ArrayList<>();
                 for (Target t : targets) {
-                    KernelConfig config = KernelConfig.ofMmaSync(lowered, t.sm(), t.dtype(), t.headDim(), t.headDim()).forRagged();
+                    KernelConfig config = t.wgmma() ? KernelConfig.ofRagged(lowered, t.sm(), t.dtype(), t.headDim(), t.headDim())
+                            : KernelConfig.ofMmaSync(lowered, t.sm(), t.dtype(), t.headDim(), t.headDim()).forRagged();
                     PtxModule module = PtxModule.render(lowered, config);
                     String text = module.text();
                     assertFalse(module.classifies(), "the lists are the host's");
-                    assertFalse(text.contains(".target sm_" + t.sm() + "a"), "mma.sync: no architecture-specific target");
+                    assertEquals(config.schedule().wgmma(), text.contains(".target sm_" + t.sm() + "a"), "an architecture-specific target exactly for wgmma");
+                    assertFalse(text.contains("p_tmap"), "rows through the block table: no tensor maps");
+                    if (config.schedule().wgmma()) assertTrue(text.contains("cp.async.mbarrier.arrive.noinc"), "the producer's copies arrive on the full barriers");
                     for (String tensor : List.of("p_work", "p_query_starts", "p_block_table", "p_kv_lengths")) assertTrue(text.contains(tensor), tensor);
                     assertEquals(!Signature.raggedInputs(lowered.pattern()).isEmpty(), text.contains("p_input_offsets"), "input offsets exactly for inputs sized per sequence");
                     texts.add(text);

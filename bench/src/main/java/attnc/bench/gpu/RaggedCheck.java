@@ -36,14 +36,16 @@ import java.util.Random;
 
 /**
  * The ragged prefill kernel on the device, in one call. {@code RaggedCheck check PATTERN...}:
- * ragged batches over paged caches through {@code Kernel.forward(RaggedBatch)} against the
+ * ragged batches over paged caches through {@code Kernel.forward(RaggedBatch)} (the default
+ * tiling: wgmma on sm_90 where the head dims allow) and through the mma.sync tiling, against the
  * double-precision {@link RaggedReference}: page sizes 1, 16, 64 and 256, pages shuffled in the
  * pool and a prompt's pages shared by the next sequence, sequences without queries or keys, Nq
  * above and below Nkv, GQA, head dims 64, 72 (padded), 128, bf16 and fp16; a case passes with a
  * relL2 of the output at most 2e-2 and an LSE error at most 2e-2, NaN never. {@code RaggedCheck
  * small PATTERN}: one small case (for compute-sanitizer). {@code RaggedCheck time OUT_DIR}: 8
  * sequences of 300 to 4,000 tokens (seed 17), causal, H = 16, D = 64 and 128, bf16, pages of 64 in a
- * random order: kernel time by CUDA events (median of 30 after 10), TFLOP/s, beside the same work
+ * random order: kernel time of the default and the mma.sync tiling by CUDA events (median of 30
+ * after 10), TFLOP/s, beside the same work
  * as one document-masked launch of the dense kernel over the packed tokens; the lengths go to
  * OUT_DIR/ragged_lengths.json for peers_ragged.py.
  */
@@ -61,8 +63,8 @@ public final class RaggedCheck {
         List<Path> files = new ArrayList<>();
         for (int i = args[0].equals("time") ? 2 : 1; i < args.length; i++) files.add(Path.of(args[i]));
         int failures = switch (args[0]) {
-            case "check" -> check(files, SHAPES.length);
-            case "small" -> check(files, 1);
+            case "check" -> check(device, files, SHAPES.length);
+            case "small" -> check(device, files, 1);
             case "time" -> time(device, Path.of(args[1]));
             default -> throw new IllegalArgumentException("expected check, small or time, got " + args[0]);
         };
@@ -70,11 +72,12 @@ public final class RaggedCheck {
         System.exit(failures == 0 ? 0 : 1);
     }
 
-    private static int check(List<Path> files, int shapes) throws Exception {
+    private static int check(Device device, List<Path> files, int shapes) throws Exception {
         int passed = 0, failed = 0;
         double worst = 0, worstLse = 0;
         for (Path file : files) {
             Pattern pattern = Passes.optimize(Frontend.compile(file), Map.of());
+            LoweredPattern lowered = LowerPattern.lower(pattern);
             Random random = new Random(file.getFileName().toString().hashCode());
             try (Kernel kernel = new PtxBackend().compile(pattern, new TuningConfig(Map.of()))) {
                 for (int i = 0; i < shapes; i++) {
@@ -91,21 +94,32 @@ public final class RaggedCheck {
                         System.out.println("skip " + label + ": the reference refuses it: " + e.getMessage());
                         continue;
                     }
-                    try {
-                        attnc.launch.Result got = kernel.forward(batch);
-                        double[] err = DeviceCheck.compare(got.out(), ref.out());
-                        double lseErr = ref.lse() == null ? 0 : DeviceCheck.compare(got.lse(), ref.lse())[0];
-                        // NaN compares false: it never passes.
-                        boolean ok = err[2] <= 2e-2 && lseErr <= 2e-2;
-                        if (ok) passed++;
-                        else failed++;
-                        worst = Math.max(worst, err[2]);
-                        worstLse = Math.max(worstLse, lseErr);
-                        System.out.printf(Locale.ROOT, "%s %s: max %.2e relL2 %.2e lse %.2e%n", ok ? "ok  " : "FAIL", label, err[0], err[2], lseErr);
-                    } catch (RuntimeException e) {
-                        failed++;
-                        System.out.printf("FAIL %s: %s%n", label, e);
-                        if (failed < 3) e.printStackTrace(System.out);
+                    // Kernel.forward runs the default tiling (wgmma on sm_90 where the dims allow); the mma.sync one beside it.
+                    for (boolean mmaSync : new boolean[] {false, true}) {
+                        String variant = label + (mmaSync ? " mma.sync" : " default");
+                        try {
+                            attnc.launch.Result got;
+                            if (!mmaSync) {
+                                got = kernel.forward(batch);
+                            } else {
+                                try (RaggedPrefill prefill = RaggedPrefill.prepare(device, lowered, batch, true)) {
+                                    got = prefill.run();
+                                }
+                            }
+                            double[] err = DeviceCheck.compare(got.out(), ref.out());
+                            double lseErr = ref.lse() == null ? 0 : DeviceCheck.compare(got.lse(), ref.lse())[0];
+                            // NaN compares false: it never passes.
+                            boolean ok = err[2] <= 2e-2 && lseErr <= 2e-2;
+                            if (ok) passed++;
+                            else failed++;
+                            worst = Math.max(worst, err[2]);
+                            worstLse = Math.max(worstLse, lseErr);
+                            System.out.printf(Locale.ROOT, "%s %s: max %.2e relL2 %.2e lse %.2e%n", ok ? "ok  " : "FAIL", variant, err[0], err[2], lseErr);
+                        } catch (RuntimeException e) {
+                            failed++;
+                            System.out.printf("FAIL %s: %s%n", variant, e);
+                            if (failed < 3) e.printStackTrace(System.out);
+                        }
                     }
                 }
             }
@@ -173,9 +187,11 @@ public final class RaggedCheck {
         for (int d : new int[] {64, 128}) {
             double flops = 4.0 * h * d * pairs;
             try {
-                double ragged = timeRagged(device, causal, lengths, h, d, page, flops, json);
+                double ragged = timeRagged(device, causal, lengths, h, d, page, flops, json, false);
+                double mmaSync = timeRagged(device, causal, lengths, h, d, page, flops, json, true);
                 double masked = timeDocument(device, document, lengths, h, d, flops, json);
-                System.out.printf(Locale.ROOT, "D=%d ragged / document-masked time ratio: %.3f (ragged %.2fx as fast)%n", d, ragged / masked, masked / ragged);
+                System.out.printf(Locale.ROOT, "D=%d ragged / document-masked time ratio: %.3f (ragged %.2fx as fast; mma.sync ragged %.2fx)%n", d, ragged / masked,
+                        masked / ragged, masked / mmaSync);
             } catch (RuntimeException e) {
                 failures++;
                 System.out.printf("D=%d: %s%n", d, e);
@@ -186,10 +202,10 @@ public final class RaggedCheck {
         return failures;
     }
 
-    private static double timeRagged(Device device, Pattern causal, int[] lengths, int h, int d, int page, double flops, StringBuilder json) {
+    private static double timeRagged(Device device, Pattern causal, int[] lengths, int h, int d, int page, double flops, StringBuilder json, boolean mmaSync) {
         int[] c = {h, h, d, page, 0};
         RaggedBatch batch = batch(causal, c, lengths, lengths, DType.BFLOAT16, new Random(d));
-        try (RaggedPrefill prefill = RaggedPrefill.prepare(device, LowerPattern.lower(causal), batch)) {
+        try (RaggedPrefill prefill = RaggedPrefill.prepare(device, LowerPattern.lower(causal), batch, mmaSync)) {
             double ms = EventTimer.medianMillis(device, prefill::launch, 10, 30);
             report(d, "ragged causal " + prefill.config().tag(), prefill.entries(), ms, flops, json);
             return ms;

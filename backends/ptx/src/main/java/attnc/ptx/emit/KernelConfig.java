@@ -107,18 +107,35 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * mma.sync measured faster.
      */
     static Optional<KernelConfig> hopper(KernelConfig standard, LoweredPattern pattern) {
-        if (standard.headDim() % 16 != 0 || standard.valueDim() % 16 != 0) return Optional.empty();
+        return hopperCandidates(standard, pattern).stream().filter(c -> c.limitExceeded(standard.sm()) == null).findFirst();
+    }
+
+    /** {@link #hopper}'s tilings in order of preference, before the check that they fit. */
+    private static List<KernelConfig> hopperCandidates(KernelConfig standard, LoweredPattern pattern) {
+        if (standard.headDim() % 16 != 0 || standard.valueDim() % 16 != 0) return List.of();
         int widest = Math.max(standard.headDim(), standard.valueDim());
         // Masks that read inputs at D ≤ 64: the mma.sync kernel's 64 × 64 tiles measured fastest (163 against 152 TFLOP/s, document).
-        if (widest <= 64 && pattern.readsInputs()) return Optional.empty();
-        List<KernelConfig> candidates = widest <= 64
+        if (widest <= 64 && pattern.readsInputs()) return List.of();
+        return widest <= 64
                 ? List.of(pattern.alwaysVisible() ? standard.withWgmma(Schedule.WGMMA_OVERLAP, 3, 112, 2) : standard.withWgmma(Schedule.WGMMA_PINGPONG, 3, 96, 2),
                         standard.withWgmma(Schedule.WGMMA_PINGPONG, 3, 96, 2), standard.withWgmma(Schedule.WGMMA_PINGPONG, 2, 128, 2))
                 : widest <= 128
                 ? List.of(standard.withWgmma(pattern.identityScore() && pattern.alwaysVisible() ? Schedule.WGMMA_OVERLAP : Schedule.WGMMA_PINGPONG, 2, 128, 2),
                         standard.withWgmma(Schedule.WGMMA_PINGPONG, 2, 64, 2))
                 : List.of(standard.withWgmma(Schedule.WGMMA_PINGPONG, 2, 64, 2), standard.withWgmma(Schedule.WGMMA_PINGPONG, 2, 32, 2));
-        return candidates.stream().filter(c -> c.limitExceeded(standard.sm()) == null).findFirst();
+    }
+
+    /**
+     * The ragged prefill kernel ({@link Decode#RAGGED}) of a pattern on sm_{@code sm}: from sm_90
+     * on, the first of {@link #hopper}'s tilings that fits with the ragged producer's registers
+     * ({@link #producerRegisters}); else, and for a pattern with a {@code tile:} section, the
+     * mma.sync tiling of {@link #ofMmaSync}.
+     */
+    public static KernelConfig ofRagged(LoweredPattern pattern, int sm, DType dtype, int headDim, int valueDim) {
+        KernelConfig standard = of(sm, dtype, headDim, valueDim);
+        Optional<KernelConfig> hopper = sm < 90 || pattern.pattern().tile().isPresent() ? Optional.empty()
+                : hopperCandidates(standard, pattern).stream().map(KernelConfig::forRagged).filter(c -> c.limitExceeded(sm) == null).findFirst();
+        return hopper.orElseGet(() -> ofMmaSync(pattern, sm, dtype, headDim, valueDim).forRagged());
     }
 
     /**
@@ -177,9 +194,17 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * producer needs few, and the block's 64K are shared out (240 × 256 + 24 × 128 with two
      * consumer warpgroups, 160 × 384 + 32 × 128 with three).
      */
-    public int consumerRegisters() { return consumerGroups() == 2 ? 240 : 160; }
+    public int consumerRegisters() {
+        if (!decode.ragged()) return consumerGroups() == 2 ? 240 : 160;
+        return (65_536 / PRODUCER_THREADS - producerRegisters()) / consumerGroups() / 8 * 8;
+    }
 
-    public int producerRegisters() { return consumerGroups() == 2 ? 24 : 32; }
+    /**
+     * A TMA producer needs few; the ragged kernel's producer copies with cp.async from all its
+     * threads, each computing its rows' addresses through the block table, and keeps 40 (the
+     * consumers 232 with two warpgroups, 152 with three).
+     */
+    public int producerRegisters() { return decode.ragged() ? 40 : consumerGroups() == 2 ? 24 : 32; }
 
     /**
      * The same kernel computing {@code quarters}/4 of its softmax exponentials with a polynomial
@@ -202,10 +227,9 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
 
     /**
      * The same tiling as the prefill kernel of a ragged batch over a paged cache ({@link
-     * Decode#RAGGED}): mma.sync, the output float32.
+     * Decode#RAGGED}), the output float32.
      */
     public KernelConfig forRagged() {
-        if (schedule.wgmma()) throw new IllegalArgumentException("the ragged prefill kernel runs the mma.sync schedule, got " + tag());
         return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, DType.FLOAT32, schedule, fmaExp, Decode.RAGGED);
     }
 

@@ -24,6 +24,11 @@ final class KernelLeaves implements Leaves {
     void setUp(PtxWriter out) {
         threadIndices(out, 0);
         signature.loadParams(out);
+        blockOrWorkEntry(out);
+    }
+
+    /** What this block computes: a ragged kernel's work entry, else the grid's query block, batch and head (and a paged launch's sequence extents). */
+    void blockOrWorkEntry(PtxWriter out) {
         if (config.decode().ragged()) {
             workEntry(out);
             return;

@@ -46,7 +46,7 @@ public record Signature(List<String> tensors, List<String> tensorMaps, List<Stri
 
     /**
      * The parameters of {@code config}'s kernels: the wgmma path also takes TMA tensor maps of Q, K
-     * and V; a GQA-packed decode kernel, after the sizes, the queries per head ({@code packed_nq}); a paged one
+     * and V (but for a ragged batch); a GQA-packed decode kernel, after the sizes, the queries per head ({@code packed_nq}); a paged one
      * the block table and kv lengths after the tensors, the page shift and max_pages after the sizes;
      * a ragged prefill kernel those and {@link #RAGGED_TENSORS} (and the input offsets).
      */
@@ -68,7 +68,8 @@ public record Signature(List<String> tensors, List<String> tensorMaps, List<Stri
             sizes.addAll(PAGED_SIZES);
             plain = plain.with(tensors, sizes);
         }
-        return config.schedule().wgmma() ? plain.withTensorMaps(List.of("q", "k", "v")) : plain;
+        // The ragged wgmma kernel copies with cp.async (rows through the block table, packed queries): no tensor maps.
+        return config.schedule().wgmma() && !config.decode().ragged() ? plain.withTensorMaps(List.of("q", "k", "v")) : plain;
     }
 
     public static Signature of(Pattern pattern) {

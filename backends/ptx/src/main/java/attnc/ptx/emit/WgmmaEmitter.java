@@ -17,6 +17,12 @@ import attnc.lower.LoweredPattern;
  * descriptors' stride), and a K step of 16 columns moves the start address 32 bytes within a row.
  * Buffers start 1024-byte aligned, where the swizzle pattern repeats.
  *
+ * <p>A ragged batch ({@link Decode#RAGGED}) has no tensor maps: its queries are packed and its
+ * keys sit in pages, so every producer thread copies 16-byte chunks with cp.async into the same
+ * swizzled layout ({@link SwizzledCopies}), rows past the sequence's queries or keys zero-filled
+ * (a page's unused slots may hold anything, NaN included, and a weight of 0 times NaN is NaN);
+ * each copy completes on the stage's full barrier, which counts the producer's 128 threads.
+ *
  * <p>The {@link Schedule} decides the overlap: with {@code WGMMA} each tile runs S, softmax, P·V
  * in turn; with {@code WGMMA_OVERLAP} S of tile i and P·V of tile i−1 are issued together and the
  * softmax of tile i runs while P·V computes; {@code WGMMA_PINGPONG} also makes the two consumer
@@ -29,6 +35,8 @@ final class WgmmaEmitter extends FlashEmitter {
     private final int qChunk, kChunk, vChunk;
     private final int kBase, vBase, barrierBase;
     private final String mmaS, mmaO;
+    /** A ragged batch's kernel: cp.async from every producer thread instead of TMA. */
+    private final boolean copies;
 
     private WgmmaEmitter(LoweredPattern lowered, KernelConfig config) {
         super(lowered, config);
@@ -41,6 +49,7 @@ final class WgmmaEmitter extends FlashEmitter {
         String type = config.mmaType();
         this.mmaS = "wgmma.mma_async.sync.aligned.m64n" + config.blockN() + "k16.f32." + type + "." + type;
         this.mmaO = "wgmma.mma_async.sync.aligned.m64n" + config.valueDim() + "k16.f32." + type + "." + type;
+        this.copies = config.decode().ragged();
     }
 
     static String render(LoweredPattern pattern, KernelConfig config) {
@@ -51,12 +60,16 @@ final class WgmmaEmitter extends FlashEmitter {
         setUpPrograms();
         out.op("mov.u32", out.u32("%tid_x"), "%tid.x");
         signature.loadParams(out);
-        leaves.blockIndices(out);
-        out.op("mad.lo.s32", out.s32("%kv_bh"), "%b", "%Hkv", "%hk");
-        TileLoader.tileList(out);
+        leaves.blockOrWorkEntry(out);
+        if (copies) {
+            TileLoader.raggedTileList(out);
+        } else {
+            out.op("mad.lo.s32", out.s32("%kv_bh"), "%b", "%Hkv", "%hk");
+            TileLoader.tileList(out);
+        }
         sharedLayout();
         initBarriers();
-        Mbarriers.splitRoles(out, this::consumer, this::producer);
+        Mbarriers.splitRoles(out, this::consumer, copies ? this::copyingProducer : this::producer);
         return signature.header(ENTRY) + "\n.maxntid " + config.threads() + ", 1, 1\n.minnctapersm 1\n{\n" + out.render() + "}\n";
     }
 
@@ -75,15 +88,19 @@ final class WgmmaEmitter extends FlashEmitter {
         }
     }
 
-    /** Thread 0 sets the barriers up: full ones complete on the producer's arrival and the copies' bytes, empty ones on every consumer's. */
+    /**
+     * Thread 0 sets the barriers up: full ones (and Q's) complete on the producer's arrival and the
+     * TMA copies' bytes, or on each producer thread's cp.async arrival; empty ones on every consumer's.
+     */
     private void initBarriers() {
+        int fillers = copies ? KernelConfig.PRODUCER_THREADS : 1;
         String done = out.newLabel("barriers_ready");
         out.op("setp.ne.u32", out.pred("%not_first"), "%tid_x", 0);
         out.op("@%not_first bra", done);
-        out.op("mbarrier.init.shared::cta.b64", "[%bar_q]", 1);
+        out.op("mbarrier.init.shared::cta.b64", "[%bar_q]", fillers);
         for (int s = 0; s < config.stages(); s++) {
-            out.op("mbarrier.init.shared::cta.b64", "[%bar_full_k+" + 8 * s + "]", 1);
-            out.op("mbarrier.init.shared::cta.b64", "[%bar_full_v+" + 8 * s + "]", 1);
+            out.op("mbarrier.init.shared::cta.b64", "[%bar_full_k+" + 8 * s + "]", fillers);
+            out.op("mbarrier.init.shared::cta.b64", "[%bar_full_v+" + 8 * s + "]", fillers);
             out.op("mbarrier.init.shared::cta.b64", "[%bar_empty_k+" + 8 * s + "]", WARPGROUP * config.consumerGroups());
             out.op("mbarrier.init.shared::cta.b64", "[%bar_empty_v+" + 8 * s + "]", WARPGROUP * config.consumerGroups());
         }
@@ -123,7 +140,13 @@ final class WgmmaEmitter extends FlashEmitter {
         advance("%p_i", "%p_stage", "%p_phase");
         out.op("bra.uni", loop);
         out.label(tail);
-        // Leave only when the consumers have released every stage: no copy may outlive the block's use of it.
+        producerTail();
+        out.label(done);
+        out.op("ret");
+    }
+
+    /** Leave only when the consumers have released every stage: no copy may outlive the block's use of it. */
+    private void producerTail() {
         for (int s = 0; s < config.stages(); s++) {
             stageAddresses("%p_stage", "%p");
             out.op("xor.b32", "%p_free", "%p_phase", 1);
@@ -131,8 +154,61 @@ final class WgmmaEmitter extends FlashEmitter {
             Mbarriers.waitParity(out, "%p_bar_empty_v", "%p_free");
             advance("%p_i", "%p_stage", "%p_phase");
         }
-        out.label(done);
+    }
+
+    /**
+     * The ragged kernel's producer: all 128 threads copy Q's rows of this sequence (packed
+     * [totalQ, H, D]) once, then each listed K and V tile's rows through the block table into the
+     * ring, each stage once the consumers have released it; every thread's copies of a buffer
+     * arrive on its full barrier when they complete.
+     */
+    private void copyingProducer() {
+        out.blank().comment("producer warpgroup (ragged batch): every thread copies 16-byte chunks with cp.async into the swizzled buffers");
+        out.op("setmaxnreg.dec.sync.aligned.u32", config.producerRegisters());
+        SwizzledCopies q = new SwizzledCopies(out, "q", config.headDim(), config.blockM());
+        SwizzledCopies k = new SwizzledCopies(out, "k", config.headDim(), config.blockN());
+        SwizzledCopies v = new SwizzledCopies(out, "v", config.valueDim(), config.blockN());
+        out.comment("Q: rows q_start.. of sequence b, head h; rows past its queries zero-filled");
+        q.packedRows("%smem_q");
+        out.op("cp.async.mbarrier.arrive.noinc.shared::cta.b64", "[%bar_q]");
+        out.comment("K and V tiles of the list, each row's page from the block table; rows past the sequence's keys zero-filled");
+        out.op("mad.lo.s32", out.s32("%table_row"), "%b", "%max_pages", 0);
+        out.op("shl.b32", out.s32("%page_mask"), 1, "%page_shift");
+        out.op("sub.s32", "%page_mask", "%page_mask", 1);
+        out.op("mov.s32", out.s32("%p_i"), 0);
+        out.op("mov.s32", out.s32("%p_stage"), 0);
+        out.op("mov.u32", out.u32("%p_phase"), 0);
+        String loop = out.newLabel("produce"), tail = out.newLabel("producer_tail");
+        out.label(loop);
+        out.op("setp.ge.s32", out.pred("%p_end"), "%p_i", "%tile_count");
+        out.op("@%p_end bra.uni", tail);
+        entry("%p_i", "%p_entry");
+        out.op("and.b32", out.s32("%p_tile"), "%p_entry", PtxModule.FULL_BIT - 1);
+        out.op("mul.lo.s32", out.s32("%p_kv"), "%p_tile", config.blockN());
+        stageAddresses("%p_stage", "%p");
+        out.op("xor.b32", out.u32("%p_free"), "%p_phase", 1);
+        Mbarriers.waitParity(out, "%p_bar_empty_k", "%p_free");
+        out.op("mad.lo.s32", out.u32("%p_k_dst"), "%p_stage", config.kStageBytes(), "%smem_k");
+        k.pagedRows("%p_k_dst", "%p_kv");
+        out.op("cp.async.mbarrier.arrive.noinc.shared::cta.b64", "[%p_bar_full_k]");
+        Mbarriers.waitParity(out, "%p_bar_empty_v", "%p_free");
+        out.op("mad.lo.s32", out.u32("%p_v_dst"), "%p_stage", config.vStageBytes(), "%smem_v");
+        v.pagedRows("%p_v_dst", "%p_kv");
+        out.op("cp.async.mbarrier.arrive.noinc.shared::cta.b64", "[%p_bar_full_v]");
+        advance("%p_i", "%p_stage", "%p_phase");
+        out.op("bra.uni", loop);
+        out.label(tail);
+        producerTail();
         out.op("ret");
+    }
+
+    /**
+     * Waits until a buffer has landed. cp.async writes through the generic proxy and wgmma reads
+     * through the async one: after the wait, a proxy fence orders the two for this thread.
+     */
+    private void landed(String barrier, String parity) {
+        Mbarriers.waitParity(out, barrier, parity);
+        if (copies) out.op("fence.proxy.async.shared::cta");
     }
 
     /** One K or V tile: wait for its stage to be free, announce its bytes, copy it in 64-column chunks. */
@@ -158,7 +234,7 @@ final class WgmmaEmitter extends FlashEmitter {
         String epilogue = out.newLabel("epilogue");
         out.comment("Q has landed");
         out.op("mov.u32", out.u32("%zero_parity"), 0);
-        Mbarriers.waitParity(out, "%bar_q", "%zero_parity");
+        landed("%bar_q", "%zero_parity");
         out.op("setp.lt.s32", out.pred("%no_tiles"), "%tile_count", 1);
         out.op("@%no_tiles bra.uni", epilogue);
         out.op("setp.ne.s32", out.pred("%scale_zero"), 0, 0);
@@ -190,7 +266,7 @@ final class WgmmaEmitter extends FlashEmitter {
         out.op("setp.ge.s32", out.pred("%tiles_end"), "%c_i", "%tile_count");
         out.op("@%tiles_end bra.uni", done);
         scoresAlone();
-        Mbarriers.waitParity(out, "%c_bar_full_v", "%c_phase");
+        landed("%c_bar_full_v", "%c_phase");
         issue(() -> values());
         out.op("wgmma.wait_group.sync.aligned", 0);
         Mbarriers.arrive(out, "%c_bar_empty_v");
@@ -214,9 +290,9 @@ final class WgmmaEmitter extends FlashEmitter {
         out.op("setp.ge.s32", out.pred("%tiles_end"), "%c_i", "%tile_count");
         out.op("@%tiles_end bra.uni", done);
         currentTile();
-        Mbarriers.waitParity(out, "%c_bar_full_k", "%c_phase");
+        landed("%c_bar_full_k", "%c_phase");
         maskColumns();
-        Mbarriers.waitParity(out, "%c_prev_bar_full_v", "%c_prev_phase");
+        landed("%c_prev_bar_full_v", "%c_prev_phase");
         issue(() -> {
             scores();
             values("%c_prev_v");
@@ -233,7 +309,7 @@ final class WgmmaEmitter extends FlashEmitter {
         out.op("bra.uni", loop);
         out.label(done);
         out.comment("last tile: P*V alone");
-        Mbarriers.waitParity(out, "%c_prev_bar_full_v", "%c_prev_phase");
+        landed("%c_prev_bar_full_v", "%c_prev_phase");
         issueLast(() -> values("%c_prev_v"));
         out.op("wgmma.wait_group.sync.aligned", 0);
         Mbarriers.arrive(out, "%c_prev_bar_empty_v");
@@ -242,7 +318,7 @@ final class WgmmaEmitter extends FlashEmitter {
     /** The current tile's S with nothing else in flight, then the whole softmax and P packed for O += P·V. */
     private void scoresAlone() {
         currentTile();
-        Mbarriers.waitParity(out, "%c_bar_full_k", "%c_phase");
+        landed("%c_bar_full_k", "%c_phase");
         maskColumns();
         issue(() -> scores());
         out.op("wgmma.wait_group.sync.aligned", 0);
