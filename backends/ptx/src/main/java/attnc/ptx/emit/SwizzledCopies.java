@@ -50,8 +50,12 @@ final class SwizzledCopies {
 
     private void swizzledByte(String row, String chunk, int rowShift) {
         String phase = out.s32("%" + name + "_phase"), column = out.s32("%" + name + "_swz"), block = out.s32("%" + name + "_block");
-        out.op("add.s32", phase, row, rowShift);
-        out.op("and.b32", phase, phase, 7);
+        if (rowShift == 0) {
+            out.op("and.b32", phase, row, 7);
+        } else {
+            out.op("add.s32", phase, row, rowShift);
+            out.op("and.b32", phase, phase, 7);
+        }
         out.op("and.b32", column, chunk, 7);
         out.op("xor.b32", column, column, phase);
         out.op("shl.b32", column, column, 4);
