@@ -158,9 +158,13 @@ abstract class BackwardElements {
 
     /** The block's kv tile and first key, batch and kv head, the group's size and the tile lists' width. */
     void block() {
-        out.comment("block: x = kv tile, y = (batch, kv head); the query heads of the kv head's group are walked in turn");
-        out.op("mov.u32", out.s32("%kv_block"), "%ctaid.x");
-        out.op("mov.u32", out.s32("%bhk"), "%ctaid.y");
+        out.comment("block: kv tile (the first, heaviest under a causal mask, first) and (batch, kv head) in grouped order; the group's query heads in turn");
+        // A row's Q and dO over its group's heads: Nq · (D + Dv) · H / Hkv bf16 values.
+        String bytes = out.u64("%row_q_bytes"), heads = out.s32("%row_heads");
+        out.op("div.s32", heads, "%H", "%Hkv");
+        out.op("mul.lo.s32", heads, heads, 2 * (config.headDim() + config.valueDim()));
+        out.op("mul.wide.s32", bytes, "%Nq", heads);
+        GroupedGrid.assign(out, out.s32("%kv_block"), out.s32("%bhk"), bytes);
         out.op("div.s32", out.s32("%b"), "%bhk", "%Hkv");
         out.op("rem.s32", out.s32("%hk"), "%bhk", "%Hkv");
         out.op("div.s32", out.s32("%group"), "%H", "%Hkv");

@@ -106,14 +106,26 @@ final class KernelLeaves implements Leaves {
         out.op("and.b32", out.s32("%t"), "%lane", 3);
     }
 
-    /** The query block (heaviest first), batch, head and kv head this block computes. */
+    /**
+     * The query block (the last, heaviest under a causal mask, first), batch, head and kv head this
+     * block computes: a prefill grid in {@link GroupedGrid}'s order; a decode grid (a few query
+     * blocks, split-KV chunks in z) keeps the plain one.
+     */
     void blockIndices(PtxWriter out) {
         out.comment("query block (the heaviest blocks of a causal mask first), batch, head, kv head (GQA)");
-        out.op("mov.u32", out.s32("%ctaid_x"), "%ctaid.x");
         out.op("mov.u32", out.s32("%nctaid_x"), "%nctaid.x");
-        out.op("sub.s32", out.s32("%q_block"), "%nctaid_x", "%ctaid_x");
+        if (config.decode() == Decode.NONE) {
+            // A row's K and V: Nkv · (D + Dv) bf16 values.
+            String bytes = out.u64("%row_kv_bytes");
+            out.op("mul.wide.s32", bytes, "%Nkv", 2 * (config.headDim() + config.valueDim()));
+            GroupedGrid.assign(out, out.s32("%q_rank"), out.s32("%bh"), bytes);
+            out.op("sub.s32", out.s32("%q_block"), "%nctaid_x", "%q_rank");
+        } else {
+            out.op("mov.u32", out.s32("%ctaid_x"), "%ctaid.x");
+            out.op("sub.s32", out.s32("%q_block"), "%nctaid_x", "%ctaid_x");
+            out.op("mov.u32", out.s32("%bh"), "%ctaid.y");
+        }
         out.op("sub.s32", "%q_block", "%q_block", 1);
-        out.op("mov.u32", out.s32("%bh"), "%ctaid.y");
         out.op("div.s32", out.s32("%b"), "%bh", "%H");
         out.op("rem.s32", out.s32("%h"), "%bh", "%H");
         out.op("div.s32", out.s32("%group"), "%H", "%Hkv");
