@@ -123,6 +123,21 @@ final class WgmmaEmitter extends FlashEmitter {
             Mbarriers.copy(out, "%smem_q", c * qChunk, "%tmap_q", c, "%q_start", "%bh", "%bar_q");
         }
         out.comment("K and V tiles of the list into the ring, each stage once the consumers have released it");
+        ring(() -> {
+            tensorTile("k", "%p_k_dst", config.headDim(), kChunk, config.kStageBytes());
+            tensorTile("v", "%p_v_dst", config.valueDim(), vChunk, config.vStageBytes());
+        });
+        out.label(done);
+        out.op("ret");
+    }
+
+    /**
+     * The producer's walk of the tile list: for entry {@code %p_i}, its first key {@code %p_kv},
+     * stage {@code %p_stage} and that stage's barriers and free parity, {@code fill} copies K and V;
+     * then it leaves only when the consumers have released every stage, so that no copy outlives
+     * the block's use of it.
+     */
+    private void ring(Runnable fill) {
         out.op("mov.s32", out.s32("%p_i"), 0);
         out.op("mov.s32", out.s32("%p_stage"), 0);
         out.op("mov.u32", out.u32("%p_phase"), 0);
@@ -135,18 +150,10 @@ final class WgmmaEmitter extends FlashEmitter {
         out.op("mul.lo.s32", out.s32("%p_kv"), "%p_tile", config.blockN());
         stageAddresses("%p_stage", "%p");
         out.op("xor.b32", out.u32("%p_free"), "%p_phase", 1);
-        tensorTile("k", "%p_k_dst", config.headDim(), kChunk, config.kStageBytes());
-        tensorTile("v", "%p_v_dst", config.valueDim(), vChunk, config.vStageBytes());
+        fill.run();
         advance("%p_i", "%p_stage", "%p_phase");
         out.op("bra.uni", loop);
         out.label(tail);
-        producerTail();
-        out.label(done);
-        out.op("ret");
-    }
-
-    /** Leave only when the consumers have released every stage: no copy may outlive the block's use of it. */
-    private void producerTail() {
         for (int s = 0; s < config.stages(); s++) {
             stageAddresses("%p_stage", "%p");
             out.op("xor.b32", "%p_free", "%p_phase", 1);
@@ -175,31 +182,20 @@ final class WgmmaEmitter extends FlashEmitter {
         out.op("mad.lo.s32", out.s32("%table_row"), "%b", "%max_pages", 0);
         out.op("shl.b32", out.s32("%page_mask"), 1, "%page_shift");
         out.op("sub.s32", "%page_mask", "%page_mask", 1);
-        out.op("mov.s32", out.s32("%p_i"), 0);
-        out.op("mov.s32", out.s32("%p_stage"), 0);
-        out.op("mov.u32", out.u32("%p_phase"), 0);
-        String loop = out.newLabel("produce"), tail = out.newLabel("producer_tail");
-        out.label(loop);
-        out.op("setp.ge.s32", out.pred("%p_end"), "%p_i", "%tile_count");
-        out.op("@%p_end bra.uni", tail);
-        entry("%p_i", "%p_entry");
-        out.op("and.b32", out.s32("%p_tile"), "%p_entry", PtxModule.FULL_BIT - 1);
-        out.op("mul.lo.s32", out.s32("%p_kv"), "%p_tile", config.blockN());
-        stageAddresses("%p_stage", "%p");
-        out.op("xor.b32", out.u32("%p_free"), "%p_phase", 1);
-        Mbarriers.waitParity(out, "%p_bar_empty_k", "%p_free");
-        out.op("mad.lo.s32", out.u32("%p_k_dst"), "%p_stage", config.kStageBytes(), "%smem_k");
-        k.pagedRows("%p_k_dst", "%p_kv");
-        out.op("cp.async.mbarrier.arrive.noinc.shared::cta.b64", "[%p_bar_full_k]");
-        Mbarriers.waitParity(out, "%p_bar_empty_v", "%p_free");
-        out.op("mad.lo.s32", out.u32("%p_v_dst"), "%p_stage", config.vStageBytes(), "%smem_v");
-        v.pagedRows("%p_v_dst", "%p_kv");
-        out.op("cp.async.mbarrier.arrive.noinc.shared::cta.b64", "[%p_bar_full_v]");
-        advance("%p_i", "%p_stage", "%p_phase");
-        out.op("bra.uni", loop);
-        out.label(tail);
-        producerTail();
+        ring(() -> {
+            copiedTile(k, "k", config.kStageBytes());
+            copiedTile(v, "v", config.vStageBytes());
+        });
         out.op("ret");
+    }
+
+    /** One K or V tile by cp.async: wait for its stage to be free, copy its rows, arrive on its full barrier when they land. */
+    private void copiedTile(SwizzledCopies rows, String tensor, int stageBytes) {
+        String destination = out.u32("%p_" + tensor + "_dst");
+        Mbarriers.waitParity(out, "%p_bar_empty_" + tensor, "%p_free");
+        out.op("mad.lo.s32", destination, "%p_stage", stageBytes, "%smem_" + tensor);
+        rows.pagedRows(destination, "%p_kv");
+        out.op("cp.async.mbarrier.arrive.noinc.shared::cta.b64", "[%p_bar_full_" + tensor + "]");
     }
 
     /**
