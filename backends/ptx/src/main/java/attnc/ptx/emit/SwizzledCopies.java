@@ -111,9 +111,8 @@ final class SwizzledCopies {
 
     /**
      * A key or value tile of sequence b from the pool [P, page, Hkv, width]: tile row i is key
-     * kv0 + i, in slot kv & (page − 1) of page block_table[b, kv >> page_shift], pool row
-     * (page · page_size + slot) · Hkv + hk; inside while kv < Nkv (past it, the table is read at
-     * the last key, a valid entry).
+     * kv0 + i ({@link TileLoader#poolRow}), inside while kv < Nkv (past it, the table is read at the
+     * last key, a valid entry).
      */
     void pagedRows(String base, String kv0) {
         String kv = out.s32("%copy_kv"), last = out.s32("%copy_last_kv"), entry = out.s32("%copy_entry"), page = out.s32("%copy_page");
@@ -124,15 +123,7 @@ final class SwizzledCopies {
             if (pass > 0) out.op("add.s32", kv, kv, pass * rowsPerPass);
             out.op("setp.lt.s32", inside, kv, "%Nkv");
             out.op("min.s32", kv, kv, last);
-            out.op("shr.s32", entry, kv, "%page_shift");
-            out.op("add.s32", entry, entry, "%table_row");
-            out.op("mul.wide.s32", address, entry, 4);
-            out.op("add.s64", address, "%block_table", address);
-            out.op("ld.global.nc.s32", page, "[" + address + "]");
-            out.op("and.b32", kv, kv, "%page_mask");
-            out.op("shl.b32", page, page, "%page_shift");
-            out.op("or.b32", kv, kv, page);
-            out.op("mad.lo.s32", kv, kv, "%Hkv", "%hk");
+            TileLoader.poolRow(out, kv, kv, entry, page, address);
             out.op("mul.wide.s32", offset, kv, width * 2);
             out.op("add.s64", address, "%" + name, offset);
             out.op("cvt.s64.s32", offset, "%" + name + "_cbytes");

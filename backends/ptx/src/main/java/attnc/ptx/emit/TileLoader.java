@@ -292,21 +292,30 @@ final class TileLoader {
             out.op("selp.u32", "%copy_bytes", 16, 0, "%row_in");
             out.op("add.s32", kv, "%load_kv", "%copy_row");
             out.op("min.s32", kv, kv, last);
-            out.op("shr.s32", entry, kv, "%page_shift");
-            out.op("add.s32", entry, entry, "%table_row");
-            out.op("mul.wide.s32", address, entry, 4);
-            out.op("add.s64", address, "%block_table", address);
-            out.op("ld.global.nc.s32", page, "[" + address + "]");
-            out.op("and.b32", row, kv, "%page_mask");
-            out.op("shl.b32", page, page, "%page_shift");
-            out.op("or.b32", row, row, page);
-            out.op("mad.lo.s32", row, row, "%Hkv", "%hk");
+            poolRow(out, kv, row, entry, page, address);
             out.op("mul.wide.s32", offset, row, rowBytes);
             out.op("add.s64", global, base, offset);
             out.op("cvt.s64.s32", offset, "%" + tensor + "_chunk_cbytes");
             out.op("add.s64", global, global, offset);
             copy(shared, pass * rowsPerPass * stride, global, base, 0, "%row_in", "%copy_bytes", live(tensor, chunks, lanes));
         }
+    }
+
+    /**
+     * {@code row} := the pool row [P, page, Hkv, ·] of key {@code kv} of sequence b (kv within its
+     * keys; {@code row} may be {@code kv}): slot kv &amp; (page − 1) of page table[b, kv &gt;&gt; page_shift],
+     * row (page · page_size + slot) · Hkv + hk; {@code entry}, {@code page} and {@code address} are scratch.
+     */
+    static void poolRow(PtxWriter out, String kv, String row, String entry, String page, String address) {
+        out.op("shr.s32", entry, kv, "%page_shift");
+        out.op("add.s32", entry, entry, "%table_row");
+        out.op("mul.wide.s32", address, entry, 4);
+        out.op("add.s64", address, "%block_table", address);
+        out.op("ld.global.nc.s32", page, "[" + address + "]");
+        out.op("and.b32", row, kv, "%page_mask");
+        out.op("shl.b32", page, page, "%page_shift");
+        out.op("or.b32", row, row, page);
+        out.op("mad.lo.s32", row, row, "%Hkv", "%hk");
     }
 
     /** Reads the current entry: its first kv position, whether it is FULL, and the stage's ldmatrix addresses. */
