@@ -7,16 +7,20 @@ package attnc.ptx.emit;
  * u / 8 (each {@code rows} × 128 bytes) at byte r · 128 + ((u mod 8) xor (r mod 8)) · 16, where
  * TMA's 128-byte swizzle would put it (the buffers are 1024-byte aligned). A row is copied by a
  * power-of-two number of lanes (those past its chunks copy nothing), so one pass copies
- * 128 / lanes rows. Rows outside the sequence copy zeros (source size 0, from a valid address).
+ * 128 / lanes rows; where that does not divide the tile (narrow rows: 64 a pass at D = 16), the
+ * threads past the last pass's rows copy nothing. Rows outside the sequence copy zeros (source
+ * size 0, from a valid address).
  */
 final class SwizzledCopies {
     private static final int ROW_BYTES = 128;
 
     private final PtxWriter out;
     private final String name;
-    private final int width, rows, lanes, rowsPerPass;
+    private final int width, rows, lanes, rowsPerPass, passes;
     /** The predicate of the lanes that copy a chunk, or null when every lane does. */
     private final String live;
+    /** The predicate of the threads whose row of the last pass is inside the tile, or null when the passes divide it. */
+    private final String lastLive;
 
     SwizzledCopies(PtxWriter out, String name, int width, int rows) {
         this.out = out;
@@ -26,10 +30,10 @@ final class SwizzledCopies {
         int chunks = width / 8;
         this.lanes = Integer.bitCount(chunks) == 1 ? chunks : Integer.highestOneBit(chunks) * 2;
         this.rowsPerPass = KernelConfig.PRODUCER_THREADS / lanes;
-        if (lanes > KernelConfig.PRODUCER_THREADS || rows % rowsPerPass != 0) {
-            throw new IllegalArgumentException("a tile of " + rows + " rows of " + width + " elements is not a whole number of passes of " + rowsPerPass + " rows");
-        }
+        if (lanes > KernelConfig.PRODUCER_THREADS) throw new IllegalArgumentException("a row of " + width + " elements is more than 128 chunks");
+        this.passes = (rows + rowsPerPass - 1) / rowsPerPass;
         this.live = lanes == chunks ? null : "%" + name + "_chunk_live";
+        this.lastLive = rows % rowsPerPass == 0 ? null : "%" + name + "_last_live";
         threadChunk(chunks);
     }
 
@@ -43,6 +47,10 @@ final class SwizzledCopies {
         out.op("div.s32", row, "%tid_x", lanes);
         out.op("rem.s32", chunk, "%tid_x", lanes);
         if (live != null) out.op("setp.lt.s32", out.pred(live), chunk, chunks);
+        if (lastLive != null) {
+            out.op("setp.lt.s32", out.pred(lastLive), row, rows - (passes - 1) * rowsPerPass);
+            if (live != null) out.op("and.pred", lastLive, lastLive, live);
+        }
         out.op("mul.lo.s32", out.s32("%" + name + "_cbytes"), chunk, 16);
         swizzledByte(row, chunk, 0);
         if (rowsPerPass % 8 != 0) swizzledByte(row, chunk, rowsPerPass);
@@ -76,10 +84,10 @@ final class SwizzledCopies {
         return "[" + dst + "+" + (pass - (odd ? 1 : 0)) * rowsPerPass * ROW_BYTES + "]";
     }
 
-    private void copy(String destination, String source, String inside) {
-        String bytes = out.u32("%copy_bytes");
+    private void copy(int pass, String destination, String source, String inside) {
+        String bytes = out.u32("%copy_bytes"), guard = pass == passes - 1 && lastLive != null ? lastLive : live;
         out.op("selp.u32", bytes, 16, 0, inside);
-        out.op((live == null ? "" : "@" + live + " ") + "cp.async.cg.shared.global", destination, "[" + source + "]", 16, bytes);
+        out.op((guard == null ? "" : "@" + guard + " ") + "cp.async.cg.shared.global", destination, "[" + source + "]", 16, bytes);
     }
 
     /**
@@ -100,12 +108,12 @@ final class SwizzledCopies {
         out.op("add.s64", source, source, offset);
         out.op("mul.lo.s32", packed, "%H", rowsPerPass * width * 2);
         out.op("cvt.s64.s32", step, packed);
-        for (int pass = 0; pass < rows / rowsPerPass; pass++) {
+        for (int pass = 0; pass < passes; pass++) {
             if (pass > 0) out.op("add.s64", source, source, step);
             out.op("add.s32", row, "%" + name + "_row", pass * rowsPerPass);
             out.op("setp.lt.s32", inside, row, left);
             out.op("selp.b64", chosen, source, "%" + name, inside);
-            copy(destination(base, pass), chosen, inside);
+            copy(pass, destination(base, pass), chosen, inside);
         }
     }
 
@@ -118,7 +126,7 @@ final class SwizzledCopies {
         String kv = out.s32("%copy_kv"), last = out.s32("%copy_last_kv"), entry = out.s32("%copy_entry"), page = out.s32("%copy_page");
         String address = out.u64("%copy_addr"), offset = out.u64("%copy_offset"), inside = out.pred("%copy_inside"), chosen = out.u64("%copy_src");
         out.op("sub.s32", last, "%Nkv", 1);
-        for (int pass = 0; pass < rows / rowsPerPass; pass++) {
+        for (int pass = 0; pass < passes; pass++) {
             out.op("add.s32", kv, kv0, "%" + name + "_row");
             if (pass > 0) out.op("add.s32", kv, kv, pass * rowsPerPass);
             out.op("setp.lt.s32", inside, kv, "%Nkv");
@@ -129,7 +137,7 @@ final class SwizzledCopies {
             out.op("cvt.s64.s32", offset, "%" + name + "_cbytes");
             out.op("add.s64", address, address, offset);
             out.op("selp.b64", chosen, address, "%" + name, inside);
-            copy(destination(base, pass), chosen, inside);
+            copy(pass, destination(base, pass), chosen, inside);
         }
     }
 }
