@@ -186,14 +186,14 @@ final class PtxKernel implements Kernel {
         }
     }
 
-    /** A ragged batch through the prefill kernel ({@link KernelConfig#ofRagged}: wgmma on sm_90 where the dims allow), the work and tile lists built here. */
+    /** A ragged batch through the prefill kernel ({@link KernelConfig#ofRagged}: wgmma on sm_90 at D = 64 to 128), the work and tile lists built here. */
     private Result prefill(RaggedBatch batch, RaggedBinding ragged) {
         RaggedPrefill.requireSupported(ragged);
         HeadPadding dims = new HeadPadding(ragged.headDim(), ragged.valueDim());
         Device device = Device.get(0);
         requireDeviceMemory(device, RaggedPrefill.deviceBytes(batch, ragged, pattern));
         LoweredPattern seen = dims.lowered(lowered);
-        KernelConfig config = RaggedPrefill.config(seen, device, batch, ragged, false);
+        KernelConfig config = RaggedPrefill.config(seen, device, batch, ragged, RaggedPrefill.Tiling.DEFAULT);
         GpuAttention attention = loaded.computeIfAbsent(new Module<>(config, dims), m -> new GpuAttention(device, seen, PtxModule.render(seen, m.config())));
         RaggedPlan plan = RaggedPlan.of(lowered, ragged, config.blockM(), config.blockN());
         try (RaggedPrefill prefill = new RaggedPrefill(device, attention, batch, ragged, plan, pattern, lowered.writesLse())) {

@@ -67,29 +67,37 @@ public final class RaggedPrefill implements AutoCloseable {
      * here (not cached); {@link #launch} times the kernel alone, {@link #run} returns the result.
      */
     public static RaggedPrefill prepare(Device device, LoweredPattern lowered, RaggedBatch batch) {
-        return prepare(device, lowered, batch, false);
+        return prepare(device, lowered, batch, Tiling.DEFAULT);
     }
 
-    /** As {@link #prepare(Device, LoweredPattern, RaggedBatch)}; with {@code mmaSync}, the mma.sync tiling where the default is wgmma, to check and time both. */
-    public static RaggedPrefill prepare(Device device, LoweredPattern lowered, RaggedBatch batch, boolean mmaSync) {
+    /** Which kernel a ragged launch runs: {@link KernelConfig#ofRagged}'s, or one of the two it chooses between. */
+    public enum Tiling { DEFAULT, MMA_SYNC, WGMMA }
+
+    /**
+     * As {@link #prepare(Device, LoweredPattern, RaggedBatch)} with the kernel {@code tiling}, to check
+     * and time both kernels; {@link Tiling#WGMMA} refuses, in one line, where there is none.
+     */
+    public static RaggedPrefill prepare(Device device, LoweredPattern lowered, RaggedBatch batch, Tiling tiling) {
         RaggedBinding ragged = RaggedBinding.of(lowered.pattern(), batch);
         requireSupported(ragged);
         HeadPadding dims = new HeadPadding(ragged.headDim(), ragged.valueDim());
         LoweredPattern seen = dims.lowered(lowered);
-        KernelConfig config = config(seen, device, batch, ragged, mmaSync);
+        KernelConfig config = config(seen, device, batch, ragged, tiling);
         GpuAttention attention = new GpuAttention(device, seen, PtxModule.render(seen, config));
         return new RaggedPrefill(device, attention, batch, ragged, RaggedPlan.of(lowered, ragged, config.blockM(), config.blockN()), lowered.pattern(),
                 lowered.writesLse());
     }
 
-    /**
-     * The module's tiling at the padded head dims: {@link KernelConfig#ofRagged} (wgmma on sm_90 where
-     * the dims allow), or with {@code mmaSync} the pattern's mma.sync one ({@link KernelConfig#ofMmaSync}).
-     */
-    static KernelConfig config(LoweredPattern seen, Device device, RaggedBatch batch, RaggedBinding ragged, boolean mmaSync) {
+    /** The module's tiling at the padded head dims. */
+    static KernelConfig config(LoweredPattern seen, Device device, RaggedBatch batch, RaggedBinding ragged, Tiling tiling) {
         DType dtype = PtxKernel.inputDType(batch.q().dtype());
         int sm = device.sm() >= 90 ? 90 : 80, d = HeadPadding.padded(ragged.headDim()), dv = HeadPadding.padded(ragged.valueDim());
-        return mmaSync ? KernelConfig.ofMmaSync(seen, sm, dtype, d, dv).forRagged() : KernelConfig.ofRagged(seen, sm, dtype, d, dv);
+        return switch (tiling) {
+            case DEFAULT -> KernelConfig.ofRagged(seen, sm, dtype, d, dv);
+            case MMA_SYNC -> KernelConfig.ofMmaSync(seen, sm, dtype, d, dv).forRagged();
+            case WGMMA -> KernelConfig.raggedHopper(seen, sm, dtype, d, dv).orElseThrow(() -> new IllegalArgumentException(
+                    "no wgmma ragged kernel for " + seen.pattern().name() + " at D = " + d + ", Dv = " + dv + " on sm_" + sm));
+        };
     }
 
     /** The kernel's tiling. */

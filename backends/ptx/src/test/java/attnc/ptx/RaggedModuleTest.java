@@ -21,8 +21,8 @@ import org.junit.jupiter.api.TestFactory;
 
 /**
  * The ragged prefill module of every pattern assembles with ptxas for sm_80 (D = 64) and sm_90a
- * (D = 128 with the sm_90 mma.sync tiling and with {@link KernelConfig#ofRagged}'s, wgmma where the
- * pattern takes it; on a few patterns also at D = 32, 64, 80 and 256), and takes the work
+ * (D = 128 with the sm_90 mma.sync tiling and with {@link KernelConfig#raggedHopper}'s wgmma one where
+ * the pattern takes it; on a few patterns also at D = 32, 64, 80 and 256), and takes the work
  * list, the queries' offsets, the block table and, exactly where an input is sized per sequence,
  * the input offsets; it has no classifier (its lists are built on the host).
  */
@@ -47,8 +47,8 @@ class RaggedModuleTest {
                 LoweredPattern lowered = LowerPattern.lower(Passes.optimize(pattern, Map.of()));
                 List<String> texts = new ArrayList<>();
                 for (Target t : targets) {
-                    KernelConfig config = t.wgmma() ? KernelConfig.ofRagged(lowered, t.sm(), t.dtype(), t.headDim(), t.headDim())
-                            : KernelConfig.ofMmaSync(lowered, t.sm(), t.dtype(), t.headDim(), t.headDim()).forRagged();
+                    KernelConfig mma = KernelConfig.ofMmaSync(lowered, t.sm(), t.dtype(), t.headDim(), t.headDim()).forRagged();
+                    KernelConfig config = t.wgmma() ? KernelConfig.raggedHopper(lowered, t.sm(), t.dtype(), t.headDim(), t.headDim()).orElse(mma) : mma;
                     PtxModule module = PtxModule.render(lowered, config);
                     String text = module.text();
                     assertFalse(module.classifies(), "the lists are the host's");

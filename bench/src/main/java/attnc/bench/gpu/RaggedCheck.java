@@ -37,7 +37,8 @@ import java.util.Random;
 /**
  * The ragged prefill kernel on the device, in one call. {@code RaggedCheck check PATTERN...}:
  * ragged batches over paged caches through {@code Kernel.forward(RaggedBatch)} (the default
- * tiling: wgmma on sm_90 where the head dims allow) and through the mma.sync tiling, against the
+ * tiling) and through each kernel it chooses between (mma.sync; wgmma on sm_90 where the Hopper
+ * path takes the pattern, head dims outside the default's 64 to 128 included), against the
  * double-precision {@link RaggedReference}: page sizes 1, 16, 64 and 256, pages shuffled in the
  * pool and a prompt's pages shared by the next sequence, sequences without queries or keys, Nq
  * above and below Nkv, GQA, head dims 32, 64, 72 (padded), 128, bf16 and fp16; a case passes with a
@@ -95,16 +96,19 @@ public final class RaggedCheck {
                         System.out.println("skip " + label + ": the reference refuses it: " + e.getMessage());
                         continue;
                     }
-                    // Kernel.forward runs the default tiling (wgmma on sm_90 where the dims allow); the mma.sync one beside it.
-                    for (boolean mmaSync : new boolean[] {false, true}) {
-                        String variant = label + (mmaSync ? " mma.sync" : " default");
+                    // Kernel.forward runs the default tiling; both kernels it chooses between beside it (wgmma where there is one).
+                    for (RaggedPrefill.Tiling tiling : RaggedPrefill.Tiling.values()) {
+                        String variant = label + " " + tiling.name().toLowerCase(Locale.ROOT);
                         try {
                             attnc.launch.Result got;
-                            if (!mmaSync) {
+                            if (tiling == RaggedPrefill.Tiling.DEFAULT) {
                                 got = kernel.forward(batch);
                             } else {
-                                try (RaggedPrefill prefill = RaggedPrefill.prepare(device, lowered, batch, true)) {
+                                try (RaggedPrefill prefill = RaggedPrefill.prepare(device, lowered, batch, tiling)) {
                                     got = prefill.run();
+                                } catch (IllegalArgumentException e) {
+                                    System.out.println("skip " + variant + ": " + e.getMessage());
+                                    continue;
                                 }
                             }
                             double[] err = DeviceCheck.compare(got.out(), ref.out());
@@ -188,8 +192,8 @@ public final class RaggedCheck {
         for (int d : new int[] {64, 128}) {
             double flops = 4.0 * h * d * pairs;
             try {
-                double ragged = timeRagged(device, causal, lengths, h, d, page, flops, json, false);
-                double mmaSync = timeRagged(device, causal, lengths, h, d, page, flops, json, true);
+                double ragged = timeRagged(device, causal, lengths, h, d, page, flops, json, RaggedPrefill.Tiling.DEFAULT);
+                double mmaSync = timeRagged(device, causal, lengths, h, d, page, flops, json, RaggedPrefill.Tiling.MMA_SYNC);
                 double masked = timeDocument(device, document, lengths, h, d, flops, json);
                 System.out.printf(Locale.ROOT, "D=%d ragged / document-masked time ratio: %.3f (ragged %.2fx as fast; mma.sync ragged %.2fx)%n", d, ragged / masked,
                         masked / ragged, masked / mmaSync);
@@ -203,10 +207,11 @@ public final class RaggedCheck {
         return failures;
     }
 
-    private static double timeRagged(Device device, Pattern causal, int[] lengths, int h, int d, int page, double flops, StringBuilder json, boolean mmaSync) {
+    private static double timeRagged(Device device, Pattern causal, int[] lengths, int h, int d, int page, double flops, StringBuilder json,
+            RaggedPrefill.Tiling tiling) {
         int[] c = {h, h, d, page, 0};
         RaggedBatch batch = batch(causal, c, lengths, lengths, DType.BFLOAT16, new Random(d));
-        try (RaggedPrefill prefill = RaggedPrefill.prepare(device, LowerPattern.lower(causal), batch, mmaSync)) {
+        try (RaggedPrefill prefill = RaggedPrefill.prepare(device, LowerPattern.lower(causal), batch, tiling)) {
             double ms = EventTimer.medianMillis(device, prefill::launch, 10, 30);
             report(d, "ragged causal " + prefill.config().tag(), prefill.entries(), ms, flops, json);
             return ms;

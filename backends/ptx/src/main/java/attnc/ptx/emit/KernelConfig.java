@@ -126,16 +126,25 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     }
 
     /**
-     * The ragged prefill kernel ({@link Decode#RAGGED}) of a pattern on sm_{@code sm}: from sm_90
-     * on, the first of {@link #hopper}'s tilings that fits with the ragged producer's registers
-     * ({@link #producerRegisters}); else, and for a pattern with a {@code tile:} section, the
+     * The ragged prefill kernel ({@link Decode#RAGGED}) of a pattern on sm_{@code sm}: {@link
+     * #raggedHopper} where the head dims are those run on a device so far (64 to 128; the
+     * producer's copies of other widths are checked by their arithmetic and ptxas alone), else the
      * mma.sync tiling of {@link #ofMmaSync}.
      */
     public static KernelConfig ofRagged(LoweredPattern pattern, int sm, DType dtype, int headDim, int valueDim) {
-        KernelConfig standard = of(sm, dtype, headDim, valueDim);
-        Optional<KernelConfig> hopper = sm < 90 || pattern.pattern().tile().isPresent() ? Optional.empty()
-                : hopperCandidates(standard, pattern).stream().map(KernelConfig::forRagged).filter(c -> c.limitExceeded(sm) == null).findFirst();
-        return hopper.orElseGet(() -> ofMmaSync(pattern, sm, dtype, headDim, valueDim).forRagged());
+        boolean checked = Math.min(headDim, valueDim) >= 64 && Math.max(headDim, valueDim) <= 128;
+        return (checked ? raggedHopper(pattern, sm, dtype, headDim, valueDim) : Optional.<KernelConfig>empty())
+                .orElseGet(() -> ofMmaSync(pattern, sm, dtype, headDim, valueDim).forRagged());
+    }
+
+    /**
+     * The wgmma ragged prefill kernel: from sm_90 on, the first of {@link #hopper}'s tilings that
+     * fits with the ragged producer's registers ({@link #producerRegisters}); empty before sm_90, for
+     * a pattern with a {@code tile:} section, and where the Hopper path does not take the pattern.
+     */
+    public static Optional<KernelConfig> raggedHopper(LoweredPattern pattern, int sm, DType dtype, int headDim, int valueDim) {
+        if (sm < 90 || pattern.pattern().tile().isPresent()) return Optional.empty();
+        return hopperCandidates(of(sm, dtype, headDim, valueDim), pattern).stream().map(KernelConfig::forRagged).filter(c -> c.limitExceeded(sm) == null).findFirst();
     }
 
     /**
