@@ -3,8 +3,9 @@ package attnc.ptx.emit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.HashMap;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -16,14 +17,12 @@ import net.jqwik.api.constraints.IntRange;
 /**
  * The ragged wgmma producer's cp.async copies land where TMA's 128-byte swizzle puts them: the
  * integer arithmetic {@link SwizzledCopies} emits for a key tile is run for each of the 128
- * producer threads (a small interpreter of the operations it uses; the block-table lookup, a
- * memory load, is left unknown), and the copies must cover every (key row, 16-byte chunk) of the
+ * producer threads ({@link IntegerPtx}; the block-table lookup, a memory load, stays unknown), and the copies must cover every (key row, 16-byte chunk) of the
  * tile exactly once, chunk u of row r at 64-column block u / 8, byte r · 128 + ((u mod 8) xor
  * (r mod 8)) · 16 — for every head dim the wgmma kernel takes (multiples of 16 up to 256) and every
  * tile height (multiples of 16 up to 256, passes of up to 64 rows dividing them or not).
  */
 class SwizzledCopiesTest {
-    private static final Pattern LINE = Pattern.compile("^\\t(@(%\\w+) )?([\\w.:]+) (.*);$");
     private static final Pattern DESTINATION = Pattern.compile("\\[(%\\w+)\\+(\\d+)]");
 
     @Property(tries = 60)
@@ -45,52 +44,18 @@ class SwizzledCopiesTest {
     }
 
     /** The copies one thread issues: {key row, chunk, shared byte} each. */
-    private static Iterable<long[]> run(String text, int thread, int rows) {
-        Map<String, Long> registers = new HashMap<>(Map.of("%tid_x", (long) thread, "%base", 0L, "%kv0", 0L, "%Nkv", (long) rows));
-        java.util.List<long[]> copies = new java.util.ArrayList<>();
-        long key = -1;
-        for (String line : text.split("\n")) {
-            Matcher m = LINE.matcher(line);
-            if (!m.matches()) continue;
-            String guard = m.group(2), op = m.group(3);
-            String[] args = m.group(4).split(", ");
-            if (op.startsWith("cp.async")) {
-                if (guard != null && registers.get(guard) == 0) continue;
-                Matcher d = DESTINATION.matcher(args[0]);
-                assertTrue(d.matches(), args[0]);
-                copies.add(new long[] {key, registers.get("%k_cbytes") / 16, registers.get(d.group(1)) + Long.parseLong(d.group(2))});
-                continue;
-            }
-            if (op.equals("setp.lt.s32") && args[1].equals("%copy_kv")) key = registers.get("%copy_kv");
-            Long value = evaluate(op, args, registers);
-            if (value == null) registers.remove(args[0]);
-            else registers.put(args[0], value);
-        }
+    private static List<long[]> run(String text, int thread, int rows) {
+        Map<String, Long> registers = IntegerPtx.registers("%tid_x", thread, "%base", 0, "%kv0", 0, "%Nkv", rows);
+        List<long[]> copies = new ArrayList<>();
+        long[] key = {-1};
+        IntegerPtx.run(text, registers, instruction -> {
+            String[] operands = instruction.operands();
+            if (instruction.op().equals("setp.lt.s32") && operands[1].equals("%copy_kv")) key[0] = registers.get("%copy_kv");
+            if (!instruction.op().startsWith("cp.async") || instruction.guard() != null && registers.get(instruction.guard()) == 0) return;
+            Matcher d = DESTINATION.matcher(operands[0]);
+            assertTrue(d.matches(), operands[0]);
+            copies.add(new long[] {key[0], registers.get("%k_cbytes") / 16, registers.get(d.group(1)) + Long.parseLong(d.group(2))});
+        });
         return copies;
-    }
-
-    /** The operations the copies' address arithmetic uses, on known operands; null otherwise. */
-    private static Long evaluate(String op, String[] args, Map<String, Long> registers) {
-        long[] in = new long[args.length - 1];
-        for (int i = 1; i < args.length; i++) {
-            Long known = args[i].startsWith("%") ? registers.get(args[i]) : args[i].matches("-?\\d+") ? Long.valueOf(args[i]) : null;
-            if (known == null) return null;
-            in[i - 1] = known;
-        }
-        return switch (op) {
-            case "add.s32", "add.u32" -> in[0] + in[1];
-            case "sub.s32" -> in[0] - in[1];
-            case "mul.lo.s32" -> in[0] * in[1];
-            case "mad.lo.s32" -> in[0] * in[1] + in[2];
-            case "div.s32" -> in[0] / in[1];
-            case "rem.s32" -> in[0] % in[1];
-            case "and.b32" -> in[0] & in[1];
-            case "xor.b32" -> in[0] ^ in[1];
-            case "shl.b32" -> in[0] << in[1];
-            case "shr.s32" -> in[0] >> in[1];
-            case "min.s32" -> Math.min(in[0], in[1]);
-            case "setp.lt.s32" -> in[0] < in[1] ? 1L : 0L;
-            default -> null;
-        };
     }
 }
