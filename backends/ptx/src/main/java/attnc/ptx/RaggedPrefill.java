@@ -20,6 +20,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A ragged batch over a paged KV cache on the GPU, any query counts: one launch of the prefill
@@ -75,28 +76,34 @@ public final class RaggedPrefill implements AutoCloseable {
 
     /**
      * As {@link #prepare(Device, LoweredPattern, RaggedBatch)} with the kernel {@code tiling}, to check
-     * and time both kernels; {@link Tiling#WGMMA} refuses, in one line, where there is none.
+     * and time both kernels; {@link Tiling#WGMMA} refuses, in one line, where there is none ({@link #available}).
      */
     public static RaggedPrefill prepare(Device device, LoweredPattern lowered, RaggedBatch batch, Tiling tiling) {
         RaggedBinding ragged = RaggedBinding.of(lowered.pattern(), batch);
         requireSupported(ragged);
-        HeadPadding dims = new HeadPadding(ragged.headDim(), ragged.valueDim());
-        LoweredPattern seen = dims.lowered(lowered);
-        KernelConfig config = config(seen, device, batch, ragged, tiling);
+        LoweredPattern seen = new HeadPadding(ragged.headDim(), ragged.valueDim()).lowered(lowered);
+        KernelConfig config = config(seen, device, batch, ragged, tiling).orElseThrow(() -> new IllegalArgumentException(
+                "no wgmma ragged kernel for " + lowered.pattern().name() + " at D = " + ragged.headDim() + ", Dv = " + ragged.valueDim() + " on sm_" + device.sm()));
         GpuAttention attention = new GpuAttention(device, seen, PtxModule.render(seen, config));
         return new RaggedPrefill(device, attention, batch, ragged, RaggedPlan.of(lowered, ragged, config.blockM(), config.blockN()), lowered.pattern(),
                 lowered.writesLse());
     }
 
-    /** The module's tiling at the padded head dims. */
-    static KernelConfig config(LoweredPattern seen, Device device, RaggedBatch batch, RaggedBinding ragged, Tiling tiling) {
+    /** Whether {@code tiling} has a kernel for this batch on this device: wgmma needs sm_90 and a pattern and head dims the Hopper path takes. */
+    public static boolean available(Device device, LoweredPattern lowered, RaggedBatch batch, Tiling tiling) {
+        RaggedBinding ragged = RaggedBinding.of(lowered.pattern(), batch);
+        LoweredPattern seen = new HeadPadding(ragged.headDim(), ragged.valueDim()).lowered(lowered);
+        return config(seen, device, batch, ragged, tiling).isPresent();
+    }
+
+    /** The module's tiling at the padded head dims; empty for {@link Tiling#WGMMA} where there is none. */
+    static Optional<KernelConfig> config(LoweredPattern seen, Device device, RaggedBatch batch, RaggedBinding ragged, Tiling tiling) {
         DType dtype = PtxKernel.inputDType(batch.q().dtype());
         int sm = device.sm() >= 90 ? 90 : 80, d = HeadPadding.padded(ragged.headDim()), dv = HeadPadding.padded(ragged.valueDim());
         return switch (tiling) {
-            case DEFAULT -> KernelConfig.ofRagged(seen, sm, dtype, d, dv);
-            case MMA_SYNC -> KernelConfig.ofMmaSync(seen, sm, dtype, d, dv).forRagged();
-            case WGMMA -> KernelConfig.raggedHopper(seen, sm, dtype, d, dv).orElseThrow(() -> new IllegalArgumentException(
-                    "no wgmma ragged kernel for " + seen.pattern().name() + " at D = " + d + ", Dv = " + dv + " on sm_" + sm));
+            case DEFAULT -> Optional.of(KernelConfig.ofRagged(seen, sm, dtype, d, dv));
+            case MMA_SYNC -> Optional.of(KernelConfig.ofMmaSync(seen, sm, dtype, d, dv).forRagged());
+            case WGMMA -> KernelConfig.raggedHopper(seen, sm, dtype, d, dv);
         };
     }
 
