@@ -22,7 +22,7 @@ import org.junit.jupiter.api.TestFactory;
 /**
  * The ragged prefill module of every pattern assembles with ptxas for sm_80 (D = 64) and sm_90a
  * (D = 128 with the sm_90 mma.sync tiling and with {@link KernelConfig#raggedHopper}'s wgmma one where
- * the pattern takes it; on a few patterns also at D = 32, 64, 80 and 256), and takes the work
+ * the pattern takes it; on a few patterns also at D = 32, 64, 80 and 256, and mma.sync at 256), and takes the work
  * list, the queries' offsets, the block table and, exactly where an input is sized per sequence,
  * the input offsets; it has no classifier (its lists are built on the host).
  */
@@ -37,7 +37,8 @@ class RaggedModuleTest {
         // The wgmma producer's other row widths (4, 16 and 32 rows a pass, a padded chunk, a partial last pass) on a few patterns:
         // ptxas takes ~1 s a module.
         List<Target> widths = List.of(new Target(90, "sm_90a", DType.FLOAT16, 64, true), new Target(90, "sm_90a", DType.BFLOAT16, 80, true),
-                new Target(90, "sm_90a", DType.BFLOAT16, 256, true), new Target(90, "sm_90a", DType.BFLOAT16, 32, true));
+                new Target(90, "sm_90a", DType.BFLOAT16, 256, true), new Target(90, "sm_90a", DType.BFLOAT16, 32, true),
+                new Target(90, "sm_90a", DType.BFLOAT16, 256, false));
         for (Path file : Patterns.files()) {
             boolean wide = List.of("causal.attn", "alibi.attn", "softmax_sink.attn", "gated.attn").contains(file.getFileName().toString());
             List<Target> targets = wide ? java.util.stream.Stream.concat(every.stream(), widths.stream()).toList() : every;

@@ -41,7 +41,7 @@ import java.util.Random;
  * path takes the pattern, head dims outside the default's 64 to 128 included), against the
  * double-precision {@link RaggedReference}: page sizes 1, 16, 64 and 256, pages shuffled in the
  * pool and a prompt's pages shared by the next sequence, sequences without queries or keys, Nq
- * above and below Nkv, GQA, head dims 32, 64, 72 (padded), 128, bf16 and fp16; a case passes with a
+ * above and below Nkv, GQA, head dims 32, 64, 72 (padded), 128, 256, bf16 and fp16; a case passes with a
  * relL2 of the output at most 2e-2 and an LSE error at most 2e-2, NaN never. {@code RaggedCheck
  * small PATTERN}: one small case (for compute-sanitizer). {@code RaggedCheck time OUT_DIR}: 8
  * sequences of 300 to 4,000 tokens (seed 17), causal, H = 16, D = 64 and 128, bf16, pages of 64 in a
@@ -55,9 +55,9 @@ public final class RaggedCheck {
 
     /** {H, Hkv, D, page, 1 for fp16}, with each case's query and key counts. */
     private static final int[][] SHAPES = {{4, 2, 64, 16, 0}, {4, 4, 128, 64, 0}, {8, 1, 64, 1, 0}, {2, 2, 128, 256, 1}, {4, 2, 72, 16, 0}, {4, 2, 64, 64, 1},
-        {4, 2, 32, 16, 0}};
-    private static final int[][] QUERIES = {{300, 17, 0, 129}, {200, 1, 450}, {64, 100, 33}, {513, 5}, {90, 40}, {1000, 3, 77, 250}, {150, 260}};
-    private static final int[][] KEYS = {{300, 600, 50, 129}, {1000, 1, 450}, {64, 30, 0}, {700, 1000}, {90, 200}, {1000, 800, 77, 0}, {400, 260}};
+        {4, 2, 32, 16, 0}, {2, 1, 256, 64, 0}};
+    private static final int[][] QUERIES = {{300, 17, 0, 129}, {200, 1, 450}, {64, 100, 33}, {513, 5}, {90, 40}, {1000, 3, 77, 250}, {150, 260}, {70, 200}};
+    private static final int[][] KEYS = {{300, 600, 50, 129}, {1000, 1, 450}, {64, 30, 0}, {700, 1000}, {90, 200}, {1000, 800, 77, 0}, {400, 260}, {300, 200}};
 
     public static void main(String[] args) throws Exception {
         Device device = Device.get(0);
