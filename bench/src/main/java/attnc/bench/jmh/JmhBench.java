@@ -28,7 +28,7 @@ import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
  * The CPU benchmark on JMH, one command: the FMA peak and read bandwidth at each thread count,
- * then every case × thread count for the generated kernel and (with {@code --peer ort}) ONNX
+ * the kernel's tile products alone ({@link TileProducts}) at one thread, then every case × thread count for the generated kernel and (with {@code --peer ort}) ONNX
  * Runtime, in one run on the same inputs; prints the table with GFLOP/s of visible work, % of
  * the measured peak at that thread count, the ratio to ONNX Runtime, the scaling table and each
  * case's roofline position. {@code --npy DIR} writes every case's inputs and attnc's output as
@@ -75,6 +75,11 @@ public final class JmhBench {
             }
         }
 
+        Map<String, Score> products = new TreeMap<>();
+        for (RunResult r : run(base(forks, Math.min(warmup, 2), Math.min(iterations, 3), seconds).include(TileProducts.class.getName() + "\\.").threads(1))) {
+            products.put(r.getParams().getBenchmark().substring(r.getParams().getBenchmark().lastIndexOf('.') + 1), score(r));
+        }
+
         ChainedOptionsBuilder kernels = base(forks, warmup, iterations, seconds).include(Attention.class.getName() + "\\.")
                 .param("pattern", cases.toArray(String[]::new)).param("n", strings(ns)).param("d", strings(ds)).param("threads", strings(threads));
         if (peer.equals("ort")) kernels.include(Onnx.class.getName() + "\\.");
@@ -89,6 +94,13 @@ public final class JmhBench {
         Report report = new Report(peak, bandwidth, attnc, ort);
         out.println();
         report.print(out);
+        double onePeak = peak.get(1).value() * FmaPeak.flopsPerOp() / 1e9;
+        out.printf(Locale.ROOT, "%nthe products alone, one thread, a %d x %d x %d tile (TileProducts):", TileProducts.QUERIES, TileProducts.KEYS, TileProducts.D);
+        products.forEach((name, score) -> {
+            double gflops = score.value() * TileProducts.flopsPerOp() / 1e9;
+            out.printf(Locale.ROOT, " %s %.0f GFLOP/s (%.0f%% of the one-thread peak)", name, gflops, 100 * gflops / onePeak);
+        });
+        out.println();
         // A failed benchmark (JMH printed its exception above) leaves a hole rather than ending the run.
         List<String> missing = new ArrayList<>();
         for (String c : cases) for (int n : ns) for (int d : ds) for (int t : threads) {
