@@ -17,10 +17,11 @@ import net.jqwik.api.constraints.IntRange;
 /**
  * The ragged wgmma producer's cp.async copies land where TMA's 128-byte swizzle puts them: the
  * integer arithmetic {@link SwizzledCopies} emits for a key tile is run for each of the 128
- * producer threads ({@link IntegerPtx}; the block-table lookup, a memory load, stays unknown), and the copies must cover every (key row, 16-byte chunk) of the
- * tile exactly once, chunk u of row r at 64-column block u / 8, byte r · 128 + ((u mod 8) xor
- * (r mod 8)) · 16 — for every head dim the wgmma kernel takes (multiples of 16 up to 256) and every
- * tile height (multiples of 16 up to 256, passes of up to 64 rows dividing them or not).
+ * producer threads ({@link IntegerPtx}; the block-table lookup, a memory load, stays unknown),
+ * and the copies must cover every (key row, 16-byte chunk) of the tile exactly once, chunk u of
+ * row r at 64-column block u / 8, byte r · 128 + ((u mod 8) xor (r mod 8)) · 16 — for every head
+ * dim the wgmma kernel takes (multiples of 16 up to 256) and every tile height (multiples of 16
+ * up to 256, passes of up to 64 rows dividing them or not).
  */
 class SwizzledCopiesTest {
     private static final Pattern DESTINATION = Pattern.compile("\\[(%\\w+)\\+(\\d+)]");
