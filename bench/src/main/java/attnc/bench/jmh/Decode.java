@@ -4,15 +4,11 @@ import static attnc.bench.jmh.DecodeInputs.D;
 import static attnc.bench.jmh.DecodeInputs.HEADS;
 import static attnc.bench.jmh.DecodeInputs.KV_HEADS;
 
-import attnc.front.Frontend;
 import attnc.ir.DType;
-import attnc.ir.Pattern;
-import attnc.jvm.JvmBackend;
 import attnc.jvm.JvmKernel;
 import attnc.launch.KvCache;
 import attnc.launch.Problem;
 import attnc.launch.RaggedBatch;
-import attnc.pass.Passes;
 import attnc.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,7 +16,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -53,20 +48,13 @@ public class Decode {
     private static final int WARM_KEYS = 512;
     private static final long WARM_NANOS = 2_000_000_000L;
 
-    private ExecutorService helpers;
-    private JvmKernel kernel;
+    private DecodeKernel kernel;
     private Step step;
 
     @Setup(Level.Trial)
     public void prepare() throws Exception {
-        int workers = Workers.count(threads);
-        helpers = Workers.helpers(workers);
-        Pattern dense = Passes.optimize(Frontend.compile("dense", "mask: true\n"), Map.of());
-        kernel = new JvmBackend().compile(dense).withExecutor(helpers, workers);
-        // A 32K step takes 0.1-1 s: JMH's warm-up would time the first calls in the interpreter and later ones in
-        // on-stack-replaced loops, so many small steps of the same layout come first.
-        Step warm = step(1, Math.min(nkv, WARM_KEYS));
-        for (long start = System.nanoTime(); System.nanoTime() - start < WARM_NANOS; ) warm.run(kernel);
+        kernel = new DecodeKernel(threads);
+        kernel.warm(step(1, Math.min(nkv, WARM_KEYS)), WARM_NANOS);
         step = step(DecodeInputs.batch(nkv), nkv);
     }
 
@@ -121,12 +109,11 @@ public class Decode {
 
     @Benchmark
     public Object attnc() {
-        return step.run(kernel);
+        return kernel.run(step);
     }
 
     @TearDown(Level.Trial)
     public void shutdown() {
         kernel.close();
-        helpers.shutdownNow();
     }
 }

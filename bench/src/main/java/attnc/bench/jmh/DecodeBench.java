@@ -33,27 +33,21 @@ public final class DecodeBench {
         JmhBench.Arguments a = new JmhBench.Arguments(args);
         List<Integer> nqs = a.ints("--nq", "1,4"), nkvs = a.ints("--nkv", "4096,32768");
         List<String> layouts = a.list("--layouts", "contiguous,page16,page64");
-        int threads = Integer.parseInt(a.value("--threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
         String peer = a.value("--peer", "ort");
-        int forks = Integer.parseInt(a.value("--forks", "1")), warmup = Integer.parseInt(a.value("--warmup", "3"));
-        int iterations = Integer.parseInt(a.value("--iterations", "5"));
-        double seconds = Double.parseDouble(a.value("--time", "1"));
+        Runs runs = Runs.parse(a);
         a.refuseUnknown();
         PrintStream out = System.out;
-        out.printf(Locale.ROOT, "%s; %d processors; JVM %s; %d threads; forks %d, warm-up %d × %.1f s, %d × %.1f s measured%n", JmhBench.cpuModel(),
-                Runtime.getRuntime().availableProcessors(), Runtime.version(), threads, forks, warmup, seconds, iterations, seconds);
+        runs.printHeader(out);
+        int threads = runs.threads();
 
-        double bandwidth = Double.NaN;
-        for (RunResult r : new Runner(JmhBench.base(forks, 2, 3, seconds).include(StreamRead.class.getName()).threads(threads).build()).run()) {
-            bandwidth = r.getPrimaryResult().getScore() * 1e3; // ops (bytes) per ms, the options' time unit
-        }
-        ChainedOptionsBuilder kernels = JmhBench.base(forks, warmup, iterations, seconds).include(Decode.class.getName() + "\\.")
+        double bandwidth = runs.measure(StreamRead.class); // bytes per s
+        ChainedOptionsBuilder kernels = runs.kernels().include(Decode.class.getName() + "\\.")
                 .param("nq", JmhBench.strings(nqs)).param("nkv", JmhBench.strings(nkvs)).param("layout", layouts.toArray(String[]::new))
                 .param("threads", String.valueOf(threads));
         Map<Key, double[]> attnc = new LinkedHashMap<>(), ort = new LinkedHashMap<>();
         for (RunResult r : new Runner(kernels.build()).run()) attnc.put(key(r, r.getParams().getParam("layout")), score(r));
         if (peer.equals("ort")) {
-            ChainedOptionsBuilder onnx = JmhBench.base(forks, warmup, iterations, seconds).include(OnnxDecode.class.getName() + "\\.")
+            ChainedOptionsBuilder onnx = runs.kernels().include(OnnxDecode.class.getName() + "\\.")
                     .param("nq", JmhBench.strings(nqs)).param("nkv", JmhBench.strings(nkvs)).param("threads", String.valueOf(threads));
             for (RunResult r : new Runner(onnx.build()).run()) ort.put(key(r, "contiguous"), score(r));
         }
@@ -78,6 +72,38 @@ public final class DecodeBench {
     private static Key key(RunResult r, String layout) {
         var p = r.getParams();
         return new Key(Integer.parseInt(p.getParam("nq")), Integer.parseInt(p.getParam("nkv")), layout);
+    }
+
+    /**
+     * The JMH rounds the decode tables share: {@code --threads} (every processor by default),
+     * {@code --forks}, {@code --warmup} and {@code --iterations} rounds of {@code --time} seconds.
+     */
+    record Runs(int threads, int forks, int warmup, int iterations, double seconds) {
+        static Runs parse(JmhBench.Arguments a) {
+            return new Runs(Integer.parseInt(a.value("--threads", String.valueOf(Runtime.getRuntime().availableProcessors()))),
+                    Integer.parseInt(a.value("--forks", "1")), Integer.parseInt(a.value("--warmup", "3")), Integer.parseInt(a.value("--iterations", "5")),
+                    Double.parseDouble(a.value("--time", "1")));
+        }
+
+        void printHeader(PrintStream out) {
+            out.printf(Locale.ROOT, "%s; %d processors; JVM %s; %d threads; forks %d, warm-up %d × %.1f s, %d × %.1f s measured%n", JmhBench.cpuModel(),
+                    Runtime.getRuntime().availableProcessors(), Runtime.version(), threads, forks, warmup, seconds, iterations, seconds);
+        }
+
+        /** The kernels' options: these rounds. */
+        ChainedOptionsBuilder kernels() { return JmhBench.base(forks, warmup, iterations, seconds); }
+
+        /**
+         * A probe ({@link StreamRead}, {@link FmaPeak}) at the run's threads, fewer rounds (it reaches its steady state
+         * within a second): its operations per second, from JMH's per-ms score (the options' time unit).
+         */
+        double measure(Class<?> probe) throws Exception {
+            double perSecond = Double.NaN;
+            for (RunResult r : new Runner(JmhBench.base(forks, 2, 3, seconds).include(probe.getName()).threads(threads).build()).run()) {
+                perSecond = r.getPrimaryResult().getScore() * 1e3;
+            }
+            return perSecond;
+        }
     }
 
     /** The primary score and its error (0 where JMH gives none). */

@@ -1,17 +1,11 @@
 package attnc.bench.jmh;
 
-import attnc.front.Frontend;
 import attnc.ir.DType;
-import attnc.ir.Pattern;
-import attnc.jvm.JvmBackend;
-import attnc.jvm.JvmKernel;
 import attnc.launch.KvCache;
 import attnc.launch.Problem;
 import attnc.launch.RaggedBatch;
-import attnc.pass.Passes;
 import attnc.tensor.Tensor;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -48,18 +42,13 @@ public class MlaDecode {
     private static final int WARM_KEYS = 128;
     private static final long WARM_NANOS = 3_000_000_000L;
 
-    private ExecutorService helpers;
-    private JvmKernel kernel;
+    private DecodeKernel kernel;
     private Decode.Step step;
 
     @Setup(Level.Trial)
     public void prepare() throws Exception {
-        int workers = Workers.count(threads);
-        helpers = Workers.helpers(workers);
-        Pattern dense = Passes.optimize(Frontend.compile("dense", "mask: true\n"), Map.of());
-        kernel = new JvmBackend().compile(dense).withExecutor(helpers, workers);
-        Decode.Step warm = step(1, Math.min(nkv, WARM_KEYS));
-        for (long start = System.nanoTime(); System.nanoTime() - start < WARM_NANOS; ) warm.run(kernel);
+        kernel = new DecodeKernel(threads);
+        kernel.warm(step(1, Math.min(nkv, WARM_KEYS)), WARM_NANOS);
         step = step(BATCH, nkv);
     }
 
@@ -98,12 +87,11 @@ public class MlaDecode {
 
     @Benchmark
     public Object attnc() {
-        return step.run(kernel);
+        return kernel.run(step);
     }
 
     @TearDown(Level.Trial)
     public void shutdown() {
         kernel.close();
-        helpers.shutdownNow();
     }
 }

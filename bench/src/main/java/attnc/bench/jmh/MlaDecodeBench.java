@@ -27,23 +27,14 @@ public final class MlaDecodeBench {
         a.flag("--mla");
         List<Integer> heads = a.ints("--heads", "16,128"), nkvs = a.ints("--nkv", "4096,32768");
         List<String> values = a.list("--values", "shared,separate"), layouts = a.list("--layouts", "contiguous");
-        int threads = Integer.parseInt(a.value("--threads", String.valueOf(Runtime.getRuntime().availableProcessors())));
-        int forks = Integer.parseInt(a.value("--forks", "1")), warmup = Integer.parseInt(a.value("--warmup", "3"));
-        int iterations = Integer.parseInt(a.value("--iterations", "5"));
-        double seconds = Double.parseDouble(a.value("--time", "1"));
+        DecodeBench.Runs runs = DecodeBench.Runs.parse(a);
         a.refuseUnknown();
         PrintStream out = System.out;
-        out.printf(Locale.ROOT, "%s; %d processors; JVM %s; %d threads; forks %d, warm-up %d × %.1f s, %d × %.1f s measured%n", JmhBench.cpuModel(),
-                Runtime.getRuntime().availableProcessors(), Runtime.version(), threads, forks, warmup, seconds, iterations, seconds);
+        runs.printHeader(out);
+        int threads = runs.threads();
 
-        double peak = Double.NaN, bandwidth = Double.NaN;
-        for (RunResult r : new Runner(JmhBench.base(forks, 2, 3, seconds).include(FmaPeak.class.getName()).threads(threads).build()).run()) {
-            peak = r.getPrimaryResult().getScore() * 1e3 * FmaPeak.flopsPerOp(); // vector FMAs per ms (the options' unit) to flops per s
-        }
-        for (RunResult r : new Runner(JmhBench.base(forks, 2, 3, seconds).include(StreamRead.class.getName()).threads(threads).build()).run()) {
-            bandwidth = r.getPrimaryResult().getScore() * 1e3; // bytes per ms
-        }
-        ChainedOptionsBuilder kernels = JmhBench.base(forks, warmup, iterations, seconds).include(MlaDecode.class.getName() + "\\.")
+        double peak = runs.measure(FmaPeak.class) * FmaPeak.flopsPerOp(), bandwidth = runs.measure(StreamRead.class); // flops, bytes per s
+        ChainedOptionsBuilder kernels = runs.kernels().include(MlaDecode.class.getName() + "\\.")
                 .param("heads", JmhBench.strings(heads)).param("nkv", JmhBench.strings(nkvs)).param("values", values.toArray(String[]::new))
                 .param("layout", layouts.toArray(String[]::new)).param("threads", String.valueOf(threads));
         Map<Key, double[]> results = new LinkedHashMap<>();
