@@ -19,7 +19,9 @@ import java.util.Random;
  * What {@code attnc run --grad} adds after the forward: the backend's backward pass on the
  * forward's result and a seeded random dOut (uniform in [-1, 1)), timed, then the reference
  * backward on the same and one line per gradient ({@code grad dq}, {@code grad dk}, {@code grad dv},
- * {@code grad <input>}) with its relative L2 error, max abs error and tolerance.
+ * {@code grad <input>}) with its relative L2 error, max abs error and tolerance. With
+ * {@code --deterministic}, the deterministic backward, run at least twice: its runs must agree bit
+ * for bit.
  *
  * <p>Tolerance: {@link #relative} (1e-5 for float32 data) times the gradient's scale, the larger
  * of its own largest reference magnitude and that of dq, dk and dv: a gradient can cancel to
@@ -29,9 +31,12 @@ import java.util.Random;
  */
 final class GradientReport {
     private final PrintWriter out;
+    private final boolean deterministic;
 
-    GradientReport(PrintWriter out) {
+    /** With {@code deterministic}, the backend's deterministic backward, whose runs must agree bit for bit. */
+    GradientReport(PrintWriter out, boolean deterministic) {
         this.out = out;
+        this.deterministic = deterministic;
     }
 
     /**
@@ -48,15 +53,24 @@ final class GradientReport {
      */
     boolean run(String backend, Pattern pattern, Problem problem, Kernel kernel, Problem launch, Result forward, long seed, int repeat) {
         Tensor dOut = Tensor.random(DType.FLOAT32, forward.outShape(), new Random(seed ^ 0x6A09E667F3BCC908L));
-        Gradients gradients = null;
+        Gradients gradients = null, first = null;
         long fastest = Long.MAX_VALUE;
-        for (int i = 0; i < repeat; i++) {
+        // A deterministic backward runs at least twice, so that the bits of two runs can be compared.
+        int runs = deterministic ? Math.max(2, repeat) : repeat;
+        for (int i = 0; i < runs; i++) {
             long start = System.nanoTime();
             gradients = backward(backend, kernel, launch, forward, dOut);
             fastest = Math.min(fastest, System.nanoTime() - start);
+            if (first == null) first = gradients;
         }
-        line("backward", String.format(Locale.ROOT, "%s: %.3f ms%s, every gradient, dOut uniform in [-1, 1) (seed %d)", backend, fastest / 1e6,
-                repeat > 1 ? " (fastest of " + repeat + ")" : "", seed));
+        line("backward", String.format(Locale.ROOT, "%s: %.3f ms%s, every gradient%s, dOut uniform in [-1, 1) (seed %d)", backend, fastest / 1e6,
+                runs > 1 ? " (fastest of " + runs + ")" : "", deterministic ? ", deterministic" : "", seed));
+        boolean ok = true;
+        if (deterministic) {
+            String differs = firstDifference(first, gradients);
+            ok = differs == null;
+            line(ok ? "ok" : "FAILED", differs == null ? "every gradient bitwise the same over " + runs + " runs" : "runs differ: " + differs);
+        }
         out.flush();
         ReferenceBackward.Exact exact = ReferenceBackward.run(pattern, problem, forward, dOut, Wrt.all(pattern));
         double operands = 0;
@@ -64,7 +78,6 @@ final class GradientReport {
         int[] q = problem.q().shape();
         double terms = (double) q[0] * q[1] * q[2] * (problem.k().dim(2) + problem.v().dim(3));
         double relative = relative(problem.q().dtype());
-        boolean ok = true;
         for (Wrt w : Wrt.all(pattern)) {
             double[] reference = exact.values().get(w);
             float[] kernelValues = gradients.get(w).floats();
@@ -92,9 +105,20 @@ final class GradientReport {
         return ok;
     }
 
-    private static Gradients backward(String backend, Kernel kernel, Problem launch, Result forward, Tensor dOut) {
+    /** The first element whose bits differ between two runs' gradients, or null. */
+    private static String firstDifference(Gradients once, Gradients again) {
+        for (Wrt w : once.values().keySet()) {
+            float[] a = once.get(w).floats(), b = again.get(w).floats();
+            for (int i = 0; i < a.length; i++) {
+                if (Float.floatToRawIntBits(a[i]) != Float.floatToRawIntBits(b[i])) return w.label() + "[" + i + "]: " + a[i] + " then " + b[i];
+            }
+        }
+        return null;
+    }
+
+    private Gradients backward(String backend, Kernel kernel, Problem launch, Result forward, Tensor dOut) {
         try {
-            return kernel.backward(launch, forward, dOut);
+            return kernel.backward(launch, forward, dOut, Wrt.all(kernel.pattern()), deterministic);
         } catch (ShapeException e) {
             throw e;
         } catch (IllegalArgumentException | UnsupportedOperationException e) {

@@ -66,6 +66,10 @@ final class RunCommand implements Callable<Integer> {
             + "(dq, dk, dv, each float input's) with its error against the reference backward; exit 1 when one is outside tolerance.")
     private boolean grad;
 
+    @Option(names = "--deterministic", description = "With --grad: the deterministic backward, whose gradients are bitwise the same on every run; "
+            + "it runs at least twice and the report says whether the bits agree.")
+    private boolean deterministic;
+
     @Option(names = "--check", paramLabel = "HOW", defaultValue = "auto", converter = CheckConverter.class,
             description = "full (every row against the reference), sample (a seeded sample of rows) or none; "
                     + "default: full up to " + (CheckPlan.FULL_CHECK_WORK >> 20) + "M multiply-adds of the reference, else sample.")
@@ -88,6 +92,7 @@ final class RunCommand implements Callable<Integer> {
         Backend backend = Backend.named(backendName).orElseThrow(() ->
                 new UserError("unknown backend '" + backendName + "'; available: " + String.join(", ", Backend.names())));
         if (!backend.available()) throw new UserError("backend '" + backendName + "' cannot run on this machine");
+        if (deterministic && !grad) throw new UserError("--deterministic applies to the backward pass: add --grad");
         if (grad && !backend.hasBackward()) {
             throw new UserError("--grad: backend '" + backendName + "' has no backward pass; backends with one: "
                     + String.join(", ", Backend.names().stream().filter(n -> Backend.named(n).map(Backend::hasBackward).orElse(false)).toList()));
@@ -120,7 +125,7 @@ final class RunCommand implements Callable<Integer> {
             // A device kernel's calls include host copies; its own timing (device work on resident data) is reported beside them.
             if (!isCpu(backend)) report.deviceTime(kernel.medianMillis(() -> launch, 1, repeat), repeat);
             boolean ok = finish(out, err, pattern, problem, backend, result, report, plan, timing.medianNanos());
-            if (grad) ok &= new GradientReport(out).run(backendName, pattern, problem, kernel, launch, result, problemOptions.inputOptions.random.seed, repeat);
+            if (grad) ok &= new GradientReport(out, deterministic).run(backendName, pattern, problem, kernel, launch, result, problemOptions.inputOptions.random.seed, repeat);
             return ok ? 0 : 1;
         }
     }
@@ -128,6 +133,7 @@ final class RunCommand implements Callable<Integer> {
     /** A ragged launch over a paged cache ({@link RaggedRun}); the options of a dense launch it has no use for are refused. */
     private int ragged(PrintWriter out, PrintWriter err, Pattern pattern, Map<String, Expr> params, Map<String, Expr> compileTime, Backend backend) {
         String unused = problemOptions.inputsFolder != null ? "--inputs" : problemOptions.offset != null ? "--offset" : grad ? "--grad"
+                : deterministic ? "--deterministic"
                 : saveFolder != null ? "--save" : check == CheckPlan.Mode.SAMPLE ? "--check sample" : null;
         if (unused != null) {
             throw new UserError(unused + " does not apply to a ragged launch (--kv-lengths)"

@@ -35,6 +35,29 @@ class GradientRunTest {
     }
 
     @Test
+    void theDeterministicBackwardRunsTwiceAndItsBitsAgree() {
+        Cli cli = Cli.run("run", example("alibi"), "--shape", "1,2,70,90,16", "--grad", "--deterministic", "--repeat", "1");
+        assertEquals(0, cli.exitCode(), cli.transcript());
+        assertTrue(cli.out().contains("every gradient, deterministic") && cli.out().contains("ok        every gradient bitwise the same over 2 runs"),
+                cli.transcript());
+    }
+
+    @Test
+    void aDeterministicBackwardWhoseRunsDifferFails() {
+        Cli cli = Cli.run("run", example("causal"), "--shape", "1,2,40,40,16", "--grad", "--deterministic", "--backend", "test-bad-grad", "--repeat", "3");
+        assertEquals(1, cli.exitCode(), cli.transcript());
+        assertTrue(cli.out().contains("FAILED    runs differ: dv[0]: "), cli.transcript());
+    }
+
+    @Test
+    void deterministicWithoutGradIsRefused() {
+        Cli cli = Cli.run("run", example("causal"), "--shape", "1,2,40,40,16", "--deterministic");
+        assertEquals(1, cli.exitCode(), cli.transcript());
+        assertEquals("attnc: --deterministic applies to the backward pass: add --grad", cli.err().strip(), cli.transcript());
+        assertFalse(cli.showsStackTrace(), cli.transcript());
+    }
+
+    @Test
     void aBackendWithoutABackwardIsRefusedBeforeAnyWork() {
         Cli cli = Cli.run("run", example("causal"), "--shape", "1,2,40,40,16", "--grad", "--backend", "test-honest");
         assertEquals(1, cli.exitCode(), cli.transcript());

@@ -59,7 +59,10 @@ final class TestBackends {
         }
     }
 
-    /** The reference's forward and backward, with every dk element 0.001 too large: a gradient the check must fail. */
+    /**
+     * The reference's forward and backward, with every dk element 0.001 too large: a gradient the
+     * check must fail; its "deterministic" backward also differs from run to run.
+     */
     public static final class WrongGradient implements Backend {
         @Override public String name() { return "test-bad-grad"; }
 
@@ -78,6 +81,18 @@ final class TestBackends {
                     float[] dk = values.get(Wrt.K).floats().clone();
                     for (int i = 0; i < dk.length; i++) dk[i] += 0.001f;
                     values.put(Wrt.K, Tensor.ofFloats(DType.FLOAT32, problem.k().shape(), dk));
+                    return new Gradients(values);
+                }
+
+                private int runs;
+
+                /** Claims to be deterministic, but each run's dv[0] is a little larger than the last's. */
+                @Override
+                public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted, boolean deterministic) {
+                    Map<Wrt, Tensor> values = new LinkedHashMap<>(backward(problem, forward, dOut, wanted).values());
+                    float[] dv = values.get(Wrt.V).floats().clone();
+                    dv[0] += 1e-3f * ++runs;
+                    values.put(Wrt.V, Tensor.ofFloats(DType.FLOAT32, problem.v().shape(), dv));
                     return new Gradients(values);
                 }
             };

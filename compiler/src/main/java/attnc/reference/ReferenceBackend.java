@@ -42,6 +42,12 @@ public final class ReferenceBackend implements Backend {
             public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted) {
                 return ReferenceBackward.run(pattern, problem, forward, dOut, wanted).toGradients();
             }
+
+            /** Sums in a fixed order, in double: every run gives the same bits. */
+            @Override
+            public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted, boolean deterministic) {
+                return backward(problem, forward, dOut, wanted);
+            }
         };
     }
 }

@@ -144,6 +144,18 @@ public interface Kernel extends AutoCloseable {
     }
 
     /**
+     * {@link #backward(Problem, Result, Tensor, Set)}; when {@code deterministic}, gradients bitwise
+     * the same on every run (no sum whose value depends on which thread or block adds first), at a
+     * cost the backend's documentation gives. The reference is deterministic as it stands; a
+     * backend that cannot promise it refuses with one line.
+     */
+    default Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted, boolean deterministic) {
+        if (!deterministic) return backward(problem, forward, dOut, wanted);
+        throw new UnsupportedOperationException("this backend has no deterministic backward (" + getClass().getSimpleName() + " for pattern '"
+                + pattern().name() + "'); the reference, jvm and ptx backends have one");
+    }
+
+    /**
      * Median milliseconds of one launch, after {@code warmups} untimed ones: what the tuner
      * compares. By default each run is a whole {@link #forward} on fresh inputs; a kernel whose
      * launch moves data to a device overrides this to time the device work on resident data,

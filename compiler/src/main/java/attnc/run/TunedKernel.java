@@ -110,6 +110,11 @@ final class TunedKernel implements Kernel {
         return fallback.backward(problem, forward, dOut, wanted);
     }
 
+    @Override
+    public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted, boolean deterministic) {
+        return fallback.backward(problem, forward, dOut, wanted, deterministic);
+    }
+
     private Kernel choose(Binding binding, DType dtype) {
         Optional<TuningConfig> tuned = lookup.lookup(pattern, binding, dtype, backend.name(), backend.device());
         return tuned.filter(config -> usable(config, binding))

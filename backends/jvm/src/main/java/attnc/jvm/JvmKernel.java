@@ -89,6 +89,12 @@ public final class JvmKernel implements Kernel {
         return backward(problem, forward, dOut, wanted, BackwardOptions.standard());
     }
 
+    /** {@link BackwardOptions#reproducible} when {@code deterministic}, {@link BackwardOptions#standard} otherwise. */
+    @Override
+    public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted, boolean deterministic) {
+        return backward(problem, forward, dOut, wanted, deterministic ? BackwardOptions.reproducible() : BackwardOptions.standard());
+    }
+
     /**
      * The gradients in {@code wanted} ({@link Kernel#backward}), run as {@code options} say: in
      * deterministic mode they are bitwise identical on every run and any number of threads.

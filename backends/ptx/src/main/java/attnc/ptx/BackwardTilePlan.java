@@ -58,6 +58,27 @@ public record BackwardTilePlan(int blockQ, int blockKv, int qTiles, int kvTiles,
         return lists;
     }
 
+    /**
+     * For the deterministic kernel, laid out as {@code lists}: each entry's rank among the kv tiles
+     * of its slot that visit its query tile, counted from the last kv tile down (the order in which
+     * their blocks add into the tile's dq). Under a causal mask a query tile's first adder is then
+     * the kv tile on its diagonal, whose walk starts there, so no block waits on a longer walk;
+     * and since the deterministic grid launches the last kv tile first, a block only waits on
+     * blocks launched before it.
+     */
+    public int[] ranks(int[] lists) {
+        int[] ranks = new int[lists.length];
+        int width = qTiles + 1;
+        for (int slot = 0; slot < slotsB * slotsH; slot++) {
+            int[] visitors = new int[qTiles];
+            for (int kvTile = kvTiles - 1; kvTile >= 0; kvTile--) {
+                int list = (slot * kvTiles + kvTile) * width;
+                for (int i = 0; i < lists[list]; i++) ranks[list + 1 + i] = visitors[lists[list + 1 + i] & (PtxModule.FULL_BIT - 1)]++;
+            }
+        }
+        return ranks;
+    }
+
     private void add(int[] lists, int first, int kvTile, int qTile, boolean full) {
         int list = first + kvTile * (qTiles + 1);
         lists[list + 1 + lists[list]++] = qTile | (full ? PtxModule.FULL_BIT : 0);

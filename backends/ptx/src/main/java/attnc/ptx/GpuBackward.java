@@ -23,7 +23,7 @@ import java.util.Map;
 public final class GpuBackward {
     private final LoweredBackward backward;
     private final BackwardModule module;
-    private final GpuFunction main, delta, rows, classifier;
+    private final GpuFunction main, delta, rows, classifier, finish;
 
     public GpuBackward(Device device, LoweredBackward backward, BackwardModule module) {
         this.backward = backward;
@@ -32,6 +32,7 @@ public final class GpuBackward {
         this.delta = module.hasDelta() ? device.modules().function(module.text(), BackwardModule.DELTA_ENTRY) : null;
         this.rows = module.hasRows() ? device.modules().function(module.text(), BackwardModule.ROWS_ENTRY) : null;
         this.classifier = module.classifies() ? device.modules().function(module.text(), BackwardModule.CLASSIFY_ENTRY) : null;
+        this.finish = module.config().deterministic() ? device.modules().function(module.text(), BackwardModule.FINISH_ENTRY) : null;
     }
 
     /**
@@ -56,6 +57,13 @@ public final class GpuBackward {
         return plan(binding).lists(backward.forward(), binding, hostInputs);
     }
 
+    /** Writes the launch's {@code tiles} and, for a deterministic module, the entries' ranks ({@code tile_ranks}). */
+    public void writeTileLists(Binding binding, Map<String, Tensor> hostInputs, Tensors t) {
+        int[] lists = tileLists(binding, hostInputs);
+        t.get("tiles").write(lists);
+        if (module.config().deterministic()) t.get("tile_ranks").write(plan(binding).ranks(lists));
+    }
+
     /**
      * Fills the launch's {@code tiles} with its lists on the device, with the classifier (one
      * mask evaluation per element): for masks that read inputs held only there, and to check the
@@ -68,11 +76,19 @@ public final class GpuBackward {
                 mainArguments(binding, t));
     }
 
-    /** Zeroes the gradients, then launches Δ, the main kernel and the row kernel (asynchronously, on the default stream). */
+    /**
+     * Zeroes the gradients, then launches Δ, the main kernel and the row kernel (asynchronously, on
+     * the default stream). A deterministic module adds row sums and input gradients into their
+     * exact buffers ({@code exact_<name>}) and rounds them into the fp32 ones: the row sums before
+     * the row kernel reads them, the input gradients at the end.
+     */
     public void launch(Binding binding, Tensors t) {
         for (Map.Entry<String, DeviceTensor> e : t.byName().entrySet()) {
             if (accumulated(e.getKey())) e.getValue().fill(0);
         }
+        Tensors fp32 = t;
+        boolean exact = module.config().deterministic();
+        if (exact) t = exactSums(t, true);
         int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), rowsAll = b * h * nq;
         if (delta != null) {
             GpuFunction.Args args = tensors(new GpuFunction.Args(), module.deltaSignature(), t, binding).s32(rowsAll);
@@ -86,10 +102,29 @@ public final class GpuBackward {
         main.launch(new int[] {plan.kvTiles(), b * binding.size("Hkv"), 1}, new int[] {module.config().threads(), 1, 1}, module.config().sharedBytes(),
                 mainArguments(binding, t));
         if (rows != null) {
+            if (exact) {
+                round(t.get("row_grads"), fp32.get("row_grads"));
+                t = exactSums(fp32, false);
+            }
             GpuFunction.Args rowArgs = tensors(new GpuFunction.Args(), module.rowsSignature(), t, binding).s32(b).s32(h).s32(nq).s32(binding.queryOffset());
             rows.launch(new int[] {ceilDiv(rowsAll, BackwardModule.ROW_THREADS), 1, 1}, new int[] {BackwardModule.ROW_THREADS, 1, 1}, 0,
                     GpuAttention.symbolicSizesAndParams(rowArgs, module.rowsSignature(), binding));
         }
+        if (exact) for (String input : backward.inputs()) round(t.get("grad_" + input), fp32.get("grad_" + input));
+    }
+
+    /** {@code t} with the gradients of inputs and, if {@code rowSums}, the row sums read from their exact buffers. */
+    private Tensors exactSums(Tensors t, boolean rowSums) {
+        Map<String, DeviceTensor> aliased = t.byName();
+        for (String input : backward.inputs()) aliased = withAlias(aliased, "grad_" + input, "exact_grad_" + input);
+        return new Tensors(rowSums ? withAlias(aliased, "row_grads", "exact_row_grads") : aliased);
+    }
+
+    /** Rounds the exact sums into {@code sums} (fp32, one an element). */
+    private void round(DeviceTensor exact, DeviceTensor sums) {
+        int count = Math.toIntExact(sums.bytes() / 4);
+        finish.launch(new int[] {ceilDiv(count, BackwardModule.FINISH_THREADS), 1, 1}, new int[] {BackwardModule.FINISH_THREADS, 1, 1}, 0,
+                new GpuFunction.Args().pointer(exact).pointer(sums).s32(count));
     }
 
     /** The main kernel's arguments (the classifier's too). */
@@ -109,9 +144,10 @@ public final class GpuBackward {
         return aliased;
     }
 
-    /** Whether the kernels add into the tensor (atomically), so that it starts at zero. */
+    /** Whether the kernels add into the tensor (atomically), or count in it, so that it starts at zero. */
     private static boolean accumulated(String name) {
-        return name.equals("dq") || name.equals("dk") || name.equals("dv") || name.equals("row_grads") || name.startsWith("grad_");
+        return name.equals("dq") || name.equals("dk") || name.equals("dv") || name.equals("row_grads") || name.startsWith("grad_")
+                || name.startsWith("exact_") || name.equals("dq_turns");
     }
 
     /**
@@ -150,6 +186,19 @@ public final class GpuBackward {
         outputs.put("tiles", DeviceTensor.allocate(device, DType.INT32, plan(binding).listLength()));
         for (String input : backward.inputs()) outputs.put("grad_" + input, DeviceTensor.allocate(device, DType.FLOAT32, inputShapes.get(input)));
         if (module.transformsOutput()) outputs.put("dout_eff", DeviceTensor.allocate(device, module.config().dtype(), b, h, nq, binding.size("Dv")));
+        if (module.config().deterministic()) {
+            int words = BackwardModule.EXACT_BYTES / 4;
+            outputs.put("exact_row_grads", DeviceTensor.allocate(device, DType.INT32, BackwardModule.ROW_SUMS, b, h, nq, words));
+            for (String input : backward.inputs()) {
+                int[] shape = inputShapes.get(input);
+                int[] exact = java.util.Arrays.copyOf(shape, shape.length + 1);
+                exact[shape.length] = words;
+                outputs.put("exact_grad_" + input, DeviceTensor.allocate(device, DType.INT32, exact));
+            }
+            BackwardTilePlan plan = plan(binding);
+            outputs.put("tile_ranks", DeviceTensor.allocate(device, DType.INT32, plan.listLength()));
+            outputs.put("dq_turns", DeviceTensor.allocate(device, DType.INT32, b, h, plan.qTiles()));
+        }
         return outputs;
     }
 

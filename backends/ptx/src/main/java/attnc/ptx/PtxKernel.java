@@ -210,6 +210,16 @@ final class PtxKernel implements Kernel {
      */
     @Override
     public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted) {
+        return backward(problem, forward, dOut, wanted, false);
+    }
+
+    /**
+     * Deterministic: each query tile's dq takes its kv blocks' adds in kv order, one block at a
+     * time, and row sums and input gradients are summed exactly as 128-bit fixed point and rounded
+     * once ({@link BackwardConfig}); BENCHMARKS.md gives what the order costs.
+     */
+    @Override
+    public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted, boolean deterministic) {
         BackwardLaunch checked = BackwardLaunch.of(pattern, problem, forward, dOut, wanted);
         HeadPadding dims = HeadPadding.of(checked.binding());
         if (Math.max(dims.d(), dims.dv()) > BackwardConfig.MAX_HEAD_DIM || dims.d() % 8 != 0 || dims.dv() % 8 != 0) {
@@ -223,8 +233,10 @@ final class PtxKernel implements Kernel {
         // Inputs and dOut in 2 bytes (out, LSE and o in 4), the fp32 gradients, delta and row sums.
         long rows = (long) binding.size("B") * binding.size("H") * binding.size("Nq");
         requireDeviceMemory(device, 2L * (problem.q().size() + problem.k().size() + problem.v().size() + dOut.size())
-                + 4L * (problem.q().size() + problem.k().size() + problem.v().size()) + 4L * rows * (2L * valueDim + 4));
-        BackwardConfig config = TuningSpace.applyBackward(BackwardConfig.of(device.sm() >= 90 ? 90 : 80, dtype, headDim, valueDim), tuning);
+                + 4L * (problem.q().size() + problem.k().size() + problem.v().size()) + 4L * rows * (2L * valueDim + 4)
+                + (deterministic ? BackwardModule.EXACT_BYTES * (2L * rows + problem.inputs().values().stream().mapToLong(Tensor::size).sum()) : 0));
+        BackwardConfig tuned = TuningSpace.applyBackward(BackwardConfig.of(device.sm() >= 90 ? 90 : 80, dtype, headDim, valueDim), tuning);
+        BackwardConfig config = deterministic ? tuned.withDeterministic() : tuned;
         Set<String> gradientInputs = new java.util.TreeSet<>();
         for (Wrt w : checked.wanted()) if (w instanceof Wrt.Input(String name)) gradientInputs.add(name);
         LoweredBackward lb = dims.lowered(loweredBackward()).only(gradientInputs);
@@ -251,8 +263,9 @@ final class PtxKernel implements Kernel {
                 byName.put("in_" + input.name(), DeviceTensor.upload(device, problem.inputs().get(input.name()), input.dtype()));
             }
             byName.putAll(gpu.allocateOutputs(device, binding, inputShapes));
-            byName.get("tiles").write(gpu.tileLists(binding, problem.inputs()));
-            gpu.launch(binding, new GpuBackward.Tensors(byName));
+            GpuBackward.Tensors tensors = new GpuBackward.Tensors(byName);
+            gpu.writeTileLists(binding, problem.inputs(), tensors);
+            gpu.launch(binding, tensors);
             device.synchronize();
             Map<Wrt, Tensor> gradients = new LinkedHashMap<>();
             for (Wrt w : checked.wanted()) {

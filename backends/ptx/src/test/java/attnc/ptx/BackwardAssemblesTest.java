@@ -35,10 +35,32 @@ class BackwardAssemblesTest {
                 if (pattern == null) return;
                 pattern = Passes.optimize(pattern, Map.of());
                 BackwardModule module = BackwardModule.render(LowerBackward.lower(pattern), new BackwardConfig(t.sm(), t.dtype(), t.headDim(), t.headDim(), t.blockQ(), t.warps(),
-                        t.blockQ() == 64 ? t.dtype() : DType.FLOAT32, t.wgmma()));
+                        t.blockQ() == 64 ? t.dtype() : DType.FLOAT32, t.wgmma(), false));
                 assertTrue(module.text().chars().allMatch(c -> c < 128), "PTX is ASCII");
                 assertEquals(module.text(), BackwardModule.render(LowerBackward.lower(pattern), module.config()).text(), "deterministic");
                 PtxAssemblesTest.assemble(module.text(), t.sm());
+            }));
+        }
+        return tests;
+    }
+
+    /**
+     * Every pattern's deterministic module, mma.sync on sm_80 and wgmma on sm_90a, assembles: the
+     * dq turns, the exact sums of row sums and input gradients and the kernel that rounds them.
+     */
+    @TestFactory
+    List<DynamicTest> everyDeterministicBackwardAssembles() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Path file : Patterns.files()) {
+            tests.add(DynamicTest.dynamicTest(file.getFileName() + " deterministic", () -> {
+                Pattern pattern = Patterns.compile(file);
+                if (pattern == null) return;
+                pattern = Passes.optimize(pattern, Map.of());
+                for (BackwardConfig config : List.of(BackwardConfig.mmaSync(80, DType.BFLOAT16, 64, 64), BackwardConfig.of(90, DType.FLOAT16, 128, 128))) {
+                    BackwardModule module = BackwardModule.render(LowerBackward.lower(pattern), config.withDeterministic());
+                    assertTrue(module.text().contains(BackwardModule.FINISH_ENTRY) && module.signature().tensors().contains("dq_turns"), config.tag());
+                    PtxAssemblesTest.assemble(module.text(), config.sm());
+                }
             }));
         }
         return tests;
@@ -49,7 +71,7 @@ class BackwardAssemblesTest {
     void operandsOnlyDropsTheInputGradient() throws Exception {
         Pattern pattern = Passes.optimize(Patterns.compile(Path.of("../../examples/alibi.attn")), Map.of());
         for (boolean wgmma : new boolean[] {false, true}) {
-            BackwardConfig config = new BackwardConfig(90, DType.BFLOAT16, 64, 64, 64, 8, DType.BFLOAT16, wgmma);
+            BackwardConfig config = new BackwardConfig(90, DType.BFLOAT16, 64, 64, 64, 8, DType.BFLOAT16, wgmma, false);
             BackwardModule all = BackwardModule.render(LowerBackward.lower(pattern), config);
             BackwardModule operands = BackwardModule.render(LowerBackward.lower(pattern).only(java.util.Set.of()), config);
             assertTrue(all.signature().tensors().contains("grad_slopes"), all.signature().tensors().toString());

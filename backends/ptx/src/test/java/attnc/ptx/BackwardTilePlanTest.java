@@ -49,6 +49,40 @@ class BackwardTilePlanTest {
         assertTrue(checked >= 60, "plans checked: " + checked);
     }
 
+    /**
+     * The deterministic kernel's ranks: the kv tiles that visit a query tile take the ranks 0, 1, ...
+     * from the last kv tile down, so that each block waits only on blocks its grid launches first.
+     */
+    @Test
+    void ranksOrderEachQueryTilesVisitorsFromTheLastKvTile() {
+        Random random = new Random(9);
+        for (String name : new String[] {"causal", "document", "sliding_window", "dense"}) {
+            Pattern pattern = Passes.optimize(Patterns.compile(Path.of("../../examples/" + name + ".attn")), Map.of());
+            LoweredPattern lowered = LowerPattern.lower(pattern);
+            Problem problem = SampleProblems.of(pattern, new SampleProblems.Shape(2, 2, 2, 300, 420, 64, -1), DType.BFLOAT16, random);
+            Binding binding = Binding.of(pattern, problem);
+            BackwardTilePlan plan = BackwardTilePlan.of(lowered, 32, 64, binding);
+            int[] lists = plan.lists(lowered, binding, problem.inputs());
+            int[] ranks = plan.ranks(lists);
+            int visits = 0;
+            for (int slot = 0; slot < plan.slotsB() * plan.slotsH(); slot++) {
+                for (int qt = 0; qt < plan.qTiles(); qt++) {
+                    int expected = 0;
+                    for (int kt = plan.kvTiles() - 1; kt >= 0; kt--) {
+                        int base = (slot * plan.kvTiles() + kt) * (plan.qTiles() + 1);
+                        for (int i = 0; i < lists[base]; i++) {
+                            if ((lists[base + 1 + i] & (PtxModule.FULL_BIT - 1)) != qt) continue;
+                            if (ranks[base + 1 + i] != expected) fail(name + " slot " + slot + " qt " + qt + " kt " + kt + ": rank " + ranks[base + 1 + i] + ", expected " + expected);
+                            expected++;
+                            visits++;
+                        }
+                    }
+                }
+            }
+            assertTrue(visits > plan.qTiles(), name + ": visits " + visits);
+        }
+    }
+
     /** Fails on an unsound list; returns whether every list is exact. */
     private static boolean check(String label, BackwardTilePlan plan, int[] lists, Visibility visibility, Binding binding) {
         int nq = binding.size("Nq"), nkv = binding.size("Nkv"), offset = binding.queryOffset(), blockQ = plan.blockQ(), blockKv = plan.blockKv();

@@ -150,6 +150,12 @@ public final class BackwardCheck {
                             ok &= compare("; q/k/v only:", kernel.backward(problem, exactForward, dOut, operands), new ReferenceBackward.Exact(values, want.shapes()),
                                     true, line, worst, " (q/k/v only)");
                         }
+                        // The deterministic kernels: within tolerance, and bitwise the same over two runs.
+                        if (standard || tiling.getKey().equals(WGMMA)) {
+                            Gradients once = kernel.backward(problem, exactForward, dOut, Wrt.all(pattern), true);
+                            ok &= compare("; deterministic:", once, want, true, line, worst, " (deterministic)");
+                            ok &= identical(once, kernel.backward(problem, exactForward, dOut, Wrt.all(pattern), true), line);
+                        }
                         if (ok) passed++;
                         else failures++;
                         System.out.println((ok ? "ok   " : "FAIL ") + label + " " + tiling.getKey() + ": " + line);
@@ -239,6 +245,21 @@ public final class BackwardCheck {
         return ok;
     }
 
+    /** Whether every gradient of {@code again} has the bits of {@code once}'s; the first that differs is named in {@code line}. */
+    private static boolean identical(Gradients once, Gradients again, StringBuilder line) {
+        for (Map.Entry<Wrt, Tensor> e : once.values().entrySet()) {
+            float[] a = e.getValue().floats(), b = again.get(e.getKey()).floats();
+            for (int i = 0; i < a.length; i++) {
+                if (Float.floatToRawIntBits(a[i]) != Float.floatToRawIntBits(b[i])) {
+                    line.append(String.format(Locale.ROOT, " NOT REPRODUCED: %s[%d] %s then %s!", e.getKey().label(), i, a[i], b[i]));
+                    return false;
+                }
+            }
+        }
+        line.append(" bitwise reproduced");
+        return true;
+    }
+
     /** TFLOP/s as FlashAttention counts the backward: 2.5 × the forward's 4·B·H·N²·D, times the visible fraction. */
     private static int time(Device device, Path outDir, List<Path> files, String only) throws Exception {
         Files.createDirectories(outDir);
@@ -283,13 +304,15 @@ public final class BackwardCheck {
                         forward.prepareTiles(binding, tensors, tiles, hostInputs);
                         forward.launch(binding, tensors, tiles);
                     }
-                    // {block_q... as BackwardConfig takes them, wgmma, q/k/v gradients only}: the last only where the pattern has input
-                    // gradients (ALiBi's slopes), which a caller holding them fixed does not ask for and Flex's peer does not compute.
-                    for (int[] tiling : new int[][] {{32, 4}, {64, 4}, {32, 8}, {64, 8}, {64, 8, 1}, {64, 8, 1, 1}}) {
-                        boolean operandsOnly = tiling.length > 3;
+                    // {block_q, warps as BackwardConfig takes them, then flags: wgmma, q/k/v gradients only, deterministic}: q/k/v only
+                    // where the pattern has input gradients (ALiBi's slopes), which a caller holding them fixed does not ask for and
+                    // Flex's peer does not compute.
+                    for (int[] tiling : new int[][] {{32, 4}, {64, 4}, {32, 8}, {64, 8}, {64, 8, 1}, {64, 8, 1, 1}, {64, 8, 0, 0, 1}, {64, 8, 1, 0, 1}}) {
+                        boolean operandsOnly = flag(tiling, 3);
                         if (operandsOnly && backward.inputs().isEmpty()) continue;
                         LoweredBackward used = operandsOnly ? backward.only(Set.of()) : backward;
-                        BackwardConfig config = new BackwardConfig(90, DType.BFLOAT16, d, d, tiling[0], tiling[1], DType.FLOAT32, tiling.length > 2);
+                        BackwardConfig plain = new BackwardConfig(90, DType.BFLOAT16, d, d, tiling[0], tiling[1], DType.FLOAT32, flag(tiling, 2), false);
+                        BackwardConfig config = flag(tiling, 4) ? plain.withDeterministic() : plain;
                         if (!(config.tag() + (operandsOnly ? "_qkv" : "")).contains(only)) continue;
                         double ms;
                         List<DeviceTensor> scratch = new ArrayList<>();
@@ -299,8 +322,8 @@ public final class BackwardCheck {
                             scratch.addAll(outputs.values());
                             Map<String, DeviceTensor> all = new LinkedHashMap<>(byName);
                             all.putAll(outputs);
-                            outputs.get("tiles").write(gpu.tileLists(binding, hostInputs));
                             GpuBackward.Tensors tensors = new GpuBackward.Tensors(all);
+                            gpu.writeTileLists(binding, hostInputs, tensors);
                             device.synchronize();
                             ms = EventTimer.medianMillis(device, () -> gpu.launch(binding, tensors), 5, 20);
                         } catch (RuntimeException e) {
@@ -325,4 +348,6 @@ public final class BackwardCheck {
         Files.writeString(outDir.resolve("backward_times.json"), json.append("\n]\n").toString());
         return 0;
     }
+
+    private static boolean flag(int[] tiling, int i) { return tiling.length > i && tiling[i] == 1; }
 }

@@ -44,8 +44,8 @@ import java.util.Random;
  * above and below Nkv, GQA, head dims 32, 64, 72 (padded), 128, 256, bf16 and fp16; a case passes with a
  * relL2 of the output at most 2e-2 and an LSE error at most 2e-2, NaN never. {@code RaggedCheck
  * small PATTERN}: one small case (for compute-sanitizer). {@code RaggedCheck time OUT_DIR}: 8
- * sequences of 300 to 4,000 tokens (seed 17), causal, H = 16, D = 64 and 128, bf16, pages of 64 in a
- * random order: kernel time of the default and the mma.sync tiling by CUDA events (median of 30
+ * sequences of 300 to 4,000 tokens (seed 17), causal, H = 16, D = 32, 64, 128 and 256, bf16, pages of 64 in a
+ * random order: kernel time of the default, mma.sync and wgmma tilings by CUDA events (median of 30
  * after 10), TFLOP/s, beside the same work
  * as one document-masked launch of the dense kernel over the packed tokens; the lengths go to
  * OUT_DIR/ragged_lengths.json for peers_ragged.py.
@@ -187,14 +187,15 @@ public final class RaggedCheck {
         Pattern causal = Passes.optimize(Frontend.compile("causal", "mask: q >= kv"), Map.of());
         Pattern document = Passes.optimize(Frontend.compile("document", "input doc: int32[B, Nkv]\nmask: q >= kv && doc[b, q] == doc[b, kv]"), Map.of());
         int failures = 0;
-        for (int d : new int[] {64, 128}) {
+        for (int d : new int[] {32, 64, 128, 256}) {
             double flops = 4.0 * h * d * pairs;
             try {
                 double ragged = timeRagged(device, causal, lengths, h, d, page, flops, json, RaggedPrefill.Tiling.DEFAULT);
                 double mmaSync = timeRagged(device, causal, lengths, h, d, page, flops, json, RaggedPrefill.Tiling.MMA_SYNC);
+                double wgmma = timeRagged(device, causal, lengths, h, d, page, flops, json, RaggedPrefill.Tiling.WGMMA);
                 double masked = timeDocument(device, document, lengths, h, d, flops, json);
-                System.out.printf(Locale.ROOT, "D=%d ragged / document-masked time ratio: %.3f (ragged %.2fx as fast; mma.sync ragged %.2fx)%n", d, ragged / masked,
-                        masked / ragged, masked / mmaSync);
+                System.out.printf(Locale.ROOT, "D=%d ragged / document-masked time ratio: %.3f (ragged %.2fx as fast; mma.sync ragged %.2fx, wgmma ragged %.2fx)%n", d,
+                        ragged / masked, masked / ragged, masked / mmaSync, masked / wgmma);
             } catch (RuntimeException e) {
                 failures++;
                 System.out.printf("D=%d: %s%n", d, e);

@@ -11,8 +11,14 @@ import attnc.ir.DType;
  * dtype from an exported kernel called by PyTorch). {@code wgmma}: the Hopper kernel
  * ({@link WgmmaBackwardEmitter}, sm_90a): two consumer warpgroups of 64 keys (8 warps, 128 keys)
  * and a producer warpgroup copying with TMA, 64-query tiles, head dims 64 or 128.
+ * {@code deterministic}: gradients bitwise the same on every run. Each query tile's dQ takes its
+ * kv blocks' adds one block at a time, the last kv tile first (a turn counter per tile, the
+ * block's rank among the tile's visitors from {@link attnc.ptx.BackwardTilePlan#ranks}); row sums
+ * and input gradients are added as exact fixed-point sums ({@link ExactSums}), whose value does
+ * not depend on the order; dK and dV already take one add each, into zero.
  */
-public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int blockQ, int warps, DType forwardOutput, boolean wgmma) {
+public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int blockQ, int warps, DType forwardOutput, boolean wgmma,
+                             boolean deterministic) {
     /** The widest head dim whose dK and dV accumulators (D/2 + Dv/2 registers a thread) leave room for the rest. */
     public static final int MAX_HEAD_DIM = 128;
 
@@ -53,9 +59,9 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
 
     /** The fastest mma.sync tiling of {@link #of}: what runs where TMA tensor maps cannot be made (an exported module). */
     public static BackwardConfig mmaSync(int sm, DType dtype, int headDim, int valueDim) {
-        if (Math.max(headDim, valueDim) <= 64) return new BackwardConfig(sm, dtype, headDim, valueDim, 64, 4, DType.FLOAT32, false);
-        if (sm >= 90) return new BackwardConfig(sm, dtype, headDim, valueDim, 64, 8, DType.FLOAT32, false);
-        return new BackwardConfig(sm, dtype, headDim, valueDim, 32, 4, DType.FLOAT32, false);
+        if (Math.max(headDim, valueDim) <= 64) return new BackwardConfig(sm, dtype, headDim, valueDim, 64, 4, DType.FLOAT32, false, false);
+        if (sm >= 90) return new BackwardConfig(sm, dtype, headDim, valueDim, 64, 8, DType.FLOAT32, false, false);
+        return new BackwardConfig(sm, dtype, headDim, valueDim, 32, 4, DType.FLOAT32, false, false);
     }
 
     /** Keys a block owns: 16 a warp. */
@@ -64,10 +70,15 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
     /** The consumer warps' threads, and the wgmma kernel's producer warpgroup. */
     public int threads() { return 32 * warps + (wgmma ? KernelConfig.PRODUCER_THREADS : 0); }
 
-    public BackwardConfig withForwardOutput(DType output) { return new BackwardConfig(sm, dtype, headDim, valueDim, blockQ, warps, output, wgmma); }
+    public BackwardConfig withForwardOutput(DType output) {
+        return new BackwardConfig(sm, dtype, headDim, valueDim, blockQ, warps, output, wgmma, deterministic);
+    }
 
     /** The wgmma kernel at the same head dims and precisions. */
-    public BackwardConfig withWgmma() { return new BackwardConfig(sm, dtype, headDim, valueDim, 64, 8, forwardOutput, true); }
+    public BackwardConfig withWgmma() { return new BackwardConfig(sm, dtype, headDim, valueDim, 64, 8, forwardOutput, true, deterministic); }
+
+    /** The same kernel with bitwise-reproducible gradients. */
+    public BackwardConfig withDeterministic() { return new BackwardConfig(sm, dtype, headDim, valueDim, blockQ, warps, forwardOutput, wgmma, true); }
 
     /** bf16 or f16, as mma.sync spells it. */
     String mmaType() { return dtype == DType.FLOAT16 ? "f16" : "bf16"; }
@@ -111,6 +122,6 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
 
     public String tag() {
         return "sm" + sm + "_" + mmaType() + "_d" + headDim + (valueDim == headDim ? "" : "_dv" + valueDim) + "_backward_q" + blockQ + "_kv" + blockKv()
-                + (forwardOutput == DType.FLOAT32 ? "" : "_o16") + (wgmma ? "_wgmma" : "");
+                + (forwardOutput == DType.FLOAT32 ? "" : "_o16") + (wgmma ? "_wgmma" : "") + (deterministic ? "_deterministic" : "");
     }
 }

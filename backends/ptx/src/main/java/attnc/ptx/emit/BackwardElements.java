@@ -82,12 +82,20 @@ abstract class BackwardElements {
     record SiteRenderers(LoweredBackward.Site site, ProgramRenderer offset, ProgramRenderer partial) {}
 
     /**
-     * The backward kernel's parameters: its tensors, a gradient buffer per input that has one,
-     * the tensor maps of Q, K, V, dO and dq for the wgmma kernel, then the forward's inputs, sizes and params.
+     * The deterministic kernel's own tensors: each list entry's rank among its query tile's
+     * visitors (int32, laid out as the lists), and a turn counter per (b, h, query tile) (int32, zeroed).
+     */
+    static final List<String> DETERMINISTIC_TENSORS = List.of("tile_ranks", "dq_turns");
+
+    /**
+     * The backward kernel's parameters: its tensors, a gradient buffer per input that has one, the
+     * deterministic kernel's ranks and turns, the tensor maps of Q, K, V, dO and dq for the wgmma
+     * kernel, then the forward's inputs, sizes and params.
      */
     static Signature signature(LoweredBackward backward, BackwardConfig config) {
         List<String> tensors = new ArrayList<>(TENSORS);
         for (String input : backward.inputs()) tensors.add("grad_" + input);
+        if (config.deterministic()) tensors.addAll(DETERMINISTIC_TENSORS);
         Signature plain = Signature.of(backward.forward().pattern()).with(tensors, SIZES);
         return config.wgmma() ? plain.withTensorMaps(TENSOR_MAPS) : plain;
     }
@@ -165,6 +173,11 @@ abstract class BackwardElements {
         out.op("mul.lo.s32", heads, heads, 2 * (config.headDim() + config.valueDim()));
         out.op("mul.wide.s32", bytes, "%Nq", heads);
         GroupedGrid.assign(out, out.s32("%kv_block"), out.s32("%bhk"), bytes);
+        if (config.deterministic()) {
+            out.comment("deterministic: the last kv tile first, the order in which blocks take their turns at a query tile's dq");
+            out.op("sub.s32", "%kv_block", "%kv_tiles", "%kv_block");
+            out.op("sub.s32", "%kv_block", "%kv_block", 1);
+        }
         out.op("div.s32", out.s32("%b"), "%bhk", "%Hkv");
         out.op("rem.s32", out.s32("%hk"), "%bhk", "%Hkv");
         out.op("div.s32", out.s32("%group"), "%H", "%Hkv");
@@ -183,7 +196,62 @@ abstract class BackwardElements {
         out.op("mul.wide.s32", index, "%list_row", 4);
         out.op("add.s64", out.u64("%tile_list"), "%tiles", index);
         out.op("ld.global.s32", out.s32("%tile_count"), "[%tile_list]");
+        if (config.deterministic()) out.op("add.s64", out.u64("%rank_list"), "%tile_ranks", index);
         out.op("mul.lo.s32", out.s32("%bh_row0"), "%bh", "%Nq");
+    }
+
+    /**
+     * Deterministic dQ, at the start of a tile: the thread of {@code guard} loads this block's rank
+     * among the visitors of query tile {@code %q_tile_i} (entry {@code %tile_i} of the rank list),
+     * which {@link #takeTurn} reads once the tile's dq is ready to add.
+     */
+    void loadRank(String guard) {
+        String offset = out.u64("%rank_offset");
+        out.op("mul.wide.s32", offset, "%tile_i", 4);
+        out.op("add.s64", offset, "%rank_list", offset);
+        out.op("@" + guard + " ld.global.s32", out.s32("%rank"), "[" + offset + "+4]");
+    }
+
+    /**
+     * Deterministic dQ, before this tile's adds: the thread of {@code guard} first passes on the
+     * turn it holds from the previous tile ({@link #passTurn}, its adds long issued by now), then
+     * waits until the turn counter of this head's query tile reaches {@code perVisit} × its rank,
+     * so that the blocks add into the tile's dq rows one after another, the last kv tile first.
+     * The turn is then pending until the next tile's {@code takeTurn} or the block's end.
+     */
+    void takeTurn(String guard, int perVisit, String... landed) {
+        String rank = "%rank", seen = out.s32("%turn_seen"), address = out.u64("%turn_addr"), offset = out.u64("%turn_offset");
+        String waiting = out.newLabel("turn_wait"), done = out.newLabel("turn_done");
+        passTurn(landed);
+        out.comment("deterministic dQ: wait for this block's turn at the query tile (the blocks before it in kv order have added)");
+        out.op("@!" + guard + " bra", done);
+        out.op("mul.lo.s32", rank, rank, perVisit);
+        out.op("mad.lo.s32", out.s32("%turn_at"), "%bh", "%q_tiles", "%q_tile_i");
+        out.op("mul.wide.s32", offset, "%turn_at", 4);
+        out.op("add.s64", address, "%dq_turns", offset);
+        out.label(waiting);
+        out.op("ld.acquire.gpu.global.s32", seen, "[" + address + "]");
+        out.op("setp.lt.s32", out.pred("%turn_early"), seen, rank);
+        out.op("@%turn_early bra", waiting);
+        out.label(done);
+        out.op("mov.pred", "%turn_pending", guard);
+    }
+
+    /** Deterministic dQ: nothing pending before the first tile. */
+    void noTurnPending() {
+        out.op("setp.ne.s32", out.pred("%turn_pending"), 0, 0);
+    }
+
+    /**
+     * Deterministic dQ: where a turn is pending, {@code landed} (instructions that wait until this
+     * block's adds into the tile's rows are done, run under the predicate), then the release that
+     * passes it on: a release is cumulative, so the other threads' adds, ordered before it by a
+     * barrier, are visible to the next block too.
+     */
+    void passTurn(String... landed) {
+        for (String instruction : landed) out.op("@%turn_pending " + instruction);
+        out.op("@%turn_pending red.release.gpu.global.add.s32", "[%turn_addr]", 1);
+        noTurnPending();
     }
 
     /** dK and dV accumulate in registers over every query head and tile. */
@@ -488,17 +556,16 @@ abstract class BackwardElements {
         }
     }
 
-    /** red.global.add of {@code value} at float element {@code offset} of {@code base}, by the threads of {@code guard} (all if null). */
+    /**
+     * Adds {@code value} into element {@code offset} of the sums at {@code base}, by the threads of
+     * {@code guard} (all if null): a red.global.add of fp32, or an exact sum when deterministic.
+     */
     void atomicAdd(String base, String offset, String value, String guard) {
-        String address = out.u64("%grad_addr");
-        out.op("mul.wide.s32", address, offset, 4);
-        out.op("add.s64", address, base, address);
-        out.op((guard == null ? "" : "@" + guard + " ") + "red.global.add.f32", "[" + address + "]", value);
+        ExactSums.addAt(out, config.deterministic(), guard, base, offset, value);
     }
 
     /** Sums {@code value} along each query row of the tile (the warp's 16 keys) and adds it into the row-gradient buffer's {@code which} row. */
     void rowSums(BiFunction<Integer, Integer, String> value, int which) {
-        String index = "%offset64", address = out.u64("%row_sum_addr");
         out.op("mul.lo.s32", out.s32("%rows_all"), "%B", "%H");
         out.op("mul.lo.s32", "%rows_all", "%rows_all", "%Nq");
         for (int qc = 0; qc < qSlots; qc++) {
@@ -508,9 +575,7 @@ abstract class BackwardElements {
             out.op("and.pred", adds, "%first_g", "%q_ok_r" + qc);
             out.op("add.s32", out.s32("%row_at"), "%bh_row0", "%q_rel_r" + qc);
             if (which > 0) out.op("mad.lo.s32", "%row_at", "%rows_all", which, "%row_at");
-            out.op("mul.wide.s32", index, "%row_at", 4);
-            out.op("add.s64", address, "%row_grads", index);
-            out.op("@" + adds + " red.global.add.f32", "[" + address + "]", sum);
+            atomicAdd("%row_grads", "%row_at", sum, adds);
         }
     }
 

@@ -40,6 +40,10 @@ final class BackwardEmitter extends BackwardElements {
 
     private String emit() {
         KernelLeaves.threadIndices(out, 0);
+        if (config.deterministic()) {
+            out.op("setp.eq.s32", out.pred("%first_thread"), "%thread", 0);
+            noTurnPending();
+        }
         signature.loadParams(out);
         blockIndices();
         sharedAndGlobalBases();
@@ -174,6 +178,10 @@ final class BackwardEmitter extends BackwardElements {
         out.op("bra.uni", loop);
         out.label(done);
         out.op("cp.async.wait_group", 0);
+        if (config.deterministic()) {
+            out.op("bar.sync", 0);
+            passTurn();
+        }
     }
 
     /** The head's tile list, tensors and the parts of the pattern that change with neither q nor kv, or only with kv. */
@@ -238,6 +246,7 @@ final class BackwardEmitter extends BackwardElements {
         out.op("cp.async.wait_group", 0);
         out.op("bar.sync", 0);
         currentTile();
+        if (config.deterministic()) loadRank("%first_thread");
         prefetchNext();
         if (softmax) out.op("mad.lo.s32", out.s32("%rows_stage"), "%stage", config.rowStageBytes(), "%smem_rows");
         queryPositions("%rows_stage");
@@ -361,6 +370,8 @@ final class BackwardEmitter extends BackwardElements {
      * queries and, where the tile has fewer than four such blocks, a part of the head dim.
      */
     private void queryGradients() {
+        // Every warp's adds of the previous tile were issued before the barriers since.
+        if (config.deterministic()) takeTurn("%first_thread", 1);
         out.op("bar.sync", 0);
         int blocks = config.blockQ() / 16, parts = config.warps() / blocks, chunks = config.headDim() / 16;
         int perPart = (chunks + parts - 1) / parts;

@@ -8,7 +8,8 @@ import attnc.lower.LoweredNorm;
  * where the pattern needs them, the kernels over rows before it (Δ for softmax; dO through the
  * output transform, {@code transformsOutput}, which the main kernel then reads) and after it (the
  * gradients of inputs the scale or the norm's value read), and for masked patterns the tile
- * classifier ({@code classifies}). Like {@link PtxModule}, the text depends only on the pattern
+ * classifier ({@code classifies}); a deterministic one also the kernel that rounds its exact sums
+ * ({@link #FINISH_ENTRY}). Like {@link PtxModule}, the text depends only on the pattern
  * and the config.
  */
 public record BackwardModule(String text, BackwardConfig config, boolean hasDelta, boolean hasRows, boolean transformsOutput, boolean classifies,
@@ -24,6 +25,11 @@ public record BackwardModule(String text, BackwardConfig config, boolean hasDelt
     public static final int ROW_THREADS = BackwardRowsEmitter.THREADS;
     /** Rows of the row-gradient buffer [ROW_SUMS, B, H, Nq]. */
     public static final int ROW_SUMS = 2;
+    /** The deterministic module's kernel rounding exact sums to fp32: (exact, sums, count), one thread an element. */
+    public static final String FINISH_ENTRY = ExactSums.FINISH_ENTRY;
+    public static final int FINISH_THREADS = ExactSums.FINISH_THREADS;
+    /** Bytes of one exact sum (the deterministic module's row sums and input gradients). */
+    public static final int EXACT_BYTES = ExactSums.BYTES;
 
     public static BackwardModule render(LoweredBackward backward, BackwardConfig config) {
         boolean transform = !backward.forward().identityOutput();
@@ -42,6 +48,7 @@ public record BackwardModule(String text, BackwardConfig config, boolean hasDelt
         if (rows) text.append("\n").append(BackwardRowsEmitter.rows(backward, config));
         boolean classifies = !backward.forward().alwaysVisible();
         if (classifies) text.append("\n").append(ClassifyEmitter.renderBackward(backward, config));
+        if (config.deterministic()) text.append("\n").append(ExactSums.finish());
         return new BackwardModule(text.toString(), config, delta, rows, transform, classifies, BackwardElements.signature(backward, config),
                 BackwardRowsEmitter.deltaSignature(backward), BackwardRowsEmitter.rowsSignature(backward));
     }

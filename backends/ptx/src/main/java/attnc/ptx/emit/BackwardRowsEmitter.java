@@ -131,9 +131,7 @@ final class BackwardRowsEmitter {
                 String product = out.f32("%site" + i + "_dg_c" + j), grad = "%grad_" + outputSites(backward).get(i).input();
                 out.op("mul.f32", product, dOut, site[1].result(0, j));
                 if (site[0].program().resultLevel().variesAlongColumns()) {
-                    out.op("mul.wide.s32", address, site[0].result(0, j), 4);
-                    out.op("add.s64", address, grad, address);
-                    out.op("@" + present + " red.global.add.f32", "[" + address + "]", product);
+                    ExactSums.addAt(out, config.deterministic(), present, grad, site[0].result(0, j), product);
                 } else {
                     out.op("@" + present + " add.f32", "%site" + i + "_row_sum", "%site" + i + "_row_sum", product);
                 }
@@ -150,9 +148,7 @@ final class BackwardRowsEmitter {
                 out.op("shfl.sync.bfly.b32", partner, rowSum, lane, "0x1f", "0xffffffff");
                 out.op("add.f32", rowSum, rowSum, partner);
             }
-            out.op("mul.wide.s32", address, site[0].result(0, 0), 4);
-            out.op("add.s64", address, "%grad_" + outputSites(backward).get(i).input(), address);
-            out.op("@%writer red.global.add.f32", "[" + address + "]", rowSum);
+            ExactSums.addAt(out, config.deterministic(), "%writer", "%grad_" + outputSites(backward).get(i).input(), site[0].result(0, 0), rowSum);
         }
         if (softmax) {
             for (int lane = 16; lane >= 1; lane /= 2) {
@@ -255,9 +251,7 @@ final class BackwardRowsEmitter {
             partial.emitAll(0, 0);
             String product = out.f32("%site" + i + "_dg");
             out.op("mul.f32", product, site.section() == Section.SCALE ? scaleUpstream : normUpstream, partial.result(0, 0));
-            out.op("mul.wide.s32", address, offset.result(0, 0), 4);
-            out.op("add.s64", address, "%grad_" + site.input(), address);
-            out.op("red.global.add.f32", "[" + address + "]", product);
+            ExactSums.addAt(out, config.deterministic(), null, "%grad_" + site.input(), offset.result(0, 0), product);
         }
         out.label(exit);
         out.op("ret");

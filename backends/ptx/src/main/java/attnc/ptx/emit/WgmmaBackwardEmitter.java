@@ -29,6 +29,8 @@ final class WgmmaBackwardEmitter extends BackwardElements {
     private static final int ROW_BYTES = 128, GROUP_BYTES = 8 * ROW_BYTES, WARPGROUP = 128, STAGES = 2;
     /** Named barriers: 1 and 2 for one consumer warpgroup each, 3 for both. */
     private static final int BOTH_CONSUMERS = 3;
+    /** A dq reduction's writes done and ordered before what the issuer does next in the generic proxy. */
+    private static final String[] LANDED = {"cp.async.bulk.wait_group 0", "fence.proxy.async.global"};
 
     private final int kvChunk, qChunk, dsChunk;
     private final int kBase, vBase, qBase, doBase, rowsBase, dsBase, dqBase, barrierBase;
@@ -244,6 +246,7 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         out.op("setp.eq.u32", out.pred("%dq_issuer"), "%wg_thread", 0);
         blockIndices();
         clearKeyGradients();
+        if (config.deterministic()) noTurnPending();
         descriptors();
         out.op("setp.ne.s32", out.pred("%scale_zero"), 0, 0);
         out.op("setp.eq.s32", out.pred("%scale_one"), 0, 0);
@@ -254,6 +257,7 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         tasks(this::headPrograms, this::consumeTile);
         out.comment("the last dQ reductions have finished reading this block's shared memory");
         out.op("@%dq_issuer cp.async.bulk.wait_group", 0);
+        if (config.deterministic()) passTurn(LANDED);
         storeKeyGradients();
         out.op("ret");
     }
@@ -279,6 +283,7 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         product(BackwardElements::dot, "%k_rows", kvChunk, "%c_q", config.headDim());
         product(BackwardElements::dpt, "%v_rows", kvChunk, "%c_do", config.valueDim());
         out.op("wgmma.commit_group.sync.aligned");
+        if (config.deterministic()) loadRank("%dq_issuer");
         out.op("wgmma.wait_group.sync.aligned", 0);
         queryPositions("%c_rows");
         weights();
@@ -446,8 +451,11 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         }
         out.op("fence.proxy.async.shared::cta");
         out.op("bar.sync %wg_barrier, " + WARPGROUP);
+        // Two visits a block: each warpgroup adds its half of the columns and passes the turn once.
+        if (config.deterministic()) takeTurn("%dq_issuer", 2, LANDED);
         String skip = out.newLabel("dq_reduced");
         out.op("@!%dq_issuer bra", skip);
+        if (config.deterministic()) out.op("fence.proxy.async.global");
         String column = out.s32("%dq_column"), source = out.u32("%dq_source");
         for (int box = 0; box < columns / BackwardConfig.DQ_BOX_COLUMNS; box++) {
             out.op("mad.lo.s32", column, "%wg", columns, box * BackwardConfig.DQ_BOX_COLUMNS);

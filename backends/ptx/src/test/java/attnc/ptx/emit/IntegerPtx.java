@@ -53,22 +53,37 @@ final class IntegerPtx {
             in.add(known);
         }
         return switch (op) {
-            case "mov.u32", "mov.s32", "cvt.u32.u64" -> in.get(0);
-            case "add.s32", "add.u32" -> in.get(0) + in.get(1);
-            case "sub.s32" -> in.get(0) - in.get(1);
+            case "mov.u32", "mov.s32", "mov.b32", "cvt.u32.u64" -> in.get(0);
+            case "cvt.u64.u32", "cvt.u64.u16" -> in.get(0) & 0xffffffffL;
+            case "cvt.s64.s32" -> (long) (int) (long) in.get(0);
+            case "add.s32", "add.u32", "add.s64", "add.u64" -> in.get(0) + in.get(1);
+            case "sub.s32", "sub.s64" -> in.get(0) - in.get(1);
             case "mul.lo.s32", "mul.wide.s32" -> in.get(0) * in.get(1);
             case "mad.lo.s32" -> in.get(0) * in.get(1) + in.get(2);
             case "div.s32", "div.u32" -> in.get(0) / in.get(1);
             case "rem.s32" -> in.get(0) % in.get(1);
             case "and.b32" -> in.get(0) & in.get(1);
-            case "xor.b32" -> in.get(0) ^ in.get(1);
+            case "or.b32", "or.b64" -> in.get(0) | in.get(1);
+            case "xor.b32", "xor.b64" -> in.get(0) ^ in.get(1);
             case "shl.b32" -> in.get(0) << in.get(1);
-            case "shr.s32", "shr.u64" -> in.get(0) >> in.get(1);
+            case "shr.s32" -> in.get(0) >> in.get(1);
+            case "shr.u32" -> shift(in.get(1), 32) ? (in.get(0) & 0xffffffffL) >>> in.get(1) : 0L;
+            // 64-bit shifts take the amount as u32 and clamp it at 64, as PTX does.
+            case "shl.b64" -> shift(in.get(1), 64) ? in.get(0) << in.get(1) : 0L;
+            case "shr.u64" -> shift(in.get(1), 64) ? in.get(0) >>> in.get(1) : 0L;
             case "min.s32", "min.u32", "min.u64" -> Math.min(in.get(0), in.get(1));
             case "max.u32", "max.u64" -> Math.max(in.get(0), in.get(1));
             case "setp.lt.s32" -> in.get(0) < in.get(1) ? 1L : 0L;
+            case "setp.lt.u64" -> Long.compareUnsigned(in.get(0), in.get(1)) < 0 ? 1L : 0L;
+            case "setp.ge.u32" -> Long.compareUnsigned(in.get(0) & 0xffffffffL, in.get(1) & 0xffffffffL) >= 0 ? 1L : 0L;
+            case "selp.u64", "selp.b64", "selp.s32", "selp.u32" -> in.get(2) != 0 ? in.get(0) : in.get(1);
             case "and.pred" -> in.get(0) & in.get(1);
             default -> null;
         };
+    }
+
+    /** Whether a shift by {@code amount}, read as u32, stays below the register's {@code width}. */
+    private static boolean shift(long amount, int width) {
+        return (amount & 0xffffffffL) < width;
     }
 }
