@@ -186,7 +186,7 @@ final class PtxKernel implements Kernel {
         }
     }
 
-    /** A ragged batch through the prefill kernel ({@link KernelConfig#ofRagged}: wgmma on sm_90 at D = 64 to 128), the work and tile lists built here. */
+    /** A ragged batch through the prefill kernel ({@link KernelConfig#ofRagged}: wgmma on sm_90 from D = 32), the work and tile lists built here. */
     private Result prefill(RaggedBatch batch, RaggedBinding ragged) {
         RaggedPrefill.requireSupported(ragged);
         HeadPadding dims = new HeadPadding(ragged.headDim(), ragged.valueDim());

@@ -38,7 +38,7 @@ import java.util.Random;
  * The ragged prefill kernel on the device, in one call. {@code RaggedCheck check PATTERN...}:
  * ragged batches over paged caches through {@code Kernel.forward(RaggedBatch)} (the default
  * tiling) and through each kernel it chooses between (mma.sync; wgmma on sm_90 where the Hopper
- * path takes the pattern, head dims outside the default's 64 to 128 included), against the
+ * path takes the pattern, head dims below the default's 32 aside), against the
  * double-precision {@link RaggedReference}: page sizes 1, 16, 64 and 256, pages shuffled in the
  * pool and a prompt's pages shared by the next sequence, sequences without queries or keys, Nq
  * above and below Nkv, GQA, head dims 32, 64, 72 (padded), 128, 256, bf16 and fp16; a case passes with a

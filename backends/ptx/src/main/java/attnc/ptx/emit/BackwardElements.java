@@ -202,14 +202,19 @@ abstract class BackwardElements {
 
     /**
      * Deterministic dQ, at the start of a tile: the thread of {@code guard} loads this block's rank
-     * among the visitors of query tile {@code %q_tile_i} (entry {@code %tile_i} of the rank list),
-     * which {@link #takeTurn} reads once the tile's dq is ready to add.
+     * among the visitors of query tile {@code %q_tile_i} (entry {@code %tile_i} of the rank list)
+     * and a first reading of the tile's turn counter, which {@link #takeTurn} reads once the tile's
+     * dq is ready to add: their latency passes under the tile's products.
      */
     void loadRank(String guard) {
-        String offset = out.u64("%rank_offset");
+        String offset = out.u64("%rank_offset"), next = out.u64("%turn_next");
         out.op("mul.wide.s32", offset, "%tile_i", 4);
         out.op("add.s64", offset, "%rank_list", offset);
         out.op("@" + guard + " ld.global.s32", out.s32("%rank"), "[" + offset + "+4]");
+        out.op("mad.lo.s32", out.s32("%turn_at"), "%bh", "%q_tiles", "%q_tile_i");
+        out.op("mul.wide.s32", offset, "%turn_at", 4);
+        out.op("add.s64", next, "%dq_turns", offset);
+        out.op("@" + guard + " ld.relaxed.gpu.global.s32", out.s32("%turn_seen"), "[" + next + "]");
     }
 
     /**
@@ -220,19 +225,24 @@ abstract class BackwardElements {
      * The turn is then pending until the next tile's {@code takeTurn} or the block's end.
      */
     void takeTurn(String guard, int perVisit, String... landed) {
-        String rank = "%rank", seen = out.s32("%turn_seen"), address = out.u64("%turn_addr"), offset = out.u64("%turn_offset");
-        String waiting = out.newLabel("turn_wait"), done = out.newLabel("turn_done");
+        String rank = "%rank", seen = "%turn_seen";
+        String waiting = out.newLabel("turn_wait"), check = out.newLabel("turn_check"), done = out.newLabel("turn_done");
         passTurn(landed);
         out.comment("deterministic dQ: wait for this block's turn at the query tile (the blocks before it in kv order have added)");
         out.op("@!" + guard + " bra", done);
+        out.op("mov.u64", out.u64("%turn_addr"), "%turn_next");
         out.op("mul.lo.s32", rank, rank, perVisit);
-        out.op("mad.lo.s32", out.s32("%turn_at"), "%bh", "%q_tiles", "%q_tile_i");
-        out.op("mul.wide.s32", offset, "%turn_at", 4);
-        out.op("add.s64", address, "%dq_turns", offset);
+        out.op("bra", check);
+        // Relaxed reads while waiting (an acquire at gpu scope also invalidates the SM's L1), a short
+        // sleep between them so that the waiting blocks do not crowd the counter's L2 slice; one
+        // acquire once the turn has come, which the release that brought it synchronizes with.
         out.label(waiting);
-        out.op("ld.acquire.gpu.global.s32", seen, "[" + address + "]");
+        out.op("nanosleep.u32", 64);
+        out.op("ld.relaxed.gpu.global.s32", seen, "[%turn_addr]");
+        out.label(check);
         out.op("setp.lt.s32", out.pred("%turn_early"), seen, rank);
         out.op("@%turn_early bra", waiting);
+        out.op("ld.acquire.gpu.global.s32", seen, "[%turn_addr]");
         out.label(done);
         out.op("mov.pred", "%turn_pending", guard);
     }

@@ -127,12 +127,12 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
 
     /**
      * The ragged prefill kernel ({@link Decode#RAGGED}) of a pattern on sm_{@code sm}: {@link
-     * #raggedHopper} where the head dims are those run on a device so far (64 to 128; the
-     * producer's copies of other widths are checked by their arithmetic and ptxas alone), else the
-     * mma.sync tiling of {@link #ofMmaSync}.
+     * #raggedHopper} from head dim 32 up (run on the H200 at 32, 64, 72, 128 and 256, each correct
+     * and faster than mma.sync: BENCHMARKS.md; below 32 the producer's copies are checked by their
+     * arithmetic and ptxas alone), else the mma.sync tiling of {@link #ofMmaSync}.
      */
     public static KernelConfig ofRagged(LoweredPattern pattern, int sm, DType dtype, int headDim, int valueDim) {
-        boolean checked = Math.min(headDim, valueDim) >= 64 && Math.max(headDim, valueDim) <= 128;
+        boolean checked = Math.min(headDim, valueDim) >= 32;
         return (checked ? raggedHopper(pattern, sm, dtype, headDim, valueDim) : Optional.<KernelConfig>empty())
                 .orElseGet(() -> ofMmaSync(pattern, sm, dtype, headDim, valueDim).forRagged());
     }
