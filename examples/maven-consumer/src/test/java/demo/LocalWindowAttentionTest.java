@@ -63,6 +63,20 @@ class LocalWindowAttentionTest {
     }
 
     @Test
+    void theDeterministicGradientsAreTheSameBitsOnEveryRun() {
+        try (LocalWindowAttention fast = LocalWindowAttention.builder().window(16).build()) {
+            Tensor dOut = Tensor.random(DType.FLOAT32, shape, random);
+            Result forward = fast.forward(q, k, v, temperature);
+            Gradients once = fast.backward(q, k, v, temperature, forward, dOut, true), again = fast.backward(q, k, v, temperature, forward, dOut, true);
+            for (Wrt w : once.values().keySet()) {
+                float[] a = once.get(w).floats(), b = again.get(w).floats();
+                for (int i = 0; i < a.length; i++) assertEquals(Float.floatToRawIntBits(a[i]), Float.floatToRawIntBits(b[i]), w.label() + "[" + i + "]");
+            }
+            assertEquals(4, once.values().size(), "dq, dk, dv and the temperature's");
+        }
+    }
+
+    @Test
     void thePtxKernelWasPrecompiledAndRunsWhereThereIsAGpu() {
         assertNotNull(LocalWindowAttention.class.getResource("/attnc/ptx/demo/LocalWindowAttention/kernel.json"),
                 "PTX generated at build time, packaged with the classes");

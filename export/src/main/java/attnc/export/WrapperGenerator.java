@@ -116,6 +116,7 @@ public final class WrapperGenerator {
                 .addMethod(forward(pattern, true))
                 .addMethod(forwardInto(pattern))
                 .addMethod(backward(pattern))
+                .addMethod(deterministicBackward(pattern))
                 .addMethod(forwardServing(pattern, false))
                 .addMethod(forwardServing(pattern, true))
                 .addMethod(problemMethod(pattern))
@@ -239,6 +240,21 @@ public final class WrapperGenerator {
         m.addJavadoc("@return the gradients by what they are of ({@code dq()}, {@code dk()}, {@code dv()}, {@code input(name)})\n");
         m.addJavadoc("@throws $T when a tensor's shape or dtype does not fit, naming the expected and the actual\n", ShapeException.class);
         return m.addStatement("return kernel.backward(problem(q, k, v$L, $T.BOTTOM_RIGHT), forward, dOut)", inputArguments(pattern), Problem.class).build();
+    }
+
+    private static MethodSpec deterministicBackward(Pattern pattern) {
+        MethodSpec.Builder m = MethodSpec.methodBuilder("backward").addModifiers(Modifier.PUBLIC).returns(Gradients.class)
+                .addJavadoc("{@link #backward} with, when {@code deterministic}, gradients bitwise the same on every run\n")
+                .addJavadoc("(the backend's sums taken in a fixed order or exactly; see the README's Backward section).\n\n");
+        launchDoc(m, pattern);
+        m.addParameter(RESULT, "forward").addParameter(TENSOR, "dOut").addParameter(boolean.class, "deterministic");
+        m.addJavadoc("@param forward what {@link #forward} returned for these tensors\n");
+        m.addJavadoc("@param dOut the loss's gradient with respect to the output [B, H, Nq, Dv]\n");
+        m.addJavadoc("@param deterministic whether every run must give the same bits\n");
+        m.addJavadoc("@return the gradients by what they are of ({@code dq()}, {@code dk()}, {@code dv()}, {@code input(name)})\n");
+        m.addJavadoc("@throws $T when a tensor's shape or dtype does not fit, naming the expected and the actual\n", ShapeException.class);
+        return m.addStatement("return kernel.backward(problem(q, k, v$L, $T.BOTTOM_RIGHT), forward, dOut, $T.all(kernel.pattern()), deterministic)",
+                inputArguments(pattern), Problem.class, Wrt.class).build();
     }
 
     private static CodeBlock inputArguments(Pattern pattern) {
