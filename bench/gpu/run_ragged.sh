@@ -3,7 +3,7 @@
 # .device (make_bundle.sh): ragged batches over paged caches against the reference (RaggedCheck
 # check: page sizes 1-256, shuffled and shared pages, empty sequences, Nq != Nkv; the default,
 # mma.sync and wgmma kernels), compute-sanitizer memcheck and racecheck on one small case, then
-# kernel time (RaggedCheck time: 8 sequences of 300-4,000 tokens, H=16, D=64 and 128, beside one
+# kernel time (RaggedCheck time: 8 sequences of 300-4,000 tokens, H=16, D=32 to 256, beside one
 # document-masked dense launch of the same tokens) and, with PEERS=1 (default), FlexAttention's
 # document mask on the same lengths. Logs go to $1; the default stage timeouts (200 + 2 x 90 + 150
 # + 150 s) pass one 10-minute device call: lower them (CHECK_S, SANITIZE_S, TIME_S, PEERS_S) or

@@ -13,6 +13,7 @@ import attnc.tensor.Tensor;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Random;
 
 /**
@@ -67,9 +68,9 @@ final class GradientReport {
                 runs > 1 ? " (fastest of " + runs + ")" : "", deterministic ? ", deterministic" : "", seed));
         boolean ok = true;
         if (deterministic) {
-            String differs = firstDifference(first, gradients);
-            ok = differs == null;
-            line(ok ? "ok" : "FAILED", differs == null ? "every gradient bitwise the same over " + runs + " runs" : "runs differ: " + differs);
+            Optional<String> differs = first.firstDifference(gradients);
+            ok = differs.isEmpty();
+            line(ok ? "ok" : "FAILED", differs.map(d -> "runs differ: " + d).orElse("every gradient bitwise the same over " + runs + " runs"));
         }
         out.flush();
         ReferenceBackward.Exact exact = ReferenceBackward.run(pattern, problem, forward, dOut, Wrt.all(pattern));
@@ -103,17 +104,6 @@ final class GradientReport {
         line(ok ? "ok" : "FAILED", "gradients " + (ok ? "within" : "outside") + " tolerance (scale: the larger of the gradient's and dq, dk, dv's"
                 + " largest reference magnitude; inputs sum up to T = B*H*Nq*(Nkv+Dv) terms)");
         return ok;
-    }
-
-    /** The first element whose bits differ between two runs' gradients, or null. */
-    private static String firstDifference(Gradients once, Gradients again) {
-        for (Wrt w : once.values().keySet()) {
-            float[] a = once.get(w).floats(), b = again.get(w).floats();
-            for (int i = 0; i < a.length; i++) {
-                if (Float.floatToRawIntBits(a[i]) != Float.floatToRawIntBits(b[i])) return w.label() + "[" + i + "]: " + a[i] + " then " + b[i];
-            }
-        }
-        return null;
     }
 
     private Gradients backward(String backend, Kernel kernel, Problem launch, Result forward, Tensor dOut) {

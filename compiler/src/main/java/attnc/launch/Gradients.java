@@ -4,6 +4,7 @@ import attnc.tensor.Tensor;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -31,4 +32,21 @@ public record Gradients(Map<Wrt, Tensor> values) {
     public Tensor dk() { return get(Wrt.K); }
     public Tensor dv() { return get(Wrt.V); }
     public Tensor input(String name) { return get(Wrt.input(name)); }
+
+    /**
+     * The first element, in {@link #values}' order, whose bits differ from {@code other}'s, as
+     * {@code "dq[i]: a then b"}; empty when every gradient here has the same bits there (what two
+     * runs of a deterministic backward must give).
+     */
+    public Optional<String> firstDifference(Gradients other) {
+        for (Map.Entry<Wrt, Tensor> e : values.entrySet()) {
+            float[] a = e.getValue().floats(), b = other.get(e.getKey()).floats();
+            for (int i = 0; i < a.length; i++) {
+                if (Float.floatToRawIntBits(a[i]) != Float.floatToRawIntBits(b[i])) {
+                    return Optional.of(e.getKey().label() + "[" + i + "]: " + a[i] + " then " + b[i]);
+                }
+            }
+        }
+        return Optional.empty();
+    }
 }

@@ -39,6 +39,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
@@ -245,19 +246,11 @@ public final class BackwardCheck {
         return ok;
     }
 
-    /** Whether every gradient of {@code again} has the bits of {@code once}'s; the first that differs is named in {@code line}. */
+    /** Whether {@code again} has {@code once}'s bits; the first element that differs is named in {@code line}. */
     private static boolean identical(Gradients once, Gradients again, StringBuilder line) {
-        for (Map.Entry<Wrt, Tensor> e : once.values().entrySet()) {
-            float[] a = e.getValue().floats(), b = again.get(e.getKey()).floats();
-            for (int i = 0; i < a.length; i++) {
-                if (Float.floatToRawIntBits(a[i]) != Float.floatToRawIntBits(b[i])) {
-                    line.append(String.format(Locale.ROOT, " NOT REPRODUCED: %s[%d] %s then %s!", e.getKey().label(), i, a[i], b[i]));
-                    return false;
-                }
-            }
-        }
-        line.append(" bitwise reproduced");
-        return true;
+        Optional<String> differs = once.firstDifference(again);
+        line.append(differs.map(d -> " NOT REPRODUCED: " + d + "!").orElse(" bitwise reproduced"));
+        return differs.isEmpty();
     }
 
     /** TFLOP/s as FlashAttention counts the backward: 2.5 × the forward's 4·B·H·N²·D, times the visible fraction. */
