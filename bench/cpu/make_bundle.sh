@@ -7,7 +7,9 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 dest="${1:-/work/main/.device}"
 [ -x "$dest/jre/bin/java" ] || { echo "no jlink'd JRE at $dest/jre (bench/gpu/README.md)"; exit 1; }
-"$dest/jre/bin/java" --list-modules | grep -q '^java.management@' || { echo "$dest/jre lacks java.management, which JMH needs"; exit 1; }
+for module in java.management jdk.management; do
+  "$dest/jre/bin/java" --list-modules | grep -q "^$module@" || { echo "$dest/jre lacks $module, which JMH and the backward bench need (bench/gpu/README.md)"; exit 1; }
+done
 rm -rf "$dest/cpu" && mkdir -p "$dest/cpu"
 cp "$here/bench/target/attnc-bench-0.1.0-SNAPSHOT.jar" "$dest/cpu/"
 tr ':' '\n' < "$here/bench/target/classpath" | grep -v -E 'onnxruntime|jcuda|attnc-backend-ptx|attnc-cuda-runtime|junit|jqwik|opentest4j|apiguardian' | while read -r jar; do

@@ -17,7 +17,7 @@ import java.util.Map;
 /**
  * A pattern's backward module loaded on a device, launched on device tensors: the transposed
  * tile lists (per kv tile, the query tiles its keys see), then Δ, the main kernel and the row
- * kernel, with the gradient buffers zeroed first. Used by {@link PtxKernel#backward} for host
+ * kernel, with the gradient buffers it adds into zeroed first. Used by {@link PtxKernel#backward} for host
  * tensors and by benchmarks on resident ones.
  */
 public final class GpuBackward {
@@ -38,7 +38,7 @@ public final class GpuBackward {
     /**
      * Device tensors of one launch by parameter name: q, k, v, dout (input precision), out, lse and
      * pre_out of the forward (fp32; out for softmax, pre_out where the output is transformed), the pattern's inputs as {@code in_<name>}, the
-     * gradients dq, dk, dv and {@code grad_<name>} (fp32, zeroed by {@link #launch}), and the
+     * gradients dq, dk, dv and {@code grad_<name>} (fp32, zeroed by {@link #launch} where added into), and the
      * scratch {@code delta} [B, H, Nq], {@code row_grads} [ROW_SUMS, B, H, Nq], {@code tiles} and,
      * with an output transform, {@code dout_eff} (dO after the transform, input precision).
      */
@@ -77,17 +77,17 @@ public final class GpuBackward {
     }
 
     /**
-     * Zeroes the gradients, then launches Δ, the main kernel and the row kernel (asynchronously, on
+     * Zeroes the gradients the kernels add into, then launches Δ, the main kernel and the row kernel (asynchronously, on
      * the default stream). A deterministic module adds row sums and input gradients into their
      * exact buffers ({@code exact_<name>}) and rounds them into the fp32 ones: the row sums before
      * the row kernel reads them, the input gradients at the end.
      */
     public void launch(Binding binding, Tensors t) {
+        boolean exact = module.config().deterministic();
         for (Map.Entry<String, DeviceTensor> e : t.byName().entrySet()) {
-            if (accumulated(e.getKey())) e.getValue().fill(0);
+            if (accumulated(e.getKey(), exact)) e.getValue().fill(0);
         }
         Tensors fp32 = t;
-        boolean exact = module.config().deterministic();
         if (exact) t = exactSums(t, true);
         int b = binding.size("B"), h = binding.size("H"), nq = binding.size("Nq"), rowsAll = b * h * nq;
         if (delta != null) {
@@ -144,10 +144,14 @@ public final class GpuBackward {
         return aliased;
     }
 
-    /** Whether the kernels add into the tensor (atomically), or count in it, so that it starts at zero. */
-    private static boolean accumulated(String name) {
-        return name.equals("dq") || name.equals("dk") || name.equals("dv") || name.equals("row_grads") || name.startsWith("grad_")
-                || name.startsWith("exact_") || name.equals("dq_turns");
+    /**
+     * Whether the kernels add into the tensor (atomically), or count in it, so that it starts at
+     * zero; dk and dv are stored whole by the main kernel, and with {@code exact} sums the fp32 row
+     * sums and input gradients by the rounding kernel.
+     */
+    private static boolean accumulated(String name, boolean exact) {
+        boolean summed = name.equals("row_grads") || name.startsWith("grad_");
+        return name.equals("dq") || (summed && !exact) || name.startsWith("exact_") || name.equals("dq_turns");
     }
 
     /**

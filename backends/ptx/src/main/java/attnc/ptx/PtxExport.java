@@ -270,7 +270,7 @@ final class PtxExport {
         b.add("gradients", gradients(lb));
         b.addProperty("order", "zero every argument in 'zeroed'; delta (if present); the tile list (classifier, or the host rule); main; rows (if present)");
         JsonArray zeroed = new JsonArray();
-        for (String t : first.signature().tensors()) if (List.of("dq", "dk", "dv", "row_grads").contains(t) || t.startsWith("grad_")) zeroed.add("p_" + t);
+        for (String t : first.signature().tensors()) if (List.of("dq", "row_grads").contains(t) || t.startsWith("grad_")) zeroed.add("p_" + t);
         b.add("zeroed", zeroed);
         JsonObject entries = new JsonObject();
         if (first.hasDelta()) {
@@ -375,8 +375,8 @@ final class PtxExport {
         meaning.put("p_lse", "the forward's log-sum-exp, float32 [B, H, Nq] (softmax)");
         meaning.put("p_delta", "scratch, float32 [B, H, Nq]: rowsum(dO o), written by delta (softmax)");
         meaning.put("p_dq", "gradient of q, float32 [B, H, Nq, D], zeroed before the launch");
-        meaning.put("p_dk", "gradient of k, float32 [B, Hkv, Nkv, D], zeroed before the launch");
-        meaning.put("p_dv", "gradient of v, float32 [B, Hkv, Nkv, Dv], zeroed before the launch");
+        meaning.put("p_dk", "gradient of k, float32 [B, Hkv, Nkv, D], written whole by main");
+        meaning.put("p_dv", "gradient of v, float32 [B, Hkv, Nkv, Dv], written whole by main");
         meaning.put("p_row_grads", "scratch, float32 [" + BackwardModule.ROW_SUMS + ", B, H, Nq], zeroed before the launch");
         meaning.put("p_tiles", "int32 tile lists, see backward.tile_list");
         meaning.put("p_rows", "B * H * Nq");

@@ -230,15 +230,18 @@ final class PtxKernel implements Kernel {
         int headDim = binding.size("D"), valueDim = binding.size("Dv");
         Device device = Device.get(0);
         DType dtype = inputDType(problem.q().dtype());
-        // Inputs and dOut in 2 bytes (out, LSE and o in 4), the fp32 gradients, delta and row sums.
-        long rows = (long) binding.size("B") * binding.size("H") * binding.size("Nq");
-        requireDeviceMemory(device, 2L * (problem.q().size() + problem.k().size() + problem.v().size() + dOut.size())
-                + 4L * (problem.q().size() + problem.k().size() + problem.v().size()) + 4L * rows * (2L * valueDim + 4)
-                + (deterministic ? BackwardModule.EXACT_BYTES * (2L * rows + problem.inputs().values().stream().mapToLong(Tensor::size).sum()) : 0));
-        BackwardConfig tuned = TuningSpace.applyBackward(BackwardConfig.of(device.sm() >= 90 ? 90 : 80, dtype, headDim, valueDim), tuning);
-        BackwardConfig config = deterministic ? tuned.withDeterministic() : tuned;
         Set<String> gradientInputs = new java.util.TreeSet<>();
         for (Wrt w : checked.wanted()) if (w instanceof Wrt.Input(String name)) gradientInputs.add(name);
+        // Q, K, V and dOut in 2 bytes (out, LSE and o in 4), the fp32 gradients, delta and row sums; the pattern's
+        // inputs (at most 4 bytes an element) and their wanted gradients, summed exactly where deterministic.
+        long rows = (long) binding.size("B") * binding.size("H") * binding.size("Nq");
+        long inputElements = problem.inputs().values().stream().mapToLong(Tensor::size).sum();
+        long gradientElements = gradientInputs.stream().mapToLong(name -> problem.inputs().get(name).size()).sum();
+        requireDeviceMemory(device, 2L * (problem.q().size() + problem.k().size() + problem.v().size() + dOut.size())
+                + 4L * (problem.q().size() + problem.k().size() + problem.v().size()) + 4L * rows * (2L * valueDim + 4)
+                + 4L * (inputElements + gradientElements) + (deterministic ? BackwardModule.EXACT_BYTES * (2L * rows + gradientElements) : 0));
+        BackwardConfig tuned = TuningSpace.applyBackward(BackwardConfig.of(device.sm() >= 90 ? 90 : 80, dtype, headDim, valueDim), tuning);
+        BackwardConfig config = deterministic ? tuned.withDeterministic() : tuned;
         LoweredBackward lb = dims.lowered(loweredBackward()).only(gradientInputs);
         GpuBackward gpu = backwards.computeIfAbsent(new Module<>(config, dims, Set.copyOf(gradientInputs)),
                 m -> new GpuBackward(device, lb, BackwardModule.render(lb, m.config())));

@@ -15,7 +15,7 @@ import attnc.ir.DType;
  * kv blocks' adds one block at a time, the last kv tile first (a turn counter per tile, the
  * block's rank among the tile's visitors from {@link attnc.ptx.BackwardTilePlan#ranks}); row sums
  * and input gradients are added as exact fixed-point sums ({@link ExactSums}), whose value does
- * not depend on the order; dK and dV already take one add each, into zero.
+ * not depend on the order; dK and dV are stored once, by the block that owns their rows.
  */
 public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int blockQ, int warps, DType forwardOutput, boolean wgmma,
                              boolean deterministic) {
@@ -108,12 +108,12 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
 
     /**
      * K, V, two stages of Q, of dO and of the rows' LSE and Δ, and the block's dx tile; the wgmma
-     * kernel's are unpadded 128-byte-swizzled tiles from a 1024-aligned base, two dQ staging tiles
-     * and its mbarriers.
+     * kernel's are unpadded 128-byte-swizzled tiles from a 1024-aligned base, a dS tile a stage,
+     * two dQ staging tiles and its mbarriers.
      */
     public int sharedBytes() {
         if (wgmma) return 1024 + swizzledBytes(blockKv(), headDim) + swizzledBytes(blockKv(), valueDim) + 2 * swizzledBytes(blockQ, headDim)
-                + 2 * swizzledBytes(blockQ, valueDim) + 2 * rowStageBytes() + swizzledBytes(blockQ, blockKv()) + 2 * dqStageBytes() + 64;
+                + 2 * swizzledBytes(blockQ, valueDim) + 2 * rowStageBytes() + 2 * swizzledBytes(blockQ, blockKv()) + 2 * dqStageBytes() + 64;
         return kBytes() + vBytes() + 2 * qStageBytes() + 2 * doStageBytes() + 2 * rowStageBytes() + blockKv() * dsStride();
     }
 

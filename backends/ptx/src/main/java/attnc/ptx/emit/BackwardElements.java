@@ -196,41 +196,49 @@ abstract class BackwardElements {
         out.op("mul.wide.s32", index, "%list_row", 4);
         out.op("add.s64", out.u64("%tile_list"), "%tiles", index);
         out.op("ld.global.s32", out.s32("%tile_count"), "[%tile_list]");
-        if (config.deterministic()) out.op("add.s64", out.u64("%rank_list"), "%tile_ranks", index);
         out.op("mul.lo.s32", out.s32("%bh_row0"), "%bh", "%Nq");
     }
 
     /**
      * Deterministic dQ, at the start of a tile: the thread of {@code guard} loads this block's rank
-     * among the visitors of query tile {@code %q_tile_i} (entry {@code %tile_i} of the rank list)
-     * and a first reading of the tile's turn counter, which {@link #takeTurn} reads once the tile's
-     * dq is ready to add: their latency passes under the tile's products.
+     * among the visitors of query tile {@code %q_tile_i} (entry {@code %tile_i} of the rank list,
+     * laid out as the tile lists) and a first reading of the tile's turn counter, which {@link
+     * #takeTurn} reads once the tile's dq is ready to add: their latency passes under the tile's
+     * products. The turn's state lives across the tile as 32-bit indices, addresses made where
+     * used: at D = 128 two more 64-bit registers spilled.
      */
     void loadRank(String guard) {
-        String offset = out.u64("%rank_offset"), next = out.u64("%turn_next");
+        String address = out.u64("%rank_addr"), offset = out.u64("%rank_offset");
+        out.op("sub.s64", address, "%tile_list", "%tiles");
+        out.op("add.s64", address, address, "%tile_ranks");
         out.op("mul.wide.s32", offset, "%tile_i", 4);
-        out.op("add.s64", offset, "%rank_list", offset);
-        out.op("@" + guard + " ld.global.s32", out.s32("%rank"), "[" + offset + "+4]");
+        out.op("add.s64", address, address, offset);
+        out.op("@" + guard + " ld.global.s32", out.s32("%rank"), "[" + address + "+4]");
         out.op("mad.lo.s32", out.s32("%turn_at"), "%bh", "%q_tiles", "%q_tile_i");
-        out.op("mul.wide.s32", offset, "%turn_at", 4);
-        out.op("add.s64", next, "%dq_turns", offset);
-        out.op("@" + guard + " ld.relaxed.gpu.global.s32", out.s32("%turn_seen"), "[" + next + "]");
+        turnAddress("%turn_at");
+        out.op("@" + guard + " ld.relaxed.gpu.global.s32", out.s32("%turn_seen"), "[%turn_addr]");
+    }
+
+    /** {@code %turn_addr}: the turn counter of entry {@code turn} of dq_turns. */
+    private void turnAddress(String turn) {
+        String offset = out.u64("%turn_offset");
+        out.op("mul.wide.s32", offset, turn, 4);
+        out.op("add.s64", out.u64("%turn_addr"), "%dq_turns", offset);
     }
 
     /**
-     * Deterministic dQ, before this tile's adds: the thread of {@code guard} first passes on the
-     * turn it holds from the previous tile ({@link #passTurn}, its adds long issued by now), then
-     * waits until the turn counter of this head's query tile reaches {@code perVisit} × its rank,
-     * so that the blocks add into the tile's dq rows one after another, the last kv tile first.
-     * The turn is then pending until the next tile's {@code takeTurn} or the block's end.
+     * Deterministic dQ, before this tile's adds: the thread of {@code guard} waits until the turn
+     * counter of this head's query tile reaches {@code perVisit} × its rank, so that the blocks add
+     * into the tile's dq rows one after another, the last kv tile first. The turn is then pending
+     * until {@link #passTurn}.
      */
-    void takeTurn(String guard, int perVisit, String... landed) {
+    void takeTurn(String guard, int perVisit) {
         String rank = "%rank", seen = "%turn_seen";
         String waiting = out.newLabel("turn_wait"), check = out.newLabel("turn_check"), done = out.newLabel("turn_done");
-        passTurn(landed);
         out.comment("deterministic dQ: wait for this block's turn at the query tile (the blocks before it in kv order have added)");
         out.op("@!" + guard + " bra", done);
-        out.op("mov.u64", out.u64("%turn_addr"), "%turn_next");
+        out.op("mov.s32", out.s32("%turn_held"), "%turn_at");
+        turnAddress("%turn_held");
         out.op("mul.lo.s32", rank, rank, perVisit);
         out.op("bra", check);
         // Relaxed reads while waiting (an acquire at gpu scope also invalidates the SM's L1), a short
@@ -249,6 +257,7 @@ abstract class BackwardElements {
 
     /** Deterministic dQ: nothing pending before the first tile. */
     void noTurnPending() {
+        out.op("mov.s32", out.s32("%turn_held"), 0);
         out.op("setp.ne.s32", out.pred("%turn_pending"), 0, 0);
     }
 
@@ -256,12 +265,16 @@ abstract class BackwardElements {
      * Deterministic dQ: where a turn is pending, {@code landed} (instructions that wait until this
      * block's adds into the tile's rows are done, run under the predicate), then the release that
      * passes it on: a release is cumulative, so the other threads' adds, ordered before it by a
-     * barrier, are visible to the next block too.
+     * barrier, are visible to the next block too. The next visitor of the tile waits from its own
+     * adds' turn, so the kernels pass as soon as the adds have surely landed, not at their next turn.
      */
     void passTurn(String... landed) {
         for (String instruction : landed) out.op("@%turn_pending " + instruction);
-        out.op("@%turn_pending red.release.gpu.global.add.s32", "[%turn_addr]", 1);
-        noTurnPending();
+        String offset = out.u64("%turn_offset"), address = out.u64("%turn_release_addr");
+        out.op("mul.wide.s32", offset, "%turn_held", 4);
+        out.op("add.s64", address, "%dq_turns", offset);
+        out.op("@%turn_pending red.release.gpu.global.add.s32", "[" + address + "]", 1);
+        out.op("setp.ne.s32", "%turn_pending", 0, 0);
     }
 
     /** dK and dV accumulate in registers over every query head and tile. */
@@ -590,8 +603,13 @@ abstract class BackwardElements {
     }
 
     /** The block's dK and dV rows inside Nkv, added into dk and dv [b, kv head, kv, :]. */
+    /**
+     * dK and dV, summed in registers over every head of the group, stored once: the block is the
+     * only one that writes these rows (one block a kv tile and kv head), so they need no adds and
+     * no zeroing before the launch, which cost a memset of both tensors (BENCHMARKS.md).
+     */
     void storeKeyGradients() {
-        out.blank().comment("dK and dV rows inside Nkv: red.add into dk and dv[b, kv head, kv, :] (the group's heads share them)");
+        out.blank().comment("dK and dV rows inside Nkv: stored into dk and dv[b, kv head, kv, :], this block's alone");
         String row = out.s32("%kv_row"), inside = out.pred("%kv_inside"), address = out.u64("%kv_grad_addr");
         for (int half = 0; half < 2; half++) {
             out.op("setp.lt.s32", inside, "%kv_abs_c" + half, "%Nkv");
@@ -611,7 +629,9 @@ abstract class BackwardElements {
         out.op("mad.lo.s32", element, "%t", 2, element);
         out.op("mul.wide.s32", "%offset64", element, 4);
         out.op("add.s64", address, base, "%offset64");
-        for (int dt = 0; dt < width / 8; dt++) addPair(address, dt * 8 * 4, acc.apply(dt, 2 * half), acc.apply(dt, 2 * half + 1));
+        for (int dt = 0; dt < width / 8; dt++) {
+            out.op("st.global.v2.f32", "[" + address + "+" + dt * 8 * 4 + "]", "{" + acc.apply(dt, 2 * half) + ", " + acc.apply(dt, 2 * half + 1) + "}");
+        }
     }
 
     /** Adds two adjacent floats at {@code address + offset}: one vector reduction on sm_90, two scalar ones before. */

@@ -245,6 +245,8 @@ final class BackwardEmitter extends BackwardElements {
         out.op("@%tiles_end bra.uni", done);
         out.op("cp.async.wait_group", 0);
         out.op("bar.sync", 0);
+        // Deterministic: every warp's adds of the previous tile came before that barrier, so its turn passes now.
+        if (config.deterministic()) passTurn();
         currentTile();
         if (config.deterministic()) loadRank("%first_thread");
         prefetchNext();
@@ -370,7 +372,7 @@ final class BackwardEmitter extends BackwardElements {
      * queries and, where the tile has fewer than four such blocks, a part of the head dim.
      */
     private void queryGradients() {
-        // Every warp's adds of the previous tile were issued before the barriers since.
+        // Deterministic: the first thread waits for the tile's turn, and the barrier holds every warp's adds until it has come.
         if (config.deterministic()) takeTurn("%first_thread", 1);
         out.op("bar.sync", 0);
         int blocks = config.blockQ() / 16, parts = config.warps() / blocks, chunks = config.headDim() / 16;

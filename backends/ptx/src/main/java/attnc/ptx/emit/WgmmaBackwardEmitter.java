@@ -14,12 +14,12 @@ import java.util.function.BiFunction;
  *   <li>everything between the products as {@link BackwardElements} has it (a warp's share of a
  *       wgmma accumulator is mma.sync's layout): weights, dS, site gradients, dx;</li>
  *   <li>dV += Pᵀ·dO with Pᵀ from registers and dO read transposed (MN-major) from its stage;</li>
- *   <li>dx stored transposed ({@code stmatrix.trans}) as dS [q][kv], 128-byte swizzled; then in
- *       one wgmma group dK += dxᵀ·Q (dx from registers, Q read MN-major) and dQ = dS·K from
- *       shared memory, the two warpgroups splitting the head dim (each over all 128 keys, after
- *       a barrier between them), so each dq element is added once a tile; the stage is then
- *       released. Each warpgroup stages its half of dQ in shared memory, and one of its threads
- *       adds it into dq with a TMA reduction.</li>
+ *   <li>dx stored transposed ({@code stmatrix.trans}) as dS [q][kv], 128-byte swizzled, into the
+ *       stage's own dS tile; then in one wgmma group dK += dxᵀ·Q (dx from registers, Q read
+ *       MN-major) and dQ = dS·K from shared memory, the two warpgroups splitting the head dim
+ *       (each over all 128 keys, after a barrier between them), so each dq element is added once
+ *       a tile; the stage is then released. Each warpgroup stages its half of dQ in shared memory,
+ *       and one of its threads adds it into dq with a TMA reduction.</li>
  * </ol>
  * Shared memory follows {@link WgmmaEmitter}: tiles of 64-column chunks of 128-byte rows,
  * swizzled, from a 1024-aligned base; 8-row groups 1024 bytes apart.
@@ -50,7 +50,7 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         doBase = qBase + STAGES * qStage;
         rowsBase = doBase + STAGES * doStage;
         dsBase = rowsBase + STAGES * config.rowStageBytes();
-        dqBase = dsBase + BackwardConfig.swizzledBytes(queries, keys);
+        dqBase = dsBase + STAGES * BackwardConfig.swizzledBytes(queries, keys);
         barrierBase = dqBase + 2 * config.dqStageBytes();
     }
 
@@ -68,7 +68,7 @@ final class WgmmaBackwardEmitter extends BackwardElements {
     }
 
     private void sharedLayout() {
-        out.blank().comment("shared memory, 1024-aligned for the 128-byte swizzle: K, V, Q stages, dO stages, LSE/delta stages, dS, dQ staging, mbarriers");
+        out.blank().comment("shared memory, 1024-aligned for the 128-byte swizzle: K, V, Q stages, dO stages, LSE/delta stages, dS a stage, dQ staging, mbarriers");
         String base = Mbarriers.alignedBase(out);
         String[][] regions = {{"%smem_k", "" + kBase}, {"%smem_v", "" + vBase}, {"%smem_q", "" + qBase}, {"%smem_do", "" + doBase},
                 {"%smem_rows", "" + rowsBase}, {"%smem_ds", "" + dsBase}, {"%smem_dq", "" + dqBase}, {"%bar_kv", "" + barrierBase}, {"%bar_full", "" + (barrierBase + 8)},
@@ -277,6 +277,7 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         out.op("mad.lo.s32", out.u32("%c_q"), "%c_stage", qStage, "%smem_q");
         out.op("mad.lo.s32", out.u32("%c_do"), "%c_stage", doStage, "%smem_do");
         out.op("mad.lo.s32", out.u32("%c_rows"), "%c_stage", config.rowStageBytes(), "%smem_rows");
+        out.op("mad.lo.s32", out.u32("%ds_tile"), "%c_stage", BackwardConfig.swizzledBytes(config.blockQ(), config.blockKv()), "%smem_ds");
         Mbarriers.waitParity(out, "%c_full", "%c_phase");
         out.comment("S^T = K Q^T and dP^T = V dO^T: this warpgroup's 64 keys against the tile's 64 queries");
         out.op("wgmma.fence.sync.aligned");
@@ -352,16 +353,18 @@ final class WgmmaBackwardEmitter extends BackwardElements {
     /**
      * dx as dS [q][kv] in shared memory (each 8 × 8 block of a warp's fragment stored transposed,
      * so that a row is 8 keys of one query: a 16-byte unit of the 128-byte swizzle), where both
-     * warpgroups' dQ products read it.
+     * warpgroups' dQ products read it. Each stage has its own dS tile, so the barrier after the
+     * stores is the only one between the warpgroups a tile: the tile two back read this dS tile,
+     * and both warpgroups had finished with it when they last met at that barrier.
      */
     private void storeScoreGradients(String[][] dx) {
-        String sync = BOTH_CONSUMERS + ", " + 2 * WARPGROUP;
-        out.comment("dS of the previous tile has been read by both warpgroups, and the previous dQ reduction has read its staging tile");
+        out.comment("the previous dQ reduction has read its staging tile (the barrier below tells the warpgroup)");
+        // Deterministic: the previous tile's reduction has had most of a tile to land, so its turn passes here.
+        if (config.deterministic()) passTurn(LANDED);
         out.op("@%dq_issuer cp.async.bulk.wait_group.read", 0);
-        out.op("bar.sync " + sync);
         storeTransposed(dx);
         out.op("fence.proxy.async.shared::cta");
-        out.op("bar.sync " + sync);
+        out.op("bar.sync " + BOTH_CONSUMERS + ", " + 2 * WARPGROUP);
     }
 
     /**
@@ -379,7 +382,7 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         out.op("mad.lo.s32", out.u32("%k_columns"), "%wg", columnOffset, "%smem_k");
         String mma = "wgmma.mma_async.sync.aligned.m64n" + columns + "k16.f32." + config.mmaType() + "." + config.mmaType();
         for (int kk = 0; kk < keys / 16; kk++) {
-            kMajor(lo, "%smem_ds", (kk / 4) * dsChunk + (kk % 4) * 32);
+            kMajor(lo, "%ds_tile", (kk / 4) * dsChunk + (kk % 4) * 32);
             out.op("mov.b64", a, "{" + lo + ", %desc_hi}");
             mnMajor(lo, "%k_columns", kk * 2 * GROUP_BYTES, kvChunk);
             out.op("mov.b64", b, "{" + lo + ", %desc_hi}");
@@ -399,7 +402,7 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         String address = out.u32("%st_addr");
         out.op("shr.s32", matrix, "%lane", 3);
         out.op("and.b32", row, "%lane", 7);
-        out.op("mad.lo.s32", out.u32("%ds_chunk"), "%wg", dsChunk, "%smem_ds");
+        out.op("mad.lo.s32", out.u32("%ds_chunk"), "%wg", dsChunk, "%ds_tile");
         for (int step = 0; step < dx.length; step++) {
             // query = 8 · (2·step + matrix / 2) + row; key unit = 2·wq + matrix % 2
             out.op("shr.s32", query, matrix, 1);
@@ -452,7 +455,7 @@ final class WgmmaBackwardEmitter extends BackwardElements {
         out.op("fence.proxy.async.shared::cta");
         out.op("bar.sync %wg_barrier, " + WARPGROUP);
         // Two visits a block: each warpgroup adds its half of the columns and passes the turn once.
-        if (config.deterministic()) takeTurn("%dq_issuer", 2, LANDED);
+        if (config.deterministic()) takeTurn("%dq_issuer", 2);
         String skip = out.newLabel("dq_reduced");
         out.op("@!%dq_issuer bra", skip);
         if (config.deterministic()) out.op("fence.proxy.async.global");
