@@ -3,9 +3,10 @@
 # (make_bundle.sh): exports the bench patterns, examples/gated.attn, examples/softmax_sink.attn and
 # examples/python/lm_attention.attn as torch packages with the bundle's attnc, then, by stage:
 #   check  bench/gpu/torch_check.py: fake/meta and opcheck, forward/LSE/gradients against float64
-#          attention on ragged shapes (decode steps among them), paged_decode against float64 sequence by
-#          sequence, sm_80 against sm_90a kernels, torch.compile at several lengths,
-#          CUDA graphs, autocast, error messages (about 4 minutes)
+#          attention on ragged shapes (decode steps among them), paged_decode and ragged_prefill against
+#          float64 sequence by sequence, sm_80 against sm_90a kernels, torch.compile at several lengths,
+#          CUDA graphs, autocast, error messages (about 4 minutes before the ragged part, which is not yet
+#          timed); CHECK_PARTS="ragged" runs some of its parts only
 #   train  examples/python/train_lm.py: the small LM on attnc against FlexAttention (about 2.5 minutes)
 #   perf   torch_check.py's perf part: forward and forward+backward against compiled FlexAttention on
 #          B=4 H=16 N=4096 D=64 and B=2 H=16 N=8192 D=128 (about 4 minutes, mostly Flex compiling)
@@ -34,7 +35,7 @@ for stage in $stages; do
   case "$stage" in
     check)
       echo "== check"
-      PARTS="check paged meta compile graphs autocast errors arch" PYTHONUNBUFFERED=1 timeout ${CHECK_S:-330} \
+      PARTS="${CHECK_PARTS:-check paged ragged meta compile graphs autocast errors arch}" PYTHONUNBUFFERED=1 timeout ${CHECK_S:-400} \
         python3 bench/gpu/torch_check.py "$pkgs" "$out" > "$out/check.log" 2>&1
       echo "rc $?" >> "$out/check.log"
       grep -E "^(ok|FAIL|PART|SUMMARY|rc|stats|torch|   |     )" "$out/check.log" | cut -c1-400 | head -150 ;;

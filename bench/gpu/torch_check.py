@@ -8,6 +8,8 @@
 #   graphs   CUDA graph capture and replay of the forward, and of forward+backward (make_graphed_callables)
 #   autocast bf16 and fp16 autocast around a block with fp32 weights, eager and compiled
 #   errors   the message of each refusal (shape, dtype, device, head dim, params)
+#   paged    paged_decode against float64, sequence by sequence
+#   ragged   ragged_prefill (a ragged batch over a paged cache) against float64, sequence by sequence, and its refusals
 #   perf     forward and forward+backward time against FlexAttention (compiled) on the bench shapes
 # Each part runs in try/except and ends with one PART line; a summary goes to $OUT/torch_check.json.
 # Usage: python3 torch_check.py PACKAGES_DIR [OUT]     (PARTS="check perf" runs some parts only)
@@ -610,6 +612,117 @@ def paged():
             ok = False
         except ValueError as e:
             print(f"ok   paged document refused: {e}", flush=True)
+    return ok
+
+
+@part("ragged")
+def ragged():
+    """ragged_prefill against the float64 reference, sequence by sequence: page sizes 1, 16 and 64, pages
+    shuffled with the first sequence's prompt pages shared by the second, sequences with Nq < Nkv and Nq = Nkv,
+    one with neither queries nor keys and (where the mask reads no input) one with queries and no keys, GQA and
+    not, bf16 and fp16, on the default kernels (sm_90a's wgmma on Hopper) and the sm_80 ones; then calls that
+    must be refused before any launch."""
+    ok = True
+    g = torch.Generator(device=dev).manual_seed(7)
+    # (H, Hkv, D, page, queries, keys, dtype): sequence b has queries[b] queries and keys[b] keys.
+    cases = [(8, 2, 128, 16, [300, 17, 0, 129], [300, 600, 0, 129], torch.bfloat16),
+             (4, 4, 64, 64, [200, 64, 1, 33], [1000, 64, 1, 0], torch.float16),
+             (8, 1, 64, 1, [5, 77], [300, 77], torch.bfloat16),
+             (2, 2, 128, 64, [513, 3, 0], [700, 3, 0], torch.float16)]
+    for p in [p for p in ("causal", "alibi", "document", "sliding_window", "softmax_sink", "gated") if p in PATTERNS]:
+        pkg = package(p)
+        for case, (H, Hkv, D, page, queries, keys, dtype) in enumerate(cases):
+            if p == "document":
+                # doc[b, q] is read at the queries' positions: the reference (and attnc's) needs Nq <= Nkv.
+                queries, keys = map(list, zip(*[(n, m) for n, m in zip(queries, keys) if n <= m]))
+            B, per = len(keys), [-(-n // page) for n in keys]
+            starts = [sum(queries[:b]) for b in range(B + 1)]
+            total, max_pages = max(1, sum(per)), max(1, max(per))
+            ids = torch.randperm(total, generator=torch.Generator().manual_seed(page)).tolist()
+            table = torch.zeros(B, max_pages, dtype=torch.int32)
+            for b in range(B):
+                for j in range(per[b]):
+                    table[b, j] = ids[sum(per[:b]) + j]
+            shared = min(keys[0] // page // 2, per[1])
+            table[1, :shared] = table[0, :shared]
+            kp, vp = [torch.randn(total, page, Hkv, D, device=dev, generator=g).to(dtype) for _ in range(2)]
+            q = torch.randn(starts[-1], H, D, device=dev, generator=g).to(dtype)
+            ins = {n: t.detach() for n, t in make_inputs(p, B, H, max(queries), max(keys), D, g).items()}
+            params = params_for(p)
+            # One case passes query_starts as int64 on the host: the package converts it.
+            query_starts = torch.tensor(starts) if case == 1 else torch.tensor(starts, dtype=torch.int32, device=dev)
+            for arch in (None, "sm_80"):
+                if arch:
+                    os.environ["ATTNC_TORCH_ARCH"] = arch
+                try:
+                    out, lse = pkg.ragged_prefill(q, query_starts, kp, vp, table.to(dev), torch.tensor(keys, dtype=torch.int32, device=dev),
+                                                  *ins.values(), return_lse=True, **params)
+                finally:
+                    os.environ.pop("ATTNC_TORCH_ARCH", None)
+                worst, lse_worst = 0.0, 0.0
+                # Every row is written: a NaN anywhere (out or LSE) fails, as does the wrong dtype or shape.
+                nan = bool(torch.isnan(out).any() or torch.isnan(lse).any()) or out.dtype != dtype or tuple(out.shape) != (starts[-1], H, D)
+                for b, (nq, n) in enumerate(zip(queries, keys)):
+                    rows = slice(starts[b], starts[b + 1])
+                    got, got_lse = out[rows].permute(1, 0, 2)[None], lse[rows].T[None]
+                    if nq == 0:
+                        continue
+                    if n == 0:
+                        # No keys: output 0, LSE -inf (or the sink logit).
+                        worst = max(worst, got.abs().max().item())
+                        if p == "softmax_sink":
+                            lse_worst = max(lse_worst, (got_lse.double() - ins["sinks"].double()[None, :, None]).abs().max().item())
+                        elif not bool(torch.isneginf(got_lse).all()):
+                            lse_worst = float("inf")
+                        continue
+                    pages = torch.tensor([int(table[b, i // page]) * page + i % page for i in range(n)], device=dev)
+                    kb, vb = [t.reshape(total * page, Hkv, D)[pages].permute(1, 0, 2)[None].to(torch.bfloat16).double() for t in (kp, vp)]
+                    qb = q[rows].permute(1, 0, 2)[None].to(torch.bfloat16).double()
+                    ins64 = {name: sequence_view(name, t, b, nq, n) for name, t in ins.items()}
+                    ins64 = {name: t.double() if t.is_floating_point() else t for name, t in ins64.items()}
+                    ref, ref_lse = reference(p, qb, kb, vb, ins64, params)
+                    worst = max(worst, rel(got, ref))
+                    finite = torch.isfinite(ref_lse)
+                    lse_worst = max(lse_worst, (got_lse.double() - ref_lse)[finite].abs().max().item() if finite.any() else 0.0)
+                good = not nan and worst < TOL_OUT and lse_worst < TOL_LSE
+                ok &= good
+                print(f"{'ok  ' if good else 'FAIL'} ragged {p:15s} {arch or 'default':7s} H={H} Hkv={Hkv} D={D} page={page} {str(dtype)[6:]:8s} "
+                      f"queries={queries} keys={keys} out {worst:.1e} lse {lse_worst:.1e}" + (" NaN/dtype/shape" if nan else ""), flush=True)
+    ok &= ragged_refusals()
+    return ok
+
+
+def sequence_view(name, t, b, nq, nkv):
+    """Sequence b's view of an input of a ragged batch, as the pattern reads it in a launch of its own:
+    row b of the inputs sized per sequence (doc [B, Nkv], gate [B, H, Nq, Dv]) at its own Nq or Nkv."""
+    if name == "doc":
+        return t[b:b + 1, :nkv]
+    if name == "gate":
+        return t[b:b + 1, :, :nq]
+    return t
+
+
+def ragged_refusals():
+    """Calls ragged_prefill must refuse, before any launch, with the error type and words expected."""
+    pkg = package("causal")
+    q, kp = torch.zeros(5, 2, 64, device=dev, dtype=torch.bfloat16), torch.zeros(4, 16, 2, 64, device=dev, dtype=torch.bfloat16)
+    starts, table, lengths = torch.tensor([0, 2, 5], dtype=torch.int32), torch.tensor([[0, 1], [2, 3]], dtype=torch.int32), torch.tensor([20, 32])
+    refusals = [("a page outside the pool", ValueError, "outside the pool", (q, starts, kp, kp, torch.tensor([[0, 9], [2, 3]]), lengths)),
+                ("query_starts not ending at totalQ", ValueError, "query_starts must run from 0 to totalQ", (q, torch.tensor([0, 2, 4]), kp, kp, table, lengths)),
+                ("kv_lengths past the table", ValueError, "kv_lengths[1] = 33", (q, starts, kp, kp, table, torch.tensor([20, 33]))),
+                ("a head dim not exported", ValueError, "D == Dv in", (q[..., :32], starts, kp[..., :32], kp[..., :32], table, lengths)),
+                ("a float block table", TypeError, "block_table holds integers", (q, starts, kp, kp, table.float(), lengths)),
+                ("k_pages off the GPU", ValueError, "CUDA tensor on q's device", (q, starts, kp.cpu(), kp, table, lengths))]
+    ok = True
+    for what, error, words, args in refusals:
+        try:
+            pkg.ragged_prefill(*args)
+            print(f"FAIL ragged refusal of {what}: not refused", flush=True)
+            ok = False
+        except error as e:
+            good = words in str(e)
+            ok &= good
+            print(f"{'ok  ' if good else 'FAIL'} ragged refusal of {what}: {type(e).__name__}: {e}", flush=True)
     return ok
 
 

@@ -13,7 +13,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code export --arch}: only the named architectures' modules are written (forward, backward, decode), and the manifest describes only those. */
+/** {@code export --arch}: only the named architectures' modules are written (forward, backward, decode, ragged), and the manifest describes only those. */
 class ExportCommandTest {
 
     @Test
@@ -32,10 +32,10 @@ class ExportCommandTest {
         List<String> expected = new ArrayList<>(List.of("causal_backward_sm_90.ptx", "causal_backward_sm_90_d128.ptx", "causal_backward_sm_90a.ptx",
                 "causal_backward_sm_90a_d128.ptx"));
         expected.addAll(decode);
-        expected.addAll(List.of("causal_sm_90a.ptx", "causal_sm_90a_d128.ptx"));
+        expected.addAll(List.of("causal_sm_90a.ptx", "causal_sm_90a_d128.ptx", "causal_ragged_sm_90a.ptx", "causal_ragged_sm_90a_d128.ptx"));
         assertEquals(expected.stream().sorted().toList(), ptx);
         JsonObject kernel = JsonParser.parseString(Files.readString(dir.resolve("causal.manifest.json"))).getAsJsonObject().getAsJsonObject("kernel");
-        for (JsonObject section : List.of(kernel, kernel.getAsJsonObject("backward"), kernel.getAsJsonObject("decode"))) {
+        for (JsonObject section : List.of(kernel, kernel.getAsJsonObject("backward"), kernel.getAsJsonObject("decode"), kernel.getAsJsonObject("ragged"))) {
             section.getAsJsonArray("variants").forEach(v -> assertTrue(v.getAsJsonObject().get("arch").getAsString().startsWith("sm_90"), v.toString()));
         }
         List<String> described = new ArrayList<>();
@@ -48,8 +48,9 @@ class ExportCommandTest {
         Path both = dir.resolve("both");
         assertEquals(0, Cli.run("export", causal, "--target", "ptx", "-o", both.toString()).exitCode());
         try (Stream<Path> files = Files.list(both)) {
-            assertEquals(26, files.filter(f -> f.toString().endsWith(".ptx")).count(),
-                    "by default sm_80 and sm_90a, forward and backward (mma.sync, and wgmma on sm_90a), D = 64 and 128, and the four decode modes");
+            assertEquals(30, files.filter(f -> f.toString().endsWith(".ptx")).count(),
+                    "by default sm_80 and sm_90a, forward and backward (mma.sync, and wgmma on sm_90a), D = 64 and 128, the four decode modes"
+                    + " and the ragged prefill");
         }
     }
 }

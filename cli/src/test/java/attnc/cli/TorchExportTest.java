@@ -23,9 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code attnc export --target torch}: one package folder per pattern holding exactly the
  * runtime, the generated {@code __init__.py}, the manifest and every PTX module it names; every
  * {@code .py} compiles; and {@code torch_plan_check.py} (no torch, no GPU) plans every launch of
- * every entry for several GPUs and shapes from the package's own {@code _plan.py}, checking each
- * packed argument list against the entry's parameters in the PTX. What needs torch and a GPU is
- * bench/gpu/run_torch.sh.
+ * every entry for several GPUs and shapes (and ragged batches) from the package's own {@code _plan.py},
+ * checking each packed argument list against the entry's parameters in the PTX. What needs torch and a
+ * GPU is bench/gpu/run_torch.sh.
  */
 class TorchExportTest {
     private static final List<String> PATTERNS = List.of("dense", "causal", "alibi", "document", "gated", "softmax_sink", "topk_blocks",
@@ -42,11 +42,12 @@ class TorchExportTest {
             Path pkg = dir.resolve(name);
             JsonObject manifest = JsonParser.parseString(Files.readString(pkg.resolve("manifest.json"))).getAsJsonObject();
             assertEquals("torch", manifest.get("target").getAsString());
-            Set<String> expected = new TreeSet<>(Set.of("__init__.py", "_cuda.py", "_op.py", "_plan.py", "manifest.json"));
+            Set<String> expected = new TreeSet<>(Set.of("__init__.py", "_cuda.py", "_op.py", "_plan.py", "_ragged.py", "manifest.json"));
             JsonObject kernel = manifest.getAsJsonObject("kernel");
             for (var v : kernel.getAsJsonArray("variants")) expected.add(v.getAsJsonObject().get("file").getAsString());
             for (var v : kernel.getAsJsonObject("backward").getAsJsonArray("variants")) expected.add(v.getAsJsonObject().get("file").getAsString());
             for (var v : kernel.getAsJsonObject("decode").getAsJsonArray("variants")) expected.add(v.getAsJsonObject().get("file").getAsString());
+            for (var v : kernel.getAsJsonObject("ragged").getAsJsonArray("variants")) expected.add(v.getAsJsonObject().get("file").getAsString());
             // Patterns with input gradients (ALiBi's slopes) also carry a backward giving q, k and v's only.
             boolean inputGradients = kernel.getAsJsonObject("backward").getAsJsonArray("gradients").asList().stream()
                     .anyMatch(g -> g.getAsString().startsWith("p_grad_"));

@@ -2,7 +2,8 @@
 package's _plan.py picks a module, evaluates every grid, block, shared size, tile-list length and
 tensor map of the manifest, and packs every entry's arguments by name; each packed list is
 compared with the entry's .param list in the PTX itself (names, types, order), and each module's
-.target with the architecture its variant claims. Prints one line per package; exit 1 on a failure.
+.target with the architecture its variant claims; ragged batches are planned as _ragged.py plans them
+(each sequence's lists, the entry, the classifier per sequence). Prints one line per package; exit 1 on a failure.
 
 Usage: python3 torch_plan_check.py PACKAGE_DIR...
 """
@@ -125,6 +126,57 @@ def check_decode(plan, kernel, k, s, capability, pointers, params, modules, labe
     return launches + 1
 
 
+# Ragged batches: sequences with and without queries or keys, Nq above and below Nkv, GQA and not.
+RAGGED_BATCHES = [dict(H=8, Hkv=2, queries=[300, 0, 17, 129], keys=[300, 600, 0, 129], page=16),
+                  dict(H=4, Hkv=4, queries=[1000], keys=[4096], page=1), dict(H=2, Hkv=1, queries=[5, 64, 0], keys=[0, 64, 0], page=256)]
+
+
+def check_ragged(plan, kernel, k, capability, head_dim, extra, pointers, params, modules, label):
+    """A ragged batch as _ragged.py plans it: the module for this GPU, where each sequence's lists go,
+    the entry's arguments and grid, and each sequence's classifier launch, against the PTX."""
+    r = k["ragged"]
+    if isinstance(r, str):
+        if kernel.ragged_refusal() != r or not r.startswith("unsupported: "):
+            raise AssertionError(f"{label}: a refused ragged section reads {r!r}")
+        return 0
+    variant = kernel.ragged_variant(capability, head_dim, head_dim)
+    if (capability[0] < 9 and variant["arch"] != "sm_80") or (capability[0] >= 10 and variant["arch"] == "sm_90a"):
+        raise AssertionError(f"{label}: ragged prefill chose {variant['arch']}")
+    ptx, entry, rule = modules[variant["file"]], r["entry"], r["tile_list"]
+    launches = 0
+    for batch in RAGGED_BATCHES:
+        queries, keys, H = batch["queries"], batch["keys"], batch["H"]
+        B = len(queries)
+        s = plan.Sizes(B, H, batch["Hkv"], max(queries), max(keys), head_dim, head_dim, extra)
+        values = kernel.ragged_values(variant, s, pointers, params, batch["page"].bit_length() - 1, 9)
+        if (values["p_Nq"], values["p_Nkv"], values["p_query_offset"]) != (max(queries), max(keys), max(0, max(keys) - max(queries))):
+            raise AssertionError(f"{label}: the entry's launch sizes {values['p_Nq']}, {values['p_Nkv']}, {values['p_query_offset']}")
+        check_packed(plan.pack(entry["arguments"], values, "ragged"), entry["arguments"], ptx, entry["entry"], label)
+        regions, length = kernel.ragged_regions(variant, H, queries, keys)
+        slots_h = H if rule["per_head"] else 1
+        offset, entries = 0, 0
+        for (b, at, blocks, width), nq, nkv in zip(regions, [q for q in queries if q], [n for q, n in zip(queries, keys) if q]):
+            if (at, blocks, width) != (offset, -(-nq // variant["block_m"]), -(-nkv // variant["block_n"]) + 1) or queries[b] != nq:
+                raise AssertionError(f"{label}: sequence {b}'s lists at {at}, {blocks} query blocks of width {width}")
+            offset += slots_h * blocks * width
+            entries += H * blocks
+            if rule["builder"] == "classifier" and nkv:
+                grid, block, _ = kernel.ragged_classifier_launch(variant, B, H, nq)
+                if grid != [blocks, (B if rule["per_batch"] else 1) * slots_h, 1]:
+                    raise AssertionError(f"{label}: sequence {b}'s classifier grid {grid}")
+                positive(grid + block, f"{label} ragged classify")
+                own = kernel.ragged_classifier_values(variant, values, nq, nkv, 1 << 29, {"p_in_" + n: 1 << 30 for n in r["per_sequence_inputs"]})
+                check_packed(plan.pack(entry["arguments"], own, "ragged classify"), entry["arguments"], ptx, rule["classifier"]["entry"], label)
+                launches += 1
+        if length != offset or len(regions) != len([q for q in queries if q]):
+            raise AssertionError(f"{label}: {length} ints of lists for {len(regions)} sequences")
+        grid, block, shared = kernel.ragged_launch(variant, entries)
+        if grid != [entries, 1, 1] or block != [variant["threads"], 1, 1] or shared != variant["shared_bytes"]:
+            raise AssertionError(f"{label}: ragged launch {grid} {block} {shared}")
+        launches += 1
+    return launches
+
+
 def check_package(directory):
     plan = load_plan(directory)
     manifest = json.load(open(os.path.join(directory, "manifest.json")))
@@ -135,7 +187,8 @@ def check_package(directory):
     if "backward_operands" in k:
         backwards.append((k["backward_operands"], plan.Kernel({**k, "backward": k["backward_operands"]}, manifest["params"], manifest["inputs"])))
     modules = {}
-    for v in k["variants"] + [v for bw, _ in backwards for v in bw["variants"]] + k["decode"]["variants"]:
+    ragged = k["ragged"]["variants"] if isinstance(k["ragged"], dict) else []
+    for v in k["variants"] + [v for bw, _ in backwards for v in bw["variants"]] + k["decode"]["variants"] + ragged:
         entries, target = ptx_entries(os.path.join(directory, v["file"]))
         if target != v["arch"]:
             raise AssertionError(f"{v['file']}: .target {target} but the manifest says {v['arch']}")
@@ -152,7 +205,7 @@ def check_package(directory):
                             extra[d] = 3
                 s = plan.Sizes(shape["B"], shape["H"], shape["Hkv"], shape["Nq"], shape["Nkv"], head_dim, head_dim, extra)
                 label = f"{os.path.basename(os.path.normpath(directory))} sm_{capability[0]}{capability[1]} D={head_dim} {shape}"
-                pointers = {n: 4096 * (j + 1) for j, n in enumerate(plan.BACKWARD_TENSORS + plan.FORWARD_TENSORS)}
+                pointers = {n: 4096 * (j + 1) for j, n in enumerate(plan.BACKWARD_TENSORS + plan.FORWARD_TENSORS + plan.RAGGED_TENSORS)}
                 pointers.update({"in_" + i["name"]: 1 << 20 for i in manifest["inputs"]})
                 pointers.update({"grad_" + n: 1 << 21 for n in kernel.gradient_inputs})
 
@@ -208,6 +261,8 @@ def check_package(directory):
                         launches += 1
                 if kernel.decodes(s):
                     launches += check_decode(plan, kernel, k, s, capability, pointers, params, modules, label)
+            launches += check_ragged(plan, kernel, k, capability, head_dim, extra, pointers, params, modules,
+                                     f"{os.path.basename(os.path.normpath(directory))} sm_{capability[0]}{capability[1]} D={head_dim} ragged")
     for bad in [(7, 5), (6, 1)]:
         try:
             plan.choose(k["variants"], bad, 64, 64, "old GPU")

@@ -22,7 +22,8 @@ import java.util.stream.Collectors;
 /**
  * The {@code __init__.py} of a pattern's torch package: the module and function docstrings (from
  * the pattern's {@code //!} and {@code ///} comments), {@code attention(q, k, v, <inputs>, *,
- * <params>, return_lse=False)} with the params' defaults, and what the runtime ({@code _op.py})
+ * <params>, return_lse=False)} with the params' defaults, {@code paged_decode} and {@code
+ * ragged_prefill} taking the same inputs and params, and what the runtime ({@code _op.py})
  * needs to know of the pattern beyond the manifest: each input's shape as a Python function of the
  * sizes, where symbolic sizes are read from, which inputs get gradients, and whether the mask
  * reads inputs (its tile lists are then kept per input tensor, while unchanged).
@@ -32,7 +33,7 @@ final class TorchInit {
     private static final Set<String> RESERVED = Set.of("False", "None", "True", "and", "as", "assert", "async", "await", "break",
             "class", "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in",
             "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
-            "q", "k", "v", "return_lse", "_package", "_op", "k_pages", "v_pages", "block_table", "kv_lengths");
+            "q", "k", "v", "return_lse", "_package", "_op", "_ragged", "k_pages", "v_pages", "block_table", "kv_lengths", "query_starts");
 
     private TorchInit() {}
 
@@ -68,6 +69,8 @@ final class TorchInit {
         fill.put("@SIGNATURE@", signature(pattern));
         fill.put("@PAGED_SIGNATURE@", signature(pattern).replaceFirst("^q, k, v", "q, k_pages, v_pages, block_table, kv_lengths"));
         fill.put("@PAGED_DOCSTRING@", docstring(pagedDoc(headDims), "    "));
+        fill.put("@RAGGED_SIGNATURE@", signature(pattern).replaceFirst("^q, k, v", "q, query_starts, k_pages, v_pages, block_table, kv_lengths"));
+        fill.put("@RAGGED_DOCSTRING@", docstring(raggedDoc(headDims, writesLse), "    "));
         fill.put("@FUNCTION_DOCSTRING@", docstring(functionDoc(pattern, gradientInputs, headDims, writesLse), "    "));
         fill.put("@INPUT_TUPLE@", pattern.inputs().stream().map(i -> pythonName(i.name()) + ",").collect(Collectors.joining(" ")));
         fill.put("@PARAM_DICT@", pattern.params().stream().map(p -> literal(p.name()) + ": " + pythonName(p.name())).collect(Collectors.joining(", ")));
@@ -118,7 +121,9 @@ final class TorchInit {
         d.append("go on torch.cuda.current_stream(); for CUDA graphs, call it once before capturing (that loads the modules).\n");
         d.append("A decode step (a few queries a head over many keys: the manifest's decode.max_queries and min_keys) runs split-KV\n");
         d.append("decode kernels: the keys split over as many blocks as the GPU holds, the GQA heads of one KV head reading it once,\n");
-        d.append("the partial results merged by their LSE.\n");
+        d.append("the partial results merged by their LSE. For serving, paged_decode runs a decode step over a paged KV cache and\n");
+        d.append("ragged_prefill a ragged batch (packed queries, each sequence its own lengths) over one, in one launch; neither\n");
+        d.append("records anything for autograd.\n");
         return d.toString();
     }
 
@@ -173,6 +178,45 @@ final class TorchInit {
                 + "        synchronisation when it lives on the GPU): it sizes the launch and each sequence's tile list.\n\n"
                 + "Returns:\n"
                 + "    torch.Tensor: the output [B, H, Nq, Dv] in q's dtype; with return_lse=True, (output, lse float32 [B, H, Nq]).\n";
+    }
+
+    private static String raggedDoc(List<Integer> headDims, boolean writesLse) {
+        return "Prefill of a ragged batch over a paged KV cache, for inference (no autograd: nothing is recorded for a\n"
+                + "backward): one launch of the ragged prefill kernel, the queries packed, each sequence with its own numbers of\n"
+                + "queries and keys, its queries at the end of its keys (query i of sequence b sits at position\n"
+                + "kv_lengths[b] - Nq_b + i when Nq_b < kv_lengths[b]), K and V read in place through the block table. Inside the\n"
+                + "pattern Nq, Nkv and Q0 are the sequence's own and b its index. The inputs and params are attention's, with B\n"
+                + "the number of sequences; an input whose shape names Nq, Nkv or Q0 is given at the largest extent any\n"
+                + "sequence declares, and sequence b sees the leading part its own sizes declare. The manifest's ragged\n"
+                + "section says what the kernels take and whether this pattern runs ragged (if not, this raises ValueError with\n"
+                + "the reason). The kernels compute in bfloat16 with float32 accumulation: float16 and float32 tensors are\n"
+                + "rounded to bfloat16 first.\n\n"
+                + "Args:\n"
+                + "    q (torch.Tensor): queries [totalQ, H, D] on a CUDA device, packed token-major; bfloat16, float16 or\n"
+                + "        float32; D in " + headDims + ".\n"
+                + "    query_starts (torch.Tensor): int [B + 1]: sequence b's queries are rows query_starts[b] to\n"
+                + "        query_starts[b + 1] - 1 of q (0 or more); starts at 0, never decreases, ends at totalQ.\n"
+                + "    k_pages (torch.Tensor): the key pool [P, page, Hkv, D], page a power of two from 1 to 256, H a multiple\n"
+                + "        of Hkv.\n"
+                + "    v_pages (torch.Tensor): the value pool [P, page, Hkv, Dv], Dv = D.\n"
+                + "    block_table (torch.Tensor): int [B, max_pages]: key i of sequence b is row i % page of page\n"
+                + "        block_table[b, i // page]; only the first ceil(kv_lengths[b] / page) entries are read (and checked);\n"
+                + "        sequences may share pages.\n"
+                + "    kv_lengths (torch.Tensor): int [B], each sequence's keys, 0 to max_pages * page.\n"
+                + (writesLse
+                ? "    return_lse (bool): also return the log-sum-exp of each row's scores, float32 [totalQ, H] (natural log; a\n"
+                  + "        row that sees no key has -inf, or its sink logit).\n"
+                : "    return_lse (bool): not available: this pattern's normalisation has no log-sum-exp.\n")
+                + "\nReturns:\n"
+                + "    torch.Tensor: the output [totalQ, H, Dv] in q's dtype, packed as q (a row that sees no key is 0 before\n"
+                + "    the output transform); with return_lse=True, (output, lse).\n"
+                + "\nRaises:\n"
+                + "    TypeError: a tensor or param of the wrong type or dtype.\n"
+                + "    ValueError: shapes, lengths or page ids that do not fit (the message gives the expected and the actual),\n"
+                + "        head dims the kernels do not take, tensors off q's CUDA device, or a pattern the ragged kernel refuses.\n"
+                + "    RuntimeError: a GPU older than sm_80, or a CUDA driver error (named).\n"
+                + "\nquery_starts, kv_lengths and the used rows of block_table are read on the host (a synchronisation when they\n"
+                + "live on the GPU): they size the launch, each sequence's tile lists and the work list.\n";
     }
 
     private static String conversion(DType dtype) {

@@ -18,8 +18,9 @@ import org.junit.jupiter.api.io.TempDir;
  * The generated {@code __init__.py} of torch packages: the signature of {@code attention} (inputs
  * positional, params keyword-only with their defaults), docstrings from the pattern's comments,
  * what the runtime is told (input shapes, gradients, symbolic sizes, whether the mask reads
- * inputs), and that Python compiles it, for patterns whose comments hold quotes and backslashes.
- * Which inputs get gradients comes from the exported backward; here it is given.
+ * inputs), {@code ragged_prefill}'s signature, and that Python compiles it, for patterns whose
+ * comments hold quotes and backslashes. Which inputs get gradients comes from the exported
+ * backward; here it is given.
  */
 class TorchInitTest {
     private static final Path EXAMPLES = Path.of(System.getProperty("basedir", ".")).resolve("../examples").toAbsolutePath().normalize();
@@ -43,6 +44,18 @@ class TorchInitTest {
         assertTrue(init.contains("window (int): Causal window of keys. Default: 128."), init);
         assertTrue(init.contains("return _package.attention(q, k, v, (sinks,), {\"window\": window}, return_lse)"), init);
         compiles(dir, init);
+    }
+
+    @Test
+    void raggedPrefillTakesThePackedBatchThenTheInputsAndParams(@TempDir Path dir) throws Exception {
+        String init = generate(example("softmax_sink"), List.of("sinks"), true);
+        assertTrue(init.contains("\ndef ragged_prefill(q, query_starts, k_pages, v_pages, block_table, kv_lengths, sinks, *, window=128, return_lse=False):\n"), init);
+        assertTrue(init.contains("return _ragged.prefill(_package, q, query_starts, k_pages, v_pages, block_table, kv_lengths, (sinks,), {\"window\": window}, return_lse)"), init);
+        assertTrue(init.contains("__all__ = [\"attention\", \"paged_decode\", \"ragged_prefill\""), init);
+        assertTrue(init.contains("query_starts (torch.Tensor): int [B + 1]"), init);
+        assertTrue(init.contains("for inference (no autograd"), init);
+        String doc = run(dir, init, "print(m.ragged_prefill.__doc__.splitlines()[0])");
+        assertEquals("Prefill of a ragged batch over a paged KV cache, for inference (no autograd: nothing is recorded for a\n", doc);
     }
 
     @Test
@@ -125,6 +138,7 @@ class TorchInitTest {
                         self.ops = self.stats = self.forget_tile_lists = None
                 Input = Param = Package = _Any
                 """);
+        Files.writeString(pkg.resolve("_ragged.py"), "");
         return python(dir, "-c", "import pkg as m\n" + code);
     }
 

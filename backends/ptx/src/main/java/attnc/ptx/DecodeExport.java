@@ -171,7 +171,7 @@ final class DecodeExport {
     }
 
     /** {@code arguments} with the meanings of the names in {@code meaning} replaced. */
-    private static JsonArray withMeanings(JsonArray arguments, Map<String, String> meaning) {
+    static JsonArray withMeanings(JsonArray arguments, Map<String, String> meaning) {
         for (JsonElement element : arguments) {
             JsonObject a = element.getAsJsonObject();
             String name = a.get("name").getAsString();

@@ -33,7 +33,8 @@ import java.util.Map;
  * classifier entry). The backward's modules and entries are described under {@code backward} (and,
  * for a pattern with input gradients, modules giving q, k and v's only, for callers holding the
  * inputs fixed, under {@code backward_operands}), the split-KV decode modules (plain, GQA-packed,
- * paged) and the paged ABI under {@code decode} ({@link DecodeExport}).
+ * paged) and the paged ABI under {@code decode} ({@link DecodeExport}), and the ragged prefill
+ * modules and their block-table ABI under {@code ragged} ({@link RaggedExport}).
  */
 final class PtxExport {
     static final String DESCRIPTION = "kernel.json";
@@ -96,6 +97,7 @@ final class PtxExport {
         // For callers holding the inputs fixed (ALiBi's slopes): modules that compute q, k and v's gradients only.
         if (!lb.inputs().isEmpty()) kernel.add("backward_operands", backward(pattern, lb.only(List.of()), "_qkv", sms, files));
         kernel.add("decode", DecodeExport.describe(lowered, sms, files));
+        kernel.add("ragged", RaggedExport.describe(lowered, sms, files));
         files.put(DESCRIPTION, new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(kernel).getBytes(StandardCharsets.UTF_8));
         return files;
     }

@@ -101,7 +101,7 @@ class DecodeExportTest {
                 assertTrue(refusal.startsWith("unsupported: ") && refusal.contains("input '" + (name.equals("document") ? "doc" : "gate") + "'"), refusal);
             }
             Set<String> described = new TreeSet<>();
-            List<JsonObject> sections = new java.util.ArrayList<>(List.of(kernel, kernel.getAsJsonObject("backward"), decode));
+            List<JsonObject> sections = new java.util.ArrayList<>(List.of(kernel, kernel.getAsJsonObject("backward"), decode, kernel.getAsJsonObject("ragged")));
             if (kernel.has("backward_operands")) sections.add(kernel.getAsJsonObject("backward_operands"));
             for (JsonObject section : sections) {
                 section.getAsJsonArray("variants").forEach(v -> assertTrue(described.add(v.getAsJsonObject().get("file").getAsString()), "one file per variant: " + v));
@@ -177,7 +177,7 @@ class DecodeExportTest {
     }
 
     /** The parameter names of {@code entry} in {@code ptx}, in order; empty when the entry is absent. */
-    private static List<String> declared(String ptx, String entry) {
+    static List<String> declared(String ptx, String entry) {
         int start = ptx.indexOf(".visible .entry " + entry + "(");
         if (start < 0) return List.of();
         List<String> names = new ArrayList<>();

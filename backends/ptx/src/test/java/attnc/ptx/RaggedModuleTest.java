@@ -24,7 +24,8 @@ import org.junit.jupiter.api.TestFactory;
  * (D = 128 with the sm_90 mma.sync tiling and with {@link KernelConfig#raggedHopper}'s wgmma one where
  * the pattern takes it; on a few patterns also at D = 32, 64, 80 and 256, and mma.sync at 256), and takes the work
  * list, the queries' offsets, the block table and, exactly where an input is sized per sequence,
- * the input offsets; it has no classifier (its lists are built on the host).
+ * the input offsets; unless every element is visible it carries the classifier (attnc builds the
+ * lists on the host; an exported module's caller launches it per sequence), taking the same parameters.
  */
 class RaggedModuleTest {
 
@@ -52,7 +53,10 @@ class RaggedModuleTest {
                     KernelConfig config = t.wgmma() ? KernelConfig.raggedHopper(lowered, t.sm(), t.dtype(), t.headDim(), t.headDim()).orElse(mma) : mma;
                     PtxModule module = PtxModule.render(lowered, config);
                     String text = module.text();
-                    assertFalse(module.classifies(), "the lists are the host's");
+                    assertEquals(!lowered.alwaysVisible(), module.classifies(), "a classifier exactly where the mask hides anything");
+                    if (module.classifies()) {
+                        assertEquals(parameters(text, PtxModule.ATTENTION_ENTRY), parameters(text, PtxModule.CLASSIFY_ENTRY), "the classifier takes the entry's parameters");
+                    }
                     assertEquals(config.schedule().wgmma(), text.contains(".target sm_" + t.sm() + "a"), "an architecture-specific target exactly for wgmma");
                     assertFalse(text.contains("p_tmap"), "rows through the block table: no tensor maps");
                     if (config.schedule().wgmma()) assertTrue(text.contains("cp.async.mbarrier.arrive.noinc"), "the producer's copies arrive on the full barriers");
@@ -64,5 +68,11 @@ class RaggedModuleTest {
             }));
         }
         return tests;
+    }
+
+    /** The .param lines of {@code entry} in {@code ptx}. */
+    private static String parameters(String ptx, String entry) {
+        int start = ptx.indexOf(".visible .entry " + entry + "(");
+        return ptx.substring(ptx.indexOf("(", start), ptx.indexOf(")", start));
     }
 }

@@ -229,7 +229,9 @@ class Package:
             raise ValueError(f"{self.name}: k and v hold no keys (Nkv = 0)")
         return B, H, Nq, D, Hkv, Nkv, Dv
 
-    def _prepare_input(self, spec, t, sizes, device):
+    def _prepare_input(self, spec, t, sizes, device, expected=None, note=""):
+        """`t` checked and converted for the kernels: its declared dtype, contiguous, of shape
+        `expected` (by default its declared shape at `sizes`; `note` says why it is another)."""
         _expect_tensor(spec.name, t)
         want = DTYPES[spec.dtype]
         if t.device != device:
@@ -242,13 +244,13 @@ class Package:
                 raise TypeError(f"{self.name}: input '{spec.name}' is {t.dtype}; it takes integers (int32; int64 is converted)")
         elif t.dtype != torch.bool:
             raise TypeError(f"{self.name}: input '{spec.name}' is {t.dtype}; it takes torch.bool")
-        expected = tuple(spec.shape(sizes))
+        expected = tuple(spec.shape(sizes)) if expected is None else expected
         fits = t.dim() == len(expected)
         for actual, want_size in zip(t.shape, expected):
             fits = fits and actual == want_size
         if not fits:
             shown = tuple(int(e) if isinstance(e, int) else e for e in expected)
-            raise ValueError(f"{self.name}: input '{spec.name}' must be {spec.shape_text} = {shown}, got shape {tuple(t.shape)}")
+            raise ValueError(f"{self.name}: input '{spec.name}' must be {spec.shape_text} = {shown}{note}, got shape {tuple(t.shape)}")
         return t.to(want).contiguous()
 
     def _param_value(self, spec, value):

@@ -11,6 +11,7 @@ import math
 
 FORWARD_TENSORS = ("q", "k", "v", "out", "lse", "pre_out", "tiles")
 BACKWARD_TENSORS = ("q", "k", "v", "dout", "out", "pre_out", "dout_eff", "lse", "delta", "dq", "dk", "dv", "row_grads", "tiles")
+RAGGED_TENSORS = ("block_table", "kv_lengths", "query_starts", "work", "input_offsets")
 
 
 class PlanError(RuntimeError):
@@ -157,6 +158,7 @@ class Kernel:
         self.tile_rule = kernel["tile_list"]
         self.backward = kernel.get("backward")
         self.decode = kernel.get("decode")
+        self.ragged = kernel.get("ragged")
         self.full_bit = self.tile_rule["full_bit"]
         # Plain attributes, not properties: torch.compile traces code that reads them.
         self.writes_lse = bool(kernel["writes_lse"])
@@ -360,6 +362,68 @@ class Kernel:
         values.update({"p_size_" + n: v for n, v in s.extra.items()})
         values.update(param_values(self.params, params))
         return values
+
+    # ragged prefill ----------------------------------------------------------------------------
+    def ragged_refusal(self):
+        """Why this package runs no ragged prefill (the manifest's reason), or None."""
+        if self.ragged is None:
+            return "its manifest has no ragged section: it was exported by an attnc without one"
+        return self.ragged if isinstance(self.ragged, str) else None
+
+    def ragged_variant(self, capability, head_dim, value_dim, forced=None):
+        return choose(self.ragged["variants"], capability, head_dim, value_dim, "ragged prefill", forced)
+
+    def ragged_slots_h(self, H):
+        return H if self.ragged["tile_list"]["per_head"] else 1
+
+    def ragged_regions(self, variant, H, query_counts, kv_lengths):
+        """Where each sequence's tile lists go in p_tiles, as the classifier writes them: for each
+        sequence b with queries, (b, offset in ints, query blocks, row width = ceil(kv_lengths[b] /
+        block_n) + 1), its slots_h x query blocks lists in rows from offset (slot s, query block x at
+        row s * query blocks + x); and the ints in all."""
+        slots_h, regions, offset = self.ragged_slots_h(H), [], 0
+        for b, (nq, nkv) in enumerate(zip(query_counts, kv_lengths)):
+            if nq == 0:
+                continue
+            blocks, width = -(-nq // variant["block_m"]), -(-nkv // variant["block_n"]) + 1
+            regions.append((b, offset, blocks, width))
+            offset += slots_h * blocks * width
+        return regions, offset
+
+    def ragged_values(self, variant, s, pointers, params, page_shift, max_pages):
+        """The entry's arguments by name, as attnc's launcher passes them: `s` holds the largest Nq and
+        Nkv of the sequences (each block replaces them with its own); `pointers` maps tensor names (as
+        forward_values, and block_table, kv_lengths, query_starts, work, input_offsets) to addresses."""
+        slots_h = self.ragged_slots_h(s.H)
+        values = {"p_" + name: pointers.get(name, 0) for name in FORWARD_TENSORS + RAGGED_TENSORS}
+        values.update({"p_in_" + i["name"]: pointers["in_" + i["name"]] for i in self.inputs})
+        values.update({"p_B": s.B, "p_H": s.H, "p_Hkv": s.Hkv, "p_Nq": s.Nq, "p_Nkv": s.Nkv, "p_query_offset": s.query_offset,
+                       "p_kv_tiles": -(-s.Nkv // variant["block_n"]), "p_slots_h": slots_h, "p_slot_stride_b": slots_h if s.B > 1 else 0,
+                       "p_slot_stride_h": 1 if slots_h > 1 else 0, "p_page_shift": page_shift, "p_max_pages": max_pages})
+        values.update({"p_size_" + n: v for n, v in s.extra.items()})
+        values.update(param_values(self.params, params))
+        return values
+
+    def ragged_classifier_values(self, variant, values, nq, nkv, tiles, inputs):
+        """The classifier's arguments for one sequence of `nq` queries and `nkv` keys: the entry's
+        `values` with that sequence's sizes, its lists written from address `tiles`, and `inputs`
+        (p_in_<name> -> the address of its copy of each per-sequence input)."""
+        return {**values, **inputs, "p_Nq": nq, "p_Nkv": nkv, "p_query_offset": max(0, nkv - nq),
+                "p_kv_tiles": -(-nkv // variant["block_n"]), "p_tiles": tiles}
+
+    def ragged_launch(self, variant, entries):
+        """(grid, block, shared bytes) of the entry over a work list of `entries` entries."""
+        e = self.ragged["entry"]
+        env = {**{k: v for k, v in variant.items() if isinstance(v, int)}, "entries": entries}
+        return ([evaluate(g, env) for g in e["grid"]], [evaluate(b, env) for b in e["block"]], evaluate(e["shared_bytes"], env))
+
+    def ragged_classifier_launch(self, variant, B, H, nq):
+        """(grid, block, shared bytes) of one sequence's classifier launch (`nq` its queries)."""
+        t = self.ragged["tile_list"]
+        c = t["classifier"]
+        env = {**{k: v for k, v in variant.items() if isinstance(v, int)}, "Nq_b": nq,
+               "slots": (B if t["per_batch"] else 1) * self.ragged_slots_h(H)}
+        return ([evaluate(g, env) for g in c["grid"]], [evaluate(b, env) for b in c["block"]], evaluate(c["shared_bytes"], env))
 
 
 def param_values(specs, params):

@@ -6,8 +6,7 @@ import attnc.lower.LoweredPattern;
 
 /**
  * One pattern's PTX module for one {@link KernelConfig}: the attention entry, unless every
- * (q, kv) is visible by construction (or the lists are a ragged batch's, built on the host) the
- * tile classifier, and for split-KV decoding the merge.
+ * (q, kv) is visible by construction the tile classifier, and for split-KV decoding the merge.
  * The text depends only on the pattern and the config, so it is the same on every run and can be
  * diffed, cached by hash and exported.
  */
@@ -37,8 +36,9 @@ public record PtxModule(String text, KernelConfig config, boolean classifies, bo
         text.append("// dynamic shared memory: ").append(config.sharedBytes()).append(" bytes per block\n");
         text.append(".extern .shared .align ").append(wgmma ? 1024 : 16).append(" .b8 attnc_smem[];\n\n");
         text.append(wgmma ? WgmmaEmitter.render(lowered, config) : MmaSyncEmitter.render(lowered, config));
-        // A ragged batch's tile lists are built on the host, per sequence: no classifier walks them.
-        boolean classifies = !alwaysVisible && !config.decode().ragged();
+        // attnc builds a ragged batch's lists on the host (RaggedPlan); its module keeps the classifier for callers
+        // without the analysis (the export), who launch it once per sequence with that sequence's sizes.
+        boolean classifies = !alwaysVisible;
         if (classifies) text.append("\n").append(ClassifyEmitter.render(lowered, config));
         if (config.decode().splits()) text.append("\n").append(MergeEmitter.render(lowered, config));
         return new PtxModule(text.toString(), config, classifies, lowered.visibilityDependsOn(Index.B), lowered.visibilityDependsOn(Index.H));
