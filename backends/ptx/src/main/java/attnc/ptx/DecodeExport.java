@@ -103,14 +103,7 @@ final class DecodeExport {
         v.addProperty("file", file);
         v.addProperty("arch", "sm_" + c.sm());
         v.addProperty("mode", modeName(c.decode()));
-        v.addProperty("head_dim", c.headDim());
-        v.addProperty("value_dim", c.valueDim());
-        v.addProperty("threads", c.threads());
-        v.addProperty("shared_bytes", c.sharedBytes());
-        v.addProperty("block_m", c.blockM());
-        v.addProperty("block_n", c.blockN());
-        v.addProperty("warps", c.warps());
-        v.addProperty("stages", c.stages());
+        PtxExport.tiling(v, c);
         return v;
     }
 

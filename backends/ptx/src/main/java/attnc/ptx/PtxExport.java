@@ -108,13 +108,10 @@ final class PtxExport {
                 + (config.headDim() == HEAD_DIMS.getFirst() ? "" : "_d" + config.headDim()) + ".ptx";
     }
 
-    private static String arch(KernelConfig c) { return "sm_" + c.sm() + (c.schedule().wgmma() ? "a" : ""); }
+    static String arch(KernelConfig c) { return "sm_" + c.sm() + (c.schedule().wgmma() ? "a" : ""); }
 
-    private static JsonObject variant(String file, KernelConfig c, Pattern pattern) {
-        JsonObject v = new JsonObject();
-        v.addProperty("file", file);
-        v.addProperty("arch", arch(c));
-        v.addProperty("schedule", c.schedule().name().toLowerCase(java.util.Locale.ROOT));
+    /** A forward-side module's head dims, threads, shared memory and tiling, as every variant of the manifest gives them. */
+    static void tiling(JsonObject v, KernelConfig c) {
         v.addProperty("head_dim", c.headDim());
         v.addProperty("value_dim", c.valueDim());
         v.addProperty("threads", c.threads());
@@ -122,8 +119,16 @@ final class PtxExport {
         v.addProperty("block_m", c.blockM());
         v.addProperty("block_n", c.blockN());
         v.addProperty("warps", c.warps());
-        v.addProperty("m_tiles", c.mTiles());
         v.addProperty("stages", c.stages());
+    }
+
+    private static JsonObject variant(String file, KernelConfig c, Pattern pattern) {
+        JsonObject v = new JsonObject();
+        v.addProperty("file", file);
+        v.addProperty("arch", arch(c));
+        v.addProperty("schedule", c.schedule().name().toLowerCase(java.util.Locale.ROOT));
+        tiling(v, c);
+        v.addProperty("m_tiles", c.mTiles());
         if (c.schedule().wgmma()) {
             v.add("arguments", arguments(pattern, Signature.of(pattern, c)));
             JsonArray maps = new JsonArray();

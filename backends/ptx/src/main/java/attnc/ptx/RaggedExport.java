@@ -32,11 +32,9 @@ final class RaggedExport {
 
     /** {@code causal_ragged.ptx} (sm_80, D = 64), {@code causal_ragged_sm_90a_d128.ptx}, {@code document_ragged_sm_90.ptx}. */
     static String fileName(Pattern pattern, KernelConfig config) {
-        return pattern.name() + "_ragged" + (config.sm() == PtxExport.ARCHITECTURES.getFirst() ? "" : "_" + arch(config))
+        return pattern.name() + "_ragged" + (config.sm() == PtxExport.ARCHITECTURES.getFirst() ? "" : "_" + PtxExport.arch(config))
                 + (config.headDim() == PtxExport.HEAD_DIMS.getFirst() ? "" : "_d" + config.headDim()) + ".ptx";
     }
-
-    private static String arch(KernelConfig c) { return "sm_" + c.sm() + (c.schedule().wgmma() ? "a" : ""); }
 
     /** Renders the modules into {@code files} and returns their description, or the reason there are none. */
     static JsonElement describe(LoweredPattern lowered, List<Integer> sms, Map<String, byte[]> files) {
@@ -107,16 +105,9 @@ final class RaggedExport {
     private static JsonObject variant(String file, KernelConfig c) {
         JsonObject v = new JsonObject();
         v.addProperty("file", file);
-        v.addProperty("arch", arch(c));
+        v.addProperty("arch", PtxExport.arch(c));
         v.addProperty("schedule", c.schedule().name().toLowerCase(java.util.Locale.ROOT));
-        v.addProperty("head_dim", c.headDim());
-        v.addProperty("value_dim", c.valueDim());
-        v.addProperty("threads", c.threads());
-        v.addProperty("shared_bytes", c.sharedBytes());
-        v.addProperty("block_m", c.blockM());
-        v.addProperty("block_n", c.blockN());
-        v.addProperty("warps", c.warps());
-        v.addProperty("stages", c.stages());
+        PtxExport.tiling(v, c);
         return v;
     }
 
