@@ -205,7 +205,7 @@ abstract class BackwardElements {
      * laid out as the tile lists) and a first reading of the tile's turn counter, which {@link
      * #takeTurn} reads once the tile's dq is ready to add: their latency passes under the tile's
      * products. The turn's state lives across the tile as 32-bit indices, addresses made where
-     * used: at D = 128 two more 64-bit registers spilled.
+     * used (the 64-bit addresses it held spilled a few more bytes at D = 128).
      */
     void loadRank(String guard) {
         String address = out.u64("%rank_addr"), offset = out.u64("%rank_offset");
@@ -265,8 +265,8 @@ abstract class BackwardElements {
      * Deterministic dQ: where a turn is pending, {@code landed} (instructions that wait until this
      * block's adds into the tile's rows are done, run under the predicate), then the release that
      * passes it on: a release is cumulative, so the other threads' adds, ordered before it by a
-     * barrier, are visible to the next block too. The next visitor of the tile waits from its own
-     * adds' turn, so the kernels pass as soon as the adds have surely landed, not at their next turn.
+     * barrier, are visible to the next block too. The kernels call it as soon as the adds have
+     * surely landed, not at their next turn: the tile's next visitor is already waiting.
      */
     void passTurn(String... landed) {
         for (String instruction : landed) out.op("@%turn_pending " + instruction);
@@ -602,7 +602,6 @@ abstract class BackwardElements {
         }
     }
 
-    /** The block's dK and dV rows inside Nkv, added into dk and dv [b, kv head, kv, :]. */
     /**
      * dK and dV, summed in registers over every head of the group, stored once: the block is the
      * only one that writes these rows (one block a kv tile and kv head), so they need no adds and
