@@ -183,7 +183,8 @@ final class DecodeExport {
         return p;
     }
 
-    private static JsonObject paged() {
+    /** The paged KV cache's layout (pools, page size, block table, lengths), as the decode and ragged entries both read it. */
+    static JsonObject pagedPool() {
         JsonObject p = new JsonObject();
         p.addProperty("k_pool", "bfloat16 [P, page, Hkv, D], contiguous (p_k)");
         p.addProperty("v_pool", "bfloat16 [P, page, Hkv, Dv], contiguous (p_v)");
@@ -192,6 +193,11 @@ final class DecodeExport {
                 + " block_table[b, i >> page_shift]; only the first ceil(kv_lengths[b] / page) entries of row b are read, each in [0, P);"
                 + " sequences may share pages");
         p.addProperty("kv_lengths", "int32 [B] (p_kv_lengths): the keys of each sequence, 0 to max_pages * page");
+        return p;
+    }
+
+    private static JsonObject paged() {
+        JsonObject p = pagedPool();
         p.addProperty("queries", "bfloat16 [B, H, Nq, D]: every sequence has the same Nq, 1 to " + GpuDecode.MAX_AUTO_QUERIES
                 + ", at the bottom right of its keys (Q0 = max(0, kv_lengths[b] - Nq))");
         p.addProperty("sizes", "p_Nkv = max(1, max(kv_lengths)), p_query_offset = max(0, p_Nkv - Nq), p_kv_tiles = ceil(p_Nkv / block_n); inside the"

@@ -82,7 +82,7 @@ final class RaggedExport {
                 + " queries (0 or more) are rows query_starts[b] .. query_starts[b + 1] - 1, at the bottom right of its keys: query i sits at"
                 + " position Q0_b + i, Q0_b = max(0, kv_lengths[b] - Nq_b). Inside the pattern Nq, Nkv and Q0 are the sequence's own, b its index,"
                 + " B the number of sequences");
-        r.add("paged", paged());
+        r.add("paged", DecodeExport.pagedPool());
         JsonArray perSequence = new JsonArray();
         Signature.raggedInputs(pattern).forEach(perSequence::add);
         r.add("per_sequence_inputs", perSequence);
@@ -145,17 +145,6 @@ final class RaggedExport {
         return DecodeExport.withMeanings(PtxExport.arguments(lowered.pattern(), signature), meaning);
     }
 
-    private static JsonObject paged() {
-        JsonObject p = new JsonObject();
-        p.addProperty("k_pool", "bfloat16 [P, page, Hkv, D], contiguous (p_k)");
-        p.addProperty("v_pool", "bfloat16 [P, page, Hkv, Dv], contiguous (p_v)");
-        p.addProperty("page", "a power of two from 1 to 256, passed as p_page_shift = log2(page)");
-        p.addProperty("block_table", "int32 [B, max_pages] (p_block_table, p_max_pages): key i of sequence b is slot i & (page - 1) of page"
-                + " block_table[b, i >> page_shift]; only the first ceil(kv_lengths[b] / page) entries of row b are read, each in [0, P);"
-                + " sequences may share pages");
-        p.addProperty("kv_lengths", "int32 [B] (p_kv_lengths): the keys of each sequence, 0 to max_pages * page");
-        return p;
-    }
 
     private static JsonObject inputOffsets() {
         JsonObject o = new JsonObject();
