@@ -530,6 +530,10 @@ class Package:
         grads = [scratch["grad_" + n] for n in self.gradient_inputs]
         if q.numel() and k.numel():
             self._launch_backward(kernel, q, k, v, out, lse, pre, dout, ins, params, scratch, grads if input_grads else [])
+        else:
+            # No launch: dk and dv, which the main kernel writes whole and so are not zeroed, are zero.
+            dk.zero_()
+            dv.zero_()
         # Copies, never views of the scratch (a float32 q would get one back): a custom op's outputs may not alias each other.
         return (dq.to(q.dtype, copy=True), dk.to(k.dtype, copy=True), dv.to(v.dtype, copy=True),
                 *[g.to(by_name[n][1].dtype, copy=True) for n, g in zip(self.gradient_inputs, grads)])
