@@ -68,6 +68,26 @@ class GradientBehaviourTest {
         assertTrue(Backend.named("jvm").orElseThrow().hasBackward());
     }
 
+    /**
+     * A launch's per-row arrays are handed to later launches: a smaller one with padding (D = 40,
+     * Dv = 24 in vectors of 16; 70 queries in tiles of 128) after a larger one that filled them
+     * with its own values gets the bits it got on arrays no launch had used.
+     */
+    @Test
+    void arraysOfAnEarlierLaunchChangeNothing() throws Exception {
+        Pattern p = pattern(EVERY_SITE);
+        JvmKernel kernel = new JvmBackend().compile(p);
+        Problem small = problem(p, 1, 4, 2, 70, 90, 40, 24, 3), large = problem(p, 2, 6, 2, 300, 333, 64, 64, 4);
+        Tensor dOut = Tensor.random(DType.FLOAT32, new int[] {1, 4, 70, 24}, new Random(5));
+        Set<Wrt> all = Wrt.all(p);
+        Result forward = kernel.forward(small);
+        Gradients before = kernel.backward(small, forward, dOut, all, BackwardOptions.reproducible());
+        Result big = kernel.forward(large);
+        for (int i = 0; i < 3; i++) kernel.backward(large, big, Tensor.random(DType.FLOAT32, new int[] {2, 6, 300, 64}, new Random(i)), all, BackwardOptions.reproducible());
+        Gradients after = kernel.backward(small, forward, dOut, all, BackwardOptions.reproducible());
+        assertEquals(java.util.Optional.empty(), before.firstDifference(after));
+    }
+
     /** Transcendental functions whose Vector API versions round differently once compiled: tanh, sigmoid, log. */
     private static final String TRANSCENDENTAL = """
             input slope: float32[H]

@@ -67,27 +67,24 @@ public class BackwardTemplate implements GradKernel {
     public void prepareRows(GradLaunch l, int b, int h, int qTile) {
         int bq = tileQSize(), q0 = qTile * bq, rows = Math.min(bq, l.nq - q0);
         int d = l.headDim, hs = l.headStride, dv = l.valueDim, vs = l.valueStride;
-        int head = b * l.heads + h, tile = head * l.qTiles + qTile, qtBase = tile * hs * bq, dOtBase = tile * vs * bq;
+        int head = b * l.heads + h, tile = head * l.qTiles + qTile, first = head * l.nq + q0;
         Env env = l.env;
         float[] row = new float[d];
         for (int r = 0; r < rows; r++) {
-            int at = head * l.nq + q0 + r, query = l.queryOffset + q0 + r;
+            int at = first + r, query = l.queryOffset + q0 + r;
             l.q.readRow(b, h, q0 + r, row, 0);
             float scale = rowScale(env, b, h, query);
             l.rowScale[at] = scale;
-            for (int t = 0; t < d; t++) {
-                float x = row[t] * scale;
-                l.qs[at * hs + t] = x;
-                l.qt[qtBase + t * bq + r] = x;
-            }
+            for (int t = 0; t < d; t++) l.qs[at * hs + t] = row[t] * scale;
+            Arrays.fill(l.qs, at * hs + d, (at + 1) * hs, 0f);
             float delta = 0f;
             for (int c = 0; c < dv; c++) {
                 float o = l.o[at * dv + c], up = l.dOut[at * dv + c];
                 if (hasOutput()) up *= outputByO(env, b, h, query, c, o);
                 l.dO[at * vs + c] = up;
-                l.dOt[dOtBase + c * bq + r] = up;
                 delta += up * o;
             }
+            Arrays.fill(l.dO, at * vs + dv, (at + 1) * vs, 0f);
             if (norm() == Normalisation.SOFTMAX) {
                 float lse = l.lse[at];
                 boolean empty = lse == Float.NEGATIVE_INFINITY;
@@ -100,6 +97,9 @@ public class BackwardTemplate implements GradKernel {
                 l.lanes[at] = normValue(env, b, h, query);
             }
         }
+        GradTiles.transpose(l.qs, first * hs, hs, rows, l.qt, tile * hs * bq, bq);
+        GradTiles.transpose(l.dO, first * vs, vs, rows, l.dOt, tile * vs * bq, bq);
+        Arrays.fill(l.dqSum, first * hs, (first + rows) * hs, 0f);
     }
 
     @Override

@@ -24,6 +24,8 @@ public final class GradDriver {
         forEach(launch, pool, rowTiles, i -> kernel.finishRows(launch, i / launch.qTiles / launch.heads,
                 i / launch.qTiles % launch.heads, i % launch.qTiles));
         kernel.addInputGradients(launch);
+        // Not on failure: a task that failed may have left others running on the arrays.
+        launch.release();
     }
 
     /** A failed task stops the others' waits (they would wait for its turn forever), then rethrows. */

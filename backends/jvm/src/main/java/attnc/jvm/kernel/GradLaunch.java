@@ -1,5 +1,7 @@
 package attnc.jvm.kernel;
 
+import java.lang.ref.SoftReference;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
@@ -32,13 +34,17 @@ public final class GradLaunch {
     public final float[][] siteGradients;
     public final boolean deterministic;
 
-    /** Per row: q · scale [rows × headStride], and the same transposed per query tile [tile][t][i]. */
+    /**
+     * Per row: q · scale [rows × headStride], and the same transposed per query tile [tile][t][i],
+     * padding columns and rows zero. Arrays of an earlier launch, possibly longer: every element
+     * read is written first ({@link GradKernel#prepareRows}).
+     */
     public final float[] qs, qt;
-    /** Per row: dO = dOut · d output/d o [rows × valueStride], and transposed per query tile. */
+    /** Per row: dO = dOut · d output/d o [rows × valueStride], and transposed per query tile, as {@link #qs}. */
     public final float[] dO, dOt;
     /** Per row: the LSE (+∞ where nothing is visible) or the sigmoid's bias; Δ = rowsum(dO ∘ o); the scale. */
     public final float[] lanes, delta, rowScale;
-    /** Σ over keys of ds · k per row [rows × headStride]: dq / scale. */
+    /** Σ over keys of ds · k per row [rows × headStride]: dq / scale; zeroed per query tile by {@link GradKernel#prepareRows}. */
     public final float[] dqSum;
     /** Upstream gradients per row of the scale and norm sites (null when no such site is asked for). */
     public final float[] scaleUp, normUp;
@@ -49,6 +55,30 @@ public final class GradLaunch {
     /** Whether any score site's gradient is asked for. */
     public final boolean scoreSites;
 
+    /**
+     * The per-row arrays of finished launches, for the next: fresh ones cost their zeroing and, while
+     * the heap grows, the system's page faults, up to a fifth of a short backward's time (document
+     * masks, one thread). Softly held, so that they never keep memory the heap needs.
+     */
+    private static final ConcurrentLinkedQueue<SoftReference<Buffers>> SPARE = new ConcurrentLinkedQueue<>();
+    private static final int MAX_SPARE = 4;
+
+    private record Buffers(float[] qs, float[] qt, float[] dO, float[] dOt, float[] dqSum) {
+        boolean holds(int rows, int tiledRows, int hs, int vs) {
+            return qs.length >= rows * hs && qt.length >= tiledRows * hs && dO.length >= rows * vs && dOt.length >= tiledRows * vs
+                    && dqSum.length >= rows * hs;
+        }
+
+        static Buffers take(int rows, int tiledRows, int hs, int vs) {
+            for (SoftReference<Buffers> spare; (spare = SPARE.poll()) != null; ) {
+                Buffers buffers = spare.get();
+                if (buffers != null && buffers.holds(rows, tiledRows, hs, vs)) return buffers;
+            }
+            return new Buffers(new float[rows * hs], new float[tiledRows * hs], new float[rows * vs], new float[tiledRows * vs], new float[rows * hs]);
+        }
+    }
+
+    private final Buffers buffers;
     private final AtomicIntegerArray rowTiles;
     private final AtomicInteger elementTurn = new AtomicInteger();
     private final boolean orderedElements;
@@ -86,14 +116,15 @@ public final class GradLaunch {
         this.siteGradients = siteGradients;
         this.deterministic = deterministic;
         int rows = batch * heads * nq, tiledRows = batch * heads * qTiles * tileQ;
-        qs = new float[rows * headStride];
-        qt = new float[tiledRows * headStride];
-        dO = new float[rows * valueStride];
-        dOt = new float[tiledRows * valueStride];
+        buffers = Buffers.take(rows, tiledRows, headStride, valueStride);
+        qs = buffers.qs();
+        qt = buffers.qt();
+        dO = buffers.dO();
+        dOt = buffers.dOt();
         lanes = new float[rows];
         delta = new float[rows];
         rowScale = new float[rows];
-        dqSum = new float[rows * headStride];
+        dqSum = buffers.dqSum();
         rowSlots = new float[sites.length][];
         colSlots = new float[sites.length][];
         headSlots = new float[sites.length][];
@@ -152,6 +183,11 @@ public final class GradLaunch {
         for (int spins = 0; elementTurn.get() != task; spins++) pause(spins);
         scratch.addElements();
         elementTurn.set(task + 1);
+    }
+
+    /** Hands the per-row arrays to a later launch: only once no task of this one is left to read them. */
+    void release() {
+        if (SPARE.size() < MAX_SPARE) SPARE.offer(new SoftReference<>(buffers));
     }
 
     /** Stops every waiting task once one has failed, so that the failure surfaces instead of a hang. */
