@@ -25,6 +25,11 @@ public final class GradTiles {
     public static void multiplyAdd(float[] a, int aOff, int rowStride, int sumStride, int rows, int sums,
                                    float[] b, int bOff, int bStride, int cols, float[] out, int outOff, int outStride) {
         int r = 0;
+        if (SIX_ROWS && cols % (4 * L) == 0) {
+            for (int sixes = rows - rows % 12; r < sixes; r += 6) {
+                for (int c = 0; c < cols; c += 4 * L) block6x4(a, aOff + r * rowStride, rowStride, sumStride, sums, b, bOff + c, bStride, out, outOff + r * outStride + c, outStride);
+            }
+        }
         for (; r + 4 <= rows; r += 4) {
             int c = 0;
             for (; c + 4 * L <= cols; c += 4 * L) block4x4(a, aOff + r * rowStride, rowStride, sumStride, sums, b, bOff + c, bStride, out, outOff + r * outStride + c, outStride);
@@ -62,6 +67,53 @@ public final class GradTiles {
         Lanes.FLOATS.cast(c10).intoArray(out, o1); Lanes.FLOATS.cast(c11).intoArray(out, o1 + L); Lanes.FLOATS.cast(c12).intoArray(out, o1 + 2 * L); Lanes.FLOATS.cast(c13).intoArray(out, o1 + 3 * L);
         Lanes.FLOATS.cast(c20).intoArray(out, o2); Lanes.FLOATS.cast(c21).intoArray(out, o2 + L); Lanes.FLOATS.cast(c22).intoArray(out, o2 + 2 * L); Lanes.FLOATS.cast(c23).intoArray(out, o2 + 3 * L);
         Lanes.FLOATS.cast(c30).intoArray(out, o3); Lanes.FLOATS.cast(c31).intoArray(out, o3 + L); Lanes.FLOATS.cast(c32).intoArray(out, o3 + 2 * L); Lanes.FLOATS.cast(c33).intoArray(out, o3 + 3 * L);
+    }
+
+    /**
+     * With 32 vector registers (AVX-512), six rows × four vectors: 24 FMAs a step share the loop's
+     * index and bounds-check arithmetic that 16 did, which on an Intel core competes for the two
+     * ports the 512-bit FMAs run on. Row counts in twelves, so that the rest of a multiple of 4 is too.
+     */
+    private static final boolean SIX_ROWS = L >= 16;
+
+    /**
+     * Six rows × four vectors; the sums start at zero and are added to out after the loop, so that
+     * the six output offsets hold no register during it.
+     */
+    private static void block6x4(float[] a, int a0, int rs, int ss, int sums, float[] b, int b0, int bs, float[] out, int o0, int os) {
+        int a1 = a0 + rs, a2 = a1 + rs, a3 = a2 + rs, a4 = a3 + rs, a5 = a4 + rs;
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        FloatVector c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
+        for (int i = 0, bi = b0, ai = 0; i < sums; i++, bi += bs, ai += ss) {
+            FloatVector v0 = FloatVector.fromArray(F, b, bi), v1 = FloatVector.fromArray(F, b, bi + L);
+            FloatVector v2 = FloatVector.fromArray(F, b, bi + 2 * L), v3 = FloatVector.fromArray(F, b, bi + 3 * L);
+            FloatVector x = FloatVector.broadcast(F, a[a0 + ai]);
+            c00 = v0.fma(x, c00); c01 = v1.fma(x, c01); c02 = v2.fma(x, c02); c03 = v3.fma(x, c03);
+            x = FloatVector.broadcast(F, a[a1 + ai]);
+            c10 = v0.fma(x, c10); c11 = v1.fma(x, c11); c12 = v2.fma(x, c12); c13 = v3.fma(x, c13);
+            x = FloatVector.broadcast(F, a[a2 + ai]);
+            c20 = v0.fma(x, c20); c21 = v1.fma(x, c21); c22 = v2.fma(x, c22); c23 = v3.fma(x, c23);
+            x = FloatVector.broadcast(F, a[a3 + ai]);
+            c30 = v0.fma(x, c30); c31 = v1.fma(x, c31); c32 = v2.fma(x, c32); c33 = v3.fma(x, c33);
+            x = FloatVector.broadcast(F, a[a4 + ai]);
+            c40 = v0.fma(x, c40); c41 = v1.fma(x, c41); c42 = v2.fma(x, c42); c43 = v3.fma(x, c43);
+            x = FloatVector.broadcast(F, a[a5 + ai]);
+            c50 = v0.fma(x, c50); c51 = v1.fma(x, c51); c52 = v2.fma(x, c52); c53 = v3.fma(x, c53);
+        }
+        int o1 = o0 + os, o2 = o1 + os, o3 = o2 + os, o4 = o3 + os, o5 = o4 + os;
+        FloatVector.fromArray(F, out, o0).add(Lanes.FLOATS.cast(c00)).intoArray(out, o0); FloatVector.fromArray(F, out, o0 + L).add(Lanes.FLOATS.cast(c01)).intoArray(out, o0 + L);
+        FloatVector.fromArray(F, out, o0 + 2 * L).add(Lanes.FLOATS.cast(c02)).intoArray(out, o0 + 2 * L); FloatVector.fromArray(F, out, o0 + 3 * L).add(Lanes.FLOATS.cast(c03)).intoArray(out, o0 + 3 * L);
+        FloatVector.fromArray(F, out, o1).add(Lanes.FLOATS.cast(c10)).intoArray(out, o1); FloatVector.fromArray(F, out, o1 + L).add(Lanes.FLOATS.cast(c11)).intoArray(out, o1 + L);
+        FloatVector.fromArray(F, out, o1 + 2 * L).add(Lanes.FLOATS.cast(c12)).intoArray(out, o1 + 2 * L); FloatVector.fromArray(F, out, o1 + 3 * L).add(Lanes.FLOATS.cast(c13)).intoArray(out, o1 + 3 * L);
+        FloatVector.fromArray(F, out, o2).add(Lanes.FLOATS.cast(c20)).intoArray(out, o2); FloatVector.fromArray(F, out, o2 + L).add(Lanes.FLOATS.cast(c21)).intoArray(out, o2 + L);
+        FloatVector.fromArray(F, out, o2 + 2 * L).add(Lanes.FLOATS.cast(c22)).intoArray(out, o2 + 2 * L); FloatVector.fromArray(F, out, o2 + 3 * L).add(Lanes.FLOATS.cast(c23)).intoArray(out, o2 + 3 * L);
+        FloatVector.fromArray(F, out, o3).add(Lanes.FLOATS.cast(c30)).intoArray(out, o3); FloatVector.fromArray(F, out, o3 + L).add(Lanes.FLOATS.cast(c31)).intoArray(out, o3 + L);
+        FloatVector.fromArray(F, out, o3 + 2 * L).add(Lanes.FLOATS.cast(c32)).intoArray(out, o3 + 2 * L); FloatVector.fromArray(F, out, o3 + 3 * L).add(Lanes.FLOATS.cast(c33)).intoArray(out, o3 + 3 * L);
+        FloatVector.fromArray(F, out, o4).add(Lanes.FLOATS.cast(c40)).intoArray(out, o4); FloatVector.fromArray(F, out, o4 + L).add(Lanes.FLOATS.cast(c41)).intoArray(out, o4 + L);
+        FloatVector.fromArray(F, out, o4 + 2 * L).add(Lanes.FLOATS.cast(c42)).intoArray(out, o4 + 2 * L); FloatVector.fromArray(F, out, o4 + 3 * L).add(Lanes.FLOATS.cast(c43)).intoArray(out, o4 + 3 * L);
+        FloatVector.fromArray(F, out, o5).add(Lanes.FLOATS.cast(c50)).intoArray(out, o5); FloatVector.fromArray(F, out, o5 + L).add(Lanes.FLOATS.cast(c51)).intoArray(out, o5 + L);
+        FloatVector.fromArray(F, out, o5 + 2 * L).add(Lanes.FLOATS.cast(c52)).intoArray(out, o5 + 2 * L); FloatVector.fromArray(F, out, o5 + 3 * L).add(Lanes.FLOATS.cast(c53)).intoArray(out, o5 + 3 * L);
     }
 
     private static void block4x1(float[] a, int a0, int rs, int ss, int sums, float[] b, int b0, int bs, float[] out, int o0, int os) {

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The tile arithmetic of {@link Tiles}, {@link DecodeTiles} and {@link GradTiles} against the
@@ -348,9 +350,11 @@ class TileArithmeticTest {
 
     // ---- GradTiles ----
 
-    @Test
-    void multiplyAddBothWays() {
-        int rows = 6, sums = 3, cols = 5 * L, aOff = 2, bOff = 3, outOff = 5, bStride = cols + 1, outStride = cols + 2;
+    /** Rows and columns that take each block: 4 × 4, 4 × 1, one row, and (AVX-512, columns in fours of vectors) 6 × 4. */
+    @ParameterizedTest
+    @CsvSource({"6, 5", "13, 4", "26, 8"})
+    void multiplyAddBothWays(int rows, int vectors) {
+        int sums = 3, cols = vectors * L, aOff = 2, bOff = 3, outOff = 5, bStride = cols + 1, outStride = cols + 2;
         for (int[] strides : new int[][] {{7, 1}, {1, 7}}) {
             int rowStride = strides[0], sumStride = strides[1];
             float[] a = values(aOff + rows * 7 + sums * 7), b = values(bOff + sums * bStride + cols), out = values(outOff + rows * outStride);
