@@ -12,8 +12,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * The tile arithmetic of {@link Tiles}, {@link DecodeTiles} and {@link GradTiles} against the
  * formulas in their javadoc, written as plain loops in double. Shapes are picked so that every
- * blocked path and every remainder runs: rows 4 + 2, columns a 4-vector block and one more
- * vector, key counts with a remainder, and nonzero offsets everywhere an offset is taken; outputs
+ * blocked path and every remainder runs: rows 12 (six-row blocks where the CPU has them) + 4 + 1,
+ * keys 12 + 8, columns a 4-vector block and one more vector, key counts with a remainder, and nonzero offsets everywhere an offset is taken; outputs
  * start nonzero where the method adds into them. A product of k terms in float is within
  * k·2⁻²⁴ of the exact one relative to the sum of the terms' magnitudes: 1e-6 of that here;
  * exponentials are the 4-ulp fit (1e-6 relative).
@@ -26,7 +26,7 @@ class TileArithmeticTest {
 
     @Test
     void qkIsKeysTimesTransposedQueries() {
-        int d = 3, bq = 5 * L, keys = 8, kOff = 2, qtOff = L;
+        int d = 3, bq = 5 * L, keys = 20, kOff = 2, qtOff = L;
         float[] k = values(kOff + keys * d + 1), qt = values(qtOff + d * bq), s = values(keys * bq);
         Tiles.qk(k, kOff, d, qt, qtOff, bq, s, keys);
         for (int j = 0; j < keys; j++) {
@@ -47,8 +47,8 @@ class TileArithmeticTest {
 
     @Test
     void pvAddsWeightedValueRows() {
-        int bq = 6, vs = 5 * L, keys = 3, vOff = 4;
-        for (int rows : new int[] {6, 1}) {
+        int bq = 17, vs = 5 * L, keys = 3, vOff = 4;
+        for (int rows : new int[] {17, 6, 1}) {
             float[] p = values(keys * bq), v = values(vOff + keys * vs), o = values(bq * vs), before = o.clone();
             Tiles.pv(p, bq, v, vOff, vs, o, rows, keys);
             for (int i = 0; i < bq; i++) {
