@@ -248,17 +248,23 @@ public final class Tiles {
                 a50 = v0.fma(x, a50); a51 = v1.fma(x, a51); a52 = v2.fma(x, a52); a53 = v3.fma(x, a53);
             }
             int o0 = r * vs + c;
-            FLOATS.cast(a00).add(FloatVector.fromArray(F, o, o0)).intoArray(o, o0); FLOATS.cast(a01).add(FloatVector.fromArray(F, o, o0 + L)).intoArray(o, o0 + L); FLOATS.cast(a02).add(FloatVector.fromArray(F, o, o0 + 2 * L)).intoArray(o, o0 + 2 * L); FLOATS.cast(a03).add(FloatVector.fromArray(F, o, o0 + 3 * L)).intoArray(o, o0 + 3 * L);
+            FLOATS.cast(a00).add(FloatVector.fromArray(F, o, o0)).intoArray(o, o0); FLOATS.cast(a01).add(FloatVector.fromArray(F, o, o0 + L)).intoArray(o, o0 + L);
+            FLOATS.cast(a02).add(FloatVector.fromArray(F, o, o0 + 2 * L)).intoArray(o, o0 + 2 * L); FLOATS.cast(a03).add(FloatVector.fromArray(F, o, o0 + 3 * L)).intoArray(o, o0 + 3 * L);
             o0 += vs;
-            FLOATS.cast(a10).add(FloatVector.fromArray(F, o, o0)).intoArray(o, o0); FLOATS.cast(a11).add(FloatVector.fromArray(F, o, o0 + L)).intoArray(o, o0 + L); FLOATS.cast(a12).add(FloatVector.fromArray(F, o, o0 + 2 * L)).intoArray(o, o0 + 2 * L); FLOATS.cast(a13).add(FloatVector.fromArray(F, o, o0 + 3 * L)).intoArray(o, o0 + 3 * L);
+            FLOATS.cast(a10).add(FloatVector.fromArray(F, o, o0)).intoArray(o, o0); FLOATS.cast(a11).add(FloatVector.fromArray(F, o, o0 + L)).intoArray(o, o0 + L);
+            FLOATS.cast(a12).add(FloatVector.fromArray(F, o, o0 + 2 * L)).intoArray(o, o0 + 2 * L); FLOATS.cast(a13).add(FloatVector.fromArray(F, o, o0 + 3 * L)).intoArray(o, o0 + 3 * L);
             o0 += vs;
-            FLOATS.cast(a20).add(FloatVector.fromArray(F, o, o0)).intoArray(o, o0); FLOATS.cast(a21).add(FloatVector.fromArray(F, o, o0 + L)).intoArray(o, o0 + L); FLOATS.cast(a22).add(FloatVector.fromArray(F, o, o0 + 2 * L)).intoArray(o, o0 + 2 * L); FLOATS.cast(a23).add(FloatVector.fromArray(F, o, o0 + 3 * L)).intoArray(o, o0 + 3 * L);
+            FLOATS.cast(a20).add(FloatVector.fromArray(F, o, o0)).intoArray(o, o0); FLOATS.cast(a21).add(FloatVector.fromArray(F, o, o0 + L)).intoArray(o, o0 + L);
+            FLOATS.cast(a22).add(FloatVector.fromArray(F, o, o0 + 2 * L)).intoArray(o, o0 + 2 * L); FLOATS.cast(a23).add(FloatVector.fromArray(F, o, o0 + 3 * L)).intoArray(o, o0 + 3 * L);
             o0 += vs;
-            FLOATS.cast(a30).add(FloatVector.fromArray(F, o, o0)).intoArray(o, o0); FLOATS.cast(a31).add(FloatVector.fromArray(F, o, o0 + L)).intoArray(o, o0 + L); FLOATS.cast(a32).add(FloatVector.fromArray(F, o, o0 + 2 * L)).intoArray(o, o0 + 2 * L); FLOATS.cast(a33).add(FloatVector.fromArray(F, o, o0 + 3 * L)).intoArray(o, o0 + 3 * L);
+            FLOATS.cast(a30).add(FloatVector.fromArray(F, o, o0)).intoArray(o, o0); FLOATS.cast(a31).add(FloatVector.fromArray(F, o, o0 + L)).intoArray(o, o0 + L);
+            FLOATS.cast(a32).add(FloatVector.fromArray(F, o, o0 + 2 * L)).intoArray(o, o0 + 2 * L); FLOATS.cast(a33).add(FloatVector.fromArray(F, o, o0 + 3 * L)).intoArray(o, o0 + 3 * L);
             o0 += vs;
-            FLOATS.cast(a40).add(FloatVector.fromArray(F, o, o0)).intoArray(o, o0); FLOATS.cast(a41).add(FloatVector.fromArray(F, o, o0 + L)).intoArray(o, o0 + L); FLOATS.cast(a42).add(FloatVector.fromArray(F, o, o0 + 2 * L)).intoArray(o, o0 + 2 * L); FLOATS.cast(a43).add(FloatVector.fromArray(F, o, o0 + 3 * L)).intoArray(o, o0 + 3 * L);
+            FLOATS.cast(a40).add(FloatVector.fromArray(F, o, o0)).intoArray(o, o0); FLOATS.cast(a41).add(FloatVector.fromArray(F, o, o0 + L)).intoArray(o, o0 + L);
+            FLOATS.cast(a42).add(FloatVector.fromArray(F, o, o0 + 2 * L)).intoArray(o, o0 + 2 * L); FLOATS.cast(a43).add(FloatVector.fromArray(F, o, o0 + 3 * L)).intoArray(o, o0 + 3 * L);
             o0 += vs;
-            FLOATS.cast(a50).add(FloatVector.fromArray(F, o, o0)).intoArray(o, o0); FLOATS.cast(a51).add(FloatVector.fromArray(F, o, o0 + L)).intoArray(o, o0 + L); FLOATS.cast(a52).add(FloatVector.fromArray(F, o, o0 + 2 * L)).intoArray(o, o0 + 2 * L); FLOATS.cast(a53).add(FloatVector.fromArray(F, o, o0 + 3 * L)).intoArray(o, o0 + 3 * L);
+            FLOATS.cast(a50).add(FloatVector.fromArray(F, o, o0)).intoArray(o, o0); FLOATS.cast(a51).add(FloatVector.fromArray(F, o, o0 + L)).intoArray(o, o0 + L);
+            FLOATS.cast(a52).add(FloatVector.fromArray(F, o, o0 + 2 * L)).intoArray(o, o0 + 2 * L); FLOATS.cast(a53).add(FloatVector.fromArray(F, o, o0 + 3 * L)).intoArray(o, o0 + 3 * L);
         }
         for (; c < vs; c += L) {
             int o0 = r * vs + c, o1 = o0 + vs, o2 = o1 + vs, o3 = o2 + vs, o4 = o3 + vs, o5 = o4 + vs;

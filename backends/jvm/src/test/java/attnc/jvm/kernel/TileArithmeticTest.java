@@ -13,10 +13,10 @@ import org.junit.jupiter.params.provider.CsvSource;
  * The tile arithmetic of {@link Tiles}, {@link DecodeTiles} and {@link GradTiles} against the
  * formulas in their javadoc, written as plain loops in double. Shapes are picked so that every
  * blocked path and every remainder runs: rows 12 (six-row blocks where the CPU has them) + 4 + 1,
- * keys 12 + 8, columns a 4-vector block and one more vector, key counts with a remainder, and nonzero offsets everywhere an offset is taken; outputs
- * start nonzero where the method adds into them. A product of k terms in float is within
- * k·2⁻²⁴ of the exact one relative to the sum of the terms' magnitudes: 1e-6 of that here;
- * exponentials are the 4-ulp fit (1e-6 relative).
+ * keys 12 + 8, columns a 4-vector block and one more vector, key counts with a remainder, and
+ * nonzero offsets everywhere an offset is taken; outputs start nonzero where the method adds into
+ * them. A product of k terms in float is within k·2⁻²⁴ of the exact one relative to the sum of the
+ * terms' magnitudes: 1e-6 of that here; exponentials are the 4-ulp fit (1e-6 relative).
  */
 class TileArithmeticTest {
     private static final double TOLERANCE = 1e-6;
