@@ -25,7 +25,7 @@ public final class GradTiles {
     public static void multiplyAdd(float[] a, int aOff, int rowStride, int sumStride, int rows, int sums,
                                    float[] b, int bOff, int bStride, int cols, float[] out, int outOff, int outStride) {
         int r = 0;
-        if (SIX_ROWS && cols % (4 * L) == 0) {
+        if (Tiles.SIX_ROWS && cols % (4 * L) == 0) {
             for (int sixes = rows - rows % 12; r < sixes; r += 6) {
                 for (int c = 0; c < cols; c += 4 * L) block6x4(a, aOff + r * rowStride, rowStride, sumStride, sums, b, bOff + c, bStride, out, outOff + r * outStride + c, outStride);
             }
@@ -70,15 +70,9 @@ public final class GradTiles {
     }
 
     /**
-     * With 32 vector registers (AVX-512), six rows × four vectors: 24 FMAs a step share the loop's
-     * index and bounds-check arithmetic that 16 did, which on an Intel core competes for the two
-     * ports the 512-bit FMAs run on. Row counts in twelves, so that the rest of a multiple of 4 is too.
-     */
-    private static final boolean SIX_ROWS = L >= 16;
-
-    /**
-     * Six rows × four vectors; the sums start at zero and are added to out after the loop, so that
-     * the six output offsets hold no register during it.
+     * Six rows × four vectors where there are 32 vector registers ({@link Tiles#SIX_ROWS}; rows in
+     * twelves, so that the rest of a multiple of 4 is too); the sums start at zero and are added
+     * to out after the loop, so that the six output offsets hold no register during it.
      */
     private static void block6x4(float[] a, int a0, int rs, int ss, int sums, float[] b, int b0, int bs, float[] out, int o0, int os) {
         int a1 = a0 + rs, a2 = a1 + rs, a3 = a2 + rs, a4 = a3 + rs, a5 = a4 + rs;

@@ -56,7 +56,7 @@ public final class Tiles {
      * run on (a 128 × 128 × 64 tile alone, one thread, GFLOP per CPU-second: QKᵀ 106 → 120, P·V
      * 98 → 109). With 16 registers (AVX2) they would spill, so only 4-row blocks are used there.
      */
-    private static final boolean SIX_ROWS = L >= 16;
+    static final boolean SIX_ROWS = L >= 16;
 
     /**
      * Rows of [0, n) that six-row blocks take: an even number of blocks, so that the rest of a
