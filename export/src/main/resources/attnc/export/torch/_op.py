@@ -161,16 +161,7 @@ class Package:
         if block_table.dtype.is_floating_point or kv_lengths.dtype.is_floating_point:
             raise TypeError(f"{self.name}: block_table and kv_lengths hold integers; got {block_table.dtype} and {kv_lengths.dtype}")
         # The host needs the lengths (the launch's widest list, each sequence's classifier) and checks the pages a sequence reads.
-        lengths = [int(n) for n in kv_lengths.tolist()]
-        table = block_table.to(device="cpu", dtype=torch.int64)
-        max_pages = block_table.shape[1]
-        for b, n in enumerate(lengths):
-            if not 0 <= n <= max_pages * page:
-                raise ValueError(f"{self.name}: kv_lengths[{b}] = {n}; expected 0 to max_pages * page = {max_pages * page}")
-            used = table[b, :-(-n // page)]
-            if used.numel() and (int(used.min()) < 0 or int(used.max()) >= P):
-                raise ValueError(f"{self.name}: block_table row {b} names page {int(used.min()) if int(used.min()) < 0 else int(used.max())}, "
-                                 f"outside the pool's 0 .. {P - 1}")
+        lengths = check_pages(self.name, kv_lengths, block_table, page, P)
         Nkv = max(1, max(lengths, default=0))
         sizes = self._input_sizes({"B": B, "H": H, "Hkv": Hkv, "Nq": Nq, "Nkv": Nkv, "D": D, "Dv": Dv, "Q0": max(0, Nkv - Nq)}, inputs)
         prepared = [self._prepare_input(spec, t, sizes, q.device) for spec, t in zip(self.inputs, inputs)]
@@ -729,6 +720,22 @@ def _operand(t):
     """A bfloat16, contiguous, 16-byte aligned tensor with t's values (t itself when it is one)."""
     t = t.to(torch.bfloat16).contiguous()
     return t if t.data_ptr() % 16 == 0 else t.clone()
+
+
+def check_pages(name, kv_lengths, block_table, page, P):
+    """kv_lengths as a list, each within its row of block_table, every page a sequence reads inside
+    the pool of P pages: the paged decode's and the ragged prefill's check, before any launch."""
+    lengths = [int(n) for n in kv_lengths.tolist()]
+    table = block_table.to(device="cpu", dtype=torch.int64)
+    max_pages = block_table.shape[1]
+    for b, n in enumerate(lengths):
+        if not 0 <= n <= max_pages * page:
+            raise ValueError(f"{name}: kv_lengths[{b}] = {n}; expected 0 to max_pages * page = {max_pages * page}")
+        used = table[b, :-(-n // page)]
+        if used.numel() and (int(used.min()) < 0 or int(used.max()) >= P):
+            raise ValueError(f"{name}: block_table row {b} names page {int(used.min()) if int(used.min()) < 0 else int(used.max())}, "
+                             f"outside the pool's 0 .. {P - 1}")
+    return lengths
 
 
 def _forced_arch():

@@ -105,22 +105,12 @@ def _check_tensors(package, q, query_starts, k_pages, v_pages, block_table, kv_l
 def _check_lengths(name, query_starts, kv_lengths, block_table, total, page, P):
     """query_starts and kv_lengths as lists, checked with every page the sequences read."""
     starts = [int(n) for n in query_starts.tolist()]
-    lengths = [int(n) for n in kv_lengths.tolist()]
     if starts[0] != 0 or starts[-1] != total:
         raise ValueError(f"{name}: query_starts must run from 0 to totalQ = {total} (q's dimension 0); got {starts[0]} .. {starts[-1]}")
-    for b in range(len(lengths)):
+    for b in range(kv_lengths.numel()):
         if starts[b + 1] < starts[b]:
             raise ValueError(f"{name}: query_starts must not decrease: query_starts[{b + 1}] = {starts[b + 1]} < query_starts[{b}] = {starts[b]}")
-    table = block_table.to(device="cpu", dtype=torch.int64)
-    max_pages = block_table.shape[1]
-    for b, n in enumerate(lengths):
-        if not 0 <= n <= max_pages * page:
-            raise ValueError(f"{name}: kv_lengths[{b}] = {n}; expected 0 to max_pages * page = {max_pages * page}")
-        used = table[b, :-(-n // page)]
-        if used.numel() and (int(used.min()) < 0 or int(used.max()) >= P):
-            raise ValueError(f"{name}: block_table row {b} names page {int(used.min()) if int(used.min()) < 0 else int(used.max())}, "
-                             f"outside the pool's 0 .. {P - 1}")
-    return starts, lengths
+    return starts, _op.check_pages(name, kv_lengths, block_table, page, P)
 
 
 def _sequence_copies(package, spec, t, sizes, own, device):
