@@ -559,6 +559,22 @@ def perf():
     return True
 
 
+def page_table(lengths, page):
+    """A block table (int32 [B, max_pages], on the host) for sequences of these key counts over a pool
+    of `total` pages handed out shuffled, the second sequence sharing the first half of the first's
+    pages (a common prompt stored once); returns (table, total)."""
+    per = [-(-n // page) for n in lengths]
+    total, max_pages = max(1, sum(per)), max(1, max(per))
+    ids = torch.randperm(total, generator=torch.Generator().manual_seed(page)).tolist()
+    table = torch.zeros(len(lengths), max_pages, dtype=torch.int32)
+    for b in range(len(lengths)):
+        for j in range(per[b]):
+            table[b, j] = ids[sum(per[:b]) + j]
+    shared = min(lengths[0] // page // 2, per[1])
+    table[1, :shared] = table[0, :shared]
+    return table, total
+
+
 @part("paged")
 def paged():
     """paged_decode against the float64 reference, sequence by sequence: page sizes 1, 16 and 64, pages
@@ -571,15 +587,8 @@ def paged():
     for p in [p for p in ("causal", "alibi", "softmax_sink", "sliding_window") if p in PATTERNS]:
         pkg = package(p)
         for H, Hkv, Nq, D, page, lengths in cases:
-            B, per = len(lengths), [-(-n // page) for n in lengths]
-            total, max_pages = max(1, sum(per)), max(1, max(per))
-            ids = torch.randperm(total, generator=torch.Generator().manual_seed(page)).tolist()
-            table = torch.zeros(B, max_pages, dtype=torch.int32)
-            for b in range(B):
-                for j in range(per[b]):
-                    table[b, j] = ids[sum(per[:b]) + j]
-            shared = min(lengths[0] // page // 2, per[1])
-            table[1, :shared] = table[0, :shared]
+            B = len(lengths)
+            table, total = page_table(lengths, page)
             kp, vp = [torch.randn(total, page, Hkv, D, device=dev, generator=g).to(torch.bfloat16) for _ in range(2)]
             q = torch.randn(B, H, Nq, D, device=dev, generator=g).to(torch.bfloat16)
             ins = {n: t.detach() for n, t in make_inputs(p, B, H, Nq, max(lengths), D, g).items()}
@@ -635,16 +644,9 @@ def ragged():
             if p == "document":
                 # doc[b, q] is read at the queries' positions: the reference (and attnc's) needs Nq <= Nkv.
                 queries, keys = map(list, zip(*[(n, m) for n, m in zip(queries, keys) if n <= m]))
-            B, per = len(keys), [-(-n // page) for n in keys]
+            B = len(keys)
             starts = [sum(queries[:b]) for b in range(B + 1)]
-            total, max_pages = max(1, sum(per)), max(1, max(per))
-            ids = torch.randperm(total, generator=torch.Generator().manual_seed(page)).tolist()
-            table = torch.zeros(B, max_pages, dtype=torch.int32)
-            for b in range(B):
-                for j in range(per[b]):
-                    table[b, j] = ids[sum(per[:b]) + j]
-            shared = min(keys[0] // page // 2, per[1])
-            table[1, :shared] = table[0, :shared]
+            table, total = page_table(keys, page)
             kp, vp = [torch.randn(total, page, Hkv, D, device=dev, generator=g).to(dtype) for _ in range(2)]
             q = torch.randn(starts[-1], H, D, device=dev, generator=g).to(dtype)
             ins = {n: t.detach() for n, t in make_inputs(p, B, H, max(queries), max(keys), D, g).items()}
