@@ -70,10 +70,7 @@ final class DecodeExport {
         d.addProperty("about", "split-KV decoding, a few queries a head against a long KV cache: blocks of the decode entry each walk one chunk"
                 + " (grid z) of their tile list and write fp32 partial outputs and LSEs; the merge entry combines them by LSE, adds a sink once"
                 + " and applies the output transform");
-        d.addProperty("dtype", "bfloat16");
-        d.addProperty("output_dtype", "float32");
-        d.addProperty("head_dims", "D == Dv, one of " + PtxExport.HEAD_DIMS + " (see variants)");
-        d.addProperty("writes_lse", lowered.writesLse());
+        PtxExport.precisions(d, "float32", lowered);
         d.addProperty("when", "attnc's own launcher decodes launches of Nq <= " + GpuDecode.MAX_AUTO_QUERIES + " queries a head over Nkv >= "
                 + GpuDecode.MIN_AUTO_KEYS + " keys and runs the forward kernel otherwise");
         d.addProperty("max_queries", GpuDecode.MAX_AUTO_QUERIES);

@@ -82,10 +82,7 @@ final class PtxExport {
         kernel.addProperty("entry", PtxModule.ATTENTION_ENTRY);
         kernel.addProperty("targets", String.join(" and ", sms.stream().map(sm -> sm == 80 ? "sm_80 (mma.sync, every GPU from Ampere on)"
                 : "sm_90 / sm_90a (Hopper only)").toList()) + ": see variants[].arch");
-        kernel.addProperty("dtype", "bfloat16");
-        kernel.addProperty("output_dtype", "bfloat16");
-        kernel.addProperty("head_dims", "D == Dv, one of " + HEAD_DIMS + " (see variants)");
-        kernel.addProperty("writes_lse", lowered.writesLse());
+        precisions(kernel, "bfloat16", lowered);
         kernel.add("grid", strings("ceil(Nq / block_m)", "B * H", "1"));
         kernel.addProperty("arguments_note", "the sm_80 variants' arguments; an sm_90a variant lists its own, with three tensor maps after p_tiles");
         kernel.add("block", strings("threads", "1", "1"));
@@ -106,6 +103,17 @@ final class PtxExport {
     static String fileName(Pattern pattern, KernelConfig config) {
         return pattern.name() + (config.sm() == ARCHITECTURES.getFirst() ? "" : "_" + arch(config))
                 + (config.headDim() == HEAD_DIMS.getFirst() ? "" : "_d" + config.headDim()) + ".ptx";
+    }
+
+    /**
+     * What every launch section says of its data: bf16 inputs, {@code output} out, the exported head
+     * dims and whether an LSE is written; the forward's, the decode's and the ragged prefill's.
+     */
+    static void precisions(JsonObject section, String output, LoweredPattern lowered) {
+        section.addProperty("dtype", "bfloat16");
+        section.addProperty("output_dtype", output);
+        section.addProperty("head_dims", "D == Dv, one of " + HEAD_DIMS + " (see variants)");
+        section.addProperty("writes_lse", lowered.writesLse());
     }
 
     static String arch(KernelConfig c) { return "sm_" + c.sm() + (c.schedule().wgmma() ? "a" : ""); }

@@ -66,10 +66,7 @@ final class RaggedExport {
         r.addProperty("about", "prefill over a ragged batch and a paged KV cache in one launch: queries packed [totalQ, H, D], each sequence with"
                 + " its own Nq, Nkv and bottom-right query offset, K and V read in place through a block table; block x runs entry x of a work"
                 + " list of (sequence, head, query block), longest tile lists first. Inference only: there is no backward for it");
-        r.addProperty("dtype", "bfloat16");
-        r.addProperty("output_dtype", "float32");
-        r.addProperty("head_dims", "D == Dv, one of " + PtxExport.HEAD_DIMS + " (see variants)");
-        r.addProperty("writes_lse", lowered.writesLse());
+        PtxExport.precisions(r, "float32", lowered);
         r.addProperty("order", "copy the per-sequence inputs (input_views) when per_sequence_inputs is not empty; build the tile lists (tile_list);"
                 + " the work list from their counts (work_list); launch entry, grid (entries, 1, 1); all on one stream");
         r.add("variants", variants);
