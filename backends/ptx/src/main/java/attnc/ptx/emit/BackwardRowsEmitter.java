@@ -51,9 +51,10 @@ final class BackwardRowsEmitter {
 
     /**
      * Δ = Σ dO·o for softmax ({@link #rowSums} where the output is o); with an output transform,
-     * each warp's rows one after the other, its lanes taking every 32nd element: first dO = dOut · d output/d o at o (written in the input precision for the main
-     * kernel) and the gradients of the inputs the transform reads, dOut · partial, summed over the
-     * row's lanes first where the element read does not change along d.
+     * each warp's rows one after the other, its lanes taking every 32nd element: first dO = dOut ·
+     * d output/d o at o (written in the input precision for the main kernel) and the gradients of
+     * the inputs the transform reads, dOut · partial, summed over the row's lanes first where the
+     * element read does not change along d.
      */
     static String delta(LoweredBackward backward, BackwardConfig config) {
         boolean transform = !backward.forward().identityOutput(), softmax = backward.forward().norm() instanceof LoweredNorm.Softmax;
