@@ -178,13 +178,13 @@ final class BackwardRowsEmitter {
         out.op("mul.lo.s32", "%row0", "%row0", DELTA_ROWS_PER_WARP);
         out.op("setp.eq.s32", out.pred("%writer"), "%lane", 0);
         String index = out.u64("%index"), address = out.u64("%address");
+        for (int j = 0; j < steps; j++) out.op("mad.lo.s32", out.s32("%column_" + j), "%lane", lanes, 32 * lanes * j);
         for (int i = 0; i < DELTA_ROWS_PER_WARP; i++) {
             String row = out.s32("%row_" + i), present = out.pred("%present_" + i);
             out.op("add.s32", row, "%row0", i);
             out.op("setp.lt.s32", present, row, "%rows");
             for (int j = 0; j < steps; j++) {
-                String element = out.s32("%element"), column = out.s32("%column");
-                out.op("mad.lo.s32", column, "%lane", lanes, 32 * lanes * j);
+                String element = out.s32("%element"), column = "%column_" + j;
                 String here = present;
                 if (lanes == 1) {
                     here = out.pred("%present_" + i + "_" + j);
