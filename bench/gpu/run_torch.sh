@@ -7,7 +7,8 @@
 #          float64 sequence by sequence, sm_80 against sm_90a kernels, torch.compile at several lengths,
 #          CUDA graphs, autocast, error messages (about 4 minutes before the ragged part, which is not yet
 #          timed); CHECK_PARTS="ragged" runs some of its parts only
-#   train  examples/python/train_lm.py: the small LM on attnc against FlexAttention (about 2.5 minutes)
+#   train  examples/python/train_lm.py: the small LM on attnc against FlexAttention (about 2.5 minutes;
+#          MODE=reduce-overhead compiles both models into CUDA graphs)
 #   perf   torch_check.py's perf part: forward and forward+backward against compiled FlexAttention on
 #          B=4 H=16 N=4096 D=64 and B=2 H=16 N=8192 D=128 (about 4 minutes, mostly Flex compiling)
 # Everything together passes a device call's 10 minutes, so run it as two calls:
@@ -41,7 +42,7 @@ for stage in $stages; do
       grep -E "^(ok|FAIL|PART|SUMMARY|rc|stats|torch|   |     )" "$out/check.log" | cut -c1-400 | head -150 ;;
     train)
       echo "== train"
-      PYTHONUNBUFFERED=1 timeout ${TRAIN_S:-240} python3 examples/python/train_lm.py --packages "$pkgs" --steps ${STEPS:-300} --out "$out" \
+      PYTHONUNBUFFERED=1 timeout ${TRAIN_S:-240} python3 examples/python/train_lm.py --packages "$pkgs" --steps ${STEPS:-300} --out "$out" ${MODE:+--mode $MODE} \
         > "$out/train.log" 2>&1
       echo "rc $?" >> "$out/train.log"
       grep -vE "^\s+at |^  (attnc|flex) +step" "$out/train.log" | tail -30 ;;

@@ -52,6 +52,14 @@ class TorchExportTest {
             boolean inputGradients = kernel.getAsJsonObject("backward").getAsJsonArray("gradients").asList().stream()
                     .anyMatch(g -> g.getAsString().startsWith("p_grad_"));
             assertEquals(inputGradients, kernel.has("backward_operands"), pattern);
+            // dK and dV come out of the kernel in bf16, written whole (never zeroed first); the summed gradients stay float32.
+            JsonObject backward = kernel.getAsJsonObject("backward");
+            for (var g : backward.getAsJsonArray("gradients")) {
+                String gradient = g.getAsString();
+                boolean keys = gradient.equals("p_dk") || gradient.equals("p_dv");
+                assertEquals(keys ? "bfloat16" : "float32", backward.getAsJsonObject("gradient_dtypes").get(gradient).getAsString(), pattern + " " + gradient);
+                assertEquals(!keys, backward.getAsJsonArray("zeroed").asList().stream().anyMatch(z -> z.getAsString().equals(gradient)), pattern + " " + gradient);
+            }
             assertEquals(pattern.equals("alibi"), pattern.equals("alibi") && inputGradients, "ALiBi's slopes get a gradient");
             if (kernel.has("backward_operands")) {
                 for (var v : kernel.getAsJsonObject("backward_operands").getAsJsonArray("variants")) expected.add(v.getAsJsonObject().get("file").getAsString());

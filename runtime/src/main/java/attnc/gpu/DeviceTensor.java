@@ -89,13 +89,20 @@ public final class DeviceTensor implements AutoCloseable {
         Cuda.check("cuMemsetD8", JCudaDriver.cuMemsetD8(pointer, (byte) value, bytes));
     }
 
-    /** Reads a float32 tensor back. */
+    /** Reads a float32, bf16 or fp16 tensor back, as floats. */
     public float[] readFloats() {
         requireOpen();
-        if (dtype != DType.FLOAT32) throw new IllegalStateException("readFloats on a " + dtype + " tensor");
-        float[] out = new float[Math.toIntExact(bytes / 4)];
         device.makeCurrent();
-        Cuda.check("cuMemcpyDtoH(" + bytes + " bytes)", JCudaDriver.cuMemcpyDtoH(Pointer.to(out), pointer, bytes));
+        if (dtype == DType.FLOAT32) {
+            float[] out = new float[Math.toIntExact(bytes / 4)];
+            Cuda.check("cuMemcpyDtoH(" + bytes + " bytes)", JCudaDriver.cuMemcpyDtoH(Pointer.to(out), pointer, bytes));
+            return out;
+        }
+        if (dtype != DType.BFLOAT16 && dtype != DType.FLOAT16) throw new IllegalStateException("readFloats on a " + dtype + " tensor");
+        short[] bits = new short[Math.toIntExact(bytes / 2)];
+        Cuda.check("cuMemcpyDtoH(" + bytes + " bytes)", JCudaDriver.cuMemcpyDtoH(Pointer.to(bits), pointer, bytes));
+        float[] out = new float[bits.length];
+        for (int i = 0; i < bits.length; i++) out[i] = dtype == DType.FLOAT16 ? Float.float16ToFloat(bits[i]) : Float.intBitsToFloat(bits[i] << 16);
         return out;
     }
 

@@ -178,13 +178,14 @@ public final class GpuBackward {
         return args;
     }
 
-    /** The scratch and gradient buffers of a launch, fp32, by name, for {@link Tensors}. */
+    /** The scratch and gradient buffers of a launch, fp32 (dk and dv in the config's precision for them), by name, for {@link Tensors}. */
     public Map<String, DeviceTensor> allocateOutputs(Device device, Binding binding, Map<String, int[]> inputShapes) {
         int b = binding.size("B"), h = binding.size("H"), hkv = binding.size("Hkv"), nq = binding.size("Nq"), nkv = binding.size("Nkv");
         Map<String, DeviceTensor> outputs = new HashMap<>();
         outputs.put("dq", DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, binding.size("D")));
-        outputs.put("dk", DeviceTensor.allocate(device, DType.FLOAT32, b, hkv, nkv, binding.size("D")));
-        outputs.put("dv", DeviceTensor.allocate(device, DType.FLOAT32, b, hkv, nkv, binding.size("Dv")));
+        DType keys = module.config().keyGradients();
+        outputs.put("dk", DeviceTensor.allocate(device, keys, b, hkv, nkv, binding.size("D")));
+        outputs.put("dv", DeviceTensor.allocate(device, keys, b, hkv, nkv, binding.size("Dv")));
         outputs.put("delta", DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq));
         outputs.put("row_grads", DeviceTensor.allocate(device, DType.FLOAT32, BackwardModule.ROW_SUMS, b, h, nq));
         outputs.put("tiles", DeviceTensor.allocate(device, DType.INT32, plan(binding).listLength()));

@@ -268,8 +268,8 @@ final class PtxExport {
         BackwardModule first = null;
         for (int sm : sms) {
             for (int d : HEAD_DIMS) {
-                BackwardConfig mma = BackwardConfig.mmaSync(sm, DType.BFLOAT16, d, d).withForwardOutput(DType.BFLOAT16);
-                BackwardConfig best = BackwardConfig.of(sm, DType.BFLOAT16, d, d).withForwardOutput(DType.BFLOAT16);
+                BackwardConfig mma = BackwardConfig.mmaSync(sm, DType.BFLOAT16, d, d).withForwardOutput(DType.BFLOAT16).withKeyGradients(DType.BFLOAT16);
+                BackwardConfig best = BackwardConfig.of(sm, DType.BFLOAT16, d, d).withForwardOutput(DType.BFLOAT16).withKeyGradients(DType.BFLOAT16);
                 for (BackwardConfig config : best.wgmma() ? List.of(best, mma) : List.of(mma)) {
                     BackwardModule module = BackwardModule.render(lb, config);
                     if (first == null && !config.wgmma()) first = module;
@@ -283,6 +283,7 @@ final class PtxExport {
         JsonObject b = new JsonObject();
         b.add("variants", variants);
         b.add("gradients", gradients(lb));
+        b.add("gradient_dtypes", gradientDtypes(lb));
         b.addProperty("order", "zero every argument in 'zeroed'; delta (if present); the tile list (classifier, or the host rule); main; rows (if present)");
         JsonArray zeroed = new JsonArray();
         for (String t : first.signature().tensors()) if (List.of("dq", "row_grads").contains(t) || t.startsWith("grad_")) zeroed.add("p_" + t);
@@ -369,12 +370,19 @@ final class PtxExport {
         return e;
     }
 
-    /** What each gradient argument holds: dq, dk, dv, then each input's, float32 and of the shape of what it is the gradient of. */
+    /** What each gradient argument holds: dq, dk, dv, then each input's, of the shape of what it is the gradient of. */
     private static JsonArray gradients(LoweredBackward lb) {
         JsonArray g = new JsonArray();
         for (String name : List.of("dq", "dk", "dv")) g.add("p_" + name);
         for (String input : lb.inputs()) g.add("p_grad_" + input);
         return g;
+    }
+
+    /** Each gradient's dtype: dk and dv bfloat16 (stored once, rounded by the kernel), the sums dq and the inputs' float32. */
+    private static JsonObject gradientDtypes(LoweredBackward lb) {
+        JsonObject dtypes = new JsonObject();
+        for (var name : gradients(lb)) dtypes.addProperty(name.getAsString(), List.of("p_dk", "p_dv").contains(name.getAsString()) ? "bfloat16" : "float32");
+        return dtypes;
     }
 
     private static JsonArray backwardArguments(Pattern pattern, Signature signature) {
@@ -390,8 +398,8 @@ final class PtxExport {
         meaning.put("p_lse", "the forward's log-sum-exp, float32 [B, H, Nq] (softmax)");
         meaning.put("p_delta", "scratch, float32 [B, H, Nq]: rowsum(dO o), written by delta (softmax)");
         meaning.put("p_dq", "gradient of q, float32 [B, H, Nq, D], zeroed before the launch");
-        meaning.put("p_dk", "gradient of k, float32 [B, Hkv, Nkv, D], written whole by main");
-        meaning.put("p_dv", "gradient of v, float32 [B, Hkv, Nkv, Dv], written whole by main");
+        meaning.put("p_dk", "gradient of k, bfloat16 [B, Hkv, Nkv, D], written whole by main");
+        meaning.put("p_dv", "gradient of v, bfloat16 [B, Hkv, Nkv, Dv], written whole by main");
         meaning.put("p_row_grads", "scratch, float32 [" + BackwardModule.ROW_SUMS + ", B, H, Nq], zeroed before the launch");
         meaning.put("p_tiles", "int32 tile lists, see backward.tile_list");
         meaning.put("p_rows", "B * H * Nq");

@@ -100,7 +100,7 @@ final class TuningSpace {
         if (wgmma == 1) return base.withWgmma();
         if (wgmma != 0 && !knobs.knobs().containsKey(BACKWARD_BLOCK_Q) && !knobs.knobs().containsKey(BACKWARD_WARPS)) return base;
         return new BackwardConfig(base.sm(), base.dtype(), base.headDim(), base.valueDim(), knobs.get(BACKWARD_BLOCK_Q, base.blockQ()),
-                knobs.get(BACKWARD_WARPS, base.warps()), base.forwardOutput(), false, base.deterministic());
+                knobs.get(BACKWARD_WARPS, base.warps()), base.forwardOutput(), base.keyGradients(), false, base.deterministic());
     }
 
     /** Refuses knobs this space does not have, or a schedule that does not exist. */

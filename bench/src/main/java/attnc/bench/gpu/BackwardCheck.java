@@ -304,7 +304,7 @@ public final class BackwardCheck {
                         boolean operandsOnly = flag(tiling, 3);
                         if (operandsOnly && backward.inputs().isEmpty()) continue;
                         LoweredBackward used = operandsOnly ? backward.only(Set.of()) : backward;
-                        BackwardConfig plain = new BackwardConfig(90, DType.BFLOAT16, d, d, tiling[0], tiling[1], DType.FLOAT32, flag(tiling, 2), false);
+                        BackwardConfig plain = new BackwardConfig(90, DType.BFLOAT16, d, d, tiling[0], tiling[1], DType.FLOAT32, DType.FLOAT32, flag(tiling, 2), false);
                         BackwardConfig config = flag(tiling, 4) ? plain.withDeterministic() : plain;
                         if (!(config.tag() + (operandsOnly ? "_qkv" : "")).contains(only)) continue;
                         double ms;

@@ -4,9 +4,10 @@ torch.compile (no graph break; the kernels take any sequence length, so a new on
 under CUDA graphs and in bf16/fp16 autocast. Kernels launch on torch.cuda.current_stream().
 
 Decisions (see also the package's docstring):
-- The kernels read bfloat16 Q, K, V and write a bfloat16 output and float32 gradients. float16
+- The kernels read bfloat16 Q, K, V and write a bfloat16 output, bfloat16 gradients of K and V
+  (each stored once, rounded to nearest even) and float32 sums for the other gradients. float16
   and float32 tensors are rounded to bfloat16 first; the output comes back in q's dtype and each
-  gradient in its tensor's dtype (cast from float32).
+  gradient in its tensor's dtype (bfloat16 ones as the kernel wrote them, no copy).
 - Q, K, V and dOut are read as contiguous [B, H, N, D] rows on 16-byte boundaries. Q, K and V
   are made contiguous before the op (a permuted projection's views are copied once, not again
   in the backward); a dOut that is not is copied inside. A pattern's inputs are converted to
@@ -514,9 +515,13 @@ class Package:
         Hkv, Nkv, Dv = k.shape[1], k.shape[2], v.shape[3]
         dev = q.device
         by_name = {spec.name: (spec, t) for spec, t in zip(self.inputs, ins)}
-        pieces = [("dq", (B, H, Nq, D)), ("dk", (B, Hkv, Nkv, D)), ("dv", (B, Hkv, Nkv, Dv)), ("row_grads", (self.row_sums, B, H, Nq)),
+        pieces = [("dq", (B, H, Nq, D)), ("row_grads", (self.row_sums, B, H, Nq)),
                   ("delta", (B, H, Nq)), *[("grad_" + n, tuple(by_name[n][1].shape) if input_grads else (0,)) for n in self.gradient_inputs]]
         scratch = _float32_scratch(pieces, kernel.backward["zeroed"], dev)
+        # dK and dV: the main kernel writes every element of its own allocation of each, in the manifest's dtype.
+        key_dtype = DTYPES[kernel.backward["gradient_dtypes"]["p_dk"]]
+        scratch["dk"] = torch.empty((B, Hkv, Nkv, D), dtype=key_dtype, device=dev)
+        scratch["dv"] = torch.empty((B, Hkv, Nkv, Dv), dtype=key_dtype, device=dev)
         dq, dk, dv = scratch["dq"], scratch["dk"], scratch["dv"]
         grads = [scratch["grad_" + n] for n in self.gradient_inputs]
         if q.numel() and k.numel():
@@ -525,8 +530,9 @@ class Package:
             # No launch: dk and dv, which the main kernel writes whole and so are not zeroed, are zero.
             dk.zero_()
             dv.zero_()
-        # Copies, never views of the scratch (a float32 q would get one back): a custom op's outputs may not alias each other.
-        return (dq.to(q.dtype, copy=True), dk.to(k.dtype, copy=True), dv.to(v.dtype, copy=True),
+        # Copies, never views of the float32 scratch (a float32 q would get one back): a custom op's outputs may not alias each other.
+        # dk and dv are allocations of their own, returned as they are where k and v have their dtype.
+        return (dq.to(q.dtype, copy=True), dk.to(k.dtype), dv.to(v.dtype),
                 *[g.to(by_name[n][1].dtype, copy=True) for n, g in zip(self.gradient_inputs, grads)])
 
     def _launch_backward(self, kernel, q, k, v, out, lse, pre, dout, ins, params, scratch, grads):

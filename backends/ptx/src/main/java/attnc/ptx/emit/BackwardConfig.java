@@ -8,7 +8,10 @@ import attnc.ir.DType;
  * ({@link #blockKv}) and walks query tiles of {@code blockQ} rows, Q and dO double-buffered with
  * cp.async while K and V stay in shared memory. {@code forwardOutput}: the precision the forward
  * stored O in, which Δ = rowsum(dO∘O) reads (float32 from {@link attnc.launch.Result}, the input
- * dtype from an exported kernel called by PyTorch). {@code wgmma}: the Hopper kernel
+ * dtype from an exported kernel called by PyTorch). {@code keyGradients}: the precision dK and dV
+ * are stored in (float32 for {@link attnc.launch.Result}'s callers; the input dtype for PyTorch,
+ * whose gradients of bf16 keys and values are bf16: storing them so saves it a conversion copy of
+ * each, BENCHMARKS.md). {@code wgmma}: the Hopper kernel
  * ({@link WgmmaBackwardEmitter}, sm_90a): two consumer warpgroups of 64 keys (8 warps, 128 keys)
  * and a producer warpgroup copying with TMA, 64-query tiles, head dims 64 or 128.
  * {@code deterministic}: gradients bitwise the same on every run. Each query tile's dQ takes its
@@ -17,8 +20,8 @@ import attnc.ir.DType;
  * and input gradients are added as exact fixed-point sums ({@link ExactSums}), whose value does
  * not depend on the order; dK and dV are stored once, by the block that owns their rows.
  */
-public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int blockQ, int warps, DType forwardOutput, boolean wgmma,
-                             boolean deterministic) {
+public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int blockQ, int warps, DType forwardOutput, DType keyGradients,
+                             boolean wgmma, boolean deterministic) {
     /** The widest head dim whose dK and dV accumulators (D/2 + Dv/2 registers a thread) leave room for the rest. */
     public static final int MAX_HEAD_DIM = 128;
 
@@ -34,6 +37,9 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
         if (warps != 4 && warps != 8) throw new IllegalArgumentException("4 or 8 warps, got " + warps);
         if (forwardOutput != DType.FLOAT32 && forwardOutput != dtype) {
             throw new IllegalArgumentException("the forward's output is float32 or the input dtype, got " + forwardOutput);
+        }
+        if (keyGradients != DType.FLOAT32 && keyGradients != dtype) {
+            throw new IllegalArgumentException("dK and dV are stored as float32 or the input dtype, got " + keyGradients);
         }
         if (wgmma) {
             if (sm < 90) throw new IllegalArgumentException("the wgmma backward needs sm_90a, got sm_" + sm);
@@ -59,9 +65,9 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
 
     /** The fastest mma.sync tiling of {@link #of}: what runs where TMA tensor maps cannot be made (an exported module). */
     public static BackwardConfig mmaSync(int sm, DType dtype, int headDim, int valueDim) {
-        if (Math.max(headDim, valueDim) <= 64) return new BackwardConfig(sm, dtype, headDim, valueDim, 64, 4, DType.FLOAT32, false, false);
-        if (sm >= 90) return new BackwardConfig(sm, dtype, headDim, valueDim, 64, 8, DType.FLOAT32, false, false);
-        return new BackwardConfig(sm, dtype, headDim, valueDim, 32, 4, DType.FLOAT32, false, false);
+        if (Math.max(headDim, valueDim) <= 64) return new BackwardConfig(sm, dtype, headDim, valueDim, 64, 4, DType.FLOAT32, DType.FLOAT32, false, false);
+        if (sm >= 90) return new BackwardConfig(sm, dtype, headDim, valueDim, 64, 8, DType.FLOAT32, DType.FLOAT32, false, false);
+        return new BackwardConfig(sm, dtype, headDim, valueDim, 32, 4, DType.FLOAT32, DType.FLOAT32, false, false);
     }
 
     /** Keys a block owns: 16 a warp. */
@@ -71,14 +77,19 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
     public int threads() { return 32 * warps + (wgmma ? KernelConfig.PRODUCER_THREADS : 0); }
 
     public BackwardConfig withForwardOutput(DType output) {
-        return new BackwardConfig(sm, dtype, headDim, valueDim, blockQ, warps, output, wgmma, deterministic);
+        return new BackwardConfig(sm, dtype, headDim, valueDim, blockQ, warps, output, keyGradients, wgmma, deterministic);
+    }
+
+    /** The same kernel storing dK and dV in {@code precision}. */
+    public BackwardConfig withKeyGradients(DType precision) {
+        return new BackwardConfig(sm, dtype, headDim, valueDim, blockQ, warps, forwardOutput, precision, wgmma, deterministic);
     }
 
     /** The wgmma kernel at the same head dims and precisions. */
-    public BackwardConfig withWgmma() { return new BackwardConfig(sm, dtype, headDim, valueDim, 64, 8, forwardOutput, true, deterministic); }
+    public BackwardConfig withWgmma() { return new BackwardConfig(sm, dtype, headDim, valueDim, 64, 8, forwardOutput, keyGradients, true, deterministic); }
 
     /** The same kernel with bitwise-reproducible gradients. */
-    public BackwardConfig withDeterministic() { return new BackwardConfig(sm, dtype, headDim, valueDim, blockQ, warps, forwardOutput, wgmma, true); }
+    public BackwardConfig withDeterministic() { return new BackwardConfig(sm, dtype, headDim, valueDim, blockQ, warps, forwardOutput, keyGradients, wgmma, true); }
 
     /** bf16 or f16, as mma.sync spells it. */
     String mmaType() { return dtype == DType.FLOAT16 ? "f16" : "bf16"; }
@@ -122,6 +133,6 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
 
     public String tag() {
         return "sm" + sm + "_" + mmaType() + "_d" + headDim + (valueDim == headDim ? "" : "_dv" + valueDim) + "_backward_q" + blockQ + "_kv" + blockKv()
-                + (forwardOutput == DType.FLOAT32 ? "" : "_o16") + (wgmma ? "_wgmma" : "") + (deterministic ? "_deterministic" : "");
+                + (forwardOutput == DType.FLOAT32 ? "" : "_o16") + (keyGradients == DType.FLOAT32 ? "" : "_dkv16") + (wgmma ? "_wgmma" : "") + (deterministic ? "_deterministic" : "");
     }
 }

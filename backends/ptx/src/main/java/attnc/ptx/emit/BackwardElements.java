@@ -1,6 +1,7 @@
 package attnc.ptx.emit;
 
 import attnc.grad.Section;
+import attnc.ir.DType;
 import attnc.ir.Index;
 import attnc.ir.Printer;
 import attnc.lower.Instr;
@@ -622,14 +623,28 @@ abstract class BackwardElements {
         }
     }
 
+    /**
+     * The thread's two adjacent columns of each 8-column step of one row: a float32 pair, or in
+     * the input precision both rounded to nearest even into one 32-bit word (what PyTorch's own
+     * cast of the float32 gradient gives).
+     */
     void store(String row, String address, String base, int width, BiFunction<Integer, Integer, String> acc, int half) {
+        boolean narrow = config.keyGradients() != DType.FLOAT32;
+        int bytes = narrow ? 2 : 4;
         String element = out.s32("%grad_element");
         out.op("mul.lo.s32", element, row, width);
         out.op("mad.lo.s32", element, "%t", 2, element);
-        out.op("mul.wide.s32", "%offset64", element, 4);
+        out.op("mul.wide.s32", "%offset64", element, bytes);
         out.op("add.s64", address, base, "%offset64");
         for (int dt = 0; dt < width / 8; dt++) {
-            out.op("st.global.v2.f32", "[" + address + "+" + dt * 8 * 4 + "]", "{" + acc.apply(dt, 2 * half) + ", " + acc.apply(dt, 2 * half + 1) + "}");
+            String first = acc.apply(dt, 2 * half), second = acc.apply(dt, 2 * half + 1), at = "[" + address + "+" + dt * 8 * bytes + "]";
+            if (narrow) {
+                String pair = out.b32("%grad_pair");
+                out.op("cvt.rn." + config.mmaType() + "x2.f32", pair, second, first);
+                out.op("st.global.b32", at, pair);
+            } else {
+                out.op("st.global.v2.f32", at, "{" + first + ", " + second + "}");
+            }
         }
     }
 
