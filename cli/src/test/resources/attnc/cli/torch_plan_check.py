@@ -3,7 +3,8 @@ package's _plan.py picks a module, evaluates every grid, block, shared size, til
 tensor map of the manifest, and packs every entry's arguments by name; each packed list is
 compared with the entry's .param list in the PTX itself (names, types, order), and each module's
 .target with the architecture its variant claims; ragged batches are planned as _ragged.py plans them
-(each sequence's lists, the entry, the classifier per sequence). Prints one line per package; exit 1 on a failure.
+(each sequence's lists, the entry, the classifier per sequence). _cuda.Launch is called with a stand-in
+driver to check the argument array it hands cuLaunchKernel. Prints one line per package; exit 1 on a failure.
 
 Usage: python3 torch_plan_check.py PACKAGE_DIR...
 """
@@ -273,8 +274,46 @@ def check_package(directory):
     return f"ok {os.path.basename(os.path.normpath(directory))}: {len(modules)} modules, {launches} launches planned"
 
 
+def check_launch(directory):
+    """_cuda.Launch's argument array, call after call: each tensor's address of this call, the
+    constants as given, a tensor map encoded once per address and reused."""
+    spec = importlib.util.spec_from_file_location("_cuda_under_test", os.path.join(directory, "_cuda.py"))
+    cuda = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cuda)
+    ctypes = cuda.ctypes
+    encoded, seen = [], []
+
+    class Driver:
+        def tensor_map(self, spec, address, dims, strides, box):
+            encoded.append(address)
+            tmap = cuda.TensorMap()
+            ctypes.c_uint64.from_address(tmap.address).value = address
+            return tmap
+
+        def launch_kernel(self, function, grid, block, shared, stream, pointers, label):
+            read = [ctypes.c_uint64, ctypes.c_int32, ctypes.c_float, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_uint64]
+            seen.append([kind.from_address(p).value for kind, p in zip(read, pointers)])
+
+    fixed = cuda.TensorMap()
+    ctypes.c_uint64.from_address(fixed.address).value = 99
+    arguments = [("u64", cuda.Address("q")), ("s32", -3), ("f32", 0.5), ("CUtensorMap", "map_k"), ("u64", 7), ("CUtensorMap", fixed)]
+    launch = cuda.Launch(Driver(), None, (1, 1, 1), (128, 1, 1), 0, arguments, {"map_k": ({}, "k", [8], [], [8])}, "check")
+    for q, k in [(111, 222), (333, 222), (333, 444)]:
+        launch(0, {"q": q, "k": k})
+    want = [[111, -3, 0.5, 222, 7, 99], [333, -3, 0.5, 222, 7, 99], [333, -3, 0.5, 444, 7, 99]]
+    if seen != want or encoded != [222, 444]:
+        raise AssertionError(f"Launch passed {seen} (want {want}), encoded maps for {encoded} (want [222, 444])")
+
+
 def main():
     failed = 0
+    if sys.argv[1:]:
+        try:
+            check_launch(sys.argv[1])
+            print("ok Launch")
+        except Exception as e:
+            failed += 1
+            print(f"FAIL Launch: {type(e).__name__}: {e}")
     for directory in sys.argv[1:]:
         try:
             print(check_package(directory))
