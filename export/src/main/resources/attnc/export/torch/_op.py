@@ -41,6 +41,7 @@ import json
 import math
 import os
 import re
+import sys
 import threading
 import weakref
 
@@ -645,7 +646,7 @@ class Package:
         return torch.zeros(length, dtype=torch.int32, device=device), True
 
     def _remember(self, key, tiles, ins):
-        if torch.cuda.is_current_stream_capturing():
+        if torch.cuda.is_current_stream_capturing() or _graph_warmup(tiles.device):
             return
         # Weak references: a kept list must not keep its ids alive, and a dead tensor's id may come back.
         refs = tuple(weakref.ref(t) for t in ins) if self.mask_reads_inputs else ()
@@ -724,7 +725,9 @@ def _expect_tensor(label, t):
 
 def _operand(t):
     """A bfloat16, contiguous, 16-byte aligned tensor with t's values (t itself when it is one)."""
-    t = t.to(torch.bfloat16).contiguous()
+    if t.dtype != torch.bfloat16:
+        t = t.to(torch.bfloat16)
+    t = t.contiguous()
     return t if t.data_ptr() % 16 == 0 else t.clone()
 
 
@@ -742,6 +745,20 @@ def check_pages(name, kv_lengths, block_table, page, P):
             raise ValueError(f"{name}: block_table row {b} names page {int(used.min()) if int(used.min()) < 0 else int(used.max())}, "
                              f"outside the pool's 0 .. {P - 1}")
     return lengths
+
+
+def _graph_warmup(device):
+    """Whether torch.compile's CUDA graph trees (mode="reduce-overhead") are warming a function up on
+    this thread and device: its allocations then come from the graphs' pool, which must hold nothing
+    but the function's outputs when recording starts, so nothing made then may be kept."""
+    trees = sys.modules.get("torch._inductor.cudagraph_trees")
+    if trees is None:
+        return False
+    try:
+        manager = trees.get_manager(device.index, create_if_none_exists=False)
+    except Exception:
+        return False
+    return manager is not None and getattr(manager, "path_state", None) == trees.ExecutionState.WARMUP
 
 
 def _forced_arch():
