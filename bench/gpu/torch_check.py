@@ -418,7 +418,9 @@ def graphs():
                 compiled(x).float().square().mean().backward()
                 grad = x.grad.clone()
                 x.grad = None
+                block.zero_grad(set_to_none=True)
                 block(x).float().square().mean().backward()
+                block.zero_grad(set_to_none=True)
                 errs.append(rel(grad, x.grad))
             good = max(errs) < 1e-2
             ok &= good
