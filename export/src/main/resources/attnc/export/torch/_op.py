@@ -750,7 +750,9 @@ def check_pages(name, kv_lengths, block_table, page, P):
 def _graph_warmup(device):
     """Whether torch.compile's CUDA graph trees (mode="reduce-overhead") are warming a function up on
     this thread and device: its allocations then come from the graphs' pool, which must hold nothing
-    but the function's outputs when recording starts, so nothing made then may be kept."""
+    but the function's outputs when recording starts, so nothing made then may be kept. (Their state
+    stays "warm-up" until their next run, so an eager call after one keeps nothing either: it builds
+    its tile lists again, a cost and not an error.)"""
     trees = sys.modules.get("torch._inductor.cudagraph_trees")
     if trees is None:
         return False
