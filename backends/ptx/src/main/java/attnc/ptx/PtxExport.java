@@ -40,6 +40,11 @@ final class PtxExport {
     static final String DESCRIPTION = "kernel.json";
     /** The head dims exported: the two the default tilings were measured for. */
     static final List<Integer> HEAD_DIMS = List.of(64, 128);
+    /**
+     * The precision the exported backward stores dK and dV in: PyTorch takes bf16 gradients of bf16
+     * keys and values, which the kernel then writes directly (dq and the inputs' stay float32 sums).
+     */
+    private static final DType KEY_GRADIENTS = DType.BFLOAT16;
     /** The architectures exported: sm_80 (mma.sync, runs on every GPU from Ampere on) and sm_90a (the Hopper path). */
     static final List<Integer> ARCHITECTURES = List.of(80, 90);
 
@@ -268,8 +273,8 @@ final class PtxExport {
         BackwardModule first = null;
         for (int sm : sms) {
             for (int d : HEAD_DIMS) {
-                BackwardConfig mma = BackwardConfig.mmaSync(sm, DType.BFLOAT16, d, d).withForwardOutput(DType.BFLOAT16).withKeyGradients(DType.BFLOAT16);
-                BackwardConfig best = BackwardConfig.of(sm, DType.BFLOAT16, d, d).withForwardOutput(DType.BFLOAT16).withKeyGradients(DType.BFLOAT16);
+                BackwardConfig mma = BackwardConfig.mmaSync(sm, DType.BFLOAT16, d, d).withForwardOutput(DType.BFLOAT16).withKeyGradients(KEY_GRADIENTS);
+                BackwardConfig best = BackwardConfig.of(sm, DType.BFLOAT16, d, d).withForwardOutput(DType.BFLOAT16).withKeyGradients(KEY_GRADIENTS);
                 for (BackwardConfig config : best.wgmma() ? List.of(best, mma) : List.of(mma)) {
                     BackwardModule module = BackwardModule.render(lb, config);
                     if (first == null && !config.wgmma()) first = module;
@@ -378,10 +383,12 @@ final class PtxExport {
         return g;
     }
 
-    /** Each gradient's dtype: dk and dv bfloat16 (stored once, rounded by the kernel), the sums dq and the inputs' float32. */
+    /** Each gradient's dtype: dk and dv {@link #KEY_GRADIENTS} (stored once, rounded by the kernel), the sums dq and the inputs' float32. */
     private static JsonObject gradientDtypes(LoweredBackward lb) {
         JsonObject dtypes = new JsonObject();
-        for (var name : gradients(lb)) dtypes.addProperty(name.getAsString(), List.of("p_dk", "p_dv").contains(name.getAsString()) ? "bfloat16" : "float32");
+        for (var name : gradients(lb)) {
+            dtypes.addProperty(name.getAsString(), (List.of("p_dk", "p_dv").contains(name.getAsString()) ? KEY_GRADIENTS : DType.FLOAT32).spelling());
+        }
         return dtypes;
     }
 
@@ -398,8 +405,8 @@ final class PtxExport {
         meaning.put("p_lse", "the forward's log-sum-exp, float32 [B, H, Nq] (softmax)");
         meaning.put("p_delta", "scratch, float32 [B, H, Nq]: rowsum(dO o), written by delta (softmax)");
         meaning.put("p_dq", "gradient of q, float32 [B, H, Nq, D], zeroed before the launch");
-        meaning.put("p_dk", "gradient of k, bfloat16 [B, Hkv, Nkv, D], written whole by main");
-        meaning.put("p_dv", "gradient of v, bfloat16 [B, Hkv, Nkv, Dv], written whole by main");
+        meaning.put("p_dk", "gradient of k, " + KEY_GRADIENTS + " [B, Hkv, Nkv, D], written whole by main");
+        meaning.put("p_dv", "gradient of v, " + KEY_GRADIENTS + " [B, Hkv, Nkv, Dv], written whole by main");
         meaning.put("p_row_grads", "scratch, float32 [" + BackwardModule.ROW_SUMS + ", B, H, Nq], zeroed before the launch");
         meaning.put("p_tiles", "int32 tile lists, see backward.tile_list");
         meaning.put("p_rows", "B * H * Nq");
