@@ -606,29 +606,32 @@ abstract class BackwardElements {
     /**
      * dK and dV, summed in registers over every head of the group, stored once: the block is the
      * only one that writes these rows (one block a kv tile and kv head), so they need no adds and
-     * no zeroing before the launch, which cost a memset of both tensors (BENCHMARKS.md).
+     * no zeroing before the launch, which cost a memset of both tensors (BENCHMARKS.md). Rows
+     * past Nkv are skipped by predicate, not by branch: the narrow stores exchange halves
+     * between lanes, which every lane of the warp must reach.
      */
     void storeKeyGradients() {
         out.blank().comment("dK and dV rows inside Nkv: stored into dk and dv[b, kv head, kv, :], this block's alone");
         String row = out.s32("%kv_row"), inside = out.pred("%kv_inside"), address = out.u64("%kv_grad_addr");
+        if (config.keyGradients() != DType.FLOAT32) out.op("and.b32", out.u32("%t_odd_bit"), "%t", 1);
         for (int half = 0; half < 2; half++) {
             out.op("setp.lt.s32", inside, "%kv_abs_c" + half, "%Nkv");
             out.op("add.s32", row, "%kv_row0", "%kv_abs_c" + half);
             out.op("sub.s32", row, row, "%kv_start");
-            String outside = out.newLabel("kv_row_outside");
-            out.op("@!" + inside + " bra", outside);
-            store(row, address, "%dk", config.headDim(), BackwardElements::dk, half);
-            store(row, address, "%dv", config.valueDim(), BackwardElements::dv, half);
-            out.label(outside);
+            store(row, address, inside, "%dk", config.headDim(), BackwardElements::dk, half);
+            store(row, address, inside, "%dv", config.valueDim(), BackwardElements::dv, half);
         }
     }
 
     /**
-     * The thread's two adjacent columns of each 8-column step of one row: a float32 pair, or in
-     * the input precision both rounded to nearest even into one 32-bit word (what PyTorch's own
-     * cast of the float32 gradient gives).
+     * One row's values, the thread holding two adjacent columns of each 8-column step: float32
+     * pairs, or in the input precision each pair rounded to nearest even into one 32-bit word
+     * (what PyTorch's own cast of the float32 gradient gives). Narrow, lanes t and t ^ 1 swap
+     * words so that each stores four adjacent columns of one step, the even lane step 2j's and the
+     * odd lane step 2j + 1's: a warp's store then fills whole 32-byte sectors, where one word a
+     * lane filled half of each.
      */
-    void store(String row, String address, String base, int width, BiFunction<Integer, Integer, String> acc, int half) {
+    void store(String row, String address, String inside, String base, int width, BiFunction<Integer, Integer, String> acc, int half) {
         boolean narrow = config.keyGradients() != DType.FLOAT32;
         int bytes = narrow ? 2 : 4;
         String element = out.s32("%grad_element");
@@ -636,15 +639,27 @@ abstract class BackwardElements {
         out.op("mad.lo.s32", element, "%t", 2, element);
         out.op("mul.wide.s32", "%offset64", element, bytes);
         out.op("add.s64", address, base, "%offset64");
-        for (int dt = 0; dt < width / 8; dt++) {
-            String first = acc.apply(dt, 2 * half), second = acc.apply(dt, 2 * half + 1), at = "[" + address + "+" + dt * 8 * bytes + "]";
-            if (narrow) {
-                String pair = out.b32("%grad_pair");
-                out.op("cvt.rn." + config.mmaType() + "x2.f32", pair, second, first);
-                out.op("st.global.b32", at, pair);
-            } else {
-                out.op("st.global.v2.f32", at, "{" + first + ", " + second + "}");
+        if (!narrow) {
+            for (int dt = 0; dt < width / 8; dt++) {
+                out.op("@" + inside + " st.global.v2.f32", "[" + address + "+" + dt * 8 * bytes + "]",
+                        "{" + acc.apply(dt, 2 * half) + ", " + acc.apply(dt, 2 * half + 1) + "}");
             }
+            return;
+        }
+        // The odd lane's four columns start one word before its own pair, in the next step: 16 - 4 bytes on.
+        out.op("setp.ne.u32", out.pred("%t_odd"), "%t_odd_bit", 0);
+        out.op("selp.b64", out.u64("%odd_shift"), 12, 0, "%t_odd");
+        out.op("add.s64", address, address, "%odd_shift");
+        String own = out.b32("%grad_own"), next = out.b32("%grad_next"), given = out.b32("%grad_given"), taken = out.b32("%grad_taken");
+        String low = out.b32("%grad_low"), high = out.b32("%grad_high");
+        for (int dt = 0; dt < width / 8; dt += 2) {
+            out.op("cvt.rn." + config.mmaType() + "x2.f32", own, acc.apply(dt, 2 * half + 1), acc.apply(dt, 2 * half));
+            out.op("cvt.rn." + config.mmaType() + "x2.f32", next, acc.apply(dt + 1, 2 * half + 1), acc.apply(dt + 1, 2 * half));
+            out.op("selp.b32", given, own, next, "%t_odd");
+            out.op("shfl.sync.bfly.b32", taken, given, 1, "0x1f", "0xffffffff");
+            out.op("selp.b32", low, taken, own, "%t_odd");
+            out.op("selp.b32", high, next, taken, "%t_odd");
+            out.op("@" + inside + " st.global.v2.b32", "[" + address + "+" + dt * 8 * bytes + "]", "{" + low + ", " + high + "}");
         }
     }
 
