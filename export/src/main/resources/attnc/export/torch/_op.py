@@ -120,16 +120,29 @@ class Package:
         values = [self._param_value(spec, params[spec.name]) for spec in self.params]
         if return_lse and not self.kernel.writes_lse:
             raise ValueError(f"{self.name}: this pattern's normalisation has no log-sum-exp; call it without return_lse")
-        # Plain loops rather than generators here: this runs under torch.compile's tracing.
-        keep = False
-        if self.kernel.transforms_output and torch.is_grad_enabled():
-            for t in [q, k, v] + [t for t, spec in zip(prepared, self.inputs) if spec.gradient]:
-                keep = keep or t.requires_grad
+        records = self._records_gradients(q, k, v, prepared)
+        # The output before its transform is kept only for a backward.
+        keep = records and self.kernel.transforms_output
         if _eager(q, k, v, prepared):
-            out, lse, _ = _Eager.apply(self, keep, q, k, v, *prepared, *values)
+            if records:
+                out, lse, _ = _Eager.apply(self, keep, q, k, v, *prepared, *values)
+            else:
+                # Nothing to differentiate (inference, a decode step): the kernels alone, without the Function's
+                # wrapping and saved tensors, which cost the host about as much as a short decode kernel runs.
+                out, lse, _ = self._forward_cuda(q, k, v, *prepared, *values, False)
         else:
             out, lse, _ = self.ops.forward(q, k, v, *prepared, *values, keep)
         return (out, lse.detach()) if return_lse else out
+
+    def _records_gradients(self, q, k, v, prepared):
+        """Whether autograd records this call: grad mode on and q, k, v or an input with a gradient requiring it.
+        Plain loops rather than generators: this runs under torch.compile's tracing."""
+        if not torch.is_grad_enabled():
+            return False
+        for t in [q, k, v] + [t for t, spec in zip(prepared, self.inputs) if spec.gradient]:
+            if t.requires_grad:
+                return True
+        return False
 
     def paged_decode(self, q, k_pages, v_pages, block_table, kv_lengths, inputs, params, return_lse):
         """A decode step over a paged KV cache (see the package's paged_decode); no autograd."""
@@ -329,11 +342,10 @@ class Package:
         B, H, Nq, D = q.shape
         Dv = v.shape[3]
         dev = q.device
-        out = torch.empty((B, H, Nq, Dv), dtype=torch.bfloat16, device=dev)
         lse = torch.empty((B, H, Nq) if self.kernel.writes_lse else (0,), dtype=torch.float32, device=dev)
         pre = torch.empty((B, H, Nq, Dv) if keep and self.kernel.transforms_output else (0,), dtype=torch.float32, device=dev)
-        if out.numel() == 0:
-            return out.to(q.dtype), lse, pre
+        if B * H * Nq * Dv == 0:
+            return torch.empty((B, H, Nq, Dv), dtype=q.dtype, device=dev), lse, pre
         s = self._sizes(q, k, v, ins)
         param_values = {p.name: value for p, value in zip(self.params, params)}
         qb, kb, vb = _operand(q), _operand(k), _operand(v)
@@ -341,6 +353,7 @@ class Package:
             merged = torch.empty((B, H, Nq, Dv), dtype=torch.float32, device=dev)
             self._decode(qb, kb, vb, ins, param_values, s, merged, lse, pre)
             return merged.to(q.dtype), lse, pre
+        out = torch.empty((B, H, Nq, Dv), dtype=torch.bfloat16, device=dev)
         with torch.cuda.device(dev):
             driver().make_current(dev.index)
             plan = self._forward_plan(dev, s, params, param_values, pre.numel() > 0)
