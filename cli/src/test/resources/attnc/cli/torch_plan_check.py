@@ -8,10 +8,12 @@ driver to check the argument array it hands cuLaunchKernel. Prints one line per 
 
 Usage: python3 torch_plan_check.py PACKAGE_DIR...
 """
+import builtins
 import importlib.util
 import json
 import os
 import re
+import symtable
 import sys
 
 CAPABILITIES = [(8, 0), (8, 6), (8, 9), (9, 0), (10, 0), (12, 0)]
@@ -178,7 +180,28 @@ def check_ragged(plan, kernel, k, capability, head_dim, extra, pointers, params,
     return launches
 
 
+def check_names(directory):
+    """Every name a function or class body of the package's Python reads is defined: a parameter or local, an
+    enclosing function's, the module's own or a builtin. Paths only the GPU reaches (the paged decode) are
+    otherwise never run here; a name lost in a refactoring fails there at its first call."""
+    for name in sorted(os.listdir(directory)):
+        if not name.endswith(".py"):
+            continue
+        with open(os.path.join(directory, name), encoding="utf-8") as f:
+            top = symtable.symtable(f.read(), name, "exec")
+        defined = set(dir(builtins)) | {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()}
+        tables = list(top.get_children())
+        while tables:
+            table = tables.pop()
+            tables.extend(table.get_children())
+            for s in table.get_symbols():
+                if s.is_referenced() and s.is_global() and s.get_name() not in defined:
+                    raise AssertionError(f"{name}: {table.get_type()} {table.get_name()} (line {table.get_lineno()}) reads {s.get_name()!r}, "
+                                         "defined nowhere")
+
+
 def check_package(directory):
+    check_names(directory)
     plan = load_plan(directory)
     manifest = json.load(open(os.path.join(directory, "manifest.json")))
     kernel = plan.Kernel(manifest["kernel"], manifest["params"], manifest["inputs"])

@@ -186,7 +186,7 @@ class Package:
         s = _plan.Sizes(B, H, Hkv, Nq, Nkv, D, Dv, {n: int(sizes[n]) for n in self.sizes_from})
         out = torch.empty((B, H, Nq, Dv), dtype=torch.float32, device=q.device)
         lse = torch.empty((B, H, Nq) if self.kernel.writes_lse else (0,), dtype=torch.float32, device=q.device)
-        pages = (page.bit_length() - 1, max_pages, block_table.to(device=q.device, dtype=torch.int32).contiguous(),
+        pages = (page.bit_length() - 1, block_table.shape[1], block_table.to(device=q.device, dtype=torch.int32).contiguous(),
                  kv_lengths.to(device=q.device, dtype=torch.int32).contiguous(), lengths)
         with torch.no_grad():
             self._decode(_operand(q), _operand(k_pages), _operand(v_pages), prepared, param_values, s, out, lse,
