@@ -19,8 +19,9 @@ Decisions (see also the package's docstring):
 - Tile lists of masks that read inputs (document ids) are kept, besides, per input tensor: while
   the same tensor objects come back unchanged (torch's version counter, bumped by every in-place
   write through torch), as when every layer of a model is given one batch's ids, forward and
-  backward, the lists are built once. Writes torch does not see (through `.data` or a raw
-  pointer) are not noticed: call `forget_tile_lists()` after them.
+  backward, the lists are built once; ids of another int dtype (int64) are converted once per
+  such tensor, not at every call. Writes torch does not see (through `.data` or a raw pointer)
+  are not noticed: call `forget_tile_lists()` after them.
 - PTX modules load on a device's first call (the driver compiles them for that GPU and caches the
   result on disk); GPUs before sm_80 are refused with a clear error at the first call.
 - ATTNC_TORCH_ARCH=sm_80 (or sm_90) picks the mma.sync kernels on a Hopper GPU instead of sm_90a's.
@@ -37,6 +38,7 @@ Decisions (see also the package's docstring):
   the op runs; ATTNC_TORCH_EAGER=0 makes every call take it.
 """
 import collections
+import contextlib
 import json
 import math
 import os
@@ -53,6 +55,7 @@ FLOATS = (torch.bfloat16, torch.float16, torch.float32)
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16, "int32": torch.int32, "bool": torch.bool}
 TILE_CACHE_SIZE = 64
 PLAN_CACHE_SIZE = 256
+CONVERSIONS_KEPT = 16
 REQUIRED = object()
 
 _driver = None
@@ -107,6 +110,7 @@ class Package:
         self._tiles = collections.OrderedDict()
         self._plans = collections.OrderedDict()
         self._stats = collections.Counter()
+        self._conversions = collections.OrderedDict()
         self.ops = self._define_ops(op_name)
 
     # -- the user-facing call (traced by torch.compile: metadata checks only, then the op) ---------
@@ -257,7 +261,31 @@ class Package:
         if not fits:
             shown = tuple(int(e) if isinstance(e, int) else e for e in expected)
             raise ValueError(f"{self.name}: input '{spec.name}' must be {spec.shape_text} = {shown}{note}, got shape {tuple(t.shape)}")
-        return t.to(want).contiguous()
+        if want.is_floating_point or (t.dtype == want and t.is_contiguous()):
+            return _as(t, want).contiguous()
+        return self._converted_ids(t, want)
+
+    def _converted_ids(self, t, want):
+        """An int or bool input in the kernels' dtype, contiguous: while the same tensor comes back unchanged
+        (torch's version counter) the same converted tensor, so that the tile lists kept for it are found
+        again and it is converted once (int64 document ids, as torch makes them, given every layer and step).
+        Only eagerly, on plain tensors, and never while a CUDA graph is captured or warmed up (the copy would
+        live in the graph's memory); such inputs have no gradient, so no autograd graph is kept."""
+        if (torch.compiler.is_compiling() or torch._C._len_torch_dispatch_stack() or type(t) not in _PLAIN
+                or (t.is_cuda and (torch.cuda.is_current_stream_capturing() or _graph_warmup(t.device)))):
+            return t.to(want).contiguous()
+        key = (id(t), want)
+        with self._lock:
+            kept = self._conversions.get(key)
+            if kept is not None and kept[0]() is t and kept[1] == t._version:
+                self._conversions.move_to_end(key)
+                return kept[2]
+        converted = t.to(want).contiguous()
+        with self._lock:
+            self._conversions[key] = (weakref.ref(t), t._version, converted)
+            while len(self._conversions) > CONVERSIONS_KEPT:
+                self._conversions.popitem(last=False)
+        return converted
 
     def _param_value(self, spec, value):
         if spec.type == "int":
@@ -354,17 +382,17 @@ class Package:
             self._decode(qb, kb, vb, ins, param_values, s, merged, lse, pre)
             return merged.to(q.dtype), lse, pre
         out = torch.empty((B, H, Nq, Dv), dtype=torch.bfloat16, device=dev)
-        with torch.cuda.device(dev):
+        with _on_device(dev):
             driver().make_current(dev.index)
             plan = self._forward_plan(dev, s, params, param_values, pre.numel() > 0)
-            stream = torch.cuda.current_stream(dev).cuda_stream
+            stream = _raw_stream(dev)
             tiles, fresh = self._tile_list(plan.tiles_key + (stream,), plan.layout.length, dev, ins)
             addresses = {"q": qb.data_ptr(), "k": kb.data_ptr(), "v": vb.data_ptr(), "out": out.data_ptr(), "lse": lse.data_ptr(),
                          "pre_out": pre.data_ptr(), "tiles": tiles.data_ptr(), **{"in_" + spec.name: t.data_ptr() for spec, t in zip(self.inputs, ins)}}
             if fresh:
                 self._build_tiles(plan, tiles, s, ins, stream, addresses)
             plan.main(stream, addresses)
-        return out.to(q.dtype), lse, pre
+        return _as(out, q.dtype), lse, pre
 
     def _forward_plan(self, dev, s, params, param_values, keeps_pre):
         """The forward's launches for these sizes and params on this device (see _cuda.Launch), kept."""
@@ -417,10 +445,10 @@ class Package:
         `pages`: (page_shift, max_pages, block_table, kv_lengths on the device, kv_lengths as ints)
         for a paged cache, whose sequences each get their own tile lists, built every call."""
         dev = qb.device
-        with torch.cuda.device(dev):
+        with _on_device(dev):
             driver().make_current(dev.index)
             plan = self._decode_plan(dev, s, param_values, None if pages is None else pages[:2])
-            stream = torch.cuda.current_stream(dev).cuda_stream
+            stream = _raw_stream(dev)
             rows = s.B * s.H * s.Nq
             partial_out = torch.empty((plan.splits, rows, s.Dv), dtype=torch.float32, device=dev)
             partial_lse = torch.empty((plan.splits, rows), dtype=torch.float32, device=dev)
@@ -546,7 +574,7 @@ class Package:
             dv.zero_()
         # Copies, never views of the float32 scratch (a float32 q would get one back): a custom op's outputs may not alias each other.
         # dk and dv are allocations of their own, returned as they are where k and v have their dtype.
-        return (dq.to(q.dtype, copy=True), dk.to(k.dtype), dv.to(v.dtype),
+        return (dq.to(q.dtype, copy=True), _as(dk, k.dtype), _as(dv, v.dtype),
                 *[g.to(by_name[n][1].dtype, copy=True) for n, g in zip(self.gradient_inputs, grads)])
 
     def _launch_backward(self, kernel, q, k, v, out, lse, pre, dout, ins, params, scratch, grads):
@@ -558,10 +586,10 @@ class Package:
         if kernel.transforms_output and not pre.numel():
             raise RuntimeError(f"{self.name}: the forward kept no pre-transform output for the backward (it ran with no input requiring grad)")
         qb, kb, vb, outb, doutb = _operand(q), _operand(k), _operand(v), _operand(out), _operand(dout)
-        with torch.cuda.device(dev):
+        with _on_device(dev):
             driver().make_current(dev.index)
             plan = self._backward_plan(kernel, dev, s, params)
-            stream = torch.cuda.current_stream(dev).cuda_stream
+            stream = _raw_stream(dev)
             tiles, fresh = self._tile_list(plan.tiles_key + (stream,), plan.layout.length, dev, ins)
             addresses = {"q": qb.data_ptr(), "k": kb.data_ptr(), "v": vb.data_ptr(), "out": outb.data_ptr(), "dout": doutb.data_ptr(),
                          "lse": lse.data_ptr(), "pre_out": pre.data_ptr(), **{name: scratch[name].data_ptr() for name in ("delta", "dq", "dk", "dv", "row_grads")},
@@ -673,9 +701,10 @@ class Package:
         return key + tuple((id(t), t._version) for t in ins) if self.mask_reads_inputs else key
 
     def forget_tile_lists(self):
-        """Drops every kept tile list (after writing a mask's input tensor in a way torch does not count)."""
+        """Drops every kept tile list and converted input (after writing a mask's input tensor in a way torch does not count)."""
         with self._lock:
             self._tiles.clear()
+            self._conversions.clear()
 
     def stats(self):
         """Counts since import: PTX modules loaded, tile lists built and reused."""
@@ -736,6 +765,27 @@ def _expect_tensor(label, t):
         raise TypeError(f"{label} must be a torch.Tensor, got {type(t).__name__}")
 
 
+def _on_device(dev):
+    """A context with `dev` current: nothing to switch, and so no guard to pay for, when it already is."""
+    return contextlib.nullcontext() if torch.cuda.current_device() == dev.index else torch.cuda.device(dev)
+
+
+def _raw_stream(dev):
+    """The current stream's CUstream on `dev` (current): the raw handle Inductor's own launches read, without
+    building a torch.cuda.Stream object each launch."""
+    if _RAW_STREAM is not None:
+        return _RAW_STREAM(dev.index)
+    return torch.cuda.current_stream(dev).cuda_stream
+
+
+_RAW_STREAM = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+
+
+def _as(t, dtype):
+    """t in `dtype`: t itself when it has it, without a call into torch."""
+    return t if t.dtype == dtype else t.to(dtype)
+
+
 def _operand(t):
     """A bfloat16, contiguous, 16-byte aligned tensor with t's values (t itself when it is one)."""
     if t.dtype != torch.bfloat16:
@@ -785,15 +835,26 @@ def _float32_scratch(pieces, zeroed, device):
     "p_" + name the manifest lists in `zeroed`) and one not: two allocator calls and at most one
     fill a backward rather than one per tensor, which the host pays for at every step. Each piece
     starts on a 256-byte boundary."""
-    zeroed = set(zeroed)
-    offsets, ends = {}, {True: 0, False: 0}
-    for name, shape in pieces:
-        z = "p_" + name in zeroed
-        offsets[name] = (z, ends[z])
-        ends[z] += -(-math.prod(shape) // 64) * 64
-    flat = {True: torch.zeros(ends[True], dtype=torch.float32, device=device),
-            False: torch.empty(ends[False], dtype=torch.float32, device=device)}
-    return {name: flat[offsets[name][0]][offsets[name][1]:offsets[name][1] + math.prod(shape)].view(shape) for name, shape in pieces}
+    key = (tuple(pieces), tuple(zeroed))
+    layout = _SCRATCH_LAYOUTS.get(key)
+    if layout is None:
+        zeroed = set(zeroed)
+        places, ends = [], {True: 0, False: 0}
+        for name, shape in pieces:
+            z, size = "p_" + name in zeroed, math.prod(shape)
+            places.append((name, z, ends[z], ends[z] + size, shape))
+            ends[z] += -(-size // 64) * 64
+        if len(_SCRATCH_LAYOUTS) >= PLAN_CACHE_SIZE:
+            _SCRATCH_LAYOUTS.clear()  # one call, safe beside another thread's lookup
+        layout = _SCRATCH_LAYOUTS[key] = (tuple(places), ends[True], ends[False])
+    places, zeroed_length, plain_length = layout
+    flat = {True: torch.zeros(zeroed_length, dtype=torch.float32, device=device),
+            False: torch.empty(plain_length, dtype=torch.float32, device=device)}
+    return {name: flat[z][start:end].view(shape) for name, z, start, end, shape in places}
+
+
+# The scratch layouts of the backwards seen, by their pieces and zeroed names (the sizes of a launch).
+_SCRATCH_LAYOUTS = {}
 
 
 def _every_tile(tiles, rows, count, block, extent, other_block, other_extent, full_bit):

@@ -51,7 +51,7 @@ def prefill(package, q, query_starts, k_pages, v_pages, block_table, kv_lengths,
     out = torch.empty((total, H, Dv), dtype=torch.float32, device=dev)
     lse = torch.empty((total, H) if kernel.writes_lse else (0,), dtype=torch.float32, device=dev)
     if total:
-        with torch.no_grad(), torch.cuda.device(dev):
+        with torch.no_grad(), _op._on_device(dev):
             _op.driver().make_current(dev.index)
             forced = _op._forced_arch()
             # Like the decode modules, a forced sm_90a means the best there (the ragged module at sm_90 may be mma.sync).
@@ -150,7 +150,7 @@ def _launch(package, variant, s, q, k_pages, v_pages, query_starts, block_table,
                 **{label: t.data_ptr() for label, t in ints.items()},
                 **{"in_" + spec.name: (copies[spec.name][0] if spec.name in copies else t).data_ptr() for spec, t in zip(package.inputs, prepared)}}
     values = kernel.ragged_values(variant, s, pointers, param_values, page_shift, max_pages)
-    stream = torch.cuda.current_stream(dev).cuda_stream
+    stream = _op._raw_stream(dev)
     _tile_lists(package, variant, values, regions, counts, lengths, copies, tiles, stream)
     work = _work_list(kernel, s.H, regions, tiles)
     entry = kernel.ragged["entry"]
