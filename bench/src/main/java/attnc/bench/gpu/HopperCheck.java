@@ -55,6 +55,8 @@ public final class HopperCheck {
         CHECKED.put("overlap", knobs(Schedule.WGMMA_OVERLAP, 2, 128, 2, 0));
         CHECKED.put("overlap+fma-exp", knobs(Schedule.WGMMA_OVERLAP, 2, 128, 2, 1));
         CHECKED.put("pingpong", knobs(Schedule.WGMMA_PINGPONG, 2, 128, 2, 0));
+        CHECKED.put("pingpong n112", knobs(Schedule.WGMMA_PINGPONG, 2, 112, 2, 0));
+        CHECKED.put("pingpong n96", knobs(Schedule.WGMMA_PINGPONG, 2, 96, 2, 0));
         CHECKED.put("pingpong 3wg n96", knobs(Schedule.WGMMA_PINGPONG, 3, 96, 2, 0));
         CHECKED.put("overlap 3wg n96", knobs(Schedule.WGMMA_OVERLAP, 3, 96, 2, 0));
         CHECKED.put("overlap 3wg n112", knobs(Schedule.WGMMA_OVERLAP, 3, 112, 2, 0));
@@ -303,7 +305,9 @@ public final class HopperCheck {
             return List.of(new int[] {wgo, 2, 128, 2, 0}, new int[] {wgo, 3, 96, 2, 0}, new int[] {wgp, 3, 96, 2, 0}, new int[] {wgo, 3, 112, 2, 0},
                     new int[] {wgp, 3, 112, 2, 0});
         }
-        if (d <= 128) return List.of(new int[] {wgo, 2, 128, 2, 0}, new int[] {wgp, 2, 128, 2, 0});
+        if (d <= 128) {
+            return List.of(new int[] {wgo, 2, 128, 2, 0}, new int[] {wgp, 2, 128, 2, 0}, new int[] {wgp, 2, 112, 2, 0}, new int[] {wgp, 2, 96, 2, 0});
+        }
         return List.of(new int[] {wgo, 2, 64, 2, 0}, new int[] {wgp, 2, 64, 2, 0});
     }
 
