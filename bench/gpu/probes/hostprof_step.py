@@ -2,31 +2,20 @@
 host-bound, 0.90 ms to queue against 0.67 ms of GPU work): B=4 H=16 N=4096 D=64, fwd+bwd, 30 warm steps, then
 cProfile over 200. argv[1]: package dir; argv[2]: pattern (default document); argv[3] "compiled": the call
 under torch.compile (the custom op's path, as the LM example's default mode) instead of eager."""
-import cProfile, importlib, pstats, sys, time
+import cProfile, os, pstats, sys, time
 import torch
-sys.path.insert(0, sys.argv[1]); sys.path.insert(0, "bench/gpu")
-from bench_patterns import extras
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hoststep import training_step
 p = sys.argv[2] if len(sys.argv) > 2 else "document"
-pkg = importlib.import_module(p + "_attention")
-B, H, N, D = 4, 16, 4096, 64
-q, k, v = [torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16, requires_grad=True) for _ in range(3)]
-dout = torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16)
-e = extras(p, B, H, N)
-ins = [e[n] for n in ("doc", "slopes") if n in e]
-params = {"window": 1024} if p == "sliding_window" else {}
-call = lambda q, k, v: pkg.attention(q, k, v, *ins, **params)
-if len(sys.argv) > 3 and sys.argv[3] == "compiled":
-    call = torch.compile(call, fullgraph=True)
-def step():
-    q.grad = k.grad = v.grad = None
-    call(q, k, v).backward(dout)
+mode = sys.argv[3] if len(sys.argv) > 3 else "eager"
+step = training_step(sys.argv[1], p, mode)
 for _ in range(30): step()
 torch.cuda.synchronize()
 t = time.perf_counter()
 for _ in range(200): step()
 host = (time.perf_counter() - t) / 200
 torch.cuda.synchronize()
-print(f"{p} {sys.argv[3] if len(sys.argv) > 3 else 'eager'}: host {host * 1e6:.0f} us a step to queue, wall {(time.perf_counter() - t) / 200 * 1e6:.0f} us")
+print(f"{p} {mode}: host {host * 1e6:.0f} us a step to queue, wall {(time.perf_counter() - t) / 200 * 1e6:.0f} us")
 prof = cProfile.Profile()
 prof.enable()
 for _ in range(200): step()
