@@ -271,8 +271,7 @@ class Package:
         again and it is converted once (int64 document ids, as torch makes them, given every layer and step).
         Only eagerly, on plain tensors, and never while a CUDA graph is captured or warmed up (the copy would
         live in the graph's memory); such inputs have no gradient, so no autograd graph is kept."""
-        if (torch.compiler.is_compiling() or torch._C._len_torch_dispatch_stack() or type(t) not in _PLAIN
-                or (t.is_cuda and (torch.cuda.is_current_stream_capturing() or _graph_warmup(t.device)))):
+        if _traced() or type(t) not in _PLAIN or (t.is_cuda and not _may_keep(t.device)):
             return t.to(want).contiguous()
         key = (id(t), want)
         with self._lock:
@@ -383,9 +382,8 @@ class Package:
             return merged.to(q.dtype), lse, pre
         out = torch.empty((B, H, Nq, Dv), dtype=torch.bfloat16, device=dev)
         with _on_device(dev):
-            driver().make_current(dev.index)
+            stream = _launch_stream(dev)
             plan = self._forward_plan(dev, s, params, param_values, pre.numel() > 0)
-            stream = _raw_stream(dev)
             tiles, fresh = self._tile_list(plan.tiles_key + (stream,), plan.layout.length, dev, ins)
             addresses = {"q": qb.data_ptr(), "k": kb.data_ptr(), "v": vb.data_ptr(), "out": out.data_ptr(), "lse": lse.data_ptr(),
                          "pre_out": pre.data_ptr(), "tiles": tiles.data_ptr(), **{"in_" + spec.name: t.data_ptr() for spec, t in zip(self.inputs, ins)}}
@@ -446,9 +444,8 @@ class Package:
         for a paged cache, whose sequences each get their own tile lists, built every call."""
         dev = qb.device
         with _on_device(dev):
-            driver().make_current(dev.index)
+            stream = _launch_stream(dev)
             plan = self._decode_plan(dev, s, param_values, None if pages is None else pages[:2])
-            stream = _raw_stream(dev)
             rows = s.B * s.H * s.Nq
             partial_out = torch.empty((plan.splits, rows, s.Dv), dtype=torch.float32, device=dev)
             partial_lse = torch.empty((plan.splits, rows), dtype=torch.float32, device=dev)
@@ -587,9 +584,8 @@ class Package:
             raise RuntimeError(f"{self.name}: the forward kept no pre-transform output for the backward (it ran with no input requiring grad)")
         qb, kb, vb, outb, doutb = _operand(q), _operand(k), _operand(v), _operand(out), _operand(dout)
         with _on_device(dev):
-            driver().make_current(dev.index)
+            stream = _launch_stream(dev)
             plan = self._backward_plan(kernel, dev, s, params)
-            stream = _raw_stream(dev)
             tiles, fresh = self._tile_list(plan.tiles_key + (stream,), plan.layout.length, dev, ins)
             addresses = {"q": qb.data_ptr(), "k": kb.data_ptr(), "v": vb.data_ptr(), "out": outb.data_ptr(), "dout": doutb.data_ptr(),
                          "lse": lse.data_ptr(), "pre_out": pre.data_ptr(), **{name: scratch[name].data_ptr() for name in ("delta", "dq", "dk", "dv", "row_grads")},
@@ -687,7 +683,7 @@ class Package:
         return torch.zeros(length, dtype=torch.int32, device=device), True
 
     def _remember(self, key, tiles, ins):
-        if torch.cuda.is_current_stream_capturing() or _graph_warmup(tiles.device):
+        if not _may_keep(tiles.device):
             return
         # Weak references: a kept list must not keep its ids alive, and a dead tensor's id may come back.
         refs = tuple(weakref.ref(t) for t in ins) if self.mask_reads_inputs else ()
@@ -748,8 +744,7 @@ def _eager(q, k, v, inputs):
     """Whether a call may take _Eager: not traced (torch.compile, a fake or proxy mode on the dispatch
     stack), on CUDA (meta tensors take the op's fake implementation) and only plain tensors (a tensor
     subclass may be a tracer's), unless ATTNC_TORCH_EAGER=0."""
-    if (torch.compiler.is_compiling() or torch._C._len_torch_dispatch_stack() or not q.is_cuda
-            or os.environ.get("ATTNC_TORCH_EAGER") == "0"):
+    if _traced() or not q.is_cuda or os.environ.get("ATTNC_TORCH_EAGER") == "0":
         return False
     for t in (q, k, v, *inputs):
         if type(t) not in _PLAIN:
@@ -758,6 +753,17 @@ def _eager(q, k, v, inputs):
 
 
 _PLAIN = (torch.Tensor, torch.nn.Parameter)
+
+
+def _traced():
+    """Whether a tracer sees this call: torch.compile, or a fake or proxy mode on the dispatch stack."""
+    return torch.compiler.is_compiling() or bool(torch._C._len_torch_dispatch_stack())
+
+
+def _may_keep(device):
+    """Whether what a call makes on `device` may outlive it: not while a CUDA graph is captured (it would
+    live in the graph's memory) nor while torch.compile's graph trees warm a function up (_graph_warmup)."""
+    return not (torch.cuda.is_current_stream_capturing() or _graph_warmup(device))
 
 
 def _expect_tensor(label, t):
@@ -770,9 +776,11 @@ def _on_device(dev):
     return contextlib.nullcontext() if torch.cuda.current_device() == dev.index else torch.cuda.device(dev)
 
 
-def _raw_stream(dev):
-    """The current stream's CUstream on `dev` (current): the raw handle Inductor's own launches read, without
-    building a torch.cuda.Stream object each launch."""
+def _launch_stream(dev):
+    """The driver's context for `dev` made current (the launches and module loads that follow need it), and
+    the current stream's CUstream there: the raw handle Inductor's own launches read, without building a
+    torch.cuda.Stream object each launch. `dev` must be the current device (_on_device)."""
+    driver().make_current(dev.index)
     if _RAW_STREAM is not None:
         return _RAW_STREAM(dev.index)
     return torch.cuda.current_stream(dev).cuda_stream

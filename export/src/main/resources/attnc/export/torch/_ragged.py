@@ -52,7 +52,6 @@ def prefill(package, q, query_starts, k_pages, v_pages, block_table, kv_lengths,
     lse = torch.empty((total, H) if kernel.writes_lse else (0,), dtype=torch.float32, device=dev)
     if total:
         with torch.no_grad(), _op._on_device(dev):
-            _op.driver().make_current(dev.index)
             forced = _op._forced_arch()
             # Like the decode modules, a forced sm_90a means the best there (the ragged module at sm_90 may be mma.sync).
             variant = kernel.ragged_variant(torch.cuda.get_device_capability(dev), D, Dv, None if forced in (None, "sm_90a") else forced)
@@ -150,7 +149,7 @@ def _launch(package, variant, s, q, k_pages, v_pages, query_starts, block_table,
                 **{label: t.data_ptr() for label, t in ints.items()},
                 **{"in_" + spec.name: (copies[spec.name][0] if spec.name in copies else t).data_ptr() for spec, t in zip(package.inputs, prepared)}}
     values = kernel.ragged_values(variant, s, pointers, param_values, page_shift, max_pages)
-    stream = _op._raw_stream(dev)
+    stream = _op._launch_stream(dev)
     _tile_lists(package, variant, values, regions, counts, lengths, copies, tiles, stream)
     work = _work_list(kernel, s.H, regions, tiles)
     entry = kernel.ragged["entry"]
