@@ -61,6 +61,8 @@ public final class HopperCheck {
         CHECKED.put("overlap 3wg n96", knobs(Schedule.WGMMA_OVERLAP, 3, 96, 2, 0));
         CHECKED.put("overlap 3wg n112", knobs(Schedule.WGMMA_OVERLAP, 3, 112, 2, 0));
         CHECKED.put("pingpong 3wg n112", knobs(Schedule.WGMMA_PINGPONG, 3, 112, 2, 0));
+        CHECKED.put("overlap 3wg n128", knobs(Schedule.WGMMA_OVERLAP, 3, 128, 2, 0));
+        CHECKED.put("pingpong 3wg n128", knobs(Schedule.WGMMA_PINGPONG, 3, 128, 2, 0));
         CHECKED.put("default", new TuningConfig(Map.of()));
     }
 
@@ -303,7 +305,7 @@ public final class HopperCheck {
         int wgo = Schedule.WGMMA_OVERLAP.ordinal(), wgp = Schedule.WGMMA_PINGPONG.ordinal();
         if (d <= 64) {
             return List.of(new int[] {wgo, 2, 128, 2, 0}, new int[] {wgo, 3, 96, 2, 0}, new int[] {wgp, 3, 96, 2, 0}, new int[] {wgo, 3, 112, 2, 0},
-                    new int[] {wgp, 3, 112, 2, 0});
+                    new int[] {wgp, 3, 112, 2, 0}, new int[] {wgo, 3, 128, 2, 0}, new int[] {wgp, 3, 128, 2, 0});
         }
         if (d <= 128) {
             return List.of(new int[] {wgo, 2, 128, 2, 0}, new int[] {wgp, 2, 128, 2, 0}, new int[] {wgp, 2, 112, 2, 0}, new int[] {wgp, 2, 96, 2, 0});

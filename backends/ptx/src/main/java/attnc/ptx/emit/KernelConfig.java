@@ -260,13 +260,14 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * and, on the wgmma path, P's bf16 pairs (blockN / 4). The measured mma.sync kernels hold up
      * to 160 and use 228–255 registers without spilling (Q fragments, addresses, softmax state
      * take the rest); a wgmma consumer has 240 (two warpgroups) or 160 (three) and no Q fragments,
-     * so up to 196 or 116: three warpgroups of 112-key tiles at D = 64 (116) assemble without a
-     * spill overlapped (8 bytes ping-pong), 128-key tiles (128) spill 76 bytes inside the loop
-     * ({@code ptxas -arch=sm_90a -v}, 2026-12-02).
+     * so up to 208 or 128: with the column positions formed after the products ({@link
+     * FlashEmitter}), three warpgroups of 128-key tiles at D = 64 (128) and two of 192-key tiles at
+     * D = 128 (208) assemble without a spill, masked or not ({@code ptxas -arch=sm_90a -v},
+     * 2026-12-03; before, 128-key tiles spilled 96–176 bytes).
      */
     public int accumulatorRegisters() { return mTiles * (valueDim + blockN) / 2 + (schedule.wgmma() ? blockN / 4 : 0); }
 
-    private int accumulatorLimit() { return schedule.wgmma() ? consumerRegisters() - 44 : 160; }
+    private int accumulatorLimit() { return schedule.wgmma() ? consumerRegisters() - 32 : 160; }
 
     /** Why this tiling cannot run on sm_{@code sm}, or null when it can. */
     public String limitExceeded(int sm) {
