@@ -298,11 +298,19 @@ final class PtxKernel implements Kernel {
 
     /** The tiling for this launch; head dims the kernels do not take are the caller's to change, refused as a shape. */
     private KernelConfig config(Binding binding, DType dtype) {
+        KernelConfig config;
         try {
-            return TuningSpace.apply(KernelConfig.of(lowered, Device.get(0).sm() >= 90 ? 90 : 80, dtype, binding.size("D"), binding.size("Dv")), tuning);
+            config = TuningSpace.apply(KernelConfig.of(lowered, Device.get(0).sm() >= 90 ? 90 : 80, dtype, binding.size("D"), binding.size("Dv")), tuning);
         } catch (IllegalArgumentException e) {
             throw unsupported(binding, e);
         }
+        // A tuning chosen for other head dims can overflow this launch's shared memory or registers: refused here, not by the driver.
+        String limit = config.limitExceeded(config.sm());
+        if (limit != null) {
+            throw new ShapeException("the tuning " + tuning + " does not fit sm_" + config.sm() + " at D = " + binding.size("D") + ", Dv = "
+                    + binding.size("Dv") + ": " + limit);
+        }
+        return config;
     }
 
     /** The decode tiling for this launch, with the tiling knobs it has (keys a tile, stages). */

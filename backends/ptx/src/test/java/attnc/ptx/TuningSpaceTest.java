@@ -12,6 +12,7 @@ import attnc.lower.LowerPattern;
 import attnc.pass.Passes;
 import attnc.ptx.emit.KernelConfig;
 import attnc.ptx.emit.PtxModule;
+import attnc.ptx.emit.Schedule;
 import attnc.run.TuningConfig;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -39,6 +40,19 @@ class TuningSpaceTest {
             assertTrue(TuningSpace.configurations(LowerPattern.lower(causal), launch, 90).contains(TuningSpace.knobsOf(hopper)), hopper.tag());
             assertEquals(hopper.tag(), TuningSpace.apply(KernelConfig.of(90, DType.BFLOAT16, d, d), TuningSpace.knobsOf(hopper)).tag());
         }
+    }
+
+    @Test
+    void hopperTakesThreeWarpgroupsOf128KeysAtD64AndTheRaggedKernelTheNextThatFits() throws Exception {
+        Pattern dense = Passes.optimize(Frontend.compile("dense", "mask: true"), Map.of());
+        Pattern causal = Passes.optimize(Frontend.compile("causal", "mask: q >= kv"), Map.of());
+        KernelConfig plain = KernelConfig.of(LowerPattern.lower(dense), 90, DType.BFLOAT16, 64, 64);
+        KernelConfig masked = KernelConfig.of(LowerPattern.lower(causal), 90, DType.BFLOAT16, 64, 64);
+        assertEquals(List.of(Schedule.WGMMA_OVERLAP, 3, 128), List.of(plain.schedule(), plain.consumerGroups(), plain.blockN()));
+        assertEquals(List.of(Schedule.WGMMA_PINGPONG, 3, 128), List.of(masked.schedule(), masked.consumerGroups(), masked.blockN()));
+        KernelConfig ragged = KernelConfig.raggedHopper(LowerPattern.lower(dense), 90, DType.BFLOAT16, 64, 64).orElseThrow();
+        assertEquals(null, ragged.limitExceeded(90), ragged.tag());
+        assertEquals(112, ragged.blockN(), "the ragged producer's 40 registers leave 152 a consumer: 128 keys would hold 128 accumulators, over 120");
     }
 
     @Test

@@ -137,16 +137,13 @@ abstract class FlashEmitter {
     }
 
     /**
-     * The kv position of each column the thread holds and, for PARTIAL tiles, the column-only
-     * part of the mask, issued before S = Q·Kᵀ so that its loads (document ids of the keys, say)
-     * complete under the matrix products.
+     * The kv position of the lane's first column and, where the mask reads memory per key, each
+     * column's position and the column-only part of the mask for PARTIAL tiles, issued before
+     * S = Q·Kᵀ so that its loads (document ids of the keys, say) complete under the matrix products.
      */
     void maskColumns() {
-        out.comment("kv position of each column this thread holds");
+        out.comment("kv position of this lane's first column in the tile");
         out.op("mad.lo.s32", out.s32("%kv_lane"), "%t", 2, "%kv_first");
-        for (int c = 0; c < cols; c++) {
-            out.op("add.s32", out.s32("%kv_c" + c), "%kv_lane", columnOffset(c));
-        }
         if (relative != null) {
             out.comment("k · float(q - kv) at the lane's first column of this tile, per row (the score's term)");
             for (int r = 0; r < rows; r++) {
@@ -156,7 +153,21 @@ abstract class FlashEmitter {
                 out.op("mul.f32", rel, rel, relative.result(0, 0));
             }
         }
-        if (earlyColumns()) maskColumnLevel();
+        if (earlyColumns()) {
+            for (int c = 0; c < cols; c++) columnPosition(c);
+            maskColumnLevel();
+        }
+    }
+
+    /**
+     * The kv position of column {@code c} of the thread. Without early mask loads it is formed where
+     * it is read, after the products, one column at a time: formed for every column before S = Q·Kᵀ,
+     * the positions (and the mask's column values after them) stay live beside S, O and the P·V in
+     * flight, and 128-key tiles of three consumer warpgroups at D = 64 spill 96 bytes (dense) to 176
+     * (sliding window) where formed late they spill none (ptxas -arch=sm_90a -v, 2026-12-03).
+     */
+    private void columnPosition(int c) {
+        out.op("add.s32", out.s32("%kv_c" + c), "%kv_lane", columnOffset(c));
     }
 
     /** Column work that reads memory goes before the products; index arithmetic stays late, where it costs no registers across them. */
@@ -178,7 +189,12 @@ abstract class FlashEmitter {
     /** Scale, the score expression; the mask follows in {@link #applyMask}. */
     void maskAndScore() {
         out.comment(identityScore() ? "s = scale·q·k" : "s = scale·q·k; score: " + Printer.expr(pattern.score()));
-        if (relative == null) for (int c = 0; c < cols; c++) (addsTerm() ? term : score).emit(Level.COL, 0, c);
+        if (relative == null) {
+            for (int c = 0; c < cols; c++) {
+                if (!earlyColumns()) columnPosition(c);
+                (addsTerm() ? term : score).emit(Level.COL, 0, c);
+            }
+        }
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
                 String s = Fragments.scoreAt(r, c);
@@ -224,7 +240,6 @@ abstract class FlashEmitter {
         String full = out.newLabel("full_tile"), ragged = out.newLabel("ragged_tile");
         out.op("@%tile_full bra.uni", full);
         out.comment("PARTIAL tile: mask " + Printer.expr(pattern.visibility()));
-        if (!earlyColumns()) for (int c = 0; c < cols; c++) mask.emit(Level.COL, 0, c);
         // Only the last tile of a ragged Nkv needs the bounds test; the others skip its 2 instructions a score.
         out.op("add.s32", out.s32("%kv_end"), "%kv_first", config.blockN());
         out.op("setp.gt.s32", out.pred("%tile_ragged"), "%kv_end", "%Nkv");
@@ -232,16 +247,24 @@ abstract class FlashEmitter {
         if (!lowered.alwaysVisible()) maskElements(false);
         out.op("bra.uni", full);
         out.label(ragged);
-        for (int c = 0; c < cols; c++) out.op("setp.lt.s32", out.pred("%kv_ok_c" + c), "%kv_c" + c, "%Nkv");
         maskElements(true);
         out.label(full);
     }
 
-    /** Removes invisible scores (−∞ for softmax, weight 0 otherwise); with {@code bounds}, also keys past Nkv. */
+    /**
+     * Removes invisible scores (−∞ for softmax, weight 0 otherwise); with {@code bounds}, also keys
+     * past Nkv. Column by column, each column's position and mask values formed just before its
+     * scores (unless loaded early), so that few are live at once.
+     */
     void maskElements(boolean bounds) {
         String masked = softmax() ? NEG_INF : "0f00000000";
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
+        for (int c = 0; c < cols; c++) {
+            if (!earlyColumns()) {
+                columnPosition(c);
+                mask.emit(Level.COL, 0, c);
+            }
+            if (bounds) out.op("setp.lt.s32", out.pred("%kv_ok_c" + c), "%kv_c" + c, "%Nkv");
+            for (int r = 0; r < rows; r++) {
                 mask.emit(Level.ELEMENT, r, c);
                 String visible = mask.result(r, c);
                 if (bounds) {

@@ -98,11 +98,11 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
 
     /**
      * The Hopper path (sm_90a) as measured best on the H200 (BENCHMARKS.md, "The Hopper path"):
-     * up to D = 64, three consumer warpgroups (192 query rows): without a mask, 112-key tiles
-     * overlapped without turns (dense +3.5%, softcap +2% over 96-key ping-pong); with one, 96-key
-     * tiles taking turns (ping-pong: causal +2%, sliding window +6% over 112-key tiles; timed
-     * round-robin on 2026-12-02, BENCHMARKS.md); up to D = 128, two warpgroups of 128-key tiles, overlapped without turns for plain dense attention
-     * and ping-pong for the rest (masks, ALiBi, softcap: +1–8%); beyond, 64-key tiles, ping-pong.
+     * up to D = 64, three consumer warpgroups (192 query rows) of 128-key tiles (dense +1.5%,
+     * causal +3.3% over 112- and 96-key tiles, which spilled before the column positions were
+     * formed late); up to D = 128, two warpgroups of 128-key tiles; both overlapped without
+     * turns for plain dense attention and ping-pong for the rest (masks, ALiBi, softcap: +1–8%);
+     * beyond, 64-key tiles, ping-pong.
      * Empty where the head dims are not multiples of 16, the accumulators would not fit, or
      * mma.sync measured faster.
      */
@@ -116,11 +116,15 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         int widest = Math.max(standard.headDim(), standard.valueDim());
         // Masks that read inputs at D ≤ 64: the mma.sync kernel's 64 × 64 tiles measured fastest (163 against 152 TFLOP/s, document).
         if (widest <= 64 && pattern.readsInputs()) return List.of();
+        Schedule schedule = pattern.identityScore() && pattern.alwaysVisible() ? Schedule.WGMMA_OVERLAP : Schedule.WGMMA_PINGPONG;
         return widest <= 64
-                ? List.of(pattern.alwaysVisible() ? standard.withWgmma(Schedule.WGMMA_OVERLAP, 3, 112, 2) : standard.withWgmma(Schedule.WGMMA_PINGPONG, 3, 96, 2),
+                // Three warpgroups of 128-key tiles: 477.6 against 470.4 TFLOP/s dense, 409.5 against 396.6 causal (B=4, H=16,
+                // N=4096). The ragged kernel's producer leaves too few registers for them and takes the next.
+                ? List.of(standard.withWgmma(schedule, 3, 128, 2),
+                        pattern.alwaysVisible() ? standard.withWgmma(Schedule.WGMMA_OVERLAP, 3, 112, 2) : standard.withWgmma(Schedule.WGMMA_PINGPONG, 3, 96, 2),
                         standard.withWgmma(Schedule.WGMMA_PINGPONG, 3, 96, 2), standard.withWgmma(Schedule.WGMMA_PINGPONG, 2, 128, 2))
                 : widest <= 128
-                ? List.of(standard.withWgmma(pattern.identityScore() && pattern.alwaysVisible() ? Schedule.WGMMA_OVERLAP : Schedule.WGMMA_PINGPONG, 2,
+                ? List.of(standard.withWgmma(schedule, 2,
                                 // Masks that read inputs hold their per-key values across the products: 128-key tiles spill (28 bytes
                                 // stored, 72 loaded, ptxas -v), 112 do not and measured 2.9-3.6% faster (document, N = 8192 and 16384).
                                 pattern.readsInputs() ? 112 : 128, 2),
@@ -260,13 +264,14 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * and, on the wgmma path, P's bf16 pairs (blockN / 4). The measured mma.sync kernels hold up
      * to 160 and use 228–255 registers without spilling (Q fragments, addresses, softmax state
      * take the rest); a wgmma consumer has 240 (two warpgroups) or 160 (three) and no Q fragments,
-     * so up to 196 or 116: three warpgroups of 112-key tiles at D = 64 (116) assemble without a
-     * spill overlapped (8 bytes ping-pong), 128-key tiles (128) spill 76 bytes inside the loop
-     * ({@code ptxas -arch=sm_90a -v}, 2026-12-02).
+     * so up to 208 or 128: with the column positions formed after the products ({@link
+     * FlashEmitter}), three warpgroups of 128-key tiles at D = 64 (128) and two of 192-key tiles at
+     * D = 128 (208) assemble without a spill, masked or not ({@code ptxas -arch=sm_90a -v},
+     * 2026-12-03; before, 128-key tiles spilled 96–176 bytes).
      */
     public int accumulatorRegisters() { return mTiles * (valueDim + blockN) / 2 + (schedule.wgmma() ? blockN / 4 : 0); }
 
-    private int accumulatorLimit() { return schedule.wgmma() ? consumerRegisters() - 44 : 160; }
+    private int accumulatorLimit() { return schedule.wgmma() ? consumerRegisters() - 32 : 160; }
 
     /** Why this tiling cannot run on sm_{@code sm}, or null when it can. */
     public String limitExceeded(int sm) {
