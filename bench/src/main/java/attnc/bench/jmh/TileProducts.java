@@ -1,5 +1,6 @@
 package attnc.bench.jmh;
 
+import attnc.jvm.kernel.Lanes;
 import attnc.jvm.kernel.Tiles;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -13,9 +14,10 @@ import org.openjdk.jmh.annotations.State;
 /**
  * The generated kernel's two products alone, on one tile of {@link #QUERIES} queries × {@link
  * #KEYS} keys × {@link #D} (what {@link Tiles} computes inside every tile: S = K·Qᵀ and O += P·V),
- * operands in L1/L2, nothing else: {@link JmhBench} prints them as a percentage of the one-thread
- * FMA peak beside the whole kernel's, so the part of a kernel's time the products do not explain
- * (softmax, packing, masks, output) reads off the table.
+ * operands in L1/L2, nothing else, and the same tile's online softmax: {@link JmhBench} prints the
+ * products as a percentage of the one-thread FMA peak beside the whole kernel's, and the softmax's
+ * share of the three, so the part of a kernel's time none of them explains (packing, masks,
+ * output) reads off the table.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -45,6 +47,22 @@ public class TileProducts {
     public float[] pv() {
         Tiles.pv(scores, QUERIES, values, 0, D, output, QUERIES, KEYS);
         return output;
+    }
+
+    private final float[] rowMax = new float[QUERIES], rowSum = new float[QUERIES], rescale = new float[QUERIES];
+
+    /**
+     * The softmax of a dense tile as the kernel runs it: each 16-query group's column max, the
+     * exponentials and sums in place, then the output rows' rescale. Called again on its own
+     * weights it keeps the running max, so it times the steady state, where no row is rescaled.
+     */
+    @Benchmark
+    public float[] softmax() {
+        for (int i0 = 0; i0 < QUERIES; i0 += Lanes.L) {
+            Tiles.softmaxColumns(scores, QUERIES, KEYS, rowMax, rowSum, rescale, i0);
+        }
+        Tiles.rescaleRows(output, D, rescale, QUERIES);
+        return scores;
     }
 
     /** Floating-point operations of one call of either product. */
