@@ -29,6 +29,7 @@ public class TileProducts {
 
     private final float[] keys = random(KEYS * D, 1), queries = random(D * QUERIES, 2), values = random(KEYS * D, 3);
     private final float[] scores = random(KEYS * QUERIES, 4), output = new float[QUERIES * D];
+    private final float[] rowMax = new float[QUERIES], rowSum = new float[QUERIES], rescale = new float[QUERIES];
 
     private static float[] random(int n, long seed) {
         Random random = new Random(seed);
@@ -49,10 +50,8 @@ public class TileProducts {
         return output;
     }
 
-    private final float[] rowMax = new float[QUERIES], rowSum = new float[QUERIES], rescale = new float[QUERIES];
-
     /**
-     * The softmax of a dense tile as the kernel runs it: each 16-query group's column max, the
+     * The softmax of a dense tile as the kernel runs it: each vector of queries' column max, the
      * exponentials and sums in place, then the output rows' rescale. Called again on its own
      * weights it keeps the running max, so it times the steady state, where no row is rescaled.
      */
