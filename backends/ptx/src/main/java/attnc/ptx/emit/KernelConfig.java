@@ -266,8 +266,10 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * take the rest); a wgmma consumer has 240 (two warpgroups) or 160 (three) and no Q fragments,
      * so up to 208 or 128: with the column positions formed after the products ({@link
      * FlashEmitter}), three warpgroups of 128-key tiles at D = 64 (128) and two of 192-key tiles at
-     * D = 128 (208) assemble without a spill, masked or not ({@code ptxas -arch=sm_90a -v},
-     * 2026-12-03; before, 128-key tiles spilled 96–176 bytes).
+     * D = 128 (208) assemble without a spill on dense, causal, sliding window, ALiBi and softcap
+     * ({@code ptxas -arch=sm_90a -v}, 2026-12-03; before, 128-key tiles spilled 96–176 bytes). A
+     * mask that loads per-key inputs early holds them too: document's 192-key tiles spill 3.4 KB,
+     * which this count does not see (the tuner times them and keeps what is faster).
      */
     public int accumulatorRegisters() { return mTiles * (valueDim + blockN) / 2 + (schedule.wgmma() ? blockN / 4 : 0); }
 
