@@ -304,7 +304,14 @@ final class PtxKernel implements Kernel {
         } catch (IllegalArgumentException e) {
             throw unsupported(binding, e);
         }
-        // A tuning chosen for other head dims can overflow this launch's shared memory or registers: refused here, not by the driver.
+        return fitting(config, tuning, binding);
+    }
+
+    /**
+     * {@code config}, or a refusal where {@code tuning} made it overflow this launch's shared memory
+     * or registers (a tuning chosen for other head dims): said here, not by the driver at launch.
+     */
+    static KernelConfig fitting(KernelConfig config, TuningConfig tuning, Binding binding) {
         String limit = config.limitExceeded(config.sm());
         if (limit != null) {
             throw new ShapeException("the tuning " + tuning + " does not fit sm_" + config.sm() + " at D = " + binding.size("D") + ", Dv = "

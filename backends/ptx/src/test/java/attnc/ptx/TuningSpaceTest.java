@@ -8,6 +8,7 @@ import attnc.front.Frontend;
 import attnc.ir.DType;
 import attnc.ir.Pattern;
 import attnc.launch.Binding;
+import attnc.launch.ShapeException;
 import attnc.lower.LowerPattern;
 import attnc.pass.Passes;
 import attnc.ptx.emit.KernelConfig;
@@ -53,6 +54,20 @@ class TuningSpaceTest {
         KernelConfig ragged = KernelConfig.raggedHopper(LowerPattern.lower(dense), 90, DType.BFLOAT16, 64, 64).orElseThrow();
         assertEquals(null, ragged.limitExceeded(90), ragged.tag());
         assertEquals(112, ragged.blockN(), "the ragged producer's 40 registers leave 152 a consumer: 128 keys would hold 128 accumulators, over 120");
+    }
+
+    @Test
+    void aTuningThatDoesNotFitTheLaunchsHeadDimsIsRefusedAsAShape() throws Exception {
+        Pattern causal = Passes.optimize(Frontend.compile("causal", "mask: q >= kv"), Map.of());
+        TuningConfig wide = TuningConfig.parse("schedule=" + Schedule.WGMMA_PINGPONG.ordinal() + ",consumer_groups=3,block_n=128,stages=2");
+        Binding mla = new Binding(Map.of("B", 1, "H", 4, "Hkv", 2, "Nq", 200, "Nkv", 333, "D", 192, "Dv", 128), 0, Map.of());
+        KernelConfig config = TuningSpace.apply(KernelConfig.of(LowerPattern.lower(causal), 90, DType.BFLOAT16, 192, 128), wide);
+        ShapeException refused = org.junit.jupiter.api.Assertions.assertThrows(ShapeException.class, () -> PtxKernel.fitting(config, wide, mla));
+        assertEquals("the tuning block_n=128,consumer_groups=3,schedule=" + Schedule.WGMMA_PINGPONG.ordinal() + ",stages=2 does not fit sm_90 at D = 192, "
+                + "Dv = 128: " + config.limitExceeded(90), refused.getMessage());
+        assertTrue(refused.getMessage().contains("shared memory"), refused.getMessage());
+        KernelConfig d64 = TuningSpace.apply(KernelConfig.of(LowerPattern.lower(causal), 90, DType.BFLOAT16, 64, 64), wide);
+        assertEquals(d64, PtxKernel.fitting(d64, wide, binding(4096, 64)), "the same tuning fits D = 64");
     }
 
     @Test
