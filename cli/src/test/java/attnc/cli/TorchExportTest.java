@@ -11,11 +11,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,8 +27,9 @@ import org.junit.jupiter.api.io.TempDir;
  * runtime, the generated {@code __init__.py}, the manifest and every PTX module it names; every
  * {@code .py} compiles; and {@code torch_plan_check.py} (no torch, no GPU) plans every launch of
  * every entry for several GPUs and shapes (and ragged batches) from the package's own {@code _plan.py},
- * checking each packed argument list against the entry's parameters in the PTX. What needs torch and a
- * GPU is bench/gpu/run_torch.sh.
+ * checking each packed argument list against the entry's parameters in the PTX; and, where a torch
+ * (CPU-only is enough) can be imported, {@code torch_meta_check.py} runs each op forward and backward
+ * on meta tensors. What needs a GPU is bench/gpu/run_torch.sh.
  */
 class TorchExportTest {
     private static final List<String> PATTERNS = List.of("dense", "causal", "alibi", "document", "gated", "softmax_sink", "topk_blocks",
@@ -73,15 +77,39 @@ class TorchExportTest {
         for (Path pkg : packages) for (String f : files(pkg)) if (f.endsWith(".py")) compile.add(pkg.resolve(f).toString());
         python(dir, compile);
 
-        Path checker = dir.resolve("torch_plan_check.py");
-        try (InputStream in = TorchExportTest.class.getResourceAsStream("torch_plan_check.py")) {
-            Files.write(checker, in.readAllBytes());
-        }
+        Path checker = resource(dir, "torch_plan_check.py");
         List<String> check = new ArrayList<>(List.of(checker.toString()));
         packages.forEach(p -> check.add(p.toString()));
         String out = python(dir, check);
         assertTrue(out.lines().anyMatch(l -> l.equals("ok Launch")), out);
         assertEquals(PATTERNS.size() + 1, out.lines().filter(l -> l.startsWith("ok ")).count(), out);
+    }
+
+    /**
+     * The ops' fake implementations and autograd formulas, on a CPU-only torch: forward and backward on meta
+     * tensors and a forward under FakeTensorMode ({@code torch_meta_check.py}), for patterns with and without
+     * inputs, input gradients, integer ids and a sink. The torch is the one {@code ATTNC_TEST_TORCH} names (a
+     * folder {@code .ci/run} installs a local wheel into) or python3's own; without one the test is reported
+     * skipped, not passed.
+     */
+    @Test
+    void eachOpRunsForwardAndBackwardOnMetaTensorsWithoutAGpu(@TempDir Path dir) throws Exception {
+        Map<String, String> env = new HashMap<>();
+        String site = System.getenv("ATTNC_TEST_TORCH");
+        if (site != null && !site.isBlank()) env.put("PYTHONPATH", site);
+        Assumptions.assumeTrue(run(dir, env, List.of("-c", "import torch")).exitCode() == 0,
+                "no torch to import (set ATTNC_TEST_TORCH to a folder holding one, or install it for python3)");
+        List<String> check = new ArrayList<>(List.of(resource(dir, "torch_meta_check.py").toString()));
+        List<String> patterns = List.of("causal", "alibi", "document", "gated", "softmax_sink");
+        for (String pattern : patterns) {
+            Cli cli = Cli.run("export", Cli.EXAMPLES.resolve(pattern + ".attn").toString(), "--target", "torch", "-o", dir.toString());
+            assertEquals(0, cli.exitCode(), cli.transcript());
+            check.add(dir.resolve(pattern + "_attention").toString());
+        }
+        Ran ran = run(dir, env, check);
+        assertEquals(0, ran.exitCode(), ran.out());
+        assertEquals(patterns.size(), ran.out().lines().filter(l -> l.startsWith("ok ") && l.contains("meta forward and backward")).count(), ran.out());
+        assertTrue(ran.out().contains("ok alibi_attention: meta forward and backward (q, k, v, slopes)"), ran.out());
     }
 
     @Test
@@ -110,12 +138,29 @@ class TorchExportTest {
     }
 
     private static String python(Path dir, List<String> args) throws Exception {
+        Ran ran = run(dir, Map.of(), args);
+        assertEquals(0, ran.exitCode(), "python3 " + String.join(" ", args) + " failed (this test needs python3 on PATH):\n" + ran.out());
+        return ran.out();
+    }
+
+    private record Ran(int exitCode, String out) {}
+
+    private static Ran run(Path dir, Map<String, String> env, List<String> args) throws Exception {
         List<String> command = new ArrayList<>(List.of("python3"));
         command.addAll(args);
-        Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        ProcessBuilder builder = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
+        builder.environment().putAll(env);
+        Process p = builder.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "python3 did not finish");
-        assertEquals(0, p.exitValue(), "python3 " + String.join(" ", args) + " failed (this test needs python3 on PATH):\n" + out);
-        return out;
+        assertTrue(p.waitFor(180, TimeUnit.SECONDS), "python3 did not finish");
+        return new Ran(p.exitValue(), out);
+    }
+
+    private static Path resource(Path dir, String name) throws Exception {
+        Path file = dir.resolve(name);
+        try (InputStream in = TorchExportTest.class.getResourceAsStream(name)) {
+            Files.write(file, in.readAllBytes());
+        }
+        return file;
     }
 }
