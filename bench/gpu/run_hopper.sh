@@ -4,8 +4,9 @@
 # compute-sanitizer memcheck and racecheck on one small case per schedule, kernel-only TFLOP/s of
 # every schedule and of the mma.sync kernel (HopperCheck time) and, with PEERS=1, FlexAttention,
 # SDPA flash and cuDNN on the same shapes (peers_hopper.py). TIME_PATTERNS and PATTERNS (the peers'
-# names) limit the timed patterns. Logs go to $1. The check of all 14 examples takes about 8 minutes on the H200
-# (18 variants, 12 shapes each: about 35 s a file, 2026-12-03), so a call checks (CHECK_S=540 TIME=0) or times (CHECK=...), not both.
+# names) limit the timed patterns. Logs go to $1. The check of all 14 examples takes about 9 minutes on the H200
+# (18 variants, 12 shapes each: 35-40 s a file, 2026-12-03), too close to a call's 10: check half the examples a call (CHECK=...,
+# TIME=0), and time in another.
 set -u
 out="$1"; d=.device
 java=("$d/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx48g -cp "$d/cli/*")
