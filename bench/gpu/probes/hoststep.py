@@ -1,6 +1,6 @@
 """Host time of a training step through one package (B=4 H=16 N=4096 D=64, fwd+bwd): the time to queue 300 steps
 and the wall time once synchronised, best of 3 after 30 warm steps. argv: package dir, pattern, eager|compiled.
-`training_step` is also hostprof_step.py's."""
+`training_step` is also hostprof_step.py's, `host_and_wall` every probe's."""
 import importlib, sys, time
 import torch
 
@@ -26,15 +26,19 @@ def training_step(packages, p, mode):
     return step
 
 
+def host_and_wall(step, n):
+    """Seconds a call of `step` over `n` calls: to queue them (the host's time), and until the GPU has run them."""
+    torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(n): step()
+    host = (time.perf_counter() - t) / n
+    torch.cuda.synchronize()
+    return host, (time.perf_counter() - t) / n
+
+
 if __name__ == "__main__":
     p, mode = sys.argv[2], sys.argv[3]
     step = training_step(sys.argv[1], p, mode)
     for _ in range(30): step()
-    best = (1e9, 1e9)
-    for _ in range(3):
-        torch.cuda.synchronize(); t = time.perf_counter()
-        for _ in range(300): step()
-        host = (time.perf_counter() - t) / 300
-        torch.cuda.synchronize(); wall = (time.perf_counter() - t) / 300
-        best = min(best, (host, wall))
+    best = min(host_and_wall(step, 300) for _ in range(3))
     print(f"{sys.argv[1].split('/')[-1]} {p} {mode}: host {best[0] * 1e6:.0f} us a step, wall {best[1] * 1e6:.0f} us")

@@ -1,8 +1,10 @@
 # Kernels of one attnc and one Flex training step (fwd+bwd) through torch, by CUDA time, and the wall time of a
 # step (20 steps, synchronised at the end) against its GPU time: a step whose wall time passes its GPU time is the host's.
 # argv[1]: package dir; argv[2]: patterns (default "sliding_window causal").
-import os, sys, time, torch, importlib
+import os, sys, torch, importlib
 sys.path.insert(0, sys.argv[1] if len(sys.argv) > 1 else "/tmp/attnc_torch_packages"); sys.path.insert(0, "bench/gpu")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hoststep import host_and_wall
 from torch.profiler import profile, ProfilerActivity
 from torch.nn.attention.flex_attention import flex_attention, create_block_mask
 from bench_patterns import extras, mask_mod, score_mod
@@ -22,12 +24,7 @@ for p in (sys.argv[2] if len(sys.argv) > 2 else "sliding_window causal").split()
             q.grad = k.grad = v.grad = None
             fwd().backward(dout)
         for _ in range(5): step()
-        torch.cuda.synchronize()
-        t = time.perf_counter()
-        for _ in range(20): step()
-        host = (time.perf_counter() - t) / 20
-        torch.cuda.synchronize()
-        wall = (time.perf_counter() - t) / 20
+        host, wall = host_and_wall(step, 20)
         with profile(activities=[ProfilerActivity.CUDA, ProfilerActivity.CPU]) as prof:
             for _ in range(10): step()
             torch.cuda.synchronize()
