@@ -198,7 +198,10 @@ public final class HopperCheck {
 
     // ---- timing ----
 
-    private record Variant(String name, KernelConfig config) {}
+    /** A kernel to time; {@code blockLists}: its lists without the warpgroups' own bits (every tile taken as the block takes it). */
+    private record Variant(String name, KernelConfig config, boolean blockLists) {
+        Variant(String name, KernelConfig config) { this(name, config, false); }
+    }
 
     /** A variant ready to time: its kernel, its tile lists on the device and its fastest median so far. */
     private record Timed(Variant variant, GpuAttention gpu, DeviceTensor tiles, double[] ms) {}
@@ -236,6 +239,7 @@ public final class HopperCheck {
                     List<Variant> variants = new ArrayList<>();
                     variants.add(new Variant("mma.sync " + mma.tag(), mma));
                     variants.add(new Variant("default " + standard.tag(), standard));
+                    if (standard.listGroups() > 0 && !lowered.alwaysVisible()) variants.add(new Variant("block lists " + standard.tag(), standard, true));
                     for (int[] knob : variants(d, lowered.readsInputs())) {
                         KernelConfig c = standard.withWgmma(Schedule.values()[knob[0]], knob[1], knob[2], knob[3]).withFmaExp(knob[4]);
                         if (c.limitExceeded(90) == null && !c.equals(standard)) variants.add(new Variant(c.tag(), c));
@@ -251,7 +255,12 @@ public final class HopperCheck {
                                 GpuAttention gpu = new GpuAttention(device, lowered, PtxModule.render(lowered, variant.config()));
                                 DeviceTensor tiles = gpu.plan(binding).allocate(device);
                                 timed.add(new Timed(variant, gpu, tiles, new double[] {Double.MAX_VALUE}));
-                                gpu.prepareTiles(binding, tensors, tiles, hostInputs);
+                                if (variant.blockLists()) {
+                                    KernelConfig c = variant.config();
+                                    tiles.write(gpu.plan(binding).analysed(ClassifyTiles.classifier(pattern, binding, hostInputs, c.blockM(), c.blockN()), n, c.blockN()));
+                                } else {
+                                    gpu.prepareTiles(binding, tensors, tiles, hostInputs);
+                                }
                             } catch (RuntimeException e) {
                                 System.out.printf("%-16s %-17s %s: %s%n", pattern.name(), b + "," + h + "," + n + "," + d, variant.name(), e);
                             }

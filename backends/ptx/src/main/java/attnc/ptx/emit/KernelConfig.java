@@ -206,6 +206,14 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     public int consumerGroups() { return warps / 4; }
 
     /**
+     * The consumer warpgroups whose own classes a tile-list entry carries ({@link
+     * PtxModule#groupHidden}, {@link PtxModule#groupFull}), 0 for none: those of the overlapped
+     * wgmma kernels, which skip a tile hidden from a warpgroup's rows and leave the mask out where
+     * they see all of it. A ragged batch's lists ({@code RaggedPlan}) carry none.
+     */
+    public int listGroups() { return schedule.overlap() && !decode.ragged() ? consumerGroups() : 0; }
+
+    /**
      * Registers a thread of a consumer and of the producer warpgroup keep after setmaxnreg: the
      * producer needs few, and the block's 64K are shared out (240 × 256 + 24 × 128 with two
      * consumer warpgroups, 160 × 384 + 32 × 128 with three).
