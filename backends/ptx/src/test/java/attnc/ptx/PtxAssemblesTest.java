@@ -1,6 +1,7 @@
 package attnc.ptx;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -99,6 +100,8 @@ class PtxAssemblesTest {
             String log = new String(process.getInputStream().readAllBytes());
             assertTrue(process.waitFor(120, TimeUnit.SECONDS), "ptxas timed out");
             assertEquals(0, process.exitValue(), "ptxas rejected the PTX:\n" + log);
+            // ptxas still assembles wgmma it must serialize (C7520: a wgmma issued on some paths only), at a fifth of the speed.
+            assertFalse(log.contains("Performance Loss"), "ptxas warns:\n" + log);
         } finally {
             Files.deleteIfExists(file);
         }
