@@ -112,14 +112,7 @@ public record TilePlan(int queryBlocks, int kvTiles, int slotsB, int slotsH) {
         for (int slot = 0; slot < slots(); slot++) {
             for (int qb = 0; qb < queryBlocks; qb++) {
                 int base = (slot * queryBlocks + qb) * (kvTiles + 1);
-                for (int w = 0; w < groups; w++) {
-                    groupClasses(groupTiles, slot / slotsH, slot % slotsH, qb * groups + w, classes);
-                    for (int i = 0; i < lists[base]; i++) {
-                        int tile = lists[base + 1 + i] & PtxModule.TILE_MASK;
-                        if (classes[tile] == EMPTY) lists[base + 1 + i] |= PtxModule.groupHidden(w);
-                        else if (classes[tile] == FULL && (tile + 1) * blockN <= nkv) lists[base + 1 + i] |= PtxModule.groupFull(w);
-                    }
-                }
+                addGroupBits(groupTiles, slot / slotsH, slot % slotsH, qb, groups, nkv, blockN, lists, base + 1, lists[base], classes);
             }
         }
         return lists;
@@ -127,13 +120,25 @@ public record TilePlan(int queryBlocks, int kvTiles, int slotsB, int slotsH) {
 
     private static final byte EMPTY = 0, PARTIAL = 1, FULL = 2;
 
-    /** Each kv tile's class for one warpgroup's rows (query tile {@code groupTile} of the 64-row grid): EMPTY past Nq. */
-    private static void groupClasses(TileClassifier groupTiles, int b, int h, int groupTile, byte[] classes) {
-        Arrays.fill(classes, EMPTY);
-        if (groupTile >= groupTiles.grid().qTiles()) return;
-        TileClassifier.TileRow row = groupTiles.row(b, h, groupTile);
-        for (int r = 0; r < row.runs(); r++) {
-            Arrays.fill(classes, row.first()[r], row.last()[r] + 1, row.full()[r] ? FULL : PARTIAL);
+    /**
+     * ORs each warpgroup's bits into the {@code count} entries of query block {@code qb} from
+     * {@code entries[from]}: warpgroup w's rows are tile qb · groups + w of {@code groupTiles}
+     * (EMPTY past Nq). {@code classes} is scratch of at least the kv tiles' length.
+     */
+    static void addGroupBits(TileClassifier groupTiles, int b, int h, int qb, int groups, int nkv, int blockN, int[] entries, int from, int count,
+            byte[] classes) {
+        for (int w = 0; w < groups; w++) {
+            Arrays.fill(classes, EMPTY);
+            int groupTile = qb * groups + w;
+            if (groupTile < groupTiles.grid().qTiles()) {
+                TileClassifier.TileRow row = groupTiles.row(b, h, groupTile);
+                for (int r = 0; r < row.runs(); r++) Arrays.fill(classes, row.first()[r], row.last()[r] + 1, row.full()[r] ? FULL : PARTIAL);
+            }
+            for (int i = from; i < from + count; i++) {
+                int tile = entries[i] & PtxModule.TILE_MASK;
+                if (classes[tile] == EMPTY) entries[i] |= PtxModule.groupHidden(w);
+                else if (classes[tile] == FULL && (tile + 1) * blockN <= nkv) entries[i] |= PtxModule.groupFull(w);
+            }
         }
     }
 

@@ -209,9 +209,9 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * The consumer warpgroups whose own classes a tile-list entry carries ({@link
      * PtxModule#groupHidden}, {@link PtxModule#groupFull}), 0 for none: those of the overlapped
      * wgmma kernels, which skip a tile hidden from a warpgroup's rows and leave the mask out where
-     * they see all of it. A ragged batch's lists ({@code RaggedPlan}) carry none.
+     * they see all of it.
      */
-    public int listGroups() { return schedule.overlap() && !decode.ragged() ? consumerGroups() : 0; }
+    public int listGroups() { return schedule.overlap() ? consumerGroups() : 0; }
 
     /**
      * Registers a thread of a consumer and of the producer warpgroup keep after setmaxnreg: the

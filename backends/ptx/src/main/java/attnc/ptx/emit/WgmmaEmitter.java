@@ -300,19 +300,7 @@ final class WgmmaEmitter extends FlashEmitter {
         currentTile();
         landed("%c_bar_full_k", "%c_phase");
         maskColumns();
-        landed("%c_prev_bar_full_v", "%c_prev_phase");
-        issue(() -> {
-            scores();
-            values("%c_prev_v");
-        });
-        out.op("wgmma.wait_group.sync.aligned", 1);
-        Mbarriers.arrive(out, "%c_bar_empty_k");
-        weights(false);
-        out.op("wgmma.wait_group.sync.aligned", 0);
-        Mbarriers.arrive(out, "%c_prev_bar_empty_v");
-        if (softmax()) rescaleAfterValues();
-        packWeights();
-        keepPrevious();
+        overlappedTile(null);
         advance("%c_i", "%c_stage", "%c_phase");
         out.op("bra.uni", loop);
         out.label(done);
@@ -372,23 +360,7 @@ final class WgmmaEmitter extends FlashEmitter {
         keepPrevious();
         for (int kk = 0; kk < config.blockN() / 16; kk++) for (int j = 0; j < 4; j++) out.op("mov.b32", out.b32(Fragments.probA(0, kk, j)), 0);
         out.label(resumed);
-        landed("%c_prev_bar_full_v", "%c_prev_phase");
-        issue(() -> {
-            scores();
-            values("%c_prev_v");
-        });
-        out.op("wgmma.wait_group.sync.aligned", 1);
-        Mbarriers.arrive(out, "%c_bar_empty_k");
-        weights(false);
-        out.op("wgmma.wait_group.sync.aligned", 0);
-        String kept = out.newLabel("v_kept");
-        out.comment("the previous tile's V is done with, unless it was this tile's own");
-        out.op("@!" + pending + " bra.uni", kept);
-        Mbarriers.arrive(out, "%c_prev_bar_empty_v");
-        out.label(kept);
-        if (softmax()) rescaleAfterValues();
-        packWeights();
-        keepPrevious();
+        overlappedTile(pending);
         out.op("setp.eq.s32", pending, 0, 0);
         advance("%c_i", "%c_stage", "%c_phase");
         out.op("bra.uni", loop);
@@ -400,6 +372,35 @@ final class WgmmaEmitter extends FlashEmitter {
         out.label(done);
         out.comment("last: the pending P*V, if any");
         pendingValues(pending, true);
+    }
+
+    /**
+     * S of the current tile (K landed, its columns masked) issued with P·V of the previous one, the
+     * softmax under P·V, O rescaled after it. With {@code pending} (a predicate, or null for
+     * always), the previous V is released only where it holds: otherwise the "previous" tile was
+     * this one, multiplied with zero weights.
+     */
+    private void overlappedTile(String pending) {
+        landed("%c_prev_bar_full_v", "%c_prev_phase");
+        issue(() -> {
+            scores();
+            values("%c_prev_v");
+        });
+        out.op("wgmma.wait_group.sync.aligned", 1);
+        Mbarriers.arrive(out, "%c_bar_empty_k");
+        weights(false);
+        out.op("wgmma.wait_group.sync.aligned", 0);
+        if (pending == null) {
+            Mbarriers.arrive(out, "%c_prev_bar_empty_v");
+        } else {
+            String kept = out.newLabel("v_kept");
+            out.op("@!" + pending + " bra.uni", kept);
+            Mbarriers.arrive(out, "%c_prev_bar_empty_v");
+            out.label(kept);
+        }
+        if (softmax()) rescaleAfterValues();
+        packWeights();
+        keepPrevious();
     }
 
     /**
