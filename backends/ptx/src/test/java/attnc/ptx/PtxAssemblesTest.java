@@ -23,7 +23,10 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
-/** Every pattern's PTX is accepted by ptxas for sm_80 and sm_90 (no GPU needed), and is deterministic. */
+/**
+ * Every pattern's PTX is accepted by ptxas for sm_80 and sm_90 (no GPU needed) without a
+ * performance warning, and is deterministic.
+ */
 class PtxAssemblesTest {
     static final String PTXAS = System.getProperty("attnc.ptxas", "/usr/local/bin/ptxas");
 

@@ -67,6 +67,7 @@ public final class HopperCheck {
         CHECKED.put("pingpong 3wg n112", knobs(Schedule.WGMMA_PINGPONG, 3, 112, 2, 0));
         CHECKED.put("overlap 3wg n128", knobs(Schedule.WGMMA_OVERLAP, 3, 128, 2, 0));
         CHECKED.put("pingpong 3wg n128", knobs(Schedule.WGMMA_PINGPONG, 3, 128, 2, 0));
+        CHECKED.put("pingpong 3wg n64", knobs(Schedule.WGMMA_PINGPONG, 3, 64, 2, 0));
         CHECKED.put("default", new TuningConfig(Map.of()));
     }
 
@@ -335,13 +336,17 @@ public final class HopperCheck {
             return List.of(new int[] {wgo, 2, 128, 2, 0}, new int[] {wgo, 3, 96, 2, 0}, new int[] {wgp, 3, 96, 2, 0}, new int[] {wgo, 3, 112, 2, 0},
                     new int[] {wgp, 3, 112, 2, 0}, new int[] {wgo, 3, 128, 2, 0}, new int[] {wgp, 3, 128, 2, 0},
                     // A quarter of the exponentials on the FMA pipe: ex2 (XU) ran at 49-51% on the 96-key kernel, the tensor pipe at 48-50%.
-                    new int[] {wgo, 3, 128, 2, 1}, new int[] {wgp, 3, 128, 2, 1});
+                    new int[] {wgo, 3, 128, 2, 1}, new int[] {wgp, 3, 128, 2, 1},
+                    // 64-key tiles: a sliding window's rows see about 1,024 keys of the 1,216 that a block of 192 rows lists with
+                    // 128-key tiles; narrower tiles list fewer keys past its edges.
+                    new int[] {wgp, 3, 64, 2, 0}, new int[] {wgo, 3, 64, 2, 0}, new int[] {wgp, 3, 64, 3, 0});
         }
         if (d <= 128) {
             return List.of(new int[] {wgo, 2, 128, 2, 0}, new int[] {wgp, 2, 128, 2, 0}, new int[] {wgp, 2, 112, 2, 0}, new int[] {wgp, 2, 96, 2, 0},
                     // Wider key tiles fit since the column positions are formed late (no spills on dense or causal, ptxas -v): fewer
                     // softmax rescales and barrier rounds a row; timed to see whether they close dense D = 128's gap to 1.05x cuDNN.
-                    new int[] {wgo, 2, 176, 2, 0}, new int[] {wgp, 2, 176, 2, 0}, new int[] {wgo, 2, 192, 2, 0}, new int[] {wgp, 2, 192, 2, 0});
+                    new int[] {wgo, 2, 176, 2, 0}, new int[] {wgp, 2, 176, 2, 0}, new int[] {wgo, 2, 192, 2, 0}, new int[] {wgp, 2, 192, 2, 0},
+                    new int[] {wgp, 2, 64, 2, 0});
         }
         return List.of(new int[] {wgo, 2, 64, 2, 0}, new int[] {wgp, 2, 64, 2, 0});
     }
