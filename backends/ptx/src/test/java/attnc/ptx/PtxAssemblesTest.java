@@ -103,7 +103,7 @@ class PtxAssemblesTest {
             String log = new String(process.getInputStream().readAllBytes());
             assertTrue(process.waitFor(120, TimeUnit.SECONDS), "ptxas timed out");
             assertEquals(0, process.exitValue(), "ptxas rejected the PTX:\n" + log);
-            // ptxas still assembles wgmma it must serialize (C7520: a wgmma issued on some paths only), at a fifth of the speed.
+            // ptxas still assembles wgmma it must serialize (C7520: a wgmma issued on some paths only); that kernel ran a fifth slower.
             assertFalse(log.contains("Performance Loss"), "ptxas warns:\n" + log);
         } finally {
             Files.deleteIfExists(file);
