@@ -45,7 +45,7 @@ import java.util.concurrent.Future;
  * every pattern given, with a map of where the error sits when a case fails; then kernel-only
  * TFLOP/s of each schedule and of the mma.sync kernel on the benchmark shapes (resident inputs,
  * tile lists built once, CUDA events, median). Usage:
- * {@code HopperCheck check PATTERN...} | {@code HopperCheck time OUT_DIR PATTERN...} | {@code HopperCheck small PATTERN}
+ * {@code HopperCheck check PATTERN...} (environment CHECK_THREADS: variants run at a time, 1 by default) | {@code HopperCheck time OUT_DIR PATTERN...} | {@code HopperCheck small PATTERN}
  * (one small case per schedule, for compute-sanitizer) | {@code HopperCheck profile PATTERN B H N D SCHEDULE BLOCK_N STAGES FMA_EXP GROUPS}
  * (two launches of one kernel, for ncu).
  */
