@@ -30,6 +30,11 @@ def params(package, required):
     return {p.name: {"int": 1, "float": 1.0}.get(p.type, True) for p in package.params if p.default is required}
 
 
+def gradient_of_its_shape(label, t):
+    if t.grad is None or t.grad.shape != t.shape:
+        raise AssertionError(f"{label}'s gradient is {None if t.grad is None else tuple(t.grad.shape)}, want {tuple(t.shape)}")
+
+
 def check(directory):
     sys.path.insert(0, os.path.dirname(directory))
     module = importlib.import_module(os.path.basename(directory))
@@ -45,12 +50,11 @@ def check(directory):
         raise AssertionError(f"meta forward gave {tuple(out.shape)} {out.dtype} on {out.device}")
     out.float().sum().backward()
     for label, t in (("q", q), ("k", k), ("v", v)):
-        if t.grad is None or t.grad.shape != t.shape:
-            raise AssertionError(f"{label}'s gradient is {None if t.grad is None else tuple(t.grad.shape)}, want {tuple(t.shape)}")
+        gradient_of_its_shape(label, t)
     for spec, t in zip(package.inputs, ins):
-        if spec.gradient and (t.grad is None or t.grad.shape != t.shape):
-            raise AssertionError(f"input {spec.name}'s gradient is {None if t.grad is None else tuple(t.grad.shape)}, want {tuple(t.shape)}")
-        if not spec.gradient and t.grad is not None:
+        if spec.gradient:
+            gradient_of_its_shape(f"input {spec.name}", t)
+        elif t.grad is not None:
             raise AssertionError(f"input {spec.name} takes no gradient but got one")
 
     with FakeTensorMode():

@@ -10,10 +10,15 @@ import attnc.reference.Reference;
 /**
  * How close a kernel must be to the reference. The kernel computes in fp32 and the reference in
  * double on the same (already rounded) inputs, so bf16 and fp16 storage needs no looser bound:
- * the only differences are fp32 rounding in dot products of up to 256 terms, exp/tanh in fp32,
- * and the order of summation over at most a few hundred keys, each about 1e-6 relative. The
- * bound is 2e-5 times the output's scale (its largest magnitude, at least 1): softmax outputs
- * are convex combinations of values in [-1, 1], unnormalised ones grow with the key count.
+ * the only differences are fp32 rounding in dot products (each term about 1e-7 relative, a few
+ * hundred terms), exp/tanh in fp32, and the order of summation over the keys, each about 1e-6
+ * relative to the accumulator o. The bound is 2e-5 times o's scale (its largest magnitude, at
+ * least 1): softmax outputs are convex combinations of values in [-1, 1], unnormalised ones grow
+ * with the key count. Where an output transform follows, o's error passes through it: o is
+ * checked against the reference's o when the kernel keeps it, and the output against 2e-5 times
+ * the larger of its own scale and o's (a transform that squashes o, tanh(o) times an input in
+ * [-1, 1], does not shrink o's error below o's scale times its slope, which is at most about 1;
+ * one that grows o, exp(o), grows the output's scale with it).
  * NaN never passes, and −∞ LSE (fully masked rows) must match exactly.
  */
 final class Agreement {
@@ -23,15 +28,13 @@ final class Agreement {
 
     static void check(Reference.Exact expected, Result actual, String what) {
         assertEquals(expected.out().length, actual.out().length, what + ": output size");
-        double scale = 1;
-        for (double x : expected.out()) if (Double.isFinite(x)) scale = Math.max(scale, Math.abs(x));
-        double tolerance = RELATIVE * scale;
-        for (int i = 0; i < expected.out().length; i++) {
-            double e = expected.out()[i], a = actual.out()[i];
-            if (Double.isNaN(a) || Math.abs(e - a) > tolerance) {
-                fail(what + ": output[" + i + "] = " + a + ", reference " + e + " (tolerance " + tolerance + ")");
-            }
+        double scale = scale(expected.out());
+        if (expected.preOutput() != null) {
+            double accumulator = scale(expected.preOutput());
+            if (actual.preOutput() != null) close(expected.preOutput(), actual.preOutput(), RELATIVE * accumulator, what + ": o before the output transform");
+            scale = Math.max(scale, accumulator);
         }
+        close(expected.out(), actual.out(), RELATIVE * scale, what + ": output");
         if (expected.lse() == null) return;
         assertTrue(actual.lse() != null, what + ": LSE missing");
         for (int i = 0; i < expected.lse().length; i++) {
@@ -39,6 +42,22 @@ final class Agreement {
             boolean ok = e == Double.NEGATIVE_INFINITY ? a == Float.NEGATIVE_INFINITY
                     : !Double.isNaN(a) && Math.abs(e - a) <= RELATIVE * Math.max(1, Math.abs(e));
             if (!ok) fail(what + ": lse[" + i + "] = " + a + ", reference " + e);
+        }
+    }
+
+    private static double scale(double[] values) {
+        double scale = 1;
+        for (double x : values) if (Double.isFinite(x)) scale = Math.max(scale, Math.abs(x));
+        return scale;
+    }
+
+    private static void close(double[] expected, float[] actual, double tolerance, String what) {
+        assertEquals(expected.length, actual.length, what + ": size");
+        for (int i = 0; i < expected.length; i++) {
+            double e = expected[i], a = actual[i];
+            if (Double.isNaN(a) || Math.abs(e - a) > tolerance) {
+                fail(what + "[" + i + "] = " + a + ", reference " + e + " (tolerance " + tolerance + ")");
+            }
         }
     }
 }

@@ -34,8 +34,8 @@ import net.jqwik.api.Property;
  * right of an odd number of keys, K and V contiguous ({@code forward(Problem)}) or paged through
  * a shuffled block table ({@code forward(RaggedBatch)}), fp32. Random patterns from the shared
  * generator, those whose mask, score or scale read h included: every one takes the same kernel.
- * The bound is {@link Agreement}'s 2e-5 of the output's scale (dot products of 576 fp32 terms
- * against the reference's doubles); NaN never passes.
+ * The bound is {@link Agreement}'s 2e-5 of o's scale (dot products of 576 fp32 terms against the
+ * reference's doubles, through the output transform); NaN never passes.
  */
 class MlaDecodeTest {
     private static final int D = 576, DV = 512;
