@@ -1,6 +1,5 @@
 package attnc.ptx;
 
-import attnc.analysis.ClassifyTiles;
 import attnc.gpu.Device;
 import attnc.gpu.DeviceTensor;
 import attnc.gpu.GpuFunction;
@@ -90,10 +89,8 @@ public final class GpuAttention {
         int nkv = binding.size("Nkv");
         if (classifier == null) {
             tiles.write(plan.allVisible(nkv, c.blockN()));
-        } else if (!pattern.readsInputs()) {
-            tiles.write(plan.analysed(ClassifyTiles.classifier(pattern.pattern(), binding, c.blockM(), c.blockN()), nkv, c.blockN()));
-        } else if (hostInputs != null) {
-            tiles.write(plan.analysed(ClassifyTiles.classifier(pattern.pattern(), binding, hostInputs, c.blockM(), c.blockN()), nkv, c.blockN()));
+        } else if (!pattern.readsInputs() || hostInputs != null) {
+            tiles.write(plan.analysed(pattern, c, binding, hostInputs));
         } else {
             plan.classify(classifier, args(binding, tensors, tiles));
         }

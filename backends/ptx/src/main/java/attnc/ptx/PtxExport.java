@@ -133,6 +133,7 @@ final class PtxExport {
         v.addProperty("block_n", c.blockN());
         v.addProperty("warps", c.warps());
         v.addProperty("stages", c.stages());
+        v.addProperty("list_groups", c.listGroups());
     }
 
     private static JsonObject variant(String file, KernelConfig c, Pattern pattern) {
@@ -244,6 +245,9 @@ final class PtxExport {
                 + " slot = b * slot_stride_b + h * slot_stride_h; entry = kv tile index | full_bit");
         t.addProperty("full_bit", PtxModule.FULL_BIT);
         t.addProperty("rule", "list every kv tile holding a visible (q, kv) of the query block, in any order; set full_bit only when every (q < Nq, kv) of the tile is visible and the tile lies inside Nkv");
+        t.addProperty("group_bits", "optional, for variants with list_groups > 0 (their kernels read the tile index from the low " + PtxModule.TILE_BITS
+                + " bits): for warpgroup w < list_groups, rows w * block_m / list_groups and on, entry | (" + PtxModule.groupHidden(0)
+                + " << w) when none of its (q < Nq, kv) is visible, | (" + PtxModule.groupFull(0) + " << w) when all are and the tile lies inside Nkv; the classifier sets them");
         if (module.classifies()) {
             t.addProperty("builder", "classifier");
             JsonObject c = new JsonObject();

@@ -195,7 +195,7 @@ final class PtxKernel implements Kernel {
         LoweredPattern seen = dims.lowered(lowered);
         KernelConfig config = RaggedPrefill.config(seen, device, batch, ragged, RaggedPrefill.Tiling.DEFAULT).orElseThrow();
         GpuAttention attention = loaded.computeIfAbsent(new Module<>(config, dims), m -> new GpuAttention(device, seen, PtxModule.render(seen, m.config())));
-        RaggedPlan plan = RaggedPlan.of(lowered, ragged, config.blockM(), config.blockN());
+        RaggedPlan plan = RaggedPlan.of(lowered, ragged, config);
         try (RaggedPrefill prefill = new RaggedPrefill(device, attention, batch, ragged, plan, pattern, lowered.writesLse())) {
             return prefill.run();
         }

@@ -175,6 +175,7 @@ final class RaggedExport {
         t.addProperty("per_batch", module.maskPerBatch());
         t.addProperty("per_head", module.maskPerHead());
         t.addProperty("full_bit", PtxModule.FULL_BIT);
+        t.addProperty("group_bits", "optional, as the forward's tile_list.group_bits, under the sequence's own sizes; the classifier sets them");
         t.addProperty("list", "[count, entry_0 .. entry_{count-1}], entry = kv tile | full_bit, kv tile t holding the sequence's keys t * block_n .."
                 + " t * block_n + block_n - 1");
         t.addProperty("lists", "one per (sequence b with Nq_b > 0, slot, query_block < ceil(Nq_b / block_m)), slot < slots_h = H if per_head else 1;"

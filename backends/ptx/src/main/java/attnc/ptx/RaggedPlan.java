@@ -5,6 +5,7 @@ import attnc.analysis.TileClassifier;
 import attnc.ir.Index;
 import attnc.launch.RaggedBinding;
 import attnc.lower.LoweredPattern;
+import attnc.ptx.emit.KernelConfig;
 import attnc.ptx.emit.PtxModule;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -14,7 +15,8 @@ import java.util.List;
  * What one launch of the ragged prefill kernel walks, built on the host: each sequence's tile
  * lists from the block-sparsity analysis under its own binding (its Nq, Nkv and Q0, its inputs),
  * one list per query block (and per head where the mask reads h), packed one after another as
- * {@code [count, entry...]} with entry = kv tile | FULL bit; and the work list, one entry
+ * {@code [count, entry...]} with entry = kv tile | FULL bit (and each consumer warpgroup's own bits
+ * where the kernel reads them, {@link KernelConfig#listGroups}); and the work list, one entry
  * {@code (b, h, query block, list offset)} per block of the grid, the longest lists first so that
  * the long sequences' heavy blocks start before the short ones fill the gaps.
  *
@@ -31,8 +33,13 @@ record RaggedPlan(int[] work, int[] tiles) {
 
     int entries() { return work.length / ENTRY_INTS; }
 
-    /** The plan of {@code ragged} for tiles of {@code blockM} queries × {@code blockN} keys. */
-    static RaggedPlan of(LoweredPattern lowered, RaggedBinding ragged, int blockM, int blockN) {
+    /** The plan of {@code ragged} for {@code config}'s tiles. */
+    static RaggedPlan of(LoweredPattern lowered, RaggedBinding ragged, KernelConfig config) {
+        return of(lowered, ragged, config.blockM(), config.blockN(), config.listGroups());
+    }
+
+    /** For tiles of {@code blockM} queries × {@code blockN} keys, with the bits of {@code groups} warpgroups (0: none). */
+    static RaggedPlan of(LoweredPattern lowered, RaggedBinding ragged, int blockM, int blockN, int groups) {
         List<int[]> entries = new ArrayList<>();
         IntList tiles = new IntList();
         boolean perHead = lowered.visibilityDependsOn(Index.H);
@@ -44,12 +51,19 @@ record RaggedPlan(int[] work, int[] tiles) {
             if (classifier != null && (classifier.grid().qTiles() != queryBlocks || classifier.grid().kvTiles() != kvTiles)) {
                 throw new IllegalStateException("the analysis' tile grid " + classifier.grid() + " is not sequence " + s.index() + "'s");
             }
+            TileClassifier groupTiles = classifier == null || groups == 0 ? null
+                    : ClassifyTiles.classifier(lowered.pattern(), s.binding(), s.inputs(), blockM / groups, blockN);
+            byte[] scratch = new byte[kvTiles];
             int slots = perHead ? ragged.heads() : 1;
             int[][] offsets = new int[slots][queryBlocks];
             for (int slot = 0; slot < slots; slot++) {
                 for (int qb = 0; qb < queryBlocks; qb++) {
                     offsets[slot][qb] = tiles.size();
                     list(classifier, s.index(), slot, qb, nkv, kvTiles, blockN, tiles);
+                    if (groupTiles != null) {
+                        int at = offsets[slot][qb];
+                        TilePlan.addGroupBits(groupTiles, s.index(), slot, qb, groups, nkv, blockN, tiles.values, at + 1, tiles.values[at], scratch);
+                    }
                 }
             }
             for (int h = 0; h < ragged.heads(); h++) {
@@ -86,7 +100,7 @@ record RaggedPlan(int[] work, int[] tiles) {
 
     /** A growable int array: the lists' length is known only once the analysis has run. */
     private static final class IntList {
-        private int[] values = new int[64];
+        int[] values = new int[64];
         private int size;
 
         void add(int v) {

@@ -85,7 +85,7 @@ public final class RaggedPrefill implements AutoCloseable {
         KernelConfig config = config(seen, device, batch, ragged, tiling).orElseThrow(() -> new IllegalArgumentException(
                 "no wgmma ragged kernel for " + lowered.pattern().name() + " at D = " + ragged.headDim() + ", Dv = " + ragged.valueDim() + " on sm_" + device.sm()));
         GpuAttention attention = new GpuAttention(device, seen, PtxModule.render(seen, config));
-        return new RaggedPrefill(device, attention, batch, ragged, RaggedPlan.of(lowered, ragged, config.blockM(), config.blockN()), lowered.pattern(),
+        return new RaggedPrefill(device, attention, batch, ragged, RaggedPlan.of(lowered, ragged, config), lowered.pattern(),
                 lowered.writesLse());
     }
 

@@ -24,6 +24,7 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import net.jqwik.api.Assume;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
@@ -35,7 +36,8 @@ import net.jqwik.api.constraints.IntRange;
  * one work entry per (sequence with queries, head, query block), longest lists first, each
  * pointing at a list that names every tile holding a visible element of that sequence (under its
  * own Nq, Nkv, Q0 and inputs) in increasing order, and marks FULL only tiles inside its keys whose
- * every element is visible.
+ * every element is visible; with warpgroup bits (blocks of 2 or 3 × 64 rows), each warpgroup's
+ * hidden and full bits as sound for its own rows.
  */
 class RaggedPlanTest {
     private static final RaggedBatches.Limits LIMITS = new RaggedBatches.Limits(5, 70, 150, new int[] {1, 16, 64, 256}, new int[] {1, 4});
@@ -54,6 +56,26 @@ class RaggedPlanTest {
         check(Passes.optimize(PatternGenerator.generate(random, depth, Style.TAME).withTile(Optional.empty()), Map.of()), random);
     }
 
+    /** The bits are set, not only sound: causal batches of three 64-row warpgroups hide some tiles from some warpgroups. */
+    @Example
+    void causalBatchesHideTilesFromSomeWarpgroups() {
+        Pattern causal = Passes.optimize(Patterns.compile(EXAMPLES.stream().filter(f -> f.getFileName().toString().equals("causal.attn")).findFirst().orElseThrow()),
+                Map.of());
+        int hidden = 0;
+        for (int seed = 0; seed < 20; seed++) {
+            RaggedBinding ragged;
+            try {
+                ragged = RaggedBinding.of(causal, RaggedBatches.batch(causal, new Random(seed), LIMITS, dtype -> dtype));
+            } catch (ShapeException e) {
+                continue;
+            }
+            for (int entry : RaggedPlan.of(LowerPattern.lower(causal), ragged, 192, 64, 3).tiles()) {
+                for (int w = 0; w < 3; w++) hidden += entry > 0 && (entry & PtxModule.groupHidden(w)) != 0 ? 1 : 0;
+            }
+        }
+        assertTrue(hidden > 0, "no tile hidden from a warpgroup in 20 causal batches");
+    }
+
     private static void check(Pattern pattern, Random random) {
         RaggedBatch batch = RaggedBatches.batch(pattern, random, LIMITS, dtype -> dtype);
         RaggedBinding ragged;
@@ -63,9 +85,10 @@ class RaggedPlanTest {
             Assume.that(false);
             return;
         }
-        int blockM = 16 << random.nextInt(3), blockN = 16 << random.nextInt(2);
+        int groups = random.nextInt(3) == 0 ? 2 + random.nextInt(2) : 0;
+        int blockM = groups > 0 ? 64 * groups : 16 << random.nextInt(3), blockN = 16 << random.nextInt(2);
         LoweredPattern lowered = LowerPattern.lower(pattern);
-        RaggedPlan plan = RaggedPlan.of(lowered, ragged, blockM, blockN);
+        RaggedPlan plan = RaggedPlan.of(lowered, ragged, blockM, blockN, groups);
         int[] work = plan.work(), tiles = plan.tiles();
         int expected = 0;
         for (RaggedBinding.Sequence s : ragged.sequences()) expected += ragged.heads() * ((s.queries() + blockM - 1) / blockM);
@@ -77,20 +100,26 @@ class RaggedPlanTest {
             if (e > 0) assertTrue(tiles[work[4 * e - 1]] >= tiles[offset], "entries sorted longest list first at " + e);
             RaggedBinding.Sequence s = ragged.sequences().get(b);
             assertTrue(h >= 0 && h < ragged.heads() && qb >= 0 && qb * blockM < s.queries(), "entry " + e + " inside its sequence");
-            bruteForce(pattern, s, h, qb, blockM, blockN, tiles, offset);
+            bruteForce(pattern, s, h, qb, blockM, blockN, groups, tiles, offset);
         }
     }
 
-    /** The list at {@code offset} against every element of query block {@code qb} of sequence s, head h. */
-    private static void bruteForce(Pattern pattern, RaggedBinding.Sequence s, int h, int qb, int blockM, int blockN, int[] tiles, int offset) {
+    /**
+     * The list at {@code offset} against every element of query block {@code qb} of sequence s,
+     * head h, and each of its {@code groups} warpgroups' bits against the warpgroup's rows.
+     */
+    private static void bruteForce(Pattern pattern, RaggedBinding.Sequence s, int h, int qb, int blockM, int blockN, int groups, int[] tiles,
+            int offset) {
         int nq = s.queries(), nkv = s.keys(), kvTiles = (nkv + blockN - 1) / blockN;
         Boolean[] listed = new Boolean[kvTiles];
+        int[] entries = new int[kvTiles];
         int previous = -1;
         for (int i = 0; i < tiles[offset]; i++) {
-            int entry = tiles[offset + 1 + i], t = entry & (PtxModule.FULL_BIT - 1);
+            int entry = tiles[offset + 1 + i], t = entry & PtxModule.TILE_MASK;
             assertTrue(t > previous && t < kvTiles, "tiles in increasing order inside the sequence's keys");
             previous = t;
             listed[t] = (entry & PtxModule.FULL_BIT) != 0;
+            entries[t] = entry;
         }
         Visibility visibility = Visibility.of(pattern, s.binding(), s.inputs());
         for (int t = 0; t < kvTiles; t++) {
@@ -105,6 +134,20 @@ class RaggedPlanTest {
             String where = "sequence " + s.index() + " (Nq " + nq + ", Nkv " + nkv + ") h=" + h + " qb=" + qb + " t=" + t;
             if (any && listed[t] == null) fail(where + ": a tile with a visible element is not listed");
             if (listed[t] != null && listed[t] && !all) fail(where + ": FULL, but an element is hidden or past Nkv");
+            if (listed[t] == null) continue;
+            for (int w = 0; w < groups; w++) {
+                boolean groupAny = false, groupAll = (t + 1) * blockN <= nkv;
+                int first = qb * blockM + w * 64;
+                for (int q = first; q < Math.min(nq, first + 64); q++) {
+                    for (int kv = t * blockN; kv < Math.min(nkv, (t + 1) * blockN); kv++) {
+                        boolean v = visibility.visible(s.index(), h, q + s.queryOffset(), kv);
+                        groupAny |= v;
+                        groupAll &= v;
+                    }
+                }
+                if ((entries[t] & PtxModule.groupHidden(w)) != 0 && groupAny) fail(where + " warpgroup " + w + ": hidden, but one of its elements is visible");
+                if ((entries[t] & PtxModule.groupFull(w)) != 0 && !(groupAny && groupAll)) fail(where + " warpgroup " + w + ": full, but an element is hidden or past Nkv");
+            }
         }
     }
 }

@@ -11,10 +11,12 @@ import attnc.ir.Pattern;
 import attnc.launch.Binding;
 import attnc.launch.Problem;
 import attnc.launch.SampleProblems;
+import attnc.launch.ShapeException;
 import attnc.lower.LowerPattern;
 import attnc.pass.Passes;
 import attnc.ptx.emit.KernelConfig;
 import attnc.ptx.emit.PtxModule;
+import attnc.ptx.emit.Schedule;
 import attnc.reference.Visibility;
 import java.nio.file.Path;
 import java.util.Map;
@@ -64,6 +66,77 @@ class TilePlanTest {
         }
         assertTrue(indexOnly >= 20, "index-only masks checked: " + indexOnly);
         System.out.printf("TilePlanTest: masks reading inputs: %d of %d rows exactly classified%n", dataExactRows, dataRows);
+    }
+
+    /**
+     * The lists of the Hopper kernels with three consumer warpgroups, the ones that carry their
+     * bits ({@link KernelConfig#listGroups}), at 64- and 128-key tiles: each warpgroup's hidden and
+     * full bits against brute force over its 64 rows, sound always, and exact on most rows; some
+     * tiles must be hidden from a warpgroup and some whole for one.
+     */
+    @Test
+    void warpgroupBitsAreSoundAgainstEveryElementOfTheirRows() {
+        Random random = new Random(17);
+        int lists = 0, hidden = 0, full = 0, exact = 0, rows = 0;
+        for (Path file : Patterns.files()) {
+            Pattern pattern = Patterns.compile(file);
+            if (pattern == null) continue;
+            pattern = Passes.optimize(pattern, Map.of());
+            var lowered = LowerPattern.lower(pattern);
+            for (int blockN : new int[] {64, 128}) {
+                int d = 64;
+                KernelConfig config = KernelConfig.of(lowered, 90, DType.BFLOAT16, d, d).withWgmma(Schedule.WGMMA_PINGPONG, 3, blockN, 2);
+                int groups = config.listGroups();
+                if (!PtxModule.render(lowered, config).classifies()) continue;
+                int nkv = 300 + random.nextInt(500), nq = random.nextBoolean() ? nkv : 1 + random.nextInt(nkv);
+                Problem problem = SampleProblems.of(pattern, new SampleProblems.Shape(2, 4, 2, nq, nkv, d, -1), DType.BFLOAT16, random);
+                Binding binding;
+                try {
+                    binding = Binding.of(pattern, problem);
+                } catch (ShapeException e) {
+                    continue; // an input indexed by the shifted q (bottom right) past its rows: refused before any launch
+                }
+                TilePlan plan = TilePlan.of(PtxModule.render(lowered, config), 2, 4, nq, nkv);
+                int[] entries = plan.analysed(lowered, config, binding, problem.inputs());
+                Visibility visibility = Visibility.of(pattern, binding, problem.inputs());
+                lists++;
+                int rowsEach = config.blockM() / groups, offset = binding.queryOffset();
+                for (int b = 0; b < 2; b++) {
+                    for (int h = 0; h < 4; h++) {
+                        int slot = b * plan.slotStrideB() + h * plan.slotStrideH();
+                        for (int qb = 0; qb < plan.queryBlocks(); qb++) {
+                            int base = (slot * plan.queryBlocks() + qb) * (plan.kvTiles() + 1);
+                            for (int i = 0; i < entries[base]; i++) {
+                                int entry = entries[base + 1 + i], t = entry & PtxModule.TILE_MASK;
+                                for (int w = 0; w < groups; w++) {
+                                    boolean any = false, all = (t + 1) * config.blockN() <= nkv;
+                                    int first = qb * config.blockM() + w * rowsEach;
+                                    for (int q = first; q < Math.min(nq, first + rowsEach); q++) {
+                                        for (int kv = t * config.blockN(); kv < Math.min(nkv, (t + 1) * config.blockN()); kv++) {
+                                            boolean v = visibility.visible(b, h, q + offset, kv);
+                                            any |= v;
+                                            all &= v;
+                                        }
+                                    }
+                                    boolean saysHidden = (entry & PtxModule.groupHidden(w)) != 0, saysFull = (entry & PtxModule.groupFull(w)) != 0;
+                                    String where = file + " d=" + d + " nq=" + nq + " nkv=" + nkv + " b=" + b + " h=" + h + " qb=" + qb + " t=" + t + " w=" + w;
+                                    if (saysHidden && any) fail(where + ": hidden from the warpgroup, but one of its elements is visible");
+                                    if (saysFull && !all) fail(where + ": full for the warpgroup, but an element is hidden or past Nkv");
+                                    if (saysHidden && saysFull) fail(where + ": both hidden and full");
+                                    hidden += saysHidden ? 1 : 0;
+                                    full += saysFull ? 1 : 0;
+                                    rows++;
+                                    if (saysHidden == !any && saysFull == (any && all)) exact++;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assertTrue(lists >= 10, "lists with warpgroup bits checked: " + lists);
+        assertTrue(hidden > 0 && full > 0, "some tile hidden from a warpgroup and some full for one: " + hidden + ", " + full);
+        System.out.printf("TilePlanTest: warpgroup bits on %d lists: %d of %d (entry, warpgroup) pairs exact, %d hidden, %d full%n", lists, exact, rows, hidden, full);
     }
 
     /** Fails on an unsound list; returns {rows equal to the per-element classification, rows}. */

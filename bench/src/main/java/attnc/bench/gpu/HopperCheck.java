@@ -45,7 +45,7 @@ import java.util.concurrent.Future;
  * every pattern given, with a map of where the error sits when a case fails; then kernel-only
  * TFLOP/s of each schedule and of the mma.sync kernel on the benchmark shapes (resident inputs,
  * tile lists built once, CUDA events, median). Usage:
- * {@code HopperCheck check PATTERN...} (environment CHECK_THREADS: variants run at a time, 1 by default) | {@code HopperCheck time OUT_DIR PATTERN...} | {@code HopperCheck small PATTERN}
+ * {@code HopperCheck check PATTERN...} (environment CHECK_THREADS: variants run at a time, 1 by default; CHECK_VARIANTS: {@link #checkedVariants}) | {@code HopperCheck time OUT_DIR PATTERN...} | {@code HopperCheck small PATTERN}
  * (one small case per schedule, for compute-sanitizer) | {@code HopperCheck profile PATTERN B H N D SCHEDULE BLOCK_N STAGES FMA_EXP GROUPS}
  * (two launches of one kernel, for ncu).
  */
@@ -97,6 +97,20 @@ public final class HopperCheck {
         return Passes.optimize(Frontend.compile(file), Map.of());
     }
 
+    /**
+     * The checked variants whose names contain one of {@code filter}'s comma-separated parts
+     * ("3wg,default": the three-warpgroup kernels and the default); all of them when it is null.
+     */
+    static Map<String, TuningConfig> checkedVariants(String filter) {
+        if (filter == null || filter.isBlank()) return CHECKED;
+        Map<String, TuningConfig> kept = new LinkedHashMap<>();
+        for (Map.Entry<String, TuningConfig> e : CHECKED.entrySet()) {
+            for (String part : filter.split(",")) if (!part.isBlank() && e.getKey().contains(part.trim())) kept.put(e.getKey(), e.getValue());
+        }
+        if (kept.isEmpty()) throw new IllegalArgumentException("CHECK_VARIANTS=" + filter + " names none of " + CHECKED.keySet());
+        return kept;
+    }
+
     static TuningConfig knobs(Schedule schedule, int groups, int blockN, int stages, int fmaExp) {
         return new TuningConfig(Map.of("schedule", schedule.ordinal(), "consumer_groups", groups, "block_n", blockN, "stages", stages, "fma_exp", fmaExp));
     }
@@ -116,6 +130,7 @@ public final class HopperCheck {
         // variant a module of its own at each head dim for the driver to JIT-compile, against milliseconds of GPU work a
         // case; any thread may use the device.
         ExecutorService pool = Executors.newFixedThreadPool(Integer.parseInt(System.getenv().getOrDefault("CHECK_THREADS", "1")));
+        Map<String, TuningConfig> variants = checkedVariants(System.getenv("CHECK_VARIANTS"));
         Map<String, double[]> worst = new java.util.TreeMap<>();
         Map<String, Integer> skipped = new java.util.TreeMap<>();
         for (Path file : files) {
@@ -138,9 +153,9 @@ public final class HopperCheck {
                     continue;
                 }
                 List<Future<Object>> runs = new ArrayList<>();
-                for (TuningConfig tuning : CHECKED.values()) runs.add(pool.submit(() -> forward(pattern, tuning, problem)));
+                for (TuningConfig tuning : variants.values()) runs.add(pool.submit(() -> forward(pattern, tuning, problem)));
                 int run = 0;
-                for (Map.Entry<String, TuningConfig> variant : CHECKED.entrySet()) {
+                for (Map.Entry<String, TuningConfig> variant : variants.entrySet()) {
                     String label = String.format(Locale.ROOT, "%-20s %-22s %s %s", pattern.name(), variant.getKey(),
                             c[7] == 1 ? "fp16" : "bf16", DeviceCheck.sizes(c));
                     Object outcome = runs.get(run++).get();
@@ -221,7 +236,10 @@ public final class HopperCheck {
 
     // ---- timing ----
 
-    private record Variant(String name, KernelConfig config) {}
+    /** A kernel to time; {@code blockLists}: its lists without the warpgroups' own bits (every tile taken as the block takes it). */
+    private record Variant(String name, KernelConfig config, boolean blockLists) {
+        Variant(String name, KernelConfig config) { this(name, config, false); }
+    }
 
     /** A variant ready to time: its kernel, its tile lists on the device and its fastest median so far. */
     private record Timed(Variant variant, GpuAttention gpu, DeviceTensor tiles, double[] ms) {}
@@ -259,6 +277,7 @@ public final class HopperCheck {
                     List<Variant> variants = new ArrayList<>();
                     variants.add(new Variant("mma.sync " + mma.tag(), mma));
                     variants.add(new Variant("default " + standard.tag(), standard));
+                    if (standard.listGroups() > 0 && !lowered.alwaysVisible()) variants.add(new Variant("block lists " + standard.tag(), standard, true));
                     for (int[] knob : variants(d, lowered.readsInputs())) {
                         KernelConfig c = standard.withWgmma(Schedule.values()[knob[0]], knob[1], knob[2], knob[3]).withFmaExp(knob[4]);
                         if (c.limitExceeded(90) == null && !c.equals(standard)) variants.add(new Variant(c.tag(), c));
@@ -274,7 +293,12 @@ public final class HopperCheck {
                                 GpuAttention gpu = new GpuAttention(device, lowered, PtxModule.render(lowered, variant.config()));
                                 DeviceTensor tiles = gpu.plan(binding).allocate(device);
                                 timed.add(new Timed(variant, gpu, tiles, new double[] {Double.MAX_VALUE}));
-                                gpu.prepareTiles(binding, tensors, tiles, hostInputs);
+                                if (variant.blockLists()) {
+                                    KernelConfig c = variant.config();
+                                    tiles.write(gpu.plan(binding).analysed(ClassifyTiles.classifier(pattern, binding, hostInputs, c.blockM(), c.blockN()), n, c.blockN()));
+                                } else {
+                                    gpu.prepareTiles(binding, tensors, tiles, hostInputs);
+                                }
                             } catch (RuntimeException e) {
                                 System.out.printf("%-16s %-17s %s: %s%n", pattern.name(), b + "," + h + "," + n + "," + d, variant.name(), e);
                             }

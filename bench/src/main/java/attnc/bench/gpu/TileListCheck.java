@@ -1,6 +1,5 @@
 package attnc.bench.gpu;
 
-import attnc.analysis.ClassifyTiles;
 import attnc.front.Frontend;
 import attnc.gpu.Device;
 import attnc.gpu.DeviceTensor;
@@ -48,7 +47,7 @@ final class TileListCheck {
             Binding binding = Binding.of(pattern, problem);
             GpuAttention gpu = new GpuAttention(device, LowerPattern.lower(pattern), module);
             TilePlan plan = gpu.plan(binding);
-            int[] host = plan.analysed(ClassifyTiles.classifier(pattern, binding, config.blockM(), config.blockN()), c[4], config.blockN());
+            int[] host = plan.analysed(LowerPattern.lower(pattern), config, binding, Map.of());
             List<DeviceTensor> owned = new ArrayList<>();
             try {
                 DeviceTensor empty = DeviceTensor.allocate(device, DType.BFLOAT16, 1);
@@ -57,7 +56,7 @@ final class TileListCheck {
                 owned.add(tiles);
                 gpu.classifyOnDevice(binding, new GpuAttention.Tensors(empty, empty, empty, empty, null, Map.of()), tiles);
                 device.synchronize();
-                failures += compare(pattern.name() + " " + java.util.Arrays.toString(c), plan, host, tiles.readInts());
+                failures += compare(pattern.name() + " " + java.util.Arrays.toString(c), plan, config.listGroups(), host, tiles.readInts());
             } finally {
                 for (DeviceTensor t : owned) t.close();
             }
@@ -65,14 +64,22 @@ final class TileListCheck {
         return failures;
     }
 
-    private static int compare(String label, TilePlan plan, int[] host, int[] device) {
+    /**
+     * With {@code groups}, each warpgroup's bits too: the host may call a tile hidden from a
+     * warpgroup, or full for it, only where the classifier does.
+     */
+    private static int compare(String label, TilePlan plan, int groups, int[] host, int[] device) {
         int rows = plan.slots() * plan.queryBlocks(), width = plan.kvTiles() + 1, exactRows = 0, extra = 0;
         for (int row = 0; row < rows; row++) {
             Integer[] mine = classes(host, row * width, plan.kvTiles()), truth = classes(device, row * width, plan.kvTiles());
             boolean exact = true;
             for (int tile = 0; tile < plan.kvTiles(); tile++) {
                 boolean missed = truth[tile] != null && mine[tile] == null;
-                boolean falseFull = mine[tile] != null && mine[tile] != 0 && (truth[tile] == null || truth[tile] == 0);
+                boolean falseFull = mine[tile] != null && (mine[tile] & PtxModule.FULL_BIT) != 0 && (truth[tile] == null || (truth[tile] & PtxModule.FULL_BIT) == 0);
+                for (int w = 0; w < groups && mine[tile] != null && truth[tile] != null; w++) {
+                    falseFull |= (mine[tile] & PtxModule.groupFull(w)) != 0 && (truth[tile] & PtxModule.groupFull(w)) == 0;
+                    missed |= (mine[tile] & PtxModule.groupHidden(w)) != 0 && (truth[tile] & PtxModule.groupHidden(w)) == 0;
+                }
                 if (missed || falseFull) {
                     System.out.printf("FAIL tile lists %s: row %d tile %d: classifier %s, analysis %s%n", label, row, tile, name(truth[tile]), name(mine[tile]));
                     return 1;
@@ -87,12 +94,14 @@ final class TileListCheck {
         return 0;
     }
 
-    /** Per kv tile of one list row: null when absent, else its FULL bit (0 for PARTIAL). */
+    /** Per kv tile of one list row: null when absent, else its entry's bits above the tile index. */
     private static Integer[] classes(int[] lists, int base, int kvTiles) {
         Integer[] classes = new Integer[kvTiles];
-        for (int i = 0; i < lists[base]; i++) classes[lists[base + 1 + i] & (PtxModule.FULL_BIT - 1)] = lists[base + 1 + i] & PtxModule.FULL_BIT;
+        for (int i = 0; i < lists[base]; i++) classes[lists[base + 1 + i] & PtxModule.TILE_MASK] = lists[base + 1 + i] & ~PtxModule.TILE_MASK;
         return classes;
     }
 
-    private static String name(Integer c) { return c == null ? "absent" : c != 0 ? "FULL" : "PARTIAL"; }
+    private static String name(Integer c) {
+        return c == null ? "absent" : ((c & PtxModule.FULL_BIT) != 0 ? "FULL" : "PARTIAL") + String.format(" (bits %08x)", c);
+    }
 }

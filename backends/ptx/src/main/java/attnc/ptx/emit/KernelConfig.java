@@ -206,6 +206,16 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     public int consumerGroups() { return warps / 4; }
 
     /**
+     * The consumer warpgroups whose own classes a tile-list entry carries ({@link
+     * PtxModule#groupHidden}, {@link PtxModule#groupFull}), 0 for none: those of the overlapped
+     * wgmma kernels, which skip a tile hidden from a warpgroup's rows and leave the mask out where
+     * they see all of it. Only three warpgroups skip: at D = 64 the bits gained 4-7% over the same
+     * kernel without them (sliding window, ALiBi, causal), while the two-warpgroup kernels of D = 128
+     * and 256 ran 2-6% slower with the skipping loop than without it (BENCHMARKS.md, wg-skip).
+     */
+    public int listGroups() { return schedule.overlap() && consumerGroups() == 3 ? 3 : 0; }
+
+    /**
      * Registers a thread of a consumer and of the producer warpgroup keep after setmaxnreg: the
      * producer needs few, and the block's 64K are shared out (240 × 256 + 24 × 128 with two
      * consumer warpgroups, 160 × 384 + 32 × 128 with three).

@@ -20,6 +20,21 @@ public record PtxModule(String text, KernelConfig config, boolean classifies, bo
     public static final int MERGE_THREADS = MergeEmitter.THREADS;
     /** Bit set in a tile-list entry when the tile is FULL (every element visible). */
     public static final int FULL_BIT = 1 << 30;
+    /**
+     * The bits of a wgmma forward entry that hold the kv tile index; above them, per consumer
+     * warpgroup w (64 query rows of the block), {@link #groupHidden} when no element of the tile is
+     * visible to its rows and {@link #groupFull} when every one is. Zero says nothing: the warpgroup
+     * then takes the tile as the block does. Other kernels' lists hold the index below {@link #FULL_BIT}.
+     */
+    public static final int TILE_BITS = 24, TILE_MASK = (1 << TILE_BITS) - 1;
+    /** The most consumer warpgroups an entry has bits for. */
+    public static final int MAX_GROUPS = 3;
+
+    /** Bit set in an entry when no element of the tile is visible to warpgroup {@code group}'s rows. */
+    public static int groupHidden(int group) { return 1 << (TILE_BITS + group); }
+
+    /** Bit set in an entry when every element of the tile is visible to warpgroup {@code group}'s rows (and the tile lies inside Nkv). */
+    public static int groupFull(int group) { return 1 << (TILE_BITS + MAX_GROUPS + group); }
 
     /** The merge entry's parameters (a decode module's). */
     public static Signature mergeSignature(LoweredPattern lowered) { return MergeEmitter.signature(lowered); }

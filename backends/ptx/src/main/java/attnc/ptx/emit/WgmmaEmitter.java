@@ -27,7 +27,10 @@ import attnc.lower.LoweredPattern;
  * in turn; with {@code WGMMA_OVERLAP} S of tile i and P·V of tile i−1 are issued together and the
  * softmax of tile i runs while P·V computes; {@code WGMMA_PINGPONG} also makes the two consumer
  * warpgroups take turns issuing (named barriers 1 and 2), so one's softmax overlaps the other's
- * products.
+ * products. The overlapped schedules read each warpgroup's own class of a tile from its list entry
+ * ({@link KernelConfig#listGroups}): a warpgroup skips the tiles hidden from its 64 rows (those
+ * past a causal diagonal or before a sliding window, where the block's 192 rows still need them)
+ * and leaves the mask out of those it sees whole.
  */
 final class WgmmaEmitter extends FlashEmitter {
     private static final int ROW_BYTES = 128, GROUP_BYTES = 8 * ROW_BYTES, WARPGROUP = 128;
@@ -37,6 +40,8 @@ final class WgmmaEmitter extends FlashEmitter {
     private final String mmaS, mmaO;
     /** A ragged batch's kernel: cp.async from every producer thread instead of TMA. */
     private final boolean copies;
+    /** The lists say which tiles each warpgroup sees none or all of ({@link KernelConfig#listGroups}): hidden ones it skips. */
+    private final boolean groupBits;
 
     private WgmmaEmitter(LoweredPattern lowered, KernelConfig config) {
         super(lowered, config);
@@ -50,6 +55,7 @@ final class WgmmaEmitter extends FlashEmitter {
         this.mmaS = "wgmma.mma_async.sync.aligned.m64n" + config.blockN() + "k16.f32." + type + "." + type;
         this.mmaO = "wgmma.mma_async.sync.aligned.m64n" + config.valueDim() + "k16.f32." + type + "." + type;
         this.copies = config.decode().ragged();
+        this.groupBits = config.listGroups() > 0 && !lowered.alwaysVisible();
     }
 
     static String render(LoweredPattern pattern, KernelConfig config) {
@@ -146,7 +152,7 @@ final class WgmmaEmitter extends FlashEmitter {
         out.op("setp.ge.s32", out.pred("%p_end"), "%p_i", "%tile_count");
         out.op("@%p_end bra.uni", tail);
         entry("%p_i", "%p_entry");
-        out.op("and.b32", out.s32("%p_tile"), "%p_entry", PtxModule.FULL_BIT - 1);
+        out.op("and.b32", out.s32("%p_tile"), "%p_entry", PtxModule.TILE_MASK);
         out.op("mul.lo.s32", out.s32("%p_kv"), "%p_tile", config.blockN());
         stageAddresses("%p_stage", "%p");
         out.op("xor.b32", out.u32("%p_free"), "%p_phase", 1);
@@ -248,7 +254,13 @@ final class WgmmaEmitter extends FlashEmitter {
         out.op("mov.u32", out.u32("%c_phase"), 0);
         out.op("sub.s32", out.s32("%tile_last"), "%tile_count", 1);
         entry("%c_i", "%next_entry");
-        if (config.schedule().overlap()) overlappedLoop(); else sequentialLoop();
+        if (groupBits) {
+            skippingLoop();
+        } else if (config.schedule().overlap()) {
+            overlappedLoop();
+        } else {
+            sequentialLoop();
+        }
         out.label(epilogue);
         finish();
         out.op("ret");
@@ -288,6 +300,87 @@ final class WgmmaEmitter extends FlashEmitter {
         currentTile();
         landed("%c_bar_full_k", "%c_phase");
         maskColumns();
+        overlappedTile(null);
+        advance("%c_i", "%c_stage", "%c_phase");
+        out.op("bra.uni", loop);
+        out.label(done);
+        out.comment("last tile: P*V alone");
+        landed("%c_prev_bar_full_v", "%c_prev_phase");
+        issueLast(() -> values("%c_prev_v"));
+        out.op("wgmma.wait_group.sync.aligned", 0);
+        Mbarriers.arrive(out, "%c_prev_bar_empty_v");
+    }
+
+    /**
+     * {@link #overlappedLoop} for lists with warpgroup bits: a tile hidden from this warpgroup's
+     * rows is skipped (its buffers waited for and released, so that the ring's counts hold, and its
+     * ping-pong turn taken, carrying the previous tile's P·V if one is pending). The first tile it
+     * sees runs its S alone, as in {@link #overlappedLoop}; a tile seen after a skip issues its S
+     * with a P·V of zero weights against its own V, since a wgmma issued only on some paths makes
+     * ptxas serialize every wgmma of the kernel (C7520).
+     */
+    private void skippingLoop() {
+        String leading = out.newLabel("leading_hidden"), seen = out.newLabel("first_seen"), loop = out.newLabel("tile_loop");
+        String done = out.newLabel("tiles_done"), skip = out.newLabel("tile_hidden");
+        String pending = out.pred("%pending");
+        out.op("setp.ne.s32", pending, 0, 0);
+        out.blank().comment("the leading tiles hidden from these rows");
+        out.label(leading);
+        out.op("setp.ge.s32", out.pred("%tiles_end"), "%c_i", "%tile_count");
+        out.op("@%tiles_end bra.uni", done);
+        currentTile();
+        out.op("@!%tile_hidden bra.uni", seen);
+        release(pending);
+        out.op("bra.uni", leading);
+
+        out.label(seen);
+        out.comment("the first tile these rows see: S alone");
+        landed("%c_bar_full_k", "%c_phase");
+        maskColumns();
+        issue(() -> scores());
+        out.op("wgmma.wait_group.sync.aligned", 0);
+        Mbarriers.arrive(out, "%c_bar_empty_k");
+        weights(true);
+        packWeights();
+        keepPrevious();
+        out.op("setp.eq.s32", pending, 0, 0);
+        advance("%c_i", "%c_stage", "%c_phase");
+
+        out.blank().comment("the other tiles: S of this tile and P*V of the previous one together, unless hidden from these rows");
+        out.label(loop);
+        out.op("setp.ge.s32", "%tiles_end", "%c_i", "%tile_count");
+        out.op("@%tiles_end bra.uni", done);
+        currentTile();
+        out.op("@%tile_hidden bra.uni", skip);
+        landed("%c_bar_full_k", "%c_phase");
+        maskColumns();
+        String resumed = out.newLabel("p_pending");
+        out.op("@" + pending + " bra.uni", resumed);
+        out.comment("seen after a skip: no P pending, so P*V of zero weights against this tile's V");
+        keepPrevious();
+        for (int kk = 0; kk < config.blockN() / 16; kk++) for (int j = 0; j < 4; j++) out.op("mov.b32", out.b32(Fragments.probA(0, kk, j)), 0);
+        out.label(resumed);
+        overlappedTile(pending);
+        out.op("setp.eq.s32", pending, 0, 0);
+        advance("%c_i", "%c_stage", "%c_phase");
+        out.op("bra.uni", loop);
+
+        out.label(skip);
+        release(pending);
+        out.op("bra.uni", loop);
+
+        out.label(done);
+        out.comment("last: the pending P*V, if any");
+        pendingValues(pending, true);
+    }
+
+    /**
+     * S of the current tile (K landed, its columns masked) issued with P·V of the previous one, the
+     * softmax under P·V, O rescaled after it. With {@code pending} (a predicate, or null for
+     * always), the previous V is released only where it holds: otherwise the "previous" tile was
+     * this one, multiplied with zero weights.
+     */
+    private void overlappedTile(String pending) {
         landed("%c_prev_bar_full_v", "%c_prev_phase");
         issue(() -> {
             scores();
@@ -297,18 +390,47 @@ final class WgmmaEmitter extends FlashEmitter {
         Mbarriers.arrive(out, "%c_bar_empty_k");
         weights(false);
         out.op("wgmma.wait_group.sync.aligned", 0);
-        Mbarriers.arrive(out, "%c_prev_bar_empty_v");
+        if (pending == null) {
+            Mbarriers.arrive(out, "%c_prev_bar_empty_v");
+        } else {
+            String kept = out.newLabel("v_kept");
+            out.op("@!" + pending + " bra.uni", kept);
+            Mbarriers.arrive(out, "%c_prev_bar_empty_v");
+            out.label(kept);
+        }
         if (softmax()) rescaleAfterValues();
         packWeights();
         keepPrevious();
+    }
+
+    /**
+     * A tile hidden from these rows: its buffers released once landed, its ping-pong turn taken
+     * with the pending P·V if any; then the next tile.
+     */
+    private void release(String pending) {
+        out.comment("hidden from these rows: release its buffers once landed, take the turn with the pending P*V if any");
+        landed("%c_bar_full_k", "%c_phase");
+        Mbarriers.arrive(out, "%c_bar_empty_k");
+        pendingValues(pending, false);
+        landed("%c_bar_full_v", "%c_phase");
+        Mbarriers.arrive(out, "%c_bar_empty_v");
+        out.op("setp.ne.s32", pending, 0, 0);
         advance("%c_i", "%c_stage", "%c_phase");
-        out.op("bra.uni", loop);
-        out.label(done);
-        out.comment("last tile: P*V alone");
+    }
+
+    /** An issue turn with the previous tile's P·V when {@code pending}, an empty turn otherwise. */
+    private void pendingValues(String pending, boolean last) {
+        String none = out.newLabel("none_pending"), taken = out.newLabel("turn_taken");
+        Runnable products = () -> values("%c_prev_v");
+        out.op("@!" + pending + " bra.uni", none);
         landed("%c_prev_bar_full_v", "%c_prev_phase");
-        issueLast(() -> values("%c_prev_v"));
+        if (last) issueLast(products); else issue(products);
         out.op("wgmma.wait_group.sync.aligned", 0);
         Mbarriers.arrive(out, "%c_prev_bar_empty_v");
+        out.op("bra.uni", taken);
+        out.label(none);
+        if (last) issueLast(() -> {}); else issue(() -> {});
+        out.label(taken);
     }
 
     /** The current tile's S with nothing else in flight, then the whole softmax and P packed for O += P·V. */
@@ -383,9 +505,19 @@ final class WgmmaEmitter extends FlashEmitter {
         out.op("add.s32", out.s32("%c_next"), "%c_i", 1);
         out.op("min.s32", "%c_next", "%c_next", "%tile_last");
         entry("%c_next", "%next_entry");
-        out.op("and.b32", out.s32("%kv_tile"), "%entry", PtxModule.FULL_BIT - 1);
+        out.op("and.b32", out.s32("%kv_tile"), "%entry", PtxModule.TILE_MASK);
         out.op("mul.lo.s32", out.s32("%kv_first"), "%kv_tile", config.blockN());
         out.op("and.b32", out.s32("%full_bit"), "%entry", PtxModule.FULL_BIT);
+        if (groupBits) {
+            out.comment("this warpgroup's bits: the tile hidden from its rows, or seen whole by them");
+            // Ping-pong keeps its turn, the warpgroup + 1, across the loop: shifting by it leaves %wg dead there.
+            boolean turn = config.schedule().pingPong();
+            out.op("shr.u32", out.u32("%group_entry"), "%entry", turn ? "%my_turn" : "%wg");
+            out.op("and.b32", out.s32("%group_full"), "%group_entry", PtxModule.groupFull(0) >> (turn ? 1 : 0));
+            out.op("or.b32", "%full_bit", "%full_bit", "%group_full");
+            out.op("and.b32", out.s32("%hidden_bit"), "%group_entry", PtxModule.groupHidden(0) >> (turn ? 1 : 0));
+            out.op("setp.ne.s32", out.pred("%tile_hidden"), "%hidden_bit", 0);
+        }
         out.op("setp.ne.s32", out.pred("%tile_full"), "%full_bit", 0);
         stageAddresses("%c_stage", "%c");
         out.op("mad.lo.s32", out.u32("%c_k_addr"), "%c_stage", config.kStageBytes(), "%smem_k");
