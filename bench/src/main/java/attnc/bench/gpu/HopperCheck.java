@@ -35,9 +35,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * The Hopper path on the device, in one call: every schedule of the wgmma kernel against the
@@ -45,7 +42,7 @@ import java.util.concurrent.Future;
  * every pattern given, with a map of where the error sits when a case fails; then kernel-only
  * TFLOP/s of each schedule and of the mma.sync kernel on the benchmark shapes (resident inputs,
  * tile lists built once, CUDA events, median). Usage:
- * {@code HopperCheck check PATTERN...} (environment CHECK_THREADS: variants run at a time, 1 by default; CHECK_VARIANTS: {@link #checkedVariants}) | {@code HopperCheck time OUT_DIR PATTERN...} | {@code HopperCheck small PATTERN}
+ * {@code HopperCheck check PATTERN...} (environment CHECK_VARIANTS: {@link #checkedVariants}) | {@code HopperCheck time OUT_DIR PATTERN...} | {@code HopperCheck small PATTERN}
  * (one small case per schedule, for compute-sanitizer) | {@code HopperCheck profile PATTERN B H N D SCHEDULE BLOCK_N STAGES FMA_EXP GROUPS}
  * (two launches of one kernel, for ncu).
  */
@@ -126,10 +123,8 @@ public final class HopperCheck {
                 // Dv ≠ D: MLA's 192/128 and both ways round at 64/128.
                 {1, 4, 2, 200, 333, 192, -1, 0, 128}, {1, 2, 1, 130, 260, 64, 0, 1, 128}, {1, 2, 2, 150, 150, 128, -1, 0, 64}};
         int failures = 0, passed = 0;
-        // Each case's variants run CHECK_THREADS at a time (default 1). A file takes 35-40 s for 12 cases x 19 variants, each
-        // variant a module of its own at each head dim for the driver to JIT-compile, against milliseconds of GPU work a
-        // case; any thread may use the device.
-        ExecutorService pool = Executors.newFixedThreadPool(Integer.parseInt(System.getenv().getOrDefault("CHECK_THREADS", "1")));
+        // A file takes 35-45 s for 12 cases x 19 variants; running eight variants at a time on threads made it no faster
+        // (47-61 s a file, H200 run of 2026-12-03), so CHECK_VARIANTS is the way to a shorter check.
         Map<String, TuningConfig> variants = checkedVariants(System.getenv("CHECK_VARIANTS"));
         Map<String, double[]> worst = new java.util.TreeMap<>();
         Map<String, Integer> skipped = new java.util.TreeMap<>();
@@ -152,16 +147,11 @@ public final class HopperCheck {
                 } catch (RuntimeException e) {
                     continue;
                 }
-                List<Future<Object>> runs = new ArrayList<>();
-                for (TuningConfig tuning : variants.values()) runs.add(pool.submit(() -> forward(pattern, tuning, problem)));
-                int run = 0;
                 for (Map.Entry<String, TuningConfig> variant : variants.entrySet()) {
                     String label = String.format(Locale.ROOT, "%-20s %-22s %s %s", pattern.name(), variant.getKey(),
                             c[7] == 1 ? "fp16" : "bf16", DeviceCheck.sizes(c));
-                    Object outcome = runs.get(run++).get();
-                    try {
-                        if (outcome instanceof RuntimeException e) throw e;
-                        Result got = (Result) outcome;
+                    try (Kernel kernel = new PtxBackend().compile(pattern, variant.getValue())) {
+                        Result got = kernel.forward(problem);
                         double[] err = DeviceCheck.compare(got.out(), ref.out());
                         double lseErr = ref.lse() == null ? 0 : DeviceCheck.compare(got.lse(), ref.lse())[0];
                         boolean ok = DeviceCheck.forwardWithin(err, lseErr);
@@ -194,20 +184,10 @@ public final class HopperCheck {
             System.out.printf(Locale.ROOT, "%s: %d passed, %d failed (%.0f s)%n", file, passed - passedBefore, failures - failedBefore,
                     (System.nanoTime() - start) / 1e9);
         }
-        pool.shutdown();
         worst.forEach((key, w) -> System.out.printf(Locale.ROOT, "  %-22s %4.0f cases: worst relL2 %.2e, worst LSE error %.2e%n", key, w[2], w[0], w[1]));
         skipped.forEach((key, n) -> System.out.printf(Locale.ROOT, "  %-22s %4d cases refused: the tiling does not fit their head dims%n", key, n));
         System.out.printf("correctness: %d passed, %d failed%n", passed, failures);
         return failures;
-    }
-
-    /** One variant's forward on {@code problem}: its result, or the exception it threw. */
-    private static Object forward(Pattern pattern, TuningConfig tuning, Problem problem) {
-        try (Kernel kernel = new PtxBackend().compile(pattern, tuning)) {
-            return kernel.forward(problem);
-        } catch (RuntimeException e) {
-            return e;
-        }
     }
 
     /**
