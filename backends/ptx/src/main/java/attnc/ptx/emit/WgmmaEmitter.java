@@ -273,6 +273,7 @@ final class WgmmaEmitter extends FlashEmitter {
         out.label(loop);
         out.op("setp.ge.s32", out.pred("%tiles_end"), "%c_i", "%tile_count");
         out.op("@%tiles_end bra.uni", done);
+        currentTile();
         scoresAlone();
         landed("%c_bar_full_v", "%c_phase");
         issue(() -> values());
@@ -289,6 +290,7 @@ final class WgmmaEmitter extends FlashEmitter {
      */
     private void overlappedLoop() {
         out.blank().comment("first tile: S alone");
+        currentTile();
         scoresAlone();
         keepPrevious();
         advance("%c_i", "%c_stage", "%c_phase");
@@ -335,13 +337,7 @@ final class WgmmaEmitter extends FlashEmitter {
 
         out.label(seen);
         out.comment("the first tile these rows see: S alone");
-        landed("%c_bar_full_k", "%c_phase");
-        maskColumns();
-        issue(() -> scores());
-        out.op("wgmma.wait_group.sync.aligned", 0);
-        Mbarriers.arrive(out, "%c_bar_empty_k");
-        weights(true);
-        packWeights();
+        scoresAlone();
         keepPrevious();
         out.op("setp.eq.s32", pending, 0, 0);
         advance("%c_i", "%c_stage", "%c_phase");
@@ -435,7 +431,6 @@ final class WgmmaEmitter extends FlashEmitter {
 
     /** The current tile's S with nothing else in flight, then the whole softmax and P packed for O += P·V. */
     private void scoresAlone() {
-        currentTile();
         landed("%c_bar_full_k", "%c_phase");
         maskColumns();
         issue(() -> scores());
