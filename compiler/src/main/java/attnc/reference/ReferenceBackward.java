@@ -34,8 +34,17 @@ import java.util.Set;
  */
 public final class ReferenceBackward {
 
-    /** Gradients in double precision, in {@link Wrt#all} order, with their shapes. */
-    public record Exact(Map<Wrt, double[]> values, Map<Wrt, int[]> shapes) {
+    /**
+     * Gradients in double precision, in {@link Wrt#all} order, with their shapes; for each input's
+     * gradient also the sum of its terms' magnitudes, element by element ({@code magnitudes}, Σ
+     * |upstream × partial|): what a floating-point sum of those terms has its rounding relative to,
+     * however much they cancel.
+     */
+    public record Exact(Map<Wrt, double[]> values, Map<Wrt, int[]> shapes, Map<Wrt, double[]> magnitudes) {
+        public Exact(Map<Wrt, double[]> values, Map<Wrt, int[]> shapes) {
+            this(values, shapes, Map.of());
+        }
+
         public Gradients toGradients() {
             Map<Wrt, Tensor> tensors = new LinkedHashMap<>();
             values.forEach((wrt, v) -> {
@@ -47,8 +56,8 @@ public final class ReferenceBackward {
         }
     }
 
-    /** One load site's partial, compiled, and where its products go. */
-    private record Accumulation(Evaluator.FloatFn partial, Evaluator.IntFn offset, double[] into) {}
+    /** One load site's partial, compiled, and where its products and their magnitudes go. */
+    private record Accumulation(Evaluator.FloatFn partial, Evaluator.IntFn offset, double[] into, double[] magnitude) {}
 
     private final Pattern pattern;
     private final Problem problem;
@@ -58,7 +67,7 @@ public final class ReferenceBackward {
     private final Evaluator.FloatFn score, scale, normValue, scoreByS, outputByO;
     private final Map<Section, List<Accumulation>> partials = new EnumMap<>(Section.class);
     private final double[] dq, dk, dv;
-    private final Map<String, double[]> inputGradients = new LinkedHashMap<>();
+    private final Map<String, double[]> inputGradients = new LinkedHashMap<>(), inputMagnitudes = new LinkedHashMap<>();
     private final Evaluator.Env env = new Evaluator.Env();
     // One row's values, reused.
     private final double[] dot, scaled, logits, weights, dLogits, o, dO;
@@ -90,12 +99,17 @@ public final class ReferenceBackward {
         scoreByS = evaluator.floats(derivatives.scoreByS());
         outputByO = evaluator.floats(derivatives.outputByO());
         for (Wrt w : launch.wanted()) {
-            if (w instanceof Wrt.Input(String name)) inputGradients.put(name, new double[problem.inputs().get(name).size()]);
+            if (w instanceof Wrt.Input(String name)) {
+                inputGradients.put(name, new double[problem.inputs().get(name).size()]);
+                inputMagnitudes.put(name, new double[problem.inputs().get(name).size()]);
+            }
         }
         for (Section section : Section.values()) partials.put(section, new ArrayList<>());
         for (LoadPartial p : derivatives.loads()) {
             double[] into = inputGradients.get(p.input());
-            if (into != null) partials.get(p.section()).add(new Accumulation(evaluator.floats(p.partial()), evaluator.offset(p.load()), into));
+            if (into != null) {
+                partials.get(p.section()).add(new Accumulation(evaluator.floats(p.partial()), evaluator.offset(p.load()), into, inputMagnitudes.get(p.input())));
+            }
         }
         dq = new double[problem.q().size()];
         dk = new double[problem.k().size()];
@@ -127,6 +141,7 @@ public final class ReferenceBackward {
         }
         Map<Wrt, double[]> values = new LinkedHashMap<>();
         Map<Wrt, int[]> shapes = new LinkedHashMap<>();
+        Map<Wrt, double[]> magnitudes = new LinkedHashMap<>();
         for (Wrt w : Wrt.all(pattern)) {
             if (!wanted.contains(w)) continue;
             switch (w) {
@@ -137,11 +152,12 @@ public final class ReferenceBackward {
                 }
                 case Wrt.Input(String name) -> {
                     values.put(w, inputGradients.get(name));
+                    magnitudes.put(w, inputMagnitudes.get(name));
                     shapes.put(w, problem.inputs().get(name).shape());
                 }
             }
         }
-        return new Exact(values, shapes);
+        return new Exact(values, shapes, magnitudes);
     }
 
     private void row(int b, int h, int i) {
@@ -263,8 +279,13 @@ public final class ReferenceBackward {
         }
     }
 
-    /** Adds upstream × partial into each wanted input's gradient, at the element each load site reads. */
+    /** Adds upstream × partial into each wanted input's gradient, at the element each load site reads, and its magnitude beside it. */
     private void accumulate(Section section, double upstream) {
-        for (Accumulation a : partials.get(section)) a.into()[a.offset().eval(env)] += upstream * a.partial().eval(env);
+        for (Accumulation a : partials.get(section)) {
+            int at = a.offset().eval(env);
+            double term = upstream * a.partial().eval(env);
+            a.into()[at] += term;
+            a.magnitude()[at] += Math.abs(term);
+        }
     }
 }

@@ -26,7 +26,10 @@ import java.util.Set;
  * the terms do: Δ's fp32 error is shared by a whole row, and a row's dS sums to about zero under
  * softmax, so a per-head slope's gradient (the covariance of dS and |q − kv|) can be √T times
  * smaller than what its error is relative to. Its tolerance is 2e-5 · √T of the larger of its own
- * scale and dq, dk and dv's, with T = B·H·Nq·(Nkv + Dv), the number of terms any element can get.
+ * scale and dq, dk and dv's, with T = B·H·Nq·(Nkv + Dv), the number of terms any element can get;
+ * or, where larger, 2e-5 of the sum of the element's terms' magnitudes (the reference's {@code
+ * magnitudes}): a partial that grows with the shape, an ALiBi slope's |q − kv| up to Nkv, makes
+ * each term's rounding that much larger than dq, dk and dv's scale.
  *
  * <p>Where everything is zero (nothing visible) the kernel must be exactly zero. NaN never
  * passes, and the kernel must return exactly the gradients asked for.
@@ -48,7 +51,7 @@ final class GradientAgreement {
             double[] reference = all.values().get(w);
             double scale = Math.max(operands, largest(reference, w, what));
             double relative = w instanceof Wrt.Input ? RELATIVE * Math.sqrt(Math.max(1, terms)) : RELATIVE;
-            compare(w, reference, actual.get(w).floats(), scale, relative * scale, what);
+            compare(w, reference, all.magnitudes().get(w), actual.get(w).floats(), scale, relative * scale, what);
         }
     }
 
@@ -67,12 +70,14 @@ final class GradientAgreement {
         return largest;
     }
 
-    private static void compare(Wrt wrt, double[] reference, float[] kernel, double scale, double tolerance, String what) {
+    /** {@code magnitudes}: each element's Σ |term|, or null (dq, dk, dv). */
+    private static void compare(Wrt wrt, double[] reference, double[] magnitudes, float[] kernel, double scale, double tolerance, String what) {
         assertEquals(reference.length, kernel.length, what + ": " + wrt.label() + " size");
         for (int i = 0; i < reference.length; i++) {
-            if (Float.isNaN(kernel[i]) || Math.abs(reference[i] - kernel[i]) > tolerance) {
-                fail(what + ": " + wrt.label() + "[" + i + "] = " + kernel[i] + ", reference " + reference[i] + " (tolerance " + tolerance
-                        + ", the gradient's scale " + scale + ")");
+            double allowed = magnitudes == null ? tolerance : Math.max(tolerance, RELATIVE * magnitudes[i]);
+            if (Float.isNaN(kernel[i]) || Math.abs(reference[i] - kernel[i]) > allowed) {
+                fail(what + ": " + wrt.label() + "[" + i + "] = " + kernel[i] + ", reference " + reference[i] + " (tolerance " + allowed
+                        + ", the gradient's scale " + scale + (magnitudes == null ? "" : ", its terms' magnitudes " + magnitudes[i]) + ")");
             }
         }
     }
