@@ -15,7 +15,7 @@ import java.util.Set;
  * storage needs no looser bound.
  *
  * <p>dq, dk and dv: within 2e-5 of their scale, the largest magnitude among the three. Their
- * errors come from fp32 dot products of up to 256 terms, weights recomputed from an fp32 LSE
+ * errors come from fp32 dot products of up to a few hundred terms (D 256, Dv 280 in the properties), weights recomputed from an fp32 LSE
  * (~1e-7·|LSE|), Δ taken from the fp32 output and sums over up to a few hundred keys or rows,
  * each ~1e-6 of the magnitudes summed. One scale for the three, not each its own: dq and dk can
  * cancel to zero while their terms do not (a row with one visible key has dS = P(dP − Δ) = 0
