@@ -136,17 +136,8 @@ class RaggedPlanTest {
             if (listed[t] != null && listed[t] && !all) fail(where + ": FULL, but an element is hidden or past Nkv");
             if (listed[t] == null) continue;
             for (int w = 0; w < groups; w++) {
-                boolean groupAny = false, groupAll = (t + 1) * blockN <= nkv;
-                int first = qb * blockM + w * 64;
-                for (int q = first; q < Math.min(nq, first + 64); q++) {
-                    for (int kv = t * blockN; kv < Math.min(nkv, (t + 1) * blockN); kv++) {
-                        boolean v = visibility.visible(s.index(), h, q + s.queryOffset(), kv);
-                        groupAny |= v;
-                        groupAll &= v;
-                    }
-                }
-                if ((entries[t] & PtxModule.groupHidden(w)) != 0 && groupAny) fail(where + " warpgroup " + w + ": hidden, but one of its elements is visible");
-                if ((entries[t] & PtxModule.groupFull(w)) != 0 && !(groupAny && groupAll)) fail(where + " warpgroup " + w + ": full, but an element is hidden or past Nkv");
+                String unsound = GroupTile.of(visibility, s.index(), h, qb * blockM + w * 64, 64, nq, s.queryOffset(), t, blockN, nkv).unsound(entries[t], w);
+                if (unsound != null) fail(where + " warpgroup " + w + ": " + unsound);
             }
         }
     }
