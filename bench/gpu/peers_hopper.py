@@ -15,6 +15,8 @@ torch._dynamo.config.cache_size_limit = 256
 if hasattr(torch._dynamo.config, "recompile_limit"): torch._dynamo.config.recompile_limit = 256
 flex = torch.compile(flex_attention, dynamic=False)
 SHAPES = [(4, 16, 4096, 64), (2, 16, 8192, 128), (1, 16, 16384, 128), (1, 16, 8192, 256)]
+DIMS = os.environ.get("DIMS", "").replace(",", " ").split()  # the head dims timed, as HopperCheck's DIMS; all when empty
+SHAPES = [s for s in SHAPES if not DIMS or str(s[3]) in DIMS]
 PATTERNS = os.environ.get("PATTERNS", "dense causal sliding_window document softcap alibi").split()
 
 def bench(fn):

@@ -30,6 +30,7 @@ import attnc.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -42,7 +43,7 @@ import java.util.Random;
  * every pattern given, with a map of where the error sits when a case fails; then kernel-only
  * TFLOP/s of each schedule and of the mma.sync kernel on the benchmark shapes (resident inputs,
  * tile lists built once, CUDA events, median). Usage:
- * {@code HopperCheck check PATTERN...} (environment CHECK_VARIANTS: {@link #checkedVariants}) | {@code HopperCheck time OUT_DIR PATTERN...} | {@code HopperCheck small PATTERN}
+ * {@code HopperCheck check PATTERN...} (environment CHECK_VARIANTS: {@link #checkedVariants}) | {@code HopperCheck time OUT_DIR PATTERN...} (environment DIMS: the head dims timed, e.g. "64") | {@code HopperCheck small PATTERN}
  * (one small case per schedule, for compute-sanitizer) | {@code HopperCheck profile PATTERN B H N D SCHEDULE BLOCK_N STAGES FMA_EXP GROUPS}
  * (two launches of one kernel, for ncu).
  */
@@ -228,7 +229,8 @@ public final class HopperCheck {
         Files.createDirectories(outDir);
         StringBuilder json = new StringBuilder("[\n");
         // {B, H, N, D}
-        int[][] shapes = {{4, 16, 4096, 64}, {2, 16, 8192, 128}, {1, 16, 16384, 128}, {1, 16, 8192, 256}};
+        int[][] shapes = Arrays.stream(new int[][] {{4, 16, 4096, 64}, {2, 16, 8192, 128}, {1, 16, 16384, 128}, {1, 16, 8192, 256}})
+                .filter(shape -> timedDims(System.getenv("DIMS"), shape[3])).toArray(int[][]::new);
         System.out.println("pattern          B,H,N,D           visible  variant                                   ms      TFLOP/s");
         for (int[] shape : shapes) {
             int b = shape[0], h = shape[1], n = shape[2], d = shape[3];
@@ -309,6 +311,11 @@ public final class HopperCheck {
         }
         Files.writeString(outDir.resolve("hopper_times.json"), json.append("\n]\n").toString());
         return 0;
+    }
+
+    /** Whether head dim {@code d} is one of {@code dims}, a comma-separated list (every dim when null: the peers' {@code DIMS} too). */
+    static boolean timedDims(String dims, int d) {
+        return dims == null || dims.isBlank() || Arrays.stream(dims.split(",")).map(String::trim).anyMatch(part -> part.equals(Integer.toString(d)));
     }
 
     /** Two launches of one configuration on resident random inputs: what ncu profiles (the second). */

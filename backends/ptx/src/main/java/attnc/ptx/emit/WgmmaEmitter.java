@@ -302,81 +302,70 @@ final class WgmmaEmitter extends FlashEmitter {
         currentTile();
         landed("%c_bar_full_k", "%c_phase");
         maskColumns();
-        overlappedTile(null);
+        overlappedTile();
         advance("%c_i", "%c_stage", "%c_phase");
         out.op("bra.uni", loop);
         out.label(done);
         out.comment("last tile: P*V alone");
-        landed("%c_prev_bar_full_v", "%c_prev_phase");
-        issueLast(() -> values("%c_prev_v"));
-        out.op("wgmma.wait_group.sync.aligned", 0);
-        Mbarriers.arrive(out, "%c_prev_bar_empty_v");
+        pendingValues(true);
     }
 
     /**
-     * {@link #overlappedLoop} for lists with warpgroup bits: a tile hidden from this warpgroup's
-     * rows is skipped (its buffers waited for and released, so that the ring's counts hold, and its
-     * ping-pong turn taken, carrying the previous tile's P·V if one is pending). The first tile it
-     * sees runs its S alone, as in {@link #overlappedLoop}; a tile seen after a skip issues its S
-     * with a P·V of zero weights against its own V, since a wgmma issued only on some paths makes
-     * ptxas serialize every wgmma of the kernel (C7520).
+     * {@link #overlappedLoop} for lists with warpgroup bits, in two states. With no P pending (at
+     * the start, and after a tile hidden from these rows), a hidden tile is released and the next
+     * tile seen runs its S alone. With P pending, a seen tile runs {@link #overlappedTile} as in
+     * the plain loop, and a hidden one issues the pending P·V alone and is released. Each tile
+     * takes one issue turn either way, so the warpgroups' ping-pong turns stay in step; and every
+     * wgmma sits on a path some tile takes whatever the bits, which keeps ptxas from serializing
+     * them (C7520).
      */
     private void skippingLoop() {
-        String leading = out.newLabel("leading_hidden"), seen = out.newLabel("first_seen"), loop = out.newLabel("tile_loop");
-        String done = out.newLabel("tiles_done"), skip = out.newLabel("tile_hidden");
-        String pending = out.pred("%pending");
-        out.op("setp.ne.s32", pending, 0, 0);
-        out.blank().comment("the leading tiles hidden from these rows");
-        out.label(leading);
+        String idle = out.newLabel("nothing_pending"), seen = out.newLabel("first_seen"), loop = out.newLabel("tile_loop");
+        String hidden = out.newLabel("tile_hidden"), done = out.newLabel("tiles_done"), idleDone = out.newLabel("done_idle");
+        String finished = out.newLabel("tiles_finished");
+        out.blank().comment("no P pending: tiles hidden from these rows are released, the next one seen runs S alone");
+        out.label(idle);
         out.op("setp.ge.s32", out.pred("%tiles_end"), "%c_i", "%tile_count");
-        out.op("@%tiles_end bra.uni", done);
+        out.op("@%tiles_end bra.uni", idleDone);
         currentTile();
         out.op("@!%tile_hidden bra.uni", seen);
-        release(pending);
-        out.op("bra.uni", leading);
-
+        release(() -> issue(() -> {}));
+        out.op("bra.uni", idle);
         out.label(seen);
-        out.comment("the first tile these rows see: S alone");
         scoresAlone();
         keepPrevious();
-        out.op("setp.eq.s32", pending, 0, 0);
         advance("%c_i", "%c_stage", "%c_phase");
 
-        out.blank().comment("the other tiles: S of this tile and P*V of the previous one together, unless hidden from these rows");
+        out.blank().comment("P pending: S of this tile and P*V of the previous one together, unless hidden from these rows");
         out.label(loop);
         out.op("setp.ge.s32", "%tiles_end", "%c_i", "%tile_count");
         out.op("@%tiles_end bra.uni", done);
         currentTile();
-        out.op("@%tile_hidden bra.uni", skip);
+        out.op("@%tile_hidden bra.uni", hidden);
         landed("%c_bar_full_k", "%c_phase");
         maskColumns();
-        String resumed = out.newLabel("p_pending");
-        out.op("@" + pending + " bra.uni", resumed);
-        out.comment("seen after a skip: no P pending, so P*V of zero weights against this tile's V");
-        keepPrevious();
-        for (int kk = 0; kk < config.blockN() / 16; kk++) for (int j = 0; j < 4; j++) out.op("mov.b32", out.b32(Fragments.probA(0, kk, j)), 0);
-        out.label(resumed);
-        overlappedTile(pending);
-        out.op("setp.eq.s32", pending, 0, 0);
+        overlappedTile();
         advance("%c_i", "%c_stage", "%c_phase");
         out.op("bra.uni", loop);
-
-        out.label(skip);
-        release(pending);
-        out.op("bra.uni", loop);
+        out.label(hidden);
+        release(() -> pendingValues(false));
+        out.op("bra.uni", idle);
 
         out.label(done);
-        out.comment("last: the pending P*V, if any");
-        pendingValues(pending, true);
+        out.comment("last: the pending P*V");
+        pendingValues(true);
+        out.op("bra.uni", finished);
+        out.label(idleDone);
+        out.comment("last, with nothing pending: the turn alone");
+        issueLast(() -> {});
+        out.label(finished);
     }
 
     /**
      * S of the current tile (K landed, its columns masked) issued with P·V of the previous one, the
-     * softmax under P·V, O rescaled after it. With {@code pending} (a predicate, or null for
-     * always), the previous V is released only where it holds: otherwise the "previous" tile was
-     * this one, multiplied with zero weights.
+     * softmax under P·V, O rescaled after it.
      */
-    private void overlappedTile(String pending) {
+    private void overlappedTile() {
         landed("%c_prev_bar_full_v", "%c_prev_phase");
         issue(() -> {
             scores();
@@ -386,14 +375,7 @@ final class WgmmaEmitter extends FlashEmitter {
         Mbarriers.arrive(out, "%c_bar_empty_k");
         weights(false);
         out.op("wgmma.wait_group.sync.aligned", 0);
-        if (pending == null) {
-            Mbarriers.arrive(out, "%c_prev_bar_empty_v");
-        } else {
-            String kept = out.newLabel("v_kept");
-            out.op("@!" + pending + " bra.uni", kept);
-            Mbarriers.arrive(out, "%c_prev_bar_empty_v");
-            out.label(kept);
-        }
+        Mbarriers.arrive(out, "%c_prev_bar_empty_v");
         if (softmax()) rescaleAfterValues();
         packWeights();
         keepPrevious();
@@ -401,32 +383,24 @@ final class WgmmaEmitter extends FlashEmitter {
 
     /**
      * A tile hidden from these rows: its buffers released once landed, its ping-pong turn taken
-     * with the pending P·V if any; then the next tile.
+     * with {@code turn}'s products (none, or the pending P·V), then the next tile.
      */
-    private void release(String pending) {
-        out.comment("hidden from these rows: release its buffers once landed, take the turn with the pending P*V if any");
+    private void release(Runnable turn) {
+        out.comment("hidden from these rows: release its buffers once landed, the turn taken");
         landed("%c_bar_full_k", "%c_phase");
         Mbarriers.arrive(out, "%c_bar_empty_k");
-        pendingValues(pending, false);
+        turn.run();
         landed("%c_bar_full_v", "%c_phase");
         Mbarriers.arrive(out, "%c_bar_empty_v");
-        out.op("setp.ne.s32", pending, 0, 0);
         advance("%c_i", "%c_stage", "%c_phase");
     }
 
-    /** An issue turn with the previous tile's P·V when {@code pending}, an empty turn otherwise. */
-    private void pendingValues(String pending, boolean last) {
-        String none = out.newLabel("none_pending"), taken = out.newLabel("turn_taken");
-        Runnable products = () -> values("%c_prev_v");
-        out.op("@!" + pending + " bra.uni", none);
+    /** The pending P·V as this turn's only products ({@code last}: the warpgroup's last turn), its V released after it. */
+    private void pendingValues(boolean last) {
         landed("%c_prev_bar_full_v", "%c_prev_phase");
-        if (last) issueLast(products); else issue(products);
+        if (last) issueLast(() -> values("%c_prev_v")); else issue(() -> values("%c_prev_v"));
         out.op("wgmma.wait_group.sync.aligned", 0);
         Mbarriers.arrive(out, "%c_prev_bar_empty_v");
-        out.op("bra.uni", taken);
-        out.label(none);
-        if (last) issueLast(() -> {}); else issue(() -> {});
-        out.label(taken);
     }
 
     /** The current tile's S with nothing else in flight, then the whole softmax and P packed for O += P·V. */
