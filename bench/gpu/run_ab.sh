@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# One device call comparing two builds of the forward kernels, from the root of a checkout that carries
+# .device/jre and the two bundles (make_bundle.sh DEST NAME, e.g. a branch's build as .device/ab_new and
+# main's as .device/ab_base: carry both). Usage: bash bench/gpu/run_ab.sh OUT time|check
+#   time:  HopperCheck time of each build, ROUNDS times alternating (default 2, each in its own JVM, so that
+#          neither always runs first), on TIME_PATTERNS (default causal, sliding window, ALiBi and dense of
+#          bench/gpu/patterns) at the head dims DIMS (default 64); with SAN=1 (default) compute-sanitizer's
+#          memcheck and racecheck on the new build's small causal case first; with PEERS=1 (default)
+#          FlexAttention and cuDNN on the same shapes (peers_hopper.py, PATTERNS their names) last.
+#   check: HopperCheck check of the new build on CHECK (default every example) for the variants
+#          CHECK_VARIANTS (default all; HopperCheck.checkedVariants), stopped after CHECK_S seconds
+#          (default 420; a file prints its line when done, so a cut run still says what passed), then
+#          RaggedCheck check on RAGGED (set RAGGED= to skip).
+# NEW and BASE name the bundles (default ab_new and ab_base). Logs go to OUT/<bundle><round>/ and OUT.
+set -u
+out="$1"; mode="$2"; d=.device
+new="${NEW:-ab_new}"; base="${BASE:-ab_base}"
+java=("$d/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx48g -cp)
+mkdir -p "$out"
+nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,temperature.gpu --format=csv,noheader
+case "$mode" in
+time)
+  patterns=${TIME_PATTERNS:-"bench/gpu/patterns/causal.attn bench/gpu/patterns/sliding_window.attn bench/gpu/patterns/alibi.attn bench/gpu/patterns/dense.attn"}
+  if [ "${SAN:-1}" = 1 ]; then
+    for tool in memcheck racecheck; do
+      timeout 150 compute-sanitizer --tool $tool --print-limit 5 "${java[@]}" "$d/$new/*" attnc.bench.gpu.HopperCheck small examples/causal.attn > "$out/$tool.log" 2>&1
+      echo "rc $?" >> "$out/$tool.log"; echo "== $tool"; grep -E "ERROR SUMMARY|RACECHECK SUMMARY|rc |Invalid|Race|hazard|PASSED|FAILED" "$out/$tool.log" | head -6
+    done
+  fi
+  for round in $(seq 1 "${ROUNDS:-2}"); do
+    for build in "$new" "$base"; do
+      mkdir -p "$out/$build$round"
+      DIMS=${DIMS:-64} timeout ${TIME_S:-200} "${java[@]}" "$d/$build/*" attnc.bench.gpu.HopperCheck time "$out/$build$round" $patterns > "$out/$build$round/time.log" 2>&1
+      echo "== $build round $round rc $?"; grep -E "default|block lists" "$out/$build$round/time.log"
+    done
+  done
+  if [ "${PEERS:-1}" = 1 ]; then
+    DIMS=${DIMS:-64} PATTERNS=${PATTERNS:-"causal sliding_window alibi dense"} OUT="$out" PYTHONUNBUFFERED=1 timeout ${PEERS_S:-200} python3 bench/gpu/peers_hopper.py > "$out/peers.log" 2>&1
+    echo "== peers rc $?"; grep -E "flex|cudnn" "$out/peers.log"
+  fi ;;
+check)
+  CHECK_VARIANTS=${CHECK_VARIANTS:-} timeout ${CHECK_S:-420} "${java[@]}" "$d/$new/*" attnc.bench.gpu.HopperCheck check ${CHECK:-examples/*.attn} > "$out/check.log" 2>&1
+  echo "== check rc $? (124: stopped after CHECK_S)"; grep -E "FAIL|PASSED|Exception|\.attn: " "$out/check.log" | head -40
+  ragged=${RAGGED-"examples/causal.attn examples/sliding_window.attn examples/alibi.attn examples/document.attn examples/topk_blocks.attn examples/padding.attn"}
+  if [ -n "$ragged" ]; then
+    timeout 150 "${java[@]}" "$d/$new/*" attnc.bench.gpu.RaggedCheck check $ragged > "$out/ragged.log" 2>&1
+    echo "== ragged rc $?"; grep -E "FAIL|PASSED|worst|Exception" "$out/ragged.log" | head -20
+  fi ;;
+*) echo "usage: bash bench/gpu/run_ab.sh OUT time|check"; exit 2 ;;
+esac
