@@ -76,7 +76,7 @@ final class TuningSpace {
     static TuningConfig knobsOf(KernelConfig config) {
         if (!config.schedule().wgmma()) return knobs(config.warps(), config.mTiles(), config.blockN(), config.stages());
         return new TuningConfig(Map.of(SCHEDULE, config.schedule().ordinal(), GROUPS, config.consumerGroups(), "block_n", config.blockN(),
-                "stages", config.stages(), FMA_EXP, config.fmaExp()));
+                "stages", config.stages(), FMA_EXP, config.fmaExp(), GROUP_BITS, config.groupBits() ? 1 : 0));
     }
 
     static TuningConfig knobs(int warps, int mTiles, int blockN, int stages) {
@@ -84,6 +84,8 @@ final class TuningSpace {
     }
 
     static final String SCHEDULE = "schedule", FMA_EXP = "fma_exp", GROUPS = "consumer_groups";
+    /** The overlapped wgmma kernels' lists with each warpgroup's own classes (1) or without (0); unset, {@link KernelConfig#withWgmma}'s rule. */
+    static final String GROUP_BITS = "group_bits";
     /** Split-KV decoding: 1 forces it, 0 forbids it; unset, {@link PtxKernel} decides by the shape. */
     static final String DECODE = "decode";
     /** The backward's tiling: query rows a tile (32, 64) and warps a block (4, 8: 64 or 128 keys), or the wgmma kernel (sm_90a, 1; 0 for mma.sync). */
@@ -106,10 +108,10 @@ final class TuningSpace {
     /** Refuses knobs this space does not have, or a schedule that does not exist. */
     static void check(TuningConfig knobs) {
         for (String name : knobs.knobs().keySet()) {
-            if (!List.of("warps", "m_tiles", "block_n", "stages", SCHEDULE, FMA_EXP, GROUPS, BACKWARD_BLOCK_Q, BACKWARD_WARPS, BACKWARD_WGMMA, DECODE)
-                    .contains(name)) {
+            if (!List.of("warps", "m_tiles", "block_n", "stages", SCHEDULE, FMA_EXP, GROUPS, GROUP_BITS, BACKWARD_BLOCK_Q, BACKWARD_WARPS, BACKWARD_WGMMA,
+                    DECODE).contains(name)) {
                 throw new IllegalArgumentException("unknown PTX tuning knob '" + name + "'; expected warps, m_tiles, block_n, stages, schedule, fma_exp, "
-                        + "consumer_groups, " + BACKWARD_BLOCK_Q + ", " + BACKWARD_WARPS + ", " + BACKWARD_WGMMA + ", " + DECODE);
+                        + "consumer_groups, " + GROUP_BITS + ", " + BACKWARD_BLOCK_Q + ", " + BACKWARD_WARPS + ", " + BACKWARD_WGMMA + ", " + DECODE);
             }
         }
         int ordinal = knobs.get(SCHEDULE, 0);
@@ -124,8 +126,11 @@ final class TuningSpace {
         Schedule schedule = Schedule.values()[knobs.get(SCHEDULE, base.schedule().ordinal())];
         if (schedule.wgmma()) {
             int groups = knobs.get(GROUPS, base.schedule().wgmma() ? base.consumerGroups() : 2);
-            return base.withWgmma(schedule, groups, knobs.get("block_n", base.blockN()), knobs.get("stages", base.stages()))
+            KernelConfig wgmma = base.withWgmma(schedule, groups, knobs.get("block_n", base.blockN()), knobs.get("stages", base.stages()))
                     .withFmaExp(knobs.get(FMA_EXP, base.fmaExp()));
+            int bits = knobs.get(GROUP_BITS, -1);
+            if (bits == 1 && !schedule.overlap()) throw new IllegalArgumentException(GROUP_BITS + " = 1 needs an overlapped schedule, got " + schedule);
+            return bits < 0 ? wgmma : wgmma.withGroupBits(bits == 1);
         }
         KernelConfig mma = base.schedule().wgmma() ? KernelConfig.of(base.sm(), base.dtype(), base.headDim(), base.valueDim()).withOutput(base.output()) : base;
         return mma.withTiling(knobs.get("warps", mma.warps()), knobs.get("m_tiles", mma.mTiles()), knobs.get("block_n", mma.blockN()),

@@ -12,6 +12,7 @@ import attnc.lower.LoweredPattern;
 import attnc.pass.Passes;
 import attnc.ptx.emit.KernelConfig;
 import attnc.ptx.emit.PtxModule;
+import attnc.ptx.emit.Schedule;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,6 +55,30 @@ class PtxAssemblesTest {
             }));
         }
         return tests;
+    }
+
+    /**
+     * Two consumer warpgroups with their own bits in the lists (the knob {@code group_bits}, not a
+     * default): the skipping loop at D = 128 and 256, both overlapped schedules, without a spill or a
+     * serialized wgmma.
+     */
+    @Test
+    void twoWarpgroupsWithTheirBitsAssemble() throws Exception {
+        List<String> texts = new ArrayList<>();
+        for (String name : List.of("causal", "sliding_window", "alibi")) {
+            LoweredPattern lowered = LowerPattern.lower(Passes.optimize(Patterns.compile(Path.of("../../examples/" + name + ".attn")), Map.of()));
+            for (int[] tiling : new int[][] {{128, 128}, {256, 64}}) {
+                for (Schedule schedule : List.of(Schedule.WGMMA_OVERLAP, Schedule.WGMMA_PINGPONG)) {
+                    KernelConfig config = KernelConfig.of(lowered, 90, DType.BFLOAT16, tiling[0], tiling[0])
+                            .withWgmma(schedule, 2, tiling[1], 2).withGroupBits(true);
+                    assertEquals(2, config.listGroups(), config.tag());
+                    String text = PtxModule.render(lowered, config).text();
+                    assertTrue(text.contains("tile_hidden"), config.tag() + " skips hidden tiles");
+                    texts.add(text);
+                }
+            }
+        }
+        assembleAll(texts, 90);
     }
 
     @Test

@@ -69,8 +69,8 @@ class TilePlanTest {
     }
 
     /**
-     * The lists of the Hopper kernels with three consumer warpgroups, the ones that carry their
-     * bits ({@link KernelConfig#listGroups}), at 64- and 128-key tiles: each warpgroup's hidden and
+     * The lists of the Hopper kernels that carry their warpgroups' bits ({@link
+     * KernelConfig#listGroups}), three warpgroups at 64- and 128-key tiles and two at 128: each warpgroup's hidden and
      * full bits against brute force over its 64 rows, sound always, and exact on most rows; some
      * tiles must be hidden from a warpgroup and some whole for one.
      */
@@ -83,9 +83,11 @@ class TilePlanTest {
             if (pattern == null) continue;
             pattern = Passes.optimize(pattern, Map.of());
             var lowered = LowerPattern.lower(pattern);
-            for (int blockN : new int[] {64, 128}) {
-                int d = 64;
-                KernelConfig config = KernelConfig.of(lowered, 90, DType.BFLOAT16, d, d).withWgmma(Schedule.WGMMA_PINGPONG, 3, blockN, 2);
+            // {D, consumer warpgroups, keys a tile}: the defaults' three warpgroups, and two with the bits asked for.
+            for (int[] tiling : new int[][] {{64, 3, 64}, {64, 3, 128}, {128, 2, 128}}) {
+                int d = tiling[0];
+                KernelConfig config = KernelConfig.of(lowered, 90, DType.BFLOAT16, d, d).withWgmma(Schedule.WGMMA_PINGPONG, tiling[1], tiling[2], 2)
+                        .withGroupBits(true);
                 int groups = config.listGroups();
                 PtxModule module = PtxModule.render(lowered, config);
                 if (!module.classifies()) continue;

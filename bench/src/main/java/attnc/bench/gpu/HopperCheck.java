@@ -69,6 +69,10 @@ public final class HopperCheck {
         CHECKED.put("overlap 3wg n128", knobs(Schedule.WGMMA_OVERLAP, 3, 128, 2, 0));
         CHECKED.put("pingpong 3wg n128", knobs(Schedule.WGMMA_PINGPONG, 3, 128, 2, 0));
         CHECKED.put("pingpong 3wg n64", knobs(Schedule.WGMMA_PINGPONG, 3, 64, 2, 0));
+        // Two warpgroups skipping the tiles hidden from their rows: not a default, timed beside the defaults (time's "with bits").
+        CHECKED.put("pingpong bits", withBits(knobs(Schedule.WGMMA_PINGPONG, 2, 128, 2, 0)));
+        CHECKED.put("overlap bits", withBits(knobs(Schedule.WGMMA_OVERLAP, 2, 128, 2, 0)));
+        CHECKED.put("pingpong bits n64", withBits(knobs(Schedule.WGMMA_PINGPONG, 2, 64, 2, 0)));
         CHECKED.put("default", new TuningConfig(Map.of()));
     }
 
@@ -111,6 +115,13 @@ public final class HopperCheck {
 
     static TuningConfig knobs(Schedule schedule, int groups, int blockN, int stages, int fmaExp) {
         return new TuningConfig(Map.of("schedule", schedule.ordinal(), "consumer_groups", groups, "block_n", blockN, "stages", stages, "fma_exp", fmaExp));
+    }
+
+    /** {@code knobs} with the lists carrying each warpgroup's own classes. */
+    private static TuningConfig withBits(TuningConfig knobs) {
+        Map<String, Integer> all = new LinkedHashMap<>(knobs.knobs());
+        all.put("group_bits", 1);
+        return new TuningConfig(all);
     }
 
     // ---- correctness ----
@@ -260,6 +271,10 @@ public final class HopperCheck {
                     variants.add(new Variant("mma.sync " + mma.tag(), mma));
                     variants.add(new Variant("default " + standard.tag(), standard));
                     if (standard.listGroups() > 0 && !lowered.alwaysVisible()) variants.add(new Variant("block lists " + standard.tag(), standard, true));
+                    if (standard.schedule().overlap() && standard.listGroups() == 0 && !lowered.alwaysVisible()) {
+                        KernelConfig bits = standard.withGroupBits(true);
+                        variants.add(new Variant("with bits " + bits.tag(), bits));
+                    }
                     for (int[] knob : variants(d, lowered.readsInputs())) {
                         KernelConfig c = standard.withWgmma(Schedule.values()[knob[0]], knob[1], knob[2], knob[3]).withFmaExp(knob[4]);
                         if (c.limitExceeded(90) == null && !c.equals(standard)) variants.add(new Variant(c.tag(), c));

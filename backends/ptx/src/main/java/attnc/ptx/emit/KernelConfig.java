@@ -14,10 +14,11 @@ import java.util.Optional;
  * S = Q·Kᵀ, hiding the loads under the products (measured +2–3.5% on the document mask).
  * {@code output}: float32 (what {@link attnc.launch.Result} holds) or the input dtype (what
  * PyTorch callers expect, and half the bytes to store). {@code decode}: the split-KV and GQA-packed
- * variants for decoding ({@link Decode}).
+ * variants for decoding ({@link Decode}). {@code groupBits}: the tile lists carry each consumer
+ * warpgroup's own class of a tile ({@link #listGroups}).
  */
 public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int warps, int mTiles, int blockN, int stages,
-                           boolean earlyMaskLoads, DType output, Schedule schedule, int fmaExp, Decode decode) {
+                           boolean earlyMaskLoads, DType output, Schedule schedule, int fmaExp, Decode decode, boolean groupBits) {
 
     public KernelConfig {
         if (sm < 80) throw new IllegalArgumentException("the PTX backend needs sm_80 or newer (mma.sync bf16, cp.async), got sm_" + sm);
@@ -30,6 +31,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         if (stages < 2) throw new IllegalArgumentException("at least two stages");
         if (output != DType.FLOAT32 && output != dtype) throw new IllegalArgumentException("output must be float32 or the input dtype, got " + output);
         if (fmaExp < 0 || fmaExp > 3) throw new IllegalArgumentException("fmaExp counts quarters of the exponentials, 0 to 3, got " + fmaExp);
+        if (groupBits && !schedule.overlap()) throw new IllegalArgumentException("warpgroup bits need an overlapped wgmma schedule, got " + schedule);
         if (decode.splits() && (schedule.wgmma() || output != DType.FLOAT32)) {
             throw new IllegalArgumentException("split-KV decoding runs the mma.sync kernel with float32 partial outputs");
         }
@@ -49,12 +51,12 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     public static KernelConfig of(int sm, DType dtype, int headDim, int valueDim) {
         int widest = Math.max(headDim, valueDim);
         // D=64: three stages measured level with two (±1%); 32 query rows a warp halve the K/V fragment loads.
-        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 3, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE);
+        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 3, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE, false);
         // D=128: 128-key tiles measured 303 vs 253 TFLOP/s dense against 64-key tiles.
-        if (widest <= 128 && sm >= 90) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE);
+        if (widest <= 128 && sm >= 90) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE, false);
         // 174 KB of shared memory above does not fit sm_8x; 4 warps x 32 rows x 32 keys, 3 stages (87 KB) measured 332 dense on the H100.
-        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 32, 3, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE);
-        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE);
+        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 32, 3, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE, false);
+        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE, false);
     }
 
     /**
@@ -186,7 +188,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     }
 
     public KernelConfig withTiling(int warps, int mTiles, int blockN, int stages, boolean earlyMaskLoads) {
-        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, fmaExp, decode);
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, fmaExp, decode, groupBits);
     }
 
     /**
@@ -199,7 +201,8 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
 
     /** As above with {@code groups} consumer warpgroups (2 or 3: 128 or 192 query rows). */
     public KernelConfig withWgmma(Schedule schedule, int groups, int blockN, int stages) {
-        return new KernelConfig(sm, dtype, headDim, valueDim, 4 * groups, 1, blockN, stages, earlyMaskLoads, output, schedule, fmaExp, decode);
+        return new KernelConfig(sm, dtype, headDim, valueDim, 4 * groups, 1, blockN, stages, earlyMaskLoads, output, schedule, fmaExp, decode,
+                defaultGroupBits(schedule, groups));
     }
 
     /** Consumer warpgroups of the wgmma path. */
@@ -207,13 +210,25 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
 
     /**
      * The consumer warpgroups whose own classes a tile-list entry carries ({@link
-     * PtxModule#groupHidden}, {@link PtxModule#groupFull}), 0 for none: those of the overlapped
-     * wgmma kernels, which skip a tile hidden from a warpgroup's rows and leave the mask out where
-     * they see all of it. Only three warpgroups skip: at D = 64 the bits gained 4-7% over the same
-     * kernel without them (sliding window, ALiBi, causal), while the two-warpgroup kernels of D = 128
-     * and 256 ran 2-6% slower with the skipping loop than without it (BENCHMARKS.md, wg-skip).
+     * PtxModule#groupHidden}, {@link PtxModule#groupFull}), 0 for none: with {@link #groupBits},
+     * the overlapped wgmma kernel skips a tile hidden from a warpgroup's rows and leaves the mask
+     * out where they see all of it.
      */
-    public int listGroups() { return schedule.overlap() && consumerGroups() == 3 ? 3 : 0; }
+    public int listGroups() { return groupBits ? consumerGroups() : 0; }
+
+    /**
+     * Whether an overlapped kernel of {@code groups} warpgroups carries the bits unless told:
+     * three do; at D = 64 the bits gained 4-7% over the same kernel without them (sliding window,
+     * ALiBi, causal), while the two-warpgroup kernels of D = 128 and 256 ran 2-6% slower with the
+     * skipping loop than without it (BENCHMARKS.md, wg-skip), a loop since made cheaper (its
+     * two states, eighth session of 2026-12-03) and not yet timed there again.
+     */
+    static boolean defaultGroupBits(Schedule schedule, int groups) { return schedule.overlap() && groups == 3; }
+
+    /** The same kernel with ({@code bits}) or without the warpgroups' own classes in its lists. */
+    public KernelConfig withGroupBits(boolean bits) {
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, fmaExp, decode, bits);
+    }
 
     /**
      * Registers a thread of a consumer and of the producer warpgroup keep after setmaxnreg: the
@@ -238,7 +253,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * softmax at small head dims.
      */
     public KernelConfig withFmaExp(int quarters) {
-        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, quarters, decode);
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, quarters, decode, groupBits);
     }
 
     /**
@@ -248,7 +263,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * against 2,339 with 64-key tiles and three stages, one block a multiprocessor (BENCHMARKS.md).
      */
     public KernelConfig forDecode(Decode mode) {
-        return new KernelConfig(sm, dtype, headDim, valueDim, 4, 1, 32, 2, earlyMaskLoads, DType.FLOAT32, Schedule.MMA_SYNC, 0, mode);
+        return new KernelConfig(sm, dtype, headDim, valueDim, 4, 1, 32, 2, earlyMaskLoads, DType.FLOAT32, Schedule.MMA_SYNC, 0, mode, false);
     }
 
     /**
@@ -256,12 +271,12 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * Decode#RAGGED}), the output float32.
      */
     public KernelConfig forRagged() {
-        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, DType.FLOAT32, schedule, fmaExp, Decode.RAGGED);
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, DType.FLOAT32, schedule, fmaExp, Decode.RAGGED, groupBits);
     }
 
     /** The same kernel storing its output as {@code dtype} (float32 or the input dtype). */
     public KernelConfig withOutput(DType dtype) {
-        return new KernelConfig(sm, this.dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, dtype, schedule, fmaExp, decode);
+        return new KernelConfig(sm, this.dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, dtype, schedule, fmaExp, decode, groupBits);
     }
 
     /** Dynamic shared memory a block may use: 227 KiB on sm_90, 163 KiB on sm_80, 99 KiB on sm_86/89. */
@@ -332,6 +347,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         return "sm" + sm + "_" + mmaType() + "_d" + headDim + (valueDim != headDim ? "v" + valueDim : "")
                 + "_w" + warps + "m" + mTiles + "n" + blockN + "s" + stages + (earlyMaskLoads ? "_early" : "") + (output != DType.FLOAT32 ? "_out" + mmaType() : "")
                 + (schedule.wgmma() ? "_" + schedule.key() : "") + (fmaExp > 0 ? "_e" + fmaExp : "")
-                + (decode != Decode.NONE ? "_" + decode.name().toLowerCase(java.util.Locale.ROOT) : "");
+                + (decode != Decode.NONE ? "_" + decode.name().toLowerCase(java.util.Locale.ROOT) : "")
+                + (schedule.wgmma() && groupBits != defaultGroupBits(schedule, consumerGroups()) ? (groupBits ? "_bits" : "_nobits") : "");
     }
 }
