@@ -56,6 +56,30 @@ class TuningSpaceTest {
         assertEquals(112, ragged.blockN(), "the ragged producer's 40 registers leave 152 a consumer: 128 keys would hold 128 accumulators, over 120");
     }
 
+    /**
+     * The warpgroups' bits follow the rule unless the knob says (three overlapped warpgroups carry
+     * them, two do not), survive the round trip through the knobs, and are refused where nothing
+     * overlaps to skip with.
+     */
+    @Test
+    void groupBitsFollowTheRuleUnlessAskedAndNeedAnOverlappedSchedule() {
+        KernelConfig mma = KernelConfig.of(90, DType.BFLOAT16, 128, 128);
+        int pingpong = Schedule.WGMMA_PINGPONG.ordinal();
+        KernelConfig two = TuningSpace.apply(mma, new TuningConfig(Map.of("schedule", pingpong, "consumer_groups", 2)));
+        KernelConfig three = TuningSpace.apply(mma, new TuningConfig(Map.of("schedule", pingpong, "consumer_groups", 3, "block_n", 64)));
+        assertEquals(List.of(0, 3), List.of(two.listGroups(), three.listGroups()));
+        KernelConfig asked = TuningSpace.apply(mma, new TuningConfig(Map.of("schedule", pingpong, "consumer_groups", 2, "group_bits", 1)));
+        assertEquals(2, asked.listGroups());
+        assertTrue(asked.tag().endsWith("_bits"), asked.tag());
+        assertEquals(asked, TuningSpace.apply(mma, TuningSpace.knobsOf(asked)));
+        KernelConfig without = TuningSpace.apply(mma, new TuningConfig(Map.of("schedule", pingpong, "consumer_groups", 3, "block_n", 64, "group_bits", 0)));
+        assertEquals(0, without.listGroups());
+        assertTrue(without.tag().endsWith("_nobits"), without.tag());
+        IllegalArgumentException refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> TuningSpace.apply(mma, new TuningConfig(Map.of("schedule", Schedule.WGMMA.ordinal(), "group_bits", 1))));
+        assertTrue(refused.getMessage().contains("overlapped"), refused.getMessage());
+    }
+
     @Test
     void aTuningThatDoesNotFitTheLaunchsHeadDimsIsRefusedAsAShape() throws Exception {
         Pattern causal = Passes.optimize(Frontend.compile("causal", "mask: q >= kv"), Map.of());

@@ -27,10 +27,10 @@ import attnc.lower.LoweredPattern;
  * in turn; with {@code WGMMA_OVERLAP} S of tile i and P·V of tile i−1 are issued together and the
  * softmax of tile i runs while P·V computes; {@code WGMMA_PINGPONG} also makes the two consumer
  * warpgroups take turns issuing (named barriers 1 and 2), so one's softmax overlaps the other's
- * products. The overlapped schedules read each warpgroup's own class of a tile from its list entry
- * ({@link KernelConfig#listGroups}): a warpgroup skips the tiles hidden from its 64 rows (those
- * past a causal diagonal or before a sliding window, where the block's 192 rows still need them)
- * and leaves the mask out of those it sees whole.
+ * products. Where the lists carry them ({@link KernelConfig#listGroups}), the overlapped schedules
+ * read each warpgroup's own class of a tile from its list entry: a warpgroup skips the tiles hidden
+ * from its 64 rows (those past a causal diagonal or before a sliding window, where the block's
+ * other rows still need them) and leaves the mask out of those it sees whole.
  */
 final class WgmmaEmitter extends FlashEmitter {
     private static final int ROW_BYTES = 128, GROUP_BYTES = 8 * ROW_BYTES, WARPGROUP = 128;
