@@ -31,7 +31,7 @@ time)
     for build in "$new" "$base"; do
       mkdir -p "$out/$build$round"
       DIMS=${DIMS:-64} timeout ${TIME_S:-200} "${java[@]}" "$d/$build/*" attnc.bench.gpu.HopperCheck time "$out/$build$round" $patterns > "$out/$build$round/time.log" 2>&1
-      echo "== $build round $round rc $?"; grep -E "default|block lists|with bits" "$out/$build$round/time.log"
+      echo "== $build round $round rc $?"; grep -E "default|block lists|with bits|no bits" "$out/$build$round/time.log"
     done
   done
   if [ "${PEERS:-1}" = 1 ]; then

@@ -270,7 +270,12 @@ public final class HopperCheck {
                     List<Variant> variants = new ArrayList<>();
                     variants.add(new Variant("mma.sync " + mma.tag(), mma));
                     variants.add(new Variant("default " + standard.tag(), standard));
-                    if (standard.listGroups() > 0 && !lowered.alwaysVisible()) variants.add(new Variant("block lists " + standard.tag(), standard, true));
+                    if (standard.listGroups() > 0 && !lowered.alwaysVisible()) {
+                        // The skipping loop's own cost: its lists without the bits, and the plain overlapped loop.
+                        variants.add(new Variant("block lists " + standard.tag(), standard, true));
+                        KernelConfig plain = standard.withGroupBits(false);
+                        variants.add(new Variant("no bits " + plain.tag(), plain));
+                    }
                     if (standard.schedule().overlap() && standard.listGroups() == 0 && !lowered.alwaysVisible()) {
                         KernelConfig bits = standard.withGroupBits(true);
                         variants.add(new Variant("with bits " + bits.tag(), bits));
