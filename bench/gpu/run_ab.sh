@@ -11,10 +11,11 @@
 #          CHECK_VARIANTS (default all; HopperCheck.checkedVariants), stopped after CHECK_S seconds
 #          (default 420; a file prints its line when done, so a cut run still says what passed), then
 #          RaggedCheck check on RAGGED (set RAGGED= to skip).
-# NEW and BASE name the bundles (default ab_new and ab_base). Logs go to OUT/<bundle><round>/ and OUT.
+# NEW and BASE name the bundles (default ab_new and ab_base; BASE= times the new build alone, its variants side by side).
+# Logs go to OUT/<bundle><round>/ and OUT.
 set -u
 out="$1"; mode="$2"; d=.device
-new="${NEW:-ab_new}"; base="${BASE:-ab_base}"
+new="${NEW:-ab_new}"; base="${BASE-ab_base}"
 java=("$d/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx48g -cp)
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,temperature.gpu --format=csv,noheader
@@ -28,7 +29,7 @@ time)
     done
   fi
   for round in $(seq 1 "${ROUNDS:-2}"); do
-    for build in "$new" "$base"; do
+    for build in "$new" $base; do
       mkdir -p "$out/$build$round"
       DIMS=${DIMS:-64} timeout ${TIME_S:-200} "${java[@]}" "$d/$build/*" attnc.bench.gpu.HopperCheck time "$out/$build$round" $patterns > "$out/$build$round/time.log" 2>&1
       echo "== $build round $round rc $?"; grep -E "default|block lists|with bits|no bits" "$out/$build$round/time.log"
