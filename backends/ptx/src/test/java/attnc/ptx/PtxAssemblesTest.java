@@ -59,8 +59,8 @@ class PtxAssemblesTest {
 
     /**
      * Two consumer warpgroups with their own bits in the lists (the knob {@code group_bits}, not a
-     * default): the skipping loop at D = 128 and 256, both overlapped schedules, without a spill or a
-     * serialized wgmma.
+     * default): the skipping loop at D = 128 and 256, both overlapped schedules, assembled without a
+     * performance warning (a serialized wgmma).
      */
     @Test
     void twoWarpgroupsWithTheirBitsAssemble() throws Exception {
