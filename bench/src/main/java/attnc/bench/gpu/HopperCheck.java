@@ -135,8 +135,9 @@ public final class HopperCheck {
                 // Dv ≠ D: MLA's 192/128 and both ways round at 64/128.
                 {1, 4, 2, 200, 333, 192, -1, 0, 128}, {1, 2, 1, 130, 260, 64, 0, 1, 128}, {1, 2, 2, 150, 150, 128, -1, 0, 64}};
         int failures = 0, passed = 0;
-        // A file takes 35-45 s for 12 cases x 19 variants; running eight variants at a time on threads made it no faster
-        // (47-61 s a file, H200 run of 2026-12-03), so CHECK_VARIANTS is the way to a shorter check.
+        // A file takes 35-45 s for 12 cases x 19 variants, most of it the driver compiling each kernel's PTX (a large mask's
+        // kernel 3 s); eight variants at a time on threads made it no faster (47-61 s a file, H200 run of 2026-12-03). So
+        // CHECK_VARIANTS picks fewer, and bench/gpu/run_ab.sh runs several JVMs at once.
         Map<String, TuningConfig> variants = checkedVariants(System.getenv("CHECK_VARIANTS"));
         Map<String, double[]> worst = new java.util.TreeMap<>();
         Map<String, Integer> skipped = new java.util.TreeMap<>();
