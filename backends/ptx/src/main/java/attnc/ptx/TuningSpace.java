@@ -129,7 +129,6 @@ final class TuningSpace {
             KernelConfig wgmma = base.withWgmma(schedule, groups, knobs.get("block_n", base.blockN()), knobs.get("stages", base.stages()))
                     .withFmaExp(knobs.get(FMA_EXP, base.fmaExp()));
             int bits = knobs.get(GROUP_BITS, -1);
-            if (bits == 1 && !schedule.overlap()) throw new IllegalArgumentException(GROUP_BITS + " = 1 needs an overlapped schedule, got " + schedule);
             return bits < 0 ? wgmma : wgmma.withGroupBits(bits == 1);
         }
         KernelConfig mma = base.schedule().wgmma() ? KernelConfig.of(base.sm(), base.dtype(), base.headDim(), base.valueDim()).withOutput(base.output()) : base;
