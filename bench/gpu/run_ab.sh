@@ -16,7 +16,7 @@
 set -u
 out="$1"; mode="$2"; d=.device
 new="${NEW:-ab_new}"; base="${BASE-ab_base}"
-java=("$d/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx48g -cp)
+java=("$d/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED)
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,temperature.gpu --format=csv,noheader
 case "$mode" in
@@ -24,14 +24,14 @@ time)
   patterns=${TIME_PATTERNS:-"bench/gpu/patterns/causal.attn bench/gpu/patterns/sliding_window.attn bench/gpu/patterns/alibi.attn bench/gpu/patterns/dense.attn"}
   if [ "${SAN:-1}" = 1 ]; then
     for tool in memcheck racecheck; do
-      timeout 150 compute-sanitizer --tool $tool --print-limit 5 "${java[@]}" "$d/$new/*" attnc.bench.gpu.HopperCheck small examples/causal.attn > "$out/$tool.log" 2>&1
+      timeout 150 compute-sanitizer --tool $tool --print-limit 5 "${java[@]}" -cp "$d/$new/*" attnc.bench.gpu.HopperCheck small examples/causal.attn > "$out/$tool.log" 2>&1
       echo "rc $?" >> "$out/$tool.log"; echo "== $tool"; grep -E "ERROR SUMMARY|RACECHECK SUMMARY|rc |Invalid|Race|hazard|PASSED|FAILED" "$out/$tool.log" | head -6
     done
   fi
   for round in $(seq 1 "${ROUNDS:-2}"); do
     for build in "$new" $base; do
       mkdir -p "$out/$build$round"
-      DIMS=${DIMS:-64} timeout ${TIME_S:-200} "${java[@]}" "$d/$build/*" attnc.bench.gpu.HopperCheck time "$out/$build$round" $patterns > "$out/$build$round/time.log" 2>&1
+      DIMS=${DIMS:-64} timeout ${TIME_S:-200} "${java[@]}" -Xmx48g -cp "$d/$build/*" attnc.bench.gpu.HopperCheck time "$out/$build$round" $patterns > "$out/$build$round/time.log" 2>&1
       echo "== $build round $round rc $?"; grep -E "default|block lists|with bits|no bits" "$out/$build$round/time.log"
     done
   done
@@ -47,13 +47,11 @@ check)
   for j in $(seq 0 $((jobs - 1))); do
     part=(); for i in "${!files[@]}"; do [ $((i % jobs)) = "$j" ] && part+=("${files[$i]}"); done
     [ ${#part[@]} = 0 ] && continue
-    ( CHECK_VARIANTS=${CHECK_VARIANTS:-} timeout ${CHECK_S:-420} "$d/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
-        -Xmx12g -cp "$d/$new/*" attnc.bench.gpu.HopperCheck check "${part[@]}" > "$out/check$j.log" 2>&1; echo "rc $?" >> "$out/check$j.log" ) &
+    ( CHECK_VARIANTS=${CHECK_VARIANTS:-} timeout ${CHECK_S:-420} "${java[@]}" -Xmx12g -cp "$d/$new/*" attnc.bench.gpu.HopperCheck check "${part[@]}" > "$out/check$j.log" 2>&1; echo "rc $?" >> "$out/check$j.log" ) &
   done
   ragged=${RAGGED-"examples/causal.attn examples/sliding_window.attn examples/alibi.attn examples/document.attn examples/topk_blocks.attn examples/padding.attn"}
   if [ -n "$ragged" ]; then
-    ( timeout ${CHECK_S:-420} "$d/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx12g -cp "$d/$new/*" \
-        attnc.bench.gpu.RaggedCheck check $ragged > "$out/ragged.log" 2>&1; echo "rc $?" >> "$out/ragged.log" ) &
+    ( timeout ${CHECK_S:-420} "${java[@]}" -Xmx12g -cp "$d/$new/*" attnc.bench.gpu.RaggedCheck check $ragged > "$out/ragged.log" 2>&1; echo "rc $?" >> "$out/ragged.log" ) &
   fi
   wait
   echo "== check (rc 124: stopped after CHECK_S)"; cat "$out"/check*.log | grep -E "FAIL|PASSED|Exception|\.attn: |^rc " | head -60
