@@ -291,20 +291,10 @@ final class WgmmaEmitter extends FlashEmitter {
     private void overlappedLoop() {
         out.blank().comment("first tile: S alone");
         currentTile();
-        scoresAlone();
-        keepPrevious();
-        advance("%c_i", "%c_stage", "%c_phase");
-        String loop = out.newLabel("tile_loop"), done = out.newLabel("tiles_done");
+        firstScores();
+        String done = out.newLabel("tiles_done");
         out.blank().comment("the other tiles: S of this tile and P*V of the previous one together");
-        out.label(loop);
-        out.op("setp.ge.s32", out.pred("%tiles_end"), "%c_i", "%tile_count");
-        out.op("@%tiles_end bra.uni", done);
-        currentTile();
-        landed("%c_bar_full_k", "%c_phase");
-        maskColumns();
-        overlappedTile();
-        advance("%c_i", "%c_stage", "%c_phase");
-        out.op("bra.uni", loop);
+        pendingLoop(null, done);
         out.label(done);
         out.comment("last tile: P*V alone");
         pendingValues(true);
@@ -320,7 +310,7 @@ final class WgmmaEmitter extends FlashEmitter {
      * them (C7520).
      */
     private void skippingLoop() {
-        String idle = out.newLabel("nothing_pending"), seen = out.newLabel("first_seen"), loop = out.newLabel("tile_loop");
+        String idle = out.newLabel("nothing_pending"), seen = out.newLabel("first_seen");
         String hidden = out.newLabel("tile_hidden"), done = out.newLabel("tiles_done"), idleDone = out.newLabel("done_idle");
         String finished = out.newLabel("tiles_finished");
         out.blank().comment("no P pending: tiles hidden from these rows are released, the next one seen runs S alone");
@@ -332,21 +322,10 @@ final class WgmmaEmitter extends FlashEmitter {
         release(() -> issue(() -> {}));
         out.op("bra.uni", idle);
         out.label(seen);
-        scoresAlone();
-        keepPrevious();
-        advance("%c_i", "%c_stage", "%c_phase");
+        firstScores();
 
         out.blank().comment("P pending: S of this tile and P*V of the previous one together, unless hidden from these rows");
-        out.label(loop);
-        out.op("setp.ge.s32", "%tiles_end", "%c_i", "%tile_count");
-        out.op("@%tiles_end bra.uni", done);
-        currentTile();
-        out.op("@%tile_hidden bra.uni", hidden);
-        landed("%c_bar_full_k", "%c_phase");
-        maskColumns();
-        overlappedTile();
-        advance("%c_i", "%c_stage", "%c_phase");
-        out.op("bra.uni", loop);
+        pendingLoop(hidden, done);
         out.label(hidden);
         release(() -> pendingValues(false));
         out.op("bra.uni", idle);
@@ -359,6 +338,32 @@ final class WgmmaEmitter extends FlashEmitter {
         out.comment("last, with nothing pending: the turn alone");
         issueLast(() -> {});
         out.label(finished);
+    }
+
+    /** The current tile's S with nothing pending: it becomes the previous tile of the next one. */
+    private void firstScores() {
+        scoresAlone();
+        keepPrevious();
+        advance("%c_i", "%c_stage", "%c_phase");
+    }
+
+    /**
+     * The loop of both schedules once P is pending: {@link #overlappedTile} for each tile until the
+     * list ends (a branch to {@code done}); with {@code hidden}, a tile hidden from these rows
+     * branches there instead.
+     */
+    private void pendingLoop(String hidden, String done) {
+        String loop = out.newLabel("tile_loop");
+        out.label(loop);
+        out.op("setp.ge.s32", out.pred("%tiles_end"), "%c_i", "%tile_count");
+        out.op("@%tiles_end bra.uni", done);
+        currentTile();
+        if (hidden != null) out.op("@%tile_hidden bra.uni", hidden);
+        landed("%c_bar_full_k", "%c_phase");
+        maskColumns();
+        overlappedTile();
+        advance("%c_i", "%c_stage", "%c_phase");
+        out.op("bra.uni", loop);
     }
 
     /**
