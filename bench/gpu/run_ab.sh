@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# One device call comparing two builds of the forward kernels, from the root of a checkout that carries
+# One device call comparing two builds of the kernels, from the root of a checkout that carries
 # .device/jre and the two bundles (make_bundle.sh DEST NAME, e.g. a branch's build as .device/ab_new and
-# main's as .device/ab_base: carry both). Usage: bash bench/gpu/run_ab.sh OUT time|check
+# main's as .device/ab_base: carry both). Usage: bash bench/gpu/run_ab.sh OUT time|check|backward
 #   time:  HopperCheck time of each build, ROUNDS times alternating (default 2, each in its own JVM, so that
 #          neither always runs first), on TIME_PATTERNS (default causal, sliding window, ALiBi and dense of
 #          bench/gpu/patterns) at the head dims DIMS (default 64); with SAN=1 (default) compute-sanitizer's
@@ -11,6 +11,11 @@
 #          CHECK_VARIANTS (default all; HopperCheck.checkedVariants), in CHECK_JOBS JVMs at once (default 6),
 #          each stopped after CHECK_S seconds (default 420; a file prints its line when done, so a cut run still
 #          says what passed), beside RaggedCheck check on RAGGED (set RAGGED= to skip).
+#   backward: BackwardCheck check of the new build on BCHECK (default nine examples that cover masks, scores, inputs
+#          and spilling kernels) in CHECK_JOBS JVMs, each stopped after CHECK_S seconds; then BackwardCheck time of each
+#          build, ROUNDS times alternating, on TIME_PATTERNS (default every bench pattern) for the configurations whose tag
+#          holds ONLY (default the D = 64 wgmma kernel, d64_backward_q64_kv128_wgmma); with PEERS=1 (default)
+#          peers_backward.py on PATTERNS (default dense and causal) last.
 # NEW and BASE name the bundles (default ab_new and ab_base; BASE= times the new build alone, its variants side by side).
 # Logs go to OUT/<bundle><round>/ and OUT.
 set -u
@@ -18,6 +23,18 @@ out="$1"; mode="$2"; d=.device
 new="${NEW:-ab_new}"; base="${BASE-ab_base}"
 java=("$d/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED)
 mkdir -p "$out"
+# spread CLASS LOG_PREFIX FILES...: CLASS check over FILES, round-robin into CHECK_JOBS JVMs at once, each its own
+# CUDA context (the check's time is the driver's PTX compile, once a kernel), each stopped after CHECK_S seconds.
+spread() {
+  local class="$1" prefix="$2"; shift 2
+  local files=("$@") jobs=${CHECK_JOBS:-6}
+  for j in $(seq 0 $((jobs - 1))); do
+    local part=(); for i in "${!files[@]}"; do [ $((i % jobs)) = "$j" ] && part+=("${files[$i]}"); done
+    [ ${#part[@]} = 0 ] && continue
+    ( CHECK_VARIANTS=${CHECK_VARIANTS:-} timeout ${CHECK_S:-420} "${java[@]}" -Xmx12g -cp "$d/$new/*" "$class" check "${part[@]}" > "$out/$prefix$j.log" 2>&1
+      echo "rc $?" >> "$out/$prefix$j.log" ) &
+  done
+}
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,temperature.gpu --format=csv,noheader
 case "$mode" in
 time)
@@ -40,15 +57,9 @@ time)
     echo "== peers rc $?"; grep -E "flex|cudnn" "$out/peers.log"
   fi ;;
 check)
-  # The check's time is the driver's PTX compile, once a kernel: neighborhood_2d's 16,600-line PTX takes ptxas 3.1 s
-  # here, and its file took 185 s for 60 kernels on the device. Threads in one JVM ran no faster (2026-12-03); separate
-  # JVMs compile apart, so the files go round-robin to CHECK_JOBS of them (default 6), each its own CUDA context.
-  jobs=${CHECK_JOBS:-6}; files=(${CHECK:-examples/*.attn})
-  for j in $(seq 0 $((jobs - 1))); do
-    part=(); for i in "${!files[@]}"; do [ $((i % jobs)) = "$j" ] && part+=("${files[$i]}"); done
-    [ ${#part[@]} = 0 ] && continue
-    ( CHECK_VARIANTS=${CHECK_VARIANTS:-} timeout ${CHECK_S:-420} "${java[@]}" -Xmx12g -cp "$d/$new/*" attnc.bench.gpu.HopperCheck check "${part[@]}" > "$out/check$j.log" 2>&1; echo "rc $?" >> "$out/check$j.log" ) &
-  done
+  # neighborhood_2d's 16,600-line PTX takes ptxas 3.1 s here, and its file took 185 s for 60 kernels on the device.
+  # Threads in one JVM compiled no faster (2026-12-03), hence separate JVMs.
+  spread attnc.bench.gpu.HopperCheck check ${CHECK:-examples/*.attn}
   ragged=${RAGGED-"examples/causal.attn examples/sliding_window.attn examples/alibi.attn examples/document.attn examples/topk_blocks.attn examples/padding.attn"}
   if [ -n "$ragged" ]; then
     ( timeout ${CHECK_S:-420} "${java[@]}" -Xmx12g -cp "$d/$new/*" attnc.bench.gpu.RaggedCheck check $ragged > "$out/ragged.log" 2>&1; echo "rc $?" >> "$out/ragged.log" ) &
@@ -56,5 +67,22 @@ check)
   wait
   echo "== check (rc 124: stopped after CHECK_S)"; cat "$out"/check*.log | grep -E "FAIL|PASSED|Exception|\.attn: |^rc " | head -60
   [ -n "$ragged" ] && { echo "== ragged"; grep -E "FAIL|PASSED|worst|Exception|^rc " "$out/ragged.log" | head -20; } ;;
-*) echo "usage: bash bench/gpu/run_ab.sh OUT time|check"; exit 2 ;;
+backward)
+  spread attnc.bench.gpu.BackwardCheck bcheck ${BCHECK:-examples/causal.attn examples/document.attn examples/t5_bias.attn examples/alibi.attn \
+    examples/softmax_sink.attn examples/gated.attn examples/sliding_window.attn examples/softcap.attn examples/topk_blocks.attn}
+  wait
+  echo "== backward check (rc 124: stopped after CHECK_S)"; cat "$out"/bcheck*.log | grep -E "FAIL|correctness|PASSED|Exception|^rc " | head -40
+  for round in $(seq 1 "${ROUNDS:-2}"); do
+    for build in "$new" $base; do
+      mkdir -p "$out/$build$round"
+      timeout ${TIME_S:-200} "${java[@]}" -Xmx24g -cp "$d/$build/*" attnc.bench.gpu.BackwardCheck time "$out/$build$round" --only=${ONLY:-d64_backward_q64_kv128_wgmma} \
+        ${TIME_PATTERNS:-bench/gpu/patterns/*.attn} > "$out/$build$round/time.log" 2>&1
+      echo "== $build round $round rc $?"; grep -E "^[a-z_]+ +[0-9]+,[0-9]+," "$out/$build$round/time.log" | head -24
+    done
+  done
+  if [ "${PEERS:-1}" = 1 ]; then
+    PATTERNS=${PATTERNS:-"dense causal"} OUT="$out" PYTHONUNBUFFERED=1 timeout ${PEERS_S:-150} python3 bench/gpu/peers_backward.py > "$out/peers.log" 2>&1
+    echo "== peers rc $?"; grep -E "flex|cudnn|sdpa" "$out/peers.log"
+  fi ;;
+*) echo "usage: bash bench/gpu/run_ab.sh OUT time|check|backward"; exit 2 ;;
 esac
