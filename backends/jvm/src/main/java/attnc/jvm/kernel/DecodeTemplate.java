@@ -18,10 +18,10 @@ import java.util.Arrays;
  * rows ahead ({@link KvPages#touch}; for one KV head, its V rows just before the first P·V),
  * then per KV head locate the tile's rows and compute q·k for all rows at once. Where every head
  * of the group finds the tile FULL and the pattern has no score, the scores become weights in
- * {@link DecodeTiles}' block layout; else per head they
- * are scattered into the hooks' layout ({@code s[j·bq + i]}), the score hook and (PARTIAL) the
- * mask's bias applied, turned into weights (online softmax per lane, sigmoid or identity) and
- * gathered back. Finally O += P·V for all rows.
+ * {@link DecodeTiles}' block layout; else per head they are scattered into the hooks' layout
+ * ({@code s[j·bq + i]}), the score hook and (PARTIAL) the mask's bias applied, turned into
+ * weights (online softmax per lane, sigmoid or identity) and gathered back. Finally O += P·V
+ * for all rows.
  */
 public class DecodeTemplate implements DecodeKernel {
     private static final int EMPTY = 0, PARTIAL = 1, FULL = 2;
