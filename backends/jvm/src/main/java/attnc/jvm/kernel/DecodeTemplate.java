@@ -77,8 +77,8 @@ public class DecodeTemplate implements DecodeKernel {
             // nothing to wait on keep many misses in flight, so the products read from cache. For one KV head, V's
             // rows are read just before the first P·V, so that the tile q·k reads (32 KiB at D = 128) fits a 48 KiB
             // L1, which K and V together do not (Zen 5, Nq = 1, 32K keys, 2 threads: a median of 64.8 against 74.9 ms
-            // a step over 9 and 10 runs). A call that reads every KV head of a page (paged caches) touches 8 heads'
-            // rows, beyond L1 either way, and reads K and V together as before.
+            // a step over 9 and 10 runs). A call that reads every KV head of a page (a paged cache of several KV
+            // heads) touches all their rows, beyond L1 either way at 8 heads, and reads K and V together as before.
             boolean valuesTouched = heads > 1;
             scratch.touched += launch.k().touch(b, kvHead, heads, kv0, keys) + (valuesTouched ? launch.v().touch(b, kvHead, heads, kv0, keys) : 0f);
             for (int slot = 0; slot < heads; slot++) {
