@@ -76,8 +76,8 @@ public class DecodeTemplate implements DecodeKernel {
             // One read a cache line of the tile's K and V rows, in address order, before their products: loads with
             // nothing to wait on keep many misses in flight, so the products read from cache. For one KV head, V's
             // rows are read just before the first P·V, so that the tile q·k reads (32 KiB at D = 128) fits a 48 KiB
-            // L1, which K and V together do not (Zen 5, Nq = 1, 32K keys, 2 threads: a median of 64.8 against 74.9 ms
-            // a step over 9 and 10 runs). A call that reads every KV head of a page (a paged cache of several KV
+            // L1, which K and V together do not (Zen 5, Nq = 1, 32K keys, 2 threads: a median of 67.6 against 74.9 ms
+            // a step over 10 runs each). A call that reads every KV head of a page (a paged cache of several KV
             // heads) touches all their rows, beyond L1 either way at 8 heads, and reads K and V together as before.
             boolean valuesTouched = heads > 1;
             scratch.touched += launch.k().touch(b, kvHead, heads, kv0, keys) + (valuesTouched ? launch.v().touch(b, kvHead, heads, kv0, keys) : 0f);
