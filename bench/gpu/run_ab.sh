@@ -35,6 +35,18 @@ spread() {
       echo "rc $?" >> "$out/$prefix$j.log" ) &
   done
 }
+# alternate HEAP CLASS SHOWN ARGS...: CLASS time OUT/<build><round> ARGS for each build in turn, ROUNDS times (default 2),
+# each in its own JVM stopped after TIME_S seconds, printing the log's lines that match SHOWN.
+alternate() {
+  local heap="$1" class="$2" shown="$3"; shift 3
+  for round in $(seq 1 "${ROUNDS:-2}"); do
+    for build in "$new" $base; do
+      mkdir -p "$out/$build$round"
+      timeout ${TIME_S:-200} "${java[@]}" "$heap" -cp "$d/$build/*" "$class" time "$out/$build$round" "$@" > "$out/$build$round/time.log" 2>&1
+      echo "== $build round $round rc $?"; grep -E "$shown" "$out/$build$round/time.log"
+    done
+  done
+}
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,temperature.gpu --format=csv,noheader
 case "$mode" in
 time)
@@ -45,15 +57,10 @@ time)
       echo "rc $?" >> "$out/$tool.log"; echo "== $tool"; grep -E "ERROR SUMMARY|RACECHECK SUMMARY|rc |Invalid|Race|hazard|PASSED|FAILED" "$out/$tool.log" | head -6
     done
   fi
-  for round in $(seq 1 "${ROUNDS:-2}"); do
-    for build in "$new" $base; do
-      mkdir -p "$out/$build$round"
-      DIMS=${DIMS:-64} timeout ${TIME_S:-200} "${java[@]}" -Xmx48g -cp "$d/$build/*" attnc.bench.gpu.HopperCheck time "$out/$build$round" $patterns > "$out/$build$round/time.log" 2>&1
-      echo "== $build round $round rc $?"; grep -E "default|block lists|with bits|no bits" "$out/$build$round/time.log"
-    done
-  done
+  export DIMS=${DIMS:-64}
+  alternate -Xmx48g attnc.bench.gpu.HopperCheck "default|block lists|with bits|no bits" $patterns
   if [ "${PEERS:-1}" = 1 ]; then
-    DIMS=${DIMS:-64} PATTERNS=${PATTERNS:-"causal sliding_window alibi dense"} OUT="$out" PYTHONUNBUFFERED=1 timeout ${PEERS_S:-200} python3 bench/gpu/peers_hopper.py > "$out/peers.log" 2>&1
+    PATTERNS=${PATTERNS:-"causal sliding_window alibi dense"} OUT="$out" PYTHONUNBUFFERED=1 timeout ${PEERS_S:-200} python3 bench/gpu/peers_hopper.py > "$out/peers.log" 2>&1
     echo "== peers rc $?"; grep -E "flex|cudnn" "$out/peers.log"
   fi ;;
 check)
@@ -72,14 +79,7 @@ backward)
     examples/softmax_sink.attn examples/gated.attn examples/sliding_window.attn examples/softcap.attn examples/topk_blocks.attn}
   wait
   echo "== backward check (rc 124: stopped after CHECK_S)"; cat "$out"/bcheck*.log | grep -E "FAIL|correctness|PASSED|Exception|^rc " | head -40
-  for round in $(seq 1 "${ROUNDS:-2}"); do
-    for build in "$new" $base; do
-      mkdir -p "$out/$build$round"
-      timeout ${TIME_S:-200} "${java[@]}" -Xmx24g -cp "$d/$build/*" attnc.bench.gpu.BackwardCheck time "$out/$build$round" --only=${ONLY:-d64_backward_q64_kv128_wgmma} \
-        ${TIME_PATTERNS:-bench/gpu/patterns/*.attn} > "$out/$build$round/time.log" 2>&1
-      echo "== $build round $round rc $?"; grep -E "^[a-z_]+ +[0-9]+,[0-9]+," "$out/$build$round/time.log" | head -24
-    done
-  done
+  alternate -Xmx24g attnc.bench.gpu.BackwardCheck "^[a-z_]+ +[0-9]+,[0-9]+," --only=${ONLY:-d64_backward_q64_kv128_wgmma} ${TIME_PATTERNS:-bench/gpu/patterns/*.attn}
   if [ "${PEERS:-1}" = 1 ]; then
     PATTERNS=${PATTERNS:-"dense causal"} OUT="$out" PYTHONUNBUFFERED=1 timeout ${PEERS_S:-150} python3 bench/gpu/peers_backward.py > "$out/peers.log" 2>&1
     echo "== peers rc $?"; grep -E "flex|cudnn|sdpa" "$out/peers.log"
