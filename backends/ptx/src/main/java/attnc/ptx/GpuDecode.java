@@ -32,7 +32,7 @@ public final class GpuDecode {
     static final int BLOCK_ROWS = 64;
     /**
      * By default a launch decodes with up to this many queries a head (one token, or a speculative
-     * draft's few) over at least {@link #MIN_AUTO_KEYS} keys (eight 32-key tiles: fewer leave little to split).
+     * draft's few) over at least {@link #MIN_AUTO_KEYS} keys (four 64-key tiles: fewer leave little to split).
      */
     static final int MAX_AUTO_QUERIES = 16, MIN_AUTO_KEYS = 256;
     /** The widest head dim DecodeCheck has run (64, 96, 128); wider launches take the prefill kernel. */

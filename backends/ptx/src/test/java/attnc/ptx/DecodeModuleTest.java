@@ -75,6 +75,24 @@ class DecodeModuleTest {
     }
 
     @Test
+    void decodeKernelsSwizzleKAndVWhereRowsAreWhole128ByteGroups() {
+        KernelConfig wide = KernelConfig.of(90, DType.BFLOAT16, 128, 128).forDecode(Decode.SPLIT_PACKED);
+        assertTrue(wide.swizzledKv());
+        assertEquals(256, wide.kStride(), "unpadded K rows");
+        assertEquals(256, wide.vStride(), "unpadded V rows");
+        assertEquals(272, wide.qStride(), "Q keeps its padded rows");
+        assertEquals(64, wide.blockN());
+        KernelConfig paged = wide.forDecode(Decode.SPLIT_PACKED_PAGED);
+        assertTrue(paged.swizzledKv());
+        assertEquals(32, paged.blockN(), "paged caches keep 32-key tiles");
+        assertTrue(KernelConfig.of(90, DType.BFLOAT16, 64, 64).forDecode(Decode.SPLIT).swizzledKv());
+        KernelConfig odd = KernelConfig.of(90, DType.BFLOAT16, 96, 96).forDecode(Decode.SPLIT);
+        assertFalse(odd.swizzledKv(), "192-byte rows are not whole 128-byte groups");
+        assertEquals(208, odd.kStride());
+        assertFalse(KernelConfig.of(80, DType.BFLOAT16, 128, 128).swizzledKv(), "the prefill kernel keeps padded rows");
+    }
+
+    @Test
     void headDimsBeyondTheCheckedOnesAreRefused() throws Exception {
         Map<String, Integer> sizes = new java.util.HashMap<>(binding(32, 8, 1).sizes());
         sizes.put("D", 256);

@@ -258,12 +258,15 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
 
     /**
      * The decode kernel for these head dims: 4 warps of 16 query rows (a GQA group's queries
-     * packed, or a sequence's few), writing split-KV partials. 32-key tiles and two stages (52 KB
-     * at D = 128) let three blocks share a multiprocessor: 3,867 GB/s at Nkv = 128K on the H200
-     * against 2,339 with 64-key tiles and three stages, one block a multiprocessor (BENCHMARKS.md).
+     * packed, or a sequence's few), writing split-KV partials, two stages. Contiguous caches take
+     * 64-key tiles (two blocks a multiprocessor at D = 128), 2–3% ahead of 32-key tiles at three
+     * blocks on the H200 once K and V were swizzled; paged caches keep 32-key tiles, as a copy
+     * that waits on a block-table read per row needs the third block: with 64-key tiles the paged
+     * decode fell to 0.78–0.83 of the contiguous one at 32K and 128K keys (BENCHMARKS.md).
      */
     public KernelConfig forDecode(Decode mode) {
-        return new KernelConfig(sm, dtype, headDim, valueDim, 4, 1, 32, 2, earlyMaskLoads, DType.FLOAT32, Schedule.MMA_SYNC, 0, mode, false);
+        int keys = mode.pages() ? 32 : 64;
+        return new KernelConfig(sm, dtype, headDim, valueDim, 4, 1, keys, 2, earlyMaskLoads, DType.FLOAT32, Schedule.MMA_SYNC, 0, mode, false);
     }
 
     /**
@@ -318,13 +321,26 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * swizzled rows, the bytes per row of a tile being the chunks' 128 bytes each.
      */
     public int qStride() { return schedule.wgmma() ? swizzleChunks(headDim) * 128 : headDim * 2 + 16; }
-    public int vStride() { return schedule.wgmma() ? swizzleChunks(valueDim) * 128 : valueDim * 2 + 16; }
+    public int kStride() { return swizzledKv() ? headDim * 2 : qStride(); }
+    public int vStride() { return schedule.wgmma() ? swizzleChunks(valueDim) * 128 : swizzledKv() ? valueDim * 2 : valueDim * 2 + 16; }
+
+    /**
+     * Whether the mma.sync path stores K and V rows unpadded, 16-byte chunk c of row r at chunk
+     * c ^ (r % 8) of its 128-byte group, where the padded rows would start off the 128-byte grid:
+     * a warp's copy of two padded rows then costs the L2 a third more sectors than K and V hold and
+     * shared memory a quarter more wavefronts (ncu on the decode kernel, BENCHMARKS.md). The decode
+     * kernels, which stream K and V at memory speed, take it where rows are whole 128-byte groups
+     * and a pass of copies covers a multiple of the swizzle's 8 rows.
+     */
+    public boolean swizzledKv() {
+        return decode.splits() && !schedule.wgmma() && headDim % 64 == 0 && valueDim % 64 == 0 && threads() % headDim == 0 && threads() % valueDim == 0;
+    }
 
     /** 64-column chunks a row of {@code width} takes on the wgmma path (a last, partial one is filled with zeros by TMA). */
     public static int swizzleChunks(int width) { return (width + SWIZZLE_ELEMENTS - 1) / SWIZZLE_ELEMENTS; }
 
     public int qBytes() { return blockM() * qStride(); }
-    public int kStageBytes() { return blockN * qStride(); }
+    public int kStageBytes() { return blockN * kStride(); }
     public int vStageBytes() { return blockN * vStride(); }
 
     /** mbarriers of the wgmma path: Q, then full and empty for every K and V stage. */

@@ -88,7 +88,7 @@ final class MmaSyncEmitter extends FlashEmitter {
         String[] b = {out.b32("%kb0"), out.b32("%kb1"), out.b32("%kb2"), out.b32("%kb3")};
         for (int kc = 0; kc < config.headDim() / 16; kc++) {
             for (int np = 0; np < config.blockN() / 16; np++) {
-                out.op("add.u32", address, "%lane_k_addr", (np * 16 * config.qStride() + kc * 32));
+                loader.fragmentAddress(address, "k", np, kc);
                 out.op("ldmatrix.sync.aligned.m8n8.x4.shared.b16", "{" + String.join(", ", b) + "}", "[" + address + "]");
                 for (int mt = 0; mt < config.mTiles(); mt++) {
                     String[] a = new String[4];
@@ -121,7 +121,7 @@ final class MmaSyncEmitter extends FlashEmitter {
         String[] b = {out.b32("%vb0"), out.b32("%vb1"), out.b32("%vb2"), out.b32("%vb3")};
         for (int kk = 0; kk < config.blockN() / 16; kk++) {
             for (int dp = 0; dp < config.valueDim() / 16; dp++) {
-                out.op("add.u32", address, "%lane_v_addr", (kk * 16 * config.vStride() + dp * 32));
+                loader.fragmentAddress(address, "v", kk, dp);
                 out.op("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16", "{" + String.join(", ", b) + "}", "[" + address + "]");
                 for (int mt = 0; mt < config.mTiles(); mt++) {
                     String[] a = new String[4];

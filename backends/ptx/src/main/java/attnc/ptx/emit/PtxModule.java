@@ -49,7 +49,7 @@ public record PtxModule(String text, KernelConfig config, boolean classifies, bo
         boolean wgmma = config.schedule().wgmma();
         text.append("//\n.version 8.0\n.target sm_").append(config.sm()).append(wgmma ? "a" : "").append("\n.address_size 64\n\n");
         text.append("// dynamic shared memory: ").append(config.sharedBytes()).append(" bytes per block\n");
-        text.append(".extern .shared .align ").append(wgmma ? 1024 : 16).append(" .b8 attnc_smem[];\n\n");
+        text.append(".extern .shared .align ").append(wgmma ? 1024 : config.swizzledKv() ? 128 : 16).append(" .b8 attnc_smem[];\n\n");
         text.append(wgmma ? WgmmaEmitter.render(lowered, config) : MmaSyncEmitter.render(lowered, config));
         // attnc builds a ragged batch's lists on the host (RaggedPlan); its module keeps the classifier for callers
         // without the analysis (the export), who launch it once per sequence with that sequence's sizes.

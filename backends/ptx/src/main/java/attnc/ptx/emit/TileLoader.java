@@ -41,7 +41,8 @@ final class TileLoader {
 
     void setUp(KernelLeaves leaves) {
         int d2 = config.headDim() * 2, dv2 = config.valueDim() * 2;
-        out.blank().comment("shared memory: Q tile, then K stages, then V stages (rows padded by 16 bytes)");
+        out.blank().comment(config.swizzledKv() ? "shared memory: Q tile (rows padded by 16 bytes), then K stages, then V stages (chunks swizzled by row)"
+                : "shared memory: Q tile, then K stages, then V stages (rows padded by 16 bytes)");
         out.op("mov.u32", out.u32("%smem_q"), "attnc_smem");
         out.op("add.u32", out.u32("%smem_k"), "%smem_q", config.qBytes());
         out.op("add.u32", out.u32("%smem_v"), "%smem_k", config.stages() * config.kStageBytes());
@@ -72,17 +73,26 @@ final class TileLoader {
             out.op("add.s64", out.u64("%v_base"), "%v", index);
         }
         out.comment("this thread's 16-byte chunks: column chunk tid % chunks of rows tid / chunks + pass · rows per pass");
-        chunkOffsets("k", kChunks, kLanes, d2, config.qStride());
+        chunkOffsets("k", kChunks, kLanes, d2, config.kStride());
         chunkOffsets("v", vChunks, vLanes, dv2, config.vStride());
+        if (config.swizzledKv()) {
+            String shared = out.s32("%q_chunk_soff");
+            out.op("mad.lo.s32", shared, "%k_chunk_row", config.qStride(), "%k_chunk_cbytes");
+        }
         out.comment("ldmatrix lane addresses: lanes 8j..8j+7 point at the rows of 8×8 matrix j");
         out.op("shr.s32", out.s32("%matrix"), "%lane", 3);
         out.op("and.b32", out.s32("%matrix_row"), "%lane", 7);
         // Q (A operand): matrices (rows 0-7, k 0-7), (rows 8-15, k 0-7), (rows 0-7, k 8-15), (rows 8-15, k 8-15).
         laneAddress(out, "%lane_q_off", 1, 2, config.qStride());
         // K (B operand, not transposed): (n 0-7, k lo), (n 0-7, k hi), (n 8-15, k lo), (n 8-15, k hi).
-        laneAddress(out, "%lane_k_off", 2, 1, config.qStride());
         // V (B operand, transposed): (kv 0-7, d lo), (kv 8-15, d lo), (kv 0-7, d hi), (kv 8-15, d hi).
-        laneAddress(out, "%lane_v_off", 1, 2, config.vStride());
+        if (config.swizzledKv()) {
+            swizzledLaneAddresses("%lane_k_off", 2, 1, config.kStride());
+            swizzledLaneAddresses("%lane_v_off", 1, 2, config.vStride());
+        } else {
+            laneAddress(out, "%lane_k_off", 2, 1, config.kStride());
+            laneAddress(out, "%lane_v_off", 1, 2, config.vStride());
+        }
         out.op("mad.lo.s32", out.s32("%warp_q_off"), "%warp", 16 * config.mTiles() * config.qStride(), "%lane_q_off");
         out.op("add.u32", out.u32("%lane_q_addr"), "%smem_q", "%warp_q_off");
         if (config.decode().ragged()) raggedTileList(out);
@@ -152,6 +162,38 @@ final class TileLoader {
         out.op("mad.lo.s32", out.s32(reg), rowSel, stride, colSel);
     }
 
+    /**
+     * The swizzled layout's lane offsets {@code reg_j}, j = 0..3: the lane's row as {@link
+     * #laneAddress}, its chunk 2j + (matrix &amp; colBit ? 1 : 0) of the 128-byte group at that chunk ^ (row % 8). The column
+     * pairs a k-step reads repeat every four steps, one group on, so four offsets serve every step ({@link #fragmentAddress}).
+     */
+    private void swizzledLaneAddresses(String reg, int rowBit, int colBit, int stride) {
+        String rowSel = out.s32(reg + "_rowsel"), colSel = out.s32(reg + "_colsel");
+        out.op("and.b32", rowSel, "%matrix", rowBit);
+        out.op("shr.s32", rowSel, rowSel, Integer.numberOfTrailingZeros(rowBit));
+        out.op("mad.lo.s32", rowSel, rowSel, 8, "%matrix_row");
+        out.op("mul.lo.s32", rowSel, rowSel, stride);
+        out.op("and.b32", colSel, "%matrix", colBit);
+        out.op("shr.s32", colSel, colSel, Integer.numberOfTrailingZeros(colBit));
+        out.op("xor.b32", colSel, colSel, "%matrix_row");
+        out.op("shl.b32", colSel, colSel, 4);
+        for (int j = 0; j < 4; j++) {
+            String offset = out.s32(reg + "_" + j);
+            out.op("xor.b32", offset, colSel, j * 32);
+            out.op("add.s32", offset, offset, rowSel);
+        }
+    }
+
+    /**
+     * {@code dest} := the ldmatrix address of this lane in the current stage of {@code tensor} ("k"
+     * or "v") for rows 16·block… and the 16-column slice {@code slice} (column chunks 2·slice, 2·slice + 1).
+     */
+    void fragmentAddress(String dest, String tensor, int block, int slice) {
+        int stride = tensor.equals("k") ? config.kStride() : config.vStride();
+        if (config.swizzledKv()) out.op("add.u32", dest, "%lane_" + tensor + "_addr_" + slice % 4, block * 16 * stride + slice / 4 * 128);
+        else out.op("add.u32", dest, "%lane_" + tensor + "_addr", block * 16 * stride + slice * 32);
+    }
+
     private void chunkOffsets(String tensor, int chunks, int lanes, int rowBytes, int stride) {
         String row = out.s32("%" + tensor + "_chunk_row"), col = out.s32("%" + tensor + "_chunk_col");
         out.op("div.s32", row, "%thread", lanes);
@@ -162,7 +204,14 @@ final class TileLoader {
         out.op("mul.lo.s32", columnBytes, col, 16);
         out.op("mad.lo.s32", global, row, rowBytes, columnBytes);
         String shared = out.s32("%" + tensor + "_chunk_soff");
-        out.op("mul.lo.s32", shared, col, 16);
+        if (config.swizzledKv()) {
+            // A pass copies a multiple of 8 rows, so the row's swizzle is its first pass's for every pass.
+            out.op("and.b32", shared, row, 7);
+            out.op("xor.b32", shared, shared, col);
+            out.op("mul.lo.s32", shared, shared, 16);
+        } else {
+            out.op("mul.lo.s32", shared, col, 16);
+        }
         out.op("mad.lo.s32", shared, row, stride, shared);
     }
 
@@ -171,7 +220,7 @@ final class TileLoader {
         String global = out.u64("%q_src"), shared = out.u32("%q_dst"), ok = out.pred("%row_in"), bytes = out.u32("%copy_bytes");
         String left = out.s32("%q_rows_left");
         out.op("sub.s32", left, "%Nq", "%q_start");
-        out.op("add.u32", shared, "%smem_q", "%k_chunk_soff");
+        out.op("add.u32", shared, "%smem_q", config.swizzledKv() ? "%q_chunk_soff" : "%k_chunk_soff");
         String rowReg = out.s32("%copy_row");
         boolean packed = config.decode().ragged();
         String passBytes = null;
@@ -247,7 +296,7 @@ final class TileLoader {
         out.op("and.b32", out.s32("%load_tile"), "%load_entry", (FULL_BIT - 1));
         out.op("mul.lo.s32", out.s32("%load_kv"), "%load_tile", config.blockN());
         out.op("sub.s32", out.s32("%kv_rows_left"), "%Nkv", "%load_kv");
-        copyTile("k", "%k_base", config.headDim() * 2, kChunks, kLanes, "%smem_k", config.kStageBytes(), config.qStride());
+        copyTile("k", "%k_base", config.headDim() * 2, kChunks, kLanes, "%smem_k", config.kStageBytes(), config.kStride());
         copyTile("v", "%v_base", config.valueDim() * 2, vChunks, vLanes, "%smem_v", config.vStageBytes(), config.vStride());
     }
 
@@ -326,6 +375,15 @@ final class TileLoader {
         out.op("mul.lo.s32", out.s32("%kv_first"), "%kv_tile", config.blockN());
         out.op("and.b32", out.s32("%full_bit"), "%entry", FULL_BIT);
         out.op("setp.ne.s32", out.pred("%tile_full"), "%full_bit", 0);
+        if (config.swizzledKv()) {
+            out.op("mad.lo.s32", out.s32("%k_stage"), "%stage_read", config.kStageBytes(), "%smem_k");
+            out.op("mad.lo.s32", out.s32("%v_stage"), "%stage_read", config.vStageBytes(), "%smem_v");
+            for (int j = 0; j < 4; j++) {
+                out.op("add.u32", out.u32("%lane_k_addr_" + j), "%k_stage", "%lane_k_off_" + j);
+                out.op("add.u32", out.u32("%lane_v_addr_" + j), "%v_stage", "%lane_v_off_" + j);
+            }
+            return;
+        }
         out.op("mad.lo.s32", out.s32("%k_stage"), "%stage_read", config.kStageBytes(), "%lane_k_off");
         out.op("add.u32", out.u32("%lane_k_addr"), "%smem_k", "%k_stage");
         out.op("mad.lo.s32", out.s32("%v_stage"), "%stage_read", config.vStageBytes(), "%lane_v_off");
