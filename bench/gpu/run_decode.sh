@@ -2,6 +2,7 @@
 # One device call for the GPU decode path, from the root of a checkout that carries .device
 # (make_bundle.sh): every pattern decoded (split-KV, GQA packing, the merge) against the
 # reference (DecodeCheck check), every decode tiling on a few patterns (DecodeCheck tilings),
+# ragged batches over paged caches on a few (DecodeCheck paged; PAGED_CHECK= skips it),
 # compute-sanitizer memcheck and racecheck on one small case, GB/s of K and V read (DecodeCheck
 # time; DecodeCheck paged-time: paged beside contiguous) and, with PEERS=1, SDPA flash, cuDNN and FlexAttention on the same shapes. Logs go to $1.
 set -u
@@ -17,6 +18,11 @@ grep -E "FAIL|worst|correctness|PASSED|FAILED|rc " "$out/decode_check.log" | hea
 echo "== tilings"
 timeout ${TILINGS_S:-180} "${java[@]}" attnc.bench.gpu.DecodeCheck tilings $TILINGS_CHECK > "$out/decode_tilings.log" 2>&1; echo "rc $?" >> "$out/decode_tilings.log"
 grep -E "FAIL|worst|correctness|PASSED|FAILED|rc " "$out/decode_tilings.log" | head -20
+if [ -n "${PAGED_CHECK-examples/causal.attn examples/alibi.attn examples/softmax_sink.attn examples/sliding_window.attn examples/document.attn examples/sigmoid_attention.attn}" ]; then
+  echo "== paged"
+  timeout ${PAGED_S:-120} "${java[@]}" attnc.bench.gpu.DecodeCheck paged ${PAGED_CHECK-examples/causal.attn examples/alibi.attn examples/softmax_sink.attn examples/sliding_window.attn examples/document.attn examples/sigmoid_attention.attn} > "$out/decode_paged.log" 2>&1; echo "rc $?" >> "$out/decode_paged.log"
+  grep -E "FAIL|worst|correctness|PASSED|FAILED|rc " "$out/decode_paged.log" | head -20
+fi
 if [ "${SANITIZE:-1}" = 1 ]; then
   for tool in memcheck racecheck; do
     echo "== $tool"
