@@ -25,13 +25,16 @@ java=("$d/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-acces
 mkdir -p "$out"
 # spread CLASS LOG_PREFIX FILES...: CLASS check over FILES, round-robin into CHECK_JOBS JVMs at once, each its own
 # CUDA context (the check's time is the driver's PTX compile, once a kernel), each stopped after CHECK_S seconds.
+# Each JVM has its own temporary folder: JCuda copies its native library there at start-up, and six JVMs writing
+# the same file while another maps it killed one with SIGBUS in the dynamic loader (2026-12-04).
 spread() {
   local class="$1" prefix="$2"; shift 2
   local files=("$@") jobs=${CHECK_JOBS:-6}
   for j in $(seq 0 $((jobs - 1))); do
     local part=(); for i in "${!files[@]}"; do [ $((i % jobs)) = "$j" ] && part+=("${files[$i]}"); done
     [ ${#part[@]} = 0 ] && continue
-    ( CHECK_VARIANTS=${CHECK_VARIANTS:-} timeout ${CHECK_S:-420} "${java[@]}" -Xmx12g -cp "$d/$new/*" "$class" check "${part[@]}" > "$out/$prefix$j.log" 2>&1
+    mkdir -p "/tmp/attnc-jvm$j"
+    ( CHECK_VARIANTS=${CHECK_VARIANTS:-} timeout ${CHECK_S:-420} "${java[@]}" -Xmx12g -Djava.io.tmpdir=/tmp/attnc-jvm$j -cp "$d/$new/*" "$class" check "${part[@]}" > "$out/$prefix$j.log" 2>&1
       echo "rc $?" >> "$out/$prefix$j.log" ) &
   done
 }
@@ -69,7 +72,8 @@ check)
   spread attnc.bench.gpu.HopperCheck check ${CHECK:-examples/*.attn}
   ragged=${RAGGED-"examples/causal.attn examples/sliding_window.attn examples/alibi.attn examples/document.attn examples/topk_blocks.attn examples/padding.attn"}
   if [ -n "$ragged" ]; then
-    ( timeout ${CHECK_S:-420} "${java[@]}" -Xmx12g -cp "$d/$new/*" attnc.bench.gpu.RaggedCheck check $ragged > "$out/ragged.log" 2>&1; echo "rc $?" >> "$out/ragged.log" ) &
+    mkdir -p /tmp/attnc-jvm-ragged
+    ( timeout ${CHECK_S:-420} "${java[@]}" -Xmx12g -Djava.io.tmpdir=/tmp/attnc-jvm-ragged -cp "$d/$new/*" attnc.bench.gpu.RaggedCheck check $ragged > "$out/ragged.log" 2>&1; echo "rc $?" >> "$out/ragged.log" ) &
   fi
   wait
   echo "== check (rc 124: stopped after CHECK_S)"; cat "$out"/check*.log | grep -E "FAIL|PASSED|Exception|\.attn: |^rc " | head -60
