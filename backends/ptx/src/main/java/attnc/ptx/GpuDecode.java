@@ -183,6 +183,11 @@ public final class GpuDecode {
         GpuAttention.Tensors into = new GpuAttention.Tensors(tensors.q(), tensors.k(), tensors.v(), partials.out(), partials.lse(), null, tensors.inputs(),
                 tensors.paged());
         attention.launch(launchBinding(attention.module().config(), binding), into, tiles, partials.splits());
+        merge(binding, tensors, partials);
+    }
+
+    /** The merge alone: {@code partials} into {@code tensors}' out, lse and pre_out. */
+    public void merge(Binding binding, GpuAttention.Tensors tensors, Partials partials) {
         Signature signature = PtxModule.mergeSignature(lowered);
         GpuFunction.Args args = new GpuFunction.Args();
         for (String tensor : signature.tensors()) {

@@ -7,7 +7,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The split-KV merge: one warp a query row (b, h, q), its lanes taking every 32nd column. Softmax
+ * The split-KV merge: one warp a query row (b, h, q), its lanes taking every 32nd column; the
+ * splits' LSEs are read a split a lane and reduced by shuffles, and the partial outputs of
+ * {@link #UNROLL} splits are loaded before any is added, so that a row waits on memory once per
+ * {@link #UNROLL} splits rather than twice a split. Softmax
  * partials (o_s normalised by their own sums, LSE_s) combine by their LSE: with M = max_s LSE_s
  * (and the sink logit z, which no partial counted), o = Σ e^(LSE_s − M) o_s / (Σ e^(LSE_s − M) +
  * e^(z − M)) and LSE = M + log of the denominator; a row no split saw gives 0 and −∞. Sigmoid and
@@ -17,6 +20,8 @@ final class MergeEmitter {
     static final String ENTRY = "attnc_merge";
     static final int ROWS_PER_BLOCK = 4;
     static final int THREADS = 32 * ROWS_PER_BLOCK;
+    /** Splits whose partial outputs are in flight at once. */
+    static final int UNROLL = 4;
 
     private MergeEmitter() {}
 
@@ -56,15 +61,16 @@ final class MergeEmitter {
             out.op("setp.lt.s32", out.pred("%present_c" + j), "%d_c" + j, width);
             out.op("mov.f32", out.f32("%o_c" + j), "0f00000000");
         }
-        String index = out.u64("%index"), address = out.u64("%address"), split = out.s32("%s"), element = out.s32("%element");
-        String max = out.f32("%max"), lse = out.f32("%lse_s"), weight = out.f32("%weight"), sum = out.f32("%sum"), value = out.f32("%partial");
+        String index = out.u64("%index"), address = out.u64("%address"), element = out.s32("%element");
+        String max = out.f32("%max"), lse = out.f32("%lse_s"), weight = out.f32("%weight"), sum = out.f32("%sum");
         if (softmax) {
-            out.comment("M = the largest partial LSE (and the sink logit)");
+            out.comment("M = the largest partial LSE (and the sink logit): a split a lane, then the warp's maximum");
             out.op("mov.f32", max, FlashEmitter.NEG_INF);
-            splitLoop(out, split, () -> {
-                loadPartialLse(out, split, rows, row, element, index, address, lse);
+            chunks(out, () -> {
+                loadLaneLse(out, rows, row, element, index, address, lse);
                 out.op("max.f32", max, max, lse);
             });
+            warpReduce(out, "max.f32", max);
             if (sink != null) {
                 for (Level level : Level.values()) sink.emit(level, 0, 0);
                 out.op("max.f32", max, max, sink.result(0, 0));
@@ -73,15 +79,16 @@ final class MergeEmitter {
             out.op("setp.eq.f32", empty, max, FlashEmitter.NEG_INF);
             out.op("selp.f32", safe, "0f00000000", max, empty);
             out.op("mov.f32", sum, "0f00000000");
-            out.comment("o = sum of e^(LSE_s - M) o_s over the denominator, in base 2");
-            splitLoop(out, split, () -> {
-                loadPartialLse(out, split, rows, row, element, index, address, lse);
+            out.comment("o = sum of e^(LSE_s - M) o_s over the denominator, in base 2: each lane's split's weight, shuffled to all");
+            chunks(out, () -> {
+                loadLaneLse(out, rows, row, element, index, address, lse);
                 out.op("sub.f32", weight, lse, safe);
                 out.op("mul.f32", weight, weight, FlashEmitter.LOG2E);
                 out.op("ex2.approx.ftz.f32", weight, weight);
                 out.op("add.f32", sum, sum, weight);
-                addPartials(out, config, steps, element, index, address, value, weight);
+                addPartials(out, config, steps, rows, row, element, index, address, weight);
             });
+            warpReduce(out, "add.f32", sum);
             if (sink != null) {
                 String sinkWeight = out.f32("%sink_weight");
                 out.op("sub.f32", sinkWeight, sink.result(0, 0), safe);
@@ -105,11 +112,7 @@ final class MergeEmitter {
             out.op("@%writer st.global.f32", "[" + address + "]", merged);
         } else {
             out.comment("sigmoid and unnormalised partials are sums");
-            out.op("mov.f32", weight, "0f3F800000");
-            splitLoop(out, split, () -> {
-                out.op("mad.lo.s32", element, split, rows, row);
-                addPartials(out, config, steps, element, index, address, value, weight);
-            });
+            chunks(out, () -> addPartials(out, config, steps, rows, row, element, index, address, null));
         }
         out.comment("output: the pattern's transform at the merged o");
         for (Level level : Level.values()) {
@@ -141,37 +144,83 @@ final class MergeEmitter {
         return signature.header(ENTRY) + "\n.maxntid " + THREADS + ", 1, 1\n{\n" + out.render() + "}\n";
     }
 
-    /** {@code body} for s = 0 .. splits − 1. */
-    private static void splitLoop(PtxWriter out, String split, Runnable body) {
-        String loop = out.newLabel("split"), done = out.newLabel("split_done");
-        out.op("mov.s32", split, 0);
+    /**
+     * {@code body} for each chunk of 32 splits, from {@code %chunk}: lane l takes split {@code %s} =
+     * chunk + l where {@code %s_present}; {@code %chunk_splits} of the chunk exist.
+     */
+    private static void chunks(PtxWriter out, Runnable body) {
+        String loop = out.newLabel("chunk"), done = out.newLabel("chunks_done"), chunk = out.s32("%chunk");
+        out.op("mov.s32", chunk, 0);
         out.label(loop);
-        out.op("setp.ge.s32", out.pred("%splits_end"), split, "%splits");
-        out.op("@%splits_end bra.uni", done);
+        out.op("setp.ge.s32", out.pred("%chunks_end"), chunk, "%splits");
+        out.op("@%chunks_end bra.uni", done);
+        out.op("add.s32", out.s32("%s"), chunk, "%lane");
+        out.op("setp.lt.s32", out.pred("%s_present"), "%s", "%splits");
+        out.op("sub.s32", out.s32("%chunk_splits"), "%splits", chunk);
+        out.op("min.s32", "%chunk_splits", "%chunk_splits", 32);
         body.run();
-        out.op("add.s32", split, split, 1);
+        out.op("add.s32", chunk, chunk, 32);
         out.op("bra.uni", loop);
         out.label(done);
     }
 
-    /** {@code lse} = split s's partial LSE of this row; {@code element} = its row in the partial buffers. */
-    private static void loadPartialLse(PtxWriter out, String split, String rows, String row, String element, String index, String address, String lse) {
-        out.op("mad.lo.s32", element, split, rows, row);
+    /** {@code lse} = the partial LSE of this lane's split {@code %s} for this row, −∞ past the splits. */
+    private static void loadLaneLse(PtxWriter out, String rows, String row, String element, String index, String address, String lse) {
+        out.op("mov.f32", lse, FlashEmitter.NEG_INF);
+        out.op("mad.lo.s32", element, "%s", rows, row);
         out.op("mul.wide.s32", index, element, 4);
         out.op("add.s64", address, "%partial_lse", index);
-        out.op("ld.global.f32", lse, "[" + address + "]");
+        out.op("@%s_present ld.global.f32", lse, "[" + address + "]");
     }
 
-    /** o += weight × the partial o of the split's row {@code element} (its columns this lane takes). */
-    private static void addPartials(PtxWriter out, KernelConfig config, int steps, String element, String index, String address, String value,
-                                    String weight) {
-        String column = out.s32("%column");
-        for (int j = 0; j < steps; j++) {
-            out.op("mad.lo.s32", column, element, config.valueDim(), "%d_c" + j);
-            out.op("mul.wide.s32", index, column, 4);
-            out.op("add.s64", address, "%partial_out", index);
-            out.op("@%present_c" + j + " ld.global.f32", value, "[" + address + "]");
-            out.op("@%present_c" + j + " fma.rn.f32", "%o_c" + j, value, weight, "%o_c" + j);
+    /** {@code value} = {@code op} over the warp's lanes, in every lane. */
+    private static void warpReduce(PtxWriter out, String op, String value) {
+        String other = out.f32("%shuffled");
+        for (int offset = 16; offset > 0; offset /= 2) {
+            out.op("shfl.sync.bfly.b32", other, value, offset, 31, "0xffffffff");
+            out.op(op, value, value, other);
         }
+    }
+
+    /**
+     * o += weight_s × the partial o of split s, for the chunk's splits, {@link #UNROLL} at a time:
+     * split s's weight is lane s's {@code laneWeight} (null: sums, weight 1), and its row's
+     * columns this lane takes are all loaded before any is added.
+     */
+    private static void addPartials(PtxWriter out, KernelConfig config, int steps, String rows, String row, String element, String index,
+                                    String address, String laneWeight) {
+        String loop = out.newLabel("unrolled"), done = out.newLabel("unrolled_done"), i = out.s32("%i"), split = out.s32("%split_u");
+        String column = out.s32("%column");
+        out.op("mov.s32", i, 0);
+        out.label(loop);
+        out.op("setp.ge.s32", out.pred("%unrolled_end"), i, "%chunk_splits");
+        out.op("@%unrolled_end bra.uni", done);
+        for (int u = 0; u < UNROLL; u++) {
+            String valid = out.pred("%valid_u" + u);
+            out.op("add.s32", split, i, u);
+            out.op("setp.lt.s32", valid, split, "%chunk_splits");
+            if (laneWeight != null) out.op("shfl.sync.idx.b32", out.f32("%weight_u" + u), laneWeight, split, 31, "0xffffffff");
+            out.op("add.s32", split, split, "%chunk");
+            out.op("mad.lo.s32", element, split, rows, row);
+            for (int j = 0; j < steps; j++) {
+                String load = out.pred("%load_u" + u + "_c" + j);
+                out.op("and.pred", load, valid, "%present_c" + j);
+                out.op("mad.lo.s32", column, element, config.valueDim(), "%d_c" + j);
+                out.op("mul.wide.s32", index, column, 4);
+                out.op("add.s64", address, "%partial_out", index);
+                out.op("mov.f32", out.f32("%partial_u" + u + "_c" + j), "0f00000000");
+                out.op("@" + load + " ld.global.f32", "%partial_u" + u + "_c" + j, "[" + address + "]");
+            }
+        }
+        for (int u = 0; u < UNROLL; u++) {
+            for (int j = 0; j < steps; j++) {
+                // Past the chunk's splits the loaded value is 0: adding it changes nothing, weight or none.
+                if (laneWeight != null) out.op("fma.rn.f32", "%o_c" + j, "%partial_u" + u + "_c" + j, "%weight_u" + u, "%o_c" + j);
+                else out.op("add.f32", "%o_c" + j, "%o_c" + j, "%partial_u" + u + "_c" + j);
+            }
+        }
+        out.op("add.s32", i, i, UNROLL);
+        out.op("bra.uni", loop);
+        out.label(done);
     }
 }
