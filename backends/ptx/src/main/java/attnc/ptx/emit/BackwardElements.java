@@ -573,11 +573,7 @@ abstract class BackwardElements {
 
     /** Adds the lanes' values at xor distances {@code from}..{@code to} (powers of two). */
     void shuffleSum(String value, int from, int to) {
-        String partner = out.f32("%shuffled");
-        for (int lane = from; lane <= to; lane *= 2) {
-            out.op("shfl.sync.bfly.b32", partner, value, lane, "0x1f", "0xffffffff");
-            out.op("add.f32", value, value, partner);
-        }
+        Shuffles.butterfly(out, "add.f32", value, out.f32("%shuffled"), from, to);
     }
 
     /**

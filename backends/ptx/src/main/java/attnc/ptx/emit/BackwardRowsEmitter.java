@@ -136,17 +136,11 @@ final class BackwardRowsEmitter {
             if (site[0].program().resultLevel().variesAlongColumns()) continue;
             out.comment("the row's lanes share the element " + outputSites(backward).get(i).input() + " they read: one add a row");
             String rowSum = "%site" + i + "_row_sum";
-            for (int lane = 16; lane >= 1; lane /= 2) {
-                out.op("shfl.sync.bfly.b32", partner, rowSum, lane, "0x1f", "0xffffffff");
-                out.op("add.f32", rowSum, rowSum, partner);
-            }
+            Shuffles.butterfly(out, "add.f32", rowSum, partner, 16, 1);
             ExactSums.addAt(out, config.deterministic(), "%writer", "%grad_" + outputSites(backward).get(i).input(), site[0].result(0, 0), rowSum);
         }
         if (softmax) {
-            for (int lane = 16; lane >= 1; lane /= 2) {
-                out.op("shfl.sync.bfly.b32", partner, sum, lane, "0x1f", "0xffffffff");
-                out.op("add.f32", sum, sum, partner);
-            }
+            Shuffles.butterfly(out, "add.f32", sum, partner, 16, 1);
             out.op("mul.wide.s32", index, "%row", 4);
             out.op("add.s64", address, "%delta", index);
             out.op("@%writer st.global.f32", "[" + address + "]", sum);
@@ -213,10 +207,7 @@ final class BackwardRowsEmitter {
                     out.op((lanes == 1 ? "@%present_" + i + "_" + j + " " : "") + "fma.rn.f32", sum, dOut, o, sum);
                 }
             }
-            for (int lane = 16; lane >= 1; lane /= 2) {
-                out.op("shfl.sync.bfly.b32", partner, sum, lane, "0x1f", "0xffffffff");
-                out.op("add.f32", sum, sum, partner);
-            }
+            Shuffles.butterfly(out, "add.f32", sum, partner, 16, 1);
             String writes = out.pred("%writes_" + i);
             out.op("and.pred", writes, "%writer", "%present_" + i);
             out.op("mul.wide.s32", index, "%row_" + i, 4);

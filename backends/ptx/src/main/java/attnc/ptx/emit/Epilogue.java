@@ -77,10 +77,7 @@ final class Epilogue {
     /** Sum across the quad, then 1/l (0 for an empty row) and the LSE, with an optional sink. */
     private void normalise(int r, String inverse) {
         String sum = "%row_sum_r" + r, max = "%row_max_r" + r, partner = "%shuffled";
-        for (int lane = 1; lane <= 2; lane *= 2) {
-            out.op("shfl.sync.bfly.b32", partner, sum, lane, "0x1f", "0xffffffff");
-            out.op("add.f32", sum, sum, partner);
-        }
+        Shuffles.butterfly(out, "add.f32", sum, partner, 1, 2);
         if (normValue != null) {
             out.comment("sink logit joins the denominator only");
             String sink = out.f32("%sink2_r" + r), top = out.f32("%top_r" + r), safe = out.f32("%top_safe_r" + r);

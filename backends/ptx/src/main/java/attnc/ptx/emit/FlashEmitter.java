@@ -333,10 +333,7 @@ abstract class FlashEmitter {
         for (int r = 0; r < rows; r++) {
             String tileMax = out.f32("%tile_max_r" + r);
             reduce("max.f32", tileMax, r);
-            for (int lane = 1; lane <= 2; lane *= 2) {
-                out.op("shfl.sync.bfly.b32", partner, tileMax, lane, "0x1f", "0xffffffff");
-                out.op("max.f32", tileMax, tileMax, partner);
-            }
+            Shuffles.butterfly(out, "max.f32", tileMax, partner, 1, 2);
             // Folded scale: the max was taken over raw q·k; scaling it (scale > 0) gives the max of the scaled scores.
             if (foldScale()) out.op("mul.f32", tileMax, tileMax, "%scale2_r" + r);
             String newMax = out.f32("%new_max_r" + r), growth = out.f32("%growth_r" + r), rowGrows = out.pred("%grows_r" + r);

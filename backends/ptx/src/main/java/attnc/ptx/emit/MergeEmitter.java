@@ -70,7 +70,7 @@ final class MergeEmitter {
                 loadLaneLse(out, rows, row, element, index, address, lse);
                 out.op("max.f32", max, max, lse);
             });
-            warpReduce(out, "max.f32", max);
+            Shuffles.butterfly(out, "max.f32", max, out.f32("%shuffled"), 16, 1);
             if (sink != null) {
                 for (Level level : Level.values()) sink.emit(level, 0, 0);
                 out.op("max.f32", max, max, sink.result(0, 0));
@@ -88,7 +88,7 @@ final class MergeEmitter {
                 out.op("add.f32", sum, sum, weight);
                 addPartials(out, config, steps, rows, row, element, index, address, weight);
             });
-            warpReduce(out, "add.f32", sum);
+            Shuffles.butterfly(out, "add.f32", sum, out.f32("%shuffled"), 16, 1);
             if (sink != null) {
                 String sinkWeight = out.f32("%sink_weight");
                 out.op("sub.f32", sinkWeight, sink.result(0, 0), safe);
@@ -173,15 +173,6 @@ final class MergeEmitter {
         out.op("@%s_present ld.global.f32", lse, "[" + address + "]");
     }
 
-    /** {@code value} = {@code op} over the warp's lanes, in every lane. */
-    private static void warpReduce(PtxWriter out, String op, String value) {
-        String other = out.f32("%shuffled");
-        for (int offset = 16; offset > 0; offset /= 2) {
-            out.op("shfl.sync.bfly.b32", other, value, offset, 31, "0xffffffff");
-            out.op(op, value, value, other);
-        }
-    }
-
     /**
      * o += weight_s × the partial o of split s, for the chunk's splits, {@link #UNROLL} at a time:
      * split s's weight is lane s's {@code laneWeight} (null: sums, weight 1), and its row's
@@ -199,7 +190,7 @@ final class MergeEmitter {
             String valid = out.pred("%valid_u" + u);
             out.op("add.s32", split, i, u);
             out.op("setp.lt.s32", valid, split, "%chunk_splits");
-            if (laneWeight != null) out.op("shfl.sync.idx.b32", out.f32("%weight_u" + u), laneWeight, split, 31, "0xffffffff");
+            if (laneWeight != null) out.op("shfl.sync.idx.b32", out.f32("%weight_u" + u), laneWeight, split, "0x1f", "0xffffffff");
             out.op("add.s32", split, split, "%chunk");
             out.op("mad.lo.s32", element, split, rows, row);
             for (int j = 0; j < steps; j++) {
