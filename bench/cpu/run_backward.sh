@@ -10,7 +10,7 @@ set -u
 out="$1"; d=.device
 mkdir -p "$out"
 # A pre-touched 16 GB heap, as bench/run's: fresh pages faulted in after each System.gc() cost the dense backward
-# 17% at 16 threads (BENCHMARKS.md, "Page faults in the CPU backward's timings").
+# 17-20% at 16 threads (BENCHMARKS.md, "Page faults in the CPU backward's timings").
 timeout "${BWD_S:-300}" "$d/jre/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xms16g -Xmx64g -XX:+AlwaysPreTouch -cp "$d/cpu/*" \
   attnc.bench.CpuBench --backward --fast --n "${BWD_N:-2048,4096}" --tsv "$out/backward.tsv" > "$out/backward.log" 2>&1
 echo "rc $?" >> "$out/backward.log"; grep -E "^\||^threads|^rc |Exception|Error" "$out/backward.log"
