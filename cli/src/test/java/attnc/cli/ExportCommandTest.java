@@ -27,7 +27,9 @@ class ExportCommandTest {
         }
         List<String> decode = new ArrayList<>();
         for (String mode : List.of("", "_packed", "_packed_paged", "_paged")) {
-            decode.addAll(List.of("causal_decode" + mode + "_sm_90.ptx", "causal_decode" + mode + "_sm_90_d128.ptx"));
+            for (String warps : List.of("", "_warpkeys")) {
+                decode.addAll(List.of("causal_decode" + mode + warps + "_sm_90.ptx", "causal_decode" + mode + warps + "_sm_90_d128.ptx"));
+            }
         }
         List<String> expected = new ArrayList<>(List.of("causal_backward_sm_90.ptx", "causal_backward_sm_90_d128.ptx", "causal_backward_sm_90a.ptx",
                 "causal_backward_sm_90a_d128.ptx"));
@@ -48,9 +50,9 @@ class ExportCommandTest {
         Path both = dir.resolve("both");
         assertEquals(0, Cli.run("export", causal, "--target", "ptx", "-o", both.toString()).exitCode());
         try (Stream<Path> files = Files.list(both)) {
-            assertEquals(30, files.filter(f -> f.toString().endsWith(".ptx")).count(),
+            assertEquals(46, files.filter(f -> f.toString().endsWith(".ptx")).count(),
                     "by default sm_80 and sm_90a, forward and backward (mma.sync, and wgmma on sm_90a), D = 64 and 128, the four decode modes"
-                    + " and the ragged prefill");
+                    + " with and without warp keys, and the ragged prefill");
         }
     }
 }

@@ -18,7 +18,8 @@ import sys
 
 CAPABILITIES = [(8, 0), (8, 6), (8, 9), (9, 0), (10, 0), (12, 0)]
 SHAPES = [dict(B=2, H=8, Hkv=2, Nq=1000, Nkv=1000), dict(B=1, H=4, Hkv=4, Nq=77, Nkv=300), dict(B=3, H=2, Hkv=1, Nq=1, Nkv=4096),
-          dict(B=1, H=16, Hkv=16, Nq=4096, Nkv=4096), dict(B=2, H=32, Hkv=8, Nq=4, Nkv=1000), dict(B=1, H=8, Hkv=1, Nq=16, Nkv=300)]
+          dict(B=1, H=16, Hkv=16, Nq=4096, Nkv=4096), dict(B=2, H=32, Hkv=8, Nq=4, Nkv=1000), dict(B=1, H=8, Hkv=1, Nq=16, Nkv=300),
+          dict(B=1, H=8, Hkv=2, Nq=8, Nkv=2000)]
 PTX_TYPES = {".u64": "u64", ".s32": "s32", ".f32": "f32"}
 
 
@@ -79,6 +80,9 @@ def check_decode(plan, kernel, k, s, capability, pointers, params, modules, labe
     packed = variant["mode"] == "split_packed"
     if packed != (isinstance(d["packed"], dict) and (s.H // s.Hkv) * s.Nq <= variant["block_m"]):
         raise AssertionError(f"{label}: decode chose {variant['mode']}")
+    rows = (s.H // s.Hkv) * s.Nq if packed else s.Nq
+    if variant["warp_keys"] != (rows <= min(v["block_m"] for v in d["variants"] if v["warp_keys"])):
+        raise AssertionError(f"{label}: decode chose warp_keys {variant['warp_keys']} for {rows} rows a block")
     if variant["arch"] not in ("sm_90", "sm_80") or (capability[0] < 9 and variant["arch"] != "sm_80"):
         raise AssertionError(f"{label}: decode chose {variant['arch']}")
     splits = kernel.decode_splits(variant, s, 132, 3)

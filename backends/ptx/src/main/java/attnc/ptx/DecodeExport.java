@@ -40,10 +40,10 @@ final class DecodeExport {
         return MODES.stream().filter(m -> (packs || !m.packs()) && (pages || !m.pages())).toList();
     }
 
-    /** {@code causal_decode.ptx} (sm_80, D = 64), {@code causal_decode_packed_paged_sm_90_d128.ptx}. */
+    /** {@code causal_decode.ptx} (sm_80, D = 64), {@code causal_decode_packed_paged_warpkeys_sm_90_d128.ptx}. */
     static String fileName(Pattern pattern, KernelConfig config) {
         Decode mode = config.decode();
-        return pattern.name() + "_decode" + (mode.packs() ? "_packed" : "") + (mode.pages() ? "_paged" : "")
+        return pattern.name() + "_decode" + (mode.packs() ? "_packed" : "") + (mode.pages() ? "_paged" : "") + (config.warpKeys() ? "_warpkeys" : "")
                 + (config.sm() == PtxExport.ARCHITECTURES.getFirst() ? "" : "_sm_" + config.sm())
                 + (config.headDim() == PtxExport.HEAD_DIMS.getFirst() ? "" : "_d" + config.headDim()) + ".ptx";
     }
@@ -57,12 +57,14 @@ final class DecodeExport {
         for (Decode mode : modes) {
             for (int sm : sms) {
                 for (int d : PtxExport.HEAD_DIMS) {
-                    KernelConfig config = KernelConfig.of(sm, DType.BFLOAT16, d, d).forDecode(mode);
-                    PtxModule module = PtxModule.render(lowered, config);
-                    if (first == null) first = module;
-                    String file = fileName(pattern, config);
-                    files.put(file, module.text().getBytes(StandardCharsets.US_ASCII));
-                    variants.add(variant(file, config));
+                    for (boolean warpKeys : new boolean[] {true, false}) {
+                        KernelConfig config = KernelConfig.of(sm, DType.BFLOAT16, d, d).forDecode(Decode.SPLIT).withWarpKeys(warpKeys).forDecode(mode);
+                        PtxModule module = PtxModule.render(lowered, config);
+                        if (first == null) first = module;
+                        String file = fileName(pattern, config);
+                        files.put(file, module.text().getBytes(StandardCharsets.US_ASCII));
+                        variants.add(variant(file, config));
+                    }
                 }
             }
         }
@@ -77,6 +79,9 @@ final class DecodeExport {
         d.addProperty("min_keys", GpuDecode.MIN_AUTO_KEYS);
         d.addProperty("order", "build the tile list (decode.tile_list); launch the decode entry of the mode's module with grid z = splits, then the merge"
                 + " entry of the same module, on one stream");
+        d.addProperty("warp_keys", "a variant with warp_keys true has its warps share block_m = 16 rows, each over its share of every tile's keys,"
+                + " their partials merged in the block; attnc runs it where a block's rows ((H / Hkv) * Nq packed, else Nq) are at most its block_m"
+                + " (" + GpuDecode.WARP_KEY_ROWS + "), and the variant of the same mode without warp_keys otherwise; both write one partial a block");
         d.add("variants", variants);
         JsonObject entries = new JsonObject();
         for (Decode mode : modes) entries.add(modeName(mode), decodeEntry(lowered, mode));
@@ -100,6 +105,7 @@ final class DecodeExport {
         v.addProperty("file", file);
         v.addProperty("arch", "sm_" + c.sm());
         v.addProperty("mode", modeName(c.decode()));
+        v.addProperty("warp_keys", c.warpKeys());
         PtxExport.tiling(v, c);
         return v;
     }
@@ -172,8 +178,8 @@ final class DecodeExport {
 
     private static JsonObject packing() {
         JsonObject p = new JsonObject();
-        p.addProperty("when", "(H / Hkv) * Nq <= block_m (" + GpuDecode.BLOCK_ROWS + "): attnc then runs the split_packed modules (split_packed_paged when"
-                + " paged), else split (split_paged)");
+        p.addProperty("when", "(H / Hkv) * Nq <= block_m (" + GpuDecode.BLOCK_ROWS + " without warp_keys): attnc then runs the split_packed modules"
+                + " (split_packed_paged when paged), else split (split_paged)");
         p.addProperty("binding", "the decode entry runs with p_H = Hkv, p_Nq = (H / Hkv) * Nq and p_packed_nq = Nq: one block holds a GQA group's heads"
                 + " x queries as its rows, so K and V are read once per kv head; q, the partials and the merge keep their [B, H, Nq, ...] layout (a"
                 + " group's heads are consecutive), and the tile list and the merge take the caller's sizes");

@@ -30,6 +30,8 @@ import java.util.Map;
 public final class GpuDecode {
     /** Queries one packed block holds: the decode tiling's 4 warps of 16 rows. */
     static final int BLOCK_ROWS = 64;
+    /** Rows up to which a block's warps share them and split each tile's keys ({@link KernelConfig#withWarpKeys}). */
+    static final int WARP_KEY_ROWS = 16;
     /**
      * By default a launch decodes with up to this many queries a head (one token, or a speculative
      * draft's few) over at least {@link #MIN_AUTO_KEYS} keys (four 64-key tiles: fewer leave little to split).
@@ -49,13 +51,31 @@ public final class GpuDecode {
         this.merge = device.modules().function(module.text(), PtxModule.MERGE_ENTRY);
     }
 
-    /** The decode config for a launch: GQA packing when the pattern and the shape allow it, else split-KV alone. */
+    /**
+     * The decode config for a launch: GQA packing when the pattern and the shape allow it, else
+     * split-KV alone; the warps sharing a block's rows where it holds at most {@link #WARP_KEY_ROWS}.
+     */
     public static KernelConfig config(LoweredPattern lowered, int sm, DType dtype, Binding binding) {
         if (Math.max(binding.size("D"), binding.size("Dv")) > MAX_HEAD_DIM) {
             throw new IllegalArgumentException("the decode kernel takes head dims up to " + MAX_HEAD_DIM + " (those checked on a device)");
         }
         boolean packs = packable(lowered) && binding.size("H") / binding.size("Hkv") * binding.size("Nq") <= BLOCK_ROWS;
-        return KernelConfig.of(sm, dtype, binding.size("D"), binding.size("Dv")).forDecode(packs ? Decode.SPLIT_PACKED : Decode.SPLIT);
+        KernelConfig config = KernelConfig.of(sm, dtype, binding.size("D"), binding.size("Dv")).forDecode(packs ? Decode.SPLIT_PACKED : Decode.SPLIT);
+        return config.withWarpKeys(blockRows(config, binding) <= WARP_KEY_ROWS);
+    }
+
+    /** The rows a launch of {@code config} gives its blocks: a GQA group's queries packed, else each head's. */
+    static int blockRows(KernelConfig config, Binding binding) {
+        return config.decode().packs() ? binding.size("H") / binding.size("Hkv") * binding.size("Nq") : binding.size("Nq");
+    }
+
+    /**
+     * Whether a launch may share its blocks' rows among the warps: unpacked, any Nq (blocks of 16
+     * queries); packed, one block of at most {@link #WARP_KEY_ROWS}, since a packed launch's query
+     * blocks past the first would run the first one's tile list.
+     */
+    static boolean warpKeysFit(KernelConfig config, Binding binding) {
+        return !config.decode().packs() || blockRows(config, binding) <= WARP_KEY_ROWS;
     }
 
     /**

@@ -324,8 +324,15 @@ final class PtxKernel implements Kernel {
     private KernelConfig decodeConfig(Binding binding, DType dtype) {
         try {
             KernelConfig auto = GpuDecode.config(lowered, Device.get(0).sm() >= 90 ? 90 : 80, dtype, binding);
-            return auto.withTiling(auto.warps(), auto.mTiles(), tuning.get("block_n", auto.blockN()), tuning.get("stages", auto.stages()),
-                    auto.earlyMaskLoads());
+            int blockN = tuning.get("block_n", auto.blockN()), knob = tuning.get(TuningSpace.WARP_KEYS, -1);
+            if (knob == 1 && !GpuDecode.warpKeysFit(auto, binding)) {
+                throw new IllegalArgumentException("warp_keys = 1 needs at most " + GpuDecode.WARP_KEY_ROWS + " packed rows a block, got "
+                        + GpuDecode.blockRows(auto, binding));
+            }
+            // Unless asked for, the key split gives way to a tile too short for 16 keys a warp.
+            boolean warpKeys = knob >= 0 ? knob == 1 : auto.warpKeys() && blockN % (16 * auto.warps()) == 0;
+            return auto.withWarpKeys(false).withTiling(auto.warps(), auto.mTiles(), blockN, tuning.get("stages", auto.stages()), auto.earlyMaskLoads())
+                    .withWarpKeys(warpKeys);
         } catch (IllegalArgumentException e) {
             throw unsupported(binding, e);
         }

@@ -52,7 +52,12 @@ final class TuningSpace {
         }
         if (nq <= GpuDecode.BLOCK_ROWS) {
             for (int blockN : List.of(32, 64)) {
-                for (int stages : STAGES) space.add(new TuningConfig(Map.of(DECODE, 1, "block_n", blockN, "stages", stages)));
+                for (int stages : STAGES) space.add(new TuningConfig(Map.of(DECODE, 1, "block_n", blockN, "stages", stages, WARP_KEYS, 0)));
+            }
+        }
+        if (nq <= GpuDecode.WARP_KEY_ROWS) {
+            for (int blockN : List.of(64, 128)) {
+                for (int stages : STAGES) space.add(new TuningConfig(Map.of(DECODE, 1, "block_n", blockN, "stages", stages, WARP_KEYS, 1)));
             }
         }
         if (sm < 90 || d % 16 != 0 || dv % 16 != 0) return space;
@@ -88,6 +93,8 @@ final class TuningSpace {
     static final String GROUP_BITS = "group_bits";
     /** Split-KV decoding: 1 forces it, 0 forbids it; unset, {@link PtxKernel} decides by the shape. */
     static final String DECODE = "decode";
+    /** A decode block's warps sharing its rows and splitting each tile's keys (1) or each holding its own rows (0); unset, {@link GpuDecode#config}'s rule. */
+    static final String WARP_KEYS = "warp_keys";
     /** The backward's tiling: query rows a tile (32, 64) and warps a block (4, 8: 64 or 128 keys), or the wgmma kernel (sm_90a, 1; 0 for mma.sync). */
     static final String BACKWARD_BLOCK_Q = "backward_block_q", BACKWARD_WARPS = "backward_warps", BACKWARD_WGMMA = "backward_wgmma";
 
@@ -109,9 +116,10 @@ final class TuningSpace {
     static void check(TuningConfig knobs) {
         for (String name : knobs.knobs().keySet()) {
             if (!List.of("warps", "m_tiles", "block_n", "stages", SCHEDULE, FMA_EXP, GROUPS, GROUP_BITS, BACKWARD_BLOCK_Q, BACKWARD_WARPS, BACKWARD_WGMMA,
-                    DECODE).contains(name)) {
+                    DECODE, WARP_KEYS).contains(name)) {
                 throw new IllegalArgumentException("unknown PTX tuning knob '" + name + "'; expected warps, m_tiles, block_n, stages, schedule, fma_exp, "
-                        + "consumer_groups, " + GROUP_BITS + ", " + BACKWARD_BLOCK_Q + ", " + BACKWARD_WARPS + ", " + BACKWARD_WGMMA + ", " + DECODE);
+                        + "consumer_groups, " + GROUP_BITS + ", " + BACKWARD_BLOCK_Q + ", " + BACKWARD_WARPS + ", " + BACKWARD_WGMMA + ", " + DECODE + ", "
+                        + WARP_KEYS);
             }
         }
         int ordinal = knobs.get(SCHEDULE, 0);

@@ -61,7 +61,8 @@ class DecodeExportTest {
             List<String> modes = new ArrayList<>(entries.keySet());
             assertEquals("merge", modes.removeLast(), name);
             assertEquals(expected.getValue(), modes, name + "'s decode modes");
-            assertEquals(modes.size() * 2 * 2, decode.getAsJsonArray("variants").size(), name + ": every mode for sm_80 and sm_90, D = 64 and 128");
+            assertEquals(modes.size() * 2 * 2 * 2, decode.getAsJsonArray("variants").size(),
+                    name + ": every mode for sm_80 and sm_90, D = 64 and 128, the warps sharing rows and not");
 
             LoweredPattern lowered = LowerPattern.lower(pattern);
             for (JsonElement v : decode.getAsJsonArray("variants")) {
@@ -71,7 +72,8 @@ class DecodeExportTest {
                 assertTrue(ptx.contains(".target " + arch + "\n"), file + " names its target " + arch);
                 assertTrue(ptx.contains(variant.get("shared_bytes").getAsInt() + " bytes per block"), file);
                 KernelConfig config = KernelConfig.of(Integer.parseInt(arch.substring(3)), DType.BFLOAT16, variant.get("head_dim").getAsInt(),
-                        variant.get("value_dim").getAsInt()).forDecode(Decode.valueOf(mode.toUpperCase(java.util.Locale.ROOT)));
+                        variant.get("value_dim").getAsInt()).forDecode(Decode.SPLIT).withWarpKeys(variant.get("warp_keys").getAsBoolean())
+                        .forDecode(Decode.valueOf(mode.toUpperCase(java.util.Locale.ROOT)));
                 assertEquals(config.sharedBytes(), variant.get("shared_bytes").getAsInt(), file);
                 assertEquals(config.blockM(), variant.get("block_m").getAsInt(), file);
                 assertEquals(config.blockN(), variant.get("block_n").getAsInt(), file);

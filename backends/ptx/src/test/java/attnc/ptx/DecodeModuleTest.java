@@ -2,6 +2,7 @@ package attnc.ptx;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import attnc.front.Frontend;
@@ -33,13 +34,16 @@ class DecodeModuleTest {
             Path file = files.get(i);
             Decode mode = Decode.values()[1 + i % 4];
             int headDim = i % 3 == 0 ? 128 : 64;
-            tests.add(DynamicTest.dynamicTest(file.getFileName() + " " + mode + " D=" + headDim, () -> {
+            boolean warpKeys = i % 2 == 1;
+            tests.add(DynamicTest.dynamicTest(file.getFileName() + " " + mode + " D=" + headDim + (warpKeys ? " warp keys" : ""), () -> {
                 Pattern pattern = Patterns.compile(file);
                 if (pattern == null) return;
                 LoweredPattern lowered = LowerPattern.lower(Passes.optimize(pattern, Map.of()));
-                PtxModule module = PtxModule.render(lowered, KernelConfig.of(90, DType.BFLOAT16, headDim, headDim).forDecode(mode));
+                KernelConfig config = KernelConfig.of(90, DType.BFLOAT16, headDim, headDim).forDecode(Decode.SPLIT).withWarpKeys(warpKeys).forDecode(mode);
+                PtxModule module = PtxModule.render(lowered, config);
                 assertTrue(module.text().contains(".visible .entry " + PtxModule.MERGE_ENTRY + "("), "the merge entry is in the module");
                 assertEquals(mode.pages(), module.text().contains("p_block_table"), "a paged module takes the block table");
+                assertEquals(warpKeys, module.text().contains("merged through shared memory"), "the warps' partials merged in the block");
                 PtxAssemblesTest.assemble(module.text(), 90);
             }));
         }
@@ -61,6 +65,30 @@ class DecodeModuleTest {
         assertEquals(Decode.SPLIT_PACKED, GpuDecode.config(causal, 90, DType.BFLOAT16, binding(32, 8, 4)).decode());
         assertEquals(Decode.SPLIT, GpuDecode.config(causal, 90, DType.BFLOAT16, binding(32, 8, 32)).decode(), "group 4 x 32 queries > 64 rows");
         assertEquals(Decode.SPLIT, GpuDecode.config(alibi, 90, DType.BFLOAT16, binding(32, 8, 1)).decode());
+    }
+
+    @Test
+    void warpsShareTheRowsOfBlocksOfAtMost16() throws Exception {
+        LoweredPattern causal = lower("mask: q >= kv");
+        LoweredPattern alibi = lower("input slopes: float32[H]\nmask: q >= kv\nscore: s - slopes[h] * float(q - kv)");
+        KernelConfig token = GpuDecode.config(causal, 90, DType.BFLOAT16, binding(32, 8, 1));
+        assertTrue(token.warpKeys(), "4 packed rows");
+        assertEquals(16, token.blockM());
+        assertEquals(16, token.warpKeyCount(), "64-key tiles, 16 keys a warp");
+        assertTrue(GpuDecode.config(causal, 90, DType.BFLOAT16, binding(32, 8, 4)).warpKeys(), "16 packed rows");
+        KernelConfig draft = GpuDecode.config(causal, 90, DType.BFLOAT16, binding(32, 8, 8));
+        assertFalse(draft.warpKeys(), "32 packed rows: each warp its own 16");
+        assertEquals(64, draft.blockM());
+        assertFalse(GpuDecode.warpKeysFit(draft, binding(32, 8, 8)), "a packed launch's later query blocks would run the first one's list");
+        KernelConfig unpacked = GpuDecode.config(alibi, 90, DType.BFLOAT16, binding(32, 8, 16));
+        assertEquals(Decode.SPLIT, unpacked.decode());
+        assertTrue(unpacked.warpKeys(), "16 queries of one head");
+        KernelConfig paged = token.forDecode(Decode.SPLIT_PACKED_PAGED);
+        assertTrue(paged.warpKeys());
+        assertEquals(64, paged.blockN(), "paged with 16 keys a warp");
+        assertThrows(IllegalArgumentException.class, () -> KernelConfig.of(90, DType.BFLOAT16, 128, 128).forDecode(Decode.SPLIT_PAGED).withWarpKeys(true),
+                "32-key tiles give a warp 8 keys");
+        assertThrows(IllegalArgumentException.class, () -> KernelConfig.of(90, DType.BFLOAT16, 128, 128).withWarpKeys(true), "the prefill kernel");
     }
 
     @Test

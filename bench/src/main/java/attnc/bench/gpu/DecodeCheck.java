@@ -47,8 +47,20 @@ import java.util.TreeMap;
  * resident PATTERN...} (q, k, v, out and lse kept on the device through {@code Kernel.forward(problem, out, lse)}).
  */
 public final class DecodeCheck {
-    /** The decode tilings, {keys a tile, stages}: the default first; each is checked before it can become the default. */
-    private static final int[][] TILINGS = {{64, 2}, {32, 2}, {32, 3}, {64, 3}, {128, 2}};
+    /**
+     * The decode tilings, {keys a tile, stages, warps sharing the rows (1: where the launch allows, as by default; 0: never)}:
+     * the default first; each is checked before it can become the default.
+     */
+    private static final int[][] TILINGS = {{64, 2, 1}, {64, 2, 0}, {32, 2, 0}, {32, 3, 0}, {64, 3, 1}, {128, 2, 1}};
+
+    /** The knobs of a tiling, decoding forced. */
+    private static Map<String, Integer> knobs(int[] tiling) {
+        Map<String, Integer> knobs = new TreeMap<>(Map.of("decode", 1, "block_n", tiling[0], "stages", tiling[1]));
+        if (tiling[2] == 0) knobs.put("warp_keys", 0);
+        return knobs;
+    }
+
+    private static String tilingName(int[] tiling) { return "n" + tiling[0] + "/s" + tiling[1] + (tiling[2] == 0 ? "/rows" : ""); }
 
     private DecodeCheck() {}
 
@@ -93,11 +105,11 @@ public final class DecodeCheck {
         return summary(counts, worst, 6);
     }
 
-    /** The cases on one decode tiling ({keys a tile, stages}); counts {passed, failed}, the worst errors by precision. */
+    /** The cases on one decode tiling ({@link #TILINGS}); counts {passed, failed}, the worst errors by precision. */
     private static void checkTiling(Pattern pattern, int[] tiling, int[][] cases, Random random, int[] counts, Map<String, double[]> worst) {
-        try (Kernel kernel = new PtxBackend().compile(pattern, new TuningConfig(Map.of("decode", 1, "block_n", tiling[0], "stages", tiling[1])))) {
+        try (Kernel kernel = new PtxBackend().compile(pattern, new TuningConfig(knobs(tiling)))) {
             for (int[] c : cases) {
-                String label = String.format(Locale.ROOT, "%-20s n%d/s%d %s %s", pattern.name(), tiling[0], tiling[1],
+                String label = String.format(Locale.ROOT, "%-20s %s %s %s", pattern.name(), tilingName(tiling),
                         c[7] == 1 ? "fp16" : "bf16", DeviceCheck.sizes(c));
                 Problem problem = SampleProblems.of(pattern, DeviceCheck.shape(c),
                         c[7] == 1 ? DType.FLOAT16 : DType.BFLOAT16, random);
@@ -248,7 +260,8 @@ public final class DecodeCheck {
                         List<Object[]> rows = new ArrayList<>();
                         KernelConfig auto = GpuDecode.config(lowered, 90, DType.BFLOAT16, binding);
                         for (int[] tiling : TILINGS) {
-                            KernelConfig config = auto.withTiling(auto.warps(), auto.mTiles(), tiling[0], tiling[1], auto.earlyMaskLoads());
+                            KernelConfig config = auto.withWarpKeys(false).withTiling(auto.warps(), auto.mTiles(), tiling[0], tiling[1], auto.earlyMaskLoads())
+                                    .withWarpKeys(auto.warpKeys() && tiling[2] == 1);
                             GpuDecode decode = new GpuDecode(device, lowered, PtxModule.render(lowered, config));
                             // The chosen splits (one wave) and twice as many (two waves of shorter splits).
                             for (int splits : new int[] {decode.splits(binding), 2 * decode.splits(binding)}) {
@@ -291,7 +304,8 @@ public final class DecodeCheck {
     /**
      * GB/s of K and V read by the paged decode on the issue's shapes (B=8, H=32, Hkv=8, D=128,
      * dense, every sequence Nkv keys), page sizes 16 and 64 with the pages in a random order,
-     * beside the contiguous decode in the same call, each with its automatic tiling and splits.
+     * beside the contiguous decode in the same call, each with its automatic tiling and splits; and
+     * the paged kernel whose warps hold rows of their own ("paged rows"), for comparison.
      * Pools filled with one value as in {@link #time}; the sequences' bindings are built directly
      * (a ragged batch would need the pools on the host).
      */
@@ -326,30 +340,34 @@ public final class DecodeCheck {
                         contiguous = EventTimer.medianMillis(device, () -> decode.launch(binding, tensors, tiles, partials), 10, 50);
                         json.append(row(nq, nkv, "contiguous", partials.splits(), contiguous, bytes, contiguous, json.length() > 2));
                     }
-                    GpuDecode paged = new GpuDecode(device, lowered, PtxModule.render(lowered, auto.forDecode(auto.decode().paged())));
-                    for (int page : new int[] {16, 64}) {
-                        int perSequence = nkv / page, pages = b * perSequence;
-                        List<Integer> ids = new ArrayList<>();
-                        for (int p = 0; p < pages; p++) ids.add(p);
-                        java.util.Collections.shuffle(ids, new Random(page));
-                        int[] table = ids.stream().mapToInt(Integer::intValue).toArray(), lengths = new int[b];
-                        java.util.Arrays.fill(lengths, nkv);
-                        List<RaggedBinding.Sequence> sequences = new ArrayList<>();
-                        for (int s = 0; s < b; s++) sequences.add(new RaggedBinding.Sequence(s, s * nq, binding, Map.of()));
-                        RaggedBinding ragged = new RaggedBinding(h, hkv, d, d, page, pages, b * nq, perSequence, table, sequences, 0);
-                        try (DeviceTensor k = DeviceTensor.allocate(device, DType.BFLOAT16, pages, page, hkv, d);
-                             DeviceTensor v = DeviceTensor.allocate(device, DType.BFLOAT16, pages, page, hkv, d);
-                             DeviceTensor blockTable = DeviceTensor.upload(device, Tensor.wrap(table, b, perSequence), DType.INT32);
-                             DeviceTensor kvLengths = DeviceTensor.upload(device, Tensor.wrap(lengths, b), DType.INT32);
-                             GpuDecode.Partials partials = paged.allocatePartials(binding, paged.splits(binding));
-                             DeviceTensor tiles = DeviceTensor.allocate(device, DType.INT32, paged.tilesLength(binding))) {
-                            k.fill(0x3C);
-                            v.fill(0x3C);
-                            GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, null, Map.of(),
-                                    new GpuAttention.Paged(blockTable, kvLengths, Integer.numberOfTrailingZeros(page), perSequence));
-                            paged.preparePagedTiles(ragged, binding, tiles);
-                            double ms = EventTimer.medianMillis(device, () -> paged.launch(binding, tensors, tiles, partials), 10, 50);
-                            json.append(row(nq, nkv, "paged " + page, partials.splits(), ms, bytes, contiguous, true));
+                    // The default paged kernel, and the one whose warps hold rows of their own (32-key tiles).
+                    for (KernelConfig pagedConfig : List.of(auto.forDecode(auto.decode().paged()), auto.withWarpKeys(false).forDecode(auto.decode().paged()))) {
+                        GpuDecode paged = new GpuDecode(device, lowered, PtxModule.render(lowered, pagedConfig));
+                        String kind = pagedConfig.warpKeys() ? "paged " : "paged rows ";
+                        for (int page : new int[] {16, 64}) {
+                            int perSequence = nkv / page, pages = b * perSequence;
+                            List<Integer> ids = new ArrayList<>();
+                            for (int p = 0; p < pages; p++) ids.add(p);
+                            java.util.Collections.shuffle(ids, new Random(page));
+                            int[] table = ids.stream().mapToInt(Integer::intValue).toArray(), lengths = new int[b];
+                            java.util.Arrays.fill(lengths, nkv);
+                            List<RaggedBinding.Sequence> sequences = new ArrayList<>();
+                            for (int s = 0; s < b; s++) sequences.add(new RaggedBinding.Sequence(s, s * nq, binding, Map.of()));
+                            RaggedBinding ragged = new RaggedBinding(h, hkv, d, d, page, pages, b * nq, perSequence, table, sequences, 0);
+                            try (DeviceTensor k = DeviceTensor.allocate(device, DType.BFLOAT16, pages, page, hkv, d);
+                                 DeviceTensor v = DeviceTensor.allocate(device, DType.BFLOAT16, pages, page, hkv, d);
+                                 DeviceTensor blockTable = DeviceTensor.upload(device, Tensor.wrap(table, b, perSequence), DType.INT32);
+                                 DeviceTensor kvLengths = DeviceTensor.upload(device, Tensor.wrap(lengths, b), DType.INT32);
+                                 GpuDecode.Partials partials = paged.allocatePartials(binding, paged.splits(binding));
+                                 DeviceTensor tiles = DeviceTensor.allocate(device, DType.INT32, paged.tilesLength(binding))) {
+                                k.fill(0x3C);
+                                v.fill(0x3C);
+                                GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, null, Map.of(),
+                                        new GpuAttention.Paged(blockTable, kvLengths, Integer.numberOfTrailingZeros(page), perSequence));
+                                paged.preparePagedTiles(ragged, binding, tiles);
+                                double ms = EventTimer.medianMillis(device, () -> paged.launch(binding, tensors, tiles, partials), 10, 50);
+                                json.append(row(nq, nkv, kind + page, partials.splits(), ms, bytes, contiguous, true));
+                            }
                         }
                     }
                 } catch (RuntimeException e) {

@@ -284,15 +284,16 @@ class Kernel:
 
     def decode_variant(self, capability, s, forced=None, paged=False):
         """The decode module for this GPU (its paged twin when `paged`): GQA-packed where the
-        manifest allows it and a group's heads x queries fit one block's rows, else one block a head."""
+        manifest allows it and a group's heads x queries fit one block's rows, else one block a head;
+        of a mode's variants, the one whose warps share the rows (warp_keys) where the rows fit it."""
         for mode in ("split_packed_paged", "split_paged") if paged else ("split_packed", "split"):
-            variants = [v for v in self.decode["variants"] if v["mode"] == mode]
+            packed = mode.startswith("split_packed")
+            rows = (s.H // s.Hkv) * s.Nq if packed else s.Nq
+            variants = [v for v in self.decode["variants"] if v["mode"] == mode
+                        and (rows <= v["block_m"] or not (packed or v.get("warp_keys")))]
             if not variants:
                 continue
-            v = choose(variants, capability, s.D, s.Dv, f"decode ({mode})", forced)
-            if mode.startswith("split_packed") and (s.H // s.Hkv) * s.Nq > v["block_m"]:
-                continue
-            return v
+            return choose(sorted(variants, key=lambda v: not v.get("warp_keys")), capability, s.D, s.Dv, f"decode ({mode})", forced)
         raise PlanError(f"the manifest describes no {'paged' if paged else 'contiguous'} decode module")
 
     def decode_tiles(self, variant, s):

@@ -34,6 +34,11 @@ final class Epilogue {
     }
 
     void emit() {
+        if (config.warpKeys()) {
+            splitSlices();
+            new WarpMerge(out, lowered, config, rows, valueCols).emit();
+            return;
+        }
         boolean softmax = lowered.writesLse();
         for (int r = 0; r < rows; r++) {
             String inverse = out.f32("%inverse_r" + r);

@@ -46,7 +46,7 @@ abstract class FlashEmitter {
         this.signature = Signature.of(pattern, config);
         this.leaves = new KernelLeaves(config, signature, config.decode().ragged() ? Signature.raggedInputs(pattern) : List.of());
         this.rows = 2 * config.mTiles();
-        this.cols = config.blockN() / 4;
+        this.cols = config.warpKeyCount() / 4;
         this.valueCols = config.valueDim() / 4;
     }
 
@@ -82,10 +82,12 @@ abstract class FlashEmitter {
 
     /** Row indices, absolute query positions, and everything that depends on the row but not on kv. */
     void setUpRows() {
-        out.blank().comment("rows of this thread: g and g+8 of each 16-row slice the warp owns");
+        out.blank().comment(config.warpKeys() ? "rows of this thread: g and g+8 of each 16-row slice, every warp the block's same rows"
+                : "rows of this thread: g and g+8 of each 16-row slice the warp owns");
         for (int r = 0; r < rows; r++) {
             String row = out.s32("%row_r" + r);
-            out.op("mad.lo.s32", row, "%warp", (16 * config.mTiles()), "%g");
+            if (config.warpKeys()) out.op("mov.s32", row, "%g");
+            else out.op("mad.lo.s32", row, "%warp", (16 * config.mTiles()), "%g");
             out.op("add.s32", row, row, ((r / 2) * 16 + (r % 2) * 8));
             if (config.decode().packs()) {
                 // Row r of a packed block is query r % Nq of the group's head r / Nq.
@@ -144,6 +146,7 @@ abstract class FlashEmitter {
     void maskColumns() {
         out.comment("kv position of this lane's first column in the tile");
         out.op("mad.lo.s32", out.s32("%kv_lane"), "%t", 2, "%kv_first");
+        if (config.warpKeys()) out.op("mad.lo.s32", "%kv_lane", "%warp", config.warpKeyCount(), "%kv_lane");
         if (relative != null) {
             out.comment("k · float(q - kv) at the lane's first column of this tile, per row (the score's term)");
             for (int r = 0; r < rows; r++) {

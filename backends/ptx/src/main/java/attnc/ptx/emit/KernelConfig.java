@@ -15,10 +15,12 @@ import java.util.Optional;
  * {@code output}: float32 (what {@link attnc.launch.Result} holds) or the input dtype (what
  * PyTorch callers expect, and half the bytes to store). {@code decode}: the split-KV and GQA-packed
  * variants for decoding ({@link Decode}). {@code groupBits}: the tile lists carry each consumer
- * warpgroup's own class of a tile ({@link #listGroups}).
+ * warpgroup's own class of a tile ({@link #listGroups}). {@code warpKeys}: a split-KV decode
+ * block's warps share its 16 · mTiles rows and each multiplies its own {@link #warpKeyCount} keys
+ * of every tile, their partials merged in shared memory at the end ({@link WarpMerge}).
  */
 public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int warps, int mTiles, int blockN, int stages,
-                           boolean earlyMaskLoads, DType output, Schedule schedule, int fmaExp, Decode decode, boolean groupBits) {
+                           boolean earlyMaskLoads, DType output, Schedule schedule, int fmaExp, Decode decode, boolean groupBits, boolean warpKeys) {
 
     public KernelConfig {
         if (sm < 80) throw new IllegalArgumentException("the PTX backend needs sm_80 or newer (mma.sync bf16, cp.async), got sm_" + sm);
@@ -34,6 +36,9 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         if (groupBits && !schedule.overlap()) throw new IllegalArgumentException("warpgroup bits need an overlapped wgmma schedule, got " + schedule);
         if (decode.splits() && (schedule.wgmma() || output != DType.FLOAT32)) {
             throw new IllegalArgumentException("split-KV decoding runs the mma.sync kernel with float32 partial outputs");
+        }
+        if (warpKeys && (!decode.splits() || blockN % (16 * warps) != 0)) {
+            throw new IllegalArgumentException("warps share a tile's keys only in split-KV decoding, 16 keys or a multiple each: " + blockN + " keys, " + warps + " warps");
         }
         if (schedule.wgmma()) {
             if (sm < 90) throw new IllegalArgumentException("the wgmma schedule needs sm_90a, got sm_" + sm);
@@ -51,12 +56,12 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     public static KernelConfig of(int sm, DType dtype, int headDim, int valueDim) {
         int widest = Math.max(headDim, valueDim);
         // D=64: three stages measured level with two (±1%); 32 query rows a warp halve the K/V fragment loads.
-        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 3, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE, false);
+        if (widest <= 64) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 64, 3, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE, false, false);
         // D=128: 128-key tiles measured 303 vs 253 TFLOP/s dense against 64-key tiles.
-        if (widest <= 128 && sm >= 90) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE, false);
+        if (widest <= 128 && sm >= 90) return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 128, 2, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE, false, false);
         // 174 KB of shared memory above does not fit sm_8x; 4 warps x 32 rows x 32 keys, 3 stages (87 KB) measured 332 dense on the H100.
-        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 32, 3, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE, false);
-        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE, false);
+        if (widest <= 128) return new KernelConfig(sm, dtype, headDim, valueDim, 4, 2, 32, 3, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE, false, false);
+        return new KernelConfig(sm, dtype, headDim, valueDim, 8, 1, 32, 2, true, DType.FLOAT32, Schedule.MMA_SYNC, 0, Decode.NONE, false, false);
     }
 
     /**
@@ -188,7 +193,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     }
 
     public KernelConfig withTiling(int warps, int mTiles, int blockN, int stages, boolean earlyMaskLoads) {
-        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, fmaExp, decode, groupBits);
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, fmaExp, decode, groupBits, warpKeys);
     }
 
     /**
@@ -202,7 +207,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     /** As above with {@code groups} consumer warpgroups (2 or 3: 128 or 192 query rows). */
     public KernelConfig withWgmma(Schedule schedule, int groups, int blockN, int stages) {
         return new KernelConfig(sm, dtype, headDim, valueDim, 4 * groups, 1, blockN, stages, earlyMaskLoads, output, schedule, fmaExp, decode,
-                defaultGroupBits(schedule, groups));
+                defaultGroupBits(schedule, groups), false);
     }
 
     /** Consumer warpgroups of the wgmma path. */
@@ -227,7 +232,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
 
     /** The same kernel with ({@code bits}) or without the warpgroups' own classes in its lists. */
     public KernelConfig withGroupBits(boolean bits) {
-        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, fmaExp, decode, bits);
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, fmaExp, decode, bits, warpKeys);
     }
 
     /**
@@ -253,7 +258,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * softmax at small head dims.
      */
     public KernelConfig withFmaExp(int quarters) {
-        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, quarters, decode, groupBits);
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, quarters, decode, groupBits, warpKeys);
     }
 
     /**
@@ -262,24 +267,40 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * 64-key tiles (two blocks a multiprocessor at D = 128), 2–3% ahead of 32-key tiles at three
      * blocks on the H200 once K and V were swizzled; paged caches keep 32-key tiles, as a copy
      * that waits on a block-table read per row needs the third block: with 64-key tiles the paged
-     * decode fell to 0.78–0.83 of the contiguous one at 32K and 128K keys (BENCHMARKS.md).
+     * decode fell to 0.78–0.83 of the contiguous one at 32K and 128K keys (BENCHMARKS.md). With
+     * {@link #warpKeys} both take 64-key tiles, three blocks a multiprocessor at 162–168 registers:
+     * paged then runs at 0.98–0.995 of contiguous.
      */
     public KernelConfig forDecode(Decode mode) {
-        int keys = mode.pages() ? 32 : 64;
-        return new KernelConfig(sm, dtype, headDim, valueDim, 4, 1, keys, 2, earlyMaskLoads, DType.FLOAT32, Schedule.MMA_SYNC, 0, mode, false);
+        int keys = mode.pages() && !warpKeys ? 32 : 64;
+        return new KernelConfig(sm, dtype, headDim, valueDim, 4, 1, keys, 2, earlyMaskLoads, DType.FLOAT32, Schedule.MMA_SYNC, 0, mode, false, warpKeys);
     }
+
+    /**
+     * The same decode kernel with its warps sharing the block's rows ({@code on}) and each taking a
+     * share of every tile's keys, or each holding its own 16 rows. Where a block has at most 16 real
+     * rows (a token of a GQA group of 4 to 16 packed, or of one head) the warps of the row-split
+     * kernel multiply rows of padding, each reading every K and V fragment of the tile from shared
+     * memory for them. {@link #forDecode} keeps it, paged caches then taking 64-key tiles too.
+     */
+    public KernelConfig withWarpKeys(boolean on) {
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, fmaExp, decode, groupBits, on);
+    }
+
+    /** Keys of a tile one warp multiplies: a share of them with {@link #warpKeys}, else all. */
+    public int warpKeyCount() { return warpKeys ? blockN / warps : blockN; }
 
     /**
      * The same tiling as the prefill kernel of a ragged batch over a paged cache ({@link
      * Decode#RAGGED}), the output float32.
      */
     public KernelConfig forRagged() {
-        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, DType.FLOAT32, schedule, fmaExp, Decode.RAGGED, groupBits);
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, DType.FLOAT32, schedule, fmaExp, Decode.RAGGED, groupBits, false);
     }
 
     /** The same kernel storing its output as {@code dtype} (float32 or the input dtype). */
     public KernelConfig withOutput(DType dtype) {
-        return new KernelConfig(sm, this.dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, dtype, schedule, fmaExp, decode, groupBits);
+        return new KernelConfig(sm, this.dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, dtype, schedule, fmaExp, decode, groupBits, warpKeys);
     }
 
     /** Dynamic shared memory a block may use: 227 KiB on sm_90, 163 KiB on sm_80, 99 KiB on sm_86/89. */
@@ -299,7 +320,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * mask that loads per-key inputs early holds them too: document's 192-key tiles spill 3.4 KB,
      * which this count does not see (the tuner times them and keeps what is faster).
      */
-    public int accumulatorRegisters() { return mTiles * (valueDim + blockN) / 2 + (schedule.wgmma() ? blockN / 4 : 0); }
+    public int accumulatorRegisters() { return mTiles * (valueDim + warpKeyCount()) / 2 + (schedule.wgmma() ? blockN / 4 : 0); }
 
     private int accumulatorLimit() { return schedule.wgmma() ? consumerRegisters() - 32 : 160; }
 
@@ -312,7 +333,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
 
     /** The wgmma path's producer warpgroup comes on top of the consumer warps. */
     public int threads() { return warps * 32 + (schedule.wgmma() ? PRODUCER_THREADS : 0); }
-    public int blockM() { return warps * mTiles * 16; }
+    public int blockM() { return (warpKeys ? 1 : warps) * mTiles * 16; }
     public static final int PRODUCER_THREADS = 128;
 
     /**
@@ -364,6 +385,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
                 + "_w" + warps + "m" + mTiles + "n" + blockN + "s" + stages + (earlyMaskLoads ? "_early" : "") + (output != DType.FLOAT32 ? "_out" + mmaType() : "")
                 + (schedule.wgmma() ? "_" + schedule.key() : "") + (fmaExp > 0 ? "_e" + fmaExp : "")
                 + (decode != Decode.NONE ? "_" + decode.name().toLowerCase(java.util.Locale.ROOT) : "")
+                + (warpKeys ? "_warpkeys" : "")
                 + (schedule.wgmma() && groupBits != defaultGroupBits(schedule, consumerGroups()) ? (groupBits ? "_bits" : "_nobits") : "");
     }
 }

@@ -87,7 +87,7 @@ final class MmaSyncEmitter extends FlashEmitter {
         String address = out.u32("%k_frag_addr");
         String[] b = {out.b32("%kb0"), out.b32("%kb1"), out.b32("%kb2"), out.b32("%kb3")};
         for (int kc = 0; kc < config.headDim() / 16; kc++) {
-            for (int np = 0; np < config.blockN() / 16; np++) {
+            for (int np = 0; np < config.warpKeyCount() / 16; np++) {
                 loader.fragmentAddress(address, "k", np, kc);
                 out.op("ldmatrix.sync.aligned.m8n8.x4.shared.b16", "{" + String.join(", ", b) + "}", "[" + address + "]");
                 for (int mt = 0; mt < config.mTiles(); mt++) {
@@ -109,7 +109,7 @@ final class MmaSyncEmitter extends FlashEmitter {
         out.comment("O += P·V");
         String type = config.mmaType();
         for (int mt = 0; mt < config.mTiles(); mt++) {
-            for (int kk = 0; kk < config.blockN() / 16; kk++) {
+            for (int kk = 0; kk < config.warpKeyCount() / 16; kk++) {
                 for (int j = 0; j < 4; j++) {
                     int nt = 2 * kk + j / 2;
                     int base = (j % 2) * 2;
@@ -119,7 +119,7 @@ final class MmaSyncEmitter extends FlashEmitter {
         }
         String address = out.u32("%v_frag_addr");
         String[] b = {out.b32("%vb0"), out.b32("%vb1"), out.b32("%vb2"), out.b32("%vb3")};
-        for (int kk = 0; kk < config.blockN() / 16; kk++) {
+        for (int kk = 0; kk < config.warpKeyCount() / 16; kk++) {
             for (int dp = 0; dp < config.valueDim() / 16; dp++) {
                 loader.fragmentAddress(address, "v", kk, dp);
                 out.op("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16", "{" + String.join(", ", b) + "}", "[" + address + "]");

@@ -93,7 +93,9 @@ final class TileLoader {
             laneAddress(out, "%lane_k_off", 2, 1, config.kStride());
             laneAddress(out, "%lane_v_off", 1, 2, config.vStride());
         }
-        out.op("mad.lo.s32", out.s32("%warp_q_off"), "%warp", 16 * config.mTiles() * config.qStride(), "%lane_q_off");
+        if (config.warpKeys()) warpKeyOffsets();
+        // Warps that share their rows read the same Q.
+        out.op("mad.lo.s32", out.s32("%warp_q_off"), "%warp", config.warpKeys() ? 0 : 16 * config.mTiles() * config.qStride(), "%lane_q_off");
         out.op("add.u32", out.u32("%lane_q_addr"), "%smem_q", "%warp_q_off");
         if (config.decode().ragged()) raggedTileList(out);
         else tileList(out);
@@ -148,6 +150,20 @@ final class TileLoader {
         out.op("sub.s32", "%tile_count", end, first);
         out.op("mul.wide.s32", "%row_index", first, 4);
         out.op("add.s64", "%tile_list", "%tile_list", "%row_index");
+    }
+
+    /**
+     * Warps sharing a tile's keys: warp w's K and V fragments start at its first key, row w ·
+     * {@link KernelConfig#warpKeyCount} of the tile (a multiple of 16 rows, so a swizzled row keeps its chunk order).
+     */
+    private void warpKeyOffsets() {
+        String kOffset = out.s32("%warp_k_off"), vOffset = out.s32("%warp_v_off");
+        out.op("mul.lo.s32", kOffset, "%warp", config.warpKeyCount() * config.kStride());
+        out.op("mul.lo.s32", vOffset, "%warp", config.warpKeyCount() * config.vStride());
+        for (String suffix : config.swizzledKv() ? new String[] {"_0", "_1", "_2", "_3"} : new String[] {""}) {
+            out.op("add.s32", "%lane_k_off" + suffix, "%lane_k_off" + suffix, kOffset);
+            out.op("add.s32", "%lane_v_off" + suffix, "%lane_v_off" + suffix, vOffset);
+        }
     }
 
     /** Lane offset into a tile for ldmatrix: row (matrix & rowBit ? 8 : 0) + matrix_row, chunk (matrix & colBit ? 1 : 0). */
