@@ -200,10 +200,15 @@ public final class GpuDecode {
 
     /** The decode entry over the splits, then the merge into {@code tensors}' out, lse and pre_out. */
     public void launch(Binding binding, GpuAttention.Tensors tensors, DeviceTensor tiles, Partials partials) {
+        partials(binding, tensors, tiles, partials);
+        merge(binding, tensors, partials);
+    }
+
+    /** The decode entry alone: the splits' partials. */
+    public void partials(Binding binding, GpuAttention.Tensors tensors, DeviceTensor tiles, Partials partials) {
         GpuAttention.Tensors into = new GpuAttention.Tensors(tensors.q(), tensors.k(), tensors.v(), partials.out(), partials.lse(), null, tensors.inputs(),
                 tensors.paged());
         attention.launch(launchBinding(attention.module().config(), binding), into, tiles, partials.splits());
-        merge(binding, tensors, partials);
     }
 
     /** The merge alone: {@code partials} into {@code tensors}' out, lse and pre_out. */

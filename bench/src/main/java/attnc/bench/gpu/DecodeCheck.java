@@ -270,9 +270,11 @@ public final class DecodeCheck {
                                     decode.prepareTiles(binding, tensors, tiles, Map.of());
                                     double ms = EventTimer.medianMillis(device, () -> decode.launch(binding, tensors, tiles, partials), 10, 50);
                                     rows.add(new Object[] {"decode " + config.tag() + " r" + decode.registers() + " x" + decode.residentBlocks(), splits, ms});
-                                    // What the merge alone takes of the default tiling's call (its GB/s column means nothing).
+                                    // What the merge alone takes of the default tiling's call (its GB/s column means nothing), and the rest.
                                     if (tiling == TILINGS[0] && splits == decode.splits(binding)) {
                                         rows.add(new Object[] {"  of which the merge", splits, EventTimer.medianMillis(device, () -> decode.merge(binding, tensors, partials), 10, 50)});
+                                        rows.add(new Object[] {"  the decode entry alone", splits,
+                                                EventTimer.medianMillis(device, () -> decode.partials(binding, tensors, tiles, partials), 10, 50)});
                                     }
                                 }
                             }

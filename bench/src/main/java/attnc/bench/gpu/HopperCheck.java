@@ -384,7 +384,9 @@ public final class HopperCheck {
                     new int[] {wgo, 3, 128, 2, 1}, new int[] {wgp, 3, 128, 2, 1},
                     // 64-key tiles: a sliding window's rows see about 1,024 keys of the 1,216 that a block of 192 rows lists with
                     // 128-key tiles; narrower tiles list fewer keys past its edges.
-                    new int[] {wgp, 3, 64, 2, 0}, new int[] {wgo, 3, 64, 2, 0}, new int[] {wgp, 3, 64, 3, 0});
+                    new int[] {wgp, 3, 64, 2, 0}, new int[] {wgo, 3, 64, 2, 0}, new int[] {wgp, 3, 64, 3, 0},
+                    // Blocks of 128 rows: a document of ~512 tokens spans fewer of them than of 192.
+                    new int[] {wgp, 2, 64, 2, 0}, new int[] {wgo, 2, 64, 2, 0}, new int[] {wgp, 2, 96, 2, 0});
         }
         if (d <= 128) {
             return List.of(new int[] {wgo, 2, 128, 2, 0}, new int[] {wgp, 2, 128, 2, 0}, new int[] {wgp, 2, 112, 2, 0}, new int[] {wgp, 2, 96, 2, 0},

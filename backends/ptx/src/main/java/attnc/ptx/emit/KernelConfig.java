@@ -109,19 +109,27 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * causal +3.3% over 112- and 96-key tiles, which spilled before the column positions were
      * formed late); up to D = 128, two warpgroups of 128-key tiles; both overlapped without
      * turns for plain dense attention and ping-pong for the rest (masks, ALiBi, softcap: +1–8%);
-     * beyond, 64-key tiles, ping-pong.
-     * Empty where the head dims are not multiples of 16, the accumulators would not fit, or
-     * mma.sync measured faster.
+     * beyond, 64-key tiles, ping-pong. Masks that read inputs (document ids) at D ≤ 64: three
+     * overlapped warpgroups of 64-key tiles.
+     * Empty where the head dims are not multiples of 16 or the accumulators would not fit.
      */
     static Optional<KernelConfig> hopper(KernelConfig standard, LoweredPattern pattern) {
-        return hopperCandidates(standard, pattern).stream().filter(c -> c.limitExceeded(standard.sm()) == null).findFirst();
+        List<KernelConfig> candidates = hopperCandidates(standard, pattern);
+        if (Math.max(standard.headDim(), standard.valueDim()) <= 64 && pattern.readsInputs() && standard.headDim() % 16 == 0 && standard.valueDim() % 16 == 0) {
+            // Masks that read inputs at D ≤ 64: three overlapped warpgroups of 64-key tiles, each skipping the tiles its rows do not
+            // see, 190.0-192.3 TFLOP/s against mma.sync's 180.8-181.4 (document, B=4, H=16, N=4096; fourth session of 2026-12-04). The
+            // ragged prefill keeps mma.sync there: not timed with it.
+            candidates = List.of(standard.withWgmma(Schedule.WGMMA_OVERLAP, 3, 64, 2));
+        }
+        return candidates.stream().filter(c -> c.limitExceeded(standard.sm()) == null).findFirst();
     }
 
     /** {@link #hopper}'s tilings in order of preference, before the check that they fit. */
     private static List<KernelConfig> hopperCandidates(KernelConfig standard, LoweredPattern pattern) {
         if (standard.headDim() % 16 != 0 || standard.valueDim() % 16 != 0) return List.of();
         int widest = Math.max(standard.headDim(), standard.valueDim());
-        // Masks that read inputs at D ≤ 64: the mma.sync kernel's 64 × 64 tiles measured fastest (163 against 152 TFLOP/s, document).
+        // Masks that read inputs at D ≤ 64: the mma.sync kernel's 64 × 64 tiles measured fastest (163 against 152 TFLOP/s, document)
+        // before the warpgroups skipped hidden tiles; the forward now takes other tiles ({@link #hopper}).
         if (widest <= 64 && pattern.readsInputs()) return List.of();
         Schedule schedule = pattern.identityScore() && pattern.alwaysVisible() ? Schedule.WGMMA_OVERLAP : Schedule.WGMMA_PINGPONG;
         return widest <= 64
