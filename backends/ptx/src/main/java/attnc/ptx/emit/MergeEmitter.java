@@ -20,8 +20,11 @@ final class MergeEmitter {
     static final String ENTRY = "attnc_merge";
     static final int ROWS_PER_BLOCK = 4;
     static final int THREADS = 32 * ROWS_PER_BLOCK;
-    /** Splits whose partial outputs are in flight at once. */
-    static final int UNROLL = 4;
+    /**
+     * Splits whose partial outputs are in flight at once: a decode launch of one wave has 4 to 6
+     * splits on the H200 (two or three blocks a multiprocessor), so their loads wait on memory together.
+     */
+    static final int UNROLL = 8;
 
     private MergeEmitter() {}
 
