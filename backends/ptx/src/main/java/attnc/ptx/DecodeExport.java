@@ -78,7 +78,8 @@ final class DecodeExport {
         d.addProperty("max_queries", GpuDecode.MAX_AUTO_QUERIES);
         d.addProperty("min_keys", GpuDecode.MIN_AUTO_KEYS);
         d.addProperty("order", "build the tile list (decode.tile_list); launch the decode entry of the mode's module with grid z = splits, then the merge"
-                + " entry of the same module, on one stream");
+                + " entry of the same module, on one stream; or pass the decode entry zeroed p_merge_counters and the merge entry's outputs, and"
+                + " launch nothing after it (attnc's own launcher does)");
         d.addProperty("warp_keys", "a variant with warp_keys true has its warps share block_m = 16 rows, each over its share of every tile's keys,"
                 + " their partials merged in the block; attnc runs it where a block's rows ((H / Hkv) * Nq packed, else Nq) are at most its block_m"
                 + " (" + GpuDecode.WARP_KEY_ROWS + "), and the variant of the same mode without warp_keys otherwise; both write one partial a block");
@@ -127,6 +128,12 @@ final class DecodeExport {
                 + " -inf where its chunk saw no key; never 0" : "unused (no LSE without softmax): pass 0");
         meaning.put("p_pre_out", "unused by the decode entry (the merge keeps o before the output transform): pass 0");
         meaning.put("p_tiles", "int32 tile lists, see decode.tile_list");
+        meaning.put("p_merge_counters", "int32 [grid x * grid y], all 0 before the first launch (each launch leaves them 0): with them the last block of"
+                + " each query block to finish merges its splits into p_merged_out and p_merged_lse, and the merge entry is not launched; 0 leaves"
+                + " the merge to the merge entry");
+        meaning.put("p_merged_out", "with p_merge_counters: the merge entry's p_out; else unused (0)");
+        meaning.put("p_merged_lse", "with p_merge_counters: the merge entry's p_lse; else unused (0)");
+        meaning.put("p_merged_pre_out", "with p_merge_counters: the merge entry's p_pre_out; else unused (0)");
         if (mode.packs()) {
             meaning.put("p_H", "Hkv: the packed launch has one head per kv head (decode.packed)");
             meaning.put("p_Nq", "(H / Hkv) * Nq: the packed rows of one kv head, at most block_m");

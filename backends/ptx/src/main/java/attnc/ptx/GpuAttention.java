@@ -104,15 +104,24 @@ public final class GpuAttention {
 
     /** Launches the attention kernel (asynchronously, on the default stream). */
     public void launch(Binding binding, Tensors tensors, DeviceTensor tiles) {
-        launch(binding, tensors, tiles, 1);
+        launch(binding, tensors, tiles, 1, Merged.ELSEWHERE);
     }
 
-    /** As above over {@code splits} chunks of each tile list (grid z; a split-KV decode module writes partials). */
-    void launch(Binding binding, Tensors tensors, DeviceTensor tiles, int splits) {
+    /**
+     * Where a split-KV decode launch's last blocks merge the splits: zeroed counters, one a (query
+     * block, head) of the launch, and the merged output, LSE and o before the transform; null
+     * throughout leaves the merge to the merge entry.
+     */
+    record Merged(DeviceTensor counters, DeviceTensor out, DeviceTensor lse, DeviceTensor preOutput) {
+        static final Merged ELSEWHERE = new Merged(null, null, null, null);
+    }
+
+    /** As above over {@code splits} chunks of each tile list (grid z; a split-KV decode module writes partials, merged as {@code merged} says). */
+    void launch(Binding binding, Tensors tensors, DeviceTensor tiles, int splits, Merged merged) {
         TilePlan plan = plan(binding);
         KernelConfig c = module.config();
         attention.launch(new int[] {plan.queryBlocks(), binding.size("B") * binding.size("H"), splits},
-                new int[] {c.threads(), 1, 1}, c.sharedBytes(), args(binding, tensors, tiles));
+                new int[] {c.threads(), 1, 1}, c.sharedBytes(), args(binding, tensors, tiles, null, merged));
     }
 
     /**
@@ -123,14 +132,14 @@ public final class GpuAttention {
     void launchRagged(Binding binding, Tensors tensors, DeviceTensor tiles, Ragged ragged) {
         KernelConfig c = module.config();
         if (!c.decode().ragged()) throw new IllegalStateException("not a ragged prefill module: " + c.tag());
-        attention.launch(new int[] {ragged.entries(), 1, 1}, new int[] {c.threads(), 1, 1}, c.sharedBytes(), args(binding, tensors, tiles, ragged));
+        attention.launch(new int[] {ragged.entries(), 1, 1}, new int[] {c.threads(), 1, 1}, c.sharedBytes(), args(binding, tensors, tiles, ragged, Merged.ELSEWHERE));
     }
 
     private GpuFunction.Args args(Binding binding, Tensors t, DeviceTensor tiles) {
-        return args(binding, t, tiles, null);
+        return args(binding, t, tiles, null, Merged.ELSEWHERE);
     }
 
-    private GpuFunction.Args args(Binding binding, Tensors t, DeviceTensor tiles, Ragged ragged) {
+    private GpuFunction.Args args(Binding binding, Tensors t, DeviceTensor tiles, Ragged ragged, Merged merged) {
         TilePlan plan = plan(binding);
         KernelConfig c = module.config();
         Signature signature = Signature.of(pattern.pattern(), c);
@@ -149,6 +158,10 @@ public final class GpuAttention {
                 case "query_starts" -> ragged.queryStarts();
                 case "work" -> ragged.work();
                 case "input_offsets" -> ragged.inputOffsets();
+                case "merge_counters" -> merged.counters();
+                case "merged_out" -> merged.out();
+                case "merged_lse" -> merged.lse();
+                case "merged_pre_out" -> merged.preOutput();
                 default -> throw new IllegalStateException("no tensor " + tensor + " in a forward launch");
             });
         }

@@ -22,8 +22,9 @@ import java.util.Map;
 
 /**
  * Decoding on the device: a few queries against a long KV cache. The decode module's blocks each
- * take one chunk of a tile list (split-KV, grid z) and write partial outputs and LSEs; the merge
- * entry combines them, applying the sink and the output transform once. Where the pattern's mask,
+ * take one chunk of a tile list (split-KV, grid z) and write partial outputs and LSEs; the last
+ * block of each query block to finish combines them, applying the sink and the output transform
+ * once (the merge entry does the same for callers that launch it after). Where the pattern's mask,
  * score and scale do not depend on the head, the query heads of a GQA group are packed into one
  * block's rows, so each block reads its kv head's K and V once for the whole group.
  */
@@ -143,19 +144,28 @@ public final class GpuDecode {
         return attention.attentionFunction().residentBlocks(c.threads(), c.sharedBytes());
     }
 
-    /** The partial outputs [splits, B, H, Nq, Dv] and LSEs [splits, B, H, Nq] a launch writes, fp32. */
-    public record Partials(DeviceTensor out, DeviceTensor lse, int splits) implements AutoCloseable {
+    /**
+     * The partial outputs [splits, B, H, Nq, Dv] and LSEs [splits, B, H, Nq] a launch writes, fp32,
+     * and the counters [query blocks · B · H of the launch] with which its last blocks merge them
+     * (zeroed here; each launch leaves them zero).
+     */
+    public record Partials(DeviceTensor out, DeviceTensor lse, DeviceTensor counters, int splits) implements AutoCloseable {
         @Override
         public void close() {
             out.close();
             lse.close();
+            counters.close();
         }
     }
 
     public Partials allocatePartials(Binding binding, int splits) {
         int rows = binding.size("B") * binding.size("H") * binding.size("Nq");
+        Binding launch = launchBinding(attention.module().config(), binding);
+        DeviceTensor counters = DeviceTensor.allocate(attention.device(), DType.INT32,
+                attention.plan(launch).queryBlocks() * launch.size("B") * launch.size("H"));
+        counters.fill(0);
         return new Partials(DeviceTensor.allocate(attention.device(), DType.FLOAT32, splits, rows, binding.size("Dv")),
-                DeviceTensor.allocate(attention.device(), DType.FLOAT32, splits, rows), splits);
+                DeviceTensor.allocate(attention.device(), DType.FLOAT32, splits, rows), counters, splits);
     }
 
     /** The tile lists of the decode launch, as many ints as {@link #tilesLength}; see {@link GpuAttention#prepareTiles}. */
@@ -198,17 +208,34 @@ public final class GpuDecode {
         tiles.write(lists);
     }
 
-    /** The decode entry over the splits, then the merge into {@code tensors}' out, lse and pre_out. */
+    /**
+     * The decode entry over the splits, into {@code tensors}' out, lse and pre_out. Where a block
+     * holds at most {@link #MERGED_ROWS} rows, one a warp, the last block of each query block to
+     * finish merges its splits: one launch, 2.3-3.2 µs faster at Nq = 1 than the merge entry after
+     * it; with more rows the last block's warps merge them one after another, and the merge
+     * entry, a block a 4 rows, is 0.7-2 µs faster (Nq = 4 at a GQA group of 4; BENCHMARKS.md).
+     */
     public void launch(Binding binding, GpuAttention.Tensors tensors, DeviceTensor tiles, Partials partials) {
-        partials(binding, tensors, tiles, partials);
-        merge(binding, tensors, partials);
+        if (blockRows(attention.module().config(), binding) <= MERGED_ROWS) {
+            decode(binding, tensors, tiles, partials, new GpuAttention.Merged(partials.counters(), tensors.out(), tensors.lse(), tensors.preOutput()));
+        } else {
+            partials(binding, tensors, tiles, partials);
+            merge(binding, tensors, partials);
+        }
     }
 
-    /** The decode entry alone: the splits' partials. */
+    /** The most rows a decode block merges itself: one a warp. */
+    static final int MERGED_ROWS = 4;
+
+    /** The decode entry alone, its blocks leaving the splits' partials to {@link #merge}. */
     public void partials(Binding binding, GpuAttention.Tensors tensors, DeviceTensor tiles, Partials partials) {
+        decode(binding, tensors, tiles, partials, GpuAttention.Merged.ELSEWHERE);
+    }
+
+    private void decode(Binding binding, GpuAttention.Tensors tensors, DeviceTensor tiles, Partials partials, GpuAttention.Merged merged) {
         GpuAttention.Tensors into = new GpuAttention.Tensors(tensors.q(), tensors.k(), tensors.v(), partials.out(), partials.lse(), null, tensors.inputs(),
                 tensors.paged());
-        attention.launch(launchBinding(attention.module().config(), binding), into, tiles, partials.splits());
+        attention.launch(launchBinding(attention.module().config(), binding), into, tiles, partials.splits(), merged);
     }
 
     /** The merge alone: {@code partials} into {@code tensors}' out, lse and pre_out. */

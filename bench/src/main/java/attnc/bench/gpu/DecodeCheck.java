@@ -275,6 +275,10 @@ public final class DecodeCheck {
                                         rows.add(new Object[] {"  of which the merge", splits, EventTimer.medianMillis(device, () -> decode.merge(binding, tensors, partials), 10, 50)});
                                         rows.add(new Object[] {"  the decode entry alone", splits,
                                                 EventTimer.medianMillis(device, () -> decode.partials(binding, tensors, tiles, partials), 10, 50)});
+                                        rows.add(new Object[] {"  the decode entry, then the merge entry", splits, EventTimer.medianMillis(device, () -> {
+                                            decode.partials(binding, tensors, tiles, partials);
+                                            decode.merge(binding, tensors, partials);
+                                        }, 10, 50)});
                                     }
                                 }
                             }

@@ -10,6 +10,8 @@ import fractions
 import math
 
 FORWARD_TENSORS = ("q", "k", "v", "out", "lse", "pre_out", "tiles")
+# The decode entry's own merge (decode.merging): 0 for each leaves it to the merge entry, launched after it.
+DECODE_MERGE = ("merge_counters", "merged_out", "merged_lse", "merged_pre_out")
 BACKWARD_TENSORS = ("q", "k", "v", "dout", "out", "pre_out", "dout_eff", "lse", "delta", "dq", "dk", "dv", "row_grads", "tiles")
 RAGGED_TENSORS = ("block_table", "kv_lengths", "query_starts", "work", "input_offsets")
 
@@ -339,7 +341,7 @@ class Kernel:
         paged, `pages` = (page_shift, max_pages)). The classifier takes the caller's sizes; a packed
         entry runs with H := Hkv, Nq := group x Nq and packed_nq := Nq."""
         t = self.decode_tiles(variant, s)
-        values = {"p_" + name: pointers.get(name, 0) for name in FORWARD_TENSORS + ("block_table", "kv_lengths")}
+        values = {"p_" + name: pointers.get(name, 0) for name in FORWARD_TENSORS + ("block_table", "kv_lengths") + DECODE_MERGE}
         if pages is not None:
             values.update({"p_page_shift": pages[0], "p_max_pages": pages[1]})
         values.update({"p_in_" + i["name"]: pointers["in_" + i["name"]] for i in self.inputs})

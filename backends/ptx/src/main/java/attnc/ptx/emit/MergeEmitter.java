@@ -35,7 +35,141 @@ final class MergeEmitter {
         return Signature.of(lowered.pattern()).with(tensors, List.of("B", "H", "Hkv", "Nq", "Nkv", "query_offset", "splits"));
     }
 
-    static String render(LoweredPattern lowered, KernelConfig config) {
+    /** The rows a call of {@link #FUNCTION} merges: [row_first, row_end), warp w of the calling block taking rows row_first + w, + w + 4, ... */
+    static final List<String> ROW_RANGE = List.of("row_first", "row_end");
+    /** The merge of a range of rows, called by the merge entry and by the last block of a decode launch to count in. */
+    static final String FUNCTION = "attnc_merge_rows";
+
+    /** The merge entry's text, which merges {@link #ROWS_PER_BLOCK} rows a block through {@link #renderFunction}'s function, declared before it. */
+    static String renderEntry(LoweredPattern lowered) {
+        Signature signature = signature(lowered);
+        PtxWriter out = new PtxWriter();
+        signature.loadParams(out);
+        String first = out.s32("%row_first"), end = out.s32("%row_end"), rows = out.s32("%rows");
+        out.op("mov.u32", first, "%ctaid.x");
+        out.op("mul.lo.s32", first, first, ROWS_PER_BLOCK);
+        out.op("mul.lo.s32", rows, "%B", "%H");
+        out.op("mul.lo.s32", rows, rows, "%Nq");
+        out.op("add.s32", end, first, ROWS_PER_BLOCK);
+        out.op("min.s32", end, end, rows);
+        call(out, signature, name -> "%" + name.substring(2));
+        out.op("ret");
+        return signature.header(ENTRY) + "\n.maxntid " + THREADS + ", 1, 1\n{\n" + out.render() + "}\n";
+    }
+
+    /**
+     * A call of {@link #FUNCTION} from a block of {@link #THREADS} threads: each of the merge's
+     * parameters (and {@link #ROW_RANGE}) passed as {@code value} gives it, by parameter name.
+     */
+    static void call(PtxWriter out, Signature signature, java.util.function.Function<String, String> value) {
+        List<String[]> parameters = functionParameters(signature);
+        out.line("{");
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < parameters.size(); i++) {
+            String type = parameters.get(i)[0], name = "a" + i;
+            out.line(".param " + type + " " + name + ";");
+            out.op("st.param" + type, "[" + name + "]", value.apply(parameters.get(i)[1]));
+            names.add(name);
+        }
+        out.op("call.uni", FUNCTION + ", (" + String.join(", ", names) + ")");
+        out.line("}");
+    }
+
+    /**
+     * The end of a split-KV decode block ({@code signature} the decode entry's, {@code rows} the
+     * register of its rows inside Nq): with counters, every thread's partial stores made visible, the
+     * block counts itself in at its query block's counter, and the last of the grid's z blocks
+     * resets the counter and merges the query block's rows through {@link #FUNCTION}, with the
+     * caller's sizes (a packed launch's H and Nq are the group's) and the partial buffers' bases.
+     * Each block's flag passes through the first word of {@code flag}, shared memory no warp still reads.
+     */
+    static void mergeWhenLast(PtxWriter out, LoweredPattern lowered, KernelConfig config, String flag) {
+        String done = out.newLabel("merged"), leader = out.pred("%merge_leader"), address = out.u64("%counter_addr");
+        String index = out.s32("%counter_index"), arrived = out.s32("%arrived"), seen = out.u32("%merge_flag"), last = out.pred("%merge_last");
+        out.blank().comment("the last of the splits to finish merges its query block's rows (unless the caller passed no counters)");
+        out.op("setp.eq.u64", out.pred("%merge_elsewhere"), "%merge_counters", 0);
+        out.op("@%merge_elsewhere bra.uni", done);
+        out.op("membar.gl");
+        out.op("bar.sync", 0);
+        out.op("setp.eq.s32", leader, "%thread", 0);
+        String blockX = out.s32("%merge_block_x"), blockY = out.s32("%merge_block_y"), blocksX = out.s32("%merge_blocks_x"), splits = out.s32("%merge_splits");
+        out.op("mov.u32", blockX, "%ctaid.x");
+        out.op("mov.u32", blockY, "%ctaid.y");
+        out.op("mov.u32", blocksX, "%nctaid.x");
+        out.op("mov.u32", splits, "%nctaid.z");
+        out.op("mad.lo.s32", index, blockY, blocksX, blockX);
+        out.op("mul.wide.s32", address, index, 4);
+        out.op("add.s64", address, "%merge_counters", address);
+        out.op("@" + leader + " atom.global.add.u32", arrived, "[" + address + "]", 1);
+        out.op("sub.s32", out.s32("%splits_less_one"), splits, 1);
+        out.op("setp.eq.s32", last, arrived, "%splits_less_one");
+        out.op("selp.u32", seen, 1, 0, last);
+        out.op("@" + leader + " st.shared.u32", "[" + flag + "]", seen);
+        out.op("bar.sync", 0);
+        out.op("ld.shared.u32", seen, "[" + flag + "]");
+        out.op("setp.eq.u32", last, seen, 0);
+        out.op("@" + last + " bra.uni", done);
+        // Left zero for the next launch; the other splits' stores, fenced before their adds, are read past L1 (ld.global.cg).
+        out.op("@" + leader + " st.global.u32", "[" + address + "]", 0);
+        out.op("membar.gl");
+        String nq = out.s32("%merge_nq"), h = out.s32("%merge_h"), first = out.s32("%merge_first"), end = out.s32("%merge_end");
+        String launchNq = out.s32("%merge_launch_nq"), launchH = out.s32("%merge_launch_h");
+        out.op("ld.param.s32", launchNq, "[p_Nq]");
+        out.op("ld.param.s32", launchH, "[p_H]");
+        if (config.decode().packs()) {
+            // The group's heads × queries are the launch's rows: the caller has Nq = packed_nq and H = Hkv × group.
+            out.op("ld.param.s32", nq, "[p_" + Signature.PACKED_NQ + "]");
+            out.op("div.s32", h, launchNq, nq);
+            out.op("mul.lo.s32", h, h, launchH);
+        } else {
+            out.op("mov.s32", nq, launchNq);
+            out.op("mov.s32", h, launchH);
+        }
+        // The launch's rows [B, H, Nq] are the caller's, in the same order.
+        out.op("mul.lo.s32", first, blockY, launchNq);
+        out.op("mad.lo.s32", first, blockX, config.blockM(), first);
+        out.op("mad.lo.s32", end, blockY, launchNq, launchNq);
+        out.op("add.s32", out.s32("%merge_block_end"), first, config.blockM());
+        out.op("min.s32", end, end, "%merge_block_end");
+        Signature merge = signature(lowered);
+        java.util.Map<String, String> values = new java.util.HashMap<>();
+        for (String[] declaration : merge.declarations()) values.put(declaration[1], "%" + declaration[1].substring(2));
+        values.put("p_partial_out", reloaded(out, "p_out"));
+        values.put("p_partial_lse", reloaded(out, "p_lse"));
+        values.put("p_out", "%merged_out");
+        values.put("p_lse", "%merged_lse");
+        values.put("p_pre_out", "%merged_pre_out");
+        values.put("p_H", h);
+        values.put("p_Nq", nq);
+        // A paged block replaced Nkv and the query offset by its sequence's: the merge takes the launch's.
+        for (String size : new String[] {"Nkv", "query_offset", "B", "Hkv"}) {
+            String register = out.s32("%merge_" + size);
+            out.op("ld.param.s32", register, "[p_" + size + "]");
+            values.put("p_" + size, register);
+        }
+        values.put("p_splits", splits);
+        values.put("p_row_first", first);
+        values.put("p_row_end", end);
+        call(out, merge, values::get);
+        out.label(done);
+    }
+
+    /** The pointer parameter {@code name} loaded afresh as a global address (the kernel moved its register on). */
+    private static String reloaded(PtxWriter out, String name) {
+        String register = out.u64("%merge_base_" + name.substring(2));
+        out.op("ld.param.u64", register, "[" + name + "]");
+        out.op("cvta.to.global.u64", register, register);
+        return register;
+    }
+
+    private static List<String[]> functionParameters(Signature signature) {
+        List<String[]> all = new ArrayList<>(signature.declarations());
+        for (String name : ROW_RANGE) all.add(new String[] {".s32", "p_" + name});
+        return all;
+    }
+
+    /** The text of {@link #FUNCTION}, which a module declares before the entries that call it. */
+    static String renderFunction(LoweredPattern lowered, KernelConfig config) {
         Signature signature = signature(lowered);
         PtxWriter out = new PtxWriter();
         boolean softmax = lowered.norm() instanceof LoweredNorm.Softmax, transform = !lowered.identityOutput();
@@ -44,13 +178,14 @@ final class MergeEmitter {
         ProgramRenderer sink = lowered.norm() instanceof LoweredNorm.Softmax(var z) && z.isPresent() ? new ProgramRenderer(out, z.get(), "sink", leaves) : null;
         KernelLeaves.threadIndices(out, 0);
         signature.loadParams(out);
-        String exit = out.newLabel("exit");
-        String rows = out.s32("%rows"), row = out.s32("%row");
-        out.op("mov.u32", out.s32("%block"), "%ctaid.x");
-        out.op("mad.lo.s32", row, "%block", ROWS_PER_BLOCK, "%warp");
+        for (String name : ROW_RANGE) out.op("ld.param.s32", out.s32("%" + name), "[p_" + name + "]");
+        String exit = out.newLabel("exit"), next = out.newLabel("next_row");
+        String row = out.s32("%row"), rows = out.s32("%rows");
         out.op("mul.lo.s32", rows, "%B", "%H");
         out.op("mul.lo.s32", rows, rows, "%Nq");
-        out.op("setp.ge.s32", out.pred("%outside"), row, rows);
+        out.op("add.s32", row, "%row_first", "%warp");
+        out.label(next);
+        out.op("setp.ge.s32", out.pred("%outside"), row, "%row_end");
         out.op("@%outside bra.uni", exit);
         out.comment("the row's batch, head and query position, for the sink and the output transform");
         out.op("rem.s32", out.s32("%q"), row, "%Nq");
@@ -142,9 +277,16 @@ final class MergeEmitter {
             }
             out.label(skip);
         }
+        out.op("add.s32", row, row, THREADS / 32);
+        out.op("bra.uni", next);
         out.label(exit);
         out.op("ret");
-        return signature.header(ENTRY) + "\n.maxntid " + THREADS + ", 1, 1\n{\n" + out.render() + "}\n";
+        StringBuilder header = new StringBuilder(".func " + FUNCTION + "(\n");
+        List<String[]> parameters = functionParameters(signature);
+        for (int i = 0; i < parameters.size(); i++) {
+            header.append("\t.param ").append(parameters.get(i)[0]).append(" ").append(parameters.get(i)[1]).append(i + 1 < parameters.size() ? ",\n" : "\n");
+        }
+        return header.append(")\n{\n").append(out.render()).append("}\n").toString();
     }
 
     /**
@@ -173,7 +315,7 @@ final class MergeEmitter {
         out.op("mad.lo.s32", element, "%s", rows, row);
         out.op("mul.wide.s32", index, element, 4);
         out.op("add.s64", address, "%partial_lse", index);
-        out.op("@%s_present ld.global.f32", lse, "[" + address + "]");
+        out.op("@%s_present ld.global.cg.f32", lse, "[" + address + "]");
     }
 
     /**
@@ -203,7 +345,7 @@ final class MergeEmitter {
                 out.op("mul.wide.s32", index, column, 4);
                 out.op("add.s64", address, "%partial_out", index);
                 out.op("mov.f32", out.f32("%partial_u" + u + "_c" + j), "0f00000000");
-                out.op("@" + load + " ld.global.f32", "%partial_u" + u + "_c" + j, "[" + address + "]");
+                out.op("@" + load + " ld.global.cg.f32", "%partial_u" + u + "_c" + j, "[" + address + "]");
             }
         }
         for (int u = 0; u < UNROLL; u++) {

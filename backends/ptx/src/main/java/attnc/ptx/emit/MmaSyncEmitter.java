@@ -33,6 +33,7 @@ final class MmaSyncEmitter extends FlashEmitter {
         initialiseRowState();
         tileLoop();
         finish();
+        if (config.decode().splits()) MergeEmitter.mergeWhenLast(out, lowered, config, "%smem_k");
         return signature.header(ENTRY) + "\n.maxntid " + config.threads() + ", 1, 1\n{\n" + out.render() + "}\n";
     }
 

@@ -50,12 +50,14 @@ public record PtxModule(String text, KernelConfig config, boolean classifies, bo
         text.append("//\n.version 8.0\n.target sm_").append(config.sm()).append(wgmma ? "a" : "").append("\n.address_size 64\n\n");
         text.append("// dynamic shared memory: ").append(config.sharedBytes()).append(" bytes per block\n");
         text.append(".extern .shared .align ").append(wgmma ? 1024 : config.swizzledKv() ? 128 : 16).append(" .b8 attnc_smem[];\n\n");
+        // The merge function comes first: the split-KV decode entry's last blocks call it too.
+        if (config.decode().splits()) text.append(MergeEmitter.renderFunction(lowered, config)).append("\n");
         text.append(wgmma ? WgmmaEmitter.render(lowered, config) : MmaSyncEmitter.render(lowered, config));
         // attnc builds a ragged batch's lists on the host (RaggedPlan); its module keeps the classifier for callers
         // without the analysis (the export), who launch it once per sequence with that sequence's sizes.
         boolean classifies = !alwaysVisible;
         if (classifies) text.append("\n").append(ClassifyEmitter.render(lowered, config));
-        if (config.decode().splits()) text.append("\n").append(MergeEmitter.render(lowered, config));
+        if (config.decode().splits()) text.append("\n").append(MergeEmitter.renderEntry(lowered));
         return new PtxModule(text.toString(), config, classifies, lowered.visibilityDependsOn(Index.B), lowered.visibilityDependsOn(Index.H));
     }
 }

@@ -44,6 +44,12 @@ final class PtxWriter {
         return this;
     }
 
+    /** A line written as given: a scope's braces, a declaration inside one. */
+    PtxWriter line(String text) {
+        body.append("\t").append(text).append("\n");
+        return this;
+    }
+
     PtxWriter comment(String text) {
         for (String line : text.split("\n")) body.append("\t// ").append(ascii(line)).append("\n");
         return this;

@@ -34,6 +34,13 @@ public record Signature(List<String> tensors, List<String> tensorMaps, List<Stri
     /** What a paged decode kernel also takes: the block table int32 [B, max_pages] and kv_lengths int32 [B]; log2 of the page size and max_pages. */
     public static final List<String> PAGED_TENSORS = List.of("block_table", "kv_lengths"), PAGED_SIZES = List.of("page_shift", "max_pages");
     /**
+     * What a split-KV decode kernel also takes, last of its tensors: counters int32 [grid x · grid y]
+     * (zero, and left zero) with which the last block of each query block to finish merges the
+     * splits into the merged output and LSE (and o before the transform); a null counters pointer
+     * leaves the merge to the merge entry.
+     */
+    public static final List<String> MERGE_TENSORS = List.of("merge_counters", "merged_out", "merged_lse"), MERGED_PRE_OUTPUT = List.of("merged_pre_out");
+    /**
      * What a ragged prefill kernel ({@link Decode#RAGGED}) also takes, after the paged tensors: the
      * queries' offsets int32 [B + 1] and the work list int32 [entries, 4] (b, h, query block, offset
      * of the entry's tile list in tiles); with an input whose shape names Nq, Nkv or Q0, the byte
@@ -59,6 +66,8 @@ public record Signature(List<String> tensors, List<String> tensorMaps, List<Stri
                 tensors.addAll(PAGED_TENSORS);
                 sizes.addAll(PAGED_SIZES);
             }
+            tensors.addAll(MERGE_TENSORS);
+            if (plain.tensors().contains("pre_out")) tensors.addAll(MERGED_PRE_OUTPUT);
             plain = plain.with(tensors, sizes);
         } else if (config.decode().ragged()) {
             List<String> tensors = new ArrayList<>(plain.tensors()), sizes = new ArrayList<>(SIZES);
