@@ -22,9 +22,9 @@ import java.util.Map;
 
 /**
  * Decoding on the device: a few queries against a long KV cache. The decode module's blocks each
- * take one chunk of a tile list (split-KV, grid z) and write partial outputs and LSEs; the last
- * block of each query block to finish combines them, applying the sink and the output transform
- * once (the merge entry does the same for callers that launch it after). Where the pattern's mask,
+ * take one chunk of a tile list (split-KV, grid z) and write partial outputs and LSEs; the merge
+ * entry combines them, applying the sink and the output transform once, or, where a block holds at
+ * most {@link #MERGED_ROWS} rows, the last block of each query block to finish. Where the pattern's mask,
  * score and scale do not depend on the head, the query heads of a GQA group are packed into one
  * block's rows, so each block reads its kv head's K and V once for the whole group.
  */
@@ -33,6 +33,8 @@ public final class GpuDecode {
     static final int BLOCK_ROWS = 64;
     /** Rows up to which a block's warps share them and split each tile's keys ({@link KernelConfig#withWarpKeys}). */
     static final int WARP_KEY_ROWS = 16;
+    /** The most rows a decode block merges itself, one a warp of its four ({@link #launch}). */
+    static final int MERGED_ROWS = 4;
     /**
      * By default a launch decodes with up to this many queries a head (one token, or a speculative
      * draft's few) over at least {@link #MIN_AUTO_KEYS} keys (four 64-key tiles: fewer leave little to split).
@@ -213,7 +215,8 @@ public final class GpuDecode {
      * holds at most {@link #MERGED_ROWS} rows, one a warp, the last block of each query block to
      * finish merges its splits: one launch, 2.3-3.2 µs faster at Nq = 1 than the merge entry after
      * it; with more rows the last block's warps merge them one after another, and the merge
-     * entry, a block a 4 rows, is 0.7-2 µs faster (Nq = 4 at a GQA group of 4; BENCHMARKS.md).
+     * entry, 4 rows a block over many blocks, is 0.7-2 µs faster (Nq = 4 at a GQA group of 4;
+     * BENCHMARKS.md).
      */
     public void launch(Binding binding, GpuAttention.Tensors tensors, DeviceTensor tiles, Partials partials) {
         if (blockRows(attention.module().config(), binding) <= MERGED_ROWS) {
@@ -223,9 +226,6 @@ public final class GpuDecode {
             merge(binding, tensors, partials);
         }
     }
-
-    /** The most rows a decode block merges itself: one a warp. */
-    static final int MERGED_ROWS = 4;
 
     /** The decode entry alone, its blocks leaving the splits' partials to {@link #merge}. */
     public void partials(Binding binding, GpuAttention.Tensors tensors, DeviceTensor tiles, Partials partials) {

@@ -76,12 +76,12 @@ final class MergeEmitter {
     }
 
     /**
-     * The end of a split-KV decode block ({@code signature} the decode entry's, {@code rows} the
-     * register of its rows inside Nq): with counters, every thread's partial stores made visible, the
-     * block counts itself in at its query block's counter, and the last of the grid's z blocks
-     * resets the counter and merges the query block's rows through {@link #FUNCTION}, with the
-     * caller's sizes (a packed launch's H and Nq are the group's) and the partial buffers' bases.
-     * Each block's flag passes through the first word of {@code flag}, shared memory no warp still reads.
+     * The end of a split-KV decode block: with counters, every thread's partial stores made
+     * visible, the block counts itself in at its query block's counter, and the last of the grid's
+     * z blocks resets the counter and merges the query block's rows through {@link #FUNCTION},
+     * with the caller's sizes (a packed launch's H and Nq are the group's) and the partial buffers'
+     * bases. The leader's verdict passes to the block through the shared word at {@code flag},
+     * which no warp reads once the tile loop is done.
      */
     static void mergeWhenLast(PtxWriter out, LoweredPattern lowered, KernelConfig config, String flag) {
         String done = out.newLabel("merged"), leader = out.pred("%merge_leader"), address = out.u64("%counter_addr");
