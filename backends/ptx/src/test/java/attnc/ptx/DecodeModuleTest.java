@@ -44,6 +44,10 @@ class DecodeModuleTest {
                 assertTrue(module.text().contains(".visible .entry " + PtxModule.MERGE_ENTRY + "("), "the merge entry is in the module");
                 assertEquals(mode.pages(), module.text().contains("p_block_table"), "a paged module takes the block table");
                 assertEquals(warpKeys, module.text().contains("merged through shared memory"), "the warps' partials merged in the block");
+                String text = module.text();
+                int function = text.indexOf(".func attnc_merge_rows("), decode = text.indexOf(".entry " + PtxModule.ATTENTION_ENTRY + "(");
+                assertTrue(function >= 0 && function < decode, "the merge function is declared before the decode entry that calls it");
+                assertEquals(2, text.split("call.uni attnc_merge_rows,", -1).length - 1, "the decode entry's last blocks and the merge entry call it");
                 PtxAssemblesTest.assemble(module.text(), 90);
             }));
         }
