@@ -55,7 +55,10 @@ final class TuningSpace {
                 for (int stages : STAGES) space.add(new TuningConfig(Map.of(DECODE, 1, "block_n", blockN, "stages", stages, WARP_KEYS, 0)));
             }
         }
-        if (nq <= GpuDecode.WARP_KEY_ROWS) {
+        // Warps share a block's rows unpacked (blocks of 16 queries) or packed into one block of at most 16 rows.
+        int packedRows = binding.size("H") / binding.size("Hkv") * nq;
+        boolean packs = GpuDecode.packable(pattern) && packedRows <= GpuDecode.BLOCK_ROWS;
+        if (nq <= GpuDecode.WARP_KEY_ROWS && (!packs || packedRows <= GpuDecode.WARP_KEY_ROWS)) {
             for (int blockN : List.of(64, 128)) {
                 for (int stages : STAGES) space.add(new TuningConfig(Map.of(DECODE, 1, "block_n", blockN, "stages", stages, WARP_KEYS, 1)));
             }

@@ -43,6 +43,21 @@ class TuningSpaceTest {
         }
     }
 
+    /** The decode's warps share a block's rows only where the launch allows it: unpacked, or packed into at most 16 rows. */
+    @Test
+    void warpKeysAreOfferedWhereTheDecodeBlocksHoldAtMost16Rows() throws Exception {
+        var causal = LowerPattern.lower(Passes.optimize(Frontend.compile("causal", "mask: q >= kv"), Map.of()));
+        var alibi = LowerPattern.lower(Passes.optimize(Frontend.compile("alibi", "input slopes: float32[H]\nmask: q >= kv\nscore: s - slopes[h] * float(q - kv)"),
+                Map.of()));
+        for (var c : List.of(List.of(causal, 1, true), List.of(causal, 4, true), List.of(causal, 8, false), List.of(alibi, 8, true), List.of(alibi, 16, true))) {
+            int nq = (Integer) c.get(1);
+            Binding decode = new Binding(Map.of("B", 2, "H", 32, "Hkv", 8, "Nq", nq, "Nkv", 4096, "D", 128, "Dv", 128), 4096 - nq, Map.of());
+            boolean offered = TuningSpace.configurations((attnc.lower.LoweredPattern) c.get(0), decode, 90).stream()
+                    .anyMatch(t -> t.get(TuningSpace.WARP_KEYS, 0) == 1);
+            assertEquals(c.get(2), offered, c.get(0) + " Nq = " + nq + ": " + (nq * 4) + " packed rows where it packs");
+        }
+    }
+
     @Test
     void hopperTakesThreeWarpgroupsOf128KeysAtD64AndTheRaggedKernelTheNextThatFits() throws Exception {
         Pattern dense = Passes.optimize(Frontend.compile("dense", "mask: true"), Map.of());
