@@ -112,23 +112,18 @@ final class MergeEmitter {
         // Left zero for the next launch; the other splits' stores, fenced before their adds, are read past L1 (ld.global.cg).
         out.op("@" + leader + " st.global.u32", "[" + address + "]", 0);
         out.op("membar.gl");
-        String nq = out.s32("%merge_nq"), h = out.s32("%merge_h"), first = out.s32("%merge_first"), end = out.s32("%merge_end");
-        String launchNq = out.s32("%merge_launch_nq"), launchH = out.s32("%merge_launch_h");
-        out.op("ld.param.s32", launchNq, "[p_Nq]");
-        out.op("ld.param.s32", launchH, "[p_H]");
+        String first = out.s32("%merge_first"), end = out.s32("%merge_end"), nq = "%Nq", h = "%H";
         if (config.decode().packs()) {
             // The group's heads × queries are the launch's rows: the caller has Nq = packed_nq and H = Hkv × group.
-            out.op("ld.param.s32", nq, "[p_" + Signature.PACKED_NQ + "]");
-            out.op("div.s32", h, launchNq, nq);
-            out.op("mul.lo.s32", h, h, launchH);
-        } else {
-            out.op("mov.s32", nq, launchNq);
-            out.op("mov.s32", h, launchH);
+            nq = "%" + Signature.PACKED_NQ;
+            h = out.s32("%merge_h");
+            out.op("div.s32", h, "%Nq", nq);
+            out.op("mul.lo.s32", h, h, "%H");
         }
         // The launch's rows [B, H, Nq] are the caller's, in the same order.
-        out.op("mul.lo.s32", first, blockY, launchNq);
+        out.op("mul.lo.s32", first, blockY, "%Nq");
         out.op("mad.lo.s32", first, blockX, config.blockM(), first);
-        out.op("mad.lo.s32", end, blockY, launchNq, launchNq);
+        out.op("mad.lo.s32", end, blockY, "%Nq", "%Nq");
         out.op("add.s32", out.s32("%merge_block_end"), first, config.blockM());
         out.op("min.s32", end, end, "%merge_block_end");
         Signature merge = signature(lowered);
@@ -142,7 +137,7 @@ final class MergeEmitter {
         values.put("p_H", h);
         values.put("p_Nq", nq);
         // A paged block replaced Nkv and the query offset by its sequence's: the merge takes the launch's.
-        for (String size : new String[] {"Nkv", "query_offset", "B", "Hkv"}) {
+        for (String size : new String[] {"Nkv", "query_offset"}) {
             String register = out.s32("%merge_" + size);
             out.op("ld.param.s32", register, "[p_" + size + "]");
             values.put("p_" + size, register);
@@ -281,12 +276,7 @@ final class MergeEmitter {
         out.op("bra.uni", next);
         out.label(exit);
         out.op("ret");
-        StringBuilder header = new StringBuilder(".func " + FUNCTION + "(\n");
-        List<String[]> parameters = functionParameters(signature);
-        for (int i = 0; i < parameters.size(); i++) {
-            header.append("\t.param ").append(parameters.get(i)[0]).append(" ").append(parameters.get(i)[1]).append(i + 1 < parameters.size() ? ",\n" : "\n");
-        }
-        return header.append(")\n{\n").append(out.render()).append("}\n").toString();
+        return ".func " + FUNCTION + Signature.parameterList(functionParameters(signature)) + "\n{\n" + out.render() + "}\n";
     }
 
     /**

@@ -159,12 +159,16 @@ public record Signature(List<String> tensors, List<String> tensorMaps, List<Stri
 
     /** The entry header: {@code .visible .entry name(.param ... )}. */
     String header(String entry) {
-        StringBuilder text = new StringBuilder(".visible .entry " + entry + "(\n");
-        List<String[]> all = declarations();
-        for (int i = 0; i < all.size(); i++) {
-            String type = all.get(i)[0], name = all.get(i)[1];
+        return ".visible .entry " + entry + parameterList(declarations());
+    }
+
+    /** {@code (.param ..., .param ...)}, one parameter a line, of {@code (PTX type, name)} pairs as {@link #declarations} gives them. */
+    static String parameterList(List<String[]> declarations) {
+        StringBuilder text = new StringBuilder("(\n");
+        for (int i = 0; i < declarations.size(); i++) {
+            String type = declarations.get(i)[0], name = declarations.get(i)[1];
             text.append("\t.param ").append(type.equals(TENSOR_MAP) ? ".align 64 .b8 " + name + "[128]" : type + " " + name)
-                    .append(i + 1 < all.size() ? ",\n" : "\n");
+                    .append(i + 1 < declarations.size() ? ",\n" : "\n");
         }
         return text.append(")").toString();
     }
