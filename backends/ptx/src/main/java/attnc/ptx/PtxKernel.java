@@ -331,8 +331,7 @@ final class PtxKernel implements Kernel {
             }
             // Unless asked for, the key split gives way to a tile too short for 16 keys a warp.
             boolean warpKeys = knob >= 0 ? knob == 1 : auto.warpKeys() && blockN % (16 * auto.warps()) == 0;
-            return auto.withWarpKeys(false).withTiling(auto.warps(), auto.mTiles(), blockN, tuning.get("stages", auto.stages()), auto.earlyMaskLoads())
-                    .withWarpKeys(warpKeys);
+            return auto.withDecodeTiling(blockN, tuning.get("stages", auto.stages()), warpKeys);
         } catch (IllegalArgumentException e) {
             throw unsupported(binding, e);
         }

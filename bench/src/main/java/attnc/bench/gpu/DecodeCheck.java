@@ -260,8 +260,7 @@ public final class DecodeCheck {
                         List<Object[]> rows = new ArrayList<>();
                         KernelConfig auto = GpuDecode.config(lowered, 90, DType.BFLOAT16, binding);
                         for (int[] tiling : TILINGS) {
-                            KernelConfig config = auto.withWarpKeys(false).withTiling(auto.warps(), auto.mTiles(), tiling[0], tiling[1], auto.earlyMaskLoads())
-                                    .withWarpKeys(auto.warpKeys() && tiling[2] == 1);
+                            KernelConfig config = auto.withDecodeTiling(tiling[0], tiling[1], auto.warpKeys() && tiling[2] == 1);
                             GpuDecode decode = new GpuDecode(device, lowered, PtxModule.render(lowered, config));
                             // The chosen splits (one wave) and twice as many (two waves of shorter splits).
                             for (int splits : new int[] {decode.splits(binding), 2 * decode.splits(binding)}) {

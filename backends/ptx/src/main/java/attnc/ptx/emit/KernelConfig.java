@@ -295,6 +295,15 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, fmaExp, decode, groupBits, on);
     }
 
+    /**
+     * The same decode kernel with {@code blockN} keys a tile, {@code stages} and the warps sharing
+     * the rows or not: checked as a whole, so that a tile too short for the warps' shares is refused
+     * only when {@code warpKeys} asks for them.
+     */
+    public KernelConfig withDecodeTiling(int blockN, int stages, boolean warpKeys) {
+        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, fmaExp, decode, groupBits, warpKeys);
+    }
+
     /** Keys of a tile one warp multiplies: a share of them with {@link #warpKeys}, else all. */
     public int warpKeyCount() { return warpKeys ? blockN / warps : blockN; }
 
