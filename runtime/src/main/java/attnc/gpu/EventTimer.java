@@ -28,6 +28,15 @@ public final class EventTimer {
 
     /** Median milliseconds of {@code work} over {@code repeats} timed runs after at least {@code warmups} and 200 ms of untimed ones. */
     public static double medianMillis(Device device, Runnable work, int warmups, int repeats) {
+        return medianMillis(device, () -> {}, work, warmups, repeats);
+    }
+
+    /**
+     * As above, {@code between} run untimed after each flush: work that reads enough to evict the
+     * flush's dirty lines takes their write-back to memory out of the timed interval, which
+     * do_bench's method leaves in (about 8 µs on the H200, bench/gpu/probes/flush.py).
+     */
+    public static double medianMillis(Device device, Runnable between, Runnable work, int warmups, int repeats) {
         device.makeCurrent();
         CUdeviceptr flush = FLUSH.computeIfAbsent(device, d -> {
             CUdeviceptr p = new CUdeviceptr();
@@ -50,6 +59,7 @@ public final class EventTimer {
             }
             for (int i = 0; i < repeats; i++) {
                 Cuda.check("cuMemsetD32Async", JCudaDriver.cuMemsetD32Async(flush, 0, FLUSH_BYTES / 4, null));
+                between.run();
                 Cuda.check("cuEventRecord", JCudaDriver.cuEventRecord(starts[i], null));
                 work.run();
                 Cuda.check("cuEventRecord", JCudaDriver.cuEventRecord(stops[i], null));

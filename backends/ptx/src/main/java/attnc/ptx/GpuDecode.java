@@ -64,7 +64,7 @@ public final class GpuDecode {
         }
         boolean packs = packable(lowered) && binding.size("H") / binding.size("Hkv") * binding.size("Nq") <= BLOCK_ROWS;
         KernelConfig config = KernelConfig.of(sm, dtype, binding.size("D"), binding.size("Dv")).forDecode(packs ? Decode.SPLIT_PACKED : Decode.SPLIT);
-        return config.withWarpKeys(blockRows(config, binding) <= WARP_KEY_ROWS);
+        return config.withWarpKeys(blockRows(config, binding) <= WARP_KEY_ROWS).forDecode(config.decode());
     }
 
     /** The rows a launch of {@code config} gives its blocks: a GQA group's queries packed, else each head's. */

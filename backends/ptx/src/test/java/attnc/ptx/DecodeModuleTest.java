@@ -96,6 +96,24 @@ class DecodeModuleTest {
     }
 
     @Test
+    void contiguousWarpKeyDecodesOnSm90KeepEveryStageRequested() throws Exception {
+        LoweredPattern causal = lower("mask: q >= kv");
+        KernelConfig token = GpuDecode.config(causal, 90, DType.BFLOAT16, binding(32, 8, 1));
+        assertEquals(3, token.stages());
+        assertEquals(3, token.tilesAhead(), "each stage refilled once its tile is used");
+        KernelConfig paged = token.forDecode(token.decode().paged());
+        assertEquals(2, paged.stages());
+        assertEquals(1, paged.tilesAhead(), "paged copies refill a stage when the next tile has landed");
+        KernelConfig draft = GpuDecode.config(causal, 90, DType.BFLOAT16, binding(32, 8, 8));
+        assertEquals(2, draft.stages());
+        assertEquals(1, draft.tilesAhead(), "warps of their own rows");
+        KernelConfig ampere = GpuDecode.config(causal, 80, DType.BFLOAT16, binding(32, 8, 1));
+        assertEquals(2, ampere.stages(), "three stages at D = 128 pass sm_86's shared memory");
+        assertEquals(2, ampere.tilesAhead());
+        assertEquals(1, KernelConfig.of(90, DType.BFLOAT16, 128, 128).tilesAhead(), "the prefill kernel");
+    }
+
+    @Test
     void aPackedLaunchHasTheGroupsQueriesAsRowsOfItsKvHead() {
         Binding decode = binding(32, 8, 3);
         Binding packed = GpuDecode.launchBinding(KernelConfig.of(90, DType.BFLOAT16, 128, 128).forDecode(Decode.SPLIT_PACKED), decode);

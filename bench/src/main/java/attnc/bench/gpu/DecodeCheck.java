@@ -29,6 +29,7 @@ import attnc.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -48,19 +49,28 @@ import java.util.TreeMap;
  */
 public final class DecodeCheck {
     /**
-     * The decode tilings, {keys a tile, stages, warps sharing the rows (1: where the launch allows, as by default; 0: never)}:
-     * the default first; each is checked before it can become the default.
+     * The decode tilings besides the launch's default, {keys a tile, stages, warps sharing the rows (1: where the launch
+     * allows, as by default; 0: never)}; each is checked before it can become the default.
      */
-    private static final int[][] TILINGS = {{64, 2, 1}, {64, 2, 0}, {32, 2, 0}, {32, 3, 0}, {64, 3, 1}, {128, 2, 1}};
+    private static final int[][] TILINGS = {{64, 3, 1}, {64, 2, 1}, {64, 2, 0}, {32, 2, 0}, {32, 3, 0}, {128, 2, 1}};
 
-    /** The knobs of a tiling, decoding forced. */
+    /** The knobs of a tiling (null: the launch's default), decoding forced. */
     private static Map<String, Integer> knobs(int[] tiling) {
+        if (tiling == null) return Map.of("decode", 1);
         Map<String, Integer> knobs = new TreeMap<>(Map.of("decode", 1, "block_n", tiling[0], "stages", tiling[1]));
         if (tiling[2] == 0) knobs.put("warp_keys", 0);
         return knobs;
     }
 
-    private static String tilingName(int[] tiling) { return "n" + tiling[0] + "/s" + tiling[1] + (tiling[2] == 0 ? "/rows" : ""); }
+    /** The default tiling of {@code auto} first (the rows after its time take it apart), then the others of {@link #TILINGS}. */
+    private static List<int[]> timedTilings(KernelConfig auto) {
+        int[] chosen = {auto.blockN(), auto.stages(), auto.warpKeys() ? 1 : 0};
+        List<int[]> tilings = new ArrayList<>(List.of(chosen));
+        for (int[] tiling : TILINGS) if (!Arrays.equals(tiling, chosen)) tilings.add(tiling);
+        return tilings;
+    }
+
+    private static String tilingName(int[] tiling) { return tiling == null ? "default" : "n" + tiling[0] + "/s" + tiling[1] + (tiling[2] == 0 ? "/rows" : ""); }
 
     private DecodeCheck() {}
 
@@ -72,8 +82,8 @@ public final class DecodeCheck {
         List<Path> files = new ArrayList<>();
         for (int i = first; i < args.length; i++) files.add(Path.of(args[i]));
         int failures = switch (args[0]) {
-            case "check", "tilings" -> check(files, false, tilings ? TILINGS.length : 1);
-            case "small" -> check(files, true, 1);
+            case "check", "tilings" -> check(files, false, tilings ? TILINGS.length : 0);
+            case "small" -> check(files, true, 0);
             case "paged" -> paged(files);
             case "time" -> time(device, Path.of(args[1]));
             case "paged-time" -> pagedTime(device, Path.of(args[1]));
@@ -100,12 +110,13 @@ public final class DecodeCheck {
         Map<String, double[]> worst = new TreeMap<>();
         for (Path file : files) {
             Pattern pattern = Passes.optimize(Frontend.compile(file), Map.of());
+            checkTiling(pattern, null, cases, new Random(file.toString().hashCode()), counts, worst);
             for (int t = 0; t < tilings; t++) checkTiling(pattern, TILINGS[t], cases, new Random(file.toString().hashCode()), counts, worst);
         }
         return summary(counts, worst, 6);
     }
 
-    /** The cases on one decode tiling ({@link #TILINGS}); counts {passed, failed}, the worst errors by precision. */
+    /** The cases on one decode tiling ({@link #TILINGS}, or null for the default); counts {passed, failed}, the worst errors by precision. */
     private static void checkTiling(Pattern pattern, int[] tiling, int[][] cases, Random random, int[] counts, Map<String, double[]> worst) {
         try (Kernel kernel = new PtxBackend().compile(pattern, new TuningConfig(knobs(tiling)))) {
             for (int[] c : cases) {
@@ -258,9 +269,14 @@ public final class DecodeCheck {
                         DeviceTensor lse = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq));
                         GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, Map.of());
                         List<Object[]> rows = new ArrayList<>();
+                        // A second cache as large, read between each flush and the timed call by the "written back" row.
+                        DeviceTensor k2 = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.BFLOAT16, b, hkv, nkv, d));
+                        DeviceTensor v2 = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.BFLOAT16, b, hkv, nkv, d));
+                        GpuAttention.Tensors other = new GpuAttention.Tensors(q, k2, v2, out, lse, Map.of());
                         KernelConfig auto = GpuDecode.config(lowered, 90, DType.BFLOAT16, binding);
-                        for (int[] tiling : TILINGS) {
+                        for (int[] tiling : timedTilings(auto)) {
                             KernelConfig config = auto.withDecodeTiling(tiling[0], tiling[1], auto.warpKeys() && tiling[2] == 1);
+                            boolean byDefault = config.equals(auto);
                             GpuDecode decode = new GpuDecode(device, lowered, PtxModule.render(lowered, config));
                             // The chosen splits (one wave) and twice as many (two waves of shorter splits).
                             for (int splits : new int[] {decode.splits(binding), 2 * decode.splits(binding)}) {
@@ -270,7 +286,9 @@ public final class DecodeCheck {
                                     double ms = EventTimer.medianMillis(device, () -> decode.launch(binding, tensors, tiles, partials), 10, 50);
                                     rows.add(new Object[] {"decode " + config.tag() + " r" + decode.registers() + " x" + decode.residentBlocks(), splits, ms});
                                     // What the merge alone takes of the default tiling's call (its GB/s column means nothing), and the rest.
-                                    if (tiling == TILINGS[0] && splits == decode.splits(binding)) {
+                                    if (byDefault && splits == decode.splits(binding)) {
+                                        rows.add(new Object[] {"  the flush written back before the call", splits, EventTimer.medianMillis(device,
+                                                () -> decode.launch(binding, other, tiles, partials), () -> decode.launch(binding, tensors, tiles, partials), 10, 50)});
                                         rows.add(new Object[] {"  of which the merge", splits, EventTimer.medianMillis(device, () -> decode.merge(binding, tensors, partials), 10, 50)});
                                         rows.add(new Object[] {"  the decode entry alone", splits,
                                                 EventTimer.medianMillis(device, () -> decode.partials(binding, tensors, tiles, partials), 10, 50)});

@@ -276,12 +276,16 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * blocks on the H200 once K and V were swizzled; paged caches keep 32-key tiles, as a copy
      * that waits on a block-table read per row needs the third block: with 64-key tiles the paged
      * decode fell to 0.78–0.83 of the contiguous one at 32K and 128K keys (BENCHMARKS.md). With
-     * {@link #warpKeys} both take 64-key tiles, three blocks a multiprocessor at 162–168 registers:
-     * paged then runs at 0.98–0.995 of contiguous.
+     * {@link #warpKeys} both take 64-key tiles, paged then running at 0.98–0.995 of contiguous.
+     * Contiguous caches on sm_90 take three stages with them (two blocks a multiprocessor, every
+     * stage requested while a block waits: {@link #tilesAhead}), 0.4–2.5% ahead of two stages at
+     * three blocks at Nq = 1 and 4 and every length; paged caches keep two, whose copies wait on a
+     * table read per row (0.947–0.992 of contiguous on three, 0.971–0.993 on two: BENCHMARKS.md);
+     * sm_8x keeps two, as three at D = 128 pass the 99 KiB of sm_86.
      */
     public KernelConfig forDecode(Decode mode) {
-        int keys = mode.pages() && !warpKeys ? 32 : 64;
-        return new KernelConfig(sm, dtype, headDim, valueDim, 4, 1, keys, 2, earlyMaskLoads, DType.FLOAT32, Schedule.MMA_SYNC, 0, mode, false, warpKeys);
+        int keys = mode.pages() && !warpKeys ? 32 : 64, stages = warpKeys && sm >= 90 && !mode.pages() ? 3 : 2;
+        return new KernelConfig(sm, dtype, headDim, valueDim, 4, 1, keys, stages, earlyMaskLoads, DType.FLOAT32, Schedule.MMA_SYNC, 0, mode, false, warpKeys);
     }
 
     /**
@@ -376,6 +380,17 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
 
     /** 64-column chunks a row of {@code width} takes on the wgmma path (a last, partial one is filled with zeros by TMA). */
     public static int swizzleChunks(int width) { return (width + SWIZZLE_ELEMENTS - 1) / SWIZZLE_ELEMENTS; }
+
+    /**
+     * Tiles a block keeps requested while it waits for one: stages − 1 where the loop refills a
+     * stage when the next tile has landed, every stage in the split-KV decode of a contiguous
+     * cache whose warps share the rows, which refills a stage as soon as its tile is used (a
+     * barrier after the products). Each of its warps multiplies a quarter of the tile, a fraction
+     * of the tile's load, so the loop's time is the wait: 0.1–1.7% faster on three stages. Where
+     * each warp multiplies the whole tile for its own rows the barrier cost 3–9%, and paged copies
+     * ran 1–2% slower (BENCHMARKS.md).
+     */
+    public int tilesAhead() { return decode.splits() && warpKeys && !decode.pages() ? stages : stages - 1; }
 
     public int qBytes() { return blockM() * qStride(); }
     public int kStageBytes() { return blockN * kStride(); }

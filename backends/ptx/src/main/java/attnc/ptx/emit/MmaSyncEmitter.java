@@ -41,7 +41,7 @@ final class MmaSyncEmitter extends FlashEmitter {
         out.blank().comment("Q tile → shared memory (cp.async), then into mma A fragments held for the whole loop");
         loader.loadQuery();
         loader.prefetch();
-        out.op("cp.async.wait_group", (config.stages() - 1));
+        out.op("cp.async.wait_group", config.tilesAhead());
         out.op("bar.sync", 0);
         String address = out.u32("%q_frag_addr");
         for (int mt = 0; mt < config.mTiles(); mt++) {
@@ -62,16 +62,21 @@ final class MmaSyncEmitter extends FlashEmitter {
         out.label(loop);
         out.op("setp.ge.s32", out.pred("%tiles_end"), "%tile_i", "%tile_count");
         out.op("@%tiles_end bra.uni", done);
-        out.op("cp.async.wait_group", (config.stages() - 2));
+        boolean refillAfterUse = config.tilesAhead() == config.stages();
+        out.op("cp.async.wait_group", config.tilesAhead() - 1);
         out.op("bar.sync", 0);
         loader.currentTile();
-        loader.prefetchNext();
+        if (!refillAfterUse) loader.prefetchNext();
         maskColumns();
         scores();
         maskAndScore();
         if (softmax()) softmaxUpdate();
         else applyMask();
         accumulate();
+        if (refillAfterUse) {
+            out.op("bar.sync", 0);
+            loader.prefetchNext();
+        }
         loader.advance();
         out.op("add.s32", "%tile_i", "%tile_i", 1);
         out.op("bra.uni", loop);

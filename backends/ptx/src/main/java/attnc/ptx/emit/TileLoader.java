@@ -100,7 +100,7 @@ final class TileLoader {
         if (config.decode().ragged()) raggedTileList(out);
         else tileList(out);
         out.op("mov.s32", out.s32("%stage_read"), 0);
-        out.op("mov.s32", out.s32("%stage_write"), (config.stages() - 1));
+        if (config.tilesAhead() < config.stages()) out.op("mov.s32", out.s32("%stage_write"), (config.stages() - 1));
     }
 
     /**
@@ -275,11 +275,11 @@ final class TileLoader {
         out.op((live == null ? "" : "@" + live + " ") + "cp.async.cg.shared.global", "[" + shared + "+" + sharedOffset + "]", "[" + source + "]", 16, bytes);
     }
 
-    /** The first stages − 1 tiles of the list. */
+    /** The first {@link KernelConfig#tilesAhead} tiles of the list. */
     void prefetch() {
         out.comment("entries of tiles already requested, oldest first: the loop reads its tile from here, not from memory");
-        for (int s = 0; s < config.stages() - 1; s++) out.op("mov.s32", out.s32("%pending_" + s), 0);
-        for (int s = 0; s < config.stages() - 1; s++) {
+        for (int s = 0; s < config.tilesAhead(); s++) out.op("mov.s32", out.s32("%pending_" + s), 0);
+        for (int s = 0; s < config.tilesAhead(); s++) {
             String skip = out.newLabel("prefetch_skip");
             out.op("setp.le.s32", out.pred("%no_tile"), "%tile_count", s);
             out.op("@%no_tile bra.uni", skip);
@@ -292,15 +292,20 @@ final class TileLoader {
         }
     }
 
-    /** Inside the loop, after {@link #currentTile}: the tile stages − 1 ahead, into the stage just freed. */
+    /**
+     * Inside the loop, after {@link #currentTile}: the tile {@link KernelConfig#tilesAhead} ahead,
+     * into the stage just freed: the one the last tile was read from, or, where the loop refills
+     * a stage once its tile is used, this tile's own.
+     */
     void prefetchNext() {
         String skip = out.newLabel("prefetch_skip");
-        out.op("add.s32", "%load_i", "%tile_i", (config.stages() - 1));
+        int ahead = config.tilesAhead();
+        out.op("add.s32", "%load_i", "%tile_i", ahead);
         out.op("setp.ge.s32", "%no_tile", "%load_i", "%tile_count");
         out.op("@%no_tile bra.uni", skip);
-        out.op("mov.s32", "%load_stage", "%stage_write");
+        out.op("mov.s32", "%load_stage", ahead == config.stages() ? "%stage_read" : "%stage_write");
         loadTile();
-        out.op("mov.s32", "%pending_" + (config.stages() - 2), "%load_entry");
+        out.op("mov.s32", "%pending_" + (ahead - 1), "%load_entry");
         out.label(skip);
         out.op("cp.async.commit_group");
     }
@@ -386,7 +391,7 @@ final class TileLoader {
     /** Reads the current entry: its first kv position, whether it is FULL, and the stage's ldmatrix addresses. */
     void currentTile() {
         out.op("mov.s32", out.s32("%entry"), "%pending_0");
-        for (int k = 0; k + 1 < config.stages() - 1; k++) out.op("mov.s32", "%pending_" + k, "%pending_" + (k + 1));
+        for (int k = 0; k + 1 < config.tilesAhead(); k++) out.op("mov.s32", "%pending_" + k, "%pending_" + (k + 1));
         out.op("and.b32", out.s32("%kv_tile"), "%entry", (FULL_BIT - 1));
         out.op("mul.lo.s32", out.s32("%kv_first"), "%kv_tile", config.blockN());
         out.op("and.b32", out.s32("%full_bit"), "%entry", FULL_BIT);
@@ -406,9 +411,9 @@ final class TileLoader {
         out.op("add.u32", out.u32("%lane_v_addr"), "%smem_v", "%v_stage");
     }
 
-    /** Rotates the read and write stages of the ring. */
+    /** Rotates the read and write stages of the ring (a loop that refills the stage it read has no write stage). */
     void advance() {
-        for (String stage : new String[] {"%stage_read", "%stage_write"}) {
+        for (String stage : config.tilesAhead() < config.stages() ? new String[] {"%stage_read", "%stage_write"} : new String[] {"%stage_read"}) {
             out.op("add.s32", stage, stage, 1);
             out.op("setp.eq.s32", "%no_tile", stage, config.stages());
             out.op("selp.s32", stage, 0, stage, "%no_tile");
