@@ -3,7 +3,7 @@
 # attnc.bench.gpu.DecodeCheck times in the same device call: B=8, H=32, Hkv=8, D=128,
 # Nq in {1, 4} at the end of Nkv in {4K, 32K, 128K}, no mask (Flex also bottom-right causal at Nq=4).
 # GB/s = the bytes of K and V read (2 * B * Hkv * Nkv * D * 2) / time.
-# Usage: python3 peers_decode.py   (writes $OUT/peers_decode.json)
+# Usage: [D=256] python3 peers_decode.py   (D = 128 unless given; writes $OUT/peers_decode.json, or peers_decode_dD.json)
 import json, os
 import torch
 from triton.testing import do_bench
@@ -13,7 +13,7 @@ from torch.nn.attention.flex_attention import flex_attention, create_block_mask
 print("torch", torch.__version__, torch.cuda.get_device_name(0), flush=True)
 torch._dynamo.config.cache_size_limit = 64
 flex = torch.compile(flex_attention, dynamic=False)
-B, H, HKV, D = 8, 32, 8, 128
+B, H, HKV, D = 8, 32, 8, int(os.environ.get("D", 128))
 
 def bench(fn):
     try:
@@ -43,4 +43,4 @@ for nkv in (4096, 32768, 131072):
             rows.append({"peer": name, "Nq": nq, "Nkv": nkv, "ms": ms, "gbs": gbs})
             print(f"{name:12s} Nq={nq} Nkv={nkv:6d}  {'-' if ms is None else f'{ms:8.4f} ms {gbs:7.0f} GB/s'}", flush=True)
     del k, v
-json.dump(rows, open(os.path.join(os.environ.get("OUT", "."), "peers_decode.json"), "w"), indent=1)
+json.dump(rows, open(os.path.join(os.environ.get("OUT", "."), "peers_decode.json" if D == 128 else f"peers_decode_d{D}.json"), "w"), indent=1)

@@ -58,7 +58,7 @@ final class DecodeExport {
             for (int sm : sms) {
                 for (int d : PtxExport.HEAD_DIMS) {
                     for (boolean warpKeys : new boolean[] {true, false}) {
-                        KernelConfig config = KernelConfig.of(sm, DType.BFLOAT16, d, d).forDecode(Decode.SPLIT).withWarpKeys(warpKeys).forDecode(mode);
+                        KernelConfig config = KernelConfig.of(sm, DType.BFLOAT16, d, d).forDecode(mode).withWarpKeys(warpKeys);
                         PtxModule module = PtxModule.render(lowered, config);
                         if (first == null) first = module;
                         String file = fileName(pattern, config);
@@ -217,7 +217,7 @@ final class DecodeExport {
         JsonArray refused = new JsonArray();
         refused.add("sequences with different numbers of queries");
         refused.add("Nq outside 1 .. " + GpuDecode.MAX_AUTO_QUERIES);
-        refused.add("head dims above " + GpuDecode.MAX_HEAD_DIM);
+        refused.add("head dims above " + PtxExport.HEAD_DIMS.getLast());
         refused.add("patterns with an input shaped by Nq, Nkv or Q0, or a sink or output transform reading q, Nq, Nkv or Q0 (then this section says"
                 + " unsupported)");
         p.add("refused", refused);

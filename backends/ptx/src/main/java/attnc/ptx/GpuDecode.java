@@ -40,8 +40,12 @@ public final class GpuDecode {
      * draft's few) over at least {@link #MIN_AUTO_KEYS} keys (four 64-key tiles: fewer leave little to split).
      */
     static final int MAX_AUTO_QUERIES = 16, MIN_AUTO_KEYS = 256;
-    /** The widest head dim DecodeCheck has run (64, 96, 128); wider launches take the prefill kernel. */
-    static final int MAX_HEAD_DIM = 128;
+    /**
+     * The widest head dim of the decode kernel on sm_{@code sm}, wider launches taking the prefill
+     * kernel: 256 on sm_90, as DecodeCheck has run it (D = 64 to 256, Dv ≠ D); 128 on sm_8x, whose
+     * two stages of 64-key tiles at D = 256 (128 KiB) pass sm_86's 99 KiB of shared memory.
+     */
+    static int maxHeadDim(int sm) { return sm >= 90 ? 256 : 128; }
 
     private final LoweredPattern lowered;
     private final GpuAttention attention;
@@ -59,12 +63,12 @@ public final class GpuDecode {
      * split-KV alone; the warps sharing a block's rows where it holds at most {@link #WARP_KEY_ROWS}.
      */
     public static KernelConfig config(LoweredPattern lowered, int sm, DType dtype, Binding binding) {
-        if (Math.max(binding.size("D"), binding.size("Dv")) > MAX_HEAD_DIM) {
-            throw new IllegalArgumentException("the decode kernel takes head dims up to " + MAX_HEAD_DIM + " (those checked on a device)");
+        if (Math.max(binding.size("D"), binding.size("Dv")) > maxHeadDim(sm)) {
+            throw new IllegalArgumentException("the decode kernel on sm_" + sm + " takes head dims up to " + maxHeadDim(sm));
         }
         boolean packs = packable(lowered) && binding.size("H") / binding.size("Hkv") * binding.size("Nq") <= BLOCK_ROWS;
         KernelConfig config = KernelConfig.of(sm, dtype, binding.size("D"), binding.size("Dv")).forDecode(packs ? Decode.SPLIT_PACKED : Decode.SPLIT);
-        return config.withWarpKeys(blockRows(config, binding) <= WARP_KEY_ROWS).forDecode(config.decode());
+        return config.withWarpKeys(blockRows(config, binding) <= WARP_KEY_ROWS);
     }
 
     /** The rows a launch of {@code config} gives its blocks: a GQA group's queries packed, else each head's. */

@@ -30,7 +30,7 @@ import java.util.Set;
  *
  * <p>What it takes, each refused in one line before any device work otherwise: every sequence
  * with the same number of queries, at most {@link GpuDecode#MAX_AUTO_QUERIES}; head dims up to
- * {@link GpuDecode#MAX_HEAD_DIM}; inputs whose shapes do not name Nq, Nkv or Q0 (the kernel
+ * {@link GpuDecode#maxHeadDim}; inputs whose shapes do not name Nq, Nkv or Q0 (the kernel
  * addresses inputs with one launch's sizes); a sink and output transform that do not read q, Nq,
  * Nkv or Q0 (the merge applies them with one launch's query offset).
  */
@@ -57,18 +57,18 @@ final class PagedDecode implements AutoCloseable {
 
     /**
      * Whether this path takes the batch: every sequence with the same 1 to {@link
-     * GpuDecode#MAX_AUTO_QUERIES} queries, head dims up to {@link GpuDecode#MAX_HEAD_DIM}, and a
-     * pattern it can run ({@link #patternRefusal}); the ragged prefill takes the rest.
+     * GpuDecode#MAX_AUTO_QUERIES} queries, head dims up to {@link GpuDecode#maxHeadDim} on sm_{@code
+     * sm}, and a pattern it can run ({@link #patternRefusal}); the ragged prefill takes the rest.
      */
-    static boolean takes(Pattern pattern, RaggedBinding ragged) {
+    static boolean takes(Pattern pattern, RaggedBinding ragged, int sm) {
         int queries = ragged.sequences().getFirst().queries();
         for (RaggedBinding.Sequence s : ragged.sequences()) if (s.queries() != queries) return false;
-        return queries >= 1 && queries <= GpuDecode.MAX_AUTO_QUERIES && Math.max(ragged.headDim(), ragged.valueDim()) <= GpuDecode.MAX_HEAD_DIM
+        return queries >= 1 && queries <= GpuDecode.MAX_AUTO_QUERIES && Math.max(ragged.headDim(), ragged.valueDim()) <= GpuDecode.maxHeadDim(sm)
                 && patternRefusal(pattern) == null;
     }
 
     /** The queries every sequence has, or a refusal naming what this path takes. */
-    static int requireSupported(Pattern pattern, RaggedBinding ragged) {
+    static int requireSupported(Pattern pattern, RaggedBinding ragged, int sm) {
         int queries = ragged.sequences().getFirst().queries();
         for (RaggedBinding.Sequence s : ragged.sequences()) {
             if (s.queries() != queries) {
@@ -80,8 +80,8 @@ final class PagedDecode implements AutoCloseable {
             throw new UnsupportedOperationException("the ptx backend runs paged launches of 1 to " + GpuDecode.MAX_AUTO_QUERIES
                     + " queries a sequence; got " + queries);
         }
-        if (Math.max(ragged.headDim(), ragged.valueDim()) > GpuDecode.MAX_HEAD_DIM) {
-            throw new ShapeException("the ptx backend's paged decode takes head dims up to " + GpuDecode.MAX_HEAD_DIM + ", got D = "
+        if (Math.max(ragged.headDim(), ragged.valueDim()) > GpuDecode.maxHeadDim(sm)) {
+            throw new ShapeException("the ptx backend's paged decode on sm_" + sm + " takes head dims up to " + GpuDecode.maxHeadDim(sm) + ", got D = "
                     + ragged.headDim() + ", Dv = " + ragged.valueDim());
         }
         String refusal = patternRefusal(pattern);

@@ -169,16 +169,17 @@ final class PtxKernel implements Kernel {
         if (ragged.totalQueries() == 0) {
             return new Result(new float[0], lowered.writesLse() ? new float[0] : null, new int[] {0, ragged.heads(), ragged.valueDim()});
         }
-        if (!PagedDecode.takes(pattern, ragged)) return prefill(batch, ragged);
-        Binding launch = PagedDecode.launchBinding(ragged, PagedDecode.requireSupported(pattern, ragged));
+        Device device = Device.get(0);
+        int sm = device.sm() >= 90 ? 90 : 80;
+        if (!PagedDecode.takes(pattern, ragged, sm)) return prefill(batch, ragged);
+        Binding launch = PagedDecode.launchBinding(ragged, PagedDecode.requireSupported(pattern, ragged, sm));
         HeadPadding dims = HeadPadding.of(launch);
         Binding padded = dims.binding(launch);
-        Device device = Device.get(0);
         DType dtype = inputDType(batch.q().dtype());
         long keys = 2L * (batch.cache().k().size() + batch.cache().v().size()), rows = (long) ragged.totalQueries() * ragged.heads();
         requireDeviceMemory(device, keys + 2L * batch.q().size() + 4L * rows * (ragged.valueDim() + 1) * 2 + 4L * batch.cache().blockTable().size());
         LoweredPattern seen = dims.lowered(lowered);
-        KernelConfig auto = GpuDecode.config(seen, device.sm() >= 90 ? 90 : 80, dtype, padded);
+        KernelConfig auto = GpuDecode.config(seen, sm, dtype, padded);
         GpuDecode decoder = decoders.computeIfAbsent(new Module<>(auto.forDecode(auto.decode().paged()), dims),
                 m -> new GpuDecode(device, seen, PtxModule.render(seen, m.config())));
         try (PagedDecode paged = new PagedDecode(device, decoder, batch, ragged, launch, pattern, lowered.writesLse())) {
@@ -384,7 +385,7 @@ final class PtxKernel implements Kernel {
         if (knob >= 0) return knob == 1;
         boolean tiled = tuning.knobs().keySet().stream().anyMatch(name -> !name.startsWith("backward_"));
         return !tiled && binding.size("Nq") <= GpuDecode.MAX_AUTO_QUERIES && binding.size("Nkv") >= GpuDecode.MIN_AUTO_KEYS
-                && Math.max(binding.size("D"), binding.size("Dv")) <= GpuDecode.MAX_HEAD_DIM;
+                && Math.max(binding.size("D"), binding.size("Dv")) <= GpuDecode.maxHeadDim(Device.get(0).sm() >= 90 ? 90 : 80);
     }
 
     /**

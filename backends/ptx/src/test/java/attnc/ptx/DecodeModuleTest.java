@@ -33,13 +33,13 @@ class DecodeModuleTest {
         for (int i = 0; i < files.size(); i++) {
             Path file = files.get(i);
             Decode mode = Decode.values()[1 + i % 4];
-            int headDim = i % 3 == 0 ? 128 : 64;
+            int headDim = new int[] {128, 64, 256}[i % 3];
             boolean warpKeys = i % 2 == 1;
             tests.add(DynamicTest.dynamicTest(file.getFileName() + " " + mode + " D=" + headDim + (warpKeys ? " warp keys" : ""), () -> {
                 Pattern pattern = Patterns.compile(file);
                 if (pattern == null) return;
                 LoweredPattern lowered = LowerPattern.lower(Passes.optimize(pattern, Map.of()));
-                KernelConfig config = KernelConfig.of(90, DType.BFLOAT16, headDim, headDim).forDecode(Decode.SPLIT).withWarpKeys(warpKeys).forDecode(mode);
+                KernelConfig config = KernelConfig.of(90, DType.BFLOAT16, headDim, headDim).forDecode(mode).withWarpKeys(warpKeys);
                 PtxModule module = PtxModule.render(lowered, config);
                 assertTrue(module.text().contains(".visible .entry " + PtxModule.MERGE_ENTRY + "("), "the merge entry is in the module");
                 assertEquals(mode.pages(), module.text().contains("p_block_table"), "a paged module takes the block table");
@@ -90,7 +90,9 @@ class DecodeModuleTest {
         KernelConfig paged = token.forDecode(Decode.SPLIT_PACKED_PAGED);
         assertTrue(paged.warpKeys());
         assertEquals(64, paged.blockN(), "paged with 16 keys a warp");
-        assertThrows(IllegalArgumentException.class, () -> KernelConfig.of(90, DType.BFLOAT16, 128, 128).forDecode(Decode.SPLIT_PAGED).withWarpKeys(true),
+        assertEquals(64, KernelConfig.of(90, DType.BFLOAT16, 128, 128).forDecode(Decode.SPLIT_PAGED).withWarpKeys(true).blockN(),
+                "the warps' 16 keys each, where the row-split paged kernel takes 32-key tiles");
+        assertThrows(IllegalArgumentException.class, () -> KernelConfig.of(90, DType.BFLOAT16, 128, 128).forDecode(Decode.SPLIT_PAGED).withDecodeTiling(32, 2, true),
                 "32-key tiles give a warp 8 keys");
         assertThrows(IllegalArgumentException.class, () -> KernelConfig.of(90, DType.BFLOAT16, 128, 128).withWarpKeys(true), "the prefill kernel");
     }
@@ -148,25 +150,32 @@ class DecodeModuleTest {
         sizes.put("D", 256);
         sizes.put("Dv", 256);
         Binding wide = new Binding(Map.copyOf(sizes), 4095, Map.of());
-        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                () -> GpuDecode.config(lower("mask: q >= kv"), 90, DType.BFLOAT16, wide));
-        assertTrue(e.getMessage().contains("head dims up to 128"), e.getMessage());
+        LoweredPattern causal = lower("mask: q >= kv");
+        KernelConfig hopper = GpuDecode.config(causal, 90, DType.BFLOAT16, wide);
+        assertTrue(hopper.warpKeys());
+        assertEquals(64, hopper.blockN());
+        assertEquals(32, hopper.withWarpKeys(false).blockN(), "the row-split kernel's 64-key tiles spill at D = 256");
+        var e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> GpuDecode.config(causal, 80, DType.BFLOAT16, wide));
+        assertTrue(e.getMessage().contains("sm_80 takes head dims up to 128"), e.getMessage());
+        sizes.put("D", 272);
+        Binding wider = new Binding(Map.copyOf(sizes), 4095, Map.of());
+        assertThrows(IllegalArgumentException.class, () -> GpuDecode.config(causal, 90, DType.BFLOAT16, wider));
     }
 
     @Test
     void pagedLaunchesOutsideWhatTheKernelTakesAreRefusedInOneLine() throws Exception {
         Pattern causal = Passes.optimize(Frontend.compile("causal", "mask: q >= kv"), Map.of());
-        assertEquals(2, PagedDecode.requireSupported(causal, ragged(causal, new int[] {0, 2, 4}, Map.of())));
+        assertEquals(2, PagedDecode.requireSupported(causal, ragged(causal, new int[] {0, 2, 4}, Map.of()), 90));
         var unequal = org.junit.jupiter.api.Assertions.assertThrows(UnsupportedOperationException.class,
-                () -> PagedDecode.requireSupported(causal, ragged(causal, new int[] {0, 1, 3}, Map.of())));
+                () -> PagedDecode.requireSupported(causal, ragged(causal, new int[] {0, 1, 3}, Map.of()), 90));
         assertTrue(unequal.getMessage().contains("sequence 1 has 2"), unequal.getMessage());
         Pattern document = Passes.optimize(Frontend.compile("document", "input doc: int32[B, Nkv]\nmask: doc[b, q] == doc[b, kv]"), Map.of());
         var sized = org.junit.jupiter.api.Assertions.assertThrows(UnsupportedOperationException.class,
-                () -> PagedDecode.requireSupported(document, ragged(document, new int[] {0, 1, 2}, Map.of("doc", attnc.tensor.Tensor.wrap(new int[14], 2, 7)))));
+                () -> PagedDecode.requireSupported(document, ragged(document, new int[] {0, 1, 2}, Map.of("doc", attnc.tensor.Tensor.wrap(new int[14], 2, 7))), 90));
         assertTrue(sized.getMessage().contains("input 'doc'"), sized.getMessage());
         Pattern gated = Passes.optimize(Frontend.compile("gated", "mask: q >= kv\noutput: o * float(q)"), Map.of());
         var merged = org.junit.jupiter.api.Assertions.assertThrows(UnsupportedOperationException.class,
-                () -> PagedDecode.requireSupported(gated, ragged(gated, new int[] {0, 1, 2}, Map.of())));
+                () -> PagedDecode.requireSupported(gated, ragged(gated, new int[] {0, 1, 2}, Map.of()), 90));
         assertTrue(merged.getMessage().contains("output transform"), merged.getMessage());
     }
 

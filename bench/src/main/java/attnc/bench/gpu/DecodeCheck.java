@@ -44,7 +44,7 @@ import java.util.TreeMap;
  * kernel on the same inputs. Usage: {@code DecodeCheck check PATTERN...} | {@code DecodeCheck tilings
  * PATTERN...} (every decode tiling) | {@code DecodeCheck small PATTERN} (one small case, for
  * compute-sanitizer) | {@code DecodeCheck paged PATTERN...} (ragged batches over a paged cache) |
- * {@code DecodeCheck time OUT_DIR} | {@code DecodeCheck paged-time OUT_DIR} (paged beside contiguous) | {@code DecodeCheck
+ * {@code DecodeCheck time OUT_DIR [D]} (D = 128 unless given) | {@code DecodeCheck paged-time OUT_DIR} (paged beside contiguous) | {@code DecodeCheck
  * resident PATTERN...} (q, k, v, out and lse kept on the device through {@code Kernel.forward(problem, out, lse)}).
  */
 public final class DecodeCheck {
@@ -85,7 +85,7 @@ public final class DecodeCheck {
             case "check", "tilings" -> check(files, false, tilings ? TILINGS.length : 0);
             case "small" -> check(files, true, 0);
             case "paged" -> paged(files);
-            case "time" -> time(device, Path.of(args[1]));
+            case "time" -> time(device, Path.of(args[1]), args.length > 2 ? Integer.parseInt(args[2]) : 128);
             case "paged-time" -> pagedTime(device, Path.of(args[1]));
             case "resident" -> resident(device, files);
             default -> throw new IllegalArgumentException("expected check, tilings, small, paged, time, paged-time or resident, got " + args[0]);
@@ -105,7 +105,9 @@ public final class DecodeCheck {
         int[][] cases = small ? new int[][] {{1, 4, 1, 2, 300, 64, -1, 0}} : new int[][] {
                 {2, 8, 2, 1, 4099, 128, -1, 0}, {1, 4, 1, 16, 2048, 64, -1, 0}, {1, 8, 1, 16, 700, 128, -1, 1}, {3, 4, 4, 3, 1000, 64, -1, 0},
                 {2, 6, 2, 1, 50, 96, -1, 0}, {1, 4, 2, 5, 1537, 128, 0, 1}, {1, 4, 1, 4, 1100, 40, -1, 0}, {2, 4, 2, 1, 777, 72, -1, 1},
-                {1, 8, 2, 1, 900, 128, -1, 0, 64}, {1, 4, 1, 3, 600, 64, -1, 1, 128}};
+                {1, 8, 2, 1, 900, 128, -1, 0, 64}, {1, 4, 1, 3, 600, 64, -1, 1, 128},
+                // Head dims past 128 (sm_90): a packed token and an unpacked head at D = 256, a group too large to pack, MLA's 192 / 128.
+                {2, 8, 2, 1, 1500, 256, -1, 0}, {1, 4, 4, 3, 900, 256, -1, 1}, {1, 8, 1, 16, 700, 256, -1, 0}, {1, 8, 2, 1, 800, 192, -1, 0, 128}};
         int[] counts = new int[2];
         Map<String, double[]> worst = new TreeMap<>();
         for (Path file : files) {
@@ -144,8 +146,9 @@ public final class DecodeCheck {
      */
     private static int paged(List<Path> files) throws Exception {
         // {B, H, Hkv, Nq, D, page, 1 for fp16}, kv lengths
-        int[][] cases = {{3, 8, 2, 1, 128, 16, 0}, {4, 4, 4, 2, 64, 64, 1}, {2, 8, 1, 4, 128, 1, 0}, {5, 4, 2, 3, 64, 16, 0}};
-        int[][] lengths = {{700, 1300, 0}, {65, 1, 4000, 129}, {300, 77}, {1024, 2, 513, 0, 2000}};
+        int[][] cases = {{3, 8, 2, 1, 128, 16, 0}, {4, 4, 4, 2, 64, 64, 1}, {2, 8, 1, 4, 128, 1, 0}, {5, 4, 2, 3, 64, 16, 0}, {3, 8, 2, 1, 256, 16, 0},
+                {2, 4, 4, 2, 256, 64, 1}};
+        int[][] lengths = {{700, 1300, 0}, {65, 1, 4000, 129}, {300, 77}, {1024, 2, 513, 0, 2000}, {900, 0, 1500}, {65, 2000}};
         int[] counts = new int[2];
         Map<String, double[]> worst = new TreeMap<>();
         for (Path file : files) {
@@ -245,10 +248,10 @@ public final class DecodeCheck {
      * K and V hold one repeated small value: the timing does not depend on the values, and the
      * caches (4.3 GB at 128K) would take minutes to draw and upload from the host.
      */
-    private static int time(Device device, Path outDir) throws Exception {
+    private static int time(Device device, Path outDir, int d) throws Exception {
         Files.createDirectories(outDir);
         StringBuilder json = new StringBuilder("[\n");
-        int b = 8, h = 32, hkv = 8, d = 128;
+        int b = 8, h = 32, hkv = 8;
         System.out.println("pattern   Nq  Nkv      variant (registers, blocks a multiprocessor)               splits  ms        GB/s");
         for (String source : new String[] {"mask: true", "mask: q >= kv"}) {
             Pattern pattern = Passes.optimize(Frontend.compile(source.equals("mask: true") ? "dense" : "causal", source), Map.of());
@@ -276,6 +279,7 @@ public final class DecodeCheck {
                         KernelConfig auto = GpuDecode.config(lowered, 90, DType.BFLOAT16, binding);
                         for (int[] tiling : timedTilings(auto)) {
                             KernelConfig config = auto.withDecodeTiling(tiling[0], tiling[1], auto.warpKeys() && tiling[2] == 1);
+                            if (config.limitExceeded(90) != null) continue;
                             boolean byDefault = config.equals(auto);
                             GpuDecode decode = new GpuDecode(device, lowered, PtxModule.render(lowered, config));
                             // The chosen splits (one wave) and twice as many (two waves of shorter splits).

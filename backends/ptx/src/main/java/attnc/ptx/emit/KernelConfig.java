@@ -275,7 +275,8 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * 64-key tiles (two blocks a multiprocessor at D = 128), 2–3% ahead of 32-key tiles at three
      * blocks on the H200 once K and V were swizzled; paged caches keep 32-key tiles, as a copy
      * that waits on a block-table read per row needs the third block: with 64-key tiles the paged
-     * decode fell to 0.78–0.83 of the contiguous one at 32K and 128K keys (BENCHMARKS.md). With
+     * decode fell to 0.78–0.83 of the contiguous one at 32K and 128K keys (BENCHMARKS.md), and so
+     * do head dims past 128, whose 64-key tiles spill (`ptxas -arch=sm_90a -v`, D = 256). With
      * {@link #warpKeys} both take 64-key tiles, paged then running at 0.98–0.995 of contiguous.
      * Contiguous caches on sm_90 take three stages with them (two blocks a multiprocessor, every
      * stage requested while a block waits: {@link #tilesAhead}), 0.4–2.5% ahead of two stages at
@@ -283,20 +284,23 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * table read per row (0.947–0.992 of contiguous on three, 0.971–0.993 on two: BENCHMARKS.md);
      * sm_8x keeps two, as three at D = 128 pass the 99 KiB of sm_86.
      */
-    public KernelConfig forDecode(Decode mode) {
-        int keys = mode.pages() && !warpKeys ? 32 : 64, stages = warpKeys && sm >= 90 && !mode.pages() ? 3 : 2;
-        return new KernelConfig(sm, dtype, headDim, valueDim, 4, 1, keys, stages, earlyMaskLoads, DType.FLOAT32, Schedule.MMA_SYNC, 0, mode, false, warpKeys);
-    }
+    public KernelConfig forDecode(Decode mode) { return decodeTiling(mode, warpKeys); }
 
     /**
-     * The same decode kernel with its warps sharing the block's rows ({@code on}) and each taking a
-     * share of every tile's keys, or each holding its own 16 rows. Where a block has at most 16 real
-     * rows (a token of a GQA group of 4 to 16 packed, or of one head) the warps of the row-split
-     * kernel multiply rows of padding, each reading every K and V fragment of the tile from shared
-     * memory for them. {@link #forDecode} keeps it, paged caches then taking 64-key tiles too.
+     * The decode kernel of {@link #forDecode} with its warps sharing the block's rows ({@code on})
+     * and each taking a share of every tile's keys, or each holding its own 16 rows, at the tiling
+     * that goes with it. Where a block has at most 16 real rows (a token of a GQA group of 4 to 16
+     * packed, or of one head) the warps of the row-split kernel multiply rows of padding, each
+     * reading every K and V fragment of the tile from shared memory for them.
      */
     public KernelConfig withWarpKeys(boolean on) {
-        return new KernelConfig(sm, dtype, headDim, valueDim, warps, mTiles, blockN, stages, earlyMaskLoads, output, schedule, fmaExp, decode, groupBits, on);
+        if (!decode.splits()) throw new IllegalArgumentException("warps share a tile's keys only in split-KV decoding, not " + tag());
+        return decodeTiling(decode, on);
+    }
+
+    private KernelConfig decodeTiling(Decode mode, boolean warpKeys) {
+        int keys = (mode.pages() || Math.max(headDim, valueDim) > 128) && !warpKeys ? 32 : 64, stages = warpKeys && sm >= 90 && !mode.pages() ? 3 : 2;
+        return new KernelConfig(sm, dtype, headDim, valueDim, 4, 1, keys, stages, earlyMaskLoads, DType.FLOAT32, Schedule.MMA_SYNC, 0, mode, false, warpKeys);
     }
 
     /**
