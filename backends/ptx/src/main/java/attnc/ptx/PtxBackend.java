@@ -26,7 +26,7 @@ public final class PtxBackend implements Backend {
         return new PtxKernel(LowerPattern.lower(pattern), new TuningConfig(Map.of()));
     }
 
-    /** Patterns without an output transform, head dims up to 128 ({@link PtxKernel#backward} refuses the rest with the reason). */
+    /** Head dims with D + Dv up to 320 ({@link PtxKernel#backward} refuses the rest with the reason). */
     @Override public boolean hasBackward() { return true; }
 
     /** Q, K, V and the weights P go through bf16 (8 significant bits): about 4e-3 relative. */

@@ -223,10 +223,10 @@ final class PtxKernel implements Kernel {
     public Gradients backward(Problem problem, Result forward, Tensor dOut, Set<Wrt> wanted, boolean deterministic) {
         BackwardLaunch checked = BackwardLaunch.of(pattern, problem, forward, dOut, wanted);
         HeadPadding dims = HeadPadding.of(checked.binding());
-        if (Math.max(dims.d(), dims.dv()) > BackwardConfig.MAX_HEAD_DIM || dims.d() % 8 != 0 || dims.dv() % 8 != 0) {
-            throw new ShapeException("the GPU backward takes head dims D and Dv that are multiples of 8 up to " + BackwardConfig.MAX_HEAD_DIM
-                    + ", got D = " + dims.d() + ", Dv = " + dims.dv());
-        }
+        String refusal = dims.d() % 8 != 0 || dims.dv() % 8 != 0
+                ? "the GPU backward takes head dims D and Dv that are multiples of 8, got D = " + dims.d() + ", Dv = " + dims.dv()
+                : BackwardConfig.headDimRefusal(HeadPadding.padded(dims.d()), HeadPadding.padded(dims.dv()));
+        if (refusal != null) throw new ShapeException(refusal);
         Binding binding = dims.binding(checked.binding());
         int headDim = binding.size("D"), valueDim = binding.size("Dv");
         Device device = Device.get(0);

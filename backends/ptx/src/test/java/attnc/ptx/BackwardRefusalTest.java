@@ -1,5 +1,7 @@
 package attnc.ptx;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,6 +11,7 @@ import attnc.launch.Problem;
 import attnc.launch.Result;
 import attnc.launch.SampleProblems;
 import attnc.launch.ShapeException;
+import attnc.ptx.emit.BackwardConfig;
 import attnc.reference.ReferenceBackend;
 import attnc.tensor.Tensor;
 import java.nio.file.Path;
@@ -27,11 +30,15 @@ class BackwardRefusalTest {
     }
 
     @Test
-    void headDimsBeyond128AreRefusedWithExpectedAndActual() {
+    void headDimsPastTheAccumulatorsAreRefusedWithExpectedAndActual() {
         Pattern causal = Patterns.compile(Path.of("../../examples/causal.attn"));
         Problem problem = problem(causal, 256);
         Result forward = new ReferenceBackend().compile(causal).forward(problem);
         var e = assertThrows(ShapeException.class, () -> new PtxBackend().compile(causal).backward(problem, forward, dOut(problem)));
-        assertTrue(e.getMessage().contains("up to 128") && e.getMessage().contains("D = 256"), e.getMessage());
+        assertTrue(e.getMessage().contains("D + Dv up to 320") && e.getMessage().contains("D = 256, Dv = 256"), e.getMessage());
+        assertNull(BackwardConfig.headDimRefusal(192, 128), "MLA's head dims");
+        assertNull(BackwardConfig.headDimRefusal(160, 160));
+        assertEquals(32, BackwardConfig.mmaSync(90, DType.BFLOAT16, 192, 128).blockQ(), "the 8-warp kernel of 64-query tiles spills there");
+        assertEquals(64, BackwardConfig.mmaSync(90, DType.BFLOAT16, 128, 128).blockQ());
     }
 }

@@ -22,17 +22,20 @@ import attnc.ir.DType;
  */
 public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int blockQ, int warps, DType forwardOutput, DType keyGradients,
                              boolean wgmma, boolean deterministic) {
-    /** The widest head dim whose dK and dV accumulators (D/2 + Dv/2 registers a thread) leave room for the rest. */
-    public static final int MAX_HEAD_DIM = 128;
+    /**
+     * The most registers a thread's dK and dV accumulators may take, (D + Dv) / 2: each warp holds
+     * its 16 keys' rows of both. At 160 (D = 192 with Dv = 128, as MLA's, or D = Dv = 160) the
+     * kernel of 32-query tiles and 4 warps assembles with at most 16 bytes of spills
+     * ({@code ptxas -arch=sm_90a -v}, causal and ALiBi); D = Dv = 256 would need 256 and spills a
+     * kilobyte, so it is refused.
+     */
+    public static final int MAX_ACCUMULATORS = 160;
 
     public BackwardConfig {
         if (sm < 80) throw new IllegalArgumentException("the PTX backend needs sm_80 or newer (mma.sync bf16, cp.async), got sm_" + sm);
         if (dtype != DType.BFLOAT16 && dtype != DType.FLOAT16) throw new IllegalArgumentException("inputs must be bfloat16 or float16, got " + dtype);
-        for (int dim : new int[] {headDim, valueDim}) {
-            if (dim % 16 != 0 || dim < 16 || dim > MAX_HEAD_DIM) {
-                throw new IllegalArgumentException("the GPU backward takes head dims that are multiples of 16 up to " + MAX_HEAD_DIM + ", got " + dim);
-            }
-        }
+        String refusal = headDimRefusal(headDim, valueDim);
+        if (refusal != null) throw new IllegalArgumentException(refusal);
         if (blockQ != 32 && blockQ != 64) throw new IllegalArgumentException("query tiles of 32 or 64 rows, got " + blockQ);
         if (warps != 4 && warps != 8) throw new IllegalArgumentException("4 or 8 warps, got " + warps);
         if (forwardOutput != DType.FLOAT32 && forwardOutput != dtype) {
@@ -48,6 +51,18 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
                 throw new IllegalArgumentException("the wgmma backward takes D = Dv = 64 or 128, got D = " + headDim + ", Dv = " + valueDim);
             }
         }
+    }
+
+    /** Why the GPU backward cannot take head dims D and Dv (after padding to multiples of 16), or null when it can. */
+    public static String headDimRefusal(int headDim, int valueDim) {
+        for (int dim : new int[] {headDim, valueDim}) {
+            if (dim % 16 != 0 || dim < 16) return "the GPU backward takes head dims that are multiples of 16 (after padding), got " + dim;
+        }
+        if ((headDim + valueDim) / 2 > MAX_ACCUMULATORS) {
+            return "the GPU backward takes head dims with D + Dv up to " + 2 * MAX_ACCUMULATORS + " (dK's and dV's rows are held a warp), got D = "
+                    + headDim + ", Dv = " + valueDim;
+        }
+        return null;
     }
 
     /**
@@ -66,7 +81,8 @@ public record BackwardConfig(int sm, DType dtype, int headDim, int valueDim, int
     /** The fastest mma.sync tiling of {@link #of}: what runs where TMA tensor maps cannot be made (an exported module). */
     public static BackwardConfig mmaSync(int sm, DType dtype, int headDim, int valueDim) {
         if (Math.max(headDim, valueDim) <= 64) return new BackwardConfig(sm, dtype, headDim, valueDim, 64, 4, DType.FLOAT32, DType.FLOAT32, false, false);
-        if (sm >= 90) return new BackwardConfig(sm, dtype, headDim, valueDim, 64, 8, DType.FLOAT32, DType.FLOAT32, false, false);
+        // Past 128 + 128 the 8-warp kernel of 64-query tiles spills 132–648 bytes at D = 192, Dv = 128; 32-query tiles do not.
+        if (sm >= 90 && headDim + valueDim <= 256) return new BackwardConfig(sm, dtype, headDim, valueDim, 64, 8, DType.FLOAT32, DType.FLOAT32, false, false);
         return new BackwardConfig(sm, dtype, headDim, valueDim, 32, 4, DType.FLOAT32, DType.FLOAT32, false, false);
     }
 
