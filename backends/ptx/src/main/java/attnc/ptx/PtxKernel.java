@@ -332,7 +332,10 @@ final class PtxKernel implements Kernel {
             }
             // Unless asked for, the key split gives way to a tile too short for 16 keys a warp.
             boolean warpKeys = knob >= 0 ? knob == 1 : auto.warpKeys() && blockN % (16 * auto.warps()) == 0;
-            return auto.withDecodeTiling(blockN, tuning.get("stages", auto.stages()), warpKeys);
+            KernelConfig config = auto.withDecodeTiling(blockN, tuning.get("stages", auto.stages()), warpKeys);
+            String exceeded = config.limitExceeded(config.sm());
+            if (exceeded != null) throw new IllegalArgumentException("the decode tiling " + config.tag() + " does not fit: " + exceeded);
+            return config;
         } catch (IllegalArgumentException e) {
             throw unsupported(binding, e);
         }

@@ -13,6 +13,7 @@ import attnc.launch.RaggedBatch;
 import attnc.launch.RaggedBinding;
 import attnc.launch.Result;
 import attnc.launch.SampleProblems;
+import attnc.launch.ShapeException;
 import attnc.lower.LowerPattern;
 import attnc.lower.LoweredPattern;
 import attnc.pass.Passes;
@@ -130,6 +131,10 @@ public final class DecodeCheck {
                 if (ref == null) continue;
                 try {
                     judge(kernel.forward(problem), ref, label, c[7] == 1 ? "fp16" : "bf16", counts, worst);
+                } catch (ShapeException e) {
+                    // A forced tiling that does not fit these head dims (128-key tiles at D = 256) is refused, not run; the default must run.
+                    if (tiling == null) failed(label, e, counts);
+                    else System.out.println("refused " + label + ": " + e.getMessage());
                 } catch (RuntimeException e) {
                     failed(label, e, counts);
                 }

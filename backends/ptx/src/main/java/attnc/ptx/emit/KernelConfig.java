@@ -277,12 +277,12 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * that waits on a block-table read per row needs the third block: with 64-key tiles the paged
      * decode fell to 0.78–0.83 of the contiguous one at 32K and 128K keys (BENCHMARKS.md), and so
      * do head dims past 128, whose 64-key tiles spill (`ptxas -arch=sm_90a -v`, D = 256). With
-     * {@link #warpKeys} both take 64-key tiles, paged then running at 0.98–0.995 of contiguous.
-     * Contiguous caches on sm_90 take three stages with them (two blocks a multiprocessor, every
-     * stage requested while a block waits: {@link #tilesAhead}), 0.4–2.5% ahead of two stages at
-     * three blocks at Nq = 1 and 4 and every length; paged caches keep two, whose copies wait on a
-     * table read per row (0.947–0.992 of contiguous on three, 0.971–0.993 on two: BENCHMARKS.md);
-     * sm_8x keeps two, as three at D = 128 pass the 99 KiB of sm_86.
+     * {@link #warpKeys} both take 64-key tiles. Contiguous caches on sm_90 take three stages with
+     * them (two blocks a multiprocessor, every stage requested while a block waits: {@link
+     * #tilesAhead}), 0.4–2.5% ahead of two stages at three blocks at Nq = 1 and 4 and every length;
+     * paged caches keep two, whose copies wait on a table read per row (0.947–0.992 of contiguous
+     * on three, 0.971–0.993 on two: BENCHMARKS.md); sm_8x keeps two, as three at D = 128 pass the
+     * 99 KiB of sm_86.
      */
     public KernelConfig forDecode(Decode mode) { return decodeTiling(mode, warpKeys); }
 
