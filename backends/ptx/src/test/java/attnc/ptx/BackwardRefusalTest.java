@@ -39,6 +39,8 @@ class BackwardRefusalTest {
         assertNull(BackwardConfig.headDimRefusal(192, 128), "MLA's head dims");
         assertNull(BackwardConfig.headDimRefusal(160, 160));
         assertEquals(32, BackwardConfig.mmaSync(90, DType.BFLOAT16, 192, 128).blockQ(), "the 8-warp kernel of 64-query tiles spills there");
+        assertEquals(8, BackwardConfig.mmaSync(90, DType.BFLOAT16, 192, 128).warps());
+        assertEquals(4, BackwardConfig.mmaSync(80, DType.BFLOAT16, 192, 128).warps(), "sm_86's 99 KiB take 4 warps' tiles");
         assertEquals(64, BackwardConfig.mmaSync(90, DType.BFLOAT16, 128, 128).blockQ());
     }
 }

@@ -51,7 +51,8 @@ import java.util.TreeMap;
  * (Δ, main and row kernels, gradient zeroing included) on the benchmark shapes, resident inputs,
  * CUDA events, median. Usage: {@code BackwardCheck check PATTERN...} | {@code BackwardCheck small
  * PATTERN} (one small case, for compute-sanitizer) | {@code BackwardCheck time OUT_DIR [--only=TEXT] PATTERN...}
- * (with --only, the configurations whose tag contains TEXT, e.g. {@code d64_backward_q64_kv128_wgmma}).
+ * (with --only, the configurations whose tag contains TEXT, e.g. {@code d64_backward_q64_kv128_wgmma}; the
+ * environment's {@code SHAPES}, e.g. {@code "2,16,8192,192,128"}, replaces the shapes {@code B,H,N,D[,Dv]}).
  */
 public final class BackwardCheck {
     /**
@@ -68,7 +69,7 @@ public final class BackwardCheck {
 
     static {
         TILINGS.put("default", new TuningConfig(Map.of()));
-        for (int[] t : new int[][] {{32, 4}, {64, 4}, {64, 8}}) {
+        for (int[] t : new int[][] {{32, 4}, {64, 4}, {64, 8}, {32, 8}}) {
             TILINGS.put("q" + t[0] + "/w" + t[1], new TuningConfig(Map.of("backward_block_q", t[0], "backward_warps", t[1])));
         }
         TILINGS.put(WGMMA, new TuningConfig(Map.of("backward_wgmma", 1)));
@@ -255,23 +256,30 @@ public final class BackwardCheck {
         return differs.isEmpty();
     }
 
-    /** TFLOP/s as FlashAttention counts the backward: 2.5 × the forward's 4·B·H·N²·D, times the visible fraction. */
+    /**
+     * TFLOP/s as FlashAttention counts the backward: 2.5 × the forward's 2·B·H·N²·(D + Dv) (4·B·H·N²·D
+     * where Dv = D), times the visible fraction.
+     */
     private static int time(Device device, Path outDir, List<Path> files, String only) throws Exception {
         Files.createDirectories(outDir);
         StringBuilder json = new StringBuilder("[\n");
-        int[][] shapes = {{4, 16, 4096, 64}, {2, 16, 8192, 128}};
+        String given = System.getenv("SHAPES");
+        int[][] shapes = given == null || given.isBlank() ? new int[][] {{4, 16, 4096, 64}, {2, 16, 8192, 128}}
+                : java.util.Arrays.stream(given.split(";")).map(t -> java.util.Arrays.stream(t.trim().split(",")).mapToInt(Integer::parseInt).toArray())
+                        .toArray(int[][]::new);
         System.out.println("pattern          B,H,N,D           visible  config                              ms      TFLOP/s");
         for (int[] shape : shapes) {
-            int b = shape[0], h = shape[1], n = shape[2], d = shape[3];
+            int b = shape[0], h = shape[1], n = shape[2], d = shape[3], dv = shape.length > 4 ? shape[4] : d;
+            String sizes = b + "," + h + "," + n + "," + d + (dv == d ? "" : "/" + dv);
             Random random = new Random(1);
             List<DeviceTensor> owned = new ArrayList<>();
             try {
-                int[] dims = {b, h, n, d};
+                int[] dims = {b, h, n, d}, valueDims = {b, h, n, dv};
                 DeviceTensor q = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, dims, random), DType.BFLOAT16));
                 DeviceTensor k = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, dims, random), DType.BFLOAT16));
-                DeviceTensor v = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, dims, random), DType.BFLOAT16));
-                DeviceTensor dOut = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, dims, random), DType.BFLOAT16));
-                DeviceTensor out = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, n, d));
+                DeviceTensor v = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, valueDims, random), DType.BFLOAT16));
+                DeviceTensor dOut = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, valueDims, random), DType.BFLOAT16));
+                DeviceTensor out = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, n, dv));
                 DeviceTensor lse = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, n));
                 for (Path file : files) {
                     Pattern pattern = load(file);
@@ -288,12 +296,12 @@ public final class BackwardCheck {
                         shapesOf.put(input.name(), hostInputs.get(input.name()).shape());
                     }
                     Problem small = SampleProblems.of(pattern, new SampleProblems.Shape(1, 1, 1, 8, 8, d, 0), DType.BFLOAT16, random);
-                    Binding binding = new Binding(Map.of("B", b, "H", h, "Hkv", h, "Nq", n, "Nkv", n, "D", d, "Dv", d, "Q0", 0), 0,
+                    Binding binding = new Binding(Map.of("B", b, "H", h, "Hkv", h, "Nq", n, "Nkv", n, "D", d, "Dv", dv, "Q0", 0), 0,
                             Binding.of(pattern, small).params());
                     double visible = HopperCheck.visibleFraction(pattern, binding, hostInputs);
-                    double flops = 2.5 * 4.0 * b * h * (double) n * n * d * visible;
+                    double flops = 2.5 * 2.0 * b * h * (double) n * n * (d + dv) * visible;
                     // The forward's output and LSE, which the backward reads.
-                    GpuAttention forward = new GpuAttention(device, lowered, PtxModule.render(lowered, KernelConfig.of(lowered, 90, DType.BFLOAT16, d, d)));
+                    GpuAttention forward = new GpuAttention(device, lowered, PtxModule.render(lowered, KernelConfig.of(lowered, 90, DType.BFLOAT16, d, dv)));
                     try (DeviceTensor tiles = forward.plan(binding).allocate(device)) {
                         GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, inputs);
                         forward.prepareTiles(binding, tensors, tiles, hostInputs);
@@ -306,7 +314,12 @@ public final class BackwardCheck {
                         boolean operandsOnly = flag(tiling, 3);
                         if (operandsOnly && backward.inputs().isEmpty()) continue;
                         LoweredBackward used = operandsOnly ? backward.only(Set.of()) : backward;
-                        BackwardConfig plain = new BackwardConfig(90, DType.BFLOAT16, d, d, tiling[0], tiling[1], DType.FLOAT32, DType.FLOAT32, flag(tiling, 2), false);
+                        BackwardConfig plain;
+                        try {
+                            plain = new BackwardConfig(90, DType.BFLOAT16, d, dv, tiling[0], tiling[1], DType.FLOAT32, DType.FLOAT32, flag(tiling, 2), false);
+                        } catch (IllegalArgumentException e) {
+                            continue; // the wgmma kernel at head dims it does not take
+                        }
                         BackwardConfig config = flag(tiling, 4) ? plain.withDeterministic() : plain;
                         if (!(config.tag() + (operandsOnly ? "_qkv" : "")).contains(only)) continue;
                         double ms;
@@ -322,18 +335,17 @@ public final class BackwardCheck {
                             device.synchronize();
                             ms = EventTimer.medianMillis(device, () -> gpu.launch(binding, tensors), 5, 20);
                         } catch (RuntimeException e) {
-                            System.out.printf("%-16s %-17s %s: %s%n", pattern.name(), b + "," + h + "," + n + "," + d, config.tag(), e);
+                            System.out.printf("%-16s %-17s %s: %s%n", pattern.name(), sizes, config.tag(), e);
                             continue;
                         } finally {
                             for (DeviceTensor t : scratch) t.close();
                         }
                         double tflops = flops / ms / 1e9;
                         String name = config.tag() + (operandsOnly ? "_qkv" : "");
-                        System.out.printf(Locale.ROOT, "%-16s %-17s %7.4f  %-34s %8.3f %8.1f%n", pattern.name(), b + "," + h + "," + n + "," + d, visible,
-                                name, ms, tflops);
+                        System.out.printf(Locale.ROOT, "%-16s %-17s %7.4f  %-34s %8.3f %8.1f%n", pattern.name(), sizes, visible, name, ms, tflops);
                         if (json.length() > 2) json.append(",\n");
-                        json.append(String.format(Locale.ROOT, "  {\"pattern\": \"%s\", \"B\": %d, \"H\": %d, \"N\": %d, \"D\": %d, \"visible\": %.6f, "
-                                + "\"config\": \"%s\", \"ms\": %.5f, \"tflops\": %.2f}", pattern.name(), b, h, n, d, visible, name, ms, tflops));
+                        json.append(String.format(Locale.ROOT, "  {\"pattern\": \"%s\", \"B\": %d, \"H\": %d, \"N\": %d, \"D\": %d, \"Dv\": %d, \"visible\": %.6f, "
+                                + "\"config\": \"%s\", \"ms\": %.5f, \"tflops\": %.2f}", pattern.name(), b, h, n, d, dv, visible, name, ms, tflops));
                     }
                 }
             } finally {
