@@ -25,7 +25,7 @@ class BackwardAssemblesTest {
         List<Target> targets = List.of(new Target(80, DType.BFLOAT16, 64, 32, 4, false), new Target(90, DType.FLOAT16, 128, 64, 8, false),
                 new Target(90, DType.BFLOAT16, 128, 64, 8, true), new Target(90, DType.BFLOAT16, 96, 32, 8, false),
                 new Target(80, DType.BFLOAT16, 128, 64, 4, false), new Target(90, DType.FLOAT16, 64, 64, 8, true), new Target(90, DType.BFLOAT16, 32, 32, 8, false),
-                new Target(90, DType.BFLOAT16, 160, 32, 4, false));
+                new Target(90, DType.BFLOAT16, 160, 32, 8, false));
         List<DynamicTest> tests = new ArrayList<>();
         List<Path> files = Patterns.files();
         for (int i = 0; i < files.size(); i++) {
