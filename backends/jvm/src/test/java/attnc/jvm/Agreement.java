@@ -27,20 +27,25 @@ final class Agreement {
     private Agreement() {}
 
     static void check(Reference.Exact expected, Result actual, String what) {
+        check(expected, actual, what, RELATIVE);
+    }
+
+    /** As above with {@code relative} in place of {@link #RELATIVE}, for dot products longer than a few hundred terms. */
+    static void check(Reference.Exact expected, Result actual, String what, double relative) {
         assertEquals(expected.out().length, actual.out().length, what + ": output size");
         double scale = scale(expected.out());
         if (expected.preOutput() != null) {
             double accumulator = scale(expected.preOutput());
-            if (actual.preOutput() != null) close(expected.preOutput(), actual.preOutput(), RELATIVE * accumulator, what + ": o before the output transform");
+            if (actual.preOutput() != null) close(expected.preOutput(), actual.preOutput(), relative * accumulator, what + ": o before the output transform");
             scale = Math.max(scale, accumulator);
         }
-        close(expected.out(), actual.out(), RELATIVE * scale, what + ": output");
+        close(expected.out(), actual.out(), relative * scale, what + ": output");
         if (expected.lse() == null) return;
         assertTrue(actual.lse() != null, what + ": LSE missing");
         for (int i = 0; i < expected.lse().length; i++) {
             double e = expected.lse()[i], a = actual.lse()[i];
             boolean ok = e == Double.NEGATIVE_INFINITY ? a == Float.NEGATIVE_INFINITY
-                    : !Double.isNaN(a) && Math.abs(e - a) <= RELATIVE * Math.max(1, Math.abs(e));
+                    : !Double.isNaN(a) && Math.abs(e - a) <= relative * Math.max(1, Math.abs(e));
             if (!ok) fail(what + ": lse[" + i + "] = " + a + ", reference " + e);
         }
     }
