@@ -127,6 +127,34 @@ final class Epilogue {
     }
 
     /** What is stored at (r, c): the output expression's value, or o itself for a split-KV partial. */
+    /** {@code rowIndex} := the query position of the block's row {@code blockRow}, and {@code inside} whether it lies inside Nq. */
+    static void rowInside(PtxWriter out, String blockRow, String rowIndex, String inside) {
+        out.op("add.s32", rowIndex, "%q_start", blockRow);
+        out.op("setp.lt.s32", inside, rowIndex, "%Nq");
+    }
+
+    /**
+     * {@code rowIndex}, a query position from {@link #rowInside}, := its row of the output and LSE:
+     * (b · H + h) · Nq + q, or in a ragged launch's packed rows [totalQ, H, ·], query i of sequence b
+     * and head h at (q_seq + i) · H + h.
+     */
+    static void globalRow(PtxWriter out, KernelConfig config, String rowIndex) {
+        if (config.decode().ragged()) {
+            out.op("add.s32", rowIndex, rowIndex, "%q_seq");
+            out.op("mad.lo.s32", rowIndex, rowIndex, "%H", "%h");
+        } else {
+            out.op("mad.lo.s32", rowIndex, "%bh", "%Nq", rowIndex);
+        }
+    }
+
+    /** lse[rowIndex] := {@code value}, from the threads {@code writer} holds. */
+    static void storeLse(PtxWriter out, String rowIndex, String writer, String value) {
+        String address = out.u64("%lse_addr");
+        out.op("mul.wide.s32", address, rowIndex, 4);
+        out.op("add.s64", address, "%lse", address);
+        out.op("@" + writer + " st.global.f32", "[" + address + "]", value);
+    }
+
     private String value(int r, int c) { return split ? "%o_norm_r" + r + "_c" + c : output.result(r, c); }
 
     private void store(boolean softmax) {
@@ -141,22 +169,10 @@ final class Epilogue {
         }
         for (int r = 0; r < rows; r++) {
             String skip = out.newLabel("row_outside");
-            out.op("add.s32", rowIndex, "%q_start", "%row_r" + r);
-            out.op("setp.lt.s32", inside, rowIndex, "%Nq");
+            rowInside(out, "%row_r" + r, rowIndex, inside);
             out.op("@!" + inside + " bra", skip);
-            if (config.decode().ragged()) {
-                // Packed rows [totalQ, H, ·]: query i of sequence b, head h is row (q_seq + i) · H + h.
-                out.op("add.s32", rowIndex, rowIndex, "%q_seq");
-                out.op("mad.lo.s32", rowIndex, rowIndex, "%H", "%h");
-            } else {
-                out.op("mad.lo.s32", rowIndex, "%bh", "%Nq", rowIndex);
-            }
-            if (softmax) {
-                String lseAddress = out.u64("%lse_addr");
-                out.op("mul.wide.s32", lseAddress, rowIndex, 4);
-                out.op("add.s64", lseAddress, "%lse", lseAddress);
-                out.op("@" + lseWriter + " st.global.f32", "[" + lseAddress + "]", "%lse_r" + r);
-            }
+            globalRow(out, config, rowIndex);
+            if (softmax) storeLse(out, rowIndex, lseWriter, "%lse_r" + r);
             if (!lowered.identityOutput() && !split) storePreOutput(r, rowIndex);
             int elementBytes = config.output().bytes();
             out.op("mul.wide.s32", address, rowIndex, config.valueDim() * elementBytes);

@@ -127,8 +127,7 @@ final class WarpMerge {
             out.op("add.s32", chunk, "%thread", pass * threads);
             out.op("div.s32", row, chunk, perRow);
             out.op("rem.s32", column, chunk, perRow);
-            out.op("add.s32", rowIndex, "%q_start", row);
-            out.op("setp.lt.s32", inside, rowIndex, "%Nq");
+            Epilogue.rowInside(out, row, rowIndex, inside);
             if ((pass + 1) * threads > chunks) {
                 String whole = out.pred("%merge_chunk_in");
                 out.op("setp.lt.s32", whole, chunk, chunks);
@@ -143,7 +142,7 @@ final class WarpMerge {
                 out.op("ld.shared.v4.f32", "{" + String.join(", ", into) + "}", "[" + address + "+" + w * config.blockM() * config.valueDim() * 4 + "]");
                 if (w > 0) for (int j = 0; j < 4; j++) out.op("add.f32", sum[j], sum[j], part[j]);
             }
-            out.op("mad.lo.s32", rowIndex, "%bh", "%Nq", rowIndex);
+            Epilogue.globalRow(out, config, rowIndex);
             out.op("mad.lo.s32", rowIndex, rowIndex, perRow, column);
             out.op("mul.wide.s32", index, rowIndex, 16);
             out.op("add.s64", global, "%out", index);
@@ -151,7 +150,7 @@ final class WarpMerge {
             out.label(skip);
         }
         if (!softmax) return;
-        String writer = out.pred("%lse_writer"), lseAddress = out.u64("%lse_addr"), condition = out.pred("%merge_lse_cond");
+        String writer = out.pred("%lse_writer"), condition = out.pred("%merge_lse_cond");
         out.op("setp.ne.u64", writer, "%lse", 0);
         out.op("setp.eq.s32", condition, "%warp", 0);
         out.op("and.pred", writer, writer, condition);
@@ -159,13 +158,10 @@ final class WarpMerge {
         out.op("and.pred", writer, writer, condition);
         for (int r = 0; r < rows; r++) {
             String skip = out.newLabel("merge_row_outside");
-            out.op("add.s32", rowIndex, "%q_start", "%row_r" + r);
-            out.op("setp.lt.s32", inside, rowIndex, "%Nq");
+            Epilogue.rowInside(out, "%row_r" + r, rowIndex, inside);
             out.op("@!" + inside + " bra", skip);
-            out.op("mad.lo.s32", rowIndex, "%bh", "%Nq", rowIndex);
-            out.op("mul.wide.s32", lseAddress, rowIndex, 4);
-            out.op("add.s64", lseAddress, "%lse", lseAddress);
-            out.op("@" + writer + " st.global.f32", "[" + lseAddress + "]", "%lse_r" + r);
+            Epilogue.globalRow(out, config, rowIndex);
+            Epilogue.storeLse(out, rowIndex, writer, "%lse_r" + r);
             out.label(skip);
         }
     }
