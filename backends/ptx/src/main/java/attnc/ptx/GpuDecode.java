@@ -47,6 +47,45 @@ public final class GpuDecode {
      */
     static int maxHeadDim(int sm) { return sm >= 90 ? 256 : 128; }
 
+    /** Row slices of 16 a latent decode block takes: three, as a fourth at D = 576 passes sm_90's shared memory ({@link KernelConfig#latentDecode}). */
+    static final int LATENT_ROW_SLICES = 3;
+
+    /**
+     * Whether a launch takes the latent decode ({@link KernelConfig#latentDecode}, sm_90): V is
+     * K's first Dv columns ({@code valuesInKeys}) and the head dims pass {@link #maxHeadDim}, up
+     * to {@link KernelConfig#MAX_LATENT_DIM}, D a multiple of 32 and Dv of 128: MLA's 576 and 512.
+     */
+    static boolean latent(int sm, Binding binding, boolean valuesInKeys) {
+        int d = binding.size("D"), dv = binding.size("Dv");
+        return valuesInKeys && sm >= 90 && Math.max(d, dv) > maxHeadDim(sm) && d <= KernelConfig.MAX_LATENT_DIM && dv <= d && d % 32 == 0 && dv % 128 == 0;
+    }
+
+    /** Why a launch with these head dims cannot take the latent decode, for a refusal. */
+    static String latentRule(int sm) {
+        return "head dims past " + maxHeadDim(sm) + " run in MLA's decode on sm_90: D up to " + KernelConfig.MAX_LATENT_DIM
+                + " (a multiple of 32), V the view of K's first Dv columns (a multiple of 128), as MLA's latent cache";
+    }
+
+    /** Whether V is K's first Dv columns in place: a view of K's storage with K's offset and strides, as MLA's latent cache. */
+    public static boolean valuesInKeys(Tensor k, Tensor v) {
+        if (k.rank() != 4 || v.rank() != 4 || !k.storage().equals(v.storage()) || k.offset() != v.offset()
+                || !java.util.Arrays.equals(k.strides(), v.strides()) || v.dim(3) > k.dim(3)) return false;
+        for (int i = 0; i < 3; i++) if (k.dim(i) != v.dim(i)) return false;
+        return true;
+    }
+
+    /**
+     * The latent decode's config, up to 48 rows a block: a GQA group's heads packed into rows where
+     * the pattern allows and there are at most {@link #MAX_AUTO_QUERIES} queries, so that one
+     * query block's tile list covers them all (each block of a group too big for one runs it).
+     */
+    static KernelConfig latentConfig(LoweredPattern lowered, int sm, DType dtype, Binding binding) {
+        boolean packs = packable(lowered) && binding.size("Nq") <= MAX_AUTO_QUERIES;
+        int rows = packs ? binding.size("H") / binding.size("Hkv") * binding.size("Nq") : binding.size("Nq");
+        int slices = Math.min(LATENT_ROW_SLICES, (rows + 15) / 16);
+        return KernelConfig.latentDecode(sm, dtype, binding.size("D"), binding.size("Dv"), packs ? Decode.SPLIT_PACKED : Decode.SPLIT, slices);
+    }
+
     private final LoweredPattern lowered;
     private final GpuAttention attention;
     private final GpuFunction merge;

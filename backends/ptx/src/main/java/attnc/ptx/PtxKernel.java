@@ -344,7 +344,8 @@ final class PtxKernel implements Kernel {
     private static ShapeException unsupported(Binding binding, IllegalArgumentException e) {
         int d = binding.size("D"), dv = binding.size("Dv");
         String why = d % 8 != 0 || dv % 8 != 0 || Math.max(d, dv) > 256
-                ? "head dims must be multiples of 8 up to 256 (those that are not multiples of 16 run padded with zero columns)" : e.getMessage();
+                ? "head dims must be multiples of 8 up to 256 (those that are not multiples of 16 run padded with zero columns); "
+                        + GpuDecode.latentRule(90) : e.getMessage();
         return new ShapeException("the ptx backend cannot run D = " + d + ", Dv = " + dv + ": " + why);
     }
 
@@ -415,8 +416,12 @@ final class PtxKernel implements Kernel {
             DType dtype = inputDType(resident != null ? resident.q().dtype() : problem.q().dtype());
             if (resident == null) requireDeviceMemory(device, forwardBytes(problem, binding));
             LoweredPattern seen = dims.lowered(lowered);
-            if (decodes(binding)) {
-                decoder = decoders.computeIfAbsent(new Module<>(decodeConfig(binding, dtype), dims),
+            int sm = device.sm() >= 90 ? 90 : 80;
+            // MLA's latent cache: V is K's first Dv columns, uploaded and read once, as K.
+            boolean latent = resident == null && GpuDecode.latent(sm, binding, GpuDecode.valuesInKeys(problem.k(), problem.v()));
+            if (latent || decodes(binding)) {
+                KernelConfig config = latent ? GpuDecode.latentConfig(lowered, sm, dtype, binding) : decodeConfig(binding, dtype);
+                decoder = decoders.computeIfAbsent(new Module<>(config, dims),
                         m -> new GpuDecode(device, seen, PtxModule.render(seen, m.config())));
                 gpu = null;
             } else {
@@ -435,7 +440,7 @@ final class PtxKernel implements Kernel {
                 } else {
                     q = owned.add(DeviceTensor.upload(device, HeadPadding.pad(problem.q()), dtype));
                     k = owned.add(DeviceTensor.upload(device, HeadPadding.pad(problem.k()), dtype));
-                    v = owned.add(DeviceTensor.upload(device, HeadPadding.pad(problem.v()), dtype));
+                    v = latent ? k : owned.add(DeviceTensor.upload(device, HeadPadding.pad(problem.v()), dtype));
                     out = owned.add(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, dv));
                     lse = lowered.writesLse() ? owned.add(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq)) : null;
                     // Poisoned with NaN: an element the kernel fails to write cannot pass a comparison.

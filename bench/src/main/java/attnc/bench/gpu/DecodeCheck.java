@@ -46,7 +46,8 @@ import java.util.TreeMap;
  * PATTERN...} (every decode tiling) | {@code DecodeCheck small PATTERN} (one small case, for
  * compute-sanitizer) | {@code DecodeCheck paged PATTERN...} (ragged batches over a paged cache) |
  * {@code DecodeCheck time OUT_DIR [D]} (D = 128 unless given) | {@code DecodeCheck paged-time OUT_DIR} (paged beside contiguous) | {@code DecodeCheck
- * resident PATTERN...} (q, k, v, out and lse kept on the device through {@code Kernel.forward(problem, out, lse)}).
+ * resident PATTERN...} (q, k, v, out and lse kept on the device through {@code Kernel.forward(problem, out, lse)}) | {@code DecodeCheck
+ * mla PATTERN...} (MLA's latent decode, V the view of K's first Dv columns) | {@code DecodeCheck mla-time OUT_DIR}.
  */
 public final class DecodeCheck {
     /**
@@ -89,7 +90,9 @@ public final class DecodeCheck {
             case "time" -> time(device, Path.of(args[1]), args.length > 2 ? Integer.parseInt(args[2]) : 128);
             case "paged-time" -> pagedTime(device, Path.of(args[1]));
             case "resident" -> resident(device, files);
-            default -> throw new IllegalArgumentException("expected check, tilings, small, paged, time, paged-time or resident, got " + args[0]);
+            case "mla" -> mla(files);
+            case "mla-time" -> mlaTime(device, Path.of(args[1]));
+            default -> throw new IllegalArgumentException("expected check, tilings, small, paged, time, paged-time, resident, mla or mla-time, got " + args[0]);
         };
         System.out.println(failures == 0 ? "DECODE CHECK PASSED" : "DECODE CHECK FAILED: " + failures);
         System.exit(failures == 0 ? 0 : 1);
@@ -117,6 +120,80 @@ public final class DecodeCheck {
             for (int t = 0; t < tilings; t++) checkTiling(pattern, TILINGS[t], cases, new Random(file.toString().hashCode()), counts, worst);
         }
         return summary(counts, worst, 6);
+    }
+
+    /**
+     * MLA's latent decode (head dims past 256, V the view of K's first Dv columns) through {@code
+     * Kernel.forward}, on the tolerances of {@link #check}: one latent KV head and 16 to 128 query
+     * heads packed (one block, two, and eight of them), several queries (speculative tokens), a
+     * group of queries too many to pack, two latent heads, a cache shorter than a tile, fp16, and
+     * head dims 320 / 256 beside MLA's 576 / 512.
+     */
+    private static int mla(List<Path> files) throws Exception {
+        int[][] cases = {{2, 16, 1, 1, 1500, 576, -1, 0, 512}, {1, 64, 1, 1, 700, 576, -1, 0, 512}, {1, 128, 1, 2, 600, 576, -1, 1, 512},
+                {2, 16, 1, 5, 1000, 576, -1, 0, 512}, {1, 8, 1, 20, 500, 576, -1, 0, 512}, {2, 32, 2, 1, 2000, 576, -1, 0, 512},
+                {1, 16, 1, 1, 50, 576, -1, 1, 512}, {2, 8, 1, 3, 900, 320, -1, 0, 256}};
+        int[] counts = new int[2];
+        Map<String, double[]> worst = new TreeMap<>();
+        for (Path file : files) {
+            Pattern pattern = Passes.optimize(Frontend.compile(file), Map.of());
+            Random random = new Random(file.toString().hashCode());
+            try (Kernel kernel = new PtxBackend().compile(pattern, new TuningConfig(Map.of()))) {
+                for (int[] c : cases) {
+                    DType dtype = c[7] == 1 ? DType.FLOAT16 : DType.BFLOAT16;
+                    String label = String.format(Locale.ROOT, "%-20s latent %s %s", pattern.name(), dtype, DeviceCheck.sizes(c));
+                    Problem problem = latent(SampleProblems.of(pattern, DeviceCheck.shape(c), dtype, random));
+                    Reference.Exact ref = reference(label, () -> Reference.run(pattern, problem));
+                    if (ref == null) continue;
+                    try {
+                        judge(kernel.forward(problem), ref, label, "latent " + dtype, counts, worst);
+                    } catch (RuntimeException e) {
+                        failed(label, e, counts);
+                    }
+                }
+            }
+        }
+        return summary(counts, worst, 14);
+    }
+
+    /** The problem with V replaced by the view of K's first Dv columns: MLA's one latent cache. */
+    private static Problem latent(Problem problem) {
+        Tensor k = problem.k();
+        int[] shape = k.shape();
+        shape[3] = problem.v().dim(3);
+        return new Problem(problem.q(), k, k.view(shape, k.strides(), k.offset()), problem.inputs(), problem.params(), problem.queryOffset());
+    }
+
+    /**
+     * MLA decode steps (dense, D = 576, Dv = 512, one latent head, one query at the end of the
+     * keys) through {@code Kernel.medianMillis}: inputs uploaded once, the decode and its merge
+     * timed by CUDA events (median of 50 after 10). GB/s count the latent cache read once,
+     * TFLOP/s 2 · B · H · Nkv · (D + Dv).
+     */
+    private static int mlaTime(Device device, Path outDir) throws Exception {
+        Files.createDirectories(outDir);
+        Pattern pattern = Passes.optimize(Frontend.compile("dense", "mask: true"), Map.of());
+        int d = 576, dv = 512;
+        int[][] shapes = {{64, 16, 4096}, {16, 16, 32768}, {128, 16, 1024}, {64, 128, 4096}, {16, 128, 32768}, {132, 64, 2048}};
+        StringBuilder json = new StringBuilder("[\n");
+        System.out.println("  B    H    Nkv        ms     GB/s  TFLOP/s");
+        try (Kernel kernel = new PtxBackend().compile(pattern, new TuningConfig(Map.of()))) {
+            for (int[] shape : shapes) {
+                int b = shape[0], h = shape[1], nkv = shape[2];
+                Tensor q = Tensor.random(DType.BFLOAT16, new int[] {b, h, 1, d}, new Random(1));
+                float[] cache = new float[Math.multiplyExact(Math.multiplyExact(b, nkv), d)];
+                for (int i = 0; i < cache.length; i++) cache[i] = ((i * 2654435761L >>> 7) % 2001 - 1000) / 1000f;
+                Tensor k = Tensor.wrap(cache, b, 1, nkv, d);
+                Problem problem = new Problem(q, k, k.view(new int[] {b, 1, nkv, dv}, k.strides(), k.offset()), Map.of());
+                double ms = kernel.medianMillis(() -> problem, 10, 50);
+                double gbs = 2.0 * b * nkv * d / ms / 1e6, tflops = 2.0 * b * h * nkv * (d + dv) / ms / 1e9;
+                System.out.printf(Locale.ROOT, "%4d %4d %6d  %8.4f  %7.0f  %7.1f%n", b, h, nkv, ms, gbs, tflops);
+                if (json.length() > 2) json.append(",\n");
+                json.append(String.format(Locale.ROOT, "  {\"B\": %d, \"H\": %d, \"Nkv\": %d, \"ms\": %.5f, \"gbs\": %.1f, \"tflops\": %.2f}", b, h, nkv, ms, gbs, tflops));
+            }
+        }
+        Files.writeString(outDir.resolve("mla_times.json"), json.append("\n]\n").toString());
+        return 0;
     }
 
     /** The cases on one decode tiling ({@link #TILINGS}, or null for the default); counts {passed, failed}, the worst errors by precision. */

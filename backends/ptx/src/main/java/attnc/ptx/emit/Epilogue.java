@@ -34,15 +34,21 @@ final class Epilogue {
     }
 
     void emit() {
-        if (config.warpKeys()) {
+        boolean columns = config.schedule().columns();
+        if (config.warpKeys() && !columns) {
             splitSlices();
             new WarpMerge(out, lowered, config, rows, valueCols).emit();
             return;
         }
         boolean softmax = lowered.writesLse();
+        if (softmax && columns) {
+            out.comment("each warp summed its own keys' weights: the rows' sums over every warp");
+            for (int r = 0; r < rows; r++) Shuffles.butterfly(out, "add.f32", "%row_sum_r" + r, "%shuffled", 1, 2);
+            ColumnSplitEmitter.acrossWarps(out, config, rows, "%row_sum_r", "add.f32");
+        }
         for (int r = 0; r < rows; r++) {
             String inverse = out.f32("%inverse_r" + r);
-            if (softmax) normalise(r, inverse);
+            if (softmax) normalise(r, inverse, !columns);
             else out.op("mov.f32", inverse, "0f3F800000");
             for (int c = 0; c < valueCols; c++) {
                 out.op("mul.f32", out.f32("%o_norm_r" + r + "_c" + c), Fragments.accAt(r, c), inverse);
@@ -79,10 +85,10 @@ final class Epilogue {
         out.op("add.s64", "%out", "%out", slice);
     }
 
-    /** Sum across the quad, then 1/l (0 for an empty row) and the LSE, with an optional sink. */
-    private void normalise(int r, String inverse) {
+    /** Sum across the quad (unless done), then 1/l (0 for an empty row) and the LSE, with an optional sink. */
+    private void normalise(int r, String inverse, boolean acrossQuad) {
         String sum = "%row_sum_r" + r, max = "%row_max_r" + r, partner = "%shuffled";
-        Shuffles.butterfly(out, "add.f32", sum, partner, 1, 2);
+        if (acrossQuad) Shuffles.butterfly(out, "add.f32", sum, partner, 1, 2);
         if (normValue != null) {
             out.comment("sink logit joins the denominator only");
             String sink = out.f32("%sink2_r" + r), top = out.f32("%top_r" + r), safe = out.f32("%top_safe_r" + r);
@@ -166,6 +172,12 @@ final class Epilogue {
             out.op("setp.ne.u64", lsePresent, "%lse", 0);
             out.op("setp.eq.s32", lseWriter, "%t", 0);
             out.op("and.pred", lseWriter, lseWriter, lsePresent);
+            if (config.schedule().columns()) {
+                // Every warp holds the rows' LSE; the first stores it.
+                String first = out.pred("%lse_warp");
+                out.op("setp.eq.s32", first, "%warp", 0);
+                out.op("and.pred", lseWriter, lseWriter, first);
+            }
         }
         for (int r = 0; r < rows; r++) {
             String skip = out.newLabel("row_outside");
@@ -180,6 +192,10 @@ final class Epilogue {
             String column = out.u64("%out_col");
             out.op("mul.wide.s32", column, "%t", 2 * elementBytes);
             out.op("add.s64", address, address, column);
+            if (config.schedule().columns()) {
+                out.op("mul.wide.s32", column, "%warp", config.warpValueDim() * elementBytes);
+                out.op("add.s64", address, address, column);
+            }
             for (int c = 0; c < valueCols; c += 2) {
                 String offset = "+" + (c / 2) * 8 * elementBytes;
                 if (config.output() == DType.FLOAT32) {

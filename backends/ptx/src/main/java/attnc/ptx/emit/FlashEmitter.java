@@ -47,7 +47,7 @@ abstract class FlashEmitter {
         this.leaves = new KernelLeaves(config, signature, config.decode().ragged() ? Signature.raggedInputs(pattern) : List.of());
         this.rows = 2 * config.mTiles();
         this.cols = config.warpKeyCount() / 4;
-        this.valueCols = config.valueDim() / 4;
+        this.valueCols = config.warpValueDim() / 4;
     }
 
     /** The pattern's programs, rendered into this kernel under their prefixes. */
@@ -337,6 +337,10 @@ abstract class FlashEmitter {
             String tileMax = out.f32("%tile_max_r" + r);
             reduce("max.f32", tileMax, r);
             Shuffles.butterfly(out, "max.f32", tileMax, partner, 1, 2);
+        }
+        shareTileMaxima();
+        for (int r = 0; r < rows; r++) {
+            String tileMax = "%tile_max_r" + r;
             // Folded scale: the max was taken over raw q·k; scaling it (scale > 0) gives the max of the scaled scores.
             if (foldScale()) out.op("mul.f32", tileMax, tileMax, "%scale2_r" + r);
             String newMax = out.f32("%new_max_r" + r), growth = out.f32("%growth_r" + r), rowGrows = out.pred("%grows_r" + r);
@@ -348,6 +352,12 @@ abstract class FlashEmitter {
         }
         return grows;
     }
+
+    /**
+     * Where warps share rows and split a tile's keys between them, each row's max over the whole
+     * tile, from every warp's {@code %tile_max_r}: nothing where a warp holds all of its rows' keys.
+     */
+    void shareTileMaxima() {}
 
     /**
      * Scores to weights against each row's current max, 2^(s − max); their row sums are added to

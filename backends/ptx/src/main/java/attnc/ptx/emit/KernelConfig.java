@@ -25,8 +25,9 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     public KernelConfig {
         if (sm < 80) throw new IllegalArgumentException("the PTX backend needs sm_80 or newer (mma.sync bf16, cp.async), got sm_" + sm);
         if (dtype != DType.BFLOAT16 && dtype != DType.FLOAT16) throw new IllegalArgumentException("inputs must be bfloat16 or float16, got " + dtype);
+        int widest = schedule.columns() ? MAX_LATENT_DIM : 256;
         for (int dim : new int[] {headDim, valueDim}) {
-            if (dim % 16 != 0 || dim < 16 || dim > 256) throw new IllegalArgumentException("head dims must be multiples of 16 up to 256, got " + dim);
+            if (dim % 16 != 0 || dim < 16 || dim > widest) throw new IllegalArgumentException("head dims must be multiples of 16 up to " + widest + ", got " + dim);
         }
         if (valueDim % 16 != 0) throw new IllegalArgumentException("value dim must be a multiple of 16");
         if (blockN % 16 != 0) throw new IllegalArgumentException("blockN must be a multiple of 16");
@@ -37,8 +38,14 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         if (decode.splits() && (schedule.wgmma() || output != DType.FLOAT32)) {
             throw new IllegalArgumentException("split-KV decoding runs the mma.sync kernel with float32 partial outputs");
         }
-        if (warpKeys && (!decode.splits() || blockN % (16 * warps) != 0)) {
-            throw new IllegalArgumentException("warps share a tile's keys only in split-KV decoding, 16 keys or a multiple each: " + blockN + " keys, " + warps + " warps");
+        int share = schedule.columns() ? 8 : 16;
+        if (warpKeys && (!decode.splits() || blockN % (share * warps) != 0)) {
+            throw new IllegalArgumentException("warps share a tile's keys only in split-KV decoding, " + share + " keys or a multiple each: " + blockN + " keys, "
+                    + warps + " warps");
+        }
+        if (schedule.columns() && (!warpKeys || valueDim > headDim || valueDim % (16 * warps) != 0 || headDim % 32 != 0 || output != DType.FLOAT32)) {
+            throw new IllegalArgumentException("the column-split decode reads V as K's first Dv columns, each warp 16 of them or a multiple, warps sharing the rows: D = "
+                    + headDim + ", Dv = " + valueDim + ", " + warps + " warps");
         }
         if (schedule.wgmma()) {
             if (sm < 90) throw new IllegalArgumentException("the wgmma schedule needs sm_90a, got sm_" + sm);
@@ -47,6 +54,20 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
             }
             if (blockN % 16 != 0 || blockN > 256) throw new IllegalArgumentException("the wgmma schedule takes a multiple of 16 keys a tile, up to 256, got " + blockN);
         }
+    }
+
+    /** The widest head dim of the column-split decode ({@link Schedule#MMA_SYNC_COLUMNS}): MLA's 512 latent and 64 rotary columns. */
+    public static final int MAX_LATENT_DIM = 576;
+
+    /**
+     * MLA's decode ({@link Schedule#MMA_SYNC_COLUMNS}): V is K's first {@code valueDim} columns;
+     * eight warps share {@code mTiles} slices of 16 rows, each taking 8 keys of every 64-key tile
+     * and an eighth of O's columns; two stages, refilled once used. At D = 576 a stage is 73 KiB,
+     * so up to three row slices fit the 227 KiB of sm_90 beside Q, the weights and the maxima.
+     */
+    public static KernelConfig latentDecode(int sm, DType dtype, int headDim, int valueDim, Decode mode, int mTiles) {
+        if (!mode.splits()) throw new IllegalArgumentException("a latent decode splits its keys, not " + mode);
+        return new KernelConfig(sm, dtype, headDim, valueDim, 8, mTiles, 64, 2, true, DType.FLOAT32, Schedule.MMA_SYNC_COLUMNS, 0, mode, false, true);
     }
 
     /** Elements of a 128-byte swizzle row: the column chunk a TMA box and a wgmma descriptor cover. */
@@ -315,6 +336,9 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     /** Keys of a tile one warp multiplies: a share of them with {@link #warpKeys}, else all. */
     public int warpKeyCount() { return warpKeys ? blockN / warps : blockN; }
 
+    /** Columns of O one warp accumulates: its share of them in the column-split decode, else all. */
+    public int warpValueDim() { return schedule.columns() ? valueDim / warps : valueDim; }
+
     /**
      * The same tiling as the prefill kernel of a ragged batch over a paged cache ({@link
      * Decode#RAGGED}), the output float32.
@@ -345,7 +369,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * mask that loads per-key inputs early holds them too: document's 192-key tiles spill 3.4 KB,
      * which this count does not see (the tuner times them and keeps what is faster).
      */
-    public int accumulatorRegisters() { return mTiles * (valueDim + warpKeyCount()) / 2 + (schedule.wgmma() ? blockN / 4 : 0); }
+    public int accumulatorRegisters() { return mTiles * (warpValueDim() + warpKeyCount()) / 2 + (schedule.wgmma() ? blockN / 4 : 0); }
 
     private int accumulatorLimit() { return schedule.wgmma() ? consumerRegisters() - 32 : 160; }
 
@@ -368,7 +392,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      */
     public int qStride() { return schedule.wgmma() ? swizzleChunks(headDim) * 128 : headDim * 2 + 16; }
     public int kStride() { return swizzledKv() ? headDim * 2 : qStride(); }
-    public int vStride() { return schedule.wgmma() ? swizzleChunks(valueDim) * 128 : swizzledKv() ? valueDim * 2 : valueDim * 2 + 16; }
+    public int vStride() { return schedule.columns() ? kStride() : schedule.wgmma() ? swizzleChunks(valueDim) * 128 : swizzledKv() ? valueDim * 2 : valueDim * 2 + 16; }
 
     /**
      * Whether the mma.sync path stores K and V rows unpadded, 16-byte chunk c of row r at chunk
@@ -379,7 +403,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * and a pass of copies covers a multiple of the swizzle's 8 rows.
      */
     public boolean swizzledKv() {
-        return decode.splits() && !schedule.wgmma() && headDim % 64 == 0 && valueDim % 64 == 0 && threads() % headDim == 0 && threads() % valueDim == 0;
+        return decode.splits() && schedule == Schedule.MMA_SYNC && headDim % 64 == 0 && valueDim % 64 == 0 && threads() % headDim == 0 && threads() % valueDim == 0;
     }
 
     /** 64-column chunks a row of {@code width} takes on the wgmma path (a last, partial one is filled with zeros by TMA). */
@@ -394,11 +418,20 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * each warp multiplies the whole tile for its own rows the barrier cost 3–9%, and paged copies
      * ran 1–2% slower (BENCHMARKS.md).
      */
-    public int tilesAhead() { return decode.splits() && warpKeys && !decode.pages() ? stages : stages - 1; }
+    public int tilesAhead() { return decode.splits() && warpKeys && (!decode.pages() || schedule.columns()) ? stages : stages - 1; }
 
     public int qBytes() { return blockM() * qStride(); }
     public int kStageBytes() { return blockN * kStride(); }
-    public int vStageBytes() { return blockN * vStride(); }
+    public int vStageBytes() { return schedule.columns() ? 0 : blockN * vStride(); }
+
+    /** Bytes of a row of the column-split decode's weights P in shared memory: the tile's keys, padded by 16 bytes so ldmatrix's rows fall on distinct banks. */
+    public int weightStride() { return blockN * 2 + 16; }
+
+    /**
+     * The column-split decode's exchanges: the tile's weights P (bf16, {@link #weightStride}) and,
+     * per row, a float from each warp (the tile's maxima, the final row sums).
+     */
+    public int exchangeBytes() { return schedule.columns() ? blockM() * (weightStride() + 4 * warps) : 0; }
 
     /** mbarriers of the wgmma path: Q, then full and empty for every K and V stage. */
     public int barriers() { return schedule.wgmma() ? 1 + 4 * stages : 0; }
@@ -408,7 +441,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
      * base to the 128-byte swizzle's 1024-byte pattern.
      */
     public int sharedBytes() {
-        int tiles = qBytes() + stages * (kStageBytes() + vStageBytes());
+        int tiles = qBytes() + stages * (kStageBytes() + vStageBytes()) + exchangeBytes();
         return schedule.wgmma() ? tiles + 8 * barriers() + 1024 : tiles;
     }
 
@@ -419,7 +452,7 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
     public String tag() {
         return "sm" + sm + "_" + mmaType() + "_d" + headDim + (valueDim != headDim ? "v" + valueDim : "")
                 + "_w" + warps + "m" + mTiles + "n" + blockN + "s" + stages + (earlyMaskLoads ? "_early" : "") + (output != DType.FLOAT32 ? "_out" + mmaType() : "")
-                + (schedule.wgmma() ? "_" + schedule.key() : "") + (fmaExp > 0 ? "_e" + fmaExp : "")
+                + (schedule != Schedule.MMA_SYNC ? "_" + schedule.key() : "") + (fmaExp > 0 ? "_e" + fmaExp : "")
                 + (decode != Decode.NONE ? "_" + decode.name().toLowerCase(java.util.Locale.ROOT) : "")
                 + (warpKeys ? "_warpkeys" : "")
                 + (schedule.wgmma() && groupBits != defaultGroupBits(schedule, consumerGroups()) ? (groupBits ? "_bits" : "_nobits") : "");

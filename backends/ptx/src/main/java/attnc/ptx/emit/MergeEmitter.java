@@ -145,6 +145,11 @@ final class MergeEmitter {
         values.put("p_splits", splits);
         values.put("p_row_first", first);
         values.put("p_row_end", end);
+        // The function's warps take every fourth row: a block of more warps merges with its first four.
+        if (config.warps() > ROWS_PER_BLOCK) {
+            out.op("setp.ge.s32", out.pred("%merge_idle"), "%warp", ROWS_PER_BLOCK);
+            out.op("@%merge_idle bra.uni", done);
+        }
         call(out, merge, values::get);
         out.label(done);
     }

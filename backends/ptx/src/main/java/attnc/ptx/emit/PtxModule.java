@@ -52,7 +52,8 @@ public record PtxModule(String text, KernelConfig config, boolean classifies, bo
         text.append(".extern .shared .align ").append(wgmma ? 1024 : config.swizzledKv() ? 128 : 16).append(" .b8 attnc_smem[];\n\n");
         // The merge function comes first: the split-KV decode entry's last blocks call it too.
         if (config.decode().splits()) text.append(MergeEmitter.renderFunction(lowered, config)).append("\n");
-        text.append(wgmma ? WgmmaEmitter.render(lowered, config) : MmaSyncEmitter.render(lowered, config));
+        text.append(wgmma ? WgmmaEmitter.render(lowered, config)
+                : config.schedule().columns() ? ColumnSplitEmitter.render(lowered, config) : MmaSyncEmitter.render(lowered, config));
         // attnc builds a ragged batch's lists on the host (RaggedPlan); its module keeps the classifier for callers
         // without the analysis (the export), who launch it once per sequence with that sequence's sizes.
         boolean classifies = !alwaysVisible;

@@ -74,7 +74,7 @@ final class TileLoader {
         }
         out.comment("this thread's 16-byte chunks: column chunk tid % chunks of rows tid / chunks + pass · rows per pass");
         chunkOffsets("k", kChunks, kLanes, d2, config.kStride());
-        chunkOffsets("v", vChunks, vLanes, dv2, config.vStride());
+        if (!latent()) chunkOffsets("v", vChunks, vLanes, dv2, config.vStride());
         if (config.swizzledKv()) {
             String shared = out.s32("%q_chunk_soff");
             out.op("mad.lo.s32", shared, "%k_chunk_row", config.qStride(), "%k_chunk_cbytes");
@@ -86,19 +86,21 @@ final class TileLoader {
         laneAddress(out, "%lane_q_off", 1, 2, config.qStride());
         // K (B operand, not transposed): (n 0-7, k lo), (n 0-7, k hi), (n 8-15, k lo), (n 8-15, k hi).
         // V (B operand, transposed): (kv 0-7, d lo), (kv 8-15, d lo), (kv 0-7, d hi), (kv 8-15, d hi).
-        if (config.swizzledKv()) {
+        if (latent()) {
+            columnSplitLaneAddresses();
+        } else if (config.swizzledKv()) {
             swizzledLaneAddresses("%lane_k_off", 2, 1, config.kStride());
             swizzledLaneAddresses("%lane_v_off", 1, 2, config.vStride());
         } else {
             laneAddress(out, "%lane_k_off", 2, 1, config.kStride());
             laneAddress(out, "%lane_v_off", 1, 2, config.vStride());
         }
-        if (config.warpKeys()) warpKeyOffsets();
+        if (config.warpKeys() && !latent()) warpKeyOffsets();
         // Warps that share their rows read the same Q.
         out.op("mad.lo.s32", out.s32("%warp_q_off"), "%warp", config.warpKeys() ? 0 : 16 * config.mTiles() * config.qStride(), "%lane_q_off");
         out.op("add.u32", out.u32("%lane_q_addr"), "%smem_q", "%warp_q_off");
         if (config.decode().ragged()) raggedTileList(out);
-        else tileList(out);
+        else tileList(out, config.decode().packs());
         out.op("mov.s32", out.s32("%stage_read"), 0);
         if (config.tilesAhead() < config.stages()) out.op("mov.s32", out.s32("%stage_write"), (config.stages() - 1));
     }
@@ -107,12 +109,17 @@ final class TileLoader {
      * The address of this query block's tile list ({@code %tile_list}: [count, entries...], an
      * entry is a kv tile | FULL bit) and its count ({@code %tile_count}).
      */
-    static void tileList(PtxWriter out) {
+    static void tileList(PtxWriter out, boolean packed) {
         String index = out.u64("%row_index");
         out.comment("the tile list of this query block: [count, entries...], entry = kv tile | FULL bit");
         out.op("mad.lo.s32", out.s32("%slot"), "%b", "%slot_stride_b", 0);
         out.op("mad.lo.s32", "%slot", "%h", "%slot_stride_h", "%slot");
-        out.op("mad.lo.s32", out.s32("%list_row"), "%slot", "%nctaid_x", "%q_block");
+        if (packed) {
+            // Every packed block holds whole queries of the launch's few (Nq ≤ one block), so the list of their query block 0 serves it.
+            out.op("mov.s32", out.s32("%list_row"), "%slot");
+        } else {
+            out.op("mad.lo.s32", out.s32("%list_row"), "%slot", "%nctaid_x", "%q_block");
+        }
         out.op("add.s32", out.s32("%list_width"), "%kv_tiles", 1);
         out.op("mul.lo.s32", "%list_row", "%list_row", "%list_width");
         out.op("mul.wide.s32", index, "%list_row", 4);
@@ -150,6 +157,23 @@ final class TileLoader {
         out.op("sub.s32", "%tile_count", end, first);
         out.op("mul.wide.s32", "%row_index", first, 4);
         out.op("add.s64", "%tile_list", "%tile_list", "%row_index");
+    }
+
+    /** V is K's first Dv columns, read from K's tile ({@link Schedule#MMA_SYNC_COLUMNS}): no V copies, no V stages. */
+    private boolean latent() { return config.schedule().columns(); }
+
+    /**
+     * The column-split decode's lane offsets: K as four 8 × 8 matrices of the warp's 8 keys, matrix
+     * j at the 8 columns j of a 32-column slice (two k-steps of B fragments a load); V, transposed,
+     * as {@link #laneAddress} from the warp's first column of O.
+     */
+    private void columnSplitLaneAddresses() {
+        String k = out.s32("%lane_k_off");
+        out.op("mad.lo.s32", k, "%warp", config.warpKeyCount(), "%matrix_row");
+        out.op("mul.lo.s32", k, k, config.kStride());
+        out.op("mad.lo.s32", k, "%matrix", 16, k);
+        laneAddress(out, "%lane_v_off", 1, 2, config.vStride());
+        out.op("mad.lo.s32", "%lane_v_off", "%warp", config.warpValueDim() * 2, "%lane_v_off");
     }
 
     /**
@@ -318,7 +342,7 @@ final class TileLoader {
         out.op("mul.lo.s32", out.s32("%load_kv"), "%load_tile", config.blockN());
         out.op("sub.s32", out.s32("%kv_rows_left"), "%Nkv", "%load_kv");
         copyTile("k", "%k_base", config.headDim() * 2, kChunks, kLanes, "%smem_k", config.kStageBytes(), config.kStride());
-        copyTile("v", "%v_base", config.valueDim() * 2, vChunks, vLanes, "%smem_v", config.vStageBytes(), config.vStride());
+        if (!latent()) copyTile("v", "%v_base", config.valueDim() * 2, vChunks, vLanes, "%smem_v", config.vStageBytes(), config.vStride());
     }
 
     private void copyTile(String tensor, String base, int rowBytes, int chunks, int lanes, String smem, int stageBytes, int stride) {
@@ -407,6 +431,12 @@ final class TileLoader {
         }
         out.op("mad.lo.s32", out.s32("%k_stage"), "%stage_read", config.kStageBytes(), "%lane_k_off");
         out.op("add.u32", out.u32("%lane_k_addr"), "%smem_k", "%k_stage");
+        if (latent()) {
+            out.op("sub.s32", out.s32("%v_stage"), "%k_stage", "%lane_k_off");
+            out.op("add.s32", "%v_stage", "%v_stage", "%lane_v_off");
+            out.op("add.u32", out.u32("%lane_v_addr"), "%smem_k", "%v_stage");
+            return;
+        }
         out.op("mad.lo.s32", out.s32("%v_stage"), "%stage_read", config.vStageBytes(), "%lane_v_off");
         out.op("add.u32", out.u32("%lane_v_addr"), "%smem_v", "%v_stage");
     }

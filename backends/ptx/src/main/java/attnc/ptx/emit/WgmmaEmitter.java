@@ -71,7 +71,7 @@ final class WgmmaEmitter extends FlashEmitter {
             TileLoader.raggedTileList(out);
         } else {
             out.op("mad.lo.s32", out.s32("%kv_bh"), "%b", "%Hkv", "%hk");
-            TileLoader.tileList(out);
+            TileLoader.tileList(out, false);
         }
         sharedLayout();
         initBarriers();

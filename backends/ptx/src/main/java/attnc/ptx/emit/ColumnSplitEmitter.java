@@ -1,0 +1,187 @@
+package attnc.ptx.emit;
+
+import attnc.lower.LoweredPattern;
+
+/**
+ * MLA's split-KV decode ({@link Schedule#MMA_SYNC_COLUMNS}): eight warps share the block's rows
+ * (a GQA group's heads packed, or a head's few queries). Per tile, warp w multiplies S for keys
+ * 8w..8w+7 over the whole head dim, Q's fragments read from shared memory at every tile (at D =
+ * 576 a row slice's fragments alone would take 144 registers); the warps' row maxima meet in
+ * shared memory, so every warp applies the same max and rescale; each warp writes its weights
+ * into the block's P tile and, after a barrier, accumulates O's columns 64w..64w+63 from all of P
+ * and V, which is K's first Dv columns in the same stage. Each warp's row sums cover its own keys
+ * and are added across the warps at the end.
+ */
+final class ColumnSplitEmitter extends FlashEmitter {
+    private final TileLoader loader;
+
+    private ColumnSplitEmitter(LoweredPattern lowered, KernelConfig config) {
+        super(lowered, config);
+        if (!config.schedule().columns()) throw new IllegalArgumentException("not a column-split decode: " + config.tag());
+        this.loader = new TileLoader(out, config);
+    }
+
+    /** The entry's text (without the module header). */
+    static String render(LoweredPattern pattern, KernelConfig config) {
+        return new ColumnSplitEmitter(pattern, config).emit();
+    }
+
+    private String emit() {
+        setUpPrograms();
+        leaves.setUp(out);
+        setUpRows();
+        loader.setUp(leaves);
+        TileLoader.splitList(out);
+        exchangeAddresses(out, config, rows);
+        out.blank().comment("Q tile → shared memory (cp.async), where every warp reads its fragments at every tile");
+        loader.loadQuery();
+        loader.prefetch();
+        initialiseRowState();
+        tileLoop();
+        finish();
+        MergeEmitter.mergeWhenLast(out, lowered, config, "%smem_k");
+        return signature.header(ENTRY) + "\n.maxntid " + config.threads() + ", 1, 1\n{\n" + out.render() + "}\n";
+    }
+
+    /**
+     * The exchange areas after the K stages: P ({@code %smem_p}, rows of {@link
+     * KernelConfig#weightStride} bytes) and a float a warp for each row ({@code %x_row_r}: row r's
+     * eight; {@code %x_warp}: this warp's among them), written by the first thread of each quad.
+     */
+    static void exchangeAddresses(PtxWriter out, KernelConfig config, int rows) {
+        out.blank().comment("exchanges: P [rows][keys] bf16, then a float per row and warp (tile maxima, row sums)");
+        out.op("mov.u32", out.u32("%smem_p"), "%smem_v");
+        out.op("add.u32", out.u32("%smem_x"), "%smem_p", config.blockM() * config.weightStride());
+        out.op("mul.lo.s32", out.s32("%x_warp"), "%warp", 4);
+        // P's A fragments, as Q's: (rows 0-7, keys lo), (rows 8-15, keys lo), (rows 0-7, keys hi), (rows 8-15, keys hi).
+        TileLoader.laneAddress(out, "%lane_p_off", 1, 2, config.weightStride());
+        out.op("add.u32", out.u32("%lane_p_addr"), "%smem_p", "%lane_p_off");
+        out.op("setp.eq.s32", out.pred("%quad_leader"), "%t", 0);
+        for (int r = 0; r < rows; r++) out.op("mad.lo.s32", out.u32("%x_row_r" + r), "%row_r" + r, 4 * config.warps(), "%smem_x");
+    }
+
+    /** Every warp's {@code value + r} for each row meet: written, a barrier, then {@code op} over the warps' into {@code value + r}. */
+    static void acrossWarps(PtxWriter out, KernelConfig config, int rows, String value, String op) {
+        for (int r = 0; r < rows; r++) {
+            out.op("add.u32", out.u32("%x_mine"), "%x_row_r" + r, "%x_warp");
+            out.op("@%quad_leader st.shared.f32", "[%x_mine]", value + r);
+        }
+        out.op("bar.sync", 0);
+        String[] parts = new String[config.warps()];
+        for (int w = 0; w < parts.length; w++) parts[w] = out.f32("%x_part_" + w);
+        for (int r = 0; r < rows; r++) {
+            for (int w = 0; w < parts.length; w += 4) {
+                out.op("ld.shared.v4.f32", "{" + String.join(", ", parts[w], parts[w + 1], parts[w + 2], parts[w + 3]) + "}",
+                        "[%x_row_r" + r + "+" + 4 * w + "]");
+            }
+            for (int width = 1; width < parts.length; width *= 2) {
+                for (int w = 0; w + width < parts.length; w += 2 * width) out.op(op, parts[w], parts[w], parts[w + width]);
+            }
+            out.op("mov.f32", value + r, parts[0]);
+        }
+    }
+
+    @Override
+    void shareTileMaxima() {
+        out.comment("the tile's row maxima over every warp's keys");
+        acrossWarps(out, config, rows, "%tile_max_r", "max.f32");
+    }
+
+    private void tileLoop() {
+        String loop = out.newLabel("tile_loop"), done = out.newLabel("tiles_done");
+        out.blank().comment("walk this split's visible key tiles");
+        out.op("mov.s32", out.s32("%tile_i"), 0);
+        out.label(loop);
+        out.op("setp.ge.s32", out.pred("%tiles_end"), "%tile_i", "%tile_count");
+        out.op("@%tiles_end bra.uni", done);
+        out.op("cp.async.wait_group", config.tilesAhead() - 1);
+        out.op("bar.sync", 0);
+        loader.currentTile();
+        maskColumns();
+        scores();
+        maskAndScore();
+        if (softmax()) softmaxUpdate();
+        else applyMask();
+        shareWeights();
+        accumulate();
+        out.comment("every warp is done with this stage: refill it");
+        out.op("bar.sync", 0);
+        loader.prefetchNext();
+        loader.advance();
+        out.op("add.s32", "%tile_i", "%tile_i", 1);
+        out.op("bra.uni", loop);
+        out.label(done);
+        out.op("cp.async.wait_group", 0);
+    }
+
+    /**
+     * S = Q·Kᵀ for the warp's 8 keys: a load of K fragments covers two 16-column steps, and the
+     * steps alternate between two accumulators, halving the chain of dependent products.
+     */
+    private void scores() {
+        out.comment("S = Q·Kᵀ for this warp's keys, Q's fragments from shared memory");
+        String zero = out.f32("%zero");
+        out.op("mov.f32", zero, "0f00000000");
+        String[] zeros = {zero, zero, zero, zero};
+        String kAddress = out.u32("%k_frag_addr"), qAddress = out.u32("%q_frag_addr");
+        String[] b = {out.b32("%kb0"), out.b32("%kb1"), out.b32("%kb2"), out.b32("%kb3")};
+        String[] a = {out.b32("%qa0"), out.b32("%qa1"), out.b32("%qa2"), out.b32("%qa3")};
+        for (int pair = 0; pair < config.headDim() / 32; pair++) {
+            out.op("add.u32", kAddress, "%lane_k_addr", pair * 64);
+            out.op("ldmatrix.sync.aligned.m8n8.x4.shared.b16", "{" + String.join(", ", b) + "}", "[" + kAddress + "]");
+            for (int mt = 0; mt < config.mTiles(); mt++) {
+                for (int half = 0; half < 2; half++) {
+                    out.op("add.u32", qAddress, "%lane_q_addr", mt * 16 * config.qStride() + (2 * pair + half) * 32);
+                    out.op("ldmatrix.sync.aligned.m8n8.x4.shared.b16", "{" + String.join(", ", a) + "}", "[" + qAddress + "]");
+                    String[] d = new String[4];
+                    for (int i = 0; i < 4; i++) d[i] = out.f32(half == 0 ? Fragments.score(mt, 0, i) : "%s_odd_m" + mt + "_" + i);
+                    out.op(Fragments.mma(config.mmaType(), d, a, b[2 * half], b[2 * half + 1], pair == 0 ? zeros : d));
+                }
+            }
+        }
+        for (int mt = 0; mt < config.mTiles(); mt++) {
+            for (int i = 0; i < 4; i++) out.op("add.f32", Fragments.score(mt, 0, i), Fragments.score(mt, 0, i), "%s_odd_m" + mt + "_" + i);
+        }
+    }
+
+    /** The warp's weights, in the input precision, into its 8 columns of the block's P tile; then a barrier. */
+    private void shareWeights() {
+        out.comment("P: this warp's weights into its columns of the block's tile");
+        String address = out.u32("%p_store"), pair = out.b32("%p_pair");
+        String lane = out.u32("%p_lane");
+        out.op("mad.lo.s32", lane, "%warp", config.warpKeyCount() * 2, "%smem_p");
+        out.op("mad.lo.s32", lane, "%t", 4, lane);
+        for (int r = 0; r < rows; r++) {
+            out.op("mad.lo.s32", address, "%row_r" + r, config.weightStride(), lane);
+            out.op("cvt.rn." + config.mmaType() + "x2.f32", pair, Fragments.scoreAt(r, 1), Fragments.scoreAt(r, 0));
+            out.op("st.shared.b32", "[" + address + "]", pair);
+        }
+        out.op("bar.sync", 0);
+    }
+
+    /** O's columns of this warp += P·V over the tile's keys, P's fragments from shared memory, V's from K's stage. */
+    private void accumulate() {
+        out.comment("O (this warp's columns) += P·V");
+        String pAddress = out.u32("%p_frag_addr"), vAddress = out.u32("%v_frag_addr");
+        String[] b = {out.b32("%vb0"), out.b32("%vb1"), out.b32("%vb2"), out.b32("%vb3")};
+        for (int kk = 0; kk < config.blockN() / 16; kk++) {
+            String[][] a = new String[config.mTiles()][4];
+            for (int mt = 0; mt < config.mTiles(); mt++) {
+                for (int j = 0; j < 4; j++) a[mt][j] = out.b32(Fragments.probA(mt, 0, j));
+                out.op("add.u32", pAddress, "%lane_p_addr", mt * 16 * config.weightStride() + kk * 32);
+                out.op("ldmatrix.sync.aligned.m8n8.x4.shared.b16", "{" + String.join(", ", a[mt]) + "}", "[" + pAddress + "]");
+            }
+            for (int dp = 0; dp < config.warpValueDim() / 16; dp++) {
+                loader.fragmentAddress(vAddress, "v", kk, dp);
+                out.op("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16", "{" + String.join(", ", b) + "}", "[" + vAddress + "]");
+                for (int mt = 0; mt < config.mTiles(); mt++) {
+                    for (int half = 0; half < 2; half++) {
+                        int dt = 2 * dp + half;
+                        String[] d = {Fragments.acc(mt, dt, 0), Fragments.acc(mt, dt, 1), Fragments.acc(mt, dt, 2), Fragments.acc(mt, dt, 3)};
+                        out.op(Fragments.mma(config.mmaType(), d, a[mt], b[2 * half], b[2 * half + 1], d));
+                    }
+                }
+            }
+        }
+    }
+}
