@@ -111,6 +111,14 @@ class LatentDecodeTest {
                 "more queries than one packed block's list covers");
     }
 
+    @Test
+    void blocksPastAWaveSplitSoThatTheirWavesEndFullest() {
+        assertEquals(2, GpuDecode.splitsPastAWave(192, 132, 64), "1.5 waves of whole blocks against 2");
+        assertEquals(1, GpuDecode.splitsPastAWave(264, 132, 64), "two full waves already");
+        assertEquals(8, GpuDecode.splitsPastAWave(133, 132, 64), "9 waves of eighths");
+        assertEquals(1, GpuDecode.splitsPastAWave(192, 132, 1), "one kv tile");
+    }
+
     private static LoweredPattern lower(String source) throws Exception {
         return LowerPattern.lower(Passes.optimize(Frontend.compile("p", source), Map.of()));
     }

@@ -47,7 +47,8 @@ import java.util.TreeMap;
  * compute-sanitizer) | {@code DecodeCheck paged PATTERN...} (ragged batches over a paged cache) |
  * {@code DecodeCheck time OUT_DIR [D]} (D = 128 unless given) | {@code DecodeCheck paged-time OUT_DIR} (paged beside contiguous) | {@code DecodeCheck
  * resident PATTERN...} (q, k, v, out and lse kept on the device through {@code Kernel.forward(problem, out, lse)}) | {@code DecodeCheck
- * mla PATTERN...} (MLA's latent decode, V the view of K's first Dv columns) | {@code DecodeCheck mla-time OUT_DIR}.
+ * mla PATTERN...} (MLA's latent decode, V the view of K's first Dv columns) | {@code DecodeCheck mla-time OUT_DIR} (the
+ * environment's {@code SHAPES}, e.g. {@code "64,16,4096;16,128,32768"}, replaces the shapes {@code B,H,Nkv}).
  */
 public final class DecodeCheck {
     /**
@@ -174,7 +175,9 @@ public final class DecodeCheck {
         Files.createDirectories(outDir);
         Pattern pattern = Passes.optimize(Frontend.compile("dense", "mask: true"), Map.of());
         int d = 576, dv = 512;
-        int[][] shapes = {{64, 16, 4096}, {16, 16, 32768}, {128, 16, 1024}, {64, 128, 4096}, {16, 128, 32768}, {132, 64, 2048}};
+        String given = System.getenv("SHAPES");
+        int[][] shapes = given == null || given.isBlank() ? new int[][] {{64, 16, 4096}, {16, 16, 32768}, {128, 16, 1024}, {64, 128, 4096}, {16, 128, 32768}, {132, 64, 2048}}
+                : Arrays.stream(given.split(";")).map(t -> Arrays.stream(t.trim().split(",")).mapToInt(Integer::parseInt).toArray()).toArray(int[][]::new);
         StringBuilder json = new StringBuilder("[\n");
         System.out.println("  B    H    Nkv        ms     GB/s  TFLOP/s");
         try (Kernel kernel = new PtxBackend().compile(pattern, new TuningConfig(Map.of()))) {

@@ -94,6 +94,7 @@ final class ColumnSplitEmitter extends FlashEmitter {
         out.label(loop);
         out.op("setp.ge.s32", out.pred("%tiles_end"), "%tile_i", "%tile_count");
         out.op("@%tiles_end bra.uni", done);
+        loader.readNextEntry();
         out.op("cp.async.wait_group", config.tilesAhead() - 1);
         out.op("bar.sync", 0);
         loader.currentTile();
@@ -116,32 +117,99 @@ final class ColumnSplitEmitter extends FlashEmitter {
 
     /**
      * S = Q·Kᵀ for the warp's 8 keys: a load of K fragments covers two 16-column steps, and the
-     * steps alternate between two accumulators, halving the chain of dependent products.
+     * steps take turns among {@link #scoreChains} accumulators, so that the products of a step do
+     * not wait on the step before.
      */
     private void scores() {
         out.comment("S = Q·Kᵀ for this warp's keys, Q's fragments from shared memory");
         String zero = out.f32("%zero");
         out.op("mov.f32", zero, "0f00000000");
-        String[] zeros = {zero, zero, zero, zero};
-        String kAddress = out.u32("%k_frag_addr"), qAddress = out.u32("%q_frag_addr");
-        String[] b = {out.b32("%kb0"), out.b32("%kb1"), out.b32("%kb2"), out.b32("%kb3")};
-        String[] a = {out.b32("%qa0"), out.b32("%qa1"), out.b32("%qa2"), out.b32("%qa3")};
-        for (int pair = 0; pair < config.headDim() / 32; pair++) {
-            out.op("add.u32", kAddress, "%lane_k_addr", pair * 64);
-            out.op("ldmatrix.sync.aligned.m8n8.x4.shared.b16", "{" + String.join(", ", b) + "}", "[" + kAddress + "]");
-            for (int mt = 0; mt < config.mTiles(); mt++) {
-                for (int half = 0; half < 2; half++) {
-                    out.op("add.u32", qAddress, "%lane_q_addr", mt * 16 * config.qStride() + (2 * pair + half) * 32);
-                    out.op("ldmatrix.sync.aligned.m8n8.x4.shared.b16", "{" + String.join(", ", a) + "}", "[" + qAddress + "]");
-                    String[] d = new String[4];
-                    for (int i = 0; i < 4; i++) d[i] = out.f32(half == 0 ? Fragments.score(mt, 0, i) : "%s_odd_m" + mt + "_" + i);
-                    out.op(Fragments.mma(config.mmaType(), d, a, b[2 * half], b[2 * half + 1], pair == 0 ? zeros : d));
+        zeros = new String[] {zero, zero, zero, zero};
+        int pairs = config.headDim() / 32;
+        if (pipelined()) {
+            // Double-buffered: the fragments of the next 32 columns load while this step's products run.
+            scoreLoads(0, 0);
+            for (int pair = 0; pair < pairs; pair++) {
+                if (pair + 1 < pairs) scoreLoads(pair + 1, (pair + 1) % 2);
+                for (int mt = 0; mt < config.mTiles(); mt++) {
+                    for (int half = 0; half < 2; half++) scoreProduct(pair, mt, half, queryFragment(pair % 2, mt, half), keyFragment(pair % 2));
+                }
+            }
+        } else {
+            for (int pair = 0; pair < pairs; pair++) {
+                String[] b = keyFragment(0);
+                out.op("add.u32", out.u32("%k_frag_addr"), "%lane_k_addr", pair * 64);
+                out.op("ldmatrix.sync.aligned.m8n8.x4.shared.b16", "{" + String.join(", ", b) + "}", "[%k_frag_addr]");
+                for (int mt = 0; mt < config.mTiles(); mt++) {
+                    for (int half = 0; half < 2; half++) {
+                        String[] a = queryFragment(0, 0, 0);
+                        loadQuery(a, pair, mt, half);
+                        scoreProduct(pair, mt, half, a, b);
+                    }
                 }
             }
         }
+        int chains = scoreChains();
         for (int mt = 0; mt < config.mTiles(); mt++) {
-            for (int i = 0; i < 4; i++) out.op("add.f32", Fragments.score(mt, 0, i), Fragments.score(mt, 0, i), "%s_odd_m" + mt + "_" + i);
+            for (int i = 0; i < 4; i++) {
+                for (int width = 1; width < chains; width *= 2) {
+                    for (int c = 0; c + width < chains; c += 2 * width) out.op("add.f32", chainScore(c, mt, i), chainScore(c, mt, i), chainScore(c + width, mt, i));
+                }
+            }
         }
+    }
+
+    private String[] zeros;
+
+    /**
+     * Whether the fragment loads of the next step are issued before this step's products: up to two
+     * row slices, whose registers allow the second set (ncu at one slice: a stall on shared memory
+     * after 4 of every 10 issued instructions, the products waiting on the ldmatrix just before them).
+     */
+    private boolean pipelined() { return config.mTiles() <= 2; }
+
+    private String[] keyFragment(int set) {
+        String[] b = new String[4];
+        for (int j = 0; j < 4; j++) b[j] = out.b32("%kb" + set + "_" + j);
+        return b;
+    }
+
+    private String[] queryFragment(int set, int mt, int half) {
+        String[] a = new String[4];
+        for (int j = 0; j < 4; j++) a[j] = out.b32("%qa" + set + "_m" + mt + "_h" + half + "_" + j);
+        return a;
+    }
+
+    /** The K fragment of 32-column slice {@code pair} and every Q fragment of it into buffer set {@code set}. */
+    private void scoreLoads(int pair, int set) {
+        out.op("add.u32", out.u32("%k_frag_addr"), "%lane_k_addr", pair * 64);
+        out.op("ldmatrix.sync.aligned.m8n8.x4.shared.b16", "{" + String.join(", ", keyFragment(set)) + "}", "[%k_frag_addr]");
+        for (int mt = 0; mt < config.mTiles(); mt++) {
+            for (int half = 0; half < 2; half++) loadQuery(queryFragment(set, mt, half), pair, mt, half);
+        }
+    }
+
+    private void loadQuery(String[] a, int pair, int mt, int half) {
+        out.op("add.u32", out.u32("%q_frag_addr"), "%lane_q_addr", mt * 16 * config.qStride() + (2 * pair + half) * 32);
+        out.op("ldmatrix.sync.aligned.m8n8.x4.shared.b16", "{" + String.join(", ", a) + "}", "[%q_frag_addr]");
+    }
+
+    private void scoreProduct(int pair, int mt, int half, String[] a, String[] b) {
+        int step = 2 * pair + half, chains = scoreChains();
+        String[] d = new String[4];
+        for (int i = 0; i < 4; i++) d[i] = out.f32(chainScore(step % chains, mt, i));
+        out.op(Fragments.mma(config.mmaType(), d, a, b[2 * half], b[2 * half + 1], step < chains ? zeros : d));
+    }
+
+    /**
+     * Accumulators S's steps take turns on: four for one row slice, where registers are plenty
+     * (127 a thread with four or two, ptxas -arch=sm_90a -v), two for more (three slices use 246 with two).
+     */
+    private int scoreChains() { return config.mTiles() == 1 ? 4 : 2; }
+
+    /** Accumulator {@code chain} of S's register {@code i} of row slice {@code mt}; chain 0 is S itself. */
+    private static String chainScore(int chain, int mt, int i) {
+        return chain == 0 ? Fragments.score(mt, 0, i) : "%s_chain" + chain + "_m" + mt + "_" + i;
     }
 
     /** The warp's weights, in the input precision, into its 8 columns of the block's P tile; then a barrier. */
@@ -162,25 +230,62 @@ final class ColumnSplitEmitter extends FlashEmitter {
     /** O's columns of this warp += P·V over the tile's keys, P's fragments from shared memory, V's from K's stage. */
     private void accumulate() {
         out.comment("O (this warp's columns) += P·V");
-        String pAddress = out.u32("%p_frag_addr"), vAddress = out.u32("%v_frag_addr");
-        String[] b = {out.b32("%vb0"), out.b32("%vb1"), out.b32("%vb2"), out.b32("%vb3")};
-        for (int kk = 0; kk < config.blockN() / 16; kk++) {
-            String[][] a = new String[config.mTiles()][4];
-            for (int mt = 0; mt < config.mTiles(); mt++) {
-                for (int j = 0; j < 4; j++) a[mt][j] = out.b32(Fragments.probA(mt, 0, j));
-                out.op("add.u32", pAddress, "%lane_p_addr", mt * 16 * config.weightStride() + kk * 32);
-                out.op("ldmatrix.sync.aligned.m8n8.x4.shared.b16", "{" + String.join(", ", a[mt]) + "}", "[" + pAddress + "]");
+        int steps = config.blockN() / 16;
+        if (pipelined()) {
+            valueLoads(0, 0);
+            for (int kk = 0; kk < steps; kk++) {
+                if (kk + 1 < steps) valueLoads(kk + 1, (kk + 1) % 2);
+                for (int dp = 0; dp < config.warpValueDim() / 16; dp++) valueProducts(kk % 2, dp);
             }
+            return;
+        }
+        for (int kk = 0; kk < steps; kk++) {
+            weightLoads(kk, 0);
             for (int dp = 0; dp < config.warpValueDim() / 16; dp++) {
-                loader.fragmentAddress(vAddress, "v", kk, dp);
-                out.op("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16", "{" + String.join(", ", b) + "}", "[" + vAddress + "]");
-                for (int mt = 0; mt < config.mTiles(); mt++) {
-                    for (int half = 0; half < 2; half++) {
-                        int dt = 2 * dp + half;
-                        String[] d = {Fragments.acc(mt, dt, 0), Fragments.acc(mt, dt, 1), Fragments.acc(mt, dt, 2), Fragments.acc(mt, dt, 3)};
-                        out.op(Fragments.mma(config.mmaType(), d, a[mt], b[2 * half], b[2 * half + 1], d));
-                    }
-                }
+                valueLoad(kk, 0, dp);
+                valueProducts(0, dp);
+            }
+        }
+    }
+
+    private String[] weightFragment(int set, int mt) {
+        String[] a = new String[4];
+        for (int j = 0; j < 4; j++) a[j] = out.b32("%pa" + set + "_m" + mt + "_" + j);
+        return a;
+    }
+
+    private String[] valueFragment(int set, int dp) {
+        String[] b = new String[4];
+        for (int j = 0; j < 4; j++) b[j] = out.b32("%vb" + set + "_" + (pipelined() ? dp : 0) + "_" + j);
+        return b;
+    }
+
+    /** P's fragments of keys 16·kk… and every V fragment of the warp's columns for them into buffer set {@code set}. */
+    private void valueLoads(int kk, int set) {
+        weightLoads(kk, set);
+        for (int dp = 0; dp < config.warpValueDim() / 16; dp++) valueLoad(kk, set, dp);
+    }
+
+    private void weightLoads(int kk, int set) {
+        for (int mt = 0; mt < config.mTiles(); mt++) {
+            out.op("add.u32", out.u32("%p_frag_addr"), "%lane_p_addr", mt * 16 * config.weightStride() + kk * 32);
+            out.op("ldmatrix.sync.aligned.m8n8.x4.shared.b16", "{" + String.join(", ", weightFragment(set, mt)) + "}", "[%p_frag_addr]");
+        }
+    }
+
+    private void valueLoad(int kk, int set, int dp) {
+        String address = out.u32("%v_frag_addr");
+        loader.fragmentAddress(address, "v", kk, dp);
+        out.op("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16", "{" + String.join(", ", valueFragment(set, dp)) + "}", "[" + address + "]");
+    }
+
+    private void valueProducts(int set, int dp) {
+        String[] b = valueFragment(set, dp);
+        for (int mt = 0; mt < config.mTiles(); mt++) {
+            for (int half = 0; half < 2; half++) {
+                int dt = 2 * dp + half;
+                String[] d = {Fragments.acc(mt, dt, 0), Fragments.acc(mt, dt, 1), Fragments.acc(mt, dt, 2), Fragments.acc(mt, dt, 3)};
+                out.op(Fragments.mma(config.mmaType(), d, weightFragment(set, mt), b[2 * half], b[2 * half + 1], d));
             }
         }
     }

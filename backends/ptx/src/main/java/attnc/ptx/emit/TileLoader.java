@@ -309,7 +309,7 @@ final class TileLoader {
             out.op("@%no_tile bra.uni", skip);
             out.op("mov.s32", out.s32("%load_i"), s);
             out.op("mov.s32", out.s32("%load_stage"), s);
-            loadTile();
+            loadTile(false);
             out.op("mov.s32", "%pending_" + s, "%load_entry");
             out.label(skip);
             out.op("cp.async.commit_group");
@@ -328,16 +328,38 @@ final class TileLoader {
         out.op("setp.ge.s32", "%no_tile", "%load_i", "%tile_count");
         out.op("@%no_tile bra.uni", skip);
         out.op("mov.s32", "%load_stage", ahead == config.stages() ? "%stage_read" : "%stage_write");
-        loadTile();
+        loadTile(entryReadEarly);
         out.op("mov.s32", "%pending_" + (ahead - 1), "%load_entry");
         out.label(skip);
         out.op("cp.async.commit_group");
     }
 
-    private void loadTile() {
-        out.op("mul.wide.s32", "%row_index", "%load_i", 4);
-        out.op("add.s64", out.u64("%entry_addr"), "%tile_list", "%row_index");
-        out.op("ld.global.s32", out.s32("%load_entry"), "[%entry_addr+4]");
+    /** Whether {@link #prefetchNext} takes its entry from {@link #readNextEntry}. */
+    private boolean entryReadEarly;
+
+    /**
+     * The list entry {@link #prefetchNext} will load, read now into {@code %next_entry} (where the
+     * tile exists), so that its latency passes under the tile's products rather than before the
+     * copies: the latent decode's copies wait on nothing else.
+     */
+    void readNextEntry() {
+        entryReadEarly = true;
+        String index = out.s32("%next_i"), address = out.u64("%next_entry_addr"), present = out.pred("%next_present");
+        out.op("add.s32", index, "%tile_i", config.tilesAhead());
+        out.op("setp.lt.s32", present, index, "%tile_count");
+        out.op("mul.wide.s32", address, index, 4);
+        out.op("add.s64", address, "%tile_list", address);
+        out.op("@" + present + " ld.global.nc.s32", out.s32("%next_entry"), "[" + address + "+4]");
+    }
+
+    private void loadTile(boolean early) {
+        if (early) {
+            out.op("mov.s32", out.s32("%load_entry"), "%next_entry");
+        } else {
+            out.op("mul.wide.s32", "%row_index", "%load_i", 4);
+            out.op("add.s64", out.u64("%entry_addr"), "%tile_list", "%row_index");
+            out.op("ld.global.s32", out.s32("%load_entry"), "[%entry_addr+4]");
+        }
         out.op("and.b32", out.s32("%load_tile"), "%load_entry", (FULL_BIT - 1));
         out.op("mul.lo.s32", out.s32("%load_kv"), "%load_tile", config.blockN());
         out.op("sub.s32", out.s32("%kv_rows_left"), "%Nkv", "%load_kv");
