@@ -168,33 +168,33 @@ public final class GpuDecode {
     }
 
     /**
-     * Splits that fill the device in one wave: as many blocks as the multiprocessors hold at once
-     * (the driver's occupancy for this kernel), no more than the kv tiles. A second, partly filled
-     * wave would leave most multiprocessors idle while it runs. Where the blocks are more than a
-     * wave already, {@link #splitsPastAWave}.
+     * Splits for a launch: {@link #wavesSplits} of its blocks over as many as the multiprocessors
+     * hold at once (the driver's occupancy for this kernel).
      */
     public int splits(Binding binding) {
         Binding launch = launchBinding(attention.module().config(), binding);
         TilePlan plan = attention.plan(launch);
         int blocks = plan.queryBlocks() * launch.size("B") * launch.size("H");
-        int resident = attention.device().multiprocessors() * Math.max(1, residentBlocks());
-        if (blocks > resident) return splitsPastAWave(blocks, resident, plan.kvTiles());
-        return Math.max(1, Math.min(resident / blocks, plan.kvTiles()));
+        return wavesSplits(blocks, attention.device().multiprocessors() * Math.max(1, residentBlocks()), plan.kvTiles());
     }
 
-    /** The most splits {@link #splitsPastAWave} considers: each adds a partial output to write and merge. */
+    /** Past one wave, the most splits {@link #wavesSplits} considers: each adds a partial output to write and merge. */
     static final int MAX_SPLITS_PAST_A_WAVE = 8;
 
     /**
-     * Splits for {@code blocks} unsplit blocks, more than the {@code resident} that run at once:
-     * the count s (up to {@link #MAX_SPLITS_PAST_A_WAVE} and the kv tiles) whose waves of blocks a
-     * 1/s as long take least, ⌈blocks · s / resident⌉ / s, the fewest where several tie. MLA's
-     * 128 heads of 64 sequences make 192 blocks on the H200's 132: unsplit, a full wave and a
-     * second not half full (ncu: 1.45 waves); two splits give three waves of half the work.
+     * Splits for {@code blocks} unsplit blocks of which {@code resident} run at once: the count s,
+     * at most the kv tiles and the larger of ⌊resident / blocks⌋ (one full wave) and {@link
+     * #MAX_SPLITS_PAST_A_WAVE}, whose waves of blocks a 1/s as long take least, ⌈blocks · s /
+     * resident⌉ / s, the fewest where several tie. One full wave wins where it exists, unless more
+     * waves of smaller blocks leave fewer multiprocessors idle: MLA's 128 heads of 64 sequences make
+     * 192 blocks on the H200's 132, unsplit a full wave and a second not half full (ncu: 1.45
+     * waves), where two splits give three waves of half the work (0.618 to 0.480 ms); 16 sequences
+     * make 48 blocks, where one wave of two splits leaves 36 multiprocessors idle and eight splits
+     * take three waves of an eighth.
      */
-    static int splitsPastAWave(int blocks, int resident, int kvTiles) {
-        int best = 1;
-        for (int s = 2; s <= Math.min(MAX_SPLITS_PAST_A_WAVE, kvTiles); s++) {
+    static int wavesSplits(int blocks, int resident, int kvTiles) {
+        int best = 1, most = Math.min(kvTiles, Math.max(resident / blocks, MAX_SPLITS_PAST_A_WAVE));
+        for (int s = 2; s <= most; s++) {
             long waves = ((long) blocks * s + resident - 1) / resident, bestWaves = ((long) blocks * best + resident - 1) / resident;
             if (waves * best < bestWaves * s) best = s;
         }

@@ -112,11 +112,15 @@ class LatentDecodeTest {
     }
 
     @Test
-    void blocksPastAWaveSplitSoThatTheirWavesEndFullest() {
-        assertEquals(2, GpuDecode.splitsPastAWave(192, 132, 64), "1.5 waves of whole blocks against 2");
-        assertEquals(1, GpuDecode.splitsPastAWave(264, 132, 64), "two full waves already");
-        assertEquals(8, GpuDecode.splitsPastAWave(133, 132, 64), "9 waves of eighths");
-        assertEquals(1, GpuDecode.splitsPastAWave(192, 132, 1), "one kv tile");
+    void splitsMakeTheWavesEndFullest() {
+        assertEquals(2, GpuDecode.wavesSplits(192, 132, 64), "1.5 waves of whole blocks against 2");
+        assertEquals(1, GpuDecode.wavesSplits(264, 132, 64), "two full waves already");
+        assertEquals(8, GpuDecode.wavesSplits(133, 132, 64), "9 waves of eighths");
+        assertEquals(1, GpuDecode.wavesSplits(192, 132, 1), "one kv tile");
+        assertEquals(8, GpuDecode.wavesSplits(48, 132, 64), "three waves of eighths, not one of halves with 36 multiprocessors idle");
+        assertEquals(2, GpuDecode.wavesSplits(64, 132, 64), "one wave of 128 blocks: more waves fill no better");
+        assertEquals(16, GpuDecode.wavesSplits(8, 132, 64), "one full wave of 128");
+        assertEquals(5, GpuDecode.wavesSplits(8, 132, 5), "no more splits than kv tiles");
     }
 
     private static LoweredPattern lower(String source) throws Exception {
