@@ -115,7 +115,7 @@ final class TileLoader {
         out.op("mad.lo.s32", out.s32("%slot"), "%b", "%slot_stride_b", 0);
         out.op("mad.lo.s32", "%slot", "%h", "%slot_stride_h", "%slot");
         if (packed) {
-            // Every packed block holds whole queries of the launch's few (Nq ≤ one block), so the list of their query block 0 serves it.
+            // A packed block's rows are queries of the launch's few, all in its query block 0, whose list then serves every block of the group.
             out.op("mov.s32", out.s32("%list_row"), "%slot");
         } else {
             out.op("mad.lo.s32", out.s32("%list_row"), "%slot", "%nctaid_x", "%q_block");
