@@ -88,31 +88,15 @@ final class ColumnSplitEmitter extends FlashEmitter {
     }
 
     private void tileLoop() {
-        String loop = out.newLabel("tile_loop"), done = out.newLabel("tiles_done");
-        out.blank().comment("walk this split's visible key tiles");
-        out.op("mov.s32", out.s32("%tile_i"), 0);
-        out.label(loop);
-        out.op("setp.ge.s32", out.pred("%tiles_end"), "%tile_i", "%tile_count");
-        out.op("@%tiles_end bra.uni", done);
-        loader.readNextEntry();
-        out.op("cp.async.wait_group", config.tilesAhead() - 1);
-        out.op("bar.sync", 0);
-        loader.currentTile();
-        maskColumns();
-        scores();
-        maskAndScore();
-        if (softmax()) softmaxUpdate();
-        else applyMask();
-        shareWeights();
-        accumulate();
-        out.comment("every warp is done with this stage: refill it");
-        out.op("bar.sync", 0);
-        loader.prefetchNext();
-        loader.advance();
-        out.op("add.s32", "%tile_i", "%tile_i", 1);
-        out.op("bra.uni", loop);
-        out.label(done);
-        out.op("cp.async.wait_group", 0);
+        tileLoop(loader, loader::readNextEntry, () -> {
+            maskColumns();
+            scores();
+            maskAndScore();
+            if (softmax()) softmaxUpdate();
+            else applyMask();
+            shareWeights();
+            accumulate();
+        });
     }
 
     /**

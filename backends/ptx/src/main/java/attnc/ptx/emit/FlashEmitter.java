@@ -80,6 +80,37 @@ abstract class FlashEmitter {
 
     boolean identityScore() { return lowered.identityScore(); }
 
+    /**
+     * The walk over the block's tile list: {@code beforeWait}, then the tile waited for (every
+     * thread's copies, a barrier) and its stage's addresses set, then {@code body}. The stage the
+     * last tile freed is refilled before the body, or, where the loop refills a stage once its tile
+     * is used ({@link KernelConfig#tilesAhead}), this tile's own after it, behind a barrier.
+     */
+    void tileLoop(TileLoader loader, Runnable beforeWait, Runnable body) {
+        String loop = out.newLabel("tile_loop"), done = out.newLabel("tiles_done");
+        out.blank().comment("walk the visible key/value tiles of this query block");
+        out.op("mov.s32", out.s32("%tile_i"), 0);
+        out.label(loop);
+        out.op("setp.ge.s32", out.pred("%tiles_end"), "%tile_i", "%tile_count");
+        out.op("@%tiles_end bra.uni", done);
+        beforeWait.run();
+        boolean refillAfterUse = config.tilesAhead() == config.stages();
+        out.op("cp.async.wait_group", config.tilesAhead() - 1);
+        out.op("bar.sync", 0);
+        loader.currentTile();
+        if (!refillAfterUse) loader.prefetchNext();
+        body.run();
+        if (refillAfterUse) {
+            out.op("bar.sync", 0);
+            loader.prefetchNext();
+        }
+        loader.advance();
+        out.op("add.s32", "%tile_i", "%tile_i", 1);
+        out.op("bra.uni", loop);
+        out.label(done);
+        out.op("cp.async.wait_group", 0);
+    }
+
     /** Row indices, absolute query positions, and everything that depends on the row but not on kv. */
     void setUpRows() {
         out.blank().comment(config.warpKeys() ? "rows of this thread: g and g+8 of each 16-row slice, every warp the block's same rows"

@@ -56,32 +56,14 @@ final class MmaSyncEmitter extends FlashEmitter {
     }
 
     private void tileLoop() {
-        String loop = out.newLabel("tile_loop"), done = out.newLabel("tiles_done");
-        out.blank().comment("walk the visible key/value tiles of this query block");
-        out.op("mov.s32", out.s32("%tile_i"), 0);
-        out.label(loop);
-        out.op("setp.ge.s32", out.pred("%tiles_end"), "%tile_i", "%tile_count");
-        out.op("@%tiles_end bra.uni", done);
-        boolean refillAfterUse = config.tilesAhead() == config.stages();
-        out.op("cp.async.wait_group", config.tilesAhead() - 1);
-        out.op("bar.sync", 0);
-        loader.currentTile();
-        if (!refillAfterUse) loader.prefetchNext();
-        maskColumns();
-        scores();
-        maskAndScore();
-        if (softmax()) softmaxUpdate();
-        else applyMask();
-        accumulate();
-        if (refillAfterUse) {
-            out.op("bar.sync", 0);
-            loader.prefetchNext();
-        }
-        loader.advance();
-        out.op("add.s32", "%tile_i", "%tile_i", 1);
-        out.op("bra.uni", loop);
-        out.label(done);
-        out.op("cp.async.wait_group", 0);
+        tileLoop(loader, () -> {}, () -> {
+            maskColumns();
+            scores();
+            maskAndScore();
+            if (softmax()) softmaxUpdate();
+            else applyMask();
+            accumulate();
+        });
     }
 
     /** S = Q·Kᵀ for the tile, one mma per 16×8 block and 16-wide slice of the head dim. */
