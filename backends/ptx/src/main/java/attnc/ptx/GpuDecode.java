@@ -55,8 +55,7 @@ public final class GpuDecode {
      * K's first Dv columns ({@code valuesInKeys}) and the head dims pass {@link #maxHeadDim}, up
      * to {@link KernelConfig#MAX_LATENT_DIM}, D a multiple of 32 and Dv of 128: MLA's 576 and 512.
      */
-    static boolean latent(int sm, Binding binding, boolean valuesInKeys) {
-        int d = binding.size("D"), dv = binding.size("Dv");
+    static boolean latent(int sm, int d, int dv, boolean valuesInKeys) {
         return valuesInKeys && sm >= 90 && Math.max(d, dv) > maxHeadDim(sm) && d <= KernelConfig.MAX_LATENT_DIM && dv <= d && d % 32 == 0 && dv % 128 == 0;
     }
 
@@ -77,13 +76,15 @@ public final class GpuDecode {
     /**
      * The latent decode's config, up to 48 rows a block: a GQA group's heads packed into rows where
      * the pattern allows and there are at most {@link #MAX_AUTO_QUERIES} queries, so that one
-     * query block's tile list covers them all (each block of a group too big for one runs it).
+     * query block's tile list covers them all (each block of a group too big for one runs it);
+     * K read through a block table where {@code paged}.
      */
-    static KernelConfig latentConfig(LoweredPattern lowered, int sm, DType dtype, Binding binding) {
+    public static KernelConfig latentConfig(LoweredPattern lowered, int sm, DType dtype, Binding binding, boolean paged) {
         boolean packs = packable(lowered) && binding.size("Nq") <= MAX_AUTO_QUERIES;
         int rows = packs ? binding.size("H") / binding.size("Hkv") * binding.size("Nq") : binding.size("Nq");
         int slices = Math.min(LATENT_ROW_SLICES, (rows + 15) / 16);
-        return KernelConfig.latentDecode(sm, dtype, binding.size("D"), binding.size("Dv"), packs ? Decode.SPLIT_PACKED : Decode.SPLIT, slices);
+        Decode mode = packs ? Decode.SPLIT_PACKED : Decode.SPLIT;
+        return KernelConfig.latentDecode(sm, dtype, binding.size("D"), binding.size("Dv"), paged ? mode.paged() : mode, slices);
     }
 
     private final LoweredPattern lowered;

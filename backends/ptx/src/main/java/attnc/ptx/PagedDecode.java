@@ -30,7 +30,8 @@ import java.util.Set;
  *
  * <p>What it takes, each refused in one line before any device work otherwise: every sequence
  * with the same number of queries, at most {@link GpuDecode#MAX_AUTO_QUERIES}; head dims up to
- * {@link GpuDecode#maxHeadDim}; inputs whose shapes do not name Nq, Nkv or Q0 (the kernel
+ * {@link GpuDecode#maxHeadDim}, or up to 576 where the V pool is the K pool's first Dv columns
+ * (MLA's latent cache, {@link GpuDecode#latent}); inputs whose shapes do not name Nq, Nkv or Q0 (the kernel
  * addresses inputs with one launch's sizes); a sink and output transform that do not read q, Nq,
  * Nkv or Q0 (the merge applies them with one launch's query offset).
  */
@@ -46,11 +47,16 @@ final class PagedDecode implements AutoCloseable {
     private final GpuDecode.Partials partials;
     private final DeviceBuffers owned = new DeviceBuffers();
 
-    /** The launch every sequence shares: B, H, Hkv, D, Dv, the common Nq, the longest Nkv (at least 1), the batch's params. */
+    /**
+     * The launch every sequence shares: B, H, Hkv, D, Dv, the common Nq, the longest Nkv (at least
+     * 1), and the sizes the inputs' shapes name (a T5 table's buckets) and the params, as the first
+     * sequence has them.
+     */
     static Binding launchBinding(RaggedBinding ragged, int queries) {
         int longest = 1;
         for (RaggedBinding.Sequence s : ragged.sequences()) longest = Math.max(longest, s.keys());
-        Map<String, Integer> sizes = new LinkedHashMap<>(Map.of("B", ragged.batch(), "H", ragged.heads(), "Hkv", ragged.kvHeads(), "Nq", queries,
+        Map<String, Integer> sizes = new LinkedHashMap<>(ragged.sequences().getFirst().binding().sizes());
+        sizes.putAll(Map.of("B", ragged.batch(), "H", ragged.heads(), "Hkv", ragged.kvHeads(), "Nq", queries,
                 "Nkv", longest, "D", ragged.headDim(), "Dv", ragged.valueDim(), "Q0", Math.max(0, longest - queries)));
         return new Binding(Map.copyOf(sizes), Math.max(0, longest - queries), ragged.sequences().getFirst().binding().params());
     }
@@ -58,17 +64,18 @@ final class PagedDecode implements AutoCloseable {
     /**
      * Whether this path takes the batch: every sequence with the same 1 to {@link
      * GpuDecode#MAX_AUTO_QUERIES} queries, head dims up to {@link GpuDecode#maxHeadDim} on sm_{@code
-     * sm}, and a pattern it can run ({@link #patternRefusal}); the ragged prefill takes the rest.
+     * sm} (any, for a {@code latent} cache), and a pattern it can run ({@link #patternRefusal}); the
+     * ragged prefill takes the rest.
      */
-    static boolean takes(Pattern pattern, RaggedBinding ragged, int sm) {
+    static boolean takes(Pattern pattern, RaggedBinding ragged, int sm, boolean latent) {
         int queries = ragged.sequences().getFirst().queries();
         for (RaggedBinding.Sequence s : ragged.sequences()) if (s.queries() != queries) return false;
-        return queries >= 1 && queries <= GpuDecode.MAX_AUTO_QUERIES && Math.max(ragged.headDim(), ragged.valueDim()) <= GpuDecode.maxHeadDim(sm)
+        return queries >= 1 && queries <= GpuDecode.MAX_AUTO_QUERIES && (latent || Math.max(ragged.headDim(), ragged.valueDim()) <= GpuDecode.maxHeadDim(sm))
                 && patternRefusal(pattern) == null;
     }
 
     /** The queries every sequence has, or a refusal naming what this path takes. */
-    static int requireSupported(Pattern pattern, RaggedBinding ragged, int sm) {
+    static int requireSupported(Pattern pattern, RaggedBinding ragged, int sm, boolean latent) {
         int queries = ragged.sequences().getFirst().queries();
         for (RaggedBinding.Sequence s : ragged.sequences()) {
             if (s.queries() != queries) {
@@ -80,9 +87,9 @@ final class PagedDecode implements AutoCloseable {
             throw new UnsupportedOperationException("the ptx backend runs paged launches of 1 to " + GpuDecode.MAX_AUTO_QUERIES
                     + " queries a sequence; got " + queries);
         }
-        if (Math.max(ragged.headDim(), ragged.valueDim()) > GpuDecode.maxHeadDim(sm)) {
+        if (!latent && Math.max(ragged.headDim(), ragged.valueDim()) > GpuDecode.maxHeadDim(sm)) {
             throw new ShapeException("the ptx backend's paged decode on sm_" + sm + " takes head dims up to " + GpuDecode.maxHeadDim(sm) + ", got D = "
-                    + ragged.headDim() + ", Dv = " + ragged.valueDim());
+                    + ragged.headDim() + ", Dv = " + ragged.valueDim() + "; " + GpuDecode.latentRule(sm));
         }
         String refusal = patternRefusal(pattern);
         if (refusal != null) throw new UnsupportedOperationException(refusal);
@@ -108,8 +115,11 @@ final class PagedDecode implements AutoCloseable {
         return null;
     }
 
-    /** Uploads the batch and builds each sequence's tile lists; {@code decoder} is the paged decode module for {@code launch}. */
-    PagedDecode(Device device, GpuDecode decoder, RaggedBatch batch, RaggedBinding ragged, Binding launch, Pattern pattern, boolean writesLse) {
+    /**
+     * Uploads the batch and builds each sequence's tile lists; {@code decoder} is the paged decode
+     * module for {@code launch}; a {@code latent} cache's V pool, K's first columns, is not uploaded.
+     */
+    PagedDecode(Device device, GpuDecode decoder, RaggedBatch batch, RaggedBinding ragged, Binding launch, Pattern pattern, boolean writesLse, boolean latent) {
         this.device = device;
         this.ragged = ragged;
         this.launch = launch;
@@ -119,7 +129,7 @@ final class PagedDecode implements AutoCloseable {
         try {
             DeviceTensor q = owned.add(DeviceTensor.upload(device, HeadPadding.pad(byHead(batch.q(), ragged, nq)), dtype));
             DeviceTensor k = owned.add(DeviceTensor.upload(device, HeadPadding.pad(batch.cache().k()), dtype));
-            DeviceTensor v = owned.add(DeviceTensor.upload(device, HeadPadding.pad(batch.cache().v()), dtype));
+            DeviceTensor v = latent ? k : owned.add(DeviceTensor.upload(device, HeadPadding.pad(batch.cache().v()), dtype));
             DeviceTensor table = owned.add(DeviceTensor.upload(device, batch.cache().blockTable(), DType.INT32));
             DeviceTensor lengths = owned.add(DeviceTensor.upload(device, batch.cache().kvLengths(), DType.INT32));
             DeviceTensor out = owned.add(DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, HeadPadding.padded(dv)));

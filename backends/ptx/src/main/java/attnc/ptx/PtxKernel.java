@@ -171,18 +171,30 @@ final class PtxKernel implements Kernel {
         }
         Device device = Device.get(0);
         int sm = device.sm() >= 90 ? 90 : 80;
-        if (!PagedDecode.takes(pattern, ragged, sm)) return prefill(batch, ragged);
-        Binding launch = PagedDecode.launchBinding(ragged, PagedDecode.requireSupported(pattern, ragged, sm));
+        // MLA's latent cache: the V pool is the view of the K pool's first Dv columns, uploaded and read once, as K.
+        boolean latent = batch.cache() != null
+                && GpuDecode.latent(sm, ragged.headDim(), ragged.valueDim(), GpuDecode.valuesInKeys(batch.cache().k(), batch.cache().v()));
+        if (!PagedDecode.takes(pattern, ragged, sm, latent)) {
+            // The prefill takes no latent head dims: what refuses the batch here is the decode's reason.
+            if (latent) PagedDecode.requireSupported(pattern, ragged, sm, true);
+            return prefill(batch, ragged);
+        }
+        Binding launch = PagedDecode.launchBinding(ragged, PagedDecode.requireSupported(pattern, ragged, sm, latent));
         HeadPadding dims = HeadPadding.of(launch);
         Binding padded = dims.binding(launch);
         DType dtype = inputDType(batch.q().dtype());
         long keys = 2L * (batch.cache().k().size() + batch.cache().v().size()), rows = (long) ragged.totalQueries() * ragged.heads();
         requireDeviceMemory(device, keys + 2L * batch.q().size() + 4L * rows * (ragged.valueDim() + 1) * 2 + 4L * batch.cache().blockTable().size());
         LoweredPattern seen = dims.lowered(lowered);
-        KernelConfig auto = GpuDecode.config(seen, sm, dtype, padded);
-        GpuDecode decoder = decoders.computeIfAbsent(new Module<>(auto.forDecode(auto.decode().paged()), dims),
-                m -> new GpuDecode(device, seen, PtxModule.render(seen, m.config())));
-        try (PagedDecode paged = new PagedDecode(device, decoder, batch, ragged, launch, pattern, lowered.writesLse())) {
+        KernelConfig config;
+        if (latent) {
+            config = GpuDecode.latentConfig(seen, sm, dtype, padded, true);
+        } else {
+            KernelConfig auto = GpuDecode.config(seen, sm, dtype, padded);
+            config = auto.forDecode(auto.decode().paged());
+        }
+        GpuDecode decoder = decoders.computeIfAbsent(new Module<>(config, dims), m -> new GpuDecode(device, seen, PtxModule.render(seen, m.config())));
+        try (PagedDecode paged = new PagedDecode(device, decoder, batch, ragged, launch, pattern, lowered.writesLse(), latent)) {
             return paged.run();
         }
     }
@@ -418,9 +430,10 @@ final class PtxKernel implements Kernel {
             LoweredPattern seen = dims.lowered(lowered);
             int sm = device.sm() >= 90 ? 90 : 80;
             // MLA's latent cache: V is K's first Dv columns, uploaded and read once, as K.
-            boolean latent = resident == null && GpuDecode.latent(sm, binding, GpuDecode.valuesInKeys(problem.k(), problem.v()));
+            boolean latent = resident == null
+                    && GpuDecode.latent(sm, binding.size("D"), binding.size("Dv"), GpuDecode.valuesInKeys(problem.k(), problem.v()));
             if (latent || decodes(binding)) {
-                KernelConfig config = latent ? GpuDecode.latentConfig(lowered, sm, dtype, binding) : decodeConfig(binding, dtype);
+                KernelConfig config = latent ? GpuDecode.latentConfig(lowered, sm, dtype, binding, false) : decodeConfig(binding, dtype);
                 decoder = decoders.computeIfAbsent(new Module<>(config, dims),
                         m -> new GpuDecode(device, seen, PtxModule.render(seen, m.config())));
                 gpu = null;

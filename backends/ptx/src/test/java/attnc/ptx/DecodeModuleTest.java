@@ -165,18 +165,27 @@ class DecodeModuleTest {
     @Test
     void pagedLaunchesOutsideWhatTheKernelTakesAreRefusedInOneLine() throws Exception {
         Pattern causal = Passes.optimize(Frontend.compile("causal", "mask: q >= kv"), Map.of());
-        assertEquals(2, PagedDecode.requireSupported(causal, ragged(causal, new int[] {0, 2, 4}, Map.of()), 90));
+        assertEquals(2, PagedDecode.requireSupported(causal, ragged(causal, new int[] {0, 2, 4}, Map.of()), 90, false));
         var unequal = org.junit.jupiter.api.Assertions.assertThrows(UnsupportedOperationException.class,
-                () -> PagedDecode.requireSupported(causal, ragged(causal, new int[] {0, 1, 3}, Map.of()), 90));
+                () -> PagedDecode.requireSupported(causal, ragged(causal, new int[] {0, 1, 3}, Map.of()), 90, false));
         assertTrue(unequal.getMessage().contains("sequence 1 has 2"), unequal.getMessage());
         Pattern document = Passes.optimize(Frontend.compile("document", "input doc: int32[B, Nkv]\nmask: doc[b, q] == doc[b, kv]"), Map.of());
         var sized = org.junit.jupiter.api.Assertions.assertThrows(UnsupportedOperationException.class,
-                () -> PagedDecode.requireSupported(document, ragged(document, new int[] {0, 1, 2}, Map.of("doc", attnc.tensor.Tensor.wrap(new int[14], 2, 7))), 90));
+                () -> PagedDecode.requireSupported(document, ragged(document, new int[] {0, 1, 2}, Map.of("doc", attnc.tensor.Tensor.wrap(new int[14], 2, 7))), 90, false));
         assertTrue(sized.getMessage().contains("input 'doc'"), sized.getMessage());
         Pattern gated = Passes.optimize(Frontend.compile("gated", "mask: q >= kv\noutput: o * float(q)"), Map.of());
         var merged = org.junit.jupiter.api.Assertions.assertThrows(UnsupportedOperationException.class,
-                () -> PagedDecode.requireSupported(gated, ragged(gated, new int[] {0, 1, 2}, Map.of()), 90));
+                () -> PagedDecode.requireSupported(gated, ragged(gated, new int[] {0, 1, 2}, Map.of()), 90, false));
         assertTrue(merged.getMessage().contains("output transform"), merged.getMessage());
+    }
+
+    @Test
+    void aPagedLaunchKeepsTheSizesItsInputsName() throws Exception {
+        Pattern t5 = Passes.optimize(Frontend.compile("t5", "input bias: float32[H, Buckets]\nmask: q >= kv\nscore: s + bias[h, min(kv, Buckets - 1)]"), Map.of());
+        var ragged = ragged(t5, new int[] {0, 1, 2}, Map.of("bias", attnc.tensor.Tensor.ofFloats(DType.FLOAT32, new int[] {2, 5}, new float[10])));
+        Binding launch = PagedDecode.launchBinding(ragged, 1);
+        assertEquals(5, launch.size("Buckets"), "the kernel's arguments name every size of the inputs");
+        assertEquals(7, launch.size("Nkv"), "the longest sequence's keys");
     }
 
     @Test

@@ -40,7 +40,7 @@ class LatentDecodeTest {
         List<Path> files = Patterns.files();
         for (int i = 0; i < files.size(); i++) {
             Path file = files.get(i);
-            Decode mode = i % 2 == 0 ? Decode.SPLIT_PACKED : Decode.SPLIT;
+            Decode mode = new Decode[] {Decode.SPLIT_PACKED, Decode.SPLIT, Decode.SPLIT_PACKED_PAGED, Decode.SPLIT_PAGED}[i % 4];
             int slices = 1 + i % GpuDecode.LATENT_ROW_SLICES;
             tests.add(DynamicTest.dynamicTest(file.getFileName() + " " + mode + " " + slices + " row slices", () -> {
                 Pattern pattern = Patterns.compile(file);
@@ -50,6 +50,7 @@ class LatentDecodeTest {
                 String text = PtxModule.render(lowered, config).text();
                 assertTrue(text.contains(".maxntid 256, 1, 1"), "eight warps");
                 assertFalse(text.contains("%v_dst"), "V is read from K's stage, never copied");
+                assertEquals(mode.pages(), text.contains("p_block_table"), "a paged module takes the block table");
                 assertTrue(text.contains("the tile's row maxima over every warp's keys") == lowered.writesLse(), "softmax rows share their maxima");
                 PtxAssemblesTest.assemble(text, 90);
             }));
@@ -94,20 +95,21 @@ class LatentDecodeTest {
 
     @Test
     void headDimsPastTheDecodeKernelsTakeTheLatentOneOnSm90Only() throws Exception {
-        assertTrue(GpuDecode.latent(90, binding(16, 1, 1, 576, 512), true));
-        assertFalse(GpuDecode.latent(90, binding(16, 1, 1, 576, 512), false), "V a tensor of its own");
-        assertFalse(GpuDecode.latent(80, binding(16, 1, 1, 576, 512), true));
-        assertFalse(GpuDecode.latent(90, binding(16, 1, 1, 256, 256), true), "the decode kernel takes 256");
-        assertFalse(GpuDecode.latent(90, binding(16, 1, 1, 576, 448), true), "Dv not a multiple of 128");
-        assertFalse(GpuDecode.latent(90, binding(16, 1, 1, 640, 512), true), "past 576");
+        assertTrue(GpuDecode.latent(90, 576, 512, true));
+        assertFalse(GpuDecode.latent(90, 576, 512, false), "V a tensor of its own");
+        assertFalse(GpuDecode.latent(80, 576, 512, true));
+        assertFalse(GpuDecode.latent(90, 256, 256, true), "the decode kernel takes 256");
+        assertFalse(GpuDecode.latent(90, 576, 448, true), "Dv not a multiple of 128");
+        assertFalse(GpuDecode.latent(90, 640, 512, true), "past 576");
         LoweredPattern causal = lower("mask: q >= kv");
         LoweredPattern alibi = lower("input slopes: float32[H]\nmask: q >= kv\nscore: s - slopes[h] * float(q - kv)");
-        KernelConfig packed = GpuDecode.latentConfig(causal, 90, DType.BFLOAT16, binding(128, 1, 1, 576, 512));
+        KernelConfig packed = GpuDecode.latentConfig(causal, 90, DType.BFLOAT16, binding(128, 1, 1, 576, 512), false);
         assertEquals(Decode.SPLIT_PACKED, packed.decode());
         assertEquals(GpuDecode.LATENT_ROW_SLICES, packed.mTiles(), "128 heads in blocks of 48 rows");
-        assertEquals(1, GpuDecode.latentConfig(causal, 90, DType.BFLOAT16, binding(16, 1, 1, 576, 512)).mTiles());
-        assertEquals(Decode.SPLIT, GpuDecode.latentConfig(alibi, 90, DType.BFLOAT16, binding(16, 1, 1, 576, 512)).decode(), "the score reads h");
-        assertEquals(Decode.SPLIT, GpuDecode.latentConfig(causal, 90, DType.BFLOAT16, binding(16, 1, 20, 576, 512)).decode(),
+        assertEquals(1, GpuDecode.latentConfig(causal, 90, DType.BFLOAT16, binding(16, 1, 1, 576, 512), false).mTiles());
+        assertEquals(Decode.SPLIT, GpuDecode.latentConfig(alibi, 90, DType.BFLOAT16, binding(16, 1, 1, 576, 512), false).decode(), "the score reads h");
+        assertEquals(Decode.SPLIT_PACKED_PAGED, GpuDecode.latentConfig(causal, 90, DType.BFLOAT16, binding(16, 1, 1, 576, 512), true).decode());
+        assertEquals(Decode.SPLIT, GpuDecode.latentConfig(causal, 90, DType.BFLOAT16, binding(16, 1, 20, 576, 512), false).decode(),
                 "more queries than one packed block's list covers");
     }
 

@@ -25,13 +25,15 @@ class RaggedPrefillTest {
     @Test
     void equalSmallQueryCountsDecodeAndEveryOtherBatchPrefills() throws Exception {
         Pattern causal = compile("mask: q >= kv");
-        assertTrue(PagedDecode.takes(causal, ragged(causal, new int[] {0, 2, 4}, new int[] {5, 7}, 8, Map.of()), 90), "a decode step");
-        assertFalse(PagedDecode.takes(causal, ragged(causal, new int[] {0, 1, 3}, new int[] {5, 7}, 8, Map.of()), 90), "unequal query counts");
-        assertFalse(PagedDecode.takes(causal, ragged(causal, new int[] {0, 17, 34}, new int[] {5, 7}, 8, Map.of()), 90), "more than 16 queries");
-        assertTrue(PagedDecode.takes(causal, ragged(causal, new int[] {0, 1, 2}, new int[] {5, 7}, 256, Map.of()), 90), "D = 256 on sm_90");
-        assertFalse(PagedDecode.takes(causal, ragged(causal, new int[] {0, 1, 2}, new int[] {5, 7}, 256, Map.of()), 80), "D = 256 on sm_8x prefills");
+        assertTrue(PagedDecode.takes(causal, ragged(causal, new int[] {0, 2, 4}, new int[] {5, 7}, 8, Map.of()), 90, false), "a decode step");
+        assertFalse(PagedDecode.takes(causal, ragged(causal, new int[] {0, 1, 3}, new int[] {5, 7}, 8, Map.of()), 90, false), "unequal query counts");
+        assertFalse(PagedDecode.takes(causal, ragged(causal, new int[] {0, 17, 34}, new int[] {5, 7}, 8, Map.of()), 90, false), "more than 16 queries");
+        assertTrue(PagedDecode.takes(causal, ragged(causal, new int[] {0, 1, 2}, new int[] {5, 7}, 256, Map.of()), 90, false), "D = 256 on sm_90");
+        assertFalse(PagedDecode.takes(causal, ragged(causal, new int[] {0, 1, 2}, new int[] {5, 7}, 256, Map.of()), 80, false), "D = 256 on sm_8x prefills");
+        assertTrue(PagedDecode.takes(causal, ragged(causal, new int[] {0, 1, 2}, new int[] {5, 7}, 576, Map.of()), 90, true), "MLA's latent cache");
+        assertFalse(PagedDecode.takes(causal, ragged(causal, new int[] {0, 1, 2}, new int[] {5, 7}, 576, Map.of()), 90, false), "D = 576, V of its own");
         Pattern document = compile("input doc: int32[B, Nkv]\nmask: doc[b, q] == doc[b, kv]");
-        assertFalse(PagedDecode.takes(document, ragged(document, new int[] {0, 1, 2}, new int[] {5, 7}, 8, Map.of("doc", Tensor.wrap(new int[14], 2, 7))), 90),
+        assertFalse(PagedDecode.takes(document, ragged(document, new int[] {0, 1, 2}, new int[] {5, 7}, 8, Map.of("doc", Tensor.wrap(new int[14], 2, 7))), 90, false),
                 "an input sized by Nkv: the decode kernel cannot take it, the prefill can");
     }
 

@@ -128,7 +128,9 @@ public final class DecodeCheck {
      * Kernel.forward}, on the tolerances of {@link #check}: one latent KV head and 16 to 128 query
      * heads packed (one block, two, and eight of them), several queries (speculative tokens), a
      * group of queries too many to pack, two latent heads, a cache shorter than a tile, fp16, and
-     * head dims 320 / 256 beside MLA's 576 / 512.
+     * head dims 320 / 256 beside MLA's 576 / 512; then paged latent caches ({@code
+     * Kernel.forward(RaggedBatch)}, the V pool the view of the K pool) against the reference's ragged
+     * launch: pages of 1, 16 and 64 in a random order, a shared prompt, empty and one-key sequences.
      */
     private static int mla(List<Path> files) throws Exception {
         int[][] cases = {{2, 16, 1, 1, 1500, 576, -1, 0, 512}, {1, 64, 1, 1, 700, 576, -1, 0, 512}, {1, 128, 1, 2, 600, 576, -1, 1, 512},
@@ -152,9 +154,38 @@ public final class DecodeCheck {
                         failed(label, e, counts);
                     }
                 }
+                // {B, H, Hkv, Nq, D, page, 1 for fp16}, kv lengths; Dv = 512.
+                int[][] paged = {{3, 16, 1, 1, 576, 16, 0}, {2, 64, 1, 2, 576, 64, 1}, {4, 8, 1, 1, 576, 1, 0}, {2, 128, 1, 1, 576, 64, 0}};
+                int[][] lengths = {{700, 1300, 0}, {65, 2000}, {300, 77, 1, 129}, {900, 1500}};
+                for (int i = 0; i < paged.length; i++) {
+                    int[] c = paged[i];
+                    DType dtype = c[6] == 1 ? DType.FLOAT16 : DType.BFLOAT16;
+                    RaggedBatch batch = latent(pagedBatch(pattern, c, lengths[i], dtype, random), 512);
+                    String label = String.format(Locale.ROOT, "%-20s latent paged %s B=%d H=%d Nq=%d page=%d Nkv=%s", pattern.name(), dtype, c[0], c[1], c[3], c[5],
+                            Arrays.toString(lengths[i]));
+                    Reference.Exact ref = reference(label, () -> RaggedReference.run(pattern, batch));
+                    if (ref == null) continue;
+                    try {
+                        judge(kernel.forward(batch), ref, label, "latent paged " + dtype, counts, worst);
+                    } catch (UnsupportedOperationException e) {
+                        System.out.println("refused " + label + ": " + e.getMessage());
+                    } catch (RuntimeException e) {
+                        failed(label, e, counts);
+                    }
+                }
             }
         }
-        return summary(counts, worst, 14);
+        return summary(counts, worst, 20);
+    }
+
+    /** The batch with its V pool replaced by the view of the K pool's first {@code dv} columns: MLA's latent cache, paged. */
+    private static RaggedBatch latent(RaggedBatch batch, int dv) {
+        KvCache cache = batch.cache();
+        Tensor k = cache.k();
+        int[] shape = k.shape();
+        shape[3] = dv;
+        return new RaggedBatch(batch.q(), batch.queryStarts(), new KvCache(k, k.view(shape, k.strides(), k.offset()), cache.blockTable(), cache.kvLengths()),
+                batch.inputs());
     }
 
     /** The problem with V replaced by the view of K's first Dv columns: MLA's one latent cache. */
@@ -167,36 +198,80 @@ public final class DecodeCheck {
 
     /**
      * MLA decode steps (dense, D = 576, Dv = 512, one latent head, one query at the end of the
-     * keys) through {@code Kernel.medianMillis}: inputs uploaded once, the decode and its merge
-     * timed by CUDA events (median of 50 after 10). GB/s count the latent cache read once,
-     * TFLOP/s 2 · B · H · Nkv · (D + Dv).
+     * keys) on the device's inputs: the cache contiguous, then in pages of 64 (FlashMLA's) and 16 in
+     * a random order, each with its automatic tiling and splits; the decode and its merge timed by
+     * CUDA events (median of 50 after 10). The cache holds one repeated value, as in {@link #time}.
+     * GB/s count the latent cache read once, TFLOP/s 2 · B · H · Nkv · (D + Dv).
      */
     private static int mlaTime(Device device, Path outDir) throws Exception {
         Files.createDirectories(outDir);
         Pattern pattern = Passes.optimize(Frontend.compile("dense", "mask: true"), Map.of());
-        int d = 576, dv = 512;
+        LoweredPattern lowered = LowerPattern.lower(pattern);
+        int d = 576, dv = 512, nq = 1;
         String given = System.getenv("SHAPES");
         int[][] shapes = given == null || given.isBlank() ? new int[][] {{64, 16, 4096}, {16, 16, 32768}, {128, 16, 1024}, {64, 128, 4096}, {16, 128, 32768}, {132, 64, 2048}}
                 : Arrays.stream(given.split(";")).map(t -> Arrays.stream(t.trim().split(",")).mapToInt(Integer::parseInt).toArray()).toArray(int[][]::new);
         StringBuilder json = new StringBuilder("[\n");
-        System.out.println("  B    H    Nkv        ms     GB/s  TFLOP/s");
-        try (Kernel kernel = new PtxBackend().compile(pattern, new TuningConfig(Map.of()))) {
-            for (int[] shape : shapes) {
-                int b = shape[0], h = shape[1], nkv = shape[2];
-                Tensor q = Tensor.random(DType.BFLOAT16, new int[] {b, h, 1, d}, new Random(1));
-                float[] cache = new float[Math.multiplyExact(Math.multiplyExact(b, nkv), d)];
-                for (int i = 0; i < cache.length; i++) cache[i] = ((i * 2654435761L >>> 7) % 2001 - 1000) / 1000f;
-                Tensor k = Tensor.wrap(cache, b, 1, nkv, d);
-                Problem problem = new Problem(q, k, k.view(new int[] {b, 1, nkv, dv}, k.strides(), k.offset()), Map.of());
-                double ms = kernel.medianMillis(() -> problem, 10, 50);
-                double gbs = 2.0 * b * nkv * d / ms / 1e6, tflops = 2.0 * b * h * nkv * (d + dv) / ms / 1e9;
-                System.out.printf(Locale.ROOT, "%4d %4d %6d  %8.4f  %7.0f  %7.1f%n", b, h, nkv, ms, gbs, tflops);
-                if (json.length() > 2) json.append(",\n");
-                json.append(String.format(Locale.ROOT, "  {\"B\": %d, \"H\": %d, \"Nkv\": %d, \"ms\": %.5f, \"gbs\": %.1f, \"tflops\": %.2f}", b, h, nkv, ms, gbs, tflops));
+        System.out.println("  B    H    Nkv  layout      splits        ms     GB/s  TFLOP/s");
+        for (int[] shape : shapes) {
+            int b = shape[0], h = shape[1], nkv = shape[2];
+            Binding binding = new Binding(Map.of("B", b, "H", h, "Hkv", 1, "Nq", nq, "Nkv", nkv, "D", d, "Dv", dv, "Q0", nkv - nq), nkv - nq, Map.of());
+            List<DeviceTensor> owned = new ArrayList<>();
+            try {
+                DeviceTensor q = DeviceCheck.own(owned, DeviceTensor.upload(device, Tensor.random(DType.BFLOAT16, new int[] {b, h, nq, d}, new Random(1)), DType.BFLOAT16));
+                DeviceTensor out = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq, dv));
+                DeviceTensor lse = DeviceCheck.own(owned, DeviceTensor.allocate(device, DType.FLOAT32, b, h, nq));
+                GpuDecode decode = new GpuDecode(device, lowered, PtxModule.render(lowered, GpuDecode.latentConfig(lowered, 90, DType.BFLOAT16, binding, false)));
+                try (DeviceTensor k = DeviceTensor.allocate(device, DType.BFLOAT16, b, 1, nkv, d);
+                     GpuDecode.Partials partials = decode.allocatePartials(binding, decode.splits(binding));
+                     DeviceTensor tiles = DeviceTensor.allocate(device, DType.INT32, decode.tilesLength(binding))) {
+                    k.fill(0x3C);
+                    GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, k, out, lse, Map.of());
+                    decode.prepareTiles(binding, tensors, tiles, Map.of());
+                    double ms = EventTimer.medianMillis(device, () -> decode.launch(binding, tensors, tiles, partials), 10, 50);
+                    json.append(mlaRow(b, h, nkv, "contiguous", partials.splits(), ms, json.length() > 2));
+                }
+                GpuDecode paged = new GpuDecode(device, lowered, PtxModule.render(lowered, GpuDecode.latentConfig(lowered, 90, DType.BFLOAT16, binding, true)));
+                for (int page : new int[] {64, 16}) {
+                    int perSequence = nkv / page, pages = b * perSequence;
+                    List<Integer> ids = new ArrayList<>();
+                    for (int p = 0; p < pages; p++) ids.add(p);
+                    java.util.Collections.shuffle(ids, new Random(page));
+                    int[] table = ids.stream().mapToInt(Integer::intValue).toArray(), lengths = new int[b];
+                    Arrays.fill(lengths, nkv);
+                    List<RaggedBinding.Sequence> sequences = new ArrayList<>();
+                    for (int s = 0; s < b; s++) sequences.add(new RaggedBinding.Sequence(s, s * nq, binding, Map.of()));
+                    RaggedBinding ragged = new RaggedBinding(h, 1, d, dv, page, pages, b * nq, perSequence, table, sequences, 0);
+                    try (DeviceTensor k = DeviceTensor.allocate(device, DType.BFLOAT16, pages, page, 1, d);
+                         DeviceTensor blockTable = DeviceTensor.upload(device, Tensor.wrap(table, b, perSequence), DType.INT32);
+                         DeviceTensor kvLengths = DeviceTensor.upload(device, Tensor.wrap(lengths, b), DType.INT32);
+                         GpuDecode.Partials partials = paged.allocatePartials(binding, paged.splits(binding));
+                         DeviceTensor tiles = DeviceTensor.allocate(device, DType.INT32, paged.tilesLength(binding))) {
+                        k.fill(0x3C);
+                        GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, k, out, lse, null, Map.of(),
+                                new GpuAttention.Paged(blockTable, kvLengths, Integer.numberOfTrailingZeros(page), perSequence));
+                        paged.preparePagedTiles(ragged, binding, tiles);
+                        double ms = EventTimer.medianMillis(device, () -> paged.launch(binding, tensors, tiles, partials), 10, 50);
+                        json.append(mlaRow(b, h, nkv, "paged " + page, partials.splits(), ms, true));
+                    }
+                }
+            } catch (RuntimeException e) {
+                System.out.printf("B=%d H=%d Nkv=%d: %s%n", b, h, nkv, e);
+            } finally {
+                for (DeviceTensor t : owned) t.close();
             }
         }
         Files.writeString(outDir.resolve("mla_times.json"), json.append("\n]\n").toString());
         return 0;
+    }
+
+    /** A line of {@link #mlaTime} printed, and its JSON object returned. */
+    private static String mlaRow(int b, int h, int nkv, String layout, int splits, double ms, boolean comma) {
+        double gbs = 2.0 * b * nkv * 576 / ms / 1e6, tflops = 2.0 * b * h * nkv * (576 + 512) / ms / 1e9;
+        System.out.printf(Locale.ROOT, "%4d %4d %6d  %-10s %6d  %8.4f  %7.0f  %7.1f%n", b, h, nkv, layout, splits, ms, gbs, tflops);
+        return (comma ? ",\n" : "") + String.format(Locale.ROOT,
+                "  {\"B\": %d, \"H\": %d, \"Nkv\": %d, \"layout\": \"%s\", \"splits\": %d, \"ms\": %.5f, \"gbs\": %.1f, \"tflops\": %.2f}",
+                b, h, nkv, layout, splits, ms, gbs, tflops);
     }
 
     /** The cases on one decode tiling ({@link #TILINGS}, or null for the default); counts {passed, failed}, the worst errors by precision. */
