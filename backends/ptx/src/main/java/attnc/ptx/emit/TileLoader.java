@@ -64,6 +64,7 @@ final class TileLoader {
             out.op("mad.lo.s32", out.s32("%table_row"), "%b", "%max_pages", 0);
             out.op("shl.b32", out.s32("%page_mask"), 1, "%page_shift");
             out.op("sub.s32", "%page_mask", "%page_mask", 1);
+            if (onePageTiles()) out.op("setp.ge.s32", out.pred("%tile_one_page"), "%page_shift", Integer.numberOfTrailingZeros(config.blockN()));
         } else {
             out.op("mad.lo.s32", out.s32("%kv_head"), "%b", "%Hkv", "%hk");
             out.op("mul.lo.s32", out.s32("%kv_row0"), "%kv_head", "%Nkv");
@@ -401,6 +402,32 @@ final class TileLoader {
         String global = out.u64("%" + tensor + "_src");
         out.op("mad.lo.s32", shared, "%load_stage", stageBytes, "%" + tensor + "_chunk_soff");
         out.op("add.u32", shared, shared, smem);
+        String copied = null;
+        if (onePageTiles()) {
+            copied = out.newLabel("page_copied");
+            String perRow = out.newLabel("page_rows");
+            out.op("@!%tile_one_page bra.uni", perRow);
+            out.comment("the tile lies in one page: its rows are consecutive slots, Hkv pool rows apart, after one table read");
+            String step = out.u64("%paged_row_step"), passStep = out.u64("%paged_pass_step");
+            poolRow(out, "%load_kv", row, entry, page, address);
+            out.op("mul.wide.s32", offset, row, rowBytes);
+            out.op("add.s64", global, base, offset);
+            out.op("mul.wide.s32", step, "%Hkv", rowBytes);
+            out.op("cvt.s64.s32", offset, "%" + tensor + "_chunk_row");
+            out.op("mad.lo.s64", global, offset, step, global);
+            out.op("cvt.s64.s32", offset, "%" + tensor + "_chunk_cbytes");
+            out.op("add.s64", global, global, offset);
+            out.op("mul.lo.s64", passStep, step, rowsPerPass);
+            for (int pass = 0; pass < config.blockN() / rowsPerPass; pass++) {
+                out.op("add.s32", "%copy_row", "%" + tensor + "_chunk_row", pass * rowsPerPass);
+                out.op("setp.lt.s32", "%row_in", "%copy_row", "%kv_rows_left");
+                out.op("selp.u32", "%copy_bytes", 16, 0, "%row_in");
+                if (pass > 0) out.op("add.s64", global, global, passStep);
+                copy(shared, pass * rowsPerPass * stride, global, base, 0, "%row_in", "%copy_bytes", live(tensor, chunks, lanes));
+            }
+            out.op("bra.uni", copied);
+            out.label(perRow);
+        }
         out.op("sub.s32", last, "%Nkv", 1);
         for (int pass = 0; pass < config.blockN() / rowsPerPass; pass++) {
             out.op("add.s32", "%copy_row", "%" + tensor + "_chunk_row", pass * rowsPerPass);
@@ -415,7 +442,16 @@ final class TileLoader {
             out.op("add.s64", global, global, offset);
             copy(shared, pass * rowsPerPass * stride, global, base, 0, "%row_in", "%copy_bytes", live(tensor, chunks, lanes));
         }
+        if (copied != null) out.label(copied);
     }
+
+    /**
+     * Whether a paged decode reads one table entry a tile where its pages hold whole tiles (pages
+     * of at least {@code blockN} keys, a power of two as the pages are, so no tile straddles two):
+     * the row-by-row path reads one a copied row, each copy waiting on it. The ragged prefill keeps
+     * the row-by-row path.
+     */
+    private boolean onePageTiles() { return config.decode().splits() && config.decode().pages() && Integer.bitCount(config.blockN()) == 1; }
 
     /**
      * {@code row} := the pool row [P, page, Hkv, ·] of key {@code kv} of sequence b (kv within its
