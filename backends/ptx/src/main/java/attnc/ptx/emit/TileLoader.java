@@ -427,6 +427,7 @@ final class TileLoader {
             }
             out.op("bra.uni", copied);
             out.label(perRow);
+            if (config.blockN() / rowsPerPass >= FEW_PAGES_PASSES) fewPages(tensor, base, rowBytes, chunks, lanes, stride, copied);
         }
         out.op("sub.s32", last, "%Nkv", 1);
         for (int pass = 0; pass < config.blockN() / rowsPerPass; pass++) {
@@ -443,6 +444,76 @@ final class TileLoader {
             copy(shared, pass * rowsPerPass * stride, global, base, 0, "%row_in", "%copy_bytes", live(tensor, chunks, lanes));
         }
         if (copied != null) out.label(copied);
+    }
+
+    /** The most pages a tile spans that {@link #fewPages} reads the entries of up front. */
+    private static final int FEW_PAGES = 4;
+
+    /**
+     * The fewest passes of copies a tile takes for {@link #fewPages}: the latent decode's 32 (a
+     * 1,152-byte row a pass of two), 2–4% faster in pages of 16 (DecodeCheck mla-time); the D = 128
+     * row-split decode's 4 ran up to 6% slower with it (paged-time), as many table reads and more
+     * work a row; its 8 with warp keys, no faster.
+     */
+    private static final int FEW_PAGES_PASSES = 16;
+
+    /**
+     * A tile spanning two to {@link #FEW_PAGES} pages (pages of 16 keys under 64-key tiles): the
+     * entries of its pages read first, each clamped to the sequence's last page, then every copied
+     * row picks its page's among them by the bits of its row's page index, so that no copy waits on
+     * a table read of its own. Jumps to {@code copied} when done; falls through for smaller pages.
+     */
+    private void fewPages(String tensor, String base, int rowBytes, int chunks, int lanes, int stride, String copied) {
+        int rowsPerPass = config.threads() / lanes;
+        String perRow = out.newLabel("page_per_row"), few = out.pred("%tile_few_pages");
+        out.op("setp.ge.s32", few, "%page_shift", Integer.numberOfTrailingZeros(config.blockN() / FEW_PAGES));
+        out.op("@!" + few + " bra.uni", perRow);
+        out.comment("the tile spans a few pages: their table entries first, then each row's page among them");
+        String first = out.s32("%few_first"), lastPage = out.s32("%few_last"), address = out.u64("%few_addr");
+        out.op("shr.s32", first, "%load_kv", "%page_shift");
+        out.op("sub.s32", lastPage, "%Nkv", 1);
+        out.op("shr.s32", lastPage, lastPage, "%page_shift");
+        String[] entries = new String[FEW_PAGES];
+        for (int j = 0; j < FEW_PAGES; j++) {
+            String index = out.s32("%few_index");
+            entries[j] = out.s32("%few_page_" + j);
+            out.op("add.s32", index, first, j);
+            out.op("min.s32", index, index, lastPage);
+            out.op("add.s32", index, index, "%table_row");
+            out.op("mul.wide.s32", address, index, 4);
+            out.op("add.s64", address, "%block_table", address);
+            out.op("ld.global.nc.s32", entries[j], "[" + address + "]");
+        }
+        String shared = "%" + tensor + "_dst", global = "%" + tensor + "_src", offset = out.u64("%paged_offset");
+        String which = out.s32("%few_which"), low = out.pred("%few_low"), high = out.pred("%few_high"), page = out.s32("%few_page");
+        String even = out.s32("%few_even"), odd = out.s32("%few_odd"), row = out.s32("%few_row");
+        for (int pass = 0; pass < config.blockN() / rowsPerPass; pass++) {
+            out.op("add.s32", "%copy_row", "%" + tensor + "_chunk_row", pass * rowsPerPass);
+            out.op("setp.lt.s32", "%row_in", "%copy_row", "%kv_rows_left");
+            out.op("selp.u32", "%copy_bytes", 16, 0, "%row_in");
+            // The row's page among the tile's: (tile start + row) / page − the tile's first page, 0 to 3.
+            out.op("add.s32", row, "%load_kv", "%copy_row");
+            out.op("shr.s32", which, row, "%page_shift");
+            out.op("sub.s32", which, which, first);
+            out.op("and.b32", out.s32("%few_bit"), which, 1);
+            out.op("setp.ne.s32", low, "%few_bit", 0);
+            out.op("and.b32", "%few_bit", which, 2);
+            out.op("setp.ne.s32", high, "%few_bit", 0);
+            out.op("selp.s32", even, entries[2], entries[0], high);
+            out.op("selp.s32", odd, entries[3], entries[1], high);
+            out.op("selp.s32", page, odd, even, low);
+            out.op("and.b32", row, row, "%page_mask");
+            out.op("shl.b32", page, page, "%page_shift");
+            out.op("or.b32", row, row, page);
+            out.op("mad.lo.s32", row, row, "%Hkv", "%hk");
+            out.op("mul.wide.s32", offset, row, rowBytes);
+            out.op("add.s64", global, base, offset);
+            out.op("cvt.s64.s32", offset, "%" + tensor + "_chunk_cbytes");
+            out.op("add.s64", global, global, offset);
+            copy(shared, pass * rowsPerPass * stride, global, base, 0, "%row_in", "%copy_bytes", live(tensor, chunks, lanes));
+        }
+        out.op("bra.uni", copied);
+        out.label(perRow);
     }
 
     /**
