@@ -107,7 +107,9 @@ final class PtxKernel implements Kernel {
     /** q, k, v, out and lse on the device, checked: what a resident launch uses in place. */
     private record Resident(DeviceTensor q, DeviceTensor k, DeviceTensor v, DeviceTensor out, DeviceTensor lse) {
         static Resident of(Problem problem, Tensor out, Tensor lse, Binding binding) {
-            DeviceTensor q = device("q", problem.q()), k = device("k", problem.k()), v = device("v", problem.v());
+            DeviceTensor q = device("q", problem.q()), k = device("k", problem.k());
+            // MLA's latent cache on the device: V the view of K's first Dv columns, read from K's buffer.
+            DeviceTensor v = GpuDecode.valuesInKeys(problem.k(), problem.v()) ? k : device("v", problem.v());
             DeviceTensor o = device("out", out), l = lse == null ? null : device("lse", lse);
             if (q.dtype() != DType.BFLOAT16 && q.dtype() != DType.FLOAT16 || k.dtype() != q.dtype() || v.dtype() != q.dtype()) {
                 throw new ShapeException("q, k, v on the GPU: expected all bfloat16 or all float16, got " + q.dtype() + ", " + k.dtype() + ", " + v.dtype());
@@ -430,8 +432,7 @@ final class PtxKernel implements Kernel {
             LoweredPattern seen = dims.lowered(lowered);
             int sm = device.sm() >= 90 ? 90 : 80;
             // MLA's latent cache: V is K's first Dv columns, uploaded and read once, as K.
-            boolean latent = resident == null
-                    && GpuDecode.latent(sm, binding.size("D"), binding.size("Dv"), GpuDecode.valuesInKeys(problem.k(), problem.v()));
+            boolean latent = GpuDecode.latent(sm, binding.size("D"), binding.size("Dv"), GpuDecode.valuesInKeys(problem.k(), problem.v()));
             if (latent || decodes(binding)) {
                 KernelConfig config = latent ? GpuDecode.latentConfig(lowered, sm, dtype, binding, false) : decodeConfig(binding, dtype);
                 decoder = decoders.computeIfAbsent(new Module<>(config, dims),

@@ -125,6 +125,20 @@ class LatentDecodeTest {
         assertEquals(5, GpuDecode.wavesSplits(8, 132, 5), "no more splits than kv tiles");
     }
 
+    /**
+     * The split rule never leaves the device emptier than one wave of whole blocks did: its blocks'
+     * waves, each 1/s as long, take no longer than the old count's, within its bounds.
+     */
+    @Property(tries = 500)
+    void splitsNeverTakeMoreWavesThanOneFullWave(@ForAll @IntRange(min = 1, max = 2000) int blocks, @ForAll @IntRange(min = 1, max = 528) int resident,
+            @ForAll @IntRange(min = 1, max = 4096) int kvTiles) {
+        int s = GpuDecode.wavesSplits(blocks, resident, kvTiles);
+        int old = Math.max(1, Math.min(resident / blocks, kvTiles));
+        assertTrue(s >= 1 && s <= kvTiles && s <= Math.max(resident / blocks, GpuDecode.MAX_SPLITS_PAST_A_WAVE), s + " splits");
+        long waves = ((long) blocks * s + resident - 1) / resident, oldWaves = ((long) blocks * old + resident - 1) / resident;
+        assertTrue(waves * old <= oldWaves * s, blocks + " blocks on " + resident + ": " + s + " splits take " + waves + " waves against " + old + "'s " + oldWaves);
+    }
+
     private static LoweredPattern lower(String source) throws Exception {
         return LowerPattern.lower(Passes.optimize(Frontend.compile("p", source), Map.of()));
     }

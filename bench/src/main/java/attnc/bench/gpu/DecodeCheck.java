@@ -130,7 +130,8 @@ public final class DecodeCheck {
      * group of queries too many to pack, two latent heads, a cache shorter than a tile, fp16, and
      * head dims 320 / 256 beside MLA's 576 / 512; then paged latent caches ({@code
      * Kernel.forward(RaggedBatch)}, the V pool the view of the K pool) against the reference's ragged
-     * launch: pages of 1, 16 and 64 in a random order, a shared prompt, empty and one-key sequences.
+     * launch: pages of 1, 16 and 64 in a random order, a shared prompt, empty and one-key sequences;
+     * and one case with the cache on the device ({@code Kernel.forward(problem, out, lse)}).
      */
     private static int mla(List<Path> files) throws Exception {
         int[][] cases = {{2, 16, 1, 1, 1500, 576, -1, 0, 512}, {1, 64, 1, 1, 700, 576, -1, 0, 512}, {1, 128, 1, 2, 600, 576, -1, 1, 512},
@@ -163,12 +164,28 @@ public final class DecodeCheck {
                     RaggedBatch batch = latent(pagedBatch(pattern, c, lengths[i], dtype, random), 512);
                     String label = String.format(Locale.ROOT, "%-20s latent paged %s B=%d H=%d Nq=%d page=%d Nkv=%s", pattern.name(), dtype, c[0], c[1], c[3], c[5],
                             Arrays.toString(lengths[i]));
-                    Reference.Exact ref = reference(label, () -> RaggedReference.run(pattern, batch));
-                    if (ref == null) continue;
-                    try {
-                        judge(kernel.forward(batch), ref, label, "latent paged " + dtype, counts, worst);
-                    } catch (UnsupportedOperationException e) {
-                        System.out.println("refused " + label + ": " + e.getMessage());
+                    checkPaged(kernel, pattern, batch, label, "latent paged " + dtype, counts, worst);
+                }
+                // The latent cache kept on the device: q, K, out and lse there, V the view of K's buffer.
+                int[] c = {2, 16, 1, 1, 1500, 576, -1, 0, 512};
+                Problem host = latent(SampleProblems.of(pattern, DeviceCheck.shape(c), DType.BFLOAT16, random));
+                String label = String.format(Locale.ROOT, "%-20s latent resident bf16 %s", pattern.name(), DeviceCheck.sizes(c));
+                Reference.Exact ref = reference(label, () -> Reference.run(pattern, host));
+                if (ref != null) {
+                    Device device = Device.get(0);
+                    try (DeviceTensor q = DeviceTensor.upload(device, host.q(), DType.BFLOAT16);
+                         DeviceTensor k = DeviceTensor.upload(device, host.k(), DType.BFLOAT16);
+                         DeviceTensor out = DeviceTensor.allocate(device, DType.FLOAT32, c[0], c[1], c[3], c[8]);
+                         DeviceTensor lse = DeviceTensor.allocate(device, DType.FLOAT32, c[0], c[1], c[3])) {
+                        out.fill(0xFF);
+                        lse.fill(0xFF);
+                        Tensor kView = k.asTensor();
+                        Problem problem = new Problem(q.asTensor(), kView, kView.view(new int[] {c[0], c[2], c[4], c[8]}, kView.strides(), kView.offset()),
+                                host.inputs(), host.params(), host.queryOffset());
+                        Tensor lseView = ref.lse() == null ? null : lse.asTensor();
+                        kernel.forward(problem, out.asTensor(), lseView);
+                        judge(new Result(out.readFloats(), lseView == null ? null : lse.readFloats(), new int[] {c[0], c[1], c[3], c[8]}), ref, label,
+                                "latent resident", counts, worst);
                     } catch (RuntimeException e) {
                         failed(label, e, counts);
                     }
@@ -321,19 +338,24 @@ public final class DecodeCheck {
                     RaggedBatch batch = pagedBatch(pattern, c, lengths[i], dtype, random);
                     String label = String.format(Locale.ROOT, "%-20s paged %s B=%d H=%d Hkv=%d Nq=%d D=%d page=%d Nkv=%s", pattern.name(), dtype, c[0], c[1], c[2],
                             c[3], c[4], c[5], java.util.Arrays.toString(lengths[i]));
-                    Reference.Exact ref = reference(label, () -> RaggedReference.run(pattern, batch));
-                    if (ref == null) continue;
-                    try {
-                        judge(kernel.forward(batch), ref, label, "paged " + dtype, counts, worst);
-                    } catch (UnsupportedOperationException e) {
-                        System.out.println("refused " + label + ": " + e.getMessage());
-                    } catch (RuntimeException e) {
-                        failed(label, e, counts);
-                    }
+                    checkPaged(kernel, pattern, batch, label, "paged " + dtype, counts, worst);
                 }
             }
         }
         return summary(counts, worst, 12);
+    }
+
+    /** A paged batch through {@code Kernel.forward} against the reference's ragged launch; a batch the backend refuses is said, not counted. */
+    private static void checkPaged(Kernel kernel, Pattern pattern, RaggedBatch batch, String label, String key, int[] counts, Map<String, double[]> worst) {
+        Reference.Exact ref = reference(label, () -> RaggedReference.run(pattern, batch));
+        if (ref == null) return;
+        try {
+            judge(kernel.forward(batch), ref, label, key, counts, worst);
+        } catch (UnsupportedOperationException e) {
+            System.out.println("refused " + label + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            failed(label, e, counts);
+        }
     }
 
     /** The reference's result, or null (the case skipped, with the reason) when it refuses the case. */
