@@ -33,6 +33,11 @@ final class ProblemOptions {
             description = "Absolute position of the first query (default: Nkv - Nq when Nq <= Nkv, else 0).")
     Integer offset;
 
+    @Option(names = "--latent", paramLabel = "DV",
+            description = "MLA's latent cache: V is the view of K's first DV columns, one cache read once (Dv = DV; with --kv-lengths, the V pool the same "
+                    + "view of the K pool). Not with --inputs.")
+    Integer latent;
+
     @Option(names = "--inputs", paramLabel = "DIR", description = "Read q.npy, k.npy, v.npy and NAME.npy for each declared input from DIR.")
     Path inputsFolder;
 
@@ -54,6 +59,7 @@ final class ProblemOptions {
         if (offset != null && offset < 0) throw new UserError("--offset must be >= 0, got " + offset);
         int queryOffset = offset == null ? Problem.BOTTOM_RIGHT : offset;
         if (inputsFolder != null) {
+            if (latent != null) throw new UserError("--latent does not apply to --inputs (v.npy is read as it is)");
             NpyFolder.Tensors t = NpyFolder.read(inputsFolder, pattern);
             notes.addAll(t.notes());
             return new Problem(t.q(), t.k(), t.v(), t.inputs(), params, queryOffset);
@@ -67,14 +73,28 @@ final class ProblemOptions {
                     + " do not fit in int32; expected --offset + Nq <= " + Integer.MAX_VALUE);
         }
         Map<String, Integer> sizes = new LinkedHashMap<>(Map.of("B", shape.batch(), "H", shape.heads(), "Hkv", hkv,
-                "Nq", shape.queries(), "Nkv", shape.keys(), "D", shape.headDim(), "Dv", shape.headDim()));
+                "Nq", shape.queries(), "Nkv", shape.keys(), "D", shape.headDim(), "Dv", valueDim()));
         sizes.putAll(RandomInputs.symbolicSizes(pattern, inputOptions.random.sizes));
         requireMemory(pattern, sizes, bytesPerOutputElement);
         Random random = new Random(seed);
         Tensor q = Tensor.random(dtype, new int[] {shape.batch(), shape.heads(), shape.queries(), shape.headDim()}, random);
         Tensor k = Tensor.random(dtype, new int[] {shape.batch(), hkv, shape.keys(), shape.headDim()}, random);
-        Tensor v = Tensor.random(dtype, new int[] {shape.batch(), hkv, shape.keys(), shape.headDim()}, random);
+        Tensor v = latent != null ? latentView(k, latent) : Tensor.random(dtype, new int[] {shape.batch(), hkv, shape.keys(), shape.headDim()}, random);
         return new Problem(q, k, v, RandomInputs.make(pattern, sizes, random, inputOptions.random.intBound), params, queryOffset);
+    }
+
+    /** Dv: --latent's, checked against D, else D. */
+    int valueDim() {
+        if (latent == null) return shape.headDim();
+        if (latent < 1 || latent > shape.headDim()) throw new UserError("--latent " + latent + ": expected 1 to D = " + shape.headDim() + " (V is K's first DV columns)");
+        return latent;
+    }
+
+    /** K's first {@code dv} columns, in place: a view with K's strides, as MLA's latent cache (or a pool of it) is read. */
+    static Tensor latentView(Tensor k, int dv) {
+        int[] shape = k.shape();
+        shape[3] = dv;
+        return k.view(shape, k.strides(), k.offset());
     }
 
     private static void requireMemory(Pattern pattern, Map<String, Integer> sizes, long bytesPerOutputElement) {

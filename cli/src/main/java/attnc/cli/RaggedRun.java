@@ -65,11 +65,12 @@ final class RaggedRun {
             starts[b + 1] = Math.addExact(starts[b], nq[b]);
             for (int j = 0; j < (nkv[b] + page - 1) / page; j++) entries[b * maxPages + j] = order.get(next++);
         }
-        KvCache cache = new KvCache(Tensor.random(options.dtype, new int[] {(int) pages, page, kvHeads, d}, random),
-                Tensor.random(options.dtype, new int[] {(int) pages, page, kvHeads, d}, random),
-                Tensor.wrap(entries, sequences, maxPages), Tensor.wrap(nkv.clone(), sequences));
+        int dv = options.valueDim();
+        Tensor kPool = Tensor.random(options.dtype, new int[] {(int) pages, page, kvHeads, d}, random);
+        Tensor vPool = options.latent != null ? ProblemOptions.latentView(kPool, dv) : Tensor.random(options.dtype, new int[] {(int) pages, page, kvHeads, d}, random);
+        KvCache cache = new KvCache(kPool, vPool, Tensor.wrap(entries, sequences, maxPages), Tensor.wrap(nkv.clone(), sequences));
         Tensor q = Tensor.random(options.dtype, new int[] {(int) totalQ, heads, d}, random);
-        Map<String, Integer> sizes = new LinkedHashMap<>(Map.of("B", sequences, "H", heads, "Hkv", kvHeads, "D", d, "Dv", d,
+        Map<String, Integer> sizes = new LinkedHashMap<>(Map.of("B", sequences, "H", heads, "Hkv", kvHeads, "D", d, "Dv", dv,
                 "Nq", Arrays.stream(nq).max().orElse(0), "Nkv", Arrays.stream(nkv).max().orElse(0)));
         sizes.putAll(RandomInputs.symbolicSizes(pattern, options.inputOptions.random.sizes));
         Map<String, Tensor> inputs = RandomInputs.make(pattern, sizes, random, options.inputOptions.random.intBound);
@@ -84,7 +85,7 @@ final class RaggedRun {
         line("pattern", pattern.name() + " (" + file + ")");
         line("ragged", binding.batch() + " sequences, q lengths " + Arrays.toString(lengths(batch.queryStarts().ints()))
                 + ", kv lengths " + Arrays.toString(cache.kvLengths().ints()) + ", H=" + binding.heads() + " Hkv=" + binding.kvHeads()
-                + " D=" + binding.headDim() + ", " + batch.q().dtype());
+                + " D=" + binding.headDim() + (binding.valueDim() != binding.headDim() ? " Dv=" + binding.valueDim() : "") + ", " + batch.q().dtype());
         line("cache", binding.pages() + " pages of " + binding.pageSize() + " positions, in shuffled order; split-kv "
                 + (batch.kvSplits() == RaggedBatch.AUTO_SPLITS ? "chosen by the backend" : batch.kvSplits()));
         out.flush();
@@ -94,8 +95,11 @@ final class RaggedRun {
                 compileNanos / 1e6, timing.medianNanos() / 1e6, timing.runs(), timing.minNanos() / 1e6, timing.maxNanos() / 1e6));
         long keys = 0;
         for (int length : cache.kvLengths().ints()) keys += length;
-        double bytes = (double) keys * binding.kvHeads() * (binding.headDim() + binding.valueDim()) * batch.q().dtype().bytes();
-        line("speed", String.format(Locale.ROOT, "%.3f GB/s of K and V read (%.4g bytes: each sequence's keys and values once)", bytes / timing.medianNanos(), bytes));
+        // A latent cache's V pool is K's: its bytes are read once, with K's.
+        boolean latent = cache.v().storage().equals(cache.k().storage());
+        double bytes = (double) keys * binding.kvHeads() * (binding.headDim() + (latent ? 0 : binding.valueDim())) * batch.q().dtype().bytes();
+        line("speed", String.format(Locale.ROOT, "%.3f GB/s of K and V read (%.4g bytes: each sequence's keys and values once%s)", bytes / timing.medianNanos(), bytes,
+                latent ? ", V within K's rows" : ""));
         if (!check) {
             line("ok", "not checked (--check none)");
             return true;

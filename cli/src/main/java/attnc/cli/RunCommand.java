@@ -34,7 +34,7 @@ import picocli.CommandLine.Parameters;
         "Runs a pattern on random (or --inputs) data and compares it with the reference.",
         "Params are launch-time values by default; with --fold they are compiled into the kernel instead.",
         "Times --repeat runs after --warmup untimed ones and reports the median, min and max.",
-        "GFLOP/s counts 4*B*H*Nq*Nkv*D times the visible fraction, counted by evaluating the mask with the reference."})
+        "GFLOP/s counts 2*B*H*Nq*Nkv*(D+Dv) times the visible fraction, counted by evaluating the mask with the reference."})
 final class RunCommand implements Callable<Integer> {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;

@@ -65,20 +65,22 @@ final class RunReport {
     }
 
     /**
-     * FLOPs count only visible pairs: 4·B·H·Nq·Nkv·D times the visible fraction, i.e. 4·D per
-     * visible pair; {@code visibleFraction} is NaN when it was not counted (then dense FLOPs).
+     * FLOPs count only visible pairs: 2·B·H·Nq·Nkv·(D + Dv) times the visible fraction, i.e. 2·D
+     * for q·k and 2·Dv for p·v per visible pair; {@code visibleFraction} is NaN when it was not
+     * counted (then dense FLOPs).
      */
     void speed(double visibleFraction, String counted, long runNanos) {
         long pairs = (long) binding.size("B") * binding.size("H") * binding.size("Nq") * binding.size("Nkv");
+        double perPair = 2.0 * (binding.size("D") + binding.size("Dv"));
         if (Double.isNaN(visibleFraction)) {
             line("visible", "not counted (" + counted + ")");
-            line("speed", String.format(Locale.ROOT, "%.3f GFLOP/s dense (4*B*H*Nq*Nkv*D = %.4g FLOP, as if every pair were visible)",
-                    4.0 * binding.size("D") * pairs / runNanos, 4.0 * binding.size("D") * pairs));
+            line("speed", String.format(Locale.ROOT, "%.3f GFLOP/s dense (2*B*H*Nq*Nkv*(D+Dv) = %.4g FLOP, as if every pair were visible)",
+                    perPair * pairs / runNanos, perPair * pairs));
             return;
         }
-        double flops = 4.0 * binding.size("D") * visibleFraction * pairs;
+        double flops = perPair * visibleFraction * pairs;
         line("visible", String.format(Locale.ROOT, "%.2f%% of %d (b, h, q, kv) pairs (%s)", 100.0 * visibleFraction, pairs, counted));
-        line("speed", String.format(Locale.ROOT, "%.3f GFLOP/s (4*B*H*Nq*Nkv*D x visible fraction = %.4g FLOP)", flops / runNanos, flops));
+        line("speed", String.format(Locale.ROOT, "%.3f GFLOP/s (2*B*H*Nq*Nkv*(D+Dv) x visible fraction = %.4g FLOP)", flops / runNanos, flops));
     }
 
     /** The reference compared with itself: nothing to measure, but its output must still be finite. */

@@ -35,12 +35,26 @@ class RaggedRunTest {
     }
 
     @Test
+    void aLatentCacheRunsWithVTheViewOfKsFirstColumns() {
+        for (String backend : new String[] {"jvm", "reference"}) {
+            Cli cli = Cli.run("run", example("causal"), "--backend", backend, "--shape", "1,8,1,1,64", "--heads-kv", "1", "--kv-lengths", "70,5",
+                    "--latent", "32", "--repeat", "1", "--warmup", "0");
+            assertEquals(0, cli.exitCode(), cli.transcript());
+            assertTrue(cli.out().contains("H=8 Hkv=1 D=64 Dv=32"), cli.transcript());
+            assertTrue(cli.out().contains("V within K's rows"), cli.transcript());
+            assertTrue(cli.out().contains("\nok        within"), cli.transcript());
+        }
+    }
+
+    @Test
     void badValuesAreOneLine() {
         String file = example("causal");
         refused("--page-size must be a power of two from 1 to 256, got 12", "run", file, "--kv-lengths", "4", "--page-size", "12");
         refused("--split-kv must be from 1 to 4096, got 0", "run", file, "--kv-lengths", "4", "--split-kv", "0");
         refused("--q-lengths: expected 2 lengths, one per --kv-lengths entry, got 1", "run", file, "--kv-lengths", "4,5", "--q-lengths", "2");
         refused("--page-size needs --kv-lengths (the keys of each sequence of a ragged launch)", "run", file, "--page-size", "16");
+        refused("--latent 80: expected 1 to D = 64 (V is K's first DV columns)", "run", file, "--shape", "1,2,1,1,64", "--kv-lengths", "4", "--latent", "80");
+        refused("--latent 0: expected 1 to D = 64 (V is K's first DV columns)", "run", file, "--shape", "1,2,4,8,64", "--latent", "0");
         usage("expected lengths >= 0, got -3 in '4,-3'", "run", file, "--kv-lengths", "4,-3");
         usage("expected comma-separated lengths (integers >= 0), got 'x' in '4,x'", "run", file, "--kv-lengths", "4,x");
         refused("--grad does not apply to a ragged launch (--kv-lengths)", "run", file, "--kv-lengths", "4", "--grad");

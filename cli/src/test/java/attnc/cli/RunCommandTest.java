@@ -41,6 +41,17 @@ class RunCommandTest {
     }
 
     @Test
+    void aLatentCacheReadsVFromKsFirstColumns() throws Exception {
+        Cli cli = Cli.run("run", example("causal"), "--shape", "2,8,1,300,64", "--heads-kv", "1", "--latent", "32", "--save", temp.toString());
+        assertEquals(0, cli.exitCode(), cli.transcript());
+        assertTrue(cli.out().contains("D=64 Dv=32"), cli.transcript());
+        // 2 * 8 heads * 300 keys, all visible to the last query: 2 * (64 + 32) FLOPs a pair.
+        assertTrue(cli.out().contains("= 9.216e+05 FLOP"), cli.transcript());
+        assertTrue(cli.out().contains("\nok        within"), cli.transcript());
+        assertEquals("[2, 1, 300, 32]", Npy.read(temp.resolve("v.npy")).shapeText());
+    }
+
+    @Test
     void aShortQueryBlockSitsAtTheEndOfTheKeys() {
         Cli cli = Cli.run("run", example("causal"), "--shape", "1,1,5,70,16");
         assertEquals(0, cli.exitCode(), cli.transcript());
