@@ -8,8 +8,8 @@ import attnc.lower.LoweredPattern;
  * 8w..8w+7 over the whole head dim, Q's fragments read from shared memory at every tile (at D =
  * 576 a row slice's fragments alone would take 144 registers); the warps' row maxima meet in
  * shared memory, so every warp applies the same max and rescale; each warp writes its weights
- * into the block's P tile and, after a barrier, accumulates O's columns 64w..64w+63 from all of P
- * and V, which is K's first Dv columns in the same stage. Each warp's row sums cover its own keys
+ * into the block's P tile and, after a barrier, accumulates its eighth of O's columns (64 of MLA's
+ * 512) from all of P and V, which is K's first Dv columns in the same stage. Each warp's row sums cover its own keys
  * and are added across the warps at the end.
  */
 final class ColumnSplitEmitter extends FlashEmitter {
@@ -48,7 +48,7 @@ final class ColumnSplitEmitter extends FlashEmitter {
      * KernelConfig#weightStride} bytes) and a float a warp for each row ({@code %x_row_r}: row r's
      * eight; {@code %x_warp}: this warp's among them), written by the first thread of each quad.
      */
-    static void exchangeAddresses(PtxWriter out, KernelConfig config, int rows) {
+    private static void exchangeAddresses(PtxWriter out, KernelConfig config, int rows) {
         out.blank().comment("exchanges: P [rows][keys] bf16, then a float per row and warp (tile maxima, row sums)");
         out.op("mov.u32", out.u32("%smem_p"), "%smem_v");
         out.op("add.u32", out.u32("%smem_x"), "%smem_p", config.blockM() * config.weightStride());
