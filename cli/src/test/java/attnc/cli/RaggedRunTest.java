@@ -55,6 +55,7 @@ class RaggedRunTest {
         refused("--page-size needs --kv-lengths (the keys of each sequence of a ragged launch)", "run", file, "--page-size", "16");
         refused("--latent 80: expected 1 to D = 64 (V is K's first DV columns)", "run", file, "--shape", "1,2,1,1,64", "--kv-lengths", "4", "--latent", "80");
         refused("--latent 0: expected 1 to D = 64 (V is K's first DV columns)", "run", file, "--shape", "1,2,4,8,64", "--latent", "0");
+        refused("--latent does not apply to --inputs (v.npy is read as it is)", "run", file, "--inputs", "no-such-folder", "--latent", "8");
         usage("expected lengths >= 0, got -3 in '4,-3'", "run", file, "--kv-lengths", "4,-3");
         usage("expected comma-separated lengths (integers >= 0), got 'x' in '4,x'", "run", file, "--kv-lengths", "4,x");
         refused("--grad does not apply to a ragged launch (--kv-lengths)", "run", file, "--kv-lengths", "4", "--grad");
