@@ -126,7 +126,7 @@ public final class DecodeCheck {
     /**
      * MLA's latent decode (head dims past 256, V the view of K's first Dv columns) through {@code
      * Kernel.forward}, on the tolerances of {@link #check}: one latent KV head and 16 to 128 query
-     * heads packed (one block, two, and eight of them), several queries (speculative tokens), a
+     * heads packed (one block of rows, two, and six of them), several queries (speculative tokens), a
      * group of queries too many to pack, two latent heads, a cache shorter than a tile, fp16, and
      * head dims 320 / 256 beside MLA's 576 / 512; then paged latent caches ({@code
      * Kernel.forward(RaggedBatch)}, the V pool the view of the K pool) against the reference's ragged
