@@ -79,7 +79,7 @@ final class ProblemOptions {
         Random random = new Random(seed);
         Tensor q = Tensor.random(dtype, new int[] {shape.batch(), shape.heads(), shape.queries(), shape.headDim()}, random);
         Tensor k = Tensor.random(dtype, new int[] {shape.batch(), hkv, shape.keys(), shape.headDim()}, random);
-        Tensor v = latent != null ? latentView(k, latent) : Tensor.random(dtype, new int[] {shape.batch(), hkv, shape.keys(), shape.headDim()}, random);
+        Tensor v = latent != null ? k.leadingColumns(latent) : Tensor.random(dtype, new int[] {shape.batch(), hkv, shape.keys(), shape.headDim()}, random);
         return new Problem(q, k, v, RandomInputs.make(pattern, sizes, random, inputOptions.random.intBound), params, queryOffset);
     }
 
@@ -88,13 +88,6 @@ final class ProblemOptions {
         if (latent == null) return shape.headDim();
         if (latent < 1 || latent > shape.headDim()) throw new UserError("--latent " + latent + ": expected 1 to D = " + shape.headDim() + " (V is K's first DV columns)");
         return latent;
-    }
-
-    /** K's first {@code dv} columns, in place: a view with K's strides, as MLA's latent cache (or a pool of it) is read. */
-    static Tensor latentView(Tensor k, int dv) {
-        int[] shape = k.shape();
-        shape[3] = dv;
-        return k.view(shape, k.strides(), k.offset());
     }
 
     private static void requireMemory(Pattern pattern, Map<String, Integer> sizes, long bytesPerOutputElement) {

@@ -67,7 +67,7 @@ final class RaggedRun {
         }
         int dv = options.valueDim();
         Tensor kPool = Tensor.random(options.dtype, new int[] {(int) pages, page, kvHeads, d}, random);
-        Tensor vPool = options.latent != null ? ProblemOptions.latentView(kPool, dv) : Tensor.random(options.dtype, new int[] {(int) pages, page, kvHeads, d}, random);
+        Tensor vPool = options.latent != null ? kPool.leadingColumns(dv) : Tensor.random(options.dtype, new int[] {(int) pages, page, kvHeads, d}, random);
         KvCache cache = new KvCache(kPool, vPool, Tensor.wrap(entries, sequences, maxPages), Tensor.wrap(nkv.clone(), sequences));
         Tensor q = Tensor.random(options.dtype, new int[] {(int) totalQ, heads, d}, random);
         Map<String, Integer> sizes = new LinkedHashMap<>(Map.of("B", sequences, "H", heads, "Hkv", kvHeads, "D", d, "Dv", dv,

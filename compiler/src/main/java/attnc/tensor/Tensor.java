@@ -159,6 +159,20 @@ public final class Tensor {
         return new Tensor(dtype, s, st, offset, storage);
     }
 
+    /**
+     * The first {@code columns} elements of the last dimension, in place: the same strides and first
+     * element (MLA's values, the first 512 of the latent cache's 576 columns).
+     */
+    public Tensor leadingColumns(int columns) {
+        int[] s = shape.clone();
+        int last = s.length - 1;
+        if (last < 0 || columns < 0 || columns > s[last]) {
+            throw new IllegalArgumentException("leading columns " + columns + " of shape " + Arrays.toString(shape) + ": expected 0 to the last dimension");
+        }
+        s[last] = columns;
+        return new Tensor(dtype, s, strides, offset, storage);
+    }
+
     // ---- fresh storage ----
 
     /** Zeros in fresh storage of the dtype's own size (bfloat16 and float16 take 2 bytes an element). */

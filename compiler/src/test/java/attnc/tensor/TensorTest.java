@@ -43,6 +43,19 @@ class TensorTest {
     }
 
     @Test
+    void leadingColumnsAreAViewOfTheSameRows() {
+        float[] data = new float[2 * 3 * 4];
+        for (int i = 0; i < data.length; i++) data[i] = i;
+        Tensor k = Tensor.wrap(data, 1, 2, 3, 4), v = k.leadingColumns(3);
+        assertArrayEquals(new int[] {1, 2, 3, 3}, v.shape());
+        assertArrayEquals(k.strides(), v.strides());
+        assertEquals(k.storage(), v.storage());
+        // element [0, 1, 2, 2] is K's [0, 1, 2, 2]: data[(1 * 3 + 2) * 4 + 2]
+        assertEquals(data[(3 + 2) * 4 + 2], v.getDouble(((3 + 2) * 3) + 2));
+        assertThrows(IllegalArgumentException.class, () -> k.leadingColumns(5));
+    }
+
+    @Test
     void bf16AndFp16SegmentsHoldTwoBytesAnElement() {
         ShortBuffer bits = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder()).asShortBuffer();
         bits.put(0, Tensor.bfloat16Bits(1.5f)).put(1, Tensor.bfloat16Bits(-3.0f)).put(2, Tensor.bfloat16Bits(0.1f)).put(3, (short) 0);

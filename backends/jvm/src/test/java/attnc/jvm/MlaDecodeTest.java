@@ -53,7 +53,7 @@ class MlaDecodeTest {
         boolean shared = random.nextInt(3) != 0;
         Tensor q = Tensor.random(DType.FLOAT32, new int[] {batch, heads, nq, D}, random);
         Tensor k = Tensor.random(DType.FLOAT32, new int[] {batch, kvHeads, nkv, D}, random);
-        Tensor v = shared ? latentValues(k) : Tensor.random(DType.FLOAT32, new int[] {batch, kvHeads, nkv, DV}, random);
+        Tensor v = shared ? k.leadingColumns(DV) : Tensor.random(DType.FLOAT32, new int[] {batch, kvHeads, nkv, DV}, random);
         Map<String, Integer> sizes = Map.of("B", batch, "H", heads, "Hkv", kvHeads, "Nq", nq, "Nkv", nkv, "D", D, "Dv", DV);
         Problem problem = new Problem(q, k, v, inputs(pattern, sizes, random), params(pattern, random), Problem.BOTTOM_RIGHT);
         String what = Printer.pattern(pattern) + "-- B " + batch + ", H " + heads + ", Hkv " + kvHeads + ", Nq " + nq + ", Nkv " + nkv + (shared ? ", V in K" : "");
@@ -73,7 +73,7 @@ class MlaDecodeTest {
         boolean shared = random.nextInt(3) != 0;
         RaggedBatches.PageTable table = RaggedBatches.PageTable.random(nkv, page, random);
         Tensor kPool = Tensor.random(DType.FLOAT32, new int[] {table.pages(), page, 1, D}, random);
-        Tensor vPool = shared ? latentValues(kPool) : Tensor.random(DType.FLOAT32, new int[] {table.pages(), page, 1, DV}, random);
+        Tensor vPool = shared ? kPool.leadingColumns(DV) : Tensor.random(DType.FLOAT32, new int[] {table.pages(), page, 1, DV}, random);
         KvCache cache = new KvCache(kPool, vPool, Tensor.wrap(table.entries(), batch, table.maxPages()), Tensor.wrap(nkv.clone(), batch));
         Map<String, Integer> sizes = Map.of("B", batch, "H", heads, "Hkv", 1, "Nq", nq, "Nkv", Arrays.stream(nkv).max().orElse(0), "D", D, "Dv", DV);
         RaggedBatch ragged = new RaggedBatch(Tensor.random(DType.FLOAT32, new int[] {starts[batch], heads, D}, random), Tensor.wrap(starts, batch + 1), cache,
@@ -103,16 +103,9 @@ class MlaDecodeTest {
             if (p.defaultValue().isEmpty()) params.put(p.name(), p.type() == attnc.ir.Type.FLOAT ? new Expr.FloatLit(0.5)
                     : p.type() == attnc.ir.Type.INT ? new Expr.IntLit(3) : new Expr.BoolLit(true));
         }
-        Problem problem = new Problem(Tensor.random(DType.FLOAT32, new int[] {1, heads, nq, D}, random), k, latentValues(k), inputs, params,
+        Problem problem = new Problem(Tensor.random(DType.FLOAT32, new int[] {1, heads, nq, D}, random), k, k.leadingColumns(DV), inputs, params,
                 Problem.BOTTOM_RIGHT);
         Agreement.check(Reference.run(pattern, problem), new JvmBackend().compile(pattern).forward(problem), file + ", Nq " + nq, RELATIVE);
-    }
-
-    /** Columns [0, 512) of every row of K, in place: MLA's values are the latent's first 512 of its 576 dimensions. */
-    static Tensor latentValues(Tensor k) {
-        int[] shape = k.shape();
-        shape[shape.length - 1] = DV;
-        return k.view(shape, k.strides(), k.offset());
     }
 
     private static Pattern pattern(Random random) {

@@ -61,22 +61,15 @@ public class MlaDecode {
         float[] q = DecodeInputs.random((long) batch * heads * D, 1);
         if (layout.equals("contiguous")) {
             Tensor k = Tensor.wrap(DecodeInputs.random((long) batch * keys * D, 2), batch, 1, keys, D);
-            Tensor v = shared ? latent(k) : Tensor.wrap(DecodeInputs.random((long) batch * keys * DV, 3), batch, 1, keys, DV);
+            Tensor v = shared ? k.leadingColumns(DV) : Tensor.wrap(DecodeInputs.random((long) batch * keys * DV, 3), batch, 1, keys, DV);
             Problem problem = new Problem(Tensor.wrap(q, batch, heads, 1, D), k, v, Map.of(), Map.of(), Problem.BOTTOM_RIGHT);
             return new Decode.Step(problem, Tensor.allocate(DType.FLOAT32, batch, heads, 1, DV), null);
         }
         Decode.Pages pages = Decode.Pages.shuffled(layout, batch, keys);
         Tensor kPool = Tensor.wrap(DecodeInputs.random((long) pages.count() * pages.page() * D, 2), pages.count(), pages.page(), 1, D);
-        Tensor vPool = shared ? latent(kPool) : Tensor.wrap(DecodeInputs.random((long) pages.count() * pages.page() * DV, 3), pages.count(), pages.page(), 1, DV);
+        Tensor vPool = shared ? kPool.leadingColumns(DV) : Tensor.wrap(DecodeInputs.random((long) pages.count() * pages.page() * DV, 3), pages.count(), pages.page(), 1, DV);
         KvCache cache = new KvCache(kPool, vPool, pages.table(), pages.lengths());
         return new Decode.Step(null, null, new RaggedBatch(Tensor.wrap(q, batch, heads, D), Decode.queryStarts(batch, 1), cache, Map.of()));
-    }
-
-    /** K's first 512 columns, in place. */
-    private static Tensor latent(Tensor k) {
-        int[] shape = k.shape();
-        shape[3] = DV;
-        return k.view(shape, k.strides(), k.offset());
     }
 
     /** Floating-point operations of a step: q·k over D and P·V over Dv, a multiply and an add each. */
