@@ -172,7 +172,7 @@ final class PtxKernel implements Kernel {
             return new Result(new float[0], lowered.writesLse() ? new float[0] : null, new int[] {0, ragged.heads(), ragged.valueDim()});
         }
         Device device = Device.get(0);
-        int sm = device.sm() >= 90 ? 90 : 80;
+        int sm = KernelConfig.target(device.sm());
         // MLA's latent cache: the V pool is the view of the K pool's first Dv columns, uploaded and read once, as K.
         boolean latent = batch.cache() != null
                 && GpuDecode.latent(sm, ragged.headDim(), ragged.valueDim(), GpuDecode.valuesInKeys(batch.cache().k(), batch.cache().v()));
@@ -255,7 +255,7 @@ final class PtxKernel implements Kernel {
         requireDeviceMemory(device, 2L * (problem.q().size() + problem.k().size() + problem.v().size() + dOut.size())
                 + 4L * (problem.q().size() + problem.k().size() + problem.v().size()) + 4L * rows * (2L * valueDim + 4)
                 + 4L * (inputElements + gradientElements) + (deterministic ? BackwardModule.EXACT_BYTES * (2L * rows + gradientElements) : 0));
-        BackwardConfig tuned = TuningSpace.applyBackward(BackwardConfig.of(device.sm() >= 90 ? 90 : 80, dtype, headDim, valueDim), tuning);
+        BackwardConfig tuned = TuningSpace.applyBackward(BackwardConfig.of(KernelConfig.target(device.sm()), dtype, headDim, valueDim), tuning);
         BackwardConfig config = deterministic ? tuned.withDeterministic() : tuned;
         LoweredBackward lb = dims.lowered(loweredBackward()).only(gradientInputs);
         GpuBackward gpu = backwards.computeIfAbsent(new Module<>(config, dims, Set.copyOf(gradientInputs)),
@@ -315,7 +315,7 @@ final class PtxKernel implements Kernel {
     private KernelConfig config(Binding binding, DType dtype) {
         KernelConfig config;
         try {
-            config = TuningSpace.apply(KernelConfig.of(lowered, Device.get(0).sm() >= 90 ? 90 : 80, dtype, binding.size("D"), binding.size("Dv")), tuning);
+            config = TuningSpace.apply(KernelConfig.of(lowered, KernelConfig.target(Device.get(0).sm()), dtype, binding.size("D"), binding.size("Dv")), tuning);
         } catch (IllegalArgumentException e) {
             throw unsupported(binding, e);
         }
@@ -338,7 +338,7 @@ final class PtxKernel implements Kernel {
     /** The decode tiling for this launch, with the tiling knobs it has (keys a tile, stages). */
     private KernelConfig decodeConfig(Binding binding, DType dtype) {
         try {
-            KernelConfig auto = GpuDecode.config(lowered, Device.get(0).sm() >= 90 ? 90 : 80, dtype, binding);
+            KernelConfig auto = GpuDecode.config(lowered, KernelConfig.target(Device.get(0).sm()), dtype, binding);
             int blockN = tuning.get("block_n", auto.blockN()), knob = tuning.get(TuningSpace.WARP_KEYS, -1);
             if (knob == 1 && !GpuDecode.warpKeysFit(auto, binding)) {
                 throw new IllegalArgumentException("warp_keys = 1 needs at most " + GpuDecode.WARP_KEY_ROWS + " packed rows a block, got "
@@ -403,7 +403,7 @@ final class PtxKernel implements Kernel {
         if (knob >= 0) return knob == 1;
         boolean tiled = tuning.knobs().keySet().stream().anyMatch(name -> !name.startsWith("backward_"));
         return !tiled && binding.size("Nq") <= GpuDecode.MAX_AUTO_QUERIES && binding.size("Nkv") >= GpuDecode.MIN_AUTO_KEYS
-                && Math.max(binding.size("D"), binding.size("Dv")) <= GpuDecode.maxHeadDim(Device.get(0).sm() >= 90 ? 90 : 80);
+                && Math.max(binding.size("D"), binding.size("Dv")) <= GpuDecode.maxHeadDim(KernelConfig.target(Device.get(0).sm()));
     }
 
     /**
@@ -430,7 +430,7 @@ final class PtxKernel implements Kernel {
             DType dtype = inputDType(resident != null ? resident.q().dtype() : problem.q().dtype());
             if (resident == null) requireDeviceMemory(device, forwardBytes(problem, binding));
             LoweredPattern seen = dims.lowered(lowered);
-            int sm = device.sm() >= 90 ? 90 : 80;
+            int sm = KernelConfig.target(device.sm());
             // MLA's latent cache: V is K's first Dv columns, uploaded and read once, as K.
             boolean latent = GpuDecode.latent(sm, binding.size("D"), binding.size("Dv"), GpuDecode.valuesInKeys(problem.k(), problem.v()));
             if (latent || decodes(binding)) {

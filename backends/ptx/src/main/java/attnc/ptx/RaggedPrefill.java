@@ -99,7 +99,7 @@ public final class RaggedPrefill implements AutoCloseable {
     /** The module's tiling at the padded head dims; empty for {@link Tiling#WGMMA} where there is none. */
     static Optional<KernelConfig> config(LoweredPattern seen, Device device, RaggedBatch batch, RaggedBinding ragged, Tiling tiling) {
         DType dtype = PtxKernel.inputDType(batch.q().dtype());
-        int sm = device.sm() >= 90 ? 90 : 80, d = HeadPadding.padded(ragged.headDim()), dv = HeadPadding.padded(ragged.valueDim());
+        int sm = KernelConfig.target(device.sm()), d = HeadPadding.padded(ragged.headDim()), dv = HeadPadding.padded(ragged.valueDim());
         return switch (tiling) {
             case DEFAULT -> Optional.of(KernelConfig.ofRagged(seen, sm, dtype, d, dv));
             case MMA_SYNC -> Optional.of(KernelConfig.ofMmaSync(seen, sm, dtype, d, dv).forRagged());

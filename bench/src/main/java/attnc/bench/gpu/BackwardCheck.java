@@ -187,7 +187,7 @@ public final class BackwardCheck {
         Device device = Device.get(0);
         Binding binding = Binding.of(pattern, problem);
         // The classifier entry is the mma.sync module's (the wgmma one's arguments are tensor maps of Q, K and V); its tiles are the default's.
-        BackwardConfig config = BackwardConfig.mmaSync(device.sm() >= 90 ? 90 : 80, DType.BFLOAT16, binding.size("D"), binding.size("Dv"));
+        BackwardConfig config = BackwardConfig.mmaSync(KernelConfig.target(device.sm()), DType.BFLOAT16, binding.size("D"), binding.size("Dv"));
         GpuBackward gpu = new GpuBackward(device, backward, BackwardModule.render(backward, config));
         Map<String, DeviceTensor> byName = new LinkedHashMap<>();
         try {

@@ -64,7 +64,7 @@ public final class DeviceCheck {
                 Pattern pattern = Passes.optimize(Frontend.compile(file), Map.of());
                 for (int[] shape : shapes) {
                     // bf16 output, as FlexAttention and SDPA give (forward() keeps float32 for its Result).
-                    KernelConfig config = KernelConfig.of(LowerPattern.lower(pattern), device.sm() >= 90 ? 90 : 80, DType.BFLOAT16, shape[3], shape[3]).withOutput(DType.BFLOAT16);
+                    KernelConfig config = KernelConfig.of(LowerPattern.lower(pattern), KernelConfig.target(device.sm()), DType.BFLOAT16, shape[3], shape[3]).withOutput(DType.BFLOAT16);
                     PtxModule module = PtxModule.render(LowerPattern.lower(pattern), config);
                     String name = pattern.name() + "_d" + shape[3];
                     Files.writeString(outDir.resolve("ptx").resolve(name + ".ptx"), module.text());

@@ -237,7 +237,7 @@ public final class RaggedCheck {
         Map<String, Tensor> inputs = Map.of("doc", Tensor.wrap(ids, 1, tokens));
         Problem problem = new Problem(q, k, v, inputs, Map.of(), 0);
         Binding binding = Binding.of(document, problem);
-        GpuAttention dense = new GpuAttention(device, lowered, PtxModule.render(lowered, KernelConfig.of(lowered, device.sm() >= 90 ? 90 : 80, DType.BFLOAT16, d, d)));
+        GpuAttention dense = new GpuAttention(device, lowered, PtxModule.render(lowered, KernelConfig.of(lowered, KernelConfig.target(device.sm()), DType.BFLOAT16, d, d)));
         List<DeviceTensor> owned = new ArrayList<>();
         try {
             DeviceTensor dq = DeviceCheck.own(owned, DeviceTensor.upload(device, q, DType.BFLOAT16));

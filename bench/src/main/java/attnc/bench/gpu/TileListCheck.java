@@ -40,7 +40,7 @@ final class TileListCheck {
         int failures = 0;
         // {B, H, Hkv, Nq, Nkv, D, query offset (-1: bottom right)}
         for (int[] c : new int[][] {{2, 4, 2, 1000, 1000, 64, 0}, {1, 4, 1, 300, 2000, 128, -1}}) {
-            KernelConfig config = KernelConfig.of(LowerPattern.lower(pattern), device.sm() >= 90 ? 90 : 80, DType.BFLOAT16, c[5], c[5]);
+            KernelConfig config = KernelConfig.of(LowerPattern.lower(pattern), KernelConfig.target(device.sm()), DType.BFLOAT16, c[5], c[5]);
             PtxModule module = PtxModule.render(LowerPattern.lower(pattern), config);
             if (!module.classifies()) return 0;
             Problem problem = DeviceCheck.problem(pattern, c, new Random(3));

@@ -56,6 +56,12 @@ public record KernelConfig(int sm, DType dtype, int headDim, int valueDim, int w
         }
     }
 
+    /**
+     * The target a GPU of compute capability {@code sm} (as 80, 86, 90, ...) gets code for: sm_90
+     * from 9.x on, where the Hopper path and its 227 KiB of shared memory are, else sm_80.
+     */
+    public static int target(int sm) { return sm >= 90 ? 90 : 80; }
+
     /** The widest head dim of the column-split decode ({@link Schedule#MMA_SYNC_COLUMNS}): MLA's 512 latent and 64 rotary columns. */
     public static final int MAX_LATENT_DIM = 576;
 
