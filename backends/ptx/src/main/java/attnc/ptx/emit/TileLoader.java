@@ -382,9 +382,7 @@ final class TileLoader {
         out.op("mad.lo.s32", shared, "%load_stage", stageBytes, "%" + tensor + "_chunk_soff");
         out.op("add.u32", shared, shared, smem);
         for (int pass = 0; pass < config.blockN() / rowsPerPass; pass++) {
-            out.op("add.s32", "%copy_row", "%" + tensor + "_chunk_row", pass * rowsPerPass);
-            out.op("setp.lt.s32", "%row_in", "%copy_row", "%kv_rows_left");
-            out.op("selp.u32", "%copy_bytes", 16, 0, "%row_in");
+            passRow(tensor, pass * rowsPerPass);
             copy(shared, pass * rowsPerPass * stride, global, base, (long) pass * rowsPerPass * rowBytes, "%row_in", "%copy_bytes",
                     live(tensor, chunks, lanes));
         }
@@ -419,21 +417,17 @@ final class TileLoader {
             out.op("add.s64", global, global, offset);
             out.op("mul.lo.s64", passStep, step, rowsPerPass);
             for (int pass = 0; pass < config.blockN() / rowsPerPass; pass++) {
-                out.op("add.s32", "%copy_row", "%" + tensor + "_chunk_row", pass * rowsPerPass);
-                out.op("setp.lt.s32", "%row_in", "%copy_row", "%kv_rows_left");
-                out.op("selp.u32", "%copy_bytes", 16, 0, "%row_in");
+                passRow(tensor, pass * rowsPerPass);
                 if (pass > 0) out.op("add.s64", global, global, passStep);
                 copy(shared, pass * rowsPerPass * stride, global, base, 0, "%row_in", "%copy_bytes", live(tensor, chunks, lanes));
             }
             out.op("bra.uni", copied);
             out.label(perRow);
-            if (config.blockN() / rowsPerPass >= FEW_PAGES_PASSES) fewPages(tensor, base, rowBytes, chunks, lanes, stride, copied);
+            if (config.blockN() / rowsPerPass >= FEW_PAGES_PASSES) fewPages(tensor, shared, global, base, rowBytes, chunks, lanes, stride, copied);
         }
         out.op("sub.s32", last, "%Nkv", 1);
         for (int pass = 0; pass < config.blockN() / rowsPerPass; pass++) {
-            out.op("add.s32", "%copy_row", "%" + tensor + "_chunk_row", pass * rowsPerPass);
-            out.op("setp.lt.s32", "%row_in", "%copy_row", "%kv_rows_left");
-            out.op("selp.u32", "%copy_bytes", 16, 0, "%row_in");
+            passRow(tensor, pass * rowsPerPass);
             out.op("add.s32", kv, "%load_kv", "%copy_row");
             out.op("min.s32", kv, kv, last);
             poolRow(out, kv, row, entry, page, address);
@@ -463,7 +457,7 @@ final class TileLoader {
      * row picks its page's among them by the bits of its row's page index, so that no copy waits on
      * a table read of its own. Jumps to {@code copied} when done; falls through for smaller pages.
      */
-    private void fewPages(String tensor, String base, int rowBytes, int chunks, int lanes, int stride, String copied) {
+    private void fewPages(String tensor, String shared, String global, String base, int rowBytes, int chunks, int lanes, int stride, String copied) {
         int rowsPerPass = config.threads() / lanes;
         String perRow = out.newLabel("page_per_row"), few = out.pred("%tile_few_pages");
         out.op("setp.ge.s32", few, "%page_shift", Integer.numberOfTrailingZeros(config.blockN() / FEW_PAGES));
@@ -484,13 +478,11 @@ final class TileLoader {
             out.op("add.s64", address, "%block_table", address);
             out.op("ld.global.nc.s32", entries[j], "[" + address + "]");
         }
-        String shared = "%" + tensor + "_dst", global = "%" + tensor + "_src", offset = out.u64("%paged_offset");
+        String offset = out.u64("%paged_offset");
         String which = out.s32("%few_which"), low = out.pred("%few_low"), high = out.pred("%few_high"), page = out.s32("%few_page");
         String even = out.s32("%few_even"), odd = out.s32("%few_odd"), row = out.s32("%few_row");
         for (int pass = 0; pass < config.blockN() / rowsPerPass; pass++) {
-            out.op("add.s32", "%copy_row", "%" + tensor + "_chunk_row", pass * rowsPerPass);
-            out.op("setp.lt.s32", "%row_in", "%copy_row", "%kv_rows_left");
-            out.op("selp.u32", "%copy_bytes", 16, 0, "%row_in");
+            passRow(tensor, pass * rowsPerPass);
             // The row's page among the tile's: (tile start + row) / page − the tile's first page, 0 to 3.
             out.op("add.s32", row, "%load_kv", "%copy_row");
             out.op("shr.s32", which, row, "%page_shift");
@@ -523,6 +515,17 @@ final class TileLoader {
      * the row-by-row path.
      */
     private boolean onePageTiles() { return config.decode().splits() && config.decode().pages() && Integer.bitCount(config.blockN()) == 1; }
+
+    /**
+     * The copy pass starting at tile row {@code firstRow}: this thread's row of {@code tensor}
+     * ({@code %copy_row}), whether it lies inside the keys ({@code %row_in}) and the bytes its
+     * copy reads, 16 or 0 ({@code %copy_bytes}).
+     */
+    private void passRow(String tensor, int firstRow) {
+        out.op("add.s32", "%copy_row", "%" + tensor + "_chunk_row", firstRow);
+        out.op("setp.lt.s32", "%row_in", "%copy_row", "%kv_rows_left");
+        out.op("selp.u32", "%copy_bytes", 16, 0, "%row_in");
+    }
 
     /**
      * {@code row} := the pool row [P, page, Hkv, ·] of key {@code kv} of sequence b (kv within its
