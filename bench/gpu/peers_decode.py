@@ -6,7 +6,7 @@
 # Usage: [D=256] python3 peers_decode.py   (D = 128 unless given; writes $OUT/peers_decode.json, or peers_decode_dD.json)
 import json, os
 import torch
-from triton.testing import do_bench
+from peer_timing import median_ms
 from torch.nn.attention import sdpa_kernel, SDPBackend
 from torch.nn.attention.flex_attention import flex_attention, create_block_mask
 
@@ -14,13 +14,6 @@ print("torch", torch.__version__, torch.cuda.get_device_name(0), flush=True)
 torch._dynamo.config.cache_size_limit = 64
 flex = torch.compile(flex_attention, dynamic=False)
 B, H, HKV, D = 8, 32, 8, int(os.environ.get("D", 128))
-
-def bench(fn):
-    try:
-        fn(); torch.cuda.synchronize()
-        return do_bench(fn, warmup=20, rep=100, return_mode="median")
-    except Exception as ex:
-        print("   failed:", type(ex).__name__, str(ex)[:160], flush=True); return None
 
 rows = []
 for nkv in (4096, 32768, 131072):
@@ -32,12 +25,12 @@ for nkv in (4096, 32768, 131072):
         for name, be in (("sdpa-flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION)):
             def run(be=be):
                 with sdpa_kernel(be): return torch.nn.functional.scaled_dot_product_attention(q, k, v, enable_gqa=True)
-            t[name] = bench(run)
-        t["flex"] = bench(lambda: flex(q, k, v, enable_gqa=True))
+            t[name] = median_ms(run)
+        t["flex"] = median_ms(lambda: flex(q, k, v, enable_gqa=True))
         if nq > 1:
             off = nkv - nq
             bm = create_block_mask(lambda b, h, qi, kv: qi + off >= kv, None, None, nq, nkv, device="cuda")
-            t["flex causal"] = bench(lambda: flex(q, k, v, block_mask=bm, enable_gqa=True))
+            t["flex causal"] = median_ms(lambda: flex(q, k, v, block_mask=bm, enable_gqa=True))
         for name, ms in t.items():
             gbs = None if ms is None else gb / ms * 1e3
             rows.append({"peer": name, "Nq": nq, "Nkv": nkv, "ms": ms, "gbs": gbs})

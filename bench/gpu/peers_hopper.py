@@ -5,7 +5,7 @@
 # Usage: python3 peers_hopper.py   (writes $OUT/peers_hopper.json)
 import json, os
 import torch
-from triton.testing import do_bench
+from peer_timing import median_ms
 from torch.nn.attention import sdpa_kernel, SDPBackend
 from torch.nn.attention.flex_attention import flex_attention, create_block_mask
 from bench_patterns import extras, mask_mod, score_mod, visible
@@ -19,12 +19,7 @@ DIMS = os.environ.get("DIMS", "").replace(",", " ").split()  # the head dims tim
 SHAPES = [s for s in SHAPES if not DIMS or str(s[3]) in DIMS]
 PATTERNS = os.environ.get("PATTERNS", "dense causal sliding_window document softcap alibi").split()
 
-def bench(fn):
-    try:
-        fn(); torch.cuda.synchronize()
-        return do_bench(fn, warmup=50, rep=200, return_mode="median")
-    except Exception as ex:
-        print("   failed:", type(ex).__name__, str(ex)[:160], flush=True); return None
+def bench(fn): return median_ms(fn, warmup=50, rep=200)
 
 rows = []
 for (B, H, N, D) in SHAPES:

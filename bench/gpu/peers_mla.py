@@ -6,7 +6,7 @@
 # Usage: [SHAPES="64,16,4096;..."] python3 peers_mla.py   (writes $OUT/peers_mla.json)
 import json, os
 import torch
-from triton.testing import do_bench
+from peer_timing import median_ms
 from torch.nn.attention.flex_attention import flex_attention
 
 print("torch", torch.__version__, torch.cuda.get_device_name(0), flush=True)
@@ -16,13 +16,6 @@ D, DV = 576, 512
 given = os.environ.get("SHAPES", "")
 shapes = [tuple(int(x) for x in s.split(",")) for s in given.split(";")] if given.strip() else \
     [(64, 16, 4096), (16, 16, 32768), (128, 16, 1024), (64, 128, 4096), (16, 128, 32768), (132, 64, 2048)]
-
-def bench(fn):
-    try:
-        fn(); torch.cuda.synchronize()
-        return do_bench(fn, warmup=20, rep=100, return_mode="median")
-    except Exception as ex:
-        print("   failed:", type(ex).__name__, str(ex)[:160], flush=True); return None
 
 def eager(q, cache, scale):
     # q [B, H, D], cache [B, Nkv, D]: scores [B, H, Nkv] in fp32, weights back to bf16 for the second product.
@@ -34,8 +27,8 @@ for b, h, nkv in shapes:
     cache = torch.randn(b, 1, nkv, D, device="cuda", dtype=torch.bfloat16)
     q = torch.randn(b, h, 1, D, device="cuda", dtype=torch.bfloat16)
     scale = D ** -0.5
-    t = {"eager": bench(lambda: eager(q[:, :, 0], cache[:, 0], scale)),
-         "flex": bench(lambda: flex(q, cache, cache[..., :DV], enable_gqa=True, scale=scale))}
+    t = {"eager": median_ms(lambda: eager(q[:, :, 0], cache[:, 0], scale)),
+         "flex": median_ms(lambda: flex(q, cache, cache[..., :DV], enable_gqa=True, scale=scale))}
     for name, ms in t.items():
         gbs = None if ms is None else b * nkv * D * 2 / ms / 1e6
         tflops = None if ms is None else 2 * b * h * nkv * (D + DV) / ms / 1e9
