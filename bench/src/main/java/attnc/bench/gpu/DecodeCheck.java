@@ -180,8 +180,7 @@ public final class DecodeCheck {
                         out.fill(0xFF);
                         lse.fill(0xFF);
                         Tensor kView = k.asTensor();
-                        Problem problem = new Problem(q.asTensor(), kView, kView.view(new int[] {c[0], c[2], c[4], c[8]}, kView.strides(), kView.offset()),
-                                host.inputs(), host.params(), host.queryOffset());
+                        Problem problem = new Problem(q.asTensor(), kView, kView.leadingColumns(c[8]), host.inputs(), host.params(), host.queryOffset());
                         Tensor lseView = ref.lse() == null ? null : lse.asTensor();
                         kernel.forward(problem, out.asTensor(), lseView);
                         judge(new Result(out.readFloats(), lseView == null ? null : lse.readFloats(), new int[] {c[0], c[1], c[3], c[8]}), ref, label,
@@ -198,19 +197,14 @@ public final class DecodeCheck {
     /** The batch with its V pool replaced by the view of the K pool's first {@code dv} columns: MLA's latent cache, paged. */
     private static RaggedBatch latent(RaggedBatch batch, int dv) {
         KvCache cache = batch.cache();
-        Tensor k = cache.k();
-        int[] shape = k.shape();
-        shape[3] = dv;
-        return new RaggedBatch(batch.q(), batch.queryStarts(), new KvCache(k, k.view(shape, k.strides(), k.offset()), cache.blockTable(), cache.kvLengths()),
+        return new RaggedBatch(batch.q(), batch.queryStarts(), new KvCache(cache.k(), cache.k().leadingColumns(dv), cache.blockTable(), cache.kvLengths()),
                 batch.inputs());
     }
 
     /** The problem with V replaced by the view of K's first Dv columns: MLA's one latent cache. */
     private static Problem latent(Problem problem) {
         Tensor k = problem.k();
-        int[] shape = k.shape();
-        shape[3] = problem.v().dim(3);
-        return new Problem(problem.q(), k, k.view(shape, k.strides(), k.offset()), problem.inputs(), problem.params(), problem.queryOffset());
+        return new Problem(problem.q(), k, k.leadingColumns(problem.v().dim(3)), problem.inputs(), problem.params(), problem.queryOffset());
     }
 
     /**
@@ -250,27 +244,8 @@ public final class DecodeCheck {
                 }
                 GpuDecode paged = new GpuDecode(device, lowered, PtxModule.render(lowered, GpuDecode.latentConfig(lowered, 90, DType.BFLOAT16, binding, true)));
                 for (int page : new int[] {64, 16}) {
-                    int perSequence = nkv / page, pages = b * perSequence;
-                    List<Integer> ids = new ArrayList<>();
-                    for (int p = 0; p < pages; p++) ids.add(p);
-                    java.util.Collections.shuffle(ids, new Random(page));
-                    int[] table = ids.stream().mapToInt(Integer::intValue).toArray(), lengths = new int[b];
-                    Arrays.fill(lengths, nkv);
-                    List<RaggedBinding.Sequence> sequences = new ArrayList<>();
-                    for (int s = 0; s < b; s++) sequences.add(new RaggedBinding.Sequence(s, s * nq, binding, Map.of()));
-                    RaggedBinding ragged = new RaggedBinding(h, 1, d, dv, page, pages, b * nq, perSequence, table, sequences, 0);
-                    try (DeviceTensor k = DeviceTensor.allocate(device, DType.BFLOAT16, pages, page, 1, d);
-                         DeviceTensor blockTable = DeviceTensor.upload(device, Tensor.wrap(table, b, perSequence), DType.INT32);
-                         DeviceTensor kvLengths = DeviceTensor.upload(device, Tensor.wrap(lengths, b), DType.INT32);
-                         GpuDecode.Partials partials = paged.allocatePartials(binding, paged.splits(binding));
-                         DeviceTensor tiles = DeviceTensor.allocate(device, DType.INT32, paged.tilesLength(binding))) {
-                        k.fill(0x3C);
-                        GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, k, out, lse, null, Map.of(),
-                                new GpuAttention.Paged(blockTable, kvLengths, Integer.numberOfTrailingZeros(page), perSequence));
-                        paged.preparePagedTiles(ragged, binding, tiles);
-                        double ms = EventTimer.medianMillis(device, () -> paged.launch(binding, tensors, tiles, partials), 10, 50);
-                        json.append(mlaRow(b, h, nkv, "paged " + page, partials.splits(), ms, true));
-                    }
+                    double[] timed = pagedMillis(device, paged, binding, q, out, lse, page, true);
+                    json.append(mlaRow(b, h, nkv, "paged " + page, (int) timed[1], timed[0], true));
                 }
             } catch (RuntimeException e) {
                 System.out.printf("B=%d H=%d Nkv=%d: %s%n", b, h, nkv, e);
@@ -554,29 +529,8 @@ public final class DecodeCheck {
                         GpuDecode paged = new GpuDecode(device, lowered, PtxModule.render(lowered, pagedConfig));
                         String kind = pagedConfig.warpKeys() ? "paged " : "paged rows ";
                         for (int page : new int[] {16, 64}) {
-                            int perSequence = nkv / page, pages = b * perSequence;
-                            List<Integer> ids = new ArrayList<>();
-                            for (int p = 0; p < pages; p++) ids.add(p);
-                            java.util.Collections.shuffle(ids, new Random(page));
-                            int[] table = ids.stream().mapToInt(Integer::intValue).toArray(), lengths = new int[b];
-                            java.util.Arrays.fill(lengths, nkv);
-                            List<RaggedBinding.Sequence> sequences = new ArrayList<>();
-                            for (int s = 0; s < b; s++) sequences.add(new RaggedBinding.Sequence(s, s * nq, binding, Map.of()));
-                            RaggedBinding ragged = new RaggedBinding(h, hkv, d, d, page, pages, b * nq, perSequence, table, sequences, 0);
-                            try (DeviceTensor k = DeviceTensor.allocate(device, DType.BFLOAT16, pages, page, hkv, d);
-                                 DeviceTensor v = DeviceTensor.allocate(device, DType.BFLOAT16, pages, page, hkv, d);
-                                 DeviceTensor blockTable = DeviceTensor.upload(device, Tensor.wrap(table, b, perSequence), DType.INT32);
-                                 DeviceTensor kvLengths = DeviceTensor.upload(device, Tensor.wrap(lengths, b), DType.INT32);
-                                 GpuDecode.Partials partials = paged.allocatePartials(binding, paged.splits(binding));
-                                 DeviceTensor tiles = DeviceTensor.allocate(device, DType.INT32, paged.tilesLength(binding))) {
-                                k.fill(0x3C);
-                                v.fill(0x3C);
-                                GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, null, Map.of(),
-                                        new GpuAttention.Paged(blockTable, kvLengths, Integer.numberOfTrailingZeros(page), perSequence));
-                                paged.preparePagedTiles(ragged, binding, tiles);
-                                double ms = EventTimer.medianMillis(device, () -> paged.launch(binding, tensors, tiles, partials), 10, 50);
-                                json.append(row(nq, nkv, kind + page, partials.splits(), ms, bytes, contiguous, true));
-                            }
+                            double[] timed = pagedMillis(device, paged, binding, q, out, lse, page, false);
+                            json.append(row(nq, nkv, kind + page, (int) timed[1], timed[0], bytes, contiguous, true));
                         }
                     }
                 } catch (RuntimeException e) {
@@ -588,6 +542,41 @@ public final class DecodeCheck {
         }
         Files.writeString(outDir.resolve("paged_times.json"), json.append("\n]\n").toString());
         return 0;
+    }
+
+    /**
+     * {@code paged}'s decode of {@code binding} (every sequence Nkv keys) over pools in pages of
+     * {@code page} keys in a random order, holding one repeated value as in {@link #time}: K and V
+     * pools of their own, or with {@code latent} V read from the K pool. The median ms of 50 after
+     * 10, and the splits it took.
+     */
+    private static double[] pagedMillis(Device device, GpuDecode paged, Binding binding, DeviceTensor q, DeviceTensor out, DeviceTensor lse, int page,
+            boolean latent) {
+        int b = binding.size("B"), h = binding.size("H"), hkv = binding.size("Hkv"), nq = binding.size("Nq"), nkv = binding.size("Nkv");
+        int d = binding.size("D"), dv = binding.size("Dv"), perSequence = nkv / page, pages = b * perSequence;
+        List<Integer> ids = new ArrayList<>();
+        for (int p = 0; p < pages; p++) ids.add(p);
+        java.util.Collections.shuffle(ids, new Random(page));
+        int[] table = ids.stream().mapToInt(Integer::intValue).toArray(), lengths = new int[b];
+        Arrays.fill(lengths, nkv);
+        List<RaggedBinding.Sequence> sequences = new ArrayList<>();
+        for (int s = 0; s < b; s++) sequences.add(new RaggedBinding.Sequence(s, s * nq, binding, Map.of()));
+        RaggedBinding ragged = new RaggedBinding(h, hkv, d, dv, page, pages, b * nq, perSequence, table, sequences, 0);
+        // A latent cache's V is the K pool: no pool of its own (try-with-resources skips the null).
+        try (DeviceTensor k = DeviceTensor.allocate(device, DType.BFLOAT16, pages, page, hkv, d);
+             DeviceTensor ownV = latent ? null : DeviceTensor.allocate(device, DType.BFLOAT16, pages, page, hkv, dv);
+             DeviceTensor blockTable = DeviceTensor.upload(device, Tensor.wrap(table, b, perSequence), DType.INT32);
+             DeviceTensor kvLengths = DeviceTensor.upload(device, Tensor.wrap(lengths, b), DType.INT32);
+             GpuDecode.Partials partials = paged.allocatePartials(binding, paged.splits(binding));
+             DeviceTensor tiles = DeviceTensor.allocate(device, DType.INT32, paged.tilesLength(binding))) {
+            DeviceTensor v = latent ? k : ownV;
+            k.fill(0x3C);
+            v.fill(0x3C);
+            GpuAttention.Tensors tensors = new GpuAttention.Tensors(q, k, v, out, lse, null, Map.of(),
+                    new GpuAttention.Paged(blockTable, kvLengths, Integer.numberOfTrailingZeros(page), perSequence));
+            paged.preparePagedTiles(ragged, binding, tiles);
+            return new double[] {EventTimer.medianMillis(device, () -> paged.launch(binding, tensors, tiles, partials), 10, 50), partials.splits()};
+        }
     }
 
     /**
