@@ -263,10 +263,7 @@ public final class BackwardCheck {
     private static int time(Device device, Path outDir, List<Path> files, String only) throws Exception {
         Files.createDirectories(outDir);
         StringBuilder json = new StringBuilder("[\n");
-        String given = System.getenv("SHAPES");
-        int[][] shapes = given == null || given.isBlank() ? new int[][] {{4, 16, 4096, 64}, {2, 16, 8192, 128}}
-                : java.util.Arrays.stream(given.split(";")).map(t -> java.util.Arrays.stream(t.trim().split(",")).mapToInt(Integer::parseInt).toArray())
-                        .toArray(int[][]::new);
+        int[][] shapes = DeviceCheck.shapesFromEnvironment(new int[][] {{4, 16, 4096, 64}, {2, 16, 8192, 128}});
         System.out.println("pattern          B,H,N,D           visible  config                              ms      TFLOP/s");
         for (int[] shape : shapes) {
             int b = shape[0], h = shape[1], n = shape[2], d = shape[3], dv = shape.length > 4 ? shape[4] : d;

@@ -219,9 +219,8 @@ public final class DecodeCheck {
         Pattern pattern = Passes.optimize(Frontend.compile("dense", "mask: true"), Map.of());
         LoweredPattern lowered = LowerPattern.lower(pattern);
         int d = 576, dv = 512, nq = 1;
-        String given = System.getenv("SHAPES");
-        int[][] shapes = given == null || given.isBlank() ? new int[][] {{64, 16, 4096}, {16, 16, 32768}, {128, 16, 1024}, {64, 128, 4096}, {16, 128, 32768}, {132, 64, 2048}}
-                : Arrays.stream(given.split(";")).map(t -> Arrays.stream(t.trim().split(",")).mapToInt(Integer::parseInt).toArray()).toArray(int[][]::new);
+        int[][] shapes = DeviceCheck.shapesFromEnvironment(
+                new int[][] {{64, 16, 4096}, {16, 16, 32768}, {128, 16, 1024}, {64, 128, 4096}, {16, 128, 32768}, {132, 64, 2048}});
         StringBuilder json = new StringBuilder("[\n");
         System.out.println("  B    H    Nkv  layout      splits        ms     GB/s  TFLOP/s");
         for (int[] shape : shapes) {

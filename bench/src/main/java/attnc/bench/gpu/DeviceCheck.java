@@ -195,6 +195,14 @@ public final class DeviceCheck {
         return new SampleProblems.Shape(c[0], c[1], c[2], c[3], c[4], c[5], c.length > 8 ? c[8] : c[5], c[6]);
     }
 
+    /** The environment's {@code SHAPES}, comma-separated sizes and shapes separated by semicolons ("2,16,8192,192,128;..."), or {@code defaults}. */
+    static int[][] shapesFromEnvironment(int[][] defaults) {
+        String given = System.getenv("SHAPES");
+        if (given == null || given.isBlank()) return defaults;
+        return java.util.Arrays.stream(given.split(";")).map(t -> java.util.Arrays.stream(t.trim().split(",")).mapToInt(Integer::parseInt).toArray())
+                .toArray(int[][]::new);
+    }
+
     /** A case's sizes for a report line: "B=.. H=.. Hkv=.. Nq=.. Nkv=.. D=..[ Dv=..] off=..". */
     static String sizes(int[] c) {
         return String.format(java.util.Locale.ROOT, "B=%d H=%d Hkv=%d Nq=%d Nkv=%d D=%d%s off=%d", c[0], c[1], c[2], c[3], c[4], c[5],
